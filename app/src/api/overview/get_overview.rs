@@ -1,0 +1,24 @@
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+use crate::model::Overview;
+
+/// The overview for `year` (default: the latest year with data) from the published snapshot.
+#[server(input = GetUrl)]
+pub async fn get_overview(year: Option<i32>) -> Result<Overview, ServerFnError> {
+    use crate::state::AppState;
+
+    let snapshots = expect_context::<AppState>().snapshots;
+    // DuckDB blocks: keep it off the async worker threads.
+    tokio::task::spawn_blocking(move || {
+        let (run, conn) = snapshots.connection().map_err(|e| {
+            leptos::logging::error!("overview: {e}");
+            ServerFnError::new(e.to_string())
+        })?;
+        let overview = engine::store::queries::overview(&conn, year)
+            .map_err(|e| ServerFnError::new(e.to_string()))?;
+        Ok(Overview::from_engine(run.to_string(), overview))
+    })
+    .await
+    .map_err(|e| ServerFnError::new(format!("the overview query stopped: {e}")))?
+}

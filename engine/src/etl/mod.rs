@@ -1,0 +1,3 @@
+//! Extract → validate → transform → load.
+
+pub mod bootstrap;

@@ -1,0 +1,8 @@
+//! Where loaded data lives: one immutable DuckDB file per run, and a `current` pointer that is
+//! switched atomically once a snapshot is complete and checked.
+
+pub mod queries;
+pub mod snapshots;
+
+pub use queries::{CountryGdp, Overview, RegionTop5};
+pub use snapshots::{RunId, SnapshotError, SnapshotReader, SnapshotStore, SnapshotWriter};

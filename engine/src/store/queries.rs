@@ -1,0 +1,142 @@
+//! Read queries over a snapshot. Each takes a connection so the caller decides the thread
+//! (the web server runs them on `spawn_blocking`).
+
+use duckdb::{params, Connection};
+use serde::{Deserialize, Serialize};
+
+/// GDP of 100 billion US dollars, the original exercise's threshold for a "large economy".
+pub const LARGE_ECONOMY_USD: f64 = 100e9;
+
+/// How many of the largest economies of a region are averaged.
+pub const REGION_TOP_N: usize = 5;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CountryGdp {
+    pub code: String,
+    pub name: String,
+    pub region: String,
+    /// Full precision, in US dollars.
+    pub gdp_usd: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionTop5 {
+    pub region: String,
+    /// Mean GDP of the region's largest (at most five) economies, in US dollars.
+    pub average_usd: f64,
+    /// The economies averaged, largest first.
+    pub countries: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    /// The year shown: the one asked for, or the latest year with data.
+    pub year: i32,
+    /// Every year with country data, newest first.
+    pub years: Vec<i32>,
+    /// Countries (never aggregates) with data for `year`.
+    pub countries_with_data: usize,
+    /// Countries at or above [`LARGE_ECONOMY_USD`], largest first.
+    pub large_economies: Vec<CountryGdp>,
+    /// One row per region, ordered by the average, largest first.
+    pub region_top5: Vec<RegionTop5>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("the snapshot has no GDP data for any country")]
+    Empty,
+    #[error("no GDP data for {year}; years with data run from {first} to {last}")]
+    NoSuchYear { year: i32, first: i32, last: i32 },
+    #[error("query failed: {0}")]
+    Duckdb(#[from] duckdb::Error),
+}
+
+/// Years with GDP data for at least one country, newest first.
+pub fn country_years(conn: &Connection) -> Result<Vec<i32>, QueryError> {
+    let mut stmt = conn.prepare(
+        "SELECT DISTINCT year FROM gdp WHERE NOT is_aggregate AND gdp_usd IS NOT NULL ORDER BY year DESC",
+    )?;
+    let years = stmt
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<Vec<i32>, _>>()?;
+    Ok(years)
+}
+
+/// The two answers of the original exercise for `year` (default: the latest year with data).
+pub fn overview(conn: &Connection, year: Option<i32>) -> Result<Overview, QueryError> {
+    let years = country_years(conn)?;
+    let (Some(&last), Some(&first)) = (years.first(), years.last()) else {
+        return Err(QueryError::Empty);
+    };
+    let year = year.unwrap_or(last);
+    if !years.contains(&year) {
+        return Err(QueryError::NoSuchYear { year, first, last });
+    }
+
+    let countries_with_data: i64 = conn.query_row(
+        "SELECT count(*) FROM gdp WHERE year = ? AND NOT is_aggregate",
+        params![year],
+        |r| r.get(0),
+    )?;
+
+    let mut stmt = conn.prepare(
+        "SELECT g.code, c.name, c.region, g.gdp_usd
+         FROM gdp g JOIN countries c USING (code)
+         WHERE g.year = ? AND NOT g.is_aggregate AND g.gdp_usd >= ?
+         ORDER BY g.gdp_usd DESC, g.code",
+    )?;
+    let large_economies = stmt
+        .query_map(params![year, LARGE_ECONOMY_USD], |r| {
+            Ok(CountryGdp {
+                code: r.get(0)?,
+                name: r.get(1)?,
+                region: r.get(2)?,
+                gdp_usd: r.get(3)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut stmt = conn.prepare(
+        "WITH ranked AS (
+             SELECT c.region, c.name, g.gdp_usd,
+                    row_number() OVER (PARTITION BY c.region ORDER BY g.gdp_usd DESC, g.code) AS rank
+             FROM gdp g JOIN countries c USING (code)
+             WHERE g.year = ? AND NOT g.is_aggregate)
+         SELECT region, avg(gdp_usd), list(name ORDER BY rank)
+         FROM ranked WHERE rank <= ?
+         GROUP BY region
+         ORDER BY avg(gdp_usd) DESC",
+    )?;
+    let region_top5 = stmt
+        .query_map(params![year, REGION_TOP_N as i64], |r| {
+            let names: duckdb::types::Value = r.get(2)?;
+            Ok(RegionTop5 {
+                region: r.get(0)?,
+                average_usd: r.get(1)?,
+                countries: value_to_strings(names),
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+
+    Ok(Overview {
+        year,
+        years,
+        countries_with_data: usize::try_from(countries_with_data).unwrap_or(0),
+        large_economies,
+        region_top5,
+    })
+}
+
+fn value_to_strings(value: duckdb::types::Value) -> Vec<String> {
+    match value {
+        duckdb::types::Value::List(items) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                duckdb::types::Value::Text(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}

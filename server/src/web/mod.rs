@@ -1,0 +1,38 @@
+//! The axum router: Leptos pages, server functions, static files, health.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use app::state::AppState;
+use app::{shell, App};
+use axum::routing::get;
+use axum::Router;
+use engine::store::{SnapshotReader, SnapshotStore};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+pub fn router(store: SnapshotStore, site_root: &Path, addr: SocketAddr) -> Router {
+    let options = LeptosOptions::builder()
+        .output_name("actionboard")
+        .site_root(site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    let state = AppState {
+        snapshots: Arc::new(SnapshotReader::new(store)),
+    };
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .leptos_routes_with_context(&options, routes, context, {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(options)
+}
