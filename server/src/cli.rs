@@ -9,10 +9,19 @@ use engine::etl::bootstrap::{self, BootstrapSources};
 use engine::store::SnapshotStore;
 
 #[derive(Debug, Parser)]
-#[command(name = "actionboard", version, about = "Turns ETL output into action: load, alert, act, export.")]
+#[command(
+    name = "actionboard",
+    version,
+    about = "Turns ETL output into action: load, alert, act, export."
+)]
 struct Cli {
     /// Folder for snapshots and state (created when first written).
-    #[arg(long, global = true, env = "ACTIONBOARD_DATA_DIR", default_value = "data")]
+    #[arg(
+        long,
+        global = true,
+        env = "ACTIONBOARD_DATA_DIR",
+        default_value = "data"
+    )]
     data_dir: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
@@ -68,7 +77,10 @@ pub fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
     let store = SnapshotStore::new(&cli.data_dir);
-    let result = match cli.command.unwrap_or_else(|| Command::Serve(ServeArgs::default())) {
+    let result = match cli
+        .command
+        .unwrap_or_else(|| Command::Serve(ServeArgs::default()))
+    {
         Command::Serve(args) => serve(store, args),
         Command::Load(args) => load(&store, &args),
     };
@@ -83,7 +95,8 @@ pub fn main() -> ExitCode {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("ACTIONBOARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("ACTIONBOARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

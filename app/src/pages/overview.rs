@@ -11,7 +11,12 @@ use crate::model::Overview;
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let query = use_query_map();
-    let year = move || query.read().get("year").and_then(|y| y.trim().parse::<i32>().ok());
+    let year = move || {
+        query
+            .read()
+            .get("year")
+            .and_then(|y| y.trim().parse::<i32>().ok())
+    };
     let overview = Resource::new(year, get_overview);
 
     view! {

@@ -15,6 +15,9 @@ const REGION_OVERRIDES: &[(&str, &str, &str, &str)] = &[
     ("CHI", "Channel Islands", "Europe", "Northern Europe"),
 ];
 
+/// CLDR short names read well ("South Korea", "Türkiye") except where CLDR abbreviates.
+const NAME_OVERRIDES: &[(&str, &str)] = &[("USA", "United States"), ("GBR", "United Kingdom")];
+
 pub const GDP_SOURCE_ID: &str = "wb_gdp";
 pub const REGIONS_SOURCE_ID: &str = "un_m49_regions";
 
@@ -93,7 +96,11 @@ fn open_csv(path: &Path) -> Result<(csv::Reader<std::fs::File>, csv::StringRecor
     Ok((reader, headers))
 }
 
-fn column(path: &Path, headers: &csv::StringRecord, name: &'static str) -> Result<usize, LoadError> {
+fn column(
+    path: &Path,
+    headers: &csv::StringRecord,
+    name: &'static str,
+) -> Result<usize, LoadError> {
     headers
         .iter()
         .position(|h| h.trim_start_matches('\u{feff}') == name)
@@ -137,9 +144,13 @@ fn read_regions(path: &Path) -> Result<Vec<Country>, LoadError> {
                 format!("`ISO3166-1-Alpha-3` is {code:?}, expected three capital letters"),
             ));
         }
+        let name = NAME_OVERRIDES
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or_else(|| field(name_col), |(_, n)| n.to_string());
         countries.push(Country {
             code,
-            name: field(name_col),
+            name,
             region,
             sub_region: field(sub_col),
         });
@@ -177,10 +188,18 @@ fn read_gdp(path: &Path) -> Result<Vec<GdpRow>, LoadError> {
         let line = record.position().map_or(0, |p| p.line());
         let field = |i: usize| record.get(i).unwrap_or("").trim();
         let year: i32 = field(year_col).parse().map_err(|_| {
-            row_error(path, line, format!("`Year` is {:?}, expected a whole number", field(year_col)))
+            row_error(
+                path,
+                line,
+                format!("`Year` is {:?}, expected a whole number", field(year_col)),
+            )
         })?;
         let gdp_usd: f64 = field(value_col).parse().map_err(|_| {
-            row_error(path, line, format!("`Value` is {:?}, expected a number", field(value_col)))
+            row_error(
+                path,
+                line,
+                format!("`Value` is {:?}, expected a number", field(value_col)),
+            )
         })?;
         if !gdp_usd.is_finite() || gdp_usd < 0.0 {
             return Err(row_error(
@@ -239,7 +258,13 @@ pub fn load(store: &SnapshotStore, sources: &BootstrapSources) -> Result<LoadSum
     {
         let mut app = tx.appender("countries")?;
         for c in &countries {
-            app.append_row(params![c.code, c.name, c.region, c.sub_region, REGIONS_SOURCE_ID])?;
+            app.append_row(params![
+                c.code,
+                c.name,
+                c.region,
+                c.sub_region,
+                REGIONS_SOURCE_ID
+            ])?;
         }
         app.flush()?;
         let mut app = tx.appender("gdp")?;
@@ -342,7 +367,11 @@ mod tests {
         assert_eq!(ov.countries_with_data, 3);
         let codes: Vec<_> = ov.large_economies.iter().map(|c| c.code.as_str()).collect();
         assert_eq!(codes, ["USA", "KOR"]);
-        let europe = ov.region_top5.iter().find(|r| r.region == "Europe").unwrap();
+        let europe = ov
+            .region_top5
+            .iter()
+            .find(|r| r.region == "Europe")
+            .unwrap();
         assert_eq!(europe.countries, ["Kosovo"]);
     }
 
@@ -355,14 +384,20 @@ mod tests {
         );
         let store = SnapshotStore::new(dir.path().join("data"));
         let err = load(&store, &src).unwrap_err().to_string();
-        assert!(err.contains("gdp.csv, line 3") && err.contains("`Value`"), "{err}");
+        assert!(
+            err.contains("gdp.csv, line 3") && err.contains("`Value`"),
+            "{err}"
+        );
         assert_eq!(store.current().unwrap(), None);
     }
 
     #[test]
     fn renamed_column_is_named_in_the_error() {
         let dir = tempfile::tempdir().unwrap();
-        let src = sources(dir.path(), "Country Name,Code,Year,Value\nUnited States,USA,2024,1\n");
+        let src = sources(
+            dir.path(),
+            "Country Name,Code,Year,Value\nUnited States,USA,2024,1\n",
+        );
         let store = SnapshotStore::new(dir.path().join("data"));
         let err = load(&store, &src).unwrap_err().to_string();
         assert!(err.contains("no `Country Code` column"), "{err}");
@@ -371,9 +406,15 @@ mod tests {
     #[test]
     fn negative_gdp_is_rejected() {
         let dir = tempfile::tempdir().unwrap();
-        let src = sources(dir.path(), "Country Name,Country Code,Year,Value\nUnited States,USA,2024,-5\n");
+        let src = sources(
+            dir.path(),
+            "Country Name,Country Code,Year,Value\nUnited States,USA,2024,-5\n",
+        );
         let store = SnapshotStore::new(dir.path().join("data"));
         let err = load(&store, &src).unwrap_err().to_string();
-        assert!(err.contains("line 2") && err.contains("zero or more"), "{err}");
+        assert!(
+            err.contains("line 2") && err.contains("zero or more"),
+            "{err}"
+        );
     }
 }

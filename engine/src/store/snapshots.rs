@@ -160,7 +160,10 @@ impl SnapshotStore {
         let dir = self.snapshots_dir();
         fs::create_dir_all(&dir).map_err(io_err("creating", &dir))?;
         let partial = dir.join(format!("{run}.duckdb.partial"));
-        for leftover in [partial.clone(), dir.join(format!("{run}.duckdb.partial.wal"))] {
+        for leftover in [
+            partial.clone(),
+            dir.join(format!("{run}.duckdb.partial.wal")),
+        ] {
             match fs::remove_file(&leftover) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -1,0 +1,51 @@
+# Actionboard. `make run` serves the dashboard; `make test` runs every check. Both set up what is missing.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+PORT ?= 3000
+ACTIONBOARD_MIRROR ?= $(abspath $(CURDIR)/../shared/data)
+export ACTIONBOARD_MIRROR
+# cargo-leptos finds wasm-opt on PATH (npm's binaryen) instead of downloading it.
+HYDRATE_CLIPPY := cargo clippy -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate
+
+.PHONY: setup run build build-debug load test fmt-check lint rust-test browser-test dev bench clean-data
+
+setup:
+	@bash scripts/setup.sh
+
+## run: build in release, load the default data, serve http://127.0.0.1:$(PORT)
+run: setup build load
+	LEPTOS_SITE_ROOT=target/site PORT=$(PORT) $(TARGET_DIR)/release/actionboard serve
+
+build:
+	cargo leptos build --release
+
+load:
+	$(TARGET_DIR)/release/actionboard load --mirror "$(ACTIONBOARD_MIRROR)"
+
+## dev: rebuild and reload the browser on every change (debug build)
+dev: setup
+	cargo leptos watch
+
+## test: formatting, lints (ssr + hydrate), Rust tests, browser tests
+test: setup fmt-check lint build-debug rust-test browser-test
+
+fmt-check:
+	cargo fmt --all -- --check
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(HYDRATE_CLIPPY) -- -D warnings
+
+build-debug:
+	cargo leptos build
+
+rust-test:
+	cargo test --workspace
+
+browser-test:
+	ACTIONBOARD_BIN=$(TARGET_DIR)/debug/actionboard LEPTOS_SITE_ROOT=$(CURDIR)/target/site \
+	  node --test --test-concurrency=1 tests/browser/
+
+clean-data:
+	rm -rf data/snapshots data/current

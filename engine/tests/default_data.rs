@@ -1,0 +1,134 @@
+//! The first loader and the overview queries on the real World Bank and UN M49 files, checked
+//! against answers computed here independently (plain CSV parsing, no DuckDB).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+
+use engine::etl::bootstrap::{self, BootstrapSources};
+use engine::store::{queries, SnapshotStore};
+
+fn mirror() -> PathBuf {
+    std::env::var_os("ACTIONBOARD_MIRROR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
+}
+
+/// code → (region, name) for every economy with a UN region, plus the two documented overrides.
+fn regions() -> HashMap<String, String> {
+    let mut reader =
+        csv::Reader::from_path(mirror().join("regions/un_m49_country-codes.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let idx = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (code, region) = (idx("ISO3166-1-Alpha-3"), idx("Region Name"));
+    let mut out: HashMap<String, String> = reader
+        .records()
+        .map(|r| r.unwrap())
+        .filter(|r| !r[region].is_empty())
+        .map(|r| (r[code].to_string(), r[region].to_string()))
+        .collect();
+    out.insert("XKX".into(), "Europe".into());
+    out.insert("CHI".into(), "Europe".into());
+    out
+}
+
+/// (code, year) → GDP in US dollars.
+fn gdp() -> Vec<(String, i32, f64)> {
+    let mut reader = csv::Reader::from_path(mirror().join("wb_wdi/ny.gdp.mktp.cd.csv")).unwrap();
+    reader
+        .records()
+        .map(|r| r.unwrap())
+        .map(|r| {
+            (
+                r[1].to_string(),
+                r[2].parse().unwrap(),
+                r[3].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn overview_matches_an_independent_computation() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SnapshotStore::new(dir.path());
+    let summary = bootstrap::load(&store, &BootstrapSources::from_mirror(&mirror())).unwrap();
+    let regions = regions();
+    let rows = gdp();
+    assert_eq!(summary.gdp_rows, rows.len());
+    let aggregate_codes: HashSet<_> = rows
+        .iter()
+        .filter(|(c, _, _)| !regions.contains_key(c))
+        .map(|(c, _, _)| c.clone())
+        .collect();
+    assert_eq!(
+        aggregate_codes.len(),
+        47,
+        "the World Bank file has 47 aggregate codes"
+    );
+
+    let (_, conn) = store.open_current().unwrap();
+    let ov = queries::overview(&conn, None).unwrap();
+    let latest = rows
+        .iter()
+        .filter(|(c, _, _)| regions.contains_key(c))
+        .map(|(_, y, _)| *y)
+        .max()
+        .unwrap();
+    assert_eq!(ov.year, latest);
+    assert_eq!(latest, 2025);
+
+    let mut year_rows: Vec<_> = rows
+        .iter()
+        .filter(|(c, y, _)| *y == latest && regions.contains_key(c))
+        .collect();
+    year_rows.sort_by(|a, b| b.2.total_cmp(&a.2));
+    assert_eq!(ov.countries_with_data, year_rows.len());
+
+    let expected_large: Vec<&str> = year_rows
+        .iter()
+        .filter(|(_, _, v)| *v >= 100e9)
+        .map(|(c, _, _)| c.as_str())
+        .collect();
+    let got_large: Vec<&str> = ov.large_economies.iter().map(|c| c.code.as_str()).collect();
+    assert_eq!(got_large, expected_large);
+    assert!(!got_large.contains(&"WLD") && !got_large.contains(&"HIC"));
+    let usa = &ov.large_economies[0];
+    assert_eq!(usa.code, "USA");
+    assert_eq!(format!("{:.2}", usa.gdp_usd / 1e9), "30769.70");
+
+    let mut by_region: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for (code, _, value) in &year_rows {
+        let list = by_region.entry(regions[code].as_str()).or_default();
+        if list.len() < 5 {
+            list.push(*value);
+        }
+    }
+    assert_eq!(ov.region_top5.len(), by_region.len());
+    for row in &ov.region_top5 {
+        let values = &by_region[row.region.as_str()];
+        let expected = values.iter().sum::<f64>() / values.len() as f64;
+        assert!(
+            (row.average_usd - expected).abs() < 1e-3,
+            "{}: {} vs {}",
+            row.region,
+            row.average_usd,
+            expected
+        );
+        assert_eq!(row.countries.len(), values.len());
+    }
+}
+
+#[test]
+fn asking_for_a_year_without_data_says_which_years_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SnapshotStore::new(dir.path());
+    bootstrap::load(&store, &BootstrapSources::from_mirror(&mirror())).unwrap();
+    let (_, conn) = store.open_current().unwrap();
+    let err = queries::overview(&conn, Some(1850))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "no GDP data for 1850; years with data run from 1960 to 2025"
+    );
+}

@@ -1,0 +1,4 @@
+//! The `actionboard` binary's parts, a library so integration tests can boot the real router.
+
+pub mod cli;
+pub mod web;

@@ -1,0 +1,95 @@
+//! The real router on a loopback port over a real snapshot of the default data.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use engine::etl::bootstrap::{self, BootstrapSources};
+use engine::store::SnapshotStore;
+
+fn mirror() -> PathBuf {
+    std::env::var_os("ACTIONBOARD_MIRROR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
+}
+
+struct TestServer {
+    base: String,
+    _data: tempfile::TempDir,
+}
+
+async fn start(load_data: bool) -> TestServer {
+    let data = tempfile::tempdir().unwrap();
+    let store = SnapshotStore::new(data.path());
+    if load_data {
+        bootstrap::load(&store, &BootstrapSources::from_mirror(&mirror())).unwrap();
+    }
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = server::web::router(store, Path::new("target/site"), addr);
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    TestServer {
+        base: format!("http://{addr}"),
+        _data: data,
+    }
+}
+
+/// Status and body of a GET, off the async workers (ureq blocks).
+async fn get(url: String) -> (u16, String) {
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut resp = agent.get(&url).call().unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap())
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn overview_is_rendered_on_the_server_with_real_numbers() {
+    let srv = start(true).await;
+    let (status, html) = get(format!("{}/", srv.base)).await;
+    assert_eq!(status, 200);
+    // Rendered in full before sending (no JavaScript needed to see the data).
+    assert!(html.contains("United States"), "{html}");
+    assert!(html.contains("30,769.70"), "USA 2025 in billions");
+    assert!(html.contains("<option value=\"2025\" selected"));
+    assert!(!html.contains(">World<"), "aggregates are not countries");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn year_parameter_selects_the_year() {
+    let srv = start(true).await;
+    let (status, html) = get(format!("{}/?year=2020", srv.base)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<option value=\"2020\" selected"));
+    assert!(html.contains("Countries with GDP ≥ 100 B USD in 2020"));
+    let (_, html) = get(format!("{}/?year=1850", srv.base)).await;
+    assert!(
+        html.contains("no GDP data for 1850; years with data run from 1960 to 2025"),
+        "{html}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_data_the_page_says_what_to_do() {
+    let srv = start(false).await;
+    let (status, html) = get(format!("{}/", srv.base)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("no data has been loaded yet"), "{html}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_pages_are_404_and_health_answers() {
+    let srv = start(true).await;
+    let (status, html) = get(format!("{}/no-such-page", srv.base)).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("Page not found"));
+    let (status, body) = get(format!("{}/healthz", srv.base)).await;
+    assert_eq!((status, body.as_str()), (200, "ok"));
+}
