@@ -21,7 +21,7 @@ build:
 	cargo leptos build --release
 
 load:
-	$(TARGET_DIR)/release/actionboard load --mirror "$(ACTIONBOARD_MIRROR)"
+	$(TARGET_DIR)/release/actionboard etl run --mirror "$(ACTIONBOARD_MIRROR)"
 
 ## dev: rebuild and reload the browser on every change (debug build)
 dev: setup

@@ -4,5 +4,6 @@
 //! snapshots through `store`; readers (the web server, the CLI) query the published one.
 //! This crate knows nothing of HTTP or UI.
 
+pub mod config;
 pub mod etl;
 pub mod store;

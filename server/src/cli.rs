@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use engine::etl::bootstrap::{self, BootstrapSources};
+use engine::config::{Fetch, Sources};
+use engine::etl::manifest::RunDir;
+use engine::etl::{Pipeline, Stage};
 use engine::store::SnapshotStore;
 
 #[derive(Debug, Parser)]
@@ -31,8 +33,23 @@ struct Cli {
 enum Command {
     /// Serve the dashboard (the default).
     Serve(ServeArgs),
-    /// Load the default sources (World Bank GDP, UN M49 regions) into a new snapshot and publish it.
-    Load(LoadArgs),
+    /// The ETL pipeline: extract, transform, load, as independent resumable stages.
+    #[command(subcommand)]
+    Etl(EtlCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum EtlCommand {
+    /// Run every stage; continues an interrupted run from its first incomplete stage.
+    Run(EtlArgs),
+    /// Start a new run: read every enabled source and record its provenance.
+    Extract(EtlArgs),
+    /// Validate and transform the extracted files of a run (default: the newest).
+    Transform(EtlArgs),
+    /// Load a transformed run into a new snapshot and publish it.
+    Load(EtlArgs),
+    /// Show each run's stages, row counts, rejects and errors.
+    Status(EtlArgs),
 }
 
 #[derive(Debug, Args)]
@@ -67,10 +84,30 @@ impl ServeArgs {
 }
 
 #[derive(Debug, Args)]
-struct LoadArgs {
+struct EtlArgs {
+    /// The sources file.
+    #[arg(long, env = "ACTIONBOARD_CONFIG", default_value = "config/sources.yml")]
+    config: PathBuf,
     /// Folder laid out like `../shared/data` (the local mirror of the sources).
     #[arg(long, env = "ACTIONBOARD_MIRROR", default_value = "../shared/data")]
     mirror: PathBuf,
+    /// The run to work on (transform, load, status); default: the newest.
+    #[arg(long)]
+    run: Option<String>,
+    /// Read every source from its URL first (falling back to the mirror), whatever the config says.
+    #[arg(long)]
+    live: bool,
+}
+
+impl EtlArgs {
+    fn pipeline(&self, data_dir: &std::path::Path) -> Result<Pipeline, String> {
+        let sources = Sources::load(&self.config, &self.mirror).map_err(|e| e.to_string())?;
+        let mut pipeline = Pipeline::new(sources, data_dir);
+        if self.live {
+            pipeline.fetch.force = Some(Fetch::Live);
+        }
+        Ok(pipeline)
+    }
 }
 
 pub fn main() -> ExitCode {
@@ -82,7 +119,7 @@ pub fn main() -> ExitCode {
         .unwrap_or_else(|| Command::Serve(ServeArgs::default()))
     {
         Command::Serve(args) => serve(store, args),
-        Command::Load(args) => load(&store, &args),
+        Command::Etl(cmd) => etl(&cli.data_dir, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -103,18 +140,108 @@ fn init_tracing() {
         .try_init();
 }
 
-fn load(store: &SnapshotStore, args: &LoadArgs) -> Result<(), String> {
-    let sources = BootstrapSources::from_mirror(&args.mirror);
-    let summary = bootstrap::load(store, &sources).map_err(|e| e.to_string())?;
-    println!(
-        "Loaded run {}: {} GDP rows ({} from aggregates, kept apart), {} countries with a region. Published to {}.",
-        summary.run,
-        summary.gdp_rows,
-        summary.aggregate_rows,
-        summary.countries,
-        store.data_dir().display()
-    );
-    Ok(())
+fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
+    match cmd {
+        EtlCommand::Run(args) => {
+            let pipeline = args.pipeline(data_dir)?;
+            let outcome = pipeline.run().map_err(|e| e.to_string())?;
+            if let Some(stage) = outcome.resumed_at {
+                println!("Resumed run {} at the {stage} stage.", outcome.run);
+            }
+            print_run(
+                &pipeline,
+                &pipeline
+                    .find_run(Some(outcome.run.as_str()))
+                    .map_err(|e| e.to_string())?,
+            );
+            println!("Published run {} to {}.", outcome.run, data_dir.display());
+            Ok(())
+        }
+        EtlCommand::Extract(args) => {
+            let pipeline = args.pipeline(data_dir)?;
+            let rd = pipeline.new_run().map_err(|e| e.to_string())?;
+            run_one(&pipeline, &rd, Stage::Extract)
+        }
+        EtlCommand::Transform(args) => {
+            let pipeline = args.pipeline(data_dir)?;
+            let rd = pipeline
+                .find_run(args.run.as_deref())
+                .map_err(|e| e.to_string())?;
+            run_one(&pipeline, &rd, Stage::Transform)
+        }
+        EtlCommand::Load(args) => {
+            let pipeline = args.pipeline(data_dir)?;
+            let rd = pipeline
+                .find_run(args.run.as_deref())
+                .map_err(|e| e.to_string())?;
+            run_one(&pipeline, &rd, Stage::Load)
+        }
+        EtlCommand::Status(args) => {
+            let pipeline = args.pipeline(data_dir)?;
+            let runs = match &args.run {
+                Some(id) => vec![pipeline.find_run(Some(id)).map_err(|e| e.to_string())?],
+                None => RunDir::list(data_dir).map_err(|e| e.to_string())?,
+            };
+            if runs.is_empty() {
+                println!(
+                    "No runs yet in {}. Start one with `actionboard etl run`.",
+                    data_dir.display()
+                );
+            }
+            for rd in runs.iter().rev().take(10).rev() {
+                print_run(&pipeline, rd);
+            }
+            match SnapshotStore::new(data_dir).current() {
+                Ok(Some(run)) => println!("Serving snapshot: {run}"),
+                Ok(None) => println!("Serving snapshot: none published yet"),
+                Err(e) => println!("Serving snapshot: {e}"),
+            }
+            Ok(())
+        }
+    }
+}
+
+fn run_one(pipeline: &Pipeline, rd: &RunDir, stage: Stage) -> Result<(), String> {
+    let result = pipeline.run_stage(rd, stage);
+    print_run(pipeline, rd);
+    result.map(|_| ()).map_err(|e| e.to_string())
+}
+
+fn print_run(_pipeline: &Pipeline, rd: &RunDir) {
+    let state = match rd.next_stage() {
+        None => "complete".to_string(),
+        Some(stage) if rd.failure(stage).is_some() => format!("failed at {stage}"),
+        Some(stage) => format!("stopped before {stage} completed"),
+    };
+    println!("run {}: {state}", rd.run);
+    for stage in Stage::ALL {
+        match (rd.manifest(stage), rd.failure(stage)) {
+            (Some(m), _) => {
+                println!(
+                    "  {:<9} complete  {} → {}  ({} ms)",
+                    stage.name(),
+                    m.started_at.format("%H:%M:%S%.3f"),
+                    m.finished_at.format("%H:%M:%S%.3f"),
+                    m.duration_ms
+                );
+                if stage == Stage::Transform {
+                    for (source, c) in &m.counts {
+                        println!(
+                            "      {source:<18} in {:>7}  out {:>7}  rejected {:>5}  missing {:>5}",
+                            c.rows_in, c.rows_out, c.rejected, c.missing
+                        );
+                    }
+                }
+            }
+            (None, Some(f)) => println!(
+                "  {:<9} FAILED at {}: {}",
+                stage.name(),
+                f.failed_at.format("%H:%M:%S"),
+                f.error
+            ),
+            (None, None) => println!("  {:<9} not run", stage.name()),
+        }
+    }
 }
 
 fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), String> {
@@ -132,7 +259,7 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), String> {
             .map_err(|e| format!("cannot read the bound address: {e}"))?;
         match store.current() {
             Ok(Some(run)) => tracing::info!(%run, "serving snapshot"),
-            Ok(None) => tracing::warn!("no snapshot published yet; run `actionboard load`"),
+            Ok(None) => tracing::warn!("no snapshot published yet; run `actionboard etl run`"),
             Err(e) => tracing::warn!("{e}"),
         }
         let router = crate::web::router(store, &args.site_root, local);

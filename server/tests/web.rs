@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use engine::etl::bootstrap::{self, BootstrapSources};
+use engine::config::Sources;
+use engine::etl::Pipeline;
 use engine::store::SnapshotStore;
 
 fn mirror() -> PathBuf {
@@ -21,7 +22,9 @@ async fn start(load_data: bool) -> TestServer {
     let data = tempfile::tempdir().unwrap();
     let store = SnapshotStore::new(data.path());
     if load_data {
-        bootstrap::load(&store, &BootstrapSources::from_mirror(&mirror())).unwrap();
+        let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config/sources.yml");
+        let sources = Sources::load(&config, &mirror()).unwrap();
+        Pipeline::new(sources, data.path()).run().unwrap();
     }
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await

@@ -1,3 +1,10 @@
-//! Extract → validate → transform → load.
+//! Extract → validate + transform → load, as independent stages over a run folder.
 
-pub mod bootstrap;
+pub mod extract;
+pub mod load;
+pub mod manifest;
+pub mod pipeline;
+pub mod transform;
+
+pub use manifest::Stage;
+pub use pipeline::{Pipeline, PipelineError, RunOutcome};

@@ -1,0 +1,475 @@
+//! `config/sources.yml`: serde types that mirror the file (unknown keys are errors), built and
+//! validated into [`Sources`], the runtime object the pipeline uses.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}{}: {message}", .line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    Invalid {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+}
+
+/// How a source is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fetch {
+    /// The local mirror only.
+    Mirror,
+    /// The URL first; on failure the mirror, recorded in the provenance.
+    Live,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    Csv,
+    HttpJson,
+    HtmlTable,
+}
+
+impl SourceKind {
+    pub fn file_extension(self) -> &'static str {
+        match self {
+            SourceKind::Csv => "csv",
+            SourceKind::HttpJson => "json",
+            SourceKind::HtmlTable => "html",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Observations,
+    Regions,
+}
+
+/// The unit values are written in at the source; values are stored in the canonical unit
+/// (US dollars or persons) at full precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Usd,
+    UsdMillions,
+    UsdBillions,
+    Persons,
+}
+
+impl Unit {
+    pub fn factor(self) -> f64 {
+        match self {
+            Unit::Usd | Unit::Persons => 1.0,
+            Unit::UsdMillions => 1e6,
+            Unit::UsdBillions => 1e9,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourcesFile {
+    #[serde(default)]
+    defaults: DefaultsFile,
+    #[serde(default)]
+    regions: RegionsFile,
+    #[serde(default)]
+    aggregate_sets: BTreeMap<String, Vec<String>>,
+    sources: Vec<SourceFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefaultsFile {
+    #[serde(default = "default_fetch")]
+    fetch: Fetch,
+    #[serde(default = "default_timeout")]
+    timeout_secs: u64,
+    #[serde(default = "default_retries")]
+    retries: u32,
+    #[serde(default = "default_reject_rate")]
+    max_reject_rate: f64,
+}
+
+impl Default for DefaultsFile {
+    fn default() -> Self {
+        DefaultsFile {
+            fetch: default_fetch(),
+            timeout_secs: default_timeout(),
+            retries: default_retries(),
+            max_reject_rate: default_reject_rate(),
+        }
+    }
+}
+
+fn default_fetch() -> Fetch {
+    Fetch::Mirror
+}
+fn default_timeout() -> u64 {
+    30
+}
+fn default_retries() -> u32 {
+    3
+}
+fn default_reject_rate() -> f64 {
+    0.01
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegionsFile {
+    #[serde(default)]
+    aliases: BTreeMap<String, String>,
+    #[serde(default)]
+    overrides: Vec<RegionOverride>,
+    #[serde(default)]
+    display_names: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionOverride {
+    pub code: String,
+    pub name: String,
+    pub region: String,
+    pub sub_region: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceFile {
+    id: String,
+    #[serde(default = "default_role")]
+    role: Role,
+    kind: SourceKind,
+    #[serde(default = "default_true")]
+    enabled: bool,
+    #[serde(default)]
+    series: Option<String>,
+    title: String,
+    publisher: String,
+    licence: String,
+    edition: String,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    mirror: Option<PathBuf>,
+    #[serde(default)]
+    fetch: Option<Fetch>,
+    #[serde(default)]
+    columns: BTreeMap<String, String>,
+    #[serde(default)]
+    unit: Option<Unit>,
+    #[serde(default)]
+    aggregates: Option<String>,
+    #[serde(default)]
+    projection_from: Option<i32>,
+    #[serde(default)]
+    checks: ChecksFile,
+}
+
+fn default_role() -> Role {
+    Role::Observations
+}
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChecksFile {
+    #[serde(default)]
+    min: Option<f64>,
+    #[serde(default)]
+    max: Option<f64>,
+    #[serde(default)]
+    max_reject_rate: Option<f64>,
+}
+
+/// Validated configuration of every source.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    pub path: PathBuf,
+    pub mirror_dir: PathBuf,
+    pub timeout_secs: u64,
+    pub retries: u32,
+    pub aliases: HashMap<String, String>,
+    pub region_overrides: Vec<RegionOverride>,
+    pub display_names: HashMap<String, String>,
+    pub sources: Vec<Source>,
+}
+
+/// One source, ready to extract.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub id: String,
+    pub role: Role,
+    pub kind: SourceKind,
+    pub enabled: bool,
+    /// What the values measure (`gdp_usd`, `population`); `None` for the region table.
+    pub series: Option<String>,
+    pub title: String,
+    pub publisher: String,
+    pub licence: String,
+    pub edition: String,
+    pub url: Option<String>,
+    /// Absolute path of the mirror copy.
+    pub mirror: Option<PathBuf>,
+    pub fetch: Fetch,
+    /// Canonical field → column name in the source.
+    pub columns: BTreeMap<String, String>,
+    pub unit: Unit,
+    pub aggregates: HashSet<String>,
+    pub projection_from: Option<i32>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub max_reject_rate: f64,
+}
+
+impl Sources {
+    /// Reads and validates `path`; `mirror_dir` resolves each source's `mirror` path.
+    pub fn load(path: &Path, mirror_dir: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path, mirror_dir)
+    }
+
+    pub fn parse(text: &str, path: &Path, mirror_dir: &Path) -> Result<Self, ConfigError> {
+        let file: SourcesFile =
+            serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: e.location().map(|l| l.line()),
+                message: e.to_string(),
+            })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: None,
+            message,
+        };
+        let d = &file.defaults;
+        if !(0.0..=1.0).contains(&d.max_reject_rate) {
+            return Err(invalid(format!(
+                "defaults.max_reject_rate is {}, expected a fraction between 0 and 1",
+                d.max_reject_rate
+            )));
+        }
+        let mut seen = HashSet::new();
+        let mut sources = Vec::new();
+        for s in file.sources {
+            let at = |what: String| invalid(format!("source `{}`: {what}", s.id));
+            if s.id.is_empty()
+                || !s
+                    .id
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                return Err(at("ids use lowercase letters, digits and '_' only".into()));
+            }
+            if !seen.insert(s.id.clone()) {
+                return Err(at("this id is used twice".into()));
+            }
+            if s.url.is_none() && s.mirror.is_none() {
+                return Err(at("give a `url`, a `mirror` path, or both".into()));
+            }
+            let fetch = s.fetch.unwrap_or(d.fetch);
+            if fetch == Fetch::Live && s.url.is_none() {
+                return Err(at("`fetch: live` needs a `url`".into()));
+            }
+            let required: &[&str] = match (s.role, s.kind) {
+                (Role::Regions, _) => &["code", "name", "region", "sub_region"],
+                (Role::Observations, SourceKind::Csv) => &["code", "year", "value"],
+                (Role::Observations, _) => &[],
+            };
+            for field in required {
+                if !s.columns.contains_key(*field) {
+                    return Err(at(format!(
+                        "`columns` needs `{field}` (the source's column name for it)"
+                    )));
+                }
+            }
+            if s.kind == SourceKind::HtmlTable && s.enabled {
+                return Err(at(
+                    "`kind: html_table` cannot be extracted yet; set `enabled: false`".into(),
+                ));
+            }
+            if s.role == Role::Regions && s.kind != SourceKind::Csv {
+                return Err(at("the region table must be a `csv` source".into()));
+            }
+            let (series, unit) = match s.role {
+                Role::Regions => (None, Unit::Usd),
+                Role::Observations => (
+                    Some(
+                        s.series
+                            .clone()
+                            .ok_or_else(|| at("`series` is required".into()))?,
+                    ),
+                    s.unit.ok_or_else(|| at("`unit` is required".into()))?,
+                ),
+            };
+            let aggregates = match &s.aggregates {
+                None => HashSet::new(),
+                Some(set) => file
+                    .aggregate_sets
+                    .get(set)
+                    .ok_or_else(|| {
+                        at(format!(
+                            "aggregate set `{set}` is not defined in `aggregate_sets`"
+                        ))
+                    })?
+                    .iter()
+                    .cloned()
+                    .collect(),
+            };
+            if let (Some(min), Some(max)) = (s.checks.min, s.checks.max) {
+                if min > max {
+                    return Err(at(format!("checks.min {min} is above checks.max {max}")));
+                }
+            }
+            let max_reject_rate = s.checks.max_reject_rate.unwrap_or(d.max_reject_rate);
+            if !(0.0..=1.0).contains(&max_reject_rate) {
+                return Err(at(format!(
+                    "checks.max_reject_rate is {max_reject_rate}, expected a fraction between 0 and 1"
+                )));
+            }
+            sources.push(Source {
+                id: s.id,
+                role: s.role,
+                kind: s.kind,
+                enabled: s.enabled,
+                series,
+                title: s.title,
+                publisher: s.publisher,
+                licence: s.licence,
+                edition: s.edition,
+                url: s.url,
+                mirror: s.mirror.map(|m| mirror_dir.join(m)),
+                fetch,
+                columns: s.columns,
+                unit,
+                aggregates,
+                projection_from: s.projection_from,
+                min: s.checks.min,
+                max: s.checks.max,
+                max_reject_rate,
+            });
+        }
+        let regions: Vec<_> = sources
+            .iter()
+            .filter(|s| s.enabled && s.role == Role::Regions)
+            .collect();
+        if regions.len() != 1 {
+            return Err(invalid(format!(
+                "exactly one enabled source must have `role: regions` (the region table); found {}",
+                regions.len()
+            )));
+        }
+        Ok(Sources {
+            path: path.to_path_buf(),
+            mirror_dir: mirror_dir.to_path_buf(),
+            timeout_secs: d.timeout_secs,
+            retries: d.retries,
+            aliases: file.regions.aliases.into_iter().collect(),
+            region_overrides: file.regions.overrides,
+            display_names: file.regions.display_names.into_iter().collect(),
+            sources,
+        })
+    }
+
+    pub fn enabled(&self) -> impl Iterator<Item = &Source> {
+        self.sources.iter().filter(|s| s.enabled)
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Source> {
+        self.sources.iter().find(|s| s.id == id)
+    }
+
+    /// The canonical code for `code` (IMF `UVK` → `XKX`).
+    pub fn canonical_code<'a>(&'a self, code: &'a str) -> &'a str {
+        self.aliases.get(code).map_or(code, String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "
+sources:
+  - id: regions
+    role: regions
+    kind: csv
+    title: t
+    publisher: p
+    licence: l
+    edition: e
+    mirror: r.csv
+    columns: { code: C, name: N, region: R, sub_region: S }
+";
+
+    fn parse(text: &str) -> Result<Sources, ConfigError> {
+        Sources::parse(text, Path::new("config/sources.yml"), Path::new("/mirror"))
+    }
+
+    #[test]
+    fn the_default_file_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sources.yml");
+        let sources = Sources::load(&path, Path::new("/mirror")).unwrap();
+        assert!(sources.get("wb_gdp").unwrap().aggregates.contains("WLD"));
+        assert_eq!(sources.canonical_code("UVK"), "XKX");
+        assert_eq!(
+            sources.get("wb_gdp").unwrap().mirror.as_deref(),
+            Some(Path::new("/mirror/wb_wdi/ny.gdp.mktp.cd.csv"))
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_named_with_their_line() {
+        let err = parse(&MINIMAL.replace("    licence: l\n", "    licence: l\n    licnse: x\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("config/sources.yml, line 9"), "{err}");
+        assert!(err.contains("unknown field `licnse`"), "{err}");
+    }
+
+    #[test]
+    fn semantic_errors_name_the_source() {
+        let text = format!(
+            "{MINIMAL}  - id: gdp\n    kind: csv\n    title: t\n    publisher: p\n    licence: l\n    edition: e\n    mirror: g.csv\n    series: gdp_usd\n    unit: usd\n    columns: {{ code: C, year: Y }}\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("source `gdp`: `columns` needs `value`"),
+            "{err}"
+        );
+        let err = parse(
+            &text
+                .replace("year: Y", "year: Y, value: V")
+                .replace("unit: usd", "unit: usd\n    aggregates: nope"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("aggregate set `nope` is not defined"), "{err}");
+    }
+
+    #[test]
+    fn exactly_one_region_table() {
+        let err = parse("sources: []").unwrap_err().to_string();
+        assert!(
+            err.contains("exactly one enabled source must have `role: regions`"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,374 @@
+//! The stages as independent steps over a run folder, and `run`, which resumes a run from its
+//! first incomplete stage. Each stage reads only the previous stage's folder.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::Utc;
+use duckdb::{params, Connection};
+
+use super::extract::{extract_source, FetchError, FetchSettings, Provenance};
+use super::load::{self, LoadError};
+use super::manifest::{list_outputs, RunDir, RunDirError, SourceCounts, Stage, StageManifest};
+use super::transform::{self, Reject, TransformError, Transformed};
+use crate::config::{Role, Sources};
+use crate::store::{RunId, SnapshotStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    RunDir(#[from] RunDirError),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Transform(#[from] TransformError),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("run {run}: the {needed} stage is not complete; run `actionboard etl {needed} --run {run}` first")]
+    PreviousIncomplete { run: RunId, needed: Stage },
+    #[error(
+        "no run found in {0}; start one with `actionboard etl run` or `actionboard etl extract`"
+    )]
+    NoRun(PathBuf),
+    #[error("run `{0}` does not exist")]
+    UnknownRun(String),
+    #[error("writing {what}: {message}")]
+    Write { what: String, message: String },
+    #[error("no enabled source has `series: gdp_usd`; the dashboard needs one")]
+    NoGdpSource,
+}
+
+fn write_err(what: impl Into<String>) -> impl FnOnce(String) -> PipelineError {
+    let what = what.into();
+    move |message| PipelineError::Write { what, message }
+}
+
+pub struct Pipeline {
+    pub sources: Sources,
+    pub data_dir: PathBuf,
+    pub fetch: FetchSettings,
+}
+
+/// What `run` did.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub run: RunId,
+    /// The stage the run resumed at, when it continued an interrupted run.
+    pub resumed_at: Option<Stage>,
+    pub stages_run: Vec<Stage>,
+}
+
+impl Pipeline {
+    pub fn new(sources: Sources, data_dir: impl Into<PathBuf>) -> Self {
+        let fetch = FetchSettings::from_config(&sources);
+        Pipeline {
+            sources,
+            data_dir: data_dir.into(),
+            fetch,
+        }
+    }
+
+    pub fn store(&self) -> SnapshotStore {
+        SnapshotStore::new(&self.data_dir)
+    }
+
+    pub fn new_run(&self) -> Result<RunDir, PipelineError> {
+        Ok(RunDir::create(&self.data_dir, RunId::now())?)
+    }
+
+    /// The run named `id`, or the newest run.
+    pub fn find_run(&self, id: Option<&str>) -> Result<RunDir, PipelineError> {
+        match id {
+            Some(id) => {
+                let run =
+                    RunId::parse(id).map_err(|_| PipelineError::UnknownRun(id.to_string()))?;
+                RunDir::open(&self.data_dir, run)
+                    .ok_or_else(|| PipelineError::UnknownRun(id.to_string()))
+            }
+            None => RunDir::list(&self.data_dir)?
+                .pop()
+                .ok_or_else(|| PipelineError::NoRun(RunDir::runs_root(&self.data_dir))),
+        }
+    }
+
+    /// Runs the stages of a run from its first incomplete one: the newest run when it was
+    /// interrupted, else a new run.
+    pub fn run(&self) -> Result<RunOutcome, PipelineError> {
+        let resumable = RunDir::list(&self.data_dir)?
+            .pop()
+            .filter(|rd| rd.next_stage().is_some());
+        let (rd, resumed_at) = match resumable {
+            Some(rd) => {
+                let at = rd.next_stage();
+                tracing::info!(run = %rd.run, stage = ?at, "resuming an interrupted run");
+                (rd, at)
+            }
+            None => (self.new_run()?, None),
+        };
+        let mut stages_run = Vec::new();
+        while let Some(stage) = rd.next_stage() {
+            self.run_stage(&rd, stage)?;
+            stages_run.push(stage);
+        }
+        Ok(RunOutcome {
+            run: rd.run.clone(),
+            resumed_at,
+            stages_run,
+        })
+    }
+
+    /// Runs one stage, recording its failure (and the message) in the run folder.
+    pub fn run_stage(&self, rd: &RunDir, stage: Stage) -> Result<StageManifest, PipelineError> {
+        if let Some(prev) = stage.previous() {
+            if rd.manifest(prev).is_none() {
+                return Err(PipelineError::PreviousIncomplete {
+                    run: rd.run.clone(),
+                    needed: prev,
+                });
+            }
+        }
+        let started_at = Utc::now();
+        let clock = Instant::now();
+        let work_dir = rd.begin_stage(stage)?;
+        let result = match stage {
+            Stage::Extract => self.extract(&work_dir).map(|c| (c, Vec::new())),
+            Stage::Transform => self.transform(rd, &work_dir),
+            Stage::Load => self.load(rd).map(|c| (c, Vec::new())),
+        };
+        match result {
+            Ok((counts, notes)) => {
+                let manifest = StageManifest {
+                    run_id: rd.run.to_string(),
+                    stage,
+                    status: "complete".into(),
+                    started_at,
+                    finished_at: Utc::now(),
+                    duration_ms: clock.elapsed().as_millis() as u64,
+                    counts,
+                    outputs: list_outputs(&work_dir)?,
+                    notes,
+                };
+                rd.complete_stage(&manifest)?;
+                Ok(manifest)
+            }
+            Err(e) => {
+                rd.record_failure(stage, started_at, &e.to_string());
+                Err(e)
+            }
+        }
+    }
+
+    fn extract(
+        &self,
+        work_dir: &Path,
+    ) -> Result<std::collections::BTreeMap<String, SourceCounts>, PipelineError> {
+        use rayon::prelude::*;
+        let raw_dir = work_dir.join("raw");
+        std::fs::create_dir_all(&raw_dir)
+            .map_err(|e| write_err(raw_dir.display().to_string())(e.to_string()))?;
+        // Sources are independent: fetch them side by side (network-bound for live sources).
+        let provenance: Vec<Provenance> = self
+            .sources
+            .enabled()
+            .collect::<Vec<_>>()
+            .par_iter()
+            .map(|s| extract_source(s, &self.fetch, &raw_dir))
+            .collect::<Result<_, _>>()?;
+        let json = serde_json::to_vec_pretty(&provenance)
+            .map_err(|e| write_err("provenance.json")(e.to_string()))?;
+        super::manifest::write_atomic(&work_dir.join("provenance.json"), &json)?;
+        Ok(provenance
+            .iter()
+            .map(|p| {
+                (
+                    p.source_id.clone(),
+                    SourceCounts {
+                        rows_in: 0,
+                        rows_out: 0,
+                        rejected: 0,
+                        missing: 0,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    pub fn provenance(&self, rd: &RunDir) -> Result<Vec<Provenance>, PipelineError> {
+        let path = rd.stage_dir(Stage::Extract).join("provenance.json");
+        let bytes = std::fs::read(&path).map_err(|e| TransformError::Read {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            TransformError::Read {
+                path,
+                message: e.to_string(),
+            }
+            .into()
+        })
+    }
+
+    fn transform(
+        &self,
+        rd: &RunDir,
+        work_dir: &Path,
+    ) -> Result<
+        (
+            std::collections::BTreeMap<String, SourceCounts>,
+            Vec<String>,
+        ),
+        PipelineError,
+    > {
+        let provenance = self.provenance(rd)?;
+        let extract_dir = rd.stage_dir(Stage::Extract);
+        let transformed = transform::transform(&self.sources, &extract_dir, &provenance)?;
+        // Rejects are written before the rate check so a failed run still shows what was wrong;
+        // the copy beside the run folder outlives the discarded working folder.
+        let failed_copy = rd.root.join("transform.rejects.csv");
+        write_rejects_csv(&work_dir.join("rejects.csv"), &transformed.rejects)?;
+        if let Err(e) = transform::check_reject_rates(
+            &self.sources,
+            &transformed,
+            &failed_copy.display().to_string(),
+        ) {
+            write_rejects_csv(&failed_copy, &transformed.rejects)?;
+            return Err(e.into());
+        }
+        let _ = std::fs::remove_file(&failed_copy);
+        write_parquet(work_dir, &rd.run, &transformed)
+            .map_err(write_err("the transform's Parquet files"))?;
+        let notes = vec![format!(
+            "{} observations, {} regions, {} rejects",
+            transformed.observations.len(),
+            transformed.regions.len(),
+            transformed.rejects.len()
+        )];
+        Ok((transformed.counts, notes))
+    }
+
+    fn load(
+        &self,
+        rd: &RunDir,
+    ) -> Result<std::collections::BTreeMap<String, SourceCounts>, PipelineError> {
+        let manifest = rd
+            .manifest(Stage::Transform)
+            .ok_or(PipelineError::PreviousIncomplete {
+                run: rd.run.clone(),
+                needed: Stage::Transform,
+            })?;
+        let provenance = self.provenance(rd)?;
+        let primary = self
+            .sources
+            .enabled()
+            .find(|s| s.role == Role::Observations && s.series.as_deref() == Some("gdp_usd"))
+            .ok_or(PipelineError::NoGdpSource)?;
+        load::load(
+            &self.store(),
+            &rd.run,
+            &rd.stage_dir(Stage::Transform),
+            &manifest,
+            &provenance,
+            &primary.id,
+        )?;
+        Ok(manifest.counts)
+    }
+}
+
+fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<(), PipelineError> {
+    let mut w = csv::Writer::from_path(path)
+        .map_err(|e| write_err(path.display().to_string())(e.to_string()))?;
+    for r in rejects {
+        w.serialize(r)
+            .map_err(|e| write_err(path.display().to_string())(e.to_string()))?;
+    }
+    if rejects.is_empty() {
+        w.write_record([
+            "source_id",
+            "file",
+            "location",
+            "field",
+            "value",
+            "rule",
+            "message",
+        ])
+        .map_err(|e| write_err(path.display().to_string())(e.to_string()))?;
+    }
+    w.flush()
+        .map_err(|e| write_err(path.display().to_string())(e.to_string()))
+}
+
+/// Writes observations (partitioned by source), regions and rejects as Parquet, with DuckDB as
+/// the writer: an in-memory table filled by one Appender, then `COPY … TO`.
+fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String> {
+    let e = |e: duckdb::Error| e.to_string();
+    let conn = Connection::open_in_memory().map_err(e)?;
+    conn.execute_batch(
+        "CREATE TABLE observations (
+            run_id VARCHAR, source_id VARCHAR, series VARCHAR, edition VARCHAR, code VARCHAR,
+            name_in_source VARCHAR, year INTEGER, value DOUBLE, value_bn DOUBLE, is_aggregate BOOLEAN,
+            is_projection BOOLEAN, change_pct DOUBLE, rank INTEGER, share_pct DOUBLE,
+            per_capita DOUBLE, location VARCHAR);
+         CREATE TABLE regions (code VARCHAR, name VARCHAR, region VARCHAR, sub_region VARCHAR, source_id VARCHAR);
+         CREATE TABLE rejects (run_id VARCHAR, source_id VARCHAR, file VARCHAR, location VARCHAR,
+            field VARCHAR, value VARCHAR, rule VARCHAR, message VARCHAR);",
+    )
+    .map_err(e)?;
+    {
+        let mut app = conn.appender("observations").map_err(e)?;
+        for o in &t.observations {
+            let value_bn = (o.series == "gdp_usd").then(|| o.value / 1e9);
+            app.append_row(params![
+                run.as_str(),
+                o.source_id,
+                o.series,
+                o.edition,
+                o.code,
+                o.name_in_source,
+                o.year,
+                o.value,
+                value_bn,
+                o.is_aggregate,
+                o.is_projection,
+                o.change_pct,
+                o.rank,
+                o.share_pct,
+                o.per_capita,
+                o.location
+            ])
+            .map_err(e)?;
+        }
+        app.flush().map_err(e)?;
+        let mut app = conn.appender("regions").map_err(e)?;
+        for r in &t.regions {
+            app.append_row(params![r.code, r.name, r.region, r.sub_region, r.source_id])
+                .map_err(e)?;
+        }
+        app.flush().map_err(e)?;
+        let mut app = conn.appender("rejects").map_err(e)?;
+        for r in &t.rejects {
+            app.append_row(params![
+                run.as_str(),
+                r.source_id,
+                r.file,
+                r.location,
+                r.field,
+                r.value,
+                r.rule,
+                r.message
+            ])
+            .map_err(e)?;
+        }
+        app.flush().map_err(e)?;
+    }
+    let p = |name: &str| dir.join(name).to_string_lossy().replace('\'', "''");
+    conn.execute_batch(&format!(
+        "COPY (SELECT * FROM observations ORDER BY source_id, code, year)
+             TO '{}' (FORMAT parquet, PARTITION_BY (source_id));
+         COPY regions TO '{}' (FORMAT parquet);
+         COPY rejects TO '{}' (FORMAT parquet);",
+        p("observations"),
+        p("regions.parquet"),
+        p("rejects.parquet"),
+    ))
+    .map_err(e)
+}
