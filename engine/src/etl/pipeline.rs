@@ -92,11 +92,14 @@ impl Pipeline {
     }
 
     /// Runs the stages of a run from its first incomplete one: the newest run when it was
-    /// interrupted, else a new run.
+    /// interrupted (a crash leaves no failure record), else a new run. A run whose stage failed
+    /// with an error is left as it is, for `etl status`; retry one of its stages explicitly
+    /// (`etl transform --run ID`) after fixing the configuration, or start afresh with `etl run`.
     pub fn run(&self) -> Result<RunOutcome, PipelineError> {
-        let resumable = RunDir::list(&self.data_dir)?
-            .pop()
-            .filter(|rd| rd.next_stage().is_some());
+        let resumable = RunDir::list(&self.data_dir)?.pop().filter(|rd| {
+            rd.next_stage()
+                .is_some_and(|stage| rd.failure(stage).is_none())
+        });
         let (rd, resumed_at) = match resumable {
             Some(rd) => {
                 let at = rd.next_stage();

@@ -130,7 +130,7 @@ fn parse_all(
         .collect()
 }
 
-fn cell<'a>(row: &'a RawRow, column: Option<usize>) -> &'a str {
+fn cell(row: &RawRow, column: Option<usize>) -> &str {
     column
         .and_then(|i| row.cells.get(i))
         .map_or("", |s| s.trim())

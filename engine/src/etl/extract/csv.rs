@@ -143,7 +143,7 @@ mod tests {
             "{err}"
         );
         // "대한민국" in CP949.
-        let mut cp949 = format!("{HEADER}").into_bytes();
+        let mut cp949 = HEADER.as_bytes().to_vec();
         cp949.extend_from_slice(b"\xb4\xeb\xc7\xd1\xb9\xce\xb1\xb9,KOR,2024,1\n");
         let err = parse(&cp949).unwrap_err().to_string();
         assert!(

@@ -1,0 +1,325 @@
+//! The pipeline on crafted sources: bad inputs get clear errors or counted rejects, nothing is
+//! lost, the previous snapshot keeps serving, and an interrupted run resumes.
+
+use std::fs;
+use std::path::PathBuf;
+
+use engine::config::Sources;
+use engine::etl::{Pipeline, PipelineError, Stage};
+use engine::store::SnapshotStore;
+
+const REGIONS: &str = "ISO3166-1-Alpha-3,CLDR display name,Region Name,Sub-region Name\n\
+USA,US,Americas,Northern America\nKOR,South Korea,Asia,Eastern Asia\nJPN,Japan,Asia,Eastern Asia\n\
+DEU,Germany,Europe,Western Europe\nFRA,France,Europe,Western Europe\n";
+
+fn config(max_reject_rate: f64) -> String {
+    format!(
+        "defaults: {{ fetch: mirror, max_reject_rate: {max_reject_rate} }}
+aggregate_sets:
+  wb: [WLD]
+sources:
+  - id: regions
+    role: regions
+    kind: csv
+    title: t
+    publisher: p
+    licence: l
+    edition: e
+    mirror: regions.csv
+    columns: {{ code: ISO3166-1-Alpha-3, name: CLDR display name, region: Region Name, sub_region: Sub-region Name }}
+  - id: gdp
+    kind: csv
+    series: gdp_usd
+    title: t
+    publisher: p
+    licence: l
+    edition: e
+    mirror: gdp.csv
+    columns: {{ code: Country Code, name: Country Name, year: Year, value: Value }}
+    unit: usd
+    aggregates: wb
+    checks: {{ min: 0, max: 1.0e15 }}
+"
+    )
+}
+
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new(gdp: &[u8], max_reject_rate: f64) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("mirror")).unwrap();
+        fs::write(dir.path().join("mirror/regions.csv"), REGIONS).unwrap();
+        fs::write(dir.path().join("mirror/gdp.csv"), gdp).unwrap();
+        fs::write(dir.path().join("sources.yml"), config(max_reject_rate)).unwrap();
+        Workspace { dir }
+    }
+
+    fn set_gdp(&self, gdp: &[u8]) {
+        fs::write(self.dir.path().join("mirror/gdp.csv"), gdp).unwrap();
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn pipeline(&self) -> Pipeline {
+        let sources = Sources::load(
+            &self.dir.path().join("sources.yml"),
+            &self.dir.path().join("mirror"),
+        )
+        .unwrap();
+        Pipeline::new(sources, self.data())
+    }
+
+    fn query_i64(&self, sql: &str) -> i64 {
+        let (_, conn) = SnapshotStore::new(self.data()).open_current().unwrap();
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+}
+
+/// 5 countries × 40 years of good rows, and a World aggregate.
+fn good_rows() -> String {
+    let mut s = String::from("Country Name,Country Code,Year,Value\n");
+    for (i, code) in ["USA", "KOR", "JPN", "DEU", "FRA"].iter().enumerate() {
+        for year in 1980..2020 {
+            s.push_str(&format!(
+                "{code},{code},{year},{}\n",
+                1e11 * (i + 1) as f64 + year as f64 * 1e6
+            ));
+        }
+    }
+    for year in 1980..2020 {
+        s.push_str(&format!("World,WLD,{year},9e13\n"));
+    }
+    s
+}
+
+#[test]
+fn bad_rows_are_rejected_with_file_line_field_and_rule() {
+    let mut gdp = good_rows();
+    gdp.push_str("Korea,KOR,2020,-5\n"); // negative
+    gdp.push_str("Korea,KOR,2021,NaN\n"); // not finite
+    gdp.push_str("Korea,KOR,2022,1e20\n"); // absurd
+    gdp.push_str("Atlantis,ATL,2020,5\n"); // unknown code
+    gdp.push_str("Japan,JPN,1999,7\n"); // duplicate key
+    gdp.push_str("Japan,JPN,abc,7\n"); // bad year
+    gdp.push_str("Germany,DEU,2020,\n"); // missing: not a reject
+    gdp.push_str("France,FRA,20"); // truncated last line
+    let ws = Workspace::new(gdp.as_bytes(), 0.05);
+    let outcome = ws.pipeline().run().unwrap();
+    assert_eq!(outcome.stages_run, Stage::ALL.to_vec());
+    assert_eq!(
+        ws.query_i64("SELECT count(*) FROM observations WHERE source_id = 'gdp'"),
+        240
+    );
+    let rules: Vec<(String, String, String)> = {
+        let (_, conn) = SnapshotStore::new(ws.data()).open_current().unwrap();
+        let mut stmt = conn
+            .prepare("SELECT rule, location, field FROM rejects ORDER BY location")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let rule_at = |line: u64| {
+        rules
+            .iter()
+            .find(|(_, loc, _)| loc == &format!("line {line}"))
+            .map(|(rule, _, field)| (rule.as_str(), field.as_str()))
+    };
+    assert_eq!(rule_at(242), Some(("range", "value")));
+    assert_eq!(rule_at(243), Some(("finite", "value")));
+    assert_eq!(rule_at(244), Some(("range", "value")));
+    assert_eq!(rule_at(245), Some(("known_code", "code")));
+    assert_eq!(rule_at(246), Some(("unique", "code, year")));
+    assert_eq!(rule_at(247), Some(("type", "year")));
+    assert_eq!(
+        rule_at(248),
+        None,
+        "a missing value is absent, not rejected"
+    );
+    assert_eq!(rule_at(249), Some(("row_shape", "")));
+    assert_eq!(rules.len(), 7);
+    let rd = ws.pipeline().find_run(None).unwrap();
+    let counts = &rd.manifest(Stage::Transform).unwrap().counts["gdp"];
+    assert_eq!(
+        (
+            counts.rows_in,
+            counts.rows_out,
+            counts.rejected,
+            counts.missing
+        ),
+        (248, 240, 7, 1)
+    );
+    let csv = fs::read_to_string(rd.stage_dir(Stage::Transform).join("rejects.csv")).unwrap();
+    assert!(csv.contains("unknown country code `ATL`"), "{csv}");
+}
+
+#[test]
+fn too_many_rejects_fail_the_run_and_the_previous_snapshot_keeps_serving() {
+    let ws = Workspace::new(good_rows().as_bytes(), 0.01);
+    let first = ws.pipeline().run().unwrap().run;
+    let mut gdp = good_rows();
+    for year in 1950..1960 {
+        gdp.push_str(&format!("Atlantis,ATL,{year},5\n"));
+    }
+    ws.set_gdp(gdp.as_bytes());
+    let err = ws.pipeline().run().unwrap_err().to_string();
+    assert!(
+        err.contains("source `gdp`: 10 of 250 rows rejected (4.00 %), above the limit of 1.00 %"),
+        "{err}"
+    );
+    assert!(
+        err.contains("known_code × 10") && err.contains("transform.rejects.csv"),
+        "{err}"
+    );
+    assert_eq!(
+        SnapshotStore::new(ws.data()).current().unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        ws.query_i64("SELECT count(*) FROM observations WHERE source_id = 'gdp'"),
+        240
+    );
+    let failed = ws.pipeline().find_run(None).unwrap();
+    assert_ne!(failed.run, first);
+    assert!(failed
+        .failure(Stage::Transform)
+        .unwrap()
+        .error
+        .contains("rows rejected"));
+    assert!(failed.root.join("transform.rejects.csv").is_file());
+}
+
+#[test]
+fn unusable_files_fail_with_a_message_naming_the_file() {
+    let ws = Workspace::new(good_rows().as_bytes(), 0.01);
+    let first = ws.pipeline().run().unwrap().run;
+    let cases: [(&[u8], &str); 3] = [
+        (b"", "is empty"),
+        (
+            b"Country Name,Code,Year,Value\nA,USA,2000,1\n",
+            "no `Country Code` column",
+        ),
+        (
+            b"Country Name,Country Code,Year,Value\n\xb4\xeb\xc7\xd1,KOR,2000,1\n",
+            "is not UTF-8",
+        ),
+    ];
+    for (bytes, expected) in cases {
+        ws.set_gdp(bytes);
+        let err = ws.pipeline().run().unwrap_err();
+        assert!(matches!(err, PipelineError::Transform(_)), "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("raw/gdp.csv") && msg.contains(expected),
+            "{msg}"
+        );
+        assert_eq!(
+            SnapshotStore::new(ws.data()).current().unwrap(),
+            Some(first.clone())
+        );
+    }
+}
+
+#[test]
+fn an_interrupted_run_resumes_at_its_first_incomplete_stage() {
+    let ws = Workspace::new(good_rows().as_bytes(), 0.01);
+    let pipeline = ws.pipeline();
+    let rd = pipeline.new_run().unwrap();
+    pipeline.run_stage(&rd, Stage::Extract).unwrap();
+    pipeline.run_stage(&rd, Stage::Transform).unwrap();
+    // What a crash inside load leaves behind: a working folder and a half-written snapshot.
+    fs::create_dir_all(rd.root.join("load.tmp")).unwrap();
+    fs::create_dir_all(ws.data().join("snapshots")).unwrap();
+    fs::write(
+        ws.data()
+            .join(format!("snapshots/{}.duckdb.partial", rd.run)),
+        b"half",
+    )
+    .unwrap();
+    assert_eq!(SnapshotStore::new(ws.data()).current().unwrap(), None);
+
+    let outcome = pipeline.run().unwrap();
+    assert_eq!(outcome.run, rd.run);
+    assert_eq!(outcome.resumed_at, Some(Stage::Load));
+    assert_eq!(outcome.stages_run, vec![Stage::Load]);
+    assert_eq!(
+        SnapshotStore::new(ws.data()).current().unwrap(),
+        Some(rd.run.clone())
+    );
+    let log = fs::read_to_string(rd.root.join("run.log")).unwrap();
+    for stage in ["extract", "transform", "load"] {
+        assert!(
+            log.contains(&format!("{stage:<9} start"))
+                && log.contains(&format!("{stage:<9} complete")),
+            "{log}"
+        );
+    }
+    // A finished run is not resumed: the next `run` starts a new one.
+    let next = pipeline.run().unwrap();
+    assert_ne!(next.run, rd.run);
+    assert_eq!(next.resumed_at, None);
+}
+
+#[test]
+fn stages_refuse_to_run_out_of_order() {
+    let ws = Workspace::new(good_rows().as_bytes(), 0.01);
+    let pipeline = ws.pipeline();
+    let rd = pipeline.new_run().unwrap();
+    let err = pipeline
+        .run_stage(&rd, Stage::Load)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the transform stage is not complete"), "{err}");
+}
+
+#[test]
+fn derived_values_never_treat_a_missing_year_as_a_fall() {
+    let mut gdp = String::from("Country Name,Country Code,Year,Value\n");
+    gdp.push_str("US,USA,2000,100\nUS,USA,2001,110\nUS,USA,2003,50\n");
+    gdp.push_str("Korea,KOR,2000,50\nKorea,KOR,2001,40\nWorld,WLD,2001,1000\n");
+    let ws = Workspace::new(gdp.as_bytes(), 0.01);
+    ws.pipeline().run().unwrap();
+    let (_, conn) = SnapshotStore::new(ws.data()).open_current().unwrap();
+    let change = |code: &str, year: i32| -> Option<f64> {
+        conn.query_row(
+            "SELECT change_pct FROM observations WHERE code = ? AND year = ?",
+            duckdb::params![code, year],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(change("USA", 2000), None);
+    assert!((change("USA", 2001).unwrap() - 10.0).abs() < 1e-9);
+    assert_eq!(
+        change("USA", 2003),
+        None,
+        "2002 is missing: no change, certainly no fall"
+    );
+    assert!((change("KOR", 2001).unwrap() + 20.0).abs() < 1e-9);
+    let (rank, share): (i32, f64) = conn
+        .query_row(
+            "SELECT rank, share_pct FROM observations WHERE code = 'KOR' AND year = 2001",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(rank, 2);
+    assert!(
+        (share - 40.0 / 150.0 * 100.0).abs() < 1e-9,
+        "aggregates are not in the world sum"
+    );
+    let wld_rank: Option<i32> = conn
+        .query_row(
+            "SELECT rank FROM observations WHERE code = 'WLD'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(wld_rank, None);
+}
