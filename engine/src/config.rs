@@ -135,6 +135,8 @@ struct RegionsFile {
     overrides: Vec<RegionOverride>,
     #[serde(default)]
     display_names: BTreeMap<String, String>,
+    #[serde(default)]
+    name_aliases: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -207,6 +209,8 @@ pub struct Sources {
     pub aliases: HashMap<String, String>,
     pub region_overrides: Vec<RegionOverride>,
     pub display_names: HashMap<String, String>,
+    /// Source name → code, for sources that carry names only (the Wikipedia table).
+    pub name_aliases: HashMap<String, String>,
     pub sources: Vec<Source>,
 }
 
@@ -291,6 +295,7 @@ impl Sources {
             let required: &[&str] = match (s.role, s.kind) {
                 (Role::Regions, _) => &["code", "name", "region", "sub_region"],
                 (Role::Observations, SourceKind::Csv) => &["code", "year", "value"],
+                (Role::Observations, SourceKind::HtmlTable) => &["name", "year", "value"],
                 (Role::Observations, _) => &[],
             };
             for field in required {
@@ -384,6 +389,7 @@ impl Sources {
             aliases: file.regions.aliases.into_iter().collect(),
             region_overrides: file.regions.overrides,
             display_names: file.regions.display_names.into_iter().collect(),
+            name_aliases: file.regions.name_aliases.into_iter().collect(),
             sources,
         })
     }

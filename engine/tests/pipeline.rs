@@ -323,3 +323,49 @@ fn derived_values_never_treat_a_missing_year_as_a_fall() {
         .unwrap();
     assert_eq!(wld_rank, None);
 }
+
+#[test]
+fn the_wikipedia_table_loads_by_name_with_unmatched_names_rejected() {
+    let mirror = std::env::var_os("ACTIONBOARD_MIRROR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config/sources.yml");
+    let mut sources = Sources::load(&config, &mirror).unwrap();
+    for s in &mut sources.sources {
+        s.enabled = s.id == "wikipedia_gdp" || s.id == "un_m49_regions" || s.id == "wb_gdp";
+    }
+    let data = tempfile::tempdir().unwrap();
+    Pipeline::new(sources, data.path()).run().unwrap();
+    let (_, conn) = SnapshotStore::new(data.path()).open_current().unwrap();
+    let (usa, year): (f64, i32) = conn
+        .query_row(
+            "SELECT value, year FROM observations WHERE source_id = 'wikipedia_gdp' AND code = 'USA'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((usa, year), (30_337_162e6, 2025), "millions → US dollars");
+    let world: bool = conn
+        .query_row("SELECT is_aggregate FROM observations WHERE source_id = 'wikipedia_gdp' AND code = 'WLD'", [], |r| r.get(0))
+        .unwrap();
+    assert!(world);
+    let missing_cuba: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM observations WHERE source_id = 'wikipedia_gdp' AND code = 'CUB'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(missing_cuba, 0, "Cuba has no IMF figure: missing, not zero");
+    let unmatched: Vec<String> = {
+        let mut stmt = conn
+            .prepare("SELECT value FROM rejects WHERE source_id = 'wikipedia_gdp' AND rule = 'known_name' ORDER BY 1")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert!(unmatched.iter().all(|n| !n.is_empty()));
+    assert!(unmatched.len() < 21, "{unmatched:?}");
+}

@@ -120,11 +120,7 @@ fn parse_all(
                 message: e.to_string(),
             })?;
             let file = format!("{} (raw copy of {})", prov.raw_file, prov.location);
-            let extractor = extractor_for(source.kind).ok_or_else(|| TransformError::Read {
-                path: path.clone(),
-                message: format!("no extractor for kind {:?}", source.kind),
-            })?;
-            let table = extractor.parse(source, &file, &bytes)?;
+            let table = extractor_for(source.kind).parse(source, &file, &bytes)?;
             Ok(((*source).clone(), table, prov.location.clone()))
         })
         .collect()
@@ -239,6 +235,7 @@ fn validate_row(
     row: &RawRow,
     cols: &ObservationColumns,
     countries: &HashSet<String>,
+    names: &HashMap<String, String>,
 ) -> RowOutcome {
     let reject = |field: &str, value: &str, rule: &str, message: String| {
         RowOutcome::Rejected(Reject {
@@ -254,7 +251,26 @@ fn validate_row(
     if let Some(problem) = &row.problem {
         return reject("", "", "row_shape", problem.clone());
     }
-    let raw_code = cell(row, cols.code);
+    let raw_code = match cols.code {
+        Some(_) => cell(row, cols.code),
+        // Sources without codes (the Wikipedia table) are matched on names, never guessed.
+        None => {
+            let name = cell(row, cols.name);
+            match names.get(&name.to_lowercase()) {
+                Some(code) => code.as_str(),
+                None => {
+                    return reject(
+                        "name",
+                        name,
+                        "known_name",
+                        format!(
+                            "unknown country name `{name}`; add it to `regions.name_aliases` in config/sources.yml"
+                        ),
+                    )
+                }
+            }
+        }
+    };
     if raw_code.is_empty() {
         return reject(
             "code",
@@ -369,6 +385,7 @@ fn observations_from(
     table: &RawTable,
     file: &str,
     countries: &HashSet<String>,
+    names: &HashMap<String, String>,
 ) -> (Vec<Observation>, Vec<Reject>, SourceCounts) {
     let cols = ObservationColumns {
         code: field_index(source, table, "code"),
@@ -385,7 +402,7 @@ fn observations_from(
             let mut rejected = Vec::new();
             let mut missing = 0;
             for row in rows {
-                match validate_row(sources, source, file, row, &cols, countries) {
+                match validate_row(sources, source, file, row, &cols, countries, names) {
                     RowOutcome::Kept(o) => kept.push(o),
                     RowOutcome::Missing => missing += 1,
                     RowOutcome::Rejected(r) => rejected.push(r),
@@ -548,6 +565,13 @@ pub fn transform(
     );
     out.rejects.extend(region_rejects);
     let countries: HashSet<String> = regions.iter().map(|r| r.code.clone()).collect();
+    let mut names: HashMap<String, String> = regions
+        .iter()
+        .map(|r| (r.name.to_lowercase(), r.code.clone()))
+        .collect();
+    for (name, code) in &sources.name_aliases {
+        names.insert(name.to_lowercase(), code.clone());
+    }
     out.regions = regions;
 
     let per_source: Vec<_> = parsed
@@ -555,7 +579,7 @@ pub fn transform(
         .filter(|(s, _, _)| s.role == Role::Observations)
         .map(|(source, table, file)| {
             let (obs, rejects, counts) =
-                observations_from(sources, source, table, file, &countries);
+                observations_from(sources, source, table, file, &countries, &names);
             (source.id.clone(), obs, rejects, counts)
         })
         .collect();

@@ -6,6 +6,7 @@
 
 pub mod csv;
 pub mod fetch;
+pub mod html_table;
 pub mod http_json;
 
 use std::fmt;
@@ -113,12 +114,11 @@ pub trait Extractor: Sync {
 }
 
 /// The extractor of a source kind.
-pub fn extractor_for(kind: SourceKind) -> Option<&'static dyn Extractor> {
+pub fn extractor_for(kind: SourceKind) -> &'static dyn Extractor {
     match kind {
-        SourceKind::Csv => Some(&csv::CsvExtractor),
-        SourceKind::HttpJson => Some(&http_json::HttpJsonExtractor),
-        // The Wikipedia table parser is not built yet; config validation refuses such sources.
-        SourceKind::HtmlTable => None,
+        SourceKind::Csv => &csv::CsvExtractor,
+        SourceKind::HttpJson => &http_json::HttpJsonExtractor,
+        SourceKind::HtmlTable => &html_table::HtmlTableExtractor,
     }
 }
 
