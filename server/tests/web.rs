@@ -15,16 +15,24 @@ fn mirror() -> PathBuf {
 
 struct TestServer {
     base: String,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
+}
+
+fn run_pipeline(data_dir: &Path) -> String {
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config/sources.yml");
+    let sources = Sources::load(&config, &mirror()).unwrap();
+    Pipeline::new(sources, data_dir)
+        .run()
+        .unwrap()
+        .run
+        .to_string()
 }
 
 async fn start(load_data: bool) -> TestServer {
     let data = tempfile::tempdir().unwrap();
     let store = SnapshotStore::new(data.path());
     if load_data {
-        let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config/sources.yml");
-        let sources = Sources::load(&config, &mirror()).unwrap();
-        Pipeline::new(sources, data.path()).run().unwrap();
+        run_pipeline(data.path());
     }
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
@@ -34,7 +42,7 @@ async fn start(load_data: bool) -> TestServer {
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     TestServer {
         base: format!("http://{addr}"),
-        _data: data,
+        data,
     }
 }
 
@@ -95,4 +103,24 @@ async fn unknown_pages_are_404_and_health_answers() {
     assert!(html.contains("Page not found"));
     let (status, body) = get(format!("{}/healthz", srv.base)).await;
     assert_eq!((status, body.as_str()), (200, "ok"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_snapshot_is_served_without_restart() {
+    let srv = start(false).await;
+    let (_, html) = get(format!("{}/", srv.base)).await;
+    assert!(html.contains("no data has been loaded yet"));
+    let dir = srv.data.path().to_path_buf();
+    let first = tokio::task::spawn_blocking(move || run_pipeline(&dir))
+        .await
+        .unwrap();
+    let (_, html) = get(format!("{}/", srv.base)).await;
+    assert!(html.contains(&format!("Run {first}")), "{html}");
+    let dir = srv.data.path().to_path_buf();
+    let second = tokio::task::spawn_blocking(move || run_pipeline(&dir))
+        .await
+        .unwrap();
+    assert_ne!(first, second);
+    let (_, html) = get(format!("{}/", srv.base)).await;
+    assert!(html.contains(&format!("Run {second}")), "{html}");
 }
