@@ -103,6 +103,7 @@ impl EtlArgs {
     fn pipeline(&self, data_dir: &std::path::Path) -> Result<Pipeline, String> {
         let sources = Sources::load(&self.config, &self.mirror).map_err(|e| e.to_string())?;
         let mut pipeline = Pipeline::new(sources, data_dir);
+        pipeline.progress = crate::progress::for_stderr();
         if self.live {
             pipeline.fetch.force = Some(Fetch::Live);
         }

@@ -4,6 +4,7 @@ pub mod extract;
 pub mod load;
 pub mod manifest;
 pub mod pipeline;
+pub mod progress;
 pub mod transform;
 
 pub use manifest::Stage;

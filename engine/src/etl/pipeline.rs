@@ -10,6 +10,7 @@ use duckdb::{params, Connection};
 use super::extract::{extract_source, FetchError, FetchSettings, Provenance};
 use super::load::{self, LoadError};
 use super::manifest::{list_outputs, RunDir, RunDirError, SourceCounts, Stage, StageManifest};
+use super::progress::{NoProgress, Progress};
 use super::transform::{self, Reject, TransformError, Transformed};
 use crate::config::{Role, Sources};
 use crate::store::{RunId, SnapshotStore};
@@ -47,6 +48,7 @@ pub struct Pipeline {
     pub sources: Sources,
     pub data_dir: PathBuf,
     pub fetch: FetchSettings,
+    pub progress: std::sync::Arc<dyn Progress>,
 }
 
 /// What `run` did.
@@ -65,6 +67,7 @@ impl Pipeline {
             sources,
             data_dir: data_dir.into(),
             fetch,
+            progress: std::sync::Arc::new(NoProgress),
         }
     }
 
@@ -224,7 +227,12 @@ impl Pipeline {
     > {
         let provenance = self.provenance(rd)?;
         let extract_dir = rd.stage_dir(Stage::Extract);
-        let transformed = transform::transform(&self.sources, &extract_dir, &provenance)?;
+        let transformed = transform::transform_with_progress(
+            &self.sources,
+            &extract_dir,
+            &provenance,
+            self.progress.as_ref(),
+        )?;
         // Rejects are written before the rate check so a failed run still shows what was wrong;
         // the copy beside the run folder outlives the discarded working folder.
         let failed_copy = rd.root.join("transform.rejects.csv");

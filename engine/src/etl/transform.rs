@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::extract::{extractor_for, ParseError, Provenance, RawRow, RawTable};
 use super::manifest::SourceCounts;
+use super::progress::{NoProgress, Progress};
 use crate::config::{Role, Source, Sources};
 
 /// Rows validated per rayon task: large enough to amortise scheduling, small enough to balance.
@@ -386,6 +387,7 @@ fn observations_from(
     file: &str,
     countries: &HashSet<String>,
     names: &HashMap<String, String>,
+    progress: &dyn Progress,
 ) -> (Vec<Observation>, Vec<Reject>, SourceCounts) {
     let cols = ObservationColumns {
         code: field_index(source, table, "code"),
@@ -408,6 +410,7 @@ fn observations_from(
                     RowOutcome::Rejected(r) => rejected.push(r),
                 }
             }
+            progress.advance(rows.len() as u64);
             (kept, rejected, missing)
         })
         .collect();
@@ -543,7 +546,21 @@ pub fn transform(
     extract_dir: &Path,
     provenance: &[Provenance],
 ) -> Result<Transformed, TransformError> {
+    transform_with_progress(sources, extract_dir, provenance, &NoProgress)
+}
+
+/// [`transform`], reporting validated rows to `progress`.
+pub fn transform_with_progress(
+    sources: &Sources,
+    extract_dir: &Path,
+    provenance: &[Provenance],
+    progress: &dyn Progress,
+) -> Result<Transformed, TransformError> {
     let parsed = parse_all(sources, extract_dir, provenance)?;
+    progress.begin(
+        "validating rows",
+        parsed.iter().map(|(_, t, _)| t.rows.len() as u64).sum(),
+    );
     let mut out = Transformed::default();
 
     let (region_source, region_table, region_file) = parsed
@@ -579,7 +596,7 @@ pub fn transform(
         .filter(|(s, _, _)| s.role == Role::Observations)
         .map(|(source, table, file)| {
             let (obs, rejects, counts) =
-                observations_from(sources, source, table, file, &countries, &names);
+                observations_from(sources, source, table, file, &countries, &names, progress);
             (source.id.clone(), obs, rejects, counts)
         })
         .collect();
@@ -589,6 +606,7 @@ pub fn transform(
         out.counts.insert(id, counts);
     }
     derive(&mut out.observations);
+    progress.end();
     Ok(out)
 }
 
