@@ -408,6 +408,17 @@ impl Sources {
     }
 }
 
+/// A source of the repository's `config/sources.yml`, for unit tests of the extractors.
+#[cfg(test)]
+pub(crate) fn default_source(id: &str) -> Source {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sources.yml");
+    Sources::load(&path, Path::new("/m"))
+        .expect("config/sources.yml is valid")
+        .get(id)
+        .unwrap_or_else(|| panic!("config/sources.yml has no source `{id}`"))
+        .clone()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

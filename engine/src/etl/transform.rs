@@ -62,6 +62,28 @@ pub struct Reject {
     pub message: String,
 }
 
+impl Reject {
+    fn at(
+        source: &Source,
+        file: &str,
+        row: &RawRow,
+        field: &str,
+        value: &str,
+        rule: &str,
+        message: String,
+    ) -> Self {
+        Reject {
+            source_id: source.id.clone(),
+            file: file.to_string(),
+            location: row.location.to_string(),
+            field: field.to_string(),
+            value: value.to_string(),
+            rule: rule.to_string(),
+            message,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TransformError {
     #[error(
@@ -152,14 +174,8 @@ fn regions_from(
     let mut rejects = Vec::new();
     let mut seen = HashSet::new();
     for row in &table.rows {
-        let reject = |field: &str, value: &str, rule: &str, message: String| Reject {
-            source_id: source.id.clone(),
-            file: file.to_string(),
-            location: row.location.to_string(),
-            field: field.to_string(),
-            value: value.to_string(),
-            rule: rule.to_string(),
-            message,
+        let reject = |field: &str, value: &str, rule: &str, message: String| {
+            Reject::at(source, file, row, field, value, rule, message)
         };
         if let Some(problem) = &row.problem {
             rejects.push(reject("", "", "row_shape", problem.clone()));
@@ -239,15 +255,7 @@ fn validate_row(
     names: &HashMap<String, String>,
 ) -> RowOutcome {
     let reject = |field: &str, value: &str, rule: &str, message: String| {
-        RowOutcome::Rejected(Reject {
-            source_id: source.id.clone(),
-            file: file.to_string(),
-            location: row.location.to_string(),
-            field: field.to_string(),
-            value: value.to_string(),
-            rule: rule.to_string(),
-            message,
-        })
+        RowOutcome::Rejected(Reject::at(source, file, row, field, value, rule, message))
     };
     if let Some(problem) = &row.problem {
         return reject("", "", "row_shape", problem.clone());

@@ -75,20 +75,10 @@ impl Extractor for CsvExtractor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Sources;
-    use std::path::Path;
-
-    fn wb_source() -> Source {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sources.yml");
-        Sources::load(&path, Path::new("/m"))
-            .unwrap()
-            .get("wb_gdp")
-            .unwrap()
-            .clone()
-    }
+    use crate::config::default_source;
 
     fn parse(text: &[u8]) -> Result<RawTable, ParseError> {
-        CsvExtractor.parse(&wb_source(), "gdp.csv", text)
+        CsvExtractor.parse(&default_source("wb_gdp"), "gdp.csv", text)
     }
 
     const HEADER: &str = "Country Name,Country Code,Year,Value\n";

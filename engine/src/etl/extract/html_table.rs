@@ -184,16 +184,11 @@ fn normalize(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Sources;
+    use crate::config::default_source;
     use std::path::Path;
 
     fn source() -> Source {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sources.yml");
-        Sources::load(&path, Path::new("/m"))
-            .unwrap()
-            .get("wikipedia_gdp")
-            .unwrap()
-            .clone()
+        default_source("wikipedia_gdp")
     }
 
     fn fixture() -> Vec<u8> {

@@ -163,14 +163,11 @@ fn describe(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Sources;
-    use std::path::Path;
+    use crate::config::default_source;
 
     fn parse(text: &str) -> Result<RawTable, ParseError> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sources.yml");
-        let sources = Sources::load(&path, Path::new("/m")).unwrap();
         HttpJsonExtractor.parse(
-            sources.get("imf_weo_2024oct").unwrap(),
+            &default_source("imf_weo_2024oct"),
             "imf.json",
             text.as_bytes(),
         )
