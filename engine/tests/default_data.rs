@@ -138,3 +138,58 @@ fn asking_for_a_year_without_data_says_which_years_exist() {
         "no GDP data for 1850; years with data run from 1960 to 2025"
     );
 }
+
+#[test]
+fn snapshot_separates_countries_from_aggregates_and_records_provenance() {
+    let dir = tempfile::tempdir().unwrap();
+    run_default(dir.path());
+    let regions = regions();
+    let rows_2025: Vec<_> = gdp().into_iter().filter(|(_, y, _)| *y == 2025).collect();
+    let expected_countries = rows_2025
+        .iter()
+        .filter(|(c, _, _)| regions.contains_key(c))
+        .count() as i64;
+    let expected_aggregates = rows_2025.len() as i64 - expected_countries;
+
+    let (run, conn) = SnapshotStore::new(dir.path()).open_current().unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT count(*) FROM observations WHERE source_id = 'wb_gdp' AND year = 2025 AND NOT is_aggregate"),
+        expected_countries
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM observations WHERE source_id = 'wb_gdp' AND year = 2025 AND is_aggregate"),
+        expected_aggregates
+    );
+    assert_eq!(
+        count(&format!(
+            "SELECT count(*) FROM observations WHERE run_id <> '{run}'"
+        )),
+        0
+    );
+    // The two IMF editions are separate series, never mixed.
+    let usa_2025 = |source: &str| -> f64 {
+        conn.query_row(
+            "SELECT value FROM observations WHERE source_id = ? AND code = 'USA' AND year = 2025",
+            [source],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert!((usa_2025("imf_weo_2024oct") - 30_337.162e9).abs() < 1.0);
+    assert!((usa_2025("imf_weo_2026apr") - 30_767.075e9).abs() < 1e6);
+
+    // Provenance: the checksum recorded at extraction is the mirror file's.
+    let (sha, size, read_from, location): (String, i64, String, String) = conn
+        .query_row(
+            "SELECT sha256, size_bytes, read_from, location FROM provenance WHERE source_id = 'wb_gdp'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    let bytes = std::fs::read(mirror().join("wb_wdi/ny.gdp.mktp.cd.csv")).unwrap();
+    assert_eq!(sha, engine::etl::manifest::sha256_hex(&bytes));
+    assert_eq!(size, bytes.len() as i64);
+    assert_eq!(read_from, "mirror");
+    assert!(location.ends_with("wb_wdi/ny.gdp.mktp.cd.csv"));
+}
