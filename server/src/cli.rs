@@ -208,7 +208,7 @@ fn run_one(pipeline: &Pipeline, rd: &RunDir, stage: Stage) -> Result<(), String>
     result.map(|_| ()).map_err(|e| e.to_string())
 }
 
-fn print_run(_pipeline: &Pipeline, rd: &RunDir) {
+fn print_run(pipeline: &Pipeline, rd: &RunDir) {
     let state = match rd.next_stage() {
         None => "complete".to_string(),
         Some(stage) if rd.failure(stage).is_some() => format!("failed at {stage}"),
@@ -225,6 +225,23 @@ fn print_run(_pipeline: &Pipeline, rd: &RunDir) {
                     m.finished_at.format("%H:%M:%S%.3f"),
                     m.duration_ms
                 );
+                if stage == Stage::Extract {
+                    for p in pipeline.provenance(rd).unwrap_or_default() {
+                        let note = p
+                            .fallback_reason
+                            .map(|r| format!(" (fell back: {r})"))
+                            .unwrap_or_default();
+                        println!(
+                            "      {:<18} {} {} bytes, sha256 {}…, from {} {}{note}",
+                            p.source_id,
+                            p.fetched_at.format("%H:%M:%S"),
+                            p.size_bytes,
+                            &p.sha256[..12.min(p.sha256.len())],
+                            p.read_from,
+                            p.location
+                        );
+                    }
+                }
                 if stage == Stage::Transform {
                     for (source, c) in &m.counts {
                         println!(

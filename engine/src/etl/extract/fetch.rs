@@ -98,7 +98,7 @@ pub fn fetch_source(source: &Source, settings: &FetchSettings) -> Result<Fetched
                 Ok(Fetched {
                     bytes,
                     read_from: "mirror",
-                    location: mirror.display().to_string(),
+                    location: absolute(mirror),
                     fallback_reason: Some(format!("GET {url} failed: {message}")),
                     fetched_at: chrono::Utc::now(),
                 })
@@ -111,7 +111,7 @@ pub fn fetch_source(source: &Source, settings: &FetchSettings) -> Result<Fetched
             Ok(Fetched {
                 bytes,
                 read_from: "url",
-                location: path.display().to_string(),
+                location: absolute(&path),
                 fallback_reason: None,
                 fetched_at: chrono::Utc::now(),
             })
@@ -126,12 +126,20 @@ pub fn fetch_source(source: &Source, settings: &FetchSettings) -> Result<Fetched
             Ok(Fetched {
                 bytes,
                 read_from: "mirror",
-                location: mirror.display().to_string(),
+                location: absolute(mirror),
                 fallback_reason: None,
                 fetched_at: chrono::Utc::now(),
             })
         }
     }
+}
+
+/// The path as recorded in provenance: absolute, so it means the same thing from any folder.
+fn absolute(path: &std::path::Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 fn is_http(url: &str) -> bool {
