@@ -3,6 +3,8 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 PORT ?= 3000
+# Arguments of `make bench`, e.g. BENCH_ARGS="--rows 2000000 --seed 7".
+BENCH_ARGS ?=
 ACTIONBOARD_MIRROR ?= $(abspath $(CURDIR)/../shared/data)
 export ACTIONBOARD_MIRROR
 # cargo-leptos finds wasm-opt on PATH (npm's binaryen) instead of downloading it.
@@ -46,6 +48,10 @@ rust-test:
 browser-test:
 	ACTIONBOARD_BIN=$(TARGET_DIR)/debug/actionboard LEPTOS_SITE_ROOT=$(CURDIR)/target/site \
 	  node --test --test-concurrency=1 tests/browser/
+
+## bench: the ETL benchmark (10M generated rows by default; not part of `make test`)
+bench:
+	cargo run --release -p engine --example etl_bench -- $(BENCH_ARGS)
 
 clean-data:
 	rm -rf data/snapshots data/current

@@ -1,0 +1,503 @@
+//! ETL benchmark, run by `make bench` (never by `make test`):
+//!
+//! ```text
+//! cargo run --release -p engine --example etl_bench -- [--rows N] [--seed S]
+//! ```
+//!
+//! Generates under `target/bench/` an N-row GDP file in the World Bank long format (synthetic
+//! entities `X000001`, … over 1960–2025, a few `WLD` aggregate rows, about 0.1 % bad rows spread
+//! from the seed), its region table and a `sources.yml`, then runs them through the real
+//! pipeline (extract → validate → transform → load) and reports:
+//! (a) the ETL wall time and each stage's time from the run's manifests;
+//! (b) DuckDB's own `read_csv` of the same file, and the ratio ETL / DuckDB (target ≤ 1.5);
+//! (c) the transform's speedup with 2 threads vs 1 (target ≥ 1.8);
+//! (d) the peak memory of the process.
+//!
+//! A missed target is reported, not an error: the exit code is non-zero only on a real error.
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use engine::config::Sources;
+use engine::etl::manifest::SourceCounts;
+use engine::etl::{transform, Pipeline, Stage};
+
+type Error = Box<dyn std::error::Error>;
+
+const DEFAULT_ROWS: u64 = 10_000_000;
+const DEFAULT_SEED: u64 = 42;
+const FIRST_YEAR: u64 = 1960;
+/// 1960–2025.
+const YEARS: u64 = 66;
+/// One row in this many is a bad one (about 0.1 %).
+const BAD_ONE_IN: u64 = 1000;
+const RATIO_TARGET: f64 = 1.5;
+const SPEEDUP_TARGET: f64 = 1.8;
+
+const REGIONS: [(&str, &[&str]); 5] = [
+    ("Africa", &["Northern Africa", "Sub-Saharan Africa"]),
+    (
+        "Americas",
+        &["Latin America and the Caribbean", "Northern America"],
+    ),
+    (
+        "Asia",
+        &[
+            "Central Asia",
+            "Eastern Asia",
+            "South-eastern Asia",
+            "Southern Asia",
+            "Western Asia",
+        ],
+    ),
+    (
+        "Europe",
+        &[
+            "Eastern Europe",
+            "Northern Europe",
+            "Southern Europe",
+            "Western Europe",
+        ],
+    ),
+    (
+        "Oceania",
+        &[
+            "Australia and New Zealand",
+            "Melanesia",
+            "Micronesia",
+            "Polynesia",
+        ],
+    ),
+];
+
+const SOURCES_YML: &str = "# Written by engine/examples/etl_bench.rs: the benchmark's synthetic sources.
+defaults: { fetch: mirror }
+aggregate_sets:
+  bench: [WLD]
+sources:
+  - id: regions
+    role: regions
+    kind: csv
+    title: Synthetic region table (UN M49 layout)
+    publisher: etl_bench
+    licence: none
+    edition: bench
+    mirror: regions.csv
+    columns: { code: ISO3166-1-Alpha-3, name: CLDR display name, region: Region Name, sub_region: Sub-region Name }
+  - id: gdp
+    kind: csv
+    series: gdp_usd
+    title: Synthetic GDP (World Bank long format)
+    publisher: etl_bench
+    licence: none
+    edition: bench
+    mirror: gdp.csv
+    columns: { code: Country Code, name: Country Name, year: Year, value: Value }
+    unit: usd
+    aggregates: bench
+    checks: { min: 0, max: 1.0e15, max_reject_rate: 0.01 }
+";
+
+struct Args {
+    rows: u64,
+    seed: u64,
+}
+
+const USAGE: &str =
+    "usage: cargo run --release -p engine --example etl_bench -- [--rows N] [--seed S]";
+
+fn parse_args() -> Result<Args, Error> {
+    let mut args = Args {
+        rows: DEFAULT_ROWS,
+        seed: DEFAULT_SEED,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) => (f.to_string(), Some(v.to_string())),
+            None => (arg.clone(), None),
+        };
+        if flag == "-h" || flag == "--help" {
+            println!("{USAGE}\n  --rows N  rows of the GDP file (default {DEFAULT_ROWS})\n  --seed S  seed of the bad-row placement and the values (default {DEFAULT_SEED})");
+            std::process::exit(0);
+        }
+        let target = match flag.as_str() {
+            "--rows" => &mut args.rows,
+            "--seed" => &mut args.seed,
+            _ => return Err(format!("unknown argument `{arg}`\n{USAGE}").into()),
+        };
+        let value = inline
+            .or_else(|| it.next())
+            .ok_or_else(|| format!("`{flag}` needs a value\n{USAGE}"))?;
+        *target = value
+            .replace('_', "")
+            .parse()
+            .map_err(|_| format!("`{flag} {value}`: expected a whole number\n{USAGE}"))?;
+    }
+    if args.rows < 10 * YEARS {
+        return Err(format!("--rows must be at least {}", 10 * YEARS).into());
+    }
+    Ok(args)
+}
+
+/// xorshift64*: small, deterministic, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        // splitmix64 of the seed, so small and zero seeds give a good (non-zero) state.
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Rng((z ^ (z >> 31)) | 1)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// Uniform in [0, 1).
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Bad {
+    Negative,
+    NaN,
+    Absurd,
+    UnknownCode,
+    Duplicate,
+    NonNumericYear,
+}
+
+const BAD_KINDS: [Bad; 6] = [
+    Bad::Negative,
+    Bad::NaN,
+    Bad::Absurd,
+    Bad::UnknownCode,
+    Bad::Duplicate,
+    Bad::NonNumericYear,
+];
+
+impl Bad {
+    fn label(self) -> &'static str {
+        match self {
+            Bad::Negative => "negative",
+            Bad::NaN => "NaN",
+            Bad::Absurd => "1e20",
+            Bad::UnknownCode => "unknown code",
+            Bad::Duplicate => "duplicate",
+            Bad::NonNumericYear => "non-numeric year",
+        }
+    }
+}
+
+struct Generated {
+    gdp: PathBuf,
+    regions: PathBuf,
+    sources: PathBuf,
+    entities: u64,
+    aggregate_rows: u64,
+    bad: [u64; 6],
+}
+
+impl Generated {
+    fn bad_total(&self) -> u64 {
+        self.bad.iter().sum()
+    }
+}
+
+fn entity_code(e: u64) -> String {
+    format!("X{e:06}")
+}
+
+/// Every tenth entity has a quoted name with a comma, as the World Bank's "Korea, Rep.".
+fn entity_name(e: u64) -> String {
+    if e.is_multiple_of(10) {
+        format!("\"Entity {e}, Rep.\"")
+    } else {
+        format!("Entity {e}")
+    }
+}
+
+/// Writes `gdp.csv`, `regions.csv` and `sources.yml` into `dir`: exactly `rows` data rows.
+fn generate(dir: &Path, rows: u64, seed: u64) -> Result<Generated, Error> {
+    let mut rng = Rng::new(seed);
+    let aggregate_rows = YEARS;
+    let rest = rows - aggregate_rows;
+    let partial = rest % YEARS;
+    let entities = rest / YEARS + u64::from(partial > 0);
+    let mut bad = [0u64; 6];
+
+    let gdp = dir.join("gdp.csv");
+    let mut w = BufWriter::with_capacity(1 << 20, fs::File::create(&gdp)?);
+    writeln!(w, "Country Name,Country Code,Year,Value")?;
+    for y in 0..aggregate_rows {
+        let value = 1.0e13 * (1.0 + 0.1 * y as f64);
+        writeln!(w, "World,WLD,{},{value:.2}", FIRST_YEAR + y)?;
+    }
+    for e in 1..=entities {
+        let years = if e == entities && partial > 0 {
+            partial
+        } else {
+            YEARS
+        };
+        let (code, name) = (entity_code(e), entity_name(e));
+        let base = 10f64.powf(6.0 + 6.0 * rng.unit());
+        let mut prev_good = false;
+        for y in 0..years {
+            let year = FIRST_YEAR + y;
+            let value = base * (1.0 + 0.05 * y as f64) * (0.9 + 0.2 * rng.unit());
+            if rng.below(BAD_ONE_IN) != 0 {
+                writeln!(w, "{name},{code},{year},{value:.2}")?;
+                prev_good = true;
+                continue;
+            }
+            let mut kind = BAD_KINDS[rng.below(BAD_KINDS.len() as u64) as usize];
+            // A duplicate repeats the previous year's key, which must have been kept.
+            if matches!(kind, Bad::Duplicate) && !prev_good {
+                kind = Bad::Negative;
+            }
+            match kind {
+                Bad::Negative => writeln!(w, "{name},{code},{year},-{value:.2}")?,
+                Bad::NaN => writeln!(w, "{name},{code},{year},NaN")?,
+                Bad::Absurd => writeln!(w, "{name},{code},{year},1e20")?,
+                Bad::UnknownCode => writeln!(w, "Nowhere,ZZZ999,{year},{value:.2}")?,
+                Bad::Duplicate => writeln!(w, "{name},{code},{},{value:.2}", year - 1)?,
+                Bad::NonNumericYear => writeln!(w, "{name},{code},19x{y},{value:.2}")?,
+            }
+            bad[kind as usize] += 1;
+            prev_good = false;
+        }
+    }
+    w.flush()?;
+
+    let regions = dir.join("regions.csv");
+    let mut w = BufWriter::with_capacity(1 << 20, fs::File::create(&regions)?);
+    writeln!(
+        w,
+        "ISO3166-1-Alpha-3,CLDR display name,Region Name,Sub-region Name"
+    )?;
+    for e in 1..=entities {
+        let (region, subs) = REGIONS[(e % REGIONS.len() as u64) as usize];
+        let sub = subs[((e / REGIONS.len() as u64) % subs.len() as u64) as usize];
+        writeln!(w, "{},{},{region},{sub}", entity_code(e), entity_name(e))?;
+    }
+    w.flush()?;
+
+    let sources = dir.join("sources.yml");
+    fs::write(&sources, SOURCES_YML)?;
+    Ok(Generated {
+        gdp,
+        regions,
+        sources,
+        entities,
+        aggregate_rows,
+        bad,
+    })
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// `VmHWM` (peak resident set) of this process, in MiB.
+fn peak_rss_mib() -> Result<f64, Error> {
+    let status = fs::read_to_string("/proc/self/status")?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or("no VmHWM line in /proc/self/status")?;
+    Ok(kb as f64 / 1024.0)
+}
+
+fn verdict(pass: bool) -> &'static str {
+    if pass {
+        "PASS"
+    } else {
+        "FAIL"
+    }
+}
+
+fn remove_if_present(path: &Path) -> Result<(), Error> {
+    let result = if path.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(format!("cannot remove {}: {e}", path.display()).into())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn run(args: &Args) -> Result<(), Error> {
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    fs::create_dir_all(&bench).map_err(|e| format!("cannot create {}: {e}", bench.display()))?;
+    let bench = bench.canonicalize()?;
+    let data_dir = bench.join("data");
+    remove_if_present(&data_dir)?;
+
+    println!("ETL benchmark: {} rows, seed {}", args.rows, args.seed);
+    let clock = Instant::now();
+    let g = generate(&bench, args.rows, args.seed)?;
+    let generated_in = clock.elapsed();
+    println!(
+        "generated in {:.1} s: {} entities × years 1960–2025, {} WLD rows, {} bad rows ({:.3} %):",
+        secs(generated_in),
+        g.entities,
+        g.aggregate_rows,
+        g.bad_total(),
+        g.bad_total() as f64 / args.rows as f64 * 100.0
+    );
+    let kinds: Vec<String> = BAD_KINDS
+        .iter()
+        .map(|k| format!("{} {}", g.bad[*k as usize], k.label()))
+        .collect();
+    println!("  {}", kinds.join(", "));
+    for path in [&g.gdp, &g.regions, &g.sources] {
+        println!(
+            "  {:<60} {:>10.1} MiB",
+            path.display(),
+            mib(fs::metadata(path)?.len())
+        );
+    }
+
+    // (a) The full pipeline, exactly as for the real sources.
+    let sources = Sources::load(&g.sources, &bench)?;
+    let pipeline = Pipeline::new(sources.clone(), &data_dir);
+    let clock = Instant::now();
+    let outcome = pipeline.run()?;
+    let etl = clock.elapsed();
+    let peak_after_etl = peak_rss_mib()?;
+    let rd = pipeline.find_run(Some(outcome.run.as_str()))?;
+    println!(
+        "\n(a) full ETL, Pipeline::run (run {}): {:.2} s",
+        outcome.run,
+        secs(etl)
+    );
+    let mut transform_counts: Option<SourceCounts> = None;
+    for stage in Stage::ALL {
+        let m = rd
+            .manifest(stage)
+            .ok_or_else(|| format!("the {stage} stage has no manifest"))?;
+        println!(
+            "      {:<10} {:>9.2} s",
+            stage.name(),
+            m.duration_ms as f64 / 1e3
+        );
+        if stage == Stage::Transform {
+            transform_counts = m.counts.get("gdp").cloned();
+        }
+    }
+    let c = transform_counts.ok_or("the transform manifest has no counts for `gdp`")?;
+    println!(
+        "      gdp: {} rows in, {} kept, {} rejected, {} missing",
+        c.rows_in, c.rows_out, c.rejected, c.missing
+    );
+    if c.rows_in != args.rows || c.rejected != g.bad_total() || c.rows_out + c.rejected != c.rows_in
+    {
+        return Err(format!(
+            "the pipeline's counts do not match the generated file: expected {} rows in, {} rejected",
+            args.rows,
+            g.bad_total()
+        )
+        .into());
+    }
+
+    // (b) DuckDB reading the same file into a fresh on-disk database.
+    let db_path = bench.join("read_csv.duckdb");
+    remove_if_present(&db_path)?;
+    remove_if_present(&bench.join("read_csv.duckdb.wal"))?;
+    let conn = duckdb::Connection::open(&db_path)?;
+    let csv = g.gdp.to_string_lossy().replace('\'', "''");
+    let clock = Instant::now();
+    conn.execute_batch(&format!(
+        "CREATE TABLE t AS SELECT * FROM read_csv('{csv}')"
+    ))?;
+    let duck = clock.elapsed();
+    let duck_rows: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?;
+    let duck_types: String = conn.query_row(
+        "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position)
+         FROM information_schema.columns WHERE table_name = 't'",
+        [],
+        |r| r.get(0),
+    )?;
+    drop(conn);
+    let ratio = secs(etl) / secs(duck);
+    println!(
+        "\n(b) DuckDB CREATE TABLE t AS SELECT * FROM read_csv(gdp.csv): {:.2} s ({duck_rows} rows, {})",
+        secs(duck),
+        db_path.display()
+    );
+    println!("      DuckDB's column types: {duck_types}");
+    println!(
+        "      ratio ETL / DuckDB = {ratio:.2} (target ≤ {RATIO_TARGET}): {}",
+        verdict(ratio <= RATIO_TARGET)
+    );
+
+    // (c) The transform alone, on 1 then 2 threads.
+    let provenance = pipeline.provenance(&rd)?;
+    let extract_dir = rd.stage_dir(Stage::Extract);
+    let mut times = Vec::new();
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?;
+        let (elapsed, transformed) = pool.install(|| {
+            let clock = Instant::now();
+            let t = transform::transform(&sources, &extract_dir, &provenance);
+            (clock.elapsed(), t)
+        });
+        let observations = transformed?.observations.len();
+        println!(
+            "{} transform, {threads} thread{}: {:.2} s ({observations} observations)",
+            if threads == 1 { "\n(c)" } else { "   " },
+            if threads == 1 { " " } else { "s" },
+            secs(elapsed)
+        );
+        times.push(elapsed);
+    }
+    let speedup = secs(times[0]) / secs(times[1]);
+    println!(
+        "      speedup 2 threads vs 1 = {speedup:.2} (target ≥ {SPEEDUP_TARGET}): {}",
+        verdict(speedup >= SPEEDUP_TARGET)
+    );
+
+    // (d) Peak memory.
+    println!(
+        "\n(d) peak memory (VmHWM): {:.0} MiB (after the ETL run: {peak_after_etl:.0} MiB)",
+        peak_rss_mib()?
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let result = parse_args().and_then(|args| run(&args));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("etl_bench: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
