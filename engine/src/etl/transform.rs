@@ -5,11 +5,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::extract::{extractor_for, ParseError, Provenance, RawRow, RawTable};
+use super::extract::{extractor_for, Location, ParseError, Provenance, RawRow, RawTable};
 use super::manifest::SourceCounts;
 use super::progress::{NoProgress, Progress};
 use crate::config::{Role, Source, Sources};
@@ -29,9 +30,10 @@ pub struct Region {
 /// One validated value: an entity (country or aggregate), a year, a series, a source.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observation {
-    pub source_id: String,
-    pub series: String,
-    pub edition: String,
+    // Shared by every row of a source: a reference count, not a copy per row.
+    pub source_id: Arc<str>,
+    pub series: Arc<str>,
+    pub edition: Arc<str>,
     pub code: String,
     pub name_in_source: String,
     pub year: i32,
@@ -39,7 +41,7 @@ pub struct Observation {
     pub value: f64,
     pub is_aggregate: bool,
     pub is_projection: bool,
-    pub location: String,
+    pub location: Location,
     /// Change vs the previous year of the same entity and source, in %; only when that year exists.
     pub change_pct: Option<f64>,
     /// Rank among countries (not aggregates) for the year, source and series; 1 = largest.
@@ -253,6 +255,7 @@ fn validate_row(
     cols: &ObservationColumns,
     countries: &HashSet<String>,
     names: &HashMap<String, String>,
+    shared: &SharedStrings,
 ) -> RowOutcome {
     let reject = |field: &str, value: &str, rule: &str, message: String| {
         RowOutcome::Rejected(Reject::at(source, file, row, field, value, rule, message))
@@ -362,21 +365,28 @@ fn validate_row(
     let flagged = cell(row, cols.is_projection) == "true";
     let is_projection = flagged || source.projection_from.is_some_and(|from| year >= from);
     RowOutcome::Kept(Observation {
-        source_id: source.id.clone(),
-        series: source.series.clone().unwrap_or_default(),
-        edition: source.edition.clone(),
+        source_id: shared.id.clone(),
+        series: shared.series.clone(),
+        edition: shared.edition.clone(),
         code: code.to_string(),
         name_in_source: cell(row, cols.name).to_string(),
         year,
         value,
         is_aggregate,
         is_projection,
-        location: row.location.to_string(),
+        location: row.location.clone(),
         change_pct: None,
         rank: None,
         share_pct: None,
         per_capita: None,
     })
+}
+
+/// A source's strings that every one of its observations carries.
+struct SharedStrings {
+    id: Arc<str>,
+    series: Arc<str>,
+    edition: Arc<str>,
 }
 
 struct ObservationColumns {
@@ -404,6 +414,11 @@ fn observations_from(
         value: field_index(source, table, "value"),
         is_projection: field_index(source, table, "is_projection"),
     };
+    let shared = SharedStrings {
+        id: Arc::from(source.id.as_str()),
+        series: Arc::from(source.series.as_deref().unwrap_or_default()),
+        edition: Arc::from(source.edition.as_str()),
+    };
     let chunks: Vec<(Vec<Observation>, Vec<Reject>, u64)> = table
         .rows
         .par_chunks(CHUNK_ROWS)
@@ -412,7 +427,7 @@ fn observations_from(
             let mut rejected = Vec::new();
             let mut missing = 0;
             for row in rows {
-                match validate_row(sources, source, file, row, &cols, countries, names) {
+                match validate_row(sources, source, file, row, &cols, countries, names, &shared) {
                     RowOutcome::Kept(o) => kept.push(o),
                     RowOutcome::Missing => missing += 1,
                     RowOutcome::Rejected(r) => rejected.push(r),
@@ -430,27 +445,25 @@ fn observations_from(
         rejects.extend(r);
         missing += m;
     }
-    // Unique key (code, year): the first row wins, later ones are rejected naming it.
-    let mut first_at: HashMap<(String, i32), String> = HashMap::with_capacity(observations.len());
-    let mut unique = Vec::with_capacity(observations.len());
+    // Unique key (code, year): the first row wins, later ones are rejected naming it. A stable
+    // sort keeps rows with the same key in file order, so duplicates follow their first.
+    observations.par_sort_by(|a, b| (&a.code, a.year).cmp(&(&b.code, b.year)));
+    let mut unique: Vec<Observation> = Vec::with_capacity(observations.len());
     for o in observations {
-        match first_at.get(&(o.code.clone(), o.year)) {
-            Some(first) => rejects.push(Reject {
+        match unique.last() {
+            Some(first) if first.code == o.code && first.year == o.year => rejects.push(Reject {
                 source_id: source.id.clone(),
                 file: file.to_string(),
-                location: o.location.clone(),
+                location: o.location.to_string(),
                 field: "code, year".into(),
                 value: format!("{}, {}", o.code, o.year),
                 rule: "unique".into(),
                 message: format!(
-                    "{} {} appears again; the first is at {first}",
-                    o.code, o.year
+                    "{} {} appears again; the first is at {}",
+                    o.code, o.year, first.location
                 ),
             }),
-            None => {
-                first_at.insert((o.code.clone(), o.year), o.location.clone());
-                unique.push(o);
-            }
+            _ => unique.push(o),
         }
     }
     let counts = SourceCounts {
@@ -484,10 +497,20 @@ fn derive(observations: &mut [Observation]) {
         });
 
     // Population by (code, year), for per capita.
-    let population: HashMap<(String, i32), f64> = observations
+    let mut population: HashMap<&str, HashMap<i32, f64>> = HashMap::new();
+    for o in observations
         .iter()
-        .filter(|o| o.series == "population" && o.value > 0.0)
-        .map(|o| ((o.code.clone(), o.year), o.value))
+        .filter(|o| &*o.series == "population" && o.value > 0.0)
+    {
+        population
+            .entry(o.code.as_str())
+            .or_default()
+            .insert(o.year, o.value);
+    }
+    // Owned copy so the observations can be sorted and mutated below.
+    let population: HashMap<String, HashMap<i32, f64>> = population
+        .into_iter()
+        .map(|(code, years)| (code.to_string(), years))
         .collect();
 
     // Per (source, year): rank and share among countries.
@@ -509,9 +532,10 @@ fn derive(observations: &mut [Observation]) {
                 .sum();
             let mut rank = 0;
             for o in group.iter_mut() {
-                if o.series == "gdp_usd" {
+                if &*o.series == "gdp_usd" {
                     o.per_capita = population
-                        .get(&(o.code.clone(), o.year))
+                        .get(o.code.as_str())
+                        .and_then(|years| years.get(&o.year))
                         .map(|p| o.value / p);
                 }
                 if o.is_aggregate {
@@ -613,6 +637,8 @@ pub fn transform_with_progress(
         out.rejects.extend(rejects);
         out.counts.insert(id, counts);
     }
+    // The raw rows are no longer needed: free them before the derive step allocates.
+    drop(parsed);
     derive(&mut out.observations);
     progress.end();
     Ok(out)
