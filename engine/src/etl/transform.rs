@@ -253,10 +253,10 @@ fn validate_row(
     file: &str,
     row: &RawRow,
     cols: &ObservationColumns,
-    countries: &HashSet<String>,
-    names: &HashMap<String, String>,
+    lookups: &Lookups,
     shared: &SharedStrings,
 ) -> RowOutcome {
+    let Lookups { countries, names } = *lookups;
     let reject = |field: &str, value: &str, rule: &str, message: String| {
         RowOutcome::Rejected(Reject::at(source, file, row, field, value, rule, message))
     };
@@ -382,6 +382,13 @@ fn validate_row(
     })
 }
 
+/// What codes and names are checked against.
+#[derive(Clone, Copy)]
+struct Lookups<'a> {
+    countries: &'a HashSet<String>,
+    names: &'a HashMap<String, String>,
+}
+
 /// A source's strings that every one of its observations carries.
 struct SharedStrings {
     id: Arc<str>,
@@ -414,6 +421,7 @@ fn observations_from(
         value: field_index(source, table, "value"),
         is_projection: field_index(source, table, "is_projection"),
     };
+    let lookups = Lookups { countries, names };
     let shared = SharedStrings {
         id: Arc::from(source.id.as_str()),
         series: Arc::from(source.series.as_deref().unwrap_or_default()),
@@ -427,7 +435,7 @@ fn observations_from(
             let mut rejected = Vec::new();
             let mut missing = 0;
             for row in rows {
-                match validate_row(sources, source, file, row, &cols, countries, names, &shared) {
+                match validate_row(sources, source, file, row, &cols, &lookups, &shared) {
                     RowOutcome::Kept(o) => kept.push(o),
                     RowOutcome::Missing => missing += 1,
                     RowOutcome::Rejected(r) => rejected.push(r),
