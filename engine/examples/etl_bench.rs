@@ -25,6 +25,10 @@ use engine::config::Sources;
 use engine::etl::manifest::SourceCounts;
 use engine::etl::{transform, Pipeline, Stage};
 
+// The same allocator as the `actionboard` binary, so the numbers are the product's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type Error = Box<dyn std::error::Error>;
 
 const DEFAULT_ROWS: u64 = 10_000_000;
