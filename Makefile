@@ -54,4 +54,4 @@ bench:
 	cargo run --release -p engine --example etl_bench -- $(BENCH_ARGS)
 
 clean-data:
-	rm -rf data/snapshots data/current
+	rm -rf data/runs data/snapshots data/current

@@ -1,4 +1,4 @@
-//! Command line: `actionboard [serve]`, `actionboard load`.
+//! Command line: `actionboard [serve]`, `actionboard etl run|extract|transform|load|status`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
