@@ -485,10 +485,11 @@ fn observations_from(
 
 /// Change vs previous year, rank, share and per capita: each over its own independent group.
 fn derive(observations: &mut [Observation]) {
-    // Per entity series: sorted by (source, code, year), change only between consecutive years.
-    observations.par_sort_unstable_by(|a, b| {
-        (&a.source_id, &a.code, a.year).cmp(&(&b.source_id, &b.code, b.year))
-    });
+    // Rows arrive grouped by source and, within a source, sorted by (code, year) (the dedupe
+    // sort): each entity series is already contiguous and in year order.
+    debug_assert!(observations.windows(2).all(|w| {
+        w[0].source_id != w[1].source_id || (&w[0].code, w[0].year) < (&w[1].code, w[1].year)
+    }));
     let series_groups = group_bounds(observations, |a, b| {
         a.source_id == b.source_id && a.code == b.code
     });
@@ -515,47 +516,57 @@ fn derive(observations: &mut [Observation]) {
             .or_default()
             .insert(o.year, o.value);
     }
-    // Owned copy so the observations can be sorted and mutated below.
-    let population: HashMap<String, HashMap<i32, f64>> = population
-        .into_iter()
-        .map(|(code, years)| (code.to_string(), years))
-        .collect();
 
-    // Per (source, year): rank and share among countries.
-    observations.par_sort_unstable_by(|a, b| {
+    // Rank and share per (source, year) among countries. Indices are sorted, not the rows
+    // (which are large), and the results applied in row order afterwards.
+    let rows: &[Observation] = observations;
+    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
+    order.par_sort_unstable_by(|&a, &b| {
+        let (a, b) = (&rows[a as usize], &rows[b as usize]);
         (&a.source_id, a.year, a.is_aggregate)
             .cmp(&(&b.source_id, b.year, b.is_aggregate))
             .then(b.value.total_cmp(&a.value))
     });
-    let year_groups = group_bounds(observations, |a, b| {
+    let year_groups = group_bounds(&order, |&a, &b| {
+        let (a, b) = (&rows[a as usize], &rows[b as usize]);
         a.source_id == b.source_id && a.year == b.year
     });
-    split_groups(observations, &year_groups)
-        .into_par_iter()
-        .for_each(|group| {
-            let total: f64 = group
-                .iter()
-                .filter(|o| !o.is_aggregate)
-                .map(|o| o.value)
-                .sum();
-            let mut rank = 0;
-            for o in group.iter_mut() {
-                if &*o.series == "gdp_usd" {
-                    o.per_capita = population
-                        .get(o.code.as_str())
-                        .and_then(|years| years.get(&o.year))
-                        .map(|p| o.value / p);
-                }
-                if o.is_aggregate {
-                    continue;
-                }
-                rank += 1;
-                o.rank = Some(rank);
-                if total > 0.0 {
-                    o.share_pct = Some(o.value / total * 100.0);
-                }
-            }
-        });
+    let mut ranked: Vec<(u32, u32, Option<f64>)> = year_groups
+        .par_windows(2)
+        .flat_map_iter(|w| {
+            let group = &order[w[0]..w[1]];
+            let countries = group.iter().filter(|&&i| !rows[i as usize].is_aggregate);
+            let total: f64 = countries.clone().map(|&i| rows[i as usize].value).sum();
+            countries.enumerate().map(move |(rank, &i)| {
+                let share = (total > 0.0).then(|| rows[i as usize].value / total * 100.0);
+                (i, rank as u32 + 1, share)
+            })
+        })
+        .collect();
+    ranked.par_sort_unstable_by_key(|r| r.0);
+    let per_capita: Vec<Option<f64>> = rows
+        .par_iter()
+        .map(|o| {
+            (&*o.series == "gdp_usd")
+                .then(|| {
+                    population
+                        .get(o.code.as_str())?
+                        .get(&o.year)
+                        .map(|p| o.value / p)
+                })
+                .flatten()
+        })
+        .collect();
+    drop(population);
+
+    let mut ranked = ranked.into_iter().peekable();
+    for (i, (o, per_capita)) in observations.iter_mut().zip(per_capita).enumerate() {
+        o.per_capita = per_capita;
+        if let Some((_, rank, share)) = ranked.next_if(|r| r.0 as usize == i) {
+            o.rank = Some(rank);
+            o.share_pct = share;
+        }
+    }
 }
 
 fn group_bounds<T>(items: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<usize> {
