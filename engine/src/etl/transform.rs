@@ -517,32 +517,41 @@ fn derive(observations: &mut [Observation]) {
             .insert(o.year, o.value);
     }
 
-    // Rank and share per (source, year) among countries. Indices are sorted, not the rows
-    // (which are large), and the results applied in row order afterwards.
+    // Rank and share per (source, year) among countries. Compact keys are sorted, not the rows
+    // (which are large and would be read at random), and the results applied in row order.
     let rows: &[Observation] = observations;
-    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
-    order.par_sort_unstable_by(|&a, &b| {
-        let (a, b) = (&rows[a as usize], &rows[b as usize]);
-        (&a.source_id, a.year, a.is_aggregate)
-            .cmp(&(&b.source_id, b.year, b.is_aggregate))
-            .then(b.value.total_cmp(&a.value))
-    });
-    let year_groups = group_bounds(&order, |&a, &b| {
-        let (a, b) = (&rows[a as usize], &rows[b as usize]);
-        a.source_id == b.source_id && a.year == b.year
-    });
-    let mut ranked: Vec<(u32, u32, Option<f64>)> = year_groups
+    let source_groups = group_bounds(rows, |a, b| a.source_id == b.source_id);
+    let mut keys: Vec<RankKey> = source_groups
         .par_windows(2)
-        .flat_map_iter(|w| {
-            let group = &order[w[0]..w[1]];
-            let countries = group.iter().filter(|&&i| !rows[i as usize].is_aggregate);
-            let total: f64 = countries.clone().map(|&i| rows[i as usize].value).sum();
-            countries.enumerate().map(move |(rank, &i)| {
-                let share = (total > 0.0).then(|| rows[i as usize].value / total * 100.0);
-                (i, rank as u32 + 1, share)
+        .enumerate()
+        .flat_map_iter(|(source, w)| {
+            (w[0]..w[1]).map(move |i| RankKey {
+                source: source as u32,
+                year: rows[i].year,
+                is_aggregate: rows[i].is_aggregate,
+                value: rows[i].value,
+                row: i as u32,
             })
         })
         .collect();
+    keys.par_sort_unstable_by(|a, b| {
+        (a.source, a.year, a.is_aggregate)
+            .cmp(&(b.source, b.year, b.is_aggregate))
+            .then(b.value.total_cmp(&a.value))
+    });
+    let year_groups = group_bounds(&keys, |a, b| a.source == b.source && a.year == b.year);
+    let mut ranked: Vec<(u32, u32, Option<f64>)> = year_groups
+        .par_windows(2)
+        .flat_map_iter(|w| {
+            let countries = keys[w[0]..w[1]].iter().filter(|k| !k.is_aggregate);
+            let total: f64 = countries.clone().map(|k| k.value).sum();
+            countries.enumerate().map(move |(rank, k)| {
+                let share = (total > 0.0).then(|| k.value / total * 100.0);
+                (k.row, rank as u32 + 1, share)
+            })
+        })
+        .collect();
+    drop(keys);
     ranked.par_sort_unstable_by_key(|r| r.0);
     let per_capita: Vec<Option<f64>> = rows
         .par_iter()
@@ -567,6 +576,15 @@ fn derive(observations: &mut [Observation]) {
             o.share_pct = share;
         }
     }
+}
+
+/// What ranking needs of a row, small enough to sort 10 million of quickly.
+struct RankKey {
+    source: u32,
+    year: i32,
+    is_aggregate: bool,
+    value: f64,
+    row: u32,
 }
 
 fn group_bounds<T>(items: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<usize> {
