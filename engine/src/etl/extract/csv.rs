@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::{utf8_text, Extractor, Location, ParseError, RawRow, RawTable};
+use super::{require_columns, utf8_text, Extractor, Location, ParseError, RawRow, RawTable};
 use crate::config::{Source, SourceKind};
 
 pub struct CsvExtractor;
@@ -44,15 +44,7 @@ fn parse_in_chunks(
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
-    for wanted in source.columns.values() {
-        if !columns.iter().any(|c| c == wanted) {
-            return Err(ParseError::MissingColumn {
-                file: file.to_string(),
-                column: wanted.clone(),
-                found: columns.join(", "),
-            });
-        }
-    }
+    require_columns(source, file, &columns)?;
     let body_start = reader.position().byte() as usize;
     let first_line = reader.position().line();
     let body = &text.as_bytes()[body_start.min(text.len())..];

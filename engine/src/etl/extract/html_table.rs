@@ -5,7 +5,7 @@
 
 use scraper::{ElementRef, Html, Node, Selector};
 
-use super::{utf8_text, Extractor, Location, ParseError, RawRow, RawTable};
+use super::{require_columns, utf8_text, Extractor, Location, ParseError, RawRow, RawTable};
 use crate::config::{Source, SourceKind};
 
 pub struct HtmlTableExtractor;
@@ -59,15 +59,7 @@ impl Extractor for HtmlTableExtractor {
                 message: "the table has no header row: the page layout changed".into(),
             });
         }
-        for wanted in source.columns.values() {
-            if !columns.iter().any(|c| c == wanted) {
-                return Err(ParseError::MissingColumn {
-                    file: file.to_string(),
-                    column: wanted.clone(),
-                    found: columns.join(", "),
-                });
-            }
-        }
+        require_columns(source, file, &columns)?;
         let rows: Vec<RawRow> = data_rows
             .into_iter()
             .enumerate()

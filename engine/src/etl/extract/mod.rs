@@ -136,6 +136,22 @@ pub fn utf8_text<'a>(file: &str, bytes: &'a [u8]) -> Result<&'a str, ParseError>
     })
 }
 
+/// Every column the source's configuration names must be in the file's header.
+pub fn require_columns(source: &Source, file: &str, columns: &[String]) -> Result<(), ParseError> {
+    match source
+        .columns
+        .values()
+        .find(|wanted| !columns.contains(wanted))
+    {
+        Some(missing) => Err(ParseError::MissingColumn {
+            file: file.to_string(),
+            column: missing.clone(),
+            found: columns.join(", "),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Extracts one source into `raw_dir` (`<source_id>.<ext>`) and returns its provenance.
 pub fn extract_source(
     source: &Source,
