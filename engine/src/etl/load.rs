@@ -37,7 +37,8 @@ pub fn load(
     let rejects = sql_path(&transform_dir.join("rejects.parquet"));
     tx.execute_batch(&format!(
         "CREATE TABLE observations AS
-             SELECT * FROM read_parquet('{obs_glob}', hive_partitioning = true);
+             SELECT '{run_id}' AS run_id, *
+             FROM read_parquet('{obs_glob}', hive_partitioning = true);
          CREATE TABLE regions AS SELECT * FROM read_parquet('{regions}');
          CREATE TABLE rejects AS SELECT * FROM read_parquet('{rejects}');
          CREATE TABLE provenance (
@@ -50,7 +51,8 @@ pub fn load(
          CREATE VIEW gdp AS
              SELECT code, name_in_source AS source_name, year, value AS gdp_usd, is_aggregate, run_id, source_id
              FROM observations WHERE source_id = '{}';",
-        primary_gdp_source.replace('\'', "''")
+        primary_gdp_source.replace('\'', "''"),
+        run_id = run.as_str(),
     ))?;
     {
         let mut app = tx.appender("provenance")?;
