@@ -109,7 +109,7 @@ pub enum TransformError {
         top: String,
         rejects_file: String,
     },
-    #[error("the region table `{0}` has no usable rows")]
+    #[error("the region table `{0}` has no usable rows; every country needs a region (enable the `role: regions` source in config/sources.yml)")]
     NoRegions(String),
 }
 
@@ -635,7 +635,7 @@ pub fn transform_with_progress(
     let (region_source, region_table, region_file) = parsed
         .iter()
         .find(|(s, _, _)| s.role == Role::Regions)
-        .expect("config validation guarantees one region table");
+        .ok_or_else(|| TransformError::NoRegions("(none enabled)".into()))?;
     let (regions, region_rejects) = regions_from(sources, region_source, region_table, region_file);
     if regions.is_empty() {
         return Err(TransformError::NoRegions(region_source.id.clone()));
