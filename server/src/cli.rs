@@ -5,6 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+
+/// `println!` that ignores a closed stdout (`actionboard etl status | head` must not panic).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
 use engine::config::{Fetch, Sources};
 use engine::etl::manifest::RunDir;
 use engine::etl::{Pipeline, Stage};
@@ -147,7 +155,7 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
             let pipeline = args.pipeline(data_dir)?;
             let outcome = pipeline.run().map_err(|e| e.to_string())?;
             if let Some(stage) = outcome.resumed_at {
-                println!("Resumed run {} at the {stage} stage.", outcome.run);
+                out!("Resumed run {} at the {stage} stage.", outcome.run);
             }
             print_run(
                 &pipeline,
@@ -155,7 +163,7 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
                     .find_run(Some(outcome.run.as_str()))
                     .map_err(|e| e.to_string())?,
             );
-            println!("Published run {} to {}.", outcome.run, data_dir.display());
+            out!("Published run {} to {}.", outcome.run, data_dir.display());
             Ok(())
         }
         EtlCommand::Extract(args) => {
@@ -163,19 +171,16 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
             let rd = pipeline.new_run().map_err(|e| e.to_string())?;
             run_one(&pipeline, &rd, Stage::Extract)
         }
-        EtlCommand::Transform(args) => {
+        EtlCommand::Transform(ref args) | EtlCommand::Load(ref args) => {
+            let stage = match cmd {
+                EtlCommand::Transform(_) => Stage::Transform,
+                _ => Stage::Load,
+            };
             let pipeline = args.pipeline(data_dir)?;
             let rd = pipeline
                 .find_run(args.run.as_deref())
                 .map_err(|e| e.to_string())?;
-            run_one(&pipeline, &rd, Stage::Transform)
-        }
-        EtlCommand::Load(args) => {
-            let pipeline = args.pipeline(data_dir)?;
-            let rd = pipeline
-                .find_run(args.run.as_deref())
-                .map_err(|e| e.to_string())?;
-            run_one(&pipeline, &rd, Stage::Load)
+            run_one(&pipeline, &rd, stage)
         }
         EtlCommand::Status(args) => {
             let pipeline = args.pipeline(data_dir)?;
@@ -184,7 +189,7 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
                 None => RunDir::list(data_dir).map_err(|e| e.to_string())?,
             };
             if runs.is_empty() {
-                println!(
+                out!(
                     "No runs yet in {}. Start one with `actionboard etl run`.",
                     data_dir.display()
                 );
@@ -193,9 +198,9 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
                 print_run(&pipeline, rd);
             }
             match SnapshotStore::new(data_dir).current() {
-                Ok(Some(run)) => println!("Serving snapshot: {run}"),
-                Ok(None) => println!("Serving snapshot: none published yet"),
-                Err(e) => println!("Serving snapshot: {e}"),
+                Ok(Some(run)) => out!("Serving snapshot: {run}"),
+                Ok(None) => out!("Serving snapshot: none published yet"),
+                Err(e) => out!("Serving snapshot: {e}"),
             }
             Ok(())
         }
@@ -214,11 +219,11 @@ fn print_run(pipeline: &Pipeline, rd: &RunDir) {
         Some(stage) if rd.failure(stage).is_some() => format!("failed at {stage}"),
         Some(stage) => format!("stopped before {stage} completed"),
     };
-    println!("run {}: {state}", rd.run);
+    out!("run {}: {state}", rd.run);
     for stage in Stage::ALL {
         match (rd.manifest(stage), rd.failure(stage)) {
             (Some(m), _) => {
-                println!(
+                out!(
                     "  {:<9} complete  {} → {}  ({} ms)",
                     stage.name(),
                     m.started_at.format("%H:%M:%S%.3f"),
@@ -231,7 +236,7 @@ fn print_run(pipeline: &Pipeline, rd: &RunDir) {
                             .fallback_reason
                             .map(|r| format!(" (fell back: {r})"))
                             .unwrap_or_default();
-                        println!(
+                        out!(
                             "      {:<18} {} {} bytes, sha256 {}…, from {} {}{note}",
                             p.source_id,
                             p.fetched_at.format("%H:%M:%S"),
@@ -244,20 +249,23 @@ fn print_run(pipeline: &Pipeline, rd: &RunDir) {
                 }
                 if stage == Stage::Transform {
                     for (source, c) in &m.counts {
-                        println!(
+                        out!(
                             "      {source:<18} in {:>7}  out {:>7}  rejected {:>5}  missing {:>5}",
-                            c.rows_in, c.rows_out, c.rejected, c.missing
+                            c.rows_in,
+                            c.rows_out,
+                            c.rejected,
+                            c.missing
                         );
                     }
                 }
             }
-            (None, Some(f)) => println!(
+            (None, Some(f)) => out!(
                 "  {:<9} FAILED at {}: {}",
                 stage.name(),
                 f.failed_at.format("%H:%M:%S"),
                 f.error
             ),
-            (None, None) => println!("  {:<9} not run", stage.name()),
+            (None, None) => out!("  {:<9} not run", stage.name()),
         }
     }
 }
@@ -282,7 +290,7 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), String> {
         }
         let router = crate::web::router(store, &args.site_root, local);
         // Tests and scripts read this line to find the port.
-        println!("Actionboard is serving http://{local}");
+        out!("Actionboard is serving http://{local}");
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown_signal())
             .await
