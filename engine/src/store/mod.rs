@@ -1,8 +1,10 @@
 //! Where loaded data lives: one immutable DuckDB file per run, and a `current` pointer that is
-//! switched atomically once a snapshot is complete and checked.
+//! switched atomically once a snapshot is complete and checked; and the alert state, apart.
 
+pub mod alert_state;
 pub mod queries;
 pub mod snapshots;
 
+pub use alert_state::{AlertFilter, AlertRecord, AlertStore, MergeSummary, StateError, Status};
 pub use queries::{CountryGdp, Overview, RegionTop5};
 pub use snapshots::{RunId, SnapshotError, SnapshotReader, SnapshotStore, SnapshotWriter};

@@ -1,4 +1,7 @@
-//! Command line: `actionboard [serve]`, `actionboard etl run|extract|transform|load|status`.
+//! Command line: `actionboard [serve]`, `actionboard etl run|extract|transform|load|status`,
+//! `actionboard rules check|backtest|evaluate`, `actionboard alerts list`.
+
+mod rules;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -17,6 +20,7 @@ use engine::config::{Fetch, Sources};
 use engine::etl::manifest::RunDir;
 use engine::etl::{Pipeline, Stage};
 use engine::store::SnapshotStore;
+pub(crate) use out;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +48,12 @@ enum Command {
     /// The ETL pipeline: extract, transform, load, as independent resumable stages.
     #[command(subcommand)]
     Etl(EtlCommand),
+    /// Metrics and alert rules: check the YAML, replay a rule over history, evaluate.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
+    /// The alert inbox.
+    #[command(subcommand)]
+    Alerts(rules::AlertsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +115,16 @@ struct EtlArgs {
     /// Read every source from its URL first (falling back to the mirror), whatever the config says.
     #[arg(long)]
     live: bool,
+    /// The metrics file (alerts are evaluated after a load).
+    #[arg(
+        long,
+        env = "ACTIONBOARD_METRICS",
+        default_value = "config/metrics.yml"
+    )]
+    metrics: PathBuf,
+    /// The rules file.
+    #[arg(long, env = "ACTIONBOARD_RULES", default_value = "config/rules.yml")]
+    rules: PathBuf,
 }
 
 impl EtlArgs {
@@ -129,6 +149,8 @@ pub fn main() -> ExitCode {
     {
         Command::Serve(args) => serve(store, args),
         Command::Etl(cmd) => etl(&cli.data_dir, cmd),
+        Command::Rules(cmd) => rules::rules(&cli.data_dir, cmd),
+        Command::Alerts(cmd) => rules::alerts(&cli.data_dir, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -153,7 +175,10 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
     match cmd {
         EtlCommand::Run(args) => {
             let pipeline = args.pipeline(data_dir)?;
-            let outcome = pipeline.run().map_err(|e| e.to_string())?;
+            let outcome = pipeline.run().map_err(|e| e.to_string());
+            // A failed run raises the `pipeline` alert; a published one, the data's alerts.
+            refresh_alerts(data_dir, &args);
+            let outcome = outcome?;
             if let Some(stage) = outcome.resumed_at {
                 out!("Resumed run {} at the {stage} stage.", outcome.run);
             }
@@ -180,7 +205,11 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
             let rd = pipeline
                 .find_run(args.run.as_deref())
                 .map_err(|e| e.to_string())?;
-            run_one(&pipeline, &rd, stage)
+            let result = run_one(&pipeline, &rd, stage);
+            if stage == Stage::Load || result.is_err() {
+                refresh_alerts(data_dir, args);
+            }
+            result
         }
         EtlCommand::Status(args) => {
             let pipeline = args.pipeline(data_dir)?;
@@ -204,6 +233,28 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
             }
             Ok(())
         }
+    }
+}
+
+/// Evaluates the rules on the published snapshot after a stage. The data is already published
+/// (or the previous snapshot still serves), so a problem here is reported, not fatal.
+fn refresh_alerts(data_dir: &std::path::Path, args: &EtlArgs) {
+    let files = rules::RuleFiles {
+        config: args.config.clone(),
+        metrics: args.metrics.clone(),
+        rules: args.rules.clone(),
+    };
+    match SnapshotStore::new(data_dir).current() {
+        Ok(Some(_)) => {}
+        _ => return,
+    }
+    let result = files
+        .load()
+        .and_then(|set| rules::evaluate(&SnapshotStore::new(data_dir), &set));
+    if let Err(e) = result {
+        eprintln!(
+            "warning: alerts were not refreshed: {e}\n  Fix it, then run `actionboard rules evaluate`."
+        );
     }
 }
 

@@ -1,0 +1,224 @@
+//! How numbers are shown to people, in English and Korean. Values are stored at full precision;
+//! only the text rounds. Shared by the engine (alert titles and actions) and the app (pages), so a
+//! figure reads the same in an alert as on the dashboard.
+
+use serde::{Deserialize, Serialize};
+
+/// A language of the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lang {
+    #[default]
+    En,
+    Ko,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Ko];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ko => "ko",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code {
+            "en" => Some(Lang::En),
+            "ko" => Some(Lang::Ko),
+            _ => None,
+        }
+    }
+}
+
+/// Text in both languages of the UI.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    pub en: String,
+    pub ko: String,
+}
+
+impl Text {
+    pub fn new(en: impl Into<String>, ko: impl Into<String>) -> Self {
+        Text {
+            en: en.into(),
+            ko: ko.into(),
+        }
+    }
+
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.en,
+            Lang::Ko => &self.ko,
+        }
+    }
+}
+
+/// How a metric's values are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// US dollars shown in billions (`1,712.79 B USD`; Korean in 조/억 달러).
+    UsdBillions,
+    /// Whole US dollars (`33,121 USD`).
+    Usd,
+    /// A percentage (`12.3 %`).
+    Percent,
+    /// A position (`#12`).
+    Rank,
+    /// A count (`55`).
+    Count,
+    /// People (`51,234,567`).
+    Persons,
+}
+
+/// US dollars as billions with two decimals and thousands separators: `30769.7e9` → `30,769.70`.
+pub fn billions(usd: f64) -> String {
+    grouped(usd / 1e9, 2)
+}
+
+/// `value` rounded to `decimals` places with `,` between thousands.
+pub fn grouped(value: f64, decimals: usize) -> String {
+    if !value.is_finite() {
+        return "—".to_string();
+    }
+    let text = format!("{:.*}", decimals, value.abs());
+    let (int_part, frac_part) = match text.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (text.as_str(), None),
+    };
+    let mut out = String::with_capacity(text.len() + int_part.len() / 3 + 1);
+    if value < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        out.push('-');
+    }
+    for (i, digit) in int_part.chars().enumerate() {
+        if i > 0 && (int_part.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    if let Some(frac) = frac_part {
+        out.push('.');
+        out.push_str(frac);
+    }
+    out
+}
+
+/// US dollars counted the Korean way, in 조 (10¹²) and 억 (10⁸): `1조 7,128억 달러`.
+fn usd_korean(usd: f64) -> String {
+    if !usd.is_finite() {
+        return "—".into();
+    }
+    let eok = (usd.abs() / 1e8).round();
+    let sign = if usd < 0.0 && eok > 0.0 { "-" } else { "" };
+    let jo = (eok / 1e4).floor();
+    let rest = eok - jo * 1e4;
+    match (jo > 0.0, rest > 0.0) {
+        (true, true) => format!("{sign}{}조 {}억 달러", grouped(jo, 0), grouped(rest, 0)),
+        (true, false) => format!("{sign}{}조 달러", grouped(jo, 0)),
+        (false, _) if eok > 0.0 => format!("{sign}{}억 달러", grouped(eok, 0)),
+        _ => format!("{sign}{}달러", grouped(usd.abs(), 0)),
+    }
+}
+
+/// `value` in `format`, for `lang`.
+pub fn value(format: Format, value: f64, lang: Lang) -> String {
+    if !value.is_finite() {
+        return "—".into();
+    }
+    match (format, lang) {
+        (Format::UsdBillions, Lang::En) => format!("{} B USD", billions(value)),
+        (Format::UsdBillions, Lang::Ko) => usd_korean(value),
+        (Format::Usd, Lang::En) => format!("{} USD", grouped(value, 0)),
+        (Format::Usd, Lang::Ko) => format!("{}달러", grouped(value, 0)),
+        (Format::Percent, Lang::En) => format!("{} %", grouped(value, 1)),
+        (Format::Percent, Lang::Ko) => format!("{}%", grouped(value, 1)),
+        (Format::Rank, Lang::En) => format!("#{}", grouped(value, 0)),
+        (Format::Rank, Lang::Ko) => format!("{}위", grouped(value, 0)),
+        (Format::Count, _) => grouped(value, 0),
+        (Format::Persons, Lang::En) => grouped(value, 0),
+        (Format::Persons, Lang::Ko) => format!("{}명", grouped(value, 0)),
+    }
+}
+
+/// A signed change in percent: `+12.3 %`, `−6.2 %` (a true minus sign, as in print).
+pub fn change_pct(pct: f64, lang: Lang) -> String {
+    if !pct.is_finite() {
+        return "—".into();
+    }
+    let rounded = grouped(pct.abs(), 1);
+    let sign = if rounded.chars().all(|c| c == '0' || c == '.') {
+        ""
+    } else if pct < 0.0 {
+        "−"
+    } else {
+        "+"
+    };
+    match lang {
+        Lang::En => format!("{sign}{rounded} %"),
+        Lang::Ko => format!("{sign}{rounded}%"),
+    }
+}
+
+/// A fraction as a percentage with two decimals: `0.0123` → `1.23 %`.
+pub fn fraction_pct(fraction: f64, lang: Lang) -> String {
+    let pct = grouped(fraction * 100.0, 2);
+    match lang {
+        Lang::En => format!("{pct} %"),
+        Lang::Ko => format!("{pct}%"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn billions_round_to_two_decimals_with_separators() {
+        assert_eq!(billions(30_769.7e9), "30,769.70");
+        assert_eq!(billions(1_712_793_000_000.0), "1,712.79");
+        assert_eq!(billions(999.999e6), "1.00");
+        assert_eq!(billions(-12.345e9), "-12.35");
+    }
+
+    #[test]
+    fn grouping_edges() {
+        assert_eq!(grouped(0.0, 0), "0");
+        assert_eq!(grouped(999.0, 0), "999");
+        assert_eq!(grouped(1000.0, 0), "1,000");
+        assert_eq!(grouped(-0.001, 2), "0.00");
+        assert_eq!(grouped(f64::NAN, 2), "—");
+    }
+
+    #[test]
+    fn values_by_language() {
+        assert_eq!(
+            value(Format::UsdBillions, 1_712.79e9, Lang::En),
+            "1,712.79 B USD"
+        );
+        assert_eq!(
+            value(Format::UsdBillions, 1_712.79e9, Lang::Ko),
+            "1조 7,128억 달러"
+        );
+        assert_eq!(value(Format::UsdBillions, 1e12, Lang::Ko), "1조 달러");
+        assert_eq!(
+            value(Format::UsdBillions, 362.68e9, Lang::Ko),
+            "3,627억 달러"
+        );
+        assert_eq!(value(Format::UsdBillions, 5e6, Lang::Ko), "5,000,000달러");
+        assert_eq!(value(Format::Usd, 33_121.4, Lang::En), "33,121 USD");
+        assert_eq!(value(Format::Rank, 12.0, Lang::Ko), "12위");
+        assert_eq!(value(Format::Percent, 1.637, Lang::En), "1.6 %");
+        assert_eq!(value(Format::Count, f64::INFINITY, Lang::En), "—");
+    }
+
+    #[test]
+    fn changes_carry_their_sign() {
+        assert_eq!(change_pct(-6.2, Lang::En), "−6.2 %");
+        assert_eq!(change_pct(12.25, Lang::Ko), "+12.3%");
+        assert_eq!(change_pct(-0.01, Lang::En), "0.0 %");
+        assert_eq!(fraction_pct(0.0123, Lang::En), "1.23 %");
+    }
+}

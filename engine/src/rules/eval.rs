@@ -1,0 +1,736 @@
+//! Evaluating rules over a snapshot: each rule's SQL finds what fires, then every finding is
+//! rendered into an [`Alert`] (in parallel: findings are independent).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use display::{Format, Lang, Text};
+use duckdb::{params_from_iter, Connection};
+use rayon::prelude::*;
+
+use super::alert::{
+    default_explanation, fingerprint, priority, Action, Alert, Evidence, Point, SourceRef, Vars,
+};
+use super::config::{Direction, Kind, Metric, Metrics, PipelineCheck, Rule, Rules, Scope};
+use super::sql::{self, Periods};
+use crate::etl::manifest::RunDir;
+use crate::etl::Stage;
+
+/// Periods of history an alert shows.
+const SERIES_PERIODS: i32 = 12;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    #[error("rule `{rule}`: the query failed: {source}")]
+    Query { rule: String, source: duckdb::Error },
+    #[error("reading the snapshot: {0}")]
+    Snapshot(#[from] duckdb::Error),
+    #[error("no rule `{0}` in the rules file; `actionboard rules check` lists them")]
+    UnknownRule(String),
+}
+
+/// A run that failed after the current snapshot: the `pipeline` rule's input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedRun {
+    pub run_id: String,
+    pub stage: Stage,
+    pub error: String,
+}
+
+/// What the pipeline rules look at, from outside the snapshot.
+#[derive(Debug, Clone)]
+pub struct PipelineFacts {
+    pub now: DateTime<Utc>,
+    /// Runs newer than the current snapshot whose last stage failed.
+    pub failed_runs: Vec<FailedRun>,
+}
+
+impl PipelineFacts {
+    /// Reads the run folders of `data_dir`: runs after `current_run` that failed.
+    pub fn gather(data_dir: &Path, current_run: &str) -> Self {
+        let failed_runs = RunDir::list(data_dir)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|rd| rd.run.as_str() > current_run)
+            .filter_map(|rd| {
+                let failure = Stage::ALL.into_iter().find_map(|s| rd.failure(s))?;
+                // A stage that failed and then completed on a re-run is not a failure any more.
+                if rd.manifest(failure.stage).is_some() {
+                    return None;
+                }
+                Some(FailedRun {
+                    run_id: rd.run.as_str().to_string(),
+                    stage: failure.stage,
+                    error: failure.error,
+                })
+            })
+            .collect();
+        PipelineFacts {
+            now: Utc::now(),
+            failed_runs,
+        }
+    }
+}
+
+/// One row of a rule's query: what fired, before it is put into words.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub entity: String,
+    pub name: Option<String>,
+    pub region: Option<String>,
+    pub period: i32,
+    pub value: Option<f64>,
+    pub prev_period: Option<i32>,
+    pub prev_value: Option<f64>,
+    pub x1: Option<f64>,
+    pub x2: Option<f64>,
+    pub x3: Option<f64>,
+    pub share: Option<f64>,
+    pub source_id: Option<String>,
+    pub is_projection: bool,
+}
+
+/// The alerts of one evaluation, ordered by priority (highest first).
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub run_id: String,
+    pub rules_digest: String,
+    pub alerts: Vec<Alert>,
+    /// Alerts per rule, in the rules file's order (zero included).
+    pub per_rule: Vec<(String, usize)>,
+}
+
+/// Snapshot facts every rule shares.
+struct Snapshot {
+    run_id: String,
+    loaded_at: DateTime<Utc>,
+    sources: HashMap<String, SourceRef>,
+}
+
+fn read_snapshot(conn: &Connection) -> Result<Snapshot, duckdb::Error> {
+    let (run_id, loaded_at): (String, String) = conn.query_row(
+        "SELECT run_id, CAST(loaded_at AS VARCHAR) FROM runs ORDER BY loaded_at DESC LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let loaded_at = parse_timestamp(&loaded_at).unwrap_or_else(Utc::now);
+    let mut stmt = conn.prepare(
+        "SELECT source_id, coalesce(title, ''), coalesce(publisher, ''), coalesce(edition, ''), \
+         coalesce(licence, ''), coalesce(read_from, ''), CAST(fetched_at AS VARCHAR), coalesce(sha256, '') \
+         FROM provenance",
+    )?;
+    let sources = stmt
+        .query_map([], |r| {
+            Ok(SourceRef {
+                source_id: r.get(0)?,
+                title: r.get(1)?,
+                publisher: r.get(2)?,
+                edition: r.get(3)?,
+                licence: r.get(4)?,
+                read_from: r.get(5)?,
+                fetched_at: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                sha256: r.get(7)?,
+            })
+        })?
+        .map(|s| s.map(|s| (s.source_id.clone(), s)))
+        .collect::<Result<HashMap<_, _>, _>>()?;
+    Ok(Snapshot {
+        run_id,
+        loaded_at,
+        sources,
+    })
+}
+
+fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z")
+        .or_else(|_| DateTime::parse_from_rfc3339(text))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The latest actual (not projected) period of `metric`, if it has any data.
+pub fn latest_period(
+    conn: &Connection,
+    metrics: &Metrics,
+    metric: &Metric,
+) -> Result<Option<i32>, duckdb::Error> {
+    conn.query_row(&sql::latest_period_sql(metrics, metric), [], |r| r.get(0))
+}
+
+/// Runs a rule's query; names and regions are joined for the firing rows only.
+fn findings(conn: &Connection, query: &str) -> Result<Vec<Finding>, duckdb::Error> {
+    let wrapped = format!(
+        "SELECT f.entity, c.name, c.region, f.period, f.value, f.prev_period, f.prev_value, f.x1, f.x2, f.x3, \
+         f.share, f.source_id, coalesce(f.is_projection, false) \
+         FROM ({query}) f LEFT JOIN countries c ON c.code = f.entity ORDER BY f.entity, f.period"
+    );
+    let mut stmt = conn.prepare(&wrapped)?;
+    let rows = stmt.query_map([], |r| {
+        Ok(Finding {
+            entity: r.get(0)?,
+            name: r.get(1)?,
+            region: r.get(2)?,
+            period: r.get(3)?,
+            value: r.get(4)?,
+            prev_period: r.get(5)?,
+            prev_value: r.get(6)?,
+            x1: r.get(7)?,
+            x2: r.get(8)?,
+            x3: r.get(9)?,
+            share: r.get(10)?,
+            source_id: r.get(11)?,
+            is_projection: r.get(12)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Findings of a metric-based rule at `period` (after the region guard).
+pub fn rule_findings(
+    conn: &Connection,
+    metrics: &Metrics,
+    rule: &Rule,
+    periods: Periods,
+) -> Result<Vec<Finding>, RulesError> {
+    let Some(query) = sql::rule_sql(metrics, rule, periods) else {
+        return Ok(Vec::new());
+    };
+    let mut found = findings(conn, &query).map_err(|source| RulesError::Query {
+        rule: rule.id.clone(),
+        source,
+    })?;
+    if !rule.guards.regions.is_empty() {
+        found.retain(|f| {
+            f.region
+                .as_ref()
+                .or(Some(&f.entity))
+                .is_some_and(|r| rule.guards.regions.contains(r))
+        });
+    }
+    Ok(found)
+}
+
+/// Evaluates every rule against the snapshot behind `conn`.
+pub fn evaluate(
+    conn: &Connection,
+    metrics: &Metrics,
+    rules: &Rules,
+    facts: &PipelineFacts,
+) -> Result<Evaluation, RulesError> {
+    let snapshot = read_snapshot(conn)?;
+    let mut latest: HashMap<&str, Option<i32>> = HashMap::new();
+    let mut alerts = Vec::new();
+    let mut per_rule = Vec::new();
+    for rule in &rules.rules {
+        let before = alerts.len();
+        let metric = metrics
+            .get(&rule.metric)
+            .expect("rules are validated against the metrics");
+        match &rule.kind {
+            Kind::DataQuality { reject_rate_above } => {
+                alerts.extend(data_quality(
+                    conn,
+                    rules,
+                    rule,
+                    &snapshot,
+                    *reject_rate_above,
+                )?);
+            }
+            Kind::Pipeline {
+                check,
+                older_than_days,
+            } => alerts.extend(pipeline(
+                rules,
+                rule,
+                &snapshot,
+                facts,
+                *check,
+                *older_than_days,
+            )),
+            _ => {
+                let period = match latest.get(metric.id.as_str()) {
+                    Some(p) => *p,
+                    None => {
+                        let p = latest_period(conn, metrics, metric).map_err(|source| {
+                            RulesError::Query {
+                                rule: rule.id.clone(),
+                                source,
+                            }
+                        })?;
+                        latest.insert(&metric.id, p);
+                        p
+                    }
+                };
+                let Some(period) = period else {
+                    per_rule.push((rule.id.clone(), 0));
+                    continue;
+                };
+                let found = rule_findings(conn, metrics, rule, Periods::At(period))?;
+                let series = series_of(conn, metrics, metric, &found, rule)?;
+                let rendered: Vec<Alert> = found
+                    .par_iter()
+                    .map(|f| {
+                        render_finding(
+                            rules,
+                            rule,
+                            metrics,
+                            metric,
+                            f,
+                            &snapshot,
+                            series.get(&f.entity).cloned().unwrap_or_default(),
+                        )
+                    })
+                    .collect();
+                alerts.extend(rendered);
+            }
+        }
+        per_rule.push((rule.id.clone(), alerts.len() - before));
+    }
+    alerts.sort_by(|a, b| {
+        b.priority
+            .total_cmp(&a.priority)
+            .then_with(|| a.fingerprint.cmp(&b.fingerprint))
+    });
+    Ok(Evaluation {
+        run_id: snapshot.run_id,
+        rules_digest: rules.digest.clone(),
+        alerts,
+        per_rule,
+    })
+}
+
+/// Alerts a rule would have raised in every period of the snapshot's history, oldest first.
+/// Pipeline and data-quality rules have no history in a snapshot: they give an empty list.
+pub fn backtest(
+    conn: &Connection,
+    metrics: &Metrics,
+    rules: &Rules,
+    rule_id: &str,
+) -> Result<Vec<(i32, usize)>, RulesError> {
+    let rule = rules
+        .get(rule_id)
+        .ok_or_else(|| RulesError::UnknownRule(rule_id.to_string()))?;
+    let found = rule_findings(conn, metrics, rule, Periods::All)?;
+    let metric = metrics
+        .get(&rule.metric)
+        .expect("rules are validated against the metrics");
+    // Every period of the metric is listed, those with no alert too.
+    let periods: Vec<i32> = conn
+        .prepare(&format!(
+            "SELECT DISTINCT period FROM ({}) ORDER BY period",
+            sql::metric_sql(metrics, metric, None)
+        ))
+        .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
+        .map_err(|source| RulesError::Query {
+            rule: rule.id.clone(),
+            source,
+        })?;
+    let mut per_period: BTreeMap<i32, usize> = periods.into_iter().map(|p| (p, 0)).collect();
+    for f in &found {
+        *per_period.entry(f.period).or_default() += 1;
+    }
+    Ok(per_period.into_iter().collect())
+}
+
+fn series_of(
+    conn: &Connection,
+    metrics: &Metrics,
+    metric: &Metric,
+    found: &[Finding],
+    rule: &Rule,
+) -> Result<HashMap<String, Vec<Point>>, RulesError> {
+    let mut out: HashMap<String, Vec<Point>> = HashMap::new();
+    let Some(until) = found.iter().map(|f| f.period).max() else {
+        return Ok(out);
+    };
+    let entities: Vec<&str> = {
+        let mut e: Vec<&str> = found.iter().map(|f| f.entity.as_str()).collect();
+        e.dedup();
+        e
+    };
+    let err = |source| RulesError::Query {
+        rule: rule.id.clone(),
+        source,
+    };
+    for chunk in entities.chunks(10_000) {
+        let query = sql::series_sql(metrics, metric, chunk, until, SERIES_PERIODS);
+        let mut stmt = conn.prepare(&query).map_err(err)?;
+        let rows = stmt
+            .query_map(params_from_iter(std::iter::empty::<i32>()), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    Point {
+                        period: r.get(1)?,
+                        value: r.get(2)?,
+                        projection: r.get(3)?,
+                    },
+                ))
+            })
+            .map_err(err)?;
+        for row in rows {
+            let (entity, point) = row.map_err(err)?;
+            out.entry(entity).or_default().push(point);
+        }
+    }
+    Ok(out)
+}
+
+fn entity_name(scope: Scope, f: &Finding) -> (String, Option<String>, Text) {
+    match scope {
+        Scope::Country => {
+            let name = f.name.clone().unwrap_or_else(|| f.entity.clone());
+            (
+                name.clone(),
+                f.region.clone(),
+                Text::new(name.clone(), name),
+            )
+        }
+        Scope::Region => (
+            f.entity.clone(),
+            Some(f.entity.clone()),
+            Text::new(f.entity.clone(), f.entity.clone()),
+        ),
+        Scope::Global => ("World".into(), None, Text::new("World", "세계")),
+    }
+}
+
+fn render_finding(
+    rules: &Rules,
+    rule: &Rule,
+    metrics: &Metrics,
+    metric: &Metric,
+    f: &Finding,
+    snapshot: &Snapshot,
+    series: Vec<Point>,
+) -> Alert {
+    let format = metric.format;
+    let (entity_name, region, name_text) = entity_name(metric.scope, f);
+    let mut vars = Vars::default();
+    vars.set("name", name_text.en, name_text.ko);
+    vars.same("code", &f.entity);
+    vars.same("region", region.clone().unwrap_or_else(|| "—".into()));
+    vars.same("period", f.period.to_string());
+    vars.same("period_next", (f.period + 1).to_string());
+    vars.set("metric", &metric.label.en, &metric.label.ko);
+    let mut values = BTreeMap::new();
+    let mut put = |k: &str, v: Option<f64>| {
+        if let Some(v) = v.filter(|v| v.is_finite()) {
+            values.insert(k.to_string(), v);
+        }
+    };
+    put("value", f.value);
+    put("previous", f.prev_value);
+    put("share_pct", f.share);
+    if let Some(v) = f.value {
+        vars.value("value", format, v);
+    }
+    if let Some(p) = f.prev_value {
+        vars.value("previous", format, p);
+    }
+    if let Some(p) = f.prev_period {
+        vars.same("previous_period", p.to_string());
+    }
+    match &rule.kind {
+        Kind::Threshold { limit, .. } => {
+            vars.value("limit", format, *limit);
+            put("limit", Some(*limit));
+        }
+        Kind::Change { direction, percent } => {
+            let x1 = f.x1.unwrap_or(f64::NAN);
+            vars.change("change", x1);
+            let signed = match direction {
+                Direction::Fall => -percent,
+                Direction::Rise => *percent,
+            };
+            vars.change("limit", signed);
+            put("change_pct", f.x1);
+            put("limit_pct", Some(signed));
+        }
+        Kind::Anomaly { window, .. } => {
+            vars.change("change", f.x1.unwrap_or(f64::NAN));
+            let z = f.x2.unwrap_or(f64::NAN);
+            vars.same("z", format!("{z:+.1}").replace('-', "−"));
+            vars.change("mean_change", f.x3.unwrap_or(f64::NAN));
+            vars.same("window", window.to_string());
+            put("change_pct", f.x1);
+            put("z", f.x2);
+            put("mean_change_pct", f.x3);
+        }
+        Kind::RankChange {
+            moved_at_least,
+            top,
+        } => {
+            let rank = f.value.unwrap_or(f64::NAN);
+            let prev = f.prev_value.unwrap_or(f64::NAN);
+            vars.same("rank", display::grouped(rank, 0));
+            vars.same("previous_rank", display::grouped(prev, 0));
+            let moved = f.x1.unwrap_or(f64::NAN);
+            vars.set(
+                "moved",
+                format!(
+                    "{}{}",
+                    if moved > 0.0 { "+" } else { "−" },
+                    display::grouped(moved.abs(), 0)
+                ),
+                format!(
+                    "{}{}",
+                    if moved > 0.0 { "▲" } else { "▼" },
+                    display::grouped(moved.abs(), 0)
+                ),
+            );
+            vars.same("top", top.or(*moved_at_least).unwrap_or(0).to_string());
+            put("rank", f.value);
+            put("previous_rank", f.prev_value);
+            put("moved_up", f.x1);
+        }
+        Kind::Absence => {}
+        Kind::Revision {
+            baseline, percent, ..
+        } => {
+            let base_label = metrics
+                .get(baseline)
+                .map_or_else(|| Text::new(baseline, baseline), |m| m.label.clone());
+            vars.set("baseline", base_label.en, base_label.ko);
+            if let Some(p) = f.prev_value {
+                vars.value("baseline_value", format, p);
+            }
+            vars.change("revised_by", f.x1.unwrap_or(f64::NAN));
+            vars.change("limit", *percent);
+            put("baseline_value", f.prev_value);
+            put("revised_pct", f.x1);
+        }
+        Kind::DataQuality { .. } | Kind::Pipeline { .. } => {}
+    }
+    let period = f.period.to_string();
+    let title = vars.fill(&rule.title);
+    let explanation = vars.fill(rule.explain.as_ref().unwrap_or(&default_explanation(rule)));
+    let actions = actions(rules, rule, &vars, region.as_deref());
+    let source = f
+        .source_id
+        .as_ref()
+        .and_then(|s| snapshot.sources.get(s))
+        .cloned();
+    let share = match metric.scope {
+        Scope::Global => Some(100.0),
+        _ => f.share,
+    };
+    Alert {
+        fingerprint: fingerprint(&rule.id, &f.entity, &period),
+        rule_id: rule.id.clone(),
+        kind: rule.kind.name().to_string(),
+        severity: rule.severity,
+        priority: priority(rules, rule.severity, share),
+        scope: metric.scope,
+        entity: f.entity.clone(),
+        entity_name,
+        region,
+        period,
+        title,
+        explanation,
+        evidence: Evidence {
+            metric: metric.id.clone(),
+            metric_label: metric.label.clone(),
+            format,
+            values,
+            series,
+            source,
+            run_id: snapshot.run_id.clone(),
+            projection: f.is_projection,
+            data_issue_reason: None,
+        },
+        actions,
+        data_issue: false,
+        auto_resolve: rule.auto_resolve,
+    }
+}
+
+fn actions(rules: &Rules, rule: &Rule, vars: &Vars, region: Option<&str>) -> Vec<Action> {
+    rule.actions
+        .iter()
+        .map(|a| {
+            let owner = rules.owner_key(&a.owner, region).to_string();
+            let owner_label = rules
+                .owners
+                .get(&owner)
+                .cloned()
+                .unwrap_or_else(|| Text::new(owner.clone(), owner.clone()));
+            Action {
+                text: vars.fill(&a.text),
+                owner,
+                owner_label,
+                due_days: a.due_days,
+            }
+        })
+        .collect()
+}
+
+/// An alert about the data or the pipeline rather than an entity's figures.
+#[allow(clippy::too_many_arguments)]
+fn system_alert(
+    rules: &Rules,
+    rule: &Rule,
+    snapshot: &Snapshot,
+    entity: &str,
+    entity_name: &str,
+    period: &str,
+    vars: &Vars,
+    values: BTreeMap<String, f64>,
+    source: Option<SourceRef>,
+) -> Alert {
+    Alert {
+        fingerprint: fingerprint(&rule.id, entity, period),
+        rule_id: rule.id.clone(),
+        kind: rule.kind.name().to_string(),
+        severity: rule.severity,
+        priority: priority(rules, rule.severity, Some(100.0)),
+        scope: Scope::Global,
+        entity: entity.to_string(),
+        entity_name: entity_name.to_string(),
+        region: None,
+        period: period.to_string(),
+        title: vars.fill(&rule.title),
+        explanation: vars.fill(rule.explain.as_ref().unwrap_or(&default_explanation(rule))),
+        evidence: Evidence {
+            metric: rule.metric.clone(),
+            metric_label: Text::new("", ""),
+            format: Format::Count,
+            values,
+            series: Vec::new(),
+            source,
+            run_id: snapshot.run_id.clone(),
+            projection: false,
+            data_issue_reason: None,
+        },
+        actions: actions(rules, rule, vars, None),
+        data_issue: matches!(rule.kind, Kind::DataQuality { .. }),
+        auto_resolve: rule.auto_resolve,
+    }
+}
+
+fn data_quality(
+    conn: &Connection,
+    rules: &Rules,
+    rule: &Rule,
+    snapshot: &Snapshot,
+    limit: f64,
+) -> Result<Vec<Alert>, RulesError> {
+    let mut stmt = conn
+        .prepare(sql::REJECT_RATES_SQL)
+        .map_err(|source| RulesError::Query {
+            rule: rule.id.clone(),
+            source,
+        })?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(|source| RulesError::Query {
+            rule: rule.id.clone(),
+            source,
+        })?;
+    let mut out = Vec::new();
+    for (source_id, rejected, kept) in rows {
+        let read = rejected + kept;
+        if read == 0 || rejected == 0 {
+            continue;
+        }
+        let rate = rejected as f64 / read as f64;
+        if rate <= limit {
+            continue;
+        }
+        let source = snapshot.sources.get(&source_id).cloned();
+        let edition = source
+            .as_ref()
+            .map_or_else(|| snapshot.run_id.clone(), |s| s.edition.clone());
+        let mut vars = Vars::default();
+        vars.same("source", &source_id);
+        vars.same("rejected", display::grouped(rejected as f64, 0));
+        vars.same("rows", display::grouped(read as f64, 0));
+        vars.set(
+            "reject_rate",
+            display::fraction_pct(rate, Lang::En),
+            display::fraction_pct(rate, Lang::Ko),
+        );
+        vars.set(
+            "limit",
+            display::fraction_pct(limit, Lang::En),
+            display::fraction_pct(limit, Lang::Ko),
+        );
+        let values = BTreeMap::from([
+            ("rejected".to_string(), rejected as f64),
+            ("rows".to_string(), read as f64),
+            ("reject_rate".to_string(), rate),
+            ("limit".to_string(), limit),
+        ]);
+        // Keyed by the source's edition: the same file keeps one alert across re-runs.
+        out.push(system_alert(
+            rules, rule, snapshot, &source_id, &source_id, &edition, &vars, values, source,
+        ));
+    }
+    Ok(out)
+}
+
+fn pipeline(
+    rules: &Rules,
+    rule: &Rule,
+    snapshot: &Snapshot,
+    facts: &PipelineFacts,
+    check: PipelineCheck,
+    older_than_days: u32,
+) -> Vec<Alert> {
+    match check {
+        PipelineCheck::FailedRun => facts
+            .failed_runs
+            .iter()
+            .map(|failed| {
+                let mut vars = Vars::default();
+                vars.same("run", &failed.run_id);
+                vars.same("stage", failed.stage.name());
+                vars.same("error", &failed.error);
+                system_alert(
+                    rules,
+                    rule,
+                    snapshot,
+                    "pipeline",
+                    "ETL pipeline",
+                    &failed.run_id,
+                    &vars,
+                    BTreeMap::new(),
+                    None,
+                )
+            })
+            .collect(),
+        PipelineCheck::Stale => {
+            let age_days = (facts.now - snapshot.loaded_at).num_days();
+            if age_days <= i64::from(older_than_days) {
+                return Vec::new();
+            }
+            let mut vars = Vars::default();
+            vars.same("age_days", age_days.to_string());
+            vars.same("limit", older_than_days.to_string());
+            vars.same("run", &snapshot.run_id);
+            let values = BTreeMap::from([
+                ("age_days".to_string(), age_days as f64),
+                ("limit_days".to_string(), f64::from(older_than_days)),
+            ]);
+            // Keyed by the snapshot: a new load clears it.
+            vec![system_alert(
+                rules,
+                rule,
+                snapshot,
+                "pipeline",
+                "ETL pipeline",
+                &snapshot.run_id,
+                &vars,
+                values,
+                None,
+            )]
+        }
+    }
+}

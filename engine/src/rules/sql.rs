@@ -1,0 +1,311 @@
+//! Rules compile to DuckDB SQL over the snapshot: DuckDB scans, windows and filters in parallel,
+//! and only the rows that fire come back to Rust.
+//!
+//! Every query returns the same columns ([`FINDING_COLUMNS`]), whose meaning depends on the kind:
+//! `x1`, `x2`, `x3` are the kind's extra numbers (see [`super::eval`]). Identifiers and numbers in
+//! the SQL come from validated configuration (ids are `[a-z0-9_]`); text is quoted.
+
+use super::config::{Direction, Guards, Kind, Metric, MetricDef, Metrics, Rule, Scope};
+
+/// The columns of a rule's query, in order.
+pub const FINDING_COLUMNS: &str =
+    "entity, period, value, prev_period, prev_value, x1, x2, x3, share, source_id, is_projection";
+
+pub fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+fn num(v: f64) -> String {
+    // `{:?}` keeps full precision and always writes a decimal point or exponent.
+    format!("{v:?}")
+}
+
+/// Which periods a query covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Periods {
+    /// The rule as of one period (the latest, in normal evaluation).
+    At(i32),
+    /// Every period, for backtests.
+    All,
+}
+
+/// Columns `entity, period, value, is_projection, source_id, share, region` of a metric.
+/// `from` limits the periods read (the window a rule needs), when known.
+pub fn metric_sql(metrics: &Metrics, metric: &Metric, from: Option<i32>) -> String {
+    let since = |col: &str| from.map_or(String::new(), |p| format!(" AND {col} >= {p}"));
+    match &metric.def {
+        MetricDef::Column { source, column } => {
+            let col = column.sql();
+            // Region is joined only where a rule needs it (aggregates, guards): the bulk of a
+            // country series is read without a join.
+            format!(
+                "SELECT code AS entity, year AS period, CAST({col} AS DOUBLE) AS value, is_projection, \
+                 source_id, share_pct AS share \
+                 FROM observations WHERE source_id = {src} AND NOT is_aggregate AND {col} IS NOT NULL{since}",
+                src = quote(source),
+                since = since("year"),
+            )
+        }
+        MetricDef::TopNAverage { of, n } => {
+            let base = metrics
+                .get(of)
+                .map_or_else(String::new, |m| metric_sql(metrics, m, from));
+            format!(
+                "SELECT region AS entity, period, avg(value) AS value, bool_or(is_projection) AS is_projection, \
+                 any_value(source_id) AS source_id, sum(share) AS share \
+                 FROM (SELECT b.*, c.region, row_number() OVER (PARTITION BY c.region, b.period ORDER BY b.value DESC, b.entity) AS rn \
+                       FROM ({base}) b JOIN countries c ON c.code = b.entity WHERE c.region IS NOT NULL) \
+                 WHERE rn <= {n} GROUP BY region, period"
+            )
+        }
+        MetricDef::CountAtLeast { of, min } => {
+            let base = metrics
+                .get(of)
+                .map_or_else(String::new, |m| metric_sql(metrics, m, from));
+            format!(
+                "SELECT 'WLD' AS entity, period, CAST(count(*) FILTER (WHERE value >= {min}) AS DOUBLE) AS value, \
+                 bool_or(is_projection) AS is_projection, any_value(source_id) AS source_id, 100.0 AS share \
+                 FROM ({base}) GROUP BY period",
+                min = num(*min)
+            )
+        }
+        MetricDef::Sum { of } => {
+            let base = metrics
+                .get(of)
+                .map_or_else(String::new, |m| metric_sql(metrics, m, from));
+            format!(
+                "SELECT 'WLD' AS entity, period, sum(value) AS value, bool_or(is_projection) AS is_projection, \
+                 any_value(source_id) AS source_id, 100.0 AS share FROM ({base}) GROUP BY period"
+            )
+        }
+    }
+}
+
+/// The latest period of a metric that is an actual figure, not a projection.
+pub fn latest_period_sql(metrics: &Metrics, metric: &Metric) -> String {
+    format!(
+        "SELECT max(period) FROM ({}) WHERE NOT is_projection",
+        metric_sql(metrics, metric, None)
+    )
+}
+
+fn guard_sql(guards: &Guards, metric: &Metric, on_previous: bool) -> String {
+    let mut out = String::new();
+    let value = if on_previous { "prev_value" } else { "value" };
+    if let Some(min) = guards.min_value {
+        out.push_str(&format!(" AND {value} >= {}", num(min)));
+    }
+    if let Some(max) = guards.max_rank {
+        out.push_str(&format!(" AND (value <= {max} OR prev_value <= {max})"));
+    }
+    if !guards.countries.is_empty() && metric.scope == Scope::Country {
+        let list: Vec<String> = guards.countries.iter().map(|c| quote(c)).collect();
+        out.push_str(&format!(" AND entity IN ({})", list.join(", ")));
+    }
+    out
+}
+
+/// The query of a metric-based rule: one row per firing (entity, period).
+/// `None` for kinds that do not read a metric series (data quality, pipeline).
+pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<String> {
+    let metric = metrics.get(&rule.metric)?;
+    let at = match periods {
+        Periods::At(p) => format!(" AND period = {p}"),
+        Periods::All => String::new(),
+    };
+    // Only the periods the rule looks at are read when evaluating one period.
+    let from = |back: i32| match periods {
+        Periods::At(p) => Some(p - back),
+        Periods::All => None,
+    };
+    let lagged = |back: i32| {
+        format!(
+            "s AS ({}), \
+             w AS (SELECT *, lag(period) OVER e AS prev_period, lag(value) OVER e AS prev_value \
+                   FROM s WINDOW e AS (PARTITION BY entity ORDER BY period))",
+            metric_sql(metrics, metric, from(back))
+        )
+    };
+    let guards = guard_sql(&rule.guards, metric, false);
+    let sql = match &rule.kind {
+        Kind::Threshold {
+            limit,
+            above,
+            crossing,
+        } => {
+            let limit = num(*limit);
+            let (hit, was_not) = if *above {
+                (format!("value >= {limit}"), format!("prev_value < {limit}"))
+            } else {
+                (format!("value < {limit}"), format!("prev_value >= {limit}"))
+            };
+            let crossing = if *crossing {
+                format!(" AND prev_period = period - 1 AND {was_not}")
+            } else {
+                String::new()
+            };
+            format!(
+                "WITH {lagged} SELECT entity, period, value, prev_period, prev_value, NULL AS x1, NULL AS x2, NULL AS x3, \
+                 share, source_id, is_projection FROM w WHERE {hit}{crossing}{guards}{at}",
+                lagged = lagged(1),
+            )
+        }
+        Kind::Change { direction, percent } => {
+            let cond = match direction {
+                Direction::Fall => format!("x1 <= -{}", num(*percent)),
+                Direction::Rise => format!("x1 >= {}", num(*percent)),
+            };
+            format!(
+                "WITH {lagged}, c AS (SELECT *, (value - prev_value) / abs(prev_value) * 100 AS x1 FROM w \
+                   WHERE prev_period = period - 1 AND prev_value <> 0{guards}{at}) \
+                 SELECT entity, period, value, prev_period, prev_value, x1, NULL AS x2, NULL AS x3, share, source_id, is_projection \
+                 FROM c WHERE {cond}",
+                lagged = lagged(1),
+            )
+        }
+        Kind::Anomaly {
+            z,
+            window,
+            min_points,
+        } => {
+            let back = *window as i32 + 1;
+            format!(
+                "WITH {lagged}, \
+                 c AS (SELECT *, CASE WHEN prev_period = period - 1 AND prev_value <> 0 \
+                         THEN (value - prev_value) / abs(prev_value) * 100 END AS chg FROM w), \
+                 z AS (SELECT *, avg(chg) OVER t AS mean_chg, stddev_samp(chg) OVER t AS sd, count(chg) OVER t AS n \
+                       FROM c WINDOW t AS (PARTITION BY entity ORDER BY period ROWS BETWEEN {window} PRECEDING AND 1 PRECEDING)) \
+                 SELECT entity, period, value, prev_period, prev_value, chg AS x1, (chg - mean_chg) / sd AS x2, mean_chg AS x3, \
+                 share, source_id, is_projection FROM z \
+                 WHERE chg IS NOT NULL AND n >= {min_points} AND sd > 0 AND abs((chg - mean_chg) / sd) >= {z}{guards}{at}",
+                lagged = lagged(back),
+                z = num(*z),
+            )
+        }
+        Kind::RankChange {
+            moved_at_least,
+            top,
+        } => {
+            let mut conds = Vec::new();
+            if let Some(k) = moved_at_least {
+                conds.push(format!("abs(prev_value - value) >= {k}"));
+            }
+            if let Some(n) = top {
+                conds.push(format!(
+                    "(value <= {n} AND prev_value > {n}) OR (prev_value <= {n} AND value > {n})"
+                ));
+            }
+            format!(
+                "WITH {lagged} SELECT entity, period, value, prev_period, prev_value, prev_value - value AS x1, \
+                 NULL AS x2, NULL AS x3, share, source_id, is_projection FROM w \
+                 WHERE prev_period = period - 1 AND ({conds}){guards}{at}",
+                lagged = lagged(1),
+                conds = conds.join(" OR "),
+            )
+        }
+        Kind::Absence => {
+            let guards = guard_sql(&rule.guards, metric, true);
+            // The entity's last figure is for the period before; none for the period itself.
+            let (which, latest) = match periods {
+                Periods::At(p) => (format!(" AND a.period = {}", p - 1), String::new()),
+                Periods::All => (
+                    String::new(),
+                    " AND a.period < (SELECT max(period) FROM s)".to_string(),
+                ),
+            };
+            format!(
+                "WITH s AS ({base}) \
+                 SELECT a.entity, a.period + 1 AS period, NULL AS value, a.period AS prev_period, a.value AS prev_value, \
+                 NULL AS x1, NULL AS x2, NULL AS x3, a.share, a.source_id, false AS is_projection \
+                 FROM (SELECT *, value AS prev_value FROM s) a \
+                 WHERE NOT EXISTS (SELECT 1 FROM s b WHERE b.entity = a.entity AND b.period = a.period + 1){which}{latest}{guards}",
+                base = metric_sql(metrics, metric, from(1)),
+            )
+        }
+        Kind::Revision {
+            baseline,
+            percent,
+            period: fixed,
+        } => {
+            let base = metrics.get(baseline)?;
+            let period = match (fixed, periods) {
+                (_, Periods::All) => String::new(),
+                (Some(p), Periods::At(_)) => format!(" AND period = {p}"),
+                (None, Periods::At(p)) => format!(" AND period = {p}"),
+            };
+            format!(
+                "WITH b AS ({new}), a AS ({old}), \
+                 j AS (SELECT b.*, a.value AS prev_value, a.is_projection AS prev_projection, \
+                        (b.value - a.value) / abs(a.value) * 100 AS x1 FROM b JOIN a USING (entity, period) WHERE a.value <> 0) \
+                 SELECT entity, period, value, period AS prev_period, prev_value, x1, NULL AS x2, NULL AS x3, share, source_id, \
+                 is_projection OR prev_projection AS is_projection FROM j WHERE abs(x1) >= {pct}{guards}{period}",
+                new = metric_sql(metrics, metric, None),
+                old = metric_sql(metrics, base, None),
+                pct = num(*percent),
+            )
+        }
+        Kind::DataQuality { .. } | Kind::Pipeline { .. } => return None,
+    };
+    Some(sql)
+}
+
+/// The last `n` periods of `entities` in a metric, up to `until`: the series an alert shows.
+pub fn series_sql(
+    metrics: &Metrics,
+    metric: &Metric,
+    entities: &[&str],
+    until: i32,
+    n: i32,
+) -> String {
+    let list: Vec<String> = entities.iter().map(|e| quote(e)).collect();
+    format!(
+        "SELECT entity, period, value, is_projection FROM ({}) \
+         WHERE entity IN ({}) AND period > {} AND period <= {until} ORDER BY entity, period",
+        metric_sql(metrics, metric, Some(until - n)),
+        list.join(", "),
+        until - n
+    )
+}
+
+/// Rejected rows and rows kept per source, from the snapshot.
+pub const REJECT_RATES_SQL: &str = "SELECT p.source_id, coalesce(r.rejected, 0) AS rejected, \
+     coalesce(o.kept, 0) AS kept FROM provenance p \
+     LEFT JOIN (SELECT source_id, count(*) AS rejected FROM rejects GROUP BY source_id) r USING (source_id) \
+     LEFT JOIN (SELECT source_id, count(*) AS kept FROM observations GROUP BY source_id) o USING (source_id) \
+     ORDER BY p.source_id";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::config::Column;
+
+    #[test]
+    fn numbers_keep_full_precision() {
+        assert_eq!(num(1.0e11), "100000000000.0");
+        assert_eq!(num(0.1), "0.1");
+        assert_eq!(quote("O'Hara"), "'O''Hara'");
+    }
+
+    #[test]
+    fn column_sql_reads_only_the_needed_years() {
+        let m = Metric {
+            id: "gdp".into(),
+            label: display::Text::new("GDP", "GDP"),
+            unit: "usd".into(),
+            format: display::Format::UsdBillions,
+            higher_is_better: true,
+            scope: Scope::Country,
+            def: MetricDef::Column {
+                source: "wb_gdp".into(),
+                column: Column::Value,
+            },
+        };
+        let metrics = Metrics {
+            path: "m.yml".into(),
+            metrics: vec![m.clone()],
+        };
+        let sql = metric_sql(&metrics, &m, Some(2024));
+        assert!(sql.contains("source_id = 'wb_gdp'"), "{sql}");
+        assert!(sql.contains("year >= 2024"), "{sql}");
+    }
+}

@@ -1,0 +1,315 @@
+//! `actionboard rules check|backtest|evaluate` and `actionboard alerts list`.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+use display::Lang;
+use engine::config::Sources;
+use engine::rules::eval::latest_period;
+use engine::rules::sql::Periods;
+use engine::rules::{self, Kind, RuleSet};
+use engine::store::{AlertFilter, AlertStore, SnapshotStore, Status};
+
+use super::out;
+
+#[derive(Debug, Args)]
+pub struct RuleFiles {
+    /// The sources file (metrics name its sources).
+    #[arg(long, env = "ACTIONBOARD_CONFIG", default_value = "config/sources.yml")]
+    pub config: PathBuf,
+    /// The metrics file.
+    #[arg(
+        long,
+        env = "ACTIONBOARD_METRICS",
+        default_value = "config/metrics.yml"
+    )]
+    pub metrics: PathBuf,
+    /// The rules file.
+    #[arg(long, env = "ACTIONBOARD_RULES", default_value = "config/rules.yml")]
+    pub rules: PathBuf,
+}
+
+impl RuleFiles {
+    pub fn load(&self) -> Result<RuleSet, String> {
+        // Mirror paths do not matter to rules; the sources file is read for its ids.
+        let sources = Sources::load(&self.config, Path::new(".")).map_err(|e| e.to_string())?;
+        RuleSet::load(&self.metrics, &self.rules, &sources).map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Validate config/metrics.yml and config/rules.yml (and try each rule on the current data).
+    Check(RuleFiles),
+    /// Replay a rule over every period of the current data: how many alerts it would have raised.
+    Backtest {
+        /// The rule's id in the rules file.
+        rule_id: String,
+        #[command(flatten)]
+        files: RuleFiles,
+    },
+    /// Evaluate every rule on the current data and merge the alerts into the inbox.
+    Evaluate(RuleFiles),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// The inbox: alerts by priority (default: the active ones).
+    List(ListArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Status to show (repeatable): open, acknowledged, snoozed, resolved, dismissed, cleared.
+    #[arg(long = "status", value_parser = parse_status)]
+    statuses: Vec<Status>,
+    /// critical, high, medium or low.
+    #[arg(long, value_parser = parse_severity)]
+    severity: Option<engine::rules::Severity>,
+    #[arg(long)]
+    rule: Option<String>,
+    #[arg(long)]
+    region: Option<String>,
+    /// An owner key of config/rules.yml (e.g. apac_desk) or an assignee.
+    #[arg(long)]
+    owner: Option<String>,
+    /// Only data issues (true) or only business alerts (false).
+    #[arg(long)]
+    data_issue: Option<bool>,
+    /// At most this many alerts.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
+    /// Language of titles and actions: en or ko.
+    #[arg(long, default_value = "en", value_parser = parse_lang)]
+    lang: Lang,
+}
+
+fn parse_status(s: &str) -> Result<Status, String> {
+    Status::parse(s).ok_or_else(|| {
+        format!(
+            "unknown status `{s}`; use open, acknowledged, snoozed, resolved, dismissed or cleared"
+        )
+    })
+}
+
+fn parse_severity(s: &str) -> Result<engine::rules::Severity, String> {
+    engine::rules::Severity::parse(s)
+        .ok_or_else(|| format!("unknown severity `{s}`; use critical, high, medium or low"))
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    Lang::parse(s).ok_or_else(|| format!("unknown language `{s}`; use en or ko"))
+}
+
+pub fn rules(data_dir: &Path, cmd: RulesCommand) -> Result<(), String> {
+    let snapshots = SnapshotStore::new(data_dir);
+    match cmd {
+        RulesCommand::Check(files) => check(&snapshots, &files),
+        RulesCommand::Backtest { rule_id, files } => {
+            let set = files.load()?;
+            let (run, conn) = snapshots.open_current().map_err(|e| e.to_string())?;
+            let rule = set.rules.get(&rule_id).ok_or_else(|| {
+                format!(
+                    "no rule `{rule_id}` in {}; rules: {}",
+                    set.rules.path.display(),
+                    set.rules
+                        .rules
+                        .iter()
+                        .map(|r| r.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?;
+            if matches!(rule.kind, Kind::Pipeline { .. } | Kind::DataQuality { .. }) {
+                return Err(format!(
+                    "`{rule_id}` is a {} rule: it looks at runs, not at a metric's history, so it has nothing to replay",
+                    rule.kind.name()
+                ));
+            }
+            let counts = rules::backtest(&conn, &set.metrics, &set.rules, &rule_id)
+                .map_err(|e| e.to_string())?;
+            out!(
+                "Backtest of `{rule_id}` ({}) on snapshot {run}:",
+                rule.kind.name()
+            );
+            let total: usize = counts.iter().map(|(_, n)| n).sum();
+            let widest = counts.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+            for (period, n) in &counts {
+                let bar = "█".repeat((n * 40).div_ceil(widest));
+                out!("  {period}  {n:>5}  {bar}");
+            }
+            let periods = counts.len().max(1);
+            out!(
+                "{total} alerts over {} periods with any (average {:.1} per period with any).",
+                counts.len(),
+                total as f64 / periods as f64
+            );
+            Ok(())
+        }
+        RulesCommand::Evaluate(files) => {
+            let set = files.load()?;
+            evaluate(&snapshots, &set)
+        }
+    }
+}
+
+/// Evaluates and merges, printing what changed.
+pub fn evaluate(snapshots: &SnapshotStore, set: &RuleSet) -> Result<(), String> {
+    let (evaluation, summary) = rules::refresh(snapshots, set).map_err(|e| e.to_string())?;
+    if summary.already_merged {
+        out!(
+            "Alerts: snapshot {} was already evaluated with these rules; nothing changed.",
+            evaluation.run_id
+        );
+    } else {
+        out!(
+            "Alerts from snapshot {}: {} firing — {} new, {} reopened, {} updated, {} unchanged; {} cleared, {} resolved by themselves.",
+            evaluation.run_id,
+            evaluation.alerts.len(),
+            summary.opened,
+            summary.reopened,
+            summary.updated,
+            summary.unchanged,
+            summary.cleared,
+            summary.auto_resolved
+        );
+    }
+    Ok(())
+}
+
+fn check(snapshots: &SnapshotStore, files: &RuleFiles) -> Result<(), String> {
+    let set = files.load()?;
+    out!(
+        "{}: {} metrics; {}: {} rules. Valid.",
+        set.metrics.path.display(),
+        set.metrics.metrics.len(),
+        set.rules.path.display(),
+        set.rules.rules.len()
+    );
+    // With data loaded, also run each rule once: a metric without data is worth knowing about.
+    let Ok((run, conn)) = snapshots.open_current() else {
+        out!("No data loaded yet: rules were not tried on data.");
+        return Ok(());
+    };
+    let mut problems = 0;
+    for rule in &set.rules.rules {
+        let metric = set.metrics.get(&rule.metric).expect("validated");
+        let line = rule.line.map(|l| format!("line {l}")).unwrap_or_default();
+        match rule.kind {
+            Kind::Pipeline { .. } | Kind::DataQuality { .. } => {
+                out!(
+                    "  {:<16} {:<12} {line}: checks runs and rejects",
+                    rule.id,
+                    rule.kind.name()
+                );
+                continue;
+            }
+            _ => {}
+        }
+        match latest_period(&conn, &set.metrics, metric) {
+            Ok(Some(period)) => {
+                match rules::eval::rule_findings(&conn, &set.metrics, rule, Periods::At(period)) {
+                    Ok(found) => out!(
+                        "  {:<16} {:<12} {line}: {} firing for {period}",
+                        rule.id,
+                        rule.kind.name(),
+                        found.len()
+                    ),
+                    Err(e) => {
+                        problems += 1;
+                        out!(
+                            "  {:<16} {:<12} {line}: FAILED: {e}",
+                            rule.id,
+                            rule.kind.name()
+                        );
+                    }
+                }
+            }
+            Ok(None) => {
+                problems += 1;
+                out!(
+                    "  {:<16} {:<12} {line}: metric `{}` has no data in snapshot {run} (is its source enabled?)",
+                    rule.id,
+                    rule.kind.name(),
+                    metric.id
+                );
+            }
+            Err(e) => {
+                problems += 1;
+                out!(
+                    "  {:<16} {:<12} {line}: FAILED: {e}",
+                    rule.id,
+                    rule.kind.name()
+                );
+            }
+        }
+    }
+    if problems > 0 {
+        return Err(format!(
+            "{problems} rules cannot be evaluated on snapshot {run}"
+        ));
+    }
+    Ok(())
+}
+
+pub fn alerts(data_dir: &Path, cmd: AlertsCommand) -> Result<(), String> {
+    let AlertsCommand::List(args) = cmd;
+    let state = AlertStore::open_in(data_dir).map_err(|e| e.to_string())?;
+    let filter = AlertFilter {
+        statuses: args.statuses.clone(),
+        severity: args.severity,
+        rule_id: args.rule.clone(),
+        region: args.region.clone(),
+        owner: args.owner.clone(),
+        data_issue: args.data_issue,
+        entity: None,
+    };
+    let mut records = state.list(&filter).map_err(|e| e.to_string())?;
+    let total = records.len();
+    records.truncate(args.limit);
+    match args.format {
+        OutputFormat::Json => {
+            let text = serde_json::to_string_pretty(&records).map_err(|e| e.to_string())?;
+            out!("{text}");
+        }
+        OutputFormat::Text => {
+            if total == 0 {
+                out!("No alerts match. (`actionboard rules evaluate` raises them from the current data.)");
+                return Ok(());
+            }
+            let lang = args.lang;
+            for r in &records {
+                let a = &r.alert;
+                let flag = if a.data_issue { " [data issue]" } else { "" };
+                out!(
+                    "{:>6.2}  {:<8}  {:<12}  {}{flag}",
+                    a.priority,
+                    a.severity.as_str(),
+                    r.status.as_str(),
+                    a.title.get(lang)
+                );
+                for (action, due) in a.actions.iter().zip(r.due_dates()) {
+                    out!(
+                        "          → {} ({}: {}, {}: {})",
+                        action.text.get(lang),
+                        if lang == Lang::Ko { "담당" } else { "owner" },
+                        action.owner_label.get(lang),
+                        if lang == Lang::Ko { "기한" } else { "due" },
+                        due.format("%Y-%m-%d")
+                    );
+                }
+                out!("          {}", a.fingerprint);
+            }
+            out!("{} of {total} alerts shown.", records.len());
+        }
+    }
+    Ok(())
+}
