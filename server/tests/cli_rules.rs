@@ -1,0 +1,177 @@
+//! The rules and alerts commands as a user runs them: `etl run` raises alerts, `alerts list`
+//! shows the inbox, `rules backtest` replays a rule, `rules check` points at mistakes, and a
+//! failed run raises a pipeline alert while the previous data keeps serving.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn mirror() -> PathBuf {
+    std::env::var_os("ACTIONBOARD_MIRROR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/data"))
+}
+
+/// `actionboard --data-dir DATA ARGS…` with the repository's config files.
+fn actionboard(data: &Path, args: &[&str], config: Option<&Path>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_actionboard"));
+    cmd.arg("--data-dir").arg(data).args(args);
+    let takes_config = matches!(args.first(), Some(&"etl") | Some(&"rules"));
+    if takes_config {
+        let sources = config.map_or_else(|| root().join("config/sources.yml"), Path::to_path_buf);
+        cmd.arg("--config")
+            .arg(sources)
+            .arg("--metrics")
+            .arg(root().join("config/metrics.yml"))
+            .arg("--rules")
+            .arg(root().join("config/rules.yml"));
+    }
+    if args.first() == Some(&"etl") {
+        cmd.arg("--mirror").arg(mirror());
+    }
+    cmd.output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn a_load_raises_alerts_that_list_backtest_and_survive_a_failed_run() {
+    let data = tempfile::tempdir().unwrap();
+    let run = actionboard(data.path(), &["etl", "run"], None);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(
+        stdout(&run).contains("Alerts from snapshot"),
+        "{}",
+        stdout(&run)
+    );
+
+    let list = actionboard(
+        data.path(),
+        &["alerts", "list", "--format", "json", "--limit", "1000"],
+        None,
+    );
+    assert!(list.status.success(), "{}", stderr(&list));
+    let inbox: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let inbox = inbox.as_array().unwrap();
+    assert!((10..100).contains(&inbox.len()), "{}", inbox.len());
+    assert!(inbox
+        .iter()
+        .all(|r| r["status"] == "open" && !r["alert"]["actions"].as_array().unwrap().is_empty()));
+
+    let text = actionboard(
+        data.path(),
+        &["alerts", "list", "--lang", "ko", "--severity", "high"],
+        None,
+    );
+    let text = stdout(&text);
+    assert!(text.contains("담당:") && text.contains("기한:"), "{text}");
+    assert!(text.contains("GDP 전년 대비"), "{text}");
+
+    // The same load evaluated again changes nothing.
+    let again = actionboard(data.path(), &["rules", "evaluate"], None);
+    assert!(
+        stdout(&again).contains("already evaluated"),
+        "{}",
+        stdout(&again)
+    );
+
+    let backtest = actionboard(data.path(), &["rules", "backtest", "gdp_fall"], None);
+    assert!(backtest.status.success(), "{}", stderr(&backtest));
+    let out = stdout(&backtest);
+    assert!(
+        out.lines().any(|l| l.trim_start().starts_with("2009 ")),
+        "{out}"
+    );
+    assert!(out.contains("alerts over"), "{out}");
+    let unknown = actionboard(data.path(), &["rules", "backtest", "gdp_fal"], None);
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("no rule `gdp_fal`"),
+        "{}",
+        stderr(&unknown)
+    );
+
+    // A broken source fails the next run: the previous snapshot still serves, and the inbox
+    // gets a critical pipeline alert naming the failure.
+    let empty = data.path().join("empty.csv");
+    std::fs::write(&empty, "").unwrap();
+    let config = std::fs::read_to_string(root().join("config/sources.yml"))
+        .unwrap()
+        .replace(
+            "mirror: wb_wdi/ny.gdp.mktp.cd.csv",
+            &format!("mirror: {}", empty.display()),
+        );
+    let broken = data.path().join("sources.yml");
+    std::fs::write(&broken, config).unwrap();
+    let failed = actionboard(data.path(), &["etl", "run"], Some(&broken));
+    assert!(!failed.status.success());
+    let critical = actionboard(
+        data.path(),
+        &[
+            "alerts",
+            "list",
+            "--rule",
+            "pipeline_failed",
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    let critical: serde_json::Value = serde_json::from_slice(&critical.stdout).unwrap();
+    let alert = &critical[0]["alert"];
+    assert_eq!(alert["severity"], "critical");
+    assert!(
+        alert["explanation"]["en"]
+            .as_str()
+            .unwrap()
+            .contains("empty"),
+        "{alert}"
+    );
+    let earlier = actionboard(data.path(), &["alerts", "list", "--rule", "gdp_fall"], None);
+    assert!(
+        stdout(&earlier).contains("YoY to"),
+        "the data's alerts stay"
+    );
+}
+
+#[test]
+fn rules_check_names_the_line_and_what_is_wrong() {
+    let data = tempfile::tempdir().unwrap();
+    let ok = actionboard(data.path(), &["rules", "check"], None);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(stdout(&ok).contains("Valid."));
+
+    let text = std::fs::read_to_string(root().join("config/rules.yml")).unwrap();
+    let bad = text.replacen("metric: gdp\n", "metric: gpd\n", 1);
+    let line = bad.lines().position(|l| l.contains("metric: gpd")).unwrap() + 1;
+    let path = data.path().join("rules.yml");
+    std::fs::write(&path, bad).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_actionboard"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["rules", "check", "--config"])
+        .arg(root().join("config/sources.yml"))
+        .arg("--metrics")
+        .arg(root().join("config/metrics.yml"))
+        .arg("--rules")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "rules.yml, line {line}: rule `gdp_fall`: metric `gpd` is not in"
+        )),
+        "{err}"
+    );
+}
