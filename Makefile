@@ -3,8 +3,9 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 PORT ?= 3000
-# Arguments of `make bench`, e.g. BENCH_ARGS="--rows 2000000 --seed 7".
+# Arguments of `make bench`, e.g. BENCH_ARGS="--rows 2000000 --seed 7", RULES_BENCH_ARGS="--entities 100000".
 BENCH_ARGS ?=
+RULES_BENCH_ARGS ?=
 ACTIONBOARD_MIRROR ?= $(abspath $(CURDIR)/../shared/data)
 export ACTIONBOARD_MIRROR
 # cargo-leptos finds wasm-opt on PATH (npm's binaryen) instead of downloading it.
@@ -49,9 +50,10 @@ browser-test:
 	ACTIONBOARD_BIN=$(TARGET_DIR)/debug/actionboard LEPTOS_SITE_ROOT=$(CURDIR)/target/site \
 	  node --test --test-concurrency=1 tests/browser/
 
-## bench: the ETL benchmark (10M generated rows by default; not part of `make test`)
+## bench: the ETL benchmark (10M generated rows) and the rules benchmark (1M entities × 20 years); not part of `make test`
 bench:
 	cargo run --release -p engine --example etl_bench -- $(BENCH_ARGS)
+	cargo run --release -p engine --example rules_bench -- $(RULES_BENCH_ARGS)
 
 clean-data:
 	rm -rf data/runs data/snapshots data/current

@@ -47,6 +47,11 @@ pub fn load(
              fallback_reason VARCHAR, fetched_at TIMESTAMPTZ, sha256 VARCHAR, size_bytes UBIGINT,
              run_id VARCHAR);
          CREATE TABLE runs (run_id VARCHAR, loaded_at TIMESTAMPTZ);
+         -- What each series covers, so readers (rules, UI) need not scan to find the latest year.
+         CREATE TABLE series_periods AS
+             SELECT source_id, series, min(year) AS first_year, max(year) AS last_year,
+                    max(year) FILTER (WHERE NOT is_projection) AS last_actual_year, count(*) AS rows
+             FROM observations WHERE NOT is_aggregate GROUP BY source_id, series;
          CREATE VIEW countries AS SELECT code, name, region, sub_region FROM regions;
          CREATE VIEW gdp AS
              SELECT code, name_in_source AS source_name, year, value AS gdp_usd, is_aggregate, run_id, source_id

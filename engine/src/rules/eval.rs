@@ -17,9 +17,6 @@ use super::sql::{self, Periods};
 use crate::etl::manifest::RunDir;
 use crate::etl::Stage;
 
-/// Periods of history an alert shows.
-const SERIES_PERIODS: i32 = 12;
-
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
     #[error("rule `{rule}`: the query failed: {source}")]
@@ -149,13 +146,26 @@ fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The latest actual (not projected) period of `metric`, if it has any data.
+/// The latest actual (not projected) period of `metric`, if it has any data: from the
+/// snapshot's `series_periods` summary when it has one, else by scanning.
 pub fn latest_period(
     conn: &Connection,
     metrics: &Metrics,
     metric: &Metric,
 ) -> Result<Option<i32>, duckdb::Error> {
-    conn.query_row(&sql::latest_period_sql(metrics, metric), [], |r| r.get(0))
+    let has_summary: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM information_schema.tables WHERE table_name = 'series_periods'",
+        [],
+        |r| r.get(0),
+    )?;
+    match metrics.source_of(metric) {
+        Some(source) if has_summary => conn.query_row(
+            "SELECT max(last_actual_year) FROM series_periods WHERE source_id = ?",
+            [source],
+            |r| r.get(0),
+        ),
+        _ => conn.query_row(&sql::latest_period_sql(metrics, metric), [], |r| r.get(0)),
+    }
 }
 
 /// Runs a rule's query; names and regions are joined for the firing rows only.
@@ -267,7 +277,14 @@ pub fn evaluate(
                     continue;
                 };
                 let found = rule_findings(conn, metrics, rule, Periods::At(period))?;
-                let series = series_of(conn, metrics, metric, &found, rule)?;
+                // The anomaly rule's input is the entity's history; other kinds' inputs are the
+                // finding's own points. The UI draws longer charts from the snapshot (run id).
+                let series = match rule.kind {
+                    Kind::Anomaly { window, .. } => {
+                        series_of(conn, metrics, metric, &found, rule, window as i32 + 2)?
+                    }
+                    _ => HashMap::new(),
+                };
                 let rendered: Vec<Alert> = found
                     .par_iter()
                     .map(|f| {
@@ -278,7 +295,10 @@ pub fn evaluate(
                             metric,
                             f,
                             &snapshot,
-                            series.get(&f.entity).cloned().unwrap_or_default(),
+                            series
+                                .get(&f.entity)
+                                .cloned()
+                                .unwrap_or_else(|| points_of(rule, f)),
                         )
                     })
                     .collect();
@@ -339,6 +359,7 @@ fn series_of(
     metric: &Metric,
     found: &[Finding],
     rule: &Rule,
+    periods: i32,
 ) -> Result<HashMap<String, Vec<Point>>, RulesError> {
     let mut out: HashMap<String, Vec<Point>> = HashMap::new();
     let Some(until) = found.iter().map(|f| f.period).max() else {
@@ -354,7 +375,7 @@ fn series_of(
         source,
     };
     for chunk in entities.chunks(10_000) {
-        let query = sql::series_sql(metrics, metric, chunk, until, SERIES_PERIODS);
+        let query = sql::series_sql(metrics, metric, chunk, until, periods);
         let mut stmt = conn.prepare(&query).map_err(err)?;
         let rows = stmt
             .query_map(params_from_iter(std::iter::empty::<i32>()), |r| {
@@ -374,6 +395,28 @@ fn series_of(
         }
     }
     Ok(out)
+}
+
+/// The points a finding compared: the previous period's and its own (a revision compares
+/// editions, not periods, so its values are in the evidence's `values`).
+fn points_of(rule: &Rule, f: &Finding) -> Vec<Point> {
+    if matches!(rule.kind, Kind::Revision { .. }) {
+        return Vec::new();
+    }
+    let point = |period: Option<i32>, value: Option<f64>, projection: bool| {
+        Some(Point {
+            period: period?,
+            value: value.filter(|v| v.is_finite())?,
+            projection,
+        })
+    };
+    [
+        point(f.prev_period, f.prev_value, false),
+        point(Some(f.period), f.value, f.is_projection),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn entity_name(scope: Scope, f: &Finding) -> (String, Option<String>, Text) {

@@ -118,13 +118,29 @@ pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<Stri
         Periods::At(p) => Some(p - back),
         Periods::All => None,
     };
-    let lagged = |back: i32| {
-        format!(
+    // `w`: each row with the entity's previous row. For one period, a join of that period with
+    // the one before reads two years and needs no window; over all periods (backtests), a window.
+    let lagged = |back: i32| match periods {
+        Periods::At(p) if back == 1 => {
+            let year = |y: i32| {
+                format!(
+                    "SELECT * FROM ({}) WHERE period = {y}",
+                    metric_sql(metrics, metric, Some(y))
+                )
+            };
+            format!(
+                "w AS (SELECT c.*, b.period AS prev_period, b.value AS prev_value \
+                       FROM ({cur}) c LEFT JOIN (SELECT entity, period, value FROM ({before})) b USING (entity))",
+                cur = year(p),
+                before = year(p - 1),
+            )
+        }
+        _ => format!(
             "s AS ({}), \
              w AS (SELECT *, lag(period) OVER e AS prev_period, lag(value) OVER e AS prev_value \
                    FROM s WINDOW e AS (PARTITION BY entity ORDER BY period))",
             metric_sql(metrics, metric, from(back))
-        )
+        ),
     };
     let guards = guard_sql(&rule.guards, metric, false);
     let sql = match &rule.kind {
