@@ -2,6 +2,8 @@
 //! only the text rounds. Shared by the engine (alert titles and actions) and the app (pages), so a
 //! figure reads the same in an alert as on the dashboard.
 
+pub mod alert;
+
 use serde::{Deserialize, Serialize};
 
 /// A language of the UI.

@@ -3,84 +3,10 @@
 use std::collections::BTreeMap;
 
 use display::{Format, Lang, Text};
-use serde::{Deserialize, Serialize};
 
-use super::config::{Kind, Rule, Rules, Scope, Severity};
+pub use display::alert::{Action, Alert, Evidence, Point, SourceRef};
 
-/// Where a figure came from, as recorded when it was extracted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SourceRef {
-    pub source_id: String,
-    pub title: String,
-    pub publisher: String,
-    pub edition: String,
-    pub licence: String,
-    /// The URL or path actually read.
-    pub read_from: String,
-    pub fetched_at: String,
-    pub sha256: String,
-}
-
-/// One point of the series an alert was computed from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Point {
-    pub period: i32,
-    pub value: f64,
-    /// A forecast (e.g. IMF projections), not an actual figure.
-    pub projection: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Evidence {
-    pub metric: String,
-    pub metric_label: Text,
-    pub format: Format,
-    /// The numbers the rule compared, by name (`value`, `previous`, `change_pct`, `z`, …).
-    pub values: BTreeMap<String, f64>,
-    /// The entity's recent series of the metric, oldest first.
-    pub series: Vec<Point>,
-    pub source: Option<SourceRef>,
-    /// The snapshot (run) the alert was computed from.
-    pub run_id: String,
-    /// The figure is a forecast.
-    pub projection: bool,
-    /// Why the inputs are suspect, when they are (then the alert is a data issue).
-    pub data_issue_reason: Option<Text>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Action {
-    pub text: Text,
-    /// A key of `owners` in config/rules.yml.
-    pub owner: String,
-    pub owner_label: Text,
-    /// Due this many days after the alert opened.
-    pub due_days: u32,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Alert {
-    /// `rule:entity:period`: the same finding always has the same fingerprint.
-    pub fingerprint: String,
-    pub rule_id: String,
-    pub kind: String,
-    pub severity: Severity,
-    /// Severity weight × impact; higher first.
-    pub priority: f64,
-    pub scope: Scope,
-    pub entity: String,
-    pub entity_name: String,
-    pub region: Option<String>,
-    pub period: String,
-    pub title: Text,
-    pub explanation: Text,
-    pub evidence: Evidence,
-    pub actions: Vec<Action>,
-    /// The inputs include rejected or flagged rows: check the data before acting on the business.
-    pub data_issue: bool,
-    /// Resolve by itself when it stops firing (else it is marked cleared for a person to close).
-    pub auto_resolve: bool,
-}
+use super::config::{Kind, Rule, Rules, Severity};
 
 pub fn fingerprint(rule_id: &str, entity: &str, period: &str) -> String {
     format!("{rule_id}:{entity}:{period}")

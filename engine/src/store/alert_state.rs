@@ -16,6 +16,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 
+pub use display::alert::{AlertRecord, Event, Status};
+
 use crate::rules::{Alert, Evaluation, Severity};
 
 #[derive(Debug, thiserror::Error)]
@@ -34,96 +36,6 @@ pub enum StateError {
     Corrupt { path: PathBuf, message: String },
     #[error("no alert `{0}`")]
     NoSuchAlert(String),
-}
-
-/// Where an alert is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Firing, nobody has looked at it yet.
-    Open,
-    /// Someone is on it.
-    Acknowledged,
-    /// Put aside until a time.
-    Snoozed,
-    /// Done (by a person, or by itself when the rule says so and it stopped firing).
-    Resolved,
-    /// Judged not worth acting on; stays dismissed while it fires.
-    Dismissed,
-    /// Stopped firing before anyone resolved it.
-    Cleared,
-}
-
-impl Status {
-    pub const ALL: [Status; 6] = [
-        Status::Open,
-        Status::Acknowledged,
-        Status::Snoozed,
-        Status::Resolved,
-        Status::Dismissed,
-        Status::Cleared,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Open => "open",
-            Status::Acknowledged => "acknowledged",
-            Status::Snoozed => "snoozed",
-            Status::Resolved => "resolved",
-            Status::Dismissed => "dismissed",
-            Status::Cleared => "cleared",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Status> {
-        Self::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-
-    /// Still needs someone: open, acknowledged or snoozed.
-    pub fn is_active(self) -> bool {
-        matches!(self, Status::Open | Status::Acknowledged | Status::Snoozed)
-    }
-}
-
-/// An alert with its state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AlertRecord {
-    pub alert: Alert,
-    pub status: Status,
-    /// The latest evaluation raised it.
-    pub firing: bool,
-    pub assignee: Option<String>,
-    pub first_seen_at: DateTime<Utc>,
-    /// When it (re)opened: actions are due this many days after.
-    pub opened_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub last_seen_run: String,
-    pub snoozed_until: Option<DateTime<Utc>>,
-}
-
-impl AlertRecord {
-    /// When each recommended action is due.
-    pub fn due_dates(&self) -> Vec<DateTime<Utc>> {
-        self.alert
-            .actions
-            .iter()
-            .map(|a| self.opened_at + chrono::Duration::days(i64::from(a.due_days)))
-            .collect()
-    }
-}
-
-/// One entry of an alert's history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    pub at: DateTime<Utc>,
-    /// `system` for the rules engine, else the person.
-    pub actor: String,
-    /// opened, updated, reopened, cleared, auto_resolved, acknowledged, …
-    pub kind: String,
-    pub from_status: Option<Status>,
-    pub to_status: Option<Status>,
-    pub note: Option<String>,
-    pub run_id: Option<String>,
 }
 
 /// What a merge did.
