@@ -245,7 +245,7 @@ impl Pipeline {
         let written_ms = clock.elapsed().as_millis() - validated_ms;
         let notes = vec![format!(
             "{} observations, {} regions, {} rejects; validated and derived in {validated_ms} ms, Parquet written in {written_ms} ms",
-            transformed.observations.len(),
+            transformed.observation_count(),
             transformed.regions.len(),
             transformed.rejects.len()
         )];
@@ -306,65 +306,72 @@ fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<(), PipelineErro
 /// Rows per Arrow batch handed to DuckDB: bounds the extra memory of the conversion.
 const OBSERVATION_BATCH_ROWS: usize = 128 * 1024;
 
-/// One Arrow record batch of observations, in the column order of the `observations` table.
-fn observation_batch(rows: &[transform::Observation]) -> Result<RecordBatch, String> {
-    let text = |f: fn(&transform::Observation) -> &str| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(rows.iter().map(f)))
+/// One Arrow record batch of rows `rows` of a source's observations, in the column order of the
+/// `observations` table: built straight from the transform's columns.
+fn observation_batch(
+    codes: &[String],
+    s: &transform::SourceObservations,
+    rows: std::ops::Range<usize>,
+) -> Result<RecordBatch, String> {
+    let n = rows.len();
+    let constant = |text: &str| -> ArrayRef {
+        Arc::new(StringArray::from_iter_values(std::iter::repeat_n(text, n)))
     };
-    let value_bn: Float64Array = rows
-        .iter()
-        .map(|o| (&*o.series == "gdp_usd").then(|| o.value / 1e9))
-        .collect();
+    let is_gdp = &*s.series == "gdp_usd";
+    let value = &s.value[rows.clone()];
+    let value_bn: Float64Array = value.iter().map(|v| is_gdp.then(|| v / 1e9)).collect();
     let columns: Vec<(&str, ArrayRef)> = vec![
-        ("source_id", text(|o| &o.source_id)),
-        ("series", text(|o| &o.series)),
-        ("edition", text(|o| &o.edition)),
-        ("code", text(|o| &o.code)),
-        ("name_in_source", text(|o| &o.name_in_source)),
+        ("source_id", constant(&s.source_id)),
+        ("series", constant(&s.series)),
+        ("edition", constant(&s.edition)),
+        (
+            "code",
+            Arc::new(StringArray::from_iter_values(
+                s.code[rows.clone()]
+                    .iter()
+                    .map(|&c| codes[c as usize].as_str()),
+            )),
+        ),
+        (
+            "name_in_source",
+            Arc::new(StringArray::from_iter_values(
+                rows.clone().map(|i| s.name_of(i)),
+            )),
+        ),
         (
             "year",
-            Arc::new(Int32Array::from_iter_values(rows.iter().map(|o| o.year))),
+            Arc::new(Int32Array::from(s.year[rows.clone()].to_vec())),
         ),
-        (
-            "value",
-            Arc::new(Float64Array::from_iter_values(rows.iter().map(|o| o.value))),
-        ),
+        ("value", Arc::new(Float64Array::from(value.to_vec()))),
         ("value_bn", Arc::new(value_bn)),
         (
             "is_aggregate",
-            Arc::new(
-                rows.iter()
-                    .map(|o| Some(o.is_aggregate))
-                    .collect::<BooleanArray>(),
-            ),
+            Arc::new(BooleanArray::from(s.is_aggregate[rows.clone()].to_vec())),
         ),
         (
             "is_projection",
-            Arc::new(
-                rows.iter()
-                    .map(|o| Some(o.is_projection))
-                    .collect::<BooleanArray>(),
-            ),
+            Arc::new(BooleanArray::from(s.is_projection[rows.clone()].to_vec())),
         ),
         (
             "change_pct",
-            Arc::new(rows.iter().map(|o| o.change_pct).collect::<Float64Array>()),
+            Arc::new(Float64Array::from(s.change_pct[rows.clone()].to_vec())),
         ),
         (
             "rank",
             Arc::new(
-                rows.iter()
-                    .map(|o| o.rank.map(|r| r as i32))
+                s.rank[rows.clone()]
+                    .iter()
+                    .map(|r| r.map(|r| r as i32))
                     .collect::<Int32Array>(),
             ),
         ),
         (
             "share_pct",
-            Arc::new(rows.iter().map(|o| o.share_pct).collect::<Float64Array>()),
+            Arc::new(Float64Array::from(s.share_pct[rows.clone()].to_vec())),
         ),
         (
             "per_capita",
-            Arc::new(rows.iter().map(|o| o.per_capita).collect::<Float64Array>()),
+            Arc::new(Float64Array::from(s.per_capita[rows].to_vec())),
         ),
     ];
     RecordBatch::try_from_iter(columns).map_err(|e| e.to_string())
@@ -392,9 +399,12 @@ fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String>
     {
         // Columnar batches through the Arrow appender: far cheaper than a call per row.
         let mut app = conn.appender("observations").map_err(e)?;
-        for chunk in t.observations.chunks(OBSERVATION_BATCH_ROWS) {
-            app.append_record_batch(observation_batch(chunk)?)
-                .map_err(e)?;
+        for source in &t.observations {
+            for start in (0..source.len()).step_by(OBSERVATION_BATCH_ROWS) {
+                let end = (start + OBSERVATION_BATCH_ROWS).min(source.len());
+                app.append_record_batch(observation_batch(&t.codes, source, start..end)?)
+                    .map_err(e)?;
+            }
         }
         app.flush().map_err(e)?;
         let mut app = conn.appender("regions").map_err(e)?;
