@@ -1002,3 +1002,243 @@ pub fn check_reject_rates(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::etl::extract::{extract_source, FetchSettings};
+
+    const SOURCES_YML: &str = "defaults: { fetch: mirror }
+aggregate_sets:
+  t: [WLD]
+sources:
+  - { id: regions, role: regions, kind: csv, title: t, publisher: p, licence: l, edition: e, mirror: regions.csv,
+      columns: { code: ISO3166-1-Alpha-3, name: CLDR display name, region: Region Name, sub_region: Sub-region Name } }
+  - { id: gdp, kind: csv, series: gdp_usd, title: t, publisher: p, licence: l, edition: e, mirror: gdp.csv,
+      columns: { code: Country Code, name: Country Name, year: Year, value: Value }, unit: usd, aggregates: t,
+      checks: { min: 0, max: 1.0e15 } }
+  - { id: pop, kind: csv, series: population, title: t, publisher: p, licence: l, edition: e, mirror: pop.csv,
+      columns: { code: Country Code, name: Country Name, year: Year, value: Value }, unit: persons, aggregates: t,
+      checks: { min: 0 } }
+";
+
+    const REGIONS: &str = "ISO3166-1-Alpha-3,CLDR display name,Region Name,Sub-region Name\n\
+        AAA,Aland,Europe,Northern Europe\nBBB,Bravo,Asia,Eastern Asia\nCCC,Charlie,Asia,Eastern Asia\n";
+
+    /// The sources, extracted from `gdp` and `pop` into a temporary folder, and transformed.
+    fn run(gdp: &str, pop: &str) -> Transformed {
+        let dir = tempfile::tempdir().unwrap();
+        let mirror = dir.path().join("mirror");
+        std::fs::create_dir_all(&mirror).unwrap();
+        std::fs::write(mirror.join("regions.csv"), REGIONS).unwrap();
+        std::fs::write(mirror.join("gdp.csv"), gdp).unwrap();
+        std::fs::write(mirror.join("pop.csv"), pop).unwrap();
+        std::fs::write(dir.path().join("sources.yml"), SOURCES_YML).unwrap();
+        let sources = Sources::load(&dir.path().join("sources.yml"), &mirror).unwrap();
+        let extract = dir.path().join("extract");
+        std::fs::create_dir_all(extract.join("raw")).unwrap();
+        let settings = FetchSettings::from_config(&sources);
+        let provenance: Vec<Provenance> = sources
+            .enabled()
+            .map(|s| extract_source(s, &settings, &extract.join("raw")).unwrap())
+            .collect();
+        transform(&sources, &extract, &provenance).unwrap()
+    }
+
+    const HEADER: &str = "Country Name,Country Code,Year,Value\n";
+
+    /// (code, year) → (value, change, rank, share, per capita) of a source.
+    type Row = (
+        String,
+        i32,
+        f64,
+        Option<f64>,
+        Option<u32>,
+        Option<f64>,
+        Option<f64>,
+    );
+
+    fn rows(t: &Transformed, source: &str) -> Vec<Row> {
+        let s = t
+            .observations
+            .iter()
+            .find(|s| &*s.source_id == source)
+            .unwrap();
+        (0..s.len())
+            .map(|i| {
+                (
+                    t.codes[s.code[i] as usize].clone(),
+                    s.year[i],
+                    s.value[i],
+                    s.change_pct[i],
+                    s.rank[i],
+                    s.share_pct[i],
+                    s.per_capita[i],
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rows_are_sorted_deduplicated_and_derived() {
+        let gdp = format!(
+            "{HEADER}Charlie,CCC,2001,300\nBravo,BBB,2000,100\nBravo,BBB,2001,150\nBravo,BBB,2003,300\n\
+             Aland,AAA,2001,300\nWorld,WLD,2001,900\nBravo,BBB,2000,999\n\"Aland, Rep.\",AAA,2000,0\n"
+        );
+        let pop = format!("{HEADER}Bravo,BBB,2001,10\nAland,AAA,2001,0\n");
+        let t = run(&gdp, &pop);
+        assert_eq!(t.codes, ["AAA", "BBB", "CCC", "WLD"]);
+        let r = |code: &str, year, value, change, rank, share, per_capita| -> Row {
+            (code.into(), year, value, change, rank, share, per_capita)
+        };
+        assert_eq!(
+            rows(&t, "gdp"),
+            [
+                r("AAA", 2000, 0.0, None, Some(2), Some(0.0), None),
+                // The previous year's value is 0: no change.
+                r("AAA", 2001, 300.0, None, Some(1), Some(40.0), None),
+                r("BBB", 2000, 100.0, None, Some(1), Some(100.0), None),
+                r(
+                    "BBB",
+                    2001,
+                    150.0,
+                    Some(50.0),
+                    Some(3),
+                    Some(20.0),
+                    Some(15.0)
+                ),
+                // 2002 is missing: no change for 2003.
+                r("BBB", 2003, 300.0, None, Some(1), Some(100.0), None),
+                // A tie with AAA: ranked in code order.
+                r("CCC", 2001, 300.0, None, Some(2), Some(40.0), None),
+                // Aggregates are neither ranked nor shared.
+                r("WLD", 2001, 900.0, None, None, None, None),
+            ]
+        );
+        let gdp_obs = &t.observations[0];
+        assert_eq!(gdp_obs.name_of(0), "Aland, Rep.");
+        assert_eq!(gdp_obs.name_of(1), "Aland");
+        assert_eq!(
+            gdp_obs.is_aggregate,
+            [false, false, false, false, false, false, true]
+        );
+        let dup = t.rejects.iter().find(|r| r.rule == "unique").unwrap();
+        assert_eq!(
+            (
+                dup.location.as_str(),
+                dup.value.as_str(),
+                dup.message.as_str()
+            ),
+            (
+                "line 8",
+                "BBB, 2000",
+                "BBB 2000 appears again; the first is at line 3"
+            )
+        );
+        assert_eq!(t.counts["gdp"].rows_out, 7);
+        assert_eq!(t.counts["pop"].rows_out, 2);
+        assert_eq!(t.observation_count(), 9);
+    }
+
+    #[test]
+    fn rejects_keep_file_order_then_duplicates_in_key_order() {
+        let gdp = format!(
+            "{HEADER}Bravo,BBB,2000,1\nBravo,BBB,2000,2\nAland,AAA,2000,1\nAland,AAA,2000,2\n\
+             Zed,ZZZ,2000,1\nBravo,BBB,20x0,1\nBravo,BBB,2001,-1\nBravo,BBB,2002,\nBravo,BBB,2003\n"
+        );
+        let t = run(&gdp, &format!("{HEADER}Bravo,BBB,1990,5\n"));
+        let got: Vec<(&str, &str)> = t
+            .rejects
+            .iter()
+            .map(|r| (r.location.as_str(), r.rule.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("line 6", "known_code"),
+                ("line 7", "type"),
+                ("line 8", "range"),
+                ("line 10", "row_shape"),
+                ("line 5", "unique"),
+                ("line 3", "unique"),
+            ]
+        );
+        let c = &t.counts["gdp"];
+        assert_eq!((c.rows_in, c.rows_out, c.rejected, c.missing), (9, 2, 6, 1));
+    }
+
+    /// The CSV fast path (any chunk size) and the row path give the same columns and rejects.
+    #[test]
+    fn csv_chunks_and_parsed_rows_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sources.yml"), SOURCES_YML).unwrap();
+        let sources = Sources::load(&dir.path().join("sources.yml"), dir.path()).unwrap();
+        let source = sources.get("gdp").unwrap();
+        let gdp = format!(
+            "{HEADER}\"Two\nLines\",BBB,2000,1\nBravo,BBB,2000,2\nAland,AAA,1999,1\nWorld,WLD,1999,5\n\
+             Zed,ZZZ,2000,1\nBravo,BBB,20x0,1\n\"Say \"\"hi\"\"\",CCC,2001,-1\nBravo,BBB,2002,\nBravo,BBB,20"
+        );
+        let countries: HashSet<String> = ["AAA", "BBB", "CCC"].map(String::from).into();
+        let dict = CodeDictionary::new(&sources, &countries);
+        let names = HashMap::new();
+        let table = extractor_for(SourceKind::Csv)
+            .parse(source, "gdp.csv", gdp.as_bytes())
+            .unwrap();
+        let field = |f: &str| field_index(source, &table.columns, f);
+        let v = Validator {
+            sources: &sources,
+            source,
+            file: "gdp.csv",
+            cols: ObservationColumns {
+                code: field("code"),
+                name: field("name"),
+                year: field("year"),
+                value: field("value"),
+                is_projection: field("is_projection"),
+            },
+            dict: &dict,
+            names: &names,
+        };
+        let from_rows = observations_from(&v, &Parsed::Table(table), &NoProgress);
+        assert_eq!(from_rows.0.len(), 3);
+        assert_eq!(from_rows.1.len(), 5);
+        for chunk_bytes in [1, 10, 40, 1 << 20] {
+            let body = CsvBody::open(source, "gdp.csv", gdp.as_bytes(), chunk_bytes).unwrap();
+            assert_eq!(body.chunks.iter().map(|c| c.lines).sum::<u64>(), 10);
+            let from_chunks = observations_from(&v, &Parsed::Csv(body), &NoProgress);
+            assert_eq!(from_chunks.0.code, from_rows.0.code, "{chunk_bytes}");
+            assert_eq!(from_chunks.0.value, from_rows.0.value);
+            assert_eq!(from_chunks.0.change_pct, from_rows.0.change_pct);
+            let names = |o: &SourceObservations| -> Vec<String> {
+                (0..o.len()).map(|i| o.name_of(i).to_string()).collect()
+            };
+            assert_eq!(names(&from_chunks.0), names(&from_rows.0));
+            assert_eq!(from_chunks.1, from_rows.1);
+            assert_eq!(from_chunks.2, from_rows.2);
+        }
+    }
+
+    #[test]
+    fn descending_key_orders_like_total_cmp_reversed() {
+        let values = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.5,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE,
+            1.0,
+            2.5e10,
+            f64::INFINITY,
+        ];
+        for a in values {
+            for b in values {
+                assert_eq!(
+                    descending_key(a).cmp(&descending_key(b)),
+                    b.total_cmp(&a),
+                    "{a} vs {b}"
+                );
+            }
+        }
+    }
+}
