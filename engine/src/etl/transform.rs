@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use rayon::prelude::*;
@@ -806,7 +807,7 @@ fn derive(observations: &mut [SourceObservations]) {
                 })
                 .collect()
         } else {
-            vec![None; s.len()]
+            (0..s.len()).into_par_iter().map(|_| None).collect()
         };
         rank_and_share(s);
     }
@@ -823,39 +824,67 @@ fn descending_key(value: f64) -> u64 {
 /// Rank and share of each country row among the source's countries of the same year.
 fn rank_and_share(s: &mut SourceObservations) {
     let n = s.len();
-    s.rank = vec![None; n];
-    s.share_pct = vec![None; n];
-    let (Some(&lo), Some(&hi)) = (s.year.iter().min(), s.year.iter().max()) else {
+    let (Some(&lo), Some(&hi)) = (s.year.par_iter().min(), s.year.par_iter().max()) else {
+        s.rank = Vec::new();
+        s.share_pct = Vec::new();
         return;
     };
-    // Years are few (1900–2100): bucket the country rows by year, then sort each year (in
-    // parallel) on compact keys; ties go by (code) order.
-    let mut by_year: Vec<Vec<(u64, usize)>> = vec![Vec::new(); (hi - lo) as usize + 1];
-    for i in 0..n {
-        if !s.is_aggregate[i] {
-            by_year[(s.year[i] - lo) as usize].push((descending_key(s.value[i]), i));
-        }
-    }
-    let value = &s.value;
-    let ranked: Vec<Vec<(usize, u32, Option<f64>)>> = by_year
+    // Years are few (1900–2100): bucket the country rows by year (in parallel pieces, merged),
+    // then sort each year in parallel on compact keys; ties go by (code) order.
+    let years = (hi - lo) as usize + 1;
+    let (year, value, is_aggregate) = (&s.year, &s.value, &s.is_aggregate);
+    let by_year: Vec<Vec<(u64, usize)>> = (0..n)
         .into_par_iter()
-        .map(|mut year| {
-            year.sort_unstable();
-            // Summed largest first, as ever, so the totals are the same to the last bit.
-            let total: f64 = year.iter().map(|&(_, i)| value[i]).sum();
-            year.iter()
-                .enumerate()
-                .map(|(rank, &(_, i))| {
-                    let share = (total > 0.0).then(|| value[i] / total * 100.0);
-                    (i, rank as u32 + 1, share)
-                })
-                .collect()
+        .fold(
+            || vec![Vec::new(); years],
+            |mut buckets, i| {
+                if !is_aggregate[i] {
+                    buckets[(year[i] - lo) as usize].push((descending_key(value[i]), i));
+                }
+                buckets
+            },
+        )
+        .reduce(
+            || vec![Vec::new(); years],
+            |mut a, b| {
+                for (a, b) in a.iter_mut().zip(b) {
+                    a.extend(b);
+                }
+                a
+            },
+        );
+    // Each row belongs to one year: the years write their rows' results side by side. Relaxed
+    // atomics are plain stores here. Rank 0 is "none"; NaN is "no share" (never a real share:
+    // values are finite and the total positive).
+    let rank: Vec<AtomicU32> = (0..n).into_par_iter().map(|_| AtomicU32::new(0)).collect();
+    let share: Vec<AtomicU64> = (0..n).into_par_iter().map(|_| AtomicU64::new(0)).collect();
+    let no_share = f64::NAN.to_bits();
+    by_year.into_par_iter().for_each(|mut rows| {
+        rows.sort_unstable();
+        // Summed largest first, as ever, so the totals are the same to the last bit.
+        let total: f64 = rows.iter().map(|&(_, i)| value[i]).sum();
+        for (r, &(_, i)) in rows.iter().enumerate() {
+            rank[i].store(r as u32 + 1, Ordering::Relaxed);
+            let share_bits = if total > 0.0 {
+                (value[i] / total * 100.0).to_bits()
+            } else {
+                no_share
+            };
+            share[i].store(share_bits, Ordering::Relaxed);
+        }
+    });
+    s.rank = rank
+        .into_par_iter()
+        .map(|r| Some(r.into_inner()).filter(|&r| r > 0))
+        .collect();
+    s.share_pct = share
+        .into_par_iter()
+        .zip(&s.rank)
+        .map(|(bits, rank)| {
+            let bits = bits.into_inner();
+            (rank.is_some() && bits != no_share).then(|| f64::from_bits(bits))
         })
         .collect();
-    for (i, rank, share) in ranked.into_iter().flatten() {
-        s.rank[i] = Some(rank);
-        s.share_pct[i] = share;
-    }
 }
 
 /// Runs validation and transformation over the extracted sources.
