@@ -472,7 +472,7 @@ fn run(args: &Args) -> Result<(), Error> {
             let t = transform::transform(&sources, &extract_dir, &provenance);
             (clock.elapsed(), t)
         });
-        let observations = transformed?.observations.len();
+        let observations = transformed?.observation_count();
         println!(
             "{} transform, {threads} thread{}: {:.2} s ({observations} observations)",
             if threads == 1 { "\n(c)" } else { "   " },

@@ -245,7 +245,7 @@ impl Pipeline {
         let written_ms = clock.elapsed().as_millis() - validated_ms;
         let notes = vec![format!(
             "{} observations, {} regions, {} rejects; validated and derived in {validated_ms} ms, Parquet written in {written_ms} ms",
-            transformed.observations.len(),
+            transformed.observation_count(),
             transformed.regions.len(),
             transformed.rejects.len()
         )];
@@ -306,97 +306,152 @@ fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<(), PipelineErro
 /// Rows per Arrow batch handed to DuckDB: bounds the extra memory of the conversion.
 const OBSERVATION_BATCH_ROWS: usize = 128 * 1024;
 
-/// One Arrow record batch of observations, in the column order of the `observations` table.
-fn observation_batch(rows: &[transform::Observation]) -> Result<RecordBatch, String> {
-    let text = |f: fn(&transform::Observation) -> &str| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(rows.iter().map(f)))
-    };
-    let value_bn: Float64Array = rows
-        .iter()
-        .map(|o| (&*o.series == "gdp_usd").then(|| o.value / 1e9))
-        .collect();
+/// Columns of a source's observations table in the transform's memory, in the order of the
+/// Parquet files. `source_id`, `series` and `edition` are the same on every row of a source:
+/// they are added by the `COPY`, not stored per row.
+const OBSERVATION_COLUMNS: &str =
+    "code VARCHAR, name_in_source VARCHAR, year INTEGER, value DOUBLE,
+    value_bn DOUBLE, is_aggregate BOOLEAN, is_projection BOOLEAN, change_pct DOUBLE, rank INTEGER,
+    share_pct DOUBLE, per_capita DOUBLE";
+
+/// One Arrow record batch of rows `rows` of a source's observations, in the column order of
+/// [`OBSERVATION_COLUMNS`]: built straight from the transform's columns.
+fn observation_batch(
+    codes: &[String],
+    s: &transform::SourceObservations,
+    rows: std::ops::Range<usize>,
+) -> Result<RecordBatch, String> {
+    let is_gdp = &*s.series == "gdp_usd";
+    let value = &s.value[rows.clone()];
+    let value_bn: Float64Array = value.iter().map(|v| is_gdp.then(|| v / 1e9)).collect();
     let columns: Vec<(&str, ArrayRef)> = vec![
-        ("source_id", text(|o| &o.source_id)),
-        ("series", text(|o| &o.series)),
-        ("edition", text(|o| &o.edition)),
-        ("code", text(|o| &o.code)),
-        ("name_in_source", text(|o| &o.name_in_source)),
+        (
+            "code",
+            Arc::new(StringArray::from_iter_values(
+                s.code[rows.clone()]
+                    .iter()
+                    .map(|&c| codes[c as usize].as_str()),
+            )),
+        ),
+        (
+            "name_in_source",
+            Arc::new(StringArray::from_iter_values(
+                rows.clone().map(|i| s.name_of(i)),
+            )),
+        ),
         (
             "year",
-            Arc::new(Int32Array::from_iter_values(rows.iter().map(|o| o.year))),
+            Arc::new(Int32Array::from(s.year[rows.clone()].to_vec())),
         ),
-        (
-            "value",
-            Arc::new(Float64Array::from_iter_values(rows.iter().map(|o| o.value))),
-        ),
+        ("value", Arc::new(Float64Array::from(value.to_vec()))),
         ("value_bn", Arc::new(value_bn)),
         (
             "is_aggregate",
-            Arc::new(
-                rows.iter()
-                    .map(|o| Some(o.is_aggregate))
-                    .collect::<BooleanArray>(),
-            ),
+            Arc::new(BooleanArray::from(s.is_aggregate[rows.clone()].to_vec())),
         ),
         (
             "is_projection",
-            Arc::new(
-                rows.iter()
-                    .map(|o| Some(o.is_projection))
-                    .collect::<BooleanArray>(),
-            ),
+            Arc::new(BooleanArray::from(s.is_projection[rows.clone()].to_vec())),
         ),
         (
             "change_pct",
-            Arc::new(rows.iter().map(|o| o.change_pct).collect::<Float64Array>()),
+            Arc::new(Float64Array::from(s.change_pct[rows.clone()].to_vec())),
         ),
         (
             "rank",
             Arc::new(
-                rows.iter()
-                    .map(|o| o.rank.map(|r| r as i32))
+                s.rank[rows.clone()]
+                    .iter()
+                    .map(|r| r.map(|r| r as i32))
                     .collect::<Int32Array>(),
             ),
         ),
         (
             "share_pct",
-            Arc::new(rows.iter().map(|o| o.share_pct).collect::<Float64Array>()),
+            Arc::new(Float64Array::from(s.share_pct[rows.clone()].to_vec())),
         ),
         (
             "per_capita",
-            Arc::new(rows.iter().map(|o| o.per_capita).collect::<Float64Array>()),
+            Arc::new(Float64Array::from(s.per_capita[rows].to_vec())),
         ),
     ];
     RecordBatch::try_from_iter(columns).map_err(|e| e.to_string())
 }
 
-/// Writes observations (partitioned by source), regions and rejects as Parquet, with DuckDB as
-/// the writer: an in-memory table filled by one Appender, then `COPY … TO`.
+fn sql_text(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// A batch of observations: rows `.1` of source `.0`.
+type Batch = (usize, std::ops::Range<usize>);
+
+/// Fills table `obs_<k>` with the observations of source `k`: one connection per rayon thread,
+/// each appending its share of the batches (DuckDB appends of separate connections run in
+/// parallel).
+fn append_observations(conn: &Connection, t: &Transformed) -> Result<(), String> {
+    let e = |e: duckdb::Error| e.to_string();
+    let batches: Vec<Batch> = t
+        .observations
+        .iter()
+        .enumerate()
+        .flat_map(|(k, s)| {
+            (0..s.len())
+                .step_by(OBSERVATION_BATCH_ROWS)
+                .map(move |start| (k, start..(start + OBSERVATION_BATCH_ROWS).min(s.len())))
+        })
+        .collect();
+    let workers = rayon::current_num_threads().clamp(1, batches.len().max(1));
+    let per_worker = batches.len().div_ceil(workers).max(1);
+    let jobs: Vec<(Connection, &[Batch])> = batches
+        .chunks(per_worker)
+        .map(|share| Ok((conn.try_clone().map_err(e)?, share)))
+        .collect::<Result<_, String>>()?;
+    use rayon::prelude::*;
+    jobs.into_par_iter().try_for_each(|(conn, share)| {
+        let mut current: Option<(usize, duckdb::Appender)> = None;
+        for (k, rows) in share {
+            if current.as_ref().is_none_or(|(open, _)| open != k) {
+                if let Some((_, mut app)) = current.take() {
+                    app.flush().map_err(e)?;
+                }
+                current = Some((*k, conn.appender(&format!("obs_{k}")).map_err(e)?));
+            }
+            if let Some((_, app)) = current.as_mut() {
+                app.append_record_batch(observation_batch(
+                    &t.codes,
+                    &t.observations[*k],
+                    rows.clone(),
+                )?)
+                .map_err(e)?;
+            }
+        }
+        if let Some((_, mut app)) = current {
+            app.flush().map_err(e)?;
+        }
+        Ok(())
+    })
+}
+
+/// Writes observations (partitioned by source, as `COPY … PARTITION_BY` lays them out),
+/// regions and rejects as Parquet, with DuckDB as the writer: in-memory tables filled by
+/// appenders, then `COPY … TO`.
 fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String> {
     let e = |e: duckdb::Error| e.to_string();
     let conn = Connection::open_in_memory().map_err(e)?;
     // Row order inside the Parquet files carries no meaning: let DuckDB write in parallel.
     conn.execute_batch("SET preserve_insertion_order = false")
         .map_err(e)?;
-    conn.execute_batch(
-        "CREATE TABLE observations (
-            source_id VARCHAR, series VARCHAR, edition VARCHAR, code VARCHAR,
-            name_in_source VARCHAR, year INTEGER, value DOUBLE, value_bn DOUBLE, is_aggregate BOOLEAN,
-            is_projection BOOLEAN, change_pct DOUBLE, rank INTEGER, share_pct DOUBLE,
-            per_capita DOUBLE);
-         CREATE TABLE regions (code VARCHAR, name VARCHAR, region VARCHAR, sub_region VARCHAR, source_id VARCHAR);
+    let mut ddl = String::from(
+        "CREATE TABLE regions (code VARCHAR, name VARCHAR, region VARCHAR, sub_region VARCHAR, source_id VARCHAR);
          CREATE TABLE rejects (run_id VARCHAR, source_id VARCHAR, file VARCHAR, location VARCHAR,
             field VARCHAR, value VARCHAR, rule VARCHAR, message VARCHAR);",
-    )
-    .map_err(e)?;
+    );
+    for k in 0..t.observations.len() {
+        ddl.push_str(&format!("CREATE TABLE obs_{k} ({OBSERVATION_COLUMNS});"));
+    }
+    conn.execute_batch(&ddl).map_err(e)?;
+    append_observations(&conn, t)?;
     {
-        // Columnar batches through the Arrow appender: far cheaper than a call per row.
-        let mut app = conn.appender("observations").map_err(e)?;
-        for chunk in t.observations.chunks(OBSERVATION_BATCH_ROWS) {
-            app.append_record_batch(observation_batch(chunk)?)
-                .map_err(e)?;
-        }
-        app.flush().map_err(e)?;
         let mut app = conn.appender("regions").map_err(e)?;
         for r in &t.regions {
             app.append_row(params![r.code, r.name, r.region, r.sub_region, r.source_id])
@@ -419,15 +474,29 @@ fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String>
         }
         app.flush().map_err(e)?;
     }
-    let p = |name: &str| dir.join(name).to_string_lossy().replace('\'', "''");
+    let p = |path: &Path| path.to_string_lossy().replace('\'', "''");
+    let mut copy = String::new();
+    for (k, s) in t.observations.iter().enumerate() {
+        if s.is_empty() {
+            continue;
+        }
+        // Source ids are [a-z0-9_]: the folder name is the one PARTITION_BY would write.
+        let folder = dir.join(format!("observations/source_id={}", s.source_id));
+        std::fs::create_dir_all(&folder).map_err(|err| format!("{}: {err}", folder.display()))?;
+        copy.push_str(&format!(
+            "COPY (SELECT {series} AS series, {edition} AS edition, * FROM obs_{k})
+                 TO '{}' (FORMAT parquet);",
+            p(&folder.join("data_0.parquet")),
+            series = sql_text(&s.series),
+            edition = sql_text(&s.edition),
+        ));
+    }
     conn.execute_batch(&format!(
-        "COPY observations
-             TO '{}' (FORMAT parquet, PARTITION_BY (source_id));
+        "{copy}
          COPY regions TO '{}' (FORMAT parquet);
          COPY rejects TO '{}' (FORMAT parquet);",
-        p("observations"),
-        p("regions.parquet"),
-        p("rejects.parquet"),
+        p(&dir.join("regions.parquet")),
+        p(&dir.join("rejects.parquet")),
     ))
     .map_err(e)
 }

@@ -1,19 +1,22 @@
 //! Validate + transform: typed records from each source's raw rows, declarative checks from
 //! `config/sources.yml`, rejects with their reason, derived values, written as partitioned
 //! Parquet. Sources, row chunks and entity series are independent partitions: rayon runs them
-//! in parallel.
+//! in parallel. Rows are kept as typed columns (interned codes, numbers), never as row structs
+//! of strings.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::extract::csv::{CsvBody, CHUNK_BYTES as CSV_CHUNK_BYTES};
 use super::extract::{extractor_for, Location, ParseError, Provenance, RawRow, RawTable};
 use super::manifest::SourceCounts;
 use super::progress::{NoProgress, Progress};
-use crate::config::{Role, Source, Sources};
+use crate::config::{Role, Source, SourceKind, Sources};
 
 /// Rows validated per rayon task: large enough to amortise scheduling, small enough to balance.
 const CHUNK_ROWS: usize = 16 * 1024;
@@ -27,29 +30,48 @@ pub struct Region {
     pub source_id: String,
 }
 
-/// One validated value: an entity (country or aggregate), a year, a series, a source.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Observation {
-    // Shared by every row of a source: a reference count, not a copy per row.
+/// The validated observations of one source, as columns: row `i` of every column is one
+/// observation. Rows are in (code, year) order, so each entity's series is contiguous and in
+/// year order. Columns, not row structs: 10 million rows stay compact and are never moved as
+/// strings.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SourceObservations {
     pub source_id: Arc<str>,
     pub series: Arc<str>,
     pub edition: Arc<str>,
-    pub code: String,
-    pub name_in_source: String,
-    pub year: i32,
+    /// Index into [`Transformed::codes`]: the canonical code.
+    pub code: Vec<u32>,
+    /// Index into `names`: the entity's name as the source spells it.
+    pub name: Vec<u32>,
+    pub names: Vec<Box<str>>,
+    pub year: Vec<i32>,
     /// In the canonical unit (US dollars, persons), full precision.
-    pub value: f64,
-    pub is_aggregate: bool,
-    pub is_projection: bool,
-    pub location: Location,
+    pub value: Vec<f64>,
+    pub is_aggregate: Vec<bool>,
+    pub is_projection: Vec<bool>,
     /// Change vs the previous year of the same entity and source, in %; only when that year exists.
-    pub change_pct: Option<f64>,
+    pub change_pct: Vec<Option<f64>>,
     /// Rank among countries (not aggregates) for the year, source and series; 1 = largest.
-    pub rank: Option<u32>,
+    pub rank: Vec<Option<u32>>,
     /// Share of the sum over countries for the year, source and series, in %.
-    pub share_pct: Option<f64>,
+    pub share_pct: Vec<Option<f64>>,
     /// `gdp_usd` divided by the population of the same entity and year, when both exist.
-    pub per_capita: Option<f64>,
+    pub per_capita: Vec<Option<f64>>,
+}
+
+impl SourceObservations {
+    pub fn len(&self) -> usize {
+        self.code.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.code.is_empty()
+    }
+
+    /// The name in the source of row `i`.
+    pub fn name_of(&self, i: usize) -> &str {
+        &self.names[self.name[i] as usize]
+    }
 }
 
 /// A row that failed a check, with everything needed to find and fix it.
@@ -68,7 +90,7 @@ impl Reject {
     fn at(
         source: &Source,
         file: &str,
-        row: &RawRow,
+        location: &Location,
         field: &str,
         value: &str,
         rule: &str,
@@ -77,7 +99,7 @@ impl Reject {
         Reject {
             source_id: source.id.clone(),
             file: file.to_string(),
-            location: row.location.to_string(),
+            location: location.to_string(),
             field: field.to_string(),
             value: value.to_string(),
             rule: rule.to_string(),
@@ -117,38 +139,19 @@ pub enum TransformError {
 #[derive(Debug, Default)]
 pub struct Transformed {
     pub regions: Vec<Region>,
-    pub observations: Vec<Observation>,
+    /// Every code an observation can carry, sorted; observations refer to them by index.
+    pub codes: Vec<String>,
+    /// One entry per observation source, in configuration order.
+    pub observations: Vec<SourceObservations>,
     pub rejects: Vec<Reject>,
-    pub counts: std::collections::BTreeMap<String, SourceCounts>,
+    pub counts: BTreeMap<String, SourceCounts>,
 }
 
-/// Parses every extracted source in parallel.
-fn parse_all(
-    sources: &Sources,
-    extract_dir: &Path,
-    provenance: &[Provenance],
-) -> Result<Vec<(Source, RawTable, String)>, TransformError> {
-    sources
-        .enabled()
-        .collect::<Vec<_>>()
-        .par_iter()
-        .map(|source| {
-            let prov = provenance
-                .iter()
-                .find(|p| p.source_id == source.id)
-                .ok_or_else(|| TransformError::NotExtracted {
-                    source_id: source.id.clone(),
-                })?;
-            let path = extract_dir.join(&prov.raw_file);
-            let bytes = std::fs::read(&path).map_err(|e| TransformError::Read {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-            let file = format!("{} (raw copy of {})", prov.raw_file, prov.location);
-            let table = extractor_for(source.kind).parse(source, &file, &bytes)?;
-            Ok(((*source).clone(), table, prov.location.clone()))
-        })
-        .collect()
+impl Transformed {
+    /// Observations over all sources.
+    pub fn observation_count(&self) -> usize {
+        self.observations.iter().map(SourceObservations::len).sum()
+    }
 }
 
 fn cell(row: &RawRow, column: Option<usize>) -> &str {
@@ -158,9 +161,9 @@ fn cell(row: &RawRow, column: Option<usize>) -> &str {
 }
 
 /// Column index of a canonical field: the configured source column, or the field itself.
-fn field_index(source: &Source, table: &RawTable, field: &str) -> Option<usize> {
+fn field_index(source: &Source, columns: &[String], field: &str) -> Option<usize> {
     let name = source.columns.get(field).map_or(field, String::as_str);
-    table.column(name)
+    columns.iter().position(|c| c == name)
 }
 
 fn regions_from(
@@ -169,7 +172,7 @@ fn regions_from(
     table: &RawTable,
     file: &str,
 ) -> (Vec<Region>, Vec<Reject>) {
-    let idx = |f: &str| field_index(source, table, f);
+    let idx = |f: &str| field_index(source, &table.columns, f);
     let (code_i, name_i, region_i, sub_i) =
         (idx("code"), idx("name"), idx("region"), idx("sub_region"));
     let mut regions = Vec::new();
@@ -177,7 +180,7 @@ fn regions_from(
     let mut seen = HashSet::new();
     for row in &table.rows {
         let reject = |field: &str, value: &str, rule: &str, message: String| {
-            Reject::at(source, file, row, field, value, rule, message)
+            Reject::at(source, file, &row.location, field, value, rule, message)
         };
         if let Some(problem) = &row.problem {
             rejects.push(reject("", "", "row_shape", problem.clone()));
@@ -241,159 +244,253 @@ fn is_code(code: &str) -> bool {
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
-enum RowOutcome {
-    Kept(Observation),
-    Missing,
-    Rejected(Reject),
+/// A source's raw copy, read from the extract stage folder.
+struct RawSource {
+    source: Source,
+    /// The raw copy, named in parse errors.
+    file: String,
+    /// Where the source was read from, named in rejects.
+    location: String,
+    bytes: Vec<u8>,
 }
 
-fn validate_row(
-    sources: &Sources,
-    source: &Source,
-    file: &str,
-    row: &RawRow,
-    cols: &ObservationColumns,
-    lookups: &Lookups,
-    shared: &SharedStrings,
-) -> RowOutcome {
-    let Lookups { countries, names } = *lookups;
-    let reject = |field: &str, value: &str, rule: &str, message: String| {
-        RowOutcome::Rejected(Reject::at(source, file, row, field, value, rule, message))
-    };
-    if let Some(problem) = &row.problem {
-        return reject("", "", "row_shape", problem.clone());
+/// A source ready to validate. CSV observation sources stay bytes, read chunk by chunk straight
+/// into columns (no row of strings is ever built); the rest (region tables, JSON, HTML: small)
+/// are parsed into rows first.
+enum Parsed<'a> {
+    Csv(CsvBody<'a>),
+    Table(RawTable),
+}
+
+impl Parsed<'_> {
+    /// Progress units: rows, or lines of a CSV file.
+    fn units(&self) -> u64 {
+        match self {
+            Parsed::Csv(body) => body.chunks.iter().map(|c| c.lines).sum(),
+            Parsed::Table(t) => t.rows.len() as u64,
+        }
     }
-    let raw_code = match cols.code {
-        Some(_) => cell(row, cols.code),
-        // Sources without codes (the Wikipedia table) are matched on names, never guessed.
-        None => {
-            let name = cell(row, cols.name);
-            match names.get(&name.to_lowercase()) {
-                Some(code) => code.as_str(),
-                None => {
-                    return reject(
-                        "name",
-                        name,
-                        "known_name",
-                        format!(
-                            "unknown country name `{name}`; add it to `regions.name_aliases` in config/sources.yml"
-                        ),
-                    )
-                }
+
+    fn columns(&self) -> &[String] {
+        match self {
+            Parsed::Csv(body) => &body.columns,
+            Parsed::Table(t) => &t.columns,
+        }
+    }
+}
+
+/// Reads every extracted source in parallel.
+fn read_all(
+    sources: &Sources,
+    extract_dir: &Path,
+    provenance: &[Provenance],
+) -> Result<Vec<RawSource>, TransformError> {
+    sources
+        .enabled()
+        .collect::<Vec<_>>()
+        .par_iter()
+        .map(|source| {
+            let prov = provenance
+                .iter()
+                .find(|p| p.source_id == source.id)
+                .ok_or_else(|| TransformError::NotExtracted {
+                    source_id: source.id.clone(),
+                })?;
+            let path = extract_dir.join(&prov.raw_file);
+            let bytes = std::fs::read(&path).map_err(|e| TransformError::Read {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            Ok(RawSource {
+                source: (*source).clone(),
+                file: format!("{} (raw copy of {})", prov.raw_file, prov.location),
+                location: prov.location.clone(),
+                bytes,
+            })
+        })
+        .collect()
+}
+
+impl RawSource {
+    fn parse(&self) -> Result<Parsed<'_>, TransformError> {
+        let source = &self.source;
+        if source.role == Role::Observations && source.kind == SourceKind::Csv {
+            let body = CsvBody::open(source, &self.file, &self.bytes, CSV_CHUNK_BYTES)?;
+            return Ok(Parsed::Csv(body));
+        }
+        let table = extractor_for(source.kind).parse(source, &self.file, &self.bytes)?;
+        Ok(Parsed::Table(table))
+    }
+}
+
+/// One row's cells, whichever way the source was read.
+trait Cells {
+    /// The trimmed cell of `column`; empty when the column or the cell is absent.
+    fn cell(&self, column: Option<usize>) -> &str;
+}
+
+impl Cells for RawRow {
+    fn cell(&self, column: Option<usize>) -> &str {
+        cell(self, column)
+    }
+}
+
+impl Cells for ::csv::StringRecord {
+    fn cell(&self, column: Option<usize>) -> &str {
+        column.and_then(|i| self.get(i)).map_or("", str::trim)
+    }
+}
+
+/// Every code an observation can carry (the region table's countries and each source's
+/// aggregates), sorted so that ordering ids orders codes.
+struct CodeDictionary {
+    codes: Vec<String>,
+    ids: HashMap<String, u32>,
+    /// By id: in the region table (else only an aggregate of some source).
+    is_country: Vec<bool>,
+}
+
+impl CodeDictionary {
+    fn new(sources: &Sources, countries: &HashSet<String>) -> Self {
+        let aggregates = sources
+            .enabled()
+            .filter(|s| s.role == Role::Observations)
+            .flat_map(|s| s.aggregates.iter())
+            .map(|a| sources.canonical_code(a).to_string());
+        let mut codes: Vec<String> = countries.iter().cloned().chain(aggregates).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let ids = codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.clone(), i as u32))
+            .collect();
+        let is_country = codes.iter().map(|c| countries.contains(c)).collect();
+        CodeDictionary {
+            codes,
+            ids,
+            is_country,
+        }
+    }
+}
+
+/// Where kept rows came from, for the messages of duplicate keys.
+#[derive(Debug)]
+enum Locations {
+    /// Lines of a text file: 8 bytes a row instead of a `Location`.
+    Lines(Vec<u64>),
+    Any(Vec<Location>),
+}
+
+impl Locations {
+    fn push(&mut self, location: &Location) {
+        match (&mut *self, location) {
+            (Locations::Lines(lines), Location::Line(n)) => lines.push(*n),
+            (Locations::Any(all), l) => all.push(l.clone()),
+            (Locations::Lines(_), l) => {
+                self.make_any();
+                self.push(l);
             }
         }
-    };
-    if raw_code.is_empty() {
-        return reject(
-            "code",
-            raw_code,
-            "required",
-            "the country code is empty".into(),
-        );
     }
-    let code = sources.canonical_code(raw_code);
-    let is_aggregate = source.aggregates.contains(raw_code);
-    if !is_aggregate && !countries.contains(code) {
-        return reject(
-            "code",
-            raw_code,
-            "known_code",
-            format!(
-                "unknown country code `{raw_code}`: it is neither in the region table nor a known aggregate; \
-                 add it to `regions.overrides` or `aggregate_sets` in config/sources.yml"
-            ),
-        );
-    }
-    let year_text = cell(row, cols.year);
-    let Ok(year) = year_text.parse::<i32>() else {
-        return reject(
-            "year",
-            year_text,
-            "type",
-            format!("year `{year_text}` is not a whole number"),
-        );
-    };
-    if !(1900..=2100).contains(&year) {
-        return reject(
-            "year",
-            year_text,
-            "range",
-            format!("year {year} is outside 1900–2100"),
-        );
-    }
-    let value_text = cell(row, cols.value);
-    if value_text.is_empty() {
-        return RowOutcome::Missing;
-    }
-    let Ok(raw_value) = value_text.parse::<f64>() else {
-        return reject(
-            "value",
-            value_text,
-            "type",
-            format!("value `{value_text}` is not a number"),
-        );
-    };
-    if !raw_value.is_finite() {
-        return reject(
-            "value",
-            value_text,
-            "finite",
-            format!("value `{value_text}` is not a finite number"),
-        );
-    }
-    let value = raw_value * source.unit.factor();
-    if let Some(min) = source.min {
-        if value < min {
-            return reject(
-                "value",
-                value_text,
-                "range",
-                format!("value {value} is below the minimum {min}"),
-            );
+
+    fn get(&self, i: usize) -> Location {
+        match self {
+            Locations::Lines(lines) => Location::Line(lines[i]),
+            Locations::Any(all) => all[i].clone(),
         }
     }
-    if let Some(max) = source.max {
-        if value > max {
-            return reject(
-                "value",
-                value_text,
-                "range",
-                format!("value {value} is above the maximum {max} (wrong unit?)"),
-            );
+
+    fn append(&mut self, other: Locations) {
+        match (&mut *self, other) {
+            (Locations::Lines(a), Locations::Lines(b)) => a.extend(b),
+            (Locations::Any(a), Locations::Any(b)) => a.extend(b),
+            (Locations::Any(a), Locations::Lines(b)) => a.extend(b.into_iter().map(Location::Line)),
+            (Locations::Lines(_), b) => {
+                self.make_any();
+                self.append(b);
+            }
         }
     }
-    let flagged = cell(row, cols.is_projection) == "true";
-    let is_projection = flagged || source.projection_from.is_some_and(|from| year >= from);
-    RowOutcome::Kept(Observation {
-        source_id: shared.id.clone(),
-        series: shared.series.clone(),
-        edition: shared.edition.clone(),
-        code: code.to_string(),
-        name_in_source: cell(row, cols.name).to_string(),
-        year,
-        value,
-        is_aggregate,
-        is_projection,
-        location: row.location.clone(),
-        change_pct: None,
-        rank: None,
-        share_pct: None,
-        per_capita: None,
-    })
+
+    fn make_any(&mut self) {
+        if let Locations::Lines(lines) = self {
+            *self = Locations::Any(lines.drain(..).map(Location::Line).collect());
+        }
+    }
 }
 
-/// What codes and names are checked against.
-#[derive(Clone, Copy)]
-struct Lookups<'a> {
-    countries: &'a HashSet<String>,
+/// The kept rows of a run of source rows (a chunk, then a whole source), in source order, as
+/// columns; with that run's rejects and counts.
+#[derive(Debug)]
+struct Chunk {
+    rows: u64,
+    missing: u64,
+    rejects: Vec<Reject>,
+    code: Vec<u32>,
+    name: Vec<u32>,
+    names: Vec<Box<str>>,
+    year: Vec<i32>,
+    value: Vec<f64>,
+    is_aggregate: Vec<bool>,
+    is_projection: Vec<bool>,
+    locations: Locations,
+    /// The last raw code and what it resolved to: sources list an entity's rows together, so
+    /// most rows skip the code lookups.
+    last_code: String,
+    last_resolved: Option<Option<(u32, bool)>>,
+}
+
+impl Chunk {
+    fn new(locations: Locations) -> Self {
+        Chunk {
+            rows: 0,
+            missing: 0,
+            rejects: Vec::new(),
+            code: Vec::new(),
+            name: Vec::new(),
+            names: Vec::new(),
+            year: Vec::new(),
+            value: Vec::new(),
+            is_aggregate: Vec::new(),
+            is_projection: Vec::new(),
+            locations,
+            last_code: String::new(),
+            last_resolved: None,
+        }
+    }
+
+    fn kept(&self) -> usize {
+        self.code.len()
+    }
+
+    /// Appends `other` (the rows that follow this chunk's in the source).
+    fn append(&mut self, other: Chunk) {
+        self.rows += other.rows;
+        self.missing += other.missing;
+        self.rejects.extend(other.rejects);
+        // Names are numbered per chunk; the rows of `other` refer to its names, now further on.
+        let offset = self.names.len() as u32;
+        self.name.extend(other.name.iter().map(|n| n + offset));
+        self.names.extend(other.names);
+        self.code.extend_from_slice(&other.code);
+        self.year.extend_from_slice(&other.year);
+        self.value.extend_from_slice(&other.value);
+        self.is_aggregate.extend_from_slice(&other.is_aggregate);
+        self.is_projection.extend_from_slice(&other.is_projection);
+        self.locations.append(other.locations);
+    }
+}
+
+/// What a row of one observation source is checked against.
+struct Validator<'a> {
+    sources: &'a Sources,
+    source: &'a Source,
+    file: &'a str,
+    cols: ObservationColumns,
+    dict: &'a CodeDictionary,
+    /// Lower-case name → code, for sources without codes.
     names: &'a HashMap<String, String>,
-}
-
-/// A source's strings that every one of its observations carries.
-struct SharedStrings {
-    id: Arc<str>,
-    series: Arc<str>,
-    edition: Arc<str>,
 }
 
 struct ObservationColumns {
@@ -404,209 +501,390 @@ struct ObservationColumns {
     is_projection: Option<usize>,
 }
 
-/// Validates one source's rows in parallel chunks, then the whole-source checks (unique keys).
-fn observations_from(
-    sources: &Sources,
-    source: &Source,
-    table: &RawTable,
-    file: &str,
-    countries: &HashSet<String>,
-    names: &HashMap<String, String>,
-    progress: &dyn Progress,
-) -> (Vec<Observation>, Vec<Reject>, SourceCounts) {
-    let cols = ObservationColumns {
-        code: field_index(source, table, "code"),
-        name: field_index(source, table, "name"),
-        year: field_index(source, table, "year"),
-        value: field_index(source, table, "value"),
-        is_projection: field_index(source, table, "is_projection"),
-    };
-    let lookups = Lookups { countries, names };
-    let shared = SharedStrings {
-        id: Arc::from(source.id.as_str()),
-        series: Arc::from(source.series.as_deref().unwrap_or_default()),
-        edition: Arc::from(source.edition.as_str()),
-    };
-    let chunks: Vec<(Vec<Observation>, Vec<Reject>, u64)> = table
-        .rows
-        .par_chunks(CHUNK_ROWS)
-        .map(|rows| {
-            let mut kept = Vec::with_capacity(rows.len());
-            let mut rejected = Vec::new();
-            let mut missing = 0;
-            for row in rows {
-                match validate_row(sources, source, file, row, &cols, &lookups, &shared) {
-                    RowOutcome::Kept(o) => kept.push(o),
-                    RowOutcome::Missing => missing += 1,
-                    RowOutcome::Rejected(r) => rejected.push(r),
+impl Validator<'_> {
+    /// Code id and whether it is an aggregate of this source; `None` for an unknown code.
+    fn resolve(&self, raw_code: &str) -> Option<(u32, bool)> {
+        let code = self.sources.canonical_code(raw_code);
+        let is_aggregate = self.source.aggregates.contains(raw_code);
+        let id = *self.dict.ids.get(code)?;
+        let known = is_aggregate || self.dict.is_country.get(id as usize) == Some(&true);
+        known.then_some((id, is_aggregate))
+    }
+
+    /// Checks one row: appends it to `out` as kept, missing or rejected.
+    fn validate(
+        &self,
+        out: &mut Chunk,
+        location: &Location,
+        row: &impl Cells,
+        problem: Option<String>,
+    ) {
+        out.rows += 1;
+        let (source, file) = (self.source, self.file);
+        let reject = |field: &str, value: &str, rule: &str, message: String| {
+            Reject::at(source, file, location, field, value, rule, message)
+        };
+        if let Some(problem) = problem {
+            out.rejects.push(reject("", "", "row_shape", problem));
+            return;
+        }
+        let raw_code = match self.cols.code {
+            Some(_) => row.cell(self.cols.code),
+            // Sources without codes (the Wikipedia table) are matched on names, never guessed.
+            None => {
+                let name = row.cell(self.cols.name);
+                match self.names.get(&name.to_lowercase()) {
+                    Some(code) => code.as_str(),
+                    None => {
+                        out.rejects.push(reject(
+                            "name",
+                            name,
+                            "known_name",
+                            format!(
+                                "unknown country name `{name}`; add it to `regions.name_aliases` in config/sources.yml"
+                            ),
+                        ));
+                        return;
+                    }
                 }
             }
-            progress.advance(rows.len() as u64);
-            (kept, rejected, missing)
-        })
-        .collect();
-    let mut observations = Vec::with_capacity(table.rows.len());
-    let mut rejects = Vec::new();
-    let mut missing = 0;
-    for (k, r, m) in chunks {
-        observations.extend(k);
-        rejects.extend(r);
-        missing += m;
-    }
-    // Unique key (code, year): the first row wins, later ones are rejected naming it. A stable
-    // sort keeps rows with the same key in file order, so duplicates follow their first.
-    observations.par_sort_by(|a, b| (&a.code, a.year).cmp(&(&b.code, b.year)));
-    let mut unique: Vec<Observation> = Vec::with_capacity(observations.len());
-    for o in observations {
-        match unique.last() {
-            Some(first) if first.code == o.code && first.year == o.year => rejects.push(Reject {
-                source_id: source.id.clone(),
-                file: file.to_string(),
-                location: o.location.to_string(),
-                field: "code, year".into(),
-                value: format!("{}, {}", o.code, o.year),
-                rule: "unique".into(),
-                message: format!(
-                    "{} {} appears again; the first is at {}",
-                    o.code, o.year, first.location
+        };
+        if raw_code.is_empty() {
+            out.rejects.push(reject(
+                "code",
+                raw_code,
+                "required",
+                "the country code is empty".into(),
+            ));
+            return;
+        }
+        let resolved = match out.last_resolved {
+            Some(resolved) if out.last_code == raw_code => resolved,
+            _ => {
+                let resolved = self.resolve(raw_code);
+                out.last_code.clear();
+                out.last_code.push_str(raw_code);
+                out.last_resolved = Some(resolved);
+                resolved
+            }
+        };
+        let Some((code, is_aggregate)) = resolved else {
+            out.rejects.push(reject(
+                "code",
+                raw_code,
+                "known_code",
+                format!(
+                    "unknown country code `{raw_code}`: it is neither in the region table nor a known aggregate; \
+                     add it to `regions.overrides` or `aggregate_sets` in config/sources.yml"
                 ),
-            }),
-            _ => unique.push(o),
+            ));
+            return;
+        };
+        let year_text = row.cell(self.cols.year);
+        let Ok(year) = year_text.parse::<i32>() else {
+            out.rejects.push(reject(
+                "year",
+                year_text,
+                "type",
+                format!("year `{year_text}` is not a whole number"),
+            ));
+            return;
+        };
+        if !(1900..=2100).contains(&year) {
+            out.rejects.push(reject(
+                "year",
+                year_text,
+                "range",
+                format!("year {year} is outside 1900–2100"),
+            ));
+            return;
         }
-    }
-    let counts = SourceCounts {
-        rows_in: table.rows.len() as u64,
-        rows_out: unique.len() as u64,
-        rejected: rejects.len() as u64,
-        missing,
-    };
-    (unique, rejects, counts)
-}
-
-/// Change vs previous year, rank, share and per capita: each over its own independent group.
-fn derive(observations: &mut [Observation]) {
-    // Rows arrive grouped by source and, within a source, sorted by (code, year) (the dedupe
-    // sort): each entity series is already contiguous and in year order.
-    debug_assert!(observations.windows(2).all(|w| {
-        w[0].source_id != w[1].source_id || (&w[0].code, w[0].year) < (&w[1].code, w[1].year)
-    }));
-    let series_groups = group_bounds(observations, |a, b| {
-        a.source_id == b.source_id && a.code == b.code
-    });
-    split_groups(observations, &series_groups)
-        .into_par_iter()
-        .for_each(|group| {
-            for i in 1..group.len() {
-                let (prev, cur) = (&group[i - 1], &group[i]);
-                if cur.year == prev.year + 1 && prev.value > 0.0 {
-                    let change = (cur.value / prev.value - 1.0) * 100.0;
-                    group[i].change_pct = Some(change);
-                }
+        let value_text = row.cell(self.cols.value);
+        if value_text.is_empty() {
+            out.missing += 1;
+            return;
+        }
+        let Ok(raw_value) = value_text.parse::<f64>() else {
+            out.rejects.push(reject(
+                "value",
+                value_text,
+                "type",
+                format!("value `{value_text}` is not a number"),
+            ));
+            return;
+        };
+        if !raw_value.is_finite() {
+            out.rejects.push(reject(
+                "value",
+                value_text,
+                "finite",
+                format!("value `{value_text}` is not a finite number"),
+            ));
+            return;
+        }
+        let value = raw_value * source.unit.factor();
+        if let Some(min) = source.min {
+            if value < min {
+                out.rejects.push(reject(
+                    "value",
+                    value_text,
+                    "range",
+                    format!("value {value} is below the minimum {min}"),
+                ));
+                return;
             }
-        });
-
-    // Population by (code, year), for per capita.
-    let mut population: HashMap<&str, HashMap<i32, f64>> = HashMap::new();
-    for o in observations
-        .iter()
-        .filter(|o| &*o.series == "population" && o.value > 0.0)
-    {
-        population
-            .entry(o.code.as_str())
-            .or_default()
-            .insert(o.year, o.value);
+        }
+        if let Some(max) = source.max {
+            if value > max {
+                out.rejects.push(reject(
+                    "value",
+                    value_text,
+                    "range",
+                    format!("value {value} is above the maximum {max} (wrong unit?)"),
+                ));
+                return;
+            }
+        }
+        let flagged = row.cell(self.cols.is_projection) == "true";
+        let is_projection = flagged || source.projection_from.is_some_and(|from| year >= from);
+        // Consecutive rows of an entity share its name: stored once per run of rows.
+        let name = row.cell(self.cols.name);
+        if out.names.last().map(|n| &**n) != Some(name) {
+            out.names.push(name.into());
+        }
+        out.name.push(out.names.len() as u32 - 1);
+        out.code.push(code);
+        out.year.push(year);
+        out.value.push(value);
+        out.is_aggregate.push(is_aggregate);
+        out.is_projection.push(is_projection);
+        out.locations.push(location);
     }
+}
 
-    // Rank and share per (source, year) among countries. Compact keys are sorted, not the rows
-    // (which are large and would be read at random), and the results applied in row order.
-    let rows: &[Observation] = observations;
-    let source_groups = group_bounds(rows, |a, b| a.source_id == b.source_id);
-    let mut keys: Vec<RankKey> = source_groups
-        .par_windows(2)
-        .enumerate()
-        .flat_map_iter(|(source, w)| {
-            (w[0]..w[1]).map(move |i| RankKey {
-                source: source as u32,
-                year: rows[i].year,
-                is_aggregate: rows[i].is_aggregate,
-                value: rows[i].value,
-                row: i as u32,
-            })
-        })
-        .collect();
-    keys.par_sort_unstable_by(|a, b| {
-        (a.source, a.year, a.is_aggregate)
-            .cmp(&(b.source, b.year, b.is_aggregate))
-            .then(b.value.total_cmp(&a.value))
-    });
-    let year_groups = group_bounds(&keys, |a, b| a.source == b.source && a.year == b.year);
-    let mut ranked: Vec<(u32, u32, Option<f64>)> = year_groups
-        .par_windows(2)
-        .flat_map_iter(|w| {
-            let countries = keys[w[0]..w[1]].iter().filter(|k| !k.is_aggregate);
-            let total: f64 = countries.clone().map(|k| k.value).sum();
-            countries.enumerate().map(move |(rank, k)| {
-                let share = (total > 0.0).then(|| k.value / total * 100.0);
-                (k.row, rank as u32 + 1, share)
-            })
-        })
-        .collect();
-    drop(keys);
-    ranked.par_sort_unstable_by_key(|r| r.0);
-    let per_capita: Vec<Option<f64>> = rows
-        .par_iter()
-        .map(|o| {
-            (&*o.series == "gdp_usd")
-                .then(|| {
-                    population
-                        .get(o.code.as_str())?
-                        .get(&o.year)
-                        .map(|p| o.value / p)
+/// `col` in the order of `order` (row indices).
+fn gather<T: Copy + Send + Sync>(col: &[T], order: &[usize]) -> Vec<T> {
+    order.par_iter().map(|&i| col[i]).collect()
+}
+
+/// Sort key of an entity-year: code id, then year.
+fn code_year_key(code: u32, year: i32) -> u64 {
+    (u64::from(code) << 32) | u64::from(year as u32)
+}
+
+/// Validates one source's rows in parallel chunks, then the whole-source checks (unique keys),
+/// and puts the kept rows in (code, year) order with their change vs the previous year.
+fn observations_from(
+    v: &Validator,
+    input: &Parsed,
+    progress: &dyn Progress,
+) -> (SourceObservations, Vec<Reject>, SourceCounts) {
+    let chunks: Vec<Chunk> = match input {
+        Parsed::Csv(body) => {
+            let width = body.columns.len();
+            body.chunks
+                .par_iter()
+                .map(|chunk| {
+                    let mut out = Chunk::new(Locations::Lines(Vec::new()));
+                    chunk.for_each_record(width, |line, record, problem| {
+                        v.validate(&mut out, &Location::Line(line), record, problem)
+                    });
+                    progress.advance(chunk.lines);
+                    out
                 })
-                .flatten()
+                .collect()
+        }
+        Parsed::Table(table) => table
+            .rows
+            .par_chunks(CHUNK_ROWS)
+            .map(|rows| {
+                let mut out = Chunk::new(Locations::Any(Vec::new()));
+                for row in rows {
+                    v.validate(&mut out, &row.location, row, row.problem.clone());
+                }
+                progress.advance(rows.len() as u64);
+                out
+            })
+            .collect(),
+    };
+    let mut all = Chunk::new(Locations::Lines(Vec::new()));
+    for chunk in chunks {
+        all.append(chunk);
+    }
+    let n = all.kept();
+
+    // Unique key (code, year): the first row wins, later ones are rejected naming it. Sorting
+    // (key, row) pairs orders rows with the same key by their place in the file.
+    let mut keys: Vec<(u64, usize)> = (0..n)
+        .into_par_iter()
+        .map(|i| (code_year_key(all.code[i], all.year[i]), i))
+        .collect();
+    keys.par_sort_unstable();
+    let mut rejects = std::mem::take(&mut all.rejects);
+    let mut order: Vec<usize> = Vec::with_capacity(n);
+    let mut first: Option<(u64, usize)> = None;
+    for &(key, i) in &keys {
+        match first {
+            Some((first_key, first_row)) if first_key == key => {
+                let code = &v.dict.codes[all.code[i] as usize];
+                let year = all.year[i];
+                rejects.push(Reject {
+                    source_id: v.source.id.clone(),
+                    file: v.file.to_string(),
+                    location: all.locations.get(i).to_string(),
+                    field: "code, year".into(),
+                    value: format!("{code}, {year}"),
+                    rule: "unique".into(),
+                    message: format!(
+                        "{code} {year} appears again; the first is at {}",
+                        all.locations.get(first_row)
+                    ),
+                });
+            }
+            _ => {
+                first = Some((key, i));
+                order.push(i);
+            }
+        }
+    }
+    drop(keys);
+
+    let code = gather(&all.code, &order);
+    let year = gather(&all.year, &order);
+    let value = gather(&all.value, &order);
+    let change_pct = (0..order.len())
+        .into_par_iter()
+        .map(|p| {
+            let prev = p.checked_sub(1)?;
+            (code[p] == code[prev] && year[p] == year[prev] + 1 && value[prev] > 0.0)
+                .then(|| (value[p] / value[prev] - 1.0) * 100.0)
         })
         .collect();
-    drop(population);
+    let counts = SourceCounts {
+        rows_in: all.rows,
+        rows_out: order.len() as u64,
+        rejected: rejects.len() as u64,
+        missing: all.missing,
+    };
+    let observations = SourceObservations {
+        source_id: Arc::from(v.source.id.as_str()),
+        series: Arc::from(v.source.series.as_deref().unwrap_or_default()),
+        edition: Arc::from(v.source.edition.as_str()),
+        name: gather(&all.name, &order),
+        names: all.names,
+        is_aggregate: gather(&all.is_aggregate, &order),
+        is_projection: gather(&all.is_projection, &order),
+        rank: Vec::new(),
+        share_pct: Vec::new(),
+        per_capita: Vec::new(),
+        code,
+        year,
+        value,
+        change_pct,
+    };
+    (observations, rejects, counts)
+}
 
-    let mut ranked = ranked.into_iter().peekable();
-    for (i, (o, per_capita)) in observations.iter_mut().zip(per_capita).enumerate() {
-        o.per_capita = per_capita;
-        if let Some((_, rank, share)) = ranked.next_if(|r| r.0 as usize == i) {
-            o.rank = Some(rank);
-            o.share_pct = share;
+/// Per capita (across sources), rank and share (within each source).
+fn derive(observations: &mut [SourceObservations]) {
+    // Population by (code, year); a later population source overrides an earlier one.
+    let mut population: HashMap<u64, f64> = HashMap::new();
+    for s in observations.iter().filter(|s| &*s.series == "population") {
+        for i in 0..s.len() {
+            if s.value[i] > 0.0 {
+                population.insert(code_year_key(s.code[i], s.year[i]), s.value[i]);
+            }
         }
     }
+    for s in observations.iter_mut() {
+        s.per_capita = if &*s.series == "gdp_usd" && !population.is_empty() {
+            (0..s.len())
+                .into_par_iter()
+                .map(|i| {
+                    population
+                        .get(&code_year_key(s.code[i], s.year[i]))
+                        .map(|p| s.value[i] / p)
+                })
+                .collect()
+        } else {
+            (0..s.len()).into_par_iter().map(|_| None).collect()
+        };
+        rank_and_share(s);
+    }
 }
 
-/// What ranking needs of a row, small enough to sort 10 million of quickly.
-struct RankKey {
-    source: u32,
-    year: i32,
-    is_aggregate: bool,
-    value: f64,
-    row: u32,
+/// Largest first in `f64::total_cmp` order, as an integer key.
+fn descending_key(value: f64) -> u64 {
+    let bits = value.to_bits() as i64;
+    // total_cmp's mapping to a signed integer, then to unsigned order, then reversed.
+    let ordered = bits ^ ((((bits >> 63) as u64) >> 1) as i64);
+    !((ordered as u64) ^ (1 << 63))
 }
 
-fn group_bounds<T>(items: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<usize> {
-    let mut bounds = vec![0];
-    for i in 1..items.len() {
-        if !same(&items[i - 1], &items[i]) {
-            bounds.push(i);
+/// Rank and share of each country row among the source's countries of the same year.
+fn rank_and_share(s: &mut SourceObservations) {
+    let n = s.len();
+    let (Some(&lo), Some(&hi)) = (s.year.par_iter().min(), s.year.par_iter().max()) else {
+        s.rank = Vec::new();
+        s.share_pct = Vec::new();
+        return;
+    };
+    // Years are few (1900–2100): bucket the country rows by year (in parallel pieces, merged),
+    // then sort each year in parallel on compact keys; ties go by (code) order.
+    let years = (hi - lo) as usize + 1;
+    let (year, value, is_aggregate) = (&s.year, &s.value, &s.is_aggregate);
+    let by_year: Vec<Vec<(u64, usize)>> = (0..n)
+        .into_par_iter()
+        .fold(
+            || vec![Vec::new(); years],
+            |mut buckets, i| {
+                if !is_aggregate[i] {
+                    buckets[(year[i] - lo) as usize].push((descending_key(value[i]), i));
+                }
+                buckets
+            },
+        )
+        .reduce(
+            || vec![Vec::new(); years],
+            |mut a, b| {
+                for (a, b) in a.iter_mut().zip(b) {
+                    a.extend(b);
+                }
+                a
+            },
+        );
+    // Each row belongs to one year: the years write their rows' results side by side. Relaxed
+    // atomics are plain stores here. Rank 0 is "none"; NaN is "no share" (never a real share:
+    // values are finite and the total positive).
+    let rank: Vec<AtomicU32> = (0..n).into_par_iter().map(|_| AtomicU32::new(0)).collect();
+    let share: Vec<AtomicU64> = (0..n).into_par_iter().map(|_| AtomicU64::new(0)).collect();
+    let no_share = f64::NAN.to_bits();
+    by_year.into_par_iter().for_each(|mut rows| {
+        rows.sort_unstable();
+        // Summed largest first, as ever, so the totals are the same to the last bit.
+        let total: f64 = rows.iter().map(|&(_, i)| value[i]).sum();
+        for (r, &(_, i)) in rows.iter().enumerate() {
+            rank[i].store(r as u32 + 1, Ordering::Relaxed);
+            let share_bits = if total > 0.0 {
+                (value[i] / total * 100.0).to_bits()
+            } else {
+                no_share
+            };
+            share[i].store(share_bits, Ordering::Relaxed);
         }
-    }
-    bounds.push(items.len());
-    bounds
-}
-
-/// Disjoint mutable slices between consecutive `bounds`, so groups can be processed in parallel.
-fn split_groups<'a, T>(mut items: &'a mut [T], bounds: &[usize]) -> Vec<&'a mut [T]> {
-    let mut groups = Vec::with_capacity(bounds.len());
-    for w in bounds.windows(2) {
-        let (group, rest) = std::mem::take(&mut items).split_at_mut(w[1] - w[0]);
-        groups.push(group);
-        items = rest;
-    }
-    groups
+    });
+    s.rank = rank
+        .into_par_iter()
+        .map(|r| Some(r.into_inner()).filter(|&r| r > 0))
+        .collect();
+    s.share_pct = share
+        .into_par_iter()
+        .zip(&s.rank)
+        .map(|(bits, rank)| {
+            let bits = bits.into_inner();
+            (rank.is_some() && bits != no_share).then(|| f64::from_bits(bits))
+        })
+        .collect();
 }
 
 /// Runs validation and transformation over the extracted sources.
@@ -625,18 +903,25 @@ pub fn transform_with_progress(
     provenance: &[Provenance],
     progress: &dyn Progress,
 ) -> Result<Transformed, TransformError> {
-    let parsed = parse_all(sources, extract_dir, provenance)?;
-    progress.begin(
-        "validating rows",
-        parsed.iter().map(|(_, t, _)| t.rows.len() as u64).sum(),
-    );
+    let raw = read_all(sources, extract_dir, provenance)?;
+    let parsed: Vec<Parsed> = raw
+        .par_iter()
+        .map(RawSource::parse)
+        .collect::<Result<_, _>>()?;
+    progress.begin("validating rows", parsed.iter().map(Parsed::units).sum());
     let mut out = Transformed::default();
 
-    let (region_source, region_table, region_file) = parsed
+    let (region_raw, region_table) = raw
         .iter()
-        .find(|(s, _, _)| s.role == Role::Regions)
+        .zip(&parsed)
+        .find_map(|(r, p)| match p {
+            Parsed::Table(t) if r.source.role == Role::Regions => Some((r, t)),
+            _ => None,
+        })
         .ok_or_else(|| TransformError::NoRegions("(none enabled)".into()))?;
-    let (regions, region_rejects) = regions_from(sources, region_source, region_table, region_file);
+    let region_source = &region_raw.source;
+    let (regions, region_rejects) =
+        regions_from(sources, region_source, region_table, &region_raw.location);
     if regions.is_empty() {
         return Err(TransformError::NoRegions(region_source.id.clone()));
     }
@@ -659,24 +944,43 @@ pub fn transform_with_progress(
         names.insert(name.to_lowercase(), code.clone());
     }
     out.regions = regions;
+    let dict = CodeDictionary::new(sources, &countries);
 
-    let per_source: Vec<_> = parsed
+    let per_source: Vec<_> = raw
         .par_iter()
-        .filter(|(s, _, _)| s.role == Role::Observations)
-        .map(|(source, table, file)| {
-            let (obs, rejects, counts) =
-                observations_from(sources, source, table, file, &countries, &names, progress);
-            (source.id.clone(), obs, rejects, counts)
+        .zip(&parsed)
+        .filter(|(r, _)| r.source.role == Role::Observations)
+        .map(|(r, input)| {
+            let columns = input.columns();
+            let field = |f: &str| field_index(&r.source, columns, f);
+            let validator = Validator {
+                sources,
+                source: &r.source,
+                file: &r.location,
+                cols: ObservationColumns {
+                    code: field("code"),
+                    name: field("name"),
+                    year: field("year"),
+                    value: field("value"),
+                    is_projection: field("is_projection"),
+                },
+                dict: &dict,
+                names: &names,
+            };
+            let (obs, rejects, counts) = observations_from(&validator, input, progress);
+            (r.source.id.clone(), obs, rejects, counts)
         })
         .collect();
     for (id, obs, rejects, counts) in per_source {
-        out.observations.extend(obs);
+        out.observations.push(obs);
         out.rejects.extend(rejects);
         out.counts.insert(id, counts);
     }
-    // The raw rows are no longer needed: free them before the derive step allocates.
+    // The raw bytes and rows are no longer needed: free them before the derive step allocates.
     drop(parsed);
+    drop(raw);
     derive(&mut out.observations);
+    out.codes = dict.codes;
     progress.end();
     Ok(out)
 }
@@ -726,4 +1030,244 @@ pub fn check_reject_rates(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::etl::extract::{extract_source, FetchSettings};
+
+    const SOURCES_YML: &str = "defaults: { fetch: mirror }
+aggregate_sets:
+  t: [WLD]
+sources:
+  - { id: regions, role: regions, kind: csv, title: t, publisher: p, licence: l, edition: e, mirror: regions.csv,
+      columns: { code: ISO3166-1-Alpha-3, name: CLDR display name, region: Region Name, sub_region: Sub-region Name } }
+  - { id: gdp, kind: csv, series: gdp_usd, title: t, publisher: p, licence: l, edition: e, mirror: gdp.csv,
+      columns: { code: Country Code, name: Country Name, year: Year, value: Value }, unit: usd, aggregates: t,
+      checks: { min: 0, max: 1.0e15 } }
+  - { id: pop, kind: csv, series: population, title: t, publisher: p, licence: l, edition: e, mirror: pop.csv,
+      columns: { code: Country Code, name: Country Name, year: Year, value: Value }, unit: persons, aggregates: t,
+      checks: { min: 0 } }
+";
+
+    const REGIONS: &str = "ISO3166-1-Alpha-3,CLDR display name,Region Name,Sub-region Name\n\
+        AAA,Aland,Europe,Northern Europe\nBBB,Bravo,Asia,Eastern Asia\nCCC,Charlie,Asia,Eastern Asia\n";
+
+    /// The sources, extracted from `gdp` and `pop` into a temporary folder, and transformed.
+    fn run(gdp: &str, pop: &str) -> Transformed {
+        let dir = tempfile::tempdir().unwrap();
+        let mirror = dir.path().join("mirror");
+        std::fs::create_dir_all(&mirror).unwrap();
+        std::fs::write(mirror.join("regions.csv"), REGIONS).unwrap();
+        std::fs::write(mirror.join("gdp.csv"), gdp).unwrap();
+        std::fs::write(mirror.join("pop.csv"), pop).unwrap();
+        std::fs::write(dir.path().join("sources.yml"), SOURCES_YML).unwrap();
+        let sources = Sources::load(&dir.path().join("sources.yml"), &mirror).unwrap();
+        let extract = dir.path().join("extract");
+        std::fs::create_dir_all(extract.join("raw")).unwrap();
+        let settings = FetchSettings::from_config(&sources);
+        let provenance: Vec<Provenance> = sources
+            .enabled()
+            .map(|s| extract_source(s, &settings, &extract.join("raw")).unwrap())
+            .collect();
+        transform(&sources, &extract, &provenance).unwrap()
+    }
+
+    const HEADER: &str = "Country Name,Country Code,Year,Value\n";
+
+    /// (code, year) → (value, change, rank, share, per capita) of a source.
+    type Row = (
+        String,
+        i32,
+        f64,
+        Option<f64>,
+        Option<u32>,
+        Option<f64>,
+        Option<f64>,
+    );
+
+    fn rows(t: &Transformed, source: &str) -> Vec<Row> {
+        let s = t
+            .observations
+            .iter()
+            .find(|s| &*s.source_id == source)
+            .unwrap();
+        (0..s.len())
+            .map(|i| {
+                (
+                    t.codes[s.code[i] as usize].clone(),
+                    s.year[i],
+                    s.value[i],
+                    s.change_pct[i],
+                    s.rank[i],
+                    s.share_pct[i],
+                    s.per_capita[i],
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rows_are_sorted_deduplicated_and_derived() {
+        let gdp = format!(
+            "{HEADER}Charlie,CCC,2001,300\nBravo,BBB,2000,100\nBravo,BBB,2001,150\nBravo,BBB,2003,300\n\
+             Aland,AAA,2001,300\nWorld,WLD,2001,900\nBravo,BBB,2000,999\n\"Aland, Rep.\",AAA,2000,0\n"
+        );
+        let pop = format!("{HEADER}Bravo,BBB,2001,10\nAland,AAA,2001,0\n");
+        let t = run(&gdp, &pop);
+        assert_eq!(t.codes, ["AAA", "BBB", "CCC", "WLD"]);
+        let r = |code: &str, year, value, change, rank, share, per_capita| -> Row {
+            (code.into(), year, value, change, rank, share, per_capita)
+        };
+        assert_eq!(
+            rows(&t, "gdp"),
+            [
+                r("AAA", 2000, 0.0, None, Some(2), Some(0.0), None),
+                // The previous year's value is 0: no change.
+                r("AAA", 2001, 300.0, None, Some(1), Some(40.0), None),
+                r("BBB", 2000, 100.0, None, Some(1), Some(100.0), None),
+                r(
+                    "BBB",
+                    2001,
+                    150.0,
+                    Some(50.0),
+                    Some(3),
+                    Some(20.0),
+                    Some(15.0)
+                ),
+                // 2002 is missing: no change for 2003.
+                r("BBB", 2003, 300.0, None, Some(1), Some(100.0), None),
+                // A tie with AAA: ranked in code order.
+                r("CCC", 2001, 300.0, None, Some(2), Some(40.0), None),
+                // Aggregates are neither ranked nor shared.
+                r("WLD", 2001, 900.0, None, None, None, None),
+            ]
+        );
+        let gdp_obs = &t.observations[0];
+        assert_eq!(gdp_obs.name_of(0), "Aland, Rep.");
+        assert_eq!(gdp_obs.name_of(1), "Aland");
+        assert_eq!(
+            gdp_obs.is_aggregate,
+            [false, false, false, false, false, false, true]
+        );
+        let dup = t.rejects.iter().find(|r| r.rule == "unique").unwrap();
+        assert_eq!(
+            (
+                dup.location.as_str(),
+                dup.value.as_str(),
+                dup.message.as_str()
+            ),
+            (
+                "line 8",
+                "BBB, 2000",
+                "BBB 2000 appears again; the first is at line 3"
+            )
+        );
+        assert_eq!(t.counts["gdp"].rows_out, 7);
+        assert_eq!(t.counts["pop"].rows_out, 2);
+        assert_eq!(t.observation_count(), 9);
+    }
+
+    #[test]
+    fn rejects_keep_file_order_then_duplicates_in_key_order() {
+        let gdp = format!(
+            "{HEADER}Bravo,BBB,2000,1\nBravo,BBB,2000,2\nAland,AAA,2000,1\nAland,AAA,2000,2\n\
+             Zed,ZZZ,2000,1\nBravo,BBB,20x0,1\nBravo,BBB,2001,-1\nBravo,BBB,2002,\nBravo,BBB,2003\n"
+        );
+        let t = run(&gdp, &format!("{HEADER}Bravo,BBB,1990,5\n"));
+        let got: Vec<(&str, &str)> = t
+            .rejects
+            .iter()
+            .map(|r| (r.location.as_str(), r.rule.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("line 6", "known_code"),
+                ("line 7", "type"),
+                ("line 8", "range"),
+                ("line 10", "row_shape"),
+                ("line 5", "unique"),
+                ("line 3", "unique"),
+            ]
+        );
+        let c = &t.counts["gdp"];
+        assert_eq!((c.rows_in, c.rows_out, c.rejected, c.missing), (9, 2, 6, 1));
+    }
+
+    /// The CSV fast path (any chunk size) and the row path give the same columns and rejects.
+    #[test]
+    fn csv_chunks_and_parsed_rows_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sources.yml"), SOURCES_YML).unwrap();
+        let sources = Sources::load(&dir.path().join("sources.yml"), dir.path()).unwrap();
+        let source = sources.get("gdp").unwrap();
+        let gdp = format!(
+            "{HEADER}\"Two\nLines\",BBB,2000,1\nBravo,BBB,2000,2\nAland,AAA,1999,1\nWorld,WLD,1999,5\n\
+             Zed,ZZZ,2000,1\nBravo,BBB,20x0,1\n\"Say \"\"hi\"\"\",CCC,2001,-1\nBravo,BBB,2002,\nBravo,BBB,20"
+        );
+        let countries: HashSet<String> = ["AAA", "BBB", "CCC"].map(String::from).into();
+        let dict = CodeDictionary::new(&sources, &countries);
+        let names = HashMap::new();
+        let table = extractor_for(SourceKind::Csv)
+            .parse(source, "gdp.csv", gdp.as_bytes())
+            .unwrap();
+        let field = |f: &str| field_index(source, &table.columns, f);
+        let v = Validator {
+            sources: &sources,
+            source,
+            file: "gdp.csv",
+            cols: ObservationColumns {
+                code: field("code"),
+                name: field("name"),
+                year: field("year"),
+                value: field("value"),
+                is_projection: field("is_projection"),
+            },
+            dict: &dict,
+            names: &names,
+        };
+        let from_rows = observations_from(&v, &Parsed::Table(table), &NoProgress);
+        assert_eq!(from_rows.0.len(), 3);
+        assert_eq!(from_rows.1.len(), 5);
+        for chunk_bytes in [1, 10, 40, 1 << 20] {
+            let body = CsvBody::open(source, "gdp.csv", gdp.as_bytes(), chunk_bytes).unwrap();
+            assert_eq!(body.chunks.iter().map(|c| c.lines).sum::<u64>(), 10);
+            let from_chunks = observations_from(&v, &Parsed::Csv(body), &NoProgress);
+            assert_eq!(from_chunks.0.code, from_rows.0.code, "{chunk_bytes}");
+            assert_eq!(from_chunks.0.value, from_rows.0.value);
+            assert_eq!(from_chunks.0.change_pct, from_rows.0.change_pct);
+            let names = |o: &SourceObservations| -> Vec<String> {
+                (0..o.len()).map(|i| o.name_of(i).to_string()).collect()
+            };
+            assert_eq!(names(&from_chunks.0), names(&from_rows.0));
+            assert_eq!(from_chunks.1, from_rows.1);
+            assert_eq!(from_chunks.2, from_rows.2);
+        }
+    }
+
+    #[test]
+    fn descending_key_orders_like_total_cmp_reversed() {
+        let values = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.5,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE,
+            1.0,
+            2.5e10,
+            f64::INFINITY,
+        ];
+        for a in values {
+            for b in values {
+                assert_eq!(
+                    descending_key(a).cmp(&descending_key(b)),
+                    b.total_cmp(&a),
+                    "{a} vs {b}"
+                );
+            }
+        }
+    }
 }

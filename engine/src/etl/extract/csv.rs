@@ -8,7 +8,7 @@ use crate::config::{Source, SourceKind};
 pub struct CsvExtractor;
 
 /// Rows are parsed in chunks of about this many bytes, in parallel.
-const CHUNK_BYTES: usize = 4 << 20;
+pub const CHUNK_BYTES: usize = 4 << 20;
 
 impl Extractor for CsvExtractor {
     fn kind(&self) -> SourceKind {
@@ -26,100 +26,170 @@ fn parse_in_chunks(
     bytes: &[u8],
     chunk_bytes: usize,
 ) -> Result<RawTable, ParseError> {
-    let text = utf8_text(file, bytes)?;
-    if text.trim().is_empty() {
-        return Err(ParseError::Empty {
-            file: file.to_string(),
-        });
-    }
-    let mut reader = ::csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let columns: Vec<String> = reader
-        .headers()
-        .map_err(|e| ParseError::Shape {
-            file: file.to_string(),
-            message: format!("unreadable header: {e}"),
-        })?
-        .iter()
-        .map(|h| h.trim().to_string())
-        .collect();
-    require_columns(source, file, &columns)?;
-    let body_start = reader.position().byte() as usize;
-    let first_line = reader.position().line();
-    let body = &text.as_bytes()[body_start.min(text.len())..];
-    let width = columns.len();
-    let rows: Vec<RawRow> = split_at_record_ends(body, first_line, chunk_bytes)
-        .into_par_iter()
-        .map(|(from, to, line)| parse_chunk(&body[from..to], line, width))
+    let body = CsvBody::open(source, file, bytes, chunk_bytes)?;
+    let width = body.columns.len();
+    let rows: Vec<RawRow> = body
+        .chunks
+        .par_iter()
+        .map(|chunk| {
+            let mut rows = Vec::new();
+            chunk.for_each_record(width, |line, record, problem| {
+                rows.push(RawRow {
+                    location: Location::Line(line),
+                    cells: record.iter().map(str::to_string).collect(),
+                    problem,
+                })
+            });
+            rows
+        })
         .collect::<Vec<_>>()
         .concat();
-    if rows.is_empty() {
-        return Err(ParseError::Empty {
+    Ok(RawTable {
+        columns: body.columns,
+        rows,
+    })
+}
+
+/// A CSV file checked as a whole (UTF-8, header, configured columns, at least one record), its
+/// body split into chunks that can be read independently, in parallel.
+pub struct CsvBody<'a> {
+    pub columns: Vec<String>,
+    pub chunks: Vec<CsvChunk<'a>>,
+}
+
+/// Whole records of a CSV body, and the file line they start at.
+pub struct CsvChunk<'a> {
+    pub bytes: &'a [u8],
+    pub first_line: u64,
+    /// Lines of the file the chunk spans (progress units).
+    pub lines: u64,
+}
+
+impl<'a> CsvBody<'a> {
+    pub fn open(
+        source: &Source,
+        file: &str,
+        bytes: &'a [u8],
+        chunk_bytes: usize,
+    ) -> Result<Self, ParseError> {
+        let text = utf8_text(file, bytes)?;
+        let empty = || ParseError::Empty {
             file: file.to_string(),
-        });
+        };
+        if text.trim().is_empty() {
+            return Err(empty());
+        }
+        let mut reader = ::csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let columns: Vec<String> = reader
+            .headers()
+            .map_err(|e| ParseError::Shape {
+                file: file.to_string(),
+                message: format!("unreadable header: {e}"),
+            })?
+            .iter()
+            .map(|h| h.trim().to_string())
+            .collect();
+        require_columns(source, file, &columns)?;
+        let body_start = reader.position().byte() as usize;
+        let first_line = reader.position().line();
+        let body = &text.as_bytes()[body_start.min(text.len())..];
+        // A header without records is an empty file; a broken first record still is a record.
+        let mut first = ::csv::ByteRecord::new();
+        let has_record = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(body)
+            .read_byte_record(&mut first)
+            .unwrap_or(true);
+        if !has_record {
+            return Err(empty());
+        }
+        let chunks = split_at_record_ends(body, first_line, chunk_bytes)
+            .into_iter()
+            .map(|(from, to, first_line, lines)| CsvChunk {
+                bytes: &body[from..to],
+                first_line,
+                lines,
+            })
+            .collect();
+        Ok(CsvBody { columns, chunks })
     }
-    Ok(RawTable { columns, rows })
+}
+
+impl CsvChunk<'_> {
+    /// Calls `f` with each record's line, its fields (one reused buffer, no allocation per
+    /// row) and, when the record is malformed, the reason (the fields are then not to be used).
+    pub fn for_each_record(
+        &self,
+        width: usize,
+        mut f: impl FnMut(u64, &::csv::StringRecord, Option<String>),
+    ) {
+        let mut reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(self.bytes);
+        let first_line = self.first_line;
+        let line_of =
+            |pos: Option<&::csv::Position>| pos.map_or(first_line, |p| first_line + p.line() - 1);
+        let mut record = ::csv::StringRecord::new();
+        let unreadable = ::csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {
+                    let problem = (record.len() != width).then(|| {
+                        format!(
+                            "the row has {} fields, the header has {width} (a truncated or badly quoted line?)",
+                            record.len()
+                        )
+                    });
+                    f(line_of(record.position()), &record, problem);
+                }
+                Err(e) => {
+                    let line = line_of(e.position());
+                    f(line, &unreadable, Some(format!("unreadable CSV row: {e}")));
+                }
+            }
+        }
+    }
 }
 
 /// Chunks of about `target` bytes that end at a line end outside quotes, with the line number
-/// each starts at. One pass over the bytes; quotes toggle (an escaped `""` toggles twice).
-fn split_at_record_ends(bytes: &[u8], first_line: u64, target: usize) -> Vec<(usize, usize, u64)> {
+/// each starts at and the lines it spans. One pass that jumps from quote to line end (memchr);
+/// quotes toggle (an escaped `""` toggles twice).
+fn split_at_record_ends(
+    bytes: &[u8],
+    first_line: u64,
+    target: usize,
+) -> Vec<(usize, usize, u64, u64)> {
     let mut chunks = Vec::new();
     let (mut start, mut start_line, mut line) = (0, first_line, first_line);
     let mut in_quotes = false;
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'"' => in_quotes = !in_quotes,
-            b'\n' => {
-                line += 1;
-                if !in_quotes && i + 1 - start >= target {
-                    chunks.push((start, i + 1, start_line));
-                    start = i + 1;
-                    start_line = line;
-                }
-            }
-            _ => {}
+    for i in memchr::memchr2_iter(b'"', b'\n', bytes) {
+        if bytes[i] == b'"' {
+            in_quotes = !in_quotes;
+            continue;
+        }
+        line += 1;
+        if !in_quotes && i + 1 - start >= target {
+            chunks.push((start, i + 1, start_line, line - start_line));
+            start = i + 1;
+            start_line = line;
         }
     }
     if start < bytes.len() {
-        chunks.push((start, bytes.len(), start_line));
+        // The last line may lack its line end.
+        let unterminated = u64::from(bytes.last() != Some(&b'\n'));
+        chunks.push((
+            start,
+            bytes.len(),
+            start_line,
+            line - start_line + unterminated,
+        ));
     }
     chunks
-}
-
-/// The records of one chunk; `first_line` is the file line the chunk starts at.
-fn parse_chunk(chunk: &[u8], first_line: u64, width: usize) -> Vec<RawRow> {
-    let mut reader = ::csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(chunk);
-    let line_of =
-        |pos: Option<&::csv::Position>| pos.map_or(first_line, |p| first_line + p.line() - 1);
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        match record {
-            Ok(record) => {
-                let problem = (record.len() != width).then(|| {
-                    format!(
-                        "the row has {} fields, the header has {width} (a truncated or badly quoted line?)",
-                        record.len()
-                    )
-                });
-                rows.push(RawRow {
-                    location: Location::Line(line_of(record.position())),
-                    cells: record.iter().map(str::to_string).collect(),
-                    problem,
-                });
-            }
-            Err(e) => rows.push(RawRow {
-                location: Location::Line(line_of(e.position())),
-                cells: Vec::new(),
-                problem: Some(format!("unreadable CSV row: {e}")),
-            }),
-        }
-    }
-    rows
 }
 
 #[cfg(test)]
