@@ -56,7 +56,7 @@ fn snapshot(rows: &[(&str, &str, i32, f64)]) -> Connection {
         "CREATE TABLE raw (source_id VARCHAR, code VARCHAR, year INTEGER, value DOUBLE);
          CREATE TABLE regions (code VARCHAR, name VARCHAR, region VARCHAR, sub_region VARCHAR, source_id VARCHAR);
          CREATE VIEW countries AS SELECT code, name, region, sub_region FROM regions;
-         CREATE TABLE rejects (source_id VARCHAR, file VARCHAR, location VARCHAR, field VARCHAR, value VARCHAR, rule VARCHAR, message VARCHAR);
+         CREATE TABLE rejects (source_id VARCHAR, file VARCHAR, location VARCHAR, field VARCHAR, value VARCHAR, rule VARCHAR, message VARCHAR, code VARCHAR, year INTEGER);
          CREATE TABLE provenance (source_id VARCHAR, kind VARCHAR, title VARCHAR, publisher VARCHAR, licence VARCHAR,
              edition VARCHAR, read_from VARCHAR, location VARCHAR, fallback_reason VARCHAR, fetched_at TIMESTAMPTZ,
              sha256 VARCHAR, size_bytes UBIGINT, run_id VARCHAR);
@@ -331,7 +331,7 @@ fn data_quality_fires_above_the_reject_rate() {
     let rows: Vec<_> = (0..998).map(|i| ("wb_gdp", "AAA", 1000 + i, 1.0)).collect();
     let conn = snapshot(&rows);
     let reject =
-        "INSERT INTO rejects VALUES ('wb_gdp', 'f.csv', 'line 3', 'Value', '-1', 'min', 'below 0')";
+        "INSERT INTO rejects VALUES ('wb_gdp', 'f.csv', 'line 3', 'Value', '-1', 'min', 'below 0', 'AAA', 1000)";
     conn.execute(reject, []).unwrap();
     conn.execute(reject, []).unwrap();
     // 2 of 1000 = 0.002.
@@ -400,4 +400,39 @@ fn backtest_counts_every_period() {
     let counts = rules::backtest(&conn, &metrics(), &r, "r").unwrap();
     assert_eq!(counts, vec![(2022, 0), (2023, 2), (2024, 0), (2025, 1)]);
     assert!(rules::backtest(&conn, &metrics(), &r, "nope").is_err());
+}
+
+#[test]
+fn alerts_on_rejected_inputs_are_data_issues() {
+    let conn = snapshot(&gdp(&[
+        ("AAA", 2024, 100.0), // its 2025 row was rejected: missing because of a data problem
+        ("BBB", 2024, 100.0), // simply not published yet
+        ("CCC", 2024, 100.0),
+        ("CCC", 2025, 50.0), // a fall, but a 2024 duplicate row was rejected
+        ("DDD", 2024, 100.0),
+        ("DDD", 2025, 50.0),
+    ]));
+    conn.execute_batch(
+        "INSERT INTO rejects VALUES
+           ('wb_gdp', 'gdp.csv', 'line 9', 'value', '-3', 'range', 'value -3 is below the minimum 0', 'AAA', 2025),
+           ('wb_gdp', 'gdp.csv', 'line 12', 'code, year', 'CCC, 2024', 'unique', 'CCC 2024 appears again', 'CCC', 2024),
+           ('imf_weo_2024oct', 'x.json', 'DDD', 'value', 'x', 'type', 'not a number', 'DDD', 2025);",
+    )
+    .unwrap();
+    let absent = fire(&conn, "kind: absence\nmetric: gdp");
+    let issue =
+        |alerts: &[Alert], e: &str| alerts.iter().find(|a| a.entity == e).unwrap().data_issue;
+    assert_eq!(entities(&absent), ["AAA", "BBB"]);
+    assert!(issue(&absent, "AAA"));
+    assert!(!issue(&absent, "BBB"));
+    let reason = absent[0].evidence.data_issue_reason.as_ref().unwrap();
+    assert!(reason.en.contains("below the minimum"), "{}", reason.en);
+
+    let falls = fire(&conn, "kind: change\nmetric: gdp\nfall_at_least: 10");
+    assert_eq!(entities(&falls), ["CCC", "DDD"]);
+    assert!(issue(&falls, "CCC"), "the compared year had a rejected row");
+    assert!(
+        !issue(&falls, "DDD"),
+        "a reject in another source does not count"
+    );
 }

@@ -296,6 +296,8 @@ fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<(), PipelineErro
             "value",
             "rule",
             "message",
+            "code",
+            "year",
         ])
         .map_err(|e| write_err(path.display().to_string())(e.to_string()))?;
     }
@@ -444,7 +446,7 @@ fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String>
     let mut ddl = String::from(
         "CREATE TABLE regions (code VARCHAR, name VARCHAR, region VARCHAR, sub_region VARCHAR, source_id VARCHAR);
          CREATE TABLE rejects (run_id VARCHAR, source_id VARCHAR, file VARCHAR, location VARCHAR,
-            field VARCHAR, value VARCHAR, rule VARCHAR, message VARCHAR);",
+            field VARCHAR, value VARCHAR, rule VARCHAR, message VARCHAR, code VARCHAR, year INTEGER);",
     );
     for k in 0..t.observations.len() {
         ddl.push_str(&format!("CREATE TABLE obs_{k} ({OBSERVATION_COLUMNS});"));
@@ -468,7 +470,9 @@ fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String>
                 r.field,
                 r.value,
                 r.rule,
-                r.message
+                r.message,
+                r.code,
+                r.year
             ])
             .map_err(e)?;
         }

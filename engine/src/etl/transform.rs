@@ -84,6 +84,10 @@ pub struct Reject {
     pub value: String,
     pub rule: String,
     pub message: String,
+    /// The entity and year of the row when they were readable: alerts on that figure are then
+    /// marked as data issues.
+    pub code: String,
+    pub year: Option<i32>,
 }
 
 impl Reject {
@@ -104,7 +108,15 @@ impl Reject {
             value: value.to_string(),
             rule: rule.to_string(),
             message,
+            code: String::new(),
+            year: None,
         }
+    }
+
+    fn for_entity(mut self, code: &str, year: i32) -> Self {
+        self.code = code.to_string();
+        self.year = Some(year);
+        self
     }
 }
 
@@ -600,48 +612,61 @@ impl Validator<'_> {
             return;
         }
         let value_text = row.cell(self.cols.value);
+        let canonical = &self.dict.codes[code as usize];
         if value_text.is_empty() {
             out.missing += 1;
             return;
         }
         let Ok(raw_value) = value_text.parse::<f64>() else {
-            out.rejects.push(reject(
-                "value",
-                value_text,
-                "type",
-                format!("value `{value_text}` is not a number"),
-            ));
+            out.rejects.push(
+                reject(
+                    "value",
+                    value_text,
+                    "type",
+                    format!("value `{value_text}` is not a number"),
+                )
+                .for_entity(canonical, year),
+            );
             return;
         };
         if !raw_value.is_finite() {
-            out.rejects.push(reject(
-                "value",
-                value_text,
-                "finite",
-                format!("value `{value_text}` is not a finite number"),
-            ));
+            out.rejects.push(
+                reject(
+                    "value",
+                    value_text,
+                    "finite",
+                    format!("value `{value_text}` is not a finite number"),
+                )
+                .for_entity(canonical, year),
+            );
             return;
         }
         let value = raw_value * source.unit.factor();
         if let Some(min) = source.min {
             if value < min {
-                out.rejects.push(reject(
-                    "value",
-                    value_text,
-                    "range",
-                    format!("value {value} is below the minimum {min}"),
-                ));
+                out.rejects.push(
+                    reject(
+                        "value",
+                        value_text,
+                        "range",
+                        format!("value {value} is below the minimum {min}"),
+                    )
+                    .for_entity(canonical, year),
+                );
                 return;
             }
         }
         if let Some(max) = source.max {
             if value > max {
-                out.rejects.push(reject(
-                    "value",
-                    value_text,
-                    "range",
-                    format!("value {value} is above the maximum {max} (wrong unit?)"),
-                ));
+                out.rejects.push(
+                    reject(
+                        "value",
+                        value_text,
+                        "range",
+                        format!("value {value} is above the maximum {max} (wrong unit?)"),
+                    )
+                    .for_entity(canonical, year),
+                );
                 return;
             }
         }
@@ -739,6 +764,8 @@ fn observations_from(
                         "{code} {year} appears again; the first is at {}",
                         all.locations.get(first_row)
                     ),
+                    code: code.clone(),
+                    year: Some(year),
                 });
             }
             _ => {

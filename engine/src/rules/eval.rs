@@ -86,6 +86,10 @@ pub struct Finding {
     pub share: Option<f64>,
     pub source_id: Option<String>,
     pub is_projection: bool,
+    /// Rows of the entity (any entity, for regions and the world) and the compared periods that
+    /// the transform rejected, and the first reason.
+    pub rejected_inputs: i64,
+    pub reject_reason: Option<String>,
 }
 
 /// The alerts of one evaluation, ordered by priority (highest first).
@@ -168,11 +172,32 @@ pub fn latest_period(
     }
 }
 
-/// Runs a rule's query; names and regions are joined for the firing rows only.
-fn findings(conn: &Connection, query: &str) -> Result<Vec<Finding>, duckdb::Error> {
+/// Runs a rule's query; names, regions and rejected inputs are joined for the firing rows only.
+fn findings(conn: &Connection, query: &str, scope: Scope) -> Result<Vec<Finding>, duckdb::Error> {
+    // Snapshots from before rejects carried the entity have no `code` column: no data issues known.
+    let rejects_have_entity: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM information_schema.columns WHERE table_name = 'rejects' AND column_name = 'code'",
+        [],
+        |r| r.get(0),
+    )?;
+    let entity_match = match scope {
+        Scope::Country => "r.code = f.entity AND ",
+        Scope::Region | Scope::Global => "",
+    };
+    let (rejected, reason) = if rejects_have_entity {
+        let from = format!(
+            "FROM rejects r WHERE r.source_id = f.source_id AND {entity_match}r.year IN (f.period, f.prev_period)"
+        );
+        (
+            format!("(SELECT count(*) {from})"),
+            format!("(SELECT min(r.rule || ': ' || r.message) {from})"),
+        )
+    } else {
+        ("0".to_string(), "NULL".to_string())
+    };
     let wrapped = format!(
         "SELECT f.entity, c.name, c.region, f.period, f.value, f.prev_period, f.prev_value, f.x1, f.x2, f.x3, \
-         f.share, f.source_id, coalesce(f.is_projection, false) \
+         f.share, f.source_id, coalesce(f.is_projection, false), {rejected}, {reason} \
          FROM ({query}) f LEFT JOIN countries c ON c.code = f.entity ORDER BY f.entity, f.period"
     );
     let mut stmt = conn.prepare(&wrapped)?;
@@ -191,6 +216,8 @@ fn findings(conn: &Connection, query: &str) -> Result<Vec<Finding>, duckdb::Erro
             share: r.get(10)?,
             source_id: r.get(11)?,
             is_projection: r.get(12)?,
+            rejected_inputs: r.get(13)?,
+            reject_reason: r.get(14)?,
         })
     })?;
     rows.collect()
@@ -206,7 +233,10 @@ pub fn rule_findings(
     let Some(query) = sql::rule_sql(metrics, rule, periods) else {
         return Ok(Vec::new());
     };
-    let mut found = findings(conn, &query).map_err(|source| RulesError::Query {
+    let scope = metrics
+        .get(&rule.metric)
+        .map_or(Scope::Country, |m| m.scope);
+    let mut found = findings(conn, &query, scope).map_err(|source| RulesError::Query {
         rule: rule.id.clone(),
         source,
     })?;
@@ -558,6 +588,24 @@ fn render_finding(
         Scope::Global => Some(100.0),
         _ => f.share,
     };
+    let data_issue_reason = (f.rejected_inputs > 0).then(|| {
+        let source = f.source_id.as_deref().unwrap_or("?");
+        let years = match f.prev_period {
+            Some(p) if p != f.period => format!("{p}–{}", f.period),
+            _ => f.period.to_string(),
+        };
+        let reason = f.reject_reason.clone().unwrap_or_default();
+        Text::new(
+            format!(
+                "{} input row(s) of {source} for {years} were rejected by validation ({reason}): check the data before acting on this change.",
+                f.rejected_inputs
+            ),
+            format!(
+                "{source}의 {years} 입력 {}행이 검증에서 거부되었습니다({reason}). 조치 전에 데이터를 확인하세요.",
+                f.rejected_inputs
+            ),
+        )
+    });
     Alert {
         fingerprint: fingerprint(&rule.id, &f.entity, &period),
         rule_id: rule.id.clone(),
@@ -580,10 +628,10 @@ fn render_finding(
             source,
             run_id: snapshot.run_id.clone(),
             projection: f.is_projection,
-            data_issue_reason: None,
+            data_issue_reason: data_issue_reason.clone(),
         },
         actions,
-        data_issue: false,
+        data_issue: data_issue_reason.is_some(),
         auto_resolve: rule.auto_resolve,
     }
 }
