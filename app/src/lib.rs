@@ -2,7 +2,9 @@
 //! browser (`hydrate`); server functions reach the engine only under `ssr`.
 
 pub mod api;
+pub mod components;
 pub mod format;
+pub mod i18n;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]
@@ -17,9 +19,10 @@ use leptos_router::{
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = i18n::initial_lang();
     view! {
         <!DOCTYPE html>
-        <html lang="ko">
+        <html lang=lang.code()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -36,6 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(i18n::initial_lang());
     // Effects run only in the browser: the marker tells people and tests that hydration finished.
     Effect::new(move |_| {
         if let Some(body) = document().body() {
@@ -46,10 +50,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/actionboard.css"/>
         <Title text="Actionboard"/>
         <Router>
-            <header class="topbar">
-                <a class="brand" href="/">"Actionboard"</a>
-                <span class="tagline">"세계 경제 모니터 · World economy watch"</span>
-            </header>
+            <components::top_bar::TopBar/>
             <main>
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=StaticSegment("") view=pages::overview::OverviewPage ssr=SsrMode::Async/>

@@ -16,7 +16,8 @@ export const ARTIFACTS = path.join(root, 'tests/browser/artifacts');
 export async function startServer() {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'actionboard-browser-'));
   const env = { ...process.env, ACTIONBOARD_DATA_DIR: dataDir, LEPTOS_SITE_ROOT: SITE_ROOT };
-  execFileSync(BIN, ['etl', 'run', '--mirror', MIRROR, '--config', path.join(root, 'config/sources.yml')], { env, stdio: 'pipe' });
+  execFileSync(BIN, ['etl', 'run', '--mirror', MIRROR, '--config', path.join(root, 'config/sources.yml'),
+    '--metrics', path.join(root, 'config/metrics.yml'), '--rules', path.join(root, 'config/rules.yml')], { env, stdio: 'pipe' });
   const child = spawn(BIN, ['serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => { stderr += chunk; });

@@ -1,4 +1,6 @@
-//! The axum router: Leptos pages, server functions, static files, health.
+//! The axum router: Leptos pages, server functions, static files, health, language choice.
+
+mod lang;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -20,6 +22,7 @@ pub fn router(store: SnapshotStore, site_root: &Path, addr: SocketAddr) -> Route
         .site_addr(addr)
         .build();
     let state = AppState {
+        data_dir: store.data_dir().to_path_buf(),
         snapshots: Arc::new(SnapshotReader::new(store)),
     };
     let routes = generate_route_list(App);
@@ -29,6 +32,7 @@ pub fn router(store: SnapshotStore, site_root: &Path, addr: SocketAddr) -> Route
     };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/lang", get(lang::set_language))
         .leptos_routes_with_context(&options, routes, context, {
             let options = options.clone();
             move || shell(options.clone())

@@ -1,4 +1,4 @@
-//! What server functions send to the page: plain serializable data, the same on both sides.
+//! The overview page's data.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,55 @@
+//! The alert inbox and an alert's page.
+
+use serde::{Deserialize, Serialize};
+
+pub use display::alert::{
+    Action, Alert, AlertRecord, Event, Point, Scope, Severity, SourceRef, Status,
+};
+pub use display::Text;
+
+/// The inbox's filters, as they appear in the URL (`/alerts?status=open&severity=high`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxFilter {
+    /// A status, `active` (open, acknowledged, snoozed: the default) or `all`.
+    pub status: Option<String>,
+    pub severity: Option<String>,
+    pub rule: Option<String>,
+    pub region: Option<String>,
+    pub owner: Option<String>,
+    /// `yes` (only data issues) or `no` (only business alerts).
+    pub data_issue: Option<String>,
+}
+
+/// One value of a filter with how many alerts it would show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FacetValue {
+    pub value: String,
+    pub label: Text,
+    pub count: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Facet {
+    /// The URL parameter.
+    pub param: String,
+    pub label: Text,
+    pub values: Vec<FacetValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inbox {
+    pub filter: InboxFilter,
+    pub alerts: Vec<AlertRecord>,
+    pub facets: Vec<Facet>,
+    /// Alerts in the store, whatever their status.
+    pub total: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertDetail {
+    pub record: AlertRecord,
+    pub history: Vec<Event>,
+    /// The metric's recent series for the entity from the snapshot the alert came from (or the
+    /// current one), for the evidence chart; empty when the alert is not about a series.
+    pub chart: Vec<Point>,
+}
