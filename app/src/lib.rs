@@ -1,5 +1,8 @@
 //! Actionboard's web app. The same code renders on the server (`ssr`) and hydrates in the
 //! browser (`hydrate`); server functions reach the engine only under `ssr`.
+// Leptos view types nest deeply on big pages (component erasure is off so tests and
+// cargo-leptos share one build).
+#![recursion_limit = "512"]
 
 pub mod api;
 pub mod components;
@@ -14,7 +17,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -26,6 +29,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                // No icon yet: an empty one spares every page a 404 request.
+                <link rel="icon" href="data:,"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -54,6 +59,8 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=StaticSegment("") view=pages::overview::OverviewPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("alerts") view=pages::alerts::AlertsPage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("alerts"), ParamSegment("fingerprint")) view=pages::alert::AlertPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -27,6 +27,17 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// How people read it, in both languages.
+    pub fn label(self) -> Text {
+        let (en, ko) = match self {
+            Severity::Critical => ("Critical", "긴급"),
+            Severity::High => ("High", "높음"),
+            Severity::Medium => ("Medium", "보통"),
+            Severity::Low => ("Low", "낮음"),
+        };
+        Text::new(en, ko)
+    }
+
     pub const ALL: [Severity; 4] = [
         Severity::Critical,
         Severity::High,
@@ -56,8 +67,11 @@ pub struct SourceRef {
     pub publisher: String,
     pub edition: String,
     pub licence: String,
-    /// The URL or path actually read.
+    /// `live` (the URL) or `mirror` (the local copy), as recorded at extraction.
     pub read_from: String,
+    /// The URL or path actually read.
+    #[serde(default)]
+    pub location: String,
     pub fetched_at: String,
     pub sha256: String,
 }
@@ -142,6 +156,19 @@ pub enum Status {
 }
 
 impl Status {
+    /// How people read it, in both languages.
+    pub fn label(self) -> Text {
+        let (en, ko) = match self {
+            Status::Open => ("Open", "열림"),
+            Status::Acknowledged => ("Acknowledged", "확인함"),
+            Status::Snoozed => ("Snoozed", "보류"),
+            Status::Resolved => ("Resolved", "해결"),
+            Status::Dismissed => ("Dismissed", "무시"),
+            Status::Cleared => ("Cleared", "해소됨"),
+        };
+        Text::new(en, ko)
+    }
+
     pub const ALL: [Status; 6] = [
         Status::Open,
         Status::Acknowledged,

@@ -323,3 +323,34 @@ fn default_rules_raise_a_useful_inbox_that_matches_an_independent_computation() 
     let (_, again) = engine::rules::refresh(&store, &set).unwrap();
     assert!(again.already_merged);
 }
+
+#[test]
+fn world_gdp_change_compares_like_for_like() {
+    let dir = tempfile::tempdir().unwrap();
+    run_default(dir.path());
+    let (run, conn) = SnapshotStore::new(dir.path()).open_current().unwrap();
+    let ov = queries::overview(&conn, Some(2025)).unwrap();
+    let regions = regions();
+    let mut by_code: HashMap<String, BTreeMap<i32, f64>> = HashMap::new();
+    for (code, year, value) in gdp() {
+        if regions.contains_key(&code) {
+            by_code.entry(code).or_default().insert(year, value);
+        }
+    }
+    let total: f64 = by_code.values().filter_map(|y| y.get(&2025)).sum();
+    let both: Vec<(f64, f64)> = by_code
+        .values()
+        .filter_map(|y| Some((*y.get(&2025)?, *y.get(&2024)?)))
+        .collect();
+    let (cur, prev) = both
+        .iter()
+        .fold((0.0, 0.0), |(c, p), (x, y)| (c + x, p + y));
+    assert!((ov.world.total_usd - total).abs() < 1.0);
+    assert_eq!(ov.world.compared_countries, both.len());
+    let expected = (cur - prev) / prev * 100.0;
+    assert!((ov.world.change_pct.unwrap() - expected).abs() < 1e-9);
+    // Countries without 2025 data would make a naive sum fall; like for like it does not.
+    assert!(both.len() < by_code.values().filter(|y| y.contains_key(&2024)).count());
+    assert_eq!(ov.freshness.run_id, run.to_string());
+    assert!(ov.freshness.loaded_at.ends_with('Z'));
+}

@@ -33,6 +33,11 @@ export async function startServer() {
   });
   return {
     url,
+    dataDir,
+    /** Runs the CLI against this server's data folder; returns its stdout. */
+    cli(...args) {
+      return execFileSync(BIN, args, { env, encoding: 'utf8' });
+    },
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

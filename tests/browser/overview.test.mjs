@@ -30,7 +30,7 @@ test('hydrated: choosing a year updates the tables without reloading the page', 
 
   // A marker on window survives client-side navigation but not a full page load.
   await page.evaluate(() => { window.__sameDocument = true; });
-  await page.getByLabel('연도 · Year').selectOption('2020');
+  await page.getByLabel('Year').selectOption('2020');
   await page.waitForURL(/[?&]year=2020\b/);
   await page.locator('[data-testid="large-economies"] caption', { hasText: '2020 · GDP' }).waitFor();
   assert.equal(await usaCell(page).textContent(), billions(worldBankGdp('USA', 2020)));
@@ -47,8 +47,8 @@ test('without JavaScript: the page is complete and the year form submits', async
   assert.equal(await usaCell(page).textContent(), billions(worldBankGdp('USA', 2025)));
   await screenshot(page, 'overview-390-nojs');
 
-  await page.getByLabel('연도 · Year').selectOption('2020');
-  await page.getByRole('button', { name: '보기 · Show' }).click();
+  await page.getByLabel('Year').selectOption('2020');
+  await page.getByRole('button', { name: 'Show' }).click();
   await page.waitForURL(/[?&]year=2020\b/);
   assert.equal(await usaCell(page).textContent(), billions(worldBankGdp('USA', 2020)));
   await context.close();

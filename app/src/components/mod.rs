@@ -1,3 +1,4 @@
 //! Pieces shared by pages.
 
+pub mod alert_bits;
 pub mod top_bar;

@@ -63,7 +63,7 @@ pub fn TopBar() -> impl IntoView {
             </nav>
             // A plain form: the server sets the cookie and sends the reader back, with or without JS.
             <form class="lang-switch" method="get" action="/lang">
-                <input type="hidden" name="back" prop:value=back/>
+                <input type="hidden" name="back" value=back/>
                 <span class="visually-hidden" id="lang-label">{t(lang, "Language", "언어")}</span>
                 <button type="submit" name="to" value="ko" lang="ko" aria-pressed=(lang == Lang::Ko).to_string() aria-describedby="lang-label">
                     "한국어"

@@ -4,4 +4,4 @@
 pub mod alerts;
 pub mod overview;
 
-pub use overview::{CountryGdp, Overview, RegionTop5};
+pub use overview::{AlertSummary, CountryGdp, Freshness, Overview, RegionTop5, WorldGdp};

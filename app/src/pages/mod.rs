@@ -1,2 +1,4 @@
+pub mod alert;
+pub mod alerts;
 pub mod not_found;
 pub mod overview;

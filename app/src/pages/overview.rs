@@ -1,15 +1,18 @@
-//! The first screen: the two answers of the original exercise for one year.
+//! The first screen: what the data says for one year, and what needs attention.
 
 use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::overview::get_overview;
+use crate::components::alert_bits::{alert_href, FirstAction, SeverityBadge};
 use crate::format::billions;
+use crate::i18n::{t, use_lang, Lang};
 use crate::model::Overview;
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
+    let lang = use_lang();
     let query = use_query_map();
     let year = move || {
         query
@@ -20,32 +23,37 @@ pub fn OverviewPage() -> impl IntoView {
     let overview = Resource::new(year, get_overview);
 
     view! {
-        <h1>"개요 · Overview"</h1>
-        <Suspense fallback=|| view! { <p class="loading" role="status">"불러오는 중… · Loading…"</p> }>
+        <h1>{t(lang, "Overview", "개요")}</h1>
+        <Suspense fallback=move || view! { <p class="loading" role="status">{t(lang, "Loading…", "불러오는 중…")}</p> }>
             {move || Suspend::new(async move {
                 match overview.await {
                     Ok(data) => view! { <OverviewBody data/> }.into_any(),
-                    Err(e) => view! {
-                        <section class="panel error" role="alert">
-                            <h2>"데이터를 불러오지 못했습니다 · Could not load the data"</h2>
-                            <p>{server_error_text(&e)}</p>
-                        </section>
-                    }.into_any(),
+                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
                 }
             })}
         </Suspense>
     }
 }
 
-fn server_error_text(e: &ServerFnError) -> String {
-    match e {
+/// A failed server call, said plainly.
+#[component]
+pub fn ErrorPanel(error: ServerFnError) -> impl IntoView {
+    let lang = use_lang();
+    let text = match &error {
         ServerFnError::ServerError(msg) => msg.clone(),
         other => other.to_string(),
+    };
+    view! {
+        <section class="panel error" role="alert">
+            <h2>{t(lang, "Could not load the data", "데이터를 불러오지 못했습니다")}</h2>
+            <p>{text}</p>
+        </section>
     }
 }
 
 #[component]
 fn YearPicker(year: i32, years: Vec<i32>) -> impl IntoView {
+    let lang = use_lang();
     // With JavaScript the choice applies at once; without it the button submits the GET form.
     let submit_on_change = move |_ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
@@ -62,20 +70,32 @@ fn YearPicker(year: i32, years: Vec<i32>) -> impl IntoView {
     };
     view! {
         <Form method="GET" action="" attr:class="year-picker">
-            <label for="year">"연도 · Year"</label>
+            <label for="year">{t(lang, "Year", "연도")}</label>
             <select id="year" name="year" on:change=submit_on_change>
                 {years
                     .into_iter()
                     .map(|y| view! { <option value=y.to_string() selected=y == year>{y}</option> })
                     .collect_view()}
             </select>
-            <button type="submit">"보기 · Show"</button>
+            <button type="submit">{t(lang, "Show", "보기")}</button>
         </Form>
+    }
+}
+
+/// "3 days ago".
+fn age(days: i64, lang: Lang) -> String {
+    match (lang, days) {
+        (Lang::En, 0) => "today".into(),
+        (Lang::En, 1) => "1 day ago".into(),
+        (Lang::En, d) => format!("{d} days ago"),
+        (Lang::Ko, 0) => "오늘".into(),
+        (Lang::Ko, d) => format!("{d}일 전"),
     }
 }
 
 #[component]
 fn OverviewBody(data: Overview) -> impl IntoView {
+    let lang = use_lang();
     let Overview {
         run_id,
         year,
@@ -83,30 +103,107 @@ fn OverviewBody(data: Overview) -> impl IntoView {
         countries_with_data,
         large_economies,
         region_top5,
+        world,
+        freshness,
+        alerts,
     } = data;
     let large_count = large_economies.len();
+    let change = world.change_pct.map_or_else(
+        || t(lang, "no previous year", "전년 자료 없음").to_string(),
+        |c| display::change_pct(c, lang),
+    );
+    let change_note = match lang {
+        Lang::En => format!(
+            "{change} vs {} for the {} countries with both years",
+            year - 1,
+            world.compared_countries
+        ),
+        Lang::Ko => format!(
+            "{}년 대비 {change} (두 해 모두 자료가 있는 {}개국 기준)",
+            year - 1,
+            world.compared_countries
+        ),
+    };
+    let loaded_day = freshness
+        .loaded_at
+        .get(..10)
+        .unwrap_or_default()
+        .to_string();
+    let loaded_age = age(freshness.age_days, lang);
+    let top = alerts.top.clone();
     view! {
         <YearPicker year years/>
         <div class="kpis">
             <div class="kpi">
-                <span class="kpi-label">"GDP 1,000억 달러 이상 국가 · Countries ≥ 100 B USD"</span>
+                <span class="kpi-label">{move || format!("{} · {year}", t(lang, "World GDP", "세계 GDP"))}</span>
+                <span class="kpi-value" data-testid="world-gdp">{display::value(display::Format::UsdBillions, world.total_usd, lang)}</span>
+                <span class="kpi-note" data-testid="world-change">{change_note}</span>
+            </div>
+            <div class="kpi">
+                <span class="kpi-label">{t(lang, "Countries with GDP ≥ 100 B USD", "GDP 1,000억 달러 이상 국가")}</span>
                 <span class="kpi-value" data-testid="large-count">{large_count}</span>
-                <span class="kpi-note">{format!("{year} · {countries_with_data} countries with data")}</span>
+                <span class="kpi-note">{match lang {
+                    Lang::En => format!("{year} · {countries_with_data} countries with data"),
+                    Lang::Ko => format!("{year}년 · 자료가 있는 {countries_with_data}개국 중"),
+                }}</span>
+            </div>
+            <a class="kpi kpi-link" href="/alerts">
+                <span class="kpi-label">{t(lang, "Alerts needing action", "조치가 필요한 알림")}</span>
+                <span class="kpi-value" data-testid="active-alerts">{alerts.active}</span>
+                <span class="kpi-note severities">
+                    {alerts.by_severity.iter().map(|(s, n)| view! {
+                        <span class=format!("sev-count severity-{}", s.as_str())>{format!("{} {n}", s.label().get(lang))}</span>
+                    }).collect_view()}
+                </span>
+            </a>
+            <div class="kpi">
+                <span class="kpi-label">{t(lang, "Data loaded", "데이터 적재")}</span>
+                <span class="kpi-value small" data-testid="freshness">{loaded_day}</span>
+                <span class="kpi-note">{format!("{loaded_age} · {} {run_id}", t(lang, "run", "실행"))}</span>
             </div>
         </div>
+        <section class="panel top-alerts" aria-labelledby="top-alerts-title">
+            <h2 id="top-alerts-title">{t(lang, "What needs attention", "지금 살펴볼 알림")}</h2>
+            {if top.is_empty() {
+                view! { <p class="muted">{t(lang, "No alert needs action.", "조치가 필요한 알림이 없습니다.")}</p> }.into_any()
+            } else {
+                view! {
+                    <ol class="alert-list" data-testid="top-alerts">
+                        {top.into_iter().map(|r| {
+                            let href = alert_href(&r.alert.fingerprint);
+                            view! {
+                                <li class="alert-card">
+                                    <div class="alert-head">
+                                        <SeverityBadge severity=r.alert.severity/>
+                                        <a class="alert-title" href=href>{r.alert.title.get(lang).to_string()}</a>
+                                    </div>
+                                    <FirstAction record=r/>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ol>
+                    <p><a href="/alerts">{t(lang, "All alerts →", "알림 전체 보기 →")}</a></p>
+                }.into_any()
+            }}
+        </section>
         <div class="grid">
             <section class="panel" aria-labelledby="large-title">
-                <h2 id="large-title">
-                    {format!("{year}년 GDP 1,000억 달러 이상 국가 · Countries with GDP ≥ 100 B USD in {year}")}
-                </h2>
+                <h2 id="large-title">{match lang {
+                    Lang::En => format!("Countries with GDP ≥ 100 B USD in {year}"),
+                    Lang::Ko => format!("{year}년 GDP 1,000억 달러 이상 국가"),
+                }}</h2>
+                <div class="table-wrap">
                 <table class="data" data-testid="large-economies">
-                    <caption>{format!("{year} · GDP, billions of US dollars (World Bank)")}</caption>
+                    <caption>{match lang {
+                        Lang::En => format!("{year} · GDP, billions of US dollars (World Bank)"),
+                        Lang::Ko => format!("{year} · GDP, 10억 달러 (세계은행)"),
+                    }}</caption>
                     <thead>
                         <tr>
                             <th scope="col">"#"</th>
-                            <th scope="col">"국가 · Country"</th>
-                            <th scope="col">"지역 · Region"</th>
-                            <th scope="col" class="num">"GDP (B USD)"</th>
+                            <th scope="col">{t(lang, "Country", "국가")}</th>
+                            <th scope="col">{t(lang, "Region", "지역")}</th>
+                            <th scope="col" class="num">{t(lang, "GDP (B USD)", "GDP (10억 달러)")}</th>
                         </tr>
                     </thead>
                     <tbody>
@@ -116,7 +213,7 @@ fn OverviewBody(data: Overview) -> impl IntoView {
                             .map(|(i, c)| view! {
                                 <tr data-code=c.code.clone()>
                                     <td>{i + 1}</td>
-                                    <td>{c.name}</td>
+                                    <td><a href=format!("/country/{}", c.code)>{c.name}</a></td>
                                     <td>{c.region}</td>
                                     <td class="num">{billions(c.gdp_usd)}</td>
                                 </tr>
@@ -124,17 +221,20 @@ fn OverviewBody(data: Overview) -> impl IntoView {
                             .collect_view()}
                     </tbody>
                 </table>
+                </div>
             </section>
             <section class="panel" aria-labelledby="region-title">
-                <h2 id="region-title">
-                    {format!("지역별 상위 5개국 평균 GDP · Average GDP of each region's top 5 ({year})")}
-                </h2>
+                <h2 id="region-title">{match lang {
+                    Lang::En => format!("Average GDP of each region's top 5 ({year})"),
+                    Lang::Ko => format!("지역별 상위 5개국 평균 GDP ({year})"),
+                }}</h2>
+                <div class="table-wrap">
                 <table class="data" data-testid="region-top5">
                     <thead>
                         <tr>
-                            <th scope="col">"지역 · Region"</th>
-                            <th scope="col" class="num">"평균 · Average (B USD)"</th>
-                            <th scope="col">"상위 5개국 · Top 5"</th>
+                            <th scope="col">{t(lang, "Region", "지역")}</th>
+                            <th scope="col" class="num">{t(lang, "Average (B USD)", "평균 (10억 달러)")}</th>
+                            <th scope="col">{t(lang, "Top 5", "상위 5개국")}</th>
                         </tr>
                     </thead>
                     <tbody>
@@ -150,11 +250,12 @@ fn OverviewBody(data: Overview) -> impl IntoView {
                             .collect_view()}
                     </tbody>
                 </table>
+                </div>
             </section>
         </div>
         <p class="provenance">
-            "출처 · Source: World Bank, World Development Indicators (CC BY 4.0); regions: UN M49. "
-            {format!("Run {run_id}")}
+            {t(lang, "Source: World Bank, World Development Indicators (CC BY 4.0); regions: UN M49. ", "출처: 세계은행 세계개발지표(CC BY 4.0), 지역: UN M49. ")}
+            {format!("{} {run_id}", t(lang, "Run", "실행"))}
         </p>
     }
 }

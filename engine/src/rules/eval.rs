@@ -118,7 +118,8 @@ fn read_snapshot(conn: &Connection) -> Result<Snapshot, duckdb::Error> {
     let loaded_at = parse_timestamp(&loaded_at).unwrap_or_else(Utc::now);
     let mut stmt = conn.prepare(
         "SELECT source_id, coalesce(title, ''), coalesce(publisher, ''), coalesce(edition, ''), \
-         coalesce(licence, ''), coalesce(read_from, ''), CAST(fetched_at AS VARCHAR), coalesce(sha256, '') \
+         coalesce(licence, ''), coalesce(read_from, ''), \
+         strftime(fetched_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S UTC'), coalesce(sha256, ''), coalesce(location, '') \
          FROM provenance",
     )?;
     let sources = stmt
@@ -132,6 +133,7 @@ fn read_snapshot(conn: &Connection) -> Result<Snapshot, duckdb::Error> {
                 read_from: r.get(5)?,
                 fetched_at: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
                 sha256: r.get(7)?,
+                location: r.get(8)?,
             })
         })?
         .map(|s| s.map(|s| (s.source_id.clone(), s)))

@@ -66,6 +66,38 @@ pub struct AlertFilter {
     pub entity: Option<String>,
 }
 
+impl AlertFilter {
+    /// Every status: what [`AlertStore::list`] returns for facet counts.
+    pub fn everything() -> Self {
+        AlertFilter {
+            statuses: Status::ALL.to_vec(),
+            ..AlertFilter::default()
+        }
+    }
+
+    /// Whether `record` passes this filter (the same test `list` applies in SQL).
+    pub fn matches(&self, record: &AlertRecord) -> bool {
+        let a = &record.alert;
+        let status_ok = if self.statuses.is_empty() {
+            record.status.is_active()
+        } else {
+            self.statuses.contains(&record.status)
+        };
+        status_ok
+            && self.severity.is_none_or(|s| a.severity == s)
+            && self.rule_id.as_ref().is_none_or(|r| &a.rule_id == r)
+            && self
+                .region
+                .as_ref()
+                .is_none_or(|r| a.region.as_ref() == Some(r))
+            && self.owner.as_ref().is_none_or(|o| {
+                record.assignee.as_ref() == Some(o) || a.actions.iter().any(|x| &x.owner == o)
+            })
+            && self.data_issue.is_none_or(|d| a.data_issue == d)
+            && self.entity.as_ref().is_none_or(|e| &a.entity == e)
+    }
+}
+
 pub const STATE_FILE: &str = "state/alerts.sqlite";
 
 pub struct AlertStore {

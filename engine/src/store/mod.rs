@@ -6,5 +6,5 @@ pub mod queries;
 pub mod snapshots;
 
 pub use alert_state::{AlertFilter, AlertRecord, AlertStore, MergeSummary, StateError, Status};
-pub use queries::{CountryGdp, Overview, RegionTop5};
+pub use queries::{CountryGdp, Freshness, Overview, RegionTop5, WorldGdp};
 pub use snapshots::{RunId, SnapshotError, SnapshotReader, SnapshotStore, SnapshotWriter};

@@ -40,6 +40,29 @@ pub struct Overview {
     pub large_economies: Vec<CountryGdp>,
     /// One row per region, ordered by the average, largest first.
     pub region_top5: Vec<RegionTop5>,
+    pub world: WorldGdp,
+    pub freshness: Freshness,
+}
+
+/// The sum of country GDPs for the year, and its change like for like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorldGdp {
+    pub total_usd: f64,
+    /// Change vs the previous year over the countries with data in both years, in %: a country
+    /// not yet reporting is not a fall.
+    pub change_pct: Option<f64>,
+    /// How many countries that change covers.
+    pub compared_countries: usize,
+}
+
+/// How old the data shown is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Freshness {
+    pub run_id: String,
+    /// RFC 3339, UTC.
+    pub loaded_at: String,
+    /// The newest extraction time among the sources (RFC 3339, UTC).
+    pub fetched_at: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +148,46 @@ pub fn overview(conn: &Connection, year: Option<i32>) -> Result<Overview, QueryE
         countries_with_data: usize::try_from(countries_with_data).unwrap_or(0),
         large_economies,
         region_top5,
+        world: world_gdp(conn, year)?,
+        freshness: freshness(conn)?,
+    })
+}
+
+/// World GDP for `year` (all countries with data) and its like-for-like change.
+pub fn world_gdp(conn: &Connection, year: i32) -> Result<WorldGdp, QueryError> {
+    let (total_usd, cur, prev, compared): (Option<f64>, Option<f64>, Option<f64>, i64) = conn
+        .query_row(
+            "SELECT (SELECT sum(gdp_usd) FROM gdp WHERE year = ?1 AND NOT is_aggregate),
+                sum(c.gdp_usd), sum(p.gdp_usd), count(*)
+         FROM gdp c JOIN gdp p ON p.code = c.code AND p.year = ?1 - 1 AND NOT p.is_aggregate
+         WHERE c.year = ?1 AND NOT c.is_aggregate",
+            params![year],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+    let change_pct = match (cur, prev) {
+        (Some(c), Some(p)) if p != 0.0 => Some((c - p) / p.abs() * 100.0),
+        _ => None,
+    };
+    Ok(WorldGdp {
+        total_usd: total_usd.unwrap_or(0.0),
+        change_pct,
+        compared_countries: usize::try_from(compared).unwrap_or(0),
+    })
+}
+
+/// When the served snapshot was loaded and its sources extracted.
+pub fn freshness(conn: &Connection) -> Result<Freshness, QueryError> {
+    let (run_id, loaded_at, fetched_at): (String, String, Option<String>) = conn.query_row(
+        "SELECT r.run_id, strftime(r.loaded_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'),
+                (SELECT strftime(max(fetched_at) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ') FROM provenance)
+         FROM runs r ORDER BY r.loaded_at DESC LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    Ok(Freshness {
+        run_id,
+        loaded_at,
+        fetched_at,
     })
 }
 
@@ -139,4 +202,30 @@ fn value_to_strings(value: duckdb::types::Value) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// The last `n` years of one entity's values in one source, oldest first, projections marked.
+pub fn entity_series(
+    conn: &Connection,
+    source_id: &str,
+    code: &str,
+    n: usize,
+) -> Result<Vec<display::alert::Point>, QueryError> {
+    let mut stmt = conn.prepare(
+        "SELECT year, value, is_projection FROM (
+             SELECT year, value, is_projection FROM observations
+             WHERE source_id = ? AND code = ? AND value IS NOT NULL
+             ORDER BY year DESC LIMIT ?)
+         ORDER BY year",
+    )?;
+    let points = stmt
+        .query_map(params![source_id, code, n as i64], |r| {
+            Ok(display::alert::Point {
+                period: r.get(0)?,
+                value: r.get(1)?,
+                projection: r.get(2)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(points)
 }

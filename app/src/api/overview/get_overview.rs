@@ -8,16 +8,24 @@ use crate::model::Overview;
 pub async fn get_overview(year: Option<i32>) -> Result<Overview, ServerFnError> {
     use crate::state::AppState;
 
-    let snapshots = expect_context::<AppState>().snapshots;
+    let state = expect_context::<AppState>();
     // DuckDB blocks: keep it off the async worker threads.
     tokio::task::spawn_blocking(move || {
-        let (run, conn) = snapshots.connection().map_err(|e| {
+        let (run, conn) = state.snapshots.connection().map_err(|e| {
             leptos::logging::error!("overview: {e}");
             ServerFnError::new(e.to_string())
         })?;
         let overview = engine::store::queries::overview(&conn, year)
             .map_err(|e| ServerFnError::new(e.to_string()))?;
-        Ok(Overview::from_engine(run.to_string(), overview))
+        // The inbox is a separate store: if it cannot be read, the figures still show.
+        let alerts = state
+            .alerts()
+            .and_then(|store| crate::api::alerts::summary::summarize(&store, 5))
+            .unwrap_or_else(|e| {
+                leptos::logging::error!("overview: alerts: {e}");
+                Default::default()
+            });
+        Ok(Overview::from_engine(run.to_string(), overview, alerts))
     })
     .await
     .map_err(|e| ServerFnError::new(format!("the overview query stopped: {e}")))?

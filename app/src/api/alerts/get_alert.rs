@@ -1,0 +1,70 @@
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+use crate::model::alerts::AlertDetail;
+
+/// One alert with its history and the series behind it, as of the snapshot it came from.
+#[server(input = GetUrl)]
+pub async fn get_alert(fingerprint: String) -> Result<AlertDetail, ServerFnError> {
+    use crate::state::AppState;
+
+    let state = expect_context::<AppState>();
+    let found = tokio::task::spawn_blocking(move || {
+        let unavailable = |e: &dyn std::fmt::Display| {
+            leptos::logging::error!("alert {fingerprint}: {e}");
+            ServerFnError::new("The alert cannot be read right now. 알림을 읽을 수 없습니다.")
+        };
+        let store = state.alerts().map_err(|e| unavailable(&e))?;
+        let Some(record) = store.get(&fingerprint).map_err(|e| unavailable(&e))? else {
+            return Ok::<_, ServerFnError>(Err(fingerprint));
+        };
+        let history = store.history(&fingerprint).map_err(|e| unavailable(&e))?;
+        let chart = chart(&state, &record).unwrap_or_else(|e| {
+            leptos::logging::warn!("alert {fingerprint}: no chart: {e}");
+            Vec::new()
+        });
+        Ok(Ok(AlertDetail {
+            record,
+            history,
+            chart,
+        }))
+    })
+    .await
+    .map_err(|e| ServerFnError::new(format!("the alert query stopped: {e}")))??;
+    // The response status is set here, on the request's task, not on the blocking thread.
+    found.map_err(|fingerprint| {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(http::StatusCode::NOT_FOUND);
+        }
+        ServerFnError::new(format!(
+            "No alert `{fingerprint}`. It may have been raised by another data folder. 알림 `{fingerprint}`이(가) 없습니다."
+        ))
+    })
+}
+
+/// The entity's series of the alert's source, from the alert's own snapshot if it is still
+/// kept, else the current one.
+#[cfg(feature = "ssr")]
+fn chart(
+    state: &crate::state::AppState,
+    record: &display::alert::AlertRecord,
+) -> Result<Vec<display::alert::Point>, String> {
+    use display::alert::Scope;
+    use engine::store::RunId;
+
+    let alert = &record.alert;
+    let Some(source) = alert.evidence.source.as_ref() else {
+        return Ok(Vec::new());
+    };
+    if alert.scope != Scope::Country {
+        return Ok(Vec::new());
+    }
+    let store = state.snapshots.store();
+    let conn = RunId::parse(&alert.evidence.run_id)
+        .ok()
+        .and_then(|run| store.open_read_only(&run).ok())
+        .map_or_else(|| state.snapshots.connection().map(|(_, c)| c), Ok)
+        .map_err(|e| e.to_string())?;
+    engine::store::queries::entity_series(&conn, &source.source_id, &alert.entity, 20)
+        .map_err(|e| e.to_string())
+}

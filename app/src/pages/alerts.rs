@@ -1,0 +1,153 @@
+//! The alert inbox: what needs action, by priority, with filters kept in the URL.
+
+use leptos::prelude::*;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::alerts::list_alerts;
+use crate::components::alert_bits::{alert_href, FirstAction, SeverityBadge, StatusBadge};
+use crate::i18n::{t, use_lang, Lang};
+use crate::model::alerts::{Facet, Inbox, InboxFilter};
+use crate::pages::overview::ErrorPanel;
+
+#[component]
+pub fn AlertsPage() -> impl IntoView {
+    let lang = use_lang();
+    let query = use_query_map();
+    let filter = move || {
+        let q = query.read();
+        let get = |k: &str| q.get(k).filter(|v| !v.is_empty());
+        InboxFilter {
+            status: get("status"),
+            severity: get("severity"),
+            rule: get("rule"),
+            region: get("region"),
+            owner: get("owner"),
+            data_issue: get("data_issue"),
+        }
+    };
+    let inbox = Resource::new(filter, list_alerts);
+    view! {
+        <h1>{t(lang, "Alerts", "알림")}</h1>
+        <Suspense fallback=move || view! { <p class="loading" role="status">{t(lang, "Loading…", "불러오는 중…")}</p> }>
+            {move || Suspend::new(async move {
+                match inbox.await {
+                    Ok(inbox) => view! { <InboxBody inbox/> }.into_any(),
+                    Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn current(filter: &InboxFilter, param: &str) -> String {
+    match param {
+        "status" => filter.status.clone(),
+        "severity" => filter.severity.clone(),
+        "rule" => filter.rule.clone(),
+        "region" => filter.region.clone(),
+        "owner" => filter.owner.clone(),
+        "data_issue" => filter.data_issue.clone(),
+        _ => None,
+    }
+    .unwrap_or_default()
+}
+
+#[component]
+fn FacetSelect(facet: Facet, selected: String) -> impl IntoView {
+    let lang = use_lang();
+    let id = format!("filter-{}", facet.param);
+    // Status always has a value (needs action by default); the others can be "any".
+    let any = (facet.param != "status").then(|| {
+        let total: usize = facet.values.iter().map(|v| v.count).sum();
+        view! { <option value="" selected=selected.is_empty()>{format!("{} ({total})", t(lang, "Any", "전체"))}</option> }
+    });
+    let selected_is_known = selected.is_empty() || facet.values.iter().any(|v| v.value == selected);
+    view! {
+        <div class="filter">
+            <label for=id.clone()>{facet.label.get(lang).to_string()}</label>
+            <select id=id name=facet.param.clone()>
+                {any}
+                {facet.values.into_iter().map(|v| {
+                    let is_selected = v.value == selected || (selected.is_empty() && v.value == "active");
+                    view! {
+                        <option value=v.value selected=is_selected>
+                            {format!("{} ({})", v.label.get(lang), v.count)}
+                        </option>
+                    }
+                }).collect_view()}
+                // A value from the URL that no alert has: keep it visible, with 0.
+                {(!selected_is_known).then(|| view! {
+                    <option value=selected.clone() selected=true>{format!("{selected} (0)")}</option>
+                })}
+            </select>
+        </div>
+    }
+}
+
+#[component]
+fn InboxBody(inbox: Inbox) -> impl IntoView {
+    let lang = use_lang();
+    let Inbox {
+        filter,
+        alerts,
+        facets,
+        total,
+    } = inbox;
+    let shown = alerts.len();
+    view! {
+        <Form method="GET" action="" attr:class="filters" attr:aria-label=t(lang, "Filter alerts", "알림 거르기")>
+            {facets.into_iter().map(|f| {
+                let selected = current(&filter, &f.param);
+                view! { <FacetSelect facet=f selected/> }
+            }).collect_view()}
+            <div class="filter-buttons">
+                <button type="submit">{t(lang, "Apply", "적용")}</button>
+                <a href="/alerts">{t(lang, "Reset", "초기화")}</a>
+            </div>
+        </Form>
+        <p class="muted" role="status" data-testid="inbox-count">{match lang {
+            Lang::En => format!("{shown} alerts shown, by priority ({total} in the inbox, any status)"),
+            Lang::Ko => format!("알림 {shown}건, 우선순위 순 (알림함 전체 {total}건)"),
+        }}</p>
+        {if alerts.is_empty() {
+            view! {
+                <section class="panel">
+                    <p>{t(lang, "No alert matches these filters.", "조건에 맞는 알림이 없습니다.")}</p>
+                </section>
+            }.into_any()
+        } else {
+            view! {
+                <ol class="alert-list" data-testid="inbox">
+                    {alerts.into_iter().map(|r| {
+                        let a = r.alert.clone();
+                        let meta = format!(
+                            "{} · {}{} · {} {} · {} {:.2}",
+                            a.entity_name,
+                            a.region.as_deref().map(|g| format!("{g} · ")).unwrap_or_default(),
+                            a.period,
+                            t(lang, "rule", "규칙"),
+                            a.rule_id,
+                            t(lang, "priority", "우선순위"),
+                            a.priority
+                        );
+                        view! {
+                            <li class="alert-card" data-fingerprint=a.fingerprint.clone()>
+                                <div class="alert-head">
+                                    <SeverityBadge severity=a.severity/>
+                                    <StatusBadge status=r.status/>
+                                    {a.data_issue.then(|| view! {
+                                        <span class="badge data-issue">{t(lang, "Data issue", "데이터 문제")}</span>
+                                    })}
+                                    <a class="alert-title" href=alert_href(&a.fingerprint)>{a.title.get(lang).to_string()}</a>
+                                </div>
+                                <p class="alert-meta muted">{meta}</p>
+                                <FirstAction record=r/>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ol>
+            }.into_any()
+        }}
+    }
+}

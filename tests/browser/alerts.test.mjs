@@ -1,0 +1,146 @@
+// The alert inbox and an alert's page in a real browser, with JavaScript on and off, in both
+// languages; expectations come from the CLI's JSON of the same inbox and from the mirror files.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { startServer, launchBrowser, screenshot, MIRROR } from './harness.mjs';
+import { assertAccessible } from './a11y.mjs';
+
+let server;
+let browser;
+let inbox;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  inbox = JSON.parse(server.cli('alerts', 'list', '--format', 'json', '--limit', '1000'));
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const cards = (page) => page.locator('[data-testid="inbox"] > li');
+
+async function hydratedPage(width = 1280) {
+  const page = await browser.newPage({ viewport: { width, height: 900 }, locale: 'en-US' });
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.errors = errors;
+  return page;
+}
+
+test('hydrated: the inbox is ordered by priority and filters by severity in the URL', async () => {
+  assert.ok(inbox.length >= 10, `${inbox.length} alerts`);
+  const page = await hydratedPage();
+  await page.goto(`${server.url}/alerts`);
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+  const shown = await cards(page).evaluateAll((els) => els.map((e) => e.dataset.fingerprint));
+  assert.deepEqual(shown, inbox.map((r) => r.alert.fingerprint), 'same alerts, same priority order');
+  // Every card carries its first recommended action and a severity in words.
+  assert.equal(await cards(page).locator('.action').count(), inbox.length);
+  await screenshot(page, 'alerts-1280');
+  await assertAccessible(page, 'inbox');
+
+  const high = inbox.filter((r) => r.alert.severity === 'high');
+  await page.getByLabel('Severity').selectOption('high');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(/[?&]severity=high\b/);
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="inbox"] > li').length === n, high.length);
+  const badges = await cards(page).locator('.badge.severity-high').count();
+  assert.equal(badges, high.length);
+  // The option says how many it shows.
+  assert.match(await page.getByLabel('Severity').locator('option:checked').textContent(), new RegExp(`High \\(${high.length}\\)`));
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('an alert page shows why, the evidence with its provenance, actions and history', async () => {
+  const first = inbox[0].alert;
+  const page = await hydratedPage();
+  await page.goto(`${server.url}/alerts`);
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+  await page.getByRole('link', { name: first.title.en }).click();
+  await page.waitForURL(/\/alerts\/.+/);
+  await page.getByTestId('alert-title').waitFor();
+  assert.equal(await page.getByTestId('alert-title').textContent(), first.title.en);
+  assert.equal(await page.getByTestId('explanation').textContent(), first.explanation.en);
+  // The recorded checksum is the mirror file's.
+  const mirrorFile = first.evidence.source.location;
+  assert.ok(mirrorFile.startsWith(MIRROR) || path.isAbsolute(mirrorFile), mirrorFile);
+  const sha = createHash('sha256').update(readFileSync(mirrorFile)).digest('hex');
+  assert.match(await page.getByTestId('provenance').textContent(), new RegExp(sha));
+  assert.equal(await page.getByTestId('actions').locator('li').count(), first.actions.length);
+  assert.match(await page.getByTestId('history').textContent(), /opened/);
+  // The evidence chart is SVG from the server, with the compared years marked.
+  assert.ok(await page.locator('figure.chart circle').count() >= 2);
+  assert.equal(await page.locator('figure.chart circle.marked').count(), first.evidence.series.length);
+  await screenshot(page, 'alert-1280');
+  await assertAccessible(page, 'alert page');
+  assert.deepEqual(page.errors, []);
+  await page.close();
+});
+
+test('without JavaScript: the inbox, its filters and an alert page work', async () => {
+  const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 }, locale: 'en-US' });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/alerts`);
+  assert.equal(await cards(page).count(), inbox.length);
+  await screenshot(page, 'alerts-390-nojs');
+  const issues = inbox.filter((r) => !r.alert.data_issue);
+  await page.getByLabel('Kind').selectOption('no');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(/[?&]data_issue=no\b/);
+  assert.equal(await cards(page).count(), issues.length);
+
+  const fp = inbox[1].alert.fingerprint;
+  const response = await page.goto(`${server.url}/alerts/${encodeURIComponent(fp)}`);
+  assert.equal(response.status(), 200);
+  assert.equal(await page.getByTestId('alert-title').textContent(), inbox[1].alert.title.en);
+  await screenshot(page, 'alert-390-nojs');
+
+  const missing = await page.goto(`${server.url}/alerts/no_such_rule:XXX:2025`);
+  assert.equal(missing.status(), 404);
+  assert.match(await page.getByRole('alert').textContent(), /No alert `no_such_rule:XXX:2025`/);
+  await context.close();
+});
+
+test('the language switch works without JavaScript and is remembered', async () => {
+  const context = await browser.newContext({ javaScriptEnabled: false, locale: 'en-US' });
+  const page = await context.newPage();
+  await page.goto(`${server.url}/alerts?severity=high`);
+  assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Alerts');
+  await page.getByRole('button', { name: '한국어' }).click();
+  await page.waitForURL(/\/alerts\?severity=high$/);
+  assert.equal(await page.locator('html').getAttribute('lang'), 'ko');
+  assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), '알림');
+  assert.equal(await page.getByRole('button', { name: '한국어' }).getAttribute('aria-pressed'), 'true');
+  // Remembered on the next page, and titles come in Korean.
+  await page.goto(server.url);
+  assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), '개요');
+  assert.match(await page.getByTestId('top-alerts').textContent(), new RegExp(inbox[0].alert.title.ko.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  await page.getByRole('button', { name: 'English' }).click();
+  assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Overview');
+  await context.close();
+});
+
+test('hydrated Korean pages at phone width', async () => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'ko-KR' });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.url}/alerts`);
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+  assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), '알림');
+  await screenshot(page, 'alerts-390-ko');
+  await page.goto(`${server.url}/alerts/${encodeURIComponent(inbox[0].alert.fingerprint)}`);
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+  assert.equal(await page.getByTestId('alert-title').textContent(), inbox[0].alert.title.ko);
+  await screenshot(page, 'alert-390-ko');
+  await assertAccessible(page, 'alert page (ko, 390)');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
