@@ -46,16 +46,28 @@ async fn start(load_data: bool) -> TestServer {
     }
 }
 
-/// Status and body of a GET, off the async workers (ureq blocks).
+/// Status and body of a GET in English, off the async workers (ureq blocks).
 async fn get(url: String) -> (u16, String) {
+    let (status, _, body) = get_with(url, Some("lang=en")).await;
+    (status, body)
+}
+
+/// Status, headers and body of a GET with an optional `Cookie`, not following redirects.
+async fn get_with(url: String, cookie: Option<&'static str>) -> (u16, http::HeaderMap, String) {
     tokio::task::spawn_blocking(move || {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            .max_redirects(0)
             .build()
             .into();
-        let mut resp = agent.get(&url).call().unwrap();
+        let mut req = agent.get(&url);
+        if let Some(c) = cookie {
+            req = req.header("Cookie", c);
+        }
+        let mut resp = req.call().unwrap();
         let status = resp.status().as_u16();
-        (status, resp.body_mut().read_to_string().unwrap())
+        let headers = resp.headers().clone();
+        (status, headers, resp.body_mut().read_to_string().unwrap())
     })
     .await
     .unwrap()
@@ -98,9 +110,15 @@ async fn without_data_the_page_says_what_to_do() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_pages_are_404_and_health_answers() {
     let srv = start(true).await;
-    let (status, html) = get(format!("{}/no-such-page", srv.base)).await;
+    let (status, _, html) = get_with(format!("{}/no-such-page", srv.base), None).await;
     assert_eq!(status, 404);
-    assert!(html.contains("Page not found"));
+    assert!(
+        html.contains("페이지를 찾을 수 없습니다"),
+        "Korean by default: {html}"
+    );
+    let (status, _, html) = get_with(format!("{}/no-such-page", srv.base), Some("lang=en")).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("Page not found") && html.contains("<html lang=\"en\""));
     let (status, body) = get(format!("{}/healthz", srv.base)).await;
     assert_eq!((status, body.as_str()), (200, "ok"));
 }
@@ -123,4 +141,30 @@ async fn a_new_snapshot_is_served_without_restart() {
     assert_ne!(first, second);
     let (_, html) = get(format!("{}/", srv.base)).await;
     assert!(html.contains(&format!("Run {second}")), "{html}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_language_choice_is_a_cookie_and_a_redirect_back_to_this_site() {
+    let srv = start(false).await;
+    let (status, headers, _) = get_with(
+        format!("{}/lang?to=en&back=/alerts?severity=high", srv.base),
+        None,
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/alerts?severity=high");
+    let cookie = headers["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("lang=en;") && cookie.contains("Max-Age="),
+        "{cookie}"
+    );
+    let (status, headers, _) = get_with(
+        format!("{}/lang?to=ko&back=//evil.example/x", srv.base),
+        None,
+    )
+    .await;
+    assert_eq!((status, headers["location"].to_str().unwrap()), (303, "/"));
+    let (status, _, body) = get_with(format!("{}/lang?to=fr", srv.base), None).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("to=ko"), "{body}");
 }
