@@ -50,10 +50,11 @@ browser-test:
 	ACTIONBOARD_BIN=$(TARGET_DIR)/debug/actionboard LEPTOS_SITE_ROOT=$(CURDIR)/target/site \
 	  node --test --test-concurrency=1 tests/browser/
 
-## bench: the ETL benchmark (10M generated rows) and the rules benchmark (1M entities × 20 years); not part of `make test`
-bench:
+## bench: ETL (10M generated rows), rules (1M entities × 20 years) and web (wrk) benchmarks; not part of `make test`
+bench: setup build
 	cargo run --release -p engine --example etl_bench -- $(BENCH_ARGS)
 	cargo run --release -p engine --example rules_bench -- $(RULES_BENCH_ARGS)
+	ACTIONBOARD_BIN=$(TARGET_DIR)/release/actionboard LEPTOS_SITE_ROOT=target/site scripts/web_bench.sh
 
 clean-data:
 	rm -rf data/runs data/snapshots data/current

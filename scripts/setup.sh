@@ -44,10 +44,12 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindge
 fi
 
 # 4. Debian's Chromium for the browser tests (Playwright's own browser download fails here),
-#    and a CJK font so Korean text renders in it (screenshots included).
+#    a CJK font so Korean text renders in it (screenshots included), and wrk for the benchmark.
 apt_missing=()
 command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || apt_missing+=(fonts-noto-cjk)
+# wrk drives the web benchmark (make bench).
+command -v wrk >/dev/null 2>&1 || apt_missing+=(wrk)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   say "installing from Debian: ${apt_missing[*]}"
   as_root apt-get update -qq

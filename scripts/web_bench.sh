@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Web benchmark, run by `make bench` after a release build (never by `make test`):
+# the overview's requests per second against the same bytes served as a static file by the same
+# server (target ≥ 0.5), its p99 latency (target ≤ 25 ms), both with wrk at 64 connections, and
+# the gzipped size of the wasm (target ≤ 400 KB). The server runs on a free loopback port over a
+# freshly loaded temporary data folder, and is stopped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${ACTIONBOARD_BIN:-target/release/actionboard}
+SITE=${LEPTOS_SITE_ROOT:-target/site}
+MIRROR=${ACTIONBOARD_MIRROR:-../shared/data}
+DURATION=${WEB_BENCH_SECONDS:-10}
+command -v wrk >/dev/null || { echo "web_bench: wrk is missing: run scripts/setup.sh" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "web_bench: $BIN is missing: run make build" >&2; exit 1; }
+
+data=$(mktemp -d)
+static="$SITE/bench-overview.html"
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$data" "$static"
+}
+trap cleanup EXIT
+
+ACTIONBOARD_DATA_DIR=$data "$BIN" etl run --mirror "$MIRROR" >/dev/null 2>&1
+ACTIONBOARD_DATA_DIR=$data LEPTOS_SITE_ROOT=$SITE ACTIONBOARD_LOG=warn "$BIN" serve --port 0 >"$data/serve.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do
+  url=$(grep -o 'http://[^ ]*' "$data/serve.log" 2>/dev/null | head -1 || true)
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "web_bench: the server did not start:"; cat "$data/serve.log"; exit 1; } >&2
+
+curl -sf -H 'Cookie: lang=en' "$url/" >"$static"
+bytes=$(wc -c <"$static")
+
+# "Requests/sec: N" and the 99th percentile ("99%  12.34ms") from wrk --latency.
+measure() {
+  wrk -t2 -c64 -d"${DURATION}s" --latency -H 'Cookie: lang=en' "$1" >"$data/wrk.txt"
+  rps=$(awk '/Requests\/sec/ {print $2}' "$data/wrk.txt")
+  p99=$(awk '$1 == "99%" {print $2}' "$data/wrk.txt")
+  errors=$(awk '/Non-2xx|Socket errors/ {print}' "$data/wrk.txt")
+}
+to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.2f", v/1000; else if (v ~ /ms$/) printf "%.2f", v+0; else if (v ~ /s$/) printf "%.2f", v*1000; else print v }'; }
+
+echo "Web benchmark: $url, wrk 2 threads × 64 connections × ${DURATION} s; overview page $bytes bytes"
+measure "$url/"
+page_rps=$rps; page_p99=$(to_ms "$p99"); page_errors=$errors
+measure "$url/bench-overview.html"
+static_rps=$rps; static_p99=$(to_ms "$p99")
+ratio=$(awk -v a="$page_rps" -v b="$static_rps" 'BEGIN { printf "%.2f", a / b }')
+verdict() { awk -v c="$1" 'BEGIN { print (c ? "PASS" : "FAIL") }'; }
+printf '(a) overview (SSR):     %10s req/s, p99 %s ms %s\n' "$page_rps" "$page_p99" "${page_errors:+($page_errors)}"
+printf '(b) same bytes, static: %10s req/s, p99 %s ms\n' "$static_rps" "$static_p99"
+printf '    ratio (a)/(b) = %s (target ≥ 0.5): %s\n' "$ratio" "$(verdict "$(awk -v r="$ratio" 'BEGIN{print r >= 0.5}')")"
+printf '    overview p99 = %s ms (target ≤ 25 ms): %s\n' "$page_p99" "$(verdict "$(awk -v p="$page_p99" 'BEGIN{print p <= 25}')")"
+wasm="$SITE/pkg/actionboard.wasm"
+gz=$(gzip -9 -c "$wasm" | wc -c)
+printf '(c) wasm %s: %s KB, gzipped %s KB (target ≤ 400 KB): %s\n' "$wasm" "$(( $(wc -c <"$wasm") / 1024 ))" "$(( gz / 1024 ))" "$(verdict "$(( gz <= 400 * 1024 ))")"
