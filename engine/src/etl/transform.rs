@@ -513,6 +513,20 @@ struct ObservationColumns {
     is_projection: Option<usize>,
 }
 
+impl ObservationColumns {
+    /// Where the source's configured columns are among the file's `columns`.
+    fn find(source: &Source, columns: &[String]) -> Self {
+        let field = |f: &str| field_index(source, columns, f);
+        ObservationColumns {
+            code: field("code"),
+            name: field("name"),
+            year: field("year"),
+            value: field("value"),
+            is_projection: field("is_projection"),
+        }
+    }
+}
+
 impl Validator<'_> {
     /// Code id and whether it is an aggregate of this source; `None` for an unknown code.
     fn resolve(&self, raw_code: &str) -> Option<(u32, bool)> {
@@ -978,19 +992,11 @@ pub fn transform_with_progress(
         .zip(&parsed)
         .filter(|(r, _)| r.source.role == Role::Observations)
         .map(|(r, input)| {
-            let columns = input.columns();
-            let field = |f: &str| field_index(&r.source, columns, f);
             let validator = Validator {
                 sources,
                 source: &r.source,
                 file: &r.location,
-                cols: ObservationColumns {
-                    code: field("code"),
-                    name: field("name"),
-                    year: field("year"),
-                    value: field("value"),
-                    is_projection: field("is_projection"),
-                },
+                cols: ObservationColumns::find(&r.source, input.columns()),
                 dict: &dict,
                 names: &names,
             };
@@ -1240,18 +1246,11 @@ sources:
         let table = extractor_for(SourceKind::Csv)
             .parse(source, "gdp.csv", gdp.as_bytes())
             .unwrap();
-        let field = |f: &str| field_index(source, &table.columns, f);
         let v = Validator {
             sources: &sources,
             source,
             file: "gdp.csv",
-            cols: ObservationColumns {
-                code: field("code"),
-                name: field("name"),
-                year: field("year"),
-                value: field("value"),
-                is_projection: field("is_projection"),
-            },
+            cols: ObservationColumns::find(source, &table.columns),
             dict: &dict,
             names: &names,
         };

@@ -307,88 +307,50 @@ impl Kind {
     }
 
     /// The `{placeholders}` a template of this kind can use.
-    pub fn placeholders(&self) -> &'static [&'static str] {
-        match self {
-            Kind::Threshold { .. } => &[
-                "name",
-                "code",
-                "region",
-                "period",
-                "period_next",
-                "value",
-                "metric",
-                "limit",
-                "previous",
-                "previous_period",
-            ],
-            Kind::Change { .. } => &[
-                "name",
-                "code",
-                "region",
-                "period",
-                "period_next",
-                "value",
-                "metric",
-                "previous",
-                "previous_period",
-                "change",
-                "limit",
-            ],
-            Kind::Anomaly { .. } => &[
-                "name",
-                "code",
-                "region",
-                "period",
-                "period_next",
-                "value",
-                "metric",
-                "previous",
-                "previous_period",
-                "change",
-                "z",
-                "mean_change",
-                "window",
-            ],
-            Kind::RankChange { .. } => &[
-                "name",
-                "code",
-                "region",
-                "period",
-                "period_next",
-                "value",
-                "metric",
-                "rank",
-                "previous_rank",
-                "moved",
-                "top",
-                "previous_period",
-            ],
-            Kind::Absence => &[
-                "name",
-                "code",
-                "region",
-                "period",
-                "period_next",
-                "metric",
-                "previous",
-                "previous_period",
-            ],
-            Kind::DataQuality { .. } => &["source", "rejected", "rows", "reject_rate", "limit"],
-            Kind::Pipeline { .. } => &["run", "stage", "error", "age_days", "limit"],
-            Kind::Revision { .. } => &[
-                "name",
-                "code",
-                "region",
-                "period",
-                "period_next",
-                "value",
-                "metric",
-                "baseline",
-                "baseline_value",
-                "revised_by",
-                "limit",
-            ],
+    pub fn placeholders(&self) -> Vec<&'static str> {
+        // Every metric-based kind knows the entity, the period and the value.
+        const ENTITY: [&str; 7] = [
+            "name",
+            "code",
+            "region",
+            "period",
+            "period_next",
+            "value",
+            "metric",
+        ];
+        let (entity, extra): (bool, &[&str]) = match self {
+            Kind::Threshold { .. } => (true, &["limit", "previous", "previous_period"]),
+            Kind::Change { .. } => (true, &["previous", "previous_period", "change", "limit"]),
+            Kind::Anomaly { .. } => (
+                true,
+                &[
+                    "previous",
+                    "previous_period",
+                    "change",
+                    "z",
+                    "mean_change",
+                    "window",
+                ],
+            ),
+            Kind::RankChange { .. } => (
+                true,
+                &["rank", "previous_rank", "moved", "top", "previous_period"],
+            ),
+            // No value for the period: that is what is missing.
+            Kind::Absence => (true, &["previous", "previous_period"]),
+            Kind::DataQuality { .. } => (
+                false,
+                &["source", "rejected", "rows", "reject_rate", "limit"],
+            ),
+            Kind::Pipeline { .. } => (false, &["run", "stage", "error", "age_days", "limit"]),
+            Kind::Revision { .. } => (true, &["baseline", "baseline_value", "revised_by", "limit"]),
+        };
+        let mut out: Vec<&'static str> = if entity { ENTITY.to_vec() } else { Vec::new() };
+        if matches!(self, Kind::Absence) {
+            out.retain(|p| *p != "value");
         }
+        out.extend_from_slice(extra);
+        out
     }
 }
 
@@ -552,7 +514,7 @@ impl Rules {
                     return Err(at("min_value", "guards.min_value must be a number".into()));
                 }
             }
-            let placeholders = kind.placeholders();
+            let placeholders = &kind.placeholders();
             let check_text = |key: &str, text: &Text| -> Result<(), ConfigError> {
                 for lang_text in [&text.en, &text.ko] {
                     check_template(lang_text, placeholders).map_err(|m| at(key, m))?;
