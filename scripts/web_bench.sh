@@ -53,8 +53,8 @@ ratio=$(awk -v a="$page_rps" -v b="$static_rps" 'BEGIN { printf "%.2f", a / b }'
 verdict() { awk -v c="$1" 'BEGIN { print (c ? "PASS" : "FAIL") }'; }
 printf '(a) overview (SSR):     %10s req/s, p99 %s ms %s\n' "$page_rps" "$page_p99" "${page_errors:+($page_errors)}"
 printf '(b) same bytes, static: %10s req/s, p99 %s ms\n' "$static_rps" "$static_p99"
-printf '    ratio (a)/(b) = %s (target ≥ 0.5): %s\n' "$ratio" "$(verdict "$(awk -v r="$ratio" 'BEGIN{print r >= 0.5}')")"
-printf '    overview p99 = %s ms (target ≤ 25 ms): %s\n' "$page_p99" "$(verdict "$(awk -v p="$page_p99" 'BEGIN{print p <= 25}')")"
+printf '    ratio (a)/(b) = %s (target ≥ 0.5): %s\n' "$ratio" "$(verdict "$(awk -v r="$ratio" 'BEGIN{print (r >= 0.5)}')")"
+printf '    overview p99 = %s ms (target ≤ 25 ms): %s\n' "$page_p99" "$(verdict "$(awk -v p="$page_p99" 'BEGIN{print (p <= 25)}')")"
 wasm="$SITE/pkg/actionboard.wasm"
 gz=$(gzip -9 -c "$wasm" | wc -c)
 printf '(c) wasm %s: %s KB, gzipped %s KB (target ≤ 400 KB): %s\n' "$wasm" "$(( $(wc -c <"$wasm") / 1024 ))" "$(( gz / 1024 ))" "$(verdict "$(( gz <= 400 * 1024 ))")"

@@ -1,9 +1,9 @@
 //! What server functions need from the server process, provided to them as context.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use engine::store::{AlertStore, SnapshotReader, StateError};
+use engine::store::{AlertStore, Overview, SnapshotMemo, SnapshotReader, StateError};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -11,9 +11,43 @@ pub struct AppState {
     /// Where the alert state lives (`data/`): each request opens its own SQLite connection, so
     /// reads never wait on each other and the CLI can merge a load meanwhile.
     pub data_dir: PathBuf,
+    /// Overview figures per year of the served snapshot: computed once per run (about 30 ms of
+    /// queries), then answered from memory.
+    pub overviews: Arc<SnapshotMemo<Option<i32>, Overview>>,
+    /// The overview's alert numbers, kept while the alert state's version stays the same.
+    pub alert_summary: Arc<Mutex<Option<(String, crate::model::AlertSummary)>>>,
 }
 
 impl AppState {
+    pub fn new(snapshots: SnapshotReader) -> Self {
+        AppState {
+            data_dir: snapshots.store().data_dir().to_path_buf(),
+            snapshots: Arc::new(snapshots),
+            // Years with data, and a few more for mistyped ones.
+            overviews: Arc::new(SnapshotMemo::new(128)),
+            alert_summary: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Active alerts by severity and the five most urgent, re-read only when the state changed.
+    pub fn alert_summary(&self) -> Result<crate::model::AlertSummary, StateError> {
+        let version = engine::store::state_version(&self.data_dir);
+        let cached = self.alert_summary.lock().unwrap_or_else(|p| p.into_inner());
+        if let (Some(v), Some((cached_v, summary))) = (&version, cached.as_ref()) {
+            if v == cached_v {
+                return Ok(summary.clone());
+            }
+        }
+        drop(cached);
+        let summary = crate::api::alerts::summary::summarize(&self.alerts()?, 5)?;
+        // Kept under the version read before reading: a change meanwhile shows as a new version.
+        if let Some(v) = version {
+            *self.alert_summary.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some((v, summary.clone()));
+        }
+        Ok(summary)
+    }
+
     pub fn alerts(&self) -> Result<AlertStore, StateError> {
         AlertStore::open_in(&self.data_dir)
     }

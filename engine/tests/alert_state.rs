@@ -279,3 +279,35 @@ fn the_state_survives_reopening_the_file_and_filters_work() {
         Err(engine::store::StateError::NoSuchAlert(_))
     ));
 }
+
+#[test]
+fn the_state_version_changes_with_every_commit() {
+    use engine::store::state_version;
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(state_version(dir.path()), None, "no state yet");
+    let mut store = AlertStore::open_in(dir.path()).unwrap();
+    let v0 = state_version(dir.path()).unwrap();
+    store
+        .merge(
+            &eval("run1", vec![alert("fall", "KOR", 1.0, false)]),
+            Utc::now(),
+        )
+        .unwrap();
+    let v1 = state_version(dir.path()).unwrap();
+    assert_ne!(v0, v1);
+    assert_eq!(
+        state_version(dir.path()).unwrap(),
+        v1,
+        "stable while nothing changes"
+    );
+    store
+        .set_status(
+            "fall:KOR:2025",
+            Status::Acknowledged,
+            "kim",
+            None,
+            Utc::now(),
+        )
+        .unwrap();
+    assert_ne!(state_version(dir.path()).unwrap(), v1);
+}

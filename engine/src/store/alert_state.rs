@@ -100,6 +100,26 @@ impl AlertFilter {
 
 pub const STATE_FILE: &str = "state/alerts.sqlite";
 
+/// Changes whenever the alert state of `data_dir` may have changed: the sizes and modification
+/// times of the SQLite file and its write-ahead log, which every commit touches. Lets readers
+/// keep an answer until then without opening the database.
+pub fn state_version(data_dir: &Path) -> Option<String> {
+    let path = data_dir.join(STATE_FILE);
+    let stamp = |p: &Path| {
+        std::fs::metadata(p).ok().map(|m| {
+            let modified = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            format!("{}:{modified}", m.len())
+        })
+    };
+    let main = stamp(&path)?;
+    let wal = stamp(&path.with_extension("sqlite-wal")).unwrap_or_default();
+    Some(format!("{main}/{wal}"))
+}
+
 pub struct AlertStore {
     path: PathBuf,
     conn: Connection,

@@ -5,6 +5,10 @@ pub mod alert_state;
 pub mod queries;
 pub mod snapshots;
 
-pub use alert_state::{AlertFilter, AlertRecord, AlertStore, MergeSummary, StateError, Status};
+pub use alert_state::{
+    state_version, AlertFilter, AlertRecord, AlertStore, MergeSummary, StateError, Status,
+};
 pub use queries::{CountryGdp, Freshness, Overview, RegionTop5, WorldGdp};
-pub use snapshots::{RunId, SnapshotError, SnapshotReader, SnapshotStore, SnapshotWriter};
+pub use snapshots::{
+    RunId, SnapshotError, SnapshotMemo, SnapshotReader, SnapshotStore, SnapshotWriter,
+};

@@ -318,9 +318,85 @@ impl SnapshotReader {
     }
 }
 
+/// Answers computed from one snapshot, kept until another run is published: a snapshot never
+/// changes, so the same question gets the same answer. At most `capacity` answers are kept.
+pub struct SnapshotMemo<K, V> {
+    capacity: usize,
+    entries: Mutex<Option<(RunId, std::collections::HashMap<K, V>)>>,
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> SnapshotMemo<K, V> {
+    pub fn new(capacity: usize) -> Self {
+        SnapshotMemo {
+            capacity,
+            entries: Mutex::new(None),
+        }
+    }
+
+    /// The answer for (`run`, `key`), computing it with `compute` the first time. Errors are not
+    /// kept: the next call tries again.
+    pub fn get_or_try<E>(
+        &self,
+        run: &RunId,
+        key: K,
+        compute: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E> {
+        {
+            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((cached_run, map)) = entries.as_ref() {
+                if cached_run == run {
+                    if let Some(v) = map.get(&key) {
+                        return Ok(v.clone());
+                    }
+                }
+            }
+        }
+        // Computed outside the lock: concurrent first requests may both compute; both agree.
+        let value = compute()?;
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let stale = entries.as_ref().is_none_or(|(r, _)| r != run);
+        if stale {
+            *entries = Some((run.clone(), std::collections::HashMap::new()));
+        }
+        if let Some((_, map)) = entries.as_mut() {
+            if map.len() < self.capacity {
+                map.insert(key, value.clone());
+            }
+        }
+        Ok(value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn memo_answers_again_until_the_run_changes() {
+        let memo: SnapshotMemo<i32, String> = SnapshotMemo::new(2);
+        let (a, b) = (RunId::parse("a").unwrap(), RunId::parse("b").unwrap());
+        let mut calls = 0;
+        let mut ask = |run: &RunId, key: i32| {
+            memo.get_or_try(run, key, || {
+                calls += 1;
+                Ok::<_, ()>(format!("{run}{key}"))
+            })
+            .unwrap()
+        };
+        assert_eq!(ask(&a, 1), "a1");
+        assert_eq!(ask(&a, 1), "a1");
+        assert_eq!(ask(&b, 1), "b1");
+        assert_eq!(ask(&b, 2), "b2");
+        assert_eq!(ask(&b, 3), "b3"); // over capacity: answered, not kept
+        assert_eq!(ask(&b, 3), "b3");
+        drop(ask);
+        assert_eq!(calls, 5);
+        assert!(memo.get_or_try(&a, 9, || Err::<String, _>("no")).is_err());
+        assert_eq!(
+            memo.get_or_try(&a, 9, || Ok::<_, ()>("yes".into())),
+            Ok("yes".into())
+        );
+    }
 
     fn write_run(store: &SnapshotStore, run: &str, value: i32) -> RunId {
         let mut writer = store.begin(RunId::parse(run).unwrap()).unwrap();

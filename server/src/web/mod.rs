@@ -4,7 +4,6 @@ mod lang;
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 
 use app::state::AppState;
 use app::{shell, App};
@@ -21,10 +20,7 @@ pub fn router(store: SnapshotStore, site_root: &Path, addr: SocketAddr) -> Route
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    let state = AppState {
-        data_dir: store.data_dir().to_path_buf(),
-        snapshots: Arc::new(SnapshotReader::new(store)),
-    };
+    let state = AppState::new(SnapshotReader::new(store));
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();

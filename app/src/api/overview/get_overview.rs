@@ -15,16 +15,15 @@ pub async fn get_overview(year: Option<i32>) -> Result<Overview, ServerFnError> 
             leptos::logging::error!("overview: {e}");
             ServerFnError::new(e.to_string())
         })?;
-        let overview = engine::store::queries::overview(&conn, year)
+        let overview = state
+            .overviews
+            .get_or_try(&run, year, || engine::store::queries::overview(&conn, year))
             .map_err(|e| ServerFnError::new(e.to_string()))?;
         // The inbox is a separate store: if it cannot be read, the figures still show.
-        let alerts = state
-            .alerts()
-            .and_then(|store| crate::api::alerts::summary::summarize(&store, 5))
-            .unwrap_or_else(|e| {
-                leptos::logging::error!("overview: alerts: {e}");
-                Default::default()
-            });
+        let alerts = state.alert_summary().unwrap_or_else(|e| {
+            leptos::logging::error!("overview: alerts: {e}");
+            Default::default()
+        });
         Ok(Overview::from_engine(run.to_string(), overview, alerts))
     })
     .await
