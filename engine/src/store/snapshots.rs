@@ -375,10 +375,10 @@ mod tests {
     fn memo_answers_again_until_the_run_changes() {
         let memo: SnapshotMemo<i32, String> = SnapshotMemo::new(2);
         let (a, b) = (RunId::parse("a").unwrap(), RunId::parse("b").unwrap());
-        let mut calls = 0;
-        let mut ask = |run: &RunId, key: i32| {
+        let calls = std::cell::Cell::new(0);
+        let ask = |run: &RunId, key: i32| {
             memo.get_or_try(run, key, || {
-                calls += 1;
+                calls.set(calls.get() + 1);
                 Ok::<_, ()>(format!("{run}{key}"))
             })
             .unwrap()
@@ -389,8 +389,7 @@ mod tests {
         assert_eq!(ask(&b, 2), "b2");
         assert_eq!(ask(&b, 3), "b3"); // over capacity: answered, not kept
         assert_eq!(ask(&b, 3), "b3");
-        drop(ask);
-        assert_eq!(calls, 5);
+        assert_eq!(calls.get(), 5);
         assert!(memo.get_or_try(&a, 9, || Err::<String, _>("no")).is_err());
         assert_eq!(
             memo.get_or_try(&a, 9, || Ok::<_, ()>("yes".into())),
