@@ -118,6 +118,9 @@ pub struct Alert {
     /// `rule:entity:period`: the same finding always has the same fingerprint.
     pub fingerprint: String,
     pub rule_id: String,
+    /// The rule's name, in both languages.
+    #[serde(default)]
+    pub rule_name: Text,
     pub kind: String,
     pub severity: Severity,
     /// Severity weight × impact; higher first.

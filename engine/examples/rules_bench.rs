@@ -44,6 +44,7 @@ rules:
 
 const CHANGE_RULE: &str = r#"
   - id: gdp_fall
+    name: { en: gdp_fall, ko: gdp_fall }
     title: { en: "{name}: GDP {change} YoY to {value}", ko: "{name}: GDP 전년 대비 {change}, {value}" }
     kind: change
     metric: gdp
@@ -55,6 +56,7 @@ const CHANGE_RULE: &str = r#"
 
 const OTHER_RULES: &str = r#"
   - id: entered_100b
+    name: { en: entered_100b, ko: entered_100b }
     title: { en: "{name} passed {limit}", ko: "{name} {limit} 돌파" }
     kind: threshold
     metric: gdp
@@ -63,6 +65,7 @@ const OTHER_RULES: &str = r#"
     severity: medium
     actions: [ { do: { en: "Cover {name}", ko: "{name} 관리" }, owner: desk, due_days: 30 } ]
   - id: gdp_anomaly
+    name: { en: gdp_anomaly, ko: gdp_anomaly }
     title: { en: "{name}: z = {z}", ko: "{name}: z = {z}" }
     kind: anomaly
     metric: gdp
@@ -72,6 +75,7 @@ const OTHER_RULES: &str = r#"
     severity: medium
     actions: [ { do: { en: "Explain {name}", ko: "{name} 설명" }, owner: desk, due_days: 14 } ]
   - id: rank_jump
+    name: { en: rank_jump, ko: rank_jump }
     title: { en: "{name} moved {moved}", ko: "{name} {moved}" }
     kind: rank_change
     metric: gdp_rank
@@ -79,6 +83,7 @@ const OTHER_RULES: &str = r#"
     severity: low
     actions: [ { do: { en: "Review {name}", ko: "{name} 검토" }, owner: desk, due_days: 30 } ]
   - id: gdp_missing
+    name: { en: gdp_missing, ko: gdp_missing }
     title: { en: "{name}: no {period}", ko: "{name}: {period} 없음" }
     kind: absence
     metric: gdp

@@ -13,6 +13,7 @@ fn alert(rule: &str, entity: &str, value: f64, auto_resolve: bool) -> Alert {
     Alert {
         fingerprint: format!("{rule}:{entity}:2025"),
         rule_id: rule.into(),
+        rule_name: Text::new(rule, rule),
         kind: "change".into(),
         severity: Severity::High,
         priority: 4.0 + value / 1000.0,

@@ -40,7 +40,7 @@ fn metrics() -> Metrics {
 /// One rule (YAML list item, without the leading `- `) with a default title and action.
 fn rules(rule: &str) -> Rules {
     let text = format!(
-        "{HEADER}  - id: r\n    title: {{ en: \"t\", ko: \"t\" }}\n    severity: high\n    actions:\n      - {{ do: {{ en: a, ko: a }}, owner: region_desk, due_days: 7 }}\n{}",
+        "{HEADER}  - id: r\n    name: {{ en: n, ko: n }}\n    title: {{ en: \"t\", ko: \"t\" }}\n    severity: high\n    actions:\n      - {{ do: {{ en: a, ko: a }}, owner: region_desk, due_days: 7 }}\n{}",
         rule.lines()
             .map(|l| format!("    {l}\n"))
             .collect::<String>()

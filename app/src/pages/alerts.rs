@@ -127,7 +127,7 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
                             a.region.as_deref().map(|g| format!("{g} · ")).unwrap_or_default(),
                             a.period,
                             t(lang, "rule", "규칙"),
-                            a.rule_id,
+                            a.rule_name.get(lang),
                             t(lang, "priority", "우선순위"),
                             a.priority
                         );

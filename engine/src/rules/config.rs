@@ -386,6 +386,8 @@ pub struct ActionTemplate {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
     pub id: String,
+    /// What the rule watches, in a few words (filters, lists).
+    pub name: Text,
     pub title: Text,
     pub explain: Option<Text>,
     pub kind: Kind,
@@ -556,6 +558,7 @@ impl Rules {
             }
             rules.push(Rule {
                 id: r.id.clone(),
+                name: r.name.clone(),
                 title: r.title.clone(),
                 explain: r.explain.clone(),
                 kind,
@@ -812,6 +815,7 @@ struct RulesFile {
 #[serde(deny_unknown_fields)]
 struct RuleFile {
     id: String,
+    name: Text,
     title: Text,
     explain: Option<Text>,
     kind: String,

@@ -611,6 +611,7 @@ fn render_finding(
     Alert {
         fingerprint: fingerprint(&rule.id, &f.entity, &period),
         rule_id: rule.id.clone(),
+        rule_name: rule.name.clone(),
         kind: rule.kind.name().to_string(),
         severity: rule.severity,
         priority: priority(rules, rule.severity, share),
@@ -674,6 +675,7 @@ fn system_alert(
     Alert {
         fingerprint: fingerprint(&rule.id, entity, period),
         rule_id: rule.id.clone(),
+        rule_name: rule.name.clone(),
         kind: rule.kind.name().to_string(),
         severity: rule.severity,
         priority: priority(rules, rule.severity, Some(100.0)),

@@ -162,8 +162,7 @@ mod inbox {
             vec![(r.alert.severity, r.alert.severity.label())]
         });
         let rules = count(&all, &without(|f| f.rule_id = None), |r| {
-            let id = r.alert.rule_id.clone();
-            vec![(id.clone(), Text::new(id.clone(), id))]
+            vec![(r.alert.rule_id.clone(), r.alert.rule_name.clone())]
         });
         let regions = count(&all, &without(|f| f.region = None), |r| {
             r.alert
