@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
 };
 
 /// The HTML document around the app, rendered on the server only.
@@ -54,6 +54,10 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=StaticSegment("") view=pages::overview::OverviewPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("explore") view=pages::explore::ExplorePage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("country"), ParamSegment("code")) view=pages::country::CountryRoute ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("pipeline") view=pages::pipeline::PipelinePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("editions") view=pages::editions::EditionsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

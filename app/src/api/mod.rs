@@ -1,3 +1,7 @@
 //! Server functions, one per file, grouped by domain.
 
+pub mod country;
+pub mod editions;
+pub mod explore;
 pub mod overview;
+pub mod pipeline;

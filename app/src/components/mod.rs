@@ -1,3 +1,6 @@
 //! Pieces shared by pages.
 
+pub mod chart;
+pub mod links;
+pub mod page_status;
 pub mod top_bar;
