@@ -212,6 +212,7 @@ fn CountryBody(page: CountryPage) -> impl IntoView {
         <CountryAlerts alerts alerts_error/>
         <p class="provenance">{t(lang, "Sources: ", "출처: ")}{sources_note}</p>
     }
+    .into_any()
 }
 
 /// The charts' figures as a table: for keyboard and screen-reader users, and for copying.
@@ -285,6 +286,7 @@ fn FiguresTable(page: CountryPage) -> impl IntoView {
             </div>
         </details>
     }
+    .into_any()
 }
 
 #[component]
@@ -321,4 +323,5 @@ fn CountryAlerts(alerts: Vec<AlertRecord>, alerts_error: Option<String>) -> impl
             }}
         </section>
     }
+    .into_any()
 }

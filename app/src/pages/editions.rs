@@ -129,4 +129,5 @@ fn EditionsBody(data: Editions) -> impl IntoView {
             {format!("{} ({}) · {} ({}) · Run {run_id}", old.title, old.source_id, new.title, new.source_id)}
         </p>
     }
+    .into_any()
 }

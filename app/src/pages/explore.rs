@@ -32,8 +32,8 @@ const COLUMNS: [(&str, &str, &str, bool); 7] = [
     ("gdp", "GDP", "GDP", true),
     ("gdp_per_capita", "GDP per capita", "1인당 GDP", true),
     ("population", "Population", "인구", true),
-    ("gdp_change", "Change vs previous year", "전년 대비", true),
-    ("share", "Share of world GDP", "세계 비중", true),
+    ("gdp_change", "YoY change", "전년 대비", true),
+    ("share", "Share of world", "세계 비중", true),
 ];
 
 #[component]
@@ -129,6 +129,7 @@ fn Filters(data: Explore, raw: ExploreParams) -> impl IntoView {
             </div>
         </Form>
     }
+    .into_any()
 }
 
 fn cell(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
@@ -216,6 +217,7 @@ fn Movers(
             }}
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -261,7 +263,10 @@ fn ExploreBody(data: Explore, raw: ExploreParams) -> impl IntoView {
     let pages = data.pages;
     view! {
         <Filters data=data raw/>
-        <div class="explore-layout">
+        <div class="movers-row">
+            <Movers id="movers-up" title=movers_up_title rows=movers_up empty=no_movers/>
+            <Movers id="movers-down" title=movers_down_title rows=movers_down empty=no_movers/>
+        </div>
             <section class="panel" aria-labelledby="explore-table-title">
                 <h2 id="explore-table-title">{t(lang, "Countries", "국가")}</h2>
                 <p class="muted" role="status" data-testid="explore-summary">{summary}</p>
@@ -299,14 +304,10 @@ fn ExploreBody(data: Explore, raw: ExploreParams) -> impl IntoView {
                     {next.map(|h| view! { <a href=h rel="next">{t(lang, "Next page →", "다음 페이지 →")}</a> })}
                 </nav>
             </section>
-            <div class="movers-column">
-                <Movers id="movers-up" title=movers_up_title rows=movers_up empty=no_movers/>
-                <Movers id="movers-down" title=movers_down_title rows=movers_down empty=no_movers/>
-            </div>
-        </div>
         <p class="provenance">
             {t(lang, "Source: World Bank, World Development Indicators (CC BY 4.0); regions: UN M49. ", "출처: 세계은행 세계개발지표(CC BY 4.0), 지역: UN M49. ")}
             {format!("Run {run_id}")}
         </p>
     }
+    .into_any()
 }

@@ -10,7 +10,10 @@ use crate::api::pipeline::get_pipeline;
 use crate::components::links::href;
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::i18n::{t, use_lang, Lang};
-use crate::model::pipeline::{Pipeline, RunSummary, SnapshotDetail, SourceRows, StageState};
+use crate::model::pipeline::{
+    Pipeline, RejectCount, RejectRow, RunSummary, SnapshotDetail, SourceProvenance, SourceRows,
+    StageState,
+};
 
 #[component]
 pub fn PipelinePage() -> impl IntoView {
@@ -99,6 +102,7 @@ fn PipelineBody(data: Pipeline) -> impl IntoView {
             }.into_any(),
         }}
     }
+    .into_any()
 }
 
 #[component]
@@ -258,17 +262,30 @@ fn RunDetail(run: RunSummary, current: Option<String>) -> impl IntoView {
             }}
         </section>
     }
+    .into_any()
 }
 
 #[component]
 fn SnapshotSections(detail: SnapshotDetail) -> impl IntoView {
-    let lang = use_lang();
     let SnapshotDetail {
         rejects_total,
         rejects_by_rule,
         rejects_sample,
         sources,
     } = detail;
+    view! {
+        <RejectsSection rejects_total rejects_by_rule rejects_sample/>
+        <SourcesSection sources/>
+    }
+}
+
+#[component]
+fn RejectsSection(
+    rejects_total: u64,
+    rejects_by_rule: Vec<RejectCount>,
+    rejects_sample: Vec<RejectRow>,
+) -> impl IntoView {
+    let lang = use_lang();
     let shown = rejects_sample.len();
     let rejects_note = match lang {
         Lang::En => format!(
@@ -333,6 +350,14 @@ fn SnapshotSections(detail: SnapshotDetail) -> impl IntoView {
                 }.into_any()
             }}
         </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn SourcesSection(sources: Vec<SourceProvenance>) -> impl IntoView {
+    let lang = use_lang();
+    view! {
         <section class="panel" aria-labelledby="sources-title" data-testid="sources">
             <h2 id="sources-title">{t(lang, "Sources and provenance", "소스와 출처 기록")}</h2>
             <div class="table-scroll" tabindex="0" role="region" aria-labelledby="sources-title">
@@ -372,4 +397,5 @@ fn SnapshotSections(detail: SnapshotDetail) -> impl IntoView {
             </div>
         </section>
     }
+    .into_any()
 }

@@ -5,7 +5,10 @@ use crate::model::explore::{Explore, ExploreParams};
 
 /// The explore table for the URL's parameters; a bad parameter is an error saying what is allowed.
 #[server(input = GetUrl)]
-pub async fn get_explore(params: ExploreParams) -> Result<Explore, ServerFnError> {
+pub async fn get_explore(
+    // All parameters absent (a bare `/explore`) serializes to nothing: default it.
+    #[server(default)] params: ExploreParams,
+) -> Result<Explore, ServerFnError> {
     use crate::state::AppState;
 
     let snapshots = expect_context::<AppState>().snapshots;
