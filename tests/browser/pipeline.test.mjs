@@ -5,10 +5,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  startServer, launchBrowser, screenshot, MIRROR, customSources,
+  startServer, launchBrowser, screenshot, MIRROR, BIN, customSources,
   seriousA11yViolations, newContext, open, hydrated,
 } from './harness.mjs';
 
@@ -119,4 +121,40 @@ test('rejected rows are shown with their reason', async () => {
     await custom.stop();
     sources.cleanup();
   }
+});
+
+// Last: it adds a run to the shared server's data folder.
+test('a failed run shows where it stopped and why, while the previous snapshot keeps serving', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'actionboard-failing-'));
+  try {
+    const missing = path.join(dir, 'no-such-file.csv');
+    const yml = readFileSync(path.resolve(import.meta.dirname, '../../config/sources.yml'), 'utf8')
+      .replace(`mirror: ${WB_GDP}`, `mirror: ${missing}`);
+    const config = path.join(dir, 'sources.yml');
+    writeFileSync(config, yml);
+    assert.throws(() => execFileSync(BIN, ['etl', 'run', '--mirror', MIRROR, '--config', config], { env: server.env, stdio: 'pipe' }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const failed = readdirSync(path.join(server.dataDir, 'runs')).sort().at(-1);
+  assert.notEqual(failed, runId);
+  const context = await newContext(browser, server.url);
+  const { page, errors } = await open(context, server.url, '/pipeline');
+  await hydrated(page);
+  assert.equal(await page.getByTestId('current-snapshot').textContent(), `Serving the snapshot of run ${runId}.`);
+  const rows = page.locator('[data-testid="runs"] tbody tr');
+  assert.equal(await rows.first().getAttribute('data-run'), failed, 'newest first');
+  assert.equal(await rows.first().locator('td').first().textContent(), 'failed');
+  assert.equal(await rows.first().locator('[data-stage="extract"] .badge').textContent(), 'failed');
+
+  await rows.first().getByRole('link', { name: failed }).click();
+  await page.waitForURL(new RegExp(`run=${failed.replace(/\./g, '\\.')}`));
+  const detail = page.getByTestId('run-detail');
+  await detail.locator('[role="alert"]').waitFor();
+  assert.match(await detail.locator('[role="alert"]').textContent(), /no-such-file\.csv/);
+  assert.match(await page.locator('main').textContent(), /This run has no snapshot/);
+  await screenshot(page, 'pipeline-failed-1280');
+  assert.deepEqual(await seriousA11yViolations(page), []);
+  assert.deepEqual(errors, []);
+  await context.close();
 });

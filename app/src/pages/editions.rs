@@ -3,6 +3,7 @@
 
 use display::{change_pct, value, Format};
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
@@ -19,6 +20,7 @@ pub fn EditionsPage() -> impl IntoView {
     let year = move || query.read().get("year");
     let data = Resource::new(year, get_editions);
     view! {
+        <Title text=t(lang, "IMF editions · Actionboard", "IMF 발표판 비교 · Actionboard")/>
         <h1>{t(lang, "IMF editions compared", "IMF 발표판 비교")}</h1>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {

@@ -3,6 +3,7 @@
 
 use display::{change_pct, value, Format};
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
@@ -54,6 +55,7 @@ pub fn ExplorePage() -> impl IntoView {
     };
     let data = Resource::new(params, get_explore);
     view! {
+        <Title text=t(lang, "Explore · Actionboard", "탐색 · Actionboard")/>
         <h1>{t(lang, "Explore", "탐색")}</h1>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
@@ -238,8 +240,8 @@ fn ExploreBody(data: Explore, raw: ExploreParams) -> impl IntoView {
         ),
     };
     let caption = match lang {
-        Lang::En => format!("Countries in {year} (World Bank; population: World Bank)"),
-        Lang::Ko => format!("{year}년 국가별 수치 (세계은행)"),
+        Lang::En => format!("Countries in {year}: World Bank figures (WDI)"),
+        Lang::Ko => format!("{year}년 국가별 수치: 세계은행(WDI)"),
     };
     let prev = (q.page > 1).then(|| view_href(&q, None, Some(q.page - 1)));
     let next = (q.page < data.pages).then(|| view_href(&q, None, Some(q.page + 1)));

@@ -4,6 +4,7 @@
 
 use display::grouped;
 use leptos::prelude::*;
+use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::pipeline::get_pipeline;
@@ -22,6 +23,7 @@ pub fn PipelinePage() -> impl IntoView {
     let run = move || query.read().get("run");
     let data = Resource::new(run, get_pipeline);
     view! {
+        <Title text=t(lang, "Pipeline · Actionboard", "파이프라인 · Actionboard")/>
         <h1>{t(lang, "Pipeline", "파이프라인")}</h1>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
@@ -96,7 +98,8 @@ fn PipelineBody(data: Pipeline) -> impl IntoView {
         {match snapshot {
             Some(s) => view! { <SnapshotSections detail=s/> }.into_any(),
             None => view! {
-                <section class="panel">
+                <section class="panel" aria-labelledby="no-snapshot-title">
+                    <h2 id="no-snapshot-title">{t(lang, "Rejected rows and sources", "거부된 행과 소스")}</h2>
                     <p class="muted">{t(lang, "This run has no snapshot: it stopped before loading.", "이 실행에는 스냅샷이 없습니다: 적재 전에 멈췄습니다.")}</p>
                 </section>
             }.into_any(),
@@ -387,7 +390,7 @@ fn SourcesSection(sources: Vec<SourceProvenance>) -> impl IntoView {
                                         <span class="badge">{s.read_from}</span>" "<span data-col="location">{s.location}</span>
                                         {s.fallback_reason.map(|r| view! { <br/><span class="muted">{t(lang, "Fallback: ", "대체 사유: ")}{r}</span> })}
                                     </td>
-                                    <td>{s.fetched_at}</td>
+                                    <td>{short_time(&s.fetched_at)}</td>
                                     <td class="break">{size}<br/><code class="hash">{s.sha256}</code></td>
                                 </tr>
                             }

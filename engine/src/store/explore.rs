@@ -114,8 +114,9 @@ impl SortKey {
 
     fn column(self) -> &'static str {
         match self {
-            SortKey::Name => "name",
-            SortKey::Region => "region",
+            // Names read as people expect: "Türkiye" among the T's, case ignored.
+            SortKey::Name => "name COLLATE noaccent.nocase",
+            SortKey::Region => "region COLLATE noaccent.nocase",
             SortKey::Gdp => "gdp_usd",
             SortKey::GdpPerCapita => "per_capita",
             SortKey::Population => "population",
@@ -551,6 +552,12 @@ mod tests {
         let conn = test_snapshot();
         let e = explore(&conn, &p(&[("region", "Europe"), ("sort", "name")])).unwrap();
         assert_eq!(codes(&e.rows), vec!["FRA", "NEW"]);
+        let e = explore(&conn, &p(&[("sort", "region"), ("dir", "desc")])).unwrap();
+        assert_eq!(
+            codes(&e.rows),
+            vec!["FRA", "NEW", "JPN", "KOR"],
+            "ties by code"
+        );
         let e = explore(
             &conn,
             &p(&[("min", "1,800"), ("sort", "gdp"), ("dir", "asc")]),
