@@ -109,7 +109,9 @@ impl Scale {
         let mut out = vec![self.first_year];
         let mut y = (self.first_year / step + 1) * step;
         while y < self.last_year {
-            if y - self.first_year >= step / 2 && self.last_year - y >= step / 2 {
+            // Not within 60 % of a step of an end label: they would touch on a phone.
+            let clear = step * 3 / 5;
+            if y - self.first_year >= clear && self.last_year - y >= clear {
                 out.push(y);
             }
             y += step;
@@ -265,8 +267,16 @@ pub fn TrendChart(
                     {x_ticks
                         .into_iter()
                         .map(|year| {
+                            // The end labels stay inside the drawing and clear of the value axis.
+                            let anchor = if year == scale.first_year && scale.first_year != scale.last_year {
+                                "start"
+                            } else if year == scale.last_year && scale.first_year != scale.last_year {
+                                "end"
+                            } else {
+                                "middle"
+                            };
                             view! {
-                                <text x=format!("{:.1}", scale.x(year)) y=baseline + 18.0 text-anchor="middle">
+                                <text x=format!("{:.1}", scale.x(year)) y=baseline + 18.0 text-anchor=anchor>
                                     {year}
                                 </text>
                             }
@@ -368,6 +378,8 @@ mod tests {
         let pts = [pt(1960, 1.0, false), pt(2025, 2.0, false)];
         let s = Scale::of(&pts, false).unwrap();
         assert_eq!(s.year_ticks(), vec![1960, 1980, 2000, 2025]);
+        let s = Scale::of(&[pt(1960, 1.0, false), pt(2031, 2.0, true)], false).unwrap();
+        assert_eq!(s.year_ticks(), vec![1960, 1980, 2000, 2031]);
         let series = [
             pt(2000, 1.0, false),
             pt(2001, 1.0, false),

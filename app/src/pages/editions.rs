@@ -128,7 +128,7 @@ fn EditionsBody(data: Editions) -> impl IntoView {
             </div>
         </section>
         <p class="provenance">
-            {format!("{} ({}) · {} ({}) · Run {run_id}", old.title, old.source_id, new.title, new.source_id)}
+            {format!("{} ({}) · {} ({}) · {} {run_id}", old.title, old.source_id, new.title, new.source_id, t(lang, "Run", "실행"))}
         </p>
     }
     .into_any()

@@ -308,7 +308,7 @@ fn ExploreBody(data: Explore, raw: ExploreParams) -> impl IntoView {
             </section>
         <p class="provenance">
             {t(lang, "Source: World Bank, World Development Indicators (CC BY 4.0); regions: UN M49. ", "출처: 세계은행 세계개발지표(CC BY 4.0), 지역: UN M49. ")}
-            {format!("Run {run_id}")}
+            {format!("{} {run_id}", t(lang, "Run", "실행"))}
         </p>
     }
     .into_any()
