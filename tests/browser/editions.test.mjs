@@ -94,6 +94,6 @@ test('without JavaScript, in Korean; a year outside both editions is a clear mes
 
   const bad = await open(context, server.url, '/editions?year=1970');
   assert.equal(bad.response.status(), 200);
-  assert.match(await bad.page.getByTestId('error-message').textContent(), /no common figures for 1970/);
+  assert.match(await bad.page.getByTestId('error-message').textContent(), /두 발표판에 1970년 공통 수치가 없습니다/);
   await context.close();
 });

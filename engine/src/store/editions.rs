@@ -56,6 +56,26 @@ pub enum EditionsError {
     Duckdb(#[from] duckdb::Error),
 }
 
+impl EditionsError {
+    /// The message for people, in both languages (`Display` is the English one, for logs).
+    pub fn text(&self) -> display::Text {
+        let ko = match self {
+            EditionsError::Missing => format!(
+                "스냅샷에 두 IMF 발표판({}, {})이 모두 적재되어 있지 않습니다",
+                IMF_EDITIONS[0], IMF_EDITIONS[1]
+            ),
+            EditionsError::BadYear(y) => format!("`{y}`은(는) 연도가 아닙니다"),
+            EditionsError::NoSuchYear { year, first, last } => {
+                format!(
+                    "두 발표판에 {year}년 공통 수치가 없습니다. {first}–{last}년 중에서 고르세요"
+                )
+            }
+            EditionsError::Duckdb(e) => format!("조회 실패: {e}"),
+        };
+        display::Text::new(self.to_string(), ko)
+    }
+}
+
 fn info(conn: &Connection, source_id: &str) -> Result<EditionInfo, EditionsError> {
     let row = conn
         .query_row(
@@ -172,7 +192,8 @@ mod tests {
         assert_eq!(compare(&conn, Some("2026")).unwrap().rows.len(), 1);
         let err = compare(&conn, Some("1999")).unwrap_err().to_string();
         assert!(err.contains("pick a year from 2025 to 2026"), "{err}");
-        let err = compare(&conn, Some("soon")).unwrap_err().to_string();
-        assert!(err.contains("`soon` is not a year"), "{err}");
+        let err = compare(&conn, Some("soon")).unwrap_err();
+        assert!(err.to_string().contains("`soon` is not a year"), "{err}");
+        assert_eq!(err.text().ko, "`soon`은(는) 연도가 아닙니다");
     }
 }

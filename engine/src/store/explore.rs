@@ -225,6 +225,44 @@ pub enum ExploreError {
     Duckdb(#[from] duckdb::Error),
 }
 
+impl ExploreError {
+    /// The message for people, in both languages (`Display` is the English one, for logs).
+    pub fn text(&self) -> display::Text {
+        let ko = match self {
+            ExploreError::Empty => "스냅샷에 국가 GDP 데이터가 없습니다".to_string(),
+            ExploreError::BadYear(y) => format!("`{y}`은(는) 연도가 아닙니다"),
+            ExploreError::NoSuchYear { year, first, last } => {
+                format!("{year}년 GDP 데이터가 없습니다. 데이터가 있는 연도: {first}–{last}")
+            }
+            ExploreError::NoSuchRegion(r) => format!("`{r}` 지역이 없습니다"),
+            ExploreError::BadMetric(m) => {
+                format!(
+                    "`{m}`은(는) 지표가 아닙니다. 다음 중 하나를 쓰세요: {}",
+                    metric_list()
+                )
+            }
+            ExploreError::BadMinimum(m) => {
+                format!("`{m}`은(는) 숫자가 아닙니다 (최솟값은 100이나 2.5 같은 숫자입니다)")
+            }
+            ExploreError::BadSort(s) => {
+                format!(
+                    "`{s}` 열로는 정렬할 수 없습니다. 다음 중 하나를 쓰세요: {}",
+                    sort_list()
+                )
+            }
+            ExploreError::BadDirection(d) => {
+                format!("`{d}`은(는) 정렬 방향이 아닙니다. asc 또는 desc를 쓰세요")
+            }
+            ExploreError::BadPage(p) => format!("`{p}`은(는) 페이지 번호가 아닙니다"),
+            ExploreError::NoSuchPage { page, pages } => {
+                format!("{page} 페이지가 없습니다: 조건에 맞는 페이지는 {pages}개입니다")
+            }
+            ExploreError::Duckdb(e) => format!("조회 실패: {e}"),
+        };
+        display::Text::new(self.to_string(), ko)
+    }
+}
+
 fn metric_list() -> String {
     Metric::ALL.map(Metric::id).join(", ")
 }
@@ -604,6 +642,8 @@ mod tests {
             let err = explore(&conn, &p(&[(k, v)])).unwrap_err().to_string();
             assert!(err.contains(expected), "{k}={v}: {err}");
         }
+        let err = explore(&conn, &p(&[("region", "Mars")])).unwrap_err();
+        assert_eq!(err.text().ko, "`Mars` 지역이 없습니다");
         // Empty values (a GET form's empty fields) mean "not given".
         assert!(explore(&conn, &p(&[("min", ""), ("region", " ")])).is_ok());
     }

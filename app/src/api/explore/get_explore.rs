@@ -12,6 +12,8 @@ pub async fn get_explore(
     use crate::state::AppState;
 
     let snapshots = expect_context::<AppState>().snapshots;
+    // A bad URL parameter is explained in the reader's language.
+    let lang = crate::i18n::initial_lang();
     // DuckDB blocks: keep it off the async worker threads.
     tokio::task::spawn_blocking(move || {
         let (run, conn) = snapshots.connection().map_err(|e| {
@@ -19,7 +21,7 @@ pub async fn get_explore(
             ServerFnError::new(e.to_string())
         })?;
         let explore = engine::store::explore::explore(&conn, &params.into())
-            .map_err(|e| ServerFnError::new(e.to_string()))?;
+            .map_err(|e| ServerFnError::new(e.text().get(lang)))?;
         Ok(Explore::from_engine(run.to_string(), explore))
     })
     .await
