@@ -81,9 +81,11 @@ test('without JavaScript, in Korean; an unknown run is a clear message', async (
   assert.match(await page.getByTestId('current-snapshot').textContent(), new RegExp(runId));
   assert.equal(await page.locator('[data-testid="stages"] tbody tr').count(), 3);
   await screenshot(page, 'pipeline-390-nojs-ko');
-  const bad = await open(context, server.url, '/pipeline?run=nope');
-  assert.equal(bad.response.status(), 200);
-  assert.match(await bad.page.getByTestId('error-message').textContent(), /there is no run `nope`/);
+  for (const run of ['nope', '../etc']) {
+    const bad = await open(context, server.url, `/pipeline?run=${encodeURIComponent(run)}`);
+    assert.equal(bad.response.status(), 200);
+    assert.equal(await bad.page.getByTestId('error-message').textContent(), `\`${run}\` 실행이 없습니다`);
+  }
   await context.close();
 });
 

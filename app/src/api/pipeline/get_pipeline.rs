@@ -7,11 +7,13 @@ use crate::model::pipeline::Pipeline;
 /// being served).
 #[server(input = GetUrl)]
 pub async fn get_pipeline(run: Option<String>) -> Result<Pipeline, ServerFnError> {
+    use crate::i18n::Lang;
     use crate::model::pipeline::{RunSummary, SnapshotDetail};
     use crate::state::AppState;
     use engine::store::{pipeline as p, RunId};
 
     let snapshots = expect_context::<AppState>().snapshots;
+    let lang = crate::i18n::initial_lang();
     tokio::task::spawn_blocking(move || {
         let store = snapshots.store();
         let err = |e: &dyn std::fmt::Display| {
@@ -23,9 +25,16 @@ pub async fn get_pipeline(run: Option<String>) -> Result<Pipeline, ServerFnError
         let selected = match run.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
             None => current.clone(),
             Some(text) => {
-                let id = RunId::parse(text).map_err(|e| ServerFnError::new(e.to_string()))?;
+                let unknown = || {
+                    ServerFnError::new(match lang {
+                        Lang::En => format!("there is no run `{text}`"),
+                        Lang::Ko => format!("`{text}` 실행이 없습니다"),
+                    })
+                };
+                // A malformed id cannot name a run folder either: the same message.
+                let id = RunId::parse(text).map_err(|_| unknown())?;
                 if !runs.iter().any(|r| r.run_id == id.as_str()) {
-                    return Err(ServerFnError::new(format!("there is no run `{id}`")));
+                    return Err(unknown());
                 }
                 Some(id)
             }
