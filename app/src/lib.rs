@@ -61,6 +61,10 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=pages::overview::OverviewPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("alerts") view=pages::alerts::AlertsPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("alerts"), ParamSegment("fingerprint")) view=pages::alert::AlertPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("explore") view=pages::explore::ExplorePage ssr=SsrMode::Async/>
+                    <Route path=(StaticSegment("country"), ParamSegment("code")) view=pages::country::CountryRoute ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("pipeline") view=pages::pipeline::PipelinePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("editions") view=pages::editions::EditionsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

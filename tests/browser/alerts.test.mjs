@@ -5,8 +5,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, launchBrowser, screenshot, MIRROR } from './harness.mjs';
-import { assertAccessible } from './a11y.mjs';
+import { startServer, launchBrowser, screenshot, seriousA11yViolations, MIRROR } from './harness.mjs';
+
+async function assertAccessible(page, what) {
+  assert.deepEqual(await seriousA11yViolations(page), [], `${what}: serious or critical accessibility violations`);
+}
 
 let server;
 let browser;
@@ -76,8 +79,12 @@ test('an alert page shows why, the evidence with its provenance, actions and his
   assert.equal(await page.getByTestId('actions').locator('li').count(), first.actions.length);
   assert.match(await page.getByTestId('history').textContent(), /opened/);
   // The evidence chart is SVG from the server, with the compared years marked.
-  assert.ok(await page.locator('figure.chart circle').count() >= 2);
-  assert.equal(await page.locator('figure.chart circle.marked').count(), first.evidence.series.length);
+  const chart = page.getByTestId('evidence-chart');
+  assert.ok(await chart.locator('g.point').count() >= 2);
+  assert.deepEqual(
+    await chart.locator('g.point.marked').evaluateAll((els) => els.map((e) => Number(e.dataset.year))),
+    first.evidence.series.map((p) => p.period),
+  );
   await screenshot(page, 'alert-1280');
   await assertAccessible(page, 'alert page');
   assert.deepEqual(page.errors, []);

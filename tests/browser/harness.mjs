@@ -1,7 +1,7 @@
 // Shared set-up for the browser tests: a real `actionboard` server over a freshly loaded
 // snapshot on a free loopback port, and Debian's Chromium driven by playwright-core.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -12,11 +12,14 @@ export const SITE_ROOT = process.env.LEPTOS_SITE_ROOT ?? path.join(root, 'target
 export const MIRROR = process.env.ACTIONBOARD_MIRROR ?? path.resolve(root, '../shared/data');
 export const ARTIFACTS = path.join(root, 'tests/browser/artifacts');
 
-/** Loads the default data into a temporary folder and serves it; `stop()` ends both. */
-export async function startServer() {
+/**
+ * Loads the default data (or the sources of `config`, another sources.yml) into a temporary
+ * folder and serves it; `stop()` ends both. `dataDir` and `env` let a test ask the CLI too.
+ */
+export async function startServer({ config = path.join(root, 'config/sources.yml') } = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'actionboard-browser-'));
   const env = { ...process.env, ACTIONBOARD_DATA_DIR: dataDir, LEPTOS_SITE_ROOT: SITE_ROOT };
-  execFileSync(BIN, ['etl', 'run', '--mirror', MIRROR, '--config', path.join(root, 'config/sources.yml'),
+  execFileSync(BIN, ['etl', 'run', '--mirror', MIRROR, '--config', config,
     '--metrics', path.join(root, 'config/metrics.yml'), '--rules', path.join(root, 'config/rules.yml')], { env, stdio: 'pipe' });
   const child = spawn(BIN, ['serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -34,6 +37,7 @@ export async function startServer() {
   return {
     url,
     dataDir,
+    env,
     /** Runs the CLI against this server's data folder; returns its stdout. */
     cli(...args) {
       return execFileSync(BIN, args, { env, encoding: 'utf8' });
@@ -64,7 +68,7 @@ export async function screenshot(page, name) {
 }
 
 /** Minimal RFC 4180 line splitter: enough for the World Bank long CSV (quoted names with commas). */
-function splitCsvLine(line) {
+export function splitCsvLine(line) {
   const out = [];
   let cur = '';
   let quoted = false;
@@ -95,4 +99,109 @@ export function worldBankGdp(code, year) {
 /** The dashboard's display of US dollars: billions, two decimals, thousands separators. */
 export function billions(usd) {
   return (usd / 1e9).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+}
+
+/** A whole CSV text as rows of fields (RFC 4180: quoted fields may hold commas, quotes, newlines). */
+export function parseCsv(text) {
+  const rows = [];
+  let row = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cur += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else cur += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(cur); cur = ''; }
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(cur); rows.push(row); row = []; cur = '';
+    } else cur += c;
+  }
+  if (cur !== '' || row.length) { row.push(cur); rows.push(row); }
+  return rows;
+}
+
+/** Rows as CSV text, quoting what needs it. */
+export function toCsv(rows) {
+  const field = (f) => (/[",\n\r]/.test(f) ? `"${f.replaceAll('"', '""')}"` : f);
+  return rows.map((r) => r.map(field).join(',')).join('\n') + '\n';
+}
+
+/** World Bank long CSV (`wb_wdi/<file>`) as a Map code → Map year → value (empty values left out). */
+export function worldBankSeries(file) {
+  const text = readFileSync(path.join(MIRROR, 'wb_wdi', file), 'utf8');
+  const out = new Map();
+  for (const line of text.split('\n').slice(1)) {
+    if (!line.trim()) continue;
+    const [, code, year, value] = splitCsvLine(line);
+    if (value === '' || value === undefined) continue;
+    if (!out.has(code)) out.set(code, new Map());
+    out.get(code).set(Number(year), Number(value));
+  }
+  return out;
+}
+
+/** ISO codes of the UN M49 region table, with their region (the countries the dashboard knows). */
+export function unRegions() {
+  const rows = parseCsv(readFileSync(path.join(MIRROR, 'regions/un_m49_country-codes.csv'), 'utf8'));
+  const header = rows[0];
+  const code = header.indexOf('ISO3166-1-Alpha-3');
+  const region = header.indexOf('Region Name');
+  const name = header.indexOf('CLDR display name');
+  const out = new Map();
+  for (const r of rows.slice(1)) if (r[code]) out.set(r[code], { region: r[region], name: r[name] });
+  return out;
+}
+
+/** A page's accessibility problems of impact serious or critical, found by axe-core. */
+export async function seriousA11yViolations(page) {
+  await page.addScriptTag({ path: path.join(root, 'node_modules/axe-core/axe.min.js') });
+  const result = await page.evaluate(async () => window.axe.run());
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+}
+
+/** A browser context whose pages are in `lang` (the language cookie), JavaScript on or off. */
+export async function newContext(browser, url, { lang = 'en', javaScriptEnabled = true, width = 1280 } = {}) {
+  const context = await browser.newContext({ javaScriptEnabled, viewport: { width, height: 900 } });
+  await context.addCookies([{ name: 'lang', value: lang, url }]);
+  return context;
+}
+
+/** Opens `pathAndQuery`; with JavaScript, waits for hydration and collects page errors in `errors`. */
+export async function open(context, url, pathAndQuery, errors = []) {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  const response = await page.goto(url + pathAndQuery);
+  return { page, response, errors };
+}
+
+export async function hydrated(page) {
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30_000 });
+}
+
+/**
+ * A copy of config/sources.yml whose sources read modified copies of mirror files, written to a
+ * temporary folder (never into the shared mirror). `edits` maps a mirror path (as in the config,
+ * e.g. `regions/un_m49_country-codes.csv`) to a function from CSV rows to CSV rows.
+ * Returns the config path and `cleanup()`.
+ */
+export function customSources(edits) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'actionboard-sources-'));
+  let yml = readFileSync(path.join(root, 'config/sources.yml'), 'utf8');
+  for (const [mirrorPath, edit] of Object.entries(edits)) {
+    const rows = parseCsv(readFileSync(path.join(MIRROR, mirrorPath), 'utf8'));
+    const copy = path.join(dir, path.basename(mirrorPath));
+    writeFileSync(copy, toCsv(edit(rows)));
+    const line = `mirror: ${mirrorPath}`;
+    if (!yml.includes(line)) throw new Error(`config/sources.yml has no "${line}"`);
+    yml = yml.replace(line, `mirror: ${copy}`);
+  }
+  const config = path.join(dir, 'sources.yml');
+  writeFileSync(config, yml);
+  return { config, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

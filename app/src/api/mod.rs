@@ -1,4 +1,8 @@
 //! Server functions, one per file, grouped by domain.
 
 pub mod alerts;
+pub mod country;
+pub mod editions;
+pub mod explore;
 pub mod overview;
+pub mod pipeline;

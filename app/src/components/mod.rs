@@ -1,4 +1,7 @@
 //! Pieces shared by pages.
 
 pub mod alert_bits;
+pub mod chart;
+pub mod links;
+pub mod page_status;
 pub mod top_bar;

@@ -2,6 +2,10 @@
 //! One module per domain.
 
 pub mod alerts;
+pub mod country;
+pub mod editions;
+pub mod explore;
 pub mod overview;
+pub mod pipeline;
 
 pub use overview::{AlertSummary, CountryGdp, Freshness, Overview, RegionTop5, WorldGdp};

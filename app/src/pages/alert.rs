@@ -1,15 +1,17 @@
 //! One alert: why it fired, the evidence and where it came from, what to do, and its history.
 
-use display::alert::{AlertRecord, Point};
+use display::alert::AlertRecord;
 use display::Format;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::alerts::get_alert;
-use crate::components::alert_bits::{day, percent_decode, SeverityBadge, StatusBadge};
+use crate::components::alert_bits::{day, SeverityBadge, StatusBadge};
+use crate::components::chart::{ChartPoint, TrendChart};
+use crate::components::links::decode;
+use crate::components::page_status::{ErrorPanel, Loading};
 use crate::i18n::{t, use_lang, Lang};
 use crate::model::alerts::AlertDetail;
-use crate::pages::overview::ErrorPanel;
 
 #[component]
 pub fn AlertPage() -> impl IntoView {
@@ -19,13 +21,13 @@ pub fn AlertPage() -> impl IntoView {
         params
             .read()
             .get("fingerprint")
-            .map(|f| percent_decode(&f))
+            .map(|f| decode(&f))
             .unwrap_or_default()
     };
     let detail = Resource::new(fingerprint, get_alert);
     view! {
         <p class="back"><a href="/alerts">{t(lang, "← Alerts", "← 알림")}</a></p>
-        <Suspense fallback=move || view! { <p class="loading" role="status">{t(lang, "Loading…", "불러오는 중…")}</p> }>
+        <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(detail) => view! { <AlertBody detail/> }.into_any(),
@@ -80,99 +82,6 @@ fn evidence_label(key: &str, lang: Lang) -> String {
     .to_string()
 }
 
-/// The series as an SVG line chart, drawn on the server: actual figures solid, projections dashed
-/// with hollow points; the periods the rule compared are marked.
-#[component]
-fn EvidenceChart(
-    points: Vec<Point>,
-    marked: Vec<i32>,
-    format: Format,
-    label: String,
-) -> impl IntoView {
-    let lang = use_lang();
-    let (w, h, pad_l, pad_r, pad_t, pad_b) = (640.0, 220.0, 110.0, 16.0, 16.0, 28.0);
-    let (min_p, max_p) = (
-        points.first().map_or(0, |p| p.period),
-        points.last().map_or(1, |p| p.period),
-    );
-    let (lo, hi) = points
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-            (lo.min(p.value), hi.max(p.value))
-        });
-    let (lo, hi) = if lo == hi {
-        (lo - 1.0, hi + 1.0)
-    } else {
-        (lo, hi)
-    };
-    let x = move |period: i32| {
-        pad_l + (period - min_p) as f64 / (max_p - min_p).max(1) as f64 * (w - pad_l - pad_r)
-    };
-    let y = move |v: f64| pad_t + (hi - v) / (hi - lo) * (h - pad_t - pad_b);
-    let path = |proj: bool| -> String {
-        // A projection segment starts at the last actual point so the line is continuous.
-        let mut d = String::new();
-        for (i, p) in points.iter().enumerate() {
-            let next_is_proj = points.get(i + 1).is_some_and(|n| n.projection);
-            let include = if proj {
-                p.projection || next_is_proj
-            } else {
-                !p.projection
-            };
-            if include {
-                let cmd = if d.is_empty() { 'M' } else { 'L' };
-                d.push_str(&format!("{cmd}{:.1},{:.1} ", x(p.period), y(p.value)));
-            }
-        }
-        d
-    };
-    let actual = path(false);
-    let projected = path(true);
-    let has_projection = points.iter().any(|p| p.projection);
-    let circles = points
-        .iter()
-        .map(|p| {
-            let class = match (p.projection, marked.contains(&p.period)) {
-                (_, true) => "pt marked",
-                (true, false) => "pt projection",
-                (false, false) => "pt",
-            };
-            let kind = if p.projection {
-                t(lang, " (projection)", " (전망)")
-            } else {
-                ""
-            };
-            let tip = format!("{}: {}{kind}", p.period, display::value(format, p.value, lang));
-            view! {
-                <circle class=class cx=format!("{:.1}", x(p.period)) cy=format!("{:.1}", y(p.value)) r="4">
-                    <title>{tip}</title>
-                </circle>
-            }
-        })
-        .collect_view();
-    view! {
-        <figure class="chart">
-            <svg viewBox=format!("0 0 {w} {h}") role="img" aria-label=label.clone()>
-                <line class="axis" x1=pad_l y1=h - pad_b x2=w - pad_r y2=h - pad_b/>
-                <text class="tick" x=pad_l - 6.0 y=pad_t + 4.0 text-anchor="end">{display::value(format, hi, lang)}</text>
-                <text class="tick" x=pad_l - 6.0 y=h - pad_b text-anchor="end">{display::value(format, lo, lang)}</text>
-                <text class="tick" x=pad_l y=h - 8.0 text-anchor="start">{min_p}</text>
-                <text class="tick" x=w - pad_r y=h - 8.0 text-anchor="end">{max_p}</text>
-                <path class="line" d=actual/>
-                {has_projection.then(|| view! { <path class="line projection" d=projected.clone()/> })}
-                {circles}
-            </svg>
-            <figcaption>
-                {label}
-                {has_projection.then(|| view! {
-                    <span class="legend">{t(lang, " — dashed line and hollow points: projections", " — 점선과 빈 점: 전망치")}</span>
-                })}
-                <span class="legend">{t(lang, " — large points: the periods the rule compared", " — 큰 점: 규칙이 비교한 기간")}</span>
-            </figcaption>
-        </figure>
-    }
-}
-
 #[component]
 fn AlertBody(detail: AlertDetail) -> impl IntoView {
     let lang = use_lang();
@@ -204,6 +113,12 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
         ev.source.as_ref().map_or("", |s| s.source_id.as_str())
     );
     let due = record.due_dates();
+    let source_note = format!(
+        "{} · {} {}",
+        ev.source.as_ref().map_or("", |s| s.title.as_str()),
+        t(lang, "run", "실행"),
+        ev.run_id
+    );
     view! {
         <h1 data-testid="alert-title">{alert.title.get(lang).to_string()}</h1>
         <div class="alert-head">
@@ -231,8 +146,25 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
             <section class="panel" aria-labelledby="why-title">
                 <h2 id="why-title">{t(lang, "Why", "발생 이유")}</h2>
                 <p data-testid="explanation">{alert.explanation.get(lang).to_string()}</p>
-                {(chart_points.len() >= 2).then(|| view! {
-                    <EvidenceChart points=chart_points.clone() marked=marked.clone() format=ev.format label=chart_label.clone()/>
+                {(chart_points.len() >= 2).then(|| {
+                    let points = chart_points
+                        .iter()
+                        .map(|p| ChartPoint {
+                            year: p.period,
+                            value: p.value,
+                            projection: p.projection,
+                            label: format!(
+                                "{}: {}{} — {}",
+                                p.period,
+                                display::value(ev.format, p.value, lang),
+                                if p.projection { t(lang, " (projection)", " (전망)") } else { "" },
+                                source_note
+                            ),
+                        })
+                        .collect::<Vec<_>>();
+                    view! {
+                        <TrendChart id="evidence-chart" title=chart_label.clone() points format=ev.format marked=marked.clone()/>
+                    }
                 })}
                 <table class="data" data-testid="evidence">
                     <caption>{t(lang, "Evidence", "근거")}</caption>
@@ -245,7 +177,7 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
             </section>
             <section class="panel" aria-labelledby="actions-title">
                 <h2 id="actions-title">{t(lang, "Recommended actions", "권장 조치")}</h2>
-                <ol class="actions" data-testid="actions">
+                <ol class="action-list" data-testid="actions">
                     {alert.actions.iter().zip(due.iter()).map(|(a, d)| view! {
                         <li>
                             <p>{a.text.get(lang).to_string()}</p>

@@ -5,10 +5,11 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::alerts::list_alerts;
-use crate::components::alert_bits::{alert_href, FirstAction, SeverityBadge, StatusBadge};
+use crate::components::alert_bits::{FirstAction, SeverityBadge, StatusBadge};
+use crate::components::links::alert_href;
+use crate::components::page_status::{ErrorPanel, Loading};
 use crate::i18n::{t, use_lang, Lang};
 use crate::model::alerts::{Facet, Inbox, InboxFilter};
-use crate::pages::overview::ErrorPanel;
 
 #[component]
 pub fn AlertsPage() -> impl IntoView {
@@ -29,7 +30,7 @@ pub fn AlertsPage() -> impl IntoView {
     let inbox = Resource::new(filter, list_alerts);
     view! {
         <h1>{t(lang, "Alerts", "알림")}</h1>
-        <Suspense fallback=move || view! { <p class="loading" role="status">{t(lang, "Loading…", "불러오는 중…")}</p> }>
+        <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match inbox.await {
                     Ok(inbox) => view! { <InboxBody inbox/> }.into_any(),

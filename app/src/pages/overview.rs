@@ -5,7 +5,9 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::overview::get_overview;
-use crate::components::alert_bits::{alert_href, FirstAction, SeverityBadge};
+use crate::components::alert_bits::{FirstAction, SeverityBadge};
+use crate::components::links::alert_href;
+use crate::components::page_status::{ErrorPanel, Loading};
 use crate::format::billions;
 use crate::i18n::{t, use_lang, Lang};
 use crate::model::Overview;
@@ -24,7 +26,7 @@ pub fn OverviewPage() -> impl IntoView {
 
     view! {
         <h1>{t(lang, "Overview", "개요")}</h1>
-        <Suspense fallback=move || view! { <p class="loading" role="status">{t(lang, "Loading…", "불러오는 중…")}</p> }>
+        <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match overview.await {
                     Ok(data) => view! { <OverviewBody data/> }.into_any(),
@@ -32,22 +34,6 @@ pub fn OverviewPage() -> impl IntoView {
                 }
             })}
         </Suspense>
-    }
-}
-
-/// A failed server call, said plainly.
-#[component]
-pub fn ErrorPanel(error: ServerFnError) -> impl IntoView {
-    let lang = use_lang();
-    let text = match &error {
-        ServerFnError::ServerError(msg) => msg.clone(),
-        other => other.to_string(),
-    };
-    view! {
-        <section class="panel error" role="alert">
-            <h2>{t(lang, "Could not load the data", "데이터를 불러오지 못했습니다")}</h2>
-            <p>{text}</p>
-        </section>
     }
 }
 
@@ -192,7 +178,7 @@ fn OverviewBody(data: Overview) -> impl IntoView {
                     Lang::En => format!("Countries with GDP ≥ 100 B USD in {year}"),
                     Lang::Ko => format!("{year}년 GDP 1,000억 달러 이상 국가"),
                 }}</h2>
-                <div class="table-wrap">
+                <div class="table-scroll">
                 <table class="data" data-testid="large-economies">
                     <caption>{match lang {
                         Lang::En => format!("{year} · GDP, billions of US dollars (World Bank)"),
@@ -228,7 +214,7 @@ fn OverviewBody(data: Overview) -> impl IntoView {
                     Lang::En => format!("Average GDP of each region's top 5 ({year})"),
                     Lang::Ko => format!("지역별 상위 5개국 평균 GDP ({year})"),
                 }}</h2>
-                <div class="table-wrap">
+                <div class="table-scroll">
                 <table class="data" data-testid="region-top5">
                     <thead>
                         <tr>

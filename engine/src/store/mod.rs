@@ -2,6 +2,10 @@
 //! switched atomically once a snapshot is complete and checked; and the alert state, apart.
 
 pub mod alert_state;
+pub mod country;
+pub mod editions;
+pub mod explore;
+pub mod pipeline;
 pub mod queries;
 pub mod snapshots;
 

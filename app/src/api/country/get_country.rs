@@ -1,0 +1,45 @@
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+use crate::model::country::CountryResult;
+
+/// A country's series and alerts; an unknown code is `NotFound`, not an error.
+#[server(input = GetUrl)]
+pub async fn get_country(code: String) -> Result<CountryResult, ServerFnError> {
+    use crate::model::country::CountryPage;
+    use crate::state::AppState;
+    use engine::store::{AlertFilter, Status};
+
+    let state = expect_context::<AppState>();
+    tokio::task::spawn_blocking(move || {
+        let (_, conn) = state.snapshots.connection().map_err(|e| {
+            leptos::logging::error!("country: {e}");
+            ServerFnError::new(e.to_string())
+        })?;
+        let Some(profile) = engine::store::country::country(&conn, &code)
+            .map_err(|e| ServerFnError::new(e.to_string()))?
+        else {
+            return Ok(CountryResult::NotFound(code));
+        };
+        let filter = AlertFilter {
+            entity: Some(profile.code.clone()),
+            statuses: Status::ALL.to_vec(),
+            ..AlertFilter::default()
+        };
+        // The figures are worth showing even when the alert state cannot be read.
+        let (alerts, alerts_error) = match state.alerts().and_then(|s| s.list(&filter)) {
+            Ok(alerts) => (alerts, None),
+            Err(e) => {
+                leptos::logging::error!("country alerts: {e}");
+                (Vec::new(), Some(e.to_string()))
+            }
+        };
+        Ok(CountryResult::Found(Box::new(CountryPage::from_engine(
+            profile,
+            alerts,
+            alerts_error,
+        ))))
+    })
+    .await
+    .map_err(|e| ServerFnError::new(format!("the country query stopped: {e}")))?
+}

@@ -1,0 +1,3 @@
+mod get_country;
+
+pub use get_country::{get_country, GetCountry};

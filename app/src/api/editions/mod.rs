@@ -1,0 +1,3 @@
+mod get_editions;
+
+pub use get_editions::{get_editions, GetEditions};

@@ -1,0 +1,29 @@
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+use crate::model::explore::{Explore, ExploreParams};
+
+/// The explore table for the URL's parameters; a bad parameter is an error saying what is allowed.
+#[server(input = GetUrl)]
+pub async fn get_explore(
+    // All parameters absent (a bare `/explore`) serializes to nothing: default it.
+    #[server(default)] params: ExploreParams,
+) -> Result<Explore, ServerFnError> {
+    use crate::state::AppState;
+
+    let snapshots = expect_context::<AppState>().snapshots;
+    // A bad URL parameter is explained in the reader's language.
+    let lang = crate::i18n::initial_lang();
+    // DuckDB blocks: keep it off the async worker threads.
+    tokio::task::spawn_blocking(move || {
+        let (run, conn) = snapshots.connection().map_err(|e| {
+            leptos::logging::error!("explore: {e}");
+            ServerFnError::new(e.to_string())
+        })?;
+        let explore = engine::store::explore::explore(&conn, &params.into())
+            .map_err(|e| ServerFnError::new(e.text().get(lang)))?;
+        Ok(Explore::from_engine(run.to_string(), explore))
+    })
+    .await
+    .map_err(|e| ServerFnError::new(format!("the explore query stopped: {e}")))?
+}

@@ -1,0 +1,3 @@
+mod get_explore;
+
+pub use get_explore::{get_explore, GetExplore};

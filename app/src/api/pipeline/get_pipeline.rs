@@ -1,0 +1,68 @@
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+
+use crate::model::pipeline::Pipeline;
+
+/// Runs from the run folders, and the rows, rejects and sources of `run` (default: the run
+/// being served).
+#[server(input = GetUrl)]
+pub async fn get_pipeline(run: Option<String>) -> Result<Pipeline, ServerFnError> {
+    use crate::i18n::Lang;
+    use crate::model::pipeline::{RunSummary, SnapshotDetail};
+    use crate::state::AppState;
+    use engine::store::{pipeline as p, RunId};
+
+    let snapshots = expect_context::<AppState>().snapshots;
+    let lang = crate::i18n::initial_lang();
+    tokio::task::spawn_blocking(move || {
+        let store = snapshots.store();
+        let err = |e: &dyn std::fmt::Display| {
+            leptos::logging::error!("pipeline: {e}");
+            ServerFnError::new(e.to_string())
+        };
+        let current = store.current().map_err(|e| err(&e))?;
+        let runs = p::runs(store.data_dir()).map_err(|e| err(&e))?;
+        let selected = match run.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            None => current.clone(),
+            Some(text) => {
+                let unknown = || {
+                    ServerFnError::new(match lang {
+                        Lang::En => format!("there is no run `{text}`"),
+                        Lang::Ko => format!("`{text}` 실행이 없습니다"),
+                    })
+                };
+                // A malformed id cannot name a run folder either: the same message.
+                let id = RunId::parse(text).map_err(|_| unknown())?;
+                if !runs.iter().any(|r| r.run_id == id.as_str()) {
+                    return Err(unknown());
+                }
+                Some(id)
+            }
+        };
+        let snapshot = match &selected {
+            Some(id) if store.snapshot_path(id).is_file() => {
+                let conn = store.open_read_only(id).map_err(|e| err(&e))?;
+                let rejects = p::rejects(&conn).map_err(|e| err(&e))?;
+                let sources = p::provenance(&conn).map_err(|e| err(&e))?;
+                Some(SnapshotDetail::from_engine(rejects, sources))
+            }
+            _ => None,
+        };
+        let runs = runs
+            .into_iter()
+            .map(|r| {
+                let has_snapshot =
+                    RunId::parse(&r.run_id).is_ok_and(|id| store.snapshot_path(&id).is_file());
+                RunSummary::from_engine(r, has_snapshot)
+            })
+            .collect();
+        Ok(Pipeline {
+            current: current.map(|r| r.to_string()),
+            selected: selected.map(|r| r.to_string()),
+            runs,
+            snapshot,
+        })
+    })
+    .await
+    .map_err(|e| ServerFnError::new(format!("the pipeline query stopped: {e}")))?
+}

@@ -1,0 +1,411 @@
+//! A trend chart drawn as SVG on the server: readable without JavaScript. Actual figures are a
+//! solid line with filled points; projections a dashed line with hollow points, and the legend
+//! says so in words, so colour is never the only signal. Each point carries its figure, source
+//! and run in a `<title>` (shown on hover); the page also lists the figures in a table for
+//! keyboard and screen-reader users (the SVG itself is one image to them).
+
+use display::{grouped, Format};
+use leptos::prelude::*;
+
+use crate::i18n::{t, use_lang, Lang};
+
+/// One point of a series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartPoint {
+    pub year: i32,
+    pub value: f64,
+    pub projection: bool,
+    /// The hover text: figure, source, run.
+    pub label: String,
+}
+
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 240.0;
+const LEFT: f64 = 64.0;
+const RIGHT: f64 = 14.0;
+const TOP: f64 = 12.0;
+const BOTTOM: f64 = 28.0;
+
+/// Maps years and values into the drawing area.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scale {
+    pub first_year: i32,
+    pub last_year: i32,
+    pub low: f64,
+    pub high: f64,
+    /// Low values at the top (ranks: 1 is best).
+    pub invert: bool,
+}
+
+impl Scale {
+    /// The range of `points`: values from 0 (or 1 for ranks) to a round number above the
+    /// largest, so bars of different countries are not exaggerated by a cut axis.
+    pub fn of(points: &[ChartPoint], invert: bool) -> Option<Scale> {
+        let first_year = points.iter().map(|p| p.year).min()?;
+        let last_year = points.iter().map(|p| p.year).max()?;
+        let max = points
+            .iter()
+            .map(|p| p.value)
+            .filter(|v| v.is_finite())
+            .fold(f64::NEG_INFINITY, f64::max);
+        if !max.is_finite() {
+            return None;
+        }
+        let low = if invert { 1.0 } else { 0.0 };
+        let high = nice_ceiling(max.max(low + 1.0));
+        Some(Scale {
+            first_year,
+            last_year,
+            low,
+            high,
+            invert,
+        })
+    }
+
+    pub fn x(&self, year: i32) -> f64 {
+        let span = f64::from((self.last_year - self.first_year).max(1));
+        let at = if self.first_year == self.last_year {
+            0.5
+        } else {
+            f64::from(year - self.first_year) / span
+        };
+        LEFT + at * (WIDTH - LEFT - RIGHT)
+    }
+
+    pub fn y(&self, value: f64) -> f64 {
+        let frac = ((value - self.low) / (self.high - self.low)).clamp(0.0, 1.0);
+        let frac = if self.invert { 1.0 - frac } else { frac };
+        TOP + (1.0 - frac) * (HEIGHT - TOP - BOTTOM)
+    }
+
+    /// Four or five round values between `low` and `high`.
+    pub fn ticks(&self) -> Vec<f64> {
+        let step = nice_ceiling((self.high - self.low) / 4.0);
+        let mut out = Vec::new();
+        let mut v = if self.invert { self.low } else { 0.0 };
+        while v <= self.high + step * 1e-9 {
+            out.push(v);
+            v = if self.invert && v == self.low && self.low == 1.0 {
+                step
+            } else {
+                v + step
+            };
+        }
+        out
+    }
+
+    /// Years to label: the first, the last, and round decades between (not too close to either).
+    pub fn year_ticks(&self) -> Vec<i32> {
+        let span = self.last_year - self.first_year;
+        let step = if span > 40 {
+            20
+        } else if span > 12 {
+            10
+        } else if span > 5 {
+            2
+        } else {
+            1
+        };
+        let mut out = vec![self.first_year];
+        let mut y = (self.first_year / step + 1) * step;
+        while y < self.last_year {
+            // Not within 60 % of a step of an end label: they would touch on a phone.
+            let clear = step * 3 / 5;
+            if y - self.first_year >= clear && self.last_year - y >= clear {
+                out.push(y);
+            }
+            y += step;
+        }
+        if self.last_year != self.first_year {
+            out.push(self.last_year);
+        }
+        out
+    }
+}
+
+/// The smallest of 1, 2, 2.5, 5 × 10ⁿ at or above `v`.
+pub fn nice_ceiling(v: f64) -> f64 {
+    if v <= 0.0 || !v.is_finite() {
+        return 1.0;
+    }
+    let exp = v.log10().floor();
+    let base = 10f64.powf(exp);
+    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
+        if m * base >= v * (1.0 - 1e-12) {
+            return m * base;
+        }
+    }
+    10.0 * base
+}
+
+/// Axis labels are short; the unit is in the chart's heading.
+fn axis_label(format: Format, v: f64) -> String {
+    match format {
+        Format::UsdBillions => grouped(v / 1e9, 0),
+        _ => grouped(v, 0),
+    }
+}
+
+/// Runs of consecutive years: a missing year breaks the line (missing data is not a fall).
+fn segments(points: &[&ChartPoint]) -> Vec<Vec<(i32, f64)>> {
+    let mut out: Vec<Vec<(i32, f64)>> = Vec::new();
+    for p in points {
+        match out.last_mut() {
+            Some(seg) if seg.last().is_some_and(|(y, _)| p.year == y + 1) => {
+                seg.push((p.year, p.value))
+            }
+            _ => out.push(vec![(p.year, p.value)]),
+        }
+    }
+    out
+}
+
+fn polyline(scale: &Scale, seg: &[(i32, f64)]) -> String {
+    seg.iter()
+        .map(|(y, v)| format!("{:.1},{:.1}", scale.x(*y), scale.y(*v)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The chart legend's words for the two kinds of point.
+pub fn legend_text(lang: Lang, projection: bool) -> &'static str {
+    if projection {
+        t(
+            lang,
+            "Projection: dashed line, hollow points",
+            "전망치: 점선, 속이 빈 점",
+        )
+    } else {
+        t(
+            lang,
+            "Actual: solid line, filled points",
+            "실적치: 실선, 속이 찬 점",
+        )
+    }
+}
+
+#[component]
+pub fn TrendChart(
+    /// Unique on the page: ids of the title and description.
+    id: &'static str,
+    /// The chart's heading (with the unit).
+    title: String,
+    points: Vec<ChartPoint>,
+    format: Format,
+    /// Smaller values at the top (ranks).
+    #[prop(optional)]
+    invert: bool,
+    /// Years to draw larger, with a legend entry (e.g. the periods an alert compared).
+    #[prop(optional)]
+    marked: Vec<i32>,
+) -> impl IntoView {
+    let lang = use_lang();
+    let Some(scale) = Scale::of(&points, invert) else {
+        return view! {
+            <p class="muted" data-testid=format!("{id}-empty")>
+                {t(lang, "No figures for this series.", "이 계열에는 수치가 없습니다.")}
+            </p>
+        }
+        .into_any();
+    };
+    let actual: Vec<&ChartPoint> = points.iter().filter(|p| !p.projection).collect();
+    let projected: Vec<&ChartPoint> = points.iter().filter(|p| p.projection).collect();
+    let has_projection = !projected.is_empty();
+    let actual_lines: Vec<String> = segments(&actual)
+        .iter()
+        .map(|s| polyline(&scale, s))
+        .collect();
+    // The dashed line starts at the last actual point so the two read as one series.
+    let projection_line = has_projection.then(|| {
+        let mut seg: Vec<(i32, f64)> = actual
+            .iter()
+            .filter(|p| p.year < projected[0].year)
+            .max_by_key(|p| p.year)
+            .map(|p| vec![(p.year, p.value)])
+            .unwrap_or_default();
+        seg.extend(projected.iter().map(|p| (p.year, p.value)));
+        polyline(&scale, &seg)
+    });
+    let description = {
+        let first = &points[0];
+        let last = &points[points.len() - 1];
+        format!(
+            "{}–{}: {} → {}",
+            first.year,
+            last.year,
+            display::value(format, first.value, lang),
+            display::value(format, last.value, lang)
+        )
+    };
+    let title_id = format!("{id}-title");
+    let desc_id = format!("{id}-desc");
+    let labelled_by = format!("{title_id} {desc_id}");
+    let y_ticks = scale.ticks();
+    let x_ticks = scale.year_ticks();
+    let baseline = HEIGHT - BOTTOM;
+
+    view! {
+        <figure class="chart" data-testid=id>
+            <svg
+                viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+                role="img"
+                aria-labelledby=labelled_by
+                preserveAspectRatio="xMidYMid meet"
+            >
+                <title id=title_id>{title}</title>
+                <desc id=desc_id>{description}</desc>
+                <g class="axis">
+                    {y_ticks
+                        .into_iter()
+                        .map(|v| {
+                            let y = format!("{:.1}", scale.y(v));
+                            view! {
+                                <line class="grid" x1=LEFT x2=WIDTH - RIGHT y1=y.clone() y2=y.clone()></line>
+                                <text x=LEFT - 6.0 y=y text-anchor="end" dominant-baseline="middle">
+                                    {axis_label(format, v)}
+                                </text>
+                            }
+                        })
+                        .collect_view()}
+                    {x_ticks
+                        .into_iter()
+                        .map(|year| {
+                            // The end labels stay inside the drawing and clear of the value axis.
+                            let anchor = if year == scale.first_year && scale.first_year != scale.last_year {
+                                "start"
+                            } else if year == scale.last_year && scale.first_year != scale.last_year {
+                                "end"
+                            } else {
+                                "middle"
+                            };
+                            view! {
+                                <text x=format!("{:.1}", scale.x(year)) y=baseline + 18.0 text-anchor=anchor>
+                                    {year}
+                                </text>
+                            }
+                        })
+                        .collect_view()}
+                    <line class="baseline" x1=LEFT x2=WIDTH - RIGHT y1=baseline y2=baseline></line>
+                </g>
+                {actual_lines
+                    .into_iter()
+                    .map(|pts| view! { <polyline class="line actual" points=pts></polyline> })
+                    .collect_view()}
+                {projection_line
+                    .map(|pts| {
+                        view! { <polyline class="line projection" points=pts stroke-dasharray="6 4"></polyline> }
+                    })}
+                {points
+                    .iter()
+                    .map(|p| {
+                        let cx = format!("{:.1}", scale.x(p.year));
+                        let cy = format!("{:.1}", scale.y(p.value));
+                        let class = match (p.projection, marked.contains(&p.year)) {
+                            (false, false) => "point actual",
+                            (false, true) => "point actual marked",
+                            (true, false) => "point projection",
+                            (true, true) => "point projection marked",
+                        };
+                        let r = if marked.contains(&p.year) { "6" } else { "3.5" };
+                        view! {
+                            <g class=class data-year=p.year>
+                                <title>{p.label.clone()}</title>
+                                <circle class="hit" cx=cx.clone() cy=cy.clone() r="7"></circle>
+                                <circle class="dot" cx=cx cy=cy r=r></circle>
+                            </g>
+                        }
+                    })
+                    .collect_view()}
+            </svg>
+            <figcaption class="legend">
+                <span class="legend-item">
+                    <svg class="legend-mark" viewBox="0 0 28 10" aria-hidden="true">
+                        <line class="line actual" x1="0" x2="28" y1="5" y2="5"></line>
+                        <circle class="dot-actual" cx="14" cy="5" r="3.5"></circle>
+                    </svg>
+                    {legend_text(lang, false)}
+                </span>
+                {has_projection
+                    .then(|| {
+                        view! {
+                            <span class="legend-item">
+                                <svg class="legend-mark" viewBox="0 0 28 10" aria-hidden="true">
+                                    <line class="line projection" x1="0" x2="28" y1="5" y2="5" stroke-dasharray="6 4"></line>
+                                    <circle class="dot-projection" cx="14" cy="5" r="3.5"></circle>
+                                </svg>
+                                {legend_text(lang, true)}
+                            </span>
+                        }
+                    })}
+                {(!marked.is_empty())
+                    .then(|| {
+                        view! {
+                            <span class="legend-item">
+                                <svg class="legend-mark" viewBox="0 0 28 10" aria-hidden="true">
+                                    <circle class="dot-marked" cx="14" cy="5" r="5"></circle>
+                                </svg>
+                                {t(lang, "Large points: the years the rule compared", "큰 점: 규칙이 비교한 해")}
+                            </span>
+                        }
+                    })}
+            </figcaption>
+        </figure>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pt(year: i32, value: f64, projection: bool) -> ChartPoint {
+        ChartPoint {
+            year,
+            value,
+            projection,
+            label: String::new(),
+        }
+    }
+
+    #[test]
+    fn nice_ceilings() {
+        assert_eq!(nice_ceiling(1712.0), 2000.0);
+        assert_eq!(nice_ceiling(2400.0), 2500.0);
+        assert_eq!(nice_ceiling(3.1e13), 5e13);
+        assert_eq!(nice_ceiling(1.0), 1.0);
+        assert_eq!(nice_ceiling(0.0), 1.0);
+    }
+
+    #[test]
+    fn scales_map_into_the_plot_and_invert_ranks() {
+        let pts = [pt(2000, 10.0, false), pt(2010, 40.0, false)];
+        let s = Scale::of(&pts, false).unwrap();
+        assert_eq!((s.low, s.high), (0.0, 50.0));
+        assert_eq!(s.x(2000), LEFT);
+        assert_eq!(s.x(2010), WIDTH - RIGHT);
+        assert_eq!(s.y(0.0), HEIGHT - BOTTOM);
+        assert_eq!(s.y(50.0), TOP);
+        assert_eq!(s.ticks(), vec![0.0, 20.0, 40.0]);
+        let r = Scale::of(&pts, true).unwrap();
+        assert_eq!(r.y(1.0), TOP, "rank 1 at the top");
+        assert!(r.y(40.0) > r.y(10.0));
+        assert_eq!(r.ticks()[0], 1.0);
+        assert!(Scale::of(&[], false).is_none());
+    }
+
+    #[test]
+    fn year_ticks_and_gaps() {
+        let pts = [pt(1960, 1.0, false), pt(2025, 2.0, false)];
+        let s = Scale::of(&pts, false).unwrap();
+        assert_eq!(s.year_ticks(), vec![1960, 1980, 2000, 2025]);
+        let s = Scale::of(&[pt(1960, 1.0, false), pt(2031, 2.0, true)], false).unwrap();
+        assert_eq!(s.year_ticks(), vec![1960, 1980, 2000, 2031]);
+        let series = [
+            pt(2000, 1.0, false),
+            pt(2001, 1.0, false),
+            pt(2003, 1.0, false),
+        ];
+        let refs: Vec<&ChartPoint> = series.iter().collect();
+        assert_eq!(segments(&refs).len(), 2, "a missing year breaks the line");
+    }
+}

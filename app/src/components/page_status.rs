@@ -1,0 +1,37 @@
+//! What a page shows while its data loads and when it could not be loaded.
+
+use leptos::prelude::*;
+
+use crate::i18n::{t, use_lang};
+
+/// The text of a server function's error: the server's own message when it sent one.
+pub fn error_text(e: &ServerFnError) -> String {
+    match e {
+        ServerFnError::ServerError(msg) => msg.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[component]
+pub fn Loading() -> impl IntoView {
+    let lang = use_lang();
+    view! { <p class="loading" role="status">{t(lang, "Loading…", "불러오는 중…")}</p> }
+}
+
+/// An error panel; `reset` is where to go to start again (e.g. the page without parameters).
+#[component]
+pub fn ErrorPanel(
+    error: ServerFnError,
+    #[prop(optional)] reset: Option<&'static str>,
+) -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <section class="panel error" role="alert">
+            <h2>{t(lang, "Could not load the data", "데이터를 불러오지 못했습니다")}</h2>
+            <p data-testid="error-message">{error_text(&error)}</p>
+            {reset.map(|href| view! {
+                <p><a href=href>{t(lang, "Start again without filters", "필터 없이 다시 보기")}</a></p>
+            })}
+        </section>
+    }
+}
