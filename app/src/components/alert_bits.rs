@@ -26,9 +26,25 @@ pub fn StatusBadge(status: Status) -> impl IntoView {
     }
 }
 
-/// `YYYY-MM-DD` of an RFC 3339 time.
+/// `YYYY-MM-DD`. Written by hand: chrono's `format` machinery would add to the browser's wasm.
 pub fn day(at: &chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d").to_string()
+    use chrono::Datelike;
+    format!("{:04}-{:02}-{:02}", at.year(), at.month(), at.day())
+}
+
+/// `YYYY-MM-DD HH:MM UTC`, and the machine-readable `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn minute(at: &chrono::DateTime<chrono::Utc>) -> (String, String) {
+    use chrono::Timelike;
+    (
+        format!("{} {:02}:{:02} UTC", day(at), at.hour(), at.minute()),
+        format!(
+            "{}T{:02}:{:02}:{:02}Z",
+            day(at),
+            at.hour(),
+            at.minute(),
+            at.second()
+        ),
+    )
 }
 
 /// The first recommended action with its owner and due date.

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::alerts::get_alert;
-use crate::components::alert_bits::{day, SeverityBadge, StatusBadge};
+use crate::components::alert_bits::{day, minute, SeverityBadge, StatusBadge};
 use crate::components::chart::{ChartPoint, TrendChart};
 use crate::components::links::decode;
 use crate::components::page_status::{ErrorPanel, Loading};
@@ -218,7 +218,7 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
                     };
                     view! {
                         <li>
-                            <time datetime=e.at.to_rfc3339()>{e.at.format("%Y-%m-%d %H:%M UTC").to_string()}</time>
+                            <time datetime=minute(&e.at).1>{minute(&e.at).0}</time>
                             {format!(" · {} · {}{change}", e.actor, event_label(&e.kind, lang))}
                             {e.note.map(|n| format!(" — {n}"))}
                             {e.run_id.map(|r| format!(" · {} {r}", t(lang, "run", "실행")))}
