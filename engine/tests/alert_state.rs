@@ -76,20 +76,19 @@ fn lifecycle_across_loads() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = AlertStore::open_in(dir.path()).unwrap();
     let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    // The same two alerts, as a load of `run` raises them.
+    let both = |run: &str| {
+        eval(
+            run,
+            vec![
+                alert("fall", "KOR", 100.0, false),
+                alert("fall", "JPN", 50.0, true),
+            ],
+        )
+    };
 
     // Load 1: two alerts open.
-    let s = store
-        .merge(
-            &eval(
-                "run1",
-                vec![
-                    alert("fall", "KOR", 100.0, false),
-                    alert("fall", "JPN", 50.0, true),
-                ],
-            ),
-            t0,
-        )
-        .unwrap();
+    let s = store.merge(&both("run1"), t0).unwrap();
     assert_eq!((s.opened, s.updated, s.cleared), (2, 0, 0));
     let inbox = store.list(&AlertFilter::default()).unwrap();
     assert_eq!(inbox.len(), 2);
@@ -97,32 +96,10 @@ fn lifecycle_across_loads() {
     assert_eq!(inbox[0].due_dates()[0], t0 + Duration::days(7));
 
     // Merging the same run again changes nothing: no duplicates, no events.
-    let again = store
-        .merge(
-            &eval(
-                "run1",
-                vec![
-                    alert("fall", "KOR", 100.0, false),
-                    alert("fall", "JPN", 50.0, true),
-                ],
-            ),
-            t0 + Duration::hours(1),
-        )
-        .unwrap();
+    let again = store.merge(&both("run1"), t0 + Duration::hours(1)).unwrap();
     assert!(again.already_merged);
     // A new load with the same figures: still one alert each, no "updated" events.
-    let same = store
-        .merge(
-            &eval(
-                "run2",
-                vec![
-                    alert("fall", "KOR", 100.0, false),
-                    alert("fall", "JPN", 50.0, true),
-                ],
-            ),
-            t0 + Duration::hours(2),
-        )
-        .unwrap();
+    let same = store.merge(&both("run2"), t0 + Duration::hours(2)).unwrap();
     assert_eq!((same.opened, same.updated, same.unchanged), (0, 0, 2));
     assert_eq!(kinds(&store, "fall:KOR:2025"), ["opened"]);
 
