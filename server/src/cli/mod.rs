@@ -7,6 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use axum::serve::ListenerExt;
 use clap::{Args, Parser, Subcommand};
 
 /// `println!` that ignores a closed stdout (`actionboard etl status | head` must not panic).
@@ -340,6 +341,13 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), String> {
             Err(e) => tracing::warn!("{e}"),
         }
         let router = crate::web::router(store, &args.site_root, local);
+        // Without TCP_NODELAY a response written in two segments (headers, then body) waits for
+        // the client's delayed ACK: ~40 ms added to every page.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!("cannot set TCP_NODELAY: {e}");
+            }
+        });
         // Tests and scripts read this line to find the port.
         out!("Actionboard is serving http://{local}");
         axum::serve(listener, router)
