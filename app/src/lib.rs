@@ -1,5 +1,7 @@
-//! Actionboard's web app. The same code renders on the server (`ssr`) and hydrates in the
-//! browser (`hydrate`); server functions reach the engine only under `ssr`.
+//! Actionboard's web app, in Leptos' islands mode: every page renders on the server (`ssr`) and is
+//! complete HTML without JavaScript; only the small interactive islands in `components::islands`
+//! are compiled to wasm and hydrated in the browser (`hydrate`). Server functions reach the
+//! engine only under `ssr`.
 // Leptos view types nest deeply on big pages (component erasure is off so tests and
 // cargo-leptos share one build).
 #![recursion_limit = "512"]
@@ -31,7 +33,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 // No icon yet: an empty one spares every page a 404 request.
                 <link rel="icon" href="data:,"/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -45,12 +47,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(i18n::initial_lang());
-    // Effects run only in the browser: the marker tells people and tests that hydration finished.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Stylesheet id="leptos" href="/pkg/actionboard.css"/>
         <Title text="Actionboard"/>
@@ -68,6 +64,7 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+        <components::islands::HydrationMarker/>
     }
 }
 
@@ -75,5 +72,5 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_islands();
 }

@@ -2,6 +2,7 @@
 
 pub mod alert_bits;
 pub mod chart;
+pub mod islands;
 pub mod links;
 pub mod page_status;
 pub mod top_bar;

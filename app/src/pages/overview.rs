@@ -6,6 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::overview::get_overview;
 use crate::components::alert_bits::{FirstAction, SeverityBadge};
+use crate::components::islands::SubmitOnChange;
 use crate::components::links::alert_href;
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::format::billions;
@@ -40,29 +41,18 @@ pub fn OverviewPage() -> impl IntoView {
 #[component]
 fn YearPicker(year: i32, years: Vec<i32>) -> impl IntoView {
     let lang = use_lang();
-    // With JavaScript the choice applies at once; without it the button submits the GET form.
-    let submit_on_change = move |_ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            use leptos::wasm_bindgen::JsCast;
-            if let Some(form) = _ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
-                .and_then(|select| select.form())
-            {
-                let _ = form.request_submit();
-            }
-        }
-    };
     view! {
         <Form method="GET" action="" attr:class="year-picker">
             <label for="year">{t(lang, "Year", "연도")}</label>
-            <select id="year" name="year" on:change=submit_on_change>
-                {years
-                    .into_iter()
-                    .map(|y| view! { <option value=y.to_string() selected=y == year>{y}</option> })
-                    .collect_view()}
-            </select>
+            // With JavaScript the choice applies at once; without it the button submits the form.
+            <SubmitOnChange>
+                <select id="year" name="year">
+                    {years
+                        .into_iter()
+                        .map(|y| view! { <option value=y.to_string() selected=y == year>{y}</option> })
+                        .collect_view()}
+                </select>
+            </SubmitOnChange>
             <button type="submit">{t(lang, "Show", "보기")}</button>
         </Form>
     }
