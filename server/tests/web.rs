@@ -168,3 +168,109 @@ async fn the_language_choice_is_a_cookie_and_a_redirect_back_to_this_site() {
     assert_eq!(status, 400);
     assert!(body.contains("to=ko"), "{body}");
 }
+
+/// `x-page-cache` of a GET: `hit`, `miss`, or absent when the page is never cached.
+async fn cache_of(url: String, cookie: &'static str) -> (Option<String>, String) {
+    let (status, headers, body) = get_with(url, Some(cookie)).await;
+    assert_eq!(status, 200, "{body}");
+    let cache = headers
+        .get("x-page-cache")
+        .map(|v| v.to_str().unwrap().to_string());
+    (cache, body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_are_kept_until_the_alerts_or_the_snapshot_change() {
+    let srv = start(true).await;
+    let dir = srv.data.path().to_path_buf();
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config");
+    let evaluate = move |dir: PathBuf| {
+        let sources = Sources::load(&config.join("sources.yml"), &mirror()).unwrap();
+        let set = engine::rules::RuleSet::load(
+            &config.join("metrics.yml"),
+            &config.join("rules.yml"),
+            &sources,
+        )
+        .unwrap();
+        engine::rules::refresh(&SnapshotStore::new(&dir), &set).unwrap();
+    };
+    let again = evaluate.clone();
+    let d = dir.clone();
+    tokio::task::spawn_blocking(move || evaluate(d))
+        .await
+        .unwrap();
+
+    let inbox = format!("{}/alerts?status=acknowledged", srv.base);
+    let (cache, first) = cache_of(inbox.clone(), "lang=en").await;
+    assert_eq!(cache.as_deref(), Some("miss"));
+    assert!(
+        first.contains("No alert matches these filters."),
+        "nothing acknowledged yet: {first}"
+    );
+    let (cache, second) = cache_of(inbox.clone(), "lang=en").await;
+    assert_eq!((cache.as_deref(), &second), (Some("hit"), &first));
+    // Another language is another page.
+    let (cache, korean) = cache_of(inbox.clone(), "lang=ko").await;
+    assert_eq!(cache.as_deref(), Some("miss"));
+    assert_ne!(korean, first);
+
+    // Someone acknowledges an alert: the next request renders the inbox afresh.
+    let d = dir.clone();
+    let fingerprint = tokio::task::spawn_blocking(move || {
+        let mut store = engine::store::AlertStore::open_in(&d).unwrap();
+        let all = store
+            .list(&engine::store::AlertFilter::everything())
+            .unwrap();
+        let fingerprint = all[0].alert.fingerprint.clone();
+        store
+            .set_status(
+                &fingerprint,
+                engine::store::Status::Acknowledged,
+                "tester",
+                None,
+                chrono::Utc::now(),
+            )
+            .unwrap();
+        fingerprint
+    })
+    .await
+    .unwrap();
+    let (cache, after) = cache_of(inbox.clone(), "lang=en").await;
+    assert_eq!(cache.as_deref(), Some("miss"));
+    assert!(after.contains("1 alert shown, by priority"), "{after}");
+    assert!(
+        after.contains(&format!("data-fingerprint=\"{fingerprint}\"")),
+        "{after}"
+    );
+
+    // A new snapshot too.
+    let (cache, _) = cache_of(format!("{}/", srv.base), "lang=en").await;
+    assert_eq!(cache.as_deref(), Some("miss"));
+    let d = dir.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        let run = run_pipeline(&d);
+        again(d);
+        run
+    })
+    .await
+    .unwrap();
+    let (cache, overview) = cache_of(format!("{}/", srv.base), "lang=en").await;
+    assert_eq!(cache.as_deref(), Some("miss"));
+    assert!(overview.contains(&format!("Run {run}")));
+
+    // The pipeline page shows runs in progress, which are in neither version: never kept.
+    let (cache, _) = cache_of(format!("{}/pipeline", srv.base), "lang=en").await;
+    assert_eq!(cache, None);
+    let (cache, _) = cache_of(format!("{}/pipeline", srv.base), "lang=en").await;
+    assert_eq!(cache, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn error_pages_are_not_kept() {
+    let srv = start(false).await;
+    for _ in 0..2 {
+        let (cache, html) = cache_of(format!("{}/", srv.base), "lang=en").await;
+        assert!(html.contains("no data has been loaded yet"));
+        assert_eq!(cache, None, "an error panel says no-store");
+    }
+}

@@ -25,6 +25,14 @@ pub fn ErrorPanel(
     #[prop(optional)] reset: Option<&'static str>,
 ) -> impl IntoView {
     let lang = use_lang();
+    // The failure may pass: the server's page cache must not keep this page.
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-store"),
+        );
+    }
     view! {
         <section class="panel error" role="alert">
             <h2>{t(lang, "Could not load the data", "데이터를 불러오지 못했습니다")}</h2>

@@ -108,7 +108,10 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
             </div>
         </Form>
         <p class="muted" role="status" data-testid="inbox-count">{match lang {
-            Lang::En => format!("{shown} alerts shown, by priority ({total} in the inbox, any status)"),
+            Lang::En => format!(
+                "{shown} {} shown, by priority ({total} in the inbox, any status)",
+                if shown == 1 { "alert" } else { "alerts" }
+            ),
             Lang::Ko => format!("알림 {shown}건, 우선순위 순 (알림함 전체 {total}건)"),
         }}</p>
         {if alerts.is_empty() {

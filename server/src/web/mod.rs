@@ -1,6 +1,8 @@
-//! The axum router: Leptos pages, server functions, static files, health, language choice.
+//! The axum router: Leptos pages (through the page cache), server functions, static files,
+//! health, language choice.
 
 mod lang;
+pub mod page_cache;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -20,6 +22,7 @@ pub fn router(store: SnapshotStore, site_root: &Path, addr: SocketAddr) -> Route
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
+    let pages = page_cache::PageCache::new(store.clone());
     let state = AppState::new(SnapshotReader::new(store));
     let routes = generate_route_list(App);
     let context = {
@@ -35,4 +38,8 @@ pub fn router(store: SnapshotStore, site_root: &Path, addr: SocketAddr) -> Route
         })
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
+        .layer(axum::middleware::from_fn_with_state(
+            pages,
+            page_cache::serve,
+        ))
 }

@@ -1,0 +1,314 @@
+//! Rendered pages kept in memory while what they show is unchanged.
+//!
+//! A page is a function of its URL, the reader's language, the published snapshot, the alert
+//! state and (for "loaded today / 3 days ago") the date. The last three form the data version:
+//! a cached page is only served under the version it was rendered for, so it is always the page
+//! a fresh render would give, and a new snapshot, any change to an alert or a new day starts the
+//! cache afresh. Not cached: the pipeline page (it shows runs still in progress, which are in
+//! neither version), anything but a 200 HTML page, a response that sets a cookie, and a page
+//! that says `Cache-Control: no-store` (error panels do, so a passing failure is not kept).
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use display::Lang;
+use engine::store::SnapshotStore;
+
+/// Tells whether a page came from the cache (`hit`) or was rendered (`miss`).
+pub const CACHE_HEADER: HeaderName = HeaderName::from_static("x-page-cache");
+const MAX_PAGES: usize = 512;
+const MAX_BYTES: usize = 64 << 20;
+const MAX_PAGE_BYTES: usize = 4 << 20;
+
+#[derive(Clone)]
+pub struct PageCache {
+    store: SnapshotStore,
+    data_dir: PathBuf,
+    pages: Arc<Mutex<Pages>>,
+}
+
+#[derive(Default)]
+struct Pages {
+    version: Option<DataVersion>,
+    by_key: HashMap<PageKey, CachedPage>,
+    /// Insertion order, to drop the oldest pages first when full.
+    order: VecDeque<PageKey>,
+    bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DataVersion {
+    snapshot: Option<String>,
+    alerts: Option<String>,
+    day: chrono::NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct PageKey {
+    lang: Lang,
+    path_and_query: String,
+}
+
+struct CachedPage {
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl PageCache {
+    pub fn new(store: SnapshotStore) -> Self {
+        PageCache {
+            data_dir: store.data_dir().to_path_buf(),
+            store,
+            pages: Arc::default(),
+        }
+    }
+
+    /// A few metadata reads: the `current` link and the alert state's files.
+    fn version(&self) -> DataVersion {
+        DataVersion {
+            snapshot: self.store.current().ok().flatten().map(|r| r.to_string()),
+            alerts: engine::store::state_version(&self.data_dir),
+            day: chrono::Utc::now().date_naive(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pages> {
+        self.pages.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, version: &DataVersion, key: &PageKey) -> Option<Response> {
+        let pages = self.lock();
+        if pages.version.as_ref() != Some(version) {
+            return None;
+        }
+        let page = pages.by_key.get(key)?;
+        let mut response = Response::new(Body::from(page.body.clone()));
+        *response.headers_mut() = page.headers.clone();
+        response
+            .headers_mut()
+            .insert(CACHE_HEADER, HeaderValue::from_static("hit"));
+        Some(response)
+    }
+
+    fn put(&self, version: DataVersion, key: PageKey, headers: &HeaderMap, body: Bytes) {
+        let mut pages = self.lock();
+        if pages.version.as_ref() != Some(&version) {
+            // Pages of an older version can never be served again.
+            *pages = Pages {
+                version: Some(version),
+                ..Pages::default()
+            };
+        }
+        if let Some(old) = pages.by_key.remove(&key) {
+            pages.bytes -= old.body.len();
+            pages.order.retain(|k| k != &key);
+        }
+        while pages.order.len() >= MAX_PAGES || pages.bytes + body.len() > MAX_BYTES {
+            let Some(oldest) = pages.order.pop_front() else {
+                break;
+            };
+            if let Some(old) = pages.by_key.remove(&oldest) {
+                pages.bytes -= old.body.len();
+            }
+        }
+        pages.bytes += body.len();
+        pages.order.push_back(key.clone());
+        let mut headers = headers.clone();
+        headers.remove(header::CONTENT_LENGTH);
+        pages.by_key.insert(key, CachedPage { headers, body });
+    }
+}
+
+/// Only pages whose content follows from the data version (see the module's comment).
+fn cacheable_path(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+    matches!(first, "" | "alerts" | "explore" | "country" | "editions")
+}
+
+fn storable(response: &Response) -> bool {
+    let headers = response.headers();
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    let no_store = headers
+        .get_all(header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("no-store"));
+    response.status() == StatusCode::OK
+        && html
+        && !no_store
+        && !headers.contains_key(header::SET_COOKIE)
+}
+
+fn lang_of(headers: &HeaderMap) -> Lang {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    app::i18n::negotiate(header(header::COOKIE), header(header::ACCEPT_LANGUAGE))
+}
+
+/// The middleware: answers from the cache, or renders and keeps the page.
+pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
+    if request.method() != Method::GET || !cacheable_path(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let key = PageKey {
+        lang: lang_of(request.headers()),
+        path_and_query: request
+            .uri()
+            .path_and_query()
+            .map_or_else(|| request.uri().path().to_string(), |p| p.to_string()),
+    };
+    // Read before rendering: if the data changes meanwhile, the page is kept under the older
+    // version and the next request, seeing the new one, renders again.
+    let version = cache.version();
+    if let Some(hit) = cache.get(&version, &key) {
+        return hit;
+    }
+    let response = next.run(request).await;
+    if !storable(&response) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    match axum::body::to_bytes(body, MAX_PAGE_BYTES).await {
+        Ok(bytes) => {
+            cache.put(version, key, &parts.headers, bytes.clone());
+            parts
+                .headers
+                .insert(CACHE_HEADER, HeaderValue::from_static("miss"));
+            Response::from_parts(parts, Body::from(bytes))
+        }
+        Err(e) => {
+            tracing::error!(path = %key.path_and_query, "rendering the page failed: {e}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be rendered. Reload it; if it persists, see the server log.",
+            )
+                .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_that_follow_the_data_are_cacheable_and_the_rest_are_not() {
+        for path in [
+            "/",
+            "/alerts",
+            "/alerts/gdp_fall:EGY:2025",
+            "/explore",
+            "/country/KOR",
+            "/editions",
+        ] {
+            assert!(cacheable_path(path), "{path}");
+        }
+        for path in [
+            "/pipeline",
+            "/api/get_overview",
+            "/pkg/actionboard.wasm",
+            "/healthz",
+            "/lang",
+        ] {
+            assert!(!cacheable_path(path), "{path}");
+        }
+    }
+
+    fn page(status: StatusCode, headers: &[(HeaderName, &'static str)]) -> Response {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = status;
+        for (name, value) in headers {
+            response
+                .headers_mut()
+                .append(name.clone(), HeaderValue::from_static(value));
+        }
+        response
+    }
+
+    #[test]
+    fn only_plain_successful_html_is_stored() {
+        let html = (header::CONTENT_TYPE, "text/html; charset=utf-8");
+        assert!(storable(&page(StatusCode::OK, &[html.clone()])));
+        assert!(!storable(&page(StatusCode::NOT_FOUND, &[html.clone()])));
+        assert!(!storable(&page(
+            StatusCode::OK,
+            &[(header::CONTENT_TYPE, "application/json")]
+        )));
+        assert!(!storable(&page(
+            StatusCode::OK,
+            &[html.clone(), (header::SET_COOKIE, "lang=en")]
+        )));
+        assert!(!storable(&page(
+            StatusCode::OK,
+            &[html, (header::CACHE_CONTROL, "no-store")]
+        )));
+    }
+
+    #[test]
+    fn a_new_version_empties_the_cache_and_the_oldest_pages_go_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = PageCache::new(SnapshotStore::new(dir.path()));
+        let v1 = cache.version();
+        let key = |p: &str| PageKey {
+            lang: Lang::En,
+            path_and_query: p.into(),
+        };
+        let headers = HeaderMap::new();
+        cache.put(v1.clone(), key("/"), &headers, Bytes::from_static(b"one"));
+        assert!(cache.get(&v1, &key("/")).is_some());
+        assert!(cache
+            .get(
+                &v1,
+                &PageKey {
+                    lang: Lang::Ko,
+                    ..key("/")
+                }
+            )
+            .is_none());
+
+        let v2 = DataVersion {
+            alerts: Some("changed".into()),
+            ..v1.clone()
+        };
+        assert!(
+            cache.get(&v2, &key("/")).is_none(),
+            "served under another version"
+        );
+        cache.put(
+            v2.clone(),
+            key("/explore"),
+            &headers,
+            Bytes::from_static(b"two"),
+        );
+        assert!(cache.get(&v1, &key("/")).is_none());
+        assert_eq!(cache.lock().by_key.len(), 1);
+
+        for i in 0..MAX_PAGES + 3 {
+            cache.put(
+                v2.clone(),
+                key(&format!("/country/{i}")),
+                &headers,
+                Bytes::from_static(b"x"),
+            );
+        }
+        let pages = cache.lock();
+        assert_eq!(pages.by_key.len(), MAX_PAGES);
+        assert_eq!(pages.order.len(), MAX_PAGES);
+        assert_eq!(pages.bytes, MAX_PAGES);
+        assert!(
+            !pages.by_key.contains_key(&key("/explore")),
+            "the oldest page stayed"
+        );
+        assert!(pages
+            .by_key
+            .contains_key(&key(&format!("/country/{}", MAX_PAGES + 2))));
+    }
+}
