@@ -236,8 +236,8 @@ mod tests {
     #[test]
     fn only_plain_successful_html_is_stored() {
         let html = (header::CONTENT_TYPE, "text/html; charset=utf-8");
-        assert!(storable(&page(StatusCode::OK, &[html.clone()])));
-        assert!(!storable(&page(StatusCode::NOT_FOUND, &[html.clone()])));
+        assert!(storable(&page(StatusCode::OK, std::slice::from_ref(&html))));
+        assert!(!storable(&page(StatusCode::NOT_FOUND, std::slice::from_ref(&html))));
         assert!(!storable(&page(
             StatusCode::OK,
             &[(header::CONTENT_TYPE, "application/json")]
