@@ -92,7 +92,8 @@ async fn year_parameter_selects_the_year() {
     assert_eq!(status, 200);
     assert!(html.contains("<option value=\"2020\" selected"));
     assert!(html.contains("Countries with GDP ≥ 100 B USD in 2020"));
-    let (_, html) = get(format!("{}/?year=1850", srv.base)).await;
+    let (status, html) = get(format!("{}/?year=1850", srv.base)).await;
+    assert_eq!(status, 400, "a year without data is a bad request");
     assert!(
         html.contains("no GDP data for 1850; years with data run from 1960 to 2025"),
         "{html}"
@@ -103,7 +104,7 @@ async fn year_parameter_selects_the_year() {
 async fn without_data_the_page_says_what_to_do() {
     let srv = start(false).await;
     let (status, html) = get(format!("{}/", srv.base)).await;
-    assert_eq!(status, 200);
+    assert_eq!(status, 503, "unavailable until a run is loaded");
     assert!(html.contains("no data has been loaded yet"), "{html}");
 }
 
@@ -170,13 +171,12 @@ async fn the_language_choice_is_a_cookie_and_a_redirect_back_to_this_site() {
 }
 
 /// `x-page-cache` of a GET: `hit`, `miss`, or absent when the page is never cached.
-async fn cache_of(url: String, cookie: &'static str) -> (Option<String>, String) {
+async fn cache_of(url: String, cookie: &'static str) -> (Option<String>, u16, String) {
     let (status, headers, body) = get_with(url, Some(cookie)).await;
-    assert_eq!(status, 200, "{body}");
     let cache = headers
         .get("x-page-cache")
         .map(|v| v.to_str().unwrap().to_string());
-    (cache, body)
+    (cache, status, body)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -201,16 +201,16 @@ async fn pages_are_kept_until_the_alerts_or_the_snapshot_change() {
         .unwrap();
 
     let inbox = format!("{}/alerts?status=acknowledged", srv.base);
-    let (cache, first) = cache_of(inbox.clone(), "lang=en").await;
+    let (cache, _, first) = cache_of(inbox.clone(), "lang=en").await;
     assert_eq!(cache.as_deref(), Some("miss"));
     assert!(
         first.contains("No alert matches these filters."),
         "nothing acknowledged yet: {first}"
     );
-    let (cache, second) = cache_of(inbox.clone(), "lang=en").await;
+    let (cache, _, second) = cache_of(inbox.clone(), "lang=en").await;
     assert_eq!((cache.as_deref(), &second), (Some("hit"), &first));
     // Another language is another page.
-    let (cache, korean) = cache_of(inbox.clone(), "lang=ko").await;
+    let (cache, _, korean) = cache_of(inbox.clone(), "lang=ko").await;
     assert_eq!(cache.as_deref(), Some("miss"));
     assert_ne!(korean, first);
 
@@ -235,7 +235,7 @@ async fn pages_are_kept_until_the_alerts_or_the_snapshot_change() {
     })
     .await
     .unwrap();
-    let (cache, after) = cache_of(inbox.clone(), "lang=en").await;
+    let (cache, _, after) = cache_of(inbox.clone(), "lang=en").await;
     assert_eq!(cache.as_deref(), Some("miss"));
     assert!(after.contains("1 alert shown, by priority"), "{after}");
     assert!(
@@ -244,7 +244,7 @@ async fn pages_are_kept_until_the_alerts_or_the_snapshot_change() {
     );
 
     // A new snapshot too.
-    let (cache, _) = cache_of(format!("{}/", srv.base), "lang=en").await;
+    let (cache, _, _) = cache_of(format!("{}/", srv.base), "lang=en").await;
     assert_eq!(cache.as_deref(), Some("miss"));
     let d = dir.clone();
     let run = tokio::task::spawn_blocking(move || {
@@ -254,14 +254,14 @@ async fn pages_are_kept_until_the_alerts_or_the_snapshot_change() {
     })
     .await
     .unwrap();
-    let (cache, overview) = cache_of(format!("{}/", srv.base), "lang=en").await;
+    let (cache, _, overview) = cache_of(format!("{}/", srv.base), "lang=en").await;
     assert_eq!(cache.as_deref(), Some("miss"));
     assert!(overview.contains(&format!("Run {run}")));
 
     // The pipeline page shows runs in progress, which are in neither version: never kept.
-    let (cache, _) = cache_of(format!("{}/pipeline", srv.base), "lang=en").await;
+    let (cache, _, _) = cache_of(format!("{}/pipeline", srv.base), "lang=en").await;
     assert_eq!(cache, None);
-    let (cache, _) = cache_of(format!("{}/pipeline", srv.base), "lang=en").await;
+    let (cache, _, _) = cache_of(format!("{}/pipeline", srv.base), "lang=en").await;
     assert_eq!(cache, None);
 }
 
@@ -269,7 +269,8 @@ async fn pages_are_kept_until_the_alerts_or_the_snapshot_change() {
 async fn error_pages_are_not_kept() {
     let srv = start(false).await;
     for _ in 0..2 {
-        let (cache, html) = cache_of(format!("{}/", srv.base), "lang=en").await;
+        let (cache, status, html) = cache_of(format!("{}/", srv.base), "lang=en").await;
+        assert_eq!(status, 503);
         assert!(html.contains("no data has been loaded yet"));
         assert_eq!(cache, None, "an error panel says no-store");
     }

@@ -93,7 +93,7 @@ test('without JavaScript, in Korean; a year outside both editions is a clear mes
   assert.equal(await page.locator('[data-testid="editions-table"] tbody tr').count(), revisions(2025).length);
 
   const bad = await open(context, server.url, '/editions?year=1970');
-  assert.equal(bad.response.status(), 200);
+  assert.equal(bad.response.status(), 400, 'a year without figures is a bad request');
   assert.match(await bad.page.getByTestId('error-message').textContent(), /두 발표판에 1970년 공통 수치가 없습니다/);
   await context.close();
 });

@@ -141,7 +141,7 @@ test('bad parameters give a clear message, not a server error; Korean labels and
   ]) {
     for (const [context, message] of [[en, english], [ko, korean]]) {
       const { page, response } = await open(context, server.url, `/explore${query}`);
-      assert.equal(response.status(), 200, query);
+      assert.equal(response.status(), 400, query);
       assert.ok((await page.getByTestId('error-message').textContent()).includes(message), `${query}: ${message}`);
       await page.close();
     }

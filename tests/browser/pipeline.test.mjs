@@ -84,7 +84,7 @@ test('without JavaScript, in Korean; an unknown run is a clear message', async (
   await screenshot(page, 'pipeline-390-nojs-ko');
   for (const run of ['nope', '../etc']) {
     const bad = await open(context, server.url, `/pipeline?run=${encodeURIComponent(run)}`);
-    assert.equal(bad.response.status(), 200);
+    assert.equal(bad.response.status(), 404);
     assert.equal(await bad.page.getByTestId('error-message').textContent(), `\`${run}\` 실행이 없습니다`);
   }
   await context.close();

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod country;
 pub mod editions;
+pub mod error;
 pub mod explore;
 pub mod overview;
 pub mod pipeline;

@@ -237,7 +237,10 @@ mod tests {
     fn only_plain_successful_html_is_stored() {
         let html = (header::CONTENT_TYPE, "text/html; charset=utf-8");
         assert!(storable(&page(StatusCode::OK, std::slice::from_ref(&html))));
-        assert!(!storable(&page(StatusCode::NOT_FOUND, std::slice::from_ref(&html))));
+        assert!(!storable(&page(
+            StatusCode::NOT_FOUND,
+            std::slice::from_ref(&html)
+        )));
         assert!(!storable(&page(
             StatusCode::OK,
             &[(header::CONTENT_TYPE, "application/json")]

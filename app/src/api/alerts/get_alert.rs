@@ -1,22 +1,21 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
+use crate::api::error::ApiError;
 use crate::model::alerts::AlertDetail;
 
 /// One alert with its history and the series behind it, as of the snapshot it came from.
 #[server(input = GetUrl)]
-pub async fn get_alert(fingerprint: String) -> Result<AlertDetail, ServerFnError> {
+pub async fn get_alert(fingerprint: String) -> Result<AlertDetail, ApiError> {
     use crate::state::AppState;
 
     let state = expect_context::<AppState>();
     let found = tokio::task::spawn_blocking(move || {
-        let unavailable = |e: &dyn std::fmt::Display| {
-            leptos::logging::error!("alert {fingerprint}: {e}");
-            ServerFnError::new("The alert cannot be read right now. 알림을 읽을 수 없습니다.")
-        };
+        let unavailable =
+            |e: &dyn std::fmt::Display| ApiError::internal(&format!("alert {fingerprint}"), e);
         let store = state.alerts().map_err(|e| unavailable(&e))?;
         let Some(record) = store.get(&fingerprint).map_err(|e| unavailable(&e))? else {
-            return Ok::<_, ServerFnError>(Err(fingerprint));
+            return Ok::<_, ApiError>(Err(fingerprint));
         };
         let history = store.history(&fingerprint).map_err(|e| unavailable(&e))?;
         let chart = chart(&state, &record).unwrap_or_else(|e| {
@@ -30,13 +29,10 @@ pub async fn get_alert(fingerprint: String) -> Result<AlertDetail, ServerFnError
         }))
     })
     .await
-    .map_err(|e| ServerFnError::new(format!("the alert query stopped: {e}")))??;
-    // The response status is set here, on the request's task, not on the blocking thread.
+    .map_err(|e| ApiError::stopped("alert", e))??;
+    // The page showing the error answers 404 (see `ErrorPanel`).
     found.map_err(|fingerprint| {
-        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-            resp.set_status(http::StatusCode::NOT_FOUND);
-        }
-        ServerFnError::new(format!(
+        ApiError::NotFound(format!(
             "No alert `{fingerprint}`. It may have been raised by another data folder. 알림 `{fingerprint}`이(가) 없습니다."
         ))
     })

@@ -1,34 +1,27 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
+use crate::api::error::ApiError;
 use crate::model::alerts::{Inbox, InboxFilter};
 
 /// The inbox for `filter`, by priority, with how many alerts each filter value would show.
 #[server(input = GetUrl)]
-pub async fn list_alerts(filter: InboxFilter) -> Result<Inbox, ServerFnError> {
+pub async fn list_alerts(filter: InboxFilter) -> Result<Inbox, ApiError> {
     use crate::state::AppState;
 
     let state = expect_context::<AppState>();
     // SQLite blocks: keep it off the async worker threads.
     tokio::task::spawn_blocking(move || {
-        let store = state.alerts().map_err(|e| {
-            leptos::logging::error!("inbox: {e}");
-            ServerFnError::new(
-                "The alert inbox cannot be read right now. 알림함을 읽을 수 없습니다.",
-            )
-        })?;
+        let store = state
+            .alerts()
+            .map_err(|e| ApiError::internal("inbox", &e))?;
         let all = store
             .list(&engine::store::AlertFilter::everything())
-            .map_err(|e| {
-                leptos::logging::error!("inbox: {e}");
-                ServerFnError::new(
-                    "The alert inbox cannot be read right now. 알림함을 읽을 수 없습니다.",
-                )
-            })?;
+            .map_err(|e| ApiError::internal("inbox", &e))?;
         Ok(inbox::build(filter, all))
     })
     .await
-    .map_err(|e| ServerFnError::new(format!("the inbox query stopped: {e}")))?
+    .map_err(|e| ApiError::stopped("inbox", e))?
 }
 
 #[cfg(feature = "ssr")]

@@ -1,23 +1,24 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
+use crate::api::error::ApiError;
 use crate::model::country::CountryResult;
 
 /// A country's series and alerts; an unknown code is `NotFound`, not an error.
 #[server(input = GetUrl)]
-pub async fn get_country(code: String) -> Result<CountryResult, ServerFnError> {
+pub async fn get_country(code: String) -> Result<CountryResult, ApiError> {
     use crate::model::country::CountryPage;
     use crate::state::AppState;
     use engine::store::{AlertFilter, Status};
 
     let state = expect_context::<AppState>();
     tokio::task::spawn_blocking(move || {
-        let (_, conn) = state.snapshots.connection().map_err(|e| {
-            leptos::logging::error!("country: {e}");
-            ServerFnError::new(e.to_string())
-        })?;
+        let (_, conn) = state
+            .snapshots
+            .connection()
+            .map_err(|e| ApiError::snapshot("country", e))?;
         let Some(profile) = engine::store::country::country(&conn, &code)
-            .map_err(|e| ServerFnError::new(e.to_string()))?
+            .map_err(|e| ApiError::internal(&format!("country {code}"), &e))?
         else {
             return Ok(CountryResult::NotFound(code));
         };
@@ -41,5 +42,5 @@ pub async fn get_country(code: String) -> Result<CountryResult, ServerFnError> {
         ))))
     })
     .await
-    .map_err(|e| ServerFnError::new(format!("the country query stopped: {e}")))?
+    .map_err(|e| ApiError::stopped("country", e))?
 }

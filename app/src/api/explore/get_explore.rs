@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
+use crate::api::error::ApiError;
 use crate::model::explore::{Explore, ExploreParams};
 
 /// The explore table for the URL's parameters; a bad parameter is an error saying what is allowed.
@@ -8,7 +9,7 @@ use crate::model::explore::{Explore, ExploreParams};
 pub async fn get_explore(
     // All parameters absent (a bare `/explore`) serializes to nothing: default it.
     #[server(default)] params: ExploreParams,
-) -> Result<Explore, ServerFnError> {
+) -> Result<Explore, ApiError> {
     use crate::state::AppState;
 
     let snapshots = expect_context::<AppState>().snapshots;
@@ -16,14 +17,18 @@ pub async fn get_explore(
     let lang = crate::i18n::initial_lang();
     // DuckDB blocks: keep it off the async worker threads.
     tokio::task::spawn_blocking(move || {
-        let (run, conn) = snapshots.connection().map_err(|e| {
-            leptos::logging::error!("explore: {e}");
-            ServerFnError::new(e.to_string())
-        })?;
-        let explore = engine::store::explore::explore(&conn, &params.into())
-            .map_err(|e| ServerFnError::new(e.text().get(lang)))?;
+        let (run, conn) = snapshots
+            .connection()
+            .map_err(|e| ApiError::snapshot("explore", e))?;
+        let explore =
+            engine::store::explore::explore(&conn, &params.into()).map_err(|e| match e {
+                engine::store::explore::ExploreError::Duckdb(e) => {
+                    ApiError::internal("explore", &e)
+                }
+                other => ApiError::BadRequest(other.text().get(lang).to_string()),
+            })?;
         Ok(Explore::from_engine(run.to_string(), explore))
     })
     .await
-    .map_err(|e| ServerFnError::new(format!("the explore query stopped: {e}")))?
+    .map_err(|e| ApiError::stopped("explore", e))?
 }

@@ -1,24 +1,28 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
+use crate::api::error::ApiError;
 use crate::model::Overview;
 
 /// The overview for `year` (default: the latest year with data) from the published snapshot.
 #[server(input = GetUrl)]
-pub async fn get_overview(year: Option<i32>) -> Result<Overview, ServerFnError> {
+pub async fn get_overview(year: Option<i32>) -> Result<Overview, ApiError> {
     use crate::state::AppState;
 
     let state = expect_context::<AppState>();
     // DuckDB blocks: keep it off the async worker threads.
     tokio::task::spawn_blocking(move || {
-        let (run, conn) = state.snapshots.connection().map_err(|e| {
-            leptos::logging::error!("overview: {e}");
-            ServerFnError::new(e.to_string())
-        })?;
+        let (run, conn) = state
+            .snapshots
+            .connection()
+            .map_err(|e| ApiError::snapshot("overview", e))?;
         let overview = state
             .overviews
             .get_or_try(&run, year, || engine::store::queries::overview(&conn, year))
-            .map_err(|e| ServerFnError::new(e.to_string()))?;
+            .map_err(|e| match e {
+                engine::store::queries::QueryError::Duckdb(e) => ApiError::internal("overview", &e),
+                other => ApiError::BadRequest(other.to_string()),
+            })?;
         // The inbox is a separate store: if it cannot be read, the figures still show.
         let alerts = state.alert_summary().unwrap_or_else(|e| {
             leptos::logging::error!("overview: alerts: {e}");
@@ -27,5 +31,5 @@ pub async fn get_overview(year: Option<i32>) -> Result<Overview, ServerFnError> 
         Ok(Overview::from_engine(run.to_string(), overview, alerts))
     })
     .await
-    .map_err(|e| ServerFnError::new(format!("the overview query stopped: {e}")))?
+    .map_err(|e| ApiError::stopped("overview", e))?
 }

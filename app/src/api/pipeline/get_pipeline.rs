@@ -1,12 +1,13 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
+use crate::api::error::ApiError;
 use crate::model::pipeline::Pipeline;
 
 /// Runs from the run folders, and the rows, rejects and sources of `run` (default: the run
 /// being served).
 #[server(input = GetUrl)]
-pub async fn get_pipeline(run: Option<String>) -> Result<Pipeline, ServerFnError> {
+pub async fn get_pipeline(run: Option<String>) -> Result<Pipeline, ApiError> {
     use crate::i18n::Lang;
     use crate::model::pipeline::{RunSummary, SnapshotDetail};
     use crate::state::AppState;
@@ -16,17 +17,14 @@ pub async fn get_pipeline(run: Option<String>) -> Result<Pipeline, ServerFnError
     let lang = crate::i18n::initial_lang();
     tokio::task::spawn_blocking(move || {
         let store = snapshots.store();
-        let err = |e: &dyn std::fmt::Display| {
-            leptos::logging::error!("pipeline: {e}");
-            ServerFnError::new(e.to_string())
-        };
+        let err = |e: &dyn std::fmt::Display| ApiError::internal("pipeline", e);
         let current = store.current().map_err(|e| err(&e))?;
         let runs = p::runs(store.data_dir()).map_err(|e| err(&e))?;
         let selected = match run.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
             None => current.clone(),
             Some(text) => {
                 let unknown = || {
-                    ServerFnError::new(match lang {
+                    ApiError::NotFound(match lang {
                         Lang::En => format!("there is no run `{text}`"),
                         Lang::Ko => format!("`{text}` 실행이 없습니다"),
                     })
@@ -64,5 +62,5 @@ pub async fn get_pipeline(run: Option<String>) -> Result<Pipeline, ServerFnError
         })
     })
     .await
-    .map_err(|e| ServerFnError::new(format!("the pipeline query stopped: {e}")))?
+    .map_err(|e| ApiError::stopped("pipeline", e))?
 }
