@@ -18,7 +18,9 @@ use parquet::file::properties::WriterProperties;
 
 use super::extract::{extract_source, FetchError, FetchSettings, Provenance};
 use super::load::{self, LoadError};
-use super::manifest::{list_outputs, RunDir, RunDirError, SourceCounts, Stage, StageManifest};
+use super::manifest::{
+    list_outputs_known, OutputFile, RunDir, RunDirError, SourceCounts, Stage, StageManifest,
+};
 use super::progress::{NoProgress, Progress};
 use super::transform::{self, Reject, TransformError, Transformed};
 use crate::config::{Role, Sources};
@@ -146,12 +148,16 @@ impl Pipeline {
         let clock = Instant::now();
         let work_dir = rd.begin_stage(stage)?;
         let result = match stage {
-            Stage::Extract => self.extract(&work_dir).map(|c| (c, Vec::new())),
-            Stage::Transform => self.transform(rd, &work_dir),
-            Stage::Load => self.load(rd).map(|c| (c, Vec::new())),
+            Stage::Extract => self
+                .extract(&work_dir)
+                .map(|(c, known)| (c, Vec::new(), known)),
+            Stage::Transform => self
+                .transform(rd, &work_dir)
+                .map(|(c, notes)| (c, notes, Vec::new())),
+            Stage::Load => self.load(rd).map(|c| (c, Vec::new(), Vec::new())),
         };
         match result {
-            Ok((counts, notes)) => {
+            Ok((counts, notes, known)) => {
                 let manifest = StageManifest {
                     run_id: rd.run.to_string(),
                     stage,
@@ -160,7 +166,7 @@ impl Pipeline {
                     finished_at: Utc::now(),
                     duration_ms: clock.elapsed().as_millis() as u64,
                     counts,
-                    outputs: list_outputs(&work_dir)?,
+                    outputs: list_outputs_known(&work_dir, &known)?,
                     notes,
                 };
                 rd.complete_stage(&manifest)?;
@@ -173,10 +179,18 @@ impl Pipeline {
         }
     }
 
+    /// Extracts every source; returns the raw files' checksums (computed on the bytes written)
+    /// for the manifest.
     fn extract(
         &self,
         work_dir: &Path,
-    ) -> Result<std::collections::BTreeMap<String, SourceCounts>, PipelineError> {
+    ) -> Result<
+        (
+            std::collections::BTreeMap<String, SourceCounts>,
+            Vec<OutputFile>,
+        ),
+        PipelineError,
+    > {
         use rayon::prelude::*;
         let raw_dir = work_dir.join("raw");
         std::fs::create_dir_all(&raw_dir)
@@ -192,8 +206,16 @@ impl Pipeline {
         let json = serde_json::to_vec_pretty(&provenance)
             .map_err(|e| write_err("provenance.json")(e.to_string()))?;
         super::manifest::write_atomic(&work_dir.join("provenance.json"), &json)?;
+        let known = provenance
+            .iter()
+            .map(|p| OutputFile {
+                path: p.raw_file.clone(),
+                sha256: p.sha256.clone(),
+                bytes: p.size_bytes,
+            })
+            .collect();
         // Extract keeps bytes, not rows: its manifest lists each raw file with size and checksum.
-        Ok(std::collections::BTreeMap::new())
+        Ok((std::collections::BTreeMap::new(), known))
     }
 
     pub fn provenance(&self, rd: &RunDir) -> Result<Vec<Provenance>, PipelineError> {
