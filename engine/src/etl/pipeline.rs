@@ -15,6 +15,7 @@ use duckdb::arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use super::extract::{extract_source, FetchError, FetchSettings, Provenance};
 use super::load::{self, LoadError};
@@ -431,11 +432,17 @@ fn observation_batch(
     RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())
 }
 
+/// Snappy, large row groups; dictionaries only for the columns that repeat (strings, years):
+/// interning millions of distinct doubles only to give up at the dictionary's size limit costs
+/// more than writing the whole file.
 fn parquet_properties() -> WriterProperties {
-    WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .build()
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+    for column in ["value", "change_pct", "share_pct", "per_capita"] {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
+    }
+    props.build()
 }
 
 /// Writes `batches` into a new Parquet file at `path`.
