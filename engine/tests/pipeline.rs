@@ -267,6 +267,33 @@ fn an_interrupted_run_resumes_at_its_first_incomplete_stage() {
 }
 
 #[test]
+fn a_snapshot_outlives_its_run_folder_and_moves_with_the_data_folder() {
+    let ws = Workspace::new(good_rows().as_bytes(), 0.01);
+    let first = ws.pipeline().run().unwrap().run;
+    ws.set_gdp(good_rows().replace(",1980,", ",1979,").as_bytes());
+    let second = ws.pipeline().run().unwrap().run;
+    assert_ne!(first, second);
+    // The snapshots read their own links to the Parquet files, not the run folders.
+    fs::remove_dir_all(ws.data().join("runs")).unwrap();
+    let moved = ws.dir.path().join("moved");
+    fs::rename(ws.data(), &moved).unwrap();
+    let store = SnapshotStore::new(&moved);
+    for (run, first_year) in [(&first, 1980), (&second, 1979)] {
+        let conn = store.open_read_only(run).unwrap();
+        let (rows, runs, min_year, bn): (i64, i64, i32, f64) = conn
+            .query_row(
+                "SELECT count(*), count(DISTINCT run_id) FILTER (WHERE run_id = ?), min(year),
+                        max(abs(value_bn - value / 1e9))
+                 FROM observations WHERE source_id = 'gdp'",
+                [run.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!((rows, runs, min_year, bn), (240, 1, first_year, 0.0));
+    }
+}
+
+#[test]
 fn stages_refuse_to_run_out_of_order() {
     let ws = Workspace::new(good_rows().as_bytes(), 0.01);
     let pipeline = ws.pipeline();

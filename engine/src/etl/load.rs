@@ -1,6 +1,12 @@
 //! Load: the transform's Parquet files into a new DuckDB snapshot, checked, then published.
+//!
+//! The snapshot is a DuckDB file of small tables (regions, rejects, provenance, runs, series
+//! coverage) and views; its `observations` view reads the transform's Parquet files, which the
+//! snapshot owns as hard links in its own folder (`snapshots/<run_id>.data/`), so deleting the
+//! run folder never breaks it. Copying millions of rows into DuckDB's own format would take
+//! longer than the whole rest of the pipeline; DuckDB reads the Parquet files about as fast.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use duckdb::{params, Connection};
 
@@ -14,6 +20,39 @@ pub enum LoadError {
     Snapshot(#[from] SnapshotError),
     #[error("loading into DuckDB: {0}")]
     Duckdb(#[from] duckdb::Error),
+    #[error("listing the transform's files in {path}: {source}")]
+    List {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The Parquet files under `dir`, each with its path relative to `root`, sorted.
+fn parquet_files(root: &Path, dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>, LoadError> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|source| LoadError::List {
+            path: d.clone(),
+            source,
+        })?;
+        for entry in entries {
+            let path = entry
+                .map_err(|source| LoadError::List {
+                    path: d.clone(),
+                    source,
+                })?
+                .path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+                files.push((path, rel));
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 fn sql_path(path: &Path) -> String {
@@ -30,15 +69,21 @@ pub fn load(
     primary_gdp_source: &str,
 ) -> Result<u64, LoadError> {
     let mut writer = store.begin(run.clone())?;
+    let observation_files = parquet_files(transform_dir, &transform_dir.join("observations"))?;
+    let data = writer.add_files(&observation_files)?;
     let conn = writer.connection();
     let tx = conn.transaction()?;
-    let obs_glob = sql_path(&transform_dir.join("observations/*/*.parquet"));
+    // Relative to the snapshots folder (see `SnapshotStore`): the folder can move.
+    let obs_glob = sql_path(&Path::new(&data).join("observations/*/*.parquet"));
     let regions = sql_path(&transform_dir.join("regions.parquet"));
     let rejects = sql_path(&transform_dir.join("rejects.parquet"));
     tx.execute_batch(&format!(
-        "CREATE TABLE observations AS
-             SELECT '{run_id}' AS run_id, *
-             FROM read_parquet('{obs_glob}', hive_partitioning = true);
+        "CREATE VIEW observations AS
+             SELECT '{run_id}' AS run_id, series, edition, code, name_in_source, year, value,
+                    CASE WHEN series = 'gdp_usd' THEN value / 1e9 END AS value_bn,
+                    is_aggregate, is_projection, change_pct, rank, share_pct, per_capita, source_id
+             FROM read_parquet('{obs_glob}', hive_partitioning = true,
+                               hive_types = {{'source_id': VARCHAR}});
          CREATE TABLE regions AS SELECT * FROM read_parquet('{regions}');
          CREATE TABLE rejects AS SELECT * FROM read_parquet('{rejects}');
          CREATE TABLE provenance (

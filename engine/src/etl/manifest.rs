@@ -297,9 +297,20 @@ impl RunDir {
     }
 }
 
-/// Output files of a stage folder (relative paths, checksums), for its manifest.
+/// Output files of a stage folder (relative paths, checksums), for its manifest. Files are
+/// hashed side by side.
 pub fn list_outputs(dir: &Path) -> Result<Vec<OutputFile>, RunDirError> {
-    let mut out = Vec::new();
+    list_outputs_known(dir, &[])
+}
+
+/// [`list_outputs`], taking the checksum of a file from `known` (same relative path and size)
+/// instead of reading it again: extract hashes the bytes it writes.
+pub fn list_outputs_known(
+    dir: &Path,
+    known: &[OutputFile],
+) -> Result<Vec<OutputFile>, RunDirError> {
+    use rayon::prelude::*;
+    let mut files = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in fs::read_dir(&d).map_err(io("listing", &d))? {
@@ -307,16 +318,30 @@ pub fn list_outputs(dir: &Path) -> Result<Vec<OutputFile>, RunDirError> {
             if path.is_dir() {
                 stack.push(path);
             } else if path.file_name().is_some_and(|n| n != "manifest.json") {
-                let (sha256, bytes) = sha256_file(&path).map_err(io("hashing", &path))?;
-                let rel = path.strip_prefix(dir).unwrap_or(&path);
-                out.push(OutputFile {
-                    path: rel.to_string_lossy().into_owned(),
-                    sha256,
-                    bytes,
-                });
+                files.push(path);
             }
         }
     }
+    let mut out = files
+        .into_par_iter()
+        .map(|path| {
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .into_owned();
+            let size = fs::metadata(&path).map_err(io("reading", &path))?.len();
+            if let Some(k) = known.iter().find(|k| k.path == rel && k.bytes == size) {
+                return Ok(k.clone());
+            }
+            let (sha256, bytes) = sha256_file(&path).map_err(io("hashing", &path))?;
+            Ok(OutputFile {
+                path: rel,
+                sha256,
+                bytes,
+            })
+        })
+        .collect::<Result<Vec<_>, RunDirError>>()?;
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }

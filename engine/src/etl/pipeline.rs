@@ -7,13 +7,21 @@ use std::time::Instant;
 use std::sync::Arc;
 
 use chrono::Utc;
-use duckdb::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int32Array, StringArray};
+use duckdb::arrow::array::{
+    ArrayRef, BooleanArray, Float64Array, Int32Array, Int32DictionaryArray, StringArray,
+};
+use duckdb::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use duckdb::arrow::record_batch::RecordBatch;
-use duckdb::{params, Connection};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
 
 use super::extract::{extract_source, FetchError, FetchSettings, Provenance};
 use super::load::{self, LoadError};
-use super::manifest::{list_outputs, RunDir, RunDirError, SourceCounts, Stage, StageManifest};
+use super::manifest::{
+    list_outputs_known, OutputFile, RunDir, RunDirError, SourceCounts, Stage, StageManifest,
+};
 use super::progress::{NoProgress, Progress};
 use super::transform::{self, Reject, TransformError, Transformed};
 use crate::config::{Role, Sources};
@@ -141,12 +149,16 @@ impl Pipeline {
         let clock = Instant::now();
         let work_dir = rd.begin_stage(stage)?;
         let result = match stage {
-            Stage::Extract => self.extract(&work_dir).map(|c| (c, Vec::new())),
-            Stage::Transform => self.transform(rd, &work_dir),
-            Stage::Load => self.load(rd).map(|c| (c, Vec::new())),
+            Stage::Extract => self
+                .extract(&work_dir)
+                .map(|(c, known)| (c, Vec::new(), known)),
+            Stage::Transform => self
+                .transform(rd, &work_dir)
+                .map(|(c, notes)| (c, notes, Vec::new())),
+            Stage::Load => self.load(rd).map(|c| (c, Vec::new(), Vec::new())),
         };
         match result {
-            Ok((counts, notes)) => {
+            Ok((counts, notes, known)) => {
                 let manifest = StageManifest {
                     run_id: rd.run.to_string(),
                     stage,
@@ -155,7 +167,7 @@ impl Pipeline {
                     finished_at: Utc::now(),
                     duration_ms: clock.elapsed().as_millis() as u64,
                     counts,
-                    outputs: list_outputs(&work_dir)?,
+                    outputs: list_outputs_known(&work_dir, &known)?,
                     notes,
                 };
                 rd.complete_stage(&manifest)?;
@@ -168,10 +180,18 @@ impl Pipeline {
         }
     }
 
+    /// Extracts every source; returns the raw files' checksums (computed on the bytes written)
+    /// for the manifest.
     fn extract(
         &self,
         work_dir: &Path,
-    ) -> Result<std::collections::BTreeMap<String, SourceCounts>, PipelineError> {
+    ) -> Result<
+        (
+            std::collections::BTreeMap<String, SourceCounts>,
+            Vec<OutputFile>,
+        ),
+        PipelineError,
+    > {
         use rayon::prelude::*;
         let raw_dir = work_dir.join("raw");
         std::fs::create_dir_all(&raw_dir)
@@ -187,8 +207,16 @@ impl Pipeline {
         let json = serde_json::to_vec_pretty(&provenance)
             .map_err(|e| write_err("provenance.json")(e.to_string()))?;
         super::manifest::write_atomic(&work_dir.join("provenance.json"), &json)?;
+        let known = provenance
+            .iter()
+            .map(|p| OutputFile {
+                path: p.raw_file.clone(),
+                sha256: p.sha256.clone(),
+                bytes: p.size_bytes,
+            })
+            .collect();
         // Extract keeps bytes, not rows: its manifest lists each raw file with size and checksum.
-        Ok(std::collections::BTreeMap::new())
+        Ok((std::collections::BTreeMap::new(), known))
     }
 
     pub fn provenance(&self, rd: &RunDir) -> Result<Vec<Provenance>, PipelineError> {
@@ -305,202 +333,224 @@ fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<(), PipelineErro
         .map_err(|e| write_err(path.display().to_string())(e.to_string()))
 }
 
-/// Rows per Arrow batch handed to DuckDB: bounds the extra memory of the conversion.
+/// Rows per Arrow batch handed to the Parquet writer: bounds the extra memory of the conversion.
 const OBSERVATION_BATCH_ROWS: usize = 128 * 1024;
 
-/// Columns of a source's observations table in the transform's memory, in the order of the
-/// Parquet files. `source_id`, `series` and `edition` are the same on every row of a source:
-/// they are added by the `COPY`, not stored per row.
-const OBSERVATION_COLUMNS: &str =
-    "code VARCHAR, name_in_source VARCHAR, year INTEGER, value DOUBLE,
-    value_bn DOUBLE, is_aggregate BOOLEAN, is_projection BOOLEAN, change_pct DOUBLE, rank INTEGER,
-    share_pct DOUBLE, per_capita DOUBLE";
+/// Rows per Parquet row group: about DuckDB's own (122,880). The snapshot's queries read these
+/// files; rows are in (code, year) order, so each group's min/max statistics let DuckDB skip
+/// the rest for one country (1M-row groups made a country lookup over 10M rows 20× slower).
+const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// Below this many rows a source is written as one file; above, as one file per thread, written
+/// side by side (the load reads `observations/*/*.parquet`).
+const MIN_ROWS_PER_FILE: usize = 256 * 1024;
+
+/// The Parquet schema of a source's observation files, in column order. `source_id` is not
+/// stored: it is the partition folder's name (`source_id=<id>`), as `COPY … PARTITION_BY` lays
+/// it out. `series` and `edition` are the same on every row of a source (dictionary-encoded:
+/// nearly free). `value_bn` is not stored either: the snapshot's view derives it from `value`.
+fn observation_schema() -> SchemaRef {
+    let text = || DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    Arc::new(Schema::new(vec![
+        Field::new("series", text(), false),
+        Field::new("edition", text(), false),
+        Field::new("code", text(), false),
+        Field::new("name_in_source", text(), false),
+        Field::new("year", DataType::Int32, false),
+        Field::new("value", DataType::Float64, false),
+        Field::new("is_aggregate", DataType::Boolean, false),
+        Field::new("is_projection", DataType::Boolean, false),
+        Field::new("change_pct", DataType::Float64, true),
+        Field::new("rank", DataType::Int32, true),
+        Field::new("share_pct", DataType::Float64, true),
+        Field::new("per_capita", DataType::Float64, true),
+    ]))
+}
+
+/// Dictionary indices of `n` rows that all carry entry 0.
+fn constant_keys(n: usize) -> Int32Array {
+    Int32Array::from(vec![0; n])
+}
+
+/// Dictionary indices from the transform's `u32` ids (ids are below `u32::MAX / 2`: they index
+/// vectors of codes or names that fit in memory).
+fn keys(ids: &[u32]) -> Int32Array {
+    ids.iter().map(|&i| i as i32).collect::<Vec<i32>>().into()
+}
+
+/// The dictionaries shared by every batch of one source.
+struct SourceDictionaries {
+    series: ArrayRef,
+    edition: ArrayRef,
+    codes: ArrayRef,
+    names: ArrayRef,
+}
+
+impl SourceDictionaries {
+    fn new(codes: &[String], s: &transform::SourceObservations) -> Self {
+        SourceDictionaries {
+            series: Arc::new(StringArray::from(vec![&*s.series])),
+            edition: Arc::new(StringArray::from(vec![&*s.edition])),
+            codes: Arc::new(StringArray::from_iter_values(codes)),
+            names: Arc::new(StringArray::from_iter_values(s.names.iter().map(|n| &**n))),
+        }
+    }
+}
 
 /// One Arrow record batch of rows `rows` of a source's observations, in the column order of
-/// [`OBSERVATION_COLUMNS`]: built straight from the transform's columns.
+/// [`observation_schema`]: built straight from the transform's columns (strings as indices into
+/// the dictionaries, never copied per row).
 fn observation_batch(
-    codes: &[String],
+    schema: &SchemaRef,
+    dicts: &SourceDictionaries,
     s: &transform::SourceObservations,
     rows: std::ops::Range<usize>,
 ) -> Result<RecordBatch, String> {
-    let is_gdp = &*s.series == "gdp_usd";
-    let value = &s.value[rows.clone()];
-    let value_bn: Float64Array = value.iter().map(|v| is_gdp.then(|| v / 1e9)).collect();
-    let columns: Vec<(&str, ArrayRef)> = vec![
-        (
-            "code",
-            Arc::new(StringArray::from_iter_values(
-                s.code[rows.clone()]
-                    .iter()
-                    .map(|&c| codes[c as usize].as_str()),
-            )),
+    let n = rows.len();
+    let dict = |keys: Int32Array, values: &ArrayRef| -> Result<ArrayRef, String> {
+        Ok(Arc::new(
+            Int32DictionaryArray::try_new(keys, values.clone()).map_err(|e| e.to_string())?,
+        ))
+    };
+    let columns: Vec<ArrayRef> = vec![
+        dict(constant_keys(n), &dicts.series)?,
+        dict(constant_keys(n), &dicts.edition)?,
+        dict(keys(&s.code[rows.clone()]), &dicts.codes)?,
+        dict(keys(&s.name[rows.clone()]), &dicts.names)?,
+        Arc::new(Int32Array::from(s.year[rows.clone()].to_vec())),
+        Arc::new(Float64Array::from(s.value[rows.clone()].to_vec())),
+        Arc::new(BooleanArray::from(s.is_aggregate[rows.clone()].to_vec())),
+        Arc::new(BooleanArray::from(s.is_projection[rows.clone()].to_vec())),
+        Arc::new(Float64Array::from(s.change_pct[rows.clone()].to_vec())),
+        Arc::new(
+            s.rank[rows.clone()]
+                .iter()
+                .map(|r| r.map(|r| r as i32))
+                .collect::<Int32Array>(),
         ),
-        (
-            "name_in_source",
-            Arc::new(StringArray::from_iter_values(
-                rows.clone().map(|i| s.name_of(i)),
-            )),
-        ),
-        (
-            "year",
-            Arc::new(Int32Array::from(s.year[rows.clone()].to_vec())),
-        ),
-        ("value", Arc::new(Float64Array::from(value.to_vec()))),
-        ("value_bn", Arc::new(value_bn)),
-        (
-            "is_aggregate",
-            Arc::new(BooleanArray::from(s.is_aggregate[rows.clone()].to_vec())),
-        ),
-        (
-            "is_projection",
-            Arc::new(BooleanArray::from(s.is_projection[rows.clone()].to_vec())),
-        ),
-        (
-            "change_pct",
-            Arc::new(Float64Array::from(s.change_pct[rows.clone()].to_vec())),
-        ),
-        (
-            "rank",
-            Arc::new(
-                s.rank[rows.clone()]
-                    .iter()
-                    .map(|r| r.map(|r| r as i32))
-                    .collect::<Int32Array>(),
-            ),
-        ),
-        (
-            "share_pct",
-            Arc::new(Float64Array::from(s.share_pct[rows.clone()].to_vec())),
-        ),
-        (
-            "per_capita",
-            Arc::new(Float64Array::from(s.per_capita[rows].to_vec())),
-        ),
+        Arc::new(Float64Array::from(s.share_pct[rows.clone()].to_vec())),
+        Arc::new(Float64Array::from(s.per_capita[rows].to_vec())),
     ];
-    RecordBatch::try_from_iter(columns).map_err(|e| e.to_string())
+    RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())
 }
 
-fn sql_text(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+/// Snappy, large row groups; dictionaries only for the columns that repeat (strings, years):
+/// interning millions of distinct doubles only to give up at the dictionary's size limit costs
+/// more than writing the whole file.
+fn parquet_properties() -> WriterProperties {
+    let mut props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+    for column in ["value", "change_pct", "share_pct", "per_capita"] {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
+    }
+    props.build()
 }
 
-/// A batch of observations: rows `.1` of source `.0`.
-type Batch = (usize, std::ops::Range<usize>);
-
-/// Fills table `obs_<k>` with the observations of source `k`: one connection per rayon thread,
-/// each appending its share of the batches (DuckDB appends of separate connections run in
-/// parallel).
-fn append_observations(conn: &Connection, t: &Transformed) -> Result<(), String> {
-    let e = |e: duckdb::Error| e.to_string();
-    let batches: Vec<Batch> = t
-        .observations
-        .iter()
-        .enumerate()
-        .flat_map(|(k, s)| {
-            (0..s.len())
-                .step_by(OBSERVATION_BATCH_ROWS)
-                .map(move |start| (k, start..(start + OBSERVATION_BATCH_ROWS).min(s.len())))
-        })
-        .collect();
-    let workers = rayon::current_num_threads().clamp(1, batches.len().max(1));
-    let per_worker = batches.len().div_ceil(workers).max(1);
-    let jobs: Vec<(Connection, &[Batch])> = batches
-        .chunks(per_worker)
-        .map(|share| Ok((conn.try_clone().map_err(e)?, share)))
-        .collect::<Result<_, String>>()?;
-    use rayon::prelude::*;
-    jobs.into_par_iter().try_for_each(|(conn, share)| {
-        let mut current: Option<(usize, duckdb::Appender)> = None;
-        for (k, rows) in share {
-            if current.as_ref().is_none_or(|(open, _)| open != k) {
-                if let Some((_, mut app)) = current.take() {
-                    app.flush().map_err(e)?;
-                }
-                current = Some((*k, conn.appender(&format!("obs_{k}")).map_err(e)?));
-            }
-            if let Some((_, app)) = current.as_mut() {
-                app.append_record_batch(observation_batch(
-                    &t.codes,
-                    &t.observations[*k],
-                    rows.clone(),
-                )?)
-                .map_err(e)?;
-            }
-        }
-        if let Some((_, mut app)) = current {
-            app.flush().map_err(e)?;
-        }
-        Ok(())
-    })
+/// Writes `batches` into a new Parquet file at `path`.
+fn write_parquet_file(
+    path: &Path,
+    schema: SchemaRef,
+    batches: impl Iterator<Item = Result<RecordBatch, String>>,
+) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let file = std::fs::File::create(path).map_err(|e| err(&e))?;
+    let mut writer = ArrowWriter::try_new(
+        std::io::BufWriter::with_capacity(1 << 20, file),
+        schema,
+        Some(parquet_properties()),
+    )
+    .map_err(|e| err(&e))?;
+    for batch in batches {
+        writer.write(&batch?).map_err(|e| err(&e))?;
+    }
+    let file = writer.into_inner().map_err(|e| err(&e))?;
+    file.into_inner()
+        .map_err(|e| err(&e.into_error()))?
+        .sync_all()
+        .map_err(|e| err(&e))
 }
 
-/// Writes observations (partitioned by source, as `COPY … PARTITION_BY` lays them out),
-/// regions and rejects as Parquet, with DuckDB as the writer: in-memory tables filled by
-/// appenders, then `COPY … TO`.
+/// A string column of a small table.
+fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(values))
+}
+
+/// Writes observations (partitioned by source: `observations/source_id=<id>/data_<n>.parquet`,
+/// as `COPY … PARTITION_BY` lays them out), regions and rejects as Parquet. A large source is
+/// cut into one file per thread, written in parallel; every file is synced.
 fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String> {
-    let e = |e: duckdb::Error| e.to_string();
-    let conn = Connection::open_in_memory().map_err(e)?;
-    // Row order inside the Parquet files carries no meaning: let DuckDB write in parallel.
-    conn.execute_batch("SET preserve_insertion_order = false")
-        .map_err(e)?;
-    let mut ddl = String::from(
-        "CREATE TABLE regions (code VARCHAR, name VARCHAR, region VARCHAR, sub_region VARCHAR, source_id VARCHAR);
-         CREATE TABLE rejects (run_id VARCHAR, source_id VARCHAR, file VARCHAR, location VARCHAR,
-            field VARCHAR, value VARCHAR, rule VARCHAR, message VARCHAR, code VARCHAR, year INTEGER);",
-    );
-    for k in 0..t.observations.len() {
-        ddl.push_str(&format!("CREATE TABLE obs_{k} ({OBSERVATION_COLUMNS});"));
-    }
-    conn.execute_batch(&ddl).map_err(e)?;
-    append_observations(&conn, t)?;
-    {
-        let mut app = conn.appender("regions").map_err(e)?;
-        for r in &t.regions {
-            app.append_row(params![r.code, r.name, r.region, r.sub_region, r.source_id])
-                .map_err(e)?;
-        }
-        app.flush().map_err(e)?;
-        let mut app = conn.appender("rejects").map_err(e)?;
-        for r in &t.rejects {
-            app.append_row(params![
-                run.as_str(),
-                r.source_id,
-                r.file,
-                r.location,
-                r.field,
-                r.value,
-                r.rule,
-                r.message,
-                r.code,
-                r.year
-            ])
-            .map_err(e)?;
-        }
-        app.flush().map_err(e)?;
-    }
-    let p = |path: &Path| path.to_string_lossy().replace('\'', "''");
-    let mut copy = String::new();
-    for (k, s) in t.observations.iter().enumerate() {
-        if s.is_empty() {
-            continue;
-        }
+    use rayon::prelude::*;
+    let schema = observation_schema();
+    let mut jobs = Vec::new();
+    for s in t.observations.iter().filter(|s| !s.is_empty()) {
         // Source ids are [a-z0-9_]: the folder name is the one PARTITION_BY would write.
         let folder = dir.join(format!("observations/source_id={}", s.source_id));
         std::fs::create_dir_all(&folder).map_err(|err| format!("{}: {err}", folder.display()))?;
-        copy.push_str(&format!(
-            "COPY (SELECT {series} AS series, {edition} AS edition, * FROM obs_{k})
-                 TO '{}' (FORMAT parquet);",
-            p(&folder.join("data_0.parquet")),
-            series = sql_text(&s.series),
-            edition = sql_text(&s.edition),
-        ));
+        let dicts = Arc::new(SourceDictionaries::new(&t.codes, s));
+        let files = (s.len() / MIN_ROWS_PER_FILE).clamp(1, rayon::current_num_threads());
+        let per_file = s.len().div_ceil(files);
+        for (n, start) in (0..s.len()).step_by(per_file).enumerate() {
+            let rows = start..(start + per_file).min(s.len());
+            jobs.push((
+                folder.join(format!("data_{n}.parquet")),
+                s,
+                dicts.clone(),
+                rows,
+            ));
+        }
     }
-    conn.execute_batch(&format!(
-        "{copy}
-         COPY regions TO '{}' (FORMAT parquet);
-         COPY rejects TO '{}' (FORMAT parquet);",
-        p(&dir.join("regions.parquet")),
-        p(&dir.join("rejects.parquet")),
-    ))
-    .map_err(e)
+    jobs.into_par_iter()
+        .try_for_each(|(path, s, dicts, rows)| {
+            let batches = rows.clone().step_by(OBSERVATION_BATCH_ROWS).map(|start| {
+                let end = (start + OBSERVATION_BATCH_ROWS).min(rows.end);
+                observation_batch(&schema, &dicts, s, start..end)
+            });
+            write_parquet_file(&path, schema.clone(), batches)
+        })?;
+
+    let regions = RecordBatch::try_from_iter(vec![
+        ("code", strings(t.regions.iter().map(|r| r.code.as_str()))),
+        ("name", strings(t.regions.iter().map(|r| r.name.as_str()))),
+        (
+            "region",
+            strings(t.regions.iter().map(|r| r.region.as_str())),
+        ),
+        (
+            "sub_region",
+            strings(t.regions.iter().map(|r| r.sub_region.as_str())),
+        ),
+        (
+            "source_id",
+            strings(t.regions.iter().map(|r| r.source_id.as_str())),
+        ),
+    ])
+    .map_err(|e| e.to_string())?;
+    write_parquet_file(
+        &dir.join("regions.parquet"),
+        regions.schema(),
+        std::iter::once(Ok(regions)),
+    )?;
+    let r = &t.rejects;
+    let rejects = RecordBatch::try_from_iter(vec![
+        ("run_id", strings(r.iter().map(|_| run.as_str()))),
+        ("source_id", strings(r.iter().map(|r| r.source_id.as_str()))),
+        ("file", strings(r.iter().map(|r| r.file.as_str()))),
+        ("location", strings(r.iter().map(|r| r.location.as_str()))),
+        ("field", strings(r.iter().map(|r| r.field.as_str()))),
+        ("value", strings(r.iter().map(|r| r.value.as_str()))),
+        ("rule", strings(r.iter().map(|r| r.rule.as_str()))),
+        ("message", strings(r.iter().map(|r| r.message.as_str()))),
+        ("code", strings(r.iter().map(|r| r.code.as_str()))),
+        (
+            "year",
+            Arc::new(r.iter().map(|r| r.year).collect::<Int32Array>()) as ArrayRef,
+        ),
+    ])
+    .map_err(|e| e.to_string())?;
+    write_parquet_file(
+        &dir.join("rejects.parquet"),
+        rejects.schema(),
+        std::iter::once(Ok(rejects)),
+    )
 }

@@ -476,6 +476,19 @@ impl Chunk {
         self.code.len()
     }
 
+    /// Room for `rows` more kept rows: the chunks are appended without reallocating.
+    fn reserve(&mut self, rows: usize) {
+        self.name.reserve_exact(rows);
+        self.code.reserve_exact(rows);
+        self.year.reserve_exact(rows);
+        self.value.reserve_exact(rows);
+        self.is_aggregate.reserve_exact(rows);
+        self.is_projection.reserve_exact(rows);
+        if let Locations::Lines(lines) = &mut self.locations {
+            lines.reserve_exact(rows);
+        }
+    }
+
     /// Appends `other` (the rows that follow this chunk's in the source).
     fn append(&mut self, other: Chunk) {
         self.rows += other.rows;
@@ -747,6 +760,7 @@ fn observations_from(
             .collect(),
     };
     let mut all = Chunk::new(Locations::Lines(Vec::new()));
+    all.reserve(chunks.iter().map(Chunk::kept).sum());
     for chunk in chunks {
         all.append(chunk);
     }

@@ -3,10 +3,17 @@
 //! Layout under the data directory:
 //! ```text
 //! snapshots/<run_id>.duckdb           complete, checked, never written again
+//! snapshots/<run_id>.data/            files the snapshot's views read (hard links to the run's
+//!                                      Parquet files: the snapshot outlives its run folder)
 //! snapshots/<run_id>.duckdb.partial   being written; removed or overwritten by the next attempt
+//! snapshots/<run_id>.data.partial/    files being gathered; likewise
 //! current                              one line: the run id readers should use
 //! ```
 //! A crash before the final rename of `current` leaves readers on the previous snapshot.
+//!
+//! A snapshot's views name their files relative to the snapshots folder (`<run_id>.data/…`):
+//! every connection opened here resolves them there (DuckDB's `file_search_path`), so a data
+//! folder can be moved as a whole.
 
 use std::fmt;
 use std::fs;
@@ -122,6 +129,12 @@ impl SnapshotStore {
         self.snapshots_dir().join(format!("{run}.duckdb"))
     }
 
+    /// The folder of files the views of `run`'s snapshot read (absent for a snapshot made only
+    /// of tables).
+    pub fn snapshot_data_path(&self, run: &RunId) -> PathBuf {
+        self.snapshots_dir().join(snapshot_data_name(run))
+    }
+
     /// The run readers should use, or `None` when nothing was ever published.
     pub fn current(&self) -> Result<Option<RunId>, SnapshotError> {
         let path = self.pointer_path();
@@ -163,14 +176,12 @@ impl SnapshotStore {
         for leftover in [
             partial.clone(),
             dir.join(format!("{run}.duckdb.partial.wal")),
+            dir.join(format!("{}.partial", snapshot_data_name(&run))),
         ] {
-            match fs::remove_file(&leftover) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io_err("removing leftover", &leftover)(e)),
-            }
+            remove_if_present(&leftover)?;
         }
-        let conn = Connection::open(&partial).map_err(db_err(&partial))?;
+        let conn = Connection::open_with_flags(&partial, snapshot_config(&dir, false)?)
+            .map_err(db_err(&partial))?;
         Ok(SnapshotWriter {
             store: self.clone(),
             run,
@@ -218,10 +229,41 @@ impl SnapshotStore {
                 path,
             });
         }
-        let config = Config::default()
-            .access_mode(AccessMode::ReadOnly)
-            .map_err(db_err(&path))?;
+        let config = snapshot_config(&self.snapshots_dir(), true)?;
         Connection::open_with_flags(&path, config).map_err(db_err(&path))
+    }
+}
+
+fn snapshot_data_name(run: &RunId) -> String {
+    format!("{run}.data")
+}
+
+/// How every snapshot is opened: relative file names (the views') resolve in the snapshots
+/// folder.
+fn snapshot_config(snapshots_dir: &Path, read_only: bool) -> Result<Config, SnapshotError> {
+    let mode = if read_only {
+        AccessMode::ReadOnly
+    } else {
+        AccessMode::ReadWrite
+    };
+    let dir = snapshots_dir.to_string_lossy();
+    Config::default()
+        .access_mode(mode)
+        .and_then(|c| c.with("file_search_path", &dir))
+        .map_err(db_err(snapshots_dir))
+}
+
+fn remove_if_present(path: &Path) -> Result<(), SnapshotError> {
+    let result = if path.is_dir() {
+        fs::remove_dir_all(path)
+    } else {
+        fs::remove_file(path)
+    };
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(io_err("removing leftover", path)(e))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -247,6 +289,42 @@ impl SnapshotWriter {
 
     pub fn connection(&mut self) -> &mut Connection {
         &mut self.conn
+    }
+
+    /// Gives the snapshot its own copy of `files` (source path, path inside the data folder):
+    /// hard links when the file system allows, else copies; synced, then moved into place as
+    /// `<run_id>.data/`. Returns that folder's name, relative to the snapshots folder, for
+    /// views to read from (`read_parquet('<name>/…')`).
+    ///
+    /// The links keep the snapshot complete when the run folder is deleted; nothing else may
+    /// write to the files (the transform never rewrites a completed stage's files).
+    pub fn add_files(&self, files: &[(PathBuf, PathBuf)]) -> Result<String, SnapshotError> {
+        let name = snapshot_data_name(&self.run);
+        let dir = self.store.snapshots_dir();
+        let partial = dir.join(format!("{name}.partial"));
+        remove_if_present(&partial)?;
+        let mut folders = std::collections::BTreeSet::from([partial.clone()]);
+        for (from, to) in files {
+            let dest = partial.join(to);
+            if let Some(parent) = dest.parent() {
+                fs::create_dir_all(parent).map_err(io_err("creating", parent))?;
+                folders.insert(parent.to_path_buf());
+            }
+            if fs::hard_link(from, &dest).is_err() {
+                fs::copy(from, &dest).map_err(io_err("copying", from))?;
+            }
+            fs::File::open(&dest)
+                .and_then(|f| f.sync_all())
+                .map_err(io_err("syncing", &dest))?;
+        }
+        for folder in &folders {
+            sync_dir(folder)?;
+        }
+        let final_dir = dir.join(&name);
+        remove_if_present(&final_dir)?;
+        fs::rename(&partial, &final_dir).map_err(io_err("moving into place", &final_dir))?;
+        sync_dir(&dir)?;
+        Ok(name)
     }
 
     /// Runs `check` on the finished database (it returns the reason when the data is not fit to

@@ -31,9 +31,17 @@ impl FetchSettings {
     }
 }
 
+/// What a fetch got: bytes received over HTTP, or a local file (copied by the kernel into the
+/// run folder, never read into memory).
+#[derive(Debug, Clone)]
+pub enum Body {
+    Bytes(Vec<u8>),
+    File(PathBuf),
+}
+
 #[derive(Debug, Clone)]
 pub struct Fetched {
-    pub bytes: Vec<u8>,
+    pub body: Body,
     pub read_from: &'static str,
     pub location: String,
     pub fallback_reason: Option<String>,
@@ -73,7 +81,7 @@ pub fn fetch_source(source: &Source, settings: &FetchSettings) -> Result<Fetched
     match (mode, url) {
         (Fetch::Live, Some(url)) if is_http(url) => match http_get(url, settings) {
             Ok(bytes) => Ok(Fetched {
-                bytes,
+                body: Body::Bytes(bytes),
                 read_from: "url",
                 location: url.to_string(),
                 fallback_reason: None,
@@ -88,7 +96,7 @@ pub fn fetch_source(source: &Source, settings: &FetchSettings) -> Result<Fetched
                         mirror: None,
                     });
                 };
-                let bytes = read_file(source, mirror).map_err(|_| FetchError::Http {
+                let body = readable_file(source, mirror).map_err(|_| FetchError::Http {
                     source_id: source.id.clone(),
                     url: url.to_string(),
                     message: message.clone(),
@@ -96,7 +104,7 @@ pub fn fetch_source(source: &Source, settings: &FetchSettings) -> Result<Fetched
                 })?;
                 tracing::warn!(source = %source.id, %url, "live fetch failed, read the mirror: {message}");
                 Ok(Fetched {
-                    bytes,
+                    body,
                     read_from: "mirror",
                     location: absolute(mirror),
                     fallback_reason: Some(format!("GET {url} failed: {message}")),
@@ -107,9 +115,9 @@ pub fn fetch_source(source: &Source, settings: &FetchSettings) -> Result<Fetched
         // A `url` that is a plain path is a local file (csv sources: "file or URL").
         (Fetch::Live, Some(path)) => {
             let path = PathBuf::from(path.strip_prefix("file://").unwrap_or(path));
-            let bytes = read_file(source, &path)?;
+            let body = readable_file(source, &path)?;
             Ok(Fetched {
-                bytes,
+                body,
                 read_from: "url",
                 location: absolute(&path),
                 fallback_reason: None,
@@ -122,9 +130,9 @@ pub fn fetch_source(source: &Source, settings: &FetchSettings) -> Result<Fetched
                 path: PathBuf::new(),
                 message: "no `mirror` is configured; use `fetch: live` or add a mirror path".into(),
             })?;
-            let bytes = read_file(source, mirror)?;
+            let body = readable_file(source, mirror)?;
             Ok(Fetched {
-                bytes,
+                body,
                 read_from: "mirror",
                 location: absolute(mirror),
                 fallback_reason: None,
@@ -146,12 +154,19 @@ fn is_http(url: &str) -> bool {
     url.starts_with("http://") || url.starts_with("https://")
 }
 
-fn read_file(source: &Source, path: &PathBuf) -> Result<Vec<u8>, FetchError> {
-    std::fs::read(path).map_err(|e| FetchError::File {
+/// `path` as the body of a fetch, once it is known to be a file that can be opened.
+fn readable_file(source: &Source, path: &PathBuf) -> Result<Body, FetchError> {
+    let err = |message: String| FetchError::File {
         source_id: source.id.clone(),
         path: path.clone(),
-        message: e.to_string(),
-    })
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| err(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(err("not a regular file".into()));
+    }
+    Ok(Body::File(path.clone()))
 }
 
 /// GET with a total timeout per attempt; retries transport errors and 5xx/429 with doubling

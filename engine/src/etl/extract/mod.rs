@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{Source, SourceKind};
 
-pub use fetch::{fetch_source, FetchError, FetchSettings, Fetched};
+pub use fetch::{fetch_source, Body, FetchError, FetchSettings, Fetched};
 
 /// Where a raw datum was read from, written when it was read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,10 +161,31 @@ pub fn extract_source(
     let fetched = fetch_source(source, settings)?;
     let file_name = format!("{}.{}", source.id, source.kind.file_extension());
     let path: PathBuf = raw_dir.join(&file_name);
-    std::fs::write(&path, &fetched.bytes).map_err(|e| FetchError::Write {
+    let write_err = |e: std::io::Error| FetchError::Write {
         path: path.clone(),
         message: e.to_string(),
-    })?;
+    };
+    let (sha256, size_bytes) = match &fetched.body {
+        fetch::Body::Bytes(bytes) => {
+            // Written and hashed side by side.
+            let (written, sha256) = rayon::join(
+                || std::fs::write(&path, bytes),
+                || crate::etl::manifest::sha256_hex(bytes),
+            );
+            written.map_err(write_err)?;
+            (sha256, bytes.len() as u64)
+        }
+        // A local file is copied by the kernel, then the copy is hashed: the checksum is the
+        // raw copy's even if the original changes meanwhile.
+        fetch::Body::File(from) => {
+            std::fs::copy(from, &path).map_err(|e| FetchError::File {
+                source_id: source.id.clone(),
+                path: from.clone(),
+                message: e.to_string(),
+            })?;
+            crate::etl::manifest::sha256_file(&path).map_err(write_err)?
+        }
+    };
     Ok(Provenance {
         source_id: source.id.clone(),
         kind: source.kind,
@@ -176,8 +197,8 @@ pub fn extract_source(
         location: fetched.location,
         fallback_reason: fetched.fallback_reason,
         fetched_at: fetched.fetched_at,
-        sha256: crate::etl::manifest::sha256_hex(&fetched.bytes),
-        size_bytes: fetched.bytes.len() as u64,
+        sha256,
+        size_bytes,
         raw_file: format!("raw/{file_name}"),
     })
 }
