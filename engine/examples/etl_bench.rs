@@ -472,12 +472,14 @@ fn run(args: &Args) -> Result<(), Error> {
             let t = transform::transform(&sources, &extract_dir, &provenance);
             (clock.elapsed(), t)
         });
-        let observations = transformed?.observation_count();
+        let transformed = transformed?;
         println!(
-            "{} transform, {threads} thread{}: {:.2} s ({observations} observations)",
+            "{} transform, {threads} thread{}: {:.2} s ({} observations; {})",
             if threads == 1 { "\n(c)" } else { "   " },
             if threads == 1 { " " } else { "s" },
-            secs(elapsed)
+            secs(elapsed),
+            transformed.observation_count(),
+            transformed.timings_text()
         );
         times.push(elapsed);
     }

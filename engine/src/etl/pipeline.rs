@@ -272,10 +272,11 @@ impl Pipeline {
             .map_err(write_err("the transform's Parquet files"))?;
         let written_ms = clock.elapsed().as_millis() - validated_ms;
         let notes = vec![format!(
-            "{} observations, {} regions, {} rejects; validated and derived in {validated_ms} ms, Parquet written in {written_ms} ms",
+            "{} observations, {} regions, {} rejects; validated and derived in {validated_ms} ms ({}), Parquet written in {written_ms} ms",
             transformed.observation_count(),
             transformed.regions.len(),
-            transformed.rejects.len()
+            transformed.rejects.len(),
+            transformed.timings_text()
         )];
         Ok((transformed.counts, notes))
     }

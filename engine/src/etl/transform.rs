@@ -157,9 +157,20 @@ pub struct Transformed {
     pub observations: Vec<SourceObservations>,
     pub rejects: Vec<Reject>,
     pub counts: BTreeMap<String, SourceCounts>,
+    /// Wall time of each step (read, validate, derive), for the manifest and the benchmark.
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 impl Transformed {
+    /// "read 310 ms, validate 2,140 ms, derive 620 ms".
+    pub fn timings_text(&self) -> String {
+        self.timings
+            .iter()
+            .map(|(step, d)| format!("{step} {} ms", d.as_millis()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// Observations over all sources.
     pub fn observation_count(&self) -> usize {
         self.observations.iter().map(SourceObservations::len).sum()
@@ -263,7 +274,45 @@ struct RawSource {
     file: String,
     /// Where the source was read from, named in rejects.
     location: String,
-    bytes: Vec<u8>,
+    bytes: RawBytes,
+}
+
+/// A raw file's bytes. A large file is mapped: the extract stage has just written it, so its
+/// pages are in the page cache, and reading it would copy them into freshly allocated memory
+/// (on a VM, first-touch page faults cost more than parsing the file). Small files are read.
+enum RawBytes {
+    Read(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+/// Files at least this large are mapped rather than read.
+const MAP_FROM_BYTES: u64 = 16 << 20;
+
+impl RawBytes {
+    fn open(path: &Path) -> std::io::Result<Self> {
+        let file = std::fs::File::open(path)?;
+        if file.metadata()?.len() < MAP_FROM_BYTES {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut &file, &mut bytes)?;
+            return Ok(RawBytes::Read(bytes));
+        }
+        // SAFETY: the file is the extract stage's raw copy inside this run's folder. A completed
+        // stage's files are never written again (a re-run writes a new `.tmp` folder and renames
+        // it), so the mapping cannot change or shrink while it is read.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        Ok(RawBytes::Mapped(map))
+    }
+}
+
+impl std::ops::Deref for RawBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            RawBytes::Read(bytes) => bytes,
+            RawBytes::Mapped(map) => map,
+        }
+    }
 }
 
 /// A source ready to validate. CSV observation sources stay bytes, read chunk by chunk straight
@@ -309,7 +358,7 @@ fn read_all(
                     source_id: source.id.clone(),
                 })?;
             let path = extract_dir.join(&prov.raw_file);
-            let bytes = std::fs::read(&path).map_err(|e| TransformError::Read {
+            let bytes = RawBytes::open(&path).map_err(|e| TransformError::Read {
                 path: path.clone(),
                 message: e.to_string(),
             })?;
@@ -958,7 +1007,9 @@ pub fn transform_with_progress(
     provenance: &[Provenance],
     progress: &dyn Progress,
 ) -> Result<Transformed, TransformError> {
+    let clock = std::time::Instant::now();
     let raw = read_all(sources, extract_dir, provenance)?;
+    let read = clock.elapsed();
     let parsed: Vec<Parsed> = raw
         .par_iter()
         .map(RawSource::parse)
@@ -1026,7 +1077,13 @@ pub fn transform_with_progress(
     // The raw bytes and rows are no longer needed: free them before the derive step allocates.
     drop(parsed);
     drop(raw);
+    let validated = clock.elapsed();
     derive(&mut out.observations);
+    out.timings = vec![
+        ("read", read),
+        ("validate", validated - read),
+        ("derive", clock.elapsed() - validated),
+    ];
     out.codes = dict.codes;
     progress.end();
     Ok(out)
@@ -1083,6 +1140,31 @@ pub fn check_reject_rates(
 mod tests {
     use super::*;
     use crate::etl::extract::{extract_source, FetchSettings};
+
+    #[test]
+    fn large_raw_files_are_mapped_small_ones_read_both_with_every_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let small = dir.path().join("small.csv");
+        std::fs::write(&small, b"a,b\n1,2\n").unwrap();
+        let bytes = RawBytes::open(&small).unwrap();
+        assert!(matches!(bytes, RawBytes::Read(_)));
+        assert_eq!(&*bytes, b"a,b\n1,2\n");
+
+        let large = dir.path().join("large.csv");
+        let content: Vec<u8> = (0..MAP_FROM_BYTES as usize + 3)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(&large, &content).unwrap();
+        let bytes = RawBytes::open(&large).unwrap();
+        assert!(matches!(bytes, RawBytes::Mapped(_)));
+        assert_eq!(&*bytes, &content[..]);
+
+        let missing = RawBytes::open(&dir.path().join("missing.csv"));
+        assert_eq!(
+            missing.err().map(|e| e.kind()),
+            Some(std::io::ErrorKind::NotFound)
+        );
+    }
 
     const SOURCES_YML: &str = "defaults: { fetch: mirror }
 aggregate_sets:
