@@ -430,7 +430,11 @@ fn observation_batch(
                 .collect::<Int32Array>(),
         ),
         Arc::new(Float64Array::from(s.share_pct[rows.clone()].to_vec())),
-        Arc::new(Float64Array::from(s.per_capita[rows].to_vec())),
+        Arc::new(if s.per_capita.is_empty() {
+            Float64Array::new_null(rows.len())
+        } else {
+            Float64Array::from(s.per_capita[rows].to_vec())
+        }),
     ];
     RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())
 }

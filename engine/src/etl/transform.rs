@@ -55,11 +55,17 @@ pub struct SourceObservations {
     pub rank: Vec<Option<u32>>,
     /// Share of the sum over countries for the year, source and series, in %.
     pub share_pct: Vec<Option<f64>>,
-    /// `gdp_usd` divided by the population of the same entity and year, when both exist.
+    /// `gdp_usd` divided by the population of the same entity and year, when both exist. Empty
+    /// when the source can have none (not GDP, or no population source): see `per_capita_at`.
     pub per_capita: Vec<Option<f64>>,
 }
 
 impl SourceObservations {
+    /// Row `i`'s GDP per capita.
+    pub fn per_capita_at(&self, i: usize) -> Option<f64> {
+        self.per_capita.get(i).copied().flatten()
+    }
+
     pub fn len(&self) -> usize {
         self.code.len()
     }
@@ -911,7 +917,8 @@ fn derive(observations: &mut [SourceObservations]) {
                 })
                 .collect()
         } else {
-            (0..s.len()).into_par_iter().map(|_| None).collect()
+            // Nothing to divide: no column of millions of `None`s.
+            Vec::new()
         };
         rank_and_share(s);
     }
@@ -1231,7 +1238,7 @@ sources:
                     s.change_pct[i],
                     s.rank[i],
                     s.share_pct[i],
-                    s.per_capita[i],
+                    s.per_capita_at(i),
                 )
             })
             .collect()
