@@ -11,7 +11,7 @@ use crate::api::editions::get_editions;
 use crate::components::links::CountryLink;
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::i18n::{t, use_lang, Lang};
-use crate::model::editions::Editions;
+use crate::model::editions::{EditionComparison, Editions};
 
 #[component]
 pub fn EditionsPage() -> impl IntoView {
@@ -46,11 +46,14 @@ fn EditionsBody(data: Editions) -> impl IntoView {
     let lang = use_lang();
     let Editions {
         run_id,
-        year,
-        years,
-        old,
-        new,
-        rows,
+        comparison:
+            EditionComparison {
+                year,
+                years,
+                old,
+                new,
+                rows,
+            },
     } = data;
     let intro = match lang {
         Lang::En => format!(

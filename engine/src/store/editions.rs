@@ -2,7 +2,6 @@
 //! countries both list, biggest revisions first.
 
 use duckdb::{params, Connection, OptionalExt};
-use serde::{Deserialize, Serialize};
 
 /// The IMF editions loaded as separate sources, oldest first.
 pub const IMF_EDITIONS: [&str; 2] = ["imf_weo_2024oct", "imf_weo_2026apr"];
@@ -11,36 +10,7 @@ pub const IMF_EDITIONS: [&str; 2] = ["imf_weo_2024oct", "imf_weo_2026apr"];
 /// the newer one has as actuals.
 pub const DEFAULT_YEAR: i32 = 2025;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EditionInfo {
-    pub source_id: String,
-    pub edition: String,
-    pub title: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Revision {
-    pub code: String,
-    pub name: String,
-    pub region: String,
-    pub old_usd: f64,
-    pub new_usd: f64,
-    pub old_projection: bool,
-    pub new_projection: bool,
-    /// `(new - old) / old` in %; `None` when the old figure is zero.
-    pub change_pct: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EditionComparison {
-    pub year: i32,
-    /// Years both editions have figures for, newest first.
-    pub years: Vec<i32>,
-    pub old: EditionInfo,
-    pub new: EditionInfo,
-    /// Largest absolute % revision first.
-    pub rows: Vec<Revision>,
-}
+pub use display::editions::{EditionComparison, EditionInfo, Revision};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EditionsError {

@@ -23,7 +23,10 @@ pub async fn get_editions(year: Option<String>) -> Result<Editions, ApiError> {
                 }
                 other => ApiError::BadRequest(other.text().get(lang).to_string()),
             })?;
-        Ok(Editions::from_engine(run.to_string(), comparison))
+        Ok(Editions {
+            run_id: run.to_string(),
+            comparison,
+        })
     })
     .await
     .map_err(|e| ApiError::stopped("editions", e))?
