@@ -56,7 +56,59 @@ fn parquet_files(root: &Path, dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>, Loa
 }
 
 fn sql_path(path: &Path) -> String {
-    path.to_string_lossy().replace('\'', "''")
+    sql_text(&path.to_string_lossy())
+}
+
+/// `text` for inside a single-quoted SQL string.
+fn sql_text(text: &str) -> String {
+    text.replace('\'', "''")
+}
+
+/// The view's `series`, `edition` and `value_bn` expressions: constants per source (from the
+/// `sources` table), chosen by the row's partition `source_id`, so no file stores them per row.
+fn per_source_columns(conn: &Connection) -> Result<(String, String, String), LoadError> {
+    let mut stmt =
+        conn.prepare("SELECT source_id, series, edition FROM sources ORDER BY source_id")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    if rows.is_empty() {
+        let none = "CAST(NULL AS VARCHAR)".to_string();
+        return Ok((none.clone(), none, "CAST(NULL AS DOUBLE)".into()));
+    }
+    let case = |pick: &dyn Fn(&(String, String, String)) -> &str| {
+        let arms: String = rows
+            .iter()
+            .map(|row| {
+                format!(
+                    " WHEN '{}' THEN '{}'",
+                    sql_text(&row.0),
+                    sql_text(pick(row))
+                )
+            })
+            .collect();
+        format!("CASE source_id{arms} END")
+    };
+    let gdp_sources: Vec<String> = rows
+        .iter()
+        .filter(|(_, series, _)| series == "gdp_usd")
+        .map(|(id, _, _)| format!("'{}'", sql_text(id)))
+        .collect();
+    let value_bn = if gdp_sources.is_empty() {
+        "CAST(NULL AS DOUBLE)".to_string()
+    } else {
+        format!(
+            "CASE WHEN source_id IN ({}) THEN value / 1e9 END",
+            gdp_sources.join(", ")
+        )
+    };
+    Ok((case(&|r| &r.1), case(&|r| &r.2), value_bn))
 }
 
 /// Builds the snapshot of `run` from the transform folder and publishes it.
@@ -77,10 +129,15 @@ pub fn load(
     let obs_glob = sql_path(&Path::new(&data).join("observations/*/*.parquet"));
     let regions = sql_path(&transform_dir.join("regions.parquet"));
     let rejects = sql_path(&transform_dir.join("rejects.parquet"));
+    let sources = sql_path(&transform_dir.join("sources.parquet"));
+    tx.execute_batch(&format!(
+        "CREATE TABLE sources AS SELECT * FROM read_parquet('{sources}');"
+    ))?;
+    let (series, edition, value_bn) = per_source_columns(&tx)?;
     tx.execute_batch(&format!(
         "CREATE VIEW observations AS
-             SELECT '{run_id}' AS run_id, series, edition, code, name_in_source, year, value,
-                    CASE WHEN series = 'gdp_usd' THEN value / 1e9 END AS value_bn,
+             SELECT '{run_id}' AS run_id, {series} AS series, {edition} AS edition, code,
+                    name_in_source, year, value, {value_bn} AS value_bn,
                     is_aggregate, is_projection, change_pct, rank, share_pct, per_capita, source_id
              FROM read_parquet('{obs_glob}', hive_partitioning = true,
                                hive_types = {{'source_id': VARCHAR}});

@@ -348,13 +348,13 @@ const MIN_ROWS_PER_FILE: usize = 256 * 1024;
 
 /// The Parquet schema of a source's observation files, in column order. `source_id` is not
 /// stored: it is the partition folder's name (`source_id=<id>`), as `COPY … PARTITION_BY` lays
-/// it out. `series` and `edition` are the same on every row of a source (dictionary-encoded:
-/// nearly free). `value_bn` is not stored either: the snapshot's view derives it from `value`.
+/// it out. `series` and `edition` are the same on every row of a source: they are in
+/// `sources.parquet`, one row per source (the Parquet writer hashes every string of a row, so
+/// two constant string columns cost a third of the write). `value_bn` is not stored either: the
+/// snapshot's view derives both from `source_id` and `value`.
 fn observation_schema() -> SchemaRef {
     let text = || DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
     Arc::new(Schema::new(vec![
-        Field::new("series", text(), false),
-        Field::new("edition", text(), false),
         Field::new("code", text(), false),
         Field::new("name_in_source", text(), false),
         Field::new("year", DataType::Int32, false),
@@ -368,11 +368,6 @@ fn observation_schema() -> SchemaRef {
     ]))
 }
 
-/// Dictionary indices of `n` rows that all carry entry 0.
-fn constant_keys(n: usize) -> Int32Array {
-    Int32Array::from(vec![0; n])
-}
-
 /// Dictionary indices from the transform's `u32` ids (ids are below `u32::MAX / 2`: they index
 /// vectors of codes or names that fit in memory).
 fn keys(ids: &[u32]) -> Int32Array {
@@ -381,8 +376,6 @@ fn keys(ids: &[u32]) -> Int32Array {
 
 /// The dictionaries shared by every batch of one source.
 struct SourceDictionaries {
-    series: ArrayRef,
-    edition: ArrayRef,
     codes: ArrayRef,
     names: ArrayRef,
 }
@@ -390,8 +383,6 @@ struct SourceDictionaries {
 impl SourceDictionaries {
     fn new(codes: &[String], s: &transform::SourceObservations) -> Self {
         SourceDictionaries {
-            series: Arc::new(StringArray::from(vec![&*s.series])),
-            edition: Arc::new(StringArray::from(vec![&*s.edition])),
             codes: Arc::new(StringArray::from_iter_values(codes)),
             names: Arc::new(StringArray::from_iter_values(s.names.iter().map(|n| &**n))),
         }
@@ -407,15 +398,12 @@ fn observation_batch(
     s: &transform::SourceObservations,
     rows: std::ops::Range<usize>,
 ) -> Result<RecordBatch, String> {
-    let n = rows.len();
     let dict = |keys: Int32Array, values: &ArrayRef| -> Result<ArrayRef, String> {
         Ok(Arc::new(
             Int32DictionaryArray::try_new(keys, values.clone()).map_err(|e| e.to_string())?,
         ))
     };
     let columns: Vec<ArrayRef> = vec![
-        dict(constant_keys(n), &dicts.series)?,
-        dict(constant_keys(n), &dicts.edition)?,
         dict(keys(&s.code[rows.clone()]), &dicts.codes)?,
         dict(keys(&s.name[rows.clone()]), &dicts.names)?,
         Arc::new(Int32Array::from(s.year[rows.clone()].to_vec())),
@@ -483,7 +471,8 @@ fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
 }
 
 /// Writes observations (partitioned by source: `observations/source_id=<id>/data_<n>.parquet`,
-/// as `COPY … PARTITION_BY` lays them out), regions and rejects as Parquet. A large source is
+/// as `COPY … PARTITION_BY` lays them out), the sources' series and editions, regions and
+/// rejects as Parquet. A large source is
 /// cut into one file per thread, written in parallel; every file is synced.
 fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String> {
     use rayon::prelude::*;
@@ -515,6 +504,18 @@ fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String>
             write_parquet_file(&path, schema.clone(), batches)
         })?;
 
+    let observed = || t.observations.iter();
+    let sources = RecordBatch::try_from_iter(vec![
+        ("source_id", strings(observed().map(|s| &*s.source_id))),
+        ("series", strings(observed().map(|s| &*s.series))),
+        ("edition", strings(observed().map(|s| &*s.edition))),
+    ])
+    .map_err(|e| e.to_string())?;
+    write_parquet_file(
+        &dir.join("sources.parquet"),
+        sources.schema(),
+        std::iter::once(Ok(sources)),
+    )?;
     let regions = RecordBatch::try_from_iter(vec![
         ("code", strings(t.regions.iter().map(|r| r.code.as_str()))),
         ("name", strings(t.regions.iter().map(|r| r.name.as_str()))),

@@ -157,37 +157,74 @@ impl CsvChunk<'_> {
 }
 
 /// Chunks of about `target` bytes that end at a line end outside quotes, with the line number
-/// each starts at and the lines it spans. One pass that jumps from quote to line end (memchr);
-/// quotes toggle (an escaped `""` toggles twice).
+/// each starts at and the lines it spans. Quotes toggle (an escaped `""` toggles twice), so
+/// whether a byte is inside quotes depends on every quote before it: blocks of `target` bytes
+/// first count their quotes and line ends side by side, then, knowing the state at its start,
+/// each block finds its first line end outside quotes: the next chunk starts after it.
 fn split_at_record_ends(
     bytes: &[u8],
     first_line: u64,
     target: usize,
 ) -> Vec<(usize, usize, u64, u64)> {
-    let mut chunks = Vec::new();
-    let (mut start, mut start_line, mut line) = (0, first_line, first_line);
-    let mut in_quotes = false;
-    for i in memchr::memchr2_iter(b'"', b'\n', bytes) {
-        if bytes[i] == b'"' {
-            in_quotes = !in_quotes;
-            continue;
+    let target = target.max(1);
+    let blocks: Vec<usize> = (0..bytes.len()).step_by(target).collect();
+    let counts: Vec<(bool, u64)> = blocks
+        .par_iter()
+        .map(|&start| {
+            let block = &bytes[start..(start + target).min(bytes.len())];
+            let quotes = memchr::memchr_iter(b'"', block).count();
+            let lines = memchr::memchr_iter(b'\n', block).count() as u64;
+            (quotes % 2 == 1, lines)
+        })
+        .collect();
+    // The quote state and the line number at each block's start.
+    let starts: Vec<(bool, u64)> = counts
+        .iter()
+        .scan((false, first_line), |state, &(odd, lines)| {
+            let at_start = *state;
+            *state = (state.0 ^ odd, state.1 + lines);
+            Some(at_start)
+        })
+        .collect();
+    // Where each block's first chunk starts (after its first line end outside quotes; the
+    // first block's at 0), with the line there. A quoted field may run past its block: the
+    // search goes on into the next ones.
+    let mut cuts: Vec<(usize, u64)> = blocks
+        .par_iter()
+        .zip(&starts)
+        .skip(1)
+        .filter_map(|(&start, &(mut in_quotes, mut line))| {
+            for i in memchr::memchr2_iter(b'"', b'\n', &bytes[start..]) {
+                if bytes[start + i] == b'"' {
+                    in_quotes = !in_quotes;
+                    continue;
+                }
+                line += 1;
+                if !in_quotes {
+                    return Some((start + i + 1, line));
+                }
+            }
+            None
+        })
+        .collect();
+    cuts.insert(0, (0, first_line));
+    // A long quoted field can make neighbouring blocks find the same line end.
+    cuts.dedup_by_key(|cut| cut.0);
+    cuts.retain(|&(at, _)| at < bytes.len() || at == 0);
+    let end_line = starts.last().map_or(first_line, |&(_, line)| {
+        line + counts.last().map_or(0, |c| c.1)
+    });
+    // The last line may lack its line end.
+    let unterminated = u64::from(!bytes.is_empty() && bytes.last() != Some(&b'\n'));
+    let mut chunks = Vec::with_capacity(cuts.len());
+    for (k, &(from, line)) in cuts.iter().enumerate() {
+        let (to, next_line) = cuts
+            .get(k + 1)
+            .copied()
+            .unwrap_or((bytes.len(), end_line + unterminated));
+        if from < to {
+            chunks.push((from, to, line, next_line - line));
         }
-        line += 1;
-        if !in_quotes && i + 1 - start >= target {
-            chunks.push((start, i + 1, start_line, line - start_line));
-            start = i + 1;
-            start_line = line;
-        }
-    }
-    if start < bytes.len() {
-        // The last line may lack its line end.
-        let unterminated = u64::from(bytes.last() != Some(&b'\n'));
-        chunks.push((
-            start,
-            bytes.len(),
-            start_line,
-            line - start_line + unterminated,
-        ));
     }
     chunks
 }
