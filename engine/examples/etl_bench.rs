@@ -13,7 +13,7 @@
 //! (c) the transform's speedup with 2 threads vs 1 (target ≥ 1.8);
 //! (d) the peak memory of the process.
 //!
-//! Each timing is taken `--rounds` times (default 3; the ETL alternating with DuckDB, the
+//! Each timing is taken `--rounds` times (default 5; the ETL alternating with DuckDB, the
 //! transform's 1 thread with 2) and the median is compared with the target: on a shared VM one
 //! run can be 40 % off, which says more about the neighbours than about the code. Every round's
 //! time is printed.
@@ -38,7 +38,7 @@ type Error = Box<dyn std::error::Error>;
 
 const DEFAULT_ROWS: u64 = 10_000_000;
 const DEFAULT_SEED: u64 = 42;
-const DEFAULT_ROUNDS: u64 = 3;
+const DEFAULT_ROUNDS: u64 = 5;
 const FIRST_YEAR: u64 = 1960;
 /// 1960–2025.
 const YEARS: u64 = 66;

@@ -402,9 +402,46 @@ impl RawSource {
             let body = CsvBody::open(source, &self.file, &self.bytes, CSV_CHUNK_BYTES)?;
             return Ok(Parsed::Csv(body));
         }
-        let table = extractor_for(source.kind).parse(source, &self.file, &self.bytes)?;
-        Ok(Parsed::Table(table))
+        Ok(Parsed::Table(self.parse_table()?))
     }
+
+    /// The source parsed into rows (small sources: region tables, JSON, HTML).
+    fn parse_table(&self) -> Result<RawTable, TransformError> {
+        Ok(extractor_for(self.source.kind).parse(&self.source, &self.file, &self.bytes)?)
+    }
+}
+
+/// The region table's countries, what it rejected and its counts, and the dictionary of every
+/// code an observation may carry.
+struct RegionTable {
+    regions: Vec<Region>,
+    rejects: Vec<Reject>,
+    counts: SourceCounts,
+    dict: CodeDictionary,
+}
+
+fn region_table(sources: &Sources, raw: &RawSource) -> Result<RegionTable, TransformError> {
+    let table = raw.parse_table()?;
+    let (regions, rejects) = regions_from(sources, &raw.source, &table, &raw.location);
+    if regions.is_empty() {
+        return Err(TransformError::NoRegions(raw.source.id.clone()));
+    }
+    let counts = SourceCounts {
+        rows_in: table.rows.len() as u64,
+        rows_out: regions.len() as u64,
+        rejected: rejects.len() as u64,
+        missing: 0,
+    };
+    let dict = {
+        let countries: HashSet<&str> = regions.iter().map(|r| r.code.as_str()).collect();
+        CodeDictionary::new(sources, &countries)
+    };
+    Ok(RegionTable {
+        regions,
+        rejects,
+        counts,
+        dict,
+    })
 }
 
 /// One row's cells, whichever way the source was read.
@@ -860,7 +897,10 @@ fn observations_from(
                 *slot = (code_year_key(chunk.code[i], chunk.year[i]), row_ref(c, i));
             }
         });
-    keys.par_sort_unstable();
+    // Sources usually list rows by entity then year: then the keys are in order already.
+    if !keys.par_windows(2).all(|w| w[0].0 <= w[1].0) {
+        keys.par_sort_unstable();
+    }
     let is_repeat = |p: usize| p > 0 && keys[p - 1].0 == keys[p].0;
     let repeats: Vec<usize> = (0..n).into_par_iter().filter(|&p| is_repeat(p)).collect();
     let order: Vec<u64> = if repeats.is_empty() {
@@ -1158,41 +1198,46 @@ pub fn transform_with_progress(
     let clock = std::time::Instant::now();
     let raw = read_all(sources, extract_dir, provenance)?;
     let read = clock.elapsed();
-    let parsed: Vec<Parsed> = raw
-        .par_iter()
-        .map(RawSource::parse)
-        .collect::<Result<_, _>>()?;
-    progress.begin("validating rows", parsed.iter().map(Parsed::units).sum());
-    let mut out = Transformed::default();
-
-    let (region_raw, region_table) = raw
+    // Codes are checked against the region table: it is read and checked while the other
+    // sources are parsed (a large CSV body is checked and split side by side meanwhile).
+    let region_at = raw
+        .iter()
+        .position(|r| r.source.role == Role::Regions)
+        .ok_or_else(|| TransformError::NoRegions("(none enabled)".into()))?;
+    let (parsed, region_table) = rayon::join(
+        || {
+            raw.par_iter()
+                .enumerate()
+                .map(|(k, r)| (k != region_at).then(|| r.parse()).transpose())
+                .collect::<Result<Vec<Option<Parsed>>, _>>()
+        },
+        || region_table(sources, &raw[region_at]),
+    );
+    let (parsed, region_table) = (parsed?, region_table?);
+    let observed: Vec<(&RawSource, &Parsed)> = raw
         .iter()
         .zip(&parsed)
-        .find_map(|(r, p)| match p {
-            Parsed::Table(t) if r.source.role == Role::Regions => Some((r, t)),
-            _ => None,
-        })
-        .ok_or_else(|| TransformError::NoRegions("(none enabled)".into()))?;
-    let region_source = &region_raw.source;
-    let (regions, region_rejects) =
-        regions_from(sources, region_source, region_table, &region_raw.location);
-    if regions.is_empty() {
-        return Err(TransformError::NoRegions(region_source.id.clone()));
-    }
-    out.counts.insert(
-        region_source.id.clone(),
-        SourceCounts {
-            rows_in: region_table.rows.len() as u64,
-            rows_out: regions.len() as u64,
-            rejected: region_rejects.len() as u64,
-            missing: 0,
-        },
+        .filter_map(|(r, p)| Some((r, p.as_ref()?)))
+        .filter(|(r, _)| r.source.role == Role::Observations)
+        .collect();
+    progress.begin(
+        "validating rows",
+        observed.iter().map(|(_, p)| p.units()).sum(),
     );
+    let mut out = Transformed::default();
+    let RegionTable {
+        regions,
+        rejects: region_rejects,
+        counts: region_counts,
+        dict,
+    } = region_table;
+    out.counts
+        .insert(raw[region_at].source.id.clone(), region_counts);
     out.rejects.extend(region_rejects);
     // Only sources without a code column (the Wikipedia table) are matched on names.
-    let matched_on_names = raw.iter().zip(&parsed).any(|(r, p)| {
-        r.source.role == Role::Observations && field_index(&r.source, p.columns(), "code").is_none()
-    });
+    let matched_on_names = observed
+        .iter()
+        .any(|(r, p)| field_index(&r.source, p.columns(), "code").is_none());
     let mut names: HashMap<String, String> = HashMap::default();
     if matched_on_names {
         names.extend(
@@ -1204,17 +1249,11 @@ pub fn transform_with_progress(
             names.insert(name.to_lowercase(), code.clone());
         }
     }
-    let dict = {
-        let countries: HashSet<&str> = regions.iter().map(|r| r.code.as_str()).collect();
-        CodeDictionary::new(sources, &countries)
-    };
     out.regions = regions;
 
-    let per_source: Vec<_> = raw
+    let per_source: Vec<_> = observed
         .par_iter()
-        .zip(&parsed)
-        .filter(|(r, _)| r.source.role == Role::Observations)
-        .map(|(r, input)| {
+        .map(|&(r, input)| {
             let validator = Validator {
                 sources,
                 source: &r.source,
@@ -1233,6 +1272,7 @@ pub fn transform_with_progress(
         out.counts.insert(id, counts);
     }
     // The raw bytes and rows are no longer needed: free them before the derive step allocates.
+    drop(observed);
     drop(parsed);
     drop(raw);
     let validated = clock.elapsed();
