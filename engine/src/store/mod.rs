@@ -1,5 +1,6 @@
 //! Where loaded data lives: one immutable DuckDB file per run, and a `current` pointer that is
-//! switched atomically once a snapshot is complete and checked; and the alert state, apart.
+//! switched atomically once a snapshot is complete and checked; and the alert state and the
+//! people who sign in, apart.
 
 pub mod alert_state;
 pub mod country;
@@ -8,6 +9,7 @@ pub mod explore;
 pub mod pipeline;
 pub mod queries;
 pub mod snapshots;
+pub mod users;
 
 pub use alert_state::{
     state_version, AlertFilter, AlertRecord, AlertStore, MergeSummary, StateError, Status,

@@ -1,0 +1,487 @@
+//! People who sign in, their roles and their sessions, in `data/state/users.sqlite` (apart from
+//! the alert state, so signing in never invalidates cached pages).
+//!
+//! Passwords are kept only as Argon2id hashes (PHC strings with their salt and parameters).
+//! A session is a random 256-bit token in an HttpOnly cookie; the file keeps only its SHA-256,
+//! so a copy of the file signs nobody in. Each session has its own CSRF token, which every form
+//! that changes something must send back.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+const USERS_FILE: &str = "state/users.sqlite";
+
+/// How long a session lasts without signing in again.
+pub const SESSION_DAYS: i64 = 7;
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_sha256 TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    csrf TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+";
+
+/// What a person may do. Each role may do what the ones before it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads the dashboard.
+    Viewer,
+    /// Also acts on alerts.
+    Analyst,
+    /// Also starts pipeline runs and manages people.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Analyst, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Analyst => "analyst",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// Whether this role may start a pipeline run.
+    pub fn can_start_runs(self) -> bool {
+        self >= Role::Admin
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("user store {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("creating {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("user store {path}: {message}")]
+    Corrupt { path: PathBuf, message: String },
+    #[error("`{0}` is not a valid user name: use 1–64 letters, digits, `.`, `_` or `-`")]
+    BadName(String),
+    #[error("the password is too short: use at least {MIN_PASSWORD_CHARS} characters")]
+    ShortPassword,
+    #[error("the system's random number source failed: {0}")]
+    Random(String),
+    #[error("hashing the password failed: {0}")]
+    Hash(String),
+}
+
+/// A person as the store knows them (never with the password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+    pub created_at: String,
+}
+
+/// A signed-in person, as a request presents them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub name: String,
+    pub role: Role,
+    /// The token forms must send back with any change.
+    pub csrf: String,
+}
+
+/// A new session: `token` goes into the cookie, and is never stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    pub token: String,
+    pub user: SessionUser,
+}
+
+pub struct UserStore {
+    path: PathBuf,
+    conn: Connection,
+}
+
+fn random_bytes(n: usize) -> Result<Vec<u8>, UserError> {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).map_err(|e| UserError::Random(e.to_string()))?;
+    Ok(buf)
+}
+
+fn random_hex(n: usize) -> Result<String, UserError> {
+    Ok(hex::encode(random_bytes(n)?))
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl UserStore {
+    /// The store of the data folder `data_dir` (created when first opened).
+    pub fn open_in(data_dir: &Path) -> Result<Self, UserError> {
+        Self::open(&data_dir.join(USERS_FILE))
+    }
+
+    pub fn open(path: &Path) -> Result<Self, UserError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| UserError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let sql_err = |source| UserError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open(path).map_err(sql_err)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(sql_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql_err)?;
+        conn.execute_batch(SCHEMA).map_err(sql_err)?;
+        Ok(UserStore {
+            path: path.to_path_buf(),
+            conn,
+        })
+    }
+
+    fn sql_err(&self, source: rusqlite::Error) -> UserError {
+        UserError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn role_of(&self, text: &str) -> Result<Role, UserError> {
+        Role::parse(text).ok_or_else(|| UserError::Corrupt {
+            path: self.path.clone(),
+            message: format!("unknown role `{text}`"),
+        })
+    }
+
+    /// Adds `name`, or replaces their password and role when they exist. Returns whether the
+    /// person is new.
+    pub fn set_user(&self, name: &str, password: &str, role: Role) -> Result<bool, UserError> {
+        if !valid_name(name) {
+            return Err(UserError::BadName(name.to_string()));
+        }
+        if password.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(UserError::ShortPassword);
+        }
+        let salt = SaltString::encode_b64(&random_bytes(16)?)
+            .map_err(|e| UserError::Hash(e.to_string()))?;
+        let hash = Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map_err(|e| UserError::Hash(e.to_string()))?
+            .to_string();
+        let existed = self.user(name)?.is_some();
+        self.conn
+            .execute(
+                "INSERT INTO users (name, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (name) DO UPDATE SET password_hash = ?2, role = ?3",
+                params![name, hash, role.as_str(), timestamp(Utc::now())],
+            )
+            .map_err(|e| self.sql_err(e))?;
+        if existed {
+            // A new password signs out every session of the old one.
+            self.conn
+                .execute("DELETE FROM sessions WHERE user_name = ?1", params![name])
+                .map_err(|e| self.sql_err(e))?;
+        }
+        Ok(!existed)
+    }
+
+    /// Removes `name` and their sessions; whether they existed.
+    pub fn remove_user(&self, name: &str) -> Result<bool, UserError> {
+        let n = self
+            .conn
+            .execute("DELETE FROM users WHERE name = ?1", params![name])
+            .map_err(|e| self.sql_err(e))?;
+        Ok(n > 0)
+    }
+
+    pub fn user(&self, name: &str) -> Result<Option<User>, UserError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT name, role, created_at FROM users WHERE name = ?1",
+                params![name],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))?;
+        row.map(|(name, role, created_at)| {
+            Ok(User {
+                name,
+                role: self.role_of(&role)?,
+                created_at,
+            })
+        })
+        .transpose()
+    }
+
+    pub fn users(&self) -> Result<Vec<User>, UserError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, role, created_at FROM users ORDER BY name")
+            .map_err(|e| self.sql_err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?))
+            })
+            .map_err(|e| self.sql_err(e))?
+            .collect::<Result<Vec<(String, String, String)>, _>>()
+            .map_err(|e| self.sql_err(e))?;
+        rows.into_iter()
+            .map(|(name, role, created_at)| {
+                Ok(User {
+                    name,
+                    role: self.role_of(&role)?,
+                    created_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Checks `password` and opens a session; `None` for an unknown name or a wrong password
+    /// (which one is not told). An unknown name costs a hash too, so timing does not tell.
+    pub fn sign_in(&self, name: &str, password: &str) -> Result<Option<NewSession>, UserError> {
+        let stored: Option<(String, String)> = self
+            .conn
+            .query_row(
+                "SELECT password_hash, role FROM users WHERE name = ?1",
+                params![name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))?;
+        let Some((hash, role)) = stored else {
+            let salt = SaltString::encode_b64(b"no such user, same cost")
+                .map_err(|e| UserError::Hash(e.to_string()))?;
+            let _ = Argon2::default().hash_password(password.as_bytes(), &salt);
+            return Ok(None);
+        };
+        let parsed = PasswordHash::new(&hash).map_err(|e| UserError::Corrupt {
+            path: self.path.clone(),
+            message: format!("the password hash of `{name}` cannot be read: {e}"),
+        })?;
+        if Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_err()
+        {
+            return Ok(None);
+        }
+        let role = self.role_of(&role)?;
+        let token = random_hex(32)?;
+        let csrf = random_hex(32)?;
+        let now = Utc::now();
+        self.conn
+            .execute(
+                "INSERT INTO sessions (token_sha256, user_name, csrf, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    sha256_hex(&token),
+                    name,
+                    csrf,
+                    timestamp(now),
+                    timestamp(now + chrono::Duration::days(SESSION_DAYS))
+                ],
+            )
+            .map_err(|e| self.sql_err(e))?;
+        // Expired sessions are swept on the way.
+        self.conn
+            .execute(
+                "DELETE FROM sessions WHERE expires_at <= ?1",
+                params![timestamp(now)],
+            )
+            .map_err(|e| self.sql_err(e))?;
+        Ok(Some(NewSession {
+            token,
+            user: SessionUser {
+                name: name.to_string(),
+                role,
+                csrf,
+            },
+        }))
+    }
+
+    /// The person whose session `token` is, unless it expired or was ended.
+    pub fn session(&self, token: &str) -> Result<Option<SessionUser>, UserError> {
+        self.session_at(token, Utc::now())
+    }
+
+    fn session_at(&self, token: &str, now: DateTime<Utc>) -> Result<Option<SessionUser>, UserError> {
+        let row: Option<(String, String, String)> = self
+            .conn
+            .query_row(
+                "SELECT s.user_name, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.user_name
+                 WHERE s.token_sha256 = ?1 AND s.expires_at > ?2",
+                params![sha256_hex(token), timestamp(now)],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))?;
+        row.map(|(name, role, csrf)| {
+            Ok(SessionUser {
+                name,
+                role: self.role_of(&role)?,
+                csrf,
+            })
+        })
+        .transpose()
+    }
+
+    /// Ends the session `token` (signing out).
+    pub fn end_session(&self, token: &str) -> Result<(), UserError> {
+        self.conn
+            .execute(
+                "DELETE FROM sessions WHERE token_sha256 = ?1",
+                params![sha256_hex(token)],
+            )
+            .map_err(|e| self.sql_err(e))?;
+        Ok(())
+    }
+}
+
+/// Whether `sent` is `expected`, in time that does not depend on where they differ.
+pub fn same_token(sent: &str, expected: &str) -> bool {
+    sent.len() == expected.len()
+        && sent
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, UserStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = UserStore::open_in(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn the_right_password_opens_a_session_and_nothing_else_does() {
+        let (dir, users) = store();
+        assert!(users
+            .set_user("mina", "correct horse battery", Role::Admin)
+            .unwrap());
+        let file = std::fs::read(dir.path().join(USERS_FILE)).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&file).contains("correct horse battery"),
+            "the password is stored only hashed"
+        );
+        assert!(users.sign_in("mina", "wrong password!").unwrap().is_none());
+        assert!(users
+            .sign_in("nobody", "correct horse battery")
+            .unwrap()
+            .is_none());
+        let s = users
+            .sign_in("mina", "correct horse battery")
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.user.role, Role::Admin);
+        assert_eq!(s.token.len(), 64);
+        assert_ne!(s.token, s.user.csrf);
+        assert_eq!(users.session(&s.token).unwrap(), Some(s.user.clone()));
+        assert!(users.session("not a token").unwrap().is_none());
+        users.end_session(&s.token).unwrap();
+        assert!(users.session(&s.token).unwrap().is_none());
+    }
+
+    #[test]
+    fn sessions_expire_and_a_new_password_or_removal_ends_them() {
+        let (_dir, users) = store();
+        users
+            .set_user("jun", "first password", Role::Viewer)
+            .unwrap();
+        let s = users.sign_in("jun", "first password").unwrap().unwrap();
+        let later = Utc::now() + chrono::Duration::days(SESSION_DAYS) + chrono::Duration::minutes(1);
+        assert!(users.session_at(&s.token, later).unwrap().is_none());
+        assert!(users.session(&s.token).unwrap().is_some());
+        assert!(!users
+            .set_user("jun", "second password", Role::Analyst)
+            .unwrap());
+        assert!(users.session(&s.token).unwrap().is_none());
+        let s = users.sign_in("jun", "second password").unwrap().unwrap();
+        assert_eq!(s.user.role, Role::Analyst);
+        assert!(users.remove_user("jun").unwrap());
+        assert!(users.session(&s.token).unwrap().is_none());
+        assert!(users.users().unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_names_and_short_passwords_are_refused_with_the_reason() {
+        let (_dir, users) = store();
+        let err = users
+            .set_user("a b", "long enough pass", Role::Viewer)
+            .unwrap_err();
+        assert!(err.to_string().contains("not a valid user name"), "{err}");
+        let err = users.set_user("ab", "short", Role::Viewer).unwrap_err();
+        assert!(err.to_string().contains("at least 10 characters"), "{err}");
+    }
+
+    #[test]
+    fn roles_order_and_parse() {
+        assert!(Role::Admin.can_start_runs());
+        assert!(!Role::Analyst.can_start_runs());
+        assert!(!Role::Viewer.can_start_runs());
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn token_comparison() {
+        assert!(same_token("abc", "abc"));
+        assert!(!same_token("abc", "abd"));
+        assert!(!same_token("abc", "abcd"));
+    }
+}
