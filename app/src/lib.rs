@@ -7,6 +7,7 @@
 #![recursion_limit = "512"]
 
 pub mod api;
+pub mod auth;
 pub mod components;
 pub mod format;
 pub mod i18n;
@@ -60,6 +61,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("explore") view=pages::explore::ExplorePage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("country"), ParamSegment("code")) view=pages::country::CountryRoute ssr=SsrMode::Async/>
                     <Route path=StaticSegment("pipeline") view=pages::pipeline::PipelinePage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("login") view=pages::login::LoginPage/>
                     <Route path=StaticSegment("editions") view=pages::editions::EditionsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

@@ -294,6 +294,45 @@ fn a_snapshot_outlives_its_run_folder_and_moves_with_the_data_folder() {
 }
 
 #[test]
+fn series_and_edition_come_from_the_sources_file_and_an_older_transform_is_named() {
+    let ws = Workspace::new(good_rows().as_bytes(), 0.01);
+    let first = ws.pipeline().run().unwrap().run;
+    let (_, conn) = SnapshotStore::new(ws.data()).open_current().unwrap();
+    let (series, edition, rows): (String, String, i64) = conn
+        .query_row(
+            "SELECT min(series), min(edition), count(*) FILTER (WHERE series IS NULL OR edition IS NULL)
+             FROM observations WHERE source_id = 'gdp'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (series.as_str(), edition.as_str(), rows),
+        ("gdp_usd", "e", 0)
+    );
+    drop(conn);
+
+    // A run whose transform predates `sources.parquet` cannot be loaded: the error says what to do.
+    let pipeline = ws.pipeline();
+    let rd = pipeline.new_run().unwrap();
+    pipeline.run_stage(&rd, Stage::Extract).unwrap();
+    pipeline.run_stage(&rd, Stage::Transform).unwrap();
+    fs::remove_file(rd.stage_dir(Stage::Transform).join("sources.parquet")).unwrap();
+    let err = pipeline
+        .run_stage(&rd, Stage::Load)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sources.parquet is missing") && err.contains("etl transform --run"),
+        "{err}"
+    );
+    assert_eq!(
+        SnapshotStore::new(ws.data()).current().unwrap(),
+        Some(first)
+    );
+}
+
+#[test]
 fn stages_refuse_to_run_out_of_order() {
     let ws = Workspace::new(good_rows().as_bytes(), 0.01);
     let pipeline = ws.pipeline();

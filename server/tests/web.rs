@@ -38,7 +38,14 @@ async fn start(load_data: bool) -> TestServer {
         .await
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    let router = server::web::router(store, Path::new("target/site"), addr);
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config");
+    let run_config = server::web::RunConfig {
+        sources: config.join("sources.yml"),
+        mirror: mirror(),
+        metrics: config.join("metrics.yml"),
+        rules: config.join("rules.yml"),
+    };
+    let router = server::web::router(store, Path::new("target/site"), addr, run_config);
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     TestServer {
         base: format!("http://{addr}"),
@@ -274,4 +281,213 @@ async fn error_pages_are_not_kept() {
         assert!(html.contains("no data has been loaded yet"));
         assert_eq!(cache, None, "an error panel says no-store");
     }
+}
+
+/// Status, headers and body of a form POST with an optional `Cookie`, not following redirects.
+async fn post_form(
+    url: String,
+    cookie: Option<String>,
+    fields: Vec<(&'static str, String)>,
+) -> (u16, http::HeaderMap, String) {
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        let mut req = agent.post(&url);
+        if let Some(c) = &cookie {
+            req = req.header("Cookie", c);
+        }
+        let mut resp = req
+            .send_form(fields.iter().map(|(k, v)| (*k, v.as_str())))
+            .unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        (status, headers, resp.body_mut().read_to_string().unwrap())
+    })
+    .await
+    .unwrap()
+}
+
+/// Signs in through the form; the `Cookie` header value of the new session.
+async fn sign_in(base: &str, name: &str, password: &str) -> String {
+    let (status, headers, _) = post_form(
+        format!("{base}/auth/login"),
+        None,
+        vec![
+            ("name", name.to_string()),
+            ("password", password.to_string()),
+            ("next", "/pipeline".to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/pipeline");
+    let set_cookie = headers["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+    format!("lang=en; {}", set_cookie.split(';').next().unwrap())
+}
+
+/// The CSRF token in the first form of `html` that carries one.
+fn csrf_in(html: &str) -> String {
+    let at = html
+        .find(r#"name="csrf" value=""#)
+        .expect("a form with a CSRF token")
+        + 19;
+    html[at..at + 64].to_string()
+}
+
+async fn get_as(url: String, cookie: String) -> (u16, http::HeaderMap, String) {
+    let cookie: &'static str = Box::leak(cookie.into_boxed_str());
+    get_with(url, Some(cookie)).await
+}
+
+fn add_user(data: &Path, name: &str, password: &str, role: engine::store::users::Role) {
+    engine::store::users::UserStore::open_in(data)
+        .unwrap()
+        .set_user(name, password, role)
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_in_shows_who_and_signing_out_ends_the_session() {
+    use engine::store::users::Role;
+    let srv = start(true).await;
+    add_user(srv.data.path(), "vic", "viewer password", Role::Viewer);
+
+    // A wrong password goes back to the form with an error, and sets no cookie.
+    let (status, headers, _) = post_form(
+        format!("{}/auth/login", srv.base),
+        None,
+        vec![
+            ("name", "vic".into()),
+            ("password", "not the password".into()),
+            ("next", "//evil.example/".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/login?error=1&next=%2F");
+    assert!(headers.get("set-cookie").is_none());
+    let (_, html) = get(format!("{}/login?error=1", srv.base)).await;
+    assert!(
+        html.contains("The user name or the password is wrong"),
+        "{html}"
+    );
+
+    let cookie = sign_in(&srv.base, "vic", "viewer password").await;
+    let (status, headers, html) = get_as(format!("{}/", srv.base), cookie.clone()).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("vic · viewer"),
+        "the top bar names who is signed in"
+    );
+    assert!(
+        headers.get("x-page-cache").is_none(),
+        "a signed-in page is not kept"
+    );
+
+    // Signing out needs the session's CSRF token.
+    let (status, _, _) = post_form(
+        format!("{}/auth/logout", srv.base),
+        Some(cookie.clone()),
+        vec![("csrf", "0".repeat(64))],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let csrf = csrf_in(&html);
+    let (status, headers, _) = post_form(
+        format!("{}/auth/logout", srv.base),
+        Some(cookie.clone()),
+        vec![("csrf", csrf)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    let (_, _, html) = get_as(format!("{}/", srv.base), cookie).await;
+    assert!(
+        !html.contains("vic · viewer"),
+        "the old cookie no longer signs in"
+    );
+    assert!(html.contains(">Sign in<"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_an_admin_with_the_csrf_token_starts_a_run_and_it_is_published() {
+    use engine::store::users::Role;
+    let srv = start(true).await;
+    let store = SnapshotStore::new(srv.data.path());
+    let first = store.current().unwrap().unwrap();
+    add_user(srv.data.path(), "vic", "viewer password", Role::Viewer);
+    add_user(srv.data.path(), "ada", "admin password", Role::Admin);
+    let url = format!("{}/pipeline/runs", srv.base);
+
+    let (status, _, body) = post_form(url.clone(), None, vec![("csrf", String::new())]).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("Sign in first") && body.contains("먼저 로그인하세요"));
+
+    let viewer = sign_in(&srv.base, "vic", "viewer password").await;
+    let (_, _, page) = get_as(format!("{}/pipeline", srv.base), viewer.clone()).await;
+    assert!(page.contains("Only admins can start a run."));
+    assert!(!page.contains("/pipeline/runs"), "no form for a viewer");
+    let (status, _, _) = post_form(
+        url.clone(),
+        Some(viewer.clone()),
+        vec![("csrf", csrf_in(&page))],
+    )
+    .await;
+    assert_eq!(status, 403, "a viewer may not start a run");
+
+    let admin = sign_in(&srv.base, "ada", "admin password").await;
+    let (_, _, page) = get_as(format!("{}/pipeline", srv.base), admin.clone()).await;
+    assert!(page.contains("Start a run now"));
+    let csrf = csrf_in(&page);
+    let (status, _, _) = post_form(url.clone(), Some(admin.clone()), vec![]).await;
+    assert_eq!(status, 403, "no CSRF token");
+    let (status, _, _) = post_form(
+        url.clone(),
+        Some(admin.clone()),
+        vec![("csrf", "f".repeat(64))],
+    )
+    .await;
+    assert_eq!(status, 403, "another session's or a forged token");
+    let (status, headers, _) = post_form(
+        url.clone(),
+        Some(admin.clone()),
+        vec![("csrf", csrf.clone())],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/pipeline?started=1");
+
+    // The run goes on in the background; the dashboard keeps answering meanwhile.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    loop {
+        let (status, _) = get(format!("{}/", srv.base)).await;
+        assert_eq!(status, 200);
+        let current = store.current().unwrap().unwrap();
+        if current != first {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run was not published"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let (_, _, page) = get_as(format!("{}/pipeline?started=1", srv.base), admin).await;
+    assert!(page.contains("A run has started."));
+    assert_eq!(
+        engine::etl::manifest::RunDir::list(srv.data.path())
+            .unwrap()
+            .len(),
+        2
+    );
 }

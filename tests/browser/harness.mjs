@@ -18,9 +18,13 @@ export const ARTIFACTS = path.join(root, 'tests/browser/artifacts');
  */
 export async function startServer({ config = path.join(root, 'config/sources.yml') } = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'actionboard-browser-'));
-  const env = { ...process.env, ACTIONBOARD_DATA_DIR: dataDir, LEPTOS_SITE_ROOT: SITE_ROOT };
-  execFileSync(BIN, ['etl', 'run', '--mirror', MIRROR, '--config', config,
-    '--metrics', path.join(root, 'config/metrics.yml'), '--rules', path.join(root, 'config/rules.yml')], { env, stdio: 'pipe' });
+  // The same configuration for the first load and for runs started from the dashboard.
+  const env = {
+    ...process.env, ACTIONBOARD_DATA_DIR: dataDir, LEPTOS_SITE_ROOT: SITE_ROOT,
+    ACTIONBOARD_MIRROR: MIRROR, ACTIONBOARD_CONFIG: config,
+    ACTIONBOARD_METRICS: path.join(root, 'config/metrics.yml'), ACTIONBOARD_RULES: path.join(root, 'config/rules.yml'),
+  };
+  execFileSync(BIN, ['etl', 'run'], { env, stdio: 'pipe' });
   const child = spawn(BIN, ['serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => { stderr += chunk; });
@@ -41,6 +45,10 @@ export async function startServer({ config = path.join(root, 'config/sources.yml
     /** Runs the CLI against this server's data folder; returns its stdout. */
     cli(...args) {
       return execFileSync(BIN, args, { env, encoding: 'utf8' });
+    },
+    /** Adds a person who may sign in (`actionboard users add`, the password on standard input). */
+    addUser(name, role, password) {
+      return execFileSync(BIN, ['users', 'add', name, '--role', role], { env, input: `${password}\n`, encoding: 'utf8' });
     },
     async stop() {
       if (child.exitCode === null) {

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
+use crate::auth::current_viewer;
 use crate::i18n::{t, use_lang, Lang};
 
 /// The sections, in order: path, English, Korean.
@@ -61,6 +62,7 @@ pub fn TopBar() -> impl IntoView {
                         .collect_view()}
                 </ul>
             </nav>
+            <SignedIn back=back()/>
             // A plain form: the server sets the cookie and sends the reader back, with or without JS.
             <form class="lang-switch" method="get" action="/lang">
                 <input type="hidden" name="back" value=back/>
@@ -73,6 +75,26 @@ pub fn TopBar() -> impl IntoView {
                 </button>
             </form>
         </header>
+    }
+}
+
+/// Who is signed in, with a sign-out button; or a link to sign in and come back here.
+#[component]
+fn SignedIn(back: String) -> impl IntoView {
+    let lang = use_lang();
+    match current_viewer() {
+        Some(v) => view! {
+            <form class="session" method="post" action="/auth/logout">
+                <input type="hidden" name="csrf" value=v.csrf/>
+                <span class="who">{format!("{} · {}", v.name, v.role)}</span>
+                <button type="submit">{t(lang, "Sign out", "로그아웃")}</button>
+            </form>
+        }
+        .into_any(),
+        None => {
+            let href = format!("/login?next={}", crate::components::links::encode(&back));
+            view! { <a class="session" href=href>{t(lang, "Sign in", "로그인")}</a> }.into_any()
+        }
     }
 }
 

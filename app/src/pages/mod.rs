@@ -3,6 +3,7 @@ pub mod alerts;
 pub mod country;
 pub mod editions;
 pub mod explore;
+pub mod login;
 pub mod not_found;
 pub mod overview;
 pub mod pipeline;

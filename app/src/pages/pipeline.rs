@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::pipeline::get_pipeline;
+use crate::auth::current_viewer;
 use crate::components::links::href;
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::i18n::{t, use_lang, Lang};
@@ -25,6 +26,7 @@ pub fn PipelinePage() -> impl IntoView {
     view! {
         <Title text=t(lang, "Pipeline · Actionboard", "파이프라인 · Actionboard")/>
         <h1>{t(lang, "Pipeline", "파이프라인")}</h1>
+        <StartRun started=query.read_untracked().get("started").is_some()/>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -34,6 +36,48 @@ pub fn PipelinePage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// Starting a run from here: a form for admins (checked again by the server, with the CSRF
+/// token), a note for everyone else.
+#[component]
+fn StartRun(started: bool) -> impl IntoView {
+    let lang = use_lang();
+    let started = started.then(|| {
+        view! {
+            <p class="notice" role="status" data-testid="run-started">
+                {t(lang,
+                    "A run has started. Its stages appear below as they complete: reload this page to follow it.",
+                    "실행을 시작했습니다. 단계가 끝나는 대로 아래에 나타납니다. 이 페이지를 새로 고쳐 확인하세요.")}
+            </p>
+        }
+    });
+    let control = match current_viewer() {
+        Some(v) if v.can_start_runs => view! {
+            <form class="start-run" method="post" action="/pipeline/runs">
+                <input type="hidden" name="csrf" value=v.csrf/>
+                <button type="submit">{t(lang, "Start a run now", "지금 실행 시작")}</button>
+                <span class="muted">
+                    {t(lang,
+                        " Extracts every enabled source, validates, transforms and loads; the dashboard keeps serving the current snapshot until the new one is complete.",
+                        " 사용 중인 모든 소스를 추출·검증·변환·적재합니다. 새 스냅샷이 완성될 때까지 대시보드는 현재 스냅샷을 계속 보여 줍니다.")}
+                </span>
+            </form>
+        }
+        .into_any(),
+        Some(_) => view! {
+            <p class="muted">{t(lang, "Only admins can start a run.", "관리자만 실행을 시작할 수 있습니다.")}</p>
+        }
+        .into_any(),
+        None => view! {
+            <p class="muted">
+                <a href="/login?next=/pipeline">{t(lang, "Sign in as an admin", "관리자로 로그인")}</a>
+                {t(lang, " to start a run from here.", "하면 여기서 실행을 시작할 수 있습니다.")}
+            </p>
+        }
+        .into_any(),
+    };
+    view! { {started} {control} }
 }
 
 fn state_label(s: StageState, lang: Lang) -> &'static str {

@@ -20,6 +20,8 @@ pub enum LoadError {
     Snapshot(#[from] SnapshotError),
     #[error("loading into DuckDB: {0}")]
     Duckdb(#[from] duckdb::Error),
+    #[error("{path} is missing: the transform output is from an older version; run the transform again (`actionboard etl transform --run {run}`), then the load")]
+    OlderTransform { path: PathBuf, run: String },
     #[error("listing the transform's files in {path}: {source}")]
     List {
         path: PathBuf,
@@ -120,6 +122,13 @@ pub fn load(
     provenance: &[Provenance],
     primary_gdp_source: &str,
 ) -> Result<u64, LoadError> {
+    let sources_file = transform_dir.join("sources.parquet");
+    if !sources_file.is_file() {
+        return Err(LoadError::OlderTransform {
+            path: sources_file,
+            run: run.to_string(),
+        });
+    }
     let mut writer = store.begin(run.clone())?;
     let observation_files = parquet_files(transform_dir, &transform_dir.join("observations"))?;
     let data = writer.add_files(&observation_files)?;
@@ -129,7 +138,7 @@ pub fn load(
     let obs_glob = sql_path(&Path::new(&data).join("observations/*/*.parquet"));
     let regions = sql_path(&transform_dir.join("regions.parquet"));
     let rejects = sql_path(&transform_dir.join("rejects.parquet"));
-    let sources = sql_path(&transform_dir.join("sources.parquet"));
+    let sources = sql_path(&sources_file);
     tx.execute_batch(&format!(
         "CREATE TABLE sources AS SELECT * FROM read_parquet('{sources}');"
     ))?;

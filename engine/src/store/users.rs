@@ -353,7 +353,11 @@ impl UserStore {
         self.session_at(token, Utc::now())
     }
 
-    fn session_at(&self, token: &str, now: DateTime<Utc>) -> Result<Option<SessionUser>, UserError> {
+    fn session_at(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionUser>, UserError> {
         let row: Option<(String, String, String)> = self
             .conn
             .query_row(
@@ -442,7 +446,8 @@ mod tests {
             .set_user("jun", "first password", Role::Viewer)
             .unwrap();
         let s = users.sign_in("jun", "first password").unwrap().unwrap();
-        let later = Utc::now() + chrono::Duration::days(SESSION_DAYS) + chrono::Duration::minutes(1);
+        let later =
+            Utc::now() + chrono::Duration::days(SESSION_DAYS) + chrono::Duration::minutes(1);
         assert!(users.session_at(&s.token, later).unwrap().is_none());
         assert!(users.session(&s.token).unwrap().is_some());
         assert!(!users

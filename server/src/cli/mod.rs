@@ -1,7 +1,9 @@
 //! Command line: `actionboard [serve]`, `actionboard etl run|extract|transform|load|status`,
-//! `actionboard rules check|backtest|evaluate`, `actionboard alerts list`.
+//! `actionboard rules check|backtest|evaluate`, `actionboard alerts list`,
+//! `actionboard users add|list|remove`.
 
 mod rules;
+mod users;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -55,6 +57,9 @@ enum Command {
     /// The alert inbox.
     #[command(subcommand)]
     Alerts(rules::AlertsCommand),
+    /// The people who may sign in to the dashboard, and their roles.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +87,9 @@ struct ServeArgs {
     /// Folder with the built site (wasm, JS, CSS), as cargo-leptos writes it.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     site_root: PathBuf,
+    /// What a run started from the dashboard reads.
+    #[command(flatten)]
+    files: ConfigFiles,
 }
 
 impl Default for ServeArgs {
@@ -102,20 +110,15 @@ impl ServeArgs {
     }
 }
 
-#[derive(Debug, Args)]
-struct EtlArgs {
+/// The configuration files, as `etl` and `serve` (which can start runs) read them.
+#[derive(Debug, Clone, Args)]
+struct ConfigFiles {
     /// The sources file.
     #[arg(long, env = "ACTIONBOARD_CONFIG", default_value = "config/sources.yml")]
     config: PathBuf,
     /// Folder laid out like `../shared/data` (the local mirror of the sources).
     #[arg(long, env = "ACTIONBOARD_MIRROR", default_value = "../shared/data")]
     mirror: PathBuf,
-    /// The run to work on (transform, load, status); default: the newest.
-    #[arg(long)]
-    run: Option<String>,
-    /// Read every source from its URL first (falling back to the mirror), whatever the config says.
-    #[arg(long)]
-    live: bool,
     /// The metrics file (alerts are evaluated after a load).
     #[arg(
         long,
@@ -128,9 +131,33 @@ struct EtlArgs {
     rules: PathBuf,
 }
 
+impl ConfigFiles {
+    fn run_config(&self) -> crate::web::RunConfig {
+        crate::web::RunConfig {
+            sources: self.config.clone(),
+            mirror: self.mirror.clone(),
+            metrics: self.metrics.clone(),
+            rules: self.rules.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct EtlArgs {
+    #[command(flatten)]
+    files: ConfigFiles,
+    /// The run to work on (transform, load, status); default: the newest.
+    #[arg(long)]
+    run: Option<String>,
+    /// Read every source from its URL first (falling back to the mirror), whatever the config says.
+    #[arg(long)]
+    live: bool,
+}
+
 impl EtlArgs {
     fn pipeline(&self, data_dir: &std::path::Path) -> Result<Pipeline, String> {
-        let sources = Sources::load(&self.config, &self.mirror).map_err(|e| e.to_string())?;
+        let sources =
+            Sources::load(&self.files.config, &self.files.mirror).map_err(|e| e.to_string())?;
         let mut pipeline = Pipeline::new(sources, data_dir);
         pipeline.progress = crate::progress::for_stderr();
         if self.live {
@@ -152,6 +179,7 @@ pub fn main() -> ExitCode {
         Command::Etl(cmd) => etl(&cli.data_dir, cmd),
         Command::Rules(cmd) => rules::rules(&cli.data_dir, cmd),
         Command::Alerts(cmd) => rules::alerts(&cli.data_dir, cmd),
+        Command::Users(cmd) => users::users(&cli.data_dir, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -241,9 +269,9 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
 /// (or the previous snapshot still serves), so a problem here is reported, not fatal.
 fn refresh_alerts(data_dir: &std::path::Path, args: &EtlArgs) {
     let files = rules::RuleFiles {
-        config: args.config.clone(),
-        metrics: args.metrics.clone(),
-        rules: args.rules.clone(),
+        config: args.files.config.clone(),
+        metrics: args.files.metrics.clone(),
+        rules: args.files.rules.clone(),
     };
     match SnapshotStore::new(data_dir).current() {
         Ok(Some(_)) => {}
@@ -340,7 +368,7 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), String> {
             Ok(None) => tracing::warn!("no snapshot published yet; run `actionboard etl run`"),
             Err(e) => tracing::warn!("{e}"),
         }
-        let router = crate::web::router(store, &args.site_root, local);
+        let router = crate::web::router(store, &args.site_root, local, args.files.run_config());
         // Without TCP_NODELAY a response written in two segments (headers, then body) waits for
         // the client's delayed ACK: ~40 ms added to every page.
         let listener = listener.tap_io(|tcp| {

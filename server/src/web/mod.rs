@@ -1,21 +1,30 @@
 //! The axum router: Leptos pages (through the page cache), server functions, static files,
-//! health, language choice.
+//! health, language choice, signing in and out, and starting a pipeline run.
 
+pub mod auth;
 mod lang;
 pub mod page_cache;
+pub mod runs;
 
 use std::net::SocketAddr;
 use std::path::Path;
 
 use app::state::AppState;
 use app::{shell, App};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use engine::store::{SnapshotReader, SnapshotStore};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
-pub fn router(store: SnapshotStore, site_root: &Path, addr: SocketAddr) -> Router {
+pub use runs::RunConfig;
+
+pub fn router(
+    store: SnapshotStore,
+    site_root: &Path,
+    addr: SocketAddr,
+    run_config: RunConfig,
+) -> Router {
     let options = LeptosOptions::builder()
         .output_name("actionboard")
         .site_root(site_root.to_string_lossy().into_owned())
@@ -23,6 +32,15 @@ pub fn router(store: SnapshotStore, site_root: &Path, addr: SocketAddr) -> Route
         .site_addr(addr)
         .build();
     let pages = page_cache::PageCache::new(store.clone());
+    let data_dir = store.data_dir().to_path_buf();
+    let launcher = runs::RunLauncher::new(run_config, &data_dir);
+    let auth_routes = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .with_state(data_dir);
+    let run_routes = Router::new()
+        .route("/pipeline/runs", post(runs::start_run))
+        .with_state(launcher);
     let state = AppState::new(SnapshotReader::new(store));
     let routes = generate_route_list(App);
     let context = {
@@ -32,6 +50,8 @@ pub fn router(store: SnapshotStore, site_root: &Path, addr: SocketAddr) -> Route
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/lang", get(lang::set_language))
+        .merge(auth_routes)
+        .merge(run_routes)
         .leptos_routes_with_context(&options, routes, context, {
             let options = options.clone();
             move || shell(options.clone())

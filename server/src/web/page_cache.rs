@@ -154,8 +154,20 @@ fn lang_of(headers: &HeaderMap) -> Lang {
 }
 
 /// The middleware: answers from the cache, or renders and keeps the page.
+/// A signed-in reader's pages show who they are and their forms: rendered for them, not kept.
+fn signed_in(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|c| app::auth::session_token(c).is_some())
+}
+
 pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
-    if request.method() != Method::GET || !cacheable_path(request.uri().path()) {
+    if request.method() != Method::GET
+        || !cacheable_path(request.uri().path())
+        || signed_in(request.headers())
+    {
         return next.run(request).await;
     }
     let key = PageKey {

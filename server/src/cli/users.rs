@@ -1,0 +1,94 @@
+//! `actionboard users add|list|remove`: the people who may sign in, and their roles.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use clap::{Subcommand, ValueEnum};
+use engine::store::users::{Role, UserStore, MIN_PASSWORD_CHARS};
+
+use super::out;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// Reads the dashboard.
+    Viewer,
+    /// Also acts on alerts.
+    Analyst,
+    /// Also starts pipeline runs.
+    Admin,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Viewer => Role::Viewer,
+            RoleArg::Analyst => Role::Analyst,
+            RoleArg::Admin => Role::Admin,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a person, or set their password and role. The password is read from
+    /// ACTIONBOARD_PASSWORD, else from the first line of standard input (never an argument:
+    /// arguments show in the process list and the shell history).
+    Add {
+        name: String,
+        #[arg(long, value_enum, default_value = "viewer")]
+        role: RoleArg,
+    },
+    /// List the people who may sign in, with their roles.
+    List,
+    /// Remove a person (their sessions end).
+    Remove { name: String },
+}
+
+fn read_password() -> Result<String, String> {
+    if let Ok(p) = std::env::var("ACTIONBOARD_PASSWORD") {
+        return Ok(p);
+    }
+    eprintln!("Password (at least {MIN_PASSWORD_CHARS} characters), then Enter:");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+pub fn users(data_dir: &Path, cmd: UsersCommand) -> Result<(), String> {
+    let store = UserStore::open_in(data_dir).map_err(|e| e.to_string())?;
+    match cmd {
+        UsersCommand::Add { name, role } => {
+            let password = read_password()?;
+            let role = Role::from(role);
+            let new = store
+                .set_user(&name, &password, role)
+                .map_err(|e| e.to_string())?;
+            if new {
+                out!("Added {name} ({role}).");
+            } else {
+                out!("Updated {name} ({role}); their sessions were signed out.");
+            }
+        }
+        UsersCommand::List => {
+            let users = store.users().map_err(|e| e.to_string())?;
+            if users.is_empty() {
+                out!("No users yet. Add one with `actionboard users add NAME --role admin`.");
+            }
+            for u in users {
+                out!("{:<24} {:<8} since {}", u.name, u.role, u.created_at);
+            }
+        }
+        UsersCommand::Remove { name } => {
+            if !store.remove_user(&name).map_err(|e| e.to_string())? {
+                return Err(format!(
+                    "there is no user `{name}` (see `actionboard users list`)"
+                ));
+            }
+            out!("Removed {name}.");
+        }
+    }
+    Ok(())
+}
