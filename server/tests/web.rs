@@ -53,6 +53,15 @@ async fn start(load_data: bool) -> TestServer {
     }
 }
 
+/// A client that reports every status and follows no redirect: the tests look at both.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
 /// Status and body of a GET in English, off the async workers (ureq blocks).
 async fn get(url: String) -> (u16, String) {
     let (status, _, body) = get_with(url, Some("lang=en")).await;
@@ -62,12 +71,7 @@ async fn get(url: String) -> (u16, String) {
 /// Status, headers and body of a GET with an optional `Cookie`, not following redirects.
 async fn get_with(url: String, cookie: Option<&'static str>) -> (u16, http::HeaderMap, String) {
     tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .into();
-        let mut req = agent.get(&url);
+        let mut req = agent().get(&url);
         if let Some(c) = cookie {
             req = req.header("Cookie", c);
         }
@@ -290,12 +294,7 @@ async fn post_form(
     fields: Vec<(&'static str, String)>,
 ) -> (u16, http::HeaderMap, String) {
     tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .into();
-        let mut req = agent.post(&url);
+        let mut req = agent().post(&url);
         if let Some(c) = &cookie {
             req = req.header("Cookie", c);
         }

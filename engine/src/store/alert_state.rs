@@ -10,7 +10,6 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -216,27 +215,13 @@ impl AlertStore {
     }
 
     pub fn open(path: &Path) -> Result<Self, StateError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| StateError::Io {
-                path: dir.to_path_buf(),
+        let conn = super::sqlite::open(path, SCHEMA).map_err(|e| match e {
+            super::sqlite::OpenError::Folder { path, source } => StateError::Io { path, source },
+            super::sqlite::OpenError::Sqlite(source) => StateError::Sqlite {
+                path: path.to_path_buf(),
                 source,
-            })?;
-        }
-        let sql_err = |source| StateError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(sql_err)?;
-        // Another process (the server, the CLI) may hold the write lock for a moment.
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(sql_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(sql_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(sql_err)?;
-        conn.execute_batch(SCHEMA).map_err(sql_err)?;
+            },
+        })?;
         Ok(AlertStore {
             path: path.to_path_buf(),
             conn,

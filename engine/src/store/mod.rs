@@ -9,6 +9,7 @@ pub mod explore;
 pub mod pipeline;
 pub mod queries;
 pub mod snapshots;
+mod sqlite;
 pub mod users;
 
 pub use alert_state::{

@@ -7,7 +7,6 @@
 //! that changes something must send back.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -164,24 +163,13 @@ impl UserStore {
     }
 
     pub fn open(path: &Path) -> Result<Self, UserError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| UserError::Io {
-                path: dir.to_path_buf(),
+        let conn = super::sqlite::open(path, SCHEMA).map_err(|e| match e {
+            super::sqlite::OpenError::Folder { path, source } => UserError::Io { path, source },
+            super::sqlite::OpenError::Sqlite(source) => UserError::Sqlite {
+                path: path.to_path_buf(),
                 source,
-            })?;
-        }
-        let sql_err = |source| UserError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        };
-        let conn = Connection::open(path).map_err(sql_err)?;
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(sql_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(sql_err)?;
-        conn.execute_batch(SCHEMA).map_err(sql_err)?;
+            },
+        })?;
         Ok(UserStore {
             path: path.to_path_buf(),
             conn,

@@ -1,0 +1,39 @@
+//! Opening the small SQLite files of the state (alerts, users), the same way for each.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+/// Why a state file did not open.
+pub(crate) enum OpenError {
+    /// Its folder could not be created.
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    Sqlite(rusqlite::Error),
+}
+
+/// Opens (creating it and its folder if needed) the SQLite file `path` in WAL mode, so the
+/// server reads while the CLI writes, and applies `schema` (idempotent `CREATE … IF NOT EXISTS`).
+pub(crate) fn open(path: &Path, schema: &str) -> Result<Connection, OpenError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| OpenError::Folder {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let conn = Connection::open(path).map_err(OpenError::Sqlite)?;
+    // Another process (the server, the CLI) may hold the write lock for a moment.
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(OpenError::Sqlite)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(OpenError::Sqlite)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(OpenError::Sqlite)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(OpenError::Sqlite)?;
+    conn.execute_batch(schema).map_err(OpenError::Sqlite)?;
+    Ok(conn)
+}
