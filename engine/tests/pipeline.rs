@@ -333,6 +333,32 @@ fn series_and_edition_come_from_the_sources_file_and_an_older_transform_is_named
 }
 
 #[test]
+fn a_second_runner_is_refused_while_the_first_holds_the_lock() {
+    let ws = Workspace::new(good_rows().as_bytes(), 0.01);
+    let first = ws.pipeline();
+    let lock = first.lock().unwrap();
+    // Another runner on the same folder (the CLI while the dashboard runs, say).
+    let err = ws.pipeline().run().unwrap_err();
+    assert!(matches!(err, PipelineError::Busy { .. }), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("another pipeline run is going")
+            && message.contains(&format!("process {}", std::process::id())),
+        "{message}"
+    );
+    assert!(
+        engine::etl::manifest::RunDir::list(&ws.data())
+            .unwrap()
+            .is_empty(),
+        "nothing was started"
+    );
+    let outcome = first.run_locked(&lock).unwrap();
+    drop(lock);
+    // Released: the next runner goes ahead.
+    assert_ne!(ws.pipeline().run().unwrap().run, outcome.run);
+}
+
+#[test]
 fn stages_refuse_to_run_out_of_order() {
     let ws = Workspace::new(good_rows().as_bytes(), 0.01);
     let pipeline = ws.pipeline();

@@ -49,6 +49,20 @@ pub enum PipelineError {
     Write { what: String, message: String },
     #[error("no enabled source has `series: gdp_usd`; the dashboard needs one")]
     NoGdpSource,
+    #[error("another pipeline run is going in {data_dir} ({holder}); wait for it to finish (`actionboard etl status` shows it)")]
+    Busy { data_dir: PathBuf, holder: String },
+    #[error("locking {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Held while a process works on the runs of a data folder: two runners (the CLI, the dashboard,
+/// two terminals) would otherwise both resume the same interrupted run. An OS file lock, so a
+/// killed process never leaves it held.
+pub struct PipelineLock {
+    _file: std::fs::File,
 }
 
 fn write_err(what: impl Into<String>) -> impl FnOnce(String) -> PipelineError {
@@ -87,6 +101,46 @@ impl Pipeline {
         SnapshotStore::new(&self.data_dir)
     }
 
+    /// The data folder's pipeline lock; [`PipelineError::Busy`] when another runner holds it.
+    pub fn lock(&self) -> Result<PipelineLock, PipelineError> {
+        use std::io::Write;
+        let runs = RunDir::runs_root(&self.data_dir);
+        let path = runs.join(".lock");
+        let err = |source| PipelineError::Lock {
+            path: path.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&runs).map_err(err)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(err)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                return Err(PipelineError::Busy {
+                    data_dir: self.data_dir.clone(),
+                    holder: holder.trim().to_string(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(err(e)),
+        }
+        // Who holds it, for the message another runner shows.
+        let note = format!(
+            "process {} since {}",
+            std::process::id(),
+            Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        file.set_len(0)
+            .and_then(|()| file.write_all(note.as_bytes()))
+            .map_err(err)?;
+        Ok(PipelineLock { _file: file })
+    }
+
     pub fn new_run(&self) -> Result<RunDir, PipelineError> {
         Ok(RunDir::create(&self.data_dir, RunId::now())?)
     }
@@ -111,6 +165,12 @@ impl Pipeline {
     /// with an error is left as it is, for `etl status`; retry one of its stages explicitly
     /// (`etl transform --run ID`) after fixing the configuration, or start afresh with `etl run`.
     pub fn run(&self) -> Result<RunOutcome, PipelineError> {
+        let lock = self.lock()?;
+        self.run_locked(&lock)
+    }
+
+    /// [`Pipeline::run`] under a lock the caller already holds.
+    pub fn run_locked(&self, _lock: &PipelineLock) -> Result<RunOutcome, PipelineError> {
         let resumable = RunDir::list(&self.data_dir)?.pop().filter(|rd| {
             rd.next_stage()
                 .is_some_and(|stage| rd.failure(stage).is_none())

@@ -120,17 +120,23 @@ pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<Stri
     };
     // `w`: each row with the entity's previous row. For one period, a join of that period with
     // the one before reads two years and needs no window; over all periods (backtests), a window.
-    let lagged = |back: i32| match periods {
+    // A kind that only fires with a previous row (`needs_previous`) joins inner: DuckDB then
+    // builds on the smaller side and drops unmatched rows at once.
+    let lagged = |back: i32, needs_previous: bool| match periods {
         Periods::At(p) if back == 1 => {
+            let join = if needs_previous { "JOIN" } else { "LEFT JOIN" };
             let year = |y: i32| {
                 format!(
                     "SELECT * FROM ({}) WHERE period = {y}",
                     metric_sql(metrics, metric, Some(y))
                 )
             };
+            // The previous period is known: only the value crosses the join (values are never
+            // NULL in a metric, so a NULL value means no previous row).
             format!(
-                "w AS (SELECT c.*, b.period AS prev_period, b.value AS prev_value \
-                       FROM ({cur}) c LEFT JOIN (SELECT entity, period, value FROM ({before})) b USING (entity))",
+                "w AS (SELECT c.*, CASE WHEN b.value IS NOT NULL THEN {prev} END AS prev_period, b.value AS prev_value \
+                       FROM ({cur}) c {join} (SELECT entity, value FROM ({before})) b USING (entity))",
+                prev = p - 1,
                 cur = year(p),
                 before = year(p - 1),
             )
@@ -155,6 +161,7 @@ pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<Stri
             } else {
                 (format!("value < {limit}"), format!("prev_value >= {limit}"))
             };
+            let needs_previous = *crossing;
             let crossing = if *crossing {
                 format!(" AND prev_period = period - 1 AND {was_not}")
             } else {
@@ -163,7 +170,7 @@ pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<Stri
             format!(
                 "WITH {lagged} SELECT entity, period, value, prev_period, prev_value, NULL AS x1, NULL AS x2, NULL AS x3, \
                  share, source_id, is_projection FROM w WHERE {hit}{crossing}{guards}{at}",
-                lagged = lagged(1),
+                lagged = lagged(1, needs_previous),
             )
         }
         Kind::Change { direction, percent } => {
@@ -176,7 +183,7 @@ pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<Stri
                    WHERE prev_period = period - 1 AND prev_value <> 0{guards}{at}) \
                  SELECT entity, period, value, prev_period, prev_value, x1, NULL AS x2, NULL AS x3, share, source_id, is_projection \
                  FROM c WHERE {cond}",
-                lagged = lagged(1),
+                lagged = lagged(1, true),
             )
         }
         Kind::Anomaly {
@@ -194,7 +201,7 @@ pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<Stri
                  SELECT entity, period, value, prev_period, prev_value, chg AS x1, (chg - mean_chg) / sd AS x2, mean_chg AS x3, \
                  share, source_id, is_projection FROM z \
                  WHERE chg IS NOT NULL AND n >= {min_points} AND sd > 0 AND abs((chg - mean_chg) / sd) >= {z}{guards}{at}",
-                lagged = lagged(back),
+                lagged = lagged(back, false),
                 z = num(*z),
             )
         }
@@ -215,7 +222,7 @@ pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<Stri
                 "WITH {lagged} SELECT entity, period, value, prev_period, prev_value, prev_value - value AS x1, \
                  NULL AS x2, NULL AS x3, share, source_id, is_projection FROM w \
                  WHERE prev_period = period - 1 AND ({conds}){guards}{at}",
-                lagged = lagged(1),
+                lagged = lagged(1, true),
                 conds = conds.join(" OR "),
             )
         }

@@ -222,6 +222,7 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
         }
         EtlCommand::Extract(args) => {
             let pipeline = args.pipeline(data_dir)?;
+            let _lock = pipeline.lock().map_err(|e| e.to_string())?;
             let rd = pipeline.new_run().map_err(|e| e.to_string())?;
             run_one(&pipeline, &rd, Stage::Extract)
         }
@@ -231,10 +232,12 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
                 _ => Stage::Load,
             };
             let pipeline = args.pipeline(data_dir)?;
+            let lock = pipeline.lock().map_err(|e| e.to_string())?;
             let rd = pipeline
                 .find_run(args.run.as_deref())
                 .map_err(|e| e.to_string())?;
             let result = run_one(&pipeline, &rd, stage);
+            drop(lock);
             if stage == Stage::Load || result.is_err() {
                 refresh_alerts(data_dir, args);
             }

@@ -4,13 +4,13 @@
 //! published, and the pipeline page shows the stages as they complete.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use engine::config::Sources;
+use engine::etl::pipeline::PipelineError;
 use engine::etl::Pipeline;
 use engine::rules::RuleSet;
 use engine::store::users::Role;
@@ -27,30 +27,21 @@ pub struct RunConfig {
     pub rules: PathBuf,
 }
 
-/// Starts runs in the background, one at a time.
+/// Starts runs in the background, one at a time per data folder (the pipeline's lock, which the
+/// CLI takes too).
 #[derive(Clone)]
 pub struct RunLauncher {
     config: Arc<RunConfig>,
     data_dir: PathBuf,
-    running: Arc<AtomicBool>,
 }
 
 /// Why a run did not start.
 #[derive(Debug)]
 pub enum LaunchError {
-    /// A run started here is still going.
-    Busy,
-    /// `config/sources.yml` does not load (the message says where and why).
+    /// A run is going (started here or from the command line); the message says since when.
+    Busy(String),
+    /// `config/sources.yml` does not load, or the lock cannot be taken (the message says why).
     Config(String),
-}
-
-/// Clears the running flag however the run ends (even by a panic).
-struct Running(Arc<AtomicBool>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::SeqCst);
-    }
 }
 
 impl RunLauncher {
@@ -58,12 +49,7 @@ impl RunLauncher {
         RunLauncher {
             config: Arc::new(config),
             data_dir: data_dir.to_path_buf(),
-            running: Arc::new(AtomicBool::new(false)),
         }
-    }
-
-    pub fn is_running(&self) -> bool {
-        self.running.load(Ordering::SeqCst)
     }
 
     /// Checks the configuration, then runs the pipeline and refreshes the alerts on a blocking
@@ -71,15 +57,16 @@ impl RunLauncher {
     pub fn start(&self, by: &str) -> Result<(), LaunchError> {
         let sources = Sources::load(&self.config.sources, &self.config.mirror)
             .map_err(|e| LaunchError::Config(e.to_string()))?;
-        if self.running.swap(true, Ordering::SeqCst) {
-            return Err(LaunchError::Busy);
-        }
-        let running = Running(self.running.clone());
+        let pipeline = Pipeline::new(sources, &self.data_dir);
+        // Taken here, so a busy folder is refused at once; held until the alerts are refreshed.
+        let lock = pipeline.lock().map_err(|e| match e {
+            PipelineError::Busy { .. } => LaunchError::Busy(e.to_string()),
+            other => LaunchError::Config(other.to_string()),
+        })?;
         let (config, data_dir, by) = (self.config.clone(), self.data_dir.clone(), by.to_string());
         tokio::task::spawn_blocking(move || {
-            let _running = running;
             tracing::info!(by = %by, "pipeline run started from the dashboard");
-            match Pipeline::new(sources, &data_dir).run() {
+            match pipeline.run_locked(&lock) {
                 Ok(outcome) => tracing::info!(run = %outcome.run, "pipeline run published"),
                 // The failure is recorded in the run folder (the pipeline page shows it) and
                 // raises the pipeline alert below; the previous snapshot keeps serving.
@@ -88,6 +75,7 @@ impl RunLauncher {
             if let Err(e) = refresh_alerts(&config, &data_dir) {
                 tracing::warn!("alerts were not refreshed after the run: {e}");
             }
+            drop(lock);
         });
         Ok(())
     }
@@ -126,9 +114,9 @@ pub async fn start_run(
     };
     match launcher.start(&user.name) {
         Ok(()) => Redirect::to("/pipeline?started=1").into_response(),
-        Err(LaunchError::Busy) => message_page(
+        Err(LaunchError::Busy(message)) => message_page(
             StatusCode::CONFLICT,
-            "A run is already going; the pipeline page shows its stages. Start another when it has finished.",
+            &format!("A run is already going; the pipeline page shows its stages. Start another when it has finished. ({message})"),
             "이미 실행 중입니다. 파이프라인 페이지에서 단계를 확인하고, 끝난 뒤 다시 시작하세요.",
         ),
         Err(LaunchError::Config(message)) => {
