@@ -419,6 +419,39 @@ async fn signing_in_shows_who_and_signing_out_ends_the_session() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn repeated_failed_sign_ins_lock_the_name_for_a_while() {
+    use engine::store::users::Role;
+    let srv = start(false).await;
+    add_user(srv.data.path(), "vic", "viewer password", Role::Viewer);
+    let attempt = |password: &'static str| {
+        post_form(
+            format!("{}/auth/login", srv.base),
+            None,
+            vec![("name", "vic".into()), ("password", password.into())],
+        )
+    };
+    for _ in 0..5 {
+        let (status, headers, _) = attempt("a wrong guess").await;
+        assert_eq!(status, 303);
+        assert!(headers["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login?error=1"));
+    }
+    // Even the right password is refused now: guessing stays slow.
+    let (status, headers, body) = attempt("viewer password").await;
+    assert_eq!(status, 429);
+    assert!(headers.get("set-cookie").is_none());
+    assert!(
+        body.contains("Too many failed sign-ins") && body.contains("15분"),
+        "{body}"
+    );
+    // Another name is not affected.
+    add_user(srv.data.path(), "ada", "admin password", Role::Admin);
+    sign_in(&srv.base, "ada", "admin password").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn only_an_admin_with_the_csrf_token_starts_a_run_and_it_is_published() {
     use engine::store::users::Role;
     let srv = start(true).await;

@@ -1,7 +1,10 @@
 //! Signing in and out (plain form posts), and the check every route that changes something
 //! makes: a session, a role that allows the change, and the session's CSRF token.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use app::auth::{safe_next, session_token, SESSION_COOKIE};
 use axum::extract::{Form, State};
@@ -130,16 +133,76 @@ pub struct CsrfForm {
     pub csrf: String,
 }
 
+/// Failed sign-ins allowed per user name within [`FAILURE_WINDOW`]; then the name is refused
+/// until the window has passed (guessing a password stays slow even from many addresses).
+const MAX_FAILURES: u32 = 5;
+const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// What signing in and out needs: the data folder, and recent failures per user name.
+#[derive(Clone)]
+pub struct AuthState {
+    pub data_dir: PathBuf,
+    failures: Arc<Mutex<HashMap<String, (u32, Instant)>>>,
+}
+
+impl AuthState {
+    pub fn new(data_dir: PathBuf) -> Self {
+        AuthState {
+            data_dir,
+            failures: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn locked_out(&self, name: &str) -> bool {
+        self.failures()
+            .get(name)
+            .is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW)
+    }
+
+    fn failed(&self, name: &str) {
+        let mut failures = self.failures();
+        if failures.len() > 10_000 {
+            failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
+        }
+        let entry = failures
+            .entry(name.to_string())
+            .or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= FAILURE_WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    fn succeeded(&self, name: &str) {
+        self.failures().remove(name);
+    }
+}
+
 /// `POST /auth/login`: the session cookie and back to `next`, or back to the form with an error.
-pub async fn login(State(data_dir): State<PathBuf>, Form(form): Form<LoginForm>) -> Response {
+pub async fn login(State(auth): State<AuthState>, Form(form): Form<LoginForm>) -> Response {
     let next = safe_next(form.next.as_deref());
     let name = form.name.trim().to_string();
+    if auth.locked_out(&name) {
+        tracing::warn!(user = %name, "sign-in refused: too many failures");
+        return message_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed sign-ins for this user name. Wait 15 minutes, or ask an admin to set a new password (actionboard users add).",
+            "이 사용자 이름으로 로그인에 여러 번 실패했습니다. 15분 뒤에 다시 시도하거나 관리자에게 새 비밀번호를 요청하세요 (actionboard users add).",
+        );
+    }
+    let data_dir = auth.data_dir.clone();
+    let who = name.clone();
     let signed_in = tokio::task::spawn_blocking(move || {
-        UserStore::open_in(&data_dir)?.sign_in(&name, &form.password)
+        UserStore::open_in(&data_dir)?.sign_in(&who, &form.password)
     })
     .await;
     match signed_in {
         Ok(Ok(Some(session))) => {
+            auth.succeeded(&name);
             tracing::info!(user = %session.user.name, role = %session.user.role, "signed in");
             let cookie = format!(
                 "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
@@ -152,11 +215,14 @@ pub async fn login(State(data_dir): State<PathBuf>, Form(form): Form<LoginForm>)
             )
                 .into_response()
         }
-        Ok(Ok(None)) => Redirect::to(&format!(
-            "/login?error=1&next={}",
-            app::components::links::encode(&next)
-        ))
-        .into_response(),
+        Ok(Ok(None)) => {
+            auth.failed(&name);
+            Redirect::to(&format!(
+                "/login?error=1&next={}",
+                app::components::links::encode(&next)
+            ))
+            .into_response()
+        }
         Ok(Err(e)) => {
             tracing::error!("signing in: {e}");
             AuthError::Internal.into_response()
@@ -170,10 +236,11 @@ pub async fn login(State(data_dir): State<PathBuf>, Form(form): Form<LoginForm>)
 
 /// `POST /auth/logout`: ends the session (with its CSRF token: no other site signs you out).
 pub async fn logout(
-    State(data_dir): State<PathBuf>,
+    State(auth): State<AuthState>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
+    let data_dir = auth.data_dir;
     let user = match require(&data_dir, &headers, &form.csrf, |_| true).await {
         Ok(user) => user,
         Err(e) => return e.into_response(),

@@ -37,7 +37,7 @@ pub fn router(
     let auth_routes = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
-        .with_state(data_dir);
+        .with_state(auth::AuthState::new(data_dir));
     let run_routes = Router::new()
         .route("/pipeline/runs", post(runs::start_run))
         .with_state(launcher);
