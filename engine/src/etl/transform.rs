@@ -580,7 +580,7 @@ impl Chunk {
         self.code.len()
     }
 
-    /// Room for `rows` more kept rows: the chunks are appended without reallocating.
+    /// Room for `rows` more kept rows: a chunk's columns are filled without reallocating.
     fn reserve(&mut self, rows: usize) {
         self.name.reserve_exact(rows);
         self.code.reserve_exact(rows);

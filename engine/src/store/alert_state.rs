@@ -37,6 +37,17 @@ pub enum StateError {
     NoSuchAlert(String),
 }
 
+impl From<super::sqlite::OpenError> for StateError {
+    fn from(e: super::sqlite::OpenError) -> Self {
+        match e {
+            super::sqlite::OpenError::Folder { path, source } => StateError::Io { path, source },
+            super::sqlite::OpenError::Sqlite { path, source } => {
+                StateError::Sqlite { path, source }
+            }
+        }
+    }
+}
+
 /// What a merge did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MergeSummary {
@@ -215,13 +226,7 @@ impl AlertStore {
     }
 
     pub fn open(path: &Path) -> Result<Self, StateError> {
-        let conn = super::sqlite::open(path, SCHEMA).map_err(|e| match e {
-            super::sqlite::OpenError::Folder { path, source } => StateError::Io { path, source },
-            super::sqlite::OpenError::Sqlite(source) => StateError::Sqlite {
-                path: path.to_path_buf(),
-                source,
-            },
-        })?;
+        let conn = super::sqlite::open(path, SCHEMA)?;
         Ok(AlertStore {
             path: path.to_path_buf(),
             conn,

@@ -12,7 +12,10 @@ pub(crate) enum OpenError {
         path: PathBuf,
         source: std::io::Error,
     },
-    Sqlite(rusqlite::Error),
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
 }
 
 /// Opens (creating it and its folder if needed) the SQLite file `path` in WAL mode, so the
@@ -24,16 +27,19 @@ pub(crate) fn open(path: &Path, schema: &str) -> Result<Connection, OpenError> {
             source,
         })?;
     }
-    let conn = Connection::open(path).map_err(OpenError::Sqlite)?;
+    let sqlite = |source| OpenError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open(path).map_err(sqlite)?;
     // Another process (the server, the CLI) may hold the write lock for a moment.
-    conn.busy_timeout(Duration::from_secs(10))
-        .map_err(OpenError::Sqlite)?;
+    conn.busy_timeout(Duration::from_secs(10)).map_err(sqlite)?;
     conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(OpenError::Sqlite)?;
+        .map_err(sqlite)?;
     conn.pragma_update(None, "synchronous", "NORMAL")
-        .map_err(OpenError::Sqlite)?;
+        .map_err(sqlite)?;
     conn.pragma_update(None, "foreign_keys", "ON")
-        .map_err(OpenError::Sqlite)?;
-    conn.execute_batch(schema).map_err(OpenError::Sqlite)?;
+        .map_err(sqlite)?;
+    conn.execute_batch(schema).map_err(sqlite)?;
     Ok(conn)
 }

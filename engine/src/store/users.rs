@@ -101,6 +101,15 @@ pub enum UserError {
     Hash(String),
 }
 
+impl From<super::sqlite::OpenError> for UserError {
+    fn from(e: super::sqlite::OpenError) -> Self {
+        match e {
+            super::sqlite::OpenError::Folder { path, source } => UserError::Io { path, source },
+            super::sqlite::OpenError::Sqlite { path, source } => UserError::Sqlite { path, source },
+        }
+    }
+}
+
 /// A person as the store knows them (never with the password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -163,13 +172,7 @@ impl UserStore {
     }
 
     pub fn open(path: &Path) -> Result<Self, UserError> {
-        let conn = super::sqlite::open(path, SCHEMA).map_err(|e| match e {
-            super::sqlite::OpenError::Folder { path, source } => UserError::Io { path, source },
-            super::sqlite::OpenError::Sqlite(source) => UserError::Sqlite {
-                path: path.to_path_buf(),
-                source,
-            },
-        })?;
+        let conn = super::sqlite::open(path, SCHEMA)?;
         Ok(UserStore {
             path: path.to_path_buf(),
             conn,

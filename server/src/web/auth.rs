@@ -83,6 +83,15 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// The session token among the request's cookies, if any.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(session_token)
+}
+
 /// The person behind this request's session, if their role passes `allowed` and the form sent
 /// their CSRF token.
 pub async fn require(
@@ -91,11 +100,7 @@ pub async fn require(
     csrf_sent: &str,
     allowed: fn(Role) -> bool,
 ) -> Result<SessionUser, AuthError> {
-    let token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(session_token)
+    let token = session_cookie(headers)
         .ok_or(AuthError::NotSignedIn)?
         .to_string();
     let data_dir = data_dir.to_path_buf();
@@ -245,13 +250,7 @@ pub async fn logout(
         Ok(user) => user,
         Err(e) => return e.into_response(),
     };
-    let token = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(session_token)
-        .map(str::to_string)
-        .unwrap_or_default();
+    let token = session_cookie(&headers).unwrap_or_default().to_string();
     let ended =
         tokio::task::spawn_blocking(move || UserStore::open_in(&data_dir)?.end_session(&token))
             .await;

@@ -153,20 +153,12 @@ fn lang_of(headers: &HeaderMap) -> Lang {
     app::i18n::negotiate(header(header::COOKIE), header(header::ACCEPT_LANGUAGE))
 }
 
-/// The middleware: answers from the cache, or renders and keeps the page.
-/// A signed-in reader's pages show who they are and their forms: rendered for them, not kept.
-fn signed_in(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .any(|c| app::auth::session_token(c).is_some())
-}
-
+/// The middleware: answers from the cache, or renders and keeps the page. A signed-in reader's
+/// pages show who they are and their forms: rendered for them, never kept.
 pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
     if request.method() != Method::GET
         || !cacheable_path(request.uri().path())
-        || signed_in(request.headers())
+        || super::auth::session_cookie(request.headers()).is_some()
     {
         return next.run(request).await;
     }
