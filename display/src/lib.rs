@@ -3,7 +3,11 @@
 //! figure reads the same in an alert as on the dashboard.
 
 pub mod alert;
+pub mod country;
 pub mod editions;
+pub mod explore;
+pub mod overview;
+pub mod pipeline;
 
 use serde::{Deserialize, Serialize};
 

@@ -8,4 +8,4 @@ pub mod explore;
 pub mod overview;
 pub mod pipeline;
 
-pub use overview::{AlertSummary, CountryGdp, Freshness, Overview, RegionTop5, WorldGdp};
+pub use overview::{AlertSummary, OverviewData};

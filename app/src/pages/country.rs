@@ -12,7 +12,7 @@ use crate::components::chart::{ChartPoint, TrendChart};
 use crate::components::links::alert_href;
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::i18n::{t, use_lang, Lang};
-use crate::model::country::{AlertRecord, CountryPage, CountryResult, SeriesPoint};
+use crate::model::country::{AlertRecord, CountryPage, CountryProfile, CountryResult, SeriesPoint};
 
 #[component]
 pub fn CountryRoute() -> impl IntoView {
@@ -55,13 +55,13 @@ fn UnknownCountry(code: String) -> impl IntoView {
 }
 
 /// The hover text of a point: year, figure, kind, source and run.
-fn point_label(page: &CountryPage, p: &SeriesPoint, format: Format, lang: Lang) -> String {
+fn point_label(profile: &CountryProfile, p: &SeriesPoint, format: Format, lang: Lang) -> String {
     let kind = if p.projection {
         t(lang, "projection", "전망치")
     } else {
         t(lang, "actual", "실적치")
     };
-    let source = page.source_label(&p.source_id);
+    let source = profile.source_label(&p.source_id);
     match lang {
         Lang::En => format!(
             "{}: {} ({kind}) · source: {source} · run {}",
@@ -79,7 +79,7 @@ fn point_label(page: &CountryPage, p: &SeriesPoint, format: Format, lang: Lang) 
 }
 
 fn chart_points(
-    page: &CountryPage,
+    profile: &CountryProfile,
     series: &[SeriesPoint],
     format: Format,
     lang: Lang,
@@ -90,7 +90,7 @@ fn chart_points(
             year: p.year,
             value: p.value,
             projection: p.projection,
-            label: point_label(page, p, format, lang),
+            label: point_label(profile, p, format, lang),
         })
         .collect()
 }
@@ -98,36 +98,41 @@ fn chart_points(
 #[component]
 fn CountryBody(page: CountryPage) -> impl IntoView {
     let lang = use_lang();
-    let mut gdp_series = page.gdp.clone();
-    gdp_series.extend(page.projections.iter().cloned());
-    let gdp_points = chart_points(&page, &gdp_series, Format::UsdBillions, lang);
-    let per_capita_points = chart_points(&page, &page.gdp_per_capita, Format::Usd, lang);
-    let rank_points = chart_points(&page, &page.rank, Format::Rank, lang);
+    let CountryPage {
+        profile,
+        alerts,
+        alerts_error,
+    } = page;
+    let mut gdp_series = profile.gdp.clone();
+    gdp_series.extend(profile.projections.iter().cloned());
+    let gdp_points = chart_points(&profile, &gdp_series, Format::UsdBillions, lang);
+    let per_capita_points = chart_points(&profile, &profile.gdp_per_capita, Format::Usd, lang);
+    let rank_points = chart_points(&profile, &profile.rank, Format::Rank, lang);
 
-    let latest = page.gdp.iter().rfind(|p| !p.projection).cloned();
+    let latest = profile.gdp.iter().rfind(|p| !p.projection).cloned();
     let latest_rank = latest
         .as_ref()
-        .and_then(|l| page.rank.iter().find(|r| r.year == l.year))
+        .and_then(|l| profile.rank.iter().find(|r| r.year == l.year))
         .map(|r| r.value);
     let latest_per_capita = latest
         .as_ref()
-        .and_then(|l| page.gdp_per_capita.iter().find(|r| r.year == l.year))
+        .and_then(|l| profile.gdp_per_capita.iter().find(|r| r.year == l.year))
         .map(|r| r.value);
-    let projection_source = page
+    let projection_source = profile
         .projections
         .first()
-        .map(|p| page.source_label(&p.source_id));
-    let title = format!("{} · Actionboard", page.name);
-    let heading = format!("{} ({})", page.name, page.code);
-    let place = [page.region.as_str(), page.sub_region.as_str()]
+        .map(|p| profile.source_label(&p.source_id));
+    let title = format!("{} · Actionboard", profile.name);
+    let heading = format!("{} ({})", profile.name, profile.code);
+    let place = [profile.region.as_str(), profile.sub_region.as_str()]
         .into_iter()
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(" · ");
-    let sources_note = page
+    let sources_note = profile
         .sources
         .iter()
-        .map(|s| page.source_label(&s.source_id))
+        .map(|s| profile.source_label(&s.source_id))
         .collect::<Vec<_>>()
         .join("; ");
 
@@ -140,9 +145,7 @@ fn CountryBody(page: CountryPage) -> impl IntoView {
     )
     .to_string();
 
-    let alerts = page.alerts.clone();
-    let alerts_error = page.alerts_error.clone();
-    let table_page = page.clone();
+    let table_page = profile.clone();
 
     view! {
         <Title text=title/>
@@ -188,7 +191,7 @@ fn CountryBody(page: CountryPage) -> impl IntoView {
                 <TrendChart id="chart-rank" title=rank_title points=rank_points format=Format::Rank invert=true/>
             </section>
         </div>
-        <FiguresTable page=table_page/>
+        <FiguresTable profile=table_page/>
         <CountryAlerts alerts alerts_error/>
         <p class="provenance">{t(lang, "Sources: ", "출처: ")}{sources_note}</p>
     }
@@ -197,12 +200,12 @@ fn CountryBody(page: CountryPage) -> impl IntoView {
 
 /// The charts' figures as a table: for keyboard and screen-reader users, and for copying.
 #[component]
-fn FiguresTable(page: CountryPage) -> impl IntoView {
+fn FiguresTable(profile: CountryProfile) -> impl IntoView {
     let lang = use_lang();
-    let mut years: Vec<i32> = page
+    let mut years: Vec<i32> = profile
         .gdp
         .iter()
-        .chain(&page.projections)
+        .chain(&profile.projections)
         .map(|p| p.year)
         .collect();
     years.sort_unstable();
@@ -212,23 +215,23 @@ fn FiguresTable(page: CountryPage) -> impl IntoView {
     let rows: Vec<_> = years
         .into_iter()
         .map(|y| {
-            let gdp = find(&page.gdp, y).or_else(|| find(&page.projections, y));
+            let gdp = find(&profile.gdp, y).or_else(|| find(&profile.projections, y));
             let source = gdp
                 .as_ref()
-                .map(|p| page.source_label(&p.source_id))
+                .map(|p| profile.source_label(&p.source_id))
                 .unwrap_or_default();
             (
                 y,
                 gdp,
-                find(&page.gdp_per_capita, y),
-                find(&page.rank, y),
+                find(&profile.gdp_per_capita, y),
+                find(&profile.rank, y),
                 source,
             )
         })
         .collect();
     let caption = match lang {
-        Lang::En => format!("{}: figures by year, newest first", page.name),
-        Lang::Ko => format!("{}: 연도별 수치 (최근 연도부터)", page.name),
+        Lang::En => format!("{}: figures by year, newest first", profile.name),
+        Lang::Ko => format!("{}: 연도별 수치 (최근 연도부터)", profile.name),
     };
     view! {
         <details class="panel figures">

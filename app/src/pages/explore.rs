@@ -11,7 +11,7 @@ use crate::api::explore::get_explore;
 use crate::components::links::{href, CountryLink};
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::i18n::{t, use_lang, Lang};
-use crate::model::explore::{Explore, ExploreParams, ExploreQuery, ExploreRow};
+use crate::model::explore::{Explore, ExploreData, ExploreParams, ExploreQuery, ExploreRow};
 
 /// Metrics of the filter: id, English and Korean label (with the unit of the minimum).
 const METRICS: [(&str, &str, &str); 5] = [
@@ -70,13 +70,13 @@ pub fn ExplorePage() -> impl IntoView {
 
 /// A link to this view with some parameters changed.
 fn view_href(q: &ExploreQuery, sort: Option<(&str, bool)>, page: Option<usize>) -> String {
-    let (sort_id, desc) = sort.unwrap_or((q.sort.as_str(), q.descending));
+    let (sort_id, desc) = sort.unwrap_or((q.sort.id(), q.descending));
     href(
         "/explore",
         &[
             ("year", Some(q.year.to_string())),
             ("region", q.region.clone()),
-            ("metric", Some(q.metric.clone())),
+            ("metric", Some(q.metric.id().to_string())),
             ("min", q.min.map(|m| m.to_string())),
             ("sort", Some(sort_id.to_string())),
             ("dir", Some(if desc { "desc" } else { "asc" }.to_string())),
@@ -114,7 +114,7 @@ fn Filters(data: Explore, raw: ExploreParams) -> impl IntoView {
                 <label for="explore-metric">{t(lang, "Metric", "지표")}</label>
                 <select id="explore-metric" name="metric">
                     {METRICS.iter().map(|(id, en, ko)| view! {
-                        <option value=*id selected=q.metric == *id>{t(lang, en, ko)}</option>
+                        <option value=*id selected=q.metric.id() == *id>{t(lang, en, ko)}</option>
                     }).collect_view()}
                 </select>
             </div>
@@ -146,7 +146,7 @@ fn SortHeading(
     numeric: bool,
 ) -> impl IntoView {
     let lang = use_lang();
-    let active = q.sort == id;
+    let active = q.sort.id() == id;
     // A click on the active column flips it; another column starts in its natural direction.
     let next_desc = if active { !q.descending } else { numeric };
     let aria_sort = active.then_some(if q.descending {
@@ -223,8 +223,12 @@ fn Movers(
 }
 
 #[component]
-fn ExploreBody(data: Explore, raw: ExploreParams) -> impl IntoView {
+fn ExploreBody(data: ExploreData, raw: ExploreParams) -> impl IntoView {
     let lang = use_lang();
+    let ExploreData {
+        run_id,
+        explore: data,
+    } = data;
     let q = data.query.clone();
     let year = q.year;
     let first = (q.page - 1) * data.page_size + 1;
@@ -261,7 +265,6 @@ fn ExploreBody(data: Explore, raw: ExploreParams) -> impl IntoView {
     let rows = data.rows.clone();
     let movers_up = data.movers_up.clone();
     let movers_down = data.movers_down.clone();
-    let run_id = data.run_id.clone();
     let pages = data.pages;
     view! {
         <Filters data=data raw/>

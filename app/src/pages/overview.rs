@@ -11,7 +11,7 @@ use crate::components::links::alert_href;
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::format::billions;
 use crate::i18n::{t, use_lang, Lang};
-use crate::model::Overview;
+use crate::model::overview::{Overview, OverviewData};
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
@@ -70,19 +70,23 @@ fn age(days: i64, lang: Lang) -> String {
 }
 
 #[component]
-fn OverviewBody(data: Overview) -> impl IntoView {
+fn OverviewBody(data: OverviewData) -> impl IntoView {
     let lang = use_lang();
-    let Overview {
-        run_id,
-        year,
-        years,
-        countries_with_data,
-        large_economies,
-        region_top5,
-        world,
-        freshness,
+    let OverviewData {
+        figures:
+            Overview {
+                year,
+                years,
+                countries_with_data,
+                large_economies,
+                region_top5,
+                world,
+                freshness,
+            },
+        age_days,
         alerts,
     } = data;
+    let run_id = freshness.run_id;
     let large_count = large_economies.len();
     let change = world.change_pct.map_or_else(
         || t(lang, "no previous year", "전년 자료 없음").to_string(),
@@ -105,7 +109,7 @@ fn OverviewBody(data: Overview) -> impl IntoView {
         .get(..10)
         .unwrap_or_default()
         .to_string();
-    let loaded_age = age(freshness.age_days, lang);
+    let loaded_age = age(age_days, lang);
     let top = alerts.top.clone();
     view! {
         <YearPicker year years/>

@@ -13,8 +13,8 @@ use crate::components::links::href;
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::i18n::{t, use_lang, Lang};
 use crate::model::pipeline::{
-    Pipeline, RejectCount, RejectRow, RunSummary, SnapshotDetail, SourceProvenance, SourceRows,
-    StageState,
+    Pipeline, RejectCount, RejectRow, Rejects, RunSummary, SnapshotDetail, SourceProvenance,
+    SourceRows, StageState,
 };
 
 #[component]
@@ -183,6 +183,7 @@ fn RunsTable(
                     </thead>
                     <tbody>
                         {runs.into_iter().map(|r| {
+                            let state = r.state();
                             let is_current = current.as_deref() == Some(r.run_id.as_str());
                             let is_selected = selected.as_deref() == Some(r.run_id.as_str());
                             let started = r.stages.first().and_then(|s| s.started_at.clone()).map(|s| short_time(&s)).unwrap_or_else(|| "—".into());
@@ -193,7 +194,7 @@ fn RunsTable(
                                         <a href=link aria-current=is_selected.then_some("true")>{r.run_id.clone()}</a>
                                         {is_current.then(|| view! { " " <span class="badge current">{t(lang, "serving", "제공 중")}</span> })}
                                     </th>
-                                    <td><span class=state_class(r.state)>{state_label(r.state, lang)}</span></td>
+                                    <td><span class=state_class(state)>{state_label(state, lang)}</span></td>
                                     <td>{started}</td>
                                     {r.stages.into_iter().map(|s| view! {
                                         <td data-stage=s.stage.clone()>
@@ -314,12 +315,12 @@ fn RunDetail(run: RunSummary, current: Option<String>) -> impl IntoView {
 
 #[component]
 fn SnapshotSections(detail: SnapshotDetail) -> impl IntoView {
-    let SnapshotDetail {
-        rejects_total,
-        rejects_by_rule,
-        rejects_sample,
-        sources,
-    } = detail;
+    let SnapshotDetail { rejects, sources } = detail;
+    let Rejects {
+        total: rejects_total,
+        by_rule: rejects_by_rule,
+        sample: rejects_sample,
+    } = rejects;
     view! {
         <RejectsSection rejects_total rejects_by_rule rejects_sample/>
         <SourcesSection sources/>

@@ -3,46 +3,10 @@
 //! came from.
 
 use duckdb::{params, Connection, OptionalExt};
-use serde::{Deserialize, Serialize};
 
 use super::editions::IMF_EDITIONS;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SeriesPoint {
-    pub year: i32,
-    pub value: f64,
-    /// A forecast, not an actual figure.
-    pub projection: bool,
-    pub source_id: String,
-    pub run_id: String,
-}
-
-/// A source as recorded in the snapshot's provenance.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SourceLabel {
-    pub source_id: String,
-    pub title: String,
-    pub publisher: String,
-    pub edition: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CountryProfile {
-    pub code: String,
-    pub name: String,
-    pub region: String,
-    pub sub_region: String,
-    /// GDP in US dollars, oldest first.
-    pub gdp: Vec<SeriesPoint>,
-    pub gdp_per_capita: Vec<SeriesPoint>,
-    /// GDP rank among countries (1 = largest).
-    pub rank: Vec<SeriesPoint>,
-    /// GDP projections of the newest IMF edition that covers the country, for the years after
-    /// the last actual GDP figure.
-    pub projections: Vec<SeriesPoint>,
-    /// The sources of the points above.
-    pub sources: Vec<SourceLabel>,
-}
+pub use display::country::{CountryProfile, SeriesPoint, SourceLabel};
 
 /// A code as typed in a URL: letters and digits only, upper-cased (`kor` finds `KOR`).
 pub fn normalize_code(code: &str) -> Option<String> {

@@ -5,198 +5,46 @@
 //! that says what is allowed, never a panic or a SQL error.
 
 use duckdb::{params, Connection};
-use serde::{Deserialize, Serialize};
 
 /// Rows per page.
 pub const PAGE_SIZE: usize = 25;
 /// Countries in each leaderboard.
 pub const MOVERS: usize = 5;
 
-/// What the minimum value applies to and what is ranked when no sort is given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Metric {
-    /// GDP; the minimum is in billions of US dollars.
-    Gdp,
-    /// GDP per capita; the minimum is in US dollars.
-    GdpPerCapita,
-    /// Population; the minimum is in millions.
-    Population,
-    /// GDP change vs the previous year; the minimum is in %.
-    GdpChange,
-    /// Share of the countries' GDP; the minimum is in %.
-    Share,
-}
+pub use display::explore::{Explore, ExploreParams, ExploreQuery, ExploreRow, Metric, SortKey};
 
-impl Metric {
-    pub const ALL: [Metric; 5] = [
-        Metric::Gdp,
-        Metric::GdpPerCapita,
-        Metric::Population,
-        Metric::GdpChange,
-        Metric::Share,
-    ];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Metric::Gdp => "gdp",
-            Metric::GdpPerCapita => "gdp_per_capita",
-            Metric::Population => "population",
-            Metric::GdpChange => "gdp_change",
-            Metric::Share => "share",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Metric> {
-        Self::ALL.into_iter().find(|m| m.id() == text)
-    }
-
-    /// The column of [`ExploreRow`] (as named in the query) holding the metric.
-    fn column(self) -> &'static str {
-        match self {
-            Metric::Gdp => "gdp_usd",
-            Metric::GdpPerCapita => "per_capita",
-            Metric::Population => "population",
-            Metric::GdpChange => "change_pct",
-            Metric::Share => "share_pct",
-        }
-    }
-
-    /// The minimum as typed by a person (in the unit the form names) in the column's unit.
-    fn minimum_in_column_unit(self, typed: f64) -> f64 {
-        match self {
-            Metric::Gdp => typed * 1e9,
-            Metric::Population => typed * 1e6,
-            Metric::GdpPerCapita | Metric::GdpChange | Metric::Share => typed,
-        }
+/// The column of [`ExploreRow`] (as named in the query) holding the metric.
+fn metric_column(metric: Metric) -> &'static str {
+    match metric {
+        Metric::Gdp => "gdp_usd",
+        Metric::GdpPerCapita => "per_capita",
+        Metric::Population => "population",
+        Metric::GdpChange => "change_pct",
+        Metric::Share => "share_pct",
     }
 }
 
-/// A sortable column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SortKey {
-    Name,
-    Region,
-    Gdp,
-    GdpPerCapita,
-    Population,
-    GdpChange,
-    Share,
-}
-
-impl SortKey {
-    pub const ALL: [SortKey; 7] = [
-        SortKey::Name,
-        SortKey::Region,
-        SortKey::Gdp,
-        SortKey::GdpPerCapita,
-        SortKey::Population,
-        SortKey::GdpChange,
-        SortKey::Share,
-    ];
-
-    pub fn id(self) -> &'static str {
-        match self {
-            SortKey::Name => "name",
-            SortKey::Region => "region",
-            SortKey::Gdp => "gdp",
-            SortKey::GdpPerCapita => "gdp_per_capita",
-            SortKey::Population => "population",
-            SortKey::GdpChange => "gdp_change",
-            SortKey::Share => "share",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<SortKey> {
-        Self::ALL.into_iter().find(|k| k.id() == text)
-    }
-
-    fn column(self) -> &'static str {
-        match self {
-            // Names read as people expect: "Türkiye" among the T's, case ignored.
-            SortKey::Name => "name COLLATE noaccent.nocase",
-            SortKey::Region => "region COLLATE noaccent.nocase",
-            SortKey::Gdp => "gdp_usd",
-            SortKey::GdpPerCapita => "per_capita",
-            SortKey::Population => "population",
-            SortKey::GdpChange => "change_pct",
-            SortKey::Share => "share_pct",
-        }
-    }
-
-    /// Text columns read A→Z first, figures largest first.
-    pub fn default_descending(self) -> bool {
-        !matches!(self, SortKey::Name | SortKey::Region)
-    }
-
-    pub fn of_metric(metric: Metric) -> SortKey {
-        match metric {
-            Metric::Gdp => SortKey::Gdp,
-            Metric::GdpPerCapita => SortKey::GdpPerCapita,
-            Metric::Population => SortKey::Population,
-            Metric::GdpChange => SortKey::GdpChange,
-            Metric::Share => SortKey::Share,
-        }
+/// The minimum as typed by a person (in the unit the form names) in the column's unit.
+fn minimum_in_column_unit(metric: Metric, typed: f64) -> f64 {
+    match metric {
+        Metric::Gdp => typed * 1e9,
+        Metric::Population => typed * 1e6,
+        Metric::GdpPerCapita | Metric::GdpChange | Metric::Share => typed,
     }
 }
 
-/// The parameters of the page as they come from the URL, unchecked.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExploreParams {
-    pub year: Option<String>,
-    pub region: Option<String>,
-    pub metric: Option<String>,
-    pub min: Option<String>,
-    pub sort: Option<String>,
-    pub dir: Option<String>,
-    pub page: Option<String>,
-}
-
-/// The parameters, checked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExploreQuery {
-    pub year: i32,
-    pub region: Option<String>,
-    pub metric: Metric,
-    /// In the unit the form names (B USD, USD, millions, %).
-    pub min: Option<f64>,
-    pub sort: SortKey,
-    pub descending: bool,
-    /// 1-based.
-    pub page: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ExploreRow {
-    pub code: String,
-    pub name: String,
-    pub region: String,
-    pub gdp_usd: f64,
-    pub per_capita: Option<f64>,
-    pub population: Option<f64>,
-    pub change_pct: Option<f64>,
-    pub share_pct: Option<f64>,
-    /// GDP rank among all countries of the year (not only the filtered ones).
-    pub rank: Option<u32>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Explore {
-    pub query: ExploreQuery,
-    /// Years with GDP data, newest first.
-    pub years: Vec<i32>,
-    /// Regions of the region table, A→Z.
-    pub regions: Vec<String>,
-    /// Countries matching the filters (all pages).
-    pub total: usize,
-    pub pages: usize,
-    /// This page's rows.
-    pub rows: Vec<ExploreRow>,
-    /// Largest rises of GDP vs the previous year among the matching countries, largest first.
-    pub movers_up: Vec<ExploreRow>,
-    /// Largest falls, largest fall first.
-    pub movers_down: Vec<ExploreRow>,
+/// The `ORDER BY` expression of a sortable column.
+fn sort_column(key: SortKey) -> &'static str {
+    match key {
+        // Names read as people expect: "Türkiye" among the T's, case ignored.
+        SortKey::Name => "name COLLATE noaccent.nocase",
+        SortKey::Region => "region COLLATE noaccent.nocase",
+        SortKey::Gdp => "gdp_usd",
+        SortKey::GdpPerCapita => "per_capita",
+        SortKey::Population => "population",
+        SortKey::GdpChange => "change_pct",
+        SortKey::Share => "share_pct",
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -376,10 +224,10 @@ pub fn explore(conn: &Connection, params: &ExploreParams) -> Result<Explore, Exp
     let (_, population_source) = primary_sources(conn)?;
 
     // Both columns come from whitelisted enums, never from the URL text.
-    let metric_col = query.metric.column();
+    let metric_col = metric_column(query.metric);
     let order = format!(
         "{} {} NULLS LAST, code",
-        query.sort.column(),
+        sort_column(query.sort),
         if query.descending { "DESC" } else { "ASC" }
     );
     let sql = format!(
@@ -398,7 +246,7 @@ pub fn explore(conn: &Connection, params: &ExploreParams) -> Result<Explore, Exp
            AND (? IS NULL OR ({metric_col} IS NOT NULL AND {metric_col} >= ?))
          ORDER BY {order}"
     );
-    let min = query.min.map(|m| query.metric.minimum_in_column_unit(m));
+    let min = query.min.map(|m| minimum_in_column_unit(query.metric, m));
     let mut stmt = conn.prepare(&sql)?;
     let all = stmt
         .query_map(
@@ -442,6 +290,7 @@ pub fn explore(conn: &Connection, params: &ExploreParams) -> Result<Explore, Exp
         .collect();
     Ok(Explore {
         query,
+        page_size: PAGE_SIZE,
         years,
         regions,
         total,

@@ -4,64 +4,16 @@
 use std::path::Path;
 
 use duckdb::{params, Connection};
-use serde::{Deserialize, Serialize};
 
 use crate::etl::manifest::{RunDir, RunDirError, Stage};
 
 /// Rejects shown on the page; the rest are in the run's `transform/rejects.csv`.
 pub const REJECT_SAMPLE: usize = 50;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StageState {
-    Complete,
-    Failed,
-    /// Started, neither complete nor failed: running, or interrupted by a crash.
-    Incomplete,
-    NotStarted,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StageSummary {
-    pub stage: String,
-    pub state: StageState,
-    /// RFC 3339, UTC.
-    pub started_at: Option<String>,
-    pub finished_at: Option<String>,
-    pub duration_ms: Option<u64>,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SourceRows {
-    pub source_id: String,
-    pub rows_in: u64,
-    pub rows_out: u64,
-    pub rejected: u64,
-    pub missing: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunSummary {
-    pub run_id: String,
-    /// The stage summaries, in pipeline order.
-    pub stages: Vec<StageSummary>,
-    /// From the transform manifest, when the transform completed.
-    pub sources: Vec<SourceRows>,
-}
-
-impl RunSummary {
-    /// `complete`, `failed` (a stage failed) or `incomplete`.
-    pub fn state(&self) -> StageState {
-        if self.stages.iter().any(|s| s.state == StageState::Failed) {
-            StageState::Failed
-        } else if self.stages.iter().all(|s| s.state == StageState::Complete) {
-            StageState::Complete
-        } else {
-            StageState::Incomplete
-        }
-    }
-}
+pub use display::pipeline::{
+    RejectCount, RejectRow, Rejects, RunSummary, SourceProvenance, SourceRows, StageState,
+    StageSummary,
+};
 
 fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -136,36 +88,6 @@ fn summary(rd: &RunDir) -> RunSummary {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RejectRow {
-    pub source_id: String,
-    pub file: String,
-    pub location: String,
-    pub field: String,
-    pub value: String,
-    pub rule: String,
-    pub message: String,
-    pub code: String,
-    pub year: Option<i32>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RejectCount {
-    pub source_id: String,
-    pub rule: String,
-    pub count: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Rejects {
-    pub total: u64,
-    /// How many rows each check rejected, per source, most first.
-    pub by_rule: Vec<RejectCount>,
-    /// At most [`REJECT_SAMPLE`] rows: a few of every (source, rule) first, so a rare reason is
-    /// not hidden behind a common one.
-    pub sample: Vec<RejectRow>,
-}
-
 /// The snapshot's rejects: counts by reason and a sample.
 pub fn rejects(conn: &Connection) -> Result<Rejects, duckdb::Error> {
     let total: i64 = conn.query_row("SELECT count(*) FROM rejects", [], |r| r.get(0))?;
@@ -211,26 +133,6 @@ pub fn rejects(conn: &Connection) -> Result<Rejects, duckdb::Error> {
         by_rule,
         sample,
     })
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SourceProvenance {
-    pub source_id: String,
-    pub kind: String,
-    pub title: String,
-    pub publisher: String,
-    pub licence: String,
-    pub edition: String,
-    /// `mirror` or `live`.
-    pub read_from: String,
-    /// The URL or path actually read.
-    pub location: String,
-    /// RFC 3339, UTC.
-    pub fetched_at: String,
-    pub sha256: String,
-    pub size_bytes: u64,
-    /// Why a live source was read from its mirror.
-    pub fallback_reason: Option<String>,
 }
 
 /// The snapshot's sources, by id.

@@ -2,7 +2,6 @@
 //! (the web server runs them on `spawn_blocking`).
 
 use duckdb::{params, Connection};
-use serde::{Deserialize, Serialize};
 
 /// GDP of 100 billion US dollars, the original exercise's threshold for a "large economy".
 pub const LARGE_ECONOMY_USD: f64 = 100e9;
@@ -10,60 +9,7 @@ pub const LARGE_ECONOMY_USD: f64 = 100e9;
 /// How many of the largest economies of a region are averaged.
 pub const REGION_TOP_N: usize = 5;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CountryGdp {
-    pub code: String,
-    pub name: String,
-    pub region: String,
-    /// Full precision, in US dollars.
-    pub gdp_usd: f64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RegionTop5 {
-    pub region: String,
-    /// Mean GDP of the region's largest (at most five) economies, in US dollars.
-    pub average_usd: f64,
-    /// The economies averaged, largest first.
-    pub countries: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Overview {
-    /// The year shown: the one asked for, or the latest year with data.
-    pub year: i32,
-    /// Every year with country data, newest first.
-    pub years: Vec<i32>,
-    /// Countries (never aggregates) with data for `year`.
-    pub countries_with_data: usize,
-    /// Countries at or above [`LARGE_ECONOMY_USD`], largest first.
-    pub large_economies: Vec<CountryGdp>,
-    /// One row per region, ordered by the average, largest first.
-    pub region_top5: Vec<RegionTop5>,
-    pub world: WorldGdp,
-    pub freshness: Freshness,
-}
-
-/// The sum of country GDPs for the year, and its change like for like.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WorldGdp {
-    pub total_usd: f64,
-    /// Change vs the previous year over the countries with data in both years, in %: a country
-    /// not yet reporting is not a fall.
-    pub change_pct: Option<f64>,
-    /// How many countries that change covers.
-    pub compared_countries: usize,
-}
-
-/// How old the data shown is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Freshness {
-    pub run_id: String,
-    /// RFC 3339, UTC.
-    pub loaded_at: String,
-    /// The newest extraction time among the sources (RFC 3339, UTC).
-    pub fetched_at: Option<String>,
-}
+pub use display::overview::{CountryGdp, Freshness, Overview, RegionTop5, WorldGdp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {

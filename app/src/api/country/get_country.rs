@@ -35,11 +35,11 @@ pub async fn get_country(code: String) -> Result<CountryResult, ApiError> {
                 (Vec::new(), Some(e.to_string()))
             }
         };
-        Ok(CountryResult::Found(Box::new(CountryPage::from_engine(
+        Ok(CountryResult::Found(Box::new(CountryPage {
             profile,
             alerts,
             alerts_error,
-        ))))
+        })))
     })
     .await
     .map_err(|e| ApiError::stopped("country", e))?

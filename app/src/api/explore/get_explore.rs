@@ -2,14 +2,14 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::api::error::ApiError;
-use crate::model::explore::{Explore, ExploreParams};
+use crate::model::explore::{ExploreData, ExploreParams};
 
 /// The explore table for the URL's parameters; a bad parameter is an error saying what is allowed.
 #[server(input = GetUrl)]
 pub async fn get_explore(
     // All parameters absent (a bare `/explore`) serializes to nothing: default it.
     #[server(default)] params: ExploreParams,
-) -> Result<Explore, ApiError> {
+) -> Result<ExploreData, ApiError> {
     use crate::state::AppState;
 
     let snapshots = expect_context::<AppState>().snapshots;
@@ -20,14 +20,14 @@ pub async fn get_explore(
         let (run, conn) = snapshots
             .connection()
             .map_err(|e| ApiError::snapshot("explore", e))?;
-        let explore =
-            engine::store::explore::explore(&conn, &params.into()).map_err(|e| match e {
-                engine::store::explore::ExploreError::Duckdb(e) => {
-                    ApiError::internal("explore", &e)
-                }
-                other => ApiError::BadRequest(other.text().get(lang).to_string()),
-            })?;
-        Ok(Explore::from_engine(run.to_string(), explore))
+        let explore = engine::store::explore::explore(&conn, &params).map_err(|e| match e {
+            engine::store::explore::ExploreError::Duckdb(e) => ApiError::internal("explore", &e),
+            other => ApiError::BadRequest(other.text().get(lang).to_string()),
+        })?;
+        Ok(ExploreData {
+            run_id: run.to_string(),
+            explore,
+        })
     })
     .await
     .map_err(|e| ApiError::stopped("explore", e))?

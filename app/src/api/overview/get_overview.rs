@@ -2,11 +2,11 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 
 use crate::api::error::ApiError;
-use crate::model::Overview;
+use crate::model::OverviewData;
 
 /// The overview for `year` (default: the latest year with data) from the published snapshot.
 #[server(input = GetUrl)]
-pub async fn get_overview(year: Option<i32>) -> Result<Overview, ApiError> {
+pub async fn get_overview(year: Option<i32>) -> Result<OverviewData, ApiError> {
     use crate::state::AppState;
 
     let state = expect_context::<AppState>();
@@ -28,7 +28,7 @@ pub async fn get_overview(year: Option<i32>) -> Result<Overview, ApiError> {
             leptos::logging::error!("overview: alerts: {e}");
             Default::default()
         });
-        Ok(Overview::from_engine(run.to_string(), overview, alerts))
+        Ok(OverviewData::new(overview, alerts))
     })
     .await
     .map_err(|e| ApiError::stopped("overview", e))?

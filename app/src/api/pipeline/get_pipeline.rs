@@ -9,7 +9,7 @@ use crate::model::pipeline::Pipeline;
 #[server(input = GetUrl)]
 pub async fn get_pipeline(run: Option<String>) -> Result<Pipeline, ApiError> {
     use crate::i18n::Lang;
-    use crate::model::pipeline::{RunSummary, SnapshotDetail};
+    use crate::model::pipeline::SnapshotDetail;
     use crate::state::AppState;
     use engine::store::{pipeline as p, RunId};
 
@@ -40,20 +40,13 @@ pub async fn get_pipeline(run: Option<String>) -> Result<Pipeline, ApiError> {
         let snapshot = match &selected {
             Some(id) if store.snapshot_path(id).is_file() => {
                 let conn = store.open_read_only(id).map_err(|e| err(&e))?;
-                let rejects = p::rejects(&conn).map_err(|e| err(&e))?;
-                let sources = p::provenance(&conn).map_err(|e| err(&e))?;
-                Some(SnapshotDetail::from_engine(rejects, sources))
+                Some(SnapshotDetail {
+                    rejects: p::rejects(&conn).map_err(|e| err(&e))?,
+                    sources: p::provenance(&conn).map_err(|e| err(&e))?,
+                })
             }
             _ => None,
         };
-        let runs = runs
-            .into_iter()
-            .map(|r| {
-                let has_snapshot =
-                    RunId::parse(&r.run_id).is_ok_and(|id| store.snapshot_path(&id).is_file());
-                RunSummary::from_engine(r, has_snapshot)
-            })
-            .collect();
         Ok(Pipeline {
             current: current.map(|r| r.to_string()),
             selected: selected.map(|r| r.to_string()),

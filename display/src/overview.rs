@@ -1,0 +1,59 @@
+//! The overview's figures for one year, as the engine computes them and the app shows them (one
+//! type for both, so the app's hydrate build needs no engine).
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CountryGdp {
+    pub code: String,
+    pub name: String,
+    pub region: String,
+    /// Full precision, in US dollars.
+    pub gdp_usd: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegionTop5 {
+    pub region: String,
+    /// Mean GDP of the region's largest (at most five) economies, in US dollars.
+    pub average_usd: f64,
+    /// The economies averaged, largest first.
+    pub countries: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    /// The year shown: the one asked for, or the latest year with data.
+    pub year: i32,
+    /// Every year with country data, newest first.
+    pub years: Vec<i32>,
+    /// Countries (never aggregates) with data for `year`.
+    pub countries_with_data: usize,
+    /// Countries at or above 100 billion US dollars, largest first.
+    pub large_economies: Vec<CountryGdp>,
+    /// One row per region, ordered by the average, largest first.
+    pub region_top5: Vec<RegionTop5>,
+    pub world: WorldGdp,
+    pub freshness: Freshness,
+}
+
+/// The sum of country GDPs for the year, and its change like for like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorldGdp {
+    pub total_usd: f64,
+    /// Change vs the previous year over the countries with data in both years, in %: a country
+    /// not yet reporting is not a fall.
+    pub change_pct: Option<f64>,
+    /// How many countries that change covers.
+    pub compared_countries: usize,
+}
+
+/// How old the data shown is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Freshness {
+    pub run_id: String,
+    /// RFC 3339, UTC.
+    pub loaded_at: String,
+    /// The newest extraction time among the sources (RFC 3339, UTC).
+    pub fetched_at: Option<String>,
+}
