@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use engine::config::Sources;
 use engine::etl::manifest::SourceCounts;
+use engine::etl::pipeline::{find_run, read_provenance};
 use engine::etl::{transform, Pipeline, Stage};
 
 // The same allocator as the `actionboard` binary, so the numbers are the product's.
@@ -467,7 +468,7 @@ fn run(args: &Args) -> Result<(), Error> {
     }
     let peak_after_etl = peak_rss_mib()?;
     let (pipeline, outcome, duck) = last.ok_or("no round ran")?;
-    let rd = pipeline.find_run(Some(outcome.run.as_str()))?;
+    let rd = find_run(&pipeline.data_dir, Some(outcome.run.as_str()))?;
     println!(
         "\n(a) full ETL, Pipeline::run: {}\n      stages of the last round (run {}):",
         rounds_text(&etl_times),
@@ -516,7 +517,7 @@ fn run(args: &Args) -> Result<(), Error> {
     );
 
     // (c) The transform alone, on 1 then 2 threads, in turns.
-    let provenance = pipeline.provenance(&rd)?;
+    let provenance = read_provenance(&rd)?;
     let extract_dir = rd.stage_dir(Stage::Extract);
     let pools = [1, 2].map(|threads| {
         rayon::ThreadPoolBuilder::new()

@@ -5,6 +5,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use engine::config::Sources;
+use engine::etl::pipeline::find_run;
 use engine::etl::{Pipeline, PipelineError, Stage};
 use engine::store::SnapshotStore;
 
@@ -144,7 +145,7 @@ fn bad_rows_are_rejected_with_file_line_field_and_rule() {
     );
     assert_eq!(rule_at(249), Some(("row_shape", "")));
     assert_eq!(rules.len(), 7);
-    let rd = ws.pipeline().find_run(None).unwrap();
+    let rd = find_run(&ws.data(), None).unwrap();
     let counts = &rd.manifest(Stage::Transform).unwrap().counts["gdp"];
     assert_eq!(
         (
@@ -185,7 +186,7 @@ fn too_many_rejects_fail_the_run_and_the_previous_snapshot_keeps_serving() {
         ws.query_i64("SELECT count(*) FROM observations WHERE source_id = 'gdp'"),
         240
     );
-    let failed = ws.pipeline().find_run(None).unwrap();
+    let failed = find_run(&ws.data(), None).unwrap();
     assert_ne!(failed.run, first);
     assert!(failed
         .failure(Stage::Transform)

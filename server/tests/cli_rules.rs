@@ -1,6 +1,7 @@
 //! The rules and alerts commands as a user runs them: `etl run` raises alerts, `alerts list`
 //! shows the inbox, `rules backtest` replays a rule, `rules check` points at mistakes, and a
-//! failed run raises a pipeline alert while the previous data keeps serving.
+//! failed run raises a pipeline alert while the previous data keeps serving, and `etl status`
+//! explains it without the configuration.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -44,7 +45,7 @@ fn stderr(o: &Output) -> String {
 }
 
 #[test]
-fn a_load_raises_alerts_that_list_backtest_and_survive_a_failed_run() {
+fn a_load_raises_alerts_that_list_backtest_and_survive_a_failed_run_that_status_explains() {
     let data = tempfile::tempdir().unwrap();
     let run = actionboard(data.path(), &["etl", "run"], None);
     assert!(run.status.success(), "{}", stderr(&run));
@@ -140,6 +141,57 @@ fn a_load_raises_alerts_that_list_backtest_and_survive_a_failed_run() {
     assert!(
         stdout(&earlier).contains("YoY to"),
         "the data's alerts stay"
+    );
+
+    // `etl status` reads only the run folders: it explains the failure from any folder, with
+    // no configuration at hand (the broken one is what a person is about to fix).
+    let status = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_actionboard"))
+            .current_dir(data.path())
+            .env_remove("ACTIONBOARD_CONFIG")
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["etl", "status"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let all = status(&[]);
+    assert!(all.status.success(), "{}", stderr(&all));
+    let text = stdout(&all);
+    let published = stdout(&run)
+        .lines()
+        .find_map(|l| {
+            Some(
+                l.strip_prefix("Published run ")?
+                    .split(' ')
+                    .next()?
+                    .to_string(),
+            )
+        })
+        .expect("etl run names the run it published");
+    assert!(
+        text.contains(&format!("run {published}: complete")),
+        "{text}"
+    );
+    assert!(
+        text.contains(": failed at ") && text.contains("FAILED at"),
+        "{text}"
+    );
+    assert!(
+        text.contains("empty"),
+        "the failure names its cause: {text}"
+    );
+    assert!(
+        text.contains(&format!("Serving snapshot: {published}")),
+        "{text}"
+    );
+    let unknown = status(&["--run", "20990101T000000.000Z"]);
+    assert!(!unknown.status.success());
+    assert!(
+        stderr(&unknown).contains("does not exist"),
+        "{}",
+        stderr(&unknown)
     );
 }
 

@@ -86,6 +86,36 @@ pub struct RunOutcome {
     pub stages_run: Vec<Stage>,
 }
 
+/// The run named `id` under `data_dir`, or the newest run. Needs no configuration, so a run's
+/// state can be read even when `sources.yml` is broken.
+pub fn find_run(data_dir: &Path, id: Option<&str>) -> Result<RunDir, PipelineError> {
+    match id {
+        Some(id) => {
+            let run = RunId::parse(id).map_err(|_| PipelineError::UnknownRun(id.to_string()))?;
+            RunDir::open(data_dir, run).ok_or_else(|| PipelineError::UnknownRun(id.to_string()))
+        }
+        None => RunDir::list(data_dir)?
+            .pop()
+            .ok_or_else(|| PipelineError::NoRun(RunDir::runs_root(data_dir))),
+    }
+}
+
+/// What the run's extract stage recorded about each source (`extract/provenance.json`).
+pub fn read_provenance(rd: &RunDir) -> Result<Vec<Provenance>, PipelineError> {
+    let path = rd.stage_dir(Stage::Extract).join("provenance.json");
+    let bytes = std::fs::read(&path).map_err(|e| TransformError::Read {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        TransformError::Read {
+            path,
+            message: e.to_string(),
+        }
+        .into()
+    })
+}
+
 impl Pipeline {
     pub fn new(sources: Sources, data_dir: impl Into<PathBuf>) -> Self {
         let fetch = FetchSettings::from_config(&sources);
@@ -143,21 +173,6 @@ impl Pipeline {
 
     pub fn new_run(&self) -> Result<RunDir, PipelineError> {
         Ok(RunDir::create(&self.data_dir, RunId::now())?)
-    }
-
-    /// The run named `id`, or the newest run.
-    pub fn find_run(&self, id: Option<&str>) -> Result<RunDir, PipelineError> {
-        match id {
-            Some(id) => {
-                let run =
-                    RunId::parse(id).map_err(|_| PipelineError::UnknownRun(id.to_string()))?;
-                RunDir::open(&self.data_dir, run)
-                    .ok_or_else(|| PipelineError::UnknownRun(id.to_string()))
-            }
-            None => RunDir::list(&self.data_dir)?
-                .pop()
-                .ok_or_else(|| PipelineError::NoRun(RunDir::runs_root(&self.data_dir))),
-        }
     }
 
     /// Runs the stages of a run from its first incomplete one: the newest run when it was
@@ -279,21 +294,6 @@ impl Pipeline {
         Ok((std::collections::BTreeMap::new(), known))
     }
 
-    pub fn provenance(&self, rd: &RunDir) -> Result<Vec<Provenance>, PipelineError> {
-        let path = rd.stage_dir(Stage::Extract).join("provenance.json");
-        let bytes = std::fs::read(&path).map_err(|e| TransformError::Read {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            TransformError::Read {
-                path,
-                message: e.to_string(),
-            }
-            .into()
-        })
-    }
-
     fn transform(
         &self,
         rd: &RunDir,
@@ -305,7 +305,7 @@ impl Pipeline {
         ),
         PipelineError,
     > {
-        let provenance = self.provenance(rd)?;
+        let provenance = read_provenance(rd)?;
         let extract_dir = rd.stage_dir(Stage::Extract);
         let clock = Instant::now();
         let transformed = transform::transform_with_progress(
@@ -351,7 +351,7 @@ impl Pipeline {
                 run: rd.run.clone(),
                 needed: Stage::Transform,
             })?;
-        let provenance = self.provenance(rd)?;
+        let provenance = read_provenance(rd)?;
         let primary = self
             .sources
             .enabled()

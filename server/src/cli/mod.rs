@@ -21,6 +21,7 @@ macro_rules! out {
 }
 use engine::config::{Fetch, Sources};
 use engine::etl::manifest::RunDir;
+use engine::etl::pipeline::{find_run, read_provenance};
 use engine::etl::{Pipeline, Stage};
 use engine::store::SnapshotStore;
 pub(crate) use out;
@@ -65,15 +66,16 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum EtlCommand {
     /// Run every stage; continues an interrupted run from its first incomplete stage.
-    Run(EtlArgs),
+    Run(ExtractArgs),
     /// Start a new run: read every enabled source and record its provenance.
-    Extract(EtlArgs),
+    Extract(ExtractArgs),
     /// Validate and transform the extracted files of a run (default: the newest).
-    Transform(EtlArgs),
+    Transform(StageArgs),
     /// Load a transformed run into a new snapshot and publish it.
-    Load(EtlArgs),
-    /// Show each run's stages, row counts, rejects and errors.
-    Status(EtlArgs),
+    Load(StageArgs),
+    /// Show each run's stages, row counts, rejects and errors (reads only the run folders, so it
+    /// works even while the configuration is broken).
+    Status(StatusArgs),
 }
 
 #[derive(Debug, Args)]
@@ -132,6 +134,16 @@ struct ConfigFiles {
 }
 
 impl ConfigFiles {
+    fn pipeline(&self, data_dir: &std::path::Path, live: bool) -> Result<Pipeline, String> {
+        let sources = Sources::load(&self.config, &self.mirror).map_err(|e| e.to_string())?;
+        let mut pipeline = Pipeline::new(sources, data_dir);
+        pipeline.progress = crate::progress::for_stderr();
+        if live {
+            pipeline.fetch.force = Some(Fetch::Live);
+        }
+        Ok(pipeline)
+    }
+
     fn run_config(&self) -> crate::web::RunConfig {
         crate::web::RunConfig {
             sources: self.config.clone(),
@@ -142,29 +154,31 @@ impl ConfigFiles {
     }
 }
 
+/// `etl run` and `etl extract`: a run that reads the sources.
 #[derive(Debug, Args)]
-struct EtlArgs {
+struct ExtractArgs {
     #[command(flatten)]
     files: ConfigFiles,
-    /// The run to work on (transform, load, status); default: the newest.
-    #[arg(long)]
-    run: Option<String>,
     /// Read every source from its URL first (falling back to the mirror), whatever the config says.
     #[arg(long)]
     live: bool,
 }
 
-impl EtlArgs {
-    fn pipeline(&self, data_dir: &std::path::Path) -> Result<Pipeline, String> {
-        let sources =
-            Sources::load(&self.files.config, &self.files.mirror).map_err(|e| e.to_string())?;
-        let mut pipeline = Pipeline::new(sources, data_dir);
-        pipeline.progress = crate::progress::for_stderr();
-        if self.live {
-            pipeline.fetch.force = Some(Fetch::Live);
-        }
-        Ok(pipeline)
-    }
+/// `etl transform` and `etl load`: one stage of an existing run.
+#[derive(Debug, Args)]
+struct StageArgs {
+    #[command(flatten)]
+    files: ConfigFiles,
+    /// The run to work on; default: the newest.
+    #[arg(long)]
+    run: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    /// The run to show; default: the ten newest.
+    #[arg(long)]
+    run: Option<String>,
 }
 
 pub fn main() -> ExitCode {
@@ -203,25 +217,20 @@ fn init_tracing() {
 fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
     match cmd {
         EtlCommand::Run(args) => {
-            let pipeline = args.pipeline(data_dir)?;
+            let pipeline = args.files.pipeline(data_dir, args.live)?;
             let outcome = pipeline.run().map_err(|e| e.to_string());
             // A failed run raises the `pipeline` alert; a published one, the data's alerts.
-            refresh_alerts(data_dir, &args);
+            refresh_alerts(data_dir, &args.files);
             let outcome = outcome?;
             if let Some(stage) = outcome.resumed_at {
                 out!("Resumed run {} at the {stage} stage.", outcome.run);
             }
-            print_run(
-                &pipeline,
-                &pipeline
-                    .find_run(Some(outcome.run.as_str()))
-                    .map_err(|e| e.to_string())?,
-            );
+            print_run(&find_run(data_dir, Some(outcome.run.as_str())).map_err(|e| e.to_string())?);
             out!("Published run {} to {}.", outcome.run, data_dir.display());
             Ok(())
         }
         EtlCommand::Extract(args) => {
-            let pipeline = args.pipeline(data_dir)?;
+            let pipeline = args.files.pipeline(data_dir, args.live)?;
             let _lock = pipeline.lock().map_err(|e| e.to_string())?;
             let rd = pipeline.new_run().map_err(|e| e.to_string())?;
             run_one(&pipeline, &rd, Stage::Extract)
@@ -231,22 +240,19 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
                 EtlCommand::Transform(_) => Stage::Transform,
                 _ => Stage::Load,
             };
-            let pipeline = args.pipeline(data_dir)?;
+            let pipeline = args.files.pipeline(data_dir, false)?;
             let lock = pipeline.lock().map_err(|e| e.to_string())?;
-            let rd = pipeline
-                .find_run(args.run.as_deref())
-                .map_err(|e| e.to_string())?;
+            let rd = find_run(data_dir, args.run.as_deref()).map_err(|e| e.to_string())?;
             let result = run_one(&pipeline, &rd, stage);
             drop(lock);
             if stage == Stage::Load || result.is_err() {
-                refresh_alerts(data_dir, args);
+                refresh_alerts(data_dir, &args.files);
             }
             result
         }
         EtlCommand::Status(args) => {
-            let pipeline = args.pipeline(data_dir)?;
             let runs = match &args.run {
-                Some(id) => vec![pipeline.find_run(Some(id)).map_err(|e| e.to_string())?],
+                Some(id) => vec![find_run(data_dir, Some(id)).map_err(|e| e.to_string())?],
                 None => RunDir::list(data_dir).map_err(|e| e.to_string())?,
             };
             if runs.is_empty() {
@@ -256,7 +262,7 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
                 );
             }
             for rd in runs.iter().rev().take(10).rev() {
-                print_run(&pipeline, rd);
+                print_run(rd);
             }
             match SnapshotStore::new(data_dir).current() {
                 Ok(Some(run)) => out!("Serving snapshot: {run}"),
@@ -270,11 +276,11 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
 
 /// Evaluates the rules on the published snapshot after a stage. The data is already published
 /// (or the previous snapshot still serves), so a problem here is reported, not fatal.
-fn refresh_alerts(data_dir: &std::path::Path, args: &EtlArgs) {
+fn refresh_alerts(data_dir: &std::path::Path, files: &ConfigFiles) {
     let files = rules::RuleFiles {
-        config: args.files.config.clone(),
-        metrics: args.files.metrics.clone(),
-        rules: args.files.rules.clone(),
+        config: files.config.clone(),
+        metrics: files.metrics.clone(),
+        rules: files.rules.clone(),
     };
     match SnapshotStore::new(data_dir).current() {
         Ok(Some(_)) => {}
@@ -292,11 +298,11 @@ fn refresh_alerts(data_dir: &std::path::Path, args: &EtlArgs) {
 
 fn run_one(pipeline: &Pipeline, rd: &RunDir, stage: Stage) -> Result<(), String> {
     let result = pipeline.run_stage(rd, stage);
-    print_run(pipeline, rd);
+    print_run(rd);
     result.map(|_| ()).map_err(|e| e.to_string())
 }
 
-fn print_run(pipeline: &Pipeline, rd: &RunDir) {
+fn print_run(rd: &RunDir) {
     let state = match rd.next_stage() {
         None => "complete".to_string(),
         Some(stage) if rd.failure(stage).is_some() => format!("failed at {stage}"),
@@ -314,7 +320,7 @@ fn print_run(pipeline: &Pipeline, rd: &RunDir) {
                     m.duration_ms
                 );
                 if stage == Stage::Extract {
-                    for p in pipeline.provenance(rd).unwrap_or_default() {
+                    for p in read_provenance(rd).unwrap_or_default() {
                         let note = p
                             .fallback_reason
                             .map(|r| format!(" (fell back: {r})"))
