@@ -305,11 +305,6 @@ impl Sources {
                     )));
                 }
             }
-            if s.kind == SourceKind::HtmlTable && s.enabled {
-                return Err(at(
-                    "`kind: html_table` cannot be extracted yet; set `enabled: false`".into(),
-                ));
-            }
             if s.role == Role::Regions && s.kind != SourceKind::Csv {
                 return Err(at("the region table must be a `csv` source".into()));
             }
@@ -370,6 +365,26 @@ impl Sources {
                 max: s.checks.max,
                 max_reject_rate,
             });
+        }
+        // A URL serves one edition: two editions read from one URL would both hold whatever it
+        // serves today, under two labels.
+        let mut editions_by_url: HashMap<&str, &Source> = HashMap::new();
+        for s in &sources {
+            let Some(url) = s.url.as_deref() else {
+                continue;
+            };
+            match editions_by_url.get(url) {
+                Some(other) if other.edition != s.edition => {
+                    return Err(invalid(format!(
+                        "sources `{}` ({}) and `{}` ({}) read the same url {url}, which serves one edition; \
+                         give each edition a url that keeps it, or `fetch: mirror` without a url",
+                        other.id, other.edition, s.id, s.edition
+                    )));
+                }
+                _ => {
+                    editions_by_url.insert(url, s);
+                }
+            }
         }
         let regions: Vec<_> = sources
             .iter()
@@ -479,6 +494,44 @@ sources:
         .unwrap_err()
         .to_string();
         assert!(err.contains("aggregate set `nope` is not defined"), "{err}");
+    }
+
+    #[test]
+    fn the_wikipedia_table_can_be_switched_on() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sources.yml");
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("    enabled: false\n", "    enabled: true\n");
+        let sources = Sources::parse(&text, &path, Path::new("/mirror")).unwrap();
+        assert!(sources.get("wikipedia_gdp").unwrap().enabled);
+    }
+
+    #[test]
+    fn two_editions_cannot_share_a_url() {
+        let edition = |id: &str, edition: &str| {
+            format!(
+                "  - id: {id}\n    kind: http_json\n    title: t\n    publisher: p\n    licence: l\n    edition: {edition}\n    url: https://example.org/ngdpd\n    mirror: {id}.json\n    series: gdp_usd\n    unit: usd_billions\n"
+            )
+        };
+        let text = format!(
+            "{MINIMAL}{}{}",
+            edition("old", "Oct"),
+            edition("new", "Apr")
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "sources `old` (Oct) and `new` (Apr) read the same url https://example.org/ngdpd"
+            ),
+            "{err}"
+        );
+        // One edition read twice (say, two series of one file) is fine.
+        parse(&format!(
+            "{MINIMAL}{}{}",
+            edition("a", "Oct"),
+            edition("b", "Oct")
+        ))
+        .unwrap();
     }
 
     #[test]
