@@ -31,6 +31,8 @@ pub struct SourceRows {
     pub rows_out: u64,
     pub rejected: u64,
     pub missing: u64,
+    /// Rows from the configuration (`regions.overrides`), counted in `rows_out`.
+    pub added: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

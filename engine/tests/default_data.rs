@@ -192,6 +192,36 @@ fn snapshot_separates_countries_from_aggregates_and_records_provenance() {
     assert_eq!(size, bytes.len() as i64);
     assert_eq!(read_from, "mirror");
     assert!(location.ends_with("wb_wdi/ny.gdp.mktp.cd.csv"));
+
+    // The region table: the file's rows, plus the overrides for codes the file lacks, counted
+    // as added so "out" above "in" explains itself.
+    let mut file =
+        csv::Reader::from_path(mirror().join("regions/un_m49_country-codes.csv")).unwrap();
+    let code_col = file
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "ISO3166-1-Alpha-3")
+        .unwrap();
+    let codes_in_file: Vec<String> = file
+        .records()
+        .map(|r| r.unwrap()[code_col].to_string())
+        .collect();
+    let overrides_missing_from_file = ["XKX", "CHI"]
+        .iter()
+        .filter(|c| !codes_in_file.iter().any(|f| f == *c))
+        .count() as u64;
+    let transform = engine::etl::pipeline::find_run(dir.path(), Some(&run.to_string()))
+        .unwrap()
+        .manifest(engine::etl::Stage::Transform)
+        .unwrap();
+    let c = &transform.counts["un_m49_regions"];
+    assert_eq!(c.rows_in, codes_in_file.len() as u64);
+    assert_eq!(c.added, overrides_missing_from_file);
+    assert!(c.added > 0);
+    // Rows without a region (Antarctica) are missing: no row is dropped uncounted.
+    assert_eq!(c.rows_out, c.rows_in - c.rejected - c.missing + c.added);
+    assert_eq!(transform.counts["wb_gdp"].added, 0);
 }
 
 fn rule_set() -> engine::rules::RuleSet {

@@ -54,6 +54,12 @@ test('hydrated: the served run, its stages and timings, rows per source and prov
   assert.equal(await wb.locator('[data-col="in"]').textContent(), lines.toLocaleString('en-US'));
   assert.equal(await wb.locator('[data-col="rejected"]').textContent(), '0');
   assert.ok(await page.getByTestId('no-rejects').isVisible());
+  // The region table's rows out include the overrides from config/sources.yml, and say so.
+  const added = manifest('transform').counts.un_m49_regions.added;
+  assert.ok(added > 0);
+  const regions = page.locator('[data-testid="source-rows"] tr[data-source="un_m49_regions"]');
+  assert.equal(await regions.locator('[data-col="added"]').textContent(), ` (incl. ${added} from config)`);
+  assert.equal(await wb.locator('[data-col="added"]').count(), 0);
 
   const bytes = readFileSync(path.join(MIRROR, WB_GDP));
   const sha = createHash('sha256').update(bytes).digest('hex');

@@ -278,7 +278,7 @@ fn RunDetail(run: RunSummary, current: Option<String>) -> impl IntoView {
                 view! {
                     <div class="table-scroll" tabindex="0" role="region" aria-label=t(lang, "Rows per source", "소스별 행 수")>
                         <table class="data" data-testid="source-rows">
-                            <caption>{t(lang, "From the transform manifest. Missing: empty values, neither stored nor rejected.", "변환 매니페스트 기준. 누락: 빈 값(저장도 거부도 하지 않음).")}</caption>
+                            <caption>{t(lang, "From the transform manifest. Missing: empty values, neither stored nor rejected. Rows from config: regions.overrides in config/sources.yml.", "변환 매니페스트 기준. 누락: 빈 값(저장도 거부도 하지 않음). 설정의 행: config/sources.yml의 regions.overrides.")}</caption>
                             <thead>
                                 <tr>
                                     <th scope="col">{t(lang, "Source", "소스")}</th>
@@ -296,7 +296,17 @@ fn RunDetail(run: RunSummary, current: Option<String>) -> impl IntoView {
                                         <tr data-source=r.source_id.clone()>
                                             <th scope="row">{r.source_id.clone()}</th>
                                             <td class="num" data-col="in">{grouped(r.rows_in as f64, 0)}</td>
-                                            <td class="num" data-col="out">{grouped(r.rows_out as f64, 0)}</td>
+                                            <td class="num" data-col="out">
+                                                {grouped(r.rows_out as f64, 0)}
+                                                {(r.added > 0).then(|| view! {
+                                                    <span class="muted" data-col="added">
+                                                        {match lang {
+                                                            Lang::En => format!(" (incl. {} from config)", r.added),
+                                                            Lang::Ko => format!(" (설정에서 {}행 포함)", r.added),
+                                                        }}
+                                                    </span>
+                                                })}
+                                            </td>
                                             <td class="num" data-col="rejected">{grouped(r.rejected as f64, 0)}</td>
                                             <td class="num" data-col="missing">{grouped(r.missing as f64, 0)}</td>
                                             <td class="num">{rate}</td>

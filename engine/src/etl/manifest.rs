@@ -82,6 +82,10 @@ pub struct SourceCounts {
     pub rejected: u64,
     /// Empty values: absent data, neither stored nor rejected.
     pub missing: u64,
+    /// Rows that come from the configuration, not the file (`regions.overrides`): counted in
+    /// `rows_out`, so out can exceed in. Absent from manifests written before it existed.
+    #[serde(default)]
+    pub added: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

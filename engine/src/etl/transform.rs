@@ -202,7 +202,7 @@ fn regions_from(
     source: &Source,
     table: &RawTable,
     file: &str,
-) -> (Vec<Region>, Vec<Reject>) {
+) -> (Vec<Region>, Vec<Reject>, SourceCounts) {
     let idx = |f: &str| field_index(source, &table.columns, f);
     let (code_i, name_i, region_i, sub_i) =
         (idx("code"), idx("name"), idx("region"), idx("sub_region"));
@@ -219,7 +219,7 @@ fn regions_from(
             }
             let code = cell(row, code_i);
             let region = cell(row, region_i);
-            // Antarctica has no region and no economy: not an error.
+            // Antarctica has no region and no economy: missing, not an error.
             if region.is_empty() {
                 return None;
             }
@@ -248,9 +248,10 @@ fn regions_from(
     let mut regions = Vec::with_capacity(checked.len());
     let mut rejects = Vec::new();
     let mut seen: HashSet<&str> = HashSet::default();
+    let mut missing = 0;
     for (row, result) in table.rows.iter().zip(checked) {
         match result {
-            None => {}
+            None => missing += 1,
             Some(Err(reject)) => rejects.push(reject),
             Some(Ok(region)) => {
                 if !seen.insert(cell(row, code_i)) {
@@ -269,6 +270,7 @@ fn regions_from(
             }
         }
     }
+    let from_table = regions.len();
     for o in &sources.region_overrides {
         if seen.insert(o.code.as_str()) {
             regions.push(Region {
@@ -280,7 +282,14 @@ fn regions_from(
             });
         }
     }
-    (regions, rejects)
+    let counts = SourceCounts {
+        rows_in: table.rows.len() as u64,
+        rows_out: regions.len() as u64,
+        rejected: rejects.len() as u64,
+        missing,
+        added: (regions.len() - from_table) as u64,
+    };
+    (regions, rejects, counts)
 }
 
 fn is_code(code: &str) -> bool {
@@ -422,16 +431,10 @@ struct RegionTable {
 
 fn region_table(sources: &Sources, raw: &RawSource) -> Result<RegionTable, TransformError> {
     let table = raw.parse_table()?;
-    let (regions, rejects) = regions_from(sources, &raw.source, &table, &raw.location);
+    let (regions, rejects, counts) = regions_from(sources, &raw.source, &table, &raw.location);
     if regions.is_empty() {
         return Err(TransformError::NoRegions(raw.source.id.clone()));
     }
-    let counts = SourceCounts {
-        rows_in: table.rows.len() as u64,
-        rows_out: regions.len() as u64,
-        rejected: rejects.len() as u64,
-        missing: 0,
-    };
     let dict = {
         let countries: HashSet<&str> = regions.iter().map(|r| r.code.as_str()).collect();
         CodeDictionary::new(sources, &countries)
@@ -987,6 +990,7 @@ fn observations_from(
         rows_out: order.len() as u64,
         rejected: rejects.len() as u64,
         missing,
+        added: 0,
     };
     let observations = SourceObservations {
         source_id: Arc::from(v.source.id.as_str()),

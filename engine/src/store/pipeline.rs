@@ -77,6 +77,7 @@ fn summary(rd: &RunDir) -> RunSummary {
                     rows_out: c.rows_out,
                     rejected: c.rejected,
                     missing: c.missing,
+                    added: c.added,
                 })
                 .collect()
         })
@@ -226,6 +227,7 @@ mod tests {
                     rows_out: 8,
                     rejected: 1,
                     missing: 1,
+                    added: 0,
                 },
             )]);
             rd.complete_stage(&manifest(&r1, stage, counts)).unwrap();

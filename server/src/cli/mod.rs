@@ -338,8 +338,13 @@ fn print_run(rd: &RunDir) {
                 }
                 if stage == Stage::Transform {
                     for (source, c) in &m.counts {
+                        let added = if c.added > 0 {
+                            format!("  (out includes {} from regions.overrides)", c.added)
+                        } else {
+                            String::new()
+                        };
                         out!(
-                            "      {source:<18} in {:>7}  out {:>7}  rejected {:>5}  missing {:>5}",
+                            "      {source:<18} in {:>7}  out {:>7}  rejected {:>5}  missing {:>5}{added}",
                             c.rows_in,
                             c.rows_out,
                             c.rejected,
