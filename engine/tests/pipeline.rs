@@ -360,7 +360,7 @@ fn a_second_runner_is_refused_while_the_first_holds_the_lock() {
 }
 
 #[test]
-fn stages_refuse_to_run_out_of_order() {
+fn stages_refuse_to_run_out_of_order_or_under_a_complete_later_stage() {
     let ws = Workspace::new(good_rows().as_bytes(), 0.01);
     let pipeline = ws.pipeline();
     let rd = pipeline.new_run().unwrap();
@@ -369,6 +369,26 @@ fn stages_refuse_to_run_out_of_order() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("the transform stage is not complete"), "{err}");
+
+    // Once loaded, the transform is what the snapshot was made from: it is not redone in place.
+    let done = pipeline.run().unwrap();
+    let rd = find_run(&ws.data(), Some(done.run.as_str())).unwrap();
+    let transformed = rd.manifest(Stage::Transform).unwrap();
+    let err = pipeline
+        .run_stage(&rd, Stage::Transform)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("its load stage is complete") && err.contains("start a new run"),
+        "{err}"
+    );
+    assert_eq!(rd.manifest(Stage::Transform).unwrap(), transformed);
+    // The last stage may be redone: loading an earlier run again serves its data again.
+    let newer = pipeline.run().unwrap();
+    let store = SnapshotStore::new(ws.data());
+    assert_eq!(store.current().unwrap(), Some(newer.run));
+    pipeline.run_stage(&rd, Stage::Load).unwrap();
+    assert_eq!(store.current().unwrap(), Some(done.run));
 }
 
 #[test]

@@ -39,6 +39,12 @@ pub enum PipelineError {
     Load(#[from] LoadError),
     #[error("run {run}: the {needed} stage is not complete; run `actionboard etl {needed} --run {run}` first")]
     PreviousIncomplete { run: RunId, needed: Stage },
+    #[error("run {run}: its {later} stage is complete and was made from this {stage}, so redoing the {stage} would leave it stale; start a new run (`actionboard etl run`) to read the sources again")]
+    LaterStageComplete {
+        run: RunId,
+        stage: Stage,
+        later: Stage,
+    },
     #[error(
         "no run found in {0}; start one with `actionboard etl run` or `actionboard etl extract`"
     )]
@@ -219,6 +225,19 @@ impl Pipeline {
                     needed: prev,
                 });
             }
+        }
+        // A stage's output is the next stage's input: redone under a complete later stage, the
+        // run folder would claim a result that no longer follows from it. (The last stage may be
+        // redone: loading a run again publishes its snapshot again.)
+        if let Some(&later) = Stage::ALL
+            .iter()
+            .find(|&&later| later > stage && rd.manifest(later).is_some())
+        {
+            return Err(PipelineError::LaterStageComplete {
+                run: rd.run.clone(),
+                stage,
+                later,
+            });
         }
         let started_at = Utc::now();
         let clock = Instant::now();
