@@ -186,6 +186,35 @@ fn a_load_raises_alerts_that_list_backtest_and_survive_a_failed_run_that_status_
         text.contains(&format!("Serving snapshot: {published}")),
         "{text}"
     );
+    // The same as JSON, for scripts and monitoring.
+    let json = status(&["--format", "json"]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["serving"], published.as_str());
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{report}");
+    let (failed, complete) = (&runs[0], &runs[1]);
+    assert_eq!(failed["state"], "failed");
+    let failed_stage = failed["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["state"] == "failed")
+        .expect("a failed stage");
+    assert!(
+        failed_stage["error"].as_str().unwrap().contains("empty"),
+        "{failed_stage}"
+    );
+    assert_eq!(complete["run_id"], published.as_str());
+    assert_eq!(complete["state"], "complete");
+    let regions = complete["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source_id"] == "un_m49_regions")
+        .unwrap();
+    assert!(regions["added"].as_u64().unwrap() > 0, "{regions}");
+
     let unknown = status(&["--run", "20990101T000000.000Z"]);
     assert!(!unknown.status.success());
     assert!(

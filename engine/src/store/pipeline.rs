@@ -21,12 +21,13 @@ fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
 
 /// Every run folder under `data_dir`, newest first.
 pub fn runs(data_dir: &Path) -> Result<Vec<RunSummary>, RunDirError> {
-    let mut out: Vec<RunSummary> = RunDir::list(data_dir)?.iter().map(summary).collect();
+    let mut out: Vec<RunSummary> = RunDir::list(data_dir)?.iter().map(run_summary).collect();
     out.reverse();
     Ok(out)
 }
 
-fn summary(rd: &RunDir) -> RunSummary {
+/// One run's stages (from its folder) and rows per source (from its transform manifest).
+pub fn run_summary(rd: &RunDir) -> RunSummary {
     let stages = Stage::ALL
         .into_iter()
         .map(|stage| {

@@ -179,6 +179,32 @@ struct StatusArgs {
     /// The run to show; default: the ten newest.
     #[arg(long)]
     run: Option<String>,
+    /// `json` for scripts and monitoring: the snapshot served, and each run (newest first) with
+    /// its state, stages (times, errors) and rows per source.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    format: OutputFormat,
+}
+
+/// How a listing is printed: for people, or as JSON for scripts.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum OutputFormat {
+    Text,
+    Json,
+}
+
+/// `etl status --format json`.
+#[derive(serde::Serialize)]
+struct StatusReport {
+    serving: Option<String>,
+    runs: Vec<RunStatus>,
+}
+
+#[derive(serde::Serialize)]
+struct RunStatus {
+    /// `complete`, `failed` or `incomplete` (running, or interrupted).
+    state: engine::store::pipeline::StageState,
+    #[serde(flatten)]
+    summary: engine::store::pipeline::RunSummary,
 }
 
 pub fn main() -> ExitCode {
@@ -255,16 +281,37 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
                 Some(id) => vec![find_run(data_dir, Some(id)).map_err(|e| e.to_string())?],
                 None => RunDir::list(data_dir).map_err(|e| e.to_string())?,
             };
+            let shown = &runs[runs.len().saturating_sub(10)..];
+            let serving = SnapshotStore::new(data_dir).current();
+            if let OutputFormat::Json = args.format {
+                let report = StatusReport {
+                    serving: serving.map_err(|e| e.to_string())?.map(|r| r.to_string()),
+                    runs: shown
+                        .iter()
+                        .rev()
+                        .map(|rd| {
+                            let summary = engine::store::pipeline::run_summary(rd);
+                            RunStatus {
+                                state: summary.state(),
+                                summary,
+                            }
+                        })
+                        .collect(),
+                };
+                let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+                out!("{text}");
+                return Ok(());
+            }
             if runs.is_empty() {
                 out!(
                     "No runs yet in {}. Start one with `actionboard etl run`.",
                     data_dir.display()
                 );
             }
-            for rd in runs.iter().rev().take(10).rev() {
+            for rd in shown {
                 print_run(rd);
             }
-            match SnapshotStore::new(data_dir).current() {
+            match serving {
                 Ok(Some(run)) => out!("Serving snapshot: {run}"),
                 Ok(None) => out!("Serving snapshot: none published yet"),
                 Err(e) => out!("Serving snapshot: {e}"),

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use display::Lang;
 use engine::config::Sources;
 use engine::rules::eval::latest_period;
@@ -10,7 +10,7 @@ use engine::rules::sql::Periods;
 use engine::rules::{self, Kind, RuleSet};
 use engine::store::{AlertFilter, AlertStore, SnapshotStore, Status};
 
-use super::out;
+use super::{out, OutputFormat};
 
 #[derive(Debug, Args)]
 pub struct RuleFiles {
@@ -56,12 +56,6 @@ pub enum RulesCommand {
 pub enum AlertsCommand {
     /// The inbox: alerts by priority (default: the active ones).
     List(ListArgs),
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Args)]
