@@ -222,6 +222,14 @@ fn snapshot_separates_countries_from_aggregates_and_records_provenance() {
     // Rows without a region (Antarctica) are missing: no row is dropped uncounted.
     assert_eq!(c.rows_out, c.rows_in - c.rejected - c.missing + c.added);
     assert_eq!(transform.counts["wb_gdp"].added, 0);
+    // Every source's rows add up: none is dropped uncounted.
+    for (source, c) in &transform.counts {
+        assert_eq!(
+            c.rows_out + c.rejected + c.missing,
+            c.rows_in + c.added,
+            "{source}: {c:?}"
+        );
+    }
 }
 
 fn rule_set() -> engine::rules::RuleSet {
