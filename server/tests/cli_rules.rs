@@ -256,3 +256,55 @@ fn rules_check_names_the_line_and_what_is_wrong() {
         "{err}"
     );
 }
+
+#[test]
+fn metrics_and_rules_are_found_beside_the_sources_file() {
+    // A configuration folder of its own, used from another working folder: no --metrics or
+    // --rules needed.
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("conf");
+    std::fs::create_dir(&config).unwrap();
+    for file in ["sources.yml", "metrics.yml", "rules.yml"] {
+        std::fs::copy(root().join("config").join(file), config.join(file)).unwrap();
+    }
+    let data = work.path().join("data");
+    let run = Command::new(env!("CARGO_BIN_EXE_actionboard"))
+        .current_dir(work.path())
+        .env_remove("ACTIONBOARD_METRICS")
+        .env_remove("ACTIONBOARD_RULES")
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["etl", "run", "--config"])
+        .arg(config.join("sources.yml"))
+        .arg("--mirror")
+        .arg(mirror())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(
+        stdout(&run).contains("Alerts from snapshot"),
+        "{}{}",
+        stdout(&run),
+        stderr(&run)
+    );
+    assert!(!stderr(&run).contains("not refreshed"), "{}", stderr(&run));
+
+    // A broken rules file beside it is the one reported.
+    std::fs::write(config.join("rules.yml"), "rules: [").unwrap();
+    let check = Command::new(env!("CARGO_BIN_EXE_actionboard"))
+        .current_dir(work.path())
+        .env_remove("ACTIONBOARD_METRICS")
+        .env_remove("ACTIONBOARD_RULES")
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["rules", "check", "--config"])
+        .arg(config.join("sources.yml"))
+        .output()
+        .unwrap();
+    assert!(!check.status.success());
+    assert!(
+        stderr(&check).contains(&config.join("rules.yml").display().to_string()),
+        "{}",
+        stderr(&check)
+    );
+}

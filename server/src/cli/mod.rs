@@ -112,30 +112,21 @@ impl ServeArgs {
     }
 }
 
-/// The configuration files, as `etl` and `serve` (which can start runs) read them.
+/// The configuration files, as `etl` and `serve` (which can start runs) read them: the rules'
+/// (alerts are evaluated after a load) and the sources' mirror.
 #[derive(Debug, Clone, Args)]
 struct ConfigFiles {
-    /// The sources file.
-    #[arg(long, env = "ACTIONBOARD_CONFIG", default_value = "config/sources.yml")]
-    config: PathBuf,
+    #[command(flatten)]
+    rule_files: rules::RuleFiles,
     /// Folder laid out like `../shared/data` (the local mirror of the sources).
     #[arg(long, env = "ACTIONBOARD_MIRROR", default_value = "../shared/data")]
     mirror: PathBuf,
-    /// The metrics file (alerts are evaluated after a load).
-    #[arg(
-        long,
-        env = "ACTIONBOARD_METRICS",
-        default_value = "config/metrics.yml"
-    )]
-    metrics: PathBuf,
-    /// The rules file.
-    #[arg(long, env = "ACTIONBOARD_RULES", default_value = "config/rules.yml")]
-    rules: PathBuf,
 }
 
 impl ConfigFiles {
     fn pipeline(&self, data_dir: &std::path::Path, live: bool) -> Result<Pipeline, String> {
-        let sources = Sources::load(&self.config, &self.mirror).map_err(|e| e.to_string())?;
+        let sources =
+            Sources::load(&self.rule_files.config, &self.mirror).map_err(|e| e.to_string())?;
         let mut pipeline = Pipeline::new(sources, data_dir);
         pipeline.progress = crate::progress::for_stderr();
         if live {
@@ -146,10 +137,10 @@ impl ConfigFiles {
 
     fn run_config(&self) -> crate::web::RunConfig {
         crate::web::RunConfig {
-            sources: self.config.clone(),
+            sources: self.rule_files.config.clone(),
             mirror: self.mirror.clone(),
-            metrics: self.metrics.clone(),
-            rules: self.rules.clone(),
+            metrics: self.rule_files.metrics_path(),
+            rules: self.rule_files.rules_path(),
         }
     }
 }
@@ -324,16 +315,12 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
 /// Evaluates the rules on the published snapshot after a stage. The data is already published
 /// (or the previous snapshot still serves), so a problem here is reported, not fatal.
 fn refresh_alerts(data_dir: &std::path::Path, files: &ConfigFiles) {
-    let files = rules::RuleFiles {
-        config: files.config.clone(),
-        metrics: files.metrics.clone(),
-        rules: files.rules.clone(),
-    };
     match SnapshotStore::new(data_dir).current() {
         Ok(Some(_)) => {}
         _ => return,
     }
     let result = files
+        .rule_files
         .load()
         .and_then(|set| rules::evaluate(&SnapshotStore::new(data_dir), &set));
     if let Err(e) = result {

@@ -12,28 +12,38 @@ use engine::store::{AlertFilter, AlertStore, SnapshotStore, Status};
 
 use super::{out, OutputFormat};
 
-#[derive(Debug, Args)]
+/// The configuration files the rules read. The three live together: without `--metrics` or
+/// `--rules`, each is looked for beside the sources file.
+#[derive(Debug, Clone, Args)]
 pub struct RuleFiles {
     /// The sources file (metrics name its sources).
     #[arg(long, env = "ACTIONBOARD_CONFIG", default_value = "config/sources.yml")]
     pub config: PathBuf,
-    /// The metrics file.
-    #[arg(
-        long,
-        env = "ACTIONBOARD_METRICS",
-        default_value = "config/metrics.yml"
-    )]
-    pub metrics: PathBuf,
-    /// The rules file.
-    #[arg(long, env = "ACTIONBOARD_RULES", default_value = "config/rules.yml")]
-    pub rules: PathBuf,
+    /// The metrics file [default: metrics.yml beside the sources file].
+    #[arg(long, env = "ACTIONBOARD_METRICS")]
+    pub metrics: Option<PathBuf>,
+    /// The rules file [default: rules.yml beside the sources file].
+    #[arg(long, env = "ACTIONBOARD_RULES")]
+    pub rules: Option<PathBuf>,
 }
 
 impl RuleFiles {
+    pub fn metrics_path(&self) -> PathBuf {
+        self.metrics
+            .clone()
+            .unwrap_or_else(|| self.config.with_file_name("metrics.yml"))
+    }
+
+    pub fn rules_path(&self) -> PathBuf {
+        self.rules
+            .clone()
+            .unwrap_or_else(|| self.config.with_file_name("rules.yml"))
+    }
+
     pub fn load(&self) -> Result<RuleSet, String> {
         // Mirror paths do not matter to rules; the sources file is read for its ids.
         let sources = Sources::load(&self.config, Path::new(".")).map_err(|e| e.to_string())?;
-        RuleSet::load(&self.metrics, &self.rules, &sources).map_err(|e| e.to_string())
+        RuleSet::load(&self.metrics_path(), &self.rules_path(), &sources).map_err(|e| e.to_string())
     }
 }
 
