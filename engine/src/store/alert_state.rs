@@ -110,24 +110,46 @@ impl AlertFilter {
 
 pub const STATE_FILE: &str = "state/alerts.sqlite";
 
-/// Changes whenever the alert state of `data_dir` may have changed: the sizes and modification
-/// times of the SQLite file and its write-ahead log, which every commit touches. Lets readers
-/// keep an answer until then without opening the database.
-pub fn state_version(data_dir: &Path) -> Option<String> {
-    let path = data_dir.join(STATE_FILE);
-    let stamp = |p: &Path| {
-        std::fs::metadata(p).ok().map(|m| {
-            let modified = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            format!("{}:{modified}", m.len())
-        })
-    };
-    let main = stamp(&path)?;
-    let wal = stamp(&path.with_extension("sqlite-wal")).unwrap_or_default();
-    Some(format!("{main}/{wal}"))
+/// Tells when the alert state of a data folder changed, so readers can keep an answer until
+/// then. It holds one connection and asks SQLite's `PRAGMA data_version`, which changes exactly
+/// when another connection (the server's writers, the CLI's merge) commits to the file, and not
+/// when readers open and close connections (as the write-ahead log's size and time do).
+pub struct StateWatch {
+    path: PathBuf,
+    conn: std::sync::Mutex<Option<Connection>>,
+}
+
+impl StateWatch {
+    pub fn new(data_dir: &Path) -> Self {
+        StateWatch {
+            path: data_dir.join(STATE_FILE),
+            conn: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The current version: `None` while there is no state file (or it cannot be read). Two
+    /// equal answers mean no commit happened between them.
+    pub fn version(&self) -> Option<u64> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if conn.is_none() {
+            // Opened without creating: the file appears with the first merge.
+            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            *conn = Connection::open_with_flags(&self.path, flags).ok();
+        }
+        let version = conn
+            .as_ref()?
+            .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0));
+        match version {
+            Ok(v) => u64::try_from(v).ok(),
+            Err(e) => {
+                tracing::warn!("alert state version of {}: {e}", self.path.display());
+                // Opened afresh next time (the file may have been replaced).
+                *conn = None;
+                None
+            }
+        }
+    }
 }
 
 pub struct AlertStore {

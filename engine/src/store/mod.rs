@@ -13,7 +13,7 @@ mod sqlite;
 pub mod users;
 
 pub use alert_state::{
-    state_version, AlertFilter, AlertRecord, AlertStore, MergeSummary, StateError, Status,
+    AlertFilter, AlertRecord, AlertStore, MergeSummary, StateError, StateWatch, Status,
 };
 pub use queries::{CountryGdp, Freshness, Overview, RegionTop5, WorldGdp};
 pub use snapshots::{

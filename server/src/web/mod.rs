@@ -1,10 +1,12 @@
 //! The axum router: Leptos pages (through the page cache), server functions, static files,
 //! health, language choice, signing in and out, and starting a pipeline run.
 
+pub mod api_status;
 pub mod auth;
 mod lang;
 pub mod page_cache;
 pub mod runs;
+pub mod security;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -18,12 +20,28 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 pub use runs::RunConfig;
+pub use security::WebOptions;
 
+/// The whole site with the default [`WebOptions`] (cookies `Secure` only behind a trusted proxy
+/// that says https; none is configured).
 pub fn router(
     store: SnapshotStore,
     site_root: &Path,
     addr: SocketAddr,
     run_config: RunConfig,
+) -> Router {
+    router_with(store, site_root, addr, run_config, WebOptions::default())
+}
+
+/// The whole site. Layers, outermost first: security headers; the request's signed-in person,
+/// looked up once; the page cache; then the routes. Server functions' errors answer with their
+/// own status (`api_status`).
+pub fn router_with(
+    store: SnapshotStore,
+    site_root: &Path,
+    addr: SocketAddr,
+    run_config: RunConfig,
+    web: WebOptions,
 ) -> Router {
     let options = LeptosOptions::builder()
         .output_name("actionboard")
@@ -31,17 +49,18 @@ pub fn router(
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    let pages = page_cache::PageCache::new(store.clone());
+
     let data_dir = store.data_dir().to_path_buf();
     let launcher = runs::RunLauncher::new(run_config, &data_dir);
     let auth_routes = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
-        .with_state(auth::AuthState::new(data_dir));
+        .with_state(auth::AuthState::new(data_dir.clone()));
     let run_routes = Router::new()
         .route("/pipeline/runs", post(runs::start_run))
         .with_state(launcher);
-    let state = AppState::new(SnapshotReader::new(store));
+    let state = AppState::new(SnapshotReader::new(store.clone()));
+    let pages = page_cache::PageCache::new(store, state.alert_version.clone());
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
@@ -58,8 +77,17 @@ pub fn router(
         })
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
+        .layer(axum::middleware::from_fn(api_status::serve))
         .layer(axum::middleware::from_fn_with_state(
             pages,
             page_cache::serve,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            data_dir,
+            security::viewer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            security::Headers::new(web),
+            security::headers,
         ))
 }

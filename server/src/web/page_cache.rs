@@ -9,7 +9,6 @@
 //! that says `Cache-Control: no-store` (error panels do, so a passing failure is not kept).
 
 use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
@@ -18,7 +17,7 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode}
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use display::Lang;
-use engine::store::SnapshotStore;
+use engine::store::{SnapshotStore, StateWatch};
 
 /// Tells whether a page came from the cache (`hit`) or was rendered (`miss`).
 pub const CACHE_HEADER: HeaderName = HeaderName::from_static("x-page-cache");
@@ -29,8 +28,11 @@ const MAX_PAGE_BYTES: usize = 4 << 20;
 #[derive(Clone)]
 pub struct PageCache {
     store: SnapshotStore,
-    data_dir: PathBuf,
+    alerts: Arc<StateWatch>,
     pages: Arc<Mutex<Pages>>,
+    /// Pages being rendered now: a second request for one waits for it instead of rendering
+    /// it again (so a burst of readers renders a page once).
+    rendering: Arc<Mutex<HashMap<PageKey, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 #[derive(Default)]
@@ -45,7 +47,7 @@ struct Pages {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct DataVersion {
     snapshot: Option<String>,
-    alerts: Option<String>,
+    alerts: Option<u64>,
     day: chrono::NaiveDate,
 }
 
@@ -61,21 +63,39 @@ struct CachedPage {
 }
 
 impl PageCache {
-    pub fn new(store: SnapshotStore) -> Self {
+    pub fn new(store: SnapshotStore, alerts: Arc<StateWatch>) -> Self {
         PageCache {
-            data_dir: store.data_dir().to_path_buf(),
             store,
+            alerts,
             pages: Arc::default(),
+            rendering: Arc::default(),
         }
     }
 
-    /// A few metadata reads: the `current` link and the alert state's files.
+    /// The `current` link and the alert state's commit counter.
     fn version(&self) -> DataVersion {
         DataVersion {
             snapshot: self.store.current().ok().flatten().map(|r| r.to_string()),
-            alerts: engine::store::state_version(&self.data_dir),
+            alerts: self.alerts.version(),
             day: chrono::Utc::now().date_naive(),
         }
+    }
+
+    /// The lock of `key`'s render, shared by everyone asking for it meanwhile.
+    fn render_lock(&self, key: &PageKey) -> Arc<tokio::sync::Mutex<()>> {
+        self.rendering
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .clone()
+    }
+
+    fn rendered(&self, key: &PageKey) {
+        self.rendering
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pages> {
@@ -122,6 +142,14 @@ impl PageCache {
         let mut headers = headers.clone();
         headers.remove(header::CONTENT_LENGTH);
         pages.by_key.insert(key, CachedPage { headers, body });
+    }
+}
+
+struct RenderDone<'a>(&'a PageCache, PageKey);
+
+impl Drop for RenderDone<'_> {
+    fn drop(&mut self) {
+        self.0.rendered(&self.1);
     }
 }
 
@@ -172,6 +200,14 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
     // Read before rendering: if the data changes meanwhile, the page is kept under the older
     // version and the next request, seeing the new one, renders again.
     let version = cache.version();
+    if let Some(hit) = cache.get(&version, &key) {
+        return hit;
+    }
+    let lock = cache.render_lock(&key);
+    let _rendering = lock.lock().await;
+    // Dropped before the lock: the entry goes once this render is kept (or not kept).
+    let _done = RenderDone(&cache, key.clone());
+    // Rendered meanwhile by the request this one waited for?
     if let Some(hit) = cache.get(&version, &key) {
         return hit;
     }
@@ -262,7 +298,10 @@ mod tests {
     #[test]
     fn a_new_version_empties_the_cache_and_the_oldest_pages_go_first() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = PageCache::new(SnapshotStore::new(dir.path()));
+        let cache = PageCache::new(
+            SnapshotStore::new(dir.path()),
+            Arc::new(StateWatch::new(dir.path())),
+        );
         let v1 = cache.version();
         let key = |p: &str| PageKey {
             lang: Lang::En,
@@ -282,7 +321,7 @@ mod tests {
             .is_none());
 
         let v2 = DataVersion {
-            alerts: Some("changed".into()),
+            alerts: Some(7),
             ..v1.clone()
         };
         assert!(
