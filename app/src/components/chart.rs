@@ -65,9 +65,13 @@ impl Scale {
         } else {
             0.0
         };
-        // Ranks are whole places: at least four of them, so one rank never fills the axis.
-        let span_floor = if invert { 4.0 } else { 1.0 };
-        let high = low + nice_ceiling((max - low).max(span_floor));
+        let high = if invert {
+            // Ranks are whole places: at least 1–5, so one rank never fills the axis.
+            nice_ceiling(max.max(low + 4.0))
+        } else {
+            // A span of at least 1 (and, far from zero, one that floats can still tell apart).
+            low + nice_ceiling((max - low).max(1.0).max(low.abs() * 1e-6))
+        };
         if !(low.is_finite() && high.is_finite() && high > low) {
             return None;
         }

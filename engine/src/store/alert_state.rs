@@ -111,9 +111,9 @@ impl AlertFilter {
 pub const STATE_FILE: &str = "state/alerts.sqlite";
 
 /// Tells when the alert state of a data folder changed, so readers can keep an answer until
-/// then. It holds one connection and asks SQLite's `PRAGMA data_version`, which changes exactly
-/// when another connection (the server's writers, the CLI's merge) commits to the file, and not
-/// when readers open and close connections (as the write-ahead log's size and time do).
+/// then. It holds one connection and reads the state's change counter (bumped by triggers in
+/// every transaction that changes an alert or its history), which, unlike the file's size and
+/// time, does not move when readers open and close connections.
 pub struct StateWatch {
     path: PathBuf,
     conn: std::sync::Mutex<Option<Connection>>,
@@ -128,23 +128,27 @@ impl StateWatch {
     }
 
     /// The current version: `None` while there is no state file (or it cannot be read). Two
-    /// equal answers mean no commit happened between them.
+    /// equal answers mean no change was committed between them.
     pub fn version(&self) -> Option<u64> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         if conn.is_none() {
-            // Opened without creating: the file appears with the first merge.
+            // Opened without creating: the file appears with the first merge. Read-write (it
+            // never writes) because a read-only connection cannot create the write-ahead
+            // log's index when no other connection is open.
             let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
                 | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
             *conn = Connection::open_with_flags(&self.path, flags).ok();
         }
-        let version = conn
-            .as_ref()?
-            .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0));
+        let version =
+            conn.as_ref()?
+                .query_row("SELECT version FROM state_version WHERE id = 1", [], |r| {
+                    r.get::<_, i64>(0)
+                });
         match version {
             Ok(v) => u64::try_from(v).ok(),
             Err(e) => {
                 tracing::warn!("alert state version of {}: {e}", self.path.display());
-                // Opened afresh next time (the file may have been replaced).
+                // Opened afresh next time (the file may have been replaced or not set up yet).
                 *conn = None;
                 None
             }
@@ -193,6 +197,20 @@ CREATE TABLE IF NOT EXISTS alert_events (
     run_id      TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_alert ON alert_events (fingerprint, id);
+-- One counter that every change to an alert or its history bumps, in the same transaction (by
+-- triggers, so no writer can forget it): readers keep an answer while it stays the same.
+CREATE TABLE IF NOT EXISTS state_version (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS alerts_inserted AFTER INSERT ON alerts
+    BEGIN UPDATE state_version SET version = version + 1; END;
+CREATE TRIGGER IF NOT EXISTS alerts_updated AFTER UPDATE ON alerts
+    BEGIN UPDATE state_version SET version = version + 1; END;
+CREATE TRIGGER IF NOT EXISTS alerts_deleted AFTER DELETE ON alerts
+    BEGIN UPDATE state_version SET version = version + 1; END;
+CREATE TRIGGER IF NOT EXISTS events_inserted AFTER INSERT ON alert_events
+    BEGIN UPDATE state_version SET version = version + 1; END;
 CREATE TABLE IF NOT EXISTS evaluations (
     run_id        TEXT NOT NULL,
     digest        TEXT NOT NULL,
@@ -249,6 +267,23 @@ impl AlertStore {
 
     pub fn open(path: &Path) -> Result<Self, StateError> {
         let conn = super::sqlite::open(path, SCHEMA)?;
+        // Seeded once; checked first so that opening an existing file writes nothing.
+        let seeded: bool = conn
+            .query_row("SELECT count(*) > 0 FROM state_version", [], |r| r.get(0))
+            .map_err(|source| StateError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if !seeded {
+            conn.execute(
+                "INSERT OR IGNORE INTO state_version (id, version) VALUES (1, 0)",
+                [],
+            )
+            .map_err(|source| StateError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
         Ok(AlertStore {
             path: path.to_path_buf(),
             conn,

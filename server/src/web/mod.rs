@@ -59,6 +59,11 @@ pub fn router_with(
     let run_routes = Router::new()
         .route("/pipeline/runs", post(runs::start_run))
         .with_state(launcher);
+    // The server owns the alert state: it exists (empty) from the start, so its version is
+    // stable from the first page on.
+    if let Err(e) = engine::store::AlertStore::open_in(&data_dir) {
+        tracing::error!("the alert state cannot be opened: {e}");
+    }
     let state = AppState::new(SnapshotReader::new(store.clone()));
     let pages = page_cache::PageCache::new(store, state.alert_version.clone());
     let routes = generate_route_list(App);

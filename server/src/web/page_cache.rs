@@ -91,11 +91,17 @@ impl PageCache {
             .clone()
     }
 
+    /// A request holding `key`'s render lock is done: the last one out removes it (one still
+    /// waiting holds a clone, and must find the same lock as anyone arriving after it).
     fn rendered(&self, key: &PageKey) {
-        self.rendering
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
+        let mut rendering = self.rendering.lock().unwrap_or_else(|p| p.into_inner());
+        // Two holders: the map, and the finishing request's own clone.
+        if rendering
+            .get(key)
+            .is_some_and(|l| Arc::strong_count(l) <= 2)
+        {
+            rendering.remove(key);
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pages> {
