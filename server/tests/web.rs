@@ -29,6 +29,10 @@ fn run_pipeline(data_dir: &Path) -> String {
 }
 
 async fn start(load_data: bool) -> TestServer {
+    start_with(load_data, server::web::WebOptions::default()).await
+}
+
+async fn start_with(load_data: bool, web: server::web::WebOptions) -> TestServer {
     let data = tempfile::tempdir().unwrap();
     let store = SnapshotStore::new(data.path());
     if load_data {
@@ -45,7 +49,7 @@ async fn start(load_data: bool) -> TestServer {
         metrics: config.join("metrics.yml"),
         rules: config.join("rules.yml"),
     };
-    let router = server::web::router(store, Path::new("target/site"), addr, run_config);
+    let router = server::web::router_with(store, Path::new("target/site"), addr, run_config, web);
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     TestServer {
         base: format!("http://{addr}"),
@@ -725,4 +729,72 @@ async fn an_unchanged_page_is_rendered_once_under_a_burst_of_readers() {
         .filter(|(_, c)| c.as_deref() == Some("miss"))
         .count();
     assert_eq!(misses, 1, "1,000 concurrent reads render the page once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cookies_are_secure_when_the_site_is_reached_over_https() {
+    use server::web::security::SecureCookies;
+    let srv = start_with(
+        false,
+        server::web::WebOptions {
+            secure_cookies: SecureCookies::Always,
+            trusted_proxies: Vec::new(),
+        },
+    )
+    .await;
+    let (status, headers, _) = get_with(format!("{}/lang?to=ko&back=/", srv.base), None).await;
+    assert_eq!(status, 303);
+    assert!(headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .ends_with("; Secure"));
+    let (_, headers, _) = get_with(format!("{}/login", srv.base), None).await;
+    assert!(headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .ends_with("; Secure"));
+    // By default (no trusted proxy), a forwarded header from anyone changes nothing.
+    let plain = start(false).await;
+    let (_, headers, _) = tokio::task::spawn_blocking({
+        let url = format!("{}/lang?to=ko&back=/", plain.base);
+        move || {
+            let resp = agent()
+                .get(&url)
+                .header("X-Forwarded-Proto", "https")
+                .call()
+                .unwrap();
+            (resp.status().as_u16(), resp.headers().clone(), ())
+        }
+    })
+    .await
+    .unwrap();
+    assert!(!headers["set-cookie"].to_str().unwrap().contains("Secure"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_functions_answer_400_for_arguments_they_cannot_read() {
+    let srv = start(true).await;
+    for path in [
+        "/api/get_overview?year=abc",
+        "/api/get_overview?year=99999999999999999999",
+        "/api/get_alert",
+        "/api/get_country",
+    ] {
+        let (status, _, body) = get_with(format!("{}{path}", srv.base), Some("lang=en")).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        let error: app::api::error::ApiError = serde_json::from_str(&body).unwrap();
+        assert!(
+            matches!(error, app::api::error::ApiError::BadRequest(_)),
+            "{path}"
+        );
+        assert!(
+            !body.contains("serde") && !body.contains(".rs"),
+            "{path}: {body}"
+        );
+    }
+    let (status, _, body) =
+        get_with(format!("{}/api/get_overview?year=1850", srv.base), None).await;
+    assert_eq!(status, 400, "a year without data: {body}");
+    let (status, _, _) = get_with(format!("{}/api/get_country?code=ZZZ", srv.base), None).await;
+    assert_eq!(status, 200, "an unknown country is an answer, not an error");
 }
