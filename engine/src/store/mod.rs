@@ -6,6 +6,7 @@ pub mod alert_state;
 pub mod country;
 pub mod editions;
 pub mod explore;
+pub mod first_admin;
 pub mod pipeline;
 pub mod queries;
 pub mod snapshots;
@@ -13,7 +14,8 @@ mod sqlite;
 pub mod users;
 
 pub use alert_state::{
-    state_version, AlertFilter, AlertRecord, AlertStore, MergeSummary, StateError, Status,
+    state_version, Act, ActError, Acted, ActionKind, AlertFilter, AlertRecord, AlertStore,
+    DismissReason, InputError, MergeSummary, SnoozeCondition, SnoozeRequest, StateError, Status,
 };
 pub use queries::{CountryGdp, Freshness, Overview, RegionTop5, WorldGdp};
 pub use snapshots::{
