@@ -2,6 +2,7 @@
 //! `actionboard rules check|backtest|evaluate`, `actionboard alerts list`,
 //! `actionboard users add|list|remove`.
 
+mod alert_actions;
 mod rules;
 mod users;
 
@@ -416,6 +417,7 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), String> {
             Ok(None) => tracing::warn!("no snapshot published yet; run `actionboard etl run`"),
             Err(e) => tracing::warn!("{e}"),
         }
+        first_start(store.data_dir(), local)?;
         let router = crate::web::router(store, &args.site_root, local, args.files.run_config());
         // Without TCP_NODELAY a response written in two segments (headers, then body) waits for
         // the client's delayed ACK: ~40 ms added to every page.
@@ -431,6 +433,38 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| format!("server error: {e}"))
     })
+}
+
+/// With no users, nobody could sign in to act: creates `admin` (password from
+/// ACTIONBOARD_ADMIN_PASSWORD, else random, printed once and kept in a 0600 file until changed).
+fn first_start(data_dir: &std::path::Path, local: SocketAddr) -> Result<(), String> {
+    let from_env = std::env::var("ACTIONBOARD_ADMIN_PASSWORD").ok();
+    let created = engine::store::first_admin::ensure_first_admin(data_dir, from_env.as_deref())
+        .map_err(|e| format!("creating the first admin: {e}"))?;
+    let Some(admin) = created else {
+        return Ok(());
+    };
+    out!(
+        "First start: nobody could sign in, so the user `{}` (role admin) was created.",
+        admin.name
+    );
+    match (&admin.generated_password, &admin.file) {
+        (Some(password), Some(file)) => {
+            out!("  password: {password}");
+            out!(
+                "  (shown only now; also in {} (mode 0600) until you change it with `actionboard users add {} --role admin`)",
+                file.display(),
+                admin.name
+            );
+        }
+        _ => out!("  password: the one in ACTIONBOARD_ADMIN_PASSWORD"),
+    }
+    out!("  sign in at http://{local}/login");
+    out!(
+        "처음 시작: 로그인할 사용자가 없어 관리자 `{}`를 만들었습니다. 위 비밀번호로 로그인하세요.",
+        admin.name
+    );
+    Ok(())
 }
 
 async fn shutdown_signal() {
