@@ -48,7 +48,11 @@ impl AppState {
         Ok(summary)
     }
 
+    /// The alert state, with the snoozes whose time has come woken (a write only when one is
+    /// due).
     pub fn alerts(&self) -> Result<AlertStore, StateError> {
-        AlertStore::open_in(&self.data_dir)
+        let mut store = AlertStore::open_in(&self.data_dir)?;
+        store.wake_expired(chrono::Utc::now())?;
+        Ok(store)
     }
 }

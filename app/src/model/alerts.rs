@@ -18,6 +18,9 @@ pub struct InboxFilter {
     pub owner: Option<String>,
     /// `yes` (only data issues) or `no` (only business alerts).
     pub data_issue: Option<String>,
+    /// `1`: only the alerts assigned to the signed-in reader.
+    #[serde(default)]
+    pub mine: Option<String>,
 }
 
 /// One value of a filter with how many alerts it would show.

@@ -25,6 +25,7 @@ pub fn AlertsPage() -> impl IntoView {
             region: get("region"),
             owner: get("owner"),
             data_issue: get("data_issue"),
+            mine: get("mine"),
         }
     };
     let inbox = Resource::new(filter, list_alerts);
@@ -49,6 +50,7 @@ fn current(filter: &InboxFilter, param: &str) -> String {
         "region" => filter.region.clone(),
         "owner" => filter.owner.clone(),
         "data_issue" => filter.data_issue.clone(),
+        "mine" => filter.mine.clone(),
         _ => None,
     }
     .unwrap_or_default()
@@ -96,12 +98,26 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
         total,
     } = inbox;
     let shown = alerts.len();
+    let viewer = crate::auth::current_viewer();
+    let mine = filter.mine.as_deref().is_some_and(|m| !m.is_empty());
+    let now = chrono::Utc::now();
     view! {
         <Form method="GET" action="" attr:class="filters" attr:aria-label=t(lang, "Filter alerts", "알림 거르기")>
             {facets.into_iter().map(|f| {
                 let selected = current(&filter, &f.param);
                 view! { <FacetSelect facet=f selected/> }
             }).collect_view()}
+            {viewer.clone().map(|v| view! {
+                <div class="filter filter-mine">
+                    <label>
+                        <input type="checkbox" name="mine" value="1" checked=mine data-testid="filter-mine"/>
+                        {format!(" {} ({})", t(lang, "Assigned to me", "나에게 배정됨"), v.name)}
+                    </label>
+                </div>
+            })}
+            {(mine && viewer.is_none()).then(|| view! {
+                <p class="muted">{t(lang, "Sign in to see the alerts assigned to you.", "나에게 배정된 알림을 보려면 로그인하세요.")}</p>
+            })}
             <div class="filter-buttons">
                 <button type="submit">{t(lang, "Apply", "적용")}</button>
                 <a href="/alerts">{t(lang, "Reset", "초기화")}</a>
@@ -146,6 +162,7 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
                                     <a class="alert-title" href=alert_href(&a.fingerprint)>{a.title.get(lang).to_string()}</a>
                                 </div>
                                 <p class="alert-meta muted">{meta}</p>
+                                <WorkLine record=r.clone() now/>
                                 <FirstAction record=r/>
                             </li>
                         }
@@ -153,5 +170,41 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
                 </ol>
             }.into_any()
         }}
+    }
+}
+
+/// Who has the alert (the assignee, else the first action's owner) and when it is due; overdue
+/// in words, not only colour.
+#[component]
+fn WorkLine(
+    record: display::alert::AlertRecord,
+    now: chrono::DateTime<chrono::Utc>,
+) -> impl IntoView {
+    let lang = use_lang();
+    let who = match &record.assignee {
+        Some(a) => format!("{} {a}", t(lang, "Assigned to", "담당자")),
+        None => record
+            .alert
+            .actions
+            .first()
+            .map(|a| format!("{} {}", t(lang, "Owner", "담당"), a.owner_label.get(lang)))
+            .unwrap_or_default(),
+    };
+    let due = record
+        .due()
+        .map(|d| {
+            format!(
+                " · {} {}",
+                t(lang, "due", "기한"),
+                crate::components::alert_bits::day(&d)
+            )
+        })
+        .unwrap_or_default();
+    let overdue = record.overdue(now);
+    view! {
+        <p class="alert-work" data-testid="work">
+            {who}{due}
+            {overdue.then(|| view! { <span class="badge overdue" data-testid="overdue">{t(lang, "Overdue", "기한 지남")}</span> })}
+        </p>
     }
 }

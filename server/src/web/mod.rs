@@ -1,6 +1,7 @@
 //! The axum router: Leptos pages (through the page cache), server functions, static files,
 //! health, language choice, signing in and out, and starting a pipeline run.
 
+pub mod alert_actions;
 pub mod auth;
 mod lang;
 pub mod page_cache;
@@ -19,6 +20,19 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 pub use runs::RunConfig;
 
+/// The paths of the routes that change something besides signing in (each checks the session,
+/// the role and the CSRF token): the alert actions come from the same list the router is built
+/// from ([`display::alert::ActionKind::ALL`]), so a test over this list covers a new action.
+pub fn mutating_routes() -> Vec<String> {
+    let mut routes = vec!["/auth/logout".to_string(), "/pipeline/runs".to_string()];
+    routes.extend(
+        display::alert::ActionKind::ALL
+            .into_iter()
+            .map(alert_actions::path),
+    );
+    routes
+}
+
 pub fn router(
     store: SnapshotStore,
     site_root: &Path,
@@ -33,6 +47,7 @@ pub fn router(
         .build();
     let pages = page_cache::PageCache::new(store.clone());
     let data_dir = store.data_dir().to_path_buf();
+    let action_routes = alert_actions::router(data_dir.clone(), run_config.clone());
     let launcher = runs::RunLauncher::new(run_config, &data_dir);
     let auth_routes = Router::new()
         .route("/auth/login", post(auth::login))
@@ -52,6 +67,7 @@ pub fn router(
         .route("/lang", get(lang::set_language))
         .merge(auth_routes)
         .merge(run_routes)
+        .merge(action_routes)
         .leptos_routes_with_context(&options, routes, context, {
             let options = options.clone();
             move || shell(options.clone())
