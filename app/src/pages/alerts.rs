@@ -203,7 +203,7 @@ fn WorkLine(
     let overdue = record.overdue(now);
     view! {
         <p class="alert-work" data-testid="work">
-            {who}{due}
+            {format!("{who}{due}")}
             {overdue.then(|| view! { <span class="badge overdue" data-testid="overdue">{t(lang, "Overdue", "기한 지남")}</span> })}
         </p>
     }

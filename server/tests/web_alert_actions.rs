@@ -1,0 +1,549 @@
+//! Acting on alerts over real HTTP: the real router on a loopback port over a real load of the
+//! default data. Every mutating route (enumerated from the list the router is built from)
+//! checks the session, the role and the CSRF token; the forms move alerts and refuse stale or
+//! invalid changes with clear pages; and many clients acting at once while a merge runs lose
+//! nothing.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use engine::config::Sources;
+use engine::etl::Pipeline;
+use engine::store::users::{Role, UserStore};
+use engine::store::{AlertFilter, AlertStore, SnapshotStore};
+
+fn config_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config")
+}
+
+fn mirror() -> PathBuf {
+    std::env::var_os("ACTIONBOARD_MIRROR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
+}
+
+/// A pipeline run and the alerts it raises, as `actionboard etl run` does.
+fn load(data_dir: &Path) {
+    let config = config_dir();
+    let sources = Sources::load(&config.join("sources.yml"), &mirror()).unwrap();
+    Pipeline::new(sources.clone(), data_dir).run().unwrap();
+    let set = engine::rules::RuleSet::load(
+        &config.join("metrics.yml"),
+        &config.join("rules.yml"),
+        &sources,
+    )
+    .unwrap();
+    engine::rules::refresh(&SnapshotStore::new(data_dir), &set).unwrap();
+}
+
+struct TestServer {
+    base: String,
+    data: tempfile::TempDir,
+}
+
+async fn start() -> TestServer {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_path_buf();
+    tokio::task::spawn_blocking(move || load(&dir))
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = config_dir();
+    let run_config = server::web::RunConfig {
+        sources: config.join("sources.yml"),
+        mirror: mirror(),
+        metrics: config.join("metrics.yml"),
+        rules: config.join("rules.yml"),
+    };
+    let router = server::web::router(
+        SnapshotStore::new(data.path()),
+        Path::new("target/site"),
+        addr,
+        run_config,
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    TestServer {
+        base: format!("http://{addr}"),
+        data,
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
+
+/// Status, headers and body of a GET with an optional `Cookie`.
+fn get(url: &str, cookie: Option<&str>) -> (u16, http::HeaderMap, String) {
+    let mut req = agent().get(url);
+    if let Some(c) = cookie {
+        req = req.header("Cookie", c);
+    }
+    let mut resp = req.call().unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.body_mut().read_to_string().unwrap())
+}
+
+/// Status, headers and body of a form POST.
+fn post(
+    url: &str,
+    cookie: Option<&str>,
+    fields: &[(&str, &str)],
+) -> (u16, http::HeaderMap, String) {
+    let mut req = agent().post(url);
+    if let Some(c) = cookie {
+        req = req.header("Cookie", c);
+    }
+    let mut resp = req.send_form(fields.iter().copied()).unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.body_mut().read_to_string().unwrap())
+}
+
+fn add_user(data: &Path, name: &str, role: Role) {
+    UserStore::open_in(data)
+        .unwrap()
+        .set_user(name, &format!("{name} password"), role)
+        .unwrap();
+}
+
+/// Signs in through the form; the `Cookie` header (English pages) of the new session.
+fn sign_in(base: &str, name: &str) -> String {
+    let password = format!("{name} password");
+    let (status, headers, _) = post(
+        &format!("{base}/auth/login"),
+        None,
+        &[("name", name), ("password", &password), ("next", "/")],
+    );
+    assert_eq!(status, 303);
+    let set_cookie = headers["set-cookie"].to_str().unwrap();
+    format!("lang=en; {}", set_cookie.split(';').next().unwrap())
+}
+
+/// The value of the first `name="…"` hidden field in `html`.
+fn field(html: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in {html}"))
+        + marker.len();
+    html[at..].split('"').next().unwrap().to_string()
+}
+
+fn encode(fp: &str) -> String {
+    app::components::links::encode(fp)
+}
+
+fn fingerprints(data: &Path, n: usize) -> Vec<String> {
+    AlertStore::open_in(data)
+        .unwrap()
+        .list(&AlertFilter::default())
+        .unwrap()
+        .into_iter()
+        .take(n)
+        .map(|r| r.alert.fingerprint)
+        .collect()
+}
+
+fn version(data: &Path, fp: &str) -> i64 {
+    AlertStore::open_in(data)
+        .unwrap()
+        .get(fp)
+        .unwrap()
+        .unwrap()
+        .version
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_mutating_route_checks_the_session_the_role_and_the_csrf_token() {
+    let srv = start().await;
+    let base = srv.base.clone();
+    let data = srv.data.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let fp = fingerprints(&data, 1).remove(0);
+        add_user(&data, "vic", Role::Viewer);
+        add_user(&data, "ada", Role::Admin);
+        let viewer = sign_in(&base, "vic");
+        let admin = sign_in(&base, "ada");
+        let (_, _, page) = get(&format!("{base}/alerts/{}", encode(&fp)), Some(&viewer));
+        let viewer_csrf = field(&page, "csrf");
+        let before = version(&data, &fp);
+        let routes = server::web::mutating_routes();
+        for kind in display::alert::ActionKind::ALL {
+            assert!(
+                routes
+                    .iter()
+                    .any(|r| r.ends_with(&format!("/{}", kind.as_str()))),
+                "{kind:?} has a route"
+            );
+        }
+        for route in &routes {
+            let url = format!("{base}{}", route.replace("{fingerprint}", &encode(&fp)));
+            let (status, _, body) = post(&url, None, &[("csrf", ""), ("version", "1")]);
+            assert_eq!(status, 401, "{route} without a session: {body}");
+            assert!(
+                body.contains("Sign in first") && body.contains("먼저 로그인하세요"),
+                "{body}"
+            );
+            let (status, _, _) = post(&url, Some(&admin), &[("version", "1")]);
+            assert_eq!(status, 403, "{route} without a CSRF token");
+            let (status, _, _) = post(
+                &url,
+                Some(&admin),
+                &[("csrf", &"f".repeat(64)), ("version", "1")],
+            );
+            assert_eq!(status, 403, "{route} with a wrong CSRF token");
+            if route != "/auth/logout" {
+                // Signing out is for everyone; every other change needs more than a viewer.
+                let (status, _, body) = post(
+                    &url,
+                    Some(&viewer),
+                    &[("csrf", &viewer_csrf), ("version", "1")],
+                );
+                assert_eq!(status, 403, "{route} as a viewer: {body}");
+                assert!(body.contains("Your role does not allow this"), "{body}");
+            }
+        }
+        assert_eq!(
+            version(&data, &fp),
+            before,
+            "no refused request changed the alert"
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forms_move_an_alert_and_refuse_stale_or_invalid_changes_clearly() {
+    let srv = start().await;
+    let base = srv.base.clone();
+    let data = srv.data.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let fp = fingerprints(&data, 1).remove(0);
+        let page_url = format!("{base}/alerts/{}", encode(&fp));
+        let act_url = |action: &str| format!("{page_url}/{action}");
+        add_user(&data, "vic", Role::Viewer);
+        add_user(&data, "kim", Role::Analyst);
+
+        // Nobody signed in, and a viewer, see no forms.
+        let (_, _, page) = get(&page_url, Some("lang=en"));
+        assert!(!page.contains("data-testid=\"form-"), "anonymous: no forms");
+        assert!(page.contains("Sign in as an analyst or admin to act on this alert."));
+        let viewer = sign_in(&base, "vic");
+        let (_, _, page) = get(&page_url, Some(&viewer));
+        assert!(!page.contains("data-testid=\"form-"), "viewer: no forms");
+        assert!(page.contains("Your role reads alerts"));
+
+        // An analyst sees the forms the status allows, with the version and the CSRF token.
+        let kim = sign_in(&base, "kim");
+        let (_, _, page) = get(&page_url, Some(&kim));
+        for form in [
+            "acknowledge",
+            "assign",
+            "snooze",
+            "resolve",
+            "dismiss",
+            "comment",
+            "feedback",
+        ] {
+            assert!(
+                page.contains(&format!("data-testid=\"form-{form}\"")),
+                "{form}"
+            );
+        }
+        assert!(
+            !page.contains("data-testid=\"form-reopen\""),
+            "an open alert is not reopened"
+        );
+        let csrf = field(&page, "csrf");
+        let v1 = field(&page, "version");
+        assert_eq!(v1, "1");
+
+        // Acknowledge: 303 back to the page, which shows the new status and the event.
+        let (status, headers, _) = post(
+            &act_url("acknowledge"),
+            Some(&kim),
+            &[("csrf", &csrf), ("version", &v1), ("note", "on it")],
+        );
+        assert_eq!(status, 303);
+        assert_eq!(
+            headers["location"].to_str().unwrap(),
+            format!("/alerts/{}#history", encode(&fp))
+        );
+        let (_, _, page) = get(&page_url, Some(&kim));
+        assert!(page.contains("status-acknowledged"), "{page}");
+        assert!(
+            page.contains("kim · acknowledged (Open → Acknowledged)") && page.contains(" — on it"),
+            "{page}"
+        );
+        assert!(
+            !page.contains("data-testid=\"form-acknowledge\""),
+            "not twice"
+        );
+        let v2 = field(&page, "version");
+        assert_eq!(v2, "2");
+
+        // A comment with markup is kept as typed and shown escaped.
+        let script = "<script>document.title='pwned'</script>";
+        let (status, _, _) = post(
+            &act_url("comment"),
+            Some(&kim),
+            &[("csrf", &csrf), ("version", &v2), ("text", script)],
+        );
+        assert_eq!(status, 303);
+        let (_, _, page) = get(&page_url, Some(&kim));
+        assert!(!page.contains(script));
+        assert!(page.contains("&lt;script&gt;document.title="), "escaped");
+
+        // The stale version 2: 409, saying what changed meanwhile, and nothing changes.
+        let (status, headers, body) = post(
+            &act_url("resolve"),
+            Some(&kim),
+            &[("csrf", &csrf), ("version", &v2), ("note", "done")],
+        );
+        assert_eq!(status, 409, "{body}");
+        assert_eq!(headers["cache-control"], "no-store");
+        assert!(
+            body.contains("Someone changed this alert after you opened it"),
+            "{body}"
+        );
+        assert!(
+            body.contains("Changed meanwhile") && body.contains("kim · commented"),
+            "{body}"
+        );
+        assert!(
+            body.contains("&lt;script&gt;") && !body.contains(script),
+            "escaped here too"
+        );
+        assert_eq!(version(&data, &fp), 3);
+        // In Korean for a Korean reader.
+        let korean = kim.replace("lang=en", "lang=ko");
+        let (status, _, body) = post(
+            &act_url("resolve"),
+            Some(&korean),
+            &[("csrf", &csrf), ("version", &v2)],
+        );
+        assert_eq!(status, 409);
+        assert!(
+            body.contains("<html lang=\"ko\"") && body.contains("다른 사람이 이 알림을 바꿨습니다"),
+            "{body}"
+        );
+
+        // A transition the table refuses: 400, in words.
+        let (status, _, body) = post(
+            &act_url("reopen"),
+            Some(&kim),
+            &[("csrf", &csrf), ("version", "3")],
+        );
+        assert_eq!(status, 400);
+        assert!(body.contains("cannot be given “Reopen”"), "{body}");
+        // Input the action cannot use: 400 too.
+        let (status, _, body) = post(
+            &act_url("snooze"),
+            Some(&kim),
+            &[
+                ("csrf", &csrf),
+                ("version", "3"),
+                ("snooze", "worse"),
+                ("pct", "lots"),
+            ],
+        );
+        assert_eq!(status, 400);
+        assert!(body.contains("`lots` is not a number"), "{body}");
+        let (status, _, body) = post(
+            &act_url("assign"),
+            Some(&kim),
+            &[("csrf", &csrf), ("version", "3"), ("owner", "finance")],
+        );
+        assert_eq!(status, 400);
+        assert!(body.contains("neither a user nor an owner"), "{body}");
+        let (status, _, body) = post(
+            &act_url("comment"),
+            Some(&kim),
+            &[("csrf", &csrf), ("text", "no version")],
+        );
+        assert_eq!(status, 400);
+        assert!(body.contains("which version"), "{body}");
+        let (status, _, _) = post(
+            &format!("{base}/alerts/no:such:alert/comment"),
+            Some(&kim),
+            &[("csrf", &csrf), ("version", "1"), ("text", "x")],
+        );
+        assert_eq!(status, 404);
+        assert_eq!(version(&data, &fp), 3, "refusals change nothing");
+
+        // Assign with a due date, snooze, resolve, reopen, dismiss: each through its form.
+        let steps: &[(&str, &[(&str, &str)])] = &[
+            ("assign", &[("owner", "kim"), ("due", "2099-12-31")]),
+            (
+                "snooze",
+                &[("snooze", "until"), ("until", "2099-01-01T09:00")],
+            ),
+            ("resolve", &[("note", "budget moved")]),
+            ("reopen", &[]),
+            (
+                "dismiss",
+                &[("reason", "duplicate"), ("note", "same as JPN")],
+            ),
+            ("feedback", &[("useful", "not_useful")]),
+        ];
+        let mut v = 3;
+        for (action, fields) in steps {
+            let version = v.to_string();
+            let mut all = vec![("csrf", csrf.as_str()), ("version", version.as_str())];
+            all.extend_from_slice(fields);
+            let (status, _, body) = post(&act_url(action), Some(&kim), &all);
+            assert_eq!(status, 303, "{action}: {body}");
+            v += 1;
+            if *action == "snooze" {
+                let (_, _, page) = get(&page_url, Some(&kim));
+                assert!(page.contains("until 2099-01-01 09:00 UTC"), "{page}");
+            }
+            if *action == "assign" {
+                let (_, _, inbox) = get(&format!("{base}/alerts?mine=1"), Some(&kim));
+                assert!(
+                    inbox.contains(&format!("data-fingerprint=\"{fp}\"")),
+                    "assigned to me"
+                );
+                assert!(
+                    inbox.contains("Assigned to kim · due 2099-12-31"),
+                    "{inbox}"
+                );
+                let (_, _, inbox) = get(&format!("{base}/alerts?mine=1"), Some(&viewer));
+                assert!(
+                    !inbox.contains(&format!("data-fingerprint=\"{fp}\"")),
+                    "not the viewer's"
+                );
+            }
+        }
+        let (_, _, page) = get(&page_url, Some(&kim));
+        assert!(
+            page.contains("status-dismissed") && page.contains("Duplicate"),
+            "{page}"
+        );
+        assert!(page.contains("data-testid=\"form-reopen\""));
+        assert_eq!(version(&data, &fp), v);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_clients_acting_at_once_while_a_load_merges_lose_nothing() {
+    const CLIENTS: usize = 20;
+    const ACTIONS: usize = 50;
+    let srv = start().await;
+    let base = srv.base.clone();
+    let data = srv.data.path().to_path_buf();
+    let shared = fingerprints(&data, 3);
+    let before: Vec<i64> = shared.iter().map(|fp| version(&data, fp)).collect();
+    for i in 0..CLIENTS {
+        add_user(&data, &format!("c{i}"), Role::Analyst);
+    }
+    // A new load merges while the clients act (it wakes the alerts snoozed until the next load).
+    let merging = {
+        let data = data.clone();
+        tokio::task::spawn_blocking(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            load(&data);
+        })
+    };
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|i| {
+            let (base, data, shared) = (base.clone(), data.clone(), shared.clone());
+            tokio::task::spawn_blocking(move || {
+                let name = format!("c{i}");
+                let cookie = sign_in(&base, &name);
+                let (_, _, page) = get(
+                    &format!("{base}/alerts/{}", encode(&shared[0])),
+                    Some(&cookie),
+                );
+                let csrf = field(&page, "csrf");
+                let (mut accepted, mut conflicts) = (Vec::new(), 0usize);
+                for n in 0..ACTIONS {
+                    let fp = &shared[(i + n) % shared.len()];
+                    // The version the client's page would show.
+                    let v = version(&data, fp).to_string();
+                    let note = format!("{name} #{n}");
+                    let fields: Vec<(&str, &str)> = if n % 5 == 4 {
+                        vec![("csrf", &csrf), ("version", &v), ("snooze", "next_load")]
+                    } else {
+                        vec![("csrf", &csrf), ("version", &v), ("text", &note)]
+                    };
+                    let action = if n % 5 == 4 { "snooze" } else { "comment" };
+                    let url = format!("{base}/alerts/{}/{action}", encode(fp));
+                    let (status, _, body) = post(&url, Some(&cookie), &fields);
+                    match status {
+                        303 => accepted.push((fp.clone(), action, note)),
+                        409 => conflicts += 1,
+                        other => panic!("{name} {action} on {fp}: {other} {body}"),
+                    }
+                }
+                (name, accepted, conflicts)
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for c in clients {
+        results.push(c.await.unwrap());
+    }
+    merging.await.unwrap();
+
+    let store = AlertStore::open_in(&data).unwrap();
+    let mut total_accepted = 0;
+    let mut total_conflicts = 0;
+    for (i, fp) in shared.iter().enumerate() {
+        let history = store.history(fp).unwrap();
+        let by_people: Vec<_> = history
+            .iter()
+            .filter(|e| e.actor.starts_with('c'))
+            .collect();
+        let accepted: Vec<_> = results
+            .iter()
+            .flat_map(|(name, acc, _)| acc.iter().map(move |a| (name, a)))
+            .filter(|(_, (f, _, _))| f == fp)
+            .collect();
+        assert_eq!(
+            by_people.len(),
+            accepted.len(),
+            "{fp}: every accepted action is in the trail, once"
+        );
+        for (name, (_, action, note)) in &accepted {
+            let found = by_people.iter().any(|e| {
+                &e.actor == *name
+                    && match *action {
+                        "comment" => {
+                            e.kind == "commented" && e.note.as_deref() == Some(note.as_str())
+                        }
+                        _ => e.kind == "snoozed",
+                    }
+            });
+            assert!(found, "{name}'s {action} {note} on {fp}");
+        }
+        // The versions account for every change: one per event, none lost or doubled.
+        let versions: Vec<i64> = history.iter().map(|e| e.version.unwrap()).collect();
+        assert_eq!(
+            versions,
+            (1..=history.len() as i64).collect::<Vec<_>>(),
+            "{fp}"
+        );
+        let now = store.get(fp).unwrap().unwrap().version;
+        assert_eq!(now, history.len() as i64);
+        assert!(now >= before[i] + accepted.len() as i64);
+        total_accepted += accepted.len();
+    }
+    for (_, _, c) in &results {
+        total_conflicts += c;
+    }
+    assert_eq!(total_accepted + total_conflicts, CLIENTS * ACTIONS);
+    assert!(total_accepted > 0);
+    eprintln!("{total_accepted} accepted, {total_conflicts} refused with 409");
+}
