@@ -1,0 +1,98 @@
+// Acting on alerts in the browser: an analyst signs in and acknowledges, comments on and
+// resolves an alert, with JavaScript on and off (plain forms either way); a `<script>` comment
+// stays inert text; a viewer sees no action forms.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startServer, launchBrowser, screenshot, seriousA11yViolations, newContext, open, hydrated,
+} from './harness.mjs';
+
+let server;
+let browser;
+let fingerprints;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  server.addUser('kim', 'analyst', 'browser analyst password');
+  server.addUser('vic', 'viewer', 'browser viewer password');
+  fingerprints = JSON.parse(server.cli('alerts', 'list', '--format', 'json')).map((r) => r.alert.fingerprint);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const alertPath = (fp) => `/alerts/${encodeURIComponent(fp).replaceAll('%3A', ':')}`;
+
+async function signIn(page, name, password, next, lang = 'en') {
+  await page.goto(`${server.url}/login?next=${encodeURIComponent(next)}`);
+  await page.getByLabel(lang === 'en' ? 'User name' : '사용자 이름').fill(name);
+  await page.getByLabel(lang === 'en' ? 'Password' : '비밀번호').fill(password);
+  await page.getByRole('button', { name: lang === 'en' ? 'Sign in' : '로그인', exact: true }).click();
+  await page.waitForURL((u) => u.pathname === next.split('?')[0]);
+}
+
+const SCRIPT = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
+
+async function actOnOneAlert(page, fp, { js, label }) {
+  const status = () => page.locator('.alert-head .badge[class*="status-"]').first().textContent();
+  if (js) await hydrated(page);
+  assert.equal(await page.getByTestId('version').textContent(), '1');
+
+  await page.getByTestId('form-acknowledge').getByRole('button').click();
+  await page.waitForURL(/#history$/);
+  assert.equal(await status(), label.acknowledged);
+
+  await page.getByTestId('form-comment').locator('textarea').fill(SCRIPT);
+  await page.getByTestId('form-comment').getByRole('button').click();
+  await page.waitForLoadState('load');
+  const history = await page.getByTestId('history').textContent();
+  assert.ok(history.includes(SCRIPT), `the comment shows as typed text: ${history}`);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined, 'nothing in the comment ran');
+
+  await page.getByTestId('form-resolve').locator('input[name="note"]').fill('budget moved');
+  await page.getByTestId('form-resolve').getByRole('button').click();
+  await page.waitForLoadState('load');
+  assert.equal(await status(), label.resolved);
+  assert.equal(await page.getByTestId('version').textContent(), '4');
+  assert.equal(await page.getByTestId('form-reopen').count(), 1, 'a resolved alert can be reopened');
+  assert.equal(await page.getByTestId('form-acknowledge').count(), 0, 'and not acknowledged');
+  const cli = JSON.parse(server.cli('alerts', 'show', fp, '--format', 'json'));
+  assert.deepEqual(cli.history.map((e) => `${e.actor}:${e.kind}`),
+    ['system:opened', 'kim:acknowledged', 'kim:commented', 'kim:resolved']);
+}
+
+test('hydrated: an analyst acknowledges, comments on and resolves an alert', async () => {
+  const fp = fingerprints[0];
+  const context = await newContext(browser, server.url);
+  const { page, errors } = await open(context, server.url, '/alerts');
+  await signIn(page, 'kim', 'browser analyst password', alertPath(fp));
+  await actOnOneAlert(page, fp, { js: true, label: { acknowledged: 'Acknowledged', resolved: 'Resolved' } });
+  await hydrated(page);
+  await screenshot(page, 'alert-actions-1280');
+  assert.deepEqual(await seriousA11yViolations(page), []);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('without JavaScript, in Korean: the same forms work', async () => {
+  const fp = fingerprints[1];
+  const context = await newContext(browser, server.url, { lang: 'ko', javaScriptEnabled: false, width: 390 });
+  const page = await context.newPage();
+  await signIn(page, 'kim', 'browser analyst password', alertPath(fp), 'ko');
+  await actOnOneAlert(page, fp, { js: false, label: { acknowledged: '확인함', resolved: '해결' } });
+  await screenshot(page, 'alert-actions-ko-390');
+  await context.close();
+});
+
+test('a viewer sees the alert and its history, and no action forms', async () => {
+  const context = await newContext(browser, server.url, { javaScriptEnabled: false });
+  const page = await context.newPage();
+  await signIn(page, 'vic', 'browser viewer password', alertPath(fingerprints[0]));
+  assert.ok((await page.getByTestId('history').textContent()).includes('kim'));
+  assert.equal(await page.locator('form.act-form').count(), 0);
+  assert.match(await page.getByTestId('act-hint').textContent(), /Your role reads alerts/);
+  await context.close();
+});
