@@ -38,12 +38,19 @@ fn ok(o: &Output) -> String {
 }
 
 fn refused(o: &Output) -> String {
-    assert!(!o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(
+        !o.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn show(data: &Path, fp: &str) -> serde_json::Value {
-    let out = ok(&actionboard(data, &["alerts", "show", fp, "--format", "json"]));
+    let out = ok(&actionboard(
+        data,
+        &["alerts", "show", fp, "--format", "json"],
+    ));
     serde_json::from_str(&out).unwrap()
 }
 
@@ -63,17 +70,26 @@ fn operators_act_on_alerts_from_the_command_line() {
     ok(&actionboard(d, &["etl", "run"]));
     let list = ok(&actionboard(d, &["alerts", "list", "--format", "json"]));
     let inbox: serde_json::Value = serde_json::from_str(&list).unwrap();
-    let fp = inbox[0]["alert"]["fingerprint"].as_str().unwrap().to_string();
+    let fp = inbox[0]["alert"]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let fp = fp.as_str();
     assert_eq!(inbox[0]["version"], 1, "opened is the first change");
 
     // Only a known analyst or admin acts.
     let e = refused(&actionboard(d, &["alerts", "ack", fp, "--as", "nobody"]));
     assert!(e.contains("there is no user `nobody`"), "{e}");
-    ok(&actionboard(d, &["users", "add", "vic", "--role", "viewer"]));
+    ok(&actionboard(
+        d,
+        &["users", "add", "vic", "--role", "viewer"],
+    ));
     let e = refused(&actionboard(d, &["alerts", "ack", fp, "--as", "vic"]));
     assert!(e.contains("only analysts and admins"), "{e}");
-    ok(&actionboard(d, &["users", "add", "kim", "--role", "analyst"]));
+    ok(&actionboard(
+        d,
+        &["users", "add", "kim", "--role", "analyst"],
+    ));
 
     let out = ok(&actionboard(
         d,
@@ -82,61 +98,153 @@ fn operators_act_on_alerts_from_the_command_line() {
     assert!(out.contains("now acknowledged, version 2"), "{out}");
     // The transition table: acknowledged twice is refused, in both languages.
     let e = refused(&actionboard(d, &["alerts", "ack", fp, "--as", "kim"]));
-    assert!(e.contains("cannot be given “Acknowledge”") && e.contains("확인"), "{e}");
+    assert!(
+        e.contains("cannot be given “Acknowledge”") && e.contains("확인"),
+        "{e}"
+    );
 
     // Assign: a user or an owner of rules.yml, nobody else; the due date is read as a date.
     let e = refused(&actionboard(
         d,
         &["alerts", "assign", fp, "--as", "kim", "--to", "finance"],
     ));
-    assert!(e.contains("neither a user nor an owner") && e.contains("apac_desk"), "{e}");
+    assert!(
+        e.contains("neither a user nor an owner") && e.contains("apac_desk"),
+        "{e}"
+    );
     let e = refused(&actionboard(
         d,
-        &["alerts", "assign", fp, "--as", "kim", "--to", "vic", "--due", "31/12/2099"],
+        &[
+            "alerts",
+            "assign",
+            fp,
+            "--as",
+            "kim",
+            "--to",
+            "vic",
+            "--due",
+            "31/12/2099",
+        ],
     ));
     assert!(e.contains("YYYY-MM-DD"), "{e}");
     ok(&actionboard(
         d,
-        &["alerts", "assign", fp, "--as", "kim", "--to", "treasury", "--due", "2099-12-31"],
+        &[
+            "alerts",
+            "assign",
+            fp,
+            "--as",
+            "kim",
+            "--to",
+            "treasury",
+            "--due",
+            "2099-12-31",
+        ],
     ));
-    ok(&actionboard(d, &["alerts", "comment", fp, "--as", "kim", "<b>kept as typed</b>"]));
+    ok(&actionboard(
+        d,
+        &[
+            "alerts",
+            "comment",
+            fp,
+            "--as",
+            "kim",
+            "<b>kept as typed</b>",
+        ],
+    ));
     let shown = show(d, fp);
     assert_eq!(shown["record"]["assignee"], "treasury");
     assert_eq!(shown["record"]["due_at"], "2099-12-31T23:59:59Z");
-    let mine = ok(&actionboard(d, &["alerts", "list", "--owner", "treasury", "--format", "json"]));
-    assert!(mine.contains(fp), "assigned alerts are found by their assignee");
+    let mine = ok(&actionboard(
+        d,
+        &["alerts", "list", "--owner", "treasury", "--format", "json"],
+    ));
+    assert!(
+        mine.contains(fp),
+        "assigned alerts are found by their assignee"
+    );
 
     // A stale version is refused, naming what changed meanwhile; nothing is written.
     let e = refused(&actionboard(
         d,
-        &["alerts", "comment", fp, "--as", "kim", "late", "--if-version", "2"],
+        &[
+            "alerts",
+            "comment",
+            fp,
+            "--as",
+            "kim",
+            "late",
+            "--if-version",
+            "2",
+        ],
     ));
-    assert!(e.contains("version 2, now 4") && e.contains("assigned") && e.contains("commented"), "{e}");
+    assert!(
+        e.contains("version 2, now 4") && e.contains("assigned") && e.contains("commented"),
+        "{e}"
+    );
     assert_eq!(show(d, fp)["record"]["version"], 4);
 
     // Snoozed until the next load: the next `etl run` wakes it, saying why.
-    ok(&actionboard(d, &["alerts", "snooze", fp, "--as", "kim", "--next-load"]));
+    ok(&actionboard(
+        d,
+        &["alerts", "snooze", fp, "--as", "kim", "--next-load"],
+    ));
     let shown = show(d, fp);
     assert_eq!(shown["record"]["status"], "snoozed");
     assert_eq!(shown["record"]["snooze"]["kind"], "next_load");
     let e = refused(&actionboard(d, &["alerts", "snooze", fp, "--as", "kim"]));
-    assert!(e.contains("--until TIME, --worse PCT or --next-load"), "{e}");
+    assert!(
+        e.contains("--until TIME, --worse PCT or --next-load"),
+        "{e}"
+    );
     ok(&actionboard(d, &["etl", "run"]));
     let shown = show(d, fp);
     assert_eq!(shown["record"]["status"], "open", "{shown}");
     let woke = shown["history"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!((woke["kind"].as_str(), woke["actor"].as_str()), (Some("woke"), Some("system")));
-    assert!(woke["note"].as_str().unwrap().contains("next load"), "{woke}");
+    assert_eq!(
+        (woke["kind"].as_str(), woke["actor"].as_str()),
+        (Some("woke"), Some("system"))
+    );
+    assert!(
+        woke["note"].as_str().unwrap().contains("next load"),
+        "{woke}"
+    );
 
     // Resolve, refused dismiss, reopen, dismiss as noise, feedback.
-    ok(&actionboard(d, &["alerts", "resolve", fp, "--as", "kim", "--note", "budget moved"]));
-    let e = refused(&actionboard(d, &["alerts", "dismiss", fp, "--as", "kim", "--reason", "noise"]));
+    ok(&actionboard(
+        d,
+        &[
+            "alerts",
+            "resolve",
+            fp,
+            "--as",
+            "kim",
+            "--note",
+            "budget moved",
+        ],
+    ));
+    let e = refused(&actionboard(
+        d,
+        &["alerts", "dismiss", fp, "--as", "kim", "--reason", "noise"],
+    ));
     assert!(e.contains("Reopen it first"), "{e}");
     ok(&actionboard(d, &["alerts", "reopen", fp, "--as", "kim"]));
-    let e = refused(&actionboard(d, &["alerts", "dismiss", fp, "--as", "kim", "--reason", "bored"]));
-    assert!(e.contains("noise, expected, duplicate or data_issue"), "{e}");
-    ok(&actionboard(d, &["alerts", "dismiss", fp, "--as", "kim", "--reason", "noise"]));
-    ok(&actionboard(d, &["alerts", "feedback", fp, "--as", "kim", "not_useful"]));
+    let e = refused(&actionboard(
+        d,
+        &["alerts", "dismiss", fp, "--as", "kim", "--reason", "bored"],
+    ));
+    assert!(
+        e.contains("noise, expected, duplicate or data_issue"),
+        "{e}"
+    );
+    ok(&actionboard(
+        d,
+        &["alerts", "dismiss", fp, "--as", "kim", "--reason", "noise"],
+    ));
+    ok(&actionboard(
+        d,
+        &["alerts", "feedback", fp, "--as", "kim", "not_useful"],
+    ));
     let shown = show(d, fp);
     assert_eq!(shown["record"]["status"], "dismissed");
     assert_eq!(shown["record"]["dismiss_reason"], "noise");
@@ -144,12 +252,23 @@ fn operators_act_on_alerts_from_the_command_line() {
     assert_eq!(
         kinds(&shown),
         [
-            "opened", "acknowledged", "assigned", "commented", "snoozed", "woke", "resolved",
-            "reopened", "dismissed", "feedback"
+            "opened",
+            "acknowledged",
+            "assigned",
+            "commented",
+            "snoozed",
+            "woke",
+            "resolved",
+            "reopened",
+            "dismissed",
+            "feedback"
         ]
     );
     let comment = &shown["history"][3];
-    assert_eq!((comment["actor"].as_str(), comment["note"].as_str()), (Some("kim"), Some("<b>kept as typed</b>")));
+    assert_eq!(
+        (comment["actor"].as_str(), comment["note"].as_str()),
+        (Some("kim"), Some("<b>kept as typed</b>"))
+    );
     let versions: Vec<i64> = shown["history"]
         .as_array()
         .unwrap()
