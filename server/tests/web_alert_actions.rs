@@ -448,17 +448,20 @@ async fn many_clients_acting_at_once_while_a_load_merges_lose_nothing() {
     for i in 0..CLIENTS {
         add_user(&data, &format!("c{i}"), Role::Analyst);
     }
-    // A new load merges while the clients act (it wakes the alerts snoozed until the next load).
+    // A new load merges while the clients act (it wakes the alerts snoozed until the next load);
+    // the clients go on until it is done.
+    let merged = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let merging = {
-        let data = data.clone();
+        let (data, merged) = (data.clone(), merged.clone());
         tokio::task::spawn_blocking(move || {
-            std::thread::sleep(std::time::Duration::from_millis(300));
             load(&data);
+            merged.store(true, std::sync::atomic::Ordering::SeqCst);
         })
     };
     let clients: Vec<_> = (0..CLIENTS)
         .map(|i| {
             let (base, data, shared) = (base.clone(), data.clone(), shared.clone());
+            let merged = merged.clone();
             tokio::task::spawn_blocking(move || {
                 let name = format!("c{i}");
                 let cookie = sign_in(&base, &name);
@@ -468,7 +471,8 @@ async fn many_clients_acting_at_once_while_a_load_merges_lose_nothing() {
                 );
                 let csrf = field(&page, "csrf");
                 let (mut accepted, mut conflicts) = (Vec::new(), 0usize);
-                for n in 0..ACTIONS {
+                let mut n = 0;
+                while n < ACTIONS || !merged.load(std::sync::atomic::Ordering::SeqCst) {
                     let fp = &shared[(i + n) % shared.len()];
                     // The version the client's page would show.
                     let v = version(&data, fp).to_string();
@@ -486,6 +490,7 @@ async fn many_clients_acting_at_once_while_a_load_merges_lose_nothing() {
                         409 => conflicts += 1,
                         other => panic!("{name} {action} on {fp}: {other} {body}"),
                     }
+                    n += 1;
                 }
                 (name, accepted, conflicts)
             })
@@ -500,6 +505,7 @@ async fn many_clients_acting_at_once_while_a_load_merges_lose_nothing() {
     let store = AlertStore::open_in(&data).unwrap();
     let mut total_accepted = 0;
     let mut total_conflicts = 0;
+    let mut acted_after_a_wake = false;
     for (i, fp) in shared.iter().enumerate() {
         let history = store.history(fp).unwrap();
         let by_people: Vec<_> = history
@@ -529,6 +535,12 @@ async fn many_clients_acting_at_once_while_a_load_merges_lose_nothing() {
             assert!(found, "{name}'s {action} {note} on {fp}");
         }
         // The versions account for every change: one per event, none lost or doubled.
+        if let Some(woke) = history
+            .iter()
+            .position(|e| e.kind == "woke" && e.actor == "system")
+        {
+            acted_after_a_wake |= history[woke..].iter().any(|e| e.actor.starts_with('c'));
+        }
         let versions: Vec<i64> = history.iter().map(|e| e.version.unwrap()).collect();
         assert_eq!(
             versions,
@@ -543,7 +555,12 @@ async fn many_clients_acting_at_once_while_a_load_merges_lose_nothing() {
     for (_, _, c) in &results {
         total_conflicts += c;
     }
-    assert_eq!(total_accepted + total_conflicts, CLIENTS * ACTIONS);
-    assert!(total_accepted > 0);
-    eprintln!("{total_accepted} accepted, {total_conflicts} refused with 409");
+    let attempted: usize = results.iter().map(|(_, a, c)| a.len() + c).sum();
+    assert_eq!(total_accepted + total_conflicts, attempted);
+    assert!(attempted >= CLIENTS * ACTIONS && total_accepted > 0);
+    assert!(
+        acted_after_a_wake,
+        "the load merged (waking a snoozed alert) while the clients were acting"
+    );
+    eprintln!("{attempted} actions: {total_accepted} accepted, {total_conflicts} refused with 409");
 }
