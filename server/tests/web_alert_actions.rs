@@ -564,3 +564,136 @@ async fn many_clients_acting_at_once_while_a_load_merges_lose_nothing() {
     );
     eprintln!("{attempted} actions: {total_accepted} accepted, {total_conflicts} refused with 409");
 }
+
+/// The `pick` check boxes of an inbox page: (version, fingerprint).
+fn picks(html: &str) -> Vec<(String, String)> {
+    let marker = r#"name="pick" form="bulk" value=""#;
+    html.match_indices(marker)
+        .map(|(at, _)| {
+            let value = html[at + marker.len()..].split('"').next().unwrap();
+            let (v, fp) = value.split_once('@').unwrap();
+            (v.to_string(), fp.to_string())
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bulk_actions_say_how_many_changed_and_why_each_refusal() {
+    let srv = start().await;
+    let base = srv.base.clone();
+    let data = srv.data.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        add_user(&data, "vic", Role::Viewer);
+        add_user(&data, "kim", Role::Analyst);
+        let viewer = sign_in(&base, "vic");
+        let (_, _, inbox) = get(&format!("{base}/alerts"), Some(&viewer));
+        assert!(
+            !inbox.contains("data-testid=\"bulk\"") && picks(&inbox).is_empty(),
+            "no bulk form for a viewer"
+        );
+
+        let kim = sign_in(&base, "kim");
+        let (_, _, inbox) = get(&format!("{base}/alerts"), Some(&kim));
+        assert!(inbox.contains("data-testid=\"bulk\""));
+        let csrf = field(&inbox, "csrf");
+        let cards = picks(&inbox);
+        assert!(cards.len() >= 5, "{}", cards.len());
+        let chosen: Vec<String> = cards[..3]
+            .iter()
+            .map(|(v, fp)| format!("{v}@{fp}"))
+            .collect();
+        // Someone comments on the second one after the page was made.
+        AlertStore::open_in(&data)
+            .unwrap()
+            .act(
+                &cards[1].1,
+                &engine::store::Act::Comment {
+                    text: "meanwhile".into(),
+                },
+                None,
+                "lee",
+                chrono::Utc::now(),
+            )
+            .unwrap();
+        let url = format!("{base}/alerts/bulk");
+        let mut fields = vec![("csrf", csrf.as_str()), ("action", "acknowledge")];
+        fields.extend(chosen.iter().map(|c| ("pick", c.as_str())));
+        let (status, _, body) = post(&url, Some(&kim), &fields);
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body.contains("Acknowledge: 2 of 3 alerts changed; 1 refused."),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!("data-fingerprint=\"{}\"", cards[1].1)),
+            "{body}"
+        );
+        assert!(body.contains("Someone changed this alert"), "{body}");
+        let status_of = |fp: &str| {
+            AlertStore::open_in(&data)
+                .unwrap()
+                .get(fp)
+                .unwrap()
+                .unwrap()
+                .status
+        };
+        assert_eq!(status_of(&cards[0].1), engine::store::Status::Acknowledged);
+        assert_eq!(
+            status_of(&cards[1].1),
+            engine::store::Status::Open,
+            "the stale one is untouched"
+        );
+
+        // All matching a filter: the acknowledged ones are resolved, at their current versions.
+        let (status, _, body) = post(
+            &url,
+            Some(&kim),
+            &[
+                ("csrf", &csrf),
+                ("action", "resolve"),
+                ("all", "1"),
+                ("f_status", "acknowledged"),
+                ("note", "weekly review"),
+            ],
+        );
+        assert_eq!(status, 200);
+        assert!(
+            body.contains("Resolve: 2 of 2 alerts changed; 0 refused."),
+            "{body}"
+        );
+        assert_eq!(status_of(&cards[2].1), engine::store::Status::Resolved);
+        // Snoozing everything: resolved alerts are refused one by one, with the reason.
+        let (_, _, body) = post(
+            &url,
+            Some(&kim),
+            &[
+                ("csrf", &csrf),
+                ("action", "snooze"),
+                ("all", "1"),
+                ("f_status", "all"),
+                ("snooze", "next_load"),
+            ],
+        );
+        assert!(body.contains("2 refused."), "{body}");
+        assert!(
+            body.contains("An alert that is resolved cannot be given “Snooze”"),
+            "{body}"
+        );
+        // Only the bulk actions, and something chosen.
+        let (status, _, _) = post(
+            &url,
+            Some(&kim),
+            &[("csrf", &csrf), ("action", "dismiss"), ("all", "1")],
+        );
+        assert_eq!(status, 400);
+        let (status, _, body) = post(
+            &url,
+            Some(&kim),
+            &[("csrf", &csrf), ("action", "acknowledge")],
+        );
+        assert_eq!(status, 400);
+        assert!(body.contains("No alert was selected"), "{body}");
+    })
+    .await
+    .unwrap();
+}

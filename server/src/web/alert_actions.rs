@@ -30,6 +30,17 @@ pub fn path(kind: ActionKind) -> String {
     format!("/alerts/{{fingerprint}}/{}", kind.as_str())
 }
 
+/// The bulk route: one action on many alerts of the inbox.
+pub const BULK_PATH: &str = "/alerts/bulk";
+
+/// The actions the inbox offers on many alerts at once.
+pub const BULK_ACTIONS: [ActionKind; 4] = [
+    ActionKind::Acknowledge,
+    ActionKind::Assign,
+    ActionKind::Snooze,
+    ActionKind::Resolve,
+];
+
 /// Who may act on alerts.
 fn may_act(role: Role) -> bool {
     role >= Role::Analyst
@@ -61,7 +72,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(data_dir: PathBuf, config: RunCo
             ),
         );
     }
-    router.with_state(state)
+    router.route(BULK_PATH, post(bulk)).with_state(state)
 }
 
 /// The fields every action form may send.
@@ -284,4 +295,228 @@ fn page(status: StatusCode, lang: Lang, message: &Text, since: &[Event], back: &
         escape(back),
     );
     (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
+}
+
+/// `POST /alerts/bulk`: `action` on the checked alerts (`pick` = `VERSION@FINGERPRINT`, each
+/// checked against its version) or on all the alerts matching the inbox filter sent along
+/// (`all=1`, `f_status`, `f_severity`, … as in the inbox URL; acting on their current
+/// versions). Each alert is changed on its own: the answer says how many changed and, per
+/// alert, which were refused and why.
+async fn bulk(
+    State(state): State<Actions>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let lang = lang_of(&headers);
+    let first = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let csrf = first("csrf").unwrap_or_default();
+    let user = match require(&state.data_dir, &headers, &csrf, may_act).await {
+        Ok(user) => user,
+        Err(e) => return refused_auth(e, lang),
+    };
+    let back = "/alerts";
+    let Some(kind) = first("action")
+        .as_deref()
+        .and_then(ActionKind::parse)
+        .filter(|k| BULK_ACTIONS.contains(k))
+    else {
+        return page(
+            StatusCode::BAD_REQUEST,
+            lang,
+            &Text::new(
+                "Choose what to do with the selected alerts: acknowledge, assign, snooze or resolve.",
+                "선택한 알림에 할 일을 고르세요: 확인, 담당 지정, 보류, 해결.",
+            ),
+            &[],
+            back,
+        );
+    };
+    let fields = ActionFields {
+        note: first("note"),
+        text: None,
+        owner: first("owner"),
+        due: first("due"),
+        snooze: first("snooze"),
+        until: first("until"),
+        pct: first("pct"),
+        reason: None,
+        useful: None,
+    };
+    let act = match to_act(kind, &fields) {
+        Ok(act) => act,
+        Err(e) => return page(StatusCode::BAD_REQUEST, lang, &e.0, &[], back),
+    };
+    let all = first("all").is_some_and(|v| v == "1");
+    let filter = app::model::alerts::InboxFilter {
+        status: first("f_status"),
+        severity: first("f_severity"),
+        rule: first("f_rule"),
+        region: first("f_region"),
+        owner: first("f_owner"),
+        data_issue: first("f_data_issue"),
+        mine: first("f_mine"),
+    }
+    .normalized();
+    let picks: Vec<(String, Option<i64>)> = pairs
+        .iter()
+        .filter(|(k, _)| k == "pick")
+        .filter_map(|(_, v)| {
+            let (version, fp) = v.split_once('@')?;
+            Some((fp.to_string(), Some(version.parse().ok()?)))
+        })
+        .collect();
+    let name = user.name.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        if kind == ActionKind::Assign {
+            let owners = rule_owners(
+                &state.config.sources,
+                &state.config.metrics,
+                &state.config.rules,
+            )
+            .unwrap_or_default();
+            check_assignee(
+                &state.data_dir,
+                &owners,
+                fields.owner.as_deref().unwrap_or_default(),
+            )
+            .map_err(|e| BulkError::Field(e.0))?;
+        }
+        let mut store = AlertStore::open_in(&state.data_dir).map_err(BulkError::State)?;
+        let targets = if all {
+            let records = store
+                .list(&engine::store::AlertFilter::everything())
+                .map_err(BulkError::State)?;
+            app::api::alerts::matching(filter, records, Some(&name))
+                .into_iter()
+                .map(|r| (r.alert.fingerprint, None))
+                .collect()
+        } else {
+            picks
+        };
+        let now = chrono::Utc::now();
+        Ok(targets
+            .into_iter()
+            .map(|(fp, version)| {
+                let result = store.act(&fp, &act, version, &name, now);
+                (fp, result)
+            })
+            .collect::<Vec<_>>())
+    })
+    .await;
+    let results = match done {
+        Ok(Ok(results)) => results,
+        Ok(Err(BulkError::Field(message))) => {
+            return page(StatusCode::BAD_REQUEST, lang, &message, &[], back)
+        }
+        Ok(Err(BulkError::State(e))) => {
+            tracing::error!("bulk {}: {e}", kind.as_str());
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                lang,
+                &Text::new(
+                    format!("The alert state could not be read: {e}"),
+                    format!("알림 상태를 읽지 못했습니다: {e}"),
+                ),
+                &[],
+                back,
+            );
+        }
+        Err(e) => {
+            tracing::error!("bulk action stopped: {e}");
+            return page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                lang,
+                &Text::new(
+                    "The action stopped; the server log has the details.",
+                    "작업이 중단되었습니다. 서버 로그를 확인하세요.",
+                ),
+                &[],
+                back,
+            );
+        }
+    };
+    if results.is_empty() {
+        return page(
+            StatusCode::BAD_REQUEST,
+            lang,
+            &Text::new(
+                "No alert was selected: check some alerts, or “all matching this filter”.",
+                "선택한 알림이 없습니다. 알림을 고르거나 '이 조건에 맞는 전체'를 선택하세요.",
+            ),
+            &[],
+            back,
+        );
+    }
+    let changed = results.iter().filter(|(_, r)| r.is_ok()).count();
+    tracing::info!(user = %user.name, action = kind.as_str(), changed, refused = results.len() - changed, "bulk alert action");
+    bulk_page(lang, kind, changed, &results)
+}
+
+enum BulkError {
+    Field(Text),
+    State(engine::store::StateError),
+}
+
+/// How many changed, and each refusal with its reason, in the reader's language.
+fn bulk_page(
+    lang: Lang,
+    kind: ActionKind,
+    changed: usize,
+    results: &[(String, Result<engine::store::Acted, ActError>)],
+) -> Response {
+    let refused: Vec<_> = results
+        .iter()
+        .filter_map(|(fp, r)| r.as_ref().err().map(|e| (fp, e)))
+        .collect();
+    let summary = match lang {
+        Lang::En => format!(
+            "{}: {changed} of {} alerts changed; {} refused.",
+            kind.label().en,
+            results.len(),
+            refused.len()
+        ),
+        Lang::Ko => format!(
+            "{}: 알림 {}건 중 {changed}건 변경, {}건 거부.",
+            kind.label().ko,
+            results.len(),
+            refused.len()
+        ),
+    };
+    let mut list = String::new();
+    if !refused.is_empty() {
+        list.push_str("<ul data-testid=\"refused\">");
+        for (fp, e) in refused {
+            list.push_str(&format!(
+                "<li data-fingerprint=\"{}\"><a href=\"{}\">{}</a>: {}</li>",
+                escape(fp),
+                escape(&app::components::links::alert_href(fp)),
+                escape(fp),
+                escape(e.message().get(lang))
+            ));
+        }
+        list.push_str("</ul>");
+    }
+    let back = match lang {
+        Lang::En => "Back to the inbox",
+        Lang::Ko => "알림함으로 돌아가기",
+    };
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>Actionboard</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/actionboard.css\"></head><body><main>\
+         <p role=\"status\" data-testid=\"bulk-summary\">{}</p>{list}\
+         <p><a href=\"/alerts\">{back}</a></p></main></body></html>",
+        lang.code(),
+        escape(&summary),
+    );
+    (
+        StatusCode::OK,
+        [(header::CACHE_CONTROL, "no-store")],
+        Html(body),
+    )
+        .into_response()
 }

@@ -24,7 +24,11 @@ pub use runs::RunConfig;
 /// the role and the CSRF token): the alert actions come from the same list the router is built
 /// from ([`display::alert::ActionKind::ALL`]), so a test over this list covers a new action.
 pub fn mutating_routes() -> Vec<String> {
-    let mut routes = vec!["/auth/logout".to_string(), "/pipeline/runs".to_string()];
+    let mut routes = vec![
+        "/auth/logout".to_string(),
+        "/pipeline/runs".to_string(),
+        alert_actions::BULK_PATH.to_string(),
+    ];
     routes.extend(
         display::alert::ActionKind::ALL
             .into_iter()

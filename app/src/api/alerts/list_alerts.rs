@@ -33,6 +33,20 @@ pub async fn list_alerts(filter: InboxFilter) -> Result<Inbox, ApiError> {
     .map_err(|e| ApiError::stopped("inbox", e))?
 }
 
+/// The alerts the inbox shows for `filter` (for "all N matching this filter" of bulk actions),
+/// `me` being the signed-in reader for "assigned to me".
+#[cfg(feature = "ssr")]
+pub fn matching(
+    filter: InboxFilter,
+    mut all: Vec<display::alert::AlertRecord>,
+    me: Option<&str>,
+) -> Vec<display::alert::AlertRecord> {
+    if filter.mine.as_deref().is_some_and(|m| !m.is_empty()) {
+        all.retain(|r| me.is_some() && r.assignee.as_deref() == me);
+    }
+    inbox::build(filter, all).alerts
+}
+
 #[cfg(feature = "ssr")]
 mod inbox {
     use std::collections::BTreeMap;

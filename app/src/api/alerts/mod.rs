@@ -4,4 +4,6 @@ mod list_alerts;
 pub(crate) mod summary;
 
 pub use get_alert::{get_alert, GetAlert};
+#[cfg(feature = "ssr")]
+pub use list_alerts::matching;
 pub use list_alerts::{list_alerts, ListAlerts};
