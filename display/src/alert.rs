@@ -488,3 +488,49 @@ impl SnoozeCondition {
         }
     }
 }
+
+/// How one rule's alerts went, so noisy rules can be tuned (`/rules`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleHealth {
+    pub rule_id: String,
+    pub rule_name: Text,
+    /// Alerts the rule has raised (each fingerprint once).
+    pub raised: usize,
+    /// Of them, still needing action.
+    pub active: usize,
+    /// Acknowledged by a person at least once.
+    pub acknowledged: usize,
+    /// Median hours from first seen to the first acknowledgement.
+    pub median_hours_to_acknowledge: Option<f64>,
+    /// Resolved by a person at least once.
+    pub resolved: usize,
+    /// Median hours from first seen to the first resolution by a person.
+    pub median_hours_to_resolve: Option<f64>,
+    /// Marked not useful, or dismissed as noise (each alert once).
+    pub noisy: usize,
+}
+
+impl RuleHealth {
+    /// The share of raised alerts marked not useful or dismissed as noise, 0–1.
+    pub fn noisy_share(&self) -> f64 {
+        if self.raised == 0 {
+            0.0
+        } else {
+            self.noisy as f64 / self.raised as f64
+        }
+    }
+}
+
+/// The median of `values` (sorted here); `None` when empty.
+pub fn median(mut values: Vec<f64>) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 0 {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    })
+}

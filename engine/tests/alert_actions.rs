@@ -818,3 +818,69 @@ fn people_and_a_merge_writing_at_once_never_fail_as_busy_and_lose_nothing() {
         "every change counted once"
     );
 }
+
+#[test]
+fn rule_health_counts_raised_acknowledged_resolved_and_noisy_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = AlertStore::open_in(dir.path()).unwrap();
+    let mut other = alert(50.0, 60.0);
+    other.fingerprint = "fall:JPN:2025".into();
+    other.entity = "JPN".into();
+    let mut third = alert(50.0, 60.0);
+    third.fingerprint = "fall:CHN:2025".into();
+    third.entity = "CHN".into();
+    store
+        .merge(&eval("run1", vec![alert(100.0, 120.0), other, third]), t0())
+        .unwrap();
+    let at = |h: i64| t0() + Duration::hours(h);
+    store
+        .act(FP, &Act::Acknowledge { note: None }, None, "kim", at(2))
+        .unwrap();
+    store
+        .act(FP, &Act::Resolve { note: None }, None, "kim", at(10))
+        .unwrap();
+    store
+        .act(
+            "fall:JPN:2025",
+            &Act::Acknowledge { note: None },
+            None,
+            "kim",
+            at(4),
+        )
+        .unwrap();
+    store
+        .act(
+            "fall:JPN:2025",
+            &Act::Feedback {
+                useful: false,
+                note: None,
+            },
+            None,
+            "kim",
+            at(4),
+        )
+        .unwrap();
+    store
+        .act(
+            "fall:CHN:2025",
+            &Act::Dismiss {
+                reason: DismissReason::Noise,
+                note: None,
+            },
+            None,
+            "kim",
+            at(1),
+        )
+        .unwrap();
+    let health = store.rule_health().unwrap();
+    assert_eq!(health.len(), 1);
+    let h = &health[0];
+    assert_eq!((h.rule_id.as_str(), h.raised, h.active), ("fall", 3, 1));
+    assert_eq!(
+        (h.acknowledged, h.median_hours_to_acknowledge),
+        (2, Some(3.0))
+    );
+    assert_eq!((h.resolved, h.median_hours_to_resolve), (1, Some(10.0)));
+    assert_eq!(h.noisy, 2);
+    assert!((h.noisy_share() - 2.0 / 3.0).abs() < 1e-9);
+}

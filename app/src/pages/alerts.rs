@@ -31,6 +31,7 @@ pub fn AlertsPage() -> impl IntoView {
     let inbox = Resource::new(filter, list_alerts);
     view! {
         <h1>{t(lang, "Alerts", "알림")}</h1>
+        <p class="muted"><a href="/rules">{t(lang, "Rule health: which rules are noisy", "규칙 상태: 잡음이 많은 규칙")}</a></p>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match inbox.await {
