@@ -97,9 +97,22 @@ fn post(
     cookie: Option<&str>,
     fields: &[(&str, &str)],
 ) -> (u16, http::HeaderMap, String) {
+    post_with(url, cookie, &[], fields)
+}
+
+/// A form POST with more headers.
+fn post_with(
+    url: &str,
+    cookie: Option<&str>,
+    headers: &[(&str, &str)],
+    fields: &[(&str, &str)],
+) -> (u16, http::HeaderMap, String) {
     let mut req = agent().post(url);
     if let Some(c) = cookie {
         req = req.header("Cookie", c);
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
     }
     let mut resp = req.send_form(fields.iter().copied()).unwrap();
     let status = resp.status().as_u16();
@@ -174,6 +187,10 @@ async fn every_mutating_route_checks_the_session_the_role_and_the_csrf_token() {
         let admin = sign_in(&base, "ada");
         let (_, _, page) = get(&format!("{base}/alerts/{}", encode(&fp)), Some(&viewer));
         let viewer_csrf = field(&page, "csrf");
+        let viewer_token = engine::store::tokens::TokenStore::open_in(&data)
+            .unwrap()
+            .add("viewer-bot", Role::Viewer)
+            .unwrap();
         let before = version(&data, &fp);
         let routes = server::web::mutating_routes();
         for kind in display::alert::ActionKind::ALL {
@@ -186,6 +203,7 @@ async fn every_mutating_route_checks_the_session_the_role_and_the_csrf_token() {
         }
         for route in &routes {
             let url = format!("{base}{}", route.replace("{fingerprint}", &encode(&fp)));
+            // Forms send the token as a field, the JSON API as a header: both are sent.
             let (status, _, body) = post(&url, None, &[("csrf", ""), ("version", "1")]);
             assert_eq!(status, 401, "{route} without a session: {body}");
             assert!(
@@ -194,21 +212,34 @@ async fn every_mutating_route_checks_the_session_the_role_and_the_csrf_token() {
             );
             let (status, _, _) = post(&url, Some(&admin), &[("version", "1")]);
             assert_eq!(status, 403, "{route} without a CSRF token");
-            let (status, _, _) = post(
+            let wrong = "f".repeat(64);
+            let (status, _, _) = post_with(
                 &url,
                 Some(&admin),
-                &[("csrf", &"f".repeat(64)), ("version", "1")],
+                &[("x-csrf-token", &wrong)],
+                &[("csrf", wrong.as_str()), ("version", "1")],
             );
             assert_eq!(status, 403, "{route} with a wrong CSRF token");
             if route != "/auth/logout" {
                 // Signing out is for everyone; every other change needs more than a viewer.
-                let (status, _, body) = post(
+                let (status, _, body) = post_with(
                     &url,
                     Some(&viewer),
-                    &[("csrf", &viewer_csrf), ("version", "1")],
+                    &[("x-csrf-token", &viewer_csrf)],
+                    &[("csrf", viewer_csrf.as_str()), ("version", "1")],
                 );
                 assert_eq!(status, 403, "{route} as a viewer: {body}");
                 assert!(body.contains("Your role does not allow this"), "{body}");
+            }
+            if route.starts_with("/api/") {
+                // Bearer tokens: a viewer's may not act; an unknown one is not signed in.
+                let bearer = format!("Bearer {viewer_token}");
+                let (status, _, body) = post_with(&url, None, &[("authorization", &bearer)], &[]);
+                assert_eq!(status, 403, "{route} with a viewer's token: {body}");
+                let (status, _, body) =
+                    post_with(&url, None, &[("authorization", "Bearer abt_unknown")], &[]);
+                assert_eq!(status, 401, "{route} with an unknown token: {body}");
+                assert!(body.contains("\"code\":\"bad_token\""), "{body}");
             }
         }
         assert_eq!(
@@ -693,6 +724,181 @@ async fn bulk_actions_say_how_many_changed_and_why_each_refusal() {
         );
         assert_eq!(status, 400);
         assert!(body.contains("No alert was selected"), "{body}");
+    })
+    .await
+    .unwrap();
+}
+
+/// Status and JSON body of an API call (`body` sent as JSON when given).
+fn api(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut resp = match (method, body) {
+        ("GET", _) => {
+            let mut req = agent().get(url);
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            req.call().unwrap()
+        }
+        (_, body) => {
+            let mut req = agent().post(url).header("content-type", "application/json");
+            for (k, v) in headers {
+                req = req.header(*k, *v);
+            }
+            req.send(body.map(|b| b.to_string()).unwrap_or_default())
+                .unwrap()
+        }
+    };
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap();
+    let json = serde_json::from_str(&text).unwrap_or_else(|_| serde_json::Value::String(text));
+    (status, json)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_json_api_reads_and_acts_with_tokens_or_the_session_and_answers_as_documented() {
+    let srv = start().await;
+    let base = srv.base.clone();
+    let data = srv.data.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let fps = fingerprints(&data, 3);
+        let token = engine::store::tokens::TokenStore::open_in(&data)
+            .unwrap()
+            .add("ci-bot", Role::Analyst)
+            .unwrap();
+        let auth = format!("Bearer {token}");
+        let bot: &[(&str, &str)] = &[("authorization", auth.as_str())];
+        let one = |fp: &str| format!("{base}/api/v1/alerts/{}", encode(fp));
+
+        // Reading needs no account.
+        let (status, list) = api("GET", &format!("{base}/api/v1/alerts?severity=high"), &[], None);
+        assert_eq!(status, 200);
+        let alerts = list["alerts"].as_array().unwrap();
+        assert!(!alerts.is_empty() && alerts.iter().all(|a| a["alert"]["severity"] == "high"));
+        assert!(list["total"].as_u64().unwrap() >= alerts.len() as u64);
+        let (status, detail) = api("GET", &one(&fps[0]), &[], None);
+        assert_eq!(status, 200);
+        assert_eq!(detail["record"]["version"], 1);
+        assert_eq!(detail["history"][0]["kind"], "opened");
+
+        // Acting with a token, at the version read.
+        let (status, acted) = api("POST", &format!("{}/acknowledge", one(&fps[0])), bot, Some(serde_json::json!({ "version": 1, "note": "bot on it" })));
+        assert_eq!(status, 200, "{acted}");
+        assert_eq!((acted["status"].as_str(), acted["version"].as_i64()), (Some("acknowledged"), Some(2)));
+        let (_, detail) = api("GET", &one(&fps[0]), &[], None);
+        assert_eq!(detail["history"][1]["actor"], "ci-bot");
+        // The same version again: 409 with the change made meanwhile.
+        let (status, conflict) = api("POST", &format!("{}/comment", one(&fps[0])), bot, Some(serde_json::json!({ "version": 1, "text": "late" })));
+        assert_eq!(status, 409);
+        assert_eq!(conflict["error"]["code"], "conflict");
+        assert_eq!(conflict["current_version"], 2);
+        assert_eq!(conflict["changes"][0]["kind"], "acknowledged");
+        assert!(conflict["error"]["message"]["ko"].as_str().unwrap().contains("버전"));
+        // Refused transitions and input, and a missing version.
+        let (status, e) = api("POST", &format!("{}/reopen", one(&fps[0])), bot, Some(serde_json::json!({ "version": 2 })));
+        assert_eq!((status, e["error"]["code"].as_str()), (400, Some("not_allowed")));
+        let (status, e) = api("POST", &format!("{}/snooze", one(&fps[0])), bot, Some(serde_json::json!({ "version": 2, "snooze": "worse", "pct": -3 })));
+        assert_eq!((status, e["error"]["code"].as_str()), (400, Some("invalid_input")), "{e}");
+        let (status, e) = api("POST", &format!("{}/comment", one(&fps[0])), bot, Some(serde_json::json!({ "text": "no version" })));
+        assert_eq!((status, e["error"]["code"].as_str()), (400, Some("invalid_input")));
+        let (status, e) = api("POST", &format!("{}/comment", one(&fps[0])), bot, Some(serde_json::json!({ "version": 2, "colour": "red" })));
+        assert_eq!((status, e["error"]["code"].as_str()), (400, Some("invalid_input")), "unknown fields are refused");
+        let (status, e) = api("GET", &one("no:such:alert"), &[], None);
+        assert_eq!((status, e["error"]["code"].as_str()), (404, Some("not_found")));
+        // A snooze with a number for the percentage.
+        let (status, acted) = api("POST", &format!("{}/snooze", one(&fps[0])), bot, Some(serde_json::json!({ "version": 2, "snooze": "worse", "pct": 15 })));
+        assert_eq!((status, acted["status"].as_str()), (200, Some("snoozed")), "{acted}");
+
+        // The session cookie works with the CSRF token in a header, not without.
+        add_user(&data, "kim", Role::Analyst);
+        let kim = sign_in(&base, "kim");
+        let (_, _, page) = get(&format!("{base}/alerts/{}", encode(&fps[1])), Some(&kim));
+        let csrf = field(&page, "csrf");
+        let (status, _) = api("POST", &format!("{}/acknowledge", one(&fps[1])), &[("cookie", kim.as_str())], Some(serde_json::json!({ "version": 1 })));
+        assert_eq!(status, 403);
+        let (status, acted) = api(
+            "POST",
+            &format!("{}/acknowledge", one(&fps[1])),
+            &[("cookie", kim.as_str()), ("x-csrf-token", csrf.as_str())],
+            Some(serde_json::json!({ "version": 1 })),
+        );
+        assert_eq!((status, acted["version"].as_i64()), (200, Some(2)));
+        // "Mine" is the caller's.
+        let (_, _) = api("POST", &format!("{}/assign", one(&fps[1])), bot, Some(serde_json::json!({ "version": 2, "owner": "kim", "due": "2099-01-31" })));
+        let (_, mine) = api("GET", &format!("{base}/api/v1/alerts?mine=1"), &[("cookie", kim.as_str())], None);
+        assert_eq!(mine["count"], 1, "{mine}");
+        assert_eq!(mine["alerts"][0]["due_at"], "2099-01-31T23:59:59Z");
+
+        // Bulk: per alert results.
+        let (status, bulk) = api(
+            "POST",
+            &format!("{base}/api/v1/alerts/bulk"),
+            bot,
+            Some(serde_json::json!({
+                "action": "resolve", "note": "weekly review",
+                "alerts": [ { "fingerprint": fps[1], "version": 1 }, { "fingerprint": fps[2], "version": 1 } ]
+            })),
+        );
+        assert_eq!(status, 200, "{bulk}");
+        assert_eq!((bulk["changed"].as_u64(), bulk["refused"].as_u64()), (Some(1), Some(1)));
+        assert_eq!(bulk["results"][0]["error"]["code"], "conflict");
+        assert_eq!(bulk["results"][1]["status"], "resolved");
+
+        // The OpenAPI document: 3.1, every reference resolves, and every operation answers with
+        // a status it documents.
+        let (status, doc) = api("GET", &format!("{base}/api/openapi.json"), &[], None);
+        assert_eq!(status, 200);
+        assert_eq!(doc["openapi"], "3.1.0");
+        fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    for (k, v) in m {
+                        if k == "$ref" {
+                            out.push(v.as_str().unwrap().to_string());
+                        } else {
+                            refs(v, out);
+                        }
+                    }
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+                _ => {}
+            }
+        }
+        let mut all_refs = Vec::new();
+        refs(&doc, &mut all_refs);
+        assert!(!all_refs.is_empty());
+        for r in &all_refs {
+            let name = r.strip_prefix("#/components/schemas/").unwrap();
+            assert!(doc["components"]["schemas"].get(name).is_some(), "{r} resolves");
+        }
+        let fresh = &fps[2];
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                let url = format!("{base}{}", path.replace("{fingerprint}", &encode(fresh)));
+                let body = (method == "post").then(|| {
+                    if path.ends_with("/bulk") {
+                        serde_json::json!({ "action": "acknowledge", "alerts": [] })
+                    } else {
+                        serde_json::json!({ "version": 999 })
+                    }
+                });
+                let (status, answer) = api(&method.to_uppercase(), &url, bot, body);
+                assert!(
+                    op["responses"].get(status.to_string()).is_some(),
+                    "{method} {path} answered {status}, which it does not document: {answer}"
+                );
+                if status >= 400 {
+                    assert!(answer["error"]["code"].is_string(), "{method} {path}: {answer}");
+                }
+            }
+        }
+        let (status, _, docs) = get(&format!("{base}/api/docs"), None);
+        assert_eq!(status, 200);
+        assert!(docs.contains("/api/v1/alerts/{fingerprint}/snooze") && docs.contains("X-CSRF-Token"));
     })
     .await
     .unwrap();

@@ -11,6 +11,7 @@ pub mod pipeline;
 pub mod queries;
 pub mod snapshots;
 mod sqlite;
+pub mod tokens;
 pub mod users;
 
 pub use alert_state::{

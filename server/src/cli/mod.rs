@@ -4,6 +4,7 @@
 
 mod alert_actions;
 mod rules;
+mod tokens;
 mod users;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -62,6 +63,9 @@ enum Command {
     /// The people who may sign in to the dashboard, and their roles.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// API tokens for scripts (`Authorization: Bearer …` on /api/v1).
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,6 +216,7 @@ pub fn main() -> ExitCode {
         Command::Rules(cmd) => rules::rules(&cli.data_dir, cmd),
         Command::Alerts(cmd) => rules::alerts(&cli.data_dir, cmd),
         Command::Users(cmd) => users::users(&cli.data_dir, cmd),
+        Command::Tokens(cmd) => tokens::tokens(&cli.data_dir, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,7 @@
 //! health, language choice, signing in and out, and starting a pipeline run.
 
 pub mod alert_actions;
+pub mod api;
 pub mod auth;
 mod lang;
 pub mod page_cache;
@@ -34,6 +35,7 @@ pub fn mutating_routes() -> Vec<String> {
             .into_iter()
             .map(alert_actions::path),
     );
+    routes.extend(api::mutating_routes());
     routes
 }
 
@@ -52,6 +54,7 @@ pub fn router(
     let pages = page_cache::PageCache::new(store.clone());
     let data_dir = store.data_dir().to_path_buf();
     let action_routes = alert_actions::router(data_dir.clone(), run_config.clone());
+    let api_routes = api::router(data_dir.clone(), run_config.clone());
     let launcher = runs::RunLauncher::new(run_config, &data_dir);
     let auth_routes = Router::new()
         .route("/auth/login", post(auth::login))
@@ -72,6 +75,7 @@ pub fn router(
         .merge(auth_routes)
         .merge(run_routes)
         .merge(action_routes)
+        .merge(api_routes)
         .leptos_routes_with_context(&options, routes, context, {
             let options = options.clone();
             move || shell(options.clone())
