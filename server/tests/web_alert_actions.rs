@@ -755,7 +755,7 @@ fn api(
     };
     let status = resp.status().as_u16();
     let text = resp.body_mut().read_to_string().unwrap();
-    let json = serde_json::from_str(&text).unwrap_or_else(|_| serde_json::Value::String(text));
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
     (status, json)
 }
 

@@ -301,15 +301,16 @@ impl ActBody {
     }
 }
 
-fn parse_body<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> Result<T, Response> {
+/// The JSON body (an empty body is the default one), or what is wrong with it.
+fn parse_body<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> Result<T, Text> {
     if body.is_empty() {
         return Ok(T::default());
     }
     serde_json::from_slice(body).map_err(|e| {
-        invalid(Text::new(
+        Text::new(
             format!("The body is not the JSON this route takes: {e}. See /api/docs."),
             format!("본문이 이 경로가 받는 JSON이 아닙니다: {e}. /api/docs를 참고하세요."),
-        ))
+        )
     })
 }
 
@@ -339,7 +340,7 @@ async fn act(
     };
     let body: ActBody = match parse_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(message) => return invalid(message),
     };
     let Some(version) = body.version else {
         return invalid(Text::new(
@@ -411,7 +412,7 @@ async fn bulk(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Respon
     };
     let body: BulkBody = match parse_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(message) => return invalid(message),
     };
     let Some(kind) = body
         .action
