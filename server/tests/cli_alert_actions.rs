@@ -279,3 +279,28 @@ fn operators_act_on_alerts_from_the_command_line() {
     let text = ok(&actionboard(d, &["alerts", "show", fp]));
     assert!(text.contains("dismissed") && text.contains("v5"), "{text}");
 }
+
+#[test]
+fn api_tokens_are_printed_once_listed_by_name_and_removed() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path();
+    let token = ok(&actionboard(
+        d,
+        &["tokens", "add", "ci-bot", "--role", "analyst"],
+    ));
+    let token = token.trim();
+    assert!(token.starts_with("abt_") && token.len() == 68, "{token}");
+    let list = ok(&actionboard(d, &["tokens", "list"]));
+    assert!(
+        list.contains("ci-bot") && list.contains("analyst") && !list.contains(token),
+        "{list}"
+    );
+    let found = engine::store::tokens::TokenStore::open_in(d)
+        .unwrap()
+        .lookup(token)
+        .unwrap();
+    assert_eq!(found.map(|(n, _)| n).as_deref(), Some("ci-bot"));
+    ok(&actionboard(d, &["tokens", "remove", "ci-bot"]));
+    let e = refused(&actionboard(d, &["tokens", "remove", "ci-bot"]));
+    assert!(e.contains("there is no token `ci-bot`"), "{e}");
+}
