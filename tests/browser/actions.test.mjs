@@ -10,13 +10,15 @@ import {
 let server;
 let browser;
 let fingerprints;
+let inbox;
 
 before(async () => {
   server = await startServer();
   browser = await launchBrowser();
   server.addUser('kim', 'analyst', 'browser analyst password');
   server.addUser('vic', 'viewer', 'browser viewer password');
-  fingerprints = JSON.parse(server.cli('alerts', 'list', '--format', 'json')).map((r) => r.alert.fingerprint);
+  inbox = JSON.parse(server.cli('alerts', 'list', '--format', 'json', '--limit', '1000'));
+  fingerprints = inbox.map((r) => r.alert.fingerprint);
 });
 
 after(async () => {
@@ -87,6 +89,52 @@ test('without JavaScript, in Korean: the same forms work', async () => {
   await context.close();
 });
 
+test('hydrated: an analyst assigns and snoozes an alert, then bulk-acknowledges a filtered set', async () => {
+  const fp = fingerprints[2];
+  const context = await newContext(browser, server.url);
+  const { page, errors } = await open(context, server.url, '/alerts');
+  await signIn(page, 'kim', 'browser analyst password', alertPath(fp));
+  await hydrated(page);
+  const assign = page.getByTestId('form-assign');
+  await assign.locator('input[name="owner"]').fill('kim');
+  await assign.locator('input[name="due"]').fill('2099-12-31');
+  await assign.getByRole('button').click();
+  await page.waitForURL(/#history$/);
+  assert.equal(await page.getByTestId('assignee').textContent(), 'kim');
+  assert.match(await page.getByTestId('due').textContent(), /^2099-12-31/);
+  const snooze = page.getByTestId('form-snooze');
+  await snooze.getByLabel('until the next load').check();
+  await snooze.getByRole('button', { name: 'Snooze' }).click();
+  await page.waitForLoadState('load');
+  assert.equal(await page.getByTestId('snooze').textContent(), 'until the next load');
+  await page.goto(`${server.url}/alerts?mine=1`);
+  assert.equal(await page.locator('[data-testid="inbox"] > li').count(), 1, 'assigned to me');
+
+  // A filtered set: the severity with the fewest active alerts (at least two).
+  const counts = new Map();
+  for (const r of inbox) counts.set(r.alert.severity, (counts.get(r.alert.severity) ?? 0) + 1);
+  const [severity] = [...counts].filter(([, n]) => n >= 2).sort((a, b) => a[1] - b[1])[0];
+  await page.goto(`${server.url}/alerts?severity=${severity}`);
+  await hydrated(page);
+  const shown = await page.locator('[data-testid="inbox"] > li').count();
+  await screenshot(page, 'inbox-bulk-1280');
+  assert.deepEqual(await seriousA11yViolations(page), []);
+  const bulk = page.getByTestId('bulk');
+  await page.getByTestId('bulk-all').check();
+  await bulk.getByLabel('Action').selectOption('acknowledge');
+  await bulk.getByRole('button', { name: 'Apply to the selected alerts' }).click();
+  await page.waitForLoadState('load');
+  const summary = await page.getByTestId('bulk-summary').textContent();
+  const m = summary.match(/^Acknowledge: (\d+) of (\d+) alerts changed; (\d+) refused\.$/);
+  assert.ok(m, summary);
+  assert.equal(Number(m[2]), shown);
+  assert.equal(Number(m[1]) + Number(m[3]), shown);
+  await page.goto(`${server.url}/alerts?severity=${severity}&status=open`);
+  assert.equal(await page.locator('[data-testid="inbox"] > li').count(), 0, 'none left open');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a viewer sees the alert and its history, and no action forms', async () => {
   const context = await newContext(browser, server.url, { javaScriptEnabled: false });
   const page = await context.newPage();
@@ -94,5 +142,8 @@ test('a viewer sees the alert and its history, and no action forms', async () =>
   assert.ok((await page.getByTestId('history').textContent()).includes('kim'));
   assert.equal(await page.locator('form.act-form').count(), 0);
   assert.match(await page.getByTestId('act-hint').textContent(), /Your role reads alerts/);
+  await page.goto(`${server.url}/alerts`);
+  assert.equal(await page.getByTestId('bulk').count(), 0, 'no bulk form either');
+  assert.equal(await page.locator('input[name="pick"]').count(), 0);
   await context.close();
 });
