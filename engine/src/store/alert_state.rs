@@ -598,9 +598,15 @@ fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
     })
 }
 
-fn read_snooze(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Option<SnoozeCondition>> {
+/// The snooze condition from the columns `snoozed_until` (at `until`) and `snooze_kind`,
+/// `snooze_pct`, `snooze_baseline`, `snooze_lower_is_worse`, `snooze_run` (from `first` on).
+fn read_snooze(
+    r: &rusqlite::Row<'_>,
+    until: usize,
+    first: usize,
+) -> rusqlite::Result<Option<SnoozeCondition>> {
     let kind: Option<String> = r.get(first)?;
-    let until: Option<String> = r.get(first - 3)?;
+    let until: Option<String> = r.get(until)?;
     Ok(match kind.as_deref() {
         Some("worse") => Some(SnoozeCondition::Worse {
             pct: r.get::<_, Option<f64>>(first + 1)?.unwrap_or_default(),
@@ -639,7 +645,7 @@ fn read_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
         version: r.get(9)?,
         due_at: r.get::<_, Option<String>>(10)?.map(|t| parse_ts(&t)),
         snooze: if status == Status::Snoozed {
-            read_snooze(r, 11)?
+            read_snooze(r, 8, 11)?
         } else {
             None
         },
@@ -717,7 +723,7 @@ fn merge_in(
                 "SELECT status, content_hash, snoozed_until, snooze_kind, snooze_pct, \
                  snooze_baseline, snooze_lower_is_worse, snooze_run FROM alerts WHERE fingerprint = ?",
                 params![alert.fingerprint],
-                |r| Ok((r.get(0)?, r.get(1)?, read_snooze(r, 3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, read_snooze(r, 2, 3)?)),
             )
             .optional()?;
         let Some((status, old_hash, snooze)) = existing else {
