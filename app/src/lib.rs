@@ -68,6 +68,7 @@ pub fn App() -> impl IntoView {
             </main>
         </Router>
         <components::islands::HydrationMarker/>
+        <components::islands::InPlaceActions/>
     }
 }
 

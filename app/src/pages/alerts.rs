@@ -279,6 +279,7 @@ fn BulkBar(csrf: String, filter: crate::model::alerts::InboxFilter, shown: usize
             <label for="bulk-note">{t(lang, "Note", "메모")}</label>
             <input type="text" id="bulk-note" name="note" maxlength="4096"/>
             <button type="submit">{t(lang, "Apply to the selected alerts", "선택한 알림에 적용")}</button>
+            <span class="muted" data-testid="bulk-count" aria-live="polite"></span>
         </form>
     }
 }
