@@ -16,6 +16,16 @@ pub struct AppState {
     pub overviews: Arc<SnapshotMemo<Option<i32>, Overview>>,
     /// The overview's alert numbers, kept while the alert state's version stays the same.
     pub alert_summary: Arc<Mutex<Option<(String, crate::model::AlertSummary)>>>,
+    /// The configuration files (sources, metrics, rules), for replaying a rule over history.
+    pub rule_files: Option<Arc<RuleFiles>>,
+}
+
+/// Where the rules are read from (as `actionboard rules backtest` reads them).
+#[derive(Debug, Clone)]
+pub struct RuleFiles {
+    pub sources: PathBuf,
+    pub metrics: PathBuf,
+    pub rules: PathBuf,
 }
 
 impl AppState {
@@ -26,7 +36,14 @@ impl AppState {
             // Years with data, and a few more for mistyped ones.
             overviews: Arc::new(SnapshotMemo::new(128)),
             alert_summary: Arc::new(Mutex::new(None)),
+            rule_files: None,
         }
+    }
+
+    /// The same, able to replay rules read from `files`.
+    pub fn with_rule_files(mut self, files: RuleFiles) -> Self {
+        self.rule_files = Some(Arc::new(files));
+        self
     }
 
     /// Active alerts by severity and the five most urgent, re-read only when the state changed.

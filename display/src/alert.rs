@@ -534,3 +534,14 @@ pub fn median(mut values: Vec<f64>) -> Option<f64> {
         values[mid]
     })
 }
+
+/// A rule replayed over every period of the served snapshot (`rules backtest`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Backtest {
+    pub rule_id: String,
+    pub rule_name: Text,
+    /// The snapshot (run) replayed.
+    pub run_id: String,
+    /// Alerts the rule would have raised, per period (every period of the metric, zero too).
+    pub per_period: Vec<(i32, usize)>,
+}

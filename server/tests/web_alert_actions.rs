@@ -903,3 +903,29 @@ async fn the_json_api_reads_and_acts_with_tokens_or_the_session_and_answers_as_d
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rule_is_replayed_over_history_from_its_health_page() {
+    let srv = start().await;
+    let base = srv.base.clone();
+    tokio::task::spawn_blocking(move || {
+        let (status, _, health) = get(&format!("{base}/rules"), Some("lang=en"));
+        assert_eq!(status, 200);
+        assert!(health.contains("href=\"/rules/gdp_fall\""), "{health}");
+        let (status, _, page) = get(&format!("{base}/rules/gdp_fall"), Some("lang=en"));
+        assert_eq!(status, 200, "{page}");
+        assert!(page.contains("data-testid=\"backtest\""));
+        assert!(
+            page.contains("<th scope=\"row\">2009</th>"),
+            "every period is listed"
+        );
+        assert!(page.contains("alerts over"), "{page}");
+        let (status, _, _) = get(&format!("{base}/rules/no_such_rule"), Some("lang=en"));
+        assert_eq!(status, 404);
+        let (status, _, page) = get(&format!("{base}/rules/pipeline_failed"), Some("lang=en"));
+        assert_eq!(status, 400);
+        assert!(page.contains("nothing to replay"), "{page}");
+    })
+    .await
+    .unwrap();
+}

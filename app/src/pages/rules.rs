@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::alerts::get_rule_health;
+use crate::api::alerts::{get_backtest, get_rule_health};
 use crate::components::links::href;
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::i18n::{t, use_lang, Lang};
@@ -67,7 +67,10 @@ pub fn RulesPage() -> impl IntoView {
                                             <td class="num">{r.resolved}</td>
                                             <td class="num">{hours(r.median_hours_to_resolve, lang)}</td>
                                             <td class="num">{format!("{share} ({})", r.noisy)}</td>
-                                            <td><code>{format!("actionboard rules backtest {}", r.rule_id)}</code></td>
+                                            <td>
+                                                <a href=format!("/rules/{}", crate::components::links::encode(&r.rule_id))>{t(lang, "Replay over history", "과거 데이터에 적용")}</a>
+                                                " · "<code>{format!("actionboard rules backtest {}", r.rule_id)}</code>
+                                            </td>
                                         </tr>
                                     }
                                 }).collect_view()}
@@ -75,6 +78,61 @@ pub fn RulesPage() -> impl IntoView {
                         </table>
                     }.into_any(),
                     Err(e) => view! { <ErrorPanel error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// `/rules/{rule}`: the rule replayed over every period of the served snapshot.
+#[component]
+pub fn BacktestPage() -> impl IntoView {
+    let lang = use_lang();
+    let params = leptos_router::hooks::use_params_map();
+    let rule = move || {
+        params
+            .read()
+            .get("rule")
+            .map(|r| crate::components::links::decode(&r))
+            .unwrap_or_default()
+    };
+    let backtest = Resource::new(rule, get_backtest);
+    view! {
+        <p class="back"><a href="/rules">{t(lang, "← Rule health", "← 규칙 상태")}</a></p>
+        <Suspense fallback=|| view! { <Loading/> }>
+            {move || Suspend::new(async move {
+                match backtest.await {
+                    Ok(b) => {
+                        let total: usize = b.per_period.iter().map(|(_, n)| n).sum();
+                        let widest = b.per_period.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
+                        view! {
+                            <h1>{format!("{}: {}", t(lang, "Backtest", "백테스트"), b.rule_name.get(lang))}</h1>
+                            <p class="muted" data-testid="backtest-summary">{match lang {
+                                Lang::En => format!("{total} alerts over {} periods of snapshot {} (the rule as it is in config/rules.yml now).", b.per_period.len(), b.run_id),
+                                Lang::Ko => format!("스냅샷 {}의 {}개 기간에 알림 {total}건 (현재 config/rules.yml 기준).", b.run_id, b.per_period.len()),
+                            }}</p>
+                            <table class="data" data-testid="backtest">
+                                <thead><tr>
+                                    <th scope="col">{t(lang, "Period", "기간")}</th>
+                                    <th scope="col" class="num">{t(lang, "Alerts", "알림")}</th>
+                                    <th scope="col"><span class="visually-hidden">{t(lang, "Bar", "막대")}</span></th>
+                                </tr></thead>
+                                <tbody>
+                                    {b.per_period.into_iter().map(|(period, n)| view! {
+                                        <tr>
+                                            <th scope="row">{period}</th>
+                                            <td class="num">{n}</td>
+                                            <td><span class="bar" style=format!("display:inline-block;height:0.7rem;background:var(--accent);width:{}%", n * 100 / widest)></span></td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()
+                    }
+                    Err(e) => view! {
+                        <h1>{t(lang, "Backtest", "백테스트")}</h1>
+                        <ErrorPanel error=e/>
+                    }.into_any(),
                 }
             })}
         </Suspense>

@@ -53,6 +53,11 @@ pub fn router(
         .build();
     let pages = page_cache::PageCache::new(store.clone());
     let data_dir = store.data_dir().to_path_buf();
+    let rule_files = app::state::RuleFiles {
+        sources: run_config.sources.clone(),
+        metrics: run_config.metrics.clone(),
+        rules: run_config.rules.clone(),
+    };
     let action_routes = alert_actions::router(data_dir.clone(), run_config.clone());
     let api_routes = api::router(data_dir.clone(), run_config.clone());
     let launcher = runs::RunLauncher::new(run_config, &data_dir);
@@ -63,7 +68,7 @@ pub fn router(
     let run_routes = Router::new()
         .route("/pipeline/runs", post(runs::start_run))
         .with_state(launcher);
-    let state = AppState::new(SnapshotReader::new(store));
+    let state = AppState::new(SnapshotReader::new(store)).with_rule_files(rule_files);
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();

@@ -1,9 +1,11 @@
+mod backtest;
 mod get_alert;
 mod list_alerts;
 mod rule_health;
 #[cfg(feature = "ssr")]
 pub(crate) mod summary;
 
+pub use backtest::{get_backtest, GetBacktest};
 pub use get_alert::{get_alert, GetAlert};
 #[cfg(feature = "ssr")]
 pub use list_alerts::matching;
