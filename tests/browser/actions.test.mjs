@@ -169,6 +169,28 @@ test('hydrated: a change made from a stale page is refused inline with what chan
   await context.close();
 });
 
+test('hydrated: the inbox filters update the list in place, the URL follows, Back returns', async () => {
+  const context = await newContext(browser, server.url);
+  const { page, errors } = await open(context, server.url, '/alerts');
+  await hydrated(page);
+  await page.evaluate(() => { window.__samePage = true; });
+  const cards = page.locator('[data-testid="inbox"] > li');
+  const all = await cards.count();
+  const high = JSON.parse(server.cli('alerts', 'list', '--severity', 'high', '--format', 'json', '--limit', '1000')).length;
+  assert.ok(high > 0 && high < all);
+  await page.getByLabel('Severity').selectOption('high');
+  await page.getByRole('button', { name: 'Apply', exact: true }).click();
+  await page.waitForURL(/[?&]severity=high\b/);
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="inbox"] > li').length === n, high);
+  assert.match(await page.getByTestId('inbox-count').textContent(), /alerts? shown/);
+  assert.equal(await page.evaluate(() => window.__samePage), true, 'no page load');
+  await page.goBack();
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="inbox"] > li').length === n, all);
+  assert.equal(await page.getByLabel('Severity').inputValue(), '');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a viewer sees the alert and its history, and no action forms', async () => {
   const context = await newContext(browser, server.url, { javaScriptEnabled: false });
   const page = await context.newPage();

@@ -39,8 +39,9 @@ pub fn SubmitOnChange(children: Children) -> impl IntoView {
 /// background and the page's content is replaced in place with the answer (the alert's new
 /// status, work panel and history), without a page load; a refusal (a conflict, a refused
 /// transition) is shown inline above the form, with what changed meanwhile. On the inbox, the
-/// bulk form keeps a live count of the checked alerts. Without JavaScript the same forms post
-/// and come back as ordinary pages.
+/// filters (`form.filters`) update the list and its counts in place (the URL changes too, so a
+/// filtered inbox stays a link, and Back works), and the bulk form keeps a live count of the
+/// checked alerts. Without JavaScript the same forms post and come back as ordinary pages.
 #[island]
 pub fn InPlaceActions() -> impl IntoView {
     Effect::new(move |_| {
@@ -66,7 +67,70 @@ mod in_place {
             Closure::<dyn FnMut(web_sys::Event)>::new(|_ev: web_sys::Event| count_picks());
         let _ = doc.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
         on_change.forget();
+        // Back and forward between filtered inboxes: the page of that URL, in place.
+        let on_pop = Closure::<dyn FnMut(web_sys::Event)>::new(|_ev: web_sys::Event| {
+            let url = window().location().href().unwrap_or_default();
+            leptos::task::spawn_local(async move {
+                if load(&url, false).await.is_err() {
+                    window().location().reload().ok();
+                }
+            });
+        });
+        let _ =
+            window().add_event_listener_with_callback("popstate", on_pop.as_ref().unchecked_ref());
+        on_pop.forget();
         count_picks();
+    }
+
+    /// Fetches the page `url` and puts its top bar, title and content in place of this page's
+    /// (adding `url` to the history when `push`).
+    async fn load(url: &str, push: bool) -> Result<(), JsValue> {
+        let response: web_sys::Response = JsFuture::from(window().fetch_with_str(url))
+            .await?
+            .dyn_into()?;
+        let text = JsFuture::from(response.text()?)
+            .await?
+            .as_string()
+            .unwrap_or_default();
+        let parsed = web_sys::DomParser::new()?
+            .parse_from_string(&text, web_sys::SupportedType::TextHtml)?;
+        let doc = document();
+        for selector in ["header.topbar", "main"] {
+            if let (Some(new), Some(old)) = (
+                parsed.query_selector(selector)?,
+                doc.query_selector(selector)?,
+            ) {
+                old.set_inner_html(&new.inner_html());
+            }
+        }
+        doc.set_title(&parsed.title());
+        if push {
+            window()
+                .history()?
+                .push_state_with_url(&JsValue::NULL, "", Some(url))?;
+        }
+        count_picks();
+        Ok(())
+    }
+
+    /// A filter form of the inbox (GET): the filtered page in place, its URL in the history.
+    fn filter_in_place(ev: &web_sys::Event, form: &web_sys::HtmlFormElement) {
+        let Ok(data) = web_sys::FormData::new_with_form(form) else {
+            return;
+        };
+        let Ok(query) = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data) else {
+            return;
+        };
+        ev.prevent_default();
+        let path = window().location().pathname().unwrap_or_default();
+        let url = format!("{path}?{}", String::from(query.to_string()));
+        let form = form.clone();
+        leptos::task::spawn_local(async move {
+            if let Err(e) = load(&url, true).await {
+                leptos::logging::warn!("filtering in place failed ({e:?}); submitting the form");
+                form.submit().ok();
+            }
+        });
     }
 
     fn korean() -> bool {
@@ -102,6 +166,10 @@ mod in_place {
         else {
             return;
         };
+        if form.class_list().contains("filters") && form.method().eq_ignore_ascii_case("get") {
+            filter_in_place(&ev, &form);
+            return;
+        }
         if !form.class_list().contains("act-form") {
             return;
         }
