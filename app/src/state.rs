@@ -18,6 +18,16 @@ pub struct AppState {
     pub alert_summary: Arc<Mutex<Option<(u64, crate::model::AlertSummary)>>>,
     /// Changes exactly when the alert state changes (shared with the page cache).
     pub alert_version: Arc<StateWatch>,
+    /// The configuration files (sources, metrics, rules), for replaying a rule over history.
+    pub rule_files: Option<Arc<RuleFiles>>,
+}
+
+/// Where the rules are read from (as `actionboard rules backtest` reads them).
+#[derive(Debug, Clone)]
+pub struct RuleFiles {
+    pub sources: PathBuf,
+    pub metrics: PathBuf,
+    pub rules: PathBuf,
 }
 
 impl AppState {
@@ -29,7 +39,14 @@ impl AppState {
             // Years with data, and a few more for mistyped ones.
             overviews: Arc::new(SnapshotMemo::new(128)),
             alert_summary: Arc::new(Mutex::new(None)),
+            rule_files: None,
         }
+    }
+
+    /// The same, able to replay rules read from `files`.
+    pub fn with_rule_files(mut self, files: RuleFiles) -> Self {
+        self.rule_files = Some(Arc::new(files));
+        self
     }
 
     /// Active alerts by severity and the five most urgent, re-read only when the state changed.
@@ -51,7 +68,11 @@ impl AppState {
         Ok(summary)
     }
 
+    /// The alert state, with the snoozes whose time has come woken (a write only when one is
+    /// due).
     pub fn alerts(&self) -> Result<AlertStore, StateError> {
-        AlertStore::open_in(&self.data_dir)
+        let mut store = AlertStore::open_in(&self.data_dir)?;
+        store.wake_expired(chrono::Utc::now())?;
+        Ok(store)
     }
 }

@@ -215,10 +215,37 @@ pub struct AlertRecord {
     pub opened_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_seen_run: String,
+    /// When a time snooze ends (also in `snooze`).
     pub snoozed_until: Option<DateTime<Utc>>,
+    /// Bumped by every change (a person's action or a merge): a form carries the version it was
+    /// made from, and a change based on an older one is refused as a conflict.
+    #[serde(default)]
+    pub version: i64,
+    /// The due date set by a person (assign); else the recommended actions' due dates apply.
+    #[serde(default)]
+    pub due_at: Option<DateTime<Utc>>,
+    /// What wakes a snoozed alert.
+    #[serde(default)]
+    pub snooze: Option<SnoozeCondition>,
+    /// The latest useful / not useful feedback.
+    #[serde(default)]
+    pub useful: Option<bool>,
+    /// Why it was dismissed, while it is.
+    #[serde(default)]
+    pub dismiss_reason: Option<DismissReason>,
 }
 
 impl AlertRecord {
+    /// When the alert is due: the date a person set, else the first recommended action's.
+    pub fn due(&self) -> Option<DateTime<Utc>> {
+        self.due_at.or_else(|| self.due_dates().into_iter().min())
+    }
+
+    /// Still needs someone and its due date has passed.
+    pub fn overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status.is_active() && self.due().is_some_and(|d| d < now)
+    }
+
     /// When each recommended action is due.
     pub fn due_dates(&self) -> Vec<DateTime<Utc>> {
         self.alert
@@ -241,4 +268,280 @@ pub struct Event {
     pub to_status: Option<Status>,
     pub note: Option<String>,
     pub run_id: Option<String>,
+    /// The alert's version after this change (absent for events older than versions).
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// The earlier resolution of an alert that fired again and reopened: the last `resolved` change
+/// before the latest reopening, if any (who, when, note).
+pub fn earlier_resolution(history: &[Event]) -> Option<&Event> {
+    let reopened = history.iter().rposition(|e| {
+        e.kind == "reopened" && e.from_status == Some(Status::Resolved) && e.actor == "system"
+    })?;
+    history[..reopened]
+        .iter()
+        .rev()
+        .find(|e| e.to_status == Some(Status::Resolved))
+}
+
+/// What a person does to an alert. The one table of which action is allowed from which status
+/// ([`ActionKind::allowed_from`]) is shared by the engine (which enforces it) and the pages
+/// (which offer only the allowed forms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// "I am on it".
+    Acknowledge,
+    /// Give it an owner (a user, or an owner of rules.yml) and a due date.
+    Assign,
+    /// Plain text, kept forever.
+    Comment,
+    /// Put aside until a time, until it gets X % worse, or until the next load.
+    Snooze,
+    Resolve,
+    /// Not worth acting on: noise, expected, duplicate, data issue.
+    Dismiss,
+    Reopen,
+    /// Useful / not useful, for tuning the rule.
+    Feedback,
+}
+
+impl ActionKind {
+    pub const ALL: [ActionKind; 8] = [
+        ActionKind::Acknowledge,
+        ActionKind::Assign,
+        ActionKind::Comment,
+        ActionKind::Snooze,
+        ActionKind::Resolve,
+        ActionKind::Dismiss,
+        ActionKind::Reopen,
+        ActionKind::Feedback,
+    ];
+
+    /// The name in URLs (`POST /alerts/{fingerprint}/{name}`) and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionKind::Acknowledge => "acknowledge",
+            ActionKind::Assign => "assign",
+            ActionKind::Comment => "comment",
+            ActionKind::Snooze => "snooze",
+            ActionKind::Resolve => "resolve",
+            ActionKind::Dismiss => "dismiss",
+            ActionKind::Reopen => "reopen",
+            ActionKind::Feedback => "feedback",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == text)
+    }
+
+    pub fn label(self) -> Text {
+        let (en, ko) = match self {
+            ActionKind::Acknowledge => ("Acknowledge", "확인"),
+            ActionKind::Assign => ("Assign", "담당 지정"),
+            ActionKind::Comment => ("Comment", "댓글"),
+            ActionKind::Snooze => ("Snooze", "보류"),
+            ActionKind::Resolve => ("Resolve", "해결"),
+            ActionKind::Dismiss => ("Dismiss", "무시"),
+            ActionKind::Reopen => ("Reopen", "다시 열기"),
+            ActionKind::Feedback => ("Feedback", "피드백"),
+        };
+        Text::new(en, ko)
+    }
+
+    /// Whether this action may be taken on an alert in `status`.
+    pub fn allowed_from(self, status: Status) -> bool {
+        use Status::*;
+        match self {
+            ActionKind::Acknowledge => matches!(status, Open | Snoozed),
+            ActionKind::Assign => status.is_active(),
+            ActionKind::Comment | ActionKind::Feedback => true,
+            ActionKind::Snooze => status.is_active(),
+            ActionKind::Resolve | ActionKind::Dismiss => {
+                matches!(status, Open | Acknowledged | Snoozed | Cleared)
+            }
+            ActionKind::Reopen => matches!(status, Resolved | Dismissed | Cleared),
+        }
+    }
+
+    /// The status after the action (from a status it is allowed from).
+    pub fn status_after(self, from: Status) -> Status {
+        match self {
+            ActionKind::Acknowledge => Status::Acknowledged,
+            ActionKind::Snooze => Status::Snoozed,
+            ActionKind::Resolve => Status::Resolved,
+            ActionKind::Dismiss => Status::Dismissed,
+            ActionKind::Reopen => Status::Open,
+            ActionKind::Assign | ActionKind::Comment | ActionKind::Feedback => from,
+        }
+    }
+}
+
+/// Why an alert was dismissed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DismissReason {
+    Noise,
+    Expected,
+    Duplicate,
+    DataIssue,
+}
+
+impl DismissReason {
+    pub const ALL: [DismissReason; 4] = [
+        DismissReason::Noise,
+        DismissReason::Expected,
+        DismissReason::Duplicate,
+        DismissReason::DataIssue,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DismissReason::Noise => "noise",
+            DismissReason::Expected => "expected",
+            DismissReason::Duplicate => "duplicate",
+            DismissReason::DataIssue => "data_issue",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    pub fn label(self) -> Text {
+        let (en, ko) = match self {
+            DismissReason::Noise => ("Noise", "잡음"),
+            DismissReason::Expected => ("Expected", "예상된 일"),
+            DismissReason::Duplicate => ("Duplicate", "중복"),
+            DismissReason::DataIssue => ("Data issue", "데이터 문제"),
+        };
+        Text::new(en, ko)
+    }
+}
+
+/// `YYYY-MM-DD HH:MM UTC`, without chrono's formatting machinery (this crate is in the wasm).
+fn utc_minute(at: &DateTime<Utc>) -> String {
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        at.month(),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+/// What wakes a snoozed alert (back to open, with an event saying why).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum SnoozeCondition {
+    /// This time has come (checked when the state is read or merged).
+    Until { at: DateTime<Utc> },
+    /// The next evaluation finds the alert's value at least `pct` % worse than `baseline`, its
+    /// value when it was snoozed. Worse is the way the alert points: lower for a fall, higher
+    /// for a rise.
+    Worse {
+        pct: f64,
+        baseline: f64,
+        lower_is_worse: bool,
+    },
+    /// The next merge of a run other than `after_run` (the next load).
+    NextLoad { after_run: String },
+}
+
+impl SnoozeCondition {
+    /// How people read it.
+    pub fn describe(&self, lang: crate::Lang) -> String {
+        use crate::Lang;
+        match (self, lang) {
+            (SnoozeCondition::Until { at }, Lang::En) => format!("until {}", utc_minute(at)),
+            (SnoozeCondition::Until { at }, Lang::Ko) => format!("{}까지", utc_minute(at)),
+            (
+                SnoozeCondition::Worse {
+                    pct,
+                    baseline,
+                    lower_is_worse,
+                },
+                Lang::En,
+            ) => format!(
+                "until the value is {pct} % {} than {} (its value when snoozed)",
+                if *lower_is_worse { "lower" } else { "higher" },
+                crate::grouped(*baseline, 2)
+            ),
+            (
+                SnoozeCondition::Worse {
+                    pct,
+                    baseline,
+                    lower_is_worse,
+                },
+                Lang::Ko,
+            ) => format!(
+                "값이 보류 당시 {}보다 {pct}% {}질 때까지",
+                crate::grouped(*baseline, 2),
+                if *lower_is_worse { "낮아" } else { "높아" }
+            ),
+            (SnoozeCondition::NextLoad { .. }, Lang::En) => "until the next load".to_string(),
+            (SnoozeCondition::NextLoad { .. }, Lang::Ko) => "다음 적재까지".to_string(),
+        }
+    }
+}
+
+/// How one rule's alerts went, so noisy rules can be tuned (`/rules`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleHealth {
+    pub rule_id: String,
+    pub rule_name: Text,
+    /// Alerts the rule has raised (each fingerprint once).
+    pub raised: usize,
+    /// Of them, still needing action.
+    pub active: usize,
+    /// Acknowledged by a person at least once.
+    pub acknowledged: usize,
+    /// Median hours from first seen to the first acknowledgement.
+    pub median_hours_to_acknowledge: Option<f64>,
+    /// Resolved by a person at least once.
+    pub resolved: usize,
+    /// Median hours from first seen to the first resolution by a person.
+    pub median_hours_to_resolve: Option<f64>,
+    /// Marked not useful, or dismissed as noise (each alert once).
+    pub noisy: usize,
+}
+
+impl RuleHealth {
+    /// The share of raised alerts marked not useful or dismissed as noise, 0–1.
+    pub fn noisy_share(&self) -> f64 {
+        if self.raised == 0 {
+            0.0
+        } else {
+            self.noisy as f64 / self.raised as f64
+        }
+    }
+}
+
+/// The median of `values` (sorted here); `None` when empty.
+pub fn median(mut values: Vec<f64>) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len().is_multiple_of(2) {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    })
+}
+
+/// A rule replayed over every period of the served snapshot (`rules backtest`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Backtest {
+    pub rule_id: String,
+    pub rule_name: Text,
+    /// The snapshot (run) replayed.
+    pub run_id: String,
+    /// Alerts the rule would have raised, per period (every period of the metric, zero too).
+    pub per_period: Vec<(i32, usize)>,
 }

@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use engine::config::Sources;
 use engine::etl::Pipeline;
 use engine::store::SnapshotStore;
@@ -315,19 +317,10 @@ async fn post_form(
 
 /// Opens the sign-in page as a browser would: its form token and the cookie that holds it.
 async fn login_form(base: &str) -> (String, String) {
-    let (status, headers, html) = get_with(format!("{base}/login"), Some("lang=en")).await;
-    assert_eq!(status, 200);
-    let set_cookie = headers["set-cookie"].to_str().unwrap().to_string();
-    assert!(
-        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
-        "{set_cookie}"
-    );
-    let cookie = set_cookie.split(';').next().unwrap().to_string();
-    let at = html
-        .find(r#"name="login_csrf" value=""#)
-        .expect("a form token")
-        + 25;
-    (cookie, html[at..at + 64].to_string())
+    let base = base.to_string();
+    tokio::task::spawn_blocking(move || common::login_form(&base))
+        .await
+        .unwrap()
 }
 
 /// Posts the sign-in form (with the sign-in page's token, as a browser does).

@@ -34,3 +34,250 @@ pub fn SubmitOnChange(children: Children) -> impl IntoView {
     };
     view! { <span class="submit-on-change" on:change=on_change>{children()}</span> }
 }
+
+/// With JavaScript, the action forms of an alert page (`form.act-form`) are sent in the
+/// background and the page's content is replaced in place with the answer (the alert's new
+/// status, work panel and history), without a page load; a refusal (a conflict, a refused
+/// transition) is shown inline above the form, with what changed meanwhile. On the inbox, the
+/// filters (`form.filters`) update the list and its counts in place (the URL changes too, so a
+/// filtered inbox stays a link, and Back works), and the bulk form keeps a live count of the
+/// checked alerts. Without JavaScript the same forms post and come back as ordinary pages.
+#[island]
+pub fn InPlaceActions() -> impl IntoView {
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        in_place::attach();
+    });
+}
+
+#[cfg(feature = "hydrate")]
+mod in_place {
+    use leptos::prelude::*;
+    use leptos::wasm_bindgen::closure::Closure;
+    use leptos::wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+
+    /// Listens on the document (the content it replaces holds the forms).
+    pub fn attach() {
+        let doc = document();
+        let on_submit = Closure::<dyn FnMut(web_sys::Event)>::new(on_submit);
+        let _ = doc.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
+        on_submit.forget();
+        let on_change =
+            Closure::<dyn FnMut(web_sys::Event)>::new(|_ev: web_sys::Event| count_picks());
+        let _ = doc.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
+        on_change.forget();
+        // Back and forward between filtered inboxes: the page of that URL, in place.
+        let on_pop = Closure::<dyn FnMut(web_sys::Event)>::new(|_ev: web_sys::Event| {
+            let url = window().location().href().unwrap_or_default();
+            leptos::task::spawn_local(async move {
+                if load(&url, false).await.is_err() {
+                    window().location().reload().ok();
+                }
+            });
+        });
+        let _ =
+            window().add_event_listener_with_callback("popstate", on_pop.as_ref().unchecked_ref());
+        on_pop.forget();
+        count_picks();
+    }
+
+    /// Fetches the page `url` and puts its top bar, title and content in place of this page's
+    /// (adding `url` to the history when `push`).
+    async fn load(url: &str, push: bool) -> Result<(), JsValue> {
+        let response: web_sys::Response = JsFuture::from(window().fetch_with_str(url))
+            .await?
+            .dyn_into()?;
+        let text = JsFuture::from(response.text()?)
+            .await?
+            .as_string()
+            .unwrap_or_default();
+        let parsed = web_sys::DomParser::new()?
+            .parse_from_string(&text, web_sys::SupportedType::TextHtml)?;
+        let doc = document();
+        for selector in ["header.topbar", "main"] {
+            if let (Some(new), Some(old)) = (
+                parsed.query_selector(selector)?,
+                doc.query_selector(selector)?,
+            ) {
+                old.set_inner_html(&new.inner_html());
+            }
+        }
+        doc.set_title(&parsed.title());
+        if push {
+            window()
+                .history()?
+                .push_state_with_url(&JsValue::NULL, "", Some(url))?;
+        }
+        count_picks();
+        Ok(())
+    }
+
+    /// A filter form of the inbox (GET): the filtered page in place, its URL in the history.
+    fn filter_in_place(ev: &web_sys::Event, form: &web_sys::HtmlFormElement) {
+        let Ok(data) = web_sys::FormData::new_with_form(form) else {
+            return;
+        };
+        let Ok(query) = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data) else {
+            return;
+        };
+        ev.prevent_default();
+        let path = window().location().pathname().unwrap_or_default();
+        let url = format!("{path}?{}", String::from(query.to_string()));
+        let form = form.clone();
+        leptos::task::spawn_local(async move {
+            if let Err(e) = load(&url, true).await {
+                leptos::logging::warn!("filtering in place failed ({e:?}); submitting the form");
+                form.submit().ok();
+            }
+        });
+    }
+
+    fn korean() -> bool {
+        document()
+            .document_element()
+            .and_then(|e| e.get_attribute("lang"))
+            .is_some_and(|l| l == "ko")
+    }
+
+    /// "N selected" beside the bulk form's button.
+    fn count_picks() {
+        let doc = document();
+        let Ok(Some(out)) = doc.query_selector("[data-testid=\"bulk-count\"]") else {
+            return;
+        };
+        let n = doc
+            .query_selector_all("input[name=\"pick\"]:checked")
+            .map(|l| l.length())
+            .unwrap_or(0);
+        out.set_text_content(Some(&if korean() {
+            format!("{n}건 선택됨")
+        } else if n == 1 {
+            "1 alert selected".to_string()
+        } else {
+            format!("{n} alerts selected")
+        }));
+    }
+
+    fn on_submit(ev: web_sys::Event) {
+        let Some(form) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok())
+        else {
+            return;
+        };
+        if form.class_list().contains("filters") && form.method().eq_ignore_ascii_case("get") {
+            filter_in_place(&ev, &form);
+            return;
+        }
+        if !form.class_list().contains("act-form") {
+            return;
+        }
+        let Ok(data) = web_sys::FormData::new_with_form(&form) else {
+            return;
+        };
+        // The button pressed may carry a value (useful / not useful).
+        if let Some(button) = ev
+            .dyn_ref::<web_sys::SubmitEvent>()
+            .and_then(|s| s.submitter())
+        {
+            if let (Some(name), Some(value)) =
+                (button.get_attribute("name"), button.get_attribute("value"))
+            {
+                let _ = data.append_with_str(&name, &value);
+            }
+        }
+        let Ok(body) = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data) else {
+            return;
+        };
+        ev.prevent_default();
+        let action = form.action();
+        leptos::task::spawn_local(async move {
+            if let Err(e) = send(&form, &action, &body).await {
+                // Fall back to the ordinary post.
+                leptos::logging::warn!("in-place action failed ({e:?}); posting the form");
+                form.submit().ok();
+            }
+        });
+    }
+
+    async fn send(
+        form: &web_sys::HtmlFormElement,
+        action: &str,
+        body: &web_sys::UrlSearchParams,
+    ) -> Result<(), JsValue> {
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_body(body);
+        let window = window();
+        let response: web_sys::Response =
+            JsFuture::from(window.fetch_with_str_and_init(action, &init))
+                .await?
+                .dyn_into()?;
+        let status = response.status();
+        let text = JsFuture::from(response.text()?)
+            .await?
+            .as_string()
+            .unwrap_or_default();
+        let parsed = web_sys::DomParser::new()?
+            .parse_from_string(&text, web_sys::SupportedType::TextHtml)?;
+        let doc = document();
+        if response.ok() {
+            // The alert's page after the change: its new content replaces the old.
+            let (Some(new_main), Some(main)) =
+                (parsed.query_selector("main")?, doc.query_selector("main")?)
+            else {
+                return Err(JsValue::from_str("no <main> in the answer"));
+            };
+            main.set_inner_html(&new_main.inner_html());
+            if let Ok(Some(history)) = doc.query_selector("#history-title") {
+                if let Some(el) = history.dyn_ref::<web_sys::HtmlElement>() {
+                    el.set_attribute("tabindex", "-1").ok();
+                    el.focus().ok();
+                }
+            }
+            return Ok(());
+        }
+        // A refusal: its message and what changed meanwhile, above the form.
+        let message = parsed
+            .query_selector("[data-testid=\"refusal\"]")?
+            .and_then(|e| e.text_content())
+            .unwrap_or_else(|| format!("HTTP {status}"));
+        let changes = parsed
+            .query_selector("[data-testid=\"changed-meanwhile\"]")?
+            .map(|e| e.outer_html())
+            .unwrap_or_default();
+        if let Ok(Some(old)) = doc.query_selector("[data-testid=\"inline-refusal\"]") {
+            old.remove();
+        }
+        let note = doc.create_element("div")?;
+        note.set_attribute("role", "alert")?;
+        note.set_attribute("class", "panel warning inline-refusal")?;
+        note.set_attribute("data-testid", "inline-refusal")?;
+        note.set_attribute("data-status", &status.to_string())?;
+        let p = doc.create_element("p")?;
+        p.set_text_content(Some(&message));
+        note.append_child(&p)?;
+        if !changes.is_empty() {
+            // Server-escaped HTML of the refusal page (text of events only).
+            let list = doc.create_element("div")?;
+            list.set_inner_html(&changes);
+            note.append_child(&list)?;
+        }
+        let reload = doc.create_element("a")?;
+        reload.set_attribute(
+            "href",
+            &doc.location()
+                .map(|l| l.pathname().unwrap_or_default())
+                .unwrap_or_default(),
+        )?;
+        reload.set_text_content(Some(if korean() {
+            "새로 고쳐 현재 상태 보기"
+        } else {
+            "Reload to see the alert as it is now"
+        }));
+        note.append_child(&reload)?;
+        form.before_with_node_1(&note)?;
+        Ok(())
+    }
+}

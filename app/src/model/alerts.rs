@@ -18,6 +18,25 @@ pub struct InboxFilter {
     pub owner: Option<String>,
     /// `yes` (only data issues) or `no` (only business alerts).
     pub data_issue: Option<String>,
+    /// `1`: only the alerts assigned to the signed-in reader.
+    #[serde(default)]
+    pub mine: Option<String>,
+}
+
+impl InboxFilter {
+    /// Empty values as absent (a form sends every field, filled or not).
+    pub fn normalized(self) -> Self {
+        let f = |v: Option<String>| v.filter(|s| !s.is_empty());
+        InboxFilter {
+            status: f(self.status),
+            severity: f(self.severity),
+            rule: f(self.rule),
+            region: f(self.region),
+            owner: f(self.owner),
+            data_issue: f(self.data_issue),
+            mine: f(self.mine),
+        }
+    }
 }
 
 /// One value of a filter with how many alerts it would show.

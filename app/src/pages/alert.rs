@@ -1,6 +1,6 @@
 //! One alert: why it fired, the evidence and where it came from, what to do, and its history.
 
-use display::alert::AlertRecord;
+use display::alert::{earlier_resolution, ActionKind, AlertRecord, DismissReason, Status};
 use display::Format;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::alerts::get_alert;
 use crate::components::alert_bits::{day, minute, SeverityBadge, StatusBadge};
 use crate::components::chart::{ChartPoint, TrendChart};
-use crate::components::links::decode;
+use crate::components::links::{alert_href, decode};
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::i18n::{t, use_lang, Lang};
 use crate::model::alerts::AlertDetail;
@@ -99,6 +99,23 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
         opened_at,
         ..
     } = record.clone();
+    let earlier = earlier_resolution(&history).cloned();
+    let viewer = crate::auth::current_viewer();
+    let may_act = viewer
+        .as_ref()
+        .is_some_and(|v| v.role == "analyst" || v.role == "admin");
+    let work = view! { <WorkPanel record=record.clone() earlier/> };
+    let act = if may_act {
+        viewer.map(|v| view! { <ActPanel record=record.clone() csrf=v.csrf/> }.into_any())
+    } else {
+        Some(view! {
+            <p class="muted" data-testid="act-hint">{if viewer.is_some() {
+                t(lang, "Your role reads alerts; analysts and admins act on them.", "현재 역할은 읽기 전용입니다. 분석가와 관리자가 알림에 조치할 수 있습니다.")
+            } else {
+                t(lang, "Sign in as an analyst or admin to act on this alert.", "이 알림에 조치하려면 분석가나 관리자로 로그인하세요.")
+            }}</p>
+        }.into_any())
+    };
     let ev = alert.evidence.clone();
     let marked: Vec<i32> = ev.series.iter().map(|p| p.period).collect();
     let chart_points = if chart.len() >= 2 {
@@ -136,6 +153,8 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
             t(lang, "fingerprint", "식별자"), alert.fingerprint,
             assignee.map(|a| format!(" · {} {a}", t(lang, "assigned to", "담당자"))).unwrap_or_default(),
         )}</p>
+        {work}
+        {act}
         {ev.data_issue_reason.clone().map(|r| view! {
             <section class="panel warning" role="note">
                 <h2>{t(lang, "Check the data first", "먼저 데이터를 확인하세요")}</h2>
@@ -211,13 +230,15 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
             <h2 id="history-title">{t(lang, "History", "이력")}</h2>
             <ol class="history" data-testid="history">
                 {history.into_iter().map(|e| {
+                    let id = e.version.map(|v| format!("event-{v}"));
+                    let kind_class = format!("event-{}", e.kind);
                     let change = match (e.from_status, e.to_status) {
                         (Some(f), Some(to)) => format!(" ({} → {})", f.label().get(lang), to.label().get(lang)),
                         (None, Some(to)) => format!(" (→ {})", to.label().get(lang)),
                         _ => String::new(),
                     };
                     view! {
-                        <li>
+                        <li id=id class=kind_class>
                             <time datetime=minute(&e.at).1>{minute(&e.at).0}</time>
                             {format!(" · {} · {}{change}", e.actor, event_label(&e.kind, lang))}
                             {e.note.map(|n| format!(" — {n}"))}
@@ -237,6 +258,14 @@ fn event_label(kind: &str, lang: Lang) -> String {
         "reopened" => ("reopened", "다시 열림"),
         "cleared" => ("stopped firing", "해소됨"),
         "auto_resolved" => ("resolved by itself", "자동 해결"),
+        "acknowledged" => ("acknowledged", "확인함"),
+        "assigned" => ("assigned", "담당 지정"),
+        "commented" => ("commented", "댓글"),
+        "snoozed" => ("snoozed", "보류"),
+        "woke" => ("woke from snooze", "보류 해제"),
+        "resolved" => ("resolved", "해결"),
+        "dismissed" => ("dismissed", "무시"),
+        "feedback" => ("feedback", "피드백"),
         other => (other, other),
     };
     match lang {
@@ -244,4 +273,180 @@ fn event_label(kind: &str, lang: Lang) -> String {
         Lang::Ko => ko,
     }
     .to_string()
+}
+
+/// Who has the alert, when it is due, what wakes it, and the earlier resolution of an alert that
+/// fired again: for everyone.
+#[component]
+fn WorkPanel(record: AlertRecord, earlier: Option<display::alert::Event>) -> impl IntoView {
+    let lang = use_lang();
+    let now = chrono::Utc::now();
+    let overdue = record.overdue(now);
+    let due = record.due().map(|d| day(&d));
+    let assignee = record.assignee.clone();
+    let snooze = record.snooze.as_ref().map(|s| s.describe(lang));
+    let feedback = record.useful.map(|u| {
+        if u {
+            t(lang, "marked useful", "유용함으로 표시됨")
+        } else {
+            t(lang, "marked not useful", "유용하지 않음으로 표시됨")
+        }
+    });
+    let dismissed = record
+        .dismiss_reason
+        .map(|r| r.label().get(lang).to_string());
+    view! {
+        <dl class="work" data-testid="work">
+            <dt>{t(lang, "Assigned to", "담당자")}</dt>
+            <dd data-testid="assignee">{assignee.unwrap_or_else(|| t(lang, "nobody yet", "아직 없음").to_string())}</dd>
+            {due.map(|d| view! {
+                <dt>{t(lang, "Due", "기한")}</dt>
+                <dd data-testid="due">{d}{overdue.then(|| view! { " " <span class="badge overdue" data-testid="overdue">{t(lang, "Overdue", "기한 지남")}</span> })}</dd>
+            })}
+            {snooze.map(|s| view! {
+                <dt>{t(lang, "Snoozed", "보류")}</dt>
+                <dd data-testid="snooze">{s}</dd>
+            })}
+            {dismissed.map(|d| view! {
+                <dt>{t(lang, "Dismissed as", "무시 이유")}</dt>
+                <dd>{d}</dd>
+            })}
+            {feedback.map(|f| view! {
+                <dt>{t(lang, "Feedback", "피드백")}</dt>
+                <dd>{f}</dd>
+            })}
+            <dt>{t(lang, "Version", "버전")}</dt>
+            <dd data-testid="version">{record.version}</dd>
+        </dl>
+        {earlier.map(|e| {
+            let href = e.version.map(|v| format!("#event-{v}")).unwrap_or_else(|| "#history-title".into());
+            view! {
+                <p class="panel note" data-testid="earlier-resolution">
+                    {t(lang, "Fired again after it was resolved: ", "해결된 뒤 다시 발생했습니다: ")}
+                    <a href=href>{format!(
+                        "{} {} {}{}",
+                        minute(&e.at).0,
+                        t(lang, "by", "처리자"),
+                        e.actor,
+                        e.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default()
+                    )}</a>
+                </p>
+            }
+        })}
+    }
+}
+
+/// One action's form: a plain POST with the session's CSRF token and the version shown.
+#[component]
+fn ActForm(
+    kind: ActionKind,
+    fingerprint: String,
+    csrf: String,
+    version: i64,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <form method="post" action=format!("{}/{}", alert_href(&fingerprint), kind.as_str())
+            class=format!("act-form act-{}", kind.as_str()) data-testid=format!("form-{}", kind.as_str())>
+            <input type="hidden" name="csrf" value=csrf/>
+            <input type="hidden" name="version" value=version.to_string()/>
+            {children()}
+        </form>
+    }
+}
+
+/// The actions an analyst or admin may take on the alert in its status (the transition table).
+#[component]
+fn ActPanel(record: AlertRecord, csrf: String) -> impl IntoView {
+    let lang = use_lang();
+    let status: Status = record.status;
+    let fp = record.alert.fingerprint.clone();
+    let version = record.version;
+    let allowed = |k: ActionKind| k.allowed_from(status);
+    let form =
+        {
+            let (fp, csrf) = (fp.clone(), csrf.clone());
+            move |kind: ActionKind, body: AnyView| {
+                allowed(kind).then(|| view! {
+                <ActForm kind fingerprint=fp.clone() csrf=csrf.clone() version>{body}</ActForm>
+            })
+            }
+        };
+    let note_field = move |id: &str| {
+        view! {
+            <label for=id.to_string()>{t(lang, "Note (optional)", "메모(선택)")}</label>
+            <input type="text" id=id.to_string() name="note" maxlength="4096"/>
+        }
+    };
+    let default_owner = record
+        .assignee
+        .clone()
+        .or_else(|| record.alert.actions.first().map(|a| a.owner.clone()))
+        .unwrap_or_default();
+    let default_due = record.due().map(|d| day(&d)).unwrap_or_default();
+    let owners: Vec<(String, String)> = record
+        .alert
+        .actions
+        .iter()
+        .map(|a| (a.owner.clone(), a.owner_label.get(lang).to_string()))
+        .collect();
+    view! {
+        <section class="panel act" aria-labelledby="act-title" data-testid="act">
+            <h2 id="act-title">{t(lang, "Act on this alert", "이 알림에 조치")}</h2>
+            {form(ActionKind::Acknowledge, view! {
+                {note_field("ack-note")}
+                <button type="submit">{ActionKind::Acknowledge.label().get(lang).to_string()}</button>
+            }.into_any())}
+            {form(ActionKind::Assign, view! {
+                <label for="assign-owner">{t(lang, "Owner (a user or a desk of rules.yml)", "담당(사용자 또는 rules.yml의 부서)")}</label>
+                <input type="text" id="assign-owner" name="owner" required list="owner-keys" value=default_owner maxlength="100"/>
+                <datalist id="owner-keys">
+                    {owners.into_iter().map(|(k, l)| view! { <option value=k>{l}</option> }).collect_view()}
+                </datalist>
+                <label for="assign-due">{t(lang, "Due date", "기한")}</label>
+                <input type="date" id="assign-due" name="due" value=default_due/>
+                <button type="submit">{ActionKind::Assign.label().get(lang).to_string()}</button>
+            }.into_any())}
+            {form(ActionKind::Snooze, view! {
+                <fieldset>
+                    <legend>{ActionKind::Snooze.label().get(lang).to_string()}</legend>
+                    <label><input type="radio" name="snooze" value="until" checked=true/>{t(lang, " until (UTC) ", " 다음 시각까지(UTC) ")}</label>
+                    <input type="datetime-local" name="until" aria-label=t(lang, "Snooze until (UTC)", "보류 종료 시각(UTC)")/>
+                    <label><input type="radio" name="snooze" value="worse"/>{t(lang, " until it gets this many % worse: ", " 다음 비율만큼 악화될 때까지(%): ")}</label>
+                    <input type="number" name="pct" min="0.1" max="1000" step="0.1" value="10" aria-label=t(lang, "Percent worse", "악화 비율(%)")/>
+                    <label><input type="radio" name="snooze" value="next_load"/>{t(lang, " until the next load", " 다음 적재까지")}</label>
+                    <button type="submit">{ActionKind::Snooze.label().get(lang).to_string()}</button>
+                </fieldset>
+            }.into_any())}
+            {form(ActionKind::Resolve, view! {
+                <label for="resolve-note">{t(lang, "What was done", "조치 내용")}</label>
+                <input type="text" id="resolve-note" name="note" maxlength="4096"/>
+                <button type="submit">{ActionKind::Resolve.label().get(lang).to_string()}</button>
+            }.into_any())}
+            {form(ActionKind::Dismiss, view! {
+                <label for="dismiss-reason">{t(lang, "Reason", "이유")}</label>
+                <select id="dismiss-reason" name="reason">
+                    {DismissReason::ALL.into_iter().map(|r| view! {
+                        <option value=r.as_str()>{r.label().get(lang).to_string()}</option>
+                    }).collect_view()}
+                </select>
+                {note_field("dismiss-note")}
+                <button type="submit">{ActionKind::Dismiss.label().get(lang).to_string()}</button>
+            }.into_any())}
+            {form(ActionKind::Reopen, view! {
+                {note_field("reopen-note")}
+                <button type="submit">{ActionKind::Reopen.label().get(lang).to_string()}</button>
+            }.into_any())}
+            {form(ActionKind::Comment, view! {
+                <label for="comment-text">{t(lang, "Comment (plain text, kept forever)", "댓글(일반 텍스트, 영구 보관)")}</label>
+                <textarea id="comment-text" name="text" rows="3" maxlength="4096" required></textarea>
+                <button type="submit">{ActionKind::Comment.label().get(lang).to_string()}</button>
+            }.into_any())}
+            {form(ActionKind::Feedback, view! {
+                <span>{t(lang, "Was this alert useful? ", "이 알림이 유용했나요? ")}</span>
+                <button type="submit" name="useful" value="useful">{t(lang, "Useful", "유용함")}</button>
+                <button type="submit" name="useful" value="not_useful">{t(lang, "Not useful", "유용하지 않음")}</button>
+            }.into_any())}
+        </section>
+    }
 }

@@ -25,11 +25,13 @@ pub fn AlertsPage() -> impl IntoView {
             region: get("region"),
             owner: get("owner"),
             data_issue: get("data_issue"),
+            mine: get("mine"),
         }
     };
     let inbox = Resource::new(filter, list_alerts);
     view! {
         <h1>{t(lang, "Alerts", "알림")}</h1>
+        <p class="muted"><a href="/rules">{t(lang, "Rule health: which rules are noisy", "규칙 상태: 잡음이 많은 규칙")}</a></p>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match inbox.await {
@@ -49,6 +51,7 @@ fn current(filter: &InboxFilter, param: &str) -> String {
         "region" => filter.region.clone(),
         "owner" => filter.owner.clone(),
         "data_issue" => filter.data_issue.clone(),
+        "mine" => filter.mine.clone(),
         _ => None,
     }
     .unwrap_or_default()
@@ -96,12 +99,33 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
         total,
     } = inbox;
     let shown = alerts.len();
+    let viewer = crate::auth::current_viewer();
+    let mine = filter.mine.as_deref().is_some_and(|m| !m.is_empty());
+    let now = chrono::Utc::now();
+    let bulk_csrf = viewer
+        .as_ref()
+        .filter(|v| v.role == "analyst" || v.role == "admin")
+        .map(|v| v.csrf.clone())
+        .filter(|_| shown > 0);
+    let can_pick = bulk_csrf.is_some();
+    let bulk = bulk_csrf.map(|csrf| view! { <BulkBar csrf filter=filter.clone() shown/> });
     view! {
         <Form method="GET" action="" attr:class="filters" attr:aria-label=t(lang, "Filter alerts", "알림 거르기")>
             {facets.into_iter().map(|f| {
                 let selected = current(&filter, &f.param);
                 view! { <FacetSelect facet=f selected/> }
             }).collect_view()}
+            {viewer.clone().map(|v| view! {
+                <div class="filter filter-mine">
+                    <label>
+                        <input type="checkbox" name="mine" value="1" checked=mine data-testid="filter-mine"/>
+                        {format!(" {} ({})", t(lang, "Assigned to me", "나에게 배정됨"), v.name)}
+                    </label>
+                </div>
+            })}
+            {(mine && viewer.is_none()).then(|| view! {
+                <p class="muted">{t(lang, "Sign in to see the alerts assigned to you.", "나에게 배정된 알림을 보려면 로그인하세요.")}</p>
+            })}
             <div class="filter-buttons">
                 <button type="submit">{t(lang, "Apply", "적용")}</button>
                 <a href="/alerts">{t(lang, "Reset", "초기화")}</a>
@@ -114,6 +138,7 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
             ),
             Lang::Ko => format!("알림 {shown}건, 우선순위 순 (알림함 전체 {total}건)"),
         }}</p>
+        {bulk}
         {if alerts.is_empty() {
             view! {
                 <section class="panel">
@@ -138,6 +163,11 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
                         view! {
                             <li class="alert-card" data-fingerprint=a.fingerprint.clone()>
                                 <div class="alert-head">
+                                    {can_pick.then(|| view! {
+                                        <input type="checkbox" name="pick" form="bulk"
+                                            value=format!("{}@{}", r.version, a.fingerprint)
+                                            aria-label=format!("{} {}", t(lang, "Select", "선택"), a.title.get(lang))/>
+                                    })}
                                     <SeverityBadge severity=a.severity/>
                                     <StatusBadge status=r.status/>
                                     {a.data_issue.then(|| view! {
@@ -146,6 +176,7 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
                                     <a class="alert-title" href=alert_href(&a.fingerprint)>{a.title.get(lang).to_string()}</a>
                                 </div>
                                 <p class="alert-meta muted">{meta}</p>
+                                <WorkLine record=r.clone() now/>
                                 <FirstAction record=r/>
                             </li>
                         }
@@ -153,5 +184,102 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
                 </ol>
             }.into_any()
         }}
+    }
+}
+
+/// Who has the alert (the assignee, else the first action's owner) and when it is due; overdue
+/// in words, not only colour.
+#[component]
+fn WorkLine(
+    record: display::alert::AlertRecord,
+    now: chrono::DateTime<chrono::Utc>,
+) -> impl IntoView {
+    let lang = use_lang();
+    let who = match &record.assignee {
+        Some(a) => format!("{} {a}", t(lang, "Assigned to", "담당자")),
+        None => record
+            .alert
+            .actions
+            .first()
+            .map(|a| format!("{} {}", t(lang, "Owner", "담당"), a.owner_label.get(lang)))
+            .unwrap_or_default(),
+    };
+    let due = record
+        .due()
+        .map(|d| {
+            format!(
+                " · {} {}",
+                t(lang, "due", "기한"),
+                crate::components::alert_bits::day(&d)
+            )
+        })
+        .unwrap_or_default();
+    let overdue = record.overdue(now);
+    view! {
+        <p class="alert-work" data-testid="work">
+            {format!("{who}{due}")}
+            {overdue.then(|| view! { <span class="badge overdue" data-testid="overdue">{t(lang, "Overdue", "기한 지남")}</span> })}
+        </p>
+    }
+}
+
+/// One action on many alerts: the checked cards (each at the version shown), or all the alerts
+/// matching the current filter. A plain form (the cards' check boxes join it with `form="bulk"`).
+#[component]
+fn BulkBar(csrf: String, filter: crate::model::alerts::InboxFilter, shown: usize) -> impl IntoView {
+    use display::alert::ActionKind;
+    let lang = use_lang();
+    let hidden = [
+        ("f_status", filter.status),
+        ("f_severity", filter.severity),
+        ("f_rule", filter.rule),
+        ("f_region", filter.region),
+        ("f_owner", filter.owner),
+        ("f_data_issue", filter.data_issue),
+        ("f_mine", filter.mine),
+    ];
+    let actions = [
+        ActionKind::Acknowledge,
+        ActionKind::Assign,
+        ActionKind::Snooze,
+        ActionKind::Resolve,
+    ];
+    view! {
+        <form id="bulk" method="post" action="/alerts/bulk" class="panel bulk" data-testid="bulk"
+            aria-label=t(lang, "Act on several alerts", "여러 알림에 조치")>
+            <input type="hidden" name="csrf" value=csrf/>
+            {hidden.into_iter().map(|(name, value)| view! {
+                <input type="hidden" name=name value=value.unwrap_or_default()/>
+            }).collect_view()}
+            <label>
+                <input type="checkbox" name="all" value="1" data-testid="bulk-all"/>
+                {match lang {
+                    Lang::En => format!(" All {shown} matching this filter (else the checked ones)"),
+                    Lang::Ko => format!(" 이 조건에 맞는 전체 {shown}건 (아니면 선택한 알림)"),
+                }}
+            </label>
+            <label for="bulk-action">{t(lang, "Action", "조치")}</label>
+            <select id="bulk-action" name="action">
+                {actions.into_iter().map(|k| view! {
+                    <option value=k.as_str()>{k.label().get(lang).to_string()}</option>
+                }).collect_view()}
+            </select>
+            <label for="bulk-owner">{t(lang, "Owner (assign)", "담당(지정 시)")}</label>
+            <input type="text" id="bulk-owner" name="owner" maxlength="100"/>
+            <label for="bulk-due">{t(lang, "Due (assign)", "기한(지정 시)")}</label>
+            <input type="date" id="bulk-due" name="due"/>
+            <label for="bulk-snooze">{t(lang, "Snooze", "보류")}</label>
+            <select id="bulk-snooze" name="snooze">
+                <option value="next_load">{t(lang, "until the next load", "다음 적재까지")}</option>
+                <option value="until">{t(lang, "until the time below (UTC)", "아래 시각까지(UTC)")}</option>
+                <option value="worse">{t(lang, "until X % worse", "X% 악화될 때까지")}</option>
+            </select>
+            <input type="datetime-local" name="until" aria-label=t(lang, "Snooze until (UTC)", "보류 종료 시각(UTC)")/>
+            <input type="number" name="pct" min="0.1" max="1000" step="0.1" value="10" aria-label=t(lang, "Percent worse", "악화 비율(%)")/>
+            <label for="bulk-note">{t(lang, "Note", "메모")}</label>
+            <input type="text" id="bulk-note" name="note" maxlength="4096"/>
+            <button type="submit">{t(lang, "Apply to the selected alerts", "선택한 알림에 적용")}</button>
+            <span class="muted" data-testid="bulk-count" aria-live="polite"></span>
+        </form>
     }
 }

@@ -6,14 +6,17 @@ pub mod alert_state;
 pub mod country;
 pub mod editions;
 pub mod explore;
+pub mod first_admin;
 pub mod pipeline;
 pub mod queries;
 pub mod snapshots;
 mod sqlite;
+pub mod tokens;
 pub mod users;
 
 pub use alert_state::{
-    AlertFilter, AlertRecord, AlertStore, MergeSummary, StateError, StateWatch, Status,
+    Act, ActError, Acted, ActionKind, AlertFilter, AlertRecord, AlertStore, DismissReason,
+    InputError, MergeSummary, SnoozeCondition, SnoozeRequest, StateError, StateWatch, Status,
 };
 pub use queries::{CountryGdp, Freshness, Overview, RegionTop5, WorldGdp};
 pub use snapshots::{

@@ -262,6 +262,7 @@ impl UserStore {
             self.conn
                 .execute("DELETE FROM sessions WHERE user_name = ?1", params![name])
                 .map_err(|e| self.sql_err(e))?;
+            super::first_admin::forget_initial_password(&self.path, name);
         }
         Ok(!existed)
     }
@@ -272,6 +273,7 @@ impl UserStore {
             .conn
             .execute("DELETE FROM users WHERE name = ?1", params![name])
             .map_err(|e| self.sql_err(e))?;
+        super::first_admin::forget_initial_password(&self.path, name);
         Ok(n > 0)
     }
 

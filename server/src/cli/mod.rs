@@ -2,7 +2,9 @@
 //! `actionboard rules check|backtest|evaluate`, `actionboard alerts list`,
 //! `actionboard users add|list|remove`.
 
+mod alert_actions;
 mod rules;
+mod tokens;
 mod users;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -61,6 +63,9 @@ enum Command {
     /// The people who may sign in to the dashboard, and their roles.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// API tokens for scripts (`Authorization: Bearer …` on /api/v1).
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,6 +216,7 @@ pub fn main() -> ExitCode {
         Command::Rules(cmd) => rules::rules(&cli.data_dir, cmd),
         Command::Alerts(cmd) => rules::alerts(&cli.data_dir, cmd),
         Command::Users(cmd) => users::users(&cli.data_dir, cmd),
+        Command::Tokens(cmd) => tokens::tokens(&cli.data_dir, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -416,6 +422,7 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), String> {
             Ok(None) => tracing::warn!("no snapshot published yet; run `actionboard etl run`"),
             Err(e) => tracing::warn!("{e}"),
         }
+        first_start(store.data_dir(), local)?;
         let web = crate::web::WebOptions::from_env()?;
         let router =
             crate::web::router_with(store, &args.site_root, local, args.files.run_config(), web);
@@ -435,6 +442,38 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| format!("server error: {e}"))
     })
+}
+
+/// With no users, nobody could sign in to act: creates `admin` (password from
+/// ACTIONBOARD_ADMIN_PASSWORD, else random, printed once and kept in a 0600 file until changed).
+fn first_start(data_dir: &std::path::Path, local: SocketAddr) -> Result<(), String> {
+    let from_env = std::env::var("ACTIONBOARD_ADMIN_PASSWORD").ok();
+    let created = engine::store::first_admin::ensure_first_admin(data_dir, from_env.as_deref())
+        .map_err(|e| format!("creating the first admin: {e}"))?;
+    let Some(admin) = created else {
+        return Ok(());
+    };
+    out!(
+        "First start: nobody could sign in, so the user `{}` (role admin) was created.",
+        admin.name
+    );
+    match (&admin.generated_password, &admin.file) {
+        (Some(password), Some(file)) => {
+            out!("  password: {password}");
+            out!(
+                "  (shown only now; also in {} (mode 0600) until you change it with `actionboard users add {} --role admin`)",
+                file.display(),
+                admin.name
+            );
+        }
+        _ => out!("  password: the one in ACTIONBOARD_ADMIN_PASSWORD"),
+    }
+    out!("  sign in at http://{local}/login");
+    out!(
+        "처음 시작: 로그인할 사용자가 없어 관리자 `{}`를 만들었습니다. 위 비밀번호로 로그인하세요.",
+        admin.name
+    );
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -66,6 +66,8 @@ pub enum RulesCommand {
 pub enum AlertsCommand {
     /// The inbox: alerts by priority (default: the active ones).
     List(ListArgs),
+    #[command(flatten)]
+    Act(super::alert_actions::ActCommand),
 }
 
 #[derive(Debug, Args)]
@@ -265,8 +267,14 @@ fn check(snapshots: &SnapshotStore, files: &RuleFiles) -> Result<(), String> {
 }
 
 pub fn alerts(data_dir: &Path, cmd: AlertsCommand) -> Result<(), String> {
-    let AlertsCommand::List(args) = cmd;
-    let state = AlertStore::open_in(data_dir).map_err(|e| e.to_string())?;
+    let args = match cmd {
+        AlertsCommand::List(args) => args,
+        AlertsCommand::Act(cmd) => return super::alert_actions::run(data_dir, cmd),
+    };
+    let mut state = AlertStore::open_in(data_dir).map_err(|e| e.to_string())?;
+    state
+        .wake_expired(chrono::Utc::now())
+        .map_err(|e| e.to_string())?;
     let filter = AlertFilter {
         statuses: args.statuses.clone(),
         severity: args.severity,

@@ -1,6 +1,8 @@
 //! The axum router: Leptos pages (through the page cache), server functions, static files,
 //! health, language choice, signing in and out, and starting a pipeline run.
 
+pub mod alert_actions;
+pub mod api;
 pub mod api_status;
 pub mod auth;
 mod lang;
@@ -21,6 +23,24 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 pub use runs::RunConfig;
 pub use security::WebOptions;
+
+/// The paths of the routes that change something besides signing in (each checks the session,
+/// the role and the CSRF token): the alert actions come from the same list the router is built
+/// from ([`display::alert::ActionKind::ALL`]), so a test over this list covers a new action.
+pub fn mutating_routes() -> Vec<String> {
+    let mut routes = vec![
+        "/auth/logout".to_string(),
+        "/pipeline/runs".to_string(),
+        alert_actions::BULK_PATH.to_string(),
+    ];
+    routes.extend(
+        display::alert::ActionKind::ALL
+            .into_iter()
+            .map(alert_actions::path),
+    );
+    routes.extend(api::mutating_routes());
+    routes
+}
 
 /// The whole site with the default [`WebOptions`] (cookies `Secure` only behind a trusted proxy
 /// that says https; none is configured).
@@ -51,6 +71,13 @@ pub fn router_with(
         .build();
 
     let data_dir = store.data_dir().to_path_buf();
+    let rule_files = app::state::RuleFiles {
+        sources: run_config.sources.clone(),
+        metrics: run_config.metrics.clone(),
+        rules: run_config.rules.clone(),
+    };
+    let action_routes = alert_actions::router(data_dir.clone(), run_config.clone());
+    let api_routes = api::router(data_dir.clone(), run_config.clone());
     let launcher = runs::RunLauncher::new(run_config, &data_dir);
     let auth_routes = Router::new()
         .route("/auth/login", post(auth::login))
@@ -64,7 +91,7 @@ pub fn router_with(
     if let Err(e) = engine::store::AlertStore::open_in(&data_dir) {
         tracing::error!("the alert state cannot be opened: {e}");
     }
-    let state = AppState::new(SnapshotReader::new(store.clone()));
+    let state = AppState::new(SnapshotReader::new(store.clone())).with_rule_files(rule_files);
     let pages = page_cache::PageCache::new(store, state.alert_version.clone());
     let routes = generate_route_list(App);
     let context = {
@@ -76,6 +103,8 @@ pub fn router_with(
         .route("/lang", get(lang::set_language))
         .merge(auth_routes)
         .merge(run_routes)
+        .merge(action_routes)
+        .merge(api_routes)
         .leptos_routes_with_context(&options, routes, context, {
             let options = options.clone();
             move || shell(options.clone())

@@ -10,18 +10,41 @@ pub async fn list_alerts(filter: InboxFilter) -> Result<Inbox, ApiError> {
     use crate::state::AppState;
 
     let state = expect_context::<AppState>();
+    // "Assigned to me": the signed-in reader's name (nobody's when not signed in).
+    let mine = filter
+        .mine
+        .as_deref()
+        .is_some_and(|m| !m.is_empty())
+        .then(|| crate::auth::current_viewer().map(|v| v.name));
     // SQLite blocks: keep it off the async worker threads.
     tokio::task::spawn_blocking(move || {
         let store = state
             .alerts()
             .map_err(|e| ApiError::internal("inbox", &e))?;
-        let all = store
+        let mut all = store
             .list(&engine::store::AlertFilter::everything())
             .map_err(|e| ApiError::internal("inbox", &e))?;
+        if let Some(me) = mine {
+            all.retain(|r| me.is_some() && r.assignee == me);
+        }
         Ok(inbox::build(filter, all))
     })
     .await
     .map_err(|e| ApiError::stopped("inbox", e))?
+}
+
+/// The alerts the inbox shows for `filter` (for "all N matching this filter" of bulk actions),
+/// `me` being the signed-in reader for "assigned to me".
+#[cfg(feature = "ssr")]
+pub fn matching(
+    filter: InboxFilter,
+    mut all: Vec<display::alert::AlertRecord>,
+    me: Option<&str>,
+) -> Vec<display::alert::AlertRecord> {
+    if filter.mine.as_deref().is_some_and(|m| !m.is_empty()) {
+        all.retain(|r| me.is_some() && r.assignee.as_deref() == me);
+    }
+    inbox::build(filter, all).alerts
 }
 
 #[cfg(feature = "ssr")]
