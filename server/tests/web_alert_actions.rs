@@ -349,7 +349,8 @@ async fn forms_move_an_alert_and_refuse_stale_or_invalid_changes_clearly() {
             &[("csrf", &csrf), ("version", &v2), ("note", "done")],
         );
         assert_eq!(status, 409, "{body}");
-        assert_eq!(headers["cache-control"], "no-store");
+        // Signed in: private as well (the security headers).
+        assert_eq!(headers["cache-control"], "private, no-store");
         assert!(
             body.contains("Someone changed this alert after you opened it"),
             "{body}"
