@@ -132,7 +132,7 @@ describe('crawl of the default data', () => {
     const summary = await checkCrawl(server, results, {
       minPages: 400,
       // The pages that once never answered: always first, and always in the top ranks.
-      mustVisit: ['/country/USA', '/country/DEU', '/country/CHN', '/pipeline', '/explore', '/alerts', '/editions'],
+      mustVisit: ['/country/USA', '/country/DEU', '/country/CHN', '/pipeline', '/explore', '/alerts', '/editions', '/rules'],
     });
     assert.ok(countries.size >= 180, `only ${countries.size} country pages were reached`);
     console.log(`crawl (default data): ${JSON.stringify(summary)}, ${countries.size} country pages`);
@@ -144,7 +144,12 @@ describe('crawl of the default data', () => {
     '/\t/evil.example', '//evil.example', 'https://evil.example', '\r\nSet-Cookie: x=1'];
   const ROUTES = [
     ['/', ['year']],
-    ['/alerts', ['status', 'severity', 'rule', 'region', 'owner', 'data_issue']],
+    ['/alerts', ['status', 'severity', 'rule', 'region', 'owner', 'data_issue', 'mine']],
+    ['/rules', ['zzz']],
+    ['/rules/gdp_fall', ['zzz']],
+    ['/api/v1/alerts', ['status', 'severity', 'rule', 'region', 'owner', 'data_issue', 'mine']],
+    ['/api/openapi.json', ['zzz']],
+    ['/api/docs', ['zzz']],
     ['/explore', ['year', 'region', 'metric', 'min', 'sort', 'dir', 'page']],
     ['/country/KOR', ['year']],
     ['/pipeline', ['run', 'started']],
@@ -159,7 +164,7 @@ describe('crawl of the default data', () => {
     ['/api/list_alerts', ['filter[status]', 'filter[severity]']],
     ['/api/get_country', ['code']],
   ];
-  const SEGMENTS = ['/alerts/', '/country/', '/pipeline/', '/'];
+  const SEGMENTS = ['/alerts/', '/country/', '/pipeline/', '/rules/', '/api/v1/alerts/', '/'];
 
   test('hostile parameters and path segments get a 4xx page in the reader\'s language, never a 5xx', { timeout: 900_000 }, async () => {
     const urls = [];
