@@ -79,3 +79,33 @@ fn users_are_added_listed_refused_and_removed() {
         .unwrap()
         .is_none());
 }
+
+#[test]
+fn an_admin_lists_and_unlocks_locked_names() {
+    use engine::store::users::{Attempt, MAX_FAILURES};
+    let data = tempfile::tempdir().unwrap();
+    let store = UserStore::open_in(data.path()).unwrap();
+    store
+        .set_user("vic", "a long enough password", Role::Viewer)
+        .unwrap();
+    let now = chrono::Utc::now();
+    for _ in 0..MAX_FAILURES {
+        store.begin_attempt("vic", now).unwrap();
+    }
+    assert!(matches!(
+        store.begin_attempt("vic", now).unwrap(),
+        Attempt::Locked { .. }
+    ));
+
+    let out = users(data.path(), &["unlock"], "");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("vic") && text(&out).contains("locked until"));
+
+    let out = users(data.path(), &["unlock", "vic"], "");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("Unlocked vic"), "{}", text(&out));
+    assert_eq!(store.begin_attempt("vic", now).unwrap(), Attempt::Allowed);
+
+    let out = users(data.path(), &["unlock"], "");
+    assert!(text(&out).contains("No user name is locked."));
+}
