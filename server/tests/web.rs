@@ -535,11 +535,18 @@ async fn sign_in_needs_the_form_token_and_refuses_oversized_input_before_work() 
     with_token.push(("login_csrf", token));
     let (status, _, _) = post_form(format!("{}/auth/login", srv.base), None, with_token).await;
     assert_eq!(status, 403);
-    // A megabyte password is refused at once, without hashing or counting.
+    // A body over the limit is refused before it is read.
+    let (status, _, _) = post_login(
+        &srv.base,
+        vec![("name", "vic".into()), ("password", "x".repeat(2 << 20))],
+    )
+    .await;
+    assert_eq!(status, 413);
+    // A 100 KB password is refused at once, without hashing or counting.
     let started = std::time::Instant::now();
     let (status, headers, _) = post_login(
         &srv.base,
-        vec![("name", "vic".into()), ("password", "x".repeat(1 << 20))],
+        vec![("name", "vic".into()), ("password", "x".repeat(100 << 10))],
     )
     .await;
     assert_eq!(status, 303);

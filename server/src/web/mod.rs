@@ -6,6 +6,7 @@ pub mod api;
 pub mod api_status;
 pub mod auth;
 mod lang;
+pub mod limits;
 pub mod page_cache;
 pub mod runs;
 pub mod security;
@@ -124,4 +125,9 @@ pub fn router_with(
             security::Headers::new(web),
             security::headers,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            limits::RESPONSE_TIME,
+            limits::time_limit,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
 }
