@@ -72,6 +72,12 @@ pub struct SourceRef {
     /// The URL or path actually read.
     #[serde(default)]
     pub location: String,
+    /// Where the publisher publishes it (recorded at extraction).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Why the mirror was read although the address was tried first.
+    #[serde(default)]
+    pub fallback_reason: Option<String>,
     pub fetched_at: String,
     pub sha256: String,
 }

@@ -8,6 +8,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::alerts::get_alert;
 use crate::components::alert_bits::{day, minute, SeverityBadge, StatusBadge};
 use crate::components::chart::{ChartPoint, TrendChart};
+use crate::components::links::PublishedAt;
 use crate::components::links::{alert_href, decode};
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::i18n::{t, use_lang, Lang};
@@ -215,7 +216,18 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
                         <dt>{t(lang, "Publisher", "발행처")}</dt><dd>{s.publisher}</dd>
                         <dt>{t(lang, "Edition", "발표판")}</dt><dd>{s.edition}</dd>
                         <dt>{t(lang, "Licence", "라이선스")}</dt><dd>{s.licence}</dd>
-                        <dt>{t(lang, "Read from", "읽은 곳")}</dt><dd class="mono">{format!("{} ({})", s.location, s.read_from)}</dd>
+                        <dt>{t(lang, "Published at", "게시된 곳")}</dt>
+                        <dd data-testid="published-at">
+                            {match s.url.clone() {
+                                Some(url) => view! { <PublishedAt url=Some(url)/> }.into_any(),
+                                None => view! { <span class="muted">{t(lang, "not recorded", "기록 없음")}</span> }.into_any(),
+                            }}
+                        </dd>
+                        <dt>{t(lang, "Read from", "읽은 곳")}</dt>
+                        <dd>
+                            <span class="mono">{s.location.clone()}</span>
+                            <br/><span class="muted">{read_from_note(lang, &s.read_from, s.fallback_reason.as_deref())}</span>
+                        </dd>
                         <dt>{t(lang, "Fetched at", "수집 시각")}</dt><dd>{s.fetched_at}</dd>
                         <dt>"SHA-256"</dt><dd class="mono">{s.sha256}</dd>
                         <dt>{t(lang, "Run", "실행")}</dt><dd class="mono">{ev.run_id.clone()}</dd>
@@ -448,5 +460,32 @@ fn ActPanel(record: AlertRecord, csrf: String) -> impl IntoView {
                 <button type="submit" name="useful" value="not_useful">{t(lang, "Not useful", "유용하지 않음")}</button>
             }.into_any())}
         </section>
+    }
+}
+
+/// Why the figures were read where they were: the published address, or the local mirror (and
+/// why: `fetch: mirror` in sources.yml, or the address failed).
+pub fn read_from_note(lang: crate::i18n::Lang, read_from: &str, fallback: Option<&str>) -> String {
+    match (read_from, fallback) {
+        ("mirror", Some(reason)) => format!(
+            "{}{reason}",
+            t(
+                lang,
+                "read from the local mirror because the address failed: ",
+                "주소를 읽지 못해 로컬 미러에서 읽음: "
+            )
+        ),
+        ("mirror", None) => t(
+            lang,
+            "read from the local mirror (sources.yml says fetch: mirror)",
+            "로컬 미러에서 읽음 (sources.yml의 fetch: mirror 설정)",
+        )
+        .to_string(),
+        _ => t(
+            lang,
+            "read from the published address",
+            "게시된 주소에서 읽음",
+        )
+        .to_string(),
     }
 }
