@@ -294,6 +294,23 @@ async fn forms_move_an_alert_and_refuse_stale_or_invalid_changes_clearly() {
             !page.contains("data-testid=\"form-reopen\""),
             "an open alert is not reopened"
         );
+        assert!(
+            page.contains(r#"name="snooze" value="worse""#),
+            "a value to watch"
+        );
+        // An alert without a value (a figure not yet published) offers no "until worse".
+        let absent = AlertStore::open_in(&data)
+            .unwrap()
+            .list(&AlertFilter::default())
+            .unwrap()
+            .into_iter()
+            .find(|r| !r.alert.evidence.values.contains_key("value"))
+            .expect("the default data has alerts without a value")
+            .alert
+            .fingerprint;
+        let (_, _, other) = get(&format!("{base}/alerts/{}", encode(&absent)), Some(&kim));
+        assert!(other.contains("data-testid=\"form-snooze\""));
+        assert!(!other.contains(r#"value="worse""#), "nothing to watch");
         let csrf = field(&page, "csrf");
         let v1 = field(&page, "version");
         assert_eq!(v1, "1");
