@@ -8,30 +8,44 @@ BENCH_ARGS ?=
 RULES_BENCH_ARGS ?=
 ACTIONBOARD_MIRROR ?= $(abspath $(CURDIR)/../shared/data)
 export ACTIONBOARD_MIRROR
-# cargo-leptos finds wasm-opt on PATH (npm's binaryen) instead of downloading it.
+# scripts/build.sh (and cargo-leptos, for make dev) find wasm-opt on PATH: npm's binaryen.
 HYDRATE_CLIPPY := cargo clippy -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate
 
-.PHONY: setup run build build-debug load test fmt-check lint rust-test browser-test dev bench clean-data
+.PHONY: setup setup-test setup-bench setup-dev run run-release build build-debug load test fmt-check lint rust-test browser-test dev bench clean-data
 
 setup:
 	@bash scripts/setup.sh
 
-## run: build in release, load the default data, serve http://127.0.0.1:$(PORT)
-run: setup build load
+setup-test:
+	@bash scripts/setup.sh --browser
+
+setup-bench:
+	@bash scripts/setup.sh --bench
+
+setup-dev:
+	@bash scripts/setup.sh --dev
+
+## run: build (the debug build `make test` shares), load the default data, serve http://127.0.0.1:$(PORT)
+run: setup build-debug
+	$(TARGET_DIR)/debug/actionboard etl run --mirror "$(ACTIONBOARD_MIRROR)"
+	LEPTOS_SITE_ROOT=target/site PORT=$(PORT) $(TARGET_DIR)/debug/actionboard serve
+
+## run-release: the same with the optimised build (for large data; the first build takes longer)
+run-release: setup build load
 	LEPTOS_SITE_ROOT=target/site PORT=$(PORT) $(TARGET_DIR)/release/actionboard serve
 
 build:
-	cargo leptos build --release
+	bash scripts/build.sh release
 
 load:
 	$(TARGET_DIR)/release/actionboard etl run --mirror "$(ACTIONBOARD_MIRROR)"
 
 ## dev: rebuild and reload the browser on every change (debug build)
-dev: setup
+dev: setup-dev
 	cargo leptos watch
 
 ## test: formatting, lints (ssr + hydrate), Rust tests, browser tests
-test: setup fmt-check lint build-debug rust-test browser-test
+test: setup-test fmt-check lint build-debug rust-test browser-test
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -41,7 +55,7 @@ lint:
 	$(HYDRATE_CLIPPY) -- -D warnings
 
 build-debug:
-	cargo leptos build
+	bash scripts/build.sh dev
 
 rust-test:
 	cargo test --workspace
@@ -51,7 +65,7 @@ browser-test:
 	  node --test --test-concurrency=1 tests/browser/
 
 ## bench: ETL (10M generated rows), rules (1M entities × 20 years) and web (wrk) benchmarks; not part of `make test`
-bench: setup build
+bench: setup-bench build
 	cargo run --release -p engine --example etl_bench -- $(BENCH_ARGS)
 	cargo run --release -p engine --example rules_bench -- $(RULES_BENCH_ARGS)
 	ACTIONBOARD_BIN=$(TARGET_DIR)/release/actionboard LEPTOS_SITE_ROOT=target/site scripts/web_bench.sh

@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 /// The cookie that carries the session token (HttpOnly, SameSite=Lax).
 pub const SESSION_COOKIE: &str = "actionboard_session";
 
+/// The sign-in form's token, also kept in this cookie (SameSite=Strict): another site's form
+/// cannot sign a visitor in under someone else's name.
+pub const LOGIN_CSRF_COOKIE: &str = "actionboard_login_csrf";
+
 /// The signed-in person, as the pages need them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Viewer {
@@ -19,52 +23,128 @@ pub struct Viewer {
     pub csrf: String,
 }
 
-/// The session token in a `Cookie` header, if any.
-pub fn session_token(cookie_header: &str) -> Option<&str> {
-    cookie_header
-        .split(';')
+/// The value of cookie `name` in the request's `Cookie` header values, if any and not empty.
+pub fn cookie_in<'a>(
+    cookie_headers: impl IntoIterator<Item = &'a str>,
+    name: &str,
+) -> Option<&'a str> {
+    cookie_headers
+        .into_iter()
+        .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.trim())
         .filter(|v| !v.is_empty())
 }
 
-/// Where to go after signing in: only a path on this site (never `//elsewhere` or a URL).
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/".to_string(),
+/// The longest `next` or `back` path followed; longer ones are not a page of this site.
+const MAX_REDIRECT_LEN: usize = 2048;
+
+/// The one guard for every redirect a visitor chooses (`next` after signing in, `back` after a
+/// language switch): only a path on this site, else `/`. Browsers drop tabs and newlines from
+/// URLs and treat `\` as `/`, so `/\t/evil.example` or `/\evil` would leave the site; refused,
+/// as are `//host`, absolute URLs, any control character, and the same tricks percent-encoded
+/// (`/%2F%2Fevil`, `%5C`, `%00`, `%0A`), checked after decoding up to three times.
+pub fn local_path(candidate: Option<&str>) -> &str {
+    let Some(path) = candidate else { return "/" };
+    if path.len() > MAX_REDIRECT_LEN || !plain_local(path.as_bytes()) {
+        return "/";
     }
+    let mut decoded = path.as_bytes().to_vec();
+    for _ in 0..3 {
+        let next = percent_decode(&decoded);
+        if !plain_local(&next) {
+            return "/";
+        }
+        if next == decoded {
+            break;
+        }
+        decoded = next;
+    }
+    path
+}
+
+/// Starts with one `/`, holds no `\\` and no control character (ASCII or, where the bytes are
+/// UTF-8, Unicode's C1 controls).
+fn plain_local(p: &[u8]) -> bool {
+    p.first() == Some(&b'/')
+        && p.get(1) != Some(&b'/')
+        && !p.iter().any(|b| *b == b'\\' || *b < 0x20 || *b == 0x7f)
+        && !String::from_utf8_lossy(p).chars().any(char::is_control)
+}
+
+/// `%XX` escapes decoded to bytes (anything else kept as it is).
+fn percent_decode(text: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'%' && i + 2 < text.len() {
+            if let (Some(h), Some(l)) = (hex(text[i + 1]), hex(text[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(text[i]);
+        i += 1;
+    }
+    out
 }
 
 /// The person signed in on this request; `None` without a (valid) session, and in the browser.
+/// The server looked them up once for the request (its `viewer` middleware).
 pub fn current_viewer() -> Option<Viewer> {
     #[cfg(feature = "ssr")]
     {
-        use leptos::prelude::use_context;
-        let parts = use_context::<http::request::Parts>()?;
-        let cookie = parts.headers.get(http::header::COOKIE)?.to_str().ok()?;
-        let token = session_token(cookie)?;
-        let state = use_context::<crate::state::AppState>()?;
-        // One indexed SQLite row, only for signed-in requests.
-        let found = engine::store::users::UserStore::open_in(&state.data_dir)
-            .and_then(|users| users.session(token));
-        match found {
-            Ok(user) => user.map(|u| Viewer {
-                can_start_runs: u.role.can_start_runs(),
-                role: u.role.to_string(),
-                name: u.name,
-                csrf: u.csrf,
-            }),
-            Err(e) => {
-                leptos::logging::error!("reading the session: {e}");
-                None
-            }
-        }
+        let parts = leptos::prelude::use_context::<http::request::Parts>()?;
+        parts.extensions.get::<Viewer>().cloned()
     }
     #[cfg(not(feature = "ssr"))]
     {
         None
+    }
+}
+
+/// The sign-in form's token: the visitor's `LOGIN_CSRF_COOKIE` when it has one, else a new one,
+/// set on the response.
+pub fn login_form_token() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use leptos::prelude::use_context;
+        let sent = use_context::<http::request::Parts>().and_then(|parts| {
+            let values = parts.headers.get_all(http::header::COOKIE);
+            cookie_in(
+                values.iter().filter_map(|v| v.to_str().ok()),
+                LOGIN_CSRF_COOKIE,
+            )
+            .map(str::to_string)
+        });
+        if let Some(token) =
+            sent.filter(|t| t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return token;
+        }
+        let token = match engine::store::users::new_token() {
+            Ok(t) => t,
+            Err(e) => {
+                leptos::logging::error!("sign-in form token: {e}");
+                return String::new();
+            }
+        };
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            let cookie = format!(
+                "{LOGIN_CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400"
+            );
+            if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+                response.append_header(http::header::SET_COOKIE, value);
+            }
+        }
+        token
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        String::new()
     }
 }
 
@@ -74,21 +154,55 @@ mod tests {
 
     #[test]
     fn the_session_cookie_is_found_among_others() {
+        let find = |header: &'static str| cookie_in([header], SESSION_COOKIE);
         assert_eq!(
-            session_token("lang=ko; actionboard_session=abc123; x=y"),
+            find("lang=ko; actionboard_session=abc123; x=y"),
             Some("abc123")
         );
-        assert_eq!(session_token("actionboard_session="), None);
-        assert_eq!(session_token("lang=ko"), None);
-        assert_eq!(session_token("xactionboard_session=abc"), None);
+        assert_eq!(find("actionboard_session="), None);
+        assert_eq!(find("lang=ko"), None);
+        assert_eq!(find("xactionboard_session=abc"), None);
+        assert_eq!(
+            cookie_in(["lang=ko", "actionboard_session=x"], SESSION_COOKIE),
+            Some("x")
+        );
     }
 
     #[test]
-    fn only_local_paths_are_followed_after_signing_in() {
-        assert_eq!(safe_next(Some("/pipeline?run=x")), "/pipeline?run=x");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
+    fn only_paths_of_this_site_are_followed() {
+        for ok in [
+            "/",
+            "/pipeline?run=x",
+            "/alerts?status=open&region=Latin%20America%20%26%20the%20Caribbean",
+            "/country/KOR",
+            "/alerts/gdp_fall:KOR:2025",
+        ] {
+            assert_eq!(local_path(Some(ok)), ok);
+        }
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/%2F%2Fevil.example",
+            "/%2f%2fevil.example",
+            "/%5Cevil.example",
+            "/%252F%252Fevil.example",
+            "/%09/evil.example",
+            "/a%00b",
+            "/a%0d%0aLocation: //evil",
+            "/\u{0}",
+            "/\u{85}x",
+            "",
+        ] {
+            assert_eq!(local_path(Some(bad)), "/", "{bad:?}");
+        }
+        assert_eq!(local_path(Some(&format!("/{}", "a".repeat(5000)))), "/");
+        assert_eq!(local_path(None), "/");
     }
 }

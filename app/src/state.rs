@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use engine::store::{AlertStore, Overview, SnapshotMemo, SnapshotReader, StateError};
+use engine::store::{AlertStore, Overview, SnapshotMemo, SnapshotReader, StateError, StateWatch};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,7 +15,9 @@ pub struct AppState {
     /// queries), then answered from memory.
     pub overviews: Arc<SnapshotMemo<Option<i32>, Overview>>,
     /// The overview's alert numbers, kept while the alert state's version stays the same.
-    pub alert_summary: Arc<Mutex<Option<(String, crate::model::AlertSummary)>>>,
+    pub alert_summary: Arc<Mutex<Option<(u64, crate::model::AlertSummary)>>>,
+    /// Changes exactly when the alert state changes (shared with the page cache).
+    pub alert_version: Arc<StateWatch>,
     /// The configuration files (sources, metrics, rules), for replaying a rule over history.
     pub rule_files: Option<Arc<RuleFiles>>,
 }
@@ -32,6 +34,7 @@ impl AppState {
     pub fn new(snapshots: SnapshotReader) -> Self {
         AppState {
             data_dir: snapshots.store().data_dir().to_path_buf(),
+            alert_version: Arc::new(StateWatch::new(snapshots.store().data_dir())),
             snapshots: Arc::new(snapshots),
             // Years with data, and a few more for mistyped ones.
             overviews: Arc::new(SnapshotMemo::new(128)),
@@ -48,7 +51,7 @@ impl AppState {
 
     /// Active alerts by severity and the five most urgent, re-read only when the state changed.
     pub fn alert_summary(&self) -> Result<crate::model::AlertSummary, StateError> {
-        let version = engine::store::state_version(&self.data_dir);
+        let version = self.alert_version.version();
         let cached = self.alert_summary.lock().unwrap_or_else(|p| p.into_inner());
         if let (Some(v), Some((cached_v, summary))) = (&version, cached.as_ref()) {
             if v == cached_v {

@@ -2,6 +2,8 @@
 //! with a random password printed once (with the sign-in URL) and kept in a 0600 file until it
 //! is changed; `ACTIONBOARD_ADMIN_PASSWORD` sets it instead. Either way admin can sign in.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -39,9 +41,16 @@ fn sign_in(base: &str, password: &str) -> bool {
         .max_redirects(0)
         .build()
         .into();
+    let (cookie, token) = common::login_form(base);
     agent
         .post(format!("{base}/auth/login"))
-        .send_form([("name", "admin"), ("password", password), ("next", "/")])
+        .header("Cookie", &cookie)
+        .send_form([
+            ("name", "admin"),
+            ("password", password),
+            ("next", "/"),
+            ("login_csrf", &token),
+        ])
         .unwrap()
         .headers()
         .get("set-cookie")
@@ -111,12 +120,15 @@ fn the_environment_sets_the_first_password() {
         .max_redirects(0)
         .build()
         .into();
+    let (cookie, token) = common::login_form(&base);
     let resp = agent
         .post(format!("{base}/auth/login"))
+        .header("Cookie", &cookie)
         .send_form([
             ("name", "admin"),
             ("password", "chosen by the operator"),
             ("next", "/"),
+            ("login_csrf", &token),
         ])
         .unwrap();
     assert!(resp.headers().get("set-cookie").is_some(), "signed in");

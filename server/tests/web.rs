@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use engine::config::Sources;
 use engine::etl::Pipeline;
 use engine::store::SnapshotStore;
@@ -29,6 +31,10 @@ fn run_pipeline(data_dir: &Path) -> String {
 }
 
 async fn start(load_data: bool) -> TestServer {
+    start_with(load_data, server::web::WebOptions::default()).await
+}
+
+async fn start_with(load_data: bool, web: server::web::WebOptions) -> TestServer {
     let data = tempfile::tempdir().unwrap();
     let store = SnapshotStore::new(data.path());
     if load_data {
@@ -45,7 +51,7 @@ async fn start(load_data: bool) -> TestServer {
         metrics: config.join("metrics.yml"),
         rules: config.join("rules.yml"),
     };
-    let router = server::web::router(store, Path::new("target/site"), addr, run_config);
+    let router = server::web::router_with(store, Path::new("target/site"), addr, run_config, web);
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     TestServer {
         base: format!("http://{addr}"),
@@ -309,11 +315,29 @@ async fn post_form(
     .unwrap()
 }
 
+/// Opens the sign-in page as a browser would: its form token and the cookie that holds it.
+async fn login_form(base: &str) -> (String, String) {
+    let base = base.to_string();
+    tokio::task::spawn_blocking(move || common::login_form(&base))
+        .await
+        .unwrap()
+}
+
+/// Posts the sign-in form (with the sign-in page's token, as a browser does).
+async fn post_login(
+    base: &str,
+    fields: Vec<(&'static str, String)>,
+) -> (u16, http::HeaderMap, String) {
+    let (cookie, token) = login_form(base).await;
+    let mut fields = fields;
+    fields.push(("login_csrf", token));
+    post_form(format!("{base}/auth/login"), Some(cookie), fields).await
+}
+
 /// Signs in through the form; the `Cookie` header value of the new session.
 async fn sign_in(base: &str, name: &str, password: &str) -> String {
-    let (status, headers, _) = post_form(
-        format!("{base}/auth/login"),
-        None,
+    let (status, headers, _) = post_login(
+        base,
         vec![
             ("name", name.to_string()),
             ("password", password.to_string()),
@@ -359,9 +383,8 @@ async fn signing_in_shows_who_and_signing_out_ends_the_session() {
     add_user(srv.data.path(), "vic", "viewer password", Role::Viewer);
 
     // A wrong password goes back to the form with an error, and sets no cookie.
-    let (status, headers, _) = post_form(
-        format!("{}/auth/login", srv.base),
-        None,
+    let (status, headers, _) = post_login(
+        &srv.base,
         vec![
             ("name", "vic".into()),
             ("password", "not the password".into()),
@@ -424,9 +447,8 @@ async fn repeated_failed_sign_ins_lock_the_name_for_a_while() {
     let srv = start(false).await;
     add_user(srv.data.path(), "vic", "viewer password", Role::Viewer);
     let attempt = |password: &'static str| {
-        post_form(
-            format!("{}/auth/login", srv.base),
-            None,
+        post_login(
+            &srv.base,
             vec![("name", "vic".into()), ("password", password.into())],
         )
     };
@@ -449,6 +471,100 @@ async fn repeated_failed_sign_ins_lock_the_name_for_a_while() {
     // Another name is not affected.
     add_user(srv.data.path(), "ada", "admin password", Role::Admin);
     sign_in(&srv.base, "ada", "admin password").await;
+    // An admin unlocks the name (what `actionboard users unlock vic` does).
+    assert!(engine::store::users::UserStore::open_in(srv.data.path())
+        .unwrap()
+        .clear_failures("vic")
+        .unwrap());
+    sign_in(&srv.base, "vic", "viewer password").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_guesses_never_get_past_the_limit() {
+    use engine::store::users::Role;
+    let srv = start(false).await;
+    add_user(srv.data.path(), "vic", "viewer password", Role::Viewer);
+    let guesses: Vec<_> = (0..12)
+        .map(|i| {
+            let base = srv.base.clone();
+            tokio::spawn(async move {
+                post_login(
+                    &base,
+                    vec![
+                        ("name", "vic".into()),
+                        ("password", format!("guess number {i}")),
+                    ],
+                )
+                .await
+                .0
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for g in guesses {
+        statuses.push(g.await.unwrap());
+    }
+    let checked = statuses.iter().filter(|s| **s == 303).count();
+    assert_eq!(checked, 5, "only five guesses were checked: {statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == 303 || *s == 429),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_needs_the_form_token_and_refuses_oversized_input_before_work() {
+    use engine::store::users::Role;
+    let srv = start(false).await;
+    add_user(srv.data.path(), "vic", "viewer password", Role::Viewer);
+    let fields = || {
+        vec![
+            ("name", "vic".to_string()),
+            ("password", "viewer password".to_string()),
+        ]
+    };
+    // Another site's form has neither the cookie nor the token.
+    let (status, headers, body) =
+        post_form(format!("{}/auth/login", srv.base), None, fields()).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(headers.get("set-cookie").is_none());
+    assert!(body.contains("did not come from this site") && body.contains("로그인 양식"));
+    // A token without its cookie (or another visitor's) is refused too.
+    let (_, token) = login_form(&srv.base).await;
+    let mut with_token = fields();
+    with_token.push(("login_csrf", token));
+    let (status, _, _) = post_form(format!("{}/auth/login", srv.base), None, with_token).await;
+    assert_eq!(status, 403);
+    // A megabyte password is refused at once, without hashing or counting.
+    let started = std::time::Instant::now();
+    let (status, headers, _) = post_login(
+        &srv.base,
+        vec![("name", "vic".into()), ("password", "x".repeat(1 << 20))],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert!(headers["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login?error=1"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let locked = engine::store::users::UserStore::open_in(srv.data.path())
+        .unwrap()
+        .clear_failures("vic")
+        .unwrap();
+    assert!(!locked, "an impossible password is not counted");
+    // A CR/LF in `next` never answers 500, and never leaves the site.
+    let (status, headers, _) = post_login(
+        &srv.base,
+        vec![
+            ("name", "vic".into()),
+            ("password", "viewer password".into()),
+            ("next", "/x\r\nSet-Cookie: evil=1".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -522,4 +638,156 @@ async fn only_an_admin_with_the_csrf_token_starts_a_run_and_it_is_published() {
             .len(),
         2
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_answer_carries_the_security_headers_and_signed_in_pages_are_private() {
+    use engine::store::users::Role;
+    let srv = start(true).await;
+    for path in ["/", "/alerts", "/login", "/no-such-page", "/healthz"] {
+        let (_, headers, _) = get_with(format!("{}{path}", srv.base), Some("lang=en")).await;
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(
+            csp.contains("object-src 'none'") && !csp.contains("'unsafe-eval'"),
+            "{csp}"
+        );
+    }
+    // The page's inline island loader is allowed by its hash, and nothing else inline.
+    let (_, headers, _) = get_with(format!("{}/", srv.base), Some("lang=en")).await;
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("'sha256-"), "{csp}");
+    assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
+
+    add_user(srv.data.path(), "vic", "viewer password", Role::Viewer);
+    let cookie = sign_in(&srv.base, "vic", "viewer password").await;
+    let (_, headers, _) = get_as(format!("{}/alerts", srv.base), cookie).await;
+    assert_eq!(headers["cache-control"], "private, no-store");
+
+    // The state files are the server's alone.
+    #[cfg(unix)]
+    for file in ["state/users.sqlite", "state/alerts.sqlite"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(srv.data.path().join(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unchanged_page_is_rendered_once_under_a_burst_of_readers() {
+    let srv = start(true).await;
+    let url = format!("{}/alerts?severity=high", srv.base);
+    let results = tokio::task::spawn_blocking(move || {
+        let agent = agent();
+        let url = &url;
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..20)
+                .map(|_| {
+                    let agent = agent.clone();
+                    scope.spawn(move || {
+                        (0..50)
+                            .map(|_| {
+                                let mut resp =
+                                    agent.get(url).header("Cookie", "lang=en").call().unwrap();
+                                let cache = resp
+                                    .headers()
+                                    .get("x-page-cache")
+                                    .map(|v| v.to_str().unwrap().to_string());
+                                let status = resp.status().as_u16();
+                                resp.body_mut().read_to_string().unwrap();
+                                (status, cache)
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap())
+                .collect::<Vec<_>>()
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(results.len(), 1000);
+    assert!(results.iter().all(|(s, _)| *s == 200));
+    let misses = results
+        .iter()
+        .filter(|(_, c)| c.as_deref() == Some("miss"))
+        .count();
+    assert_eq!(misses, 1, "1,000 concurrent reads render the page once");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cookies_are_secure_when_the_site_is_reached_over_https() {
+    use server::web::security::SecureCookies;
+    let srv = start_with(
+        false,
+        server::web::WebOptions {
+            secure_cookies: SecureCookies::Always,
+            trusted_proxies: Vec::new(),
+        },
+    )
+    .await;
+    let (status, headers, _) = get_with(format!("{}/lang?to=ko&back=/", srv.base), None).await;
+    assert_eq!(status, 303);
+    assert!(headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .ends_with("; Secure"));
+    let (_, headers, _) = get_with(format!("{}/login", srv.base), None).await;
+    assert!(headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .ends_with("; Secure"));
+    // By default (no trusted proxy), a forwarded header from anyone changes nothing.
+    let plain = start(false).await;
+    let (_, headers, _) = tokio::task::spawn_blocking({
+        let url = format!("{}/lang?to=ko&back=/", plain.base);
+        move || {
+            let resp = agent()
+                .get(&url)
+                .header("X-Forwarded-Proto", "https")
+                .call()
+                .unwrap();
+            (resp.status().as_u16(), resp.headers().clone(), ())
+        }
+    })
+    .await
+    .unwrap();
+    assert!(!headers["set-cookie"].to_str().unwrap().contains("Secure"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_functions_answer_400_for_arguments_they_cannot_read() {
+    let srv = start(true).await;
+    for path in [
+        "/api/get_overview?year=abc",
+        "/api/get_overview?year=99999999999999999999",
+        "/api/get_alert",
+        "/api/get_country",
+    ] {
+        let (status, _, body) = get_with(format!("{}{path}", srv.base), Some("lang=en")).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        let error: app::api::error::ApiError = serde_json::from_str(&body).unwrap();
+        assert!(
+            matches!(error, app::api::error::ApiError::BadRequest(_)),
+            "{path}"
+        );
+        assert!(
+            !body.contains("serde") && !body.contains(".rs"),
+            "{path}: {body}"
+        );
+    }
+    let (status, _, body) =
+        get_with(format!("{}/api/get_overview?year=1850", srv.base), None).await;
+    assert_eq!(status, 400, "a year without data: {body}");
+    let (status, _, _) = get_with(format!("{}/api/get_country?code=ZZZ", srv.base), None).await;
+    assert_eq!(status, 200, "an unknown country is an answer, not an error");
 }

@@ -4,6 +4,8 @@
 //! invalid changes with clear pages; and many clients acting at once while a merge runs lose
 //! nothing.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -130,10 +132,16 @@ fn add_user(data: &Path, name: &str, role: Role) {
 /// Signs in through the form; the `Cookie` header (English pages) of the new session.
 fn sign_in(base: &str, name: &str) -> String {
     let password = format!("{name} password");
+    let (cookie, token) = common::login_form(base);
     let (status, headers, _) = post(
         &format!("{base}/auth/login"),
-        None,
-        &[("name", name), ("password", &password), ("next", "/")],
+        Some(&cookie),
+        &[
+            ("name", name),
+            ("password", &password),
+            ("next", "/"),
+            ("login_csrf", &token),
+        ],
     );
     assert_eq!(status, 303);
     let set_cookie = headers["set-cookie"].to_str().unwrap();
@@ -358,7 +366,8 @@ async fn forms_move_an_alert_and_refuse_stale_or_invalid_changes_clearly() {
             &[("csrf", &csrf), ("version", &v2), ("note", "done")],
         );
         assert_eq!(status, 409, "{body}");
-        assert_eq!(headers["cache-control"], "no-store");
+        // Signed in: private as well (the security headers).
+        assert_eq!(headers["cache-control"], "private, no-store");
         assert!(
             body.contains("Someone changed this alert after you opened it"),
             "{body}"

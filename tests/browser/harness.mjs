@@ -16,7 +16,7 @@ export const ARTIFACTS = path.join(root, 'tests/browser/artifacts');
  * Loads the default data (or the sources of `config`, another sources.yml) into a temporary
  * folder and serves it; `stop()` ends both. `dataDir` and `env` let a test ask the CLI too.
  */
-export async function startServer({ config = path.join(root, 'config/sources.yml') } = {}) {
+export async function startServer({ config = path.join(root, 'config/sources.yml'), wrap = [] } = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'actionboard-browser-'));
   // The same configuration for the first load and for runs started from the dashboard.
   const env = {
@@ -25,7 +25,10 @@ export async function startServer({ config = path.join(root, 'config/sources.yml
     ACTIONBOARD_METRICS: path.join(root, 'config/metrics.yml'), ACTIONBOARD_RULES: path.join(root, 'config/rules.yml'),
   };
   execFileSync(BIN, ['etl', 'run'], { env, stdio: 'pipe' });
-  const child = spawn(BIN, ['serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // `wrap` runs the server under another command (e.g. `prlimit --as=…`, which execs it: the
+  // child's pid is the server's).
+  const [command, ...args] = [...wrap, BIN, 'serve', '--port', '0'];
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => { stderr += chunk; });
   const url = await new Promise((resolve, reject) => {
@@ -42,6 +45,11 @@ export async function startServer({ config = path.join(root, 'config/sources.yml
     url,
     dataDir,
     env,
+    pid: child.pid,
+    /** Whether the server process is still running. */
+    alive: () => child.exitCode === null && child.signalCode === null,
+    /** What the server wrote to standard error so far. */
+    stderr: () => stderr,
     /** Runs the CLI against this server's data folder; returns its stdout. */
     cli(...args) {
       return execFileSync(BIN, args, { env, encoding: 'utf8' });
@@ -166,7 +174,9 @@ export function unRegions() {
 
 /** A page's accessibility problems of impact serious or critical, found by axe-core. */
 export async function seriousA11yViolations(page) {
-  await page.addScriptTag({ path: path.join(root, 'node_modules/axe-core/axe.min.js') });
+  // Evaluated through the DevTools protocol, not as an inline <script> (which the site's
+  // Content-Security-Policy rightly refuses).
+  await page.evaluate(readFileSync(path.join(root, 'node_modules/axe-core/axe.min.js'), 'utf8'));
   const result = await page.evaluate(async () => window.axe.run());
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')

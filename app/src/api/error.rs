@@ -51,8 +51,16 @@ impl std::error::Error for ApiError {}
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
 
+    /// Arguments that cannot be decoded are the caller's mistake (400), said without internals.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        ApiError::Call(value.to_string())
+        match value {
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => ApiError::BadRequest(
+                "The request's parameters could not be read: check their names and values. \
+                 요청의 매개변수를 읽을 수 없습니다: 이름과 값을 확인하세요."
+                    .into(),
+            ),
+            other => ApiError::Call(other.to_string()),
+        }
     }
 }
 
@@ -61,8 +69,19 @@ impl ApiError {
     /// The published snapshot could not be opened. Its message says what to do (e.g. "no data
     /// has been loaded yet: run `actionboard etl run`"), so it is shown as it is.
     pub fn snapshot(context: &str, e: engine::store::SnapshotError) -> Self {
-        leptos::logging::error!("{context}: {e}");
-        ApiError::Unavailable(e.to_string())
+        use engine::store::SnapshotError;
+        match e {
+            // Said without the data folder's path: that is the server's business.
+            SnapshotError::NothingPublished(_) => ApiError::Unavailable(
+                "no data has been loaded yet: run `actionboard etl run` (or `make run`) first. \
+                 아직 불러온 데이터가 없습니다: 먼저 `actionboard etl run`(또는 `make run`)을 실행하세요."
+                    .into(),
+            ),
+            SnapshotError::BadRunId(run) => ApiError::BadRequest(format!(
+                "`{run}` is not a valid run id. 올바른 실행 ID가 아닙니다."
+            )),
+            other => Self::internal(context, &other),
+        }
     }
 
     /// A failure inside the server: logged in full, shown as a short message.

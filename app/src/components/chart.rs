@@ -37,22 +37,44 @@ pub struct Scale {
     pub invert: bool,
 }
 
+/// At most this many value labels on an axis; generation never loops past it.
+pub const MAX_TICKS: usize = 10;
+/// At most this many year labels.
+pub const MAX_YEAR_TICKS: usize = 12;
+
 impl Scale {
-    /// The range of `points`: values from 0 (or 1 for ranks) to a round number above the
-    /// largest, so bars of different countries are not exaggerated by a cut axis.
+    /// The range of `points` (non-finite values are left out): from 0 (or 1 for ranks) to a
+    /// round number above the largest, so bars of different countries are not exaggerated by a
+    /// cut axis; below 0 only when a value is negative.
     pub fn of(points: &[ChartPoint], invert: bool) -> Option<Scale> {
-        let first_year = points.iter().map(|p| p.year).min()?;
-        let last_year = points.iter().map(|p| p.year).max()?;
-        let max = points
-            .iter()
-            .map(|p| p.value)
-            .filter(|v| v.is_finite())
+        let finite = || points.iter().filter(|p| p.value.is_finite());
+        let first_year = finite().map(|p| p.year).min()?;
+        let last_year = finite().map(|p| p.year).max()?;
+        // Beyond ±1e300 the span itself would overflow; such a point is drawn at the edge.
+        const LIMIT: f64 = 1e300;
+        let max = finite()
+            .map(|p| p.value.clamp(-LIMIT, LIMIT))
             .fold(f64::NEG_INFINITY, f64::max);
-        if !max.is_finite() {
+        let min = finite()
+            .map(|p| p.value.clamp(-LIMIT, LIMIT))
+            .fold(f64::INFINITY, f64::min);
+        let low = if invert {
+            1.0
+        } else if min < 0.0 {
+            -nice_ceiling(-min)
+        } else {
+            0.0
+        };
+        let high = if invert {
+            // Ranks are whole places: at least 1–5, so one rank never fills the axis.
+            nice_ceiling(max.max(low + 4.0))
+        } else {
+            // A span of at least 1 (and, far from zero, one that floats can still tell apart).
+            low + nice_ceiling((max - low).max(1.0).max(low.abs() * 1e-6))
+        };
+        if !(low.is_finite() && high.is_finite() && high > low) {
             return None;
         }
-        let low = if invert { 1.0 } else { 0.0 };
-        let high = nice_ceiling(max.max(low + 1.0));
         Some(Scale {
             first_year,
             last_year,
@@ -63,41 +85,59 @@ impl Scale {
     }
 
     pub fn x(&self, year: i32) -> f64 {
-        let span = f64::from((self.last_year - self.first_year).max(1));
         let at = if self.first_year == self.last_year {
             0.5
         } else {
-            f64::from(year - self.first_year) / span
+            // In f64: the span of two i32 years may not fit an i32.
+            (f64::from(year) - f64::from(self.first_year))
+                / (f64::from(self.last_year) - f64::from(self.first_year))
         };
-        LEFT + at * (WIDTH - LEFT - RIGHT)
+        LEFT + at.clamp(0.0, 1.0) * (WIDTH - LEFT - RIGHT)
     }
 
     pub fn y(&self, value: f64) -> f64 {
         let frac = ((value - self.low) / (self.high - self.low)).clamp(0.0, 1.0);
+        let frac = if frac.is_nan() { 0.0 } else { frac };
         let frac = if self.invert { 1.0 - frac } else { frac };
         TOP + (1.0 - frac) * (HEIGHT - TOP - BOTTOM)
     }
 
-    /// Four or five round values between `low` and `high`.
+    /// Two to [`MAX_TICKS`] round values from `low` to `high`, sorted. The count is computed
+    /// first and the values from their index, so no float comparison decides when to stop.
     pub fn ticks(&self) -> Vec<f64> {
-        let step = nice_ceiling((self.high - self.low) / 4.0);
-        let mut out = Vec::new();
-        let mut v = if self.invert { self.low } else { 0.0 };
-        while v <= self.high + step * 1e-9 {
-            out.push(v);
-            v = if self.invert && v == self.low && self.low == 1.0 {
-                step
-            } else {
-                v + step
-            };
+        let span = self.high - self.low;
+        if !(span.is_finite() && span > 0.0) {
+            return vec![self.low, self.low + 1.0];
         }
+        let mut step = nice_ceiling(span / 4.0);
+        if self.invert {
+            // Whole places only.
+            step = step.max(1.0).round();
+        }
+        // A nice step of at least a quarter of the span gives at most five values; the cap only
+        // guards against a step that rounding made too small.
+        let count = ((span / step).floor().max(0.0) as usize).min(MAX_TICKS - 1) + 1;
+        let mut out: Vec<f64> = if self.invert && self.low == 1.0 && step > 1.0 {
+            // Rank 1, then round places: 1, 5, 10, … rather than 1, 6, 11, …
+            std::iter::once(1.0)
+                .chain((1..count).map(|i| i as f64 * step))
+                .filter(|v| *v <= self.high)
+                .collect()
+        } else {
+            (0..count).map(|i| self.low + i as f64 * step).collect()
+        };
+        if out.len() < 2 {
+            out.push(self.high);
+        }
+        out.dedup();
         out
     }
 
-    /// Years to label: the first, the last, and round decades between (not too close to either).
+    /// Years to label: the first, the last, and at most [`MAX_YEAR_TICKS`] round decades between
+    /// (not too close to either).
     pub fn year_ticks(&self) -> Vec<i32> {
-        let span = self.last_year - self.first_year;
-        let step = if span > 40 {
+        let span = i64::from(self.last_year) - i64::from(self.first_year);
+        let mut step: i64 = if span > 40 {
             20
         } else if span > 12 {
             10
@@ -106,16 +146,20 @@ impl Scale {
         } else {
             1
         };
-        let mut out = vec![self.first_year];
-        let mut y = (self.first_year / step + 1) * step;
-        while y < self.last_year {
-            // Not within 60 % of a step of an end label: they would touch on a phone.
-            let clear = step * 3 / 5;
-            if y - self.first_year >= clear && self.last_year - y >= clear {
-                out.push(y);
-            }
-            y += step;
+        while span / step > MAX_YEAR_TICKS as i64 {
+            step *= 10;
         }
+        let first = i64::from(self.first_year);
+        let last = i64::from(self.last_year);
+        // Not within 60 % of a step of an end label: they would touch on a phone.
+        let clear = step * 3 / 5;
+        let mut out = vec![self.first_year];
+        out.extend(
+            (1..=MAX_YEAR_TICKS as i64)
+                .map(|i| (first.div_euclid(step) + i) * step)
+                .filter(|y| *y < last && y - first >= clear && last - y >= clear)
+                .filter_map(|y| i32::try_from(y).ok()),
+        );
         if self.last_year != self.first_year {
             out.push(self.last_year);
         }
@@ -131,11 +175,13 @@ pub fn nice_ceiling(v: f64) -> f64 {
     let exp = v.log10().floor();
     let base = 10f64.powf(exp);
     for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
-        if m * base >= v * (1.0 - 1e-12) {
-            return m * base;
+        let nice = m * base;
+        if nice >= v * (1.0 - 1e-12) {
+            // Near f64::MAX the round number would overflow: the value itself is the ceiling.
+            return if nice.is_finite() { nice } else { v };
         }
     }
-    10.0 * base
+    v
 }
 
 /// Axis labels are short; the unit is in the chart's heading.
@@ -200,6 +246,8 @@ pub fn TrendChart(
     marked: Vec<i32>,
 ) -> impl IntoView {
     let lang = use_lang();
+    // A figure that is not a number cannot be drawn (or described).
+    let points: Vec<ChartPoint> = points.into_iter().filter(|p| p.value.is_finite()).collect();
     let Some(scale) = Scale::of(&points, invert) else {
         return view! {
             <p class="muted" data-testid=format!("{id}-empty")>
@@ -391,6 +439,102 @@ mod tests {
         assert!(r.y(40.0) > r.y(10.0));
         assert_eq!(r.ticks()[0], 1.0);
         assert!(Scale::of(&[], false).is_none());
+    }
+
+    /// The regression that took the server down: a country always ranked first.
+    #[test]
+    fn a_constant_rank_series_has_few_ticks() {
+        let pts: Vec<ChartPoint> = (1960..2026).map(|y| pt(y, 1.0, false)).collect();
+        let s = Scale::of(&pts, true).unwrap();
+        assert_eq!(s.ticks(), vec![1.0, 2.0, 3.0, 4.0, 5.0]);
+        let pts = [pt(2000, 3.0, false), pt(2001, 4.0, false)];
+        let ticks = Scale::of(&pts, true).unwrap().ticks();
+        assert!(ticks.len() >= 2 && ticks.len() <= MAX_TICKS, "{ticks:?}");
+    }
+
+    #[test]
+    fn negative_values_get_an_axis_below_zero() {
+        let pts = [pt(2000, -30.0, false), pt(2001, 12.0, false)];
+        let s = Scale::of(&pts, false).unwrap();
+        assert!(s.low <= -30.0 && s.high >= 12.0, "{s:?}");
+        assert!(s.ticks().contains(&0.0) || s.ticks()[0] < 0.0);
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn value() -> impl Strategy<Value = f64> {
+            prop_oneof![
+                4 => -1e15f64..1e15,
+                1 => -1e-9f64..1e-9,
+                1 => Just(0.0),
+                1 => Just(1.0),
+                1 => Just(f64::NAN),
+                1 => Just(f64::INFINITY),
+                1 => Just(f64::NEG_INFINITY),
+                1 => Just(f64::MAX),
+                1 => Just(-f64::MAX),
+                1 => Just(f64::MIN_POSITIVE),
+                1 => 1.0f64..300.0,
+            ]
+        }
+
+        fn series() -> impl Strategy<Value = Vec<ChartPoint>> {
+            prop_oneof![
+                // Any values over any years (gaps, duplicates, unsorted).
+                prop::collection::vec((-3000i32..3000, value(), any::<bool>()), 0..40),
+                // A constant series.
+                (value(), 1usize..70, -3000i32..3000).prop_map(|(v, n, from)| {
+                    (0..n).map(|i| (from + i as i32, v, false)).collect()
+                }),
+                // Extreme years.
+                prop::collection::vec((any::<i32>(), value(), any::<bool>()), 1..5),
+            ]
+            .prop_map(|pts| {
+                pts.into_iter()
+                    .map(|(year, value, projection)| ChartPoint {
+                        year,
+                        value,
+                        projection,
+                        label: String::new(),
+                    })
+                    .collect()
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn ticks_are_few_finite_and_sorted(points in series(), invert in any::<bool>()) {
+                let Some(scale) = Scale::of(&points, invert) else {
+                    // Only when no value is finite.
+                    prop_assert!(points.iter().all(|p| !p.value.is_finite()));
+                    return Ok(());
+                };
+                prop_assert!(scale.low.is_finite() && scale.high.is_finite() && scale.high > scale.low);
+                let ticks = scale.ticks();
+                prop_assert!((2..=MAX_TICKS).contains(&ticks.len()), "{:?} {:?}", scale, ticks);
+                prop_assert!(ticks.iter().all(|t| t.is_finite()));
+                prop_assert!(ticks.windows(2).all(|w| w[0] < w[1]), "{:?}", ticks);
+                for p in &points {
+                    let (x, y) = (scale.x(p.year), scale.y(p.value));
+                    prop_assert!(x.is_finite() && (LEFT..=WIDTH - RIGHT).contains(&x));
+                    prop_assert!(y.is_finite() && (TOP..=HEIGHT - BOTTOM).contains(&y));
+                }
+                let years = scale.year_ticks();
+                prop_assert!(!years.is_empty() && years.len() <= MAX_YEAR_TICKS + 2);
+                prop_assert!(years.windows(2).all(|w| w[0] < w[1]), "{:?}", years);
+            }
+
+            #[test]
+            fn nice_ceilings_are_at_or_above(v in value()) {
+                let c = nice_ceiling(v);
+                prop_assert!(c.is_finite() && c > 0.0);
+                if v.is_finite() && v > 0.0 {
+                    prop_assert!(c >= v * (1.0 - 1e-9));
+                }
+            }
+        }
     }
 
     #[test]

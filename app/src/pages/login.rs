@@ -5,16 +5,17 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::auth::{current_viewer, safe_next};
+use crate::auth::{current_viewer, local_path, login_form_token};
 use crate::i18n::{t, use_lang};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let lang = use_lang();
     let query = use_query_map();
-    let next = safe_next(query.read_untracked().get("next").as_deref());
+    let next = local_path(query.read_untracked().get("next").as_deref()).to_string();
     let failed = query.read_untracked().get("error").is_some();
     let signed_in = current_viewer();
+    let form_token = login_form_token();
     view! {
         <Title text=t(lang, "Sign in · Actionboard", "로그인 · Actionboard")/>
         <h1>{t(lang, "Sign in", "로그인")}</h1>
@@ -32,6 +33,7 @@ pub fn LoginPage() -> impl IntoView {
         })}
         <form class="login-form" method="post" action="/auth/login">
             <input type="hidden" name="next" value=next/>
+            <input type="hidden" name="login_csrf" value=form_token/>
             <p>
                 <label for="login-name">{t(lang, "User name", "사용자 이름")}</label>
                 <input id="login-name" name="name" type="text" autocomplete="username" required/>

@@ -231,6 +231,20 @@ fn regions_from(
                     format!("`{code}` is not a three-letter code"),
                 )));
             }
+            for (field, text) in [
+                ("name", cell(row, name_i)),
+                ("region", region),
+                ("sub_region", cell(row, sub_i)),
+            ] {
+                if let Some(c) = control_character(text) {
+                    return Some(Err(reject(
+                        field,
+                        &visible_controls(text),
+                        "control_character",
+                        control_character_message(field, c),
+                    )));
+                }
+            }
             let name = sources
                 .display_names
                 .get(code)
@@ -290,6 +304,33 @@ fn regions_from(
         added: (regions.len() - from_table) as u64,
     };
     (regions, rejects, counts)
+}
+
+/// The first control character (NUL, tab, newline, C1 …) of `text`: names are shown on pages
+/// and exported, where such a character hides text or breaks a file, so it is never stored.
+fn control_character(text: &str) -> Option<char> {
+    text.chars().find(|c| c.is_control())
+}
+
+/// `text` with each control character written as `\u{…}`, so a reject shows where it was
+/// without carrying it.
+fn visible_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                format!("\\u{{{:04X}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn control_character_message(field: &str, c: char) -> String {
+    format!(
+        "the {field} contains the control character U+{:04X}; remove it from the source file",
+        u32::from(c)
+    )
 }
 
 fn is_code(code: &str) -> bool {
@@ -789,9 +830,21 @@ impl Validator<'_> {
         }
         let flagged = row.cell(self.cols.is_projection) == "true";
         let is_projection = flagged || source.projection_from.is_some_and(|from| year >= from);
-        // Consecutive rows of an entity share its name: stored once per run of rows.
+        // Consecutive rows of an entity share its name: stored (and checked) once per run of rows.
         let name = row.cell(self.cols.name);
         if out.names.last().map(|n| &**n) != Some(name) {
+            if let Some(c) = control_character(name) {
+                out.rejects.push(
+                    reject(
+                        "name",
+                        &visible_controls(name),
+                        "control_character",
+                        control_character_message("name", c),
+                    )
+                    .for_entity(canonical, year),
+                );
+                return;
+            }
             out.names.push(name.into());
         }
         out.name.push(out.names.len() as u32 - 1);
@@ -1387,10 +1440,14 @@ sources:
 
     /// The sources, extracted from `gdp` and `pop` into a temporary folder, and transformed.
     fn run(gdp: &str, pop: &str) -> Transformed {
+        run_with(REGIONS, gdp, pop)
+    }
+
+    fn run_with(regions: &str, gdp: &str, pop: &str) -> Transformed {
         let dir = tempfile::tempdir().unwrap();
         let mirror = dir.path().join("mirror");
         std::fs::create_dir_all(&mirror).unwrap();
-        std::fs::write(mirror.join("regions.csv"), REGIONS).unwrap();
+        std::fs::write(mirror.join("regions.csv"), regions).unwrap();
         std::fs::write(mirror.join("gdp.csv"), gdp).unwrap();
         std::fs::write(mirror.join("pop.csv"), pop).unwrap();
         std::fs::write(dir.path().join("sources.yml"), SOURCES_YML).unwrap();
@@ -1498,6 +1555,66 @@ sources:
         assert_eq!(t.counts["gdp"].rows_out, 7);
         assert_eq!(t.counts["pop"].rows_out, 2);
         assert_eq!(t.observation_count(), 9);
+    }
+
+    #[test]
+    fn names_with_control_characters_are_rejected_never_stored() {
+        let regions = format!(
+            "{}DDD,\"Del\u{0}ta\",Asia,Eastern Asia\nEEE,Echo,\"Eu\u{1b}[31mrope\",Southern Europe\n",
+            REGIONS
+        );
+        let gdp = format!(
+            "{HEADER}Bravo,BBB,2000,1\n\"Br\u{0}avo\",BBB,2001,2\n\"Aland\ttab\",AAA,2000,3\nAland,AAA,2001,4\n"
+        );
+        let t = run_with(&regions, &gdp, &format!("{HEADER}Bravo,BBB,2000,5\n"));
+        let found: Vec<(&str, &str, &str)> = t
+            .rejects
+            .iter()
+            .filter(|r| r.rule == "control_character")
+            .map(|r| (r.source_id.as_str(), r.field.as_str(), r.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "regions",
+                    "name",
+                    "the name contains the control character U+0000; remove it from the source file"
+                ),
+                (
+                    "regions",
+                    "region",
+                    "the region contains the control character U+001B; remove it from the source file"
+                ),
+                (
+                    "gdp",
+                    "name",
+                    "the name contains the control character U+0000; remove it from the source file"
+                ),
+                (
+                    "gdp",
+                    "name",
+                    "the name contains the control character U+0009; remove it from the source file"
+                ),
+            ]
+        );
+        assert!(t.regions.iter().all(|r| !r.name.contains('\u{0}')));
+        assert!(t
+            .rejects
+            .iter()
+            .all(|r| !r.value.chars().any(char::is_control)));
+        assert!(t.rejects.iter().any(|r| r.value == "Del\\u{0000}ta"));
+        assert!(!t.regions.iter().any(|r| r.code == "DDD" || r.code == "EEE"));
+        let gdp_obs = t
+            .observations
+            .iter()
+            .find(|s| &*s.source_id == "gdp")
+            .unwrap();
+        assert!(gdp_obs
+            .names
+            .iter()
+            .all(|n| !n.chars().any(char::is_control)));
+        assert_eq!(gdp_obs.len(), 2, "the two clean rows are kept");
     }
 
     #[test]

@@ -113,24 +113,50 @@ impl AlertFilter {
 
 pub const STATE_FILE: &str = "state/alerts.sqlite";
 
-/// Changes whenever the alert state of `data_dir` may have changed: the sizes and modification
-/// times of the SQLite file and its write-ahead log, which every commit touches. Lets readers
-/// keep an answer until then without opening the database.
-pub fn state_version(data_dir: &Path) -> Option<String> {
-    let path = data_dir.join(STATE_FILE);
-    let stamp = |p: &Path| {
-        std::fs::metadata(p).ok().map(|m| {
-            let modified = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            format!("{}:{modified}", m.len())
-        })
-    };
-    let main = stamp(&path)?;
-    let wal = stamp(&path.with_extension("sqlite-wal")).unwrap_or_default();
-    Some(format!("{main}/{wal}"))
+/// Tells when the alert state of a data folder changed, so readers can keep an answer until
+/// then. It holds one connection and reads the state's change counter (bumped by triggers in
+/// every transaction that changes an alert or its history), which, unlike the file's size and
+/// time, does not move when readers open and close connections.
+pub struct StateWatch {
+    path: PathBuf,
+    conn: std::sync::Mutex<Option<Connection>>,
+}
+
+impl StateWatch {
+    pub fn new(data_dir: &Path) -> Self {
+        StateWatch {
+            path: data_dir.join(STATE_FILE),
+            conn: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The current version: `None` while there is no state file (or it cannot be read). Two
+    /// equal answers mean no change was committed between them.
+    pub fn version(&self) -> Option<u64> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if conn.is_none() {
+            // Opened without creating: the file appears with the first merge. Read-write (it
+            // never writes) because a read-only connection cannot create the write-ahead
+            // log's index when no other connection is open.
+            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            *conn = Connection::open_with_flags(&self.path, flags).ok();
+        }
+        let version =
+            conn.as_ref()?
+                .query_row("SELECT version FROM state_version WHERE id = 1", [], |r| {
+                    r.get::<_, i64>(0)
+                });
+        match version {
+            Ok(v) => u64::try_from(v).ok(),
+            Err(e) => {
+                tracing::warn!("alert state version of {}: {e}", self.path.display());
+                // Opened afresh next time (the file may have been replaced or not set up yet).
+                *conn = None;
+                None
+            }
+        }
+    }
 }
 
 pub struct AlertStore {
@@ -184,6 +210,20 @@ CREATE TABLE IF NOT EXISTS alert_events (
     version     INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_by_alert ON alert_events (fingerprint, id);
+-- One counter that every change to an alert or its history bumps, in the same transaction (by
+-- triggers, so no writer can forget it): readers keep an answer while it stays the same.
+CREATE TABLE IF NOT EXISTS state_version (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS alerts_inserted AFTER INSERT ON alerts
+    BEGIN UPDATE state_version SET version = version + 1; END;
+CREATE TRIGGER IF NOT EXISTS alerts_updated AFTER UPDATE ON alerts
+    BEGIN UPDATE state_version SET version = version + 1; END;
+CREATE TRIGGER IF NOT EXISTS alerts_deleted AFTER DELETE ON alerts
+    BEGIN UPDATE state_version SET version = version + 1; END;
+CREATE TRIGGER IF NOT EXISTS events_inserted AFTER INSERT ON alert_events
+    BEGIN UPDATE state_version SET version = version + 1; END;
 CREATE TABLE IF NOT EXISTS evaluations (
     run_id        TEXT NOT NULL,
     digest        TEXT NOT NULL,
@@ -321,6 +361,23 @@ impl AlertStore {
             path: path.to_path_buf(),
             source,
         })?;
+        // Seeded once; checked first so that opening an existing file writes nothing.
+        let seeded: bool = conn
+            .query_row("SELECT count(*) > 0 FROM state_version", [], |r| r.get(0))
+            .map_err(|source| StateError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if !seeded {
+            conn.execute(
+                "INSERT OR IGNORE INTO state_version (id, version) VALUES (1, 0)",
+                [],
+            )
+            .map_err(|source| StateError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
         Ok(AlertStore {
             path: path.to_path_buf(),
             conn,

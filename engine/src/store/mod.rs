@@ -15,8 +15,8 @@ pub mod tokens;
 pub mod users;
 
 pub use alert_state::{
-    state_version, Act, ActError, Acted, ActionKind, AlertFilter, AlertRecord, AlertStore,
-    DismissReason, InputError, MergeSummary, SnoozeCondition, SnoozeRequest, StateError, Status,
+    Act, ActError, Acted, ActionKind, AlertFilter, AlertRecord, AlertStore, DismissReason,
+    InputError, MergeSummary, SnoozeCondition, SnoozeRequest, StateError, StateWatch, Status,
 };
 pub use queries::{CountryGdp, Freshness, Overview, RegionTop5, WorldGdp};
 pub use snapshots::{

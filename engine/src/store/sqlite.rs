@@ -7,7 +7,7 @@ use rusqlite::Connection;
 
 /// Why a state file did not open.
 pub(crate) enum OpenError {
-    /// Its folder could not be created.
+    /// Its folder could not be created, or the file's permissions set.
     Folder {
         path: PathBuf,
         source: std::io::Error,
@@ -32,6 +32,18 @@ pub(crate) fn open(path: &Path, schema: &str) -> Result<Connection, OpenError> {
         source,
     };
     let conn = Connection::open(path).map_err(sqlite)?;
+    // Password hashes, sessions and who did what: readable by the server's user only. SQLite
+    // gives its -wal and -shm files the same mode.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+            |source| OpenError::Folder {
+                path: path.to_path_buf(),
+                source,
+            },
+        )?;
+    }
     // Another process (the server, the CLI) may hold the write lock for a moment.
     conn.busy_timeout(Duration::from_secs(10)).map_err(sqlite)?;
     conn.pragma_update(None, "journal_mode", "WAL")

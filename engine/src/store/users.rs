@@ -22,6 +22,22 @@ pub const SESSION_DAYS: i64 = 7;
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
+/// Longest password accepted, in bytes: a longer one is refused before any hashing, so nobody
+/// makes the server hash megabytes.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Longest user name, in bytes.
+pub const MAX_NAME_BYTES: usize = 64;
+
+/// Failed sign-ins allowed per user name within [`FAILURE_WINDOW_MINUTES`]; then the name is
+/// refused until the window has passed or an admin unlocks it (`actionboard users unlock`).
+pub const MAX_FAILURES: i64 = 5;
+pub const FAILURE_WINDOW_MINUTES: i64 = 15;
+
+/// Names with recent failures kept at most (the oldest windows go first), so guessing at many
+/// names cannot fill the disk.
+const MAX_FAILURE_ROWS: i64 = 10_000;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
@@ -36,7 +52,21 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sign_in_failures (
+    name TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    window_start TEXT NOT NULL
+);
 ";
+
+/// Whether a sign-in attempt may go on to the password check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// Counted against the name's limit; checking the password may go on.
+    Allowed,
+    /// Too many failures: refused without checking, until `until`.
+    Locked { until: DateTime<Utc> },
+}
 
 /// What a person may do. Each role may do what the ones before it may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -95,6 +125,8 @@ pub enum UserError {
     BadName(String),
     #[error("the password is too short: use at least {MIN_PASSWORD_CHARS} characters")]
     ShortPassword,
+    #[error("the password is too long: use at most {MAX_PASSWORD_BYTES} bytes")]
+    LongPassword,
     #[error("the system's random number source failed: {0}")]
     Random(String),
     #[error("hashing the password failed: {0}")]
@@ -149,13 +181,19 @@ fn random_hex(n: usize) -> Result<String, UserError> {
     Ok(hex::encode(random_bytes(n)?))
 }
 
+/// A fresh random 256-bit token, as 64 hex digits (sessions, form tokens).
+pub fn new_token() -> Result<String, UserError> {
+    random_hex(32)
+}
+
 fn sha256_hex(text: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
+/// Whether `name` can be a user name (1–64 letters, digits, `.`, `_`, `-`).
+pub fn valid_name(name: &str) -> bool {
+    (1..=MAX_NAME_BYTES).contains(&name.len())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
@@ -201,6 +239,9 @@ impl UserStore {
         }
         if password.chars().count() < MIN_PASSWORD_CHARS {
             return Err(UserError::ShortPassword);
+        }
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(UserError::LongPassword);
         }
         let salt = SaltString::encode_b64(&random_bytes(16)?)
             .map_err(|e| UserError::Hash(e.to_string()))?;
@@ -279,9 +320,117 @@ impl UserStore {
             .collect()
     }
 
+    /// Counts a sign-in attempt for `name` against its limit, in one write transaction with the
+    /// check, so concurrent guesses (from any process) cannot get past [`MAX_FAILURES`]. A
+    /// successful sign-in then clears the count ([`UserStore::clear_failures`]).
+    pub fn begin_attempt(&self, name: &str, now: DateTime<Utc>) -> Result<Attempt, UserError> {
+        let window = chrono::Duration::minutes(FAILURE_WINDOW_MINUTES);
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            rusqlite::TransactionBehavior::Immediate,
+        )
+        .map_err(|e| self.sql_err(e))?;
+        let row: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT failures, window_start FROM sign_in_failures WHERE name = ?1",
+                params![name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))?;
+        let current = row.and_then(|(n, start)| {
+            let start = DateTime::parse_from_rfc3339(&start)
+                .ok()?
+                .with_timezone(&Utc);
+            (now - start < window).then_some((n, start))
+        });
+        let outcome = match current {
+            Some((n, start)) if n >= MAX_FAILURES => Attempt::Locked {
+                until: start + window,
+            },
+            Some((n, start)) => {
+                tx.execute(
+                    "UPDATE sign_in_failures SET failures = ?2, window_start = ?3 WHERE name = ?1",
+                    params![name, n + 1, timestamp(start)],
+                )
+                .map_err(|e| self.sql_err(e))?;
+                Attempt::Allowed
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO sign_in_failures (name, failures, window_start) VALUES (?1, 1, ?2)
+                     ON CONFLICT (name) DO UPDATE SET failures = 1, window_start = ?2",
+                    params![name, timestamp(now)],
+                )
+                .map_err(|e| self.sql_err(e))?;
+                // Bounded: past windows go, then beyond the cap the oldest names that are not
+                // locked (flooding the table with new names must not unlock a guessed one).
+                tx.execute(
+                    "DELETE FROM sign_in_failures WHERE window_start <= ?1",
+                    params![timestamp(now - window)],
+                )
+                .map_err(|e| self.sql_err(e))?;
+                tx.execute(
+                    "DELETE FROM sign_in_failures WHERE name IN (SELECT name FROM sign_in_failures
+                     ORDER BY failures >= ?2 DESC, window_start DESC LIMIT -1 OFFSET ?1)",
+                    params![MAX_FAILURE_ROWS, MAX_FAILURES],
+                )
+                .map_err(|e| self.sql_err(e))?;
+                Attempt::Allowed
+            }
+        };
+        tx.commit().map_err(|e| self.sql_err(e))?;
+        Ok(outcome)
+    }
+
+    /// Forgets `name`'s failed sign-ins (after a success, or an admin's `users unlock`);
+    /// whether there were any.
+    pub fn clear_failures(&self, name: &str) -> Result<bool, UserError> {
+        let n = self
+            .conn
+            .execute(
+                "DELETE FROM sign_in_failures WHERE name = ?1",
+                params![name],
+            )
+            .map_err(|e| self.sql_err(e))?;
+        Ok(n > 0)
+    }
+
+    /// Names locked out now, with until when.
+    pub fn locked_names(&self, now: DateTime<Utc>) -> Result<Vec<(String, String)>, UserError> {
+        let window = chrono::Duration::minutes(FAILURE_WINDOW_MINUTES);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT name, window_start FROM sign_in_failures
+                 WHERE failures >= ?1 AND window_start > ?2 ORDER BY name",
+            )
+            .map_err(|e| self.sql_err(e))?;
+        let rows = stmt
+            .query_map(params![MAX_FAILURES, timestamp(now - window)], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(|e| self.sql_err(e))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.sql_err(e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, start)| {
+                let until = DateTime::parse_from_rfc3339(&start)
+                    .map(|s| timestamp(s.with_timezone(&Utc) + window))
+                    .unwrap_or(start);
+                (name, until)
+            })
+            .collect())
+    }
+
     /// Checks `password` and opens a session; `None` for an unknown name or a wrong password
     /// (which one is not told). An unknown name costs a hash too, so timing does not tell.
+    /// Limits on attempts are the caller's ([`UserStore::begin_attempt`]).
     pub fn sign_in(&self, name: &str, password: &str) -> Result<Option<NewSession>, UserError> {
+        if name.len() > MAX_NAME_BYTES || password.len() > MAX_PASSWORD_BYTES {
+            return Ok(None);
+        }
         let stored: Option<(String, String)> = self
             .conn
             .query_row(
@@ -430,6 +579,99 @@ mod tests {
         assert!(users.session("not a token").unwrap().is_none());
         users.end_session(&s.token).unwrap();
         assert!(users.session(&s.token).unwrap().is_none());
+    }
+
+    #[test]
+    fn attempts_are_counted_before_checking_and_lock_the_name() {
+        let (_dir, users) = store();
+        let t0 = Utc::now();
+        for _ in 0..MAX_FAILURES {
+            assert_eq!(users.begin_attempt("mina", t0).unwrap(), Attempt::Allowed);
+        }
+        let Attempt::Locked { until } = users.begin_attempt("mina", t0).unwrap() else {
+            panic!("the sixth attempt must be refused");
+        };
+        assert!(until > t0);
+        assert_eq!(users.locked_names(t0).unwrap().len(), 1);
+        assert_eq!(
+            users.begin_attempt("other", t0).unwrap(),
+            Attempt::Allowed,
+            "another name is not affected"
+        );
+        // The window passes: allowed again.
+        let later = t0 + chrono::Duration::minutes(FAILURE_WINDOW_MINUTES + 1);
+        assert_eq!(
+            users.begin_attempt("mina", later).unwrap(),
+            Attempt::Allowed
+        );
+        // An admin unlocks a locked name at once.
+        for _ in 0..MAX_FAILURES {
+            users.begin_attempt("mina", later).unwrap();
+        }
+        assert!(matches!(
+            users.begin_attempt("mina", later).unwrap(),
+            Attempt::Locked { .. }
+        ));
+        assert!(users.clear_failures("mina").unwrap());
+        assert_eq!(
+            users.begin_attempt("mina", later).unwrap(),
+            Attempt::Allowed
+        );
+        assert!(!users.clear_failures("nobody").unwrap());
+    }
+
+    #[test]
+    fn concurrent_attempts_never_exceed_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        UserStore::open_in(dir.path()).unwrap();
+        let now = Utc::now();
+        let allowed: usize = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..16)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let users = UserStore::open_in(dir.path()).unwrap();
+                        (0..3)
+                            .filter(|_| {
+                                users.begin_attempt("mina", now).unwrap() == Attempt::Allowed
+                            })
+                            .count()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(allowed, MAX_FAILURES as usize);
+    }
+
+    #[test]
+    fn failures_of_many_names_stay_bounded() {
+        let (_dir, users) = store();
+        let now = Utc::now();
+        users
+            .conn
+            .execute_batch(&format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {MAX_FAILURE_ROWS})
+                 INSERT INTO sign_in_failures SELECT 'u' || i, 1, '{}' FROM n",
+                timestamp(now)
+            ))
+            .unwrap();
+        users.begin_attempt("one-more", now).unwrap();
+        let rows: i64 = users
+            .conn
+            .query_row("SELECT count(*) FROM sign_in_failures", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, MAX_FAILURE_ROWS);
+    }
+
+    #[test]
+    fn overlong_passwords_are_refused_before_hashing() {
+        let (_dir, users) = store();
+        let long = "x".repeat(MAX_PASSWORD_BYTES + 1);
+        assert!(matches!(
+            users.set_user("mina", &long, Role::Viewer),
+            Err(UserError::LongPassword)
+        ));
+        assert!(users.sign_in("mina", &long).unwrap().is_none());
     }
 
     #[test]

@@ -424,7 +424,9 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), String> {
             Err(e) => tracing::warn!("{e}"),
         }
         first_start(store.data_dir(), local)?;
-        let router = crate::web::router(store, &args.site_root, local, args.files.run_config());
+        let web = crate::web::WebOptions::from_env()?;
+        let router =
+            crate::web::router_with(store, &args.site_root, local, args.files.run_config(), web);
         // Without TCP_NODELAY a response written in two segments (headers, then body) waits for
         // the client's delayed ACK: ~40 ms added to every page.
         let listener = listener.tap_io(|tcp| {
@@ -434,7 +436,9 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), String> {
         });
         // Tests and scripts read this line to find the port.
         out!("Actionboard is serving http://{local}");
-        axum::serve(listener, router)
+        // The peer's address tells whether a forwarded header comes from a trusted proxy.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| format!("server error: {e}"))

@@ -42,6 +42,9 @@ pub enum UsersCommand {
     List,
     /// Remove a person (their sessions end).
     Remove { name: String },
+    /// Clear a user name's failed sign-ins, so it may sign in again at once (names are locked
+    /// for 15 minutes after 5 failures). Without a name: list the locked names.
+    Unlock { name: Option<String> },
 }
 
 fn read_password() -> Result<String, String> {
@@ -79,6 +82,24 @@ pub fn users(data_dir: &Path, cmd: UsersCommand) -> Result<(), String> {
             }
             for u in users {
                 out!("{:<24} {:<8} since {}", u.name, u.role, u.created_at);
+            }
+        }
+        UsersCommand::Unlock { name: None } => {
+            let locked = store
+                .locked_names(chrono::Utc::now())
+                .map_err(|e| e.to_string())?;
+            if locked.is_empty() {
+                out!("No user name is locked.");
+            }
+            for (name, until) in locked {
+                out!("{name:<24} locked until {until}");
+            }
+        }
+        UsersCommand::Unlock { name: Some(name) } => {
+            if store.clear_failures(&name).map_err(|e| e.to_string())? {
+                out!("Unlocked {name}: their failed sign-ins are forgotten.");
+            } else {
+                out!("{name} had no failed sign-ins.");
             }
         }
         UsersCommand::Remove { name } => {

@@ -14,14 +14,14 @@ use axum::extract::{Form, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
+use axum::{Extension, Router};
 use display::alert::{ActionKind, Event};
 use display::{Lang, Text};
 use engine::store::users::Role;
 use engine::store::{ActError, AlertStore};
 use serde::Deserialize;
 
-use super::auth::{require, AuthError};
+use super::auth::{require, AuthError, CurrentUser};
 use super::RunConfig;
 use crate::actions::{check_assignee, rule_owners, to_act, ActionFields};
 
@@ -65,9 +65,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(data_dir: PathBuf, config: RunCo
             post(
                 move |state: State<Actions>,
                       fingerprint: Path<String>,
+                      current: Extension<CurrentUser>,
                       headers: HeaderMap,
                       form: Form<ActionForm>| {
-                    act(kind, state, fingerprint, headers, form)
+                    act(kind, state, fingerprint, current, headers, form)
                 },
             ),
         );
@@ -112,11 +113,12 @@ async fn act(
     kind: ActionKind,
     State(state): State<Actions>,
     Path(fingerprint): Path<String>,
+    Extension(current): Extension<CurrentUser>,
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Response {
     let lang = lang_of(&headers);
-    let user = match require(&state.data_dir, &headers, &form.csrf, may_act).await {
+    let user = match require(&current, &form.csrf, may_act) {
         Ok(user) => user,
         Err(e) => return refused_auth(e, lang),
     };
@@ -304,6 +306,7 @@ fn page(status: StatusCode, lang: Lang, message: &Text, since: &[Event], back: &
 /// alert, which were refused and why.
 async fn bulk(
     State(state): State<Actions>,
+    Extension(current): Extension<CurrentUser>,
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -315,7 +318,7 @@ async fn bulk(
             .map(|(_, v)| v.clone())
     };
     let csrf = first("csrf").unwrap_or_default();
-    let user = match require(&state.data_dir, &headers, &csrf, may_act).await {
+    let user = match require(&current, &csrf, may_act) {
         Ok(user) => user,
         Err(e) => return refused_auth(e, lang),
     };

@@ -14,17 +14,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use display::alert::ActionKind;
 use display::Text;
 use engine::store::tokens::TokenStore;
-use engine::store::users::{Role, UserStore};
+use engine::store::users::Role;
 use engine::store::{ActError, AlertFilter, AlertStore};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::alert_actions::BULK_ACTIONS;
-use super::auth::{require, session_cookie, AuthError};
+use super::auth::{require, AuthError, CurrentUser};
 use super::RunConfig;
 use crate::actions::{check_assignee, rule_owners, to_act, ActionFields};
 
@@ -67,9 +67,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(data_dir: PathBuf, config: RunCo
         router = router.route(
             &action_path(kind),
             post(
-                move |state: State<Api>, fp: Path<String>, headers: HeaderMap, body: Bytes| {
-                    act(kind, state, fp, headers, body)
-                },
+                move |state: State<Api>,
+                      fp: Path<String>,
+                      current: Extension<CurrentUser>,
+                      headers: HeaderMap,
+                      body: Bytes| { act(kind, state, fp, current, headers, body) },
             ),
         );
     }
@@ -150,6 +152,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 async fn actor(
     api: &Api,
     headers: &HeaderMap,
+    current: &CurrentUser,
     allowed: fn(Role) -> bool,
 ) -> Result<String, Response> {
     if let Some(token) = bearer(headers) {
@@ -178,8 +181,7 @@ async fn actor(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    require(&api.data_dir, headers, &csrf, allowed)
-        .await
+    require(current, &csrf, allowed)
         .map(|u| u.name)
         .map_err(auth_error)
 }
@@ -189,7 +191,7 @@ fn may_act(role: Role) -> bool {
 }
 
 /// The reader, if any, for "assigned to me" (reading needs no account).
-async fn reader(api: &Api, headers: &HeaderMap) -> Option<String> {
+async fn reader(api: &Api, headers: &HeaderMap, current: &CurrentUser) -> Option<String> {
     if let Some(token) = bearer(headers) {
         let (data_dir, token) = (api.data_dir.clone(), token.to_string());
         return tokio::task::spawn_blocking(move || {
@@ -200,23 +202,21 @@ async fn reader(api: &Api, headers: &HeaderMap) -> Option<String> {
         .flatten()
         .map(|(name, _)| name);
     }
-    let token = session_cookie(headers)?.to_string();
-    let data_dir = api.data_dir.clone();
-    tokio::task::spawn_blocking(move || UserStore::open_in(&data_dir).ok()?.session(&token).ok()?)
-        .await
-        .ok()
-        .flatten()
-        .map(|u| u.name)
+    match current {
+        CurrentUser::User(u) => Some(u.name.clone()),
+        CurrentUser::Nobody | CurrentUser::LookupFailed => None,
+    }
 }
 
 /// `GET /api/v1/alerts?status=&severity=&rule=&region=&owner=&data_issue=&mine=1`: the inbox,
 /// highest priority first, with the same filters as `/alerts`.
 async fn list(
     State(api): State<Api>,
+    Extension(current): Extension<CurrentUser>,
     headers: HeaderMap,
     Query(filter): Query<app::model::alerts::InboxFilter>,
 ) -> Response {
-    let me = reader(&api, &headers).await;
+    let me = reader(&api, &headers, &current).await;
     let data_dir = api.data_dir.clone();
     let found = tokio::task::spawn_blocking(move || {
         let mut store = AlertStore::open_in(&data_dir)?;
@@ -331,10 +331,11 @@ async fn act(
     kind: ActionKind,
     State(api): State<Api>,
     Path(fingerprint): Path<String>,
+    Extension(current): Extension<CurrentUser>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let name = match actor(&api, &headers, may_act).await {
+    let name = match actor(&api, &headers, &current, may_act).await {
         Ok(name) => name,
         Err(r) => return r,
     };
@@ -405,8 +406,13 @@ struct BulkBody {
 }
 
 /// `POST /api/v1/alerts/bulk`: one action on many alerts, each changed on its own.
-async fn bulk(State(api): State<Api>, headers: HeaderMap, body: Bytes) -> Response {
-    let name = match actor(&api, &headers, may_act).await {
+async fn bulk(
+    State(api): State<Api>,
+    Extension(current): Extension<CurrentUser>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let name = match actor(&api, &headers, &current, may_act).await {
         Ok(name) => name,
         Err(r) => return r,
     };

@@ -1,17 +1,24 @@
 //! Signing in and out (plain form posts), and the check every route that changes something
 //! makes: a session, a role that allows the change, and the session's CSRF token.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use app::auth::{safe_next, session_token, SESSION_COOKIE};
+use app::auth::{local_path, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use axum::extract::{Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use engine::store::users::{same_token, Role, SessionUser, UserStore, SESSION_DAYS};
+use axum::Extension;
+use chrono::Utc;
+use engine::store::users::{
+    same_token, valid_name, Attempt, NewSession, Role, SessionUser, UserError, UserStore,
+    MAX_PASSWORD_BYTES, SESSION_DAYS,
+};
 use serde::Deserialize;
+use tokio::sync::Semaphore;
+
+pub use super::security::CurrentUser;
 
 /// Why a change was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,50 +92,34 @@ fn escape(text: &str) -> String {
 
 /// The session token among the request's cookies, if any.
 pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(session_token)
+    cookie(headers, SESSION_COOKIE)
 }
 
-/// The person behind this request's session, if their role passes `allowed` and the form sent
-/// their CSRF token.
-pub async fn require(
-    data_dir: &Path,
-    headers: &HeaderMap,
+/// The value of the cookie `name` among the request's cookies, if any (and not empty).
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let values = headers.get_all(header::COOKIE);
+    app::auth::cookie_in(values.iter().filter_map(|v| v.to_str().ok()), name)
+}
+
+/// The person behind this request (looked up by `security::viewer`), if their role passes
+/// `allowed` and the form sent their session's CSRF token.
+pub fn require(
+    current: &CurrentUser,
     csrf_sent: &str,
     allowed: fn(Role) -> bool,
 ) -> Result<SessionUser, AuthError> {
-    let token = session_cookie(headers)
-        .ok_or(AuthError::NotSignedIn)?
-        .to_string();
-    let data_dir = data_dir.to_path_buf();
-    let user = tokio::task::spawn_blocking(move || UserStore::open_in(&data_dir)?.session(&token))
-        .await
-        .map_err(|e| {
-            tracing::error!("session lookup stopped: {e}");
-            AuthError::Internal
-        })?
-        .map_err(|e| {
-            tracing::error!("session lookup: {e}");
-            AuthError::Internal
-        })?
-        .ok_or(AuthError::NotSignedIn)?;
+    let user = match current {
+        CurrentUser::User(user) => user,
+        CurrentUser::Nobody => return Err(AuthError::NotSignedIn),
+        CurrentUser::LookupFailed => return Err(AuthError::Internal),
+    };
     if !same_token(csrf_sent, &user.csrf) {
         return Err(AuthError::BadCsrf);
     }
     if !allowed(user.role) {
         return Err(AuthError::Forbidden);
     }
-    Ok(user)
-}
-
-#[derive(Debug, Deserialize)]
-pub struct LoginForm {
-    name: String,
-    password: String,
-    next: Option<String>,
+    Ok(user.clone())
 }
 
 /// A form that changes something carries the session's CSRF token.
@@ -138,76 +129,138 @@ pub struct CsrfForm {
     pub csrf: String,
 }
 
-/// Failed sign-ins allowed per user name within [`FAILURE_WINDOW`]; then the name is refused
-/// until the window has passed (guessing a password stays slow even from many addresses).
-const MAX_FAILURES: u32 = 5;
-const FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Argon2 hashes computed at once at most (each takes ~20 MB and a core for tens of
+/// milliseconds); a sign-in that cannot get a turn within [`ARGON2_WAIT`] answers 429.
+const MAX_CONCURRENT_HASHES: usize = 2;
+const ARGON2_WAIT: Duration = Duration::from_secs(2);
 
-/// What signing in and out needs: the data folder, and recent failures per user name.
+/// What signing in and out needs: the data folder, and the turns for hashing passwords.
 #[derive(Clone)]
 pub struct AuthState {
     pub data_dir: PathBuf,
-    failures: Arc<Mutex<HashMap<String, (u32, Instant)>>>,
+    hashing: Arc<Semaphore>,
 }
 
 impl AuthState {
     pub fn new(data_dir: PathBuf) -> Self {
+        Self::with_hash_turns(data_dir, MAX_CONCURRENT_HASHES)
+    }
+
+    pub fn with_hash_turns(data_dir: PathBuf, turns: usize) -> Self {
         AuthState {
             data_dir,
-            failures: Arc::new(Mutex::new(HashMap::new())),
+            hashing: Arc::new(Semaphore::new(turns)),
         }
     }
 
-    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn locked_out(&self, name: &str) -> bool {
-        self.failures()
-            .get(name)
-            .is_some_and(|(n, since)| *n >= MAX_FAILURES && since.elapsed() < FAILURE_WINDOW)
-    }
-
-    fn failed(&self, name: &str) {
-        let mut failures = self.failures();
-        if failures.len() > 10_000 {
-            failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
-        }
-        let entry = failures
-            .entry(name.to_string())
-            .or_insert((0, Instant::now()));
-        if entry.1.elapsed() >= FAILURE_WINDOW {
-            *entry = (0, Instant::now());
-        }
-        entry.0 += 1;
-    }
-
-    fn succeeded(&self, name: &str) {
-        self.failures().remove(name);
+    /// A turn to hash a password, or `None` when all turns stay taken for [`ARGON2_WAIT`].
+    async fn hash_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        tokio::time::timeout(ARGON2_WAIT, self.hashing.clone().acquire_owned())
+            .await
+            .ok()?
+            .ok()
     }
 }
 
-/// `POST /auth/login`: the session cookie and back to `next`, or back to the form with an error.
-pub async fn login(State(auth): State<AuthState>, Form(form): Form<LoginForm>) -> Response {
-    let next = safe_next(form.next.as_deref());
-    let name = form.name.trim().to_string();
-    if auth.locked_out(&name) {
-        tracing::warn!(user = %name, "sign-in refused: too many failures");
-        return message_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many failed sign-ins for this user name. Wait 15 minutes, or ask an admin to set a new password (actionboard users add).",
-            "이 사용자 이름으로 로그인에 여러 번 실패했습니다. 15분 뒤에 다시 시도하거나 관리자에게 새 비밀번호를 요청하세요 (actionboard users add).",
-        );
+/// Why a sign-in was refused before any password was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SignInRefusal {
+    /// The form did not carry the sign-in page's token (another site's form, or an old page).
+    BadCsrf,
+    /// Too many failures for this name.
+    Locked,
+    /// Every hashing turn is taken.
+    Busy,
+}
+
+impl IntoResponse for SignInRefusal {
+    fn into_response(self) -> Response {
+        match self {
+            SignInRefusal::BadCsrf => message_page(
+                StatusCode::FORBIDDEN,
+                "The sign-in form was out of date or did not come from this site. Open the sign-in page again and retry.",
+                "로그인 양식이 오래되었거나 이 사이트에서 온 것이 아닙니다. 로그인 페이지를 다시 열고 시도하세요.",
+            ),
+            SignInRefusal::Locked => message_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many failed sign-ins for this user name. Wait 15 minutes, or ask an admin to unlock it (actionboard users unlock NAME).",
+                "이 사용자 이름으로 로그인에 여러 번 실패했습니다. 15분 뒤에 다시 시도하거나 관리자에게 잠금 해제를 요청하세요 (actionboard users unlock NAME).",
+            ),
+            SignInRefusal::Busy => message_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many sign-ins at this moment. Wait a few seconds and try again.",
+                "지금 로그인 요청이 너무 많습니다. 몇 초 뒤에 다시 시도하세요.",
+            ),
+        }
     }
+}
+
+/// The value of a form field (the first, if repeated).
+fn field<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn back_to_form(next: &str) -> Response {
+    Redirect::to(&format!(
+        "/login?error=1&next={}",
+        app::components::links::encode(next)
+    ))
+    .into_response()
+}
+
+/// `POST /auth/login`: the session cookie and back to `next`, or back to the form with an error.
+/// Before any work: the sign-in page's token (no other site signs you in as someone else), the
+/// lengths of name and password; then a turn to hash, and the name's count of failures, counted
+/// in the same transaction as the check.
+pub async fn login(
+    State(auth): State<AuthState>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let next = local_path(field(&form, "next")).to_string();
+    let sent = field(&form, "login_csrf").unwrap_or_default();
+    match cookie(&headers, LOGIN_CSRF_COOKIE) {
+        Some(expected) if same_token(sent, expected) => {}
+        _ => return SignInRefusal::BadCsrf.into_response(),
+    }
+    let name = field(&form, "name").unwrap_or_default().trim().to_string();
+    let password = field(&form, "password").unwrap_or_default().to_string();
+    if !valid_name(&name) || password.is_empty() || password.len() > MAX_PASSWORD_BYTES {
+        // No such person can exist: nothing to count or hash.
+        return back_to_form(&next);
+    }
+    let Some(turn) = auth.hash_turn().await else {
+        tracing::warn!(user = %name, "sign-in refused: every hashing turn is taken");
+        return SignInRefusal::Busy.into_response();
+    };
     let data_dir = auth.data_dir.clone();
     let who = name.clone();
-    let signed_in = tokio::task::spawn_blocking(move || {
-        UserStore::open_in(&data_dir)?.sign_in(&who, &form.password)
+    let outcome = tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        let users = UserStore::open_in(&data_dir)?;
+        match users.begin_attempt(&who, Utc::now())? {
+            Attempt::Locked { .. } => Ok(Err(SignInRefusal::Locked)),
+            Attempt::Allowed => {
+                let session = users.sign_in(&who, &password)?;
+                if session.is_some() {
+                    users.clear_failures(&who)?;
+                }
+                Ok(Ok(session))
+            }
+        }
     })
     .await;
-    match signed_in {
+    let outcome: Result<Result<Option<NewSession>, SignInRefusal>, UserError> = match outcome {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!("signing in stopped: {e}");
+            return AuthError::Internal.into_response();
+        }
+    };
+    match outcome {
         Ok(Ok(Some(session))) => {
-            auth.succeeded(&name);
             tracing::info!(user = %session.user.name, role = %session.user.role, "signed in");
             let cookie = format!(
                 "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
@@ -220,20 +273,13 @@ pub async fn login(State(auth): State<AuthState>, Form(form): Form<LoginForm>) -
             )
                 .into_response()
         }
-        Ok(Ok(None)) => {
-            auth.failed(&name);
-            Redirect::to(&format!(
-                "/login?error=1&next={}",
-                app::components::links::encode(&next)
-            ))
-            .into_response()
-        }
-        Ok(Err(e)) => {
-            tracing::error!("signing in: {e}");
-            AuthError::Internal.into_response()
+        Ok(Ok(None)) => back_to_form(&next),
+        Ok(Err(refusal)) => {
+            tracing::warn!(user = %name, "sign-in refused: {refusal:?}");
+            refusal.into_response()
         }
         Err(e) => {
-            tracing::error!("signing in stopped: {e}");
+            tracing::error!("signing in: {e}");
             AuthError::Internal.into_response()
         }
     }
@@ -242,14 +288,15 @@ pub async fn login(State(auth): State<AuthState>, Form(form): Form<LoginForm>) -
 /// `POST /auth/logout`: ends the session (with its CSRF token: no other site signs you out).
 pub async fn logout(
     State(auth): State<AuthState>,
+    Extension(current): Extension<CurrentUser>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let data_dir = auth.data_dir;
-    let user = match require(&data_dir, &headers, &form.csrf, |_| true).await {
+    let user = match require(&current, &form.csrf, |_| true) {
         Ok(user) => user,
         Err(e) => return e.into_response(),
     };
+    let data_dir = auth.data_dir;
     let token = session_cookie(&headers).unwrap_or_default().to_string();
     let ended =
         tokio::task::spawn_blocking(move || UserStore::open_in(&data_dir)?.end_session(&token))

@@ -3,10 +3,12 @@
 
 pub mod alert_actions;
 pub mod api;
+pub mod api_status;
 pub mod auth;
 mod lang;
 pub mod page_cache;
 pub mod runs;
+pub mod security;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -20,6 +22,7 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 pub use runs::RunConfig;
+pub use security::WebOptions;
 
 /// The paths of the routes that change something besides signing in (each checks the session,
 /// the role and the CSRF token): the alert actions come from the same list the router is built
@@ -39,11 +42,26 @@ pub fn mutating_routes() -> Vec<String> {
     routes
 }
 
+/// The whole site with the default [`WebOptions`] (cookies `Secure` only behind a trusted proxy
+/// that says https; none is configured).
 pub fn router(
     store: SnapshotStore,
     site_root: &Path,
     addr: SocketAddr,
     run_config: RunConfig,
+) -> Router {
+    router_with(store, site_root, addr, run_config, WebOptions::default())
+}
+
+/// The whole site. Layers, outermost first: security headers; the request's signed-in person,
+/// looked up once; the page cache; then the routes. Server functions' errors answer with their
+/// own status (`api_status`).
+pub fn router_with(
+    store: SnapshotStore,
+    site_root: &Path,
+    addr: SocketAddr,
+    run_config: RunConfig,
+    web: WebOptions,
 ) -> Router {
     let options = LeptosOptions::builder()
         .output_name("actionboard")
@@ -51,7 +69,7 @@ pub fn router(
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    let pages = page_cache::PageCache::new(store.clone());
+
     let data_dir = store.data_dir().to_path_buf();
     let rule_files = app::state::RuleFiles {
         sources: run_config.sources.clone(),
@@ -64,11 +82,17 @@ pub fn router(
     let auth_routes = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
-        .with_state(auth::AuthState::new(data_dir));
+        .with_state(auth::AuthState::new(data_dir.clone()));
     let run_routes = Router::new()
         .route("/pipeline/runs", post(runs::start_run))
         .with_state(launcher);
-    let state = AppState::new(SnapshotReader::new(store)).with_rule_files(rule_files);
+    // The server owns the alert state: it exists (empty) from the start, so its version is
+    // stable from the first page on.
+    if let Err(e) = engine::store::AlertStore::open_in(&data_dir) {
+        tracing::error!("the alert state cannot be opened: {e}");
+    }
+    let state = AppState::new(SnapshotReader::new(store.clone())).with_rule_files(rule_files);
+    let pages = page_cache::PageCache::new(store, state.alert_version.clone());
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
@@ -87,8 +111,17 @@ pub fn router(
         })
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
+        .layer(axum::middleware::from_fn(api_status::serve))
         .layer(axum::middleware::from_fn_with_state(
             pages,
             page_cache::serve,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            data_dir,
+            security::viewer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            security::Headers::new(web),
+            security::headers,
         ))
 }

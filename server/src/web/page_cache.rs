@@ -9,7 +9,6 @@
 //! that says `Cache-Control: no-store` (error panels do, so a passing failure is not kept).
 
 use std::collections::{HashMap, VecDeque};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
@@ -18,7 +17,7 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode}
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use display::Lang;
-use engine::store::SnapshotStore;
+use engine::store::{SnapshotStore, StateWatch};
 
 /// Tells whether a page came from the cache (`hit`) or was rendered (`miss`).
 pub const CACHE_HEADER: HeaderName = HeaderName::from_static("x-page-cache");
@@ -29,8 +28,11 @@ const MAX_PAGE_BYTES: usize = 4 << 20;
 #[derive(Clone)]
 pub struct PageCache {
     store: SnapshotStore,
-    data_dir: PathBuf,
+    alerts: Arc<StateWatch>,
     pages: Arc<Mutex<Pages>>,
+    /// Pages being rendered now: a second request for one waits for it instead of rendering
+    /// it again (so a burst of readers renders a page once).
+    rendering: Arc<Mutex<HashMap<PageKey, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 #[derive(Default)]
@@ -45,7 +47,7 @@ struct Pages {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct DataVersion {
     snapshot: Option<String>,
-    alerts: Option<String>,
+    alerts: Option<u64>,
     day: chrono::NaiveDate,
 }
 
@@ -61,20 +63,44 @@ struct CachedPage {
 }
 
 impl PageCache {
-    pub fn new(store: SnapshotStore) -> Self {
+    pub fn new(store: SnapshotStore, alerts: Arc<StateWatch>) -> Self {
         PageCache {
-            data_dir: store.data_dir().to_path_buf(),
             store,
+            alerts,
             pages: Arc::default(),
+            rendering: Arc::default(),
         }
     }
 
-    /// A few metadata reads: the `current` link and the alert state's files.
+    /// The `current` link and the alert state's commit counter.
     fn version(&self) -> DataVersion {
         DataVersion {
             snapshot: self.store.current().ok().flatten().map(|r| r.to_string()),
-            alerts: engine::store::state_version(&self.data_dir),
+            alerts: self.alerts.version(),
             day: chrono::Utc::now().date_naive(),
+        }
+    }
+
+    /// The lock of `key`'s render, shared by everyone asking for it meanwhile.
+    fn render_lock(&self, key: &PageKey) -> Arc<tokio::sync::Mutex<()>> {
+        self.rendering
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key.clone())
+            .or_default()
+            .clone()
+    }
+
+    /// A request holding `key`'s render lock is done: the last one out removes it (one still
+    /// waiting holds a clone, and must find the same lock as anyone arriving after it).
+    fn rendered(&self, key: &PageKey) {
+        let mut rendering = self.rendering.lock().unwrap_or_else(|p| p.into_inner());
+        // Two holders: the map, and the finishing request's own clone.
+        if rendering
+            .get(key)
+            .is_some_and(|l| Arc::strong_count(l) <= 2)
+        {
+            rendering.remove(key);
         }
     }
 
@@ -125,6 +151,14 @@ impl PageCache {
     }
 }
 
+struct RenderDone<'a>(&'a PageCache, PageKey);
+
+impl Drop for RenderDone<'_> {
+    fn drop(&mut self) {
+        self.0.rendered(&self.1);
+    }
+}
+
 /// Only pages whose content follows from the data version (see the module's comment).
 fn cacheable_path(path: &str) -> bool {
     let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
@@ -172,6 +206,14 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
     // Read before rendering: if the data changes meanwhile, the page is kept under the older
     // version and the next request, seeing the new one, renders again.
     let version = cache.version();
+    if let Some(hit) = cache.get(&version, &key) {
+        return hit;
+    }
+    let lock = cache.render_lock(&key);
+    let _rendering = lock.lock().await;
+    // Dropped before the lock: the entry goes once this render is kept (or not kept).
+    let _done = RenderDone(&cache, key.clone());
+    // Rendered meanwhile by the request this one waited for?
     if let Some(hit) = cache.get(&version, &key) {
         return hit;
     }
@@ -262,7 +304,10 @@ mod tests {
     #[test]
     fn a_new_version_empties_the_cache_and_the_oldest_pages_go_first() {
         let dir = tempfile::tempdir().unwrap();
-        let cache = PageCache::new(SnapshotStore::new(dir.path()));
+        let cache = PageCache::new(
+            SnapshotStore::new(dir.path()),
+            Arc::new(StateWatch::new(dir.path())),
+        );
         let v1 = cache.version();
         let key = |p: &str| PageKey {
             lang: Lang::En,
@@ -282,7 +327,7 @@ mod tests {
             .is_none());
 
         let v2 = DataVersion {
-            alerts: Some("changed".into()),
+            alerts: Some(7),
             ..v1.clone()
         };
         assert!(

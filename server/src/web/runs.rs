@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
 use engine::config::Sources;
 use engine::etl::pipeline::PipelineError;
 use engine::etl::Pipeline;
@@ -16,7 +17,7 @@ use engine::rules::RuleSet;
 use engine::store::users::Role;
 use engine::store::SnapshotStore;
 
-use super::auth::{message_page, require, CsrfForm};
+use super::auth::{message_page, require, CsrfForm, CurrentUser};
 
 /// The configuration a run started from the dashboard reads (as `actionboard etl run` would).
 #[derive(Debug, Clone)]
@@ -98,21 +99,18 @@ fn refresh_alerts(config: &RunConfig, data_dir: &Path) -> Result<(), String> {
 /// `POST /pipeline/runs` (form with `csrf`): admins only.
 pub async fn start_run(
     State(launcher): State<RunLauncher>,
-    headers: HeaderMap,
+    Extension(current): Extension<CurrentUser>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let user = match require(
-        &launcher.data_dir,
-        &headers,
-        &form.csrf,
-        Role::can_start_runs,
-    )
-    .await
-    {
+    let user = match require(&current, &form.csrf, Role::can_start_runs) {
         Ok(user) => user,
         Err(e) => return e.into_response(),
     };
-    match launcher.start(&user.name) {
+    // Reading the configuration and taking the lock touch the disk: off the async workers.
+    let started = tokio::task::spawn_blocking(move || launcher.start(&user.name))
+        .await
+        .unwrap_or_else(|e| Err(LaunchError::Config(format!("the start stopped: {e}"))));
+    match started {
         Ok(()) => Redirect::to("/pipeline?started=1").into_response(),
         Err(LaunchError::Busy(message)) => message_page(
             StatusCode::CONFLICT,

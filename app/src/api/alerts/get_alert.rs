@@ -5,7 +5,7 @@ use crate::api::error::ApiError;
 use crate::model::alerts::AlertDetail;
 
 /// One alert with its history and the series behind it, as of the snapshot it came from.
-#[server(input = GetUrl)]
+#[server(input = GetUrl, endpoint = "get_alert")]
 pub async fn get_alert(fingerprint: String) -> Result<AlertDetail, ApiError> {
     use crate::state::AppState;
 

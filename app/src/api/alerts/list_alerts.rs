@@ -5,7 +5,7 @@ use crate::api::error::ApiError;
 use crate::model::alerts::{Inbox, InboxFilter};
 
 /// The inbox for `filter`, by priority, with how many alerts each filter value would show.
-#[server(input = GetUrl)]
+#[server(input = GetUrl, endpoint = "list_alerts")]
 pub async fn list_alerts(filter: InboxFilter) -> Result<Inbox, ApiError> {
     use crate::state::AppState;
 

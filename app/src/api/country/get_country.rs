@@ -5,7 +5,7 @@ use crate::api::error::ApiError;
 use crate::model::country::CountryResult;
 
 /// A country's series and alerts; an unknown code is `NotFound`, not an error.
-#[server(input = GetUrl)]
+#[server(input = GetUrl, endpoint = "get_country")]
 pub async fn get_country(code: String) -> Result<CountryResult, ApiError> {
     use crate::model::country::CountryPage;
     use crate::state::AppState;
@@ -31,8 +31,12 @@ pub async fn get_country(code: String) -> Result<CountryResult, ApiError> {
         let (alerts, alerts_error) = match state.alerts().and_then(|s| s.list(&filter)) {
             Ok(alerts) => (alerts, None),
             Err(e) => {
+                // Logged in full; the page says only that they could not be read.
                 leptos::logging::error!("country alerts: {e}");
-                (Vec::new(), Some(e.to_string()))
+                (
+                    Vec::new(),
+                    Some("see the server log. 서버 로그를 확인하세요.".to_string()),
+                )
             }
         };
         Ok(CountryResult::Found(Box::new(CountryPage {

@@ -5,7 +5,7 @@ use crate::api::error::ApiError;
 use crate::model::editions::Editions;
 
 /// The two IMF editions side by side for `year` as typed in the URL (default 2025).
-#[server(input = GetUrl)]
+#[server(input = GetUrl, endpoint = "get_editions")]
 pub async fn get_editions(year: Option<String>) -> Result<Editions, ApiError> {
     use crate::state::AppState;
 

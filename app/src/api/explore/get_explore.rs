@@ -5,7 +5,7 @@ use crate::api::error::ApiError;
 use crate::model::explore::{ExploreData, ExploreParams};
 
 /// The explore table for the URL's parameters; a bad parameter is an error saying what is allowed.
-#[server(input = GetUrl)]
+#[server(input = GetUrl, endpoint = "get_explore")]
 pub async fn get_explore(
     // All parameters absent (a bare `/explore`) serializes to nothing: default it.
     #[server(default)] params: ExploreParams,

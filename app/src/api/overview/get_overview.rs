@@ -5,7 +5,7 @@ use crate::api::error::ApiError;
 use crate::model::OverviewData;
 
 /// The overview for `year` (default: the latest year with data) from the published snapshot.
-#[server(input = GetUrl)]
+#[server(input = GetUrl, endpoint = "get_overview")]
 pub async fn get_overview(year: Option<i32>) -> Result<OverviewData, ApiError> {
     use crate::state::AppState;
 

@@ -6,7 +6,7 @@ use crate::model::pipeline::Pipeline;
 
 /// Runs from the run folders, and the rows, rejects and sources of `run` (default: the run
 /// being served).
-#[server(input = GetUrl)]
+#[server(input = GetUrl, endpoint = "get_pipeline")]
 pub async fn get_pipeline(run: Option<String>) -> Result<Pipeline, ApiError> {
     use crate::i18n::Lang;
     use crate::model::pipeline::SnapshotDetail;

@@ -1,0 +1,344 @@
+//! What every answer carries, and who is asking: one middleware sets the security headers and
+//! marks cookies `Secure` when the request came over https; another looks up the signed-in
+//! person once per request, on a blocking thread, for every route and page that needs them.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use engine::store::users::{SessionUser, UserStore};
+
+/// When cookies get the `Secure` attribute (browsers then send them over https only).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SecureCookies {
+    /// Only when a trusted proxy says the request came over https (`X-Forwarded-Proto`).
+    #[default]
+    Auto,
+    /// Always: the site is only reached over https.
+    Always,
+    /// Never (plain http on a private network).
+    Never,
+}
+
+impl SecureCookies {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "auto" => Some(SecureCookies::Auto),
+            "always" => Some(SecureCookies::Always),
+            "never" => Some(SecureCookies::Never),
+            _ => None,
+        }
+    }
+}
+
+/// How the server is reached: whether cookies are `Secure`, and which proxies' forwarded headers
+/// are believed (anyone can send `X-Forwarded-Proto`; only a configured proxy is trusted).
+#[derive(Debug, Clone, Default)]
+pub struct WebOptions {
+    pub secure_cookies: SecureCookies,
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl WebOptions {
+    /// From `ACTIONBOARD_SECURE_COOKIES` (`auto`, `always`, `never`) and
+    /// `ACTIONBOARD_TRUSTED_PROXIES` (comma-separated addresses).
+    pub fn from_env() -> Result<Self, String> {
+        let secure_cookies = match std::env::var("ACTIONBOARD_SECURE_COOKIES") {
+            Ok(v) => SecureCookies::parse(v.trim()).ok_or_else(|| {
+                format!("ACTIONBOARD_SECURE_COOKIES={v:?}: use auto, always or never")
+            })?,
+            Err(_) => SecureCookies::Auto,
+        };
+        let trusted_proxies = match std::env::var("ACTIONBOARD_TRUSTED_PROXIES") {
+            Ok(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse::<IpAddr>().map_err(|_| {
+                        format!("ACTIONBOARD_TRUSTED_PROXIES: `{s}` is not an IP address")
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            Err(_) => Vec::new(),
+        };
+        Ok(WebOptions {
+            secure_cookies,
+            trusted_proxies,
+        })
+    }
+
+    /// Whether `request` reached the site over https, as far as can be trusted.
+    fn https(&self, request: &Request) -> bool {
+        match self.secure_cookies {
+            SecureCookies::Always => true,
+            SecureCookies::Never => false,
+            SecureCookies::Auto => {
+                let peer = request
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip());
+                peer.is_some_and(|p| self.trusted_proxies.contains(&p))
+                    && request
+                        .headers()
+                        .get("x-forwarded-proto")
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+            }
+        }
+    }
+}
+
+/// The policy every page is served under. Scripts and styles come from this site only (the one
+/// inline script, Leptos' island loader, is allowed by its hash, computed when the first page
+/// is served); no plugins; forms post here only; and no other site may frame a page, so the
+/// admin's run button cannot be clicked through a disguise.
+fn content_security_policy(script_hashes: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{script_hashes}; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// The middleware's state: the options, and the hashes of the inline scripts seen so far.
+#[derive(Clone)]
+pub struct Headers {
+    options: Arc<WebOptions>,
+    script_hashes: Arc<std::sync::RwLock<String>>,
+}
+
+impl Headers {
+    pub fn new(options: WebOptions) -> Self {
+        Headers {
+            options: Arc::new(options),
+            script_hashes: Arc::default(),
+        }
+    }
+}
+
+/// Sets `X-Content-Type-Options`, the Content-Security-Policy, `X-Frame-Options`,
+/// `Referrer-Policy`; `Cache-Control: private, no-store` on answers to a signed-in request
+/// (they show who is signed in and their forms' tokens); `Secure` on cookies over https.
+pub async fn headers(State(state): State<Headers>, request: Request, next: Next) -> Response {
+    let https = state.options.https(&request);
+    let signed_in = super::auth::session_cookie(request.headers()).is_some();
+    let is_static = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if html && !state.knows_script_hash() {
+        // Until the loader's hash is known (the first page), the page is read whole to learn it.
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 16 << 20)
+            .await
+            .unwrap_or_default();
+        learn_script_hash(&state, &bytes);
+        response = Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    let csp = if html {
+        let hashes = state
+            .script_hashes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        content_security_policy(&hashes)
+    } else {
+        content_security_policy("")
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    if signed_in && !is_static {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
+    if https {
+        mark_cookies_secure(headers);
+    }
+    response
+}
+
+impl Headers {
+    fn knows_script_hash(&self) -> bool {
+        !self
+            .script_hashes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
+}
+
+/// Allows Leptos' inline island loader by its hash. Its text depends only on the build (the
+/// package's file names), so it is computed once from the first rendered page and kept.
+fn learn_script_hash(state: &Headers, html: &[u8]) {
+    let Some(hash) = island_script_hash(html) else {
+        return;
+    };
+    *state
+        .script_hashes
+        .write()
+        .unwrap_or_else(|p| p.into_inner()) = format!(" 'sha256-{hash}'");
+}
+
+/// The base64 SHA-256 of the first inline `<script type="module" …>` of `html`.
+fn island_script_hash(html: &[u8]) -> Option<String> {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let text = std::str::from_utf8(html).ok()?;
+    let open = text.find("<script type=\"module\"")?;
+    let body_start = open + text[open..].find('>')? + 1;
+    let body_end = body_start + text[body_start..].find("</script>")?;
+    let digest = Sha256::digest(&text.as_bytes()[body_start..body_end]);
+    Some(base64::engine::general_purpose::STANDARD.encode(digest))
+}
+
+fn mark_cookies_secure(headers: &mut HeaderMap) {
+    let cookies: Vec<HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| {
+            let text = v.to_str().unwrap_or_default();
+            if text.to_ascii_lowercase().contains("; secure") {
+                v.clone()
+            } else {
+                HeaderValue::from_str(&format!("{text}; Secure")).unwrap_or_else(|_| v.clone())
+            }
+        })
+        .collect();
+    headers.remove(header::SET_COOKIE);
+    for c in cookies {
+        headers.append(header::SET_COOKIE, c);
+    }
+}
+
+/// The signed-in person of a request, looked up once by [`viewer`].
+#[derive(Debug, Clone)]
+pub enum CurrentUser {
+    /// No session cookie, or its session expired or was ended.
+    Nobody,
+    User(SessionUser),
+    /// The user store could not be read (logged).
+    LookupFailed,
+}
+
+/// Looks up the session cookie's person on a blocking thread and puts [`CurrentUser`] (and, for
+/// the pages, `app::auth::Viewer`) into the request: the one place a request's person is found,
+/// for pages (`app::auth::current_viewer`) and for every route that changes something
+/// (`auth::require`).
+pub async fn viewer(State(data_dir): State<PathBuf>, mut request: Request, next: Next) -> Response {
+    let current = match super::auth::session_cookie(request.headers()).map(str::to_string) {
+        None => CurrentUser::Nobody,
+        Some(token) => {
+            let looked_up = tokio::task::spawn_blocking(move || {
+                UserStore::open_in(&data_dir).and_then(|users| users.session(&token))
+            })
+            .await;
+            match looked_up {
+                Ok(Ok(Some(u))) => CurrentUser::User(u),
+                Ok(Ok(None)) => CurrentUser::Nobody,
+                Ok(Err(e)) => {
+                    tracing::error!("looking up the session: {e}");
+                    CurrentUser::LookupFailed
+                }
+                Err(e) => {
+                    tracing::error!("looking up the session stopped: {e}");
+                    CurrentUser::LookupFailed
+                }
+            }
+        }
+    };
+    if let CurrentUser::User(u) = &current {
+        request.extensions_mut().insert(app::auth::Viewer {
+            name: u.name.clone(),
+            role: u.role.to_string(),
+            can_start_runs: u.role.can_start_runs(),
+            csrf: u.csrf.clone(),
+        });
+    }
+    request.extensions_mut().insert(current);
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_get_secure_once() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::SET_COOKIE, HeaderValue::from_static("a=1; Path=/"));
+        headers.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("b=2; Path=/; Secure"),
+        );
+        mark_cookies_secure(&mut headers);
+        let all: Vec<&str> = headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(all, vec!["a=1; Path=/; Secure", "b=2; Path=/; Secure"]);
+    }
+
+    #[test]
+    fn forwarded_https_is_believed_only_from_a_trusted_proxy() {
+        let request = |peer: &str, proto: &str| {
+            let mut r = Request::builder()
+                .header("x-forwarded-proto", proto)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            r.extensions_mut()
+                .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+            r
+        };
+        let auto = WebOptions {
+            secure_cookies: SecureCookies::Auto,
+            trusted_proxies: vec!["10.0.0.5".parse().unwrap()],
+        };
+        assert!(auto.https(&request("10.0.0.5:4000", "https")));
+        assert!(!auto.https(&request("10.0.0.5:4000", "http")));
+        assert!(
+            !auto.https(&request("127.0.0.1:4000", "https")),
+            "not a trusted proxy"
+        );
+        let always = WebOptions {
+            secure_cookies: SecureCookies::Always,
+            ..WebOptions::default()
+        };
+        assert!(always.https(&request("127.0.0.1:1", "http")));
+        assert!(SecureCookies::parse("sometimes").is_none());
+    }
+
+    #[test]
+    fn the_island_loader_is_hashed() {
+        let html = br#"<head><script type="module" nonce="">load("", "pkg")</script></head>"#;
+        let hash = island_script_hash(html).unwrap();
+        use base64::Engine;
+        use sha2::{Digest, Sha256};
+        assert_eq!(
+            hash,
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(br#"load("", "pkg")"#))
+        );
+        assert!(island_script_hash(b"<p>no script</p>").is_none());
+    }
+}
