@@ -396,6 +396,7 @@ fn ActPanel(record: AlertRecord, csrf: String) -> impl IntoView {
         .or_else(|| record.alert.actions.first().map(|a| a.owner.clone()))
         .unwrap_or_default();
     let default_due = record.due().map(|d| day(&d)).unwrap_or_default();
+    let watchable = record.alert.evidence.values.contains_key("value");
     let owners: Vec<(String, String)> = record
         .alert
         .actions
@@ -424,8 +425,11 @@ fn ActPanel(record: AlertRecord, csrf: String) -> impl IntoView {
                     <legend>{ActionKind::Snooze.label().get(lang).to_string()}</legend>
                     <label><input type="radio" name="snooze" value="until" checked=true/>{t(lang, " until (UTC) ", " 다음 시각까지(UTC) ")}</label>
                     <input type="datetime-local" name="until" aria-label=t(lang, "Snooze until (UTC)", "보류 종료 시각(UTC)")/>
-                    <label><input type="radio" name="snooze" value="worse"/>{t(lang, " until it gets this many % worse: ", " 다음 비율만큼 악화될 때까지(%): ")}</label>
-                    <input type="number" name="pct" min="0.1" max="1000" step="0.1" value="10" aria-label=t(lang, "Percent worse", "악화 비율(%)")/>
+                    // Only an alert with a value to watch can wait until it gets worse.
+                    {watchable.then(|| view! {
+                        <label><input type="radio" name="snooze" value="worse"/>{t(lang, " until it gets this many % worse: ", " 다음 비율만큼 악화될 때까지(%): ")}</label>
+                        <input type="number" name="pct" min="0.1" max="1000" step="0.1" value="10" aria-label=t(lang, "Percent worse", "악화 비율(%)")/>
+                    })}
                     <label><input type="radio" name="snooze" value="next_load"/>{t(lang, " until the next load", " 다음 적재까지")}</label>
                     <button type="submit">{ActionKind::Snooze.label().get(lang).to_string()}</button>
                 </fieldset>

@@ -1,6 +1,7 @@
 //! Command line: `actionboard [serve]`, `actionboard etl run|extract|transform|load|status`,
-//! `actionboard rules check|backtest|evaluate`, `actionboard alerts list`,
-//! `actionboard users add|list|remove`.
+//! `actionboard rules check|backtest|evaluate`,
+//! `actionboard alerts list|show|ack|assign|comment|snooze|resolve|dismiss|reopen|feedback`,
+//! `actionboard users add|list|remove`, `actionboard tokens add|list|remove`.
 
 mod alert_actions;
 mod rules;
