@@ -42,7 +42,7 @@ pub fn OverviewPage() -> impl IntoView {
 fn YearPicker(year: i32, years: Vec<i32>) -> impl IntoView {
     let lang = use_lang();
     view! {
-        <Form method="GET" action="" attr:class="year-picker">
+        <Form method="GET" action="" attr:class="filters year-picker">
             <label for="year">{t(lang, "Year", "연도")}</label>
             // With JavaScript the choice applies at once; without it the button submits the form.
             <SubmitOnChange>
