@@ -119,6 +119,18 @@ pub struct Action {
     pub due_days: u32,
 }
 
+impl Alert {
+    /// The entity's name for a reader of `lang` (a country by its code, in CLDR's Korean).
+    pub fn entity_label(&self, lang: crate::Lang) -> String {
+        match self.scope {
+            Scope::Country => {
+                crate::names::country(&self.entity, &self.entity_name, lang).into_owned()
+            }
+            _ => self.entity_name.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// `rule:entity:period`: the same finding always has the same fingerprint.

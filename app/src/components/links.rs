@@ -87,7 +87,9 @@ pub fn PublishedAt(url: Option<String>, #[prop(optional)] label: Option<String>)
 
 /// A country's name linking to its page.
 #[component]
+/// (`name` is the data's English name; a Korean reader sees CLDR's Korean name.)
 pub fn CountryLink(code: String, name: String) -> impl IntoView {
+    let name = display::names::country(&code, &name, crate::i18n::use_lang()).into_owned();
     view! { <a href=country_href(&code)>{name}</a> }
 }
 

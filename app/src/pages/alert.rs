@@ -126,7 +126,7 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
     };
     let chart_label = format!(
         "{} — {} ({})",
-        alert.entity_name,
+        alert.entity_label(lang),
         ev.metric_label.get(lang),
         ev.source.as_ref().map_or("", |s| s.source_id.as_str())
     );

@@ -123,8 +123,9 @@ fn CountryBody(page: CountryPage) -> impl IntoView {
         .projections
         .first()
         .map(|p| profile.source_label(&p.source_id));
-    let title = format!("{} · Actionboard", profile.name);
-    let heading = format!("{} ({})", profile.name, profile.code);
+    let name = display::names::country(&profile.code, &profile.name, lang).into_owned();
+    let title = format!("{name} · Actionboard");
+    let heading = format!("{name} ({})", profile.code);
     let place = [profile.region.as_str(), profile.sub_region.as_str()]
         .into_iter()
         .filter(|s| !s.is_empty())
@@ -242,7 +243,10 @@ fn FiguresTable(profile: CountryProfile) -> impl IntoView {
         .collect();
     let caption = match lang {
         Lang::En => format!("{}: figures by year, newest first", profile.name),
-        Lang::Ko => format!("{}: 연도별 수치 (최근 연도부터)", profile.name),
+        Lang::Ko => format!(
+            "{}: 연도별 수치 (최근 연도부터)",
+            display::names::country(&profile.code, &profile.name, lang)
+        ),
     };
     view! {
         <details class="panel figures">

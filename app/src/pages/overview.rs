@@ -8,6 +8,7 @@ use crate::api::overview::get_overview;
 use crate::components::alert_bits::{FirstAction, SeverityBadge};
 use crate::components::islands::SubmitOnChange;
 use crate::components::links::alert_href;
+use crate::components::links::CountryLink;
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::format::billions;
 use crate::i18n::{t, use_lang, Lang};
@@ -193,7 +194,7 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
                             .map(|(i, c)| view! {
                                 <tr data-code=c.code.clone()>
                                     <td>{i + 1}</td>
-                                    <td><a href=format!("/country/{}", c.code)>{c.name}</a></td>
+                                    <td><CountryLink code=c.code.clone() name=c.name.clone()/></td>
                                     <td>{c.region}</td>
                                     <td class="num">{billions(c.gdp_usd)}</td>
                                 </tr>

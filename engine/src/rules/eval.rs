@@ -462,11 +462,9 @@ fn entity_name(scope: Scope, f: &Finding) -> (String, Option<String>, Text) {
     match scope {
         Scope::Country => {
             let name = f.name.clone().unwrap_or_else(|| f.entity.clone());
-            (
-                name.clone(),
-                f.region.clone(),
-                Text::new(name.clone(), name),
-            )
+            // Korean text names the country as CLDR does, by its code.
+            let ko = display::names::country(&f.entity, &name, display::Lang::Ko).into_owned();
+            (name.clone(), f.region.clone(), Text::new(name, ko))
         }
         Scope::Region => (
             f.entity.clone(),
