@@ -108,7 +108,17 @@ mod tests {
         ] {
             assert_eq!(neutralise(risky), format!("'{risky}"), "{risky:?}");
         }
-        for plain in ["-6.2", "-1e3", "-0.5E-2", "-12", "6.2", "abc", "", "1e3", "한국어"] {
+        for plain in [
+            "-6.2",
+            "-1e3",
+            "-0.5E-2",
+            "-12",
+            "6.2",
+            "abc",
+            "",
+            "1e3",
+            "한국어",
+        ] {
             assert_eq!(neutralise(plain), plain, "{plain:?}");
         }
         assert_eq!(Cell::Number(-6.2).csv(), "-6.2");

@@ -319,11 +319,7 @@ pub fn alert_link(base_url: &str, fingerprint: &str) -> String {
 
 /// The rows of one alert: one per recommended action (one with an empty action when it has
 /// none, so no alert is lost).
-pub fn rows_of(
-    record: &AlertRecord,
-    last_comment: Option<&str>,
-    opts: &Options,
-) -> Vec<Vec<Cell>> {
+pub fn rows_of(record: &AlertRecord, last_comment: Option<&str>, opts: &Options) -> Vec<Vec<Cell>> {
     let a = &record.alert;
     let lang = opts.lang;
     let text = |s: &str| Cell::text(s);
@@ -338,10 +334,9 @@ pub fn rows_of(
     };
     let source = a.evidence.source.as_ref();
     let snoozed = match record.status {
-        display::alert::Status::Snoozed => record
-            .snoozed_until
-            .map(Cell::Time)
-            .unwrap_or(Cell::Empty),
+        display::alert::Status::Snoozed => {
+            record.snoozed_until.map(Cell::Time).unwrap_or(Cell::Empty)
+        }
         _ => Cell::Empty,
     };
     let link = alert_link(&opts.base_url, &a.fingerprint);
@@ -477,7 +472,8 @@ fn write_csv(
         .flexible(true)
         .from_writer(buf);
     let csv_err = |e: csv::Error| ExportError::Io(std::io::Error::other(e.to_string()));
-    w.write_record(COLUMNS.iter().map(|c| c.0)).map_err(csv_err)?;
+    w.write_record(COLUMNS.iter().map(|c| c.0))
+        .map_err(csv_err)?;
     let mut summary = Summary::default();
     let mut record_buf: Vec<String> = Vec::with_capacity(COLUMNS.len());
     walk(store, filter, opts, |_, rows| {
@@ -562,7 +558,8 @@ fn write_json(
         }
         store.scan(filter, |record| {
             for e in store.history(&record.alert.fingerprint)? {
-                let object = json_object(HISTORY_COLUMNS, &history_row(&record.alert.fingerprint, &e));
+                let object =
+                    json_object(HISTORY_COLUMNS, &history_row(&record.alert.fingerprint, &e));
                 if lines {
                     serde_json::to_writer(&mut w, &serde_json::json!({ "event": object }))
                         .map_err(std::io::Error::from)?;

@@ -290,10 +290,21 @@ fn write_about(
     pair(ws, l("Filters", "조건"), Cell::Text(filters))?;
     let (run, loaded) = match &about.snapshot {
         Some(s) => (s.run_id.clone(), s.loaded_at.clone()),
-        None => (l("no snapshot loaded", "적재된 스냅샷 없음").to_string(), String::new()),
+        None => (
+            l("no snapshot loaded", "적재된 스냅샷 없음").to_string(),
+            String::new(),
+        ),
     };
-    pair(ws, l("Snapshot (run id)", "스냅샷(실행 ID)"), Cell::Text(run))?;
-    pair(ws, l("Loaded at (UTC)", "적재 시각(UTC)"), Cell::Text(loaded))?;
+    pair(
+        ws,
+        l("Snapshot (run id)", "스냅샷(실행 ID)"),
+        Cell::Text(run),
+    )?;
+    pair(
+        ws,
+        l("Loaded at (UTC)", "적재 시각(UTC)"),
+        Cell::Text(loaded),
+    )?;
     pair(ws, l("Language", "언어"), Cell::text(opts.lang.code()))?;
     row += 1;
     let source_header = [

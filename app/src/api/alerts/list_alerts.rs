@@ -52,10 +52,7 @@ pub fn matching(
 /// [`engine::store::AlertStore::scan`] walks with it. `None`: the filter selects nothing (an
 /// unknown value, or "assigned to me" with nobody signed in).
 #[cfg(feature = "ssr")]
-pub fn store_filter(
-    filter: &InboxFilter,
-    me: Option<&str>,
-) -> Option<engine::store::AlertFilter> {
+pub fn store_filter(filter: &InboxFilter, me: Option<&str>) -> Option<engine::store::AlertFilter> {
     let (mut f, valid) = inbox::to_store(&filter.clone().normalized());
     if !valid {
         return None;
