@@ -111,6 +111,7 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
         .filter(|_| shown > 0);
     let can_pick = bulk_csrf.is_some();
     let bulk = bulk_csrf.map(|csrf| view! { <BulkBar csrf filter=filter.clone() shown/> });
+    let export_filter = filter.clone();
     view! {
         <Form method="GET" action="" attr:class="filters" attr:aria-label=t(lang, "Filter alerts", "알림 거르기")>
             {facets.into_iter().map(|f| {
@@ -145,6 +146,7 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
             ),
             Lang::Ko => format!("알림 {shown}건, 우선순위 순 (알림함 전체 {total}건)"),
         }}</p>
+        <ExportMenu filter=export_filter/>
         {bulk}
         {if alerts.is_empty() {
             view! {

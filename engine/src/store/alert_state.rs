@@ -100,6 +100,15 @@ impl AlertFilter {
         }
     }
 
+    /// A filter no alert passes (an unknown value in the URL selects nothing, not everything):
+    /// an entity with the empty code, which no alert has.
+    pub fn nothing() -> Self {
+        AlertFilter {
+            entity: Some(String::new()),
+            ..AlertFilter::default()
+        }
+    }
+
     /// Whether `record` passes this filter (the same test `list` applies in SQL).
     pub fn matches(&self, record: &AlertRecord) -> bool {
         let a = &record.alert;
