@@ -630,9 +630,15 @@ pub fn openapi() -> Value {
         if op.path == super::export::EXPORT_PATH {
             for (name, what) in [
                 ("format", "csv (default), xlsx, json or ndjson"),
-                ("bom", "`1`: CSV starts with a UTF-8 byte-order mark (for Excel)"),
+                (
+                    "bom",
+                    "`1`: CSV starts with a UTF-8 byte-order mark (for Excel)",
+                ),
                 ("history", "`1`: also the audit trail (XLSX always has it)"),
-                ("lang", "ko or en: titles, actions, headers (default: the request's language)"),
+                (
+                    "lang",
+                    "ko or en: titles, actions, headers (default: the request's language)",
+                ),
             ] {
                 parameters.push(json!({
                     "name": name, "in": "query", "required": false,

@@ -149,7 +149,11 @@ fn parse(pairs: &[(String, String)], headers: &HeaderMap) -> Result<Request, Res
             )
         })?,
         None => {
-            let h = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+            let h = |name| {
+                headers
+                    .get(name)
+                    .and_then(|v: &HeaderValue| v.to_str().ok())
+            };
             app::i18n::negotiate(h(header::COOKIE), h(header::ACCEPT_LANGUAGE))
         }
     };
@@ -329,8 +333,8 @@ pub async fn export(
             }
             drop(store);
             let _ = ready_tx.send(Ok(()));
-            let copied = std::fs::File::open(file.path())
-                .and_then(|mut f| std::io::copy(&mut f, &mut out));
+            let copied =
+                std::fs::File::open(file.path()).and_then(|mut f| std::io::copy(&mut f, &mut out));
             if let Err(e) = copied {
                 let _ = tx.blocking_send(Err(e));
             }
