@@ -84,8 +84,8 @@ fn flag(value: Option<&str>) -> Result<bool, String> {
     }
 }
 
-fn bad(en: String, ko: String) -> Response {
-    error(StatusCode::BAD_REQUEST, "invalid_input", Text::new(en, ko))
+fn bad(en: String, ko: String) -> Text {
+    Text::new(en, ko)
 }
 
 fn error(status: StatusCode, code: &str, message: Text) -> Response {
@@ -119,7 +119,7 @@ fn base_url(headers: &HeaderMap) -> String {
 }
 
 /// Reads the parameters; a wrong value is named with what to send instead.
-fn parse(pairs: &[(String, String)], headers: &HeaderMap) -> Result<Request, Response> {
+fn parse(pairs: &[(String, String)], headers: &HeaderMap) -> Result<Request, Text> {
     let format = match first(pairs, "format") {
         None => Format::Csv,
         Some(f) => Format::parse(f).ok_or_else(|| {
@@ -279,7 +279,7 @@ pub async fn export(
 ) -> Response {
     let request = match parse(&pairs, &headers) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(message) => return error(StatusCode::BAD_REQUEST, "invalid_input", message),
     };
     let me = super::api::reader_of(&state.data_dir, &headers, &current).await;
     let filter = app::api::alerts::store_filter(&request.filter, me.as_deref())
