@@ -481,3 +481,140 @@ async fn the_action_list_exports_as_the_inbox_shows_it() {
     .await
     .unwrap();
 }
+
+/// `n` generated alerts (two actions each) merged into an empty state in `dir`.
+fn generated_state(dir: &Path, n: usize) {
+    use display::{Format, Text};
+    use engine::rules::config::Scope;
+    use engine::rules::{Action, Alert, Evaluation, Evidence, Severity};
+    let action = |i: usize| Action {
+        text: Text::new(
+            format!("Ask the desk about entity {i} and write down what they say"),
+            format!("{i}번 대상에 대해 데스크에 문의하고 답을 기록하세요"),
+        ),
+        owner: "apac_desk".into(),
+        owner_label: Text::new("APAC desk", "APAC 데스크"),
+        due_days: 7,
+    };
+    let alerts = (0..n)
+        .map(|i| Alert {
+            fingerprint: format!("gen:X{i:07}:2025"),
+            rule_id: "gen".into(),
+            rule_name: Text::new("Generated", "생성됨"),
+            kind: "change".into(),
+            severity: Severity::Medium,
+            priority: 1.0 + (i % 1000) as f64 / 1000.0,
+            scope: Scope::Country,
+            entity: format!("X{i:07}"),
+            entity_name: format!("Entity {i} 대상"),
+            region: Some("Asia".into()),
+            period: "2025".into(),
+            title: Text::new(format!("Entity {i} fell 6.2 %"), format!("{i} 대상 6.2% 하락")),
+            explanation: Text::new("why", "왜"),
+            evidence: Evidence {
+                metric: "gdp".into(),
+                metric_label: Text::new("GDP", "GDP"),
+                format: Format::UsdBillions,
+                values: std::collections::BTreeMap::from([("change_pct".to_string(), -6.2)]),
+                series: Vec::new(),
+                source: None,
+                run_id: "gen".into(),
+                projection: false,
+                data_issue_reason: None,
+            },
+            actions: vec![action(i), action(i + 1)],
+            data_issue: false,
+            auto_resolve: false,
+        })
+        .collect();
+    let eval = Evaluation {
+        run_id: "gen".into(),
+        rules_digest: "gen".into(),
+        alerts,
+        per_rule: Vec::new(),
+    };
+    AlertStore::open_in(dir)
+        .unwrap()
+        .merge(&eval, chrono::Utc::now())
+        .unwrap();
+}
+
+/// The answer starts before the export ends, and the producer waits for the reader (a bounded
+/// channel): a client that reads the first bytes and leaves stops the export part-way, which
+/// the export log records. Nothing is buffered whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_export_streams_and_stops_when_the_client_leaves() {
+    use std::io::{Read, Write};
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_path_buf();
+    let n = 20_000;
+    tokio::task::spawn_blocking(move || generated_state(&dir, n))
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = config_dir();
+    let router = server::web::router(
+        SnapshotStore::new(data.path()),
+        Path::new("target/site"),
+        addr,
+        server::web::RunConfig {
+            sources: config.join("sources.yml"),
+            mirror: mirror(),
+            metrics: config.join("metrics.yml"),
+            rules: config.join("rules.yml"),
+        },
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let dir = data.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let log = dir.join("state/exports.jsonl");
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        let started = std::time::Instant::now();
+        write!(
+            stream,
+            "GET /api/v1/actions/export?format=csv&lang=ko HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut first = vec![0u8; 16 * 1024];
+        let got = stream.read(&mut first).unwrap();
+        let head = String::from_utf8_lossy(&first[..got]).to_string();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(head.contains("transfer-encoding: chunked"), "{head}");
+        let ttfb = started.elapsed();
+        // Not reading on: the producer fills the channel and the socket, then waits.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert!(!log.exists(), "the export is not over while the client does not read");
+        drop(stream);
+        // Leaving stops it part-way; the log says so.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let entry = loop {
+            if let Ok(text) = std::fs::read_to_string(&log) {
+                if let Some(line) = text.lines().next() {
+                    break serde_json::from_str::<serde_json::Value>(line).unwrap();
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "the export did not stop");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let rows = entry["rows"].as_u64().unwrap();
+        assert!(rows < 2 * n as u64, "stopped part-way: {entry}");
+        assert!(entry["error"].as_str().unwrap().contains("went away"), "{entry}");
+        eprintln!("time to first byte: {ttfb:?}; rows written before the client left: {rows}");
+
+        // Read whole, every row arrives: no cap.
+        let (status, _, body) = get(
+            &format!("http://{addr}/api/v1/actions/export?format=ndjson"),
+            None,
+        );
+        assert_eq!(status, 200);
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap().lines().count(),
+            2 * n
+        );
+    })
+    .await
+    .unwrap();
+}
