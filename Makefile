@@ -6,6 +6,8 @@ PORT ?= 3000
 # Arguments of `make bench`, e.g. BENCH_ARGS="--rows 2000000 --seed 7", RULES_BENCH_ARGS="--entities 100000".
 BENCH_ARGS ?=
 RULES_BENCH_ARGS ?=
+# e.g. EXPORT_BENCH_ARGS="--actions 200000"
+EXPORT_BENCH_ARGS ?=
 ACTIONBOARD_MIRROR ?= $(abspath $(CURDIR)/../shared/data)
 export ACTIONBOARD_MIRROR
 # scripts/build.sh (and cargo-leptos, for make dev) find wasm-opt on PATH: npm's binaryen.
@@ -64,11 +66,13 @@ browser-test:
 	ACTIONBOARD_BIN=$(TARGET_DIR)/debug/actionboard LEPTOS_SITE_ROOT=$(CURDIR)/target/site \
 	  node --test --test-concurrency=1 tests/browser/
 
-## bench: ETL (10M generated rows), rules (1M entities × 20 years) and web (wrk) benchmarks; not part of `make test`
+## bench: ETL (10M generated rows), rules (1M entities × 20 years), web (wrk) and export (1M action rows) benchmarks; not part of `make test`
 bench: setup-bench build
 	cargo run --release -p engine --example etl_bench -- $(BENCH_ARGS)
 	cargo run --release -p engine --example rules_bench -- $(RULES_BENCH_ARGS)
 	ACTIONBOARD_BIN=$(TARGET_DIR)/release/actionboard LEPTOS_SITE_ROOT=target/site scripts/web_bench.sh
+	cargo run --release -p engine --example export_bench -- $(EXPORT_BENCH_ARGS)
+	ACTIONBOARD_BIN=$(TARGET_DIR)/release/actionboard LEPTOS_SITE_ROOT=target/site scripts/export_bench.sh
 
 clean-data:
 	rm -rf data/runs data/snapshots data/current

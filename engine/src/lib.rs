@@ -7,5 +7,6 @@
 
 pub mod config;
 pub mod etl;
+pub mod export;
 pub mod rules;
 pub mod store;

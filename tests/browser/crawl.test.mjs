@@ -148,6 +148,7 @@ describe('crawl of the default data', () => {
     ['/rules', ['zzz']],
     ['/rules/gdp_fall', ['zzz']],
     ['/api/v1/alerts', ['status', 'severity', 'rule', 'region', 'owner', 'data_issue', 'mine']],
+    ['/api/v1/actions/export', ['format', 'bom', 'history', 'lang', 'status', 'severity', 'overdue', 'period', 'mine']],
     ['/api/openapi.json', ['zzz']],
     ['/api/docs', ['zzz']],
     ['/explore', ['year', 'region', 'metric', 'min', 'sort', 'dir', 'page']],

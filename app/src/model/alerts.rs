@@ -21,9 +21,34 @@ pub struct InboxFilter {
     /// `1`: only the alerts assigned to the signed-in reader.
     #[serde(default)]
     pub mine: Option<String>,
+    /// `yes` (only overdue alerts) or `no` (only those not overdue).
+    #[serde(default)]
+    pub overdue: Option<String>,
+    /// The period an alert is about (`2025`).
+    #[serde(default)]
+    pub period: Option<String>,
 }
 
 impl InboxFilter {
+    /// The filter's parameters as `(name, value)`, without the empty ones: for links that keep
+    /// the filter (exports) and for the record of what was exported.
+    pub fn params(&self) -> Vec<(&'static str, String)> {
+        [
+            ("status", &self.status),
+            ("severity", &self.severity),
+            ("rule", &self.rule),
+            ("region", &self.region),
+            ("owner", &self.owner),
+            ("data_issue", &self.data_issue),
+            ("mine", &self.mine),
+            ("overdue", &self.overdue),
+            ("period", &self.period),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().filter(|v| !v.is_empty()).map(|v| (k, v)))
+        .collect()
+    }
+
     /// Empty values as absent (a form sends every field, filled or not).
     pub fn normalized(self) -> Self {
         let f = |v: Option<String>| v.filter(|s| !s.is_empty());
@@ -35,6 +60,8 @@ impl InboxFilter {
             owner: f(self.owner),
             data_issue: f(self.data_issue),
             mine: f(self.mine),
+            overdue: f(self.overdue),
+            period: f(self.period),
         }
     }
 }

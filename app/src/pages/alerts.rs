@@ -26,6 +26,8 @@ pub fn AlertsPage() -> impl IntoView {
             owner: get("owner"),
             data_issue: get("data_issue"),
             mine: get("mine"),
+            overdue: get("overdue"),
+            period: get("period"),
         }
     };
     let inbox = Resource::new(filter, list_alerts);
@@ -109,6 +111,7 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
         .filter(|_| shown > 0);
     let can_pick = bulk_csrf.is_some();
     let bulk = bulk_csrf.map(|csrf| view! { <BulkBar csrf filter=filter.clone() shown/> });
+    let export_filter = filter.clone();
     view! {
         <Form method="GET" action="" attr:class="filters" attr:aria-label=t(lang, "Filter alerts", "알림 거르기")>
             {facets.into_iter().map(|f| {
@@ -126,6 +129,11 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
             {(mine && viewer.is_none()).then(|| view! {
                 <p class="muted">{t(lang, "Sign in to see the alerts assigned to you.", "나에게 배정된 알림을 보려면 로그인하세요.")}</p>
             })}
+            // Filters without a control of their own (from a link or the API) are kept.
+            {[("overdue", filter.overdue.clone()), ("period", filter.period.clone())]
+                .into_iter()
+                .filter_map(|(name, value)| value.map(|value| view! { <input type="hidden" name=name value=value/> }))
+                .collect_view()}
             <div class="filter-buttons">
                 <button type="submit">{t(lang, "Apply", "적용")}</button>
                 <a href="/alerts">{t(lang, "Reset", "초기화")}</a>
@@ -138,6 +146,7 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
             ),
             Lang::Ko => format!("알림 {shown}건, 우선순위 순 (알림함 전체 {total}건)"),
         }}</p>
+        <ExportMenu filter=export_filter/>
         {bulk}
         {if alerts.is_empty() {
             view! {
@@ -186,6 +195,50 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
         }}
     }
 }
+
+/// Export the action list of the current filter: plain links (a `<details>` menu, so it opens
+/// without JavaScript), each a download of `GET /api/v1/actions/export` with the same filters.
+/// CSV comes with a byte-order mark, so Excel reads the Korean text right.
+#[component]
+fn ExportMenu(filter: InboxFilter) -> impl IntoView {
+    let lang = use_lang();
+    let href = |format: &str| {
+        let mut params: Vec<(&str, String)> = vec![("format", format.to_string())];
+        if format == "csv" {
+            params.push(("bom", "1".to_string()));
+        }
+        params.push(("lang", lang.code().to_string()));
+        params.extend(filter.params());
+        let query: Vec<String> = params
+            .into_iter()
+            .map(|(k, v)| format!("{k}={}", crate::components::links::encode(&v)))
+            .collect();
+        format!("{}?{}", EXPORT_PATH, query.join("&"))
+    };
+    let items = [
+        ("csv", "CSV (Excel, UTF-8)", "CSV (엑셀, UTF-8)"),
+        ("xlsx", "Excel workbook (XLSX)", "엑셀 통합 문서 (XLSX)"),
+        ("json", "JSON", "JSON"),
+    ];
+    view! {
+        <details class="export-menu" data-testid="export-menu">
+            <summary>{t(lang, "Export", "내보내기")}</summary>
+            <ul>
+                {items.into_iter().map(|(format, en, ko)| view! {
+                    <li><a href=href(format) download="" data-testid=format!("export-{format}")>{t(lang, en, ko)}</a></li>
+                }).collect_view()}
+            </ul>
+            <p class="muted">{t(
+                lang,
+                "One row per recommended action, with the filters above.",
+                "권장 조치마다 한 행, 위의 조건 그대로.",
+            )}</p>
+        </details>
+    }
+}
+
+/// Where the action list is exported (the server's route).
+pub const EXPORT_PATH: &str = "/api/v1/actions/export";
 
 /// Who has the alert (the assignee, else the first action's owner) and when it is due; overdue
 /// in words, not only colour.
@@ -237,6 +290,8 @@ fn BulkBar(csrf: String, filter: crate::model::alerts::InboxFilter, shown: usize
         ("f_owner", filter.owner),
         ("f_data_issue", filter.data_issue),
         ("f_mine", filter.mine),
+        ("f_overdue", filter.overdue),
+        ("f_period", filter.period),
     ];
     let actions = [
         ActionKind::Acknowledge,

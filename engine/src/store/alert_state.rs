@@ -77,6 +77,18 @@ pub struct AlertFilter {
     pub owner: Option<String>,
     pub data_issue: Option<bool>,
     pub entity: Option<String>,
+    /// The period an alert is about (`2025`).
+    #[serde(default)]
+    pub period: Option<String>,
+    /// Assigned to exactly this person ("assigned to me").
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// Only the overdue ones (`true`) or only the ones not overdue (`false`), at `as_of`.
+    #[serde(default)]
+    pub overdue: Option<bool>,
+    /// The time `overdue` is judged at; now when absent.
+    #[serde(default)]
+    pub as_of: Option<DateTime<Utc>>,
 }
 
 impl AlertFilter {
@@ -84,6 +96,15 @@ impl AlertFilter {
     pub fn everything() -> Self {
         AlertFilter {
             statuses: Status::ALL.to_vec(),
+            ..AlertFilter::default()
+        }
+    }
+
+    /// A filter no alert passes (an unknown value in the URL selects nothing, not everything):
+    /// an entity with the empty code, which no alert has.
+    pub fn nothing() -> Self {
+        AlertFilter {
+            entity: Some(String::new()),
             ..AlertFilter::default()
         }
     }
@@ -108,6 +129,18 @@ impl AlertFilter {
             })
             && self.data_issue.is_none_or(|d| a.data_issue == d)
             && self.entity.as_ref().is_none_or(|e| &a.entity == e)
+            && self.period.as_ref().is_none_or(|p| &a.period == p)
+            && self
+                .assignee
+                .as_ref()
+                .is_none_or(|p| record.assignee.as_ref() == Some(p))
+            && self.overdue_ok(record)
+    }
+
+    /// The part of [`AlertFilter::matches`] that SQL does not check.
+    fn overdue_ok(&self, record: &AlertRecord) -> bool {
+        self.overdue
+            .is_none_or(|o| record.overdue(self.as_of.unwrap_or_else(Utc::now)) == o)
     }
 }
 
@@ -465,8 +498,8 @@ impl AlertStore {
         Ok(summary)
     }
 
-    /// Alerts matching `filter`, highest priority first.
-    pub fn list(&self, filter: &AlertFilter) -> Result<Vec<AlertRecord>, StateError> {
+    /// The query of [`AlertStore::scan`]: everything of `filter` but `overdue`.
+    fn list_sql(filter: &AlertFilter) -> (String, Vec<rusqlite::types::Value>) {
         let statuses: Vec<&str> = if filter.statuses.is_empty() {
             Status::ALL
                 .into_iter()
@@ -504,6 +537,12 @@ impl AlertStore {
             add(" AND (assignee = ?", o.clone());
             add(" OR instr(owners, ',' || ? || ',') > 0)", o.clone());
         }
+        if let Some(p) = &filter.period {
+            add(" AND period = ?", p.clone());
+        }
+        if let Some(p) = &filter.assignee {
+            add(" AND assignee = ?", p.clone());
+        }
         if let Some(d) = filter.data_issue {
             sql.push_str(if d {
                 " AND data_issue = 1"
@@ -512,21 +551,59 @@ impl AlertStore {
             });
         }
         sql.push_str(" ORDER BY priority DESC, fingerprint");
+        (sql, args)
+    }
+
+    /// Alerts matching `filter`, highest priority first.
+    pub fn list(&self, filter: &AlertFilter) -> Result<Vec<AlertRecord>, StateError> {
+        let mut out = Vec::new();
+        self.scan(filter, |record| {
+            out.push(record);
+            Ok::<_, StateError>(())
+        })?;
+        Ok(out)
+    }
+
+    /// Calls `each` with every alert matching `filter`, highest priority first (the inbox's
+    /// order), one at a time as SQLite reads them: memory stays constant however many match.
+    /// Stops at the first error `each` returns.
+    pub fn scan<E: From<StateError>>(
+        &self,
+        filter: &AlertFilter,
+        mut each: impl FnMut(AlertRecord) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (sql, args) = Self::list_sql(filter);
         let mut stmt = self.conn.prepare(&sql).map_err(self.err())?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(args), read_record)
             .map_err(self.err())?;
-        let mut out = Vec::new();
         for row in rows {
-            out.push(
-                row.map_err(self.err())?
-                    .map_err(|message| StateError::Corrupt {
-                        path: self.path.clone(),
-                        message,
-                    })?,
-            );
+            let record = row
+                .map_err(self.err())?
+                .map_err(|message| StateError::Corrupt {
+                    path: self.path.clone(),
+                    message,
+                })?;
+            if filter.overdue_ok(&record) {
+                each(record)?;
+            }
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// The latest comment on an alert, if any.
+    pub fn last_comment(&self, fingerprint: &str) -> Result<Option<String>, StateError> {
+        self.conn
+            .prepare_cached(
+                "SELECT note FROM alert_events WHERE fingerprint = ? AND kind = 'commented' \
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![fingerprint], |r| r.get::<_, Option<String>>(0))
+                    .optional()
+            })
+            .map(Option::flatten)
+            .map_err(self.err())
     }
 
     pub fn get(&self, fingerprint: &str) -> Result<Option<AlertRecord>, StateError> {
@@ -549,7 +626,7 @@ impl AlertStore {
     pub fn history(&self, fingerprint: &str) -> Result<Vec<Event>, StateError> {
         let mut stmt = self
             .conn
-            .prepare(&format!(
+            .prepare_cached(&format!(
                 "SELECT {EVENT_COLUMNS} FROM alert_events WHERE fingerprint = ? ORDER BY id"
             ))
             .map_err(self.err())?;

@@ -1,9 +1,11 @@
 //! Command line: `actionboard [serve]`, `actionboard etl run|extract|transform|load|status`,
 //! `actionboard rules check|backtest|evaluate`,
 //! `actionboard alerts list|show|ack|assign|comment|snooze|resolve|dismiss|reopen|feedback`,
-//! `actionboard users add|list|remove`, `actionboard tokens add|list|remove`.
+//! `actionboard users add|list|remove|unlock`, `actionboard tokens add|list|remove`,
+//! `actionboard export`.
 
 mod alert_actions;
+mod export;
 mod rules;
 mod tokens;
 mod users;
@@ -67,6 +69,8 @@ enum Command {
     /// API tokens for scripts (`Authorization: Bearer …` on /api/v1).
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// Export the action list of an inbox filter: CSV, XLSX, JSON or NDJSON, to a file or stdout.
+    Export(export::ExportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,6 +222,7 @@ pub fn main() -> ExitCode {
         Command::Alerts(cmd) => rules::alerts(&cli.data_dir, cmd),
         Command::Users(cmd) => users::users(&cli.data_dir, cmd),
         Command::Tokens(cmd) => tokens::tokens(&cli.data_dir, cmd),
+        Command::Export(args) => export::export(&cli.data_dir, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -282,7 +282,7 @@ pub fn alerts(data_dir: &Path, cmd: AlertsCommand) -> Result<(), String> {
         region: args.region.clone(),
         owner: args.owner.clone(),
         data_issue: args.data_issue,
-        entity: None,
+        ..AlertFilter::default()
     };
     let mut records = state.list(&filter).map_err(|e| e.to_string())?;
     let total = records.len();

@@ -363,6 +363,8 @@ async fn bulk(
         owner: first("f_owner"),
         data_issue: first("f_data_issue"),
         mine: first("f_mine"),
+        overdue: first("f_overdue"),
+        period: first("f_period"),
     }
     .normalized();
     let picks: Vec<(String, Option<i64>)> = pairs

@@ -53,6 +53,11 @@ struct Api {
 }
 
 pub fn router<S: Clone + Send + Sync + 'static>(data_dir: PathBuf, config: RunConfig) -> Router<S> {
+    let export_routes = Router::new()
+        .route(super::export::EXPORT_PATH, get(super::export::export))
+        .with_state(super::export::ExportState {
+            data_dir: data_dir.clone(),
+        });
     let state = Api {
         data_dir,
         config: Arc::new(config),
@@ -75,7 +80,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(data_dir: PathBuf, config: RunCo
             ),
         );
     }
-    router.with_state(state)
+    router.with_state(state).merge(export_routes)
 }
 
 /// A JSON error: `{"error": {"code", "message": {"en", "ko"}}}` plus any details.
@@ -192,8 +197,17 @@ fn may_act(role: Role) -> bool {
 
 /// The reader, if any, for "assigned to me" (reading needs no account).
 async fn reader(api: &Api, headers: &HeaderMap, current: &CurrentUser) -> Option<String> {
+    reader_of(&api.data_dir, headers, current).await
+}
+
+/// The reader of a request: a bearer token's name, else the session's person, else nobody.
+pub(super) async fn reader_of(
+    data_dir: &std::path::Path,
+    headers: &HeaderMap,
+    current: &CurrentUser,
+) -> Option<String> {
     if let Some(token) = bearer(headers) {
-        let (data_dir, token) = (api.data_dir.clone(), token.to_string());
+        let (data_dir, token) = (data_dir.to_path_buf(), token.to_string());
         return tokio::task::spawn_blocking(move || {
             TokenStore::open_in(&data_dir).ok()?.lookup(&token).ok()?
         })
@@ -526,6 +540,17 @@ fn operations() -> Vec<Operation> {
         },
         Operation {
             method: "get",
+            path: super::export::EXPORT_PATH.into(),
+            summary: "The action list of an inbox filter as a file (CSV, XLSX, JSON, NDJSON), one row per recommended action; streamed, no row cap but XLSX's".into(),
+            body: None,
+            responses: vec![
+                (200, "The file (Content-Disposition: attachment)", "Export"),
+                (400, "A wrong parameter, or more rows than XLSX holds (`too_many_rows`)", "Error"),
+            ],
+            changes: false,
+        },
+        Operation {
+            method: "get",
             path: ONE_PATH.into(),
             summary: "One alert: its state, version and history".into(),
             body: None,
@@ -602,7 +627,26 @@ pub fn openapi() -> Value {
                 "schema": { "type": "string" }, "description": "rule:entity:period"
             }));
         }
-        if op.path == LIST_PATH {
+        if op.path == super::export::EXPORT_PATH {
+            for (name, what) in [
+                ("format", "csv (default), xlsx, json or ndjson"),
+                (
+                    "bom",
+                    "`1`: CSV starts with a UTF-8 byte-order mark (for Excel)",
+                ),
+                ("history", "`1`: also the audit trail (XLSX always has it)"),
+                (
+                    "lang",
+                    "ko or en: titles, actions, headers (default: the request's language)",
+                ),
+            ] {
+                parameters.push(json!({
+                    "name": name, "in": "query", "required": false,
+                    "schema": { "type": "string" }, "description": what
+                }));
+            }
+        }
+        if op.path == LIST_PATH || op.path == super::export::EXPORT_PATH {
             for (name, what) in [
                 ("status", "a status, `active` (default) or `all`"),
                 ("severity", "critical, high, medium or low"),
@@ -611,6 +655,8 @@ pub fn openapi() -> Value {
                 ("owner", "an owner key of rules.yml or an assignee"),
                 ("data_issue", "`yes` or `no`"),
                 ("mine", "`1`: only the alerts assigned to the caller"),
+                ("overdue", "`yes` (only overdue) or `no`"),
+                ("period", "the period an alert is about, e.g. `2025`"),
             ] {
                 parameters.push(json!({
                     "name": name, "in": "query", "required": false,
@@ -622,12 +668,19 @@ pub fn openapi() -> Value {
             .responses
             .iter()
             .map(|(code, what, schema)| {
+                let content = if *schema == "Export" {
+                    json!({
+                        "text/csv": { "schema": { "type": "string" } },
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": { "schema": { "type": "string", "format": "binary" } },
+                        "application/json": { "schema": { "$ref": "#/components/schemas/Export" } },
+                        "application/x-ndjson": { "schema": { "type": "string" } }
+                    })
+                } else {
+                    json!({ "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } })
+                };
                 (
                     code.to_string(),
-                    json!({
-                        "description": what,
-                        "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
-                    }),
+                    json!({ "description": what, "content": content }),
                 )
             })
             .collect();
@@ -672,7 +725,7 @@ pub fn openapi() -> Value {
                 "Error": {
                     "type": "object", "required": ["error"],
                     "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
-                        "code": { "type": "string", "enum": ["not_signed_in", "bad_token", "forbidden", "bad_csrf", "not_found", "conflict", "not_allowed", "invalid_input", "internal"] },
+                        "code": { "type": "string", "enum": ["not_signed_in", "bad_token", "forbidden", "bad_csrf", "not_found", "conflict", "not_allowed", "invalid_input", "too_many_rows", "internal"] },
                         "message": { "$ref": "#/components/schemas/Text" }
                     } } }
                 },
@@ -719,6 +772,12 @@ pub fn openapi() -> Value {
                     "filter": { "type": "object", "description": "the query parameters of GET /api/v1/alerts" },
                     "note": string, "owner": string, "due": string, "snooze": string, "until": string,
                     "pct": { "type": ["number", "string"] }
+                } },
+                "Export": { "type": "object", "required": ["about", "items", "count"], "properties": {
+                    "about": { "type": "object", "description": "exported_at, exported_by, filters, format, lang, snapshot (run_id, loaded_at), sources (source_id, edition, sha256, …)" },
+                    "items": { "type": "array", "items": { "type": "object", "description": "one recommended action: fingerprint, priority, severity, status, rule, entity, region, period, title, action, owner, assignee, due_date, overdue, snoozed_until, last_comment, value, previous, change_pct, data_issue, source_id, edition, run_id, source_sha256, link" } },
+                    "history": { "type": "array", "items": { "type": "object" }, "description": "with history=1" },
+                    "count": { "type": "integer" }
                 } },
                 "BulkResult": { "type": "object", "required": ["changed", "refused", "results"], "properties": {
                     "action": string, "changed": { "type": "integer" }, "refused": { "type": "integer" },

@@ -5,6 +5,7 @@ pub mod alert_actions;
 pub mod api;
 pub mod api_status;
 pub mod auth;
+pub mod export;
 mod lang;
 pub mod limits;
 pub mod page_cache;

@@ -47,6 +47,22 @@ pub fn matching(
     inbox::build(filter, all).alerts
 }
 
+/// The store's filter for the inbox filter `filter` read by `me` (the signed-in reader, for
+/// "assigned to me"): what the inbox shows, in the same order, is what
+/// [`engine::store::AlertStore::scan`] walks with it. `None`: the filter selects nothing (an
+/// unknown value, or "assigned to me" with nobody signed in).
+#[cfg(feature = "ssr")]
+pub fn store_filter(filter: &InboxFilter, me: Option<&str>) -> Option<engine::store::AlertFilter> {
+    let (mut f, valid) = inbox::to_store(&filter.clone().normalized());
+    if !valid {
+        return None;
+    }
+    if filter.mine.as_deref().is_some_and(|m| !m.is_empty()) {
+        f.assignee = Some(me?.to_string());
+    }
+    Some(f)
+}
+
 #[cfg(feature = "ssr")]
 mod inbox {
     use std::collections::BTreeMap;
@@ -58,7 +74,7 @@ mod inbox {
     use crate::model::alerts::{Facet, FacetValue, Inbox, InboxFilter};
 
     /// The URL's filter as the store's; unknown values select nothing rather than everything.
-    fn to_store(f: &InboxFilter) -> (AlertFilter, bool) {
+    pub(super) fn to_store(f: &InboxFilter) -> (AlertFilter, bool) {
         let mut valid = true;
         let statuses = match f.status.as_deref() {
             None | Some("") | Some("active") => Vec::new(),
@@ -88,6 +104,15 @@ mod inbox {
                 None
             }
         };
+        let overdue = match f.overdue.as_deref() {
+            None | Some("") => None,
+            Some("yes") | Some("1") => Some(true),
+            Some("no") | Some("0") => Some(false),
+            Some(_) => {
+                valid = false;
+                None
+            }
+        };
         let text = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
         (
             AlertFilter {
@@ -97,7 +122,9 @@ mod inbox {
                 region: text(&f.region),
                 owner: text(&f.owner),
                 data_issue,
-                entity: None,
+                period: text(&f.period),
+                overdue,
+                ..AlertFilter::default()
             },
             valid,
         )

@@ -1,0 +1,531 @@
+//! Exporting the action list from a real alert state file: CSV parsed back row by row against
+//! the store's inbox order, Excel-safe text with numbers kept numbers, Korean with and without
+//! a byte-order mark, XLSX read back with calamine (cells, types, all three sheets), JSON and
+//! JSON Lines, filters.
+
+use std::collections::BTreeMap;
+
+use calamine::{open_workbook, Data, Reader, Xlsx};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use display::alert::SourceRef;
+use display::{Format as Fmt, Lang, Text};
+use engine::export::{self, About, Format, Options, COLUMNS, HISTORY_COLUMNS};
+use engine::rules::config::Scope;
+use engine::rules::{Action, Alert, Evaluation, Evidence, Severity};
+use engine::store::{Act, AlertFilter, AlertStore};
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap()
+}
+
+fn action(text: &str, owner: &str, due_days: u32) -> Action {
+    Action {
+        text: Text::new(text, format!("{text} (한국어)")),
+        owner: owner.into(),
+        owner_label: Text::new(owner, owner),
+        due_days,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn alert(
+    rule: &str,
+    entity: &str,
+    name: &str,
+    region: &str,
+    priority: f64,
+    change: f64,
+    actions: Vec<Action>,
+    data_issue: bool,
+) -> Alert {
+    Alert {
+        fingerprint: format!("{rule}:{entity}:2025"),
+        rule_id: rule.into(),
+        rule_name: Text::new(format!("Rule {rule}"), format!("규칙 {rule}")),
+        kind: "change".into(),
+        severity: if priority > 5.0 {
+            Severity::High
+        } else {
+            Severity::Medium
+        },
+        priority,
+        scope: Scope::Country,
+        entity: entity.into(),
+        entity_name: name.into(),
+        region: Some(region.into()),
+        period: "2025".into(),
+        title: Text::new(
+            format!("{name} fell {change} %"),
+            format!("{name} {change}% 하락"),
+        ),
+        explanation: Text::new("why", "왜"),
+        evidence: Evidence {
+            metric: "gdp".into(),
+            metric_label: Text::new("GDP", "GDP"),
+            format: Fmt::UsdBillions,
+            values: BTreeMap::from([
+                ("value".to_string(), 400e9),
+                ("previous".to_string(), 426e9),
+                ("change_pct".to_string(), change),
+            ]),
+            series: Vec::new(),
+            source: Some(SourceRef {
+                source_id: "wb_gdp".into(),
+                title: "World Bank GDP".into(),
+                publisher: "World Bank".into(),
+                edition: "2026-07".into(),
+                licence: "CC BY 4.0".into(),
+                read_from: "mirror".into(),
+                location: "/mirror/wb.csv".into(),
+                fetched_at: "2026-11-01T08:00:00Z".into(),
+                sha256: "ab".repeat(32),
+                url: None,
+                fallback_reason: None,
+            }),
+            run_id: "run-1".into(),
+            projection: false,
+            data_issue_reason: None,
+        },
+        actions,
+        data_issue,
+        auto_resolve: false,
+    }
+}
+
+/// Three alerts: Iran (two actions, Korean name, acknowledged, a formula as comment), Korea
+/// (one action, a negative number as comment), a data issue in Europe without actions.
+fn store() -> (tempfile::TempDir, AlertStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = AlertStore::open_in(dir.path()).unwrap();
+    let eval = Evaluation {
+        run_id: "run-1".into(),
+        rules_digest: "d".into(),
+        alerts: vec![
+            alert(
+                "gdp_fall",
+                "IRN",
+                "이란 (Iran)",
+                "Asia",
+                9.5,
+                -6.2,
+                vec![
+                    action("Call the desk", "apac_desk", 7),
+                    action("Check FX", "fx_team", 30),
+                ],
+                false,
+            ),
+            alert(
+                "gdp_fall",
+                "KOR",
+                "+1 Korea",
+                "Asia",
+                4.0,
+                -1e3,
+                vec![action("@x review", "apac_desk", 60)],
+                false,
+            ),
+            alert(
+                "reject_rate",
+                "DEU",
+                "@x",
+                "Europe",
+                2.0,
+                0.0,
+                Vec::new(),
+                true,
+            ),
+        ],
+        per_rule: Vec::new(),
+    };
+    store.merge(&eval, t0()).unwrap();
+    let later = t0() + Duration::hours(1);
+    store
+        .act(
+            "gdp_fall:IRN:2025",
+            &Act::Acknowledge { note: None },
+            None,
+            "kim",
+            later,
+        )
+        .unwrap();
+    for text in ["first", "=HYPERLINK(\"http://evil.example\",\"click\")"] {
+        store
+            .act(
+                "gdp_fall:IRN:2025",
+                &Act::Comment { text: text.into() },
+                None,
+                "kim",
+                later,
+            )
+            .unwrap();
+    }
+    store
+        .act(
+            "gdp_fall:KOR:2025",
+            &Act::Comment {
+                text: "-1e3".into(),
+            },
+            None,
+            "lee",
+            later,
+        )
+        .unwrap();
+    (dir, store)
+}
+
+fn opts(format: Format) -> Options {
+    Options {
+        format,
+        bom: false,
+        history: false,
+        lang: Lang::Ko,
+        base_url: "http://127.0.0.1:3000".into(),
+        // Iran's first action (due in 7 days) is overdue, the others are not.
+        now: t0() + Duration::days(10),
+    }
+}
+
+fn about(dir: &std::path::Path, o: &Options) -> About {
+    About::new(dir, "kim", &[("status", "all")], o).unwrap()
+}
+
+fn run(store: &AlertStore, dir: &std::path::Path, filter: &AlertFilter, o: &Options) -> Vec<u8> {
+    let mut out = Vec::new();
+    export::export(store, filter, &about(dir, o), o, &mut out).unwrap();
+    out
+}
+
+fn all() -> AlertFilter {
+    AlertFilter::everything()
+}
+
+fn col(key: &str) -> usize {
+    COLUMNS.iter().position(|c| c.0 == key).unwrap()
+}
+
+#[test]
+fn csv_rows_follow_the_inbox_and_are_excel_safe() {
+    let (dir, store) = store();
+    let o = opts(Format::Csv);
+    let bytes = run(&store, dir.path(), &all(), &o);
+    assert!(!bytes.starts_with(b"\xEF\xBB\xBF"), "no BOM unless asked");
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.contains("\r\n"), "RFC 4180 line ends");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(header, COLUMNS.iter().map(|c| c.0).collect::<Vec<_>>());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+
+    // Every row against the inbox: same alerts, same order, one row per action.
+    let inbox = store.list(&all()).unwrap();
+    let expected: Vec<(String, String)> = inbox
+        .iter()
+        .flat_map(|r| {
+            let n = r.alert.actions.len().max(1);
+            (0..n).map(move |i| {
+                (
+                    r.alert.fingerprint.clone(),
+                    r.alert
+                        .actions
+                        .get(i)
+                        .map(|a| export::neutralise(&a.text.ko).into_owned())
+                        .unwrap_or_default(),
+                )
+            })
+        })
+        .collect();
+    let got: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r[col("fingerprint")].to_string(),
+                r[col("action")].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    assert_eq!(rows.len(), 4);
+
+    let iran = &rows[0];
+    assert_eq!(&iran[col("status")], "acknowledged");
+    assert_eq!(&iran[col("entity_name")], "이란 (Iran)", "Korean intact");
+    assert_eq!(&iran[col("title")], "이란 (Iran) -6.2% 하락");
+    assert_eq!(&iran[col("change_pct")], "-6.2", "a number stays a number");
+    assert_eq!(&iran[col("value")], "400000000000");
+    assert_eq!(
+        &iran[col("last_comment")],
+        "'=HYPERLINK(\"http://evil.example\",\"click\")",
+        "a formula is neutralised"
+    );
+    assert_eq!(&iran[col("due_date")], "2026-11-08");
+    assert_eq!(&iran[col("overdue")], "true");
+    assert_eq!(&rows[1][col("overdue")], "false");
+    assert_eq!(&iran[col("source_sha256")], "ab".repeat(32));
+    assert_eq!(&iran[col("edition")], "2026-07");
+    assert_eq!(&iran[col("run_id")], "run-1");
+    assert_eq!(
+        &iran[col("link")],
+        "http://127.0.0.1:3000/alerts/gdp_fall:IRN:2025"
+    );
+    let korea = &rows[2];
+    assert_eq!(&korea[col("entity_name")], "'+1 Korea");
+    assert_eq!(&korea[col("action")], "'@x review (한국어)");
+    assert_eq!(&korea[col("change_pct")], "-1000");
+    assert_eq!(
+        &korea[col("last_comment")],
+        "-1e3",
+        "a negative number is not a formula"
+    );
+    let issue = &rows[3];
+    assert_eq!(&issue[col("entity_name")], "'@x");
+    assert_eq!(&issue[col("data_issue")], "true");
+    assert_eq!(
+        &issue[col("action")],
+        "",
+        "an alert without actions keeps one row"
+    );
+}
+
+#[test]
+fn csv_with_bom_and_history() {
+    let (dir, store) = store();
+    let o = Options {
+        bom: true,
+        history: true,
+        ..opts(Format::Csv)
+    };
+    let bytes = run(&store, dir.path(), &all(), &o);
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
+    let text = std::str::from_utf8(&bytes[3..]).unwrap();
+    assert!(
+        text.starts_with("fingerprint,"),
+        "the BOM is the only thing before the header"
+    );
+    assert!(text.contains("이란 (Iran)"));
+    // The audit trail follows after an empty line, with its own header.
+    let (_, history) = text.split_once("\r\n\"\"\r\n").unwrap();
+    let mut reader = csv::Reader::from_reader(history.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header,
+        HISTORY_COLUMNS.iter().map(|c| c.0).collect::<Vec<_>>()
+    );
+    let events: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let iran: Vec<&str> = events
+        .iter()
+        .filter(|e| &e[0] == "gdp_fall:IRN:2025")
+        .map(|e| e.get(3).unwrap())
+        .collect();
+    assert_eq!(iran, ["opened", "acknowledged", "commented", "commented"]);
+}
+
+#[test]
+fn filters_apply() {
+    let (dir, store) = store();
+    let o = opts(Format::Csv);
+    let count = |filter: AlertFilter| {
+        let bytes = run(&store, dir.path(), &filter, &o);
+        let mut reader = csv::Reader::from_reader(bytes.as_slice());
+        reader
+            .records()
+            .map(|r| r.unwrap()[0].to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        count(AlertFilter {
+            region: Some("Europe".into()),
+            ..all()
+        }),
+        ["reject_rate:DEU:2025"]
+    );
+    assert_eq!(
+        count(AlertFilter {
+            data_issue: Some(false),
+            statuses: vec![display::alert::Status::Open],
+            ..AlertFilter::default()
+        }),
+        ["gdp_fall:KOR:2025"]
+    );
+    // Overdue at the export's time: only Iran (due 7 days after it opened).
+    assert_eq!(
+        count(AlertFilter {
+            overdue: Some(true),
+            as_of: Some(o.now),
+            ..all()
+        }),
+        ["gdp_fall:IRN:2025", "gdp_fall:IRN:2025"]
+    );
+    assert!(count(AlertFilter {
+        period: Some("2024".into()),
+        ..all()
+    })
+    .is_empty());
+    assert!(count(AlertFilter {
+        assignee: Some("kim".into()),
+        ..all()
+    })
+    .is_empty());
+}
+
+#[test]
+fn xlsx_reads_back_with_types_and_three_sheets() {
+    let (dir, store) = store();
+    let o = opts(Format::Xlsx);
+    let bytes = run(&store, dir.path(), &all(), &o);
+    let path = dir.path().join("out.xlsx");
+    std::fs::write(&path, &bytes).unwrap();
+    let mut book: Xlsx<_> = open_workbook(&path).unwrap();
+    assert_eq!(book.sheet_names(), ["조치", "이력", "정보"]);
+
+    let actions = book.worksheet_range("조치").unwrap();
+    let rows: Vec<&[Data]> = actions.rows().collect();
+    assert_eq!(rows.len(), 5, "header and four rows");
+    assert_eq!(rows[0][col("fingerprint")], Data::String("알림 ID".into()));
+    let iran = rows[1];
+    assert_eq!(
+        iran[col("fingerprint")],
+        Data::String("gdp_fall:IRN:2025".into())
+    );
+    assert_eq!(
+        iran[col("priority")],
+        Data::Float(9.5),
+        "a number is a number"
+    );
+    assert_eq!(iran[col("change_pct")], Data::Float(-6.2));
+    assert_eq!(iran[col("overdue")], Data::Bool(true));
+    assert_eq!(iran[col("entity_name")], Data::String("이란 (Iran)".into()));
+    match &iran[col("due_date")] {
+        Data::DateTime(d) => {
+            assert!(d.is_datetime());
+            assert_eq!(
+                d.as_datetime().unwrap().date(),
+                chrono::NaiveDate::from_ymd_opt(2026, 11, 8).unwrap()
+            );
+        }
+        other => panic!("the due date is not a date: {other:?}"),
+    }
+    // Strings in a workbook are never formulas: the comment is kept as written.
+    assert_eq!(
+        iran[col("last_comment")],
+        Data::String("=HYPERLINK(\"http://evil.example\",\"click\")".into())
+    );
+    assert_eq!(
+        iran[col("link")],
+        Data::String("http://127.0.0.1:3000/alerts/gdp_fall:IRN:2025".into())
+    );
+    assert_eq!(rows[3][col("change_pct")], Data::Float(-1000.0));
+    assert_eq!(rows[4][col("action")], Data::Empty);
+
+    let history = book.worksheet_range("이력").unwrap();
+    let events: Vec<&[Data]> = history.rows().skip(1).collect();
+    assert_eq!(events.len(), 3 + 1 + 2 + 1, "every event of every alert");
+    assert!(
+        matches!(events[0][1], Data::DateTime(_)),
+        "event times are dates"
+    );
+
+    let about = book.worksheet_range("정보").unwrap();
+    let cells: Vec<String> = about.cells().map(|(_, _, c)| c.to_string()).collect();
+    assert!(cells.contains(&"kim".to_string()));
+    assert!(cells.contains(&"status=all".to_string()));
+    assert!(cells.iter().any(|c| c == "4"), "the row count: {cells:?}");
+
+    // The link is a hyperlink: the sheet's relationships point at the alert's page, the header
+    // row is frozen and the list has an autofilter.
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let mut read = |name: &str| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut text).unwrap();
+        text
+    };
+    let rels = read("xl/worksheets/_rels/sheet1.xml.rels");
+    assert!(
+        rels.contains("http://127.0.0.1:3000/alerts/gdp_fall:IRN:2025"),
+        "{rels}"
+    );
+    let sheet = read("xl/worksheets/sheet1.xml");
+    assert!(
+        sheet.contains("<hyperlink ref=\"AB2\""),
+        "link cells are hyperlinks"
+    );
+    assert!(sheet.contains("state=\"frozen\""), "frozen header");
+    assert!(
+        sheet.contains("<autoFilter ref=\"A1:AB5\""),
+        "autofilter over the list"
+    );
+}
+
+#[test]
+fn xlsx_refuses_more_rows_than_excel_holds() {
+    let e = engine::export::ExportError::TooManyRowsForXlsx;
+    assert!(e.is_user_error());
+    assert!(e.message().en.contains("CSV") && e.message().ko.contains("CSV"));
+}
+
+#[test]
+fn json_and_ndjson() {
+    let (dir, store) = store();
+    let o = Options {
+        history: true,
+        ..opts(Format::Json)
+    };
+    let bytes = run(&store, dir.path(), &all(), &o);
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(v["about"]["exported_by"], "kim");
+    assert_eq!(v["about"]["filters"]["status"], "all");
+    assert_eq!(v["count"], 4);
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    assert_eq!(items[0]["change_pct"], serde_json::json!(-6.2));
+    assert_eq!(items[0]["overdue"], true);
+    assert_eq!(
+        items[0]["last_comment"],
+        "=HYPERLINK(\"http://evil.example\",\"click\")"
+    );
+    assert_eq!(v["history"].as_array().unwrap().len(), 7);
+
+    let bytes = run(&store, dir.path(), &all(), &opts(Format::Ndjson));
+    let lines: Vec<serde_json::Value> = std::str::from_utf8(&bytes)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[2]["fingerprint"], "gdp_fall:KOR:2025");
+    assert_eq!(
+        lines[2]["entity_name"], "+1 Korea",
+        "JSON keeps text exactly"
+    );
+}
+
+#[test]
+fn file_names_and_log() {
+    let at = Utc.with_ymd_and_hms(2026, 11, 30, 9, 30, 0).unwrap();
+    assert_eq!(
+        export::file_name(Format::Xlsx, at),
+        "actionboard-actions-20261130-0930.xlsx"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let filters = BTreeMap::from([("region".to_string(), "Asia".to_string())]);
+    let entry = export::LogEntry {
+        at,
+        by: "kim",
+        via: "cli",
+        format: Format::Csv,
+        filters: &filters,
+        rows: 4,
+        alerts: 3,
+        error: None,
+    };
+    let path = export::log_export(dir.path(), &entry).unwrap();
+    export::log_export(dir.path(), &entry).unwrap();
+    let text = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["by"], "kim");
+    assert_eq!(lines[0]["rows"], 4);
+    assert_eq!(lines[0]["filters"]["region"], "Asia");
+}

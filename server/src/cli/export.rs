@@ -1,0 +1,171 @@
+//! `actionboard export --format csv|xlsx|json|ndjson [inbox filters] [-o FILE]`: the action
+//! list, as the inbox's Export menu and `GET /api/v1/actions/export` give it, to a file or
+//! stdout. Rows are written as they are read (XLSX: built, then copied). Logged in
+//! `data/state/exports.jsonl` like every export.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use display::Lang;
+use engine::export::{self, About, Format, Options};
+use engine::store::{AlertFilter, AlertStore};
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// csv, xlsx, json or ndjson.
+    #[arg(long, default_value = "csv")]
+    format: String,
+    /// Write here (default: stdout; XLSX needs a file or a redirected stdout).
+    #[arg(short = 'o', long)]
+    output: Option<PathBuf>,
+    /// A status, `active` (the default: open, acknowledged, snoozed) or `all`.
+    #[arg(long)]
+    status: Option<String>,
+    /// critical, high, medium or low.
+    #[arg(long)]
+    severity: Option<String>,
+    /// A rule id.
+    #[arg(long)]
+    rule: Option<String>,
+    #[arg(long)]
+    region: Option<String>,
+    /// An owner key of rules.yml or an assignee.
+    #[arg(long)]
+    owner: Option<String>,
+    /// `yes`: only data issues; `no`: only business alerts.
+    #[arg(long)]
+    data_issue: Option<String>,
+    /// `yes`: only overdue alerts; `no`: only those not overdue.
+    #[arg(long)]
+    overdue: Option<String>,
+    /// The period an alert is about, e.g. 2025.
+    #[arg(long)]
+    period: Option<String>,
+    /// Only the alerts assigned to this person ("assigned to me" of the inbox).
+    #[arg(long)]
+    assigned_to: Option<String>,
+    /// Who is exporting (goes into the About block and the export log; default: $USER).
+    #[arg(long = "as")]
+    actor: Option<String>,
+    /// CSV: start with a UTF-8 byte-order mark (Excel then reads Korean right).
+    #[arg(long)]
+    bom: bool,
+    /// Also the audit trail (XLSX always has it).
+    #[arg(long)]
+    history: bool,
+    /// ko or en: titles, actions and XLSX headers.
+    #[arg(long, default_value = "en")]
+    lang: String,
+    /// The site's address for each row's link to its alert.
+    #[arg(
+        long,
+        env = "ACTIONBOARD_PUBLIC_URL",
+        default_value = "http://127.0.0.1:3000"
+    )]
+    base_url: String,
+}
+
+pub fn export(data_dir: &Path, args: ExportArgs) -> Result<(), String> {
+    let format = Format::parse(&args.format).ok_or_else(|| {
+        format!(
+            "unknown format `{}`: use --format csv, xlsx, json or ndjson",
+            args.format
+        )
+    })?;
+    let lang = Lang::parse(&args.lang)
+        .ok_or_else(|| format!("unknown language `{}`: use --lang ko or en", args.lang))?;
+    let inbox = app::model::alerts::InboxFilter {
+        status: args.status.clone(),
+        severity: args.severity.clone(),
+        rule: args.rule.clone(),
+        region: args.region.clone(),
+        owner: args.owner.clone(),
+        data_issue: args.data_issue.clone(),
+        mine: args.assigned_to.as_ref().map(|_| "1".to_string()),
+        overdue: args.overdue.clone(),
+        period: args.period.clone(),
+    }
+    .normalized();
+    let now = chrono::Utc::now();
+    let Some(filter) = app::api::alerts::store_filter(&inbox, args.assigned_to.as_deref()) else {
+        return Err(
+            "a filter value is not one the inbox knows (--status: a status, active or all; \
+             --severity: critical, high, medium, low; --data-issue and --overdue: yes or no)"
+                .to_string(),
+        );
+    };
+    let filter = AlertFilter {
+        as_of: Some(now),
+        ..filter
+    };
+    let options = Options {
+        format,
+        bom: args.bom,
+        history: args.history,
+        lang,
+        base_url: args.base_url.trim_end_matches('/').to_string(),
+        now,
+    };
+    let by = args
+        .actor
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "cli".to_string());
+    let mut params = inbox.params();
+    if let Some(who) = &args.assigned_to {
+        params.retain(|(k, _)| *k != "mine");
+        params.push(("assigned_to", who.clone()));
+    }
+    let mut store = AlertStore::open_in(data_dir).map_err(|e| e.to_string())?;
+    store.wake_expired(now).map_err(|e| e.to_string())?;
+    let about = About::new(data_dir, &by, &params, &options).map_err(|e| e.to_string())?;
+    let result = match &args.output {
+        Some(path) => {
+            // Written beside the target and renamed: an interrupted export leaves no half file.
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let tmp = tempfile::NamedTempFile::new_in(dir)
+                .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+            let result = export::export(&store, &filter, &about, &options, tmp.as_file());
+            if result.is_ok() {
+                tmp.persist(path)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            }
+            result
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            let result = export::export(&store, &filter, &about, &options, &mut lock);
+            let _ = lock.flush();
+            result
+        }
+    };
+    let summary = result.as_ref().copied().unwrap_or_default();
+    let entry = export::LogEntry {
+        at: now,
+        by: &by,
+        via: "cli",
+        format,
+        filters: &about.filters,
+        rows: summary.rows,
+        alerts: summary.alerts,
+        error: result.as_ref().err().map(|e| e.to_string()),
+    };
+    if let Err(e) = export::log_export(data_dir, &entry) {
+        eprintln!("warning: the export log could not be written: {e}");
+    }
+    let summary = result.map_err(|e| e.to_string())?;
+    if let Some(path) = &args.output {
+        eprintln!(
+            "Exported {} rows ({} alerts) to {}.",
+            summary.rows,
+            summary.alerts,
+            path.display()
+        );
+    }
+    Ok(())
+}
