@@ -1,33 +1,17 @@
 //! The real router on a loopback port over a real snapshot of the default data.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 mod common;
 
 use engine::config::Sources;
-use engine::etl::Pipeline;
 use engine::store::SnapshotStore;
 
-fn mirror() -> PathBuf {
-    std::env::var_os("ACTIONBOARD_MIRROR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
-}
+use common::{agent, mirror, run_pipeline};
 
 struct TestServer {
     base: String,
     data: tempfile::TempDir,
-}
-
-fn run_pipeline(data_dir: &Path) -> String {
-    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config/sources.yml");
-    let sources = Sources::load(&config, &mirror()).unwrap();
-    Pipeline::new(sources, data_dir)
-        .run()
-        .unwrap()
-        .run
-        .to_string()
 }
 
 async fn start(load_data: bool) -> TestServer {
@@ -36,36 +20,16 @@ async fn start(load_data: bool) -> TestServer {
 
 async fn start_with(load_data: bool, web: server::web::WebOptions) -> TestServer {
     let data = tempfile::tempdir().unwrap();
-    let store = SnapshotStore::new(data.path());
     if load_data {
-        run_pipeline(data.path());
+        let dir = data.path().to_path_buf();
+        tokio::task::spawn_blocking(move || run_pipeline(&dir))
+            .await
+            .unwrap();
     }
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config");
-    let run_config = server::web::RunConfig {
-        sources: config.join("sources.yml"),
-        mirror: mirror(),
-        metrics: config.join("metrics.yml"),
-        rules: config.join("rules.yml"),
-    };
-    let router = server::web::router_with(store, Path::new("target/site"), addr, run_config, web);
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     TestServer {
-        base: format!("http://{addr}"),
+        base: common::serve(data.path(), web).await,
         data,
     }
-}
-
-/// A client that reports every status and follows no redirect: the tests look at both.
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into()
 }
 
 /// Status and body of a GET in English, off the async workers (ureq blocks).

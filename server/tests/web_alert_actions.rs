@@ -6,37 +6,12 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use engine::config::Sources;
-use engine::etl::Pipeline;
 use engine::store::users::{Role, UserStore};
-use engine::store::{AlertFilter, AlertStore, SnapshotStore};
+use engine::store::{AlertFilter, AlertStore};
 
-fn config_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config")
-}
-
-fn mirror() -> PathBuf {
-    std::env::var_os("ACTIONBOARD_MIRROR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
-}
-
-/// A pipeline run and the alerts it raises, as `actionboard etl run` does.
-fn load(data_dir: &Path) {
-    let config = config_dir();
-    let sources = Sources::load(&config.join("sources.yml"), &mirror()).unwrap();
-    Pipeline::new(sources.clone(), data_dir).run().unwrap();
-    let set = engine::rules::RuleSet::load(
-        &config.join("metrics.yml"),
-        &config.join("rules.yml"),
-        &sources,
-    )
-    .unwrap();
-    engine::rules::refresh(&SnapshotStore::new(data_dir), &set).unwrap();
-}
+use common::agent;
 
 struct TestServer {
     base: String,
@@ -46,39 +21,13 @@ struct TestServer {
 async fn start() -> TestServer {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_path_buf();
-    tokio::task::spawn_blocking(move || load(&dir))
+    tokio::task::spawn_blocking(move || common::load_with_alerts(&dir))
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = config_dir();
-    let run_config = server::web::RunConfig {
-        sources: config.join("sources.yml"),
-        mirror: mirror(),
-        metrics: config.join("metrics.yml"),
-        rules: config.join("rules.yml"),
-    };
-    let router = server::web::router(
-        SnapshotStore::new(data.path()),
-        Path::new("target/site"),
-        addr,
-        run_config,
-    );
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     TestServer {
-        base: format!("http://{addr}"),
+        base: common::serve(data.path(), server::web::WebOptions::default()).await,
         data,
     }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into()
 }
 
 /// Status, headers and body of a GET with an optional `Cookie`.
@@ -517,7 +466,7 @@ async fn many_clients_acting_at_once_while_a_load_merges_lose_nothing() {
     let merging = {
         let (data, merged) = (data.clone(), merged.clone());
         tokio::task::spawn_blocking(move || {
-            load(&data);
+            common::load_with_alerts(&data);
             merged.store(true, std::sync::atomic::Ordering::SeqCst);
         })
     };

@@ -7,71 +7,22 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use calamine::{Data, Reader, Xlsx};
-use engine::config::Sources;
-use engine::etl::Pipeline;
 use engine::store::users::{Role, UserStore};
 use engine::store::{Act, AlertFilter, AlertStore, SnapshotStore};
 
-fn config_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config")
-}
-
-fn mirror() -> PathBuf {
-    std::env::var_os("ACTIONBOARD_MIRROR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
-}
-
-fn load(data_dir: &Path) {
-    let config = config_dir();
-    let sources = Sources::load(&config.join("sources.yml"), &mirror()).unwrap();
-    Pipeline::new(sources.clone(), data_dir).run().unwrap();
-    let set = engine::rules::RuleSet::load(
-        &config.join("metrics.yml"),
-        &config.join("rules.yml"),
-        &sources,
-    )
-    .unwrap();
-    engine::rules::refresh(&SnapshotStore::new(data_dir), &set).unwrap();
-}
+use common::agent;
 
 async fn start() -> (String, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_path_buf();
-    tokio::task::spawn_blocking(move || load(&dir))
+    tokio::task::spawn_blocking(move || common::load_with_alerts(&dir))
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = config_dir();
-    let run_config = server::web::RunConfig {
-        sources: config.join("sources.yml"),
-        mirror: mirror(),
-        metrics: config.join("metrics.yml"),
-        rules: config.join("rules.yml"),
-    };
-    let router = server::web::router(
-        SnapshotStore::new(data.path()),
-        Path::new("target/site"),
-        addr,
-        run_config,
-    );
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (format!("http://{addr}"), data)
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into()
+    let base = common::serve(data.path(), server::web::WebOptions::default()).await;
+    (base, data)
 }
 
 /// Status, headers and body bytes of a GET with an optional `Cookie`.
@@ -554,23 +505,8 @@ async fn a_large_export_streams_and_stops_when_the_client_leaves() {
     tokio::task::spawn_blocking(move || generated_state(&dir, n))
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let config = config_dir();
-    let router = server::web::router(
-        SnapshotStore::new(data.path()),
-        Path::new("target/site"),
-        addr,
-        server::web::RunConfig {
-            sources: config.join("sources.yml"),
-            mirror: mirror(),
-            metrics: config.join("metrics.yml"),
-            rules: config.join("rules.yml"),
-        },
-    );
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let base = common::serve(data.path(), server::web::WebOptions::default()).await;
+    let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
     let dir = data.path().to_path_buf();
     tokio::task::spawn_blocking(move || {
         let log = dir.join("state/exports.jsonl");

@@ -1,14 +1,90 @@
-//! What several test files share: signing in as a browser does.
+//! What the server's integration tests share: the default configuration and mirror, a real load
+//! of the default data, the real router on a loopback port, a plain HTTP client, and signing in
+//! as a browser does. (Each test file uses part of it.)
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use engine::config::Sources;
+use engine::etl::Pipeline;
+use engine::store::SnapshotStore;
+
+pub fn config_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config")
+}
+
+/// The sources' mirror: `ACTIONBOARD_MIRROR`, else `../shared/data` beside the checkout.
+pub fn mirror() -> PathBuf {
+    std::env::var_os("ACTIONBOARD_MIRROR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"))
+}
+
+pub fn run_config() -> server::web::RunConfig {
+    let config = config_dir();
+    server::web::RunConfig {
+        sources: config.join("sources.yml"),
+        mirror: mirror(),
+        metrics: config.join("metrics.yml"),
+        rules: config.join("rules.yml"),
+    }
+}
+
+/// A pipeline run of the default sources into `data_dir`; its run id.
+pub fn run_pipeline(data_dir: &Path) -> String {
+    let sources = Sources::load(&config_dir().join("sources.yml"), &mirror()).unwrap();
+    Pipeline::new(sources, data_dir)
+        .run()
+        .unwrap()
+        .run
+        .to_string()
+}
+
+/// A pipeline run and the alerts it raises, as `actionboard etl run` does.
+pub fn load_with_alerts(data_dir: &Path) {
+    run_pipeline(data_dir);
+    let config = config_dir();
+    let sources = Sources::load(&config.join("sources.yml"), &mirror()).unwrap();
+    let set = engine::rules::RuleSet::load(
+        &config.join("metrics.yml"),
+        &config.join("rules.yml"),
+        &sources,
+    )
+    .unwrap();
+    engine::rules::refresh(&SnapshotStore::new(data_dir), &set).unwrap();
+}
+
+/// The real router over `data_dir` on a free loopback port; its base URL.
+pub async fn serve(data_dir: &Path, web: server::web::WebOptions) -> String {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = server::web::router_with(
+        SnapshotStore::new(data_dir),
+        Path::new("target/site"),
+        addr,
+        run_config(),
+        web,
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    format!("http://{addr}")
+}
+
+/// A client that reports every status and follows no redirect: the tests look at both.
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
+}
 
 /// Opens `/login` as a browser would: the sign-in form's token and the `Cookie` pair that holds
 /// it (every sign-in post must carry both).
 pub fn login_form(base: &str) -> (String, String) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .build()
-        .into();
-    let mut resp = agent
+    let mut resp = agent()
         .get(format!("{base}/login"))
         .header("Cookie", "lang=en")
         .call()
