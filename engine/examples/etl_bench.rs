@@ -306,6 +306,29 @@ fn entity_name(e: u64) -> String {
     }
 }
 
+/// Writes the region table of `entities` (named by `name`) and the `sources.yml` into `dir`.
+fn write_regions_and_sources(
+    dir: &Path,
+    entities: u64,
+    name: fn(u64) -> String,
+) -> Result<(PathBuf, PathBuf), Error> {
+    let regions = dir.join("regions.csv");
+    let mut w = BufWriter::with_capacity(1 << 20, fs::File::create(&regions)?);
+    writeln!(
+        w,
+        "ISO3166-1-Alpha-3,CLDR display name,Region Name,Sub-region Name"
+    )?;
+    for e in 1..=entities {
+        let (region, subs) = REGIONS[(e % REGIONS.len() as u64) as usize];
+        let sub = subs[((e / REGIONS.len() as u64) % subs.len() as u64) as usize];
+        writeln!(w, "{},{},{region},{sub}", entity_code(e), name(e))?;
+    }
+    w.flush()?;
+    let sources = dir.join("sources.yml");
+    fs::write(&sources, SOURCES_YML)?;
+    Ok((regions, sources))
+}
+
 /// Writes `gdp.csv`, `regions.csv` and `sources.yml` into `dir`: exactly `rows` data rows.
 fn generate(dir: &Path, rows: u64, seed: u64) -> Result<Generated, Error> {
     let mut rng = Rng::new(seed);
@@ -358,21 +381,7 @@ fn generate(dir: &Path, rows: u64, seed: u64) -> Result<Generated, Error> {
     }
     w.flush()?;
 
-    let regions = dir.join("regions.csv");
-    let mut w = BufWriter::with_capacity(1 << 20, fs::File::create(&regions)?);
-    writeln!(
-        w,
-        "ISO3166-1-Alpha-3,CLDR display name,Region Name,Sub-region Name"
-    )?;
-    for e in 1..=entities {
-        let (region, subs) = REGIONS[(e % REGIONS.len() as u64) as usize];
-        let sub = subs[((e / REGIONS.len() as u64) % subs.len() as u64) as usize];
-        writeln!(w, "{},{},{region},{sub}", entity_code(e), entity_name(e))?;
-    }
-    w.flush()?;
-
-    let sources = dir.join("sources.yml");
-    fs::write(&sources, SOURCES_YML)?;
+    let (regions, sources) = write_regions_and_sources(dir, entities, entity_name)?;
     Ok(Generated {
         gdp,
         regions,
@@ -497,21 +506,7 @@ fn generate_unsorted(dir: &Path, rows: u64, seed: u64) -> Result<Generated, Erro
     }
     w.flush()?;
 
-    let regions = dir.join("regions.csv");
-    let mut w = BufWriter::with_capacity(1 << 20, fs::File::create(&regions)?);
-    writeln!(
-        w,
-        "ISO3166-1-Alpha-3,CLDR display name,Region Name,Sub-region Name"
-    )?;
-    for e in 1..=entities {
-        let (region, subs) = REGIONS[(e % REGIONS.len() as u64) as usize];
-        let sub = subs[((e / REGIONS.len() as u64) % subs.len() as u64) as usize];
-        writeln!(w, "{},{},{region},{sub}", entity_code(e), messy_name(e))?;
-    }
-    w.flush()?;
-
-    let sources = dir.join("sources.yml");
-    fs::write(&sources, SOURCES_YML)?;
+    let (regions, sources) = write_regions_and_sources(dir, entities, messy_name)?;
     Ok(Generated {
         gdp,
         regions,
