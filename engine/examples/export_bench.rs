@@ -51,7 +51,7 @@ fn alert(i: usize) -> Alert {
             format!("Ask the desk about X{i:07} (step {k}) and record the answer"),
             format!("X{i:07} 대상에 대해 데스크에 문의하고 답을 기록 ({k}단계)"),
         ),
-        owner: if i % 3 == 0 { "apac_desk" } else { "fx_team" }.into(),
+        owner: if i.is_multiple_of(3) { "apac_desk" } else { "fx_team" }.into(),
         owner_label: Text::new("Desk", "데스크"),
         due_days: due,
     };
@@ -98,7 +98,7 @@ fn alert(i: usize) -> Alert {
             data_issue_reason: None,
         },
         actions: vec![action(1, 7), action(2, 30)],
-        data_issue: i % 50 == 0,
+        data_issue: i.is_multiple_of(50),
         auto_resolve: false,
     }
 }
@@ -214,10 +214,7 @@ fn run() -> Result<(), Error> {
                 std::fs::metadata(file.path())?.len() as f64 / 1e6
             );
         }
-        Err(e) => println!(
-            "XLSX: {e} (after {:.1} s)",
-            started.elapsed().as_secs_f64()
-        ),
+        Err(e) => println!("XLSX: {e} (after {:.1} s)", started.elapsed().as_secs_f64()),
     }
     Ok(())
 }

@@ -509,7 +509,10 @@ fn generated_state(dir: &Path, n: usize) {
             entity_name: format!("Entity {i} 대상"),
             region: Some("Asia".into()),
             period: "2025".into(),
-            title: Text::new(format!("Entity {i} fell 6.2 %"), format!("{i} 대상 6.2% 하락")),
+            title: Text::new(
+                format!("Entity {i} fell 6.2 %"),
+                format!("{i} 대상 6.2% 하락"),
+            ),
             explanation: Text::new("why", "왜"),
             evidence: Evidence {
                 metric: "gdp".into(),
