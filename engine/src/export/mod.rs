@@ -419,7 +419,7 @@ pub fn export(
     match opts.format {
         Format::Xlsx => {
             let tmp = tempfile::NamedTempFile::new()?;
-            let summary = xlsx::write(store, filter, about, opts, tmp.path())?;
+            let summary = xlsx::write(store, filter, about, opts, tmp.path(), XLSX_MAX_ROWS)?;
             let mut file = std::fs::File::open(tmp.path())?;
             let mut out = out;
             std::io::copy(&mut file, &mut out)?;
@@ -440,7 +440,20 @@ pub fn export_xlsx(
     opts: &Options,
     path: &Path,
 ) -> Result<Summary, ExportError> {
-    xlsx::write(store, filter, about, opts, path)
+    xlsx::write(store, filter, about, opts, path, XLSX_MAX_ROWS)
+}
+
+/// [`export_xlsx`] with another row limit than Excel's: for tests of the refusal.
+#[doc(hidden)]
+pub fn export_xlsx_with_limit(
+    store: &AlertStore,
+    filter: &AlertFilter,
+    about: &About,
+    opts: &Options,
+    path: &Path,
+    max_rows: u64,
+) -> Result<Summary, ExportError> {
+    xlsx::write(store, filter, about, opts, path, max_rows)
 }
 
 /// Calls `each` with every alert of `filter`, its last comment and its rows.
