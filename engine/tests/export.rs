@@ -464,8 +464,11 @@ fn xlsx_refuses_more_rows_than_excel_holds() {
         matches!(e, engine::export::ExportError::TooManyRowsForXlsx),
         "{e}"
     );
-    let fits = export::export_xlsx_with_limit(&store, &all(), &about, &o, &path, 4).unwrap();
-    assert_eq!(fits.rows, 4, "exactly the limit fits");
+    // The audit trail's sheet has the same limit (7 events here).
+    let e = export::export_xlsx_with_limit(&store, &all(), &about, &o, &path, 6).unwrap_err();
+    assert!(matches!(e, engine::export::ExportError::TooManyRowsForXlsx), "{e}");
+    let fits = export::export_xlsx_with_limit(&store, &all(), &about, &o, &path, 7).unwrap();
+    assert_eq!((fits.rows, fits.events), (4, 7), "exactly the limit fits");
     assert!(e.is_user_error());
     assert!(e.message().en.contains("CSV") && e.message().ko.contains("CSV"));
 }
