@@ -466,7 +466,10 @@ fn xlsx_refuses_more_rows_than_excel_holds() {
     );
     // The audit trail's sheet has the same limit (7 events here).
     let e = export::export_xlsx_with_limit(&store, &all(), &about, &o, &path, 6).unwrap_err();
-    assert!(matches!(e, engine::export::ExportError::TooManyRowsForXlsx), "{e}");
+    assert!(
+        matches!(e, engine::export::ExportError::TooManyRowsForXlsx),
+        "{e}"
+    );
     let fits = export::export_xlsx_with_limit(&store, &all(), &about, &o, &path, 7).unwrap();
     assert_eq!((fits.rows, fits.events), (4, 7), "exactly the limit fits");
     assert!(e.is_user_error());

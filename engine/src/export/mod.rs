@@ -488,13 +488,17 @@ fn write_csv(
     w.write_record(COLUMNS.iter().map(|c| c.0))
         .map_err(csv_err)?;
     let mut summary = Summary::default();
-    let mut record_buf: Vec<String> = Vec::with_capacity(COLUMNS.len());
+    // Field by field: no record of strings is built per row.
+    let mut write_row = |w: &mut csv::Writer<_>, row: &[Cell]| -> Result<(), ExportError> {
+        for cell in row {
+            w.write_field(cell.csv().as_bytes()).map_err(csv_err)?;
+        }
+        w.write_record(None::<&[u8]>).map_err(csv_err)
+    };
     walk(store, filter, opts, |_, rows| {
         summary.alerts += 1;
         for row in rows {
-            record_buf.clear();
-            record_buf.extend(row.iter().map(Cell::csv));
-            w.write_record(&record_buf).map_err(csv_err)?;
+            write_row(&mut w, &row)?;
             summary.rows += 1;
         }
         Ok(())
@@ -506,13 +510,7 @@ fn write_csv(
             .map_err(csv_err)?;
         store.scan(filter, |record| {
             for e in store.history(&record.alert.fingerprint)? {
-                record_buf.clear();
-                record_buf.extend(
-                    history_row(&record.alert.fingerprint, &e)
-                        .iter()
-                        .map(Cell::csv),
-                );
-                w.write_record(&record_buf).map_err(csv_err)?;
+                write_row(&mut w, &history_row(&record.alert.fingerprint, &e))?;
                 summary.events += 1;
             }
             Ok::<_, ExportError>(())
