@@ -72,6 +72,12 @@ pub struct SourceRef {
     /// The URL or path actually read.
     #[serde(default)]
     pub location: String,
+    /// Where the publisher publishes it (recorded at extraction).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Why the mirror was read although the address was tried first.
+    #[serde(default)]
+    pub fallback_reason: Option<String>,
     pub fetched_at: String,
     pub sha256: String,
 }
@@ -111,6 +117,18 @@ pub struct Action {
     pub owner_label: Text,
     /// Due this many days after the alert opened.
     pub due_days: u32,
+}
+
+impl Alert {
+    /// The entity's name for a reader of `lang` (a country by its code, in CLDR's Korean).
+    pub fn entity_label(&self, lang: crate::Lang) -> String {
+        match self.scope {
+            Scope::Country => {
+                crate::names::country(&self.entity, &self.entity_name, lang).into_owned()
+            }
+            _ => self.entity_name.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

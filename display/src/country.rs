@@ -20,6 +20,9 @@ pub struct SourceLabel {
     pub title: String,
     pub publisher: String,
     pub edition: String,
+    /// Where the publisher publishes it (recorded at extraction).
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +69,7 @@ mod tests {
             title: "Title".into(),
             publisher: publisher.into(),
             edition: edition.into(),
+            url: None,
         };
         let profile = CountryProfile {
             code: "KOR".into(),

@@ -3,9 +3,12 @@
 //! figure reads the same in an alert as on the dashboard.
 
 pub mod alert;
+#[rustfmt::skip]
+mod cldr_names;
 pub mod country;
 pub mod editions;
 pub mod explore;
+pub mod names;
 pub mod overview;
 pub mod pipeline;
 

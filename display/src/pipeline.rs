@@ -105,4 +105,7 @@ pub struct SourceProvenance {
     pub size_bytes: u64,
     /// Why a live source was read from its mirror.
     pub fallback_reason: Option<String>,
+    /// Where the publisher publishes it (recorded at extraction).
+    #[serde(default)]
+    pub url: Option<String>,
 }

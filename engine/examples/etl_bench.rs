@@ -1,15 +1,21 @@
 //! ETL benchmark, run by `make bench` (never by `make test`):
 //!
 //! ```text
-//! cargo run --release -p engine --example etl_bench -- [--rows N] [--seed S] [--rounds R]
+//! cargo run --release -p engine --example etl_bench -- [--rows N] [--seed S] [--rounds R] [--case C]
 //! ```
 //!
-//! Generates under `target/bench/` an N-row GDP file in the World Bank long format (synthetic
-//! entities `X000001`, … over 1960–2025, a few `WLD` aggregate rows, about 0.1 % bad rows spread
-//! from the seed), its region table and a `sources.yml`, then runs them through the real
-//! pipeline (extract → validate → transform → load) and reports:
+//! Generates under `target/bench/<case>/` an N-row GDP file in the World Bank long format
+//! (synthetic entities `X000001`, … over 1960–2025, `WLD` aggregate rows, about 0.1 % bad rows of
+//! every kind the validator rejects), its region table and a `sources.yml`, in two cases:
+//! - `unsorted`, as files come from elsewhere: entity blocks shuffled (years shuffled in 30 % of
+//!   them), late corrections appended (keys seen before), quoted names with commas and quotes,
+//!   long names, values with 15–17 significant digits and exponents, ~8 % missing values;
+//! - `sorted`: in (code, year) order, short names, two decimals (the tidiest file).
+//! By default both run, each in its own process. Each case goes through the real pipeline
+//! (extract → validate → transform → load) and reports:
 //! (a) the ETL wall time and each stage's time from the run's manifests;
-//! (b) DuckDB's own `read_csv` of the same file, and the ratio ETL / DuckDB (target ≤ 1.5);
+//! (b) DuckDB's own `CREATE TABLE AS SELECT * FROM read_csv(…)` of the same file in this process,
+//!     into memory (the floor: ratio target ≤ 1.5) and into a fresh file;
 //! (c) the transform's speedup with 2 threads vs 1 (target ≥ 1.8);
 //! (d) the peak memory of the process.
 //!
@@ -116,16 +122,49 @@ struct Args {
     rows: u64,
     seed: u64,
     rounds: u64,
+    case: Case,
 }
 
-const USAGE: &str =
-    "usage: cargo run --release -p engine --example etl_bench -- [--rows N] [--seed S] [--rounds R]";
+/// The shape of the generated file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Case {
+    /// In (code, year) order, short names, values with 2 decimals: the tidiest file.
+    Sorted,
+    /// As real files come: entity blocks shuffled, years out of order in some, late corrections
+    /// appended, quoted names with commas and quotes, long names, values with 15–17 significant
+    /// digits and exponents, ~8 % missing values.
+    Unsorted,
+    /// Both, each in its own process (so each peak memory is its own).
+    All,
+}
+
+impl Case {
+    fn parse(text: &str) -> Option<Case> {
+        match text {
+            "sorted" => Some(Case::Sorted),
+            "unsorted" => Some(Case::Unsorted),
+            "all" => Some(Case::All),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Case::Sorted => "sorted",
+            Case::Unsorted => "unsorted",
+            Case::All => "all",
+        }
+    }
+}
+
+const USAGE: &str = "usage: cargo run --release -p engine --example etl_bench -- [--rows N] [--seed S] [--rounds R] [--case sorted|unsorted|all]";
 
 fn parse_args() -> Result<Args, Error> {
     let mut args = Args {
         rows: DEFAULT_ROWS,
         seed: DEFAULT_SEED,
         rounds: DEFAULT_ROUNDS,
+        case: Case::All,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -134,8 +173,16 @@ fn parse_args() -> Result<Args, Error> {
             None => (arg.clone(), None),
         };
         if flag == "-h" || flag == "--help" {
-            println!("{USAGE}\n  --rows N    rows of the GDP file (default {DEFAULT_ROWS})\n  --seed S    seed of the bad-row placement and the values (default {DEFAULT_SEED})\n  --rounds R  times each timing is taken; the median counts (default {DEFAULT_ROUNDS})");
+            println!("{USAGE}\n  --rows N    rows of the GDP file (default {DEFAULT_ROWS})\n  --seed S    seed of the bad-row placement and the values (default {DEFAULT_SEED})\n  --rounds R  times each timing is taken; the median counts (default {DEFAULT_ROUNDS})\n  --case C    sorted, unsorted, or all (default: both, each in its own process)");
             std::process::exit(0);
+        }
+        if flag == "--case" {
+            let value = inline
+                .or_else(|| it.next())
+                .ok_or_else(|| format!("`--case` needs a value\n{USAGE}"))?;
+            args.case = Case::parse(&value)
+                .ok_or_else(|| format!("`--case {value}`: use sorted, unsorted or all\n{USAGE}"))?;
+            continue;
         }
         let target = match flag.as_str() {
             "--rows" => &mut args.rows,
@@ -225,14 +272,24 @@ struct Generated {
     gdp: PathBuf,
     regions: PathBuf,
     sources: PathBuf,
+    /// Data rows written (the unsorted case appends corrections beyond `--rows`).
+    rows: u64,
     entities: u64,
     aggregate_rows: u64,
     bad: [u64; 6],
+    /// Rows with an empty value (missing, never stored).
+    missing: u64,
+    /// Late corrections appended at the end: their keys appeared before, so they are rejected.
+    corrections: u64,
 }
 
 impl Generated {
     fn bad_total(&self) -> u64 {
         self.bad.iter().sum()
+    }
+
+    fn rejected(&self) -> u64 {
+        self.bad_total() + self.corrections
     }
 }
 
@@ -320,9 +377,151 @@ fn generate(dir: &Path, rows: u64, seed: u64) -> Result<Generated, Error> {
         gdp,
         regions,
         sources,
+        rows,
         entities,
         aggregate_rows,
         bad,
+        missing: 0,
+        corrections: 0,
+    })
+}
+
+/// A name as real files have them: every tenth quoted with a comma and quotes inside (CSV
+/// escaped), every seventh long; the same text goes into the region table.
+fn messy_name(e: u64) -> String {
+    if e.is_multiple_of(10) {
+        format!("\"Entity {e}, \"\"Big\"\" Rep.\"")
+    } else if e.is_multiple_of(7) {
+        format!("Entity {e} of the United Provinces and Dependent Territories of the Far Southern Ocean Rim")
+    } else {
+        format!("Entity {e}")
+    }
+}
+
+/// A value as a statistics office writes it: the shortest text that reads back to the same
+/// double (up to 17 significant digits), one in five in exponent form.
+fn messy_value(value: f64, rng: &mut Rng) -> String {
+    if rng.below(5) == 0 {
+        format!("{value:e}")
+    } else {
+        format!("{value}")
+    }
+}
+
+/// Writes the unsorted case: entity blocks in shuffled order (years shuffled in 30 % of them),
+/// the aggregate rows in the middle, ~8 % missing values, the same bad rows as the sorted case,
+/// and ~0.5 % late corrections (a key seen before, with a new value) appended at the end.
+fn generate_unsorted(dir: &Path, rows: u64, seed: u64) -> Result<Generated, Error> {
+    let mut rng = Rng::new(seed);
+    let aggregate_rows = YEARS;
+    let rest = rows - aggregate_rows;
+    let partial = rest % YEARS;
+    let entities = rest / YEARS + u64::from(partial > 0);
+    let mut order: Vec<u64> = (1..=entities).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let (mut bad, mut missing) = ([0u64; 6], 0u64);
+    let mut corrections: Vec<String> = Vec::new();
+
+    let gdp = dir.join("gdp.csv");
+    let mut w = BufWriter::with_capacity(1 << 20, fs::File::create(&gdp)?);
+    writeln!(w, "Country Name,Country Code,Year,Value")?;
+    for (i, &e) in order.iter().enumerate() {
+        if i == order.len() / 2 {
+            for y in 0..aggregate_rows {
+                let value = 1.0e13 * (1.0 + 0.1 * y as f64) * (1.0 + rng.unit() * 1e-6);
+                writeln!(
+                    w,
+                    "World,WLD,{},{}",
+                    FIRST_YEAR + y,
+                    messy_value(value, &mut rng)
+                )?;
+            }
+        }
+        let years = if e == entities && partial > 0 {
+            partial
+        } else {
+            YEARS
+        };
+        let mut year_order: Vec<u64> = (0..years).collect();
+        if rng.below(10) < 3 {
+            for k in (1..year_order.len()).rev() {
+                year_order.swap(k, rng.below(k as u64 + 1) as usize);
+            }
+        }
+        let (code, name) = (entity_code(e), messy_name(e));
+        let base = 10f64.powf(6.0 + 6.0 * rng.unit());
+        let mut last_good: Option<u64> = None;
+        for y in year_order {
+            let year = FIRST_YEAR + y;
+            let value = base * (1.0 + 0.05 * y as f64) * (0.9 + 0.2 * rng.unit());
+            if rng.below(100) < 8 {
+                writeln!(w, "{name},{code},{year},")?;
+                missing += 1;
+                continue;
+            }
+            if rng.below(BAD_ONE_IN) != 0 {
+                writeln!(w, "{name},{code},{year},{}", messy_value(value, &mut rng))?;
+                if rng.below(200) == 0 {
+                    let fixed = messy_value(value * 1.01, &mut rng);
+                    corrections.push(format!("{name},{code},{year},{fixed}"));
+                    // A corrected key is not also repeated as a bad duplicate.
+                    last_good = None;
+                } else {
+                    last_good = Some(year);
+                }
+                continue;
+            }
+            let mut kind = BAD_KINDS[rng.below(BAD_KINDS.len() as u64) as usize];
+            if matches!(kind, Bad::Duplicate) && last_good.is_none() {
+                kind = Bad::Negative;
+            }
+            match kind {
+                Bad::Negative => writeln!(w, "{name},{code},{year},-{value}")?,
+                Bad::NaN => writeln!(w, "{name},{code},{year},NaN")?,
+                Bad::Absurd => writeln!(w, "{name},{code},{year},1e20")?,
+                Bad::UnknownCode => writeln!(w, "Nowhere,ZZZ999,{year},{value}")?,
+                Bad::Duplicate => {
+                    let dup = last_good.unwrap_or(year);
+                    writeln!(w, "{name},{code},{dup},{}", messy_value(value, &mut rng))?
+                }
+                Bad::NonNumericYear => writeln!(w, "{name},{code},19x{y},{value}")?,
+            }
+            bad[kind as usize] += 1;
+            last_good = None;
+        }
+    }
+    for row in &corrections {
+        writeln!(w, "{row}")?;
+    }
+    w.flush()?;
+
+    let regions = dir.join("regions.csv");
+    let mut w = BufWriter::with_capacity(1 << 20, fs::File::create(&regions)?);
+    writeln!(
+        w,
+        "ISO3166-1-Alpha-3,CLDR display name,Region Name,Sub-region Name"
+    )?;
+    for e in 1..=entities {
+        let (region, subs) = REGIONS[(e % REGIONS.len() as u64) as usize];
+        let sub = subs[((e / REGIONS.len() as u64) % subs.len() as u64) as usize];
+        writeln!(w, "{},{},{region},{sub}", entity_code(e), messy_name(e))?;
+    }
+    w.flush()?;
+
+    let sources = dir.join("sources.yml");
+    fs::write(&sources, SOURCES_YML)?;
+    Ok(Generated {
+        gdp,
+        regions,
+        sources,
+        rows: rows + corrections.len() as u64,
+        entities,
+        aggregate_rows,
+        bad,
+        missing,
+        corrections: corrections.len() as u64,
     })
 }
 
@@ -390,11 +589,17 @@ struct DuckRead {
     types: String,
 }
 
-/// DuckDB's own `CREATE TABLE … AS SELECT * FROM read_csv(…)` of `csv` into a fresh file.
-fn duckdb_read_csv(db_path: &Path, csv: &Path) -> Result<DuckRead, Error> {
-    remove_if_present(db_path)?;
-    remove_if_present(&db_path.with_extension("duckdb.wal"))?;
-    let conn = duckdb::Connection::open(db_path)?;
+/// DuckDB's own `CREATE TABLE … AS SELECT * FROM read_csv(…)` of `csv`, into a fresh file at
+/// `db_path`, or into memory (`None`: the floor a user comparing engines would pick).
+fn duckdb_read_csv(db_path: Option<&Path>, csv: &Path) -> Result<DuckRead, Error> {
+    let conn = match db_path {
+        Some(db_path) => {
+            remove_if_present(db_path)?;
+            remove_if_present(&db_path.with_extension("duckdb.wal"))?;
+            duckdb::Connection::open(db_path)?
+        }
+        None => duckdb::Connection::open_in_memory()?,
+    };
     let csv = csv.to_string_lossy().replace('\'', "''");
     let clock = Instant::now();
     conn.execute_batch(&format!(
@@ -415,27 +620,60 @@ fn duckdb_read_csv(db_path: &Path, csv: &Path) -> Result<DuckRead, Error> {
     })
 }
 
+/// Runs each case in its own process (each peak memory is then its own), passing the other
+/// arguments on.
+fn run_all(args: &Args) -> Result<(), Error> {
+    let exe = std::env::current_exe()?;
+    for case in [Case::Unsorted, Case::Sorted] {
+        println!("\n===== case: {} =====", case.name());
+        let status = std::process::Command::new(&exe)
+            .args(["--rows", &args.rows.to_string()])
+            .args(["--seed", &args.seed.to_string()])
+            .args(["--rounds", &args.rounds.to_string()])
+            .args(["--case", case.name()])
+            .status()?;
+        if !status.success() {
+            return Err(format!("the {} case failed ({status})", case.name()).into());
+        }
+    }
+    Ok(())
+}
+
 fn run(args: &Args) -> Result<(), Error> {
-    let bench = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    if args.case == Case::All {
+        return run_all(args);
+    }
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/bench")
+        .join(args.case.name());
     fs::create_dir_all(&bench).map_err(|e| format!("cannot create {}: {e}", bench.display()))?;
     let bench = bench.canonicalize()?;
     let data_dir = bench.join("data");
     remove_if_present(&data_dir)?;
 
     println!(
-        "ETL benchmark: {} rows, seed {}, {} rounds",
-        args.rows, args.seed, args.rounds
+        "ETL benchmark, {} case: {} rows, seed {}, {} rounds",
+        args.case.name(),
+        args.rows,
+        args.seed,
+        args.rounds
     );
     let clock = Instant::now();
-    let g = generate(&bench, args.rows, args.seed)?;
+    let g = match args.case {
+        Case::Unsorted => generate_unsorted(&bench, args.rows, args.seed)?,
+        _ => generate(&bench, args.rows, args.seed)?,
+    };
     let generated_in = clock.elapsed();
     println!(
-        "generated in {:.1} s: {} entities × years 1960–2025, {} WLD rows, {} bad rows ({:.3} %):",
+        "generated in {:.1} s: {} rows, {} entities × years 1960–2025, {} WLD rows, {} bad rows ({:.3} %), {} missing values, {} late corrections:",
         secs(generated_in),
+        g.rows,
         g.entities,
         g.aggregate_rows,
         g.bad_total(),
-        g.bad_total() as f64 / args.rows as f64 * 100.0
+        g.bad_total() as f64 / g.rows as f64 * 100.0,
+        g.missing,
+        g.corrections
     );
     let kinds: Vec<String> = BAD_KINDS
         .iter()
@@ -451,10 +689,10 @@ fn run(args: &Args) -> Result<(), Error> {
     }
 
     // (a) The full pipeline, exactly as for the real sources, and (b) DuckDB reading the same
-    // file into a fresh on-disk database, taken in turns.
+    // file into memory and into a fresh on-disk database, all in this process, taken in turns.
     let sources = Sources::load(&g.sources, &bench)?;
     let db_path = bench.join("read_csv.duckdb");
-    let (mut etl_times, mut duck_times) = (Vec::new(), Vec::new());
+    let (mut etl_times, mut duck_times, mut duck_file_times) = (Vec::new(), Vec::new(), Vec::new());
     let mut last = None;
     for _ in 0..args.rounds {
         remove_if_present(&data_dir)?;
@@ -462,8 +700,9 @@ fn run(args: &Args) -> Result<(), Error> {
         let clock = Instant::now();
         let outcome = pipeline.run()?;
         etl_times.push(clock.elapsed());
-        let duck = duckdb_read_csv(&db_path, &g.gdp)?;
+        let duck = duckdb_read_csv(None, &g.gdp)?;
         duck_times.push(duck.elapsed);
+        duck_file_times.push(duckdb_read_csv(Some(&db_path), &g.gdp)?.elapsed);
         last = Some((pipeline, outcome, duck));
     }
     let peak_after_etl = peak_rss_mib()?;
@@ -494,27 +733,34 @@ fn run(args: &Args) -> Result<(), Error> {
         "      gdp: {} rows in, {} kept, {} rejected, {} missing",
         c.rows_in, c.rows_out, c.rejected, c.missing
     );
-    if c.rows_in != args.rows || c.rejected != g.bad_total() || c.rows_out + c.rejected != c.rows_in
+    if c.rows_in != g.rows
+        || c.rejected != g.rejected()
+        || c.missing != g.missing
+        || c.rows_out + c.rejected + c.missing != c.rows_in
     {
         return Err(format!(
-            "the pipeline's counts do not match the generated file: expected {} rows in, {} rejected",
-            args.rows,
-            g.bad_total()
+            "the pipeline's counts do not match the generated file: expected {} rows in, {} rejected, {} missing",
+            g.rows,
+            g.rejected(),
+            g.missing
         )
         .into());
     }
     let ratio = secs(median(&etl_times)) / secs(median(&duck_times));
+    let ratio_file = secs(median(&etl_times)) / secs(median(&duck_file_times));
     println!(
-        "\n(b) DuckDB CREATE TABLE t AS SELECT * FROM read_csv(gdp.csv): {}\n      {} rows into {}",
+        "\n(b) DuckDB CREATE TABLE t AS SELECT * FROM read_csv(gdp.csv), in this process:\n      into memory: {}\n      into a fresh file ({}): {}\n      {} rows",
         rounds_text(&duck_times),
+        db_path.display(),
+        rounds_text(&duck_file_times),
         duck.rows,
-        db_path.display()
     );
     println!("      DuckDB's column types: {}", duck.types);
     println!(
-        "      ratio ETL / DuckDB (medians) = {ratio:.2} (target ≤ {RATIO_TARGET}): {}",
+        "      ratio ETL / DuckDB in memory (medians) = {ratio:.2} (target ≤ {RATIO_TARGET}): {}",
         verdict(ratio <= RATIO_TARGET)
     );
+    println!("      ratio ETL / DuckDB into a file (medians) = {ratio_file:.2}");
 
     // (c) The transform alone, on 1 then 2 threads, in turns.
     let provenance = read_provenance(&rd)?;

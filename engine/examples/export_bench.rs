@@ -97,6 +97,8 @@ fn alert(i: usize) -> Alert {
                 location: "wb_wdi/gdp.csv".into(),
                 fetched_at: "2026-11-30T00:00:00Z".into(),
                 sha256: "0123456789abcdef".repeat(4),
+                url: Some("https://example.org/gdp.csv".into()),
+                fallback_reason: None,
             }),
             run_id: "20261130T000000Z".into(),
             projection: false,

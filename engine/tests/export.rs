@@ -79,6 +79,8 @@ fn alert(
                 location: "/mirror/wb.csv".into(),
                 fetched_at: "2026-11-01T08:00:00Z".into(),
                 sha256: "ab".repeat(32),
+                url: None,
+                fallback_reason: None,
             }),
             run_id: "run-1".into(),
             projection: false,

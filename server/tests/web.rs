@@ -535,11 +535,18 @@ async fn sign_in_needs_the_form_token_and_refuses_oversized_input_before_work() 
     with_token.push(("login_csrf", token));
     let (status, _, _) = post_form(format!("{}/auth/login", srv.base), None, with_token).await;
     assert_eq!(status, 403);
-    // A megabyte password is refused at once, without hashing or counting.
+    // A body over the limit is refused before it is read.
+    let (status, _, _) = post_login(
+        &srv.base,
+        vec![("name", "vic".into()), ("password", "x".repeat(2 << 20))],
+    )
+    .await;
+    assert_eq!(status, 413);
+    // A 100 KB password is refused at once, without hashing or counting.
     let started = std::time::Instant::now();
     let (status, headers, _) = post_login(
         &srv.base,
-        vec![("name", "vic".into()), ("password", "x".repeat(1 << 20))],
+        vec![("name", "vic".into()), ("password", "x".repeat(100 << 10))],
     )
     .await;
     assert_eq!(status, 303);
@@ -790,4 +797,65 @@ async fn server_functions_answer_400_for_arguments_they_cannot_read() {
     assert_eq!(status, 400, "a year without data: {body}");
     let (status, _, _) = get_with(format!("{}/api/get_country?code=ZZZ", srv.base), None).await;
     assert_eq!(status, 200, "an unknown country is an answer, not an error");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn where_each_source_is_published_is_one_click_away() {
+    const WB: &str = "https://raw.githubusercontent.com/datasets/world-development-indicators/main/indicators/ny.gdp.mktp.cd/data.csv";
+    let link = format!(r#"href="{WB}" rel="noopener noreferrer""#);
+    let srv = start(true).await;
+    let dir = srv.data.path().to_path_buf();
+    let fingerprint = tokio::task::spawn_blocking(move || {
+        let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config");
+        let sources = Sources::load(&config.join("sources.yml"), &mirror()).unwrap();
+        let set = engine::rules::RuleSet::load(
+            &config.join("metrics.yml"),
+            &config.join("rules.yml"),
+            &sources,
+        )
+        .unwrap();
+        engine::rules::refresh(&SnapshotStore::new(&dir), &set).unwrap();
+        engine::store::AlertStore::open_in(&dir)
+            .unwrap()
+            .list(&engine::store::AlertFilter::default())
+            .unwrap()
+            .into_iter()
+            .find(|r| r.alert.fingerprint.starts_with("gdp_fall:"))
+            .unwrap()
+            .alert
+            .fingerprint
+    })
+    .await
+    .unwrap();
+
+    let (_, pipeline) = get(format!("{}/pipeline", srv.base)).await;
+    assert!(
+        pipeline.contains(&link),
+        "the pipeline page links the source"
+    );
+    assert!(pipeline.contains("read from the local mirror (sources.yml says fetch: mirror)"));
+    let (_, alert) = get(format!(
+        "{}{}",
+        srv.base,
+        app::components::links::alert_href(&fingerprint)
+    ))
+    .await;
+    assert!(
+        alert.contains(&link),
+        "the alert page links its source: {alert}"
+    );
+    assert!(alert.contains("Published at"));
+    let (_, country) = get(format!("{}/country/KOR", srv.base)).await;
+    assert!(
+        country.contains(&link),
+        "the country page links its sources"
+    );
+    // The published address was recorded when the bytes were read.
+    let provenance = std::fs::read_to_string(
+        engine::etl::manifest::RunDir::list(srv.data.path()).unwrap()[0]
+            .stage_dir(engine::etl::Stage::Extract)
+            .join("provenance.json"),
+    )
+    .unwrap();
+    assert!(provenance.contains(WB), "{provenance}");
 }

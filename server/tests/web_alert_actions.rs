@@ -302,6 +302,23 @@ async fn forms_move_an_alert_and_refuse_stale_or_invalid_changes_clearly() {
             !page.contains("data-testid=\"form-reopen\""),
             "an open alert is not reopened"
         );
+        assert!(
+            page.contains(r#"name="snooze" value="worse""#),
+            "a value to watch"
+        );
+        // An alert without a value (a figure not yet published) offers no "until worse".
+        let absent = AlertStore::open_in(&data)
+            .unwrap()
+            .list(&AlertFilter::default())
+            .unwrap()
+            .into_iter()
+            .find(|r| !r.alert.evidence.values.contains_key("value"))
+            .expect("the default data has alerts without a value")
+            .alert
+            .fingerprint;
+        let (_, _, other) = get(&format!("{base}/alerts/{}", encode(&absent)), Some(&kim));
+        assert!(other.contains("data-testid=\"form-snooze\""));
+        assert!(!other.contains(r#"value="worse""#), "nothing to watch");
         let csrf = field(&page, "csrf");
         let v1 = field(&page, "version");
         assert_eq!(v1, "1");
@@ -478,14 +495,20 @@ async fn forms_move_an_alert_and_refuse_stale_or_invalid_changes_clearly() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn many_clients_acting_at_once_while_a_load_merges_lose_nothing() {
-    const CLIENTS: usize = 20;
-    const ACTIONS: usize = 50;
+    // 20 clients × 50 actions by default; ACTIONBOARD_STRESS="50x1000" for a longer run.
+    let (clients, actions) = std::env::var("ACTIONBOARD_STRESS")
+        .ok()
+        .and_then(|s| {
+            let (c, a) = s.split_once('x')?;
+            Some((c.parse().ok()?, a.parse().ok()?))
+        })
+        .unwrap_or((20usize, 50usize));
     let srv = start().await;
     let base = srv.base.clone();
     let data = srv.data.path().to_path_buf();
     let shared = fingerprints(&data, 3);
     let before: Vec<i64> = shared.iter().map(|fp| version(&data, fp)).collect();
-    for i in 0..CLIENTS {
+    for i in 0..clients {
         add_user(&data, &format!("c{i}"), Role::Analyst);
     }
     // A new load merges while the clients act (it wakes the alerts snoozed until the next load);
@@ -498,7 +521,7 @@ async fn many_clients_acting_at_once_while_a_load_merges_lose_nothing() {
             merged.store(true, std::sync::atomic::Ordering::SeqCst);
         })
     };
-    let clients: Vec<_> = (0..CLIENTS)
+    let client_tasks: Vec<_> = (0..clients)
         .map(|i| {
             let (base, data, shared) = (base.clone(), data.clone(), shared.clone());
             let merged = merged.clone();
@@ -512,7 +535,7 @@ async fn many_clients_acting_at_once_while_a_load_merges_lose_nothing() {
                 let csrf = field(&page, "csrf");
                 let (mut accepted, mut conflicts) = (Vec::new(), 0usize);
                 let mut n = 0;
-                while n < ACTIONS || !merged.load(std::sync::atomic::Ordering::SeqCst) {
+                while n < actions || !merged.load(std::sync::atomic::Ordering::SeqCst) {
                     let fp = &shared[(i + n) % shared.len()];
                     // The version the client's page would show.
                     let v = version(&data, fp).to_string();
@@ -537,7 +560,7 @@ async fn many_clients_acting_at_once_while_a_load_merges_lose_nothing() {
         })
         .collect();
     let mut results = Vec::new();
-    for c in clients {
+    for c in client_tasks {
         results.push(c.await.unwrap());
     }
     merging.await.unwrap();
@@ -597,7 +620,7 @@ async fn many_clients_acting_at_once_while_a_load_merges_lose_nothing() {
     }
     let attempted: usize = results.iter().map(|(_, a, c)| a.len() + c).sum();
     assert_eq!(total_accepted + total_conflicts, attempted);
-    assert!(attempted >= CLIENTS * ACTIONS && total_accepted > 0);
+    assert!(attempted >= clients * actions && total_accepted > 0);
     assert!(
         acted_after_a_wake,
         "the load merged (waking a snoozed alert) while the clients were acting"

@@ -18,6 +18,7 @@ let server;
 let browser;
 let runId;
 const WB_GDP = 'wb_wdi/ny.gdp.mktp.cd.csv';
+const ROOT = path.resolve(import.meta.dirname, '../..');
 
 before(async () => {
   server = await startServer();
@@ -72,6 +73,11 @@ test('hydrated: the served run, its stages and timings, rows per source and prov
   assert.ok(text.includes('WDI 2026-07-01'));
   // The path actually read, resolved (the mirror folder may be reached through a link).
   assert.equal(await src.locator('[data-col="location"]').textContent(), realpathSync(path.join(MIRROR, WB_GDP)));
+  // Where the source is published, one click away, as configured in sources.yml.
+  const published = src.getByRole('link', { name: /^https:\/\/raw\.githubusercontent\.com\/datasets\/world-development-indicators\// });
+  assert.equal(await published.getAttribute('rel'), 'noopener noreferrer');
+  assert.ok(readFileSync(path.join(ROOT, 'config/sources.yml'), 'utf8').includes(await published.getAttribute('href')));
+  assert.ok(text.includes('read from the local mirror'));
   await screenshot(page, 'pipeline-1280');
   assert.deepEqual(await seriousA11yViolations(page), []);
   await page.setViewportSize({ width: 390, height: 844 });

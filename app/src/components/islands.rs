@@ -15,24 +15,13 @@ pub fn HydrationMarker() -> impl IntoView {
     });
 }
 
-/// Submits the enclosing form as soon as a `<select>` inside changes. Without JavaScript the
-/// form's own submit button does the same.
-#[island]
+/// Marks `<select>`s whose choice applies at once: with JavaScript, [`InPlaceActions`] submits
+/// the enclosing form when one changes (a document-level listener, so it keeps working after
+/// the content was replaced in place). Without JavaScript the form's own submit button does
+/// the same.
+#[component]
 pub fn SubmitOnChange(children: Children) -> impl IntoView {
-    let on_change = move |_ev: leptos::ev::Event| {
-        #[cfg(feature = "hydrate")]
-        {
-            use leptos::wasm_bindgen::JsCast;
-            if let Some(form) = _ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
-                .and_then(|select| select.form())
-            {
-                let _ = form.request_submit();
-            }
-        }
-    };
-    view! { <span class="submit-on-change" on:change=on_change>{children()}</span> }
+    view! { <span class="submit-on-change">{children()}</span> }
 }
 
 /// With JavaScript, the action forms of an alert page (`form.act-form`) are sent in the
@@ -63,8 +52,10 @@ mod in_place {
         let on_submit = Closure::<dyn FnMut(web_sys::Event)>::new(on_submit);
         let _ = doc.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
         on_submit.forget();
-        let on_change =
-            Closure::<dyn FnMut(web_sys::Event)>::new(|_ev: web_sys::Event| count_picks());
+        let on_change = Closure::<dyn FnMut(web_sys::Event)>::new(|ev: web_sys::Event| {
+            submit_on_change(&ev);
+            count_picks();
+        });
         let _ = doc.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
         on_change.forget();
         // Back and forward between filtered inboxes: the page of that URL, in place.
@@ -79,7 +70,75 @@ mod in_place {
         let _ =
             window().add_event_listener_with_callback("popstate", on_pop.as_ref().unchecked_ref());
         on_pop.forget();
+        let on_click = Closure::<dyn FnMut(web_sys::Event)>::new(on_click);
+        let _ = doc.add_event_listener_with_callback("click", on_click.as_ref().unchecked_ref());
+        on_click.forget();
         count_picks();
+    }
+
+    /// A `<select>` inside `.submit-on-change` changed: its form is submitted (and, being a
+    /// filter form, applied in place).
+    fn submit_on_change(ev: &web_sys::Event) {
+        let Some(select) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
+        else {
+            return;
+        };
+        if select.closest(".submit-on-change").ok().flatten().is_none() {
+            return;
+        }
+        if let Some(form) = select.form() {
+            let _ = form.request_submit();
+        }
+    }
+
+    /// A plain left click on a link marked `data-in-place` (the explore table's sort headings and
+    /// pages): the linked page in place, its URL in the history, and the keyboard focus back on
+    /// the same control of the new content. Any other click (a new tab, a modifier) is left to
+    /// the browser.
+    fn on_click(ev: web_sys::Event) {
+        let Some(mouse) = ev.dyn_ref::<web_sys::MouseEvent>() else {
+            return;
+        };
+        if mouse.button() != 0
+            || mouse.ctrl_key()
+            || mouse.meta_key()
+            || mouse.shift_key()
+            || mouse.alt_key()
+        {
+            return;
+        }
+        let Some(link) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|e| e.closest("a[data-in-place]").ok().flatten())
+        else {
+            return;
+        };
+        let (Some(href), Some(key)) = (
+            link.get_attribute("href"),
+            link.get_attribute("data-in-place"),
+        ) else {
+            return;
+        };
+        ev.prevent_default();
+        leptos::task::spawn_local(async move {
+            if load(&href, true).await.is_err() {
+                window().location().set_href(&href).ok();
+                return;
+            }
+            focus(&format!("[data-in-place=\"{key}\"]"));
+        });
+    }
+
+    /// Puts the keyboard focus on the first element matching `selector`, if any.
+    fn focus(selector: &str) {
+        if let Ok(Some(el)) = document().query_selector(selector) {
+            if let Some(el) = el.dyn_ref::<web_sys::HtmlElement>() {
+                el.focus().ok();
+            }
+        }
     }
 
     /// Fetches the page `url` and puts its top bar, title and content in place of this page's
@@ -125,10 +184,19 @@ mod in_place {
         let path = window().location().pathname().unwrap_or_default();
         let url = format!("{path}?{}", String::from(query.to_string()));
         let form = form.clone();
+        // The control in use keeps the focus in the new content (keyboard users stay in place).
+        let focused = document()
+            .active_element()
+            .map(|e| e.id())
+            .filter(|id| !id.is_empty());
         leptos::task::spawn_local(async move {
             if let Err(e) = load(&url, true).await {
                 leptos::logging::warn!("filtering in place failed ({e:?}); submitting the form");
                 form.submit().ok();
+                return;
+            }
+            if let Some(id) = focused {
+                focus(&format!("#{id}"));
             }
         });
     }

@@ -60,15 +60,54 @@ pub fn decode(text: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|_| text.to_string())
 }
 
+/// Only web addresses become links (never `javascript:` or a file path from a config).
+pub fn web_url(url: &str) -> Option<&str> {
+    let lower = url.trim().to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://")).then_some(url.trim())
+}
+
+/// Where a source is published, as a link that opens without handing over this page
+/// (`rel="noopener noreferrer"`); the address as text when it is not a web address; nothing
+/// without one.
+#[component]
+pub fn PublishedAt(url: Option<String>, #[prop(optional)] label: Option<String>) -> impl IntoView {
+    url.map(|url| match web_url(&url) {
+        Some(href) => {
+            let text = label.clone().unwrap_or_else(|| href.to_string());
+            view! {
+                <a class="published-at" href=href.to_string() rel="noopener noreferrer" target="_blank">
+                    {text}
+                </a>
+            }
+            .into_any()
+        }
+        None => view! { <span class="mono">{url.clone()}</span> }.into_any(),
+    })
+}
+
 /// A country's name linking to its page.
 #[component]
+/// (`name` is the data's English name; a Korean reader sees CLDR's Korean name.)
 pub fn CountryLink(code: String, name: String) -> impl IntoView {
+    let name = display::names::country(&code, &name, crate::i18n::use_lang()).into_owned();
     view! { <a href=country_href(&code)>{name}</a> }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_web_addresses_become_links() {
+        assert_eq!(
+            web_url("https://data.worldbank.org/x"),
+            Some("https://data.worldbank.org/x")
+        );
+        assert_eq!(web_url(" HTTP://example.org "), Some("HTTP://example.org"));
+        assert_eq!(web_url("javascript:alert(1)"), None);
+        assert_eq!(web_url("/etc/passwd"), None);
+        assert_eq!(web_url("data:text/html,x"), None);
+    }
 
     #[test]
     fn values_are_encoded() {

@@ -8,6 +8,7 @@ use leptos_router::hooks::use_params_map;
 use crate::api::alerts::get_alert;
 use crate::components::alert_bits::{day, minute, SeverityBadge, StatusBadge};
 use crate::components::chart::{ChartPoint, TrendChart};
+use crate::components::links::PublishedAt;
 use crate::components::links::{alert_href, decode};
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::i18n::{t, use_lang, Lang};
@@ -125,7 +126,7 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
     };
     let chart_label = format!(
         "{} — {} ({})",
-        alert.entity_name,
+        alert.entity_label(lang),
         ev.metric_label.get(lang),
         ev.source.as_ref().map_or("", |s| s.source_id.as_str())
     );
@@ -215,7 +216,18 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
                         <dt>{t(lang, "Publisher", "발행처")}</dt><dd>{s.publisher}</dd>
                         <dt>{t(lang, "Edition", "발표판")}</dt><dd>{s.edition}</dd>
                         <dt>{t(lang, "Licence", "라이선스")}</dt><dd>{s.licence}</dd>
-                        <dt>{t(lang, "Read from", "읽은 곳")}</dt><dd class="mono">{format!("{} ({})", s.location, s.read_from)}</dd>
+                        <dt>{t(lang, "Published at", "게시된 곳")}</dt>
+                        <dd data-testid="published-at">
+                            {match s.url.clone() {
+                                Some(url) => view! { <PublishedAt url=Some(url)/> }.into_any(),
+                                None => view! { <span class="muted">{t(lang, "not recorded", "기록 없음")}</span> }.into_any(),
+                            }}
+                        </dd>
+                        <dt>{t(lang, "Read from", "읽은 곳")}</dt>
+                        <dd>
+                            <span class="mono">{s.location.clone()}</span>
+                            <br/><span class="muted">{read_from_note(lang, &s.read_from, s.fallback_reason.as_deref())}</span>
+                        </dd>
                         <dt>{t(lang, "Fetched at", "수집 시각")}</dt><dd>{s.fetched_at}</dd>
                         <dt>"SHA-256"</dt><dd class="mono">{s.sha256}</dd>
                         <dt>{t(lang, "Run", "실행")}</dt><dd class="mono">{ev.run_id.clone()}</dd>
@@ -384,6 +396,7 @@ fn ActPanel(record: AlertRecord, csrf: String) -> impl IntoView {
         .or_else(|| record.alert.actions.first().map(|a| a.owner.clone()))
         .unwrap_or_default();
     let default_due = record.due().map(|d| day(&d)).unwrap_or_default();
+    let watchable = record.alert.evidence.values.contains_key("value");
     let owners: Vec<(String, String)> = record
         .alert
         .actions
@@ -412,8 +425,11 @@ fn ActPanel(record: AlertRecord, csrf: String) -> impl IntoView {
                     <legend>{ActionKind::Snooze.label().get(lang).to_string()}</legend>
                     <label><input type="radio" name="snooze" value="until" checked=true/>{t(lang, " until (UTC) ", " 다음 시각까지(UTC) ")}</label>
                     <input type="datetime-local" name="until" aria-label=t(lang, "Snooze until (UTC)", "보류 종료 시각(UTC)")/>
-                    <label><input type="radio" name="snooze" value="worse"/>{t(lang, " until it gets this many % worse: ", " 다음 비율만큼 악화될 때까지(%): ")}</label>
-                    <input type="number" name="pct" min="0.1" max="1000" step="0.1" value="10" aria-label=t(lang, "Percent worse", "악화 비율(%)")/>
+                    // Only an alert with a value to watch can wait until it gets worse.
+                    {watchable.then(|| view! {
+                        <label><input type="radio" name="snooze" value="worse"/>{t(lang, " until it gets this many % worse: ", " 다음 비율만큼 악화될 때까지(%): ")}</label>
+                        <input type="number" name="pct" min="0.1" max="1000" step="0.1" value="10" aria-label=t(lang, "Percent worse", "악화 비율(%)")/>
+                    })}
                     <label><input type="radio" name="snooze" value="next_load"/>{t(lang, " until the next load", " 다음 적재까지")}</label>
                     <button type="submit">{ActionKind::Snooze.label().get(lang).to_string()}</button>
                 </fieldset>
@@ -448,5 +464,32 @@ fn ActPanel(record: AlertRecord, csrf: String) -> impl IntoView {
                 <button type="submit" name="useful" value="not_useful">{t(lang, "Not useful", "유용하지 않음")}</button>
             }.into_any())}
         </section>
+    }
+}
+
+/// Why the figures were read where they were: the published address, or the local mirror (and
+/// why: `fetch: mirror` in sources.yml, or the address failed).
+pub fn read_from_note(lang: crate::i18n::Lang, read_from: &str, fallback: Option<&str>) -> String {
+    match (read_from, fallback) {
+        ("mirror", Some(reason)) => format!(
+            "{}{reason}",
+            t(
+                lang,
+                "read from the local mirror because the address failed: ",
+                "주소를 읽지 못해 로컬 미러에서 읽음: "
+            )
+        ),
+        ("mirror", None) => t(
+            lang,
+            "read from the local mirror (sources.yml says fetch: mirror)",
+            "로컬 미러에서 읽음 (sources.yml의 fetch: mirror 설정)",
+        )
+        .to_string(),
+        _ => t(
+            lang,
+            "read from the published address",
+            "게시된 주소에서 읽음",
+        )
+        .to_string(),
     }
 }

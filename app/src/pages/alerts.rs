@@ -161,7 +161,7 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
                         let a = r.alert.clone();
                         let meta = format!(
                             "{} · {}{} · {} {} · {} {:.2}",
-                            a.entity_name,
+                            a.entity_label(lang),
                             a.region.as_deref().map(|g| format!("{g} · ")).unwrap_or_default(),
                             a.period,
                             t(lang, "rule", "규칙"),

@@ -2,6 +2,7 @@
 //! dashed), the same figures as a table, and the country's alerts.
 
 use crate::components::alert_bits::{SeverityBadge, StatusBadge};
+use crate::components::links::PublishedAt;
 use display::{value, Format};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -122,19 +123,19 @@ fn CountryBody(page: CountryPage) -> impl IntoView {
         .projections
         .first()
         .map(|p| profile.source_label(&p.source_id));
-    let title = format!("{} · Actionboard", profile.name);
-    let heading = format!("{} ({})", profile.name, profile.code);
+    let name = display::names::country(&profile.code, &profile.name, lang).into_owned();
+    let title = format!("{name} · Actionboard");
+    let heading = format!("{name} ({})", profile.code);
     let place = [profile.region.as_str(), profile.sub_region.as_str()]
         .into_iter()
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(" · ");
-    let sources_note = profile
+    let sources_note: Vec<(String, Option<String>)> = profile
         .sources
         .iter()
-        .map(|s| profile.source_label(&s.source_id))
-        .collect::<Vec<_>>()
-        .join("; ");
+        .map(|s| (profile.source_label(&s.source_id), s.url.clone()))
+        .collect();
 
     let gdp_title = t(lang, "GDP, billions of US dollars", "GDP (십억 달러)").to_string();
     let pc_title = t(lang, "GDP per capita, US dollars", "1인당 GDP (달러)").to_string();
@@ -193,7 +194,18 @@ fn CountryBody(page: CountryPage) -> impl IntoView {
         </div>
         <FiguresTable profile=table_page/>
         <CountryAlerts alerts alerts_error/>
-        <p class="provenance">{t(lang, "Sources: ", "출처: ")}{sources_note}</p>
+        <p class="provenance" data-testid="country-sources">
+            {t(lang, "Sources: ", "출처: ")}
+            {sources_note.into_iter().enumerate().map(|(i, (label, url))| view! {
+                {(i > 0).then_some("; ")}
+                {match url {
+                    Some(url) if crate::components::links::web_url(&url).is_some() => {
+                        view! { <PublishedAt url=Some(url) label=label/> }.into_any()
+                    }
+                    _ => view! { <span>{label}</span> }.into_any(),
+                }}
+            }).collect_view()}
+        </p>
     }
     .into_any()
 }
@@ -231,7 +243,10 @@ fn FiguresTable(profile: CountryProfile) -> impl IntoView {
         .collect();
     let caption = match lang {
         Lang::En => format!("{}: figures by year, newest first", profile.name),
-        Lang::Ko => format!("{}: 연도별 수치 (최근 연도부터)", profile.name),
+        Lang::Ko => format!(
+            "{}: 연도별 수치 (최근 연도부터)",
+            display::names::country(&profile.code, &profile.name, lang)
+        ),
     };
     view! {
         <details class="panel figures">

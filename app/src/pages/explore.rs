@@ -168,7 +168,7 @@ fn SortHeading(
     };
     view! {
         <th scope="col" class:num=numeric aria-sort=aria_sort>
-            <a href=view_href(&q, Some((id, next_desc)), None) title=hint>
+            <a href=view_href(&q, Some((id, next_desc)), None) title=hint data-in-place=format!("sort-{id}")>
                 {label}
                 <span aria-hidden="true">{arrow}</span>
             </a>
@@ -304,9 +304,9 @@ fn ExploreBody(data: ExploreData, raw: ExploreParams) -> impl IntoView {
                     }.into_any()
                 }}
                 <nav class="pager" aria-label=t(lang, "Pages", "페이지")>
-                    {prev.map(|h| view! { <a href=h rel="prev">{t(lang, "← Previous page", "← 이전 페이지")}</a> })}
+                    {prev.map(|h| view! { <a href=h rel="prev" data-in-place="page-prev">{t(lang, "← Previous page", "← 이전 페이지")}</a> })}
                     <span>{format!("{} / {pages}", q.page)}</span>
-                    {next.map(|h| view! { <a href=h rel="next">{t(lang, "Next page →", "다음 페이지 →")}</a> })}
+                    {next.map(|h| view! { <a href=h rel="next" data-in-place="page-next">{t(lang, "Next page →", "다음 페이지 →")}</a> })}
                 </nav>
             </section>
         <p class="provenance">

@@ -8,6 +8,7 @@ use crate::api::overview::get_overview;
 use crate::components::alert_bits::{FirstAction, SeverityBadge};
 use crate::components::islands::SubmitOnChange;
 use crate::components::links::alert_href;
+use crate::components::links::CountryLink;
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::format::billions;
 use crate::i18n::{t, use_lang, Lang};
@@ -42,7 +43,7 @@ pub fn OverviewPage() -> impl IntoView {
 fn YearPicker(year: i32, years: Vec<i32>) -> impl IntoView {
     let lang = use_lang();
     view! {
-        <Form method="GET" action="" attr:class="year-picker">
+        <Form method="GET" action="" attr:class="filters year-picker">
             <label for="year">{t(lang, "Year", "연도")}</label>
             // With JavaScript the choice applies at once; without it the button submits the form.
             <SubmitOnChange>
@@ -193,7 +194,7 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
                             .map(|(i, c)| view! {
                                 <tr data-code=c.code.clone()>
                                     <td>{i + 1}</td>
-                                    <td><a href=format!("/country/{}", c.code)>{c.name}</a></td>
+                                    <td><CountryLink code=c.code.clone() name=c.name.clone()/></td>
                                     <td>{c.region}</td>
                                     <td class="num">{billions(c.gdp_usd)}</td>
                                 </tr>

@@ -10,6 +10,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::pipeline::get_pipeline;
 use crate::auth::current_viewer;
 use crate::components::links::href;
+use crate::components::links::PublishedAt;
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::i18n::{t, use_lang, Lang};
 use crate::model::pipeline::{
@@ -442,8 +443,13 @@ fn SourcesSection(sources: Vec<SourceProvenance>) -> impl IntoView {
                                     <td>{s.publisher}<br/><span class="muted">{s.licence}</span></td>
                                     <td>{s.edition}</td>
                                     <td class="break">
-                                        <span class="badge">{s.read_from}</span>" "<span data-col="location">{s.location}</span>
-                                        {s.fallback_reason.map(|r| view! { <br/><span class="muted">{t(lang, "Fallback: ", "대체 사유: ")}{r}</span> })}
+                                        <span data-col="published-at">
+                                            {t(lang, "Published at ", "게시된 곳: ")}
+                                            <PublishedAt url=s.url.clone()/>
+                                            {s.url.is_none().then(|| t(lang, "(not recorded)", "(기록 없음)"))}
+                                        </span>
+                                        <br/><span class="badge">{s.read_from.clone()}</span>" "<span data-col="location">{s.location}</span>
+                                        <br/><span class="muted">{crate::pages::alert::read_from_note(lang, &s.read_from, s.fallback_reason.as_deref())}</span>
                                     </td>
                                     <td>{short_time(&s.fetched_at)}</td>
                                     <td class="break">{size}<br/><code class="hash">{s.sha256}</code></td>

@@ -156,7 +156,7 @@ pub fn load(
              source_id VARCHAR PRIMARY KEY, kind VARCHAR, title VARCHAR, publisher VARCHAR,
              licence VARCHAR, edition VARCHAR, read_from VARCHAR, location VARCHAR,
              fallback_reason VARCHAR, fetched_at TIMESTAMPTZ, sha256 VARCHAR, size_bytes UBIGINT,
-             run_id VARCHAR);
+             run_id VARCHAR, url VARCHAR);
          CREATE TABLE runs (run_id VARCHAR, loaded_at TIMESTAMPTZ);
          -- What each series covers, so readers (rules, UI) need not scan to find the latest year.
          CREATE TABLE series_periods AS
@@ -188,7 +188,8 @@ pub fn load(
                 p.fetched_at.to_rfc3339(),
                 p.sha256,
                 p.size_bytes,
-                run.as_str()
+                run.as_str(),
+                p.url
             ])?;
         }
         app.flush()?;

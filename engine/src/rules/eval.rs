@@ -116,12 +116,13 @@ fn read_snapshot(conn: &Connection) -> Result<Snapshot, duckdb::Error> {
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let loaded_at = parse_timestamp(&loaded_at).unwrap_or_else(Utc::now);
-    let mut stmt = conn.prepare(
+    let url = crate::store::queries::provenance_url(conn)?;
+    let mut stmt = conn.prepare(&format!(
         "SELECT source_id, coalesce(title, ''), coalesce(publisher, ''), coalesce(edition, ''), \
          coalesce(licence, ''), coalesce(read_from, ''), \
-         strftime(fetched_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S UTC'), coalesce(sha256, ''), coalesce(location, '') \
-         FROM provenance",
-    )?;
+         strftime(fetched_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S UTC'), coalesce(sha256, ''), coalesce(location, ''), \
+         {url}, fallback_reason FROM provenance"
+    ))?;
     let sources = stmt
         .query_map([], |r| {
             Ok(SourceRef {
@@ -134,6 +135,8 @@ fn read_snapshot(conn: &Connection) -> Result<Snapshot, duckdb::Error> {
                 fetched_at: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
                 sha256: r.get(7)?,
                 location: r.get(8)?,
+                url: r.get(9)?,
+                fallback_reason: r.get(10)?,
             })
         })?
         .map(|s| s.map(|s| (s.source_id.clone(), s)))
@@ -459,11 +462,9 @@ fn entity_name(scope: Scope, f: &Finding) -> (String, Option<String>, Text) {
     match scope {
         Scope::Country => {
             let name = f.name.clone().unwrap_or_else(|| f.entity.clone());
-            (
-                name.clone(),
-                f.region.clone(),
-                Text::new(name.clone(), name),
-            )
+            // Korean text names the country as CLDR does, by its code.
+            let ko = display::names::country(&f.entity, &name, display::Lang::Ko).into_owned();
+            (name.clone(), f.region.clone(), Text::new(name, ko))
         }
         Scope::Region => (
             f.entity.clone(),

@@ -352,7 +352,8 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // The triggers of a newer file would refuse the backfill of old events.
         tx.execute_batch(
-            "DROP TRIGGER IF EXISTS alert_events_never_updated;              DROP TRIGGER IF EXISTS alert_events_never_deleted;",
+            "DROP TRIGGER IF EXISTS alert_events_never_updated; \
+             DROP TRIGGER IF EXISTS alert_events_never_deleted;",
         )?;
         for (table, column, declaration) in &missing {
             // Another process may have added it meanwhile (we hold the write lock now).

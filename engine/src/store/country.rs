@@ -108,11 +108,15 @@ pub fn country(conn: &Connection, code: &str) -> Result<Option<CountryProfile>, 
     ids.sort_unstable();
     ids.dedup();
     let mut sources = Vec::new();
+    let url = super::queries::provenance_url(conn)?;
     for id in ids {
         let label = conn
             .query_row(
-                "SELECT source_id, coalesce(title, ''), coalesce(publisher, ''), coalesce(edition, '')
-                 FROM provenance WHERE source_id = ?",
+                &format!(
+                    "SELECT source_id, coalesce(title, ''), coalesce(publisher, ''),
+                            coalesce(edition, ''), {url}
+                     FROM provenance WHERE source_id = ?"
+                ),
                 params![id],
                 |r| {
                     Ok(SourceLabel {
@@ -120,6 +124,7 @@ pub fn country(conn: &Connection, code: &str) -> Result<Option<CountryProfile>, 
                         title: r.get(1)?,
                         publisher: r.get(2)?,
                         edition: r.get(3)?,
+                        url: r.get(4)?,
                     })
                 },
             )
@@ -129,6 +134,7 @@ pub fn country(conn: &Connection, code: &str) -> Result<Option<CountryProfile>, 
             title: id.to_string(),
             publisher: String::new(),
             edition: String::new(),
+            url: None,
         }));
     }
 

@@ -139,14 +139,15 @@ pub fn rejects(conn: &Connection) -> Result<Rejects, duckdb::Error> {
 
 /// The snapshot's sources, by id.
 pub fn provenance(conn: &Connection) -> Result<Vec<SourceProvenance>, duckdb::Error> {
-    let mut stmt = conn.prepare(
+    let url = super::queries::provenance_url(conn)?;
+    let mut stmt = conn.prepare(&format!(
         "SELECT source_id, coalesce(kind, ''), coalesce(title, ''), coalesce(publisher, ''),
                 coalesce(licence, ''), coalesce(edition, ''), coalesce(read_from, ''),
                 coalesce(location, ''),
                 coalesce(strftime(fetched_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ'), ''),
-                coalesce(sha256, ''), coalesce(size_bytes, 0)::BIGINT, fallback_reason
-         FROM provenance ORDER BY source_id",
-    )?;
+                coalesce(sha256, ''), coalesce(size_bytes, 0)::BIGINT, fallback_reason, {url}
+         FROM provenance ORDER BY source_id"
+    ))?;
     let rows = stmt.query_map([], |r| {
         Ok(SourceProvenance {
             source_id: r.get(0)?,
@@ -161,6 +162,7 @@ pub fn provenance(conn: &Connection) -> Result<Vec<SourceProvenance>, duckdb::Er
             sha256: r.get(9)?,
             size_bytes: u64::try_from(r.get::<_, i64>(10)?).unwrap_or(0),
             fallback_reason: r.get(11)?,
+            url: r.get(12)?,
         })
     })?;
     rows.collect()

@@ -21,6 +21,18 @@ pub enum QueryError {
     Duckdb(#[from] duckdb::Error),
 }
 
+/// The expression for a source's published URL in `provenance`: its `url` column, or NULL in
+/// snapshots loaded before the column existed (they stay readable).
+pub fn provenance_url(conn: &Connection) -> Result<&'static str, duckdb::Error> {
+    let has: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM duckdb_columns()
+         WHERE table_name = 'provenance' AND column_name = 'url'",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(if has { "url" } else { "CAST(NULL AS VARCHAR)" })
+}
+
 /// Years with GDP data for at least one country, newest first.
 pub fn country_years(conn: &Connection) -> Result<Vec<i32>, QueryError> {
     let mut stmt = conn.prepare(

@@ -1,6 +1,8 @@
 //! Command line: `actionboard [serve]`, `actionboard etl run|extract|transform|load|status`,
-//! `actionboard rules check|backtest|evaluate`, `actionboard alerts list`,
-//! `actionboard users add|list|remove`, `actionboard export`.
+//! `actionboard rules check|backtest|evaluate`,
+//! `actionboard alerts list|show|ack|assign|comment|snooze|resolve|dismiss|reopen|feedback`,
+//! `actionboard users add|list|remove|unlock`, `actionboard tokens add|list|remove`,
+//! `actionboard export`.
 
 mod alert_actions;
 mod export;

@@ -7,6 +7,7 @@ pub mod api_status;
 pub mod auth;
 pub mod export;
 mod lang;
+pub mod limits;
 pub mod page_cache;
 pub mod runs;
 pub mod security;
@@ -125,4 +126,9 @@ pub fn router_with(
             security::Headers::new(web),
             security::headers,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            limits::RESPONSE_TIME,
+            limits::time_limit,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
 }

@@ -33,6 +33,10 @@ pub struct Provenance {
     pub location: String,
     /// Why the mirror was read although the URL was tried first.
     pub fallback_reason: Option<String>,
+    /// Where the publisher publishes the source (the configured URL), whichever was read: what a
+    /// reader follows to check a figure. Absent in runs extracted before it was recorded.
+    #[serde(default)]
+    pub url: Option<String>,
     pub fetched_at: chrono::DateTime<chrono::Utc>,
     pub sha256: String,
     pub size_bytes: u64,
@@ -230,6 +234,7 @@ pub fn extract_source(
         read_from: fetched.read_from.to_string(),
         location: fetched.location,
         fallback_reason: fetched.fallback_reason,
+        url: source.url.clone(),
         fetched_at: fetched.fetched_at,
         sha256,
         size_bytes,
