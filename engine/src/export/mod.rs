@@ -489,7 +489,7 @@ fn write_csv(
         .map_err(csv_err)?;
     let mut summary = Summary::default();
     // Field by field: no record of strings is built per row.
-    let mut write_row = |w: &mut csv::Writer<_>, row: &[Cell]| -> Result<(), ExportError> {
+    let write_row = |w: &mut csv::Writer<_>, row: &[Cell]| -> Result<(), ExportError> {
         for cell in row {
             w.write_field(cell.csv().as_bytes()).map_err(csv_err)?;
         }
