@@ -11,6 +11,7 @@
 //!   them), late corrections appended (keys seen before), quoted names with commas and quotes,
 //!   long names, values with 15–17 significant digits and exponents, ~8 % missing values;
 //! - `sorted`: in (code, year) order, short names, two decimals (the tidiest file).
+//!
 //! By default both run, each in its own process. Each case goes through the real pipeline
 //! (extract → validate → transform → load) and reports:
 //! (a) the ETL wall time and each stage's time from the run's manifests;

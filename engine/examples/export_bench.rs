@@ -51,7 +51,12 @@ fn alert(i: usize) -> Alert {
             format!("Ask the desk about X{i:07} (step {k}) and record the answer"),
             format!("X{i:07} 대상에 대해 데스크에 문의하고 답을 기록 ({k}단계)"),
         ),
-        owner: if i % 3 == 0 { "apac_desk" } else { "fx_team" }.into(),
+        owner: if i.is_multiple_of(3) {
+            "apac_desk"
+        } else {
+            "fx_team"
+        }
+        .into(),
         owner_label: Text::new("Desk", "데스크"),
         due_days: due,
     };
@@ -100,7 +105,7 @@ fn alert(i: usize) -> Alert {
             data_issue_reason: None,
         },
         actions: vec![action(1, 7), action(2, 30)],
-        data_issue: i % 50 == 0,
+        data_issue: i.is_multiple_of(50),
         auto_resolve: false,
     }
 }

@@ -457,7 +457,23 @@ fn xlsx_reads_back_with_types_and_three_sheets() {
 
 #[test]
 fn xlsx_refuses_more_rows_than_excel_holds() {
-    let e = engine::export::ExportError::TooManyRowsForXlsx;
+    let (dir, store) = store();
+    let o = opts(Format::Xlsx);
+    let path = dir.path().join("capped.xlsx");
+    let about = about(dir.path(), &o);
+    let e = export::export_xlsx_with_limit(&store, &all(), &about, &o, &path, 3).unwrap_err();
+    assert!(
+        matches!(e, engine::export::ExportError::TooManyRowsForXlsx),
+        "{e}"
+    );
+    // The audit trail's sheet has the same limit (7 events here).
+    let e = export::export_xlsx_with_limit(&store, &all(), &about, &o, &path, 6).unwrap_err();
+    assert!(
+        matches!(e, engine::export::ExportError::TooManyRowsForXlsx),
+        "{e}"
+    );
+    let fits = export::export_xlsx_with_limit(&store, &all(), &about, &o, &path, 7).unwrap();
+    assert_eq!((fits.rows, fits.events), (4, 7), "exactly the limit fits");
     assert!(e.is_user_error());
     assert!(e.message().en.contains("CSV") && e.message().ko.contains("CSV"));
 }

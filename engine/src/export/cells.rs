@@ -1,6 +1,8 @@
 //! One cell of an export, typed: numbers stay numbers, dates stay dates, and only text is ever
 //! neutralised against formula injection.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDate, Utc};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,16 +25,16 @@ impl Cell {
     /// The CSV field: text neutralised ([`neutralise`]), numbers as written by Rust (shortest
     /// exact form, never a leading `'`), booleans `true`/`false`, dates `YYYY-MM-DD`, times
     /// RFC 3339 UTC. A number that is not finite is left empty.
-    pub fn csv(&self) -> String {
+    pub fn csv(&self) -> Cow<'_, str> {
         match self {
-            Cell::Empty => String::new(),
-            Cell::Text(s) => neutralise(s).into_owned(),
-            Cell::Number(x) if x.is_finite() => format!("{x}"),
-            Cell::Number(_) => String::new(),
-            Cell::Bool(b) => b.to_string(),
-            Cell::Date(d) => super::day(*d),
-            Cell::Time(t) => super::instant(*t),
-            Cell::Link(url) => neutralise(url).into_owned(),
+            Cell::Empty => Cow::Borrowed(""),
+            Cell::Text(s) | Cell::Link(s) => neutralise(s),
+            Cell::Number(x) if x.is_finite() => Cow::Owned(format!("{x}")),
+            Cell::Number(_) => Cow::Borrowed(""),
+            Cell::Bool(true) => Cow::Borrowed("true"),
+            Cell::Bool(false) => Cow::Borrowed("false"),
+            Cell::Date(d) => Cow::Owned(super::day(*d)),
+            Cell::Time(t) => Cow::Owned(super::instant(*t)),
         }
     }
 
@@ -56,15 +58,15 @@ impl Cell {
 /// CR) gets a leading `'`, so it is shown as text and never run (`=HYPERLINK(…)`, `+1`, `@x`).
 /// Text that is itself a plain negative number (`-6.2`, `-1e3`) is left alone: a spreadsheet
 /// reads it as that number, which is what it is, not a formula.
-pub fn neutralise(text: &str) -> std::borrow::Cow<'_, str> {
+pub fn neutralise(text: &str) -> Cow<'_, str> {
     let risky = matches!(
         text.as_bytes().first(),
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
     );
     if risky && !is_plain_negative_number(text) {
-        std::borrow::Cow::Owned(format!("'{text}"))
+        Cow::Owned(format!("'{text}"))
     } else {
-        std::borrow::Cow::Borrowed(text)
+        Cow::Borrowed(text)
     }
 }
 

@@ -419,7 +419,7 @@ pub fn export(
     match opts.format {
         Format::Xlsx => {
             let tmp = tempfile::NamedTempFile::new()?;
-            let summary = xlsx::write(store, filter, about, opts, tmp.path())?;
+            let summary = xlsx::write(store, filter, about, opts, tmp.path(), XLSX_MAX_ROWS)?;
             let mut file = std::fs::File::open(tmp.path())?;
             let mut out = out;
             std::io::copy(&mut file, &mut out)?;
@@ -440,7 +440,20 @@ pub fn export_xlsx(
     opts: &Options,
     path: &Path,
 ) -> Result<Summary, ExportError> {
-    xlsx::write(store, filter, about, opts, path)
+    xlsx::write(store, filter, about, opts, path, XLSX_MAX_ROWS)
+}
+
+/// [`export_xlsx`] with another row limit than Excel's: for tests of the refusal.
+#[doc(hidden)]
+pub fn export_xlsx_with_limit(
+    store: &AlertStore,
+    filter: &AlertFilter,
+    about: &About,
+    opts: &Options,
+    path: &Path,
+    max_rows: u64,
+) -> Result<Summary, ExportError> {
+    xlsx::write(store, filter, about, opts, path, max_rows)
 }
 
 /// Calls `each` with every alert of `filter`, its last comment and its rows.
@@ -475,13 +488,17 @@ fn write_csv(
     w.write_record(COLUMNS.iter().map(|c| c.0))
         .map_err(csv_err)?;
     let mut summary = Summary::default();
-    let mut record_buf: Vec<String> = Vec::with_capacity(COLUMNS.len());
+    // Field by field: no record of strings is built per row.
+    let write_row = |w: &mut csv::Writer<_>, row: &[Cell]| -> Result<(), ExportError> {
+        for cell in row {
+            w.write_field(cell.csv().as_bytes()).map_err(csv_err)?;
+        }
+        w.write_record(None::<&[u8]>).map_err(csv_err)
+    };
     walk(store, filter, opts, |_, rows| {
         summary.alerts += 1;
         for row in rows {
-            record_buf.clear();
-            record_buf.extend(row.iter().map(Cell::csv));
-            w.write_record(&record_buf).map_err(csv_err)?;
+            write_row(&mut w, &row)?;
             summary.rows += 1;
         }
         Ok(())
@@ -493,13 +510,7 @@ fn write_csv(
             .map_err(csv_err)?;
         store.scan(filter, |record| {
             for e in store.history(&record.alert.fingerprint)? {
-                record_buf.clear();
-                record_buf.extend(
-                    history_row(&record.alert.fingerprint, &e)
-                        .iter()
-                        .map(Cell::csv),
-                );
-                w.write_record(&record_buf).map_err(csv_err)?;
+                write_row(&mut w, &history_row(&record.alert.fingerprint, &e))?;
                 summary.events += 1;
             }
             Ok::<_, ExportError>(())

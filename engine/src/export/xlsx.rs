@@ -10,7 +10,6 @@ use rust_xlsxwriter::{Color, Format as XFormat, FormatBorder, Url, Workbook, Xls
 
 use super::{
     history_row, walk, About, Cell, ExportError, Options, Summary, COLUMNS, HISTORY_COLUMNS,
-    XLSX_MAX_ROWS,
 };
 use crate::store::{AlertFilter, AlertStore};
 
@@ -139,6 +138,7 @@ pub(super) fn write(
     about: &About,
     opts: &Options,
     path: &Path,
+    max_rows: u64,
 ) -> Result<Summary, ExportError> {
     let mut book = Workbook::new();
     for _ in 0..3 {
@@ -177,7 +177,7 @@ pub(super) fn write(
     walk(store, filter, opts, |record, rows| {
         summary.alerts += 1;
         for row in rows {
-            if summary.rows >= XLSX_MAX_ROWS {
+            if summary.rows >= max_rows {
                 return Err(ExportError::TooManyRowsForXlsx);
             }
             summary.rows += 1;
@@ -191,7 +191,7 @@ pub(super) fn write(
             )?;
         }
         for e in store.history(&record.alert.fingerprint)? {
-            if summary.events >= XLSX_MAX_ROWS {
+            if summary.events >= max_rows {
                 return Err(ExportError::TooManyRowsForXlsx);
             }
             summary.events += 1;

@@ -230,6 +230,9 @@ CREATE TABLE IF NOT EXISTS alerts (
     dismiss_reason  TEXT
 );
 CREATE INDEX IF NOT EXISTS alerts_by_status ON alerts (status, priority DESC);
+-- The inbox's order: walking it, a scan hands out its first alert at once, with no sort of
+-- every alert first (exports of a million rows start streaming immediately).
+CREATE INDEX IF NOT EXISTS alerts_by_priority ON alerts (priority DESC, fingerprint);
 CREATE TABLE IF NOT EXISTS alert_events (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     fingerprint TEXT NOT NULL REFERENCES alerts (fingerprint),
@@ -510,7 +513,7 @@ impl AlertStore {
             filter.statuses.iter().map(|s| s.as_str()).collect()
         };
         let mut sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM alerts WHERE status IN ({})",
+            "SELECT {RECORD_COLUMNS} FROM alerts INDEXED BY alerts_by_priority WHERE status IN ({})",
             vec!["?"; statuses.len()].join(", ")
         );
         let mut args: Vec<rusqlite::types::Value> = statuses

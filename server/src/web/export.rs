@@ -27,6 +27,10 @@ use super::auth::CurrentUser;
 
 pub const EXPORT_PATH: &str = app::pages::alerts::EXPORT_PATH;
 
+/// How long an XLSX answer waits for its workbook before it starts (within
+/// [`super::limits::RESPONSE_TIME`]).
+const XLSX_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Chunks in flight between the producer and the connection (each up to 64 KB).
 const CHANNEL_CHUNKS: usize = 8;
 
@@ -298,7 +302,7 @@ pub async fn export(
         options: request.options,
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<Chunk>(CHANNEL_CHUNKS);
-    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<(), ExportError>>();
+    let (ready_tx, mut ready_rx) = tokio::sync::oneshot::channel::<Result<(), ExportError>>();
     tokio::task::spawn_blocking(move || {
         let (store, about) = match job.prepare() {
             Ok(v) => v,
@@ -328,7 +332,10 @@ pub async fn export(
                 export::export_xlsx(&store, &job.filter, &about, &job.options, file.path());
             job.log(&about, &result);
             if let Err(e) = result {
-                let _ = ready_tx.send(Err(e));
+                // After the answer started (a long build), the download is broken off instead.
+                if let Err(Err(e)) = ready_tx.send(Err(e)) {
+                    let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                }
                 return;
             }
             drop(store);
@@ -340,10 +347,14 @@ pub async fn export(
             }
         }
     });
-    match ready_rx.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return failed(&e),
-        Err(_) => {
+    // CSV and JSON are ready at once. A workbook is built whole first: its refusal (too many
+    // rows) is answered as an error when it comes before `XLSX_WAIT`; a longer build answers
+    // then, and the file follows when it is ready (an answer must start within the server's
+    // time limit).
+    match tokio::time::timeout(XLSX_WAIT, &mut ready_rx).await {
+        Ok(Ok(Ok(()))) | Err(_) => {}
+        Ok(Ok(Err(e))) => return failed(&e),
+        Ok(Err(_)) => {
             return failed(&ExportError::Io(std::io::Error::other(
                 "the export stopped before it started",
             )))
