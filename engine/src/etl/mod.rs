@@ -6,6 +6,7 @@ pub mod manifest;
 pub mod pipeline;
 pub mod progress;
 pub mod transform;
+pub mod volume;
 
 pub use manifest::Stage;
 pub use pipeline::{Pipeline, PipelineError, RunOutcome};

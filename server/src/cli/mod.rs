@@ -153,6 +153,11 @@ struct ExtractArgs {
     /// Read every source from its URL first (falling back to the mirror), whatever the config says.
     #[arg(long)]
     live: bool,
+    /// Publish although SOURCE shrank beyond its `max_shrink` since the last published run
+    /// (fewer rows, countries, or countries reporting its latest period); recorded in the run
+    /// log. Repeat for several sources.
+    #[arg(long, value_name = "SOURCE")]
+    accept_shrink: Vec<String>,
 }
 
 /// `etl transform` and `etl load`: one stage of an existing run.
@@ -163,6 +168,9 @@ struct StageArgs {
     /// The run to work on; default: the newest.
     #[arg(long)]
     run: Option<String>,
+    /// (`etl load`) Publish although SOURCE shrank beyond its `max_shrink`; see `etl run`.
+    #[arg(long, value_name = "SOURCE")]
+    accept_shrink: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -234,7 +242,8 @@ fn init_tracing() {
 fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
     match cmd {
         EtlCommand::Run(args) => {
-            let pipeline = args.files.pipeline(data_dir, args.live)?;
+            let mut pipeline = args.files.pipeline(data_dir, args.live)?;
+            pipeline.accept_shrink = args.accept_shrink.iter().cloned().collect();
             let outcome = pipeline.run().map_err(|e| e.to_string());
             // A failed run raises the `pipeline` alert; a published one, the data's alerts.
             refresh_alerts(data_dir, &args.files);
@@ -257,7 +266,8 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
                 EtlCommand::Transform(_) => Stage::Transform,
                 _ => Stage::Load,
             };
-            let pipeline = args.files.pipeline(data_dir, false)?;
+            let mut pipeline = args.files.pipeline(data_dir, false)?;
+            pipeline.accept_shrink = args.accept_shrink.iter().cloned().collect();
             let lock = pipeline.lock().map_err(|e| e.to_string())?;
             let rd = find_run(data_dir, args.run.as_deref()).map_err(|e| e.to_string())?;
             let result = run_one(&pipeline, &rd, stage);
