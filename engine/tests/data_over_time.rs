@@ -237,3 +237,268 @@ fn a_shrink_within_the_limit_or_of_one_period_is_judged_per_measure() {
     let published = ws.pipeline().run().unwrap().run;
     assert_eq!(ws.store().current().unwrap(), Some(published));
 }
+
+/// One row of the World Bank file.
+#[derive(Debug, Clone)]
+struct Row {
+    name: String,
+    code: String,
+    year: i32,
+    value: f64,
+}
+
+fn parse_rows(text: &str) -> Vec<Row> {
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap())
+        .map(|r| Row {
+            name: r[0].to_string(),
+            code: r[1].to_string(),
+            year: r[2].parse().unwrap(),
+            value: r[3].parse().unwrap(),
+        })
+        .collect()
+}
+
+fn write_rows(rows: &[Row]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["Country Name", "Country Code", "Year", "Value"])
+        .unwrap();
+    for r in rows {
+        w.write_record([
+            r.name.clone(),
+            r.code.clone(),
+            r.year.to_string(),
+            format!("{}", r.value),
+        ])
+        .unwrap();
+    }
+    String::from_utf8(w.into_inner().unwrap()).unwrap()
+}
+
+/// What the next release changes, for the checks.
+struct NextRelease {
+    text: String,
+    /// Countries with an early 2026 estimate.
+    early_2026: Vec<String>,
+    /// (code, year, old, new): revised values.
+    revised: Vec<(String, i32, f64, f64)>,
+    /// Countries whose 2025 value is withdrawn.
+    withdrawn: Vec<String>,
+}
+
+/// A plausible next World Bank release built from the real file: 2026 for about 60 countries,
+/// a few dozen 2023–2025 values revised by 2–4 %, Korea's 2025 revised down 6.2 %, and three
+/// countries' 2025 values withdrawn. With `partial_only`, only the 2026 estimates are added.
+fn next_release(partial_only: bool) -> NextRelease {
+    let rows = parse_rows(&wb_gdp());
+    let aggregates: BTreeSet<&str> = [
+        "WLD", "EAS", "ECS", "LCN", "MEA", "NAC", "SAS", "SSF", "AFE", "AFW", "ARB", "CEB", "EMU",
+        "EUU", "EAP", "ECA", "LAC", "MNA", "SSA", "TEA", "TEC", "TLA", "TMN", "TSA", "TSS", "HIC",
+        "UMC", "LMC", "LIC", "MIC", "LMY", "IBD", "IBT", "IDA", "IDB", "IDX", "HPC", "LDC", "OED",
+        "SST", "CSS", "OSS", "PSS", "EAR", "LTE", "PRE", "PST",
+    ]
+    .into();
+    let with_2025: Vec<Row> = rows
+        .iter()
+        .filter(|r| r.year == 2025 && !aggregates.contains(r.code.as_str()))
+        .cloned()
+        .collect();
+    // Every third country with a 2025 figure publishes an early 2026 estimate (+3 %), among them
+    // small economies that would jump many places in a ranking of 60.
+    let early: Vec<&Row> = with_2025.iter().step_by(3).collect();
+    let withdrawn: Vec<String> = if partial_only {
+        Vec::new()
+    } else {
+        vec!["CHL".into(), "NZL".into(), "PRT".into()]
+    };
+    let mut revised = Vec::new();
+    let mut out = Vec::new();
+    let mut n = 0usize;
+    for r in &rows {
+        if r.year == 2025 && withdrawn.contains(&r.code) {
+            continue;
+        }
+        let mut r = r.clone();
+        if !partial_only && !aggregates.contains(r.code.as_str()) {
+            if r.code == "KOR" && r.year == 2025 {
+                let new = r.value * (1.0 - 0.062);
+                revised.push((r.code.clone(), r.year, r.value, new));
+                r.value = new;
+            } else if (2023..=2025).contains(&r.year) && !withdrawn.contains(&r.code) {
+                n += 1;
+                // About one value in twelve: a few dozen revisions, up and down.
+                if n % 12 == 0 {
+                    let factor = if n % 24 == 0 { 1.02 } else { 0.96 };
+                    let new = r.value * factor;
+                    revised.push((r.code.clone(), r.year, r.value, new));
+                    r.value = new;
+                }
+            }
+        }
+        out.push(r);
+    }
+    for r in &early {
+        out.push(Row {
+            year: 2026,
+            value: r.value * 1.03,
+            ..(*r).clone()
+        });
+    }
+    out.sort_by(|a, b| a.code.cmp(&b.code).then(a.year.cmp(&b.year)));
+    NextRelease {
+        text: write_rows(&out),
+        early_2026: early.iter().map(|r| r.code.clone()).collect(),
+        revised,
+        withdrawn,
+    }
+}
+
+fn active_alerts(ws: &Workspace) -> Vec<engine::store::AlertRecord> {
+    engine::store::AlertStore::open_in(&ws.data())
+        .unwrap()
+        .list(&engine::store::AlertFilter::default())
+        .unwrap()
+}
+
+#[test]
+fn a_partial_year_changes_no_headline_figure_no_ranking_and_no_earlier_alert() {
+    use engine::store::queries;
+    let ws = Workspace::new();
+    ws.pipeline().run().unwrap();
+    let set = ws.rule_set();
+    let (before_eval, _) = engine::rules::refresh(&ws.store(), &set).unwrap();
+    let before = {
+        let (_, conn) = ws.store().open_current().unwrap();
+        queries::overview(&conn, None).unwrap()
+    };
+    assert_eq!(before.year, 2025);
+    assert!(before.provisional.is_none());
+    let alerts_before = active_alerts(&ws);
+
+    let release = next_release(true);
+    assert!(
+        (55..=70).contains(&release.early_2026.len()),
+        "{}",
+        release.early_2026.len()
+    );
+    ws.set_wb_gdp(&release.text);
+    ws.pipeline().run().unwrap();
+    let (_, conn) = ws.store().open_current().unwrap();
+
+    // The overview's default year and every figure are those of 2025, as before.
+    let after = queries::overview(&conn, None).unwrap();
+    assert_eq!(after.year, 2025);
+    assert_eq!(
+        after.years.first(),
+        Some(&2026),
+        "2026 is listed, not chosen"
+    );
+    assert_eq!(after.partial_years, vec![2026]);
+    assert_eq!(after.large_economies, before.large_economies);
+    assert_eq!(after.region_top5, before.region_top5);
+    assert_eq!(after.world, before.world);
+    assert_eq!(after.countries_with_data, before.countries_with_data);
+    assert!(after.provisional.is_none());
+    // 2026 on request: labelled provisional with its coverage, in both languages.
+    let partial = queries::overview(&conn, Some(2026)).unwrap();
+    let p = partial.provisional.clone().expect("2026 is provisional");
+    assert_eq!(p.countries, release.early_2026.len());
+    assert_eq!((p.reference_year, p.reference_countries), (2025, 185));
+    let label = p.label();
+    assert!(
+        label
+            .en
+            .starts_with(&format!("provisional: {} of 185 countries, ", p.countries)),
+        "{}",
+        label.en
+    );
+    assert!(label.en.ends_with("% of 2025's total"), "{}", label.en);
+    assert!(label.ko.starts_with("잠정치: 185개국 중"), "{}", label.ko);
+    // Never ranked: no rank or share on a 2026 row, no leaderboard.
+    let ranked: i64 = conn
+        .query_row(
+            "SELECT count(rank) + count(share_pct) FROM observations WHERE source_id = 'wb_gdp' AND year = 2026",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(ranked, 0);
+    let explore = engine::store::explore::explore(
+        &conn,
+        &engine::store::explore::ExploreParams {
+            year: Some("2026".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(explore.provisional.is_some());
+    assert!(explore.movers_up.is_empty() && explore.movers_down.is_empty());
+    let default_explore = engine::store::explore::explore(&conn, &Default::default()).unwrap();
+    assert_eq!(default_explore.query.year, 2025);
+    assert!(!default_explore.movers_up.is_empty());
+    drop(conn);
+
+    // Rules: nothing rank-based on 2026, one grouped notice for the countries not yet
+    // published, and every 2025 alert keeps firing with its status.
+    let (eval, summary) = engine::rules::refresh(&ws.store(), &set).unwrap();
+    let of_2026: Vec<&engine::rules::Alert> =
+        eval.alerts.iter().filter(|a| a.period == "2026").collect();
+    assert!(
+        of_2026.iter().all(|a| a.kind != "rank_change"),
+        "{:?}",
+        of_2026.iter().map(|a| &a.fingerprint).collect::<Vec<_>>()
+    );
+    let absence: Vec<&&engine::rules::Alert> =
+        of_2026.iter().filter(|a| a.kind == "absence").collect();
+    assert_eq!(absence.len(), 1, "one grouped notice");
+    assert_eq!(absence[0].fingerprint, "gdp_missing:WLD:2026");
+    assert!(
+        absence[0].title.en.starts_with("2026: ")
+            && absence[0].title.en.contains("countries not yet published"),
+        "{}",
+        absence[0].title.en
+    );
+    assert!(absence[0].title.ko.contains("개국 아직 미발표"));
+    // Change and threshold may fire per country on 2026 (only for countries that reported it).
+    for a in &of_2026 {
+        if a.kind == "change" || a.kind == "threshold" {
+            assert!(release.early_2026.contains(&a.entity), "{}", a.fingerprint);
+        }
+    }
+    assert_eq!(summary.cleared + summary.auto_resolved, 0, "{summary:?}");
+    let alerts_after = active_alerts(&ws);
+    for old in &alerts_before {
+        let now = alerts_after
+            .iter()
+            .find(|a| a.alert.fingerprint == old.alert.fingerprint)
+            .unwrap_or_else(|| panic!("{} was cleared", old.alert.fingerprint));
+        assert_eq!(now.status, old.status);
+        assert!(now.firing);
+    }
+    assert!(before_eval.alerts.iter().any(|a| a.kind == "rank_change"));
+    assert!(eval
+        .alerts
+        .iter()
+        .any(|a| a.kind == "rank_change" && a.period == "2025"));
+
+    // Clearing is limited to the periods a rule looked at.
+    assert!(!eval.may_clear("gdp_missing:AAA:2024"));
+    assert!(eval.may_clear("gdp_missing:AAA:2025"));
+    assert!(eval.may_clear("gdp_missing:WLD:2026"));
+    assert!(eval.may_clear("pipeline_failed:pipeline:20260101T000000.000Z"));
+
+    // Re-running the same release changes nothing in the inbox.
+    ws.pipeline().run().unwrap();
+    let (_, again) = engine::rules::refresh(&ws.store(), &set).unwrap();
+    assert_eq!(
+        (
+            again.opened,
+            again.reopened,
+            again.cleared,
+            again.auto_resolved
+        ),
+        (0, 0, 0, 0),
+        "{again:?}"
+    );
+}

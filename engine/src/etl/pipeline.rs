@@ -91,6 +91,9 @@ pub struct Pipeline {
     /// Sources whose shrink beyond `max_shrink` is accepted for this run's load
     /// (`--accept-shrink SOURCE`); recorded in the run log and the load manifest.
     pub accept_shrink: std::collections::BTreeSet<String>,
+    /// When a period is complete (`completeness` in metrics.yml): the load records each
+    /// period's coverage in the snapshot with these thresholds.
+    pub completeness: crate::store::coverage::Completeness,
 }
 
 /// What `run` did.
@@ -141,7 +144,17 @@ impl Pipeline {
             fetch,
             progress: std::sync::Arc::new(NoProgress),
             accept_shrink: Default::default(),
+            completeness: Default::default(),
         }
+    }
+
+    /// Takes the completeness thresholds from `metrics` (metrics.yml; the defaults when the
+    /// file does not exist). The file is validated as a whole: its errors name the line.
+    pub fn read_completeness(&mut self, metrics: &Path) -> Result<(), crate::config::ConfigError> {
+        if metrics.exists() {
+            self.completeness = crate::rules::Metrics::load(metrics, &self.sources)?.completeness;
+        }
+        Ok(())
     }
 
     pub fn store(&self) -> SnapshotStore {
@@ -487,6 +500,7 @@ impl Pipeline {
             &manifest,
             &provenance,
             &primary.id,
+            self.completeness,
         )?;
         Ok((manifest.counts, notes))
     }

@@ -62,6 +62,9 @@ pub struct Metric {
 pub struct Metrics {
     pub path: PathBuf,
     pub metrics: Vec<Metric>,
+    /// When a period counts as complete (`completeness:`; default 90 % of the previous complete
+    /// period's countries and total).
+    pub completeness: crate::store::coverage::Completeness,
 }
 
 impl Metrics {
@@ -201,9 +204,20 @@ impl Metrics {
                 def,
             });
         }
+        if let Some(problem) = file.completeness.problem() {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: text
+                    .lines()
+                    .position(|l| l.starts_with("completeness"))
+                    .map(|i| i + 1),
+                message: problem,
+            });
+        }
         Ok(Metrics {
             path: path.to_path_buf(),
             metrics,
+            completeness: file.completeness,
         })
     }
 }
@@ -211,6 +225,8 @@ impl Metrics {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MetricsFile {
+    #[serde(default)]
+    completeness: crate::store::coverage::Completeness,
     metrics: Vec<MetricFile>,
 }
 

@@ -326,6 +326,7 @@ mod tests {
         let metrics = Metrics {
             path: "m.yml".into(),
             metrics: vec![m.clone()],
+            completeness: Default::default(),
         };
         let sql = metric_sql(&metrics, &m, Some(2024));
         assert!(sql.contains("source_id = 'wb_gdp'"), "{sql}");

@@ -4,6 +4,7 @@
 
 pub mod alert_state;
 pub mod country;
+pub mod coverage;
 pub mod editions;
 pub mod explore;
 pub mod pipeline;

@@ -128,6 +128,9 @@ impl ConfigFiles {
         let sources =
             Sources::load(&self.rule_files.config, &self.mirror).map_err(|e| e.to_string())?;
         let mut pipeline = Pipeline::new(sources, data_dir);
+        pipeline
+            .read_completeness(&self.rule_files.metrics_path())
+            .map_err(|e| e.to_string())?;
         pipeline.progress = crate::progress::for_stderr();
         if live {
             pipeline.fetch.force = Some(Fetch::Live);
