@@ -39,8 +39,15 @@ pub fn OverviewPage() -> impl IntoView {
 }
 
 #[component]
-fn YearPicker(year: i32, years: Vec<i32>) -> impl IntoView {
+fn YearPicker(year: i32, years: Vec<i32>, partial_years: Vec<i32>) -> impl IntoView {
     let lang = use_lang();
+    let option_label = move |y: i32| {
+        if partial_years.contains(&y) {
+            format!("{y} ({})", t(lang, "provisional", "잠정"))
+        } else {
+            y.to_string()
+        }
+    };
     view! {
         <Form method="GET" action="" attr:class="year-picker">
             <label for="year">{t(lang, "Year", "연도")}</label>
@@ -49,7 +56,7 @@ fn YearPicker(year: i32, years: Vec<i32>) -> impl IntoView {
                 <select id="year" name="year">
                     {years
                         .into_iter()
-                        .map(|y| view! { <option value=y.to_string() selected=y == year>{y}</option> })
+                        .map(|y| view! { <option value=y.to_string() selected=y == year>{option_label(y)}</option> })
                         .collect_view()}
                 </select>
             </SubmitOnChange>
@@ -82,6 +89,8 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
                 region_top5,
                 world,
                 freshness,
+                provisional,
+                partial_years,
             },
         age_days,
         alerts,
@@ -111,8 +120,19 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
         .to_string();
     let loaded_age = age(age_days, lang);
     let top = alerts.top.clone();
+    // A partial period: shown when asked for, labelled, never ranked.
+    let ranked = provisional.is_none();
+    let provisional_note = provisional.map(|p| {
+        let label = p.label();
+        view! {
+            <p class="provisional-note" role="note" data-testid="provisional">
+                {label.get(lang).to_string()}
+            </p>
+        }
+    });
     view! {
-        <YearPicker year years/>
+        <YearPicker year years partial_years/>
+        {provisional_note}
         <div class="kpis">
             <div class="kpi">
                 <span class="kpi-label">{move || format!("{} · {year}", t(lang, "World GDP", "세계 GDP"))}</span>
@@ -192,7 +212,7 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
                             .enumerate()
                             .map(|(i, c)| view! {
                                 <tr data-code=c.code.clone()>
-                                    <td>{i + 1}</td>
+                                    <td>{if ranked { (i + 1).to_string() } else { String::new() }}</td>
                                     <td><a href=format!("/country/{}", c.code)>{c.name}</a></td>
                                     <td>{c.region}</td>
                                     <td class="num">{billions(c.gdp_usd)}</td>
