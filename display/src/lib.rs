@@ -3,6 +3,7 @@
 //! figure reads the same in an alert as on the dashboard.
 
 pub mod alert;
+pub mod changes;
 pub mod country;
 pub mod editions;
 pub mod explore;

@@ -328,8 +328,8 @@ fn next_release(partial_only: bool) -> NextRelease {
             } else if (2023..=2025).contains(&r.year) && !withdrawn.contains(&r.code) {
                 n += 1;
                 // About one value in twelve: a few dozen revisions, up and down.
-                if n % 12 == 0 {
-                    let factor = if n % 24 == 0 { 1.02 } else { 0.96 };
+                if n.is_multiple_of(12) {
+                    let factor = if n.is_multiple_of(24) { 1.02 } else { 0.96 };
                     let new = r.value * factor;
                     revised.push((r.code.clone(), r.year, r.value, new));
                     r.value = new;
@@ -500,5 +500,181 @@ fn a_partial_year_changes_no_headline_figure_no_ranking_and_no_earlier_alert() {
         ),
         (0, 0, 0, 0),
         "{again:?}"
+    );
+}
+
+#[test]
+fn a_next_release_raises_revision_and_withdrawal_alerts_for_exactly_the_changed_values() {
+    let ws = Workspace::new();
+    let first = ws.pipeline().run().unwrap().run;
+    let set = ws.rule_set();
+    engine::rules::refresh(&ws.store(), &set).unwrap();
+    let alerts_before = active_alerts(&ws);
+
+    let release = next_release(false);
+    assert!(
+        (24..=60).contains(&release.revised.len()),
+        "a few dozen revisions: {}",
+        release.revised.len()
+    );
+    ws.set_wb_gdp(&release.text);
+    let second = ws.pipeline().run().unwrap().run;
+
+    // The diff is stored with the run.
+    let (_, conn) = ws.store().open_current().unwrap();
+    let stored = |kind: &str| -> BTreeSet<(String, i32)> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT code, year FROM revisions WHERE source_id = 'wb_gdp' AND kind = ? AND from_run = ? AND to_run = ?",
+            )
+            .unwrap();
+        stmt.query_map(
+            duckdb::params![kind, first.as_str(), second.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    let revised: BTreeSet<(String, i32)> = release
+        .revised
+        .iter()
+        .map(|(c, y, _, _)| (c.clone(), *y))
+        .collect();
+    let withdrawn: BTreeSet<(String, i32)> = release
+        .withdrawn
+        .iter()
+        .map(|c| (c.clone(), 2025))
+        .collect();
+    let added: BTreeSet<(String, i32)> = release
+        .early_2026
+        .iter()
+        .map(|c| (c.clone(), 2026))
+        .collect();
+    assert_eq!(stored("revised"), revised);
+    assert_eq!(stored("withdrawn"), withdrawn);
+    assert_eq!(stored("added"), added);
+    let other_sources: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM revisions WHERE source_id <> 'wb_gdp'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(other_sources, 0, "the other sources did not change");
+    drop(conn);
+
+    // The Changes page's query: the same, by default between the last two runs.
+    let changes = engine::store::changes::between(&ws.store(), &Default::default()).unwrap();
+    assert_eq!(changes.from_run.as_deref(), Some(first.as_str()));
+    assert_eq!(changes.to_run, second.as_str());
+    assert_eq!(
+        (changes.revised, changes.withdrawn, changes.added),
+        (revised.len(), 3, added.len())
+    );
+    assert_eq!(
+        changes.rows[0].kind,
+        engine::store::changes::ChangeKind::Withdrawn
+    );
+    let korea = engine::store::changes::between(
+        &ws.store(),
+        &engine::store::changes::ChangesParams {
+            country: Some("kor".into()),
+            min: Some("5".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(korea.rows.len(), 1);
+    assert!((korea.rows[0].change_pct.unwrap() + 6.2).abs() < 1e-6);
+    assert!(matches!(
+        engine::store::changes::between(
+            &ws.store(),
+            &engine::store::changes::ChangesParams {
+                from: Some("../etc".into()),
+                ..Default::default()
+            }
+        ),
+        Err(engine::store::changes::ChangesError::UnknownRun(_))
+    ));
+
+    // Alerts: one revision alert per revised value, one withdrawal alert per withdrawn value.
+    let (eval, _) = engine::rules::refresh(&ws.store(), &set).unwrap();
+    let fired = |rule: &str| -> BTreeSet<(String, i32)> {
+        eval.alerts
+            .iter()
+            .filter(|a| a.rule_id == rule)
+            .map(|a| (a.entity.clone(), a.period.parse().unwrap()))
+            .collect()
+    };
+    assert_eq!(fired("wb_revision"), revised);
+    assert_eq!(fired("wb_withdrawn"), withdrawn);
+    let kor = eval
+        .alerts
+        .iter()
+        .find(|a| a.fingerprint == "wb_revision:KOR:2025")
+        .unwrap();
+    assert!(
+        kor.title
+            .en
+            .starts_with("World Bank revised South Korea's 2025 GDP by −6.2 %"),
+        "{}",
+        kor.title.en
+    );
+    assert!(kor.title.ko.contains("−6.2%"), "{}", kor.title.ko);
+    for a in eval.alerts.iter().filter(|a| a.rule_id == "wb_withdrawn") {
+        assert!(a.data_issue, "a withdrawal is a data issue");
+        assert_eq!(a.kind, "withdrawn");
+    }
+    // No fall is made of a withdrawn value.
+    assert!(!eval.alerts.iter().any(|a| a.kind == "change"
+        && release.withdrawn.contains(&a.entity)
+        && a.period == "2025"));
+
+    // Alerts of entities the release did not touch keep their state.
+    let touched: BTreeSet<&str> = revised
+        .iter()
+        .chain(&withdrawn)
+        .map(|(c, _)| c.as_str())
+        .collect();
+    let after = active_alerts(&ws);
+    for old in alerts_before
+        .iter()
+        .filter(|a| !touched.contains(a.alert.entity.as_str()))
+    {
+        let now = after
+            .iter()
+            .find(|a| a.alert.fingerprint == old.alert.fingerprint)
+            .unwrap_or_else(|| panic!("{} was cleared", old.alert.fingerprint));
+        assert_eq!(now.status, old.status);
+    }
+
+    // Re-running the same release: no new diff, nothing opened or cleared, and the revision
+    // alerts stay for a person to close.
+    let third = ws.pipeline().run().unwrap().run;
+    let (_, conn) = ws.store().open_current().unwrap();
+    let diff: i64 = conn
+        .query_row("SELECT count(*) FROM revisions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(diff, 0, "run {third} equals run {second}");
+    drop(conn);
+    let (_, again) = engine::rules::refresh(&ws.store(), &set).unwrap();
+    assert_eq!(
+        (
+            again.opened,
+            again.reopened,
+            again.cleared,
+            again.auto_resolved
+        ),
+        (0, 0, 0, 0),
+        "{again:?}"
+    );
+    let still = active_alerts(&ws);
+    assert_eq!(
+        still
+            .iter()
+            .filter(|a| a.alert.rule_id == "wb_revision")
+            .count(),
+        revised.len()
     );
 }

@@ -113,7 +113,9 @@ fn per_source_columns(conn: &Connection) -> Result<(String, String, String), Loa
     Ok((case(&|r| &r.1), case(&|r| &r.2), value_bn))
 }
 
-/// Builds the snapshot of `run` from the transform folder and publishes it.
+/// Builds the snapshot of `run` from the transform folder and publishes it. `previous` is the
+/// run published before it (its revisions are counted against that run).
+#[allow(clippy::too_many_arguments)]
 pub fn load(
     store: &SnapshotStore,
     run: &RunId,
@@ -122,6 +124,7 @@ pub fn load(
     provenance: &[Provenance],
     primary_gdp_source: &str,
     completeness: crate::store::coverage::Completeness,
+    previous: Option<&RunId>,
 ) -> Result<u64, LoadError> {
     let sources_file = transform_dir.join("sources.parquet");
     if !sources_file.is_file() {
@@ -231,6 +234,8 @@ pub fn load(
         params![run.as_str(), chrono::Utc::now().to_rfc3339()],
     )?;
     tx.commit()?;
+    // Every value against the previous published run's: revised, added, withdrawn.
+    crate::store::changes::write_table(conn, store, previous, run)?;
 
     let expected_rows: u64 = transform_manifest
         .counts

@@ -487,6 +487,13 @@ impl Pipeline {
                 needed: Stage::Transform,
             })?;
         let notes = self.check_volumes(rd)?;
+        // The run this one's revisions are counted against: the one published before it.
+        let previous = self
+            .store()
+            .current()
+            .ok()
+            .flatten()
+            .filter(|p| *p < rd.run);
         let provenance = read_provenance(rd)?;
         let primary = self
             .sources
@@ -501,6 +508,7 @@ impl Pipeline {
             &provenance,
             &primary.id,
             self.completeness,
+            previous.as_ref(),
         )?;
         Ok((manifest.counts, notes))
     }

@@ -175,6 +175,10 @@ struct Snapshot {
     run_id: String,
     loaded_at: DateTime<Utc>,
     sources: HashMap<String, SourceRef>,
+    /// The run this snapshot's `revisions` table compares with; `has_revisions` is false for
+    /// snapshots loaded before that table existed.
+    revised_from: Option<String>,
+    has_revisions: bool,
 }
 
 fn read_snapshot(conn: &Connection) -> Result<Snapshot, duckdb::Error> {
@@ -206,10 +210,22 @@ fn read_snapshot(conn: &Connection) -> Result<Snapshot, duckdb::Error> {
         })?
         .map(|s| s.map(|s| (s.source_id.clone(), s)))
         .collect::<Result<HashMap<_, _>, _>>()?;
+    let has_revisions: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM information_schema.tables WHERE table_name = 'revisions'",
+        [],
+        |r| r.get(0),
+    )?;
+    let revised_from = if has_revisions {
+        conn.query_row("SELECT max(from_run) FROM revisions", [], |r| r.get(0))?
+    } else {
+        None
+    };
     Ok(Snapshot {
         run_id,
         loaded_at,
         sources,
+        revised_from,
+        has_revisions,
     })
 }
 
@@ -352,6 +368,21 @@ pub fn evaluate(
                     &snapshot,
                     *reject_rate_above,
                 )?);
+            }
+            Kind::RunRevision { .. } | Kind::Withdrawn => {
+                // Changes between runs are about the data, not a period: a later run without
+                // the change never clears them (empty scope); a person closes them.
+                evaluated_periods.entry(rule.id.clone()).or_default();
+                if snapshot.has_revisions {
+                    let found = rule_findings(conn, metrics, rule, Periods::All)?;
+                    let rendered: Vec<Alert> = found
+                        .par_iter()
+                        .map(|f| {
+                            render_finding(rules, rule, metrics, metric, f, &snapshot, Vec::new())
+                        })
+                        .collect();
+                    alerts.extend(rendered);
+                }
             }
             Kind::Pipeline {
                 check,
@@ -643,7 +674,10 @@ fn series_of(
 /// The points a finding compared: the previous period's and its own (a revision compares
 /// editions, not periods, so its values are in the evidence's `values`).
 fn points_of(rule: &Rule, f: &Finding) -> Vec<Point> {
-    if matches!(rule.kind, Kind::Revision { .. }) {
+    if matches!(
+        rule.kind,
+        Kind::Revision { .. } | Kind::RunRevision { .. } | Kind::Withdrawn
+    ) {
         return Vec::new();
     }
     let point = |period: Option<i32>, value: Option<f64>, projection: bool| {
@@ -786,6 +820,21 @@ fn render_finding(
             put("baseline_value", f.prev_value);
             put("revised_pct", f.x1);
         }
+        Kind::RunRevision { percent } => {
+            let from = snapshot.revised_from.clone().unwrap_or_else(|| "—".into());
+            vars.set("baseline", format!("run {from}"), format!("실행 {from}"));
+            if let Some(p) = f.prev_value {
+                vars.value("baseline_value", format, p);
+            }
+            vars.change("revised_by", f.x1.unwrap_or(f64::NAN));
+            vars.change("limit", *percent);
+            put("baseline_value", f.prev_value);
+            put("revised_pct", f.x1);
+        }
+        Kind::Withdrawn => {
+            let from = snapshot.revised_from.clone().unwrap_or_else(|| "—".into());
+            vars.set("baseline", format!("run {from}"), format!("실행 {from}"));
+        }
         Kind::DataQuality { .. } | Kind::Pipeline { .. } => {}
     }
     let period = f.period.to_string();
@@ -845,7 +894,8 @@ fn render_finding(
             data_issue_reason: data_issue_reason.clone(),
         },
         actions,
-        data_issue: data_issue_reason.is_some(),
+        // A withdrawn value is a data issue by definition.
+        data_issue: data_issue_reason.is_some() || matches!(rule.kind, Kind::Withdrawn),
         auto_resolve: rule.auto_resolve,
     }
 }

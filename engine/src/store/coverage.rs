@@ -130,9 +130,10 @@ pub fn classify(
         .collect()
 }
 
-fn per_year_counts(
-    conn: &Connection,
-) -> Result<std::collections::BTreeMap<String, Vec<(i32, u64, f64)>>, duckdb::Error> {
+/// Per source: (year, countries reporting, their total).
+type PerYear = std::collections::BTreeMap<String, Vec<(i32, u64, f64)>>;
+
+fn per_year_counts(conn: &Connection) -> Result<PerYear, duckdb::Error> {
     let mut stmt = conn.prepare(
         "SELECT source_id, year, count(*), coalesce(sum(value), 0) FROM observations
          WHERE NOT is_aggregate AND value IS NOT NULL GROUP BY source_id, year",
@@ -145,7 +146,7 @@ fn per_year_counts(
             r.get::<_, f64>(3)?,
         ))
     })?;
-    let mut out: std::collections::BTreeMap<String, Vec<(i32, u64, f64)>> = Default::default();
+    let mut out = PerYear::new();
     for row in rows {
         let (source, year, n, total) = row?;
         out.entry(source)

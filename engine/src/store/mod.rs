@@ -3,6 +3,7 @@
 //! people who sign in, apart.
 
 pub mod alert_state;
+pub mod changes;
 pub mod country;
 pub mod coverage;
 pub mod editions;

@@ -220,6 +220,29 @@ impl SnapshotStore {
         Ok((run, conn))
     }
 
+    /// An in-memory connection with two complete snapshots attached read-only, as `a` (`from`)
+    /// and `b` (`to`), for comparing runs.
+    pub fn open_pair(&self, from: &RunId, to: &RunId) -> Result<Connection, SnapshotError> {
+        let dir = self.snapshots_dir();
+        let config = snapshot_config(&dir, false)?;
+        let conn = Connection::open_in_memory_with_flags(config).map_err(db_err(&dir))?;
+        for (alias, run) in [("a", from), ("b", to)] {
+            let path = self.snapshot_path(run);
+            if !path.is_file() {
+                return Err(SnapshotError::MissingSnapshot {
+                    run: run.clone(),
+                    path,
+                });
+            }
+            conn.execute_batch(&format!(
+                "ATTACH '{}' AS {alias} (READ_ONLY)",
+                path.to_string_lossy().replace('\'', "''")
+            ))
+            .map_err(db_err(&path))?;
+        }
+        Ok(conn)
+    }
+
     /// Opens one complete snapshot read-only.
     pub fn open_read_only(&self, run: &RunId) -> Result<Connection, SnapshotError> {
         let path = self.snapshot_path(run);
