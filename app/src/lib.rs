@@ -63,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("pipeline") view=pages::pipeline::PipelinePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("login") view=pages::login::LoginPage/>
                     <Route path=StaticSegment("editions") view=pages::editions::EditionsPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("changes") view=pages::changes::ChangesPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

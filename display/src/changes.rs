@@ -34,6 +34,8 @@ impl ChangeKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     pub source_id: String,
+    /// What the values measure (`gdp_usd`, `population`).
+    pub series: String,
     pub code: String,
     pub name: Option<String>,
     pub year: i32,

@@ -177,8 +177,9 @@ pub fn between(store: &SnapshotStore, params: &ChangesParams) -> Result<Changes,
     let conn = store.open_pair(&from, &to)?;
     let sql = format!(
         "WITH d AS ({}) SELECT d.source_id, d.code, c.name, d.year, d.kind, d.old_value, d.new_value,
-                d.change_pct
+                d.change_pct, coalesce(s.series, '')
          FROM d LEFT JOIN b.countries c ON c.code = d.code
+              LEFT JOIN b.sources s ON s.source_id = d.source_id
          WHERE (?1 IS NULL OR d.code = ?1)
            AND (?2 IS NULL OR d.kind <> 'revised' OR abs(d.change_pct) >= ?2)
          ORDER BY CASE d.kind WHEN 'withdrawn' THEN 0 WHEN 'revised' THEN 1 ELSE 2 END,
@@ -196,6 +197,7 @@ pub fn between(store: &SnapshotStore, params: &ChangesParams) -> Result<Changes,
             old_value: r.get(5)?,
             new_value: r.get(6)?,
             change_pct: r.get(7)?,
+            series: r.get(8)?,
         })
     })?;
     for row in rows {
