@@ -453,6 +453,16 @@ fn a_partial_year_changes_no_headline_figure_no_ranking_and_no_earlier_alert() {
         of_2026.iter().filter(|a| a.kind == "absence").collect();
     assert_eq!(absence.len(), 1, "one grouped notice");
     assert_eq!(absence[0].fingerprint, "gdp_missing:WLD:2026");
+    // Every country that reported 2025 and not yet 2026, whatever its size.
+    let waiting = 185 - release.early_2026.len();
+    assert!(
+        absence[0]
+            .title
+            .en
+            .starts_with(&format!("2026: {waiting} countries not yet published")),
+        "{}",
+        absence[0].title.en
+    );
     assert!(
         absence[0].title.en.starts_with("2026: ")
             && absence[0].title.en.contains("countries not yet published"),

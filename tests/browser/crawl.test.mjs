@@ -132,7 +132,7 @@ describe('crawl of the default data', () => {
     const summary = await checkCrawl(server, results, {
       minPages: 400,
       // The pages that once never answered: always first, and always in the top ranks.
-      mustVisit: ['/country/USA', '/country/DEU', '/country/CHN', '/pipeline', '/explore', '/alerts', '/editions'],
+      mustVisit: ['/country/USA', '/country/DEU', '/country/CHN', '/pipeline', '/explore', '/alerts', '/editions', '/changes'],
     });
     assert.ok(countries.size >= 180, `only ${countries.size} country pages were reached`);
     console.log(`crawl (default data): ${JSON.stringify(summary)}, ${countries.size} country pages`);
@@ -149,10 +149,12 @@ describe('crawl of the default data', () => {
     ['/country/KOR', ['year']],
     ['/pipeline', ['run', 'started']],
     ['/editions', ['year']],
+    ['/changes', ['from', 'to', 'country', 'min']],
     ['/login', ['next', 'error']],
     ['/lang', ['to', 'back']],
     ['/api/get_overview', ['year']],
     ['/api/get_editions', ['year']],
+    ['/api/get_changes', ['from', 'to', 'country', 'min']],
     ['/api/get_pipeline', ['run']],
     ['/api/get_explore', ['params[year]', 'params[page]', 'params[min]', 'params[sort]']],
     ['/api/get_alert', ['fingerprint']],

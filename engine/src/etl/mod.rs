@@ -5,6 +5,7 @@ pub mod load;
 pub mod manifest;
 pub mod pipeline;
 pub mod progress;
+pub mod prune;
 pub mod transform;
 pub mod volume;
 

@@ -78,6 +78,47 @@ pub struct PipelineLock {
     _file: std::fs::File,
 }
 
+/// The pipeline lock of `data_dir` (also taken by pruning); [`PipelineError::Busy`] when
+/// another runner holds it.
+pub fn lock(data_dir: &Path) -> Result<PipelineLock, PipelineError> {
+    use std::io::Write;
+    let runs = RunDir::runs_root(data_dir);
+    let path = runs.join(".lock");
+    let err = |source| PipelineError::Lock {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&runs).map_err(err)?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(err)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            return Err(PipelineError::Busy {
+                data_dir: data_dir.to_path_buf(),
+                holder: holder.trim().to_string(),
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(err(e)),
+    }
+    // Who holds it, for the message another runner shows.
+    let note = format!(
+        "process {} since {}",
+        std::process::id(),
+        Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    file.set_len(0)
+        .and_then(|()| file.write_all(note.as_bytes()))
+        .map_err(err)?;
+    Ok(PipelineLock { _file: file })
+}
+
 fn write_err(what: impl Into<String>) -> impl FnOnce(String) -> PipelineError {
     let what = what.into();
     move |message| PipelineError::Write { what, message }
@@ -163,42 +204,7 @@ impl Pipeline {
 
     /// The data folder's pipeline lock; [`PipelineError::Busy`] when another runner holds it.
     pub fn lock(&self) -> Result<PipelineLock, PipelineError> {
-        use std::io::Write;
-        let runs = RunDir::runs_root(&self.data_dir);
-        let path = runs.join(".lock");
-        let err = |source| PipelineError::Lock {
-            path: path.clone(),
-            source,
-        };
-        std::fs::create_dir_all(&runs).map_err(err)?;
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(err)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = std::fs::read_to_string(&path).unwrap_or_default();
-                return Err(PipelineError::Busy {
-                    data_dir: self.data_dir.clone(),
-                    holder: holder.trim().to_string(),
-                });
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(err(e)),
-        }
-        // Who holds it, for the message another runner shows.
-        let note = format!(
-            "process {} since {}",
-            std::process::id(),
-            Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        );
-        file.set_len(0)
-            .and_then(|()| file.write_all(note.as_bytes()))
-            .map_err(err)?;
-        Ok(PipelineLock { _file: file })
+        lock(&self.data_dir)
     }
 
     pub fn new_run(&self) -> Result<RunDir, PipelineError> {

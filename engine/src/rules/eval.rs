@@ -508,7 +508,10 @@ fn grouped_absence(
     snapshot: &Snapshot,
     period: i32,
 ) -> Result<Option<Alert>, RulesError> {
-    let mut found = rule_findings(conn, metrics, rule, Periods::At(period))?;
+    // Every country not yet reporting counts, whatever the per-country guard on its size.
+    let mut all = rule.clone();
+    all.guards.min_value = None;
+    let mut found = rule_findings(conn, metrics, &all, Periods::At(period))?;
     if found.is_empty() {
         return Ok(None);
     }

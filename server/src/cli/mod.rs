@@ -76,6 +76,19 @@ enum EtlCommand {
     /// Show each run's stages, row counts, rejects and errors (reads only the run folders, so it
     /// works even while the configuration is broken).
     Status(StatusArgs),
+    /// Remove old runs (folder and snapshot) past the newest `--keep` published ones; never the
+    /// run being served, newer runs, or a run an open alert's evidence points to.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+struct PruneArgs {
+    /// How many published runs to keep (the newest).
+    #[arg(long, default_value_t = 10)]
+    keep: usize,
+    /// Only say what would be removed.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -279,6 +292,46 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
                 refresh_alerts(data_dir, &args.files);
             }
             result
+        }
+        EtlCommand::Prune(args) => {
+            use engine::etl::prune;
+            // Runs open alerts point to stay: their evidence must remain readable.
+            let referenced = engine::store::AlertStore::open_in(data_dir)
+                .and_then(|s| s.list(&engine::store::AlertFilter::default()))
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|r| r.alert.evidence.run_id)
+                .collect();
+            // The pipeline's lock: no run is loading while files go.
+            let _lock = engine::etl::pipeline::lock(data_dir).map_err(|e| e.to_string())?;
+            let plan = prune::plan(data_dir, args.keep, &referenced).map_err(|e| e.to_string())?;
+            for (run, why) in &plan.kept {
+                out!("Keeping run {run}: {why}.");
+            }
+            for run in &plan.remove {
+                out!(
+                    "{} run {run}.",
+                    if args.dry_run {
+                        "Would remove"
+                    } else {
+                        "Removing"
+                    }
+                );
+            }
+            if !args.dry_run {
+                prune::execute(data_dir, &plan).map_err(|e| e.to_string())?;
+            }
+            out!(
+                "{} runs {}; the newest {} published runs are kept.",
+                plan.remove.len(),
+                if args.dry_run {
+                    "would be removed"
+                } else {
+                    "removed"
+                },
+                args.keep
+            );
+            Ok(())
         }
         EtlCommand::Status(args) => {
             let runs = match &args.run {
