@@ -54,6 +54,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <components::top_bar::TopBar/>
             <main>
+                <components::as_of::AsOfBanner/>
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=StaticSegment("") view=pages::overview::OverviewPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("alerts") view=pages::alerts::AlertsPage ssr=SsrMode::Async/>

@@ -186,6 +186,63 @@ async fn a_partial_year_is_provisional_and_the_changes_page_lists_revisions_and_
         html.contains("0 values revised, 1 added, 0 withdrawn"),
         "{html}"
     );
+    // As of the first run: its figures (Korea before the revision), a banner and a way back.
+    let (status, html) = get(format!("{base}/"), "lang=en").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("1,756.29") && !html.contains("1,872.37"),
+        "Korea 2025 now"
+    );
+    assert!(!html.contains("data-testid=\"as-of\""));
+    let (status, html) = get(format!("{base}/?as_of={first}"), "lang=en").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("1,872.37") && !html.contains("1,756.29"),
+        "Korea 2025 then"
+    );
+    assert!(
+        html.contains(&format!(
+            "Viewing the data as of run {first}, not the current data."
+        )),
+        "{html}"
+    );
+    assert!(
+        html.contains("<a href=\"/\">Back to the current data</a>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("2026 (provisional)"),
+        "the first run had no 2026"
+    );
+    assert!(
+        html.contains(&format!(
+            "<input type=\"hidden\" name=\"as_of\" value=\"{first}\""
+        )),
+        "the year picker keeps the run"
+    );
+    let (_, html) = get(
+        format!("{base}/explore?as_of={first}&country=KOR"),
+        "lang=ko",
+    )
+    .await;
+    assert!(
+        html.contains(&format!("실행 {first} 시점의 데이터를 보고 있습니다")),
+        "{html}"
+    );
+    let (status, html) = get(format!("{base}/country/KOR?as_of={first}"), "lang=en").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("1,872.37"), "{html}");
+    let (_, html) = get(format!("{base}/pipeline"), "lang=en").await;
+    assert!(
+        html.contains(&format!("href=\"/?as_of={first}\"")),
+        "{html}"
+    );
+    let (status, _) = get(format!("{base}/?as_of=nope%2F.."), "lang=en").await;
+    assert_eq!(status, 400);
+    let (status, html) = get(format!("{base}/?as_of=20200101T000000.000Z"), "lang=en").await;
+    assert_eq!(status, 404);
+    assert!(html.contains("no snapshot of run"), "{html}");
+
     // Bad parameters are a 400 in the reader's language, never a 500.
     let (status, html) = get(format!("{base}/changes?from=nope"), "lang=en").await;
     assert_eq!(status, 400);

@@ -17,8 +17,14 @@ use crate::model::country::{AlertRecord, CountryPage, CountryProfile, CountryRes
 #[component]
 pub fn CountryRoute() -> impl IntoView {
     let params = use_params_map();
-    let code = move || params.read().get("code").unwrap_or_default();
-    let data = Resource::new(code, get_country);
+    let query = leptos_router::hooks::use_query_map();
+    let args = move || {
+        (
+            params.read().get("code").unwrap_or_default(),
+            query.read().get("as_of"),
+        )
+    };
+    let data = Resource::new(args, |(code, as_of)| get_country(code, as_of));
     view! {
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {

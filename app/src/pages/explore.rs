@@ -53,7 +53,8 @@ pub fn ExplorePage() -> impl IntoView {
             page: q.get("page"),
         }
     };
-    let data = Resource::new(params, get_explore);
+    let args = move || (params(), query.read().get("as_of"));
+    let data = Resource::new(args, |(params, as_of)| get_explore(params, as_of));
     view! {
         <Title text=t(lang, "Explore · Actionboard", "탐색 · Actionboard")/>
         <h1>{t(lang, "Explore", "탐색")}</h1>
@@ -92,6 +93,7 @@ fn Filters(data: Explore, raw: ExploreParams) -> impl IntoView {
     let min_text = raw.min.clone().unwrap_or_default();
     view! {
         <Form method="GET" action="" attr:class="filters" attr:aria-label=t(lang, "Filters", "필터")>
+            <crate::components::as_of::AsOfField/>
             <div class="field">
                 <label for="explore-year">{t(lang, "Year", "연도")}</label>
                 <select id="explore-year" name="year">

@@ -23,7 +23,11 @@ pub fn OverviewPage() -> impl IntoView {
             .get("year")
             .and_then(|y| y.trim().parse::<i32>().ok())
     };
-    let overview = Resource::new(year, get_overview);
+    let as_of = move || query.read().get("as_of");
+    let overview = Resource::new(
+        move || (year(), as_of()),
+        |(year, as_of)| get_overview(year, as_of),
+    );
 
     view! {
         <h1>{t(lang, "Overview", "개요")}</h1>
@@ -50,6 +54,7 @@ fn YearPicker(year: i32, years: Vec<i32>, partial_years: Vec<i32>) -> impl IntoV
     };
     view! {
         <Form method="GET" action="" attr:class="year-picker">
+            <crate::components::as_of::AsOfField/>
             <label for="year">{t(lang, "Year", "연도")}</label>
             // With JavaScript the choice applies at once; without it the button submits the form.
             <SubmitOnChange>
