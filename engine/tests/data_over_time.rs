@@ -687,4 +687,14 @@ fn a_next_release_raises_revision_and_withdrawal_alerts_for_exactly_the_changed_
             .count(),
         revised.len()
     );
+
+    // Publishing the second run again (a way back) keeps its diff against the first.
+    let rd = find_run(&ws.data(), Some(second.as_str())).unwrap();
+    ws.pipeline().run_stage(&rd, Stage::Load).unwrap();
+    assert_eq!(ws.store().current().unwrap(), Some(second.clone()));
+    let again: i64 = count_rows(
+        &ws,
+        &format!("SELECT count(*) FROM revisions WHERE kind = 'revised' AND from_run = '{first}'"),
+    );
+    assert_eq!(again as usize, revised.len());
 }

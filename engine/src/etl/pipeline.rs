@@ -493,13 +493,13 @@ impl Pipeline {
                 needed: Stage::Transform,
             })?;
         let notes = self.check_volumes(rd)?;
-        // The run this one's revisions are counted against: the one published before it.
+        // The run this one's revisions are counted against: the newest kept snapshot before it
+        // (so loading a run again, as a way back, stores the same diff).
         let previous = self
             .store()
-            .current()
+            .list()
             .ok()
-            .flatten()
-            .filter(|p| *p < rd.run);
+            .and_then(|runs| runs.into_iter().rfind(|p| *p < rd.run));
         let provenance = read_provenance(rd)?;
         let primary = self
             .sources
