@@ -698,3 +698,26 @@ fn a_next_release_raises_revision_and_withdrawal_alerts_for_exactly_the_changed_
     );
     assert_eq!(again as usize, revised.len());
 }
+
+#[test]
+fn revisions_are_found_while_a_reader_holds_the_previous_snapshot_open() {
+    // The dashboard keeps the served snapshot open while a run started from it loads the next.
+    let ws = Workspace::new();
+    let first = ws.pipeline().run().unwrap().run;
+    let reader = engine::store::SnapshotReader::new(ws.store());
+    let (_, held) = reader.connection().unwrap();
+    let n: i64 = held
+        .query_row("SELECT count(*) FROM observations", [], |r| r.get(0))
+        .unwrap();
+    assert!(n > 0);
+    ws.set_wb_gdp(&next_release(false).text);
+    ws.pipeline().run().unwrap();
+    let from: Option<String> = count_rows_str(&ws, "SELECT max(from_run) FROM revisions");
+    assert_eq!(from.as_deref(), Some(first.as_str()));
+    drop(held);
+}
+
+fn count_rows_str(ws: &Workspace, sql: &str) -> Option<String> {
+    let (_, conn) = ws.store().open_current().unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
