@@ -175,6 +175,19 @@ async fn a_partial_year_is_provisional_and_the_changes_page_lists_revisions_and_
         "{html}"
     );
 
+    // A country that published 2026 early: the figure is labelled provisional on its page.
+    let early = next_release()
+        .lines()
+        .find(|l| l.contains(",2026,"))
+        .and_then(|l| l.rsplit(',').nth(2).map(str::to_string))
+        .unwrap();
+    let (status, html) = get(format!("{base}/country/{early}"), "lang=en").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("<td data-col=\"kind\">Provisional (partial year)</td>"),
+        "{early}: {html}"
+    );
+
     // The Changes page: by default the last two runs.
     let (status, html) = get(format!("{base}/changes"), "lang=en").await;
     assert_eq!(status, 200);
