@@ -92,6 +92,15 @@ fn a_shrunk_source_is_refused_then_accepted_and_old_runs_are_pruned() {
     assert!(out.status.success(), "{}", text(&out));
     let second = serving(&data);
     assert_ne!(second, first);
+    let status = text(&actionboard(
+        &data,
+        &mirror,
+        &["etl", "status", "--run", second.trim()],
+    ));
+    assert!(
+        status.contains("accepted shrink of `wb_gdp`") && status.contains("rows 14743 → 100"),
+        "{status}"
+    );
 
     // The rules replayed on the first run's snapshot, as of then.
     let out = actionboard(

@@ -436,6 +436,12 @@ fn print_run(rd: &RunDir) {
                         );
                     }
                 }
+                if stage == Stage::Load {
+                    // An accepted shrink (`--accept-shrink`), on the record.
+                    for note in &m.notes {
+                        out!("      {note}");
+                    }
+                }
                 if stage == Stage::Transform {
                     for (source, c) in &m.counts {
                         let added = if c.added > 0 {
