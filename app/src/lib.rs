@@ -54,6 +54,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <components::top_bar::TopBar/>
             <main>
+                <components::as_of::AsOfBanner/>
                 <Routes fallback=pages::not_found::NotFound>
                     <Route path=StaticSegment("") view=pages::overview::OverviewPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("alerts") view=pages::alerts::AlertsPage ssr=SsrMode::Async/>
@@ -65,6 +66,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("rules") view=pages::rules::RulesPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("rules"), ParamSegment("rule")) view=pages::rules::BacktestPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("editions") view=pages::editions::EditionsPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("changes") view=pages::changes::ChangesPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -9,6 +9,9 @@ pub struct SeriesPoint {
     pub value: f64,
     /// A forecast, not an actual figure.
     pub projection: bool,
+    /// An early figure of a partial period (only some countries have published it).
+    #[serde(default)]
+    pub provisional: bool,
     pub source_id: String,
     pub run_id: String,
 }

@@ -157,4 +157,7 @@ pub struct Explore {
     pub movers_up: Vec<ExploreRow>,
     /// Largest falls, largest fall first.
     pub movers_down: Vec<ExploreRow>,
+    /// Set when the year is a partial period: figures provisional, no ranks, shares or movers.
+    #[serde(default)]
+    pub provisional: Option<crate::overview::Provisional>,
 }

@@ -5,6 +5,7 @@
 pub mod alert;
 #[rustfmt::skip]
 mod cldr_names;
+pub mod changes;
 pub mod country;
 pub mod editions;
 pub mod explore;

@@ -35,6 +35,43 @@ pub struct Overview {
     pub region_top5: Vec<RegionTop5>,
     pub world: WorldGdp,
     pub freshness: Freshness,
+    /// Set when `year` is a partial period (only some countries have reported it): its figures
+    /// are provisional, never ranked, and never the default.
+    #[serde(default)]
+    pub provisional: Option<Provisional>,
+    /// The partial periods among `years` (labelled in the year picker).
+    #[serde(default)]
+    pub partial_years: Vec<i32>,
+}
+
+/// A partial period's coverage against the previous complete period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provisional {
+    pub year: i32,
+    /// Countries reporting this period.
+    pub countries: usize,
+    /// The previous complete period, and how many countries reported it.
+    pub reference_year: i32,
+    pub reference_countries: usize,
+    /// This period's total as a percentage of the reference period's total.
+    pub total_share_pct: f64,
+}
+
+impl Provisional {
+    /// "provisional: 60 of 190 countries, 31 % of 2025's total".
+    pub fn label(&self) -> crate::Text {
+        let pct = self.total_share_pct.round();
+        crate::Text::new(
+            format!(
+                "provisional: {} of {} countries, {pct} % of {}'s total",
+                self.countries, self.reference_countries, self.reference_year
+            ),
+            format!(
+                "잠정치: {}개국 중 {}개국, {}년 합계의 {pct}%",
+                self.reference_countries, self.countries, self.reference_year
+            ),
+        )
+    }
 }
 
 /// The sum of country GDPs for the year, and its change like for like.

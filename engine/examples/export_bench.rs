@@ -128,6 +128,7 @@ fn generate(dir: &std::path::Path, actions: usize) -> Result<(), Error> {
             rules_digest: "bench".into(),
             alerts,
             per_rule: Vec::new(),
+            evaluated_periods: Default::default(),
         },
         Utc::now() - chrono::Duration::days(10),
     )?;

@@ -100,6 +100,8 @@ struct DefaultsFile {
     retries: u32,
     #[serde(default = "default_reject_rate")]
     max_reject_rate: f64,
+    #[serde(default = "default_max_shrink")]
+    max_shrink: f64,
 }
 
 impl Default for DefaultsFile {
@@ -109,6 +111,7 @@ impl Default for DefaultsFile {
             timeout_secs: default_timeout(),
             retries: default_retries(),
             max_reject_rate: default_reject_rate(),
+            max_shrink: default_max_shrink(),
         }
     }
 }
@@ -124,6 +127,11 @@ fn default_retries() -> u32 {
 }
 fn default_reject_rate() -> f64 {
     0.01
+}
+/// A source may lose at most this fraction of its rows, countries, or countries reporting its
+/// latest period between two published runs before the run fails.
+fn default_max_shrink() -> f64 {
+    0.1
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -197,6 +205,8 @@ struct ChecksFile {
     max: Option<f64>,
     #[serde(default)]
     max_reject_rate: Option<f64>,
+    #[serde(default)]
+    max_shrink: Option<f64>,
 }
 
 /// Validated configuration of every source.
@@ -239,6 +249,9 @@ pub struct Source {
     pub min: Option<f64>,
     pub max: Option<f64>,
     pub max_reject_rate: f64,
+    /// The largest drop (a fraction) of rows, countries, or countries reporting the latest
+    /// period, compared with the last published run, that still publishes.
+    pub max_shrink: f64,
 }
 
 impl Sources {
@@ -268,6 +281,12 @@ impl Sources {
             return Err(invalid(format!(
                 "defaults.max_reject_rate is {}, expected a fraction between 0 and 1",
                 d.max_reject_rate
+            )));
+        }
+        if !(0.0..=1.0).contains(&d.max_shrink) {
+            return Err(invalid(format!(
+                "defaults.max_shrink is {}, expected a fraction between 0 and 1 (0.1: a source may lose 10 % of its rows or countries between runs)",
+                d.max_shrink
             )));
         }
         let mut seen = HashSet::new();
@@ -344,6 +363,12 @@ impl Sources {
                     "checks.max_reject_rate is {max_reject_rate}, expected a fraction between 0 and 1"
                 )));
             }
+            let max_shrink = s.checks.max_shrink.unwrap_or(d.max_shrink);
+            if !(0.0..=1.0).contains(&max_shrink) {
+                return Err(at(format!(
+                    "checks.max_shrink is {max_shrink}, expected a fraction between 0 and 1 (0.1: the source may lose 10 % of its rows or countries between runs)"
+                )));
+            }
             sources.push(Source {
                 id: s.id,
                 role: s.role,
@@ -364,6 +389,7 @@ impl Sources {
                 min: s.checks.min,
                 max: s.checks.max,
                 max_reject_rate,
+                max_shrink,
             });
         }
         // A URL serves one edition: two editions read from one URL would both hold whatever it
@@ -494,6 +520,30 @@ sources:
         .unwrap_err()
         .to_string();
         assert!(err.contains("aggregate set `nope` is not defined"), "{err}");
+    }
+
+    #[test]
+    fn max_shrink_defaults_to_ten_percent_and_is_checked() {
+        let gdp = "  - id: gdp\n    kind: csv\n    title: t\n    publisher: p\n    licence: l\n    edition: e\n    mirror: g.csv\n    series: gdp_usd\n    unit: usd\n    columns: { code: C, year: Y, value: V }\n";
+        let sources = parse(&format!("{MINIMAL}{gdp}")).unwrap();
+        assert_eq!(sources.get("gdp").unwrap().max_shrink, 0.1);
+        let sources = parse(&format!(
+            "defaults: {{ max_shrink: 0.5 }}\n{MINIMAL}{gdp}    checks: {{ max_shrink: 0.25 }}\n"
+        ))
+        .unwrap();
+        assert_eq!(sources.get("gdp").unwrap().max_shrink, 0.25);
+        assert_eq!(sources.get("regions").unwrap().max_shrink, 0.5);
+        let err = parse(&format!("{MINIMAL}{gdp}    checks: {{ max_shrink: 10 }}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("source `gdp`: checks.max_shrink is 10, expected a fraction"),
+            "{err}"
+        );
+        let err = parse(&format!("{MINIMAL}{gdp}    checks: {{ max_shrnk: 0.2 }}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `max_shrnk`"), "{err}");
     }
 
     #[test]

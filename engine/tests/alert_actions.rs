@@ -69,6 +69,7 @@ fn eval(run: &str, alerts: Vec<Alert>) -> Evaluation {
             })
             .collect(),
         per_rule: Vec::new(),
+        evaluated_periods: Default::default(),
     }
 }
 

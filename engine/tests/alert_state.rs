@@ -59,6 +59,7 @@ fn eval(run: &str, alerts: Vec<Alert>) -> Evaluation {
         rules_digest: "digest".into(),
         alerts,
         per_rule: Vec::new(),
+        evaluated_periods: Default::default(),
     }
 }
 

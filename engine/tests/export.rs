@@ -136,6 +136,7 @@ fn store() -> (tempfile::TempDir, AlertStore) {
             ),
         ],
         per_rule: Vec::new(),
+        evaluated_periods: Default::default(),
     };
     store.merge(&eval, t0()).unwrap();
     let later = t0() + Duration::hours(1);

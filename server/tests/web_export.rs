@@ -486,6 +486,7 @@ fn generated_state(dir: &Path, n: usize) {
         rules_digest: "gen".into(),
         alerts,
         per_rule: Vec::new(),
+        evaluated_periods: Default::default(),
     };
     AlertStore::open_in(dir)
         .unwrap()

@@ -132,7 +132,7 @@ describe('crawl of the default data', () => {
     const summary = await checkCrawl(server, results, {
       minPages: 400,
       // The pages that once never answered: always first, and always in the top ranks.
-      mustVisit: ['/country/USA', '/country/DEU', '/country/CHN', '/pipeline', '/explore', '/alerts', '/editions', '/rules'],
+      mustVisit: ['/country/USA', '/country/DEU', '/country/CHN', '/pipeline', '/explore', '/alerts', '/editions', '/rules', '/changes'],
     });
     assert.ok(countries.size >= 180, `only ${countries.size} country pages were reached`);
     console.log(`crawl (default data): ${JSON.stringify(summary)}, ${countries.size} country pages`);
@@ -143,7 +143,7 @@ describe('crawl of the default data', () => {
     'NaN', 'abc', '한국어', "'", '"><script>alert(1)</script>', '../../../etc/passwd', '%00', '%FF', '%', '\u0000',
     '/\t/evil.example', '//evil.example', 'https://evil.example', '\r\nSet-Cookie: x=1'];
   const ROUTES = [
-    ['/', ['year']],
+    ['/', ['year', 'as_of']],
     ['/alerts', ['status', 'severity', 'rule', 'region', 'owner', 'data_issue', 'mine']],
     ['/rules', ['zzz']],
     ['/rules/gdp_fall', ['zzz']],
@@ -151,14 +151,16 @@ describe('crawl of the default data', () => {
     ['/api/v1/actions/export', ['format', 'bom', 'history', 'lang', 'status', 'severity', 'overdue', 'period', 'mine']],
     ['/api/openapi.json', ['zzz']],
     ['/api/docs', ['zzz']],
-    ['/explore', ['year', 'region', 'metric', 'min', 'sort', 'dir', 'page']],
-    ['/country/KOR', ['year']],
+    ['/explore', ['year', 'region', 'metric', 'min', 'sort', 'dir', 'page', 'as_of']],
+    ['/country/KOR', ['year', 'as_of']],
     ['/pipeline', ['run', 'started']],
-    ['/editions', ['year']],
+    ['/editions', ['year', 'as_of']],
+    ['/changes', ['from', 'to', 'country', 'min']],
     ['/login', ['next', 'error']],
     ['/lang', ['to', 'back']],
-    ['/api/get_overview', ['year']],
+    ['/api/get_overview', ['year', 'as_of']],
     ['/api/get_editions', ['year']],
+    ['/api/get_changes', ['from', 'to', 'country', 'min']],
     ['/api/get_pipeline', ['run']],
     ['/api/get_explore', ['params[year]', 'params[page]', 'params[min]', 'params[sort]']],
     ['/api/get_alert', ['fingerprint']],

@@ -80,6 +80,10 @@ impl ApiError {
             SnapshotError::BadRunId(run) => ApiError::BadRequest(format!(
                 "`{run}` is not a valid run id. 올바른 실행 ID가 아닙니다."
             )),
+            SnapshotError::NoSuchRun(run) => ApiError::NotFound(format!(
+                "no snapshot of run `{run}` is kept; the pipeline page lists the runs. \
+                 실행 `{run}`의 스냅샷이 없습니다. 파이프라인 화면에서 실행 목록을 확인하세요."
+            )),
             other => Self::internal(context, &other),
         }
     }

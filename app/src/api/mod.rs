@@ -1,6 +1,7 @@
 //! Server functions, one per file, grouped by domain.
 
 pub mod alerts;
+pub mod changes;
 pub mod country;
 pub mod editions;
 pub mod error;

@@ -1,6 +1,7 @@
 //! Pieces shared by pages.
 
 pub mod alert_bits;
+pub mod as_of;
 pub mod chart;
 pub mod islands;
 pub mod links;

@@ -7,12 +7,13 @@ use crate::auth::current_viewer;
 use crate::i18n::{t, use_lang, Lang};
 
 /// The sections, in order: path, English, Korean.
-const SECTIONS: [(&str, &str, &str); 5] = [
+const SECTIONS: [(&str, &str, &str); 6] = [
     ("/", "Overview", "개요"),
     ("/explore", "Explore", "탐색"),
     ("/alerts", "Alerts", "알림"),
     ("/pipeline", "Pipeline", "파이프라인"),
     ("/editions", "Editions", "발표판 비교"),
+    ("/changes", "Changes", "변경 내역"),
 ];
 
 fn is_current(section: &str, path: &str) -> bool {

@@ -2,6 +2,7 @@
 //! One module per domain.
 
 pub mod alerts;
+pub mod changes;
 pub mod country;
 pub mod editions;
 pub mod explore;

@@ -18,8 +18,14 @@ use crate::model::country::{AlertRecord, CountryPage, CountryProfile, CountryRes
 #[component]
 pub fn CountryRoute() -> impl IntoView {
     let params = use_params_map();
-    let code = move || params.read().get("code").unwrap_or_default();
-    let data = Resource::new(code, get_country);
+    let query = leptos_router::hooks::use_query_map();
+    let args = move || {
+        (
+            params.read().get("code").unwrap_or_default(),
+            query.read().get("as_of"),
+        )
+    };
+    let data = Resource::new(args, |(code, as_of)| get_country(code, as_of));
     view! {
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
@@ -59,6 +65,8 @@ fn UnknownCountry(code: String) -> impl IntoView {
 fn point_label(profile: &CountryProfile, p: &SeriesPoint, format: Format, lang: Lang) -> String {
     let kind = if p.projection {
         t(lang, "projection", "전망치")
+    } else if p.provisional {
+        t(lang, "provisional", "잠정치")
     } else {
         t(lang, "actual", "실적치")
     };
@@ -267,12 +275,19 @@ fn FiguresTable(profile: CountryProfile) -> impl IntoView {
                     <tbody>
                         {rows.into_iter().map(|(y, gdp, pc, rank, source)| {
                             let projection = gdp.as_ref().is_some_and(|p| p.projection);
+                            let provisional = gdp.as_ref().is_some_and(|p| p.provisional);
                             let run = gdp.as_ref().map(|p| p.run_id.clone()).unwrap_or_default();
                             view! {
                                 <tr data-year=y class:projection=projection>
                                     <th scope="row">{y}</th>
                                     <td class="num">{gdp.map(|p| value(Format::UsdBillions, p.value, lang)).unwrap_or_else(|| "—".into())}</td>
-                                    <td>{if projection { t(lang, "Projection", "전망치") } else { t(lang, "Actual", "실적치") }}</td>
+                                    <td data-col="kind">{if projection {
+                                        t(lang, "Projection", "전망치")
+                                    } else if provisional {
+                                        t(lang, "Provisional (partial year)", "잠정치(부분 연도)")
+                                    } else {
+                                        t(lang, "Actual", "실적치")
+                                    }}</td>
                                     <td class="num">{pc.map(|p| value(Format::Usd, p.value, lang)).unwrap_or_else(|| "—".into())}</td>
                                     <td class="num">{rank.map(|p| value(Format::Rank, p.value, lang)).unwrap_or_else(|| "—".into())}</td>
                                     <td class="muted">{format!("{source} · {run}")}</td>

@@ -17,8 +17,11 @@ use crate::model::editions::{EditionComparison, Editions};
 pub fn EditionsPage() -> impl IntoView {
     let lang = use_lang();
     let query = use_query_map();
-    let year = move || query.read().get("year");
-    let data = Resource::new(year, get_editions);
+    let args = move || {
+        let q = query.read();
+        (q.get("year"), q.get("as_of"))
+    };
+    let data = Resource::new(args, |(year, as_of)| get_editions(year, as_of));
     view! {
         <Title text=t(lang, "IMF editions · Actionboard", "IMF 발표판 비교 · Actionboard")/>
         <h1>{t(lang, "IMF editions compared", "IMF 발표판 비교")}</h1>
@@ -71,6 +74,7 @@ fn EditionsBody(data: Editions) -> impl IntoView {
     };
     view! {
         <Form method="GET" action="" attr:class="filters">
+            <crate::components::as_of::AsOfField/>
             <div class="field">
                 <label for="editions-year">{t(lang, "Year", "연도")}</label>
                 <select id="editions-year" name="year">

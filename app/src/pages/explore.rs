@@ -53,7 +53,8 @@ pub fn ExplorePage() -> impl IntoView {
             page: q.get("page"),
         }
     };
-    let data = Resource::new(params, get_explore);
+    let args = move || (params(), query.read().get("as_of"));
+    let data = Resource::new(args, |(params, as_of)| get_explore(params, as_of));
     view! {
         <Title text=t(lang, "Explore · Actionboard", "탐색 · Actionboard")/>
         <h1>{t(lang, "Explore", "탐색")}</h1>
@@ -92,11 +93,16 @@ fn Filters(data: Explore, raw: ExploreParams) -> impl IntoView {
     let min_text = raw.min.clone().unwrap_or_default();
     view! {
         <Form method="GET" action="" attr:class="filters" attr:aria-label=t(lang, "Filters", "필터")>
+            <crate::components::as_of::AsOfField/>
             <div class="field">
                 <label for="explore-year">{t(lang, "Year", "연도")}</label>
                 <select id="explore-year" name="year">
-                    {data.years.iter().map(|&y| view! {
-                        <option value=y.to_string() selected=y == q.year>{y}</option>
+                    {data.years.iter().map(|&y| {
+                        let label = match &data.provisional {
+                            Some(p) if p.year == y => format!("{y} ({})", t(lang, "provisional", "잠정")),
+                            _ => y.to_string(),
+                        };
+                        view! { <option value=y.to_string() selected=y == q.year>{label}</option> }
                     }).collect_view()}
                 </select>
             </div>
@@ -257,17 +263,33 @@ fn ExploreBody(data: ExploreData, raw: ExploreParams) -> impl IntoView {
         Lang::En => "Top movers down: GDP change vs previous year",
         Lang::Ko => "하락 상위: GDP 전년 대비",
     };
-    let no_movers = t(
-        lang,
-        "No country with a previous year's figure matches.",
-        "전년 수치가 있는 국가가 없습니다.",
-    );
+    let provisional_note = data.provisional.as_ref().map(|p| {
+        view! {
+            <p class="provisional-note" role="note" data-testid="provisional">
+                {p.label().get(lang).to_string()}
+            </p>
+        }
+    });
+    let no_movers = if data.provisional.is_some() {
+        t(
+            lang,
+            "A provisional year is never ranked: only some countries have published it.",
+            "잠정 연도는 순위를 매기지 않습니다: 일부 국가만 발표했습니다.",
+        )
+    } else {
+        t(
+            lang,
+            "No country with a previous year's figure matches.",
+            "전년 수치가 있는 국가가 없습니다.",
+        )
+    };
     let rows = data.rows.clone();
     let movers_up = data.movers_up.clone();
     let movers_down = data.movers_down.clone();
     let pages = data.pages;
     view! {
         <Filters data=data raw/>
+        {provisional_note}
         <div class="movers-row">
             <Movers id="movers-up" title=movers_up_title rows=movers_up empty=no_movers/>
             <Movers id="movers-down" title=movers_down_title rows=movers_down empty=no_movers/>

@@ -1,5 +1,6 @@
 pub mod alert;
 pub mod alerts;
+pub mod changes;
 pub mod country;
 pub mod editions;
 pub mod explore;

@@ -24,7 +24,11 @@ pub fn OverviewPage() -> impl IntoView {
             .get("year")
             .and_then(|y| y.trim().parse::<i32>().ok())
     };
-    let overview = Resource::new(year, get_overview);
+    let as_of = move || query.read().get("as_of");
+    let overview = Resource::new(
+        move || (year(), as_of()),
+        |(year, as_of)| get_overview(year, as_of),
+    );
 
     view! {
         <h1>{t(lang, "Overview", "개요")}</h1>
@@ -40,17 +44,25 @@ pub fn OverviewPage() -> impl IntoView {
 }
 
 #[component]
-fn YearPicker(year: i32, years: Vec<i32>) -> impl IntoView {
+fn YearPicker(year: i32, years: Vec<i32>, partial_years: Vec<i32>) -> impl IntoView {
     let lang = use_lang();
+    let option_label = move |y: i32| {
+        if partial_years.contains(&y) {
+            format!("{y} ({})", t(lang, "provisional", "잠정"))
+        } else {
+            y.to_string()
+        }
+    };
     view! {
         <Form method="GET" action="" attr:class="filters year-picker">
+            <crate::components::as_of::AsOfField/>
             <label for="year">{t(lang, "Year", "연도")}</label>
             // With JavaScript the choice applies at once; without it the button submits the form.
             <SubmitOnChange>
                 <select id="year" name="year">
                     {years
                         .into_iter()
-                        .map(|y| view! { <option value=y.to_string() selected=y == year>{y}</option> })
+                        .map(|y| view! { <option value=y.to_string() selected=y == year>{option_label(y)}</option> })
                         .collect_view()}
                 </select>
             </SubmitOnChange>
@@ -83,6 +95,8 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
                 region_top5,
                 world,
                 freshness,
+                provisional,
+                partial_years,
             },
         age_days,
         alerts,
@@ -112,8 +126,19 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
         .to_string();
     let loaded_age = age(age_days, lang);
     let top = alerts.top.clone();
+    // A partial period: shown when asked for, labelled, never ranked.
+    let ranked = provisional.is_none();
+    let provisional_note = provisional.map(|p| {
+        let label = p.label();
+        view! {
+            <p class="provisional-note" role="note" data-testid="provisional">
+                {label.get(lang).to_string()}
+            </p>
+        }
+    });
     view! {
-        <YearPicker year years/>
+        <YearPicker year years partial_years/>
+        {provisional_note}
         <div class="kpis">
             <div class="kpi">
                 <span class="kpi-label">{move || format!("{} · {year}", t(lang, "World GDP", "세계 GDP"))}</span>
@@ -193,7 +218,7 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
                             .enumerate()
                             .map(|(i, c)| view! {
                                 <tr data-code=c.code.clone()>
-                                    <td>{i + 1}</td>
+                                    <td>{if ranked { (i + 1).to_string() } else { String::new() }}</td>
                                     <td><CountryLink code=c.code.clone() name=c.name.clone()/></td>
                                     <td>{c.region}</td>
                                     <td class="num">{billions(c.gdp_usd)}</td>

@@ -194,6 +194,10 @@ fn RunsTable(
                                     <th scope="row">
                                         <a href=link aria-current=is_selected.then_some("true")>{r.run_id.clone()}</a>
                                         {is_current.then(|| view! { " " <span class="badge current">{t(lang, "serving", "제공 중")}</span> })}
+                                        {(!is_current && state == StageState::Complete).then(|| {
+                                            let as_of = href("/", &[("as_of", Some(r.run_id.clone()))]);
+                                            view! { " " <a class="as-of-link" href=as_of data-testid="as-of-link">{t(lang, "view its data", "이 시점 데이터 보기")}</a> }
+                                        })}
                                     </th>
                                     <td><span class=state_class(state)>{state_label(state, lang)}</span></td>
                                     <td>{started}</td>

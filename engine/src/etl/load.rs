@@ -113,7 +113,9 @@ fn per_source_columns(conn: &Connection) -> Result<(String, String, String), Loa
     Ok((case(&|r| &r.1), case(&|r| &r.2), value_bn))
 }
 
-/// Builds the snapshot of `run` from the transform folder and publishes it.
+/// Builds the snapshot of `run` from the transform folder and publishes it. `previous` is the
+/// run published before it (its revisions are counted against that run).
+#[allow(clippy::too_many_arguments)]
 pub fn load(
     store: &SnapshotStore,
     run: &RunId,
@@ -121,6 +123,8 @@ pub fn load(
     transform_manifest: &StageManifest,
     provenance: &[Provenance],
     primary_gdp_source: &str,
+    completeness: crate::store::coverage::Completeness,
+    previous: Option<&RunId>,
 ) -> Result<u64, LoadError> {
     let sources_file = transform_dir.join("sources.parquet");
     if !sources_file.is_file() {
@@ -143,14 +147,38 @@ pub fn load(
         "CREATE TABLE sources AS SELECT * FROM read_parquet('{sources}');"
     ))?;
     let (series, edition, value_bn) = per_source_columns(&tx)?;
-    tx.execute_batch(&format!(
-        "CREATE VIEW observations AS
+    let observations_view = |partial: &[(String, i32)]| {
+        // Ranks and shares of a partial period (a few countries reported) mean nothing: the
+        // view never shows them, so no page, chart or rule can rank on them.
+        let (rank, share) = if partial.is_empty() {
+            ("rank".to_string(), "share_pct".to_string())
+        } else {
+            let cond = partial
+                .iter()
+                .map(|(source, year)| {
+                    format!("(source_id = '{}' AND year = {year})", sql_text(source))
+                })
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            (
+                format!("CASE WHEN {cond} THEN NULL ELSE rank END"),
+                format!("CASE WHEN {cond} THEN NULL ELSE share_pct END"),
+            )
+        };
+        format!(
+            "CREATE OR REPLACE VIEW observations AS
              SELECT '{run_id}' AS run_id, {series} AS series, {edition} AS edition, code,
                     name_in_source, year, value, {value_bn} AS value_bn,
-                    is_aggregate, is_projection, change_pct, rank, share_pct, per_capita, source_id
+                    is_aggregate, is_projection, change_pct, {rank} AS rank,
+                    {share} AS share_pct, per_capita, source_id
              FROM read_parquet('{obs_glob}', hive_partitioning = true,
-                               hive_types = {{'source_id': VARCHAR}});
-         CREATE TABLE regions AS SELECT * FROM read_parquet('{regions}');
+                               hive_types = {{'source_id': VARCHAR}});",
+            run_id = run.as_str(),
+        )
+    };
+    tx.execute_batch(&observations_view(&[]))?;
+    tx.execute_batch(&format!(
+        "CREATE TABLE regions AS SELECT * FROM read_parquet('{regions}');
          CREATE TABLE rejects AS SELECT * FROM read_parquet('{rejects}');
          CREATE TABLE provenance (
              source_id VARCHAR PRIMARY KEY, kind VARCHAR, title VARCHAR, publisher VARCHAR,
@@ -168,7 +196,6 @@ pub fn load(
              SELECT code, name_in_source AS source_name, year, value AS gdp_usd, is_aggregate, run_id, source_id
              FROM observations WHERE source_id = '{}';",
         primary_gdp_source.replace('\'', "''"),
-        run_id = run.as_str(),
     ))?;
     {
         let mut app = tx.appender("provenance")?;
@@ -194,11 +221,22 @@ pub fn load(
         }
         app.flush()?;
     }
+    // Which periods are complete, with the thresholds of this load: every reader agrees.
+    crate::store::coverage::write_table(&tx, completeness)?;
+    let partial: Vec<(String, i32)> = tx
+        .prepare("SELECT source_id, year FROM period_coverage WHERE NOT complete ORDER BY ALL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    if !partial.is_empty() {
+        tx.execute_batch(&observations_view(&partial))?;
+    }
     tx.execute(
         "INSERT INTO runs VALUES (?, ?)",
         params![run.as_str(), chrono::Utc::now().to_rfc3339()],
     )?;
     tx.commit()?;
+    // Every value against the previous published run's: revised, added, withdrawn.
+    crate::store::changes::write_table(conn, store, previous, run)?;
 
     let expected_rows: u64 = transform_manifest
         .counts

@@ -5,7 +5,9 @@ pub mod load;
 pub mod manifest;
 pub mod pipeline;
 pub mod progress;
+pub mod prune;
 pub mod transform;
+pub mod volume;
 
 pub use manifest::Stage;
 pub use pipeline::{Pipeline, PipelineError, RunOutcome};

@@ -24,6 +24,7 @@ use super::manifest::{
 };
 use super::progress::{NoProgress, Progress};
 use super::transform::{self, Reject, TransformError, Transformed};
+use super::volume;
 use crate::config::{Role, Sources};
 use crate::store::{RunId, SnapshotStore};
 
@@ -57,6 +58,12 @@ pub enum PipelineError {
     NoGdpSource,
     #[error("another pipeline run is going in {data_dir} ({holder}); wait for it to finish (`actionboard etl status` shows it)")]
     Busy { data_dir: PathBuf, holder: String },
+    #[error("{0}")]
+    Shrink(String),
+    #[error("--accept-shrink names `{0}`, which is not an enabled source of the configuration")]
+    UnknownAcceptShrink(String),
+    #[error("reading the volumes of {what}: {message}")]
+    Volume { what: String, message: String },
     #[error("locking {path}: {source}")]
     Lock {
         path: PathBuf,
@@ -71,6 +78,47 @@ pub struct PipelineLock {
     _file: std::fs::File,
 }
 
+/// The pipeline lock of `data_dir` (also taken by pruning); [`PipelineError::Busy`] when
+/// another runner holds it.
+pub fn lock(data_dir: &Path) -> Result<PipelineLock, PipelineError> {
+    use std::io::Write;
+    let runs = RunDir::runs_root(data_dir);
+    let path = runs.join(".lock");
+    let err = |source| PipelineError::Lock {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&runs).map_err(err)?;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(err)?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            return Err(PipelineError::Busy {
+                data_dir: data_dir.to_path_buf(),
+                holder: holder.trim().to_string(),
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(err(e)),
+    }
+    // Who holds it, for the message another runner shows.
+    let note = format!(
+        "process {} since {}",
+        std::process::id(),
+        Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    file.set_len(0)
+        .and_then(|()| file.write_all(note.as_bytes()))
+        .map_err(err)?;
+    Ok(PipelineLock { _file: file })
+}
+
 fn write_err(what: impl Into<String>) -> impl FnOnce(String) -> PipelineError {
     let what = what.into();
     move |message| PipelineError::Write { what, message }
@@ -81,6 +129,12 @@ pub struct Pipeline {
     pub data_dir: PathBuf,
     pub fetch: FetchSettings,
     pub progress: std::sync::Arc<dyn Progress>,
+    /// Sources whose shrink beyond `max_shrink` is accepted for this run's load
+    /// (`--accept-shrink SOURCE`); recorded in the run log and the load manifest.
+    pub accept_shrink: std::collections::BTreeSet<String>,
+    /// When a period is complete (`completeness` in metrics.yml): the load records each
+    /// period's coverage in the snapshot with these thresholds.
+    pub completeness: crate::store::coverage::Completeness,
 }
 
 /// What `run` did.
@@ -130,7 +184,18 @@ impl Pipeline {
             data_dir: data_dir.into(),
             fetch,
             progress: std::sync::Arc::new(NoProgress),
+            accept_shrink: Default::default(),
+            completeness: Default::default(),
         }
+    }
+
+    /// Takes the completeness thresholds from `metrics` (metrics.yml; the defaults when the
+    /// file does not exist). The file is validated as a whole: its errors name the line.
+    pub fn read_completeness(&mut self, metrics: &Path) -> Result<(), crate::config::ConfigError> {
+        if metrics.exists() {
+            self.completeness = crate::rules::Metrics::load(metrics, &self.sources)?.completeness;
+        }
+        Ok(())
     }
 
     pub fn store(&self) -> SnapshotStore {
@@ -139,42 +204,7 @@ impl Pipeline {
 
     /// The data folder's pipeline lock; [`PipelineError::Busy`] when another runner holds it.
     pub fn lock(&self) -> Result<PipelineLock, PipelineError> {
-        use std::io::Write;
-        let runs = RunDir::runs_root(&self.data_dir);
-        let path = runs.join(".lock");
-        let err = |source| PipelineError::Lock {
-            path: path.clone(),
-            source,
-        };
-        std::fs::create_dir_all(&runs).map_err(err)?;
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(err)?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = std::fs::read_to_string(&path).unwrap_or_default();
-                return Err(PipelineError::Busy {
-                    data_dir: self.data_dir.clone(),
-                    holder: holder.trim().to_string(),
-                });
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(err(e)),
-        }
-        // Who holds it, for the message another runner shows.
-        let note = format!(
-            "process {} since {}",
-            std::process::id(),
-            Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        );
-        file.set_len(0)
-            .and_then(|()| file.write_all(note.as_bytes()))
-            .map_err(err)?;
-        Ok(PipelineLock { _file: file })
+        lock(&self.data_dir)
     }
 
     pub fn new_run(&self) -> Result<RunDir, PipelineError> {
@@ -249,7 +279,7 @@ impl Pipeline {
             Stage::Transform => self
                 .transform(rd, &work_dir)
                 .map(|(c, notes)| (c, notes, Vec::new())),
-            Stage::Load => self.load(rd).map(|c| (c, Vec::new(), Vec::new())),
+            Stage::Load => self.load(rd).map(|(c, notes)| (c, notes, Vec::new())),
         };
         match result {
             Ok((counts, notes, known)) => {
@@ -360,16 +390,116 @@ impl Pipeline {
         Ok((transformed.counts, notes))
     }
 
+    /// Compares each enabled source's volume with the last published run (when that run is
+    /// older than this one: loading an earlier run again is a deliberate way back) and fails on
+    /// a shrink beyond the source's `max_shrink` that was not accepted. Returns notes for the
+    /// load manifest: the accepted shrinks.
+    fn check_volumes(&self, rd: &RunDir) -> Result<Vec<String>, PipelineError> {
+        let enabled: std::collections::BTreeSet<&str> = self
+            .sources
+            .enabled()
+            .filter(|s| s.role == Role::Observations)
+            .map(|s| s.id.as_str())
+            .collect();
+        if let Some(unknown) = volume::unknown_accepted(&self.accept_shrink, &enabled).first() {
+            return Err(PipelineError::UnknownAcceptShrink(unknown.to_string()));
+        }
+        let store = self.store();
+        let previous = match store.current() {
+            Ok(Some(prev)) if prev < rd.run => prev,
+            _ => return Ok(Vec::new()),
+        };
+        let before = match store
+            .open_read_only(&previous)
+            .map_err(|e| e.to_string())
+            .and_then(|conn| volume::volumes(&conn).map_err(|e| e.to_string()))
+        {
+            Ok(before) => before,
+            Err(e) => {
+                // Nothing to compare with: the check cannot judge, so it does not block.
+                rd.log(
+                    Stage::Load,
+                    "volume_check_skipped",
+                    Some(format!("the published run {previous} cannot be read: {e}")),
+                );
+                return Ok(Vec::new());
+            }
+        };
+        let after = volume::transform_volumes(&rd.stage_dir(Stage::Transform)).map_err(|e| {
+            PipelineError::Volume {
+                what: format!("run {}", rd.run),
+                message: e.to_string(),
+            }
+        })?;
+        let checked = self
+            .sources
+            .enabled()
+            .filter(|s| s.role == Role::Observations)
+            .map(|s| (s.id.clone(), s.max_shrink))
+            .collect();
+        let mut notes = Vec::new();
+        let mut refused = Vec::new();
+        for shrink in volume::shrinks(&checked, &before, &after) {
+            if self.accept_shrink.contains(&shrink.source_id) {
+                let note = format!(
+                    "accepted shrink of `{}` against run {previous} (--accept-shrink {}): {}",
+                    shrink.source_id,
+                    shrink.source_id,
+                    shrink.describe()
+                );
+                rd.log(Stage::Load, "shrink_accepted", Some(note.clone()));
+                notes.push(note);
+            } else {
+                refused.push(format!(
+                    "source `{}` shrank by more than its max_shrink of {} % compared with the published run {previous}: {}",
+                    shrink.source_id,
+                    shrink.max_shrink * 100.0,
+                    shrink.describe()
+                ));
+            }
+        }
+        if refused.is_empty() {
+            return Ok(notes);
+        }
+        let accept: Vec<String> = volume::shrinks(&checked, &before, &after)
+            .into_iter()
+            .filter(|s| !self.accept_shrink.contains(&s.source_id))
+            .map(|s| format!("--accept-shrink {}", s.source_id))
+            .collect();
+        let message = format!(
+            "{}. The snapshot was not published; run {previous} keeps serving. A broken or partial download is the usual cause: check the source. If the source really is smaller now, accept it with `actionboard etl run {}` (recorded in the run log), or raise `checks.max_shrink` for it in {}",
+            refused.join("; "),
+            accept.join(" "),
+            self.sources.path.display()
+        );
+        rd.log(Stage::Load, "shrink_refused", Some(message.clone()));
+        Err(PipelineError::Shrink(message))
+    }
+
     fn load(
         &self,
         rd: &RunDir,
-    ) -> Result<std::collections::BTreeMap<String, SourceCounts>, PipelineError> {
+    ) -> Result<
+        (
+            std::collections::BTreeMap<String, SourceCounts>,
+            Vec<String>,
+        ),
+        PipelineError,
+    > {
         let manifest = rd
             .manifest(Stage::Transform)
             .ok_or(PipelineError::PreviousIncomplete {
                 run: rd.run.clone(),
                 needed: Stage::Transform,
             })?;
+        let notes = self.check_volumes(rd)?;
+        // The run this one's revisions are counted against: the newest kept snapshot before it
+        // (so loading a run again, as a way back, stores the same diff).
+        let previous = self
+            .store()
+            .list()
+            .ok()
+            .and_then(|runs| runs.into_iter().rfind(|p| *p < rd.run));
         let provenance = read_provenance(rd)?;
         let primary = self
             .sources
@@ -383,8 +513,10 @@ impl Pipeline {
             &manifest,
             &provenance,
             &primary.id,
+            self.completeness,
+            previous.as_ref(),
         )?;
-        Ok(manifest.counts)
+        Ok((manifest.counts, notes))
     }
 }
 

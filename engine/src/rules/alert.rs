@@ -134,6 +134,14 @@ pub fn default_explanation(rule: &Rule) -> Text {
             "The data shown was loaded {age_days} days ago; the rule expects a load at least every {limit} days.",
             "표시 중인 데이터는 {age_days}일 전에 적재되었습니다. 규칙은 {limit}일마다 적재를 기대합니다.",
         ),
+        Kind::RunRevision { .. } => (
+            "The source revised {name}'s {metric} for {period} from {baseline_value} ({baseline}) to {value} ({revised_by}). A revision is a data event, not a change in the economy: update plans that used the old figure.",
+            "소스가 {name}의 {period}년 {metric}을(를) {baseline_value}({baseline})에서 {value}로 수정했습니다({revised_by}). 수정은 경제의 변화가 아닌 데이터 사건입니다. 이전 수치를 쓴 계획을 갱신하세요.",
+        ),
+        Kind::Withdrawn => (
+            "{name}'s {metric} for {period} ({previous} in {baseline}) is no longer published by the source. A withdrawn value is a data issue, never a fall: no change is computed across it.",
+            "{name}의 {period}년 {metric}({baseline}에서 {previous})이(가) 소스에서 더 이상 발표되지 않습니다. 철회된 수치는 데이터 문제이며 하락이 아니므로 변화율을 계산하지 않습니다.",
+        ),
         Kind::Revision { .. } => (
             "{metric} of {name} for {period}: {baseline_value} in {baseline}, {value} in the newer edition ({revised_by}).",
             "{name}의 {period}년 {metric}: {baseline} {baseline_value} → 새 발표판 {value}({revised_by}).",

@@ -62,6 +62,9 @@ pub struct Metric {
 pub struct Metrics {
     pub path: PathBuf,
     pub metrics: Vec<Metric>,
+    /// When a period counts as complete (`completeness:`; default 90 % of the previous complete
+    /// period's countries and total).
+    pub completeness: crate::store::coverage::Completeness,
 }
 
 impl Metrics {
@@ -201,9 +204,20 @@ impl Metrics {
                 def,
             });
         }
+        if let Some(problem) = file.completeness.problem() {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: text
+                    .lines()
+                    .position(|l| l.starts_with("completeness"))
+                    .map(|i| i + 1),
+                message: problem,
+            });
+        }
         Ok(Metrics {
             path: path.to_path_buf(),
             metrics,
+            completeness: file.completeness,
         })
     }
 }
@@ -211,6 +225,8 @@ impl Metrics {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MetricsFile {
+    #[serde(default)]
+    completeness: crate::store::coverage::Completeness,
     metrics: Vec<MetricFile>,
 }
 
@@ -290,6 +306,13 @@ pub enum Kind {
         percent: f64,
         period: Option<i32>,
     },
+    /// `kind: revision` with `baseline: previous_run`: the same source's values revised since the
+    /// previous published run (the snapshot's `revisions` table), any period.
+    RunRevision {
+        percent: f64,
+    },
+    /// A value the previous published run had and this one has not: a data issue, never a fall.
+    Withdrawn,
 }
 
 impl Kind {
@@ -302,7 +325,8 @@ impl Kind {
             Kind::Absence => "absence",
             Kind::DataQuality { .. } => "data_quality",
             Kind::Pipeline { .. } => "pipeline",
-            Kind::Revision { .. } => "revision",
+            Kind::Revision { .. } | Kind::RunRevision { .. } => "revision",
+            Kind::Withdrawn => "withdrawn",
         }
     }
 
@@ -343,10 +367,13 @@ impl Kind {
                 &["source", "rejected", "rows", "reject_rate", "limit"],
             ),
             Kind::Pipeline { .. } => (false, &["run", "stage", "error", "age_days", "limit"]),
-            Kind::Revision { .. } => (true, &["baseline", "baseline_value", "revised_by", "limit"]),
+            Kind::Revision { .. } | Kind::RunRevision { .. } => {
+                (true, &["baseline", "baseline_value", "revised_by", "limit"])
+            }
+            Kind::Withdrawn => (true, &["previous", "previous_period", "baseline"]),
         };
         let mut out: Vec<&'static str> = if entity { ENTITY.to_vec() } else { Vec::new() };
-        if matches!(self, Kind::Absence) {
+        if matches!(self, Kind::Absence | Kind::Withdrawn) {
             out.retain(|p| *p != "value");
         }
         out.extend_from_slice(extra);
@@ -583,6 +610,9 @@ impl Rules {
 
 type KeyedError = (&'static str, String);
 
+/// `baseline:` of a revision rule comparing a source's runs rather than two editions.
+pub const PREVIOUS_RUN: &str = "previous_run";
+
 fn build_kind(r: &RuleFile, metric: &Metric, metrics: &Metrics) -> Result<Kind, KeyedError> {
     // Parameters given, so the ones that do not belong to the kind can be named.
     let given: Vec<(&'static str, bool)> = vec![
@@ -612,12 +642,13 @@ fn build_kind(r: &RuleFile, metric: &Metric, metrics: &Metrics) -> Result<Kind, 
         "data_quality" => &["reject_rate_above"],
         "pipeline" => &["check", "older_than_days"],
         "revision" => &["baseline", "revised_by_at_least", "period"],
+        "withdrawn" => &[],
         other => {
             return Err((
                 "kind",
                 format!(
                     "unknown kind `{other}`; use threshold, change, anomaly, rank_change, absence, \
-                     data_quality, pipeline or revision"
+                     data_quality, pipeline, revision or withdrawn"
                 ),
             ))
         }
@@ -768,10 +799,43 @@ fn build_kind(r: &RuleFile, metric: &Metric, metrics: &Metrics) -> Result<Kind, 
                 older_than_days: r.older_than_days.unwrap_or(0),
             }
         }
+        "revision" | "withdrawn"
+            if r.kind == "withdrawn" || r.baseline.as_deref() == Some(PREVIOUS_RUN) =>
+        {
+            // Between runs of one source: the metric must be a source's values.
+            if !matches!(
+                metric.def,
+                MetricDef::Column {
+                    column: Column::Value,
+                    ..
+                }
+            ) {
+                return Err((
+                    "metric",
+                    format!(
+                        "`{}` rules between runs compare a source's values: use a metric with `column: value`",
+                        r.kind
+                    ),
+                ));
+            }
+            if r.kind == "withdrawn" {
+                Kind::Withdrawn
+            } else {
+                if r.period.is_some() {
+                    return Err((
+                        "period",
+                        "`baseline: previous_run` compares every period the runs share; remove `period`".into(),
+                    ));
+                }
+                Kind::RunRevision {
+                    percent: positive("revised_by_at_least", r.revised_by_at_least.unwrap_or(0.0))?,
+                }
+            }
+        }
         "revision" => {
             let baseline = r.baseline.clone().ok_or((
                 "baseline",
-                "a revision rule needs `baseline: METRIC` (the earlier edition)".to_string(),
+                "a revision rule needs `baseline: METRIC` (the earlier edition) or `baseline: previous_run` (the same source's previous published run)".to_string(),
             ))?;
             let base = metrics.get(&baseline).ok_or_else(|| {
                 (

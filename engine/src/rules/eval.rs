@@ -100,6 +100,74 @@ pub struct Evaluation {
     pub alerts: Vec<Alert>,
     /// Alerts per rule, in the rules file's order (zero included).
     pub per_rule: Vec<(String, usize)>,
+    /// The periods each metric-based rule was evaluated at. An alert of a period its rule did
+    /// not look at this time (an earlier period, once a newer one is complete) stays as it is:
+    /// a newer period appearing never clears the alerts of an earlier one. Rules absent here
+    /// (pipeline, data quality, rules no longer in the file) may clear any of their alerts.
+    pub evaluated_periods: BTreeMap<String, std::collections::BTreeSet<String>>,
+}
+
+impl Evaluation {
+    /// Whether an alert that fired before and not in this evaluation may be cleared: only
+    /// when its rule looked at its period.
+    pub fn may_clear(&self, fingerprint: &str) -> bool {
+        let (Some((rule, _)), Some((_, period))) =
+            (fingerprint.split_once(':'), fingerprint.rsplit_once(':'))
+        else {
+            return true;
+        };
+        self.evaluated_periods
+            .get(rule)
+            .is_none_or(|periods| periods.contains(period))
+    }
+}
+
+/// Whether `rule` may fire per country on a partial period (only some countries reported it):
+/// a country's own figures (threshold, change, anomaly of a value, change or per-capita
+/// column) may; ranks, shares, top-N guards and aggregates over countries never do.
+pub fn fires_on_partial_periods(metric: &Metric, rule: &Rule) -> bool {
+    use super::config::{Column, MetricDef};
+    matches!(
+        rule.kind,
+        Kind::Threshold { .. } | Kind::Change { .. } | Kind::Anomaly { .. }
+    ) && rule.guards.max_rank.is_none()
+        && matches!(
+            metric.def,
+            MetricDef::Column {
+                column: Column::Value | Column::ChangePct | Column::PerCapita,
+                ..
+            }
+        )
+}
+
+/// The periods a metric's rules look at: the latest complete period of its source (the latest
+/// period when completeness is unknown), and the partial periods after it, oldest first.
+pub fn rule_periods(
+    conn: &Connection,
+    metrics: &Metrics,
+    metric: &Metric,
+) -> Result<(Option<i32>, Vec<i32>), duckdb::Error> {
+    let Some(latest) = latest_period(conn, metrics, metric)? else {
+        return Ok((None, Vec::new()));
+    };
+    let Some(source) = metrics.source_of(metric) else {
+        return Ok((Some(latest), Vec::new()));
+    };
+    let periods = crate::store::coverage::periods(conn, source)?;
+    let Some(complete) = periods
+        .iter()
+        .filter(|p| p.complete && p.year <= latest)
+        .map(|p| p.year)
+        .max()
+    else {
+        return Ok((Some(latest), Vec::new()));
+    };
+    let partial = periods
+        .iter()
+        .filter(|p| !p.complete && p.year > complete && p.year <= latest)
+        .map(|p| p.year)
+        .collect();
+    Ok((Some(complete), partial))
 }
 
 /// Snapshot facts every rule shares.
@@ -107,6 +175,10 @@ struct Snapshot {
     run_id: String,
     loaded_at: DateTime<Utc>,
     sources: HashMap<String, SourceRef>,
+    /// The run this snapshot's `revisions` table compares with; `has_revisions` is false for
+    /// snapshots loaded before that table existed.
+    revised_from: Option<String>,
+    has_revisions: bool,
 }
 
 fn read_snapshot(conn: &Connection) -> Result<Snapshot, duckdb::Error> {
@@ -141,10 +213,22 @@ fn read_snapshot(conn: &Connection) -> Result<Snapshot, duckdb::Error> {
         })?
         .map(|s| s.map(|s| (s.source_id.clone(), s)))
         .collect::<Result<HashMap<_, _>, _>>()?;
+    let has_revisions: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM information_schema.tables WHERE table_name = 'revisions'",
+        [],
+        |r| r.get(0),
+    )?;
+    let revised_from = if has_revisions {
+        conn.query_row("SELECT max(from_run) FROM revisions", [], |r| r.get(0))?
+    } else {
+        None
+    };
     Ok(Snapshot {
         run_id,
         loaded_at,
         sources,
+        revised_from,
+        has_revisions,
     })
 }
 
@@ -268,9 +352,11 @@ pub fn evaluate(
     facts: &PipelineFacts,
 ) -> Result<Evaluation, RulesError> {
     let snapshot = read_snapshot(conn)?;
-    let mut latest: HashMap<&str, Option<i32>> = HashMap::new();
+    let mut latest: HashMap<&str, (Option<i32>, Vec<i32>)> = HashMap::new();
     let mut alerts = Vec::new();
     let mut per_rule = Vec::new();
+    let mut evaluated_periods: BTreeMap<String, std::collections::BTreeSet<String>> =
+        BTreeMap::new();
     for rule in &rules.rules {
         let before = alerts.len();
         let metric = metrics
@@ -286,6 +372,21 @@ pub fn evaluate(
                     *reject_rate_above,
                 )?);
             }
+            Kind::RunRevision { .. } | Kind::Withdrawn => {
+                // Changes between runs are about the data, not a period: a later run without
+                // the change never clears them (empty scope); a person closes them.
+                evaluated_periods.entry(rule.id.clone()).or_default();
+                if snapshot.has_revisions {
+                    let found = rule_findings(conn, metrics, rule, Periods::All)?;
+                    let rendered: Vec<Alert> = found
+                        .par_iter()
+                        .map(|f| {
+                            render_finding(rules, rule, metrics, metric, f, &snapshot, Vec::new())
+                        })
+                        .collect();
+                    alerts.extend(rendered);
+                }
+            }
             Kind::Pipeline {
                 check,
                 older_than_days,
@@ -298,50 +399,51 @@ pub fn evaluate(
                 *older_than_days,
             )),
             _ => {
-                let period = match latest.get(metric.id.as_str()) {
-                    Some(p) => *p,
+                let (complete, partial) = match latest.get(metric.id.as_str()) {
+                    Some(p) => p.clone(),
                     None => {
-                        let p = latest_period(conn, metrics, metric).map_err(|source| {
+                        let p = rule_periods(conn, metrics, metric).map_err(|source| {
                             RulesError::Query {
                                 rule: rule.id.clone(),
                                 source,
                             }
                         })?;
-                        latest.insert(&metric.id, p);
+                        latest.insert(&metric.id, p.clone());
                         p
                     }
                 };
-                let Some(period) = period else {
+                let Some(complete) = complete else {
                     per_rule.push((rule.id.clone(), 0));
                     continue;
                 };
-                let found = rule_findings(conn, metrics, rule, Periods::At(period))?;
-                // The anomaly rule's input is the entity's history; other kinds' inputs are the
-                // finding's own points. The UI draws longer charts from the snapshot (run id).
-                let series = match rule.kind {
-                    Kind::Anomaly { window, .. } => {
-                        series_of(conn, metrics, metric, &found, rule, window as i32 + 2)?
+                // Editions are compared at the latest period as before; other rules at the
+                // latest complete period, and at the partial periods after it when they judge a
+                // country's own figures (absence: one grouped notice per partial period).
+                let mut plan = vec![(complete, false)];
+                if !matches!(rule.kind, Kind::Revision { .. }) {
+                    for &p in &partial {
+                        if fires_on_partial_periods(metric, rule) {
+                            plan.push((p, false));
+                        } else if matches!(rule.kind, Kind::Absence) {
+                            plan.push((p, true));
+                        }
                     }
-                    _ => HashMap::new(),
-                };
-                let rendered: Vec<Alert> = found
-                    .par_iter()
-                    .map(|f| {
-                        render_finding(
-                            rules,
-                            rule,
-                            metrics,
-                            metric,
-                            f,
-                            &snapshot,
-                            series
-                                .get(&f.entity)
-                                .cloned()
-                                .unwrap_or_else(|| points_of(rule, f)),
-                        )
-                    })
-                    .collect();
-                alerts.extend(rendered);
+                }
+                for (period, grouped) in plan {
+                    evaluated_periods
+                        .entry(rule.id.clone())
+                        .or_default()
+                        .insert(period.to_string());
+                    if grouped {
+                        alerts.extend(grouped_absence(
+                            conn, metrics, rules, rule, metric, &snapshot, period,
+                        )?);
+                        continue;
+                    }
+                    alerts.extend(evaluate_at(
+                        conn, metrics, rules, rule, metric, &snapshot, period,
+                    )?);
+                }
             }
         }
         per_rule.push((rule.id.clone(), alerts.len() - before));
@@ -356,7 +458,146 @@ pub fn evaluate(
         rules_digest: rules.digest.clone(),
         alerts,
         per_rule,
+        evaluated_periods,
     })
+}
+
+/// The alerts of a metric-based rule at one period.
+fn evaluate_at(
+    conn: &Connection,
+    metrics: &Metrics,
+    rules: &Rules,
+    rule: &Rule,
+    metric: &Metric,
+    snapshot: &Snapshot,
+    period: i32,
+) -> Result<Vec<Alert>, RulesError> {
+    let found = rule_findings(conn, metrics, rule, Periods::At(period))?;
+    // The anomaly rule's input is the entity's history; other kinds' inputs are the
+    // finding's own points. The UI draws longer charts from the snapshot (run id).
+    let series = match rule.kind {
+        Kind::Anomaly { window, .. } => {
+            series_of(conn, metrics, metric, &found, rule, window as i32 + 2)?
+        }
+        _ => HashMap::new(),
+    };
+    Ok(found
+        .par_iter()
+        .map(|f| {
+            render_finding(
+                rules,
+                rule,
+                metrics,
+                metric,
+                f,
+                snapshot,
+                series
+                    .get(&f.entity)
+                    .cloned()
+                    .unwrap_or_else(|| points_of(rule, f)),
+            )
+        })
+        .collect())
+}
+
+/// The countries that reported the period before a partial `period` and not yet `period`: one
+/// notice for all of them (they have not published yet; none of them fell).
+fn grouped_absence(
+    conn: &Connection,
+    metrics: &Metrics,
+    rules: &Rules,
+    rule: &Rule,
+    metric: &Metric,
+    snapshot: &Snapshot,
+    period: i32,
+) -> Result<Option<Alert>, RulesError> {
+    // Every country not yet reporting counts, whatever the per-country guard on its size.
+    let mut all = rule.clone();
+    all.guards.min_value = None;
+    let mut found = rule_findings(conn, metrics, &all, Periods::At(period))?;
+    if found.is_empty() {
+        return Ok(None);
+    }
+    found.sort_by(|a, b| {
+        b.prev_value
+            .unwrap_or(0.0)
+            .total_cmp(&a.prev_value.unwrap_or(0.0))
+            .then_with(|| a.entity.cmp(&b.entity))
+    });
+    let n = found.len();
+    let largest: Vec<String> = found
+        .iter()
+        .take(5)
+        .map(|f| f.name.clone().unwrap_or_else(|| f.entity.clone()))
+        .collect();
+    let more = if n > largest.len() { ", …" } else { "" };
+    let source_id = metrics.source_of(metric).unwrap_or_default().to_string();
+    let coverage = crate::store::coverage::periods(conn, &source_id)
+        .map_err(|source| RulesError::Query {
+            rule: rule.id.clone(),
+            source,
+        })?
+        .into_iter()
+        .find(|p| p.year == period);
+    let reported = coverage.as_ref().map_or(0, |c| c.countries);
+    let reference = coverage
+        .as_ref()
+        .and_then(|c| c.reference_year)
+        .unwrap_or(period - 1);
+    let mut vars = Vars::default();
+    vars.same("period", period.to_string());
+    let values = BTreeMap::from([
+        ("not_yet_published".to_string(), n as f64),
+        ("reported".to_string(), reported as f64),
+    ]);
+    let source = snapshot.sources.get(&source_id).cloned();
+    let mut alert = system_alert(
+        rules,
+        rule,
+        snapshot,
+        "WLD",
+        "World",
+        &period.to_string(),
+        &vars,
+        values,
+        source,
+    );
+    let label = &metric.label;
+    alert.entity_name = Text::new("World", "세계").en;
+    alert.title = Text::new(
+        format!("{period}: {n} countries not yet published ({})", label.en),
+        format!("{period}년: {n}개국 아직 미발표 ({})", label.ko),
+    );
+    alert.explanation = Text::new(
+        format!(
+            "{period} is a partial period: {reported} countries have published it so far. {n} countries that published {reference} have not yet ({}{more}). This is not a fall: {period}'s figures are provisional, and headline figures stay on {reference}.",
+            largest.join(", ")
+        ),
+        format!(
+            "{period}년은 부분 기간입니다: 지금까지 {reported}개국이 발표했습니다. {reference}년에 발표한 {n}개국이 아직 발표하지 않았습니다({}{more}). 감소가 아닙니다: {period}년 수치는 잠정치이며, 주요 수치는 {reference}년 기준을 유지합니다.",
+            largest.join(", ")
+        ),
+    );
+    alert.evidence.metric_label = label.clone();
+    alert.scope = Scope::Global;
+    let owner = alert
+        .actions
+        .first()
+        .map(|a| (a.owner.clone(), a.owner_label.clone(), a.due_days));
+    alert.actions = owner
+        .map(|(owner, owner_label, due_days)| {
+            vec![Action {
+                text: Text::new(
+                    format!("Keep {reference} as the reference year for plans until {period} is complete; check again after the next release"),
+                    format!("{period}년 자료가 완전해질 때까지 계획의 기준 연도는 {reference}년으로 유지하고, 다음 발표 후 다시 확인"),
+                ),
+                owner,
+                owner_label,
+                due_days,
+            }]
+        })
+        .unwrap_or_default();
+    Ok(Some(alert))
 }
 
 /// Alerts a rule would have raised in every period of the snapshot's history, oldest first.
@@ -439,7 +680,10 @@ fn series_of(
 /// The points a finding compared: the previous period's and its own (a revision compares
 /// editions, not periods, so its values are in the evidence's `values`).
 fn points_of(rule: &Rule, f: &Finding) -> Vec<Point> {
-    if matches!(rule.kind, Kind::Revision { .. }) {
+    if matches!(
+        rule.kind,
+        Kind::Revision { .. } | Kind::RunRevision { .. } | Kind::Withdrawn
+    ) {
         return Vec::new();
     }
     let point = |period: Option<i32>, value: Option<f64>, projection: bool| {
@@ -580,6 +824,21 @@ fn render_finding(
             put("baseline_value", f.prev_value);
             put("revised_pct", f.x1);
         }
+        Kind::RunRevision { percent } => {
+            let from = snapshot.revised_from.clone().unwrap_or_else(|| "—".into());
+            vars.set("baseline", format!("run {from}"), format!("실행 {from}"));
+            if let Some(p) = f.prev_value {
+                vars.value("baseline_value", format, p);
+            }
+            vars.change("revised_by", f.x1.unwrap_or(f64::NAN));
+            vars.change("limit", *percent);
+            put("baseline_value", f.prev_value);
+            put("revised_pct", f.x1);
+        }
+        Kind::Withdrawn => {
+            let from = snapshot.revised_from.clone().unwrap_or_else(|| "—".into());
+            vars.set("baseline", format!("run {from}"), format!("실행 {from}"));
+        }
         Kind::DataQuality { .. } | Kind::Pipeline { .. } => {}
     }
     let period = f.period.to_string();
@@ -639,7 +898,8 @@ fn render_finding(
             data_issue_reason: data_issue_reason.clone(),
         },
         actions,
-        data_issue: data_issue_reason.is_some(),
+        // A withdrawn value is a data issue by definition.
+        data_issue: data_issue_reason.is_some() || matches!(rule.kind, Kind::Withdrawn),
         auto_resolve: rule.auto_resolve,
     }
 }

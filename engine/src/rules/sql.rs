@@ -267,9 +267,43 @@ pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<Stri
                 pct = num(*percent),
             )
         }
+        Kind::RunRevision { percent } => run_changes_sql(
+            metrics,
+            rule,
+            metric,
+            &format!(
+                "r.kind = 'revised' AND abs(r.change_pct) >= {}",
+                num(*percent)
+            ),
+            periods,
+        )?,
+        Kind::Withdrawn => run_changes_sql(metrics, rule, metric, "r.kind = 'withdrawn'", periods)?,
         Kind::DataQuality { .. } | Kind::Pipeline { .. } => return None,
     };
     Some(sql)
+}
+
+/// Rows of the snapshot's `revisions` table (this run against the previous published run) of
+/// the metric's source that match `cond`, as findings: `value` the new value, `prev_value` the
+/// old one, `x1` the revision in %.
+fn run_changes_sql(
+    metrics: &Metrics,
+    rule: &Rule,
+    metric: &Metric,
+    cond: &str,
+    periods: Periods,
+) -> Option<String> {
+    let source = metrics.source_of(metric)?;
+    let at = match periods {
+        Periods::At(p) => format!(" AND period = {p}"),
+        Periods::All => String::new(),
+    };
+    let withdrawn = matches!(rule.kind, Kind::Withdrawn);
+    Some(format!(
+        "SELECT * FROM (SELECT r.code AS entity, r.year AS period, r.new_value AS value, r.year AS prev_period,          r.old_value AS prev_value, r.change_pct AS x1, NULL AS x2, NULL AS x3, o.share_pct AS share, r.source_id,          coalesce(o.is_projection, false) AS is_projection          FROM revisions r LEFT JOIN observations o ON o.source_id = r.source_id AND o.code = r.code AND o.year = r.year          WHERE r.source_id = {} AND {cond}) WHERE true{}{at}",
+        quote(source),
+        guard_sql(&rule.guards, metric, withdrawn),
+    ))
 }
 
 /// The last `n` periods of `entities` in a metric, up to `until`: the series an alert shows.
@@ -326,6 +360,7 @@ mod tests {
         let metrics = Metrics {
             path: "m.yml".into(),
             metrics: vec![m.clone()],
+            completeness: Default::default(),
         };
         let sql = metric_sql(&metrics, &m, Some(2024));
         assert!(sql.contains("source_id = 'wb_gdp'"), "{sql}");

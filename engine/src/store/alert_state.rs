@@ -981,7 +981,7 @@ fn merge_in(
         })?
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
-        .filter(|(f, _, _)| !firing_now.contains(f.as_str()))
+        .filter(|(f, _, _)| !firing_now.contains(f.as_str()) && eval.may_clear(f))
         .collect();
     drop(stmt);
     for (fingerprint, status, auto_resolve) in stopped {

@@ -37,6 +37,10 @@ pub fn country(conn: &Connection, code: &str) -> Result<Option<CountryProfile>, 
          WHERE source_id = (SELECT min(source_id) FROM gdp) AND code = ? AND value IS NOT NULL
          ORDER BY year",
     )?;
+    let partial = match super::coverage::gdp_source(conn)? {
+        Some(source) => super::coverage::partial_years(conn, &source)?,
+        None => Vec::new(),
+    };
     let mut gdp = Vec::new();
     let mut gdp_per_capita = Vec::new();
     let mut rank = Vec::new();
@@ -57,6 +61,7 @@ pub fn country(conn: &Connection, code: &str) -> Result<Option<CountryProfile>, 
             year,
             value,
             projection,
+            provisional: partial.contains(&year),
             source_id: source_id.clone(),
             run_id: run_id.clone(),
         };
@@ -87,6 +92,7 @@ pub fn country(conn: &Connection, code: &str) -> Result<Option<CountryProfile>, 
         projections = stmt
             .query_map(params![edition, code, last_actual], |r| {
                 Ok(SeriesPoint {
+                    provisional: false,
                     year: r.get(0)?,
                     value: r.get(1)?,
                     projection: true,

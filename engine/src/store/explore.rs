@@ -138,16 +138,19 @@ pub(crate) fn primary_sources(
 }
 
 /// Checks `params` against the snapshot: the years and regions it has.
+/// `default_year` is the year shown without `year=` (the latest complete period), else the
+/// latest year.
 pub fn check_params(
     params: &ExploreParams,
     years: &[i32],
+    default_year: Option<i32>,
     regions: &[String],
 ) -> Result<ExploreQuery, ExploreError> {
     let (Some(&last), Some(&first)) = (years.first(), years.last()) else {
         return Err(ExploreError::Empty);
     };
     let year = match given(&params.year) {
-        None => last,
+        None => default_year.filter(|y| years.contains(y)).unwrap_or(last),
         Some(y) => {
             let year: i32 = y.parse().map_err(|_| ExploreError::BadYear(y.into()))?;
             if !years.contains(&year) {
@@ -220,7 +223,16 @@ pub fn explore(conn: &Connection, params: &ExploreParams) -> Result<Explore, Exp
         _ => ExploreError::Empty,
     })?;
     let regions = regions(conn)?;
-    let query = check_params(params, &years, &regions)?;
+    let (default_year, periods) =
+        super::queries::gdp_periods(conn, &years).map_err(|e| match e {
+            super::queries::QueryError::Duckdb(e) => ExploreError::Duckdb(e),
+            _ => ExploreError::Empty,
+        })?;
+    let query = check_params(params, &years, default_year, &regions)?;
+    let provisional = periods
+        .iter()
+        .find(|p| p.year == query.year)
+        .and_then(|p| p.provisional());
     let (_, population_source) = primary_sources(conn)?;
 
     // Both columns come from whitelisted enums, never from the URL text.
@@ -282,7 +294,12 @@ pub fn explore(conn: &Connection, params: &ExploreParams) -> Result<Explore, Exp
             pages,
         });
     }
-    let (movers_up, movers_down) = movers(&all);
+    // A partial period is never ranked: no leaderboards of the few countries that reported.
+    let (movers_up, movers_down) = if provisional.is_some() {
+        (Vec::new(), Vec::new())
+    } else {
+        movers(&all)
+    };
     let rows = all
         .into_iter()
         .skip((query.page - 1) * PAGE_SIZE)
@@ -298,6 +315,7 @@ pub fn explore(conn: &Connection, params: &ExploreParams) -> Result<Explore, Exp
         rows,
         movers_up,
         movers_down,
+        provisional,
     })
 }
 

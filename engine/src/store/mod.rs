@@ -3,7 +3,9 @@
 //! people who sign in, apart.
 
 pub mod alert_state;
+pub mod changes;
 pub mod country;
+pub mod coverage;
 pub mod editions;
 pub mod explore;
 pub mod first_admin;

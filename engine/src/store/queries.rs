@@ -44,16 +44,45 @@ pub fn country_years(conn: &Connection) -> Result<Vec<i32>, QueryError> {
     Ok(years)
 }
 
-/// The two answers of the original exercise for `year` (default: the latest year with data).
+/// The default year of the GDP pages: the latest complete period (a partial one is never the
+/// default), else the latest year with data. Also the partial periods, and the coverage of each.
+pub fn gdp_periods(
+    conn: &Connection,
+    years: &[i32],
+) -> Result<(Option<i32>, Vec<super::coverage::PeriodCoverage>), QueryError> {
+    let periods = match super::coverage::gdp_source(conn)? {
+        Some(source) => super::coverage::periods(conn, &source)?,
+        None => Vec::new(),
+    };
+    let default = periods
+        .iter()
+        .filter(|p| p.complete)
+        .map(|p| p.year)
+        .next_back()
+        .or(years.first().copied());
+    Ok((default, periods))
+}
+
+/// The two answers of the original exercise for `year` (default: the latest complete year).
 pub fn overview(conn: &Connection, year: Option<i32>) -> Result<Overview, QueryError> {
     let years = country_years(conn)?;
     let (Some(&last), Some(&first)) = (years.first(), years.last()) else {
         return Err(QueryError::Empty);
     };
-    let year = year.unwrap_or(last);
+    let (default, periods) = gdp_periods(conn, &years)?;
+    let year = year.or(default).unwrap_or(last);
     if !years.contains(&year) {
         return Err(QueryError::NoSuchYear { year, first, last });
     }
+    let provisional = periods
+        .iter()
+        .find(|p| p.year == year)
+        .and_then(|p| p.provisional());
+    let partial_years = periods
+        .iter()
+        .filter(|p| !p.complete)
+        .map(|p| p.year)
+        .collect();
 
     let countries_with_data: i64 = conn.query_row(
         "SELECT count(*) FROM gdp WHERE year = ? AND NOT is_aggregate",
@@ -108,6 +137,8 @@ pub fn overview(conn: &Connection, year: Option<i32>) -> Result<Overview, QueryE
         region_top5,
         world: world_gdp(conn, year)?,
         freshness: freshness(conn)?,
+        provisional,
+        partial_years,
     })
 }
 

@@ -68,6 +68,8 @@ pub enum SnapshotError {
     NothingPublished(PathBuf),
     #[error("`{0}` is not a valid run id (letters, digits, '.', '_' and '-' only)")]
     BadRunId(String),
+    #[error("no snapshot of run `{0}` is kept; the pipeline page lists the runs")]
+    NoSuchRun(String),
     #[error("the current pointer names run {run} but {path} does not exist; publish a run again")]
     MissingSnapshot { run: RunId, path: PathBuf },
     #[error("snapshot check failed for run {run}: {reason}")]
@@ -218,6 +220,29 @@ impl SnapshotStore {
             .ok_or_else(|| SnapshotError::NothingPublished(self.root.clone()))?;
         let conn = self.open_read_only(&run)?;
         Ok((run, conn))
+    }
+
+    /// An in-memory connection with two complete snapshots attached read-only, as `a` (`from`)
+    /// and `b` (`to`), for comparing runs.
+    pub fn open_pair(&self, from: &RunId, to: &RunId) -> Result<Connection, SnapshotError> {
+        let dir = self.snapshots_dir();
+        let config = snapshot_config(&dir, false)?;
+        let conn = Connection::open_in_memory_with_flags(config).map_err(db_err(&dir))?;
+        for (alias, run) in [("a", from), ("b", to)] {
+            let path = self.snapshot_path(run);
+            if !path.is_file() {
+                return Err(SnapshotError::MissingSnapshot {
+                    run: run.clone(),
+                    path,
+                });
+            }
+            conn.execute_batch(&format!(
+                "ATTACH '{}' AS {alias} (READ_ONLY)",
+                path.to_string_lossy().replace('\'', "''")
+            ))
+            .map_err(db_err(&path))?;
+        }
+        Ok(conn)
     }
 
     /// Opens one complete snapshot read-only.
@@ -374,6 +399,24 @@ impl SnapshotReader {
 
     pub fn store(&self) -> &SnapshotStore {
         &self.store
+    }
+
+    /// With `as_of` (a run id from the URL), a connection to that run's kept snapshot; without,
+    /// [`SnapshotReader::connection`]. Snapshots never change, so an earlier run reads as it did.
+    pub fn connection_as_of(
+        &self,
+        as_of: Option<&str>,
+    ) -> Result<(RunId, Connection), SnapshotError> {
+        let Some(id) = as_of.map(str::trim).filter(|s| !s.is_empty()) else {
+            return self.connection();
+        };
+        let shown: String = id.chars().take(64).collect();
+        let run = RunId::parse(id).map_err(|_| SnapshotError::BadRunId(shown.clone()))?;
+        if !self.store.snapshot_path(&run).is_file() {
+            return Err(SnapshotError::NoSuchRun(shown));
+        }
+        let conn = self.store.open_read_only(&run)?;
+        Ok((run, conn))
     }
 
     /// A connection of its own (cheap: it shares the opened database) to the current snapshot.

@@ -86,6 +86,19 @@ enum EtlCommand {
     /// Show each run's stages, row counts, rejects and errors (reads only the run folders, so it
     /// works even while the configuration is broken).
     Status(StatusArgs),
+    /// Remove old runs (folder and snapshot) past the newest `--keep` published ones; never the
+    /// run being served, newer runs, or a run an open alert's evidence points to.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+struct PruneArgs {
+    /// How many published runs to keep (the newest).
+    #[arg(long, default_value_t = 10)]
+    keep: usize,
+    /// Only say what would be removed.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -138,6 +151,9 @@ impl ConfigFiles {
         let sources =
             Sources::load(&self.rule_files.config, &self.mirror).map_err(|e| e.to_string())?;
         let mut pipeline = Pipeline::new(sources, data_dir);
+        pipeline
+            .read_completeness(&self.rule_files.metrics_path())
+            .map_err(|e| e.to_string())?;
         pipeline.progress = crate::progress::for_stderr();
         if live {
             pipeline.fetch.force = Some(Fetch::Live);
@@ -163,6 +179,11 @@ struct ExtractArgs {
     /// Read every source from its URL first (falling back to the mirror), whatever the config says.
     #[arg(long)]
     live: bool,
+    /// Publish although SOURCE shrank beyond its `max_shrink` since the last published run
+    /// (fewer rows, countries, or countries reporting its latest period); recorded in the run
+    /// log. Repeat for several sources.
+    #[arg(long, value_name = "SOURCE")]
+    accept_shrink: Vec<String>,
 }
 
 /// `etl transform` and `etl load`: one stage of an existing run.
@@ -173,6 +194,9 @@ struct StageArgs {
     /// The run to work on; default: the newest.
     #[arg(long)]
     run: Option<String>,
+    /// (`etl load`) Publish although SOURCE shrank beyond its `max_shrink`; see `etl run`.
+    #[arg(long, value_name = "SOURCE")]
+    accept_shrink: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -246,7 +270,8 @@ fn init_tracing() {
 fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
     match cmd {
         EtlCommand::Run(args) => {
-            let pipeline = args.files.pipeline(data_dir, args.live)?;
+            let mut pipeline = args.files.pipeline(data_dir, args.live)?;
+            pipeline.accept_shrink = args.accept_shrink.iter().cloned().collect();
             let outcome = pipeline.run().map_err(|e| e.to_string());
             // A failed run raises the `pipeline` alert; a published one, the data's alerts.
             refresh_alerts(data_dir, &args.files);
@@ -269,7 +294,8 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
                 EtlCommand::Transform(_) => Stage::Transform,
                 _ => Stage::Load,
             };
-            let pipeline = args.files.pipeline(data_dir, false)?;
+            let mut pipeline = args.files.pipeline(data_dir, false)?;
+            pipeline.accept_shrink = args.accept_shrink.iter().cloned().collect();
             let lock = pipeline.lock().map_err(|e| e.to_string())?;
             let rd = find_run(data_dir, args.run.as_deref()).map_err(|e| e.to_string())?;
             let result = run_one(&pipeline, &rd, stage);
@@ -278,6 +304,46 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
                 refresh_alerts(data_dir, &args.files);
             }
             result
+        }
+        EtlCommand::Prune(args) => {
+            use engine::etl::prune;
+            // Runs open alerts point to stay: their evidence must remain readable.
+            let referenced = engine::store::AlertStore::open_in(data_dir)
+                .and_then(|s| s.list(&engine::store::AlertFilter::default()))
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|r| r.alert.evidence.run_id)
+                .collect();
+            // The pipeline's lock: no run is loading while files go.
+            let _lock = engine::etl::pipeline::lock(data_dir).map_err(|e| e.to_string())?;
+            let plan = prune::plan(data_dir, args.keep, &referenced).map_err(|e| e.to_string())?;
+            for (run, why) in &plan.kept {
+                out!("Keeping run {run}: {why}.");
+            }
+            for run in &plan.remove {
+                out!(
+                    "{} run {run}.",
+                    if args.dry_run {
+                        "Would remove"
+                    } else {
+                        "Removing"
+                    }
+                );
+            }
+            if !args.dry_run {
+                prune::execute(data_dir, &plan).map_err(|e| e.to_string())?;
+            }
+            out!(
+                "{} runs {}; the newest {} published runs are kept.",
+                plan.remove.len(),
+                if args.dry_run {
+                    "would be removed"
+                } else {
+                    "removed"
+                },
+                args.keep
+            );
+            Ok(())
         }
         EtlCommand::Status(args) => {
             let runs = match &args.run {
@@ -380,6 +446,12 @@ fn print_run(rd: &RunDir) {
                             p.read_from,
                             p.location
                         );
+                    }
+                }
+                if stage == Stage::Load {
+                    // An accepted shrink (`--accept-shrink`), on the record.
+                    for note in &m.notes {
+                        out!("      {note}");
                     }
                 }
                 if stage == Stage::Transform {

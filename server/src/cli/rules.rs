@@ -57,6 +57,9 @@ pub enum RulesCommand {
         rule_id: String,
         #[command(flatten)]
         files: RuleFiles,
+        /// Replay on the snapshot of an earlier run (kept runs: `actionboard etl status`).
+        #[arg(long, value_name = "RUN")]
+        as_of: Option<String>,
     },
     /// Evaluate every rule on the current data and merge the alerts into the inbox.
     Evaluate(RuleFiles),
@@ -119,9 +122,15 @@ pub fn rules(data_dir: &Path, cmd: RulesCommand) -> Result<(), String> {
     let snapshots = SnapshotStore::new(data_dir);
     match cmd {
         RulesCommand::Check(files) => check(&snapshots, &files),
-        RulesCommand::Backtest { rule_id, files } => {
+        RulesCommand::Backtest {
+            rule_id,
+            files,
+            as_of,
+        } => {
             let set = files.load()?;
-            let (run, conn) = snapshots.open_current().map_err(|e| e.to_string())?;
+            let (run, conn) = engine::store::SnapshotReader::new(snapshots.clone())
+                .connection_as_of(as_of.as_deref())
+                .map_err(|e| e.to_string())?;
             let rule = set.rules.get(&rule_id).ok_or_else(|| {
                 format!(
                     "no rule `{rule_id}` in {}; rules: {}",

@@ -58,7 +58,10 @@ impl RunLauncher {
     pub fn start(&self, by: &str) -> Result<(), LaunchError> {
         let sources = Sources::load(&self.config.sources, &self.config.mirror)
             .map_err(|e| LaunchError::Config(e.to_string()))?;
-        let pipeline = Pipeline::new(sources, &self.data_dir);
+        let mut pipeline = Pipeline::new(sources, &self.data_dir);
+        pipeline
+            .read_completeness(&self.config.metrics)
+            .map_err(|e| LaunchError::Config(e.to_string()))?;
         // Taken here, so a busy folder is refused at once; held until the alerts are refreshed.
         let lock = pipeline.lock().map_err(|e| match e {
             PipelineError::Busy { .. } => LaunchError::Busy(e.to_string()),

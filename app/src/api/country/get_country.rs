@@ -6,7 +6,10 @@ use crate::model::country::CountryResult;
 
 /// A country's series and alerts; an unknown code is `NotFound`, not an error.
 #[server(input = GetUrl, endpoint = "get_country")]
-pub async fn get_country(code: String) -> Result<CountryResult, ApiError> {
+pub async fn get_country(
+    code: String,
+    #[server(default)] as_of: Option<String>,
+) -> Result<CountryResult, ApiError> {
     use crate::model::country::CountryPage;
     use crate::state::AppState;
     use engine::store::{AlertFilter, Status};
@@ -15,7 +18,7 @@ pub async fn get_country(code: String) -> Result<CountryResult, ApiError> {
     tokio::task::spawn_blocking(move || {
         let (_, conn) = state
             .snapshots
-            .connection()
+            .connection_as_of(as_of.as_deref())
             .map_err(|e| ApiError::snapshot("country", e))?;
         let Some(profile) = engine::store::country::country(&conn, &code)
             .map_err(|e| ApiError::internal(&format!("country {code}"), &e))?

@@ -6,7 +6,10 @@ use crate::model::editions::Editions;
 
 /// The two IMF editions side by side for `year` as typed in the URL (default 2025).
 #[server(input = GetUrl, endpoint = "get_editions")]
-pub async fn get_editions(year: Option<String>) -> Result<Editions, ApiError> {
+pub async fn get_editions(
+    year: Option<String>,
+    #[server(default)] as_of: Option<String>,
+) -> Result<Editions, ApiError> {
     use crate::state::AppState;
 
     let snapshots = expect_context::<AppState>().snapshots;
@@ -14,7 +17,7 @@ pub async fn get_editions(year: Option<String>) -> Result<Editions, ApiError> {
     let lang = crate::i18n::initial_lang();
     tokio::task::spawn_blocking(move || {
         let (run, conn) = snapshots
-            .connection()
+            .connection_as_of(as_of.as_deref())
             .map_err(|e| ApiError::snapshot("editions", e))?;
         let comparison =
             engine::store::editions::compare(&conn, year.as_deref()).map_err(|e| match e {

@@ -9,6 +9,7 @@ use crate::model::explore::{ExploreData, ExploreParams};
 pub async fn get_explore(
     // All parameters absent (a bare `/explore`) serializes to nothing: default it.
     #[server(default)] params: ExploreParams,
+    #[server(default)] as_of: Option<String>,
 ) -> Result<ExploreData, ApiError> {
     use crate::state::AppState;
 
@@ -18,7 +19,7 @@ pub async fn get_explore(
     // DuckDB blocks: keep it off the async worker threads.
     tokio::task::spawn_blocking(move || {
         let (run, conn) = snapshots
-            .connection()
+            .connection_as_of(as_of.as_deref())
             .map_err(|e| ApiError::snapshot("explore", e))?;
         let explore = engine::store::explore::explore(&conn, &params).map_err(|e| match e {
             engine::store::explore::ExploreError::Duckdb(e) => ApiError::internal("explore", &e),

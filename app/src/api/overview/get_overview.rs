@@ -6,7 +6,10 @@ use crate::model::OverviewData;
 
 /// The overview for `year` (default: the latest year with data) from the published snapshot.
 #[server(input = GetUrl, endpoint = "get_overview")]
-pub async fn get_overview(year: Option<i32>) -> Result<OverviewData, ApiError> {
+pub async fn get_overview(
+    year: Option<i32>,
+    #[server(default)] as_of: Option<String>,
+) -> Result<OverviewData, ApiError> {
     use crate::state::AppState;
 
     let state = expect_context::<AppState>();
@@ -14,7 +17,7 @@ pub async fn get_overview(year: Option<i32>) -> Result<OverviewData, ApiError> {
     tokio::task::spawn_blocking(move || {
         let (run, conn) = state
             .snapshots
-            .connection()
+            .connection_as_of(as_of.as_deref())
             .map_err(|e| ApiError::snapshot("overview", e))?;
         let overview = state
             .overviews

@@ -1,0 +1,3 @@
+mod get_changes;
+
+pub use get_changes::{get_changes, GetChanges};

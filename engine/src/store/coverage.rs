@@ -1,0 +1,308 @@
+//! Period completeness: publishers release a year's figures country by country, so the newest
+//! year of a series may hold only early estimates for a few countries. A period is *complete*
+//! when the countries reporting it, and their total, reach a share (`completeness` in
+//! `metrics.yml`, default 90 %) of the previous complete period's. Headline figures, rankings and
+//! shares use the latest complete period; a partial period is provisional.
+//!
+//! The load computes each source's coverage into the snapshot's `period_coverage` table (with
+//! the thresholds the pipeline was given), so every reader of one snapshot agrees. A snapshot
+//! from before that table has no partial periods: it is read as it always was.
+
+use duckdb::{params, Connection};
+use serde::Deserialize;
+
+pub use display::overview::Provisional;
+
+/// The thresholds of completeness (`completeness:` in `metrics.yml`).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Completeness {
+    /// Countries reporting, as a fraction of the previous complete period's.
+    #[serde(default = "ninety_percent")]
+    pub min_countries_share: f64,
+    /// Their total value, as a fraction of the previous complete period's total.
+    #[serde(default = "ninety_percent")]
+    pub min_total_share: f64,
+}
+
+fn ninety_percent() -> f64 {
+    0.9
+}
+
+impl Default for Completeness {
+    fn default() -> Self {
+        Completeness {
+            min_countries_share: ninety_percent(),
+            min_total_share: ninety_percent(),
+        }
+    }
+}
+
+impl Completeness {
+    /// The reason the thresholds are unusable, if they are.
+    pub fn problem(&self) -> Option<String> {
+        for (name, v) in [
+            ("min_countries_share", self.min_countries_share),
+            ("min_total_share", self.min_total_share),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Some(format!(
+                    "completeness.{name} is {v}, expected a fraction between 0 and 1 (0.9: 90 % of the previous complete period)"
+                ));
+            }
+        }
+        None
+    }
+}
+
+/// The coverage of one period of one source's country rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodCoverage {
+    pub source_id: String,
+    pub year: i32,
+    /// Countries (never aggregates) with a value.
+    pub countries: u64,
+    /// The sum of their values.
+    pub total: f64,
+    /// The previous complete period, the reference of this one's shares (`None` for the first).
+    pub reference_year: Option<i32>,
+    pub reference_countries: u64,
+    pub reference_total: f64,
+    pub complete: bool,
+}
+
+impl PeriodCoverage {
+    /// This period's total as a percentage of the reference period's.
+    pub fn total_share_pct(&self) -> Option<f64> {
+        (self.reference_total > 0.0).then(|| self.total / self.reference_total * 100.0)
+    }
+
+    pub fn provisional(&self) -> Option<Provisional> {
+        if self.complete {
+            return None;
+        }
+        Some(Provisional {
+            year: self.year,
+            countries: self.countries as usize,
+            reference_year: self.reference_year.unwrap_or(self.year - 1),
+            reference_countries: self.reference_countries as usize,
+            total_share_pct: self.total_share_pct().unwrap_or(0.0),
+        })
+    }
+}
+
+/// Classifies the periods of one source, given per year (any order) the countries reporting and
+/// their total: each period against the latest complete period before it. The first period is
+/// complete (nothing to compare with).
+pub fn classify(
+    source_id: &str,
+    per_year: &[(i32, u64, f64)],
+    thresholds: Completeness,
+) -> Vec<PeriodCoverage> {
+    let mut sorted = per_year.to_vec();
+    sorted.sort_by_key(|p| p.0);
+    let mut reference: Option<(i32, u64, f64)> = None;
+    sorted
+        .into_iter()
+        .map(|(year, countries, total)| {
+            let complete = match reference {
+                None => true,
+                Some((_, rc, rt)) => {
+                    countries as f64 >= thresholds.min_countries_share * rc as f64
+                        && (rt <= 0.0 || total >= thresholds.min_total_share * rt)
+                }
+            };
+            let out = PeriodCoverage {
+                source_id: source_id.to_string(),
+                year,
+                countries,
+                total,
+                reference_year: reference.map(|r| r.0),
+                reference_countries: reference.map_or(0, |r| r.1),
+                reference_total: reference.map_or(0.0, |r| r.2),
+                complete,
+            };
+            if complete {
+                reference = Some((year, countries, total));
+            }
+            out
+        })
+        .collect()
+}
+
+/// Per source: (year, countries reporting, their total).
+type PerYear = std::collections::BTreeMap<String, Vec<(i32, u64, f64)>>;
+
+fn per_year_counts(conn: &Connection) -> Result<PerYear, duckdb::Error> {
+    let mut stmt = conn.prepare(
+        "SELECT source_id, year, count(*), coalesce(sum(value), 0) FROM observations
+         WHERE NOT is_aggregate AND value IS NOT NULL GROUP BY source_id, year",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, i32>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, f64>(3)?,
+        ))
+    })?;
+    let mut out = PerYear::new();
+    for row in rows {
+        let (source, year, n, total) = row?;
+        out.entry(source)
+            .or_default()
+            .push((year, u64::try_from(n).unwrap_or(0), total));
+    }
+    Ok(out)
+}
+
+/// Every source's periods, classified, from the snapshot's observations.
+pub fn compute(
+    conn: &Connection,
+    thresholds: Completeness,
+) -> Result<Vec<PeriodCoverage>, duckdb::Error> {
+    Ok(per_year_counts(conn)?
+        .into_iter()
+        .flat_map(|(source, per_year)| classify(&source, &per_year, thresholds))
+        .collect())
+}
+
+/// Writes the `period_coverage` table of a snapshot being loaded.
+pub fn write_table(conn: &Connection, thresholds: Completeness) -> Result<(), duckdb::Error> {
+    let periods = compute(conn, thresholds)?;
+    conn.execute_batch(
+        "CREATE TABLE period_coverage (source_id VARCHAR, year INTEGER, countries UBIGINT,
+             total DOUBLE, reference_year INTEGER, reference_countries UBIGINT,
+             reference_total DOUBLE, complete BOOLEAN,
+             min_countries_share DOUBLE, min_total_share DOUBLE)",
+    )?;
+    let mut app = conn.appender("period_coverage")?;
+    for p in &periods {
+        app.append_row(params![
+            p.source_id,
+            p.year,
+            p.countries,
+            p.total,
+            p.reference_year,
+            p.reference_countries,
+            p.reference_total,
+            p.complete,
+            thresholds.min_countries_share,
+            thresholds.min_total_share
+        ])?;
+    }
+    app.flush()
+}
+
+fn has_table(conn: &Connection) -> Result<bool, duckdb::Error> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM information_schema.tables WHERE table_name = 'period_coverage'",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// The periods of `source_id`, oldest first: from the snapshot's table; in a snapshot loaded
+/// before completeness was recorded, every period counts as complete.
+pub fn periods(conn: &Connection, source_id: &str) -> Result<Vec<PeriodCoverage>, duckdb::Error> {
+    if !has_table(conn)? {
+        let unknown = Completeness {
+            min_countries_share: 0.0,
+            min_total_share: 0.0,
+        };
+        let mut all = compute(conn, unknown)?;
+        all.retain(|p| p.source_id == source_id);
+        return Ok(all);
+    }
+    let mut stmt = conn.prepare(
+        "SELECT source_id, year, countries, total, reference_year, reference_countries,
+                reference_total, complete
+         FROM period_coverage WHERE source_id = ? ORDER BY year",
+    )?;
+    let rows = stmt.query_map([source_id], |r| {
+        Ok(PeriodCoverage {
+            source_id: r.get(0)?,
+            year: r.get(1)?,
+            countries: r.get(2)?,
+            total: r.get(3)?,
+            reference_year: r.get(4)?,
+            reference_countries: r.get(5)?,
+            reference_total: r.get(6)?,
+            complete: r.get(7)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// The partial periods of `source_id` (never the first), oldest first.
+pub fn partial_years(conn: &Connection, source_id: &str) -> Result<Vec<i32>, duckdb::Error> {
+    Ok(periods(conn, source_id)?
+        .into_iter()
+        .filter(|p| !p.complete)
+        .map(|p| p.year)
+        .collect())
+}
+
+/// The newest complete period of `source_id`.
+pub fn latest_complete(conn: &Connection, source_id: &str) -> Result<Option<i32>, duckdb::Error> {
+    Ok(periods(conn, source_id)?
+        .into_iter()
+        .filter(|p| p.complete)
+        .map(|p| p.year)
+        .next_back())
+}
+
+/// The primary GDP source of a snapshot (the one its `gdp` view reads).
+pub fn gdp_source(conn: &Connection) -> Result<Option<String>, duckdb::Error> {
+    conn.query_row("SELECT min(source_id) FROM gdp", [], |r| r.get(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_period_is_complete_against_the_previous_complete_one() {
+        let per_year = [
+            (2026, 60, 36.0),
+            (2023, 204, 106.0),
+            (2024, 199, 110.0),
+            (2025, 185, 116.0),
+        ];
+        let c = classify("wb", &per_year, Completeness::default());
+        let flags: Vec<(i32, bool)> = c.iter().map(|p| (p.year, p.complete)).collect();
+        assert_eq!(
+            flags,
+            vec![(2023, true), (2024, true), (2025, true), (2026, false)]
+        );
+        let p = c[3].provisional().unwrap();
+        assert_eq!(
+            (p.countries, p.reference_countries, p.reference_year),
+            (60, 185, 2025)
+        );
+        assert!((p.total_share_pct - 31.03).abs() < 0.01);
+        // A second partial period is compared with the last complete one, not the partial one.
+        let c = classify(
+            "wb",
+            &[(2024, 200, 100.0), (2025, 150, 95.0), (2026, 185, 95.0)],
+            Completeness::default(),
+        );
+        assert!(!c[1].complete);
+        assert_eq!(c[2].reference_year, Some(2024));
+        assert!(c[2].complete, "185 of 200 countries, 95 % of the total");
+        // Stricter thresholds make it partial.
+        let strict = Completeness {
+            min_countries_share: 0.95,
+            min_total_share: 0.9,
+        };
+        assert!(!classify("wb", &[(2024, 200, 100.0), (2026, 185, 95.0)], strict)[1].complete);
+        assert!(strict.problem().is_none());
+        assert!(Completeness {
+            min_countries_share: 90.0,
+            ..strict
+        }
+        .problem()
+        .unwrap()
+        .contains("min_countries_share is 90"));
+    }
+}
