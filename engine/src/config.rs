@@ -102,6 +102,8 @@ struct DefaultsFile {
     max_reject_rate: f64,
     #[serde(default = "default_max_shrink")]
     max_shrink: f64,
+    #[serde(default = "default_keep_runs")]
+    keep_runs: usize,
 }
 
 impl Default for DefaultsFile {
@@ -112,6 +114,7 @@ impl Default for DefaultsFile {
             retries: default_retries(),
             max_reject_rate: default_reject_rate(),
             max_shrink: default_max_shrink(),
+            keep_runs: default_keep_runs(),
         }
     }
 }
@@ -132,6 +135,10 @@ fn default_reject_rate() -> f64 {
 /// latest period between two published runs before the run fails.
 fn default_max_shrink() -> f64 {
     0.1
+}
+/// Published runs `actionboard etl prune` keeps (the newest), unless told otherwise.
+fn default_keep_runs() -> usize {
+    10
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -216,6 +223,8 @@ pub struct Sources {
     pub mirror_dir: PathBuf,
     pub timeout_secs: u64,
     pub retries: u32,
+    /// The retention: published runs `etl prune` keeps (`defaults.keep_runs`, at least 1).
+    pub keep_runs: usize,
     pub aliases: HashMap<String, String>,
     pub region_overrides: Vec<RegionOverride>,
     pub display_names: HashMap<String, String>,
@@ -282,6 +291,11 @@ impl Sources {
                 "defaults.max_reject_rate is {}, expected a fraction between 0 and 1",
                 d.max_reject_rate
             )));
+        }
+        if d.keep_runs == 0 {
+            return Err(invalid(
+                "defaults.keep_runs is 0: keep at least the run being served (e.g. 10)".into(),
+            ));
         }
         if !(0.0..=1.0).contains(&d.max_shrink) {
             return Err(invalid(format!(
@@ -427,6 +441,7 @@ impl Sources {
             mirror_dir: mirror_dir.to_path_buf(),
             timeout_secs: d.timeout_secs,
             retries: d.retries,
+            keep_runs: d.keep_runs,
             aliases: file.regions.aliases.into_iter().collect(),
             region_overrides: file.regions.overrides,
             display_names: file.regions.display_names.into_iter().collect(),
@@ -520,6 +535,17 @@ sources:
         .unwrap_err()
         .to_string();
         assert!(err.contains("aggregate set `nope` is not defined"), "{err}");
+    }
+
+    #[test]
+    fn the_retention_defaults_to_ten_runs_and_keeps_at_least_one() {
+        assert_eq!(parse(MINIMAL).unwrap().keep_runs, 10);
+        let sources = parse(&format!("defaults: {{ keep_runs: 3 }}\n{MINIMAL}")).unwrap();
+        assert_eq!(sources.keep_runs, 3);
+        let err = parse(&format!("defaults: {{ keep_runs: 0 }}\n{MINIMAL}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("defaults.keep_runs is 0"), "{err}");
     }
 
     #[test]

@@ -159,6 +159,17 @@ fn a_shrunk_source_is_refused_then_accepted_and_old_runs_are_pruned() {
         data.join("runs").join(&failed[0]).exists(),
         "a dry run removes nothing"
     );
+    // Without --keep, the retention of sources.yml (defaults.keep_runs: 10) keeps all three.
+    let out = actionboard(&data, &mirror, &["etl", "prune", "--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("0 runs would be removed; the newest 10 published runs are kept."),
+        "{}",
+        text(&out)
+    );
+    let out = actionboard(&data, &mirror, &["etl", "prune", "--keep", "0"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("keep at least 1"), "{}", text(&out));
     let out = actionboard(&data, &mirror, &["etl", "prune", "--keep", "1"]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(!data.join("runs").join(&failed[0]).exists());

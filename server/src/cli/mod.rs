@@ -93,9 +93,13 @@ enum EtlCommand {
 
 #[derive(Debug, Args)]
 struct PruneArgs {
-    /// How many published runs to keep (the newest).
-    #[arg(long, default_value_t = 10)]
-    keep: usize,
+    /// How many published runs to keep (the newest); default: `defaults.keep_runs` in
+    /// sources.yml (10 when not set).
+    #[arg(long)]
+    keep: Option<usize>,
+    /// Where the retention setting is read from.
+    #[command(flatten)]
+    files: ConfigFiles,
     /// Only say what would be removed.
     #[arg(long)]
     dry_run: bool,
@@ -307,6 +311,21 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
         }
         EtlCommand::Prune(args) => {
             use engine::etl::prune;
+            let keep = match args.keep {
+                Some(0) => {
+                    return Err(
+                        "--keep 0 would remove the run being served; keep at least 1".to_string()
+                    )
+                }
+                Some(n) => n,
+                None => {
+                    Sources::load(&args.files.rule_files.config, &args.files.mirror)
+                        .map_err(|e| {
+                            format!("{e} (the retention, defaults.keep_runs, is read from it; or give --keep N)")
+                        })?
+                        .keep_runs
+                }
+            };
             // Runs open alerts point to stay: their evidence must remain readable.
             let referenced = engine::store::AlertStore::open_in(data_dir)
                 .and_then(|s| s.list(&engine::store::AlertFilter::default()))
@@ -316,7 +335,7 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
                 .collect();
             // The pipeline's lock: no run is loading while files go.
             let _lock = engine::etl::pipeline::lock(data_dir).map_err(|e| e.to_string())?;
-            let plan = prune::plan(data_dir, args.keep, &referenced).map_err(|e| e.to_string())?;
+            let plan = prune::plan(data_dir, keep, &referenced).map_err(|e| e.to_string())?;
             for (run, why) in &plan.kept {
                 out!("Keeping run {run}: {why}.");
             }
@@ -341,7 +360,7 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
                 } else {
                     "removed"
                 },
-                args.keep
+                keep
             );
             Ok(())
         }
