@@ -159,13 +159,18 @@ fn a_shrunk_source_is_refused_then_accepted_and_old_runs_are_pruned() {
         data.join("runs").join(&failed[0]).exists(),
         "a dry run removes nothing"
     );
-    // Without --keep, the retention of sources.yml (defaults.keep_runs: 10) keeps all three.
+    // Without --keep, the retention of sources.yml (defaults.keep_runs: 10) keeps both published
+    // runs; only the failed one would go.
     let out = actionboard(&data, &mirror, &["etl", "prune", "--dry-run"]);
     assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
     assert!(
-        text(&out).contains("0 runs would be removed; the newest 10 published runs are kept."),
-        "{}",
-        text(&out)
+        said.contains("1 runs would be removed; the newest 10 published runs are kept."),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("Would remove run {}.", failed[0])),
+        "{said}"
     );
     let out = actionboard(&data, &mirror, &["etl", "prune", "--keep", "0"]);
     assert!(!out.status.success());

@@ -14,6 +14,24 @@ use axum::response::Response;
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 pub const RESPONSE_TIME: Duration = Duration::from_secs(30);
 
+/// A body announced (`Content-Length`) over [`MAX_BODY_BYTES`] is refused at once, before any
+/// of it is read (the extractors' own limit would wait for the body to arrive).
+pub async fn announced_body_limit(request: Request, next: Next) -> Response {
+    let announced = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return super::auth::message_page(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The request is too large (at most 1 MiB).",
+            "요청이 너무 큽니다 (최대 1 MiB).",
+        );
+    }
+    next.run(request).await
+}
+
 pub async fn time_limit(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     match tokio::time::timeout(limit, next.run(request)).await {

@@ -130,5 +130,6 @@ pub fn router_with(
             limits::RESPONSE_TIME,
             limits::time_limit,
         ))
+        .layer(axum::middleware::from_fn(limits::announced_body_limit))
         .layer(axum::extract::DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
 }
