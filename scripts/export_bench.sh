@@ -39,10 +39,10 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 [ -n "$url" ] || { echo "export_bench: the server did not start:"; cat "$log"; exit 1; } >&2
-curl -sf "$url/healthz" >/dev/null
+for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done
 idle=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
-read -r ttfb total size < <(curl -sf -o /dev/null -w '%{time_starttransfer} %{time_total} %{size_download}\n' \
-  "$url/api/v1/actions/export?format=csv&status=all")
+read -r ttfb total size < <(curl -s -o /dev/null -w '%{time_starttransfer} %{time_total} %{size_download}\n' \
+  "$url/api/v1/actions/export?format=csv&status=all&lang=en")
 peak=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
 http=$(awk -v n="$size" -v s="$total" 'BEGIN { printf "%.0f", n / 1e6 / s }')
 ttfb_ms=$(awk -v t="$ttfb" 'BEGIN { printf "%.0f", t * 1000 }')

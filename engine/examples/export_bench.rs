@@ -185,6 +185,18 @@ fn run() -> Result<(), Error> {
         now: Utc::now(),
     };
 
+    // What reading alone costs: SQLite rows and each alert's JSON decoded.
+    let started = Instant::now();
+    let mut alerts = 0u64;
+    store.scan(&filter, |_| {
+        alerts += 1;
+        Ok::<_, engine::store::StateError>(())
+    })?;
+    println!(
+        "reading the alert state alone: {alerts} alerts in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+
     let o = opts(Format::Csv);
     let about = About::new(&dir, "bench", &[("status", "all")], &o)?;
     let mut rounds = Vec::new();
