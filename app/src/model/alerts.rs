@@ -30,6 +30,23 @@ pub struct InboxFilter {
 }
 
 impl InboxFilter {
+    /// The filter from parameters by name (`value("status")`, …), as the URL carries them;
+    /// empty values count as absent.
+    pub fn from_params(value: impl Fn(&str) -> Option<String>) -> Self {
+        let get = |k: &str| value(k).filter(|v| !v.is_empty());
+        InboxFilter {
+            status: get("status"),
+            severity: get("severity"),
+            rule: get("rule"),
+            region: get("region"),
+            owner: get("owner"),
+            data_issue: get("data_issue"),
+            mine: get("mine"),
+            overdue: get("overdue"),
+            period: get("period"),
+        }
+    }
+
     /// The filter's parameters as `(name, value)`, without the empty ones: for links that keep
     /// the filter (exports) and for the record of what was exported.
     pub fn params(&self) -> Vec<(&'static str, String)> {

@@ -17,18 +17,7 @@ pub fn AlertsPage() -> impl IntoView {
     let query = use_query_map();
     let filter = move || {
         let q = query.read();
-        let get = |k: &str| q.get(k).filter(|v| !v.is_empty());
-        InboxFilter {
-            status: get("status"),
-            severity: get("severity"),
-            rule: get("rule"),
-            region: get("region"),
-            owner: get("owner"),
-            data_issue: get("data_issue"),
-            mine: get("mine"),
-            overdue: get("overdue"),
-            period: get("period"),
-        }
+        InboxFilter::from_params(|k| q.get(k))
     };
     let inbox = Resource::new(filter, list_alerts);
     view! {

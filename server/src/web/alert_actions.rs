@@ -355,18 +355,9 @@ async fn bulk(
         Err(e) => return page(StatusCode::BAD_REQUEST, lang, &e.0, &[], back),
     };
     let all = first("all").is_some_and(|v| v == "1");
-    let filter = app::model::alerts::InboxFilter {
-        status: first("f_status"),
-        severity: first("f_severity"),
-        rule: first("f_rule"),
-        region: first("f_region"),
-        owner: first("f_owner"),
-        data_issue: first("f_data_issue"),
-        mine: first("f_mine"),
-        overdue: first("f_overdue"),
-        period: first("f_period"),
-    }
-    .normalized();
+    // The inbox's filter travels as `f_<name>` fields beside the bulk form's own.
+    let filter =
+        app::model::alerts::InboxFilter::from_params(|k| first(&format!("f_{k}"))).normalized();
     let picks: Vec<(String, Option<i64>)> = pairs
         .iter()
         .filter(|(k, _)| k == "pick")

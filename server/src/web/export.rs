@@ -161,19 +161,9 @@ fn parse(pairs: &[(String, String)], headers: &HeaderMap) -> Result<Request, Tex
             app::i18n::negotiate(h(header::COOKIE), h(header::ACCEPT_LANGUAGE))
         }
     };
-    let get = |k: &str| first(pairs, k).map(str::to_string);
-    let filter = app::model::alerts::InboxFilter {
-        status: get("status"),
-        severity: get("severity"),
-        rule: get("rule"),
-        region: get("region"),
-        owner: get("owner"),
-        data_issue: get("data_issue"),
-        mine: get("mine"),
-        overdue: get("overdue"),
-        period: get("period"),
-    }
-    .normalized();
+    let filter =
+        app::model::alerts::InboxFilter::from_params(|k| first(pairs, k).map(str::to_string))
+            .normalized();
     Ok(Request {
         options: Options {
             format,
