@@ -8,5 +8,6 @@
 pub mod config;
 pub mod etl;
 pub mod export;
+pub mod lake;
 pub mod rules;
 pub mod store;

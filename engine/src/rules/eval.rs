@@ -316,6 +316,40 @@ fn findings(conn: &Connection, query: &str, scope: Scope) -> Result<Vec<Finding>
     Ok(found)
 }
 
+/// Where the firing rows of metric-based rules come from. Whatever the source, the rows go
+/// through the same steps (names, rejects, region guard, rendering, merge).
+#[derive(Debug, Default)]
+pub enum RowSource {
+    /// DuckDB runs each rule's query on the snapshot.
+    #[default]
+    DuckDb,
+    /// Records the queries another engine must run, and finds nothing: a first pass whose
+    /// list of queries the second pass ([`RowSource::Computed`]) reads the answers of.
+    Plan(std::sync::Mutex<Vec<RuleQuery>>),
+    /// Rows another engine computed, in Parquet files (`glob`, `None` when it found none)
+    /// with the [`sql::FINDING_COLUMNS`] and a `query_key` column ([`RuleQuery::key`]).
+    /// Rules it cannot run (see [`sql::rule_sql_in`]) run on DuckDB.
+    Computed { glob: Option<String> },
+}
+
+/// One query of a metric-based rule, in both dialects: what `--engine spark` sends to Spark.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RuleQuery {
+    /// The DuckDB text's SHA-256 (first 16 hex digits): the same rule at the same periods with
+    /// the same guards has the same key in both passes.
+    pub key: String,
+    pub rule_id: String,
+    pub duckdb: String,
+    pub spark: String,
+}
+
+impl RuleQuery {
+    pub fn key_of(duckdb_sql: &str) -> String {
+        use sha2::Digest;
+        hex::encode(&sha2::Sha256::digest(duckdb_sql.as_bytes())[..8])
+    }
+}
+
 /// Findings of a metric-based rule at `period` (after the region guard).
 pub fn rule_findings(
     conn: &Connection,
@@ -323,8 +357,47 @@ pub fn rule_findings(
     rule: &Rule,
     periods: Periods,
 ) -> Result<Vec<Finding>, RulesError> {
-    let Some(query) = sql::rule_sql(metrics, rule, periods) else {
+    rule_findings_from(conn, metrics, rule, periods, &RowSource::DuckDb)
+}
+
+/// [`rule_findings`] with the firing rows from `source`.
+pub fn rule_findings_from(
+    conn: &Connection,
+    metrics: &Metrics,
+    rule: &Rule,
+    periods: Periods,
+    source: &RowSource,
+) -> Result<Vec<Finding>, RulesError> {
+    let Some(duckdb) = sql::rule_sql(metrics, rule, periods) else {
         return Ok(Vec::new());
+    };
+    let spark = sql::rule_sql_in(sql::Dialect::Spark, metrics, rule, periods);
+    let query = match (source, spark) {
+        (RowSource::DuckDb, _) | (RowSource::Computed { .. }, None) => duckdb,
+        (RowSource::Plan(queries), spark) => {
+            if let Some(spark) = spark {
+                let query = RuleQuery {
+                    key: RuleQuery::key_of(&duckdb),
+                    rule_id: rule.id.clone(),
+                    duckdb,
+                    spark,
+                };
+                let mut queries = queries.lock().unwrap_or_else(|e| e.into_inner());
+                if !queries.contains(&query) {
+                    queries.push(query);
+                }
+            }
+            return Ok(Vec::new());
+        }
+        (RowSource::Computed { glob }, Some(_)) => match glob {
+            Some(glob) => format!(
+                "SELECT {} FROM read_parquet({}) WHERE query_key = {}",
+                sql::FINDING_COLUMNS,
+                sql::quote(glob),
+                sql::quote(&RuleQuery::key_of(&duckdb))
+            ),
+            None => return Ok(Vec::new()),
+        },
     };
     let scope = metrics
         .get(&rule.metric)
@@ -350,6 +423,17 @@ pub fn evaluate(
     metrics: &Metrics,
     rules: &Rules,
     facts: &PipelineFacts,
+) -> Result<Evaluation, RulesError> {
+    evaluate_from(conn, metrics, rules, facts, &RowSource::DuckDb)
+}
+
+/// [`evaluate`] with the firing rows of metric-based rules from `source`.
+pub fn evaluate_from(
+    conn: &Connection,
+    metrics: &Metrics,
+    rules: &Rules,
+    facts: &PipelineFacts,
+    source: &RowSource,
 ) -> Result<Evaluation, RulesError> {
     let snapshot = read_snapshot(conn)?;
     let mut latest: HashMap<&str, (Option<i32>, Vec<i32>)> = HashMap::new();
@@ -377,7 +461,7 @@ pub fn evaluate(
                 // the change never clears them (empty scope); a person closes them.
                 evaluated_periods.entry(rule.id.clone()).or_default();
                 if snapshot.has_revisions {
-                    let found = rule_findings(conn, metrics, rule, Periods::All)?;
+                    let found = rule_findings_from(conn, metrics, rule, Periods::All, source)?;
                     let rendered: Vec<Alert> = found
                         .par_iter()
                         .map(|f| {
@@ -436,12 +520,12 @@ pub fn evaluate(
                         .insert(period.to_string());
                     if grouped {
                         alerts.extend(grouped_absence(
-                            conn, metrics, rules, rule, metric, &snapshot, period,
+                            conn, metrics, rules, rule, metric, &snapshot, period, source,
                         )?);
                         continue;
                     }
                     alerts.extend(evaluate_at(
-                        conn, metrics, rules, rule, metric, &snapshot, period,
+                        conn, metrics, rules, rule, metric, &snapshot, period, source,
                     )?);
                 }
             }
@@ -463,6 +547,7 @@ pub fn evaluate(
 }
 
 /// The alerts of a metric-based rule at one period.
+#[allow(clippy::too_many_arguments)]
 fn evaluate_at(
     conn: &Connection,
     metrics: &Metrics,
@@ -471,8 +556,9 @@ fn evaluate_at(
     metric: &Metric,
     snapshot: &Snapshot,
     period: i32,
+    source: &RowSource,
 ) -> Result<Vec<Alert>, RulesError> {
-    let found = rule_findings(conn, metrics, rule, Periods::At(period))?;
+    let found = rule_findings_from(conn, metrics, rule, Periods::At(period), source)?;
     // The anomaly rule's input is the entity's history; other kinds' inputs are the
     // finding's own points. The UI draws longer charts from the snapshot (run id).
     let series = match rule.kind {
@@ -502,6 +588,7 @@ fn evaluate_at(
 
 /// The countries that reported the period before a partial `period` and not yet `period`: one
 /// notice for all of them (they have not published yet; none of them fell).
+#[allow(clippy::too_many_arguments)]
 fn grouped_absence(
     conn: &Connection,
     metrics: &Metrics,
@@ -510,11 +597,12 @@ fn grouped_absence(
     metric: &Metric,
     snapshot: &Snapshot,
     period: i32,
+    source: &RowSource,
 ) -> Result<Option<Alert>, RulesError> {
     // Every country not yet reporting counts, whatever the per-country guard on its size.
     let mut all = rule.clone();
     all.guards.min_value = None;
-    let mut found = rule_findings(conn, metrics, &all, Periods::At(period))?;
+    let mut found = rule_findings_from(conn, metrics, &all, Periods::At(period), source)?;
     if found.is_empty() {
         return Ok(None);
     }

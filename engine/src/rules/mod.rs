@@ -7,11 +7,15 @@
 pub mod alert;
 pub mod config;
 pub mod eval;
+pub mod spark;
 pub mod sql;
 
 pub use alert::{Action, Alert, Evidence, Point, SourceRef};
 pub use config::{Kind, Metric, Metrics, Rule, Rules, Severity};
-pub use eval::{backtest, evaluate, Evaluation, FailedRun, PipelineFacts, RulesError};
+pub use eval::{
+    backtest, evaluate, evaluate_from, Evaluation, FailedRun, PipelineFacts, RowSource, RuleQuery,
+    RulesError,
+};
 
 use std::path::Path;
 

@@ -1,5 +1,6 @@
 //! Rules compile to DuckDB SQL over the snapshot: DuckDB scans, windows and filters in parallel,
-//! and only the rows that fire come back to Rust.
+//! and only the rows that fire come back to Rust. The same generator writes Spark SQL
+//! ([`Dialect::Spark`]) over the lake's tables, for `rules evaluate --engine spark`.
 //!
 //! Every query returns the same columns ([`FINDING_COLUMNS`]), whose meaning depends on the kind:
 //! `x1`, `x2`, `x3` are the kind's extra numbers (see [`super::eval`]). Identifiers and numbers in
@@ -12,12 +13,87 @@ pub const FINDING_COLUMNS: &str =
     "entity, period, value, prev_period, prev_value, x1, x2, x3, share, source_id, is_projection";
 
 pub fn quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+    Dialect::DuckDb.quote(text)
 }
 
 fn num(v: f64) -> String {
-    // `{:?}` keeps full precision and always writes a decimal point or exponent.
-    format!("{v:?}")
+    Dialect::DuckDb.num(v)
+}
+
+/// The SQL engine a query is written for. DuckDB's text is the reference; Spark's differs only
+/// where Spark SQL reads the same text differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    #[default]
+    DuckDb,
+    Spark,
+}
+
+impl Dialect {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "duckdb" => Some(Dialect::DuckDb),
+            "spark" => Some(Dialect::Spark),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::DuckDb => "duckdb",
+            Dialect::Spark => "spark",
+        }
+    }
+
+    /// A string literal. Spark reads `\` as an escape and `'a''b'` as two adjacent literals
+    /// (`ab`), so it escapes with backslashes instead of doubling the quote.
+    pub fn quote(self, text: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("'{}'", text.replace('\'', "''")),
+            Dialect::Spark => format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'")),
+        }
+    }
+
+    /// A number literal at full precision (`{:?}` always writes a point or an exponent).
+    /// Spark reads `0.1` as a DECIMAL: the `D` suffix makes it a DOUBLE, as DuckDB compares.
+    pub fn num(self, v: f64) -> String {
+        match self {
+            Dialect::DuckDb => format!("{v:?}"),
+            Dialect::Spark => format!("{v:?}D"),
+        }
+    }
+
+    /// A NULL of type DOUBLE. Spark types a bare NULL as VOID, which Parquet cannot store.
+    fn null_double(self) -> &'static str {
+        match self {
+            Dialect::DuckDb => "NULL",
+            Dialect::Spark => "CAST(NULL AS DOUBLE)",
+        }
+    }
+
+    /// Any value of a group (all equal where it is used). `any_value` is Spark ≥ 3.4 only.
+    fn any_value(self, col: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("any_value({col})"),
+            Dialect::Spark => format!("first({col}, true)"),
+        }
+    }
+
+    /// `col DESC` with NULLs last: DuckDB's default, Spark's only when said.
+    fn desc(self, col: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("{col} DESC"),
+            Dialect::Spark => format!("{col} DESC NULLS LAST"),
+        }
+    }
+
+    /// `col ASC` with NULLs last: DuckDB's default; Spark puts NULLs first unless told.
+    fn asc(self, col: &str) -> String {
+        match self {
+            Dialect::DuckDb => col.to_string(),
+            Dialect::Spark => format!("{col} ASC NULLS LAST"),
+        }
+    }
 }
 
 /// Which periods a query covers.
@@ -32,6 +108,11 @@ pub enum Periods {
 /// Columns `entity, period, value, is_projection, source_id, share, region` of a metric.
 /// `from` limits the periods read (the window a rule needs), when known.
 pub fn metric_sql(metrics: &Metrics, metric: &Metric, from: Option<i32>) -> String {
+    metric_sql_in(Dialect::DuckDb, metrics, metric, from)
+}
+
+/// [`metric_sql`] in `d`'s dialect.
+pub fn metric_sql_in(d: Dialect, metrics: &Metrics, metric: &Metric, from: Option<i32>) -> String {
     let since = |col: &str| from.map_or(String::new(), |p| format!(" AND {col} >= {p}"));
     match &metric.def {
         MetricDef::Column { source, column } => {
@@ -42,40 +123,47 @@ pub fn metric_sql(metrics: &Metrics, metric: &Metric, from: Option<i32>) -> Stri
                 "SELECT code AS entity, year AS period, CAST({col} AS DOUBLE) AS value, is_projection, \
                  source_id, share_pct AS share \
                  FROM observations WHERE source_id = {src} AND NOT is_aggregate AND {col} IS NOT NULL{since}",
-                src = quote(source),
+                src = d.quote(source),
                 since = since("year"),
             )
         }
         MetricDef::TopNAverage { of, n } => {
             let base = metrics
                 .get(of)
-                .map_or_else(String::new, |m| metric_sql(metrics, m, from));
+                .map_or_else(String::new, |m| metric_sql_in(d, metrics, m, from));
             format!(
                 "SELECT region AS entity, period, avg(value) AS value, bool_or(is_projection) AS is_projection, \
-                 any_value(source_id) AS source_id, sum(share) AS share \
-                 FROM (SELECT b.*, c.region, row_number() OVER (PARTITION BY c.region, b.period ORDER BY b.value DESC, b.entity) AS rn \
+                 {any} AS source_id, sum(share) AS share \
+                 FROM (SELECT b.*, c.region, row_number() OVER (PARTITION BY c.region, b.period ORDER BY {by_value}, {by_entity}) AS rn \
                        FROM ({base}) b JOIN countries c ON c.code = b.entity WHERE c.region IS NOT NULL) \
-                 WHERE rn <= {n} GROUP BY region, period"
+                 WHERE rn <= {n} GROUP BY region, period",
+                any = d.any_value("source_id"),
+                by_value = d.desc("b.value"),
+                by_entity = d.asc("b.entity"),
             )
         }
         MetricDef::CountAtLeast { of, min } => {
             let base = metrics
                 .get(of)
-                .map_or_else(String::new, |m| metric_sql(metrics, m, from));
+                .map_or_else(String::new, |m| metric_sql_in(d, metrics, m, from));
             format!(
                 "SELECT 'WLD' AS entity, period, CAST(count(*) FILTER (WHERE value >= {min}) AS DOUBLE) AS value, \
-                 bool_or(is_projection) AS is_projection, any_value(source_id) AS source_id, 100.0 AS share \
+                 bool_or(is_projection) AS is_projection, {any} AS source_id, {hundred} AS share \
                  FROM ({base}) GROUP BY period",
-                min = num(*min)
+                min = d.num(*min),
+                any = d.any_value("source_id"),
+                hundred = d.num(100.0),
             )
         }
         MetricDef::Sum { of } => {
             let base = metrics
                 .get(of)
-                .map_or_else(String::new, |m| metric_sql(metrics, m, from));
+                .map_or_else(String::new, |m| metric_sql_in(d, metrics, m, from));
             format!(
                 "SELECT 'WLD' AS entity, period, sum(value) AS value, bool_or(is_projection) AS is_projection, \
-                 any_value(source_id) AS source_id, 100.0 AS share FROM ({base}) GROUP BY period"
+                 {any} AS source_id, {hundred} AS share FROM ({base}) GROUP BY period",
+                any = d.any_value("source_id"),
+                hundred = d.num(100.0),
             )
         }
     }
@@ -89,17 +177,17 @@ pub fn latest_period_sql(metrics: &Metrics, metric: &Metric) -> String {
     )
 }
 
-fn guard_sql(guards: &Guards, metric: &Metric, on_previous: bool) -> String {
+fn guard_sql(d: Dialect, guards: &Guards, metric: &Metric, on_previous: bool) -> String {
     let mut out = String::new();
     let value = if on_previous { "prev_value" } else { "value" };
     if let Some(min) = guards.min_value {
-        out.push_str(&format!(" AND {value} >= {}", num(min)));
+        out.push_str(&format!(" AND {value} >= {}", d.num(min)));
     }
     if let Some(max) = guards.max_rank {
         out.push_str(&format!(" AND (value <= {max} OR prev_value <= {max})"));
     }
     if !guards.countries.is_empty() && metric.scope == Scope::Country {
-        let list: Vec<String> = guards.countries.iter().map(|c| quote(c)).collect();
+        let list: Vec<String> = guards.countries.iter().map(|c| d.quote(c)).collect();
         out.push_str(&format!(" AND entity IN ({})", list.join(", ")));
     }
     out
@@ -108,6 +196,14 @@ fn guard_sql(guards: &Guards, metric: &Metric, on_previous: bool) -> String {
 /// The query of a metric-based rule: one row per firing (entity, period).
 /// `None` for kinds that do not read a metric series (data quality, pipeline).
 pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<String> {
+    rule_sql_in(Dialect::DuckDb, metrics, rule, periods)
+}
+
+/// [`rule_sql`] in `d`'s dialect. Every kind that reads only `observations` and `countries`
+/// has a Spark form; `run_revision` and `withdrawn` read the snapshot's `revisions` table,
+/// which the lake does not carry: `None` for them on Spark.
+pub fn rule_sql_in(d: Dialect, metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<String> {
+    let null = d.null_double();
     let metric = metrics.get(&rule.metric)?;
     let at = match periods {
         Periods::At(p) => format!(" AND period = {p}"),
@@ -128,7 +224,7 @@ pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<Stri
             let year = |y: i32| {
                 format!(
                     "SELECT * FROM ({}) WHERE period = {y}",
-                    metric_sql(metrics, metric, Some(y))
+                    metric_sql_in(d, metrics, metric, Some(y))
                 )
             };
             // The previous period is known: only the value crosses the join (values are never
@@ -145,17 +241,17 @@ pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<Stri
             "s AS ({}), \
              w AS (SELECT *, lag(period) OVER e AS prev_period, lag(value) OVER e AS prev_value \
                    FROM s WINDOW e AS (PARTITION BY entity ORDER BY period))",
-            metric_sql(metrics, metric, from(back))
+            metric_sql_in(d, metrics, metric, from(back))
         ),
     };
-    let guards = guard_sql(&rule.guards, metric, false);
+    let guards = guard_sql(d, &rule.guards, metric, false);
     let sql = match &rule.kind {
         Kind::Threshold {
             limit,
             above,
             crossing,
         } => {
-            let limit = num(*limit);
+            let limit = d.num(*limit);
             let (hit, was_not) = if *above {
                 (format!("value >= {limit}"), format!("prev_value < {limit}"))
             } else {
@@ -168,20 +264,20 @@ pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<Stri
                 String::new()
             };
             format!(
-                "WITH {lagged} SELECT entity, period, value, prev_period, prev_value, NULL AS x1, NULL AS x2, NULL AS x3, \
+                "WITH {lagged} SELECT entity, period, value, prev_period, prev_value, {null} AS x1, {null} AS x2, {null} AS x3, \
                  share, source_id, is_projection FROM w WHERE {hit}{crossing}{guards}{at}",
                 lagged = lagged(1, needs_previous),
             )
         }
         Kind::Change { direction, percent } => {
             let cond = match direction {
-                Direction::Fall => format!("x1 <= -{}", num(*percent)),
-                Direction::Rise => format!("x1 >= {}", num(*percent)),
+                Direction::Fall => format!("x1 <= -{}", d.num(*percent)),
+                Direction::Rise => format!("x1 >= {}", d.num(*percent)),
             };
             format!(
                 "WITH {lagged}, c AS (SELECT *, (value - prev_value) / abs(prev_value) * 100 AS x1 FROM w \
                    WHERE prev_period = period - 1 AND prev_value <> 0{guards}{at}) \
-                 SELECT entity, period, value, prev_period, prev_value, x1, NULL AS x2, NULL AS x3, share, source_id, is_projection \
+                 SELECT entity, period, value, prev_period, prev_value, x1, {null} AS x2, {null} AS x3, share, source_id, is_projection \
                  FROM c WHERE {cond}",
                 lagged = lagged(1, true),
             )
@@ -202,7 +298,7 @@ pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<Stri
                  share, source_id, is_projection FROM z \
                  WHERE chg IS NOT NULL AND n >= {min_points} AND sd > 0 AND abs((chg - mean_chg) / sd) >= {z}{guards}{at}",
                 lagged = lagged(back, false),
-                z = num(*z),
+                z = d.num(*z),
             )
         }
         Kind::RankChange {
@@ -220,14 +316,14 @@ pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<Stri
             }
             format!(
                 "WITH {lagged} SELECT entity, period, value, prev_period, prev_value, prev_value - value AS x1, \
-                 NULL AS x2, NULL AS x3, share, source_id, is_projection FROM w \
+                 {null} AS x2, {null} AS x3, share, source_id, is_projection FROM w \
                  WHERE prev_period = period - 1 AND ({conds}){guards}{at}",
                 lagged = lagged(1, true),
                 conds = conds.join(" OR "),
             )
         }
         Kind::Absence => {
-            let guards = guard_sql(&rule.guards, metric, true);
+            let guards = guard_sql(d, &rule.guards, metric, true);
             // The entity's last figure is for the period before; none for the period itself.
             let (which, latest) = match periods {
                 Periods::At(p) => (format!(" AND a.period = {}", p - 1), String::new()),
@@ -238,11 +334,11 @@ pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<Stri
             };
             format!(
                 "WITH s AS ({base}) \
-                 SELECT a.entity, a.period + 1 AS period, NULL AS value, a.period AS prev_period, a.value AS prev_value, \
-                 NULL AS x1, NULL AS x2, NULL AS x3, a.share, a.source_id, false AS is_projection \
+                 SELECT a.entity, a.period + 1 AS period, {null} AS value, a.period AS prev_period, a.value AS prev_value, \
+                 {null} AS x1, {null} AS x2, {null} AS x3, a.share, a.source_id, false AS is_projection \
                  FROM (SELECT *, value AS prev_value FROM s) a \
                  WHERE NOT EXISTS (SELECT 1 FROM s b WHERE b.entity = a.entity AND b.period = a.period + 1){which}{latest}{guards}",
-                base = metric_sql(metrics, metric, from(1)),
+                base = metric_sql_in(d, metrics, metric, from(1)),
             )
         }
         Kind::Revision {
@@ -260,13 +356,14 @@ pub fn rule_sql(metrics: &Metrics, rule: &Rule, periods: Periods) -> Option<Stri
                 "WITH b AS ({new}), a AS ({old}), \
                  j AS (SELECT b.*, a.value AS prev_value, a.is_projection AS prev_projection, \
                         (b.value - a.value) / abs(a.value) * 100 AS x1 FROM b JOIN a USING (entity, period) WHERE a.value <> 0) \
-                 SELECT entity, period, value, period AS prev_period, prev_value, x1, NULL AS x2, NULL AS x3, share, source_id, \
+                 SELECT entity, period, value, period AS prev_period, prev_value, x1, {null} AS x2, {null} AS x3, share, source_id, \
                  is_projection OR prev_projection AS is_projection FROM j WHERE abs(x1) >= {pct}{guards}{period}",
-                new = metric_sql(metrics, metric, None),
-                old = metric_sql(metrics, base, None),
-                pct = num(*percent),
+                new = metric_sql_in(d, metrics, metric, None),
+                old = metric_sql_in(d, metrics, base, None),
+                pct = d.num(*percent),
             )
         }
+        Kind::RunRevision { .. } | Kind::Withdrawn if d == Dialect::Spark => return None,
         Kind::RunRevision { percent } => run_changes_sql(
             metrics,
             rule,
@@ -302,7 +399,7 @@ fn run_changes_sql(
     Some(format!(
         "SELECT * FROM (SELECT r.code AS entity, r.year AS period, r.new_value AS value, r.year AS prev_period,          r.old_value AS prev_value, r.change_pct AS x1, NULL AS x2, NULL AS x3, o.share_pct AS share, r.source_id,          coalesce(o.is_projection, false) AS is_projection          FROM revisions r LEFT JOIN observations o ON o.source_id = r.source_id AND o.code = r.code AND o.year = r.year          WHERE r.source_id = {} AND {cond}) WHERE true{}{at}",
         quote(source),
-        guard_sql(&rule.guards, metric, withdrawn),
+        guard_sql(Dialect::DuckDb, &rule.guards, metric, withdrawn),
     ))
 }
 

@@ -6,6 +6,7 @@
 
 mod alert_actions;
 mod export;
+mod lake;
 mod rules;
 mod tokens;
 mod users;
@@ -71,6 +72,9 @@ enum Command {
     Tokens(tokens::TokensCommand),
     /// Export the action list of an inbox filter: CSV, XLSX, JSON or NDJSON, to a file or stdout.
     Export(export::ExportArgs),
+    /// The lake: runs as Hive-partitioned Parquet for Spark and other engines.
+    #[command(subcommand)]
+    Lake(lake::LakeCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -251,6 +255,7 @@ pub fn main() -> ExitCode {
         Command::Users(cmd) => users::users(&cli.data_dir, cmd),
         Command::Tokens(cmd) => tokens::tokens(&cli.data_dir, cmd),
         Command::Export(args) => export::export(&cli.data_dir, args),
+        Command::Lake(cmd) => lake::lake(&cli.data_dir, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use display::Lang;
 use engine::config::Sources;
 use engine::rules::eval::latest_period;
-use engine::rules::sql::Periods;
+use engine::rules::sql::{Dialect, Periods};
 use engine::rules::{self, Kind, RuleSet};
 use engine::store::{AlertFilter, AlertStore, SnapshotStore, Status};
 
@@ -62,7 +62,61 @@ pub enum RulesCommand {
         as_of: Option<String>,
     },
     /// Evaluate every rule on the current data and merge the alerts into the inbox.
-    Evaluate(RuleFiles),
+    Evaluate {
+        #[command(flatten)]
+        files: RuleFiles,
+        #[command(flatten)]
+        engine: EngineArgs,
+    },
+    /// Print the SQL a rule compiles to, for DuckDB (the snapshot) or Spark (the lake).
+    Sql {
+        /// The rule's id in the rules file.
+        rule_id: String,
+        #[command(flatten)]
+        files: RuleFiles,
+        /// duckdb or spark.
+        #[arg(long, default_value = "duckdb", value_parser = parse_dialect)]
+        engine: Dialect,
+        /// The period to evaluate at [default: the latest of the current data; every period
+        /// when no data is loaded].
+        #[arg(long)]
+        period: Option<i32>,
+    },
+}
+
+/// Which engine finds the firing rows, and how to reach Spark.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// duckdb (the default, in process) or spark (the lake's copy of the run, on a Spark master).
+    #[arg(long, default_value = "duckdb", value_parser = parse_dialect)]
+    pub engine: Dialect,
+    /// Spark's master URL: local[N], spark://HOST:7077, yarn, k8s://https://HOST:PORT.
+    #[arg(long, env = "ACTIONBOARD_SPARK_MASTER", default_value = "local[*]")]
+    pub master: String,
+    /// The lake folder [default: DATA_DIR/lake]; the run is exported there first if missing.
+    #[arg(long, env = "ACTIONBOARD_LAKE")]
+    pub lake: Option<PathBuf>,
+    /// The Python with pyspark (from `make spark-setup`).
+    #[arg(
+        long,
+        env = "ACTIONBOARD_SPARK_PYTHON",
+        default_value = ".venv-spark/bin/python"
+    )]
+    pub spark_python: PathBuf,
+    /// The script Spark runs.
+    #[arg(
+        long,
+        env = "ACTIONBOARD_SPARK_SCRIPT",
+        default_value = "scripts/spark_rules.py"
+    )]
+    pub spark_script: PathBuf,
+    /// A cluster's spark-submit, used instead of the Python above.
+    #[arg(long, env = "ACTIONBOARD_SPARK_SUBMIT")]
+    pub spark_submit: Option<PathBuf>,
+}
+
+fn parse_dialect(s: &str) -> Result<Dialect, String> {
+    Dialect::parse(s).ok_or_else(|| format!("unknown engine `{s}`; use duckdb or spark"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,16 +223,112 @@ pub fn rules(data_dir: &Path, cmd: RulesCommand) -> Result<(), String> {
             );
             Ok(())
         }
-        RulesCommand::Evaluate(files) => {
+        RulesCommand::Evaluate { files, engine } => {
             let set = files.load()?;
-            evaluate(&snapshots, &set)
+            match engine.engine {
+                Dialect::DuckDb => evaluate(&snapshots, &set),
+                Dialect::Spark => evaluate_on_spark(&snapshots, &set, &engine),
+            }
+        }
+        RulesCommand::Sql {
+            rule_id,
+            files,
+            engine,
+            period,
+        } => {
+            let set = files.load()?;
+            let rule = set.rules.get(&rule_id).ok_or_else(|| {
+                format!(
+                    "no rule `{rule_id}` in {}; `actionboard rules check` lists them",
+                    set.rules.path.display()
+                )
+            })?;
+            let metric = set.metrics.get(&rule.metric).expect("validated");
+            let periods = match period {
+                Some(p) => Periods::At(p),
+                None => match snapshots.open_current() {
+                    Ok((_, conn)) => latest_period(&conn, &set.metrics, metric)
+                        .map_err(|e| e.to_string())?
+                        .map_or(Periods::All, Periods::At),
+                    Err(_) => Periods::All,
+                },
+            };
+            let sql = engine::rules::sql::rule_sql_in(engine, &set.metrics, rule, periods)
+                .ok_or_else(|| match engine {
+                    Dialect::Spark if matches!(rule.kind, Kind::RunRevision { .. } | Kind::Withdrawn) =>
+                        format!("`{rule_id}` is a {} rule: it reads the snapshot's revisions table, which the lake does not carry, so it always runs on DuckDB", rule.kind.name()),
+                    _ => format!("`{rule_id}` is a {} rule: it looks at runs, not at a metric, and has no SQL", rule.kind.name()),
+                })?;
+            out!("{sql}");
+            Ok(())
         }
     }
+}
+
+/// `rules evaluate --engine spark`: the run is exported to the lake (if not there yet), Spark
+/// finds the firing rows, and they are merged as DuckDB's would be.
+fn evaluate_on_spark(
+    snapshots: &SnapshotStore,
+    set: &RuleSet,
+    args: &EngineArgs,
+) -> Result<(), String> {
+    let (run, conn) = snapshots.open_current().map_err(|e| e.to_string())?;
+    let lake = args
+        .lake
+        .clone()
+        .unwrap_or_else(|| snapshots.data_dir().join("lake"));
+    let lake_run = engine::lake::export(&conn, run.as_str(), &lake).map_err(|e| e.to_string())?;
+    if lake_run.written {
+        out!("Exported run {run} to the lake: {}", lake_run.dir.display());
+    }
+    let work_root = lake.join("_work");
+    std::fs::create_dir_all(&work_root)
+        .map_err(|e| format!("creating {}: {e}", work_root.display()))?;
+    let work = tempfile::Builder::new()
+        .prefix(&format!("{run}."))
+        .tempdir_in(&work_root)
+        .map_err(|e| format!("creating a folder in {}: {e}", work_root.display()))?;
+    let opts = engine::rules::spark::SparkOptions {
+        python: args.spark_python.clone(),
+        script: args.spark_script.clone(),
+        spark_submit: args.spark_submit.clone(),
+        master: args.master.clone(),
+        work_dir: work.path().to_path_buf(),
+    };
+    let facts = rules::PipelineFacts::gather(snapshots.data_dir(), run.as_str());
+    let (evaluation, report) = engine::rules::spark::evaluate_on_spark(
+        &conn,
+        &set.metrics,
+        &set.rules,
+        &facts,
+        &lake_run,
+        &opts,
+    )
+    .map_err(|e| e.to_string())?;
+    drop(conn);
+    out!(
+        "Spark ({}): {} rule queries, {} firing rows in {:.1} s.",
+        opts.master,
+        report.queries,
+        report.rows,
+        report.spark_seconds
+    );
+    let mut state = AlertStore::open_in(snapshots.data_dir()).map_err(|e| e.to_string())?;
+    let summary = state
+        .merge(&evaluation, chrono::Utc::now())
+        .map_err(|e| e.to_string())?;
+    print_merge(&evaluation, &summary);
+    Ok(())
 }
 
 /// Evaluates and merges, printing what changed.
 pub fn evaluate(snapshots: &SnapshotStore, set: &RuleSet) -> Result<(), String> {
     let (evaluation, summary) = rules::refresh(snapshots, set).map_err(|e| e.to_string())?;
+    print_merge(&evaluation, &summary);
+    Ok(())
+}
+
+fn print_merge(evaluation: &rules::Evaluation, summary: &engine::store::MergeSummary) {
     if summary.already_merged {
         out!(
             "Alerts: snapshot {} was already evaluated with the same result; nothing changed.",
@@ -197,7 +347,6 @@ pub fn evaluate(snapshots: &SnapshotStore, set: &RuleSet) -> Result<(), String> 
             summary.auto_resolved
         );
     }
-    Ok(())
 }
 
 fn check(snapshots: &SnapshotStore, files: &RuleFiles) -> Result<(), String> {

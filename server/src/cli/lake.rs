@@ -1,0 +1,73 @@
+//! `actionboard lake export|list`: a run's tables as Hive-partitioned Parquet for Spark, Trino
+//! or a DuckDB elsewhere (layout in engine::lake and the README).
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use engine::store::{SnapshotReader, SnapshotStore};
+
+use super::out;
+
+#[derive(Debug, Subcommand)]
+pub enum LakeCommand {
+    /// Write a run (default: the current one) into the lake; a run already there is kept.
+    Export {
+        /// A kept run's id (`actionboard etl status` lists them).
+        #[arg(long, value_name = "RUN")]
+        run: Option<String>,
+        /// The lake folder [default: DATA_DIR/lake].
+        #[arg(long, env = "ACTIONBOARD_LAKE")]
+        lake: Option<PathBuf>,
+    },
+    /// The complete runs in the lake.
+    List {
+        #[arg(long, env = "ACTIONBOARD_LAKE")]
+        lake: Option<PathBuf>,
+    },
+}
+
+pub fn lake(data_dir: &Path, cmd: LakeCommand) -> Result<(), String> {
+    let folder = |lake: Option<PathBuf>| lake.unwrap_or_else(|| data_dir.join("lake"));
+    match cmd {
+        LakeCommand::Export { run, lake } => {
+            let lake = folder(lake);
+            let (run, conn) = SnapshotReader::new(SnapshotStore::new(data_dir))
+                .connection_as_of(run.as_deref())
+                .map_err(|e| e.to_string())?;
+            let exported =
+                engine::lake::export(&conn, run.as_str(), &lake).map_err(|e| e.to_string())?;
+            let rows: Vec<String> = exported
+                .manifest
+                .rows
+                .iter()
+                .map(|(table, n)| format!("{table} {n}"))
+                .collect();
+            out!(
+                "{} run {run} in {} ({}; {} files).",
+                if exported.written {
+                    "Exported"
+                } else {
+                    "Already exported:"
+                },
+                exported.dir.display(),
+                rows.join(", "),
+                exported.manifest.files.len()
+            );
+            Ok(())
+        }
+        LakeCommand::List { lake } => {
+            let lake = folder(lake);
+            let runs = engine::lake::runs(&lake).map_err(|e| e.to_string())?;
+            if runs.is_empty() {
+                out!(
+                    "No runs in {} (`actionboard lake export` writes one).",
+                    lake.display()
+                );
+            }
+            for run in runs {
+                out!("{run}");
+            }
+            Ok(())
+        }
+    }
+}
