@@ -20,6 +20,12 @@ setup:
 
 setup-test:
 	@bash scripts/setup.sh --browser
+	@bash scripts/spark_setup.sh
+
+## spark-setup: pyspark (PyPI) in .venv-spark/ and Java 17 (Debian) for `rules evaluate --engine spark`; not needed for make run
+.PHONY: spark-setup
+spark-setup:
+	@bash scripts/spark_setup.sh
 
 setup-bench:
 	@bash scripts/setup.sh --bench
