@@ -23,10 +23,18 @@ use serde::{Deserialize, Serialize};
 /// The version of the lake's layout and columns; readers check it.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The observations' columns in the lake (the partition columns `source_id` and `year` are in
-/// the folder names, not in the files).
-const OBSERVATION_COLUMNS: &str = "run_id, series, edition, code, name_in_source, CAST(year AS INTEGER) AS year, \
-     value, value_bn, is_aggregate, is_projection, change_pct, rank, share_pct, per_capita, source_id";
+/// The observations' columns in the lake, with fixed types so readers can give the schema
+/// instead of inferring it (the partition columns `source_id` and `year` are in the folder
+/// names, not in the files). `scripts/spark_rules.py` and the README list the same.
+const OBSERVATION_COLUMNS: &str =
+    "CAST(run_id AS VARCHAR) AS run_id, CAST(series AS VARCHAR) AS series, \
+     CAST(edition AS VARCHAR) AS edition, CAST(code AS VARCHAR) AS code, \
+     CAST(name_in_source AS VARCHAR) AS name_in_source, CAST(value AS DOUBLE) AS value, \
+     CAST(value_bn AS DOUBLE) AS value_bn, CAST(is_aggregate AS BOOLEAN) AS is_aggregate, \
+     CAST(is_projection AS BOOLEAN) AS is_projection, CAST(change_pct AS DOUBLE) AS change_pct, \
+     CAST(rank AS INTEGER) AS rank, CAST(share_pct AS DOUBLE) AS share_pct, \
+     CAST(per_capita AS DOUBLE) AS per_capita, CAST(source_id AS VARCHAR) AS source_id, \
+     CAST(year AS INTEGER) AS year";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LakeError {

@@ -125,9 +125,9 @@ fn compare(
         work_dir: work.join("spark"),
     };
     let started = Instant::now();
-    let (glob, _) = spark::run_queries(&opts, &lake_run, &queries).unwrap();
+    let (glob, _, timings) = spark::run_queries(&opts, &lake_run, &queries).unwrap();
     eprintln!(
-        "{label}: Spark ran {} queries in {:.1} s",
+        "{label}: Spark ran {} queries in {:.1} s ({timings:?})",
         queries.len(),
         started.elapsed().as_secs_f64()
     );

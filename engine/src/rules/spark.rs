@@ -39,6 +39,9 @@ pub struct SparkReport {
     pub rows: u64,
     /// Wall time of the Spark process (JVM start included).
     pub spark_seconds: f64,
+    /// What the script measured: `start_s` (JVM and session), `check_s` (the run's files
+    /// against `_run.json`), `queries_s` (every query, rows written).
+    pub timings: std::collections::BTreeMap<String, f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,13 +77,16 @@ pub fn plan(
     Ok(queries.into_inner().unwrap_or_else(|e| e.into_inner()))
 }
 
-/// Runs `queries` on Spark over the lake run; the glob of the rows' Parquet files (`None`
-/// when Spark found no row at all).
+/// What [`run_queries`] returns: the glob of the rows' Parquet files (`None` when Spark found
+/// no row at all), the process's wall time and the script's own timings.
+pub type SparkRun = (Option<String>, f64, std::collections::BTreeMap<String, f64>);
+
+/// Runs `queries` on Spark over the lake run.
 pub fn run_queries(
     opts: &SparkOptions,
     run: &LakeRun,
     queries: &[RuleQuery],
-) -> Result<(Option<String>, f64), SparkError> {
+) -> Result<SparkRun, SparkError> {
     let launcher = opts.spark_submit.as_ref().unwrap_or(&opts.python);
     if opts.spark_submit.is_none() && !opts.python.exists() {
         return Err(SparkError::NotInstalled {
@@ -128,7 +134,12 @@ pub fn run_queries(
         .flatten()
         .any(|e| e.path().extension().is_some_and(|x| x == "parquet"));
     let glob = any_file.then(|| format!("{}/*.parquet", out.display()));
-    Ok((glob, seconds))
+    let timings = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .rev()
+        .find_map(|line| serde_json::from_str(line).ok())
+        .unwrap_or_default();
+    Ok((glob, seconds, timings))
 }
 
 /// Evaluates the rules with Spark computing the firing rows from `run` (the lake's copy of the
@@ -142,7 +153,7 @@ pub fn evaluate_on_spark(
     opts: &SparkOptions,
 ) -> Result<(Evaluation, SparkReport), SparkError> {
     let queries = plan(conn, metrics, rules, facts)?;
-    let (glob, spark_seconds) = run_queries(opts, run, &queries)?;
+    let (glob, spark_seconds, timings) = run_queries(opts, run, &queries)?;
     let rows = match &glob {
         Some(g) => conn
             .query_row(
@@ -164,6 +175,7 @@ pub fn evaluate_on_spark(
             queries: queries.len(),
             rows,
             spark_seconds,
+            timings,
         },
     ))
 }

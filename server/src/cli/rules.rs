@@ -306,12 +306,16 @@ fn evaluate_on_spark(
     )
     .map_err(|e| e.to_string())?;
     drop(conn);
+    let part = |k: &str| report.timings.get(k).copied().unwrap_or(f64::NAN);
     out!(
-        "Spark ({}): {} rule queries, {} firing rows in {:.1} s.",
+        "Spark ({}): {} rule queries, {} firing rows in {:.1} s (start {:.1} s, check {:.1} s, queries {:.1} s).",
         opts.master,
         report.queries,
         report.rows,
-        report.spark_seconds
+        report.spark_seconds,
+        part("start_s"),
+        part("check_s"),
+        part("queries_s")
     );
     let mut state = AlertStore::open_in(snapshots.data_dir()).map_err(|e| e.to_string())?;
     let summary = state
