@@ -433,6 +433,98 @@ mod tests {
     use super::*;
     use crate::rules::config::Column;
 
+    fn default_set() -> (Metrics, super::super::Rules) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let sources =
+            crate::config::Sources::load(&root.join("config/sources.yml"), "/m".as_ref()).unwrap();
+        let metrics = Metrics::load(&root.join("config/metrics.yml"), &sources).unwrap();
+        let rules = super::super::Rules::load(&root.join("config/rules.yml"), &metrics).unwrap();
+        (metrics, rules)
+    }
+
+    #[test]
+    fn spark_quotes_numbers_nulls_and_ordering_its_own_way() {
+        assert_eq!(Dialect::Spark.quote(r"O'Hara \ Co"), r"'O\'Hara \\ Co'");
+        assert_eq!(Dialect::DuckDb.quote(r"O'Hara \ Co"), r"'O''Hara \ Co'");
+        // `5.0` is a DECIMAL in Spark: comparisons must be on DOUBLEs, as in DuckDB.
+        assert_eq!(Dialect::Spark.num(5.0), "5.0D");
+        assert_eq!(Dialect::Spark.num(1e-300), "1e-300D");
+        assert_eq!(Dialect::DuckDb.num(5.0), "5.0");
+        assert_eq!(Dialect::Spark.null_double(), "CAST(NULL AS DOUBLE)");
+        assert_eq!(Dialect::Spark.any_value("s"), "first(s, true)");
+        assert_eq!(Dialect::Spark.desc("v"), "v DESC NULLS LAST");
+        assert_eq!(Dialect::Spark.asc("e"), "e ASC NULLS LAST");
+        assert_eq!(Dialect::DuckDb.asc("e"), "e");
+        assert_eq!(Dialect::parse("spark"), Some(Dialect::Spark));
+        assert_eq!(Dialect::parse("trino"), None);
+    }
+
+    #[test]
+    fn one_generator_writes_both_dialects_of_every_rule() {
+        let (metrics, rules) = default_set();
+        let mut spark_rules = 0;
+        for rule in &rules.rules {
+            for periods in [Periods::At(2024), Periods::All] {
+                let duck = rule_sql(&metrics, rule, periods);
+                // The DuckDB text is the dialect's (byte for byte what it was before Spark).
+                assert_eq!(duck, rule_sql_in(Dialect::DuckDb, &metrics, rule, periods));
+                let spark = rule_sql_in(Dialect::Spark, &metrics, rule, periods);
+                match rule.kind {
+                    // They read the snapshot's `revisions`, which the lake does not carry.
+                    Kind::RunRevision { .. } | Kind::Withdrawn => {
+                        assert!(duck.is_some() && spark.is_none(), "{}", rule.id)
+                    }
+                    Kind::DataQuality { .. } | Kind::Pipeline { .. } => {
+                        assert!(duck.is_none() && spark.is_none(), "{}", rule.id)
+                    }
+                    _ => {
+                        let (duck, spark) = (duck.unwrap(), spark.unwrap());
+                        spark_rules += 1;
+                        // Spark has no typed bare NULL, no any_value before 3.4, and reads
+                        // `''` as two literals.
+                        let untyped = spark.replace("CAST(NULL AS DOUBLE)", "");
+                        assert!(!untyped.contains("NULL AS"), "{}: {spark}", rule.id);
+                        assert!(
+                            !spark.contains("any_value(") && !spark.contains("''"),
+                            "{spark}"
+                        );
+                        assert!(!spark.contains("QUALIFY") && !duck.contains("QUALIFY"));
+                        // Same structure: only literals and those functions differ.
+                        assert_eq!(
+                            duck.matches("SELECT").count(),
+                            spark.matches("SELECT").count(),
+                            "{}",
+                            rule.id
+                        );
+                    }
+                }
+            }
+        }
+        assert!(spark_rules >= 16, "{spark_rules}");
+    }
+
+    #[test]
+    fn aggregates_order_nulls_last_and_type_their_constants_on_spark() {
+        let (metrics, _) = default_set();
+        let top = metrics.get("region_top5_average").unwrap();
+        let duck = metric_sql(&metrics, top, Some(2020));
+        let spark = metric_sql_in(Dialect::Spark, &metrics, top, Some(2020));
+        assert!(duck.contains("ORDER BY b.value DESC, b.entity)"), "{duck}");
+        assert!(duck.contains("any_value(source_id)"), "{duck}");
+        assert!(
+            spark.contains("ORDER BY b.value DESC NULLS LAST, b.entity ASC NULLS LAST)"),
+            "{spark}"
+        );
+        assert!(spark.contains("first(source_id, true)"), "{spark}");
+        let count = metrics.get("large_economies").unwrap();
+        let spark = metric_sql_in(Dialect::Spark, &metrics, count, None);
+        assert!(
+            spark.contains("count(*) FILTER (WHERE value >= 100000000000.0D)")
+                && spark.contains("100.0D AS share"),
+            "{spark}"
+        );
+    }
+
     #[test]
     fn numbers_keep_full_precision() {
         assert_eq!(num(1.0e11), "100000000000.0");
