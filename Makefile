@@ -8,6 +8,8 @@ BENCH_ARGS ?=
 RULES_BENCH_ARGS ?=
 # e.g. EXPORT_BENCH_ARGS="--actions 200000"
 EXPORT_BENCH_ARGS ?=
+# e.g. SPARK_BENCH_ARGS="--rows 1000000 --master local[2]" (default 10M rows, local[2])
+SPARK_BENCH_ARGS ?=
 ACTIONBOARD_MIRROR ?= $(abspath $(CURDIR)/../shared/data)
 export ACTIONBOARD_MIRROR
 # scripts/build.sh (and cargo-leptos, for make dev) find wasm-opt on PATH: npm's binaryen.
@@ -79,6 +81,8 @@ bench: setup-bench build
 	ACTIONBOARD_BIN=$(TARGET_DIR)/release/actionboard LEPTOS_SITE_ROOT=target/site scripts/web_bench.sh
 	cargo run --release -p engine --example export_bench -- $(EXPORT_BENCH_ARGS)
 	ACTIONBOARD_BIN=$(TARGET_DIR)/release/actionboard LEPTOS_SITE_ROOT=target/site scripts/export_bench.sh
+	bash scripts/spark_setup.sh
+	cargo run --release -p engine --example spark_bench -- $(SPARK_BENCH_ARGS)
 
 clean-data:
 	rm -rf data/runs data/snapshots data/current
