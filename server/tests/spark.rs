@@ -371,6 +371,36 @@ fn spark_finds_the_same_rows_and_alerts_as_duckdb_on_default_and_generated_data(
     );
     assert!(n >= 10, "{n} firing rows on the default data");
 
+    // Spark refuses a run whose files are not the ones its _run.json lists (a partial copy,
+    // e.g. on object storage where a rename is a copy).
+    let whole = engine::lake::open(&work.path().join("lake"), run.as_str())
+        .unwrap()
+        .unwrap();
+    let partial = work.path().join("lake/runs/partial");
+    copy_dir(&whole.dir, &partial);
+    let gdp = partial.join("observations/source_id=wb_gdp");
+    let year = std::fs::read_dir(&gdp)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::remove_dir_all(year).unwrap();
+    let partial = engine::lake::LakeRun {
+        dir: partial,
+        ..whole
+    };
+    let opts = SparkOptions {
+        python: python.clone(),
+        script: root().join("scripts/spark_rules.py"),
+        spark_submit: None,
+        master: "local[1]".into(),
+        work_dir: work.path().join("spark-partial"),
+    };
+    let queries = spark::plan(&conn, &set.metrics, &set.rules, &facts()).unwrap();
+    let err = spark::run_queries(&opts, &partial, &queries).unwrap_err();
+    assert!(err.to_string().contains("_run.json lists"), "{err}");
+
     // Generated data.
     let rows: i64 = std::env::var("ACTIONBOARD_SPARK_ROWS")
         .ok()
@@ -395,6 +425,19 @@ fn spark_finds_the_same_rows_and_alerts_as_duckdb_on_default_and_generated_data(
         gen_dir.path(),
     );
     assert!(n >= 20, "{n} firing rows on the generated data");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
 }
 
 /// A reader of `<lake>/runs/*/observations` (DuckDB, Hive partitions): its row count, 0 when
@@ -464,4 +507,91 @@ fn a_lake_reader_sees_a_whole_run_or_none() {
             .unwrap()
             .written
     );
+}
+
+/// `actionboard …` on `data` with the repository's configuration and mirror.
+fn actionboard(data: &Path, args: &[&str], env: &[(&str, &Path)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_actionboard"));
+    cmd.arg("--data-dir").arg(data).args(args);
+    if matches!(args.first(), Some(&"etl") | Some(&"rules")) {
+        let config = common::config_dir();
+        cmd.arg("--config").arg(config.join("sources.yml"));
+        cmd.arg("--metrics").arg(config.join("metrics.yml"));
+        cmd.arg("--rules").arg(config.join("rules.yml"));
+    }
+    if args.first() == Some(&"etl") {
+        cmd.arg("--mirror").arg(common::mirror());
+    }
+    cmd.env_remove("ACTIONBOARD_LAKE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn the_cli_exports_published_runs_prints_both_dialects_and_says_what_spark_needs() {
+    let data = tempfile::tempdir().unwrap();
+    let lake = data.path().join("my-lake");
+    // With ACTIONBOARD_LAKE set, a published run goes to the lake by itself.
+    let run = actionboard(data.path(), &["etl", "run"], &[("ACTIONBOARD_LAKE", &lake)]);
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success() && text.contains("to the lake"),
+        "{text}"
+    );
+    let runs = engine::lake::runs(&lake).unwrap();
+    assert_eq!(runs.len(), 1);
+    let list = actionboard(
+        data.path(),
+        &["lake", "list", "--lake", lake.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(String::from_utf8_lossy(&list.stdout).trim(), runs[0]);
+    let again = actionboard(
+        data.path(),
+        &["lake", "export", "--lake", lake.to_str().unwrap()],
+        &[],
+    );
+    assert!(String::from_utf8_lossy(&again.stdout).contains("Already exported"));
+
+    let sql = |engine: &str, rule: &str| {
+        actionboard(
+            data.path(),
+            &["rules", "sql", rule, "--engine", engine],
+            &[],
+        )
+    };
+    let spark = sql("spark", "gdp_fall");
+    let spark = String::from_utf8_lossy(&spark.stdout);
+    assert!(
+        spark.contains("-5.0D") && spark.contains("CAST(NULL AS DOUBLE) AS x2"),
+        "{spark}"
+    );
+    let duck = sql("duckdb", "gdp_fall");
+    let duck = String::from_utf8_lossy(&duck.stdout);
+    assert!(
+        duck.contains("x1 <= -5.0") && duck.contains("NULL AS x2") && !duck.contains("5.0D"),
+        "{duck}"
+    );
+    let withdrawn = sql("spark", "wb_withdrawn");
+    assert!(!withdrawn.status.success());
+    assert!(String::from_utf8_lossy(&withdrawn.stderr).contains("always runs on DuckDB"));
+
+    // Without pyspark, the Spark engine says how to install it.
+    let missing = data.path().join("no-venv/bin/python");
+    let evaluate = actionboard(
+        data.path(),
+        &[
+            "rules",
+            "evaluate",
+            "--engine",
+            "spark",
+            "--spark-python",
+            missing.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(!evaluate.status.success());
+    assert!(String::from_utf8_lossy(&evaluate.stderr).contains("make spark-setup"));
 }

@@ -284,6 +284,7 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
             let outcome = pipeline.run().map_err(|e| e.to_string());
             // A failed run raises the `pipeline` alert; a published one, the data's alerts.
             refresh_alerts(data_dir, &args.files);
+            lake::export_published(data_dir);
             let outcome = outcome?;
             if let Some(stage) = outcome.resumed_at {
                 out!("Resumed run {} at the {stage} stage.", outcome.run);
@@ -311,6 +312,7 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
             drop(lock);
             if stage == Stage::Load || result.is_err() {
                 refresh_alerts(data_dir, &args.files);
+                lake::export_published(data_dir);
             }
             result
         }
