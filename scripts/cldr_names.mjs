@@ -31,6 +31,12 @@ for (const [alpha2, name] of Object.entries(ko)) {
 }
 const regions = new Map(Object.entries(ko).filter(([k]) => /^\d{3}$/.test(k)));
 
+// ICU's Korean collation of every name, with a few fallbacks the pages can show (English
+// names of codes CLDR lacks, digits, punctuation): the test of display's `cmp_ko`.
+const koOrder = [...new Set([...countries.values(), ...regions.values(),
+  'Channel Islands', 'channel islands', 'Zanzibar', 'Åland', '1st', '(test)', '가 나', '가나'])]
+  .sort(new Intl.Collator('ko').compare);
+
 const rust = (s) => JSON.stringify(s);
 const table = (map) => [...map.entries()]
   .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -51,6 +57,12 @@ ${table(countries)}
 /// Korean names of UN M49 regions and sub-regions by numeric code, sorted by code.
 pub static REGIONS_KO: &[(&str, &str)] = &[
 ${table(regions)}
+];
+
+/// Every name above (and a few fallbacks) in the order ICU ${process.versions.icu}'s \`ko\` collator gives.
+#[cfg(test)]
+pub static KO_ICU_ORDER: &[&str] = &[
+${koOrder.map((n) => `    ${rust(n)},`).join('\n')}
 ];
 `);
 console.log(`cldr_names: ${countries.size} countries, ${regions.size} regions from CLDR ${version}`);

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use display::names::RegionCodes;
 use engine::store::{AlertStore, Overview, SnapshotMemo, SnapshotReader, StateError, StateWatch};
 
 #[derive(Clone)]
@@ -20,6 +21,8 @@ pub struct AppState {
     pub alert_version: Arc<StateWatch>,
     /// The configuration files (sources, metrics, rules), for replaying a rule over history.
     pub rule_files: Option<Arc<RuleFiles>>,
+    /// The served snapshot's region names → M49 codes (alerts name regions by them).
+    pub region_codes: Arc<SnapshotMemo<(), RegionCodes>>,
 }
 
 /// Where the rules are read from (as `actionboard rules backtest` reads them).
@@ -40,6 +43,7 @@ impl AppState {
             overviews: Arc::new(SnapshotMemo::new(128)),
             alert_summary: Arc::new(Mutex::new(None)),
             rule_files: None,
+            region_codes: Arc::new(SnapshotMemo::new(1)),
         }
     }
 
@@ -66,6 +70,21 @@ impl AppState {
                 Some((v, summary.clone()));
         }
         Ok(summary)
+    }
+
+    /// The served snapshot's region codes; none (regions then read as stored) when no snapshot
+    /// can be read: names are a courtesy, never a reason to fail a page. Blocks (DuckDB).
+    pub fn region_codes(&self) -> RegionCodes {
+        let read = || {
+            let (run, conn) = self.snapshots.connection().map_err(|e| e.to_string())?;
+            self.region_codes.get_or_try(&run, (), || {
+                engine::store::queries::region_codes(&conn).map_err(|e| e.to_string())
+            })
+        };
+        read().unwrap_or_else(|e: String| {
+            leptos::logging::warn!("region names: {e}");
+            RegionCodes::new()
+        })
     }
 
     /// The alert state, with the snoozes whose time has come woken (a write only when one is

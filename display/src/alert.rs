@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::names::RegionCodes;
 use crate::{Format, Text};
 
 /// What a metric's entities are.
@@ -120,14 +121,28 @@ pub struct Action {
 }
 
 impl Alert {
-    /// The entity's name for a reader of `lang` (a country by its code, in CLDR's Korean).
-    pub fn entity_label(&self, lang: crate::Lang) -> String {
+    /// The entity's name for a reader of `lang`: a country by its code, a region by its M49
+    /// code in `region_codes`, in CLDR's Korean.
+    pub fn entity_label(&self, lang: crate::Lang, region_codes: &RegionCodes) -> String {
         match self.scope {
             Scope::Country => {
                 crate::names::country(&self.entity, &self.entity_name, lang).into_owned()
             }
-            _ => self.entity_name.clone(),
+            Scope::Region => {
+                crate::names::region_in(region_codes, &self.entity_name, lang).into_owned()
+            }
+            Scope::Global => match lang {
+                crate::Lang::Ko if self.entity_name == "World" => "세계".to_string(),
+                _ => self.entity_name.clone(),
+            },
         }
+    }
+
+    /// The region's name for a reader of `lang`, if the alert has one.
+    pub fn region_label(&self, lang: crate::Lang, region_codes: &RegionCodes) -> Option<String> {
+        self.region
+            .as_deref()
+            .map(|r| crate::names::region_in(region_codes, r, lang).into_owned())
     }
 }
 

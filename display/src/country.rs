@@ -44,6 +44,9 @@ pub struct CountryProfile {
     pub projections: Vec<SeriesPoint>,
     /// The sources of the points above.
     pub sources: Vec<SourceLabel>,
+    /// Region and sub-region names → UN M49 codes, to name them in the reader's language.
+    #[serde(default)]
+    pub region_codes: crate::names::RegionCodes,
 }
 
 impl CountryProfile {
@@ -84,6 +87,7 @@ mod tests {
             rank: Vec::new(),
             projections: Vec::new(),
             sources: vec![label("IMF", "Apr-2026"), label("WB", ""), label("", "x")],
+            region_codes: Default::default(),
         };
         assert_eq!(profile.source_label("s_IMF_Apr-2026"), "IMF, Apr-2026");
         assert_eq!(profile.source_label("s_WB_"), "WB");

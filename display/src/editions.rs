@@ -32,4 +32,7 @@ pub struct EditionComparison {
     pub new: EditionInfo,
     /// Largest absolute % revision first.
     pub rows: Vec<Revision>,
+    /// Region and sub-region names → UN M49 codes, to name them in the reader's language.
+    #[serde(default)]
+    pub region_codes: crate::names::RegionCodes,
 }

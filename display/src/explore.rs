@@ -109,6 +109,9 @@ pub struct ExploreParams {
     pub sort: Option<String>,
     pub dir: Option<String>,
     pub page: Option<String>,
+    /// A country's name (in either language) or code.
+    #[serde(default)]
+    pub q: Option<String>,
 }
 
 /// The parameters, checked.
@@ -123,6 +126,9 @@ pub struct ExploreQuery {
     pub descending: bool,
     /// 1-based.
     pub page: usize,
+    /// Only countries whose name (English or Korean) or code contains this.
+    #[serde(default)]
+    pub q: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,6 +152,9 @@ pub struct Explore {
     pub page_size: usize,
     /// Years with GDP data, newest first.
     pub years: Vec<i32>,
+    /// Region and sub-region names → UN M49 codes, to name them in the reader's language.
+    #[serde(default)]
+    pub region_codes: crate::names::RegionCodes,
     /// Regions of the region table, A→Z.
     pub regions: Vec<String>,
     /// Countries matching the filters (all pages).

@@ -5,6 +5,8 @@
 //! the Channel Islands, `CHI`).
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 use crate::cldr_names::{COUNTRIES_KO, REGIONS_KO};
 use crate::Lang;
@@ -34,6 +36,103 @@ pub fn country<'a>(code: &str, english: &'a str, lang: Lang) -> Cow<'a, str> {
     match (lang, country_ko(code)) {
         (Lang::Ko, Some(ko)) => Cow::Borrowed(ko),
         _ => Cow::Borrowed(english),
+    }
+}
+
+/// The names of regions and sub-regions as the data gives them → their UN M49 code, from one
+/// snapshot's region table (both levels: their names never collide in M49).
+pub type RegionCodes = BTreeMap<String, String>;
+
+/// The name of region `english` (M49 code `m49`, if known) for a reader of `lang`.
+pub fn region<'a>(m49: Option<&str>, english: &'a str, lang: Lang) -> Cow<'a, str> {
+    match (lang, m49.and_then(region_ko)) {
+        (Lang::Ko, Some(ko)) => Cow::Borrowed(ko),
+        _ => Cow::Borrowed(english),
+    }
+}
+
+/// The name of region `english` for `lang`, its code looked up in `codes`.
+pub fn region_in<'a>(codes: &RegionCodes, english: &'a str, lang: Lang) -> Cow<'a, str> {
+    region(codes.get(english).map(String::as_str), english, lang)
+}
+
+/// The data's (English) name of the region a reader typed in either language: `아시아` and
+/// `asia` both give `Asia`.
+pub fn region_from_either<'a>(codes: &'a RegionCodes, typed: &str) -> Option<&'a str> {
+    let typed = typed.trim();
+    codes
+        .iter()
+        .find(|(en, code)| en.eq_ignore_ascii_case(typed) || region_ko(code) == Some(typed))
+        .map(|(en, _)| en.as_str())
+}
+
+/// Whether country `code` (data name `english`) matches what a reader typed, in either language
+/// or by code: case-insensitive, spaces ignored (`대한 민국`, `korea`, `kor`).
+pub fn country_matches(code: &str, english: &str, typed: &str) -> bool {
+    let needle = fold(typed);
+    if needle.is_empty() {
+        return true;
+    }
+    fold(english).contains(&needle)
+        || code.eq_ignore_ascii_case(typed.trim())
+        || country_ko(code).is_some_and(|ko| fold(ko).contains(&needle))
+}
+
+fn fold(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Korean collation order of two names, as ICU's `ko` collator sorts them: spaces and
+/// punctuation first, then digits, Hangul (syllables in their block's order, which is the
+/// dictionary's jamo order), Han, then Latin and other scripts. Accents, then case (lower
+/// first) only break ties. Checked against the order ICU gives CLDR's Korean names and a few
+/// fallbacks (`tests::korean_order_is_icus`).
+pub fn cmp_ko(a: &str, b: &str) -> Ordering {
+    fn class(c: char) -> u8 {
+        match c {
+            c if c.is_whitespace() => 0,
+            c if c.is_ascii_digit() => 2,
+            '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}' | '\u{AC00}'..='\u{D7A3}' => 3,
+            '\u{4E00}'..='\u{9FFF}' => 4,
+            c if c.is_alphabetic() => 5,
+            _ => 1,
+        }
+    }
+    fn primary(text: &str) -> impl Iterator<Item = (u8, char)> + '_ {
+        text.chars()
+            .flat_map(char::to_lowercase)
+            .map(|c| (class(c), unaccented(c)))
+    }
+    fn accents(text: &str) -> impl Iterator<Item = bool> + '_ {
+        text.chars()
+            .flat_map(char::to_lowercase)
+            .map(|c| unaccented(c) != c)
+    }
+    fn case(text: &str) -> impl Iterator<Item = bool> + '_ {
+        text.chars().map(char::is_uppercase)
+    }
+    primary(a)
+        .cmp(primary(b))
+        .then_with(|| accents(a).cmp(accents(b)))
+        .then_with(|| case(a).cmp(case(b)))
+        .then_with(|| a.cmp(b))
+}
+
+/// The base letter of a lowercase Latin-1 letter with an accent (`å` → `a`).
+fn unaccented(c: char) -> char {
+    match c {
+        'à'..='å' => 'a',
+        'ç' => 'c',
+        'è'..='ë' => 'e',
+        'ì'..='ï' => 'i',
+        'ñ' => 'n',
+        'ò'..='ö' | 'ø' => 'o',
+        'ù'..='ü' => 'u',
+        'ý' | 'ÿ' => 'y',
+        c => c,
     }
 }
 
@@ -67,5 +166,40 @@ mod tests {
         }
         assert!(COUNTRIES_KO.len() > 240 && REGIONS_KO.len() > 25);
         assert!(!CLDR_VERSION.is_empty());
+    }
+
+    #[test]
+    fn korean_order_is_icus() {
+        let mut names = crate::cldr_names::KO_ICU_ORDER.to_vec();
+        names.reverse();
+        names.sort_by(|a, b| cmp_ko(a, b));
+        assert_eq!(names, crate::cldr_names::KO_ICU_ORDER);
+    }
+
+    #[test]
+    fn regions_and_countries_in_either_language() {
+        let codes: RegionCodes = [("Asia", "142"), ("Eastern Asia", "030"), ("Nowhere", "999")]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        assert_eq!(region_in(&codes, "Asia", Lang::Ko), "아시아");
+        assert_eq!(region_in(&codes, "Eastern Asia", Lang::En), "Eastern Asia");
+        assert_eq!(
+            region_in(&codes, "Nowhere", Lang::Ko),
+            "Nowhere",
+            "no CLDR name"
+        );
+        assert_eq!(region_in(&codes, "Unknown", Lang::Ko), "Unknown", "no code");
+        assert_eq!(region_from_either(&codes, "아시아"), Some("Asia"));
+        assert_eq!(region_from_either(&codes, " asia "), Some("Asia"));
+        assert_eq!(region_from_either(&codes, "동아시아"), Some("Eastern Asia"));
+        assert_eq!(region_from_either(&codes, "Mars"), None);
+        assert!(country_matches("KOR", "Korea, Rep.", "대한민국"));
+        assert!(country_matches("KOR", "Korea, Rep.", "대한 민국"));
+        assert!(country_matches("KOR", "Korea, Rep.", "korea"));
+        assert!(country_matches("KOR", "Korea, Rep.", "kor"));
+        assert!(country_matches("USA", "United States", "미국"));
+        assert!(!country_matches("USA", "United States", "대한민국"));
+        assert!(!country_matches("USA", "United States", "kor"));
     }
 }

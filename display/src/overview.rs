@@ -19,6 +19,9 @@ pub struct RegionTop5 {
     pub average_usd: f64,
     /// The economies averaged, largest first.
     pub countries: Vec<String>,
+    /// Their codes, in the same order (names in the reader's language come by code).
+    #[serde(default)]
+    pub country_codes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +45,9 @@ pub struct Overview {
     /// The partial periods among `years` (labelled in the year picker).
     #[serde(default)]
     pub partial_years: Vec<i32>,
+    /// Region and sub-region names → UN M49 codes, to name them in the reader's language.
+    #[serde(default)]
+    pub region_codes: crate::names::RegionCodes,
 }
 
 /// A partial period's coverage against the previous complete period.

@@ -161,6 +161,11 @@ pub struct RegionOverride {
     pub name: String,
     pub region: String,
     pub sub_region: String,
+    /// UN M49 codes of the region and sub-region: what Korean (and any other) names are keyed by.
+    #[serde(default)]
+    pub region_code: Option<String>,
+    #[serde(default)]
+    pub sub_region_code: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -436,6 +441,25 @@ impl Sources {
                 regions.len()
             )));
         }
+        for o in &file.regions.overrides {
+            for (field, code) in [
+                ("region_code", &o.region_code),
+                ("sub_region_code", &o.sub_region_code),
+            ] {
+                if let Some(code) = code {
+                    if code.is_empty()
+                        || code.len() > 3
+                        || !code.bytes().all(|b| b.is_ascii_digit())
+                    {
+                        return Err(invalid(format!(
+                            "regions.overrides `{}`: `{field}: {code}` is not a UN M49 code \
+                             (one to three digits, quoted, e.g. \"150\")",
+                            o.code
+                        )));
+                    }
+                }
+            }
+        }
         Ok(Sources {
             path: path.to_path_buf(),
             mirror_dir: mirror_dir.to_path_buf(),
@@ -505,6 +529,22 @@ sources:
         assert_eq!(
             sources.get("wb_gdp").unwrap().mirror.as_deref(),
             Some(Path::new("/mirror/wb_wdi/ny.gdp.mktp.cd.csv"))
+        );
+    }
+
+    #[test]
+    fn override_m49_codes_are_checked() {
+        let with = |code: &str| {
+            format!(
+                "regions:\n  overrides:\n    - {{ code: XKX, name: Kosovo, region: Europe, sub_region: Southern Europe, region_code: {code} }}\n{MINIMAL}"
+            )
+        };
+        let ok = parse(&with("\"150\"")).unwrap();
+        assert_eq!(ok.region_overrides[0].region_code.as_deref(), Some("150"));
+        let err = parse(&with("Europe")).unwrap_err().to_string();
+        assert!(
+            err.contains("regions.overrides `XKX`: `region_code: Europe` is not a UN M49 code"),
+            "{err}"
         );
     }
 

@@ -430,11 +430,13 @@ fn a_partial_year_changes_no_headline_figure_no_ranking_and_no_earlier_alert() {
             year: Some("2026".into()),
             ..Default::default()
         },
+        display::Lang::En,
     )
     .unwrap();
     assert!(explore.provisional.is_some());
     assert!(explore.movers_up.is_empty() && explore.movers_down.is_empty());
-    let default_explore = engine::store::explore::explore(&conn, &Default::default()).unwrap();
+    let default_explore =
+        engine::store::explore::explore(&conn, &Default::default(), display::Lang::En).unwrap();
     assert_eq!(default_explore.query.year, 2025);
     assert!(!default_explore.movers_up.is_empty());
     drop(conn);

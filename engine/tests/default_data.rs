@@ -167,6 +167,30 @@ fn snapshot_separates_countries_from_aggregates_and_records_provenance() {
         )),
         0
     );
+    // Every region and sub-region carries its UN M49 code (zero-padded), read from the CSV's
+    // code columns and the overrides: Korean names are looked up by it.
+    let codes = engine::store::queries::region_codes(&conn).unwrap();
+    for (name, code) in [
+        ("Asia", "142"),
+        ("Europe", "150"),
+        ("Americas", "019"),
+        ("Eastern Asia", "030"),
+        ("Southern Europe", "039"),
+        ("Northern Europe", "154"),
+    ] {
+        assert_eq!(codes.get(name).map(String::as_str), Some(code), "{name}");
+    }
+    assert_eq!(
+        count("SELECT count(*) FROM regions WHERE region_code = '' OR sub_region_code = ''"),
+        0,
+        "every economy with a region has both codes"
+    );
+    for (name, code) in &codes {
+        assert!(
+            display::names::region_ko(code).is_some(),
+            "CLDR has a Korean name for {name} ({code})"
+        );
+    }
     // The two IMF editions are separate series, never mixed.
     let usa_2025 = |source: &str| -> f64 {
         conn.query_row(

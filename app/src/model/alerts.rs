@@ -66,6 +66,19 @@ impl InboxFilter {
         .collect()
     }
 
+    /// The region as the alerts store it when it was typed in Korean (`아시아` → `Asia`) or in
+    /// another case.
+    pub fn with_region_as_stored(mut self, codes: &display::names::RegionCodes) -> Self {
+        if let Some(r) = &self.region {
+            if !codes.contains_key(r) {
+                if let Some(en) = display::names::region_from_either(codes, r) {
+                    self.region = Some(en.to_string());
+                }
+            }
+        }
+        self
+    }
+
     /// Empty values as absent (a form sends every field, filled or not).
     pub fn normalized(self) -> Self {
         let f = |v: Option<String>| v.filter(|s| !s.is_empty());
@@ -106,6 +119,9 @@ pub struct Inbox {
     pub facets: Vec<Facet>,
     /// Alerts in the store, whatever their status.
     pub total: usize,
+    /// Region names → M49 codes, to name regions in the reader's language.
+    #[serde(default)]
+    pub region_codes: display::names::RegionCodes,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,4 +131,7 @@ pub struct AlertDetail {
     /// The metric's recent series for the entity from the snapshot the alert came from (or the
     /// current one), for the evidence chart; empty when the alert is not about a series.
     pub chart: Vec<Point>,
+    /// Region names → M49 codes, to name regions in the reader's language.
+    #[serde(default)]
+    pub region_codes: display::names::RegionCodes,
 }

@@ -90,6 +90,7 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
         record,
         history,
         chart,
+        region_codes,
     } = detail;
     let AlertRecord {
         alert,
@@ -126,7 +127,7 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
     };
     let chart_label = format!(
         "{} — {} ({})",
-        alert.entity_label(lang),
+        alert.entity_label(lang, &region_codes),
         ev.metric_label.get(lang),
         ev.source.as_ref().map_or("", |s| s.source_id.as_str())
     );

@@ -88,6 +88,7 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
         alerts,
         facets,
         total,
+        region_codes,
     } = inbox;
     let shown = alerts.len();
     let viewer = crate::auth::current_viewer();
@@ -150,8 +151,8 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
                         let a = r.alert.clone();
                         let meta = format!(
                             "{} · {}{} · {} {} · {} {:.2}",
-                            a.entity_label(lang),
-                            a.region.as_deref().map(|g| format!("{g} · ")).unwrap_or_default(),
+                            a.entity_label(lang, &region_codes),
+                            a.region_label(lang, &region_codes).map(|g| format!("{g} · ")).unwrap_or_default(),
                             a.period,
                             t(lang, "rule", "규칙"),
                             a.rule_name.get(lang),

@@ -134,9 +134,10 @@ fn CountryBody(page: CountryPage) -> impl IntoView {
     let name = display::names::country(&profile.code, &profile.name, lang).into_owned();
     let title = format!("{name} · Actionboard");
     let heading = format!("{name} ({})", profile.code);
-    let place = [profile.region.as_str(), profile.sub_region.as_str()]
+    let place = [&profile.region, &profile.sub_region]
         .into_iter()
         .filter(|s| !s.is_empty())
+        .map(|s| display::names::region_in(&profile.region_codes, s, lang).into_owned())
         .collect::<Vec<_>>()
         .join(" · ");
     let sources_note: Vec<(String, Option<String>)> = profile

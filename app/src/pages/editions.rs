@@ -56,6 +56,7 @@ fn EditionsBody(data: Editions) -> impl IntoView {
                 old,
                 new,
                 rows,
+                region_codes,
             },
     } = data;
     let intro = match lang {
@@ -116,7 +117,7 @@ fn EditionsBody(data: Editions) -> impl IntoView {
                                 <tr data-code=r.code.clone()>
                                     <td class="num">{i + 1}</td>
                                     <th scope="row"><CountryLink code=r.code.clone() name=r.name/></th>
-                                    <td>{r.region}</td>
+                                    <td>{display::names::region_in(&region_codes, &r.region, lang).into_owned()}</td>
                                     <td class="num" data-col="old">
                                         {value(Format::UsdBillions, r.old_usd, lang)}
                                         <span class="kind" class:projection=r.old_projection>{format!(" ({})", kind(r.old_projection, lang))}</span>

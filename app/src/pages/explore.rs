@@ -1,6 +1,7 @@
 //! Explore: every country of a year with its figures; filters, sort and page live in the URL, so a
 //! view can be shared as a link and works without JavaScript (a GET form and plain links).
 
+use display::names::RegionCodes;
 use display::{change_pct, value, Format};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -51,6 +52,7 @@ pub fn ExplorePage() -> impl IntoView {
             sort: q.get("sort"),
             dir: q.get("dir"),
             page: q.get("page"),
+            q: q.get("q"),
         }
     };
     let args = move || (params(), query.read().get("as_of"));
@@ -82,6 +84,7 @@ fn view_href(q: &ExploreQuery, sort: Option<(&str, bool)>, page: Option<usize>) 
             ("sort", Some(sort_id.to_string())),
             ("dir", Some(if desc { "desc" } else { "asc" }.to_string())),
             ("page", page.filter(|p| *p > 1).map(|p| p.to_string())),
+            ("q", q.q.clone()),
         ],
     )
 }
@@ -110,11 +113,16 @@ fn Filters(data: Explore, raw: ExploreParams) -> impl IntoView {
                 <label for="explore-region">{t(lang, "Region", "지역")}</label>
                 <select id="explore-region" name="region">
                     <option value="" selected=q.region.is_none()>{t(lang, "All regions", "모든 지역")}</option>
-                    {data.regions.iter().map(|r| {
+                    {regions_in_reading_order(&data, lang).into_iter().map(|(r, label)| {
                         let selected = q.region.as_deref() == Some(r.as_str());
-                        view! { <option value=r.clone() selected=selected>{r.clone()}</option> }
+                        view! { <option value=r selected=selected>{label}</option> }
                     }).collect_view()}
                 </select>
+            </div>
+            <div class="field">
+                <label for="explore-q">{t(lang, "Country or code", "국가 또는 코드")}</label>
+                <input id="explore-q" name="q" type="search" value=q.q.clone().unwrap_or_default() size="14"
+                    maxlength="100" placeholder=t(lang, "e.g. Korea, 대한민국, KOR", "예: 대한민국, Korea, KOR")/>
             </div>
             <div class="field">
                 <label for="explore-metric">{t(lang, "Metric", "지표")}</label>
@@ -138,6 +146,23 @@ fn Filters(data: Explore, raw: ExploreParams) -> impl IntoView {
         </Form>
     }
     .into_any()
+}
+
+/// The region filter's options: the data's name as the value, the reader's name as the label,
+/// in the reader's order.
+fn regions_in_reading_order(data: &Explore, lang: Lang) -> Vec<(String, String)> {
+    let mut options: Vec<(String, String)> = data
+        .regions
+        .iter()
+        .map(|r| {
+            let label = display::names::region_in(&data.region_codes, r, lang).into_owned();
+            (r.clone(), label)
+        })
+        .collect();
+    if lang == Lang::Ko {
+        options.sort_by(|a, b| display::names::cmp_ko(&a.1, &b.1));
+    }
+    options
 }
 
 fn cell(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
@@ -182,12 +207,13 @@ fn SortHeading(
     }
 }
 
-fn row_view(r: ExploreRow, lang: Lang) -> impl IntoView {
+fn row_view(r: ExploreRow, lang: Lang, region_codes: &RegionCodes) -> impl IntoView {
+    let region = display::names::region_in(region_codes, &r.region, lang).into_owned();
     view! {
         <tr data-code=r.code.clone()>
             <td class="num">{r.rank.map(|x| x.to_string()).unwrap_or_else(|| "—".into())}</td>
             <th scope="row"><CountryLink code=r.code.clone() name=r.name/></th>
-            <td>{r.region}</td>
+            <td>{region}</td>
             <td class="num" data-col="gdp">{value(Format::UsdBillions, r.gdp_usd, lang)}</td>
             <td class="num" data-col="gdp_per_capita">{cell(r.per_capita, |v| value(Format::Usd, v, lang))}</td>
             <td class="num" data-col="population">{cell(r.population, |v| value(Format::Persons, v, lang))}</td>
@@ -284,6 +310,7 @@ fn ExploreBody(data: ExploreData, raw: ExploreParams) -> impl IntoView {
         )
     };
     let rows = data.rows.clone();
+    let region_codes = data.region_codes.clone();
     let movers_up = data.movers_up.clone();
     let movers_down = data.movers_down.clone();
     let pages = data.pages;
@@ -319,7 +346,7 @@ fn ExploreBody(data: ExploreData, raw: ExploreParams) -> impl IntoView {
                                     </tr>
                                 </thead>
                                 <tbody>
-                                    {rows.into_iter().map(|r| row_view(r, lang)).collect_view()}
+                                    {rows.into_iter().map(|r| row_view(r, lang, &region_codes)).collect_view()}
                                 </tbody>
                             </table>
                         </div>

@@ -13,6 +13,7 @@ use crate::components::page_status::{ErrorPanel, Loading};
 use crate::format::billions;
 use crate::i18n::{t, use_lang, Lang};
 use crate::model::overview::{Overview, OverviewData};
+use display::names::region_in;
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
@@ -72,6 +73,19 @@ fn YearPicker(year: i32, years: Vec<i32>, partial_years: Vec<i32>) -> impl IntoV
 }
 
 /// "3 days ago".
+/// A region's top economies, named in the reader's language by code.
+fn top_names(r: &display::overview::RegionTop5, lang: Lang) -> String {
+    r.countries
+        .iter()
+        .enumerate()
+        .map(|(i, name)| match r.country_codes.get(i) {
+            Some(code) => display::names::country(code, name, lang).into_owned(),
+            None => name.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn age(days: i64, lang: Lang) -> String {
     match (lang, days) {
         (Lang::En, 0) => "today".into(),
@@ -97,6 +111,7 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
                 freshness,
                 provisional,
                 partial_years,
+                region_codes,
             },
         age_days,
         alerts,
@@ -220,7 +235,7 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
                                 <tr data-code=c.code.clone()>
                                     <td>{if ranked { (i + 1).to_string() } else { String::new() }}</td>
                                     <td><CountryLink code=c.code.clone() name=c.name.clone()/></td>
-                                    <td>{c.region}</td>
+                                    <td>{region_in(&region_codes, &c.region, lang).into_owned()}</td>
                                     <td class="num">{billions(c.gdp_usd)}</td>
                                 </tr>
                             })
@@ -248,9 +263,9 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
                             .into_iter()
                             .map(|r| view! {
                                 <tr>
-                                    <td>{r.region}</td>
+                                    <td>{region_in(&region_codes, &r.region, lang).into_owned()}</td>
                                     <td class="num">{billions(r.average_usd)}</td>
-                                    <td class="muted">{r.countries.join(", ")}</td>
+                                    <td class="muted">{top_names(&r, lang)}</td>
                                 </tr>
                             })
                             .collect_view()}

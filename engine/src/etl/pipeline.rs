@@ -739,6 +739,14 @@ fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String>
             strings(t.regions.iter().map(|r| r.sub_region.as_str())),
         ),
         (
+            "region_code",
+            strings(t.regions.iter().map(|r| r.region_code.as_str())),
+        ),
+        (
+            "sub_region_code",
+            strings(t.regions.iter().map(|r| r.sub_region_code.as_str())),
+        ),
+        (
             "source_id",
             strings(t.regions.iter().map(|r| r.source_id.as_str())),
         ),

@@ -29,6 +29,9 @@ pub struct Region {
     pub name: String,
     pub region: String,
     pub sub_region: String,
+    /// UN M49 codes, three digits (`142`, `030`), or empty when the source has none.
+    pub region_code: String,
+    pub sub_region_code: String,
     pub source_id: String,
 }
 
@@ -206,6 +209,8 @@ fn regions_from(
     let idx = |f: &str| field_index(source, &table.columns, f);
     let (code_i, name_i, region_i, sub_i) =
         (idx("code"), idx("name"), idx("region"), idx("sub_region"));
+    // Optional: without them names stay as the source gives them.
+    let (region_code_i, sub_code_i) = (idx("region_code"), idx("sub_region_code"));
     // Rows are checked side by side; then, in file order, the first row of a code wins.
     let checked: Vec<Option<Result<Region, Reject>>> = table
         .rows
@@ -245,6 +250,27 @@ fn regions_from(
                     )));
                 }
             }
+            let mut m49 = [String::new(), String::new()];
+            for (slot, (field, text)) in m49.iter_mut().zip([
+                ("region_code", cell(row, region_code_i)),
+                ("sub_region_code", cell(row, sub_code_i)),
+            ]) {
+                match m49_code(text) {
+                    Some(code) => *slot = code,
+                    None => {
+                        return Some(Err(reject(
+                            field,
+                            &visible_controls(text),
+                            "m49_code",
+                            format!(
+                                "`{}` is not a UN M49 code (one to three digits, e.g. 142 or 030)",
+                                visible_controls(text)
+                            ),
+                        )))
+                    }
+                }
+            }
+            let [region_code, sub_region_code] = m49;
             let name = sources
                 .display_names
                 .get(code)
@@ -255,6 +281,8 @@ fn regions_from(
                 name,
                 region: region.to_string(),
                 sub_region: cell(row, sub_i).to_string(),
+                region_code,
+                sub_region_code,
                 source_id: source.id.clone(),
             }))
         })
@@ -292,6 +320,16 @@ fn regions_from(
                 name: o.name.clone(),
                 region: o.region.clone(),
                 sub_region: o.sub_region.clone(),
+                region_code: o
+                    .region_code
+                    .as_deref()
+                    .and_then(m49_code)
+                    .unwrap_or_default(),
+                sub_region_code: o
+                    .sub_region_code
+                    .as_deref()
+                    .and_then(m49_code)
+                    .unwrap_or_default(),
                 source_id: "config/sources.yml".to_string(),
             });
         }
@@ -331,6 +369,15 @@ fn control_character_message(field: &str, c: char) -> String {
         "the {field} contains the control character U+{:04X}; remove it from the source file",
         u32::from(c)
     )
+}
+
+/// A UN M49 code as three digits (`34` → `034`); empty stays empty; `None` if it is not one.
+fn m49_code(text: &str) -> Option<String> {
+    match text.len() {
+        0 => Some(String::new()),
+        1..=3 if text.bytes().all(|b| b.is_ascii_digit()) => Some(format!("{text:0>3}")),
+        _ => None,
+    }
 }
 
 fn is_code(code: &str) -> bool {
@@ -1748,6 +1795,26 @@ sources:
                     "{a} vs {b}"
                 );
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod m49_tests {
+    use super::m49_code;
+
+    #[test]
+    fn m49_codes_are_three_digits_or_refused() {
+        assert_eq!(m49_code("142").as_deref(), Some("142"));
+        assert_eq!(
+            m49_code("34").as_deref(),
+            Some("034"),
+            "the CSV drops zeros"
+        );
+        assert_eq!(m49_code("2").as_deref(), Some("002"));
+        assert_eq!(m49_code("").as_deref(), Some(""), "no code: names as given");
+        for bad in ["1420", "Asia", "-1", "1.5", " 34"] {
+            assert_eq!(m49_code(bad), None, "{bad}");
         }
     }
 }

@@ -179,6 +179,8 @@ struct Snapshot {
     /// snapshots loaded before that table existed.
     revised_from: Option<String>,
     has_revisions: bool,
+    /// Region names → UN M49 codes: Korean text names regions by code.
+    region_codes: display::names::RegionCodes,
 }
 
 fn read_snapshot(conn: &Connection) -> Result<Snapshot, duckdb::Error> {
@@ -229,6 +231,7 @@ fn read_snapshot(conn: &Connection) -> Result<Snapshot, duckdb::Error> {
         sources,
         revised_from,
         has_revisions,
+        region_codes: crate::store::queries::region_codes(conn)?,
     })
 }
 
@@ -790,7 +793,11 @@ fn points_of(rule: &Rule, f: &Finding) -> Vec<Point> {
     .collect()
 }
 
-fn entity_name(scope: Scope, f: &Finding) -> (String, Option<String>, Text) {
+fn entity_name(
+    scope: Scope,
+    f: &Finding,
+    region_codes: &display::names::RegionCodes,
+) -> (String, Option<String>, Text) {
     match scope {
         Scope::Country => {
             let name = f.name.clone().unwrap_or_else(|| f.entity.clone());
@@ -801,7 +808,10 @@ fn entity_name(scope: Scope, f: &Finding) -> (String, Option<String>, Text) {
         Scope::Region => (
             f.entity.clone(),
             Some(f.entity.clone()),
-            Text::new(f.entity.clone(), f.entity.clone()),
+            Text::new(
+                f.entity.clone(),
+                display::names::region_in(region_codes, &f.entity, display::Lang::Ko),
+            ),
         ),
         Scope::Global => ("World".into(), None, Text::new("World", "세계")),
     }
@@ -817,11 +827,18 @@ fn render_finding(
     series: Vec<Point>,
 ) -> Alert {
     let format = metric.format;
-    let (entity_name, region, name_text) = entity_name(metric.scope, f);
+    let (entity_name, region, name_text) = entity_name(metric.scope, f, &snapshot.region_codes);
     let mut vars = Vars::default();
     vars.set("name", name_text.en, name_text.ko);
     vars.same("code", &f.entity);
-    vars.same("region", region.clone().unwrap_or_else(|| "—".into()));
+    match &region {
+        Some(r) => vars.set(
+            "region",
+            r,
+            display::names::region_in(&snapshot.region_codes, r, display::Lang::Ko),
+        ),
+        None => vars.same("region", "—"),
+    }
     vars.same("period", f.period.to_string());
     vars.same("period_next", (f.period + 1).to_string());
     vars.set("metric", &metric.label.en, &metric.label.ko);

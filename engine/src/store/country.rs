@@ -154,6 +154,7 @@ pub fn country(conn: &Connection, code: &str) -> Result<Option<CountryProfile>, 
         rank,
         projections,
         sources,
+        region_codes: super::queries::region_codes(conn)?,
     }))
 }
 

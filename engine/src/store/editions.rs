@@ -132,6 +132,7 @@ pub fn compare(conn: &Connection, year: Option<&str>) -> Result<EditionCompariso
         old,
         new,
         rows,
+        region_codes: super::queries::region_codes(conn)?,
     })
 }
 

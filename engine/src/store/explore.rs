@@ -6,10 +6,15 @@
 
 use duckdb::{params, Connection};
 
+use display::names::{self, RegionCodes};
+use display::Lang;
+
 /// Rows per page.
 pub const PAGE_SIZE: usize = 25;
 /// Countries in each leaderboard.
 pub const MOVERS: usize = 5;
+/// The longest search text read (a name is far shorter).
+pub const MAX_SEARCH_CHARS: usize = 100;
 
 pub use display::explore::{Explore, ExploreParams, ExploreQuery, ExploreRow, Metric, SortKey};
 
@@ -67,6 +72,8 @@ pub enum ExploreError {
     BadDirection(String),
     #[error("`{0}` is not a page number")]
     BadPage(String),
+    #[error("the search text is longer than {MAX_SEARCH_CHARS} characters; type part of a country's name or its code")]
+    SearchTooLong,
     #[error("page {page} does not exist: the filters match {pages} page(s)")]
     NoSuchPage { page: usize, pages: usize },
     #[error("query failed: {0}")]
@@ -102,6 +109,9 @@ impl ExploreError {
                 format!("`{d}`은(는) 정렬 방향이 아닙니다. asc 또는 desc를 쓰세요")
             }
             ExploreError::BadPage(p) => format!("`{p}`은(는) 페이지 번호가 아닙니다"),
+            ExploreError::SearchTooLong => format!(
+                "검색어가 {MAX_SEARCH_CHARS}자를 넘습니다. 국가 이름의 일부나 코드를 입력하세요"
+            ),
             ExploreError::NoSuchPage { page, pages } => {
                 format!("{page} 페이지가 없습니다: 조건에 맞는 페이지는 {pages}개입니다")
             }
@@ -145,6 +155,7 @@ pub fn check_params(
     years: &[i32],
     default_year: Option<i32>,
     regions: &[String],
+    region_codes: &RegionCodes,
 ) -> Result<ExploreQuery, ExploreError> {
     let (Some(&last), Some(&first)) = (years.first(), years.last()) else {
         return Err(ExploreError::Empty);
@@ -162,7 +173,15 @@ pub fn check_params(
     let region = match given(&params.region) {
         None => None,
         Some(r) if regions.iter().any(|known| known == r) => Some(r.to_string()),
-        Some(r) => return Err(ExploreError::NoSuchRegion(r.into())),
+        // A region typed in Korean (or another case) is the same filter.
+        Some(r) => match names::region_from_either(region_codes, r) {
+            Some(en) if regions.iter().any(|known| known == en) => Some(en.to_string()),
+            _ => return Err(ExploreError::NoSuchRegion(r.into())),
+        },
+    };
+    let q = match given(&params.q) {
+        Some(q) if q.chars().count() > MAX_SEARCH_CHARS => return Err(ExploreError::SearchTooLong),
+        q => q.map(str::to_string),
     };
     let metric = match given(&params.metric) {
         None => Metric::Gdp,
@@ -204,6 +223,7 @@ pub fn check_params(
         sort,
         descending,
         page,
+        q,
     })
 }
 
@@ -216,8 +236,12 @@ pub fn regions(conn: &Connection) -> Result<Vec<String>, duckdb::Error> {
     rows.collect()
 }
 
-/// The page for `params`.
-pub fn explore(conn: &Connection, params: &ExploreParams) -> Result<Explore, ExploreError> {
+/// The page for `params`, names searched and sorted as a reader of `lang` reads them.
+pub fn explore(
+    conn: &Connection,
+    params: &ExploreParams,
+    lang: Lang,
+) -> Result<Explore, ExploreError> {
     let years = super::queries::country_years(conn).map_err(|e| match e {
         super::queries::QueryError::Duckdb(e) => ExploreError::Duckdb(e),
         _ => ExploreError::Empty,
@@ -228,7 +252,8 @@ pub fn explore(conn: &Connection, params: &ExploreParams) -> Result<Explore, Exp
             super::queries::QueryError::Duckdb(e) => ExploreError::Duckdb(e),
             _ => ExploreError::Empty,
         })?;
-    let query = check_params(params, &years, default_year, &regions)?;
+    let region_codes = super::queries::region_codes(conn)?;
+    let query = check_params(params, &years, default_year, &regions, &region_codes)?;
     let provisional = periods
         .iter()
         .find(|p| p.year == query.year)
@@ -285,6 +310,16 @@ pub fn explore(conn: &Connection, params: &ExploreParams) -> Result<Explore, Exp
             },
         )?
         .collect::<Result<Vec<_>, _>>()?;
+    let mut all = match &query.q {
+        Some(q) => all
+            .into_iter()
+            .filter(|r| names::country_matches(&r.code, &r.name, q))
+            .collect(),
+        None => all,
+    };
+    if lang == Lang::Ko {
+        sort_in_korean(&mut all, &query, &region_codes);
+    }
 
     let total = all.len();
     let pages = total.div_ceil(PAGE_SIZE).max(1);
@@ -316,7 +351,30 @@ pub fn explore(conn: &Connection, params: &ExploreParams) -> Result<Explore, Exp
         movers_up,
         movers_down,
         provisional,
+        region_codes,
     })
+}
+
+/// Names in Korean collation for a Korean reader (SQL sorted them as English reads): by the
+/// Korean name, or for regions by the Korean region name and then the order SQL gave.
+fn sort_in_korean(rows: &mut [ExploreRow], query: &ExploreQuery, region_codes: &RegionCodes) {
+    let directed = |o: std::cmp::Ordering| if query.descending { o.reverse() } else { o };
+    match query.sort {
+        SortKey::Name => rows.sort_by(|a, b| {
+            directed(names::cmp_ko(
+                &names::country(&a.code, &a.name, Lang::Ko),
+                &names::country(&b.code, &b.name, Lang::Ko),
+            ))
+            .then_with(|| a.code.cmp(&b.code))
+        }),
+        SortKey::Region => rows.sort_by(|a, b| {
+            directed(names::cmp_ko(
+                &names::region_in(region_codes, &a.region, Lang::Ko),
+                &names::region_in(region_codes, &b.region, Lang::Ko),
+            ))
+        }),
+        _ => {}
+    }
 }
 
 /// The [`MOVERS`] largest rises and falls; a country with no previous year has no change and is
@@ -432,6 +490,7 @@ mod tests {
             sort: get("sort"),
             dir: get("dir"),
             page: get("page"),
+            q: get("q"),
         }
     }
 
@@ -442,7 +501,7 @@ mod tests {
     #[test]
     fn defaults_are_the_latest_year_by_gdp_without_aggregates() {
         let conn = test_snapshot();
-        let e = explore(&conn, &ExploreParams::default()).unwrap();
+        let e = explore(&conn, &ExploreParams::default(), Lang::En).unwrap();
         assert_eq!(e.query.year, 2024);
         assert_eq!(e.years, vec![2024, 2023]);
         assert_eq!(e.regions, vec!["Asia", "Europe"]);
@@ -455,9 +514,14 @@ mod tests {
     #[test]
     fn filters_sort_and_minimum_in_the_forms_unit() {
         let conn = test_snapshot();
-        let e = explore(&conn, &p(&[("region", "Europe"), ("sort", "name")])).unwrap();
+        let e = explore(
+            &conn,
+            &p(&[("region", "Europe"), ("sort", "name")]),
+            Lang::En,
+        )
+        .unwrap();
         assert_eq!(codes(&e.rows), vec!["FRA", "NEW"]);
-        let e = explore(&conn, &p(&[("sort", "region"), ("dir", "desc")])).unwrap();
+        let e = explore(&conn, &p(&[("sort", "region"), ("dir", "desc")]), Lang::En).unwrap();
         assert_eq!(
             codes(&e.rows),
             vec!["FRA", "NEW", "JPN", "KOR"],
@@ -466,25 +530,97 @@ mod tests {
         let e = explore(
             &conn,
             &p(&[("min", "1,800"), ("sort", "gdp"), ("dir", "asc")]),
+            Lang::En,
         )
         .unwrap();
         assert_eq!(codes(&e.rows), vec!["KOR", "FRA", "JPN"]);
         // Countries without the metric are left out by a minimum, not counted as zero.
-        let e = explore(&conn, &p(&[("metric", "population"), ("min", "50")])).unwrap();
+        let e = explore(
+            &conn,
+            &p(&[("metric", "population"), ("min", "50")]),
+            Lang::En,
+        )
+        .unwrap();
         assert_eq!(codes(&e.rows), vec!["JPN", "KOR"]);
-        let e = explore(&conn, &p(&[("metric", "gdp_change"), ("min", "0")])).unwrap();
+        let e = explore(
+            &conn,
+            &p(&[("metric", "gdp_change"), ("min", "0")]),
+            Lang::En,
+        )
+        .unwrap();
         assert_eq!(codes(&e.rows), vec!["KOR", "FRA"]);
-        let e = explore(&conn, &p(&[("year", "2023"), ("sort", "gdp_change")])).unwrap();
+        let e = explore(
+            &conn,
+            &p(&[("year", "2023"), ("sort", "gdp_change")]),
+            Lang::En,
+        )
+        .unwrap();
         assert_eq!(e.rows.len(), 3, "NEW has no 2023 row");
+    }
+
+    #[test]
+    fn korean_readers_search_sort_and_filter_in_korean() {
+        let conn = test_snapshot();
+        // A snapshot from before the codes were kept still serves, names as the data gives.
+        let old = explore(&conn, &p(&[("sort", "name")]), Lang::Ko).unwrap();
+        assert!(old.region_codes.is_empty());
+        conn.execute_batch(
+            "ALTER TABLE regions ADD COLUMN region_code VARCHAR;
+             ALTER TABLE regions ADD COLUMN sub_region_code VARCHAR;
+             UPDATE regions SET region_code = CASE region WHEN 'Asia' THEN '142' ELSE '150' END,
+                 sub_region_code = CASE sub_region WHEN 'Eastern Asia' THEN '030' ELSE '155' END;",
+        )
+        .unwrap();
+        let ko = |pairs: &[(&str, &str)]| explore(&conn, &p(pairs), Lang::Ko).unwrap();
+        let en = |pairs: &[(&str, &str)]| explore(&conn, &p(pairs), Lang::En).unwrap();
+        assert_eq!(
+            ko(&[]).region_codes.get("Asia").map(String::as_str),
+            Some("142")
+        );
+        // 대한민국 < 일본 < 프랑스, and a name CLDR lacks (Latin) after Hangul, as ICU's `ko` sorts.
+        assert_eq!(
+            codes(&ko(&[("sort", "name")]).rows),
+            ["KOR", "JPN", "FRA", "NEW"]
+        );
+        assert_eq!(
+            codes(&ko(&[("sort", "name"), ("dir", "desc")]).rows),
+            ["NEW", "FRA", "JPN", "KOR"]
+        );
+        assert_eq!(
+            codes(&en(&[("sort", "name")]).rows),
+            ["FRA", "JPN", "NEW", "KOR"]
+        );
+        // 아시아 (Asia) before 유럽 (Europe) in Korean, as in English here.
+        assert_eq!(codes(&ko(&[("sort", "region")]).rows)[..2], ["JPN", "KOR"]);
+        // Search by either language's name or the code.
+        for typed in ["대한민국", "대한 민국", "korea", "KOR", "south"] {
+            assert_eq!(codes(&en(&[("q", typed)]).rows), ["KOR"], "{typed}");
+        }
+        assert_eq!(codes(&ko(&[("q", "일본")]).rows), ["JPN"]);
+        assert!(en(&[("q", "화성")]).rows.is_empty());
+        assert_eq!(en(&[("q", "  ")]).total, 4, "blank search is no search");
+        // A region in Korean is the same filter as in English.
+        let asia = en(&[("region", "아시아")]);
+        assert_eq!(asia.query.region.as_deref(), Some("Asia"));
+        assert_eq!(codes(&asia.rows), codes(&en(&[("region", "Asia")]).rows));
+        assert!(matches!(
+            explore(&conn, &p(&[("region", "화성")]), Lang::Ko),
+            Err(ExploreError::NoSuchRegion(_))
+        ));
+        let long = "가".repeat(MAX_SEARCH_CHARS + 1);
+        assert!(matches!(
+            explore(&conn, &p(&[("q", &long)]), Lang::En),
+            Err(ExploreError::SearchTooLong)
+        ));
     }
 
     #[test]
     fn movers_need_a_previous_year() {
         let conn = test_snapshot();
-        let e = explore(&conn, &ExploreParams::default()).unwrap();
+        let e = explore(&conn, &ExploreParams::default(), Lang::En).unwrap();
         assert_eq!(codes(&e.movers_up), vec!["KOR", "FRA"]);
         assert_eq!(codes(&e.movers_down), vec!["JPN"]);
-        let e = explore(&conn, &p(&[("region", "Asia")])).unwrap();
+        let e = explore(&conn, &p(&[("region", "Asia")]), Lang::En).unwrap();
         assert_eq!(codes(&e.movers_up), vec!["KOR"]);
     }
 
@@ -506,13 +642,15 @@ mod tests {
             ),
         ];
         for ((k, v), expected) in cases {
-            let err = explore(&conn, &p(&[(k, v)])).unwrap_err().to_string();
+            let err = explore(&conn, &p(&[(k, v)]), Lang::En)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(expected), "{k}={v}: {err}");
         }
-        let err = explore(&conn, &p(&[("region", "Mars")])).unwrap_err();
+        let err = explore(&conn, &p(&[("region", "Mars")]), Lang::En).unwrap_err();
         assert_eq!(err.text().ko, "`Mars` 지역이 없습니다");
         // Empty values (a GET form's empty fields) mean "not given".
-        assert!(explore(&conn, &p(&[("min", ""), ("region", " ")])).is_ok());
+        assert!(explore(&conn, &p(&[("min", ""), ("region", " ")]), Lang::En).is_ok());
     }
 
     #[test]

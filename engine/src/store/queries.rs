@@ -9,6 +9,7 @@ pub const LARGE_ECONOMY_USD: f64 = 100e9;
 /// How many of the largest economies of a region are averaged.
 pub const REGION_TOP_N: usize = 5;
 
+pub use display::names::RegionCodes;
 pub use display::overview::{CountryGdp, Freshness, Overview, RegionTop5, WorldGdp};
 
 #[derive(Debug, thiserror::Error)]
@@ -109,11 +110,11 @@ pub fn overview(conn: &Connection, year: Option<i32>) -> Result<Overview, QueryE
 
     let mut stmt = conn.prepare(
         "WITH ranked AS (
-             SELECT c.region, c.name, g.gdp_usd,
+             SELECT c.region, c.name, g.code, g.gdp_usd,
                     row_number() OVER (PARTITION BY c.region ORDER BY g.gdp_usd DESC, g.code) AS rank
              FROM gdp g JOIN countries c USING (code)
              WHERE g.year = ? AND NOT g.is_aggregate)
-         SELECT region, avg(gdp_usd), list(name ORDER BY rank)
+         SELECT region, avg(gdp_usd), list(name ORDER BY rank), list(code ORDER BY rank)
          FROM ranked WHERE rank <= ?
          GROUP BY region
          ORDER BY avg(gdp_usd) DESC",
@@ -121,10 +122,12 @@ pub fn overview(conn: &Connection, year: Option<i32>) -> Result<Overview, QueryE
     let region_top5 = stmt
         .query_map(params![year, REGION_TOP_N as i64], |r| {
             let names: duckdb::types::Value = r.get(2)?;
+            let codes: duckdb::types::Value = r.get(3)?;
             Ok(RegionTop5 {
                 region: r.get(0)?,
                 average_usd: r.get(1)?,
                 countries: value_to_strings(names),
+                country_codes: value_to_strings(codes),
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
@@ -139,7 +142,30 @@ pub fn overview(conn: &Connection, year: Option<i32>) -> Result<Overview, QueryE
         freshness: freshness(conn)?,
         provisional,
         partial_years,
+        region_codes: region_codes(conn)?,
     })
+}
+
+/// A snapshot's region and sub-region names → UN M49 codes. Empty for snapshots loaded before
+/// the codes were kept (their regions then read as the data names them).
+pub fn region_codes(conn: &Connection) -> Result<RegionCodes, duckdb::Error> {
+    let kept: i64 = conn.query_row(
+        "SELECT count(*) FROM information_schema.columns
+         WHERE table_name = 'regions' AND column_name IN ('region_code', 'sub_region_code')",
+        [],
+        |r| r.get(0),
+    )?;
+    if kept < 2 {
+        return Ok(RegionCodes::new());
+    }
+    let mut stmt = conn.prepare(
+        "SELECT name, min(code) FROM (
+             SELECT region AS name, region_code AS code FROM regions
+             UNION ALL SELECT sub_region, sub_region_code FROM regions)
+         WHERE name <> '' AND code <> '' GROUP BY name",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
 }
 
 /// World GDP for `year` (all countries with data) and its like-for-like change.

@@ -168,6 +168,19 @@ fn parse_severity(s: &str) -> Result<engine::rules::Severity, String> {
         .ok_or_else(|| format!("unknown severity `{s}`; use critical, high, medium or low"))
 }
 
+/// The region as alerts store it, for one typed in Korean (`아시아` → `Asia`); as typed when no
+/// snapshot names it.
+fn region_as_stored(data_dir: &std::path::Path, typed: &str) -> String {
+    let codes = engine::store::SnapshotStore::new(data_dir)
+        .open_current()
+        .ok()
+        .and_then(|(_, conn)| engine::store::queries::region_codes(&conn).ok())
+        .unwrap_or_default();
+    display::names::region_from_either(&codes, typed)
+        .unwrap_or(typed)
+        .to_string()
+}
+
 fn parse_lang(s: &str) -> Result<Lang, String> {
     Lang::parse(s).ok_or_else(|| format!("unknown language `{s}`; use en or ko"))
 }
@@ -441,7 +454,10 @@ pub fn alerts(data_dir: &Path, cmd: AlertsCommand) -> Result<(), String> {
         statuses: args.statuses.clone(),
         severity: args.severity,
         rule_id: args.rule.clone(),
-        region: args.region.clone(),
+        region: args
+            .region
+            .as_deref()
+            .map(|r| region_as_stored(data_dir, r)),
         owner: args.owner.clone(),
         data_issue: args.data_issue,
         ..AlertFilter::default()

@@ -26,6 +26,7 @@ pub async fn get_alert(fingerprint: String) -> Result<AlertDetail, ApiError> {
             record,
             history,
             chart,
+            region_codes: state.region_codes(),
         }))
     })
     .await

@@ -18,6 +18,8 @@ pub async fn list_alerts(filter: InboxFilter) -> Result<Inbox, ApiError> {
         .then(|| crate::auth::current_viewer().map(|v| v.name));
     // SQLite blocks: keep it off the async worker threads.
     tokio::task::spawn_blocking(move || {
+        let region_codes = state.region_codes();
+        let filter = filter.with_region_as_stored(&region_codes);
         let store = state
             .alerts()
             .map_err(|e| ApiError::internal("inbox", &e))?;
@@ -27,10 +29,32 @@ pub async fn list_alerts(filter: InboxFilter) -> Result<Inbox, ApiError> {
         if let Some(me) = mine {
             all.retain(|r| me.is_some() && r.assignee == me);
         }
-        Ok(inbox::build(filter, all))
+        let mut inbox = inbox::build(filter, all);
+        inbox.facets = localize_regions(inbox.facets, &region_codes);
+        inbox.region_codes = region_codes;
+        Ok(inbox)
     })
     .await
     .map_err(|e| ApiError::stopped("inbox", e))?
+}
+
+/// The region facet's labels in both languages, by the regions' M49 codes.
+#[cfg(feature = "ssr")]
+fn localize_regions(
+    mut facets: Vec<crate::model::alerts::Facet>,
+    codes: &display::names::RegionCodes,
+) -> Vec<crate::model::alerts::Facet> {
+    use display::names::region_in;
+    use display::Lang;
+    for facet in facets.iter_mut().filter(|f| f.param == "region") {
+        for v in &mut facet.values {
+            v.label = display::Text::new(
+                region_in(codes, &v.value, Lang::En),
+                region_in(codes, &v.value, Lang::Ko),
+            );
+        }
+    }
+    facets
 }
 
 /// The alerts the inbox shows for `filter` (for "all N matching this filter" of bulk actions),
@@ -278,6 +302,7 @@ mod inbox {
             alerts,
             facets,
             total: all.len(),
+            region_codes: Default::default(),
         }
     }
 }

@@ -21,10 +21,13 @@ pub async fn get_explore(
         let (run, conn) = snapshots
             .connection_as_of(as_of.as_deref())
             .map_err(|e| ApiError::snapshot("explore", e))?;
-        let explore = engine::store::explore::explore(&conn, &params).map_err(|e| match e {
-            engine::store::explore::ExploreError::Duckdb(e) => ApiError::internal("explore", &e),
-            other => ApiError::BadRequest(other.text().get(lang).to_string()),
-        })?;
+        let explore =
+            engine::store::explore::explore(&conn, &params, lang).map_err(|e| match e {
+                engine::store::explore::ExploreError::Duckdb(e) => {
+                    ApiError::internal("explore", &e)
+                }
+                other => ApiError::BadRequest(other.text().get(lang).to_string()),
+            })?;
         Ok(ExploreData {
             run_id: run.to_string(),
             explore,
