@@ -1,5 +1,5 @@
-//! The lake and the Spark engine: Spark's firing rows and the alert state after merging them
-//! equal DuckDB's, on the default data and on generated data; a lake reader never sees a
+//! The lake and the Spark engine: Spark's metrics, firing rows and the alert state after merging
+//! them equal DuckDB's, on the default data and on generated data; a lake reader never sees a
 //! partial run.
 //!
 //! The Spark test needs `make spark-setup` (`make test` runs it); without `.venv-spark/` it is
@@ -14,6 +14,7 @@ use std::time::Instant;
 use duckdb::Connection;
 use engine::config::Sources;
 use engine::rules::spark::{self, SparkOptions};
+use engine::rules::sql::Dialect;
 use engine::rules::{self, Metrics, PipelineFacts, RowSource, RuleQuery, RuleSet, Rules};
 use engine::store::{AlertFilter, AlertStore, SnapshotStore};
 use serde_json::Value;
@@ -115,8 +116,36 @@ fn compare(
     let (metrics, rule_list): (&Metrics, &Rules) = (&set.metrics, &set.rules);
     let duck = rules::evaluate(conn, metrics, rule_list, &facts()).unwrap();
     let lake_run = engine::lake::export(conn, run_id, &work.join("lake")).unwrap();
-    let queries = spark::plan(conn, metrics, rule_list, &facts()).unwrap();
-    assert!(queries.len() >= 5, "{label}: {} queries", queries.len());
+    let rule_queries = spark::plan(conn, metrics, rule_list, &facts()).unwrap();
+    assert!(
+        rule_queries.len() >= 5,
+        "{label}: {} queries",
+        rule_queries.len()
+    );
+    // Every metric's whole series too, in the rule queries' columns, in the same Spark job.
+    let series = |dialect, m| {
+        format!(
+            "SELECT entity, period, value, CAST(NULL AS INTEGER) AS prev_period, \
+             CAST(NULL AS DOUBLE) AS prev_value, CAST(NULL AS DOUBLE) AS x1, CAST(NULL AS DOUBLE) AS x2, \
+             CAST(NULL AS DOUBLE) AS x3, share, source_id, is_projection FROM ({})",
+            rules::sql::metric_sql_in(dialect, metrics, m, None)
+        )
+    };
+    let metric_queries: Vec<RuleQuery> = metrics
+        .metrics
+        .iter()
+        .map(|m| RuleQuery {
+            key: format!("metric_{}", m.id),
+            rule_id: format!("metric {}", m.id),
+            duckdb: series(Dialect::DuckDb, m),
+            spark: series(Dialect::Spark, m),
+        })
+        .collect();
+    let queries: Vec<RuleQuery> = rule_queries
+        .iter()
+        .chain(&metric_queries)
+        .cloned()
+        .collect();
     let opts = SparkOptions {
         python: python.to_path_buf(),
         script: root().join("scripts/spark_rules.py"),
@@ -134,7 +163,7 @@ fn compare(
     let glob = glob.expect("Spark found rows");
 
     // Every query: the same rows (keys exact, numbers within 1e-9 relative).
-    let mut compared = 0;
+    let (mut compared, mut metric_rows) = (0, 0);
     let mut rules_firing = std::collections::BTreeSet::new();
     for RuleQuery {
         key,
@@ -162,10 +191,15 @@ fn compare(
                 }
             }
         }
-        if !want.is_empty() {
-            rules_firing.insert(rule_id.clone());
+        if rule_queries.iter().any(|q| &q.key == key) {
+            if !want.is_empty() {
+                rules_firing.insert(rule_id.clone());
+            }
+            compared += want.len();
+        } else {
+            assert!(!want.is_empty(), "{label}: {rule_id} has no data");
+            metric_rows += want.len();
         }
-        compared += want.len();
     }
 
     // The alerts, and the alert state once each evaluation is merged into an empty inbox.
@@ -202,6 +236,10 @@ fn compare(
         "{label}: no alert at all"
     );
     same_json(&a, &b, label).unwrap();
+    eprintln!(
+        "{label}: {metric_rows} metric rows of {} metrics equal",
+        metric_queries.len()
+    );
     eprintln!(
         "{label}: {compared} firing rows of {} rules equal, {} alerts equal",
         rules_firing.len(),
