@@ -3,10 +3,9 @@
     .venv-spark/bin/python scripts/spark_rules.py JOB.json
     spark-submit --master URL scripts/spark_rules.py JOB.json
 
-JOB.json (written by `actionboard rules evaluate --engine spark`):
-  master, run_dir (a lake run: <lake>/runs/<run_id>, a folder or an s3a:// URL),
-  observations_rows (from its _run.json), out (where the rows go),
-  queries: [{key, rule_id, sql}].
+JOB.json (written by `actionboard rules evaluate --engine spark`): master, and runs: a list
+of {run_dir (a lake run: <lake>/runs/<run_id>, a folder or an s3a:// URL), out (where the rows
+go), queries: [{key, rule_id, sql}]}, all in one Spark session.
 Writes every query's rows, tagged with its key, as Parquet under `out` (with _SUCCESS).
 """
 
@@ -46,6 +45,42 @@ def read_text(spark, path):
         stream.close()
 
 
+def check_run(spark, run):
+    """The run's observations, once its files are the ones its _run.json lists. A run under
+    runs/ is complete (published by a rename), but a hand-copied one, or one on object storage
+    where a rename is a copy, may not be: it is refused rather than evaluated. A listing, no job."""
+    manifest = json.loads(read_text(spark, run + "/_run.json"))
+    # The lake's schema is fixed (README): given, Spark reads no file footer to infer it.
+    obs = (spark.read.schema(OBSERVATIONS).option("basePath", run + "/observations")
+           .parquet(run + "/observations"))
+    expected = sorted(f["path"] for f in manifest["files"] if f["path"].startswith("observations/"))
+    found = sorted(p[p.rindex("/observations/") + 1:] for p in obs.inputFiles())
+    if found != expected:
+        sys.exit(f"{run}: {len(found)} observation files, _run.json lists {len(expected)}; "
+                 "export the run again (actionboard lake export)")
+    return obs
+
+
+def run_queries(spark, run, obs, queries, out):
+    """Registers the run's tables under the names the SQL uses, runs every query and writes the
+    rows, tagged with their query's key, as one Parquet dataset."""
+    obs.createOrReplaceTempView("observations")
+    spark.read.parquet(run + "/regions.parquet").createOrReplaceTempView("regions")
+    spark.sql("SELECT code, name, region FROM regions").createOrReplaceTempView("countries")
+    frames = []
+    for q in queries:
+        df = spark.sql(q["sql"]).select(*[F.col(c).cast(t).alias(c) for c, t in COLUMNS])
+        frames.append(df.withColumn("query_key", F.lit(q["key"])))
+    if frames:
+        rows = frames[0]
+        for df in frames[1:]:
+            rows = rows.unionByName(df)
+    else:
+        schema = ", ".join(f"{c} {t}" for c, t in COLUMNS) + ", query_key string"
+        rows = spark.createDataFrame([], schema)
+    rows.write.mode("overwrite").parquet(out)
+
+
 def main(job_path):
     started = time.monotonic()
     with open(job_path, encoding="utf-8") as f:
@@ -64,41 +99,16 @@ def main(job_path):
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
-    run = job["run_dir"]
-    timings = {"start_s": time.monotonic() - started}
-
-    # The run is complete (it is under runs/, published by a rename); its files are checked
-    # against _run.json anyway (a listing, no Spark job), so a hand-copied, partial run is
-    # refused rather than evaluated.
-    manifest = json.loads(read_text(spark, run + "/_run.json"))
-    # The lake's schema is fixed (README): given, Spark reads no file footer to infer it.
-    obs = (spark.read.schema(OBSERVATIONS).option("basePath", run + "/observations")
-           .parquet(run + "/observations"))
-    expected = sorted(f["path"] for f in manifest["files"] if f["path"].startswith("observations/"))
-    found = sorted(p[p.rindex("/observations/") + 1:] for p in obs.inputFiles())
-    if found != expected:
-        sys.exit(f"{run}: {len(found)} observation files, _run.json lists {len(expected)}; "
-                 "export the run again (actionboard lake export)")
-    timings["check_s"] = time.monotonic() - started - timings["start_s"]
-    obs.createOrReplaceTempView("observations")
-    spark.read.parquet(run + "/regions.parquet").createOrReplaceTempView("regions")
-    spark.sql("SELECT code, name, region FROM regions").createOrReplaceTempView("countries")
-
-    frames = []
-    for q in job["queries"]:
-        df = spark.sql(q["sql"])
-        df = df.select(*[F.col(c).cast(t).alias(c) for c, t in COLUMNS])
-        frames.append(df.withColumn("query_key", F.lit(q["key"])))
-    if frames:
-        rows = frames[0]
-        for df in frames[1:]:
-            rows = rows.unionByName(df)
-    else:
-        schema = ", ".join(f"{c} {t}" for c, t in COLUMNS) + ", query_key string"
-        rows = spark.createDataFrame([], schema)
-    rows.write.mode("overwrite").parquet(job["out"])
-    timings["queries_s"] = time.monotonic() - started - timings["start_s"] - timings["check_s"]
-    # The binary reports these (JVM start, the run's check, the queries with the write).
+    timings = {"start_s": time.monotonic() - started, "check_s": 0.0, "queries_s": 0.0}
+    for run in job["runs"]:
+        t = time.monotonic()
+        obs = check_run(spark, run["run_dir"])
+        timings["check_s"] += time.monotonic() - t
+        t = time.monotonic()
+        run_queries(spark, run["run_dir"], obs, run["queries"], run["out"])
+        timings["queries_s"] += time.monotonic() - t
+    # The binary reports these: the JVM and session's start, then the runs' checks and queries
+    # with the writes.
     print(json.dumps({k: round(v, 3) for k, v in timings.items()}))
     spark.stop()
 

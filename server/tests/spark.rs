@@ -105,18 +105,31 @@ fn same_json(a: &Value, b: &Value, path: &str) -> Result<(), String> {
 /// Runs the rules on DuckDB and on Spark (the run exported to a lake in `work`) and checks that
 /// every query's rows, the alerts and the merged alert state are the same. The number of
 /// firing rows compared.
-fn compare(
-    label: &str,
-    conn: &Connection,
-    run_id: &str,
-    set: &RuleSet,
-    python: &Path,
-    work: &Path,
-) -> usize {
+struct Case {
+    label: &'static str,
+    conn: Connection,
+    set: RuleSet,
+    work: PathBuf,
+    duck: rules::Evaluation,
+    lake_run: engine::lake::LakeRun,
+    rule_queries: Vec<RuleQuery>,
+    metric_queries: Vec<RuleQuery>,
+}
+
+impl Case {
+    fn queries(&self) -> Vec<RuleQuery> {
+        let all = self.rule_queries.iter().chain(&self.metric_queries);
+        all.cloned().collect()
+    }
+}
+
+/// Evaluates the rules on DuckDB, exports the run to a lake in `work` and lists the queries
+/// Spark must answer: the rules', and every metric's whole series.
+fn prepare(label: &'static str, conn: Connection, run_id: &str, set: RuleSet, work: &Path) -> Case {
     let (metrics, rule_list): (&Metrics, &Rules) = (&set.metrics, &set.rules);
-    let duck = rules::evaluate(conn, metrics, rule_list, &facts()).unwrap();
-    let lake_run = engine::lake::export(conn, run_id, &work.join("lake")).unwrap();
-    let rule_queries = spark::plan(conn, metrics, rule_list, &facts()).unwrap();
+    let duck = rules::evaluate(&conn, metrics, rule_list, &facts()).unwrap();
+    let lake_run = engine::lake::export(&conn, run_id, &work.join("lake")).unwrap();
+    let rule_queries = spark::plan(&conn, metrics, rule_list, &facts()).unwrap();
     assert!(
         rule_queries.len() >= 5,
         "{label}: {} queries",
@@ -141,25 +154,34 @@ fn compare(
             spark: series(Dialect::Spark, m),
         })
         .collect();
-    let queries: Vec<RuleQuery> = rule_queries
-        .iter()
-        .chain(&metric_queries)
-        .cloned()
-        .collect();
-    let opts = SparkOptions {
-        python: python.to_path_buf(),
-        script: root().join("scripts/spark_rules.py"),
-        spark_submit: None,
-        master: "local[2]".into(),
-        work_dir: work.join("spark"),
-    };
-    let started = Instant::now();
-    let (glob, _, timings) = spark::run_queries(&opts, &lake_run, &queries).unwrap();
-    eprintln!(
-        "{label}: Spark ran {} queries in {:.1} s ({timings:?})",
-        queries.len(),
-        started.elapsed().as_secs_f64()
-    );
+    Case {
+        label,
+        conn,
+        set,
+        work: work.to_path_buf(),
+        duck,
+        lake_run,
+        rule_queries,
+        metric_queries,
+    }
+}
+
+/// Checks that Spark's rows (`glob`) equal DuckDB's for every query, and that the alerts and
+/// the merged alert state are the same. The number of firing rows compared.
+fn check(case: &Case, glob: Option<String>) -> usize {
+    let Case {
+        label,
+        conn,
+        set,
+        work,
+        duck,
+        rule_queries,
+        metric_queries,
+        ..
+    } = case;
+    let (conn, duck, label) = (conn, duck, *label);
+    let (metrics, rule_list): (&Metrics, &Rules) = (&set.metrics, &set.rules);
+    let queries = case.queries();
     let glob = glob.expect("Spark found rows");
 
     // Every query: the same rows (keys exact, numbers within 1e-9 relative).
@@ -218,7 +240,7 @@ fn compare(
             .collect::<Vec<_>>()
     };
     assert_eq!(
-        fingerprints(&duck),
+        fingerprints(duck),
         fingerprints(&on_spark),
         "{label}: fingerprints"
     );
@@ -230,7 +252,7 @@ fn compare(
         serde_json::to_value(store.list(&AlertFilter::everything()).unwrap()).unwrap()
     };
     let (a, b) = (work.join("state-duckdb"), work.join("state-spark"));
-    let (a, b) = (state(&duck, &a), state(&on_spark, &b));
+    let (a, b) = (state(duck, &a), state(&on_spark, &b));
     assert!(
         !a.as_array().unwrap().is_empty(),
         "{label}: no alert at all"
@@ -399,45 +421,7 @@ fn spark_finds_the_same_rows_and_alerts_as_duckdb_on_default_and_generated_data(
     .unwrap();
     let (run, conn) = SnapshotStore::new(data.path()).open_current().unwrap();
     let work = tempfile::tempdir().unwrap();
-    let n = compare(
-        "default data",
-        &conn,
-        run.as_str(),
-        &set,
-        &python,
-        work.path(),
-    );
-    assert!(n >= 10, "{n} firing rows on the default data");
-
-    // Spark refuses a run whose files are not the ones its _run.json lists (a partial copy,
-    // e.g. on object storage where a rename is a copy).
-    let whole = engine::lake::open(&work.path().join("lake"), run.as_str())
-        .unwrap()
-        .unwrap();
-    let partial = work.path().join("lake/runs/partial");
-    copy_dir(&whole.dir, &partial);
-    let gdp = partial.join("observations/source_id=wb_gdp");
-    let year = std::fs::read_dir(&gdp)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    std::fs::remove_dir_all(year).unwrap();
-    let partial = engine::lake::LakeRun {
-        dir: partial,
-        ..whole
-    };
-    let opts = SparkOptions {
-        python: python.clone(),
-        script: root().join("scripts/spark_rules.py"),
-        spark_submit: None,
-        master: "local[1]".into(),
-        work_dir: work.path().join("spark-partial"),
-    };
-    let queries = spark::plan(&conn, &set.metrics, &set.rules, &facts()).unwrap();
-    let err = spark::run_queries(&opts, &partial, &queries).unwrap_err();
-    assert!(err.to_string().contains("_run.json lists"), "{err}");
+    let default = prepare("default data", conn, run.as_str(), set, work.path());
 
     // Generated data.
     let rows: i64 = std::env::var("ACTIONBOARD_SPARK_ROWS")
@@ -453,16 +437,65 @@ fn spark_finds_the_same_rows_and_alerts_as_duckdb_on_default_and_generated_data(
     );
     let metrics = Metrics::parse(GEN_METRICS, Path::new("spark test metrics"), &sources).unwrap();
     let rules = Rules::parse(GEN_RULES, Path::new("spark test rules"), &metrics).unwrap();
-    let set = RuleSet { metrics, rules };
-    let n = compare(
+    let generated = prepare(
         "generated data",
-        &conn,
+        conn,
         "gen",
-        &set,
-        &python,
+        RuleSet { metrics, rules },
         gen_dir.path(),
     );
+
+    // Both runs in one Spark session: one JVM start.
+    let opts = SparkOptions {
+        python: python.clone(),
+        script: root().join("scripts/spark_rules.py"),
+        spark_submit: None,
+        master: "local[2]".into(),
+        work_dir: work.path().join("spark"),
+    };
+    let (dq, gq) = (default.queries(), generated.queries());
+    let started = Instant::now();
+    let (mut globs, _, timings) = spark::run_many(
+        &opts,
+        &[(&default.lake_run, &dq), (&generated.lake_run, &gq)],
+    )
+    .unwrap();
+    eprintln!(
+        "Spark ran {} + {} queries in {:.1} s ({timings:?})",
+        dq.len(),
+        gq.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let gen_glob = globs.pop().unwrap();
+    let n = check(&default, globs.pop().unwrap());
+    assert!(n >= 10, "{n} firing rows on the default data");
+    let n = check(&generated, gen_glob);
     assert!(n >= 20, "{n} firing rows on the generated data");
+
+    // Spark refuses a run whose files are not the ones its _run.json lists (a partial copy,
+    // e.g. on object storage where a rename is a copy).
+    let whole = default.lake_run.clone();
+    let partial = work.path().join("lake/runs/partial");
+    copy_dir(&whole.dir, &partial);
+    let gdp = partial.join("observations/source_id=wb_gdp");
+    let year = std::fs::read_dir(&gdp)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::remove_dir_all(year).unwrap();
+    let partial = engine::lake::LakeRun {
+        dir: partial,
+        ..whole
+    };
+    let opts = SparkOptions {
+        master: "local[1]".into(),
+        work_dir: work.path().join("spark-partial"),
+        ..opts
+    };
+    let err = spark::run_queries(&opts, &partial, &dq).unwrap_err();
+    assert!(err.to_string().contains("_run.json lists"), "{err}");
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -87,6 +87,24 @@ pub fn run_queries(
     run: &LakeRun,
     queries: &[RuleQuery],
 ) -> Result<SparkRun, SparkError> {
+    let (mut globs, seconds, timings) = run_many(opts, &[(run, queries)])?;
+    Ok((globs.pop().flatten(), seconds, timings))
+}
+
+/// Runs each run's queries in one Spark session (one JVM start), one run after the other: the
+/// glob of each run's rows (as [`run_queries`]), the wall time and the script's timings.
+#[allow(clippy::type_complexity)]
+pub fn run_many(
+    opts: &SparkOptions,
+    runs: &[(&LakeRun, &[RuleQuery])],
+) -> Result<
+    (
+        Vec<Option<String>>,
+        f64,
+        std::collections::BTreeMap<String, f64>,
+    ),
+    SparkError,
+> {
     let launcher = opts.spark_submit.as_ref().unwrap_or(&opts.python);
     if opts.spark_submit.is_none() && !opts.python.exists() {
         return Err(SparkError::NotInstalled {
@@ -98,15 +116,18 @@ pub fn run_queries(
         move |source| SparkError::Io { what, path, source }
     };
     std::fs::create_dir_all(&opts.work_dir).map_err(io("creating", &opts.work_dir))?;
-    let out = opts.work_dir.join("rows");
+    let outs: Vec<PathBuf> = (0..runs.len())
+        .map(|i| opts.work_dir.join(format!("rows-{i}")))
+        .collect();
     let job_path = opts.work_dir.join("job.json");
     let job = serde_json::json!({
         "master": opts.master,
-        "run_dir": run.dir,
-        "observations_rows": run.manifest.rows.get("observations"),
-        "out": out,
-        "queries": queries.iter().map(|q| serde_json::json!({
-            "key": q.key, "rule_id": q.rule_id, "sql": q.spark,
+        "runs": runs.iter().zip(&outs).map(|((run, queries), out)| serde_json::json!({
+            "run_dir": run.dir,
+            "out": out,
+            "queries": queries.iter().map(|q| serde_json::json!({
+                "key": q.key, "rule_id": q.rule_id, "sql": q.spark,
+            })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
     });
     std::fs::write(&job_path, job.to_string()).map_err(io("writing", &job_path))?;
@@ -126,20 +147,23 @@ pub fn run_queries(
             tail: lines[lines.len().saturating_sub(20)..].join("\n"),
         });
     }
-    if !out.join("_SUCCESS").is_file() {
-        return Err(SparkError::NoOutput(out));
+    let mut globs = Vec::new();
+    for out in outs {
+        if !out.join("_SUCCESS").is_file() {
+            return Err(SparkError::NoOutput(out));
+        }
+        let any_file = std::fs::read_dir(&out)
+            .map_err(io("reading", &out))?
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "parquet"));
+        globs.push(any_file.then(|| format!("{}/*.parquet", out.display())));
     }
-    let any_file = std::fs::read_dir(&out)
-        .map_err(io("reading", &out))?
-        .flatten()
-        .any(|e| e.path().extension().is_some_and(|x| x == "parquet"));
-    let glob = any_file.then(|| format!("{}/*.parquet", out.display()));
     let timings = String::from_utf8_lossy(&output.stdout)
         .lines()
         .rev()
         .find_map(|line| serde_json::from_str(line).ok())
         .unwrap_or_default();
-    Ok((glob, seconds, timings))
+    Ok((globs, seconds, timings))
 }
 
 /// Evaluates the rules with Spark computing the firing rows from `run` (the lake's copy of the
