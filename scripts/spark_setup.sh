@@ -16,6 +16,13 @@ if ! command -v java >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless
 fi
 
+# Debian's python3 makes virtual environments only with python3-venv (ensurepip).
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+  say "installing python3-venv from Debian"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv
+fi
+
 if [ "$("$VENV/bin/python" -c 'import pyspark; print(pyspark.__version__)' 2>/dev/null)" != "$PYSPARK_VERSION" ]; then
   say "installing pyspark $PYSPARK_VERSION into $VENV (about 450 MB, from PyPI)"
   python3 -m venv "$VENV"
