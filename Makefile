@@ -15,7 +15,7 @@ export ACTIONBOARD_MIRROR
 # scripts/build.sh (and cargo-leptos, for make dev) find wasm-opt on PATH: npm's binaryen.
 HYDRATE_CLIPPY := cargo clippy -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate
 
-.PHONY: setup setup-test setup-bench setup-dev run run-release build build-debug load test fmt-check lint rust-test browser-test dev bench clean-data
+.PHONY: setup setup-test setup-bench setup-dev run run-release build build-debug load test fmt-check lint rust-test browser-test dev bench first-run clean-data
 
 setup:
 	@bash scripts/setup.sh
@@ -74,7 +74,7 @@ browser-test:
 	ACTIONBOARD_BIN=$(TARGET_DIR)/debug/actionboard LEPTOS_SITE_ROOT=$(CURDIR)/target/site \
 	  node --test --test-concurrency=1 tests/browser/
 
-## bench: ETL (10M generated rows), rules (1M entities × 20 years), web (wrk) and export (1M action rows) benchmarks; not part of `make test`
+## bench: ETL (10M generated rows), rules (1M entities × 20 years), web (wrk), export (1M action rows), rules on DuckDB vs Spark (10M rows) and first-run time; not part of `make test`
 bench: setup-bench build
 	cargo run --release -p engine --example etl_bench -- $(BENCH_ARGS)
 	cargo run --release -p engine --example rules_bench -- $(RULES_BENCH_ARGS)
@@ -83,6 +83,11 @@ bench: setup-bench build
 	ACTIONBOARD_BIN=$(TARGET_DIR)/release/actionboard LEPTOS_SITE_ROOT=target/site scripts/export_bench.sh
 	bash scripts/spark_setup.sh
 	cargo run --release -p engine --example spark_bench -- $(SPARK_BENCH_ARGS)
+	bash scripts/first_run.sh
+
+## first-run: time a fresh clone's `make run` until the dashboard answers (own HOME, empty caches)
+first-run:
+	bash scripts/first_run.sh
 
 clean-data:
 	rm -rf data/runs data/snapshots data/current
