@@ -3,8 +3,10 @@
 //!
 //! [`rows_of`](super::rows_of) decodes every alert whole and builds a vector of owned cells
 //! per row; here each alert's JSON document is decoded into borrowed fields (only those the
-//! list shows), the cells an alert's rows share are formatted once, and every row is written
-//! into one reused byte buffer. The bytes are the same as the cell-by-cell writer's (the
+//! list shows), the cells an alert's rows share are formatted once, and rows are written into
+//! reused byte buffers. The caller's thread reads SQLite (the connection stays on it) while
+//! worker threads decode and write batches of alerts, put back in the scan's order before they
+//! are written out; a bounded number of batches is in flight, so memory stays constant. The bytes are the same as the cell-by-cell writer's (the
 //! `csv_bytes_are_locked` test of `engine/tests/export.rs` holds them): RFC 4180 quoting
 //! only where needed, CRLF line ends, text neutralised with [`neutralise`](super::neutralise)'s
 //! rule, numbers as Rust writes them.
