@@ -39,7 +39,10 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 [ -n "$url" ] || { echo "export_bench: the server did not start:"; cat "$log"; exit 1; } >&2
-for _ in $(seq 100); do curl -sf "$url/healthz" >/dev/null && break; sleep 0.1; done
+# A loaded machine may take a while to start the server: wait up to a minute, then say so.
+healthy=
+for _ in $(seq 600); do curl -sf "$url/healthz" >/dev/null && { healthy=1; break; }; sleep 0.1; done
+[ -n "$healthy" ] || { echo "export_bench: the server at $url did not answer /healthz:"; cat "$log"; exit 1; } >&2
 idle=$(awk '/VmRSS/ {print $2}' "/proc/$server_pid/status")
 read -r ttfb total size < <(curl -s -o /dev/null -w '%{time_starttransfer} %{time_total} %{size_download}\n' \
   "$url/api/v1/actions/export?format=csv&status=all&lang=en")

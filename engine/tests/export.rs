@@ -95,6 +95,11 @@ fn alert(
 /// Three alerts: Iran (two actions, Korean name, acknowledged, a formula as comment), Korea
 /// (one action, a negative number as comment), a data issue in Europe without actions.
 fn store() -> (tempfile::TempDir, AlertStore) {
+    store_with(Vec::new())
+}
+
+/// [`store`] with `extra` alerts in the same evaluation.
+fn store_with(extra: Vec<Alert>) -> (tempfile::TempDir, AlertStore) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = AlertStore::open_in(dir.path()).unwrap();
     let eval = Evaluation {
@@ -138,6 +143,8 @@ fn store() -> (tempfile::TempDir, AlertStore) {
         per_rule: Vec::new(),
         evaluated_periods: Default::default(),
     };
+    let mut eval = eval;
+    eval.alerts.extend(extra);
     store.merge(&eval, t0()).unwrap();
     let later = t0() + Duration::hours(1);
     store
@@ -545,4 +552,250 @@ fn file_names_and_log() {
     assert_eq!(lines[0]["by"], "kim");
     assert_eq!(lines[0]["rows"], 4);
     assert_eq!(lines[0]["filters"]["region"], "Asia");
+}
+
+/// The fixture of [`csv_bytes_are_locked`]: [`store`] and alerts that exercise every kind of
+/// CSV cell: quotes, commas and line breaks in text, a snoozed alert, an assignee with a due
+/// date, no source and no region, a fingerprint that needs percent-encoding, numbers that are
+/// not short decimals.
+fn locked_store() -> (tempfile::TempDir, AlertStore) {
+    let mut odd = alert(
+        "odd rule",
+        "X Y/한",
+        "Comma, \"quoted\"\nname",
+        "Africa",
+        0.1 + 0.2,
+        -0.0,
+        vec![
+            action("Line one\r\nline two", "desk, east", 0),
+            action("\ttab first", "fx_team", 3),
+            action("-6.2", "fx_team", 4),
+        ],
+        false,
+    );
+    odd.region = None;
+    odd.evidence.source = None;
+    odd.evidence.values = BTreeMap::from([
+        ("value".to_string(), 1e21),
+        ("previous".to_string(), 1.5e-7),
+        ("change_pct".to_string(), -123456789.125),
+    ]);
+    let mut snoozed = alert(
+        "gdp_fall",
+        "JPN",
+        "Japan",
+        "Asia",
+        3.0,
+        12.5,
+        vec![action("=SUM(A1)", "apac_desk", 14)],
+        false,
+    );
+    snoozed.evidence.values.remove("previous");
+    let mut assigned = alert(
+        "gdp_fall",
+        "BRA",
+        "Brasil",
+        "Americas",
+        1.0,
+        f64::MAX,
+        vec![action("Follow up", "apac_desk", 5)],
+        true,
+    );
+    assigned.evidence.run_id = "+run".into();
+    let (dir, mut store) = store_with(vec![odd, snoozed, assigned]);
+    let later = t0() + Duration::hours(3);
+    store
+        .act(
+            "gdp_fall:JPN:2025",
+            &Act::Snooze(engine::store::SnoozeRequest::Until(
+                t0() + Duration::days(40) + Duration::seconds(7),
+            )),
+            None,
+            "kim",
+            later,
+        )
+        .unwrap();
+    store
+        .act(
+            "gdp_fall:BRA:2025",
+            &Act::Assign {
+                to: "lee".into(),
+                due: Some(t0() + Duration::days(3)),
+            },
+            None,
+            "kim",
+            later,
+        )
+        .unwrap();
+    store
+        .act(
+            "odd rule:X Y/한:2025",
+            &Act::Comment {
+                text: "says \"hi\", then\nleaves".into(),
+            },
+            None,
+            "kim",
+            later,
+        )
+        .unwrap();
+    (dir, store)
+}
+
+/// The exact bytes of a small CSV export, in both languages, with and without a BOM and the
+/// audit trail: any change to quoting, numbers, dates, neutralising or order shows here.
+#[test]
+fn csv_bytes_are_locked() {
+    let (dir, store) = locked_store();
+    let ko = Options {
+        bom: true,
+        history: true,
+        ..opts(Format::Csv)
+    };
+    let en = Options {
+        lang: Lang::En,
+        ..opts(Format::Csv)
+    };
+    let text = |o: &Options| String::from_utf8(run(&store, dir.path(), &all(), o)).unwrap();
+    assert_eq!(text(&ko), LOCKED_KO);
+    assert_eq!(text(&en), LOCKED_EN);
+}
+
+/// Written by the cell-by-cell CSV writer before the export was made faster.
+const LOCKED_KO: &str = "\
+    \u{feff}fingerprint,priority,severity,status,rule_id,rule_title,entity_code,entity_name,region,period,title,action_no,action,owner,assignee,due_date,overdue,snoozed_until,last_comment,value,previous,change_pct,data_issue,source_id,edition,run_id,source_sha256,link\r\n\
+    gdp_fall:IRN:2025,9.5,high,acknowledged,gdp_fall,규칙 gdp_fall,IRN,이란 (Iran),Asia,2025,이란 (Iran) -6.2% 하락,1,Call the desk (한국어),apac_desk,,2026-11-08,true,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",400000000000,426000000000,-6.2,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:IRN:2025\r\n\
+    gdp_fall:IRN:2025,9.5,high,acknowledged,gdp_fall,규칙 gdp_fall,IRN,이란 (Iran),Asia,2025,이란 (Iran) -6.2% 하락,2,Check FX (한국어),fx_team,,2026-12-01,false,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",400000000000,426000000000,-6.2,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:IRN:2025\r\n\
+    gdp_fall:KOR:2025,4,medium,open,gdp_fall,규칙 gdp_fall,KOR,'+1 Korea,Asia,2025,'+1 Korea -1000% 하락,1,'@x review (한국어),apac_desk,,2026-12-31,false,,-1e3,400000000000,426000000000,-1000,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:KOR:2025\r\n\
+    gdp_fall:JPN:2025,3,medium,snoozed,gdp_fall,규칙 gdp_fall,JPN,Japan,Asia,2025,Japan 12.5% 하락,1,'=SUM(A1) (한국어),apac_desk,,2026-11-15,false,2026-12-11T09:00:07Z,,400000000000,,12.5,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:JPN:2025\r\n\
+    reject_rate:DEU:2025,2,medium,open,reject_rate,규칙 reject_rate,DEU,'@x,Europe,2025,'@x 0% 하락,,,,,,false,,,400000000000,426000000000,0,true,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/reject_rate:DEU:2025\r\n\
+    gdp_fall:BRA:2025,1,medium,open,gdp_fall,규칙 gdp_fall,BRA,Brasil,Americas,2025,Brasil 179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000% 하락,1,Follow up (한국어),apac_desk,lee,2026-11-04,true,,,400000000000,426000000000,179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000,true,wb_gdp,2026-07,'+run,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:BRA:2025\r\n\
+    odd rule:X Y/한:2025,0.30000000000000004,medium,open,odd rule,규칙 odd rule,X Y/한,\"Comma, \"\"quoted\"\"\nname\",,2025,\"Comma, \"\"quoted\"\"\nname -0% 하락\",1,\"Line one\r\n\
+    line two (한국어)\",\"desk, east\",,2026-11-01,true,,\"says \"\"hi\"\", then\nleaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025\r\n\
+    odd rule:X Y/한:2025,0.30000000000000004,medium,open,odd rule,규칙 odd rule,X Y/한,\"Comma, \"\"quoted\"\"\nname\",,2025,\"Comma, \"\"quoted\"\"\nname -0% 하락\",2,'\ttab first (한국어),fx_team,,2026-11-04,true,,\"says \"\"hi\"\", then\nleaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025\r\n\
+    odd rule:X Y/한:2025,0.30000000000000004,medium,open,odd rule,규칙 odd rule,X Y/한,\"Comma, \"\"quoted\"\"\nname\",,2025,\"Comma, \"\"quoted\"\"\nname -0% 하락\",3,'-6.2 (한국어),fx_team,,2026-11-05,true,,\"says \"\"hi\"\", then\nleaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025\r\n\
+    \"\"\r\n\
+    fingerprint,at,actor,kind,from_status,to_status,note,run_id,version\r\n\
+    gdp_fall:IRN:2025,2026-11-01T09:00:00Z,system,opened,,open,,run-1,1\r\n\
+    gdp_fall:IRN:2025,2026-11-01T10:00:00Z,kim,acknowledged,open,acknowledged,,,2\r\n\
+    gdp_fall:IRN:2025,2026-11-01T10:00:00Z,kim,commented,,,first,,3\r\n\
+    gdp_fall:IRN:2025,2026-11-01T10:00:00Z,kim,commented,,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",,4\r\n\
+    gdp_fall:KOR:2025,2026-11-01T09:00:00Z,system,opened,,open,,run-1,1\r\n\
+    gdp_fall:KOR:2025,2026-11-01T10:00:00Z,lee,commented,,,-1e3,,2\r\n\
+    gdp_fall:JPN:2025,2026-11-01T09:00:00Z,system,opened,,open,,run-1,1\r\n\
+    gdp_fall:JPN:2025,2026-11-01T12:00:00Z,kim,snoozed,open,snoozed,until 2026-12-11 09:00 UTC,,2\r\n\
+    reject_rate:DEU:2025,2026-11-01T09:00:00Z,system,opened,,open,,run-1,1\r\n\
+    gdp_fall:BRA:2025,2026-11-01T09:00:00Z,system,opened,,open,,run-1,1\r\n\
+    gdp_fall:BRA:2025,2026-11-01T12:00:00Z,kim,assigned,,,\"lee, due 2026-11-04\",,2\r\n\
+    odd rule:X Y/한:2025,2026-11-01T09:00:00Z,system,opened,,open,,run-1,1\r\n\
+    odd rule:X Y/한:2025,2026-11-01T12:00:00Z,kim,commented,,,\"says \"\"hi\"\", then\nleaves\",,2\r\n\
+    ";
+const LOCKED_EN: &str = "\
+    fingerprint,priority,severity,status,rule_id,rule_title,entity_code,entity_name,region,period,title,action_no,action,owner,assignee,due_date,overdue,snoozed_until,last_comment,value,previous,change_pct,data_issue,source_id,edition,run_id,source_sha256,link\r\n\
+    gdp_fall:IRN:2025,9.5,high,acknowledged,gdp_fall,Rule gdp_fall,IRN,이란 (Iran),Asia,2025,이란 (Iran) fell -6.2 %,1,Call the desk,apac_desk,,2026-11-08,true,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",400000000000,426000000000,-6.2,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:IRN:2025\r\n\
+    gdp_fall:IRN:2025,9.5,high,acknowledged,gdp_fall,Rule gdp_fall,IRN,이란 (Iran),Asia,2025,이란 (Iran) fell -6.2 %,2,Check FX,fx_team,,2026-12-01,false,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",400000000000,426000000000,-6.2,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:IRN:2025\r\n\
+    gdp_fall:KOR:2025,4,medium,open,gdp_fall,Rule gdp_fall,KOR,'+1 Korea,Asia,2025,'+1 Korea fell -1000 %,1,'@x review,apac_desk,,2026-12-31,false,,-1e3,400000000000,426000000000,-1000,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:KOR:2025\r\n\
+    gdp_fall:JPN:2025,3,medium,snoozed,gdp_fall,Rule gdp_fall,JPN,Japan,Asia,2025,Japan fell 12.5 %,1,'=SUM(A1),apac_desk,,2026-11-15,false,2026-12-11T09:00:07Z,,400000000000,,12.5,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:JPN:2025\r\n\
+    reject_rate:DEU:2025,2,medium,open,reject_rate,Rule reject_rate,DEU,'@x,Europe,2025,'@x fell 0 %,,,,,,false,,,400000000000,426000000000,0,true,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/reject_rate:DEU:2025\r\n\
+    gdp_fall:BRA:2025,1,medium,open,gdp_fall,Rule gdp_fall,BRA,Brasil,Americas,2025,Brasil fell 179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000 %,1,Follow up,apac_desk,lee,2026-11-04,true,,,400000000000,426000000000,179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000,true,wb_gdp,2026-07,'+run,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:BRA:2025\r\n\
+    odd rule:X Y/한:2025,0.30000000000000004,medium,open,odd rule,Rule odd rule,X Y/한,\"Comma, \"\"quoted\"\"\nname\",,2025,\"Comma, \"\"quoted\"\"\nname fell -0 %\",1,\"Line one\r\n\
+    line two\",\"desk, east\",,2026-11-01,true,,\"says \"\"hi\"\", then\nleaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025\r\n\
+    odd rule:X Y/한:2025,0.30000000000000004,medium,open,odd rule,Rule odd rule,X Y/한,\"Comma, \"\"quoted\"\"\nname\",,2025,\"Comma, \"\"quoted\"\"\nname fell -0 %\",2,'\ttab first,fx_team,,2026-11-04,true,,\"says \"\"hi\"\", then\nleaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025\r\n\
+    odd rule:X Y/한:2025,0.30000000000000004,medium,open,odd rule,Rule odd rule,X Y/한,\"Comma, \"\"quoted\"\"\nname\",,2025,\"Comma, \"\"quoted\"\"\nname fell -0 %\",3,-6.2,fx_team,,2026-11-05,true,,\"says \"\"hi\"\", then\nleaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025\r\n\
+    ";
+
+/// The CSV of `filter` as the cell-by-cell writer makes it: each alert decoded whole
+/// ([`AlertStore::list`]), [`export::rows_of`], [`export::Cell::csv`] and the `csv` crate.
+fn csv_by_cells(store: &AlertStore, filter: &AlertFilter, o: &Options) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    w.write_record(COLUMNS.iter().map(|c| c.0)).unwrap();
+    for record in store.list(filter).unwrap() {
+        let comment = store.last_comment(&record.alert.fingerprint).unwrap();
+        for row in export::rows_of(&record, comment.as_deref(), o) {
+            w.write_record(row.iter().map(|c| c.csv().into_owned()))
+                .unwrap();
+        }
+    }
+    w.into_inner().unwrap()
+}
+
+/// Thousands of alerts (many batches for the export's row writers, which work in parallel):
+/// the same bytes, in the same order, as the cell-by-cell writer, with every filter.
+#[test]
+fn a_large_csv_export_matches_the_cell_writer_row_for_row() {
+    let n = 3000;
+    let alerts: Vec<Alert> = (0..n)
+        .map(|i| {
+            let actions = (0..i % 4)
+                .map(|k| {
+                    action(
+                        &format!("Step {k}, \"do\" {i}"),
+                        ["apac_desk", "fx_team"][k % 2],
+                        (7 * k + i % 40) as u32,
+                    )
+                })
+                .collect();
+            let mut a = alert(
+                ["gdp_fall", "reject_rate"][i % 2],
+                &format!("E{i:05}"),
+                &format!("이름 {i}"),
+                ["Asia", "Europe", "=Africa"][i % 3],
+                (i % 97) as f64 / 7.0,
+                -(i as f64) / 3.0,
+                actions,
+                i % 5 == 0,
+            );
+            if i % 11 == 0 {
+                a.evidence.source = None;
+            }
+            a
+        })
+        .collect();
+    let (dir, mut store) = store_with(alerts);
+    let later = t0() + Duration::hours(1);
+    for i in (0..n).step_by(7) {
+        let fp = format!("{}:E{i:05}:2025", ["gdp_fall", "reject_rate"][i % 2]);
+        let act = match i % 3 {
+            0 => Act::Comment {
+                text: format!("-{i}, then \"more\"\nlines"),
+            },
+            1 => Act::Assign {
+                to: "kim".into(),
+                due: Some(t0() + Duration::days((i % 20) as i64)),
+            },
+            _ => Act::Snooze(engine::store::SnoozeRequest::Until(
+                t0() + Duration::days(30),
+            )),
+        };
+        store.act(&fp, &act, None, "kim", later).unwrap();
+    }
+    let o = opts(Format::Csv);
+    for filter in [
+        all(),
+        AlertFilter::default(),
+        AlertFilter {
+            overdue: Some(true),
+            as_of: Some(o.now),
+            ..all()
+        },
+        AlertFilter {
+            overdue: Some(false),
+            as_of: Some(o.now),
+            region: Some("=Africa".into()),
+            ..all()
+        },
+    ] {
+        let got = run(&store, dir.path(), &filter, &o);
+        let expected = csv_by_cells(&store, &filter, &o);
+        assert!(got.len() > 1000);
+        assert!(
+            got == expected,
+            "{filter:?}: the export differs from the cell writer at byte {}",
+            got.iter()
+                .zip(&expected)
+                .position(|(a, b)| a != b)
+                .unwrap_or(got.len().min(expected.len()))
+        );
+    }
 }

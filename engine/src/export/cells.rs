@@ -71,7 +71,7 @@ pub fn neutralise(text: &str) -> Cow<'_, str> {
 }
 
 /// `-` then digits, at most one `.`, and an optional exponent (`-6.2`, `-1e3`, `-0.5E-2`).
-fn is_plain_negative_number(text: &str) -> bool {
+pub(super) fn is_plain_negative_number(text: &str) -> bool {
     let Some(rest) = text.strip_prefix('-') else {
         return false;
     };

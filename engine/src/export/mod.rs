@@ -11,6 +11,7 @@
 //! a file or stdout.
 
 mod cells;
+mod fast_csv;
 mod xlsx;
 
 use std::collections::BTreeMap;
@@ -294,27 +295,35 @@ pub const HISTORY_COLUMNS: &[(&str, &str, &str)] = &[
     ("version", "Version", "버전"),
 ];
 
-/// `text` percent-encoded for a URL path segment (as the pages' links are).
-fn encode_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+/// Appends `text` percent-encoded for a URL path segment (as the pages' links are).
+fn push_segment(out: &mut String, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for b in text.bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
                 out.push(b as char)
             }
-            _ => out.push_str(&format!("%{b:02X}")),
+            _ => {
+                out.push('%');
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
+            }
         }
     }
-    out
+}
+
+/// Appends the absolute address of an alert's page to `out`.
+fn push_alert_link(out: &mut String, base_url: &str, fingerprint: &str) {
+    out.push_str(base_url.trim_end_matches('/'));
+    out.push_str("/alerts/");
+    push_segment(out, fingerprint);
 }
 
 /// The absolute address of an alert's page.
 pub fn alert_link(base_url: &str, fingerprint: &str) -> String {
-    format!(
-        "{}/alerts/{}",
-        base_url.trim_end_matches('/'),
-        encode_segment(fingerprint)
-    )
+    let mut out = String::with_capacity(base_url.len() + 8 + fingerprint.len());
+    push_alert_link(&mut out, base_url, fingerprint);
+    out
 }
 
 /// The rows of one alert: one per recommended action (one with an empty action when it has
@@ -476,47 +485,35 @@ fn write_csv(
     opts: &Options,
     out: impl Write,
 ) -> Result<Summary, ExportError> {
-    let mut buf = std::io::BufWriter::with_capacity(64 * 1024, out);
+    let mut sink = fast_csv::Sink::new(out);
     if opts.bom {
-        buf.write_all("\u{feff}".as_bytes())?;
+        sink.buf.extend_from_slice("\u{feff}".as_bytes());
     }
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .flexible(true)
-        .from_writer(buf);
-    let csv_err = |e: csv::Error| ExportError::Io(std::io::Error::other(e.to_string()));
-    w.write_record(COLUMNS.iter().map(|c| c.0))
-        .map_err(csv_err)?;
     let mut summary = Summary::default();
-    // Field by field: no record of strings is built per row.
-    let write_row = |w: &mut csv::Writer<_>, row: &[Cell]| -> Result<(), ExportError> {
-        for cell in row {
-            w.write_field(cell.csv().as_bytes()).map_err(csv_err)?;
-        }
-        w.write_record(None::<&[u8]>).map_err(csv_err)
-    };
-    walk(store, filter, opts, |_, rows| {
-        summary.alerts += 1;
-        for row in rows {
-            write_row(&mut w, &row)?;
-            summary.rows += 1;
-        }
-        Ok(())
-    })?;
+    fast_csv::write_rows(store, filter, opts, &mut sink, &mut summary)?;
     if opts.history {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .flexible(true)
+            .from_writer(&mut sink);
+        let csv_err = |e: csv::Error| ExportError::Io(std::io::Error::other(e.to_string()));
         // The audit trail follows as a second table after one empty line, with its own header.
         w.write_record([""]).map_err(csv_err)?;
         w.write_record(HISTORY_COLUMNS.iter().map(|c| c.0))
             .map_err(csv_err)?;
         store.scan(filter, |record| {
             for e in store.history(&record.alert.fingerprint)? {
-                write_row(&mut w, &history_row(&record.alert.fingerprint, &e))?;
+                for cell in &history_row(&record.alert.fingerprint, &e) {
+                    w.write_field(cell.csv().as_bytes()).map_err(csv_err)?;
+                }
+                w.write_record(None::<&[u8]>).map_err(csv_err)?;
                 summary.events += 1;
             }
             Ok::<_, ExportError>(())
         })?;
+        w.flush()?;
     }
-    w.flush()?;
+    sink.flush()?;
     Ok(summary)
 }
 

@@ -137,6 +137,15 @@ impl AlertFilter {
             && self.overdue_ok(record)
     }
 
+    /// The overdue test of [`AlertFilter::matches`] for an alert of `status` due at `due` (see
+    /// [`AlertRecord::due`]): what [`AlertStore::scan_raw`] leaves to its caller.
+    pub fn overdue_passes(&self, status: Status, due: Option<DateTime<Utc>>) -> bool {
+        self.overdue.is_none_or(|o| {
+            let now = self.as_of.unwrap_or_else(Utc::now);
+            (status.is_active() && due.is_some_and(|d| d < now)) == o
+        })
+    }
+
     /// The part of [`AlertFilter::matches`] that SQL does not check.
     fn overdue_ok(&self, record: &AlertRecord) -> bool {
         self.overdue
@@ -246,6 +255,9 @@ CREATE TABLE IF NOT EXISTS alert_events (
     version     INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_by_alert ON alert_events (fingerprint, id);
+-- An alert's last comment without walking its other events (exports ask it of every alert).
+CREATE INDEX IF NOT EXISTS events_comments ON alert_events (fingerprint, id)
+    WHERE kind = 'commented';
 -- One counter that every change to an alert or its history bumps, in the same transaction (by
 -- triggers, so no writer can forget it): readers keep an answer while it stays the same.
 CREATE TABLE IF NOT EXISTS state_version (
@@ -501,8 +513,9 @@ impl AlertStore {
         Ok(summary)
     }
 
-    /// The query of [`AlertStore::scan`]: everything of `filter` but `overdue`.
-    fn list_sql(filter: &AlertFilter) -> (String, Vec<rusqlite::types::Value>) {
+    /// The query of [`AlertStore::scan`] (selecting `columns`): everything of `filter` but
+    /// `overdue`.
+    fn list_sql(filter: &AlertFilter, columns: &str) -> (String, Vec<rusqlite::types::Value>) {
         let statuses: Vec<&str> = if filter.statuses.is_empty() {
             Status::ALL
                 .into_iter()
@@ -513,7 +526,7 @@ impl AlertStore {
             filter.statuses.iter().map(|s| s.as_str()).collect()
         };
         let mut sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM alerts INDEXED BY alerts_by_priority WHERE status IN ({})",
+            "SELECT {columns} FROM alerts INDEXED BY alerts_by_priority WHERE status IN ({})",
             vec!["?"; statuses.len()].join(", ")
         );
         let mut args: Vec<rusqlite::types::Value> = statuses
@@ -575,7 +588,7 @@ impl AlertStore {
         filter: &AlertFilter,
         mut each: impl FnMut(AlertRecord) -> Result<(), E>,
     ) -> Result<(), E> {
-        let (sql, args) = Self::list_sql(filter);
+        let (sql, args) = Self::list_sql(filter, RECORD_COLUMNS);
         let mut stmt = self.conn.prepare(&sql).map_err(self.err())?;
         let rows = stmt
             .query_map(rusqlite::params_from_iter(args), read_record)
@@ -590,6 +603,60 @@ impl AlertStore {
             if filter.overdue_ok(&record) {
                 each(record)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Calls `each` with every alert matching `filter` but `overdue` (which needs the decoded
+    /// actions: the caller checks it with [`AlertFilter::overdue_passes`]), in the order of
+    /// [`AlertStore::scan`], as SQLite reads them: the alert's JSON document undecoded and its
+    /// last comment, borrowed from the row. For exports of millions of rows, which decode only
+    /// the fields they write and would otherwise ask for each alert's last comment apart.
+    pub fn scan_raw<E: From<StateError>>(
+        &self,
+        filter: &AlertFilter,
+        mut each: impl FnMut(&RawAlert<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let (sql, args) = Self::list_sql(filter, RAW_COLUMNS);
+        let mut stmt = self.conn.prepare(&sql).map_err(self.err())?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(args))
+            .map_err(self.err())?;
+        let corrupt = |message: String| StateError::Corrupt {
+            path: self.path.clone(),
+            message,
+        };
+        while let Some(r) = rows.next().map_err(self.err())? {
+            let text = |i: usize| -> Result<Option<&str>, StateError> {
+                match r.get_ref(i).map_err(self.err())? {
+                    rusqlite::types::ValueRef::Null => Ok(None),
+                    rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t)
+                        .map(Some)
+                        .map_err(|e| corrupt(format!("column {i} is not UTF-8: {e}"))),
+                    other => Err(corrupt(format!(
+                        "column {i} is {:?}, not text",
+                        other.data_type()
+                    ))),
+                }
+            };
+            let required =
+                |i: usize| text(i)?.ok_or_else(|| corrupt(format!("column {i} is empty")));
+            let status = required(1)?;
+            let json = match r.get_ref(0).map_err(self.err())? {
+                rusqlite::types::ValueRef::Text(t) => t,
+                _ => return Err(corrupt("column 0 is not text".to_string()).into()),
+            };
+            let raw = RawAlert {
+                json,
+                status: Status::parse(status)
+                    .ok_or_else(|| corrupt(format!("unknown status `{status}`")))?,
+                assignee: text(2)?,
+                opened_at: parse_ts(required(3)?),
+                snoozed_until: text(4)?.map(parse_ts),
+                due_at: text(5)?.map(parse_ts),
+                last_comment: text(6)?,
+            };
+            each(&raw)?;
         }
         Ok(())
     }
@@ -712,6 +779,26 @@ impl AlertStore {
 const RECORD_COLUMNS: &str = "alert_json, status, firing, assignee, first_seen_at, opened_at, \
      updated_at, last_seen_run, snoozed_until, version, due_at, snooze_kind, snooze_pct, \
      snooze_baseline, snooze_lower_is_worse, snooze_run, useful, dismiss_reason";
+
+/// What [`AlertStore::scan_raw`] reads. The last comment comes with the row (one lookup in
+/// `events_by_alert` inside SQLite), not from a query per alert.
+const RAW_COLUMNS: &str = "alert_json, status, assignee, opened_at, snoozed_until, due_at, \
+     (SELECT e.note FROM alert_events e WHERE e.fingerprint = alerts.fingerprint \
+      AND e.kind = 'commented' ORDER BY e.id DESC LIMIT 1)";
+
+/// One alert as [`AlertStore::scan_raw`] hands it out, borrowed from SQLite's row.
+#[derive(Debug, Clone, Copy)]
+pub struct RawAlert<'a> {
+    /// The stored [`Alert`] as JSON, not yet checked to be UTF-8 (the JSON parser checks what
+    /// it reads, on the thread that decodes it).
+    pub json: &'a [u8],
+    pub status: Status,
+    pub assignee: Option<&'a str>,
+    pub opened_at: DateTime<Utc>,
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub last_comment: Option<&'a str>,
+}
 
 const EVENT_COLUMNS: &str = "at, actor, kind, from_status, to_status, note, run_id, version";
 

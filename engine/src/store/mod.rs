@@ -18,7 +18,8 @@ pub mod users;
 
 pub use alert_state::{
     Act, ActError, Acted, ActionKind, AlertFilter, AlertRecord, AlertStore, DismissReason,
-    InputError, MergeSummary, SnoozeCondition, SnoozeRequest, StateError, StateWatch, Status,
+    InputError, MergeSummary, RawAlert, SnoozeCondition, SnoozeRequest, StateError, StateWatch,
+    Status,
 };
 pub use queries::{CountryGdp, Freshness, Overview, RegionTop5, WorldGdp};
 pub use snapshots::{

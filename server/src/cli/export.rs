@@ -139,7 +139,23 @@ pub fn export(data_dir: &Path, args: ExportArgs) -> Result<(), String> {
         None => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();
-            let result = export::export(&store, &filter, &about, &options, &mut lock);
+            let _ = lock.flush();
+            // Rust's stdout splits writes at line ends (a line buffer): the export's large
+            // pieces go to the same descriptor directly instead.
+            #[cfg(unix)]
+            let direct = {
+                use std::os::fd::AsFd;
+                lock.as_fd()
+                    .try_clone_to_owned()
+                    .map(std::fs::File::from)
+                    .ok()
+            };
+            #[cfg(not(unix))]
+            let direct: Option<std::fs::File> = None;
+            let result = match direct {
+                Some(mut file) => export::export(&store, &filter, &about, &options, &mut file),
+                None => export::export(&store, &filter, &about, &options, &mut lock),
+            };
             let _ = lock.flush();
             result
         }

@@ -31,7 +31,8 @@ pub const EXPORT_PATH: &str = app::pages::alerts::EXPORT_PATH;
 /// [`super::limits::RESPONSE_TIME`]).
 const XLSX_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
-/// Chunks in flight between the producer and the connection (each up to 64 KB).
+/// Chunks in flight between the producer and the connection (each one write of the exporter:
+/// up to about 1 MiB).
 const CHANNEL_CHUNKS: usize = 8;
 
 type Chunk = Result<Bytes, std::io::Error>;
