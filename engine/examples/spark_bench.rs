@@ -58,40 +58,15 @@ fn build(path: &Path, rows: i64) -> Result<Connection, Error> {
         }
     }
     let conn = Connection::open(path)?;
-    let n = (rows / 10).max(100);
-    conn.execute_batch(&format!(
-        "CREATE TABLE regions AS
-           SELECT printf('E%07d', e) AS code, 'Economy ' || e AS name,
-                  ['Africa', 'Americas', 'Asia', 'Europe', 'Oceania'][1 + e % 5] AS region,
-                  'sub' AS sub_region FROM range({n}) t(e);
-         CREATE VIEW countries AS SELECT code, name, region, sub_region FROM regions;
-         CREATE TABLE observations AS
-           WITH v AS (
-             SELECT e, y, (1e9 + (hash(e) % 1000) * 1e9) * pow(1.02, y - 2016)
-                      * (1 + 0.08 * ((hash(e * 7919 + y) % 10000) / 10000.0 - 0.5)) AS value
-             FROM range({n}) t(e), range(2016, 2026) u(y)
-             WHERE NOT (y = 2025 AND e % 1000 = 999))
-           SELECT 'bench' AS run_id, 'gdp_usd' AS series, 'bench' AS edition, printf('E%07d', e) AS code,
-                  'Economy ' || e AS name_in_source, CAST(y AS INTEGER) AS year, value, value / 1e9 AS value_bn,
-                  false AS is_aggregate, false AS is_projection, NULL::DOUBLE AS change_pct,
-                  CAST(row_number() OVER (PARTITION BY y ORDER BY value DESC) AS INTEGER) AS rank,
-                  NULL::DOUBLE AS share_pct, NULL::DOUBLE AS per_capita, 'wb_gdp' AS source_id
-           FROM v;
-         CREATE TABLE series_periods AS
-           SELECT source_id, series, min(year) AS first_year, max(year) AS last_year,
-                  max(year) FILTER (WHERE NOT is_projection) AS last_actual_year, count(*) AS rows
-           FROM observations WHERE NOT is_aggregate GROUP BY source_id, series;
-         CREATE TABLE rejects (run_id VARCHAR, source_id VARCHAR, file VARCHAR, location VARCHAR, field VARCHAR,
-                               value VARCHAR, rule VARCHAR, message VARCHAR);
-         CREATE TABLE provenance (source_id VARCHAR, kind VARCHAR, title VARCHAR, publisher VARCHAR, licence VARCHAR,
-             edition VARCHAR, read_from VARCHAR, location VARCHAR, fallback_reason VARCHAR, fetched_at TIMESTAMPTZ,
-             sha256 VARCHAR, size_bytes UBIGINT, run_id VARCHAR);
-         INSERT INTO provenance (source_id, title, edition, read_from, fetched_at, sha256, run_id)
-           VALUES ('wb_gdp', 'Synthetic GDP', 'bench', 'generated', now(), '', 'bench');
-         CREATE TABLE runs (run_id VARCHAR, loaded_at TIMESTAMPTZ);
-         INSERT INTO runs VALUES ('bench', now());
-         CHECKPOINT;",
-    ))?;
+    engine::store::synthetic::write(
+        &conn,
+        engine::store::synthetic::Generated {
+            entities: (rows / 10).max(100),
+            first_year: 2016,
+            last_year: 2025,
+            run_id: "bench",
+        },
+    )?;
     Ok(conn)
 }
 

@@ -357,47 +357,19 @@ rules:
     actions: [ { do: { en: "Note it", ko: "기록" }, owner: desk, due_days: 14 } ]
 "#;
 
-/// A snapshot of `rows` generated observations (entities × 10 years) in the tables a load
-/// writes: values grow 2 % a year with ±4 % noise from a hash, a few jump, one entity in a
-/// thousand misses the last year, and one name has a quote.
+/// A snapshot of `rows` generated observations (entities × 10 years; see
+/// [`engine::store::synthetic`]).
 fn generated(path: &Path, rows: i64) -> Connection {
     let conn = Connection::open(path).unwrap();
-    let n = (rows / 10).max(100);
-    conn.execute_batch(&format!(
-        "CREATE TABLE regions AS
-           SELECT printf('E%07d', e) AS code, CASE WHEN e = 7 THEN 'O''Hara Isles' ELSE 'Economy ' || e END AS name,
-                  ['Africa', 'Americas', 'Asia', 'Europe', 'Oceania'][1 + e % 5] AS region,
-                  'sub' AS sub_region, 'regions' AS source_id
-           FROM range({n}) t(e);
-         CREATE VIEW countries AS SELECT code, name, region, sub_region FROM regions;
-         CREATE TABLE observations AS
-           WITH v AS (
-             SELECT e, y,
-                    (1e9 + (hash(e) % 1000) * 1e9) * pow(1.02, y - 2016)
-                      * (1 + 0.08 * ((hash(e * 7919 + y) % 10000) / 10000.0 - 0.5))
-                      * CASE WHEN hash(e * 31 + y) % 500 = 0 THEN 1.6 ELSE 1 END AS value
-             FROM range({n}) t(e), range(2016, 2026) u(y)
-             WHERE NOT (y = 2025 AND e % 1000 = 999))
-           SELECT 'gen' AS run_id, 'gdp_usd' AS series, 'gen' AS edition, printf('E%07d', e) AS code,
-                  'Economy ' || e AS name_in_source, CAST(y AS INTEGER) AS year, value, value / 1e9 AS value_bn,
-                  false AS is_aggregate, false AS is_projection, NULL::DOUBLE AS change_pct,
-                  CAST(row_number() OVER (PARTITION BY y ORDER BY value DESC) AS INTEGER) AS rank,
-                  NULL::DOUBLE AS share_pct, NULL::DOUBLE AS per_capita, 'wb_gdp' AS source_id
-           FROM v;
-         CREATE TABLE series_periods AS
-           SELECT source_id, series, min(year) AS first_year, max(year) AS last_year,
-                  max(year) FILTER (WHERE NOT is_projection) AS last_actual_year, count(*) AS rows
-           FROM observations WHERE NOT is_aggregate GROUP BY source_id, series;
-         CREATE TABLE rejects (run_id VARCHAR, source_id VARCHAR, file VARCHAR, location VARCHAR, field VARCHAR,
-                               value VARCHAR, rule VARCHAR, message VARCHAR);
-         CREATE TABLE provenance (source_id VARCHAR, kind VARCHAR, title VARCHAR, publisher VARCHAR, licence VARCHAR,
-             edition VARCHAR, read_from VARCHAR, location VARCHAR, fallback_reason VARCHAR, fetched_at TIMESTAMPTZ,
-             sha256 VARCHAR, size_bytes UBIGINT, run_id VARCHAR);
-         INSERT INTO provenance (source_id, title, edition, read_from, fetched_at, sha256, run_id)
-           VALUES ('wb_gdp', 'Synthetic GDP', 'gen', 'generated', '2026-01-01 00:00:00+00', '', 'gen');
-         CREATE TABLE runs (run_id VARCHAR, loaded_at TIMESTAMPTZ);
-         INSERT INTO runs VALUES ('gen', '2026-01-01 00:00:00+00');",
-    ))
+    engine::store::synthetic::write(
+        &conn,
+        engine::store::synthetic::Generated {
+            entities: (rows / 10).max(100),
+            first_year: 2016,
+            last_year: 2025,
+            run_id: "gen",
+        },
+    )
     .unwrap();
     conn
 }

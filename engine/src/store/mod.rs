@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod queries;
 pub mod snapshots;
 mod sqlite;
+pub mod synthetic;
 pub mod tokens;
 pub mod users;
 
