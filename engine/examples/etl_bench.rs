@@ -597,7 +597,14 @@ fn etl_once(bench: &Path) -> Result<(), Error> {
     let sources = Sources::load(&bench.join("sources.yml"), bench)?;
     let data_dir = bench.join("data_once");
     remove_if_present(&data_dir)?;
-    let (_, wall, cpu) = timed(|| Ok(Pipeline::new(sources, &data_dir).run()?))?;
+    let (outcome, wall, cpu) = timed(|| Ok(Pipeline::new(sources, &data_dir).run()?))?;
+    let rd = find_run(&data_dir, Some(outcome.run.as_str()))?;
+    for stage in Stage::ALL {
+        if let Some(m) = rd.manifest(stage) {
+            let ms = m.duration_ms;
+            println!("  {:<10} {ms:>6} ms {}", stage.name(), m.notes.join("; "));
+        }
+    }
     println!(
         "etl-once {} {} {}",
         wall.as_secs_f64(),
