@@ -1795,6 +1795,150 @@ sources:
         }
     }
 
+    /// A messy, unsorted file (shuffled keys, duplicates, quoted names with commas and quotes,
+    /// bad values, short rows), read in chunks of every size, keeps exactly the rows
+    /// and rejects of an independent reading: the `csv` crate row by row, first row of a key wins.
+    #[test]
+    fn unsorted_messy_file_matches_an_independent_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sources.yml"), SOURCES_YML).unwrap();
+        let sources = Sources::load(&dir.path().join("sources.yml"), dir.path()).unwrap();
+        let source = sources.get("gdp").unwrap();
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let mut gdp = String::from(HEADER);
+        for _ in 0..3000 {
+            let code = ["AAA", "BBB", "CCC", "WLD", "ZZZ"][next(5) as usize];
+            let name = match next(4) {
+                0 => format!("\"{code}, \"\"Rep.\"\"\""),
+                1 => format!(" {code} "),
+                _ => code.to_string(),
+            };
+            let year = match next(50) {
+                0 => "19x5".to_string(),
+                1 => "1850".to_string(),
+                _ => (1950 + next(100)).to_string(),
+            };
+            let value = match next(20) {
+                0 => String::new(),
+                1 => "NaN".into(),
+                2 => format!("-{}", next(1000)),
+                3 => "1e20".into(),
+                4 => format!("{:e}", next(1 << 40) as f64 / 7.0),
+                _ => format!("{}", next(1 << 50) as f64 / 3.0),
+            };
+            // (CRLF lines are left to the reader's own test: the `csv` crate numbers the line
+            // after one differently when it reads a whole file than when it starts there.)
+            if next(100) == 0 {
+                gdp.push_str(&format!("{name},{code},{year}\n"));
+            } else {
+                gdp.push_str(&format!("{name},{code},{year},{value}\n"));
+            }
+        }
+
+        // The independent reading.
+        let known = ["AAA", "BBB", "CCC", "WLD"];
+        let mut first: BTreeMap<(String, i32), (f64, u64)> = BTreeMap::new();
+        let (mut expected_rejects, mut missing, mut rows_in) = (Vec::new(), 0, 0);
+        let mut reader = ::csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(gdp.as_bytes());
+        for record in reader.records() {
+            let record = record.unwrap();
+            let line = record.position().unwrap().line();
+            rows_in += 1;
+            let cell = |i: usize| record.get(i).unwrap_or("").trim();
+            let (code, year, value) = (cell(1), cell(2), cell(3));
+            let rule = if record.len() != 4 {
+                "row_shape"
+            } else if !known.contains(&code) {
+                "known_code"
+            } else if let Ok(year) = year.parse::<i32>() {
+                if !(1900..=2100).contains(&year) {
+                    "range"
+                } else if value.is_empty() {
+                    missing += 1;
+                    continue;
+                } else {
+                    match value.parse::<f64>() {
+                        Err(_) => "type",
+                        Ok(v) if !v.is_finite() => "finite",
+                        Ok(v) if !(0.0..=1.0e15).contains(&v) => "range",
+                        Ok(v) => {
+                            let key = (code.to_string(), year);
+                            if first.contains_key(&key) {
+                                "unique"
+                            } else {
+                                first.insert(key, (v, line));
+                                continue;
+                            }
+                        }
+                    }
+                }
+            } else {
+                "type"
+            };
+            expected_rejects.push((format!("line {line}"), rule.to_string()));
+        }
+        let expected_rows: Vec<(String, i32, u64)> = first
+            .iter()
+            .map(|((code, year), (value, _))| (code.clone(), *year, value.to_bits()))
+            .collect();
+        expected_rejects.sort();
+        assert!(expected_rows.len() > 100 && expected_rejects.len() > 100);
+
+        let countries: HashSet<&str> = ["AAA", "BBB", "CCC"].into_iter().collect();
+        let dict = CodeDictionary::new(&sources, &countries);
+        let names = HashMap::default();
+        for chunk_bytes in [1, 64, 1000, 1 << 20] {
+            let body = CsvBody::open(source, "gdp.csv", gdp.as_bytes(), chunk_bytes).unwrap();
+            let v = Validator {
+                sources: &sources,
+                source,
+                file: "gdp.csv",
+                cols: ObservationColumns::find(source, &body.columns),
+                dict: &dict,
+                names: &names,
+            };
+            let (obs, rejects, counts) =
+                observations_from(&v, &Parsed::Csv(body), &|_| {}, &NoProgress);
+            let got_rows: Vec<(String, i32, u64)> = (0..obs.len())
+                .map(|i| {
+                    let code = dict.codes[obs.code[i] as usize].clone();
+                    (code, obs.year[i], obs.value[i].to_bits())
+                })
+                .collect();
+            assert_eq!(got_rows, expected_rows, "chunks of {chunk_bytes} bytes");
+            let mut got_rejects: Vec<(String, String)> = rejects
+                .iter()
+                .map(|r| (r.location.clone(), r.rule.clone()))
+                .collect();
+            got_rejects.sort();
+            assert_eq!(
+                got_rejects, expected_rejects,
+                "chunks of {chunk_bytes} bytes"
+            );
+            // Each duplicate names the line of the row kept for its key.
+            for r in rejects.iter().filter(|r| r.rule == "unique") {
+                let (_, kept_line) = first[&(r.code.clone(), r.year.unwrap())];
+                assert!(
+                    r.message.ends_with(&format!("line {kept_line}")),
+                    "{}",
+                    r.message
+                );
+            }
+            assert_eq!(
+                (counts.rows_in, counts.missing, counts.rows_out),
+                (rows_in, missing, expected_rows.len() as u64)
+            );
+        }
+    }
+
     #[test]
     fn radix_sort_orders_by_key_and_keeps_ties_in_place() {
         for n in [0, 1, 255, 256, 5000] {
