@@ -1869,15 +1869,13 @@ sources:
                         Err(_) => "type",
                         Ok(v) if !v.is_finite() => "finite",
                         Ok(v) if !(0.0..=1.0e15).contains(&v) => "range",
-                        Ok(v) => {
-                            let key = (code.to_string(), year);
-                            if first.contains_key(&key) {
-                                "unique"
-                            } else {
-                                first.insert(key, (v, line));
+                        Ok(v) => match first.entry((code.to_string(), year)) {
+                            std::collections::btree_map::Entry::Occupied(_) => "unique",
+                            std::collections::btree_map::Entry::Vacant(slot) => {
+                                slot.insert((v, line));
                                 continue;
                             }
-                        }
+                        },
                     }
                 }
             } else {
