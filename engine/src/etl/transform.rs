@@ -1022,7 +1022,7 @@ fn observations_from(
     release: &(dyn Fn(&str) + Sync),
     progress: &dyn Progress,
 ) -> (SourceObservations, Vec<Reject>, SourceCounts) {
-    let chunks: Vec<Chunk> = match input {
+    let mut chunks: Vec<Chunk> = match input {
         Parsed::Csv(body) => {
             let width = body.columns.len();
             body.chunks
@@ -1103,9 +1103,16 @@ fn observations_from(
             .collect()
     };
 
+    // Each chunk column is freed once gathered: the chunks and the gathered columns are never
+    // all in memory at once (the peak of the run was here).
+    let free = |chunks: &mut [Chunk], column: fn(&mut Chunk)| chunks.iter_mut().for_each(column);
+    free(&mut chunks, |c| c.locations = Locations::Lines(Vec::new()));
     let code = gather(&chunks, |c| &c.code, &order);
+    free(&mut chunks, |c| c.code = Vec::new());
     let year = gather(&chunks, |c| &c.year, &order);
+    free(&mut chunks, |c| c.year = Vec::new());
     let value = gather(&chunks, |c| &c.value, &order);
+    free(&mut chunks, |c| c.value = Vec::new());
     let change_pct = (0..order.len())
         .into_par_iter()
         .map(|p| {
@@ -1130,8 +1137,10 @@ fn observations_from(
             name_offsets[c] + chunks[c].name[i]
         })
         .collect();
+    free(&mut chunks, |c| c.name = Vec::new());
     let is_aggregate = gather(&chunks, |c| &c.is_aggregate, &order);
     let is_projection = gather(&chunks, |c| &c.is_projection, &order);
+    drop(order);
 
     let mut rows_in = 0;
     let mut missing = 0;
@@ -1146,7 +1155,7 @@ fn observations_from(
     rejects.extend(repeat_rejects);
     let counts = SourceCounts {
         rows_in,
-        rows_out: order.len() as u64,
+        rows_out: code.len() as u64,
         rejected: rejects.len() as u64,
         missing,
         added: 0,
