@@ -481,8 +481,6 @@ impl RawSource {
         let source = &self.source;
         if source.role == Role::Observations && source.kind == SourceKind::Csv {
             let body = CsvBody::open(source, &self.file, &self.bytes, CSV_CHUNK_BYTES)?;
-            // Checked and split: its pages are mapped again chunk by chunk as they are read.
-            self.bytes.release(&self.bytes);
             return Ok(Parsed::Csv(body));
         }
         Ok(Parsed::Table(self.parse_table()?))
