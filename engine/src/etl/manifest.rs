@@ -41,6 +41,77 @@ pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
     Ok((hex::encode(hasher.finalize()), size))
 }
 
+/// Copies `from` to a new file `to` and returns the SHA-256 and size of the bytes written. Each
+/// block read is hashed while it is written and the next one read: hashing is the slowest part
+/// (one core, a few hundred MB/s), so the copy hides behind it, where copying the file and then
+/// reading the copy back to hash it took both times in turn. The checksum is the copy's: it is
+/// computed on exactly the bytes written, even if the original changes meanwhile.
+pub fn copy_and_hash(from: &Path, to: &Path) -> Result<(String, u64), CopyError> {
+    const BLOCK: usize = 1 << 20;
+    let mut src = fs::File::open(from).map_err(CopyError::Read)?;
+    let mut dst = fs::File::create(to).map_err(CopyError::Write)?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    // A thread reads and writes blocks, this one hashes them; buffers go round between the two
+    // (blocking channels: neither spins while the other works).
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(BUFFERS);
+    let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(BUFFERS);
+    for _ in 0..BUFFERS {
+        // Cannot fail: the channel holds them all and its receiver is alive.
+        let _ = empty_tx.send(vec![0u8; BLOCK]);
+    }
+    std::thread::scope(|scope| {
+        let copier = scope.spawn(move || -> Result<(), CopyError> {
+            while let Ok(mut block) = empty_rx.recv() {
+                let filled = read_block(&mut src, &mut block).map_err(CopyError::Read)?;
+                if filled == 0 {
+                    break;
+                }
+                dst.write_all(&block[..filled]).map_err(CopyError::Write)?;
+                if full_tx.send((block, filled)).is_err() {
+                    break;
+                }
+            }
+            dst.flush().map_err(CopyError::Write)
+        });
+        for (block, filled) in full_rx {
+            hasher.update(&block[..filled]);
+            size += filled as u64;
+            // The copier may have finished: then the block is simply dropped.
+            let _ = empty_tx.send(block);
+        }
+        copier
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })?;
+    Ok((hex::encode(hasher.finalize()), size))
+}
+
+/// Blocks in flight between the copier and the hasher.
+const BUFFERS: usize = 3;
+
+/// Which side of [`copy_and_hash`] failed.
+#[derive(Debug)]
+pub enum CopyError {
+    Read(std::io::Error),
+    Write(std::io::Error),
+}
+
+/// Fills `buf` from `file` as far as it goes; the bytes read (less than its length only at the
+/// end of the file).
+fn read_block(file: &mut fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
@@ -353,6 +424,24 @@ pub fn list_outputs_known(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_and_hash_copies_every_byte_and_hashes_the_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        // Blocks of 1 MiB: sizes around a block's end, and an empty file.
+        for len in [0, 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 << 20] {
+            let from = dir.path().join(format!("from_{len}"));
+            let to = dir.path().join(format!("to_{len}"));
+            let content: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            fs::write(&from, &content).unwrap();
+            let (sha, size) = copy_and_hash(&from, &to).unwrap();
+            assert_eq!(fs::read(&to).unwrap(), content, "{len}");
+            assert_eq!((sha.clone(), size), sha256_file(&to).unwrap(), "{len}");
+            assert_eq!(sha, sha256_hex(&content));
+        }
+        let missing = copy_and_hash(&dir.path().join("missing"), &dir.path().join("x"));
+        assert!(matches!(missing, Err(CopyError::Read(_))));
+    }
 
     fn manifest(run: &RunId, stage: Stage) -> StageManifest {
         StageManifest {

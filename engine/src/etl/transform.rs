@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Serialize;
 
-use super::extract::csv::{CsvBody, CHUNK_BYTES as CSV_CHUNK_BYTES};
+use super::extract::csv::{CsvBody, Fields, CHUNK_BYTES as CSV_CHUNK_BYTES};
 use super::extract::{extractor_for, Location, ParseError, Provenance, RawRow, RawTable};
 use super::manifest::SourceCounts;
 use super::progress::{NoProgress, Progress};
@@ -424,6 +424,37 @@ impl RawBytes {
     }
 }
 
+/// Pages of a mapping are released in whole units of this size (any page size divides it).
+const RELEASE_ALIGN: usize = 64 << 10;
+
+impl RawBytes {
+    /// Drops the mapped pages wholly inside `part` (a slice of these bytes) from this process's
+    /// memory: they stay in the page cache, and are mapped again from it if read again. A pass
+    /// over a large file would otherwise leave all of it counted in the process's resident
+    /// memory (the 10M-row file is half a gigabyte). Read bytes stay as they are.
+    fn release(&self, part: &[u8]) {
+        let RawBytes::Mapped(map) = self else {
+            return;
+        };
+        let base = map.as_ptr() as usize;
+        let start = (part.as_ptr() as usize).saturating_sub(base);
+        let end = (start + part.len()).min(map.len());
+        let (from, to) = (
+            start.next_multiple_of(RELEASE_ALIGN),
+            end / RELEASE_ALIGN * RELEASE_ALIGN,
+        );
+        if part.is_empty() || from >= to || (part.as_ptr() as usize) < base {
+            return;
+        }
+        // SAFETY: the mapping is a read-only shared mapping of a file that never changes (see
+        // `open`): dropping its pages loses nothing, a later read maps them again from the file.
+        // It is only advice: a failure leaves the pages mapped.
+        let _ = unsafe {
+            map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, from, to - from)
+        };
+    }
+}
+
 impl std::ops::Deref for RawBytes {
     type Target = [u8];
 
@@ -547,7 +578,7 @@ impl Cells for RawRow {
     }
 }
 
-impl Cells for ::csv::StringRecord {
+impl Cells for Fields<'_> {
     fn cell(&self, column: Option<usize>) -> &str {
         column.and_then(|i| self.get(i)).map_or("", str::trim)
     }
@@ -935,6 +966,86 @@ fn code_year_key(code: u32, year: i32) -> u64 {
     (u64::from(code) << 32) | u64::from(year as u32)
 }
 
+/// The kept rows of `chunks` (as row refs) in (code, year) order, rows with the same key in
+/// file order. Rows usually come entity by entity: a counting sort on the code id (ids are dense,
+/// one per dictionary code) puts them in code order with two sequential passes, then each
+/// code's few rows are put in year order (a stable sort, only where they are not in order).
+/// That is 8 bytes a row, where sorting (key, row) pairs took 16 and a comparison sort's time.
+fn key_order(chunks: &[Chunk], codes: usize) -> Vec<u64> {
+    let key = |c: usize, i: usize| code_year_key(chunks[c].code[i], chunks[c].year[i]);
+    let n: usize = chunks.iter().map(Chunk::kept).sum();
+    // A file already in (code, year) order (the usual case) needs no sort at all.
+    let in_order = chunks
+        .par_iter()
+        .enumerate()
+        .all(|(c, chunk)| (1..chunk.kept()).all(|i| key(c, i - 1) <= key(c, i)))
+        && {
+            let ends: Vec<u64> = chunks
+                .iter()
+                .enumerate()
+                .filter(|(_, chunk)| chunk.kept() > 0)
+                .flat_map(|(c, chunk)| [key(c, 0), key(c, chunk.kept() - 1)])
+                .collect();
+            ends.windows(2).all(|w| w[0] <= w[1])
+        };
+    if in_order {
+        return chunks
+            .iter()
+            .enumerate()
+            .flat_map(|(c, chunk)| (0..chunk.kept()).map(move |i| row_ref(c, i)))
+            .collect();
+    }
+    let counts: Vec<usize> = chunks
+        .par_iter()
+        .fold(
+            || vec![0usize; codes],
+            |mut counts, chunk| {
+                for &code in &chunk.code {
+                    counts[code as usize] += 1;
+                }
+                counts
+            },
+        )
+        .reduce_with(|mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+            a
+        })
+        .unwrap_or_else(|| vec![0; codes]);
+    let mut next: Vec<usize> = counts
+        .iter()
+        .scan(0, |sum, &count| {
+            let start = *sum;
+            *sum += count;
+            Some(start)
+        })
+        .collect();
+    // In file order, so each code's rows stay in file order.
+    let mut order = vec![0u64; n];
+    for (c, chunk) in chunks.iter().enumerate() {
+        for (i, &code) in chunk.code.iter().enumerate() {
+            let slot = &mut next[code as usize];
+            order[*slot] = row_ref(c, i);
+            *slot += 1;
+        }
+    }
+    let year = |r: u64| {
+        let (c, i) = split_row_ref(r);
+        chunks[c].year[i]
+    };
+    split_by_lengths(&mut order, &counts)
+        .into_par_iter()
+        .with_min_len(256)
+        .for_each(|rows| {
+            if !rows.windows(2).all(|w| year(w[0]) <= year(w[1])) {
+                // Stable: rows of the same year keep their file order.
+                rows.sort_by_key(|&r| year(r));
+            }
+        });
+    order
+}
+
 /// `out` cut into consecutive pieces of the given lengths (which sum to at most its length).
 fn split_by_lengths<'a, T>(mut out: &'a mut [T], lengths: &[usize]) -> Vec<&'a mut [T]> {
     let mut pieces = Vec::with_capacity(lengths.len());
@@ -953,9 +1064,10 @@ fn split_by_lengths<'a, T>(mut out: &'a mut [T], lengths: &[usize]) -> Vec<&'a m
 fn observations_from(
     v: &Validator,
     input: &Parsed,
+    release: &(dyn Fn(&str) + Sync),
     progress: &dyn Progress,
 ) -> (SourceObservations, Vec<Reject>, SourceCounts) {
-    let chunks: Vec<Chunk> = match input {
+    let mut chunks: Vec<Chunk> = match input {
         Parsed::Csv(body) => {
             let width = body.columns.len();
             body.chunks
@@ -967,6 +1079,8 @@ fn observations_from(
                     chunk.for_each_record(width, |line, record, problem| {
                         v.validate(&mut out, &Location::Line(line), record, problem)
                     });
+                    // Everything kept was copied out: the chunk's text is not read again.
+                    release(chunk.text);
                     progress.advance(chunk.lines);
                     out
                 })
@@ -986,35 +1100,16 @@ fn observations_from(
             })
             .collect(),
     };
-    let kept: Vec<usize> = chunks.iter().map(Chunk::kept).collect();
-    let n: usize = kept.iter().sum();
+    let n: usize = chunks.iter().map(Chunk::kept).sum();
 
-    // Unique key (code, year): the first row wins, later ones are rejected naming it. Sorting
-    // (key, row) pairs orders rows with the same key by their place in the file.
-    let mut keys: Vec<(u64, u64)> = vec![(0, 0); n];
-    split_by_lengths(&mut keys, &kept)
-        .into_par_iter()
-        .zip(chunks.par_iter().enumerate())
-        .for_each(|(out, (c, chunk))| {
-            for (i, slot) in out.iter_mut().enumerate() {
-                *slot = (code_year_key(chunk.code[i], chunk.year[i]), row_ref(c, i));
-            }
-        });
-    // Sources usually list rows by entity then year: then the keys are in order already.
-    if !keys.par_windows(2).all(|w| w[0].0 <= w[1].0) {
-        keys.par_sort_unstable();
-    }
-    let is_repeat = |p: usize| p > 0 && keys[p - 1].0 == keys[p].0;
-    let repeats: Vec<usize> = (0..n).into_par_iter().filter(|&p| is_repeat(p)).collect();
-    let order: Vec<u64> = if repeats.is_empty() {
-        keys.par_iter().map(|&(_, r)| r).collect()
-    } else {
-        keys.par_iter()
-            .enumerate()
-            .filter(|&(p, _)| !is_repeat(p))
-            .map(|(_, &(_, r))| r)
-            .collect()
+    // Unique key (code, year): the first row wins, later ones are rejected naming it.
+    let sorted = key_order(&chunks, v.dict.codes.len());
+    let key = |r: u64| {
+        let (c, i) = split_row_ref(r);
+        code_year_key(chunks[c].code[i], chunks[c].year[i])
     };
+    let is_repeat = |p: usize| p > 0 && key(sorted[p - 1]) == key(sorted[p]);
+    let repeats: Vec<usize> = (1..n).into_par_iter().filter(|&p| is_repeat(p)).collect();
     let location = |r: u64| {
         let (c, i) = split_row_ref(r);
         chunks[c].locations.get(i)
@@ -1023,30 +1118,46 @@ fn observations_from(
         .par_iter()
         .map(|&p| {
             let first = (0..p).rev().find(|&q| !is_repeat(q)).unwrap_or(0);
-            let (c, i) = split_row_ref(keys[p].1);
+            let (c, i) = split_row_ref(sorted[p]);
             let code = &v.dict.codes[chunks[c].code[i] as usize];
             let year = chunks[c].year[i];
             Reject {
                 source_id: v.source.id.clone(),
                 file: v.file.to_string(),
-                location: location(keys[p].1).to_string(),
+                location: location(sorted[p]).to_string(),
                 field: "code, year".into(),
                 value: format!("{code}, {year}"),
                 rule: "unique".into(),
                 message: format!(
                     "{code} {year} appears again; the first is at {}",
-                    location(keys[first].1)
+                    location(sorted[first])
                 ),
                 code: code.clone(),
                 year: Some(year),
             }
         })
         .collect();
-    drop(keys);
+    let order: Vec<u64> = if repeats.is_empty() {
+        sorted
+    } else {
+        sorted
+            .par_iter()
+            .enumerate()
+            .filter(|&(p, _)| !is_repeat(p))
+            .map(|(_, &r)| r)
+            .collect()
+    };
 
+    // Each chunk column is freed once gathered: the chunks and the gathered columns are never
+    // all in memory at once (the peak of the run was here).
+    let free = |chunks: &mut [Chunk], column: fn(&mut Chunk)| chunks.iter_mut().for_each(column);
+    free(&mut chunks, |c| c.locations = Locations::Lines(Vec::new()));
     let code = gather(&chunks, |c| &c.code, &order);
+    free(&mut chunks, |c| c.code = Vec::new());
     let year = gather(&chunks, |c| &c.year, &order);
+    free(&mut chunks, |c| c.year = Vec::new());
     let value = gather(&chunks, |c| &c.value, &order);
+    free(&mut chunks, |c| c.value = Vec::new());
     let change_pct = (0..order.len())
         .into_par_iter()
         .map(|p| {
@@ -1071,8 +1182,10 @@ fn observations_from(
             name_offsets[c] + chunks[c].name[i]
         })
         .collect();
+    free(&mut chunks, |c| c.name = Vec::new());
     let is_aggregate = gather(&chunks, |c| &c.is_aggregate, &order);
     let is_projection = gather(&chunks, |c| &c.is_projection, &order);
+    drop(order);
 
     let mut rows_in = 0;
     let mut missing = 0;
@@ -1087,7 +1200,7 @@ fn observations_from(
     rejects.extend(repeat_rejects);
     let counts = SourceCounts {
         rows_in,
-        rows_out: order.len() as u64,
+        rows_out: code.len() as u64,
         rejected: rejects.len() as u64,
         missing,
         added: 0,
@@ -1366,7 +1479,8 @@ pub fn transform_with_progress(
                 dict: &dict,
                 names: &names,
             };
-            let (obs, rejects, counts) = observations_from(&validator, input, progress);
+            let release = |text: &str| r.bytes.release(text.as_bytes());
+            let (obs, rejects, counts) = observations_from(&validator, input, &release, progress);
             (r.source.id.clone(), obs, rejects, counts)
         })
         .collect();
@@ -1716,13 +1830,13 @@ sources:
             dict: &dict,
             names: &names,
         };
-        let from_rows = observations_from(&v, &Parsed::Table(table), &NoProgress);
+        let from_rows = observations_from(&v, &Parsed::Table(table), &|_| {}, &NoProgress);
         assert_eq!(from_rows.0.len(), 3);
         assert_eq!(from_rows.1.len(), 5);
         for chunk_bytes in [1, 10, 40, 1 << 20] {
             let body = CsvBody::open(source, "gdp.csv", gdp.as_bytes(), chunk_bytes).unwrap();
             assert_eq!(body.chunks.iter().map(|c| c.lines).sum::<u64>(), 10);
-            let from_chunks = observations_from(&v, &Parsed::Csv(body), &NoProgress);
+            let from_chunks = observations_from(&v, &Parsed::Csv(body), &|_| {}, &NoProgress);
             assert_eq!(from_chunks.0.code, from_rows.0.code, "{chunk_bytes}");
             assert_eq!(from_chunks.0.value, from_rows.0.value);
             assert_eq!(from_chunks.0.change_pct, from_rows.0.change_pct);
@@ -1732,6 +1846,148 @@ sources:
             assert_eq!(names(&from_chunks.0), names(&from_rows.0));
             assert_eq!(from_chunks.1, from_rows.1);
             assert_eq!(from_chunks.2, from_rows.2);
+        }
+    }
+
+    /// A messy, unsorted file (shuffled keys, duplicates, quoted names with commas and quotes,
+    /// bad values, short rows), read in chunks of every size, keeps exactly the rows
+    /// and rejects of an independent reading: the `csv` crate row by row, first row of a key wins.
+    #[test]
+    fn unsorted_messy_file_matches_an_independent_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sources.yml"), SOURCES_YML).unwrap();
+        let sources = Sources::load(&dir.path().join("sources.yml"), dir.path()).unwrap();
+        let source = sources.get("gdp").unwrap();
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let mut gdp = String::from(HEADER);
+        for _ in 0..3000 {
+            let code = ["AAA", "BBB", "CCC", "WLD", "ZZZ"][next(5) as usize];
+            let name = match next(4) {
+                0 => format!("\"{code}, \"\"Rep.\"\"\""),
+                1 => format!(" {code} "),
+                _ => code.to_string(),
+            };
+            let year = match next(50) {
+                0 => "19x5".to_string(),
+                1 => "1850".to_string(),
+                _ => (1950 + next(100)).to_string(),
+            };
+            let value = match next(20) {
+                0 => String::new(),
+                1 => "NaN".into(),
+                2 => format!("-{}", next(1000)),
+                3 => "1e20".into(),
+                4 => format!("{:e}", next(1 << 40) as f64 / 7.0),
+                _ => format!("{}", next(1 << 50) as f64 / 3.0),
+            };
+            // (CRLF lines are left to the reader's own test: the `csv` crate numbers the line
+            // after one differently when it reads a whole file than when it starts there.)
+            if next(100) == 0 {
+                gdp.push_str(&format!("{name},{code},{year}\n"));
+            } else {
+                gdp.push_str(&format!("{name},{code},{year},{value}\n"));
+            }
+        }
+
+        // The independent reading.
+        let known = ["AAA", "BBB", "CCC", "WLD"];
+        let mut first: BTreeMap<(String, i32), (f64, u64)> = BTreeMap::new();
+        let (mut expected_rejects, mut missing, mut rows_in) = (Vec::new(), 0, 0);
+        let mut reader = ::csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(gdp.as_bytes());
+        for record in reader.records() {
+            let record = record.unwrap();
+            let line = record.position().unwrap().line();
+            rows_in += 1;
+            let cell = |i: usize| record.get(i).unwrap_or("").trim();
+            let (code, year, value) = (cell(1), cell(2), cell(3));
+            let rule = if record.len() != 4 {
+                "row_shape"
+            } else if !known.contains(&code) {
+                "known_code"
+            } else if let Ok(year) = year.parse::<i32>() {
+                if !(1900..=2100).contains(&year) {
+                    "range"
+                } else if value.is_empty() {
+                    missing += 1;
+                    continue;
+                } else {
+                    match value.parse::<f64>() {
+                        Err(_) => "type",
+                        Ok(v) if !v.is_finite() => "finite",
+                        Ok(v) if !(0.0..=1.0e15).contains(&v) => "range",
+                        Ok(v) => match first.entry((code.to_string(), year)) {
+                            std::collections::btree_map::Entry::Occupied(_) => "unique",
+                            std::collections::btree_map::Entry::Vacant(slot) => {
+                                slot.insert((v, line));
+                                continue;
+                            }
+                        },
+                    }
+                }
+            } else {
+                "type"
+            };
+            expected_rejects.push((format!("line {line}"), rule.to_string()));
+        }
+        let expected_rows: Vec<(String, i32, u64)> = first
+            .iter()
+            .map(|((code, year), (value, _))| (code.clone(), *year, value.to_bits()))
+            .collect();
+        expected_rejects.sort();
+        assert!(expected_rows.len() > 100 && expected_rejects.len() > 100);
+
+        let countries: HashSet<&str> = ["AAA", "BBB", "CCC"].into_iter().collect();
+        let dict = CodeDictionary::new(&sources, &countries);
+        let names = HashMap::default();
+        for chunk_bytes in [1, 64, 1000, 1 << 20] {
+            let body = CsvBody::open(source, "gdp.csv", gdp.as_bytes(), chunk_bytes).unwrap();
+            let v = Validator {
+                sources: &sources,
+                source,
+                file: "gdp.csv",
+                cols: ObservationColumns::find(source, &body.columns),
+                dict: &dict,
+                names: &names,
+            };
+            let (obs, rejects, counts) =
+                observations_from(&v, &Parsed::Csv(body), &|_| {}, &NoProgress);
+            let got_rows: Vec<(String, i32, u64)> = (0..obs.len())
+                .map(|i| {
+                    let code = dict.codes[obs.code[i] as usize].clone();
+                    (code, obs.year[i], obs.value[i].to_bits())
+                })
+                .collect();
+            assert_eq!(got_rows, expected_rows, "chunks of {chunk_bytes} bytes");
+            let mut got_rejects: Vec<(String, String)> = rejects
+                .iter()
+                .map(|r| (r.location.clone(), r.rule.clone()))
+                .collect();
+            got_rejects.sort();
+            assert_eq!(
+                got_rejects, expected_rejects,
+                "chunks of {chunk_bytes} bytes"
+            );
+            // Each duplicate names the line of the row kept for its key.
+            for r in rejects.iter().filter(|r| r.rule == "unique") {
+                let (_, kept_line) = first[&(r.code.clone(), r.year.unwrap())];
+                assert!(
+                    r.message.ends_with(&format!("line {kept_line}")),
+                    "{}",
+                    r.message
+                );
+            }
+            assert_eq!(
+                (counts.rows_in, counts.missing, counts.rows_out),
+                (rows_in, missing, expected_rows.len() as u64)
+            );
         }
     }
 

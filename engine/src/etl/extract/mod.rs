@@ -213,15 +213,18 @@ pub fn extract_source(
             written.map_err(write_err)?;
             (sha256, bytes.len() as u64)
         }
-        // A local file is copied by the kernel, then the copy is hashed: the checksum is the
-        // raw copy's even if the original changes meanwhile.
+        // A local file is copied and the bytes written are hashed as they go: the checksum is
+        // the raw copy's even if the original changes meanwhile.
         fetch::Body::File(from) => {
-            std::fs::copy(from, &path).map_err(|e| FetchError::File {
-                source_id: source.id.clone(),
-                path: from.clone(),
-                message: e.to_string(),
-            })?;
-            crate::etl::manifest::sha256_file(&path).map_err(write_err)?
+            use crate::etl::manifest::{copy_and_hash, CopyError};
+            copy_and_hash(from, &path).map_err(|e| match e {
+                CopyError::Read(e) => FetchError::File {
+                    source_id: source.id.clone(),
+                    path: from.clone(),
+                    message: e.to_string(),
+                },
+                CopyError::Write(e) => write_err(e),
+            })?
         }
     };
     Ok(Provenance {
