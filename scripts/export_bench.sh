@@ -34,7 +34,8 @@ printf '(a) CLI CSV: %.1f MB in %.2f s = %s MB/s (target ≥ 200): %s\n' "$(awk 
 ACTIONBOARD_DATA_DIR=$DATA LEPTOS_SITE_ROOT=$SITE ACTIONBOARD_LOG=warn "$BIN" serve --port 0 >"$log" 2>&1 &
 server_pid=$!
 for _ in $(seq 300); do
-  url=$(grep -o 'http://[^ ]*' "$log" 2>/dev/null | head -1 || true)
+  # The serving line, not the first-start notice's sign-in link.
+  url=$(sed -n 's|.*is serving \(http://[^ ]*\).*|\1|p' "$log" 2>/dev/null | head -1 || true)
   [ -n "$url" ] && break
   sleep 0.1
 done
