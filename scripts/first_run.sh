@@ -56,7 +56,7 @@ while :; do
   fi
   if [ -z "$seen_setup" ] && grep -q 'setup: ready' "$log"; then seen_setup=$(stamp); fi
   if [ -z "$seen_build" ] && grep -q '^build: site in' "$log"; then seen_build=$(stamp); fi
-  if curl -fsS -o /dev/null "http://127.0.0.1:$port/"; then break; fi
+  if curl -fs -o /dev/null "http://127.0.0.1:$port/"; then break; fi
   if [ "$(date +%s)" -gt "$deadline" ]; then
     echo "first run: no dashboard after 60 minutes" >&2
     exit 1
