@@ -54,8 +54,8 @@ while :; do
     tail -n 30 "$log" >&2
     exit 1
   fi
-  if [ -z "$seen_setup" ] && grep -q 'setup: ready' "$log"; then seen_setup=$(stamp); fi
-  if [ -z "$seen_build" ] && grep -q '^build: site in' "$log"; then seen_build=$(stamp); fi
+  if [ -z "$seen_setup" ] && grep -q 'setup:.* ready' "$log"; then seen_setup=$(stamp); fi
+  if [ -z "$seen_build" ] && grep -q 'build:.* site in' "$log"; then seen_build=$(stamp); fi
   if curl -fs -o /dev/null "http://127.0.0.1:$port/"; then break; fi
   if [ "$(date +%s)" -gt "$deadline" ]; then
     echo "first run: no dashboard after 60 minutes" >&2
