@@ -96,6 +96,14 @@ test('explore: filters, sort and pages in place; Back and Forward', async () => 
   assert.ok(await marked(page), 'Back restored each state in place');
   await page.goForward();
   await page.waitForURL(/sort=name/);
+
+  // The search box, typed in Korean and submitted with Enter: in place, the filters kept.
+  await page.getByLabel('Country or code').fill('대한민국');
+  await page.getByLabel('Country or code').press('Enter');
+  await page.waitForURL(/q=/);
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="explore-table"] tbody tr')].map((r) => r.dataset.code).join() === 'KOR');
+  assert.match(page.url(), /region=Asia/);
+  assert.ok(await marked(page), 'searched in place');
   assert.deepEqual(errors, []);
   await context.close();
 });
