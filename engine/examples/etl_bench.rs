@@ -596,7 +596,9 @@ fn timed<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<(T, Duration, Durati
 fn etl_once(bench: &Path) -> Result<(), Error> {
     let sources = Sources::load(&bench.join("sources.yml"), bench)?;
     let data_dir = bench.join("data_once");
-    remove_if_present(&data_dir)?;
+    if std::env::var_os("ETL_BENCH_KEEP").is_none() {
+        remove_if_present(&data_dir)?;
+    }
     let (outcome, wall, cpu) = timed(|| Ok(Pipeline::new(sources, &data_dir).run()?))?;
     let rd = find_run(&data_dir, Some(outcome.run.as_str()))?;
     for stage in Stage::ALL {
@@ -611,6 +613,9 @@ fn etl_once(bench: &Path) -> Result<(), Error> {
         cpu.as_secs_f64(),
         peak_rss_mib()?
     );
+    if std::env::var_os("ETL_BENCH_KEEP").is_some() {
+        return Ok(());
+    }
     remove_if_present(&data_dir)
 }
 

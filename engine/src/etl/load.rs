@@ -125,17 +125,24 @@ pub fn load(
     primary_gdp_source: &str,
     completeness: crate::store::coverage::Completeness,
     previous: Option<&RunId>,
-) -> Result<u64, LoadError> {
+) -> Result<(u64, Vec<String>), LoadError> {
+    let mut steps = StepClock::new();
     let sources_file = transform_dir.join("sources.parquet");
-    if !sources_file.is_file() {
-        return Err(LoadError::OlderTransform {
-            path: sources_file,
-            run: run.to_string(),
-        });
+    let source_volumes = transform_dir.join("source_volumes.parquet");
+    let period_volumes = transform_dir.join("period_volumes.parquet");
+    for needed in [&sources_file, &source_volumes, &period_volumes] {
+        if !needed.is_file() {
+            return Err(LoadError::OlderTransform {
+                path: needed.clone(),
+                run: run.to_string(),
+            });
+        }
     }
+    let (source_volumes, period_volumes) = (sql_path(&source_volumes), sql_path(&period_volumes));
     let mut writer = store.begin(run.clone())?;
     let observation_files = parquet_files(transform_dir, &transform_dir.join("observations"))?;
     let data = writer.add_files(&observation_files)?;
+    steps.lap("files linked");
     let conn = writer.connection();
     let tx = conn.transaction()?;
     // Relative to the snapshots folder (see `SnapshotStore`): the folder can move.
@@ -186,17 +193,24 @@ pub fn load(
              fallback_reason VARCHAR, fetched_at TIMESTAMPTZ, sha256 VARCHAR, size_bytes UBIGINT,
              run_id VARCHAR, url VARCHAR);
          CREATE TABLE runs (run_id VARCHAR, loaded_at TIMESTAMPTZ);
+         -- The transform's summaries of each source and year: what the checks, the next run's
+         -- volume check and the summaries below read instead of scanning every row.
+         CREATE TABLE source_volumes AS SELECT * FROM read_parquet('{source_volumes}');
+         CREATE TABLE period_volumes AS SELECT * FROM read_parquet('{period_volumes}');
          -- What each series covers, so readers (rules, UI) need not scan to find the latest year.
          CREATE TABLE series_periods AS
-             SELECT source_id, series, min(year) AS first_year, max(year) AS last_year,
-                    max(year) FILTER (WHERE NOT is_projection) AS last_actual_year, count(*) AS rows
-             FROM observations WHERE NOT is_aggregate GROUP BY source_id, series;
+             SELECT p.source_id, s.series, min(p.year) AS first_year, max(p.year) AS last_year,
+                    max(p.year) FILTER (WHERE p.actual_countries > 0) AS last_actual_year,
+                    CAST(sum(p.countries) AS BIGINT) AS rows
+             FROM period_volumes p JOIN sources s USING (source_id)
+             WHERE p.countries > 0 GROUP BY p.source_id, s.series;
          CREATE VIEW countries AS SELECT code, name, region, sub_region FROM regions;
          CREATE VIEW gdp AS
              SELECT code, name_in_source AS source_name, year, value AS gdp_usd, is_aggregate, run_id, source_id
              FROM observations WHERE source_id = '{}';",
         primary_gdp_source.replace('\'', "''"),
     ))?;
+    steps.lap("tables and series periods");
     {
         let mut app = tx.appender("provenance")?;
         for p in provenance {
@@ -223,6 +237,7 @@ pub fn load(
     }
     // Which periods are complete, with the thresholds of this load: every reader agrees.
     crate::store::coverage::write_table(&tx, completeness)?;
+    steps.lap("period coverage");
     let partial: Vec<(String, i32)> = tx
         .prepare("SELECT source_id, year FROM period_coverage WHERE NOT complete ORDER BY ALL")?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -237,6 +252,7 @@ pub fn load(
     tx.commit()?;
     // Every value against the previous published run's: revised, added, withdrawn.
     crate::store::changes::write_table(conn, store, previous, run)?;
+    steps.lap("revisions");
 
     let expected_rows: u64 = transform_manifest
         .counts
@@ -247,9 +263,41 @@ pub fn load(
     let mut loaded = 0;
     writer.finish(|conn| {
         loaded = check(conn, expected_rows)?;
+        steps.lap("checks");
         Ok(())
     })?;
-    Ok(loaded)
+    steps.lap("published");
+    Ok((loaded, vec![steps.text()]))
+}
+
+/// Times the load's steps, for the stage manifest's notes.
+struct StepClock {
+    last: std::time::Instant,
+    laps: Vec<(&'static str, u128)>,
+}
+
+impl StepClock {
+    fn new() -> Self {
+        StepClock {
+            last: std::time::Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+
+    fn lap(&mut self, step: &'static str) {
+        let now = std::time::Instant::now();
+        self.laps.push((step, (now - self.last).as_millis()));
+        self.last = now;
+    }
+
+    fn text(&self) -> String {
+        let steps: Vec<String> = self
+            .laps
+            .iter()
+            .map(|(step, ms)| format!("{step} {ms} ms"))
+            .collect();
+        format!("load steps: {}", steps.join(", "))
+    }
 }
 
 /// The snapshot is fit to serve: every transformed row arrived, and countries have regions.
@@ -259,6 +307,18 @@ fn check(conn: &Connection, expected_rows: u64) -> Result<u64, String> {
             .map_err(|e| e.to_string())
     };
     let observations = q("SELECT count(*) FROM observations")?;
+    // The summaries describe the rows that arrived, source by source and year by year.
+    let summaries_off = q("SELECT count(*) FROM (
+            SELECT source_id, count(*) AS n FROM observations GROUP BY source_id) o
+          FULL JOIN source_volumes v USING (source_id)
+          FULL JOIN (SELECT source_id, sum(rows) AS n FROM period_volumes GROUP BY source_id) p
+            USING (source_id)
+          WHERE o.n IS DISTINCT FROM v.rows OR p.n IS DISTINCT FROM v.rows")?;
+    if summaries_off > 0 {
+        return Err(format!(
+            "the transform's row counts of {summaries_off} sources differ from their observation files"
+        ));
+    }
     let regions = q("SELECT count(*) FROM regions")?;
     // Region rows are counted in the manifest too.
     let loaded = u64::try_from(observations + regions).unwrap_or(0);

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use duckdb::arrow::array::{
     ArrayRef, BooleanArray, Float64Array, Int32Array, Int32DictionaryArray, StringArray,
+    UInt64Array,
 };
 use duckdb::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use duckdb::arrow::record_batch::RecordBatch;
@@ -492,7 +493,7 @@ impl Pipeline {
                 run: rd.run.clone(),
                 needed: Stage::Transform,
             })?;
-        let notes = self.check_volumes(rd)?;
+        let mut notes = self.check_volumes(rd)?;
         // The run this one's revisions are counted against: the newest kept snapshot before it
         // (so loading a run again, as a way back, stores the same diff).
         let previous = self
@@ -506,7 +507,7 @@ impl Pipeline {
             .enabled()
             .find(|s| s.role == Role::Observations && s.series.as_deref() == Some("gdp_usd"))
             .ok_or(PipelineError::NoGdpSource)?;
-        load::load(
+        let (_, steps) = load::load(
             &self.store(),
             &rd.run,
             &rd.stage_dir(Stage::Transform),
@@ -516,6 +517,7 @@ impl Pipeline {
             self.completeness,
             previous.as_ref(),
         )?;
+        notes.extend(steps);
         Ok((manifest.counts, notes))
     }
 }
@@ -726,6 +728,62 @@ fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String>
         &dir.join("sources.parquet"),
         sources.schema(),
         std::iter::once(Ok(sources)),
+    )?;
+    // What each source and each of its years holds: the load's summaries and the next run's
+    // volume check read these few rows instead of scanning millions again.
+    let volumes: Vec<(u64, u64)> = t
+        .observations
+        .iter()
+        .map(|s| (s.len() as u64, s.countries()))
+        .collect();
+    let source_volumes = RecordBatch::try_from_iter(vec![
+        ("source_id", strings(observed().map(|s| &*s.source_id))),
+        (
+            "rows",
+            Arc::new(UInt64Array::from_iter_values(volumes.iter().map(|v| v.0))) as ArrayRef,
+        ),
+        (
+            "countries",
+            Arc::new(UInt64Array::from_iter_values(volumes.iter().map(|v| v.1))) as ArrayRef,
+        ),
+    ])
+    .map_err(|e| e.to_string())?;
+    write_parquet_file(
+        &dir.join("source_volumes.parquet"),
+        source_volumes.schema(),
+        std::iter::once(Ok(source_volumes)),
+    )?;
+    let periods: Vec<(&str, transform::PeriodVolume)> = observed()
+        .flat_map(|s| s.periods().into_iter().map(|p| (&*s.source_id, p)))
+        .collect();
+    let count = |f: fn(&transform::PeriodVolume) -> u64| -> ArrayRef {
+        Arc::new(UInt64Array::from_iter_values(
+            periods.iter().map(|(_, p)| f(p)),
+        ))
+    };
+    let period_volumes = RecordBatch::try_from_iter(vec![
+        ("source_id", strings(periods.iter().map(|(id, _)| *id))),
+        (
+            "year",
+            Arc::new(Int32Array::from_iter_values(
+                periods.iter().map(|(_, p)| p.year),
+            )) as ArrayRef,
+        ),
+        ("rows", count(|p| p.rows)),
+        ("countries", count(|p| p.countries)),
+        ("actual_countries", count(|p| p.actual_countries)),
+        (
+            "country_total",
+            Arc::new(Float64Array::from_iter_values(
+                periods.iter().map(|(_, p)| p.country_total),
+            )) as ArrayRef,
+        ),
+    ])
+    .map_err(|e| e.to_string())?;
+    write_parquet_file(
+        &dir.join("period_volumes.parquet"),
+        period_volumes.schema(),
+        std::iter::once(Ok(period_volumes)),
     )?;
     let regions = RecordBatch::try_from_iter(vec![
         ("code", strings(t.regions.iter().map(|r| r.code.as_str()))),

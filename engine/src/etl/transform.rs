@@ -83,6 +83,79 @@ impl SourceObservations {
     pub fn name_of(&self, i: usize) -> &str {
         &self.names[self.name[i] as usize]
     }
+
+    /// The distinct countries (aggregates excluded) among the rows. Rows are in code order and
+    /// a code is a country or an aggregate throughout, so a country starts where the code changes.
+    pub fn countries(&self) -> u64 {
+        let (code, is_aggregate) = (&self.code, &self.is_aggregate);
+        (0..self.len())
+            .into_par_iter()
+            .filter(|&i| !is_aggregate[i] && (i == 0 || code[i] != code[i - 1]))
+            .count() as u64
+    }
+
+    /// What each year holds, oldest first: the summary the load and the next run's volume check
+    /// read instead of scanning every row again.
+    pub fn periods(&self) -> Vec<PeriodVolume> {
+        let (Some(&lo), Some(&hi)) = (self.year.par_iter().min(), self.year.par_iter().max())
+        else {
+            return Vec::new();
+        };
+        let years = (hi - lo) as usize + 1;
+        let empty = |y: usize| PeriodVolume {
+            year: lo + y as i32,
+            rows: 0,
+            countries: 0,
+            actual_countries: 0,
+            country_total: 0.0,
+        };
+        // Per block of rows, then summed block by block in row order: the totals do not depend
+        // on the number of threads.
+        let block_rows = 64 * 1024;
+        let blocks: Vec<Vec<PeriodVolume>> = (0..self.len())
+            .into_par_iter()
+            .step_by(block_rows)
+            .map(|start| {
+                let mut per_year: Vec<PeriodVolume> = (0..years).map(empty).collect();
+                for i in start..(start + block_rows).min(self.len()) {
+                    let p = &mut per_year[(self.year[i] - lo) as usize];
+                    p.rows += 1;
+                    if !self.is_aggregate[i] {
+                        p.countries += 1;
+                        p.actual_countries += u64::from(!self.is_projection[i]);
+                        p.country_total += self.value[i];
+                    }
+                }
+                per_year
+            })
+            .collect();
+        let mut out: Vec<PeriodVolume> = (0..years).map(empty).collect();
+        for block in blocks {
+            for (total, part) in out.iter_mut().zip(block) {
+                total.rows += part.rows;
+                total.countries += part.countries;
+                total.actual_countries += part.actual_countries;
+                total.country_total += part.country_total;
+            }
+        }
+        out.retain(|p| p.rows > 0);
+        out
+    }
+}
+
+/// One year of one source's observations. Keys are unique, so a year's country rows are its
+/// countries reporting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeriodVolume {
+    pub year: i32,
+    /// Every row, aggregates too.
+    pub rows: u64,
+    /// Country rows (aggregates excluded).
+    pub countries: u64,
+    /// Country rows that are actual figures, not projections.
+    pub actual_countries: u64,
+    /// The sum of the country rows' values.
+    pub country_total: f64,
 }
 
 /// A row that failed a check, with everything needed to find and fix it.

@@ -25,13 +25,17 @@ impl SourceVolume {
 }
 
 /// The volumes of every source in a connection whose `observations` (a table or view) has the
-/// snapshot's columns.
+/// snapshot's columns: from the transform's summaries (`source_volumes`, `period_volumes`) when
+/// it has them, else by scanning the rows (snapshots of older versions).
 pub fn volumes(conn: &Connection) -> Result<BTreeMap<String, SourceVolume>, duckdb::Error> {
+    let summarised = crate::store::has_table(conn, "period_volumes")?;
     let mut out: BTreeMap<String, SourceVolume> = BTreeMap::new();
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare(if summarised {
+        "SELECT source_id, CAST(rows AS BIGINT), CAST(countries AS BIGINT) FROM source_volumes"
+    } else {
         "SELECT source_id, count(*), count(DISTINCT code) FILTER (WHERE NOT is_aggregate)
-         FROM observations GROUP BY source_id",
-    )?;
+         FROM observations GROUP BY source_id"
+    })?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -45,10 +49,12 @@ pub fn volumes(conn: &Connection) -> Result<BTreeMap<String, SourceVolume>, duck
         v.rows = u64::try_from(rows).unwrap_or(0);
         v.countries = u64::try_from(countries).unwrap_or(0);
     }
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare(if summarised {
+        "SELECT source_id, year, CAST(countries AS BIGINT) FROM period_volumes WHERE countries > 0"
+    } else {
         "SELECT source_id, year, count(DISTINCT code) FROM observations
-         WHERE NOT is_aggregate GROUP BY source_id, year",
-    )?;
+         WHERE NOT is_aggregate GROUP BY source_id, year"
+    })?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,
@@ -78,6 +84,17 @@ pub fn transform_volumes(
         return Ok(BTreeMap::new());
     }
     let conn = Connection::open_in_memory()?;
+    let summaries = ["source_volumes", "period_volumes"]
+        .map(|name| transform_dir.join(format!("{name}.parquet")));
+    if summaries.iter().all(|f| f.is_file()) {
+        for (name, file) in ["source_volumes", "period_volumes"].iter().zip(&summaries) {
+            let file = file.to_string_lossy().replace('\'', "''");
+            conn.execute_batch(&format!(
+                "CREATE VIEW {name} AS SELECT * FROM read_parquet('{file}');"
+            ))?;
+        }
+        return volumes(&conn);
+    }
     let glob = obs
         .join("*/*.parquet")
         .to_string_lossy()

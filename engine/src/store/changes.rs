@@ -72,15 +72,63 @@ pub fn write_table(
         conn.execute(&create(empty), params![None::<String>, run.as_str()])?;
         return Ok(());
     }
-    let sql = diff_sql(
-        "prev_run.observations",
-        "observations",
-        "prev_run.sources",
-        "sources",
-    );
-    let result = conn.execute(&create(&sql), params![prev.as_str(), run.as_str()]);
+    let result = diff_by_merge(conn, store, prev, run).and_then(|merged| {
+        if merged {
+            return Ok(0);
+        }
+        let sql = diff_sql(
+            "prev_run.observations",
+            "observations",
+            "prev_run.sources",
+            "sources",
+        );
+        conn.execute(&create(&sql), params![prev.as_str(), run.as_str()])
+    });
     conn.execute_batch("DETACH prev_run")?;
     result.map(|_| ())
+}
+
+/// The `revisions` table by merging the two runs' files ([`super::diff`]); `false` (nothing
+/// written) when either run's files cannot be merged, for the query to do it.
+fn diff_by_merge(
+    conn: &Connection,
+    store: &SnapshotStore,
+    prev: &RunId,
+    run: &RunId,
+) -> Result<bool, duckdb::Error> {
+    let sources: Vec<String> = conn
+        .prepare("SELECT source_id FROM prev_run.sources INTERSECT SELECT source_id FROM sources")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let Some(revisions) = super::diff::diff_files(
+        &store.snapshot_data_path(prev),
+        &store.snapshot_data_path(run),
+        &sources,
+    ) else {
+        tracing::info!("revisions of run {run}: the files of run {prev} are not in (code, year) order; comparing with a query");
+        return Ok(false);
+    };
+    conn.execute_batch(
+        "CREATE TABLE revisions (source_id VARCHAR, code VARCHAR, year INTEGER, kind VARCHAR,
+             old_value DOUBLE, new_value DOUBLE, change_pct DOUBLE, from_run VARCHAR,
+             to_run VARCHAR)",
+    )?;
+    let mut app = conn.appender("revisions")?;
+    for r in &revisions {
+        app.append_row(params![
+            r.source_id,
+            r.code,
+            r.year,
+            r.kind,
+            r.old_value,
+            r.new_value,
+            r.change_pct,
+            prev.as_str(),
+            run.as_str()
+        ])?;
+    }
+    app.flush()?;
+    Ok(true)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -133,11 +133,16 @@ pub fn classify(
 /// Per source: (year, countries reporting, their total).
 type PerYear = std::collections::BTreeMap<String, Vec<(i32, u64, f64)>>;
 
+/// From the transform's summary of each year when the snapshot has it, else by scanning.
 fn per_year_counts(conn: &Connection) -> Result<PerYear, duckdb::Error> {
-    let mut stmt = conn.prepare(
+    let sql = if super::has_table(conn, "period_volumes")? {
+        "SELECT source_id, year, CAST(countries AS BIGINT), country_total FROM period_volumes
+         WHERE countries > 0"
+    } else {
         "SELECT source_id, year, count(*), coalesce(sum(value), 0) FROM observations
-         WHERE NOT is_aggregate AND value IS NOT NULL GROUP BY source_id, year",
-    )?;
+         WHERE NOT is_aggregate AND value IS NOT NULL GROUP BY source_id, year"
+    };
+    let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map([], |r| {
         Ok((
             r.get::<_, String>(0)?,

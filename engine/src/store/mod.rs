@@ -6,6 +6,7 @@ pub mod alert_state;
 pub mod changes;
 pub mod country;
 pub mod coverage;
+pub mod diff;
 pub mod editions;
 pub mod explore;
 pub mod first_admin;
@@ -26,3 +27,14 @@ pub use queries::{CountryGdp, Freshness, Overview, RegionTop5, WorldGdp};
 pub use snapshots::{
     RunId, SnapshotError, SnapshotMemo, SnapshotReader, SnapshotStore, SnapshotWriter,
 };
+
+/// Whether the database `conn` is connected to (not one attached to it) has a table or view
+/// `name`: snapshots loaded by older versions lack the newer summary tables.
+pub fn has_table(conn: &duckdb::Connection, name: &str) -> Result<bool, duckdb::Error> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM information_schema.tables
+         WHERE table_name = ? AND table_catalog = current_database()",
+        [name],
+        |r| r.get(0),
+    )
+}
