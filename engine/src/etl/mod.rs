@@ -1,5 +1,6 @@
 //! Extract → validate + transform → load, as independent stages over a run folder.
 
+pub mod allocator;
 pub mod extract;
 pub mod load;
 pub mod manifest;

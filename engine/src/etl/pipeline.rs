@@ -11,6 +11,7 @@ use duckdb::arrow::array::{
     ArrayRef, BooleanArray, Float64Array, Int32Array, Int32DictionaryArray, StringArray,
     UInt64Array,
 };
+use duckdb::arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, ScalarBuffer};
 use duckdb::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use duckdb::arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
@@ -581,12 +582,6 @@ fn observation_schema() -> SchemaRef {
     ]))
 }
 
-/// Dictionary indices from the transform's `u32` ids (ids are below `u32::MAX / 2`: they index
-/// vectors of codes or names that fit in memory).
-fn keys(ids: &[u32]) -> Int32Array {
-    ids.iter().map(|&i| i as i32).collect::<Vec<i32>>().into()
-}
-
 /// The dictionaries shared by every batch of one source.
 struct SourceDictionaries {
     codes: ArrayRef,
@@ -602,9 +597,25 @@ impl SourceDictionaries {
     }
 }
 
-/// One Arrow record batch of rows `rows` of a source's observations, in the column order of
-/// [`observation_schema`]: built straight from the transform's columns (strings as indices into
-/// the dictionaries, never copied per row).
+/// Dictionary indices from the transform's `u32` ids (ids are below `u32::MAX / 2`: they index
+/// vectors of codes or names that fit in memory).
+fn keys(ids: Vec<u32>) -> Int32Array {
+    let n = ids.len();
+    // The same bits: the ids move into the array uncopied.
+    Int32Array::new(ScalarBuffer::new(Buffer::from_vec(ids), 0, n), None)
+}
+
+/// A column of figures where NaN means "none" (see [`transform::ObservationBatch`]), with its
+/// nulls; the values move into the array uncopied.
+fn figures(values: Vec<f64>) -> Float64Array {
+    let valid = BooleanBuffer::collect_bool(values.len(), |i| !values[i].is_nan());
+    let nulls = (valid.count_set_bits() < values.len()).then(|| NullBuffer::new(valid));
+    Float64Array::new(ScalarBuffer::from(values), nulls)
+}
+
+/// One Arrow record batch of rows `rows` (in (code, year) order) of a source's observations, in
+/// the column order of [`observation_schema`]: filled by the transform, derived figures included,
+/// its columns moved into the arrays (strings as indices into the dictionaries).
 fn observation_batch(
     schema: &SchemaRef,
     dicts: &SourceDictionaries,
@@ -616,26 +627,30 @@ fn observation_batch(
             Int32DictionaryArray::try_new(keys, values.clone()).map_err(|e| e.to_string())?,
         ))
     };
+    let n = rows.len();
+    let b = s.fill(rows);
+    // Ranks are at most the rows of a year, far below `i32::MAX`; 0 is "none".
+    let rank_nulls = NullBuffer::new(BooleanBuffer::collect_bool(n, |i| b.rank[i] > 0));
+    let rank = Int32Array::new(
+        ScalarBuffer::new(Buffer::from_vec(b.rank), 0, n),
+        (rank_nulls.null_count() > 0).then_some(rank_nulls),
+    );
+    let per_capita = if s.has_per_capita() {
+        figures(b.per_capita)
+    } else {
+        Float64Array::new_null(n)
+    };
     let columns: Vec<ArrayRef> = vec![
-        dict(keys(&s.code[rows.clone()]), &dicts.codes)?,
-        dict(keys(&s.name[rows.clone()]), &dicts.names)?,
-        Arc::new(Int32Array::from(s.year[rows.clone()].to_vec())),
-        Arc::new(Float64Array::from(s.value[rows.clone()].to_vec())),
-        Arc::new(BooleanArray::from(s.is_aggregate[rows.clone()].to_vec())),
-        Arc::new(BooleanArray::from(s.is_projection[rows.clone()].to_vec())),
-        Arc::new(Float64Array::from(s.change_pct[rows.clone()].to_vec())),
-        Arc::new(
-            s.rank[rows.clone()]
-                .iter()
-                .map(|r| r.map(|r| r as i32))
-                .collect::<Int32Array>(),
-        ),
-        Arc::new(Float64Array::from(s.share_pct[rows.clone()].to_vec())),
-        Arc::new(if s.per_capita.is_empty() {
-            Float64Array::new_null(rows.len())
-        } else {
-            Float64Array::from(s.per_capita[rows].to_vec())
-        }),
+        dict(keys(b.code), &dicts.codes)?,
+        dict(keys(b.name), &dicts.names)?,
+        Arc::new(Int32Array::from(b.year)),
+        Arc::new(Float64Array::from(b.value)),
+        Arc::new(BooleanArray::from(b.is_aggregate)),
+        Arc::new(BooleanArray::from(b.is_projection)),
+        Arc::new(figures(b.change_pct)),
+        Arc::new(rank),
+        Arc::new(figures(b.share_pct)),
+        Arc::new(per_capita),
     ];
     RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())
 }
@@ -753,8 +768,8 @@ fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String>
         source_volumes.schema(),
         std::iter::once(Ok(source_volumes)),
     )?;
-    let periods: Vec<(&str, transform::PeriodVolume)> = observed()
-        .flat_map(|s| s.periods().into_iter().map(|p| (&*s.source_id, p)))
+    let periods: Vec<(&str, &transform::PeriodVolume)> = observed()
+        .flat_map(|s| s.periods().iter().map(|p| (&*s.source_id, p)))
         .collect();
     let count = |f: fn(&transform::PeriodVolume) -> u64| -> ArrayRef {
         Arc::new(UInt64Array::from_iter_values(

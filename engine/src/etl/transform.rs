@@ -35,42 +35,56 @@ pub struct Region {
     pub source_id: String,
 }
 
-/// The validated observations of one source, as columns: row `i` of every column is one
-/// observation. Rows are in (code, year) order, so each entity's series is contiguous and in
-/// year order. Columns, not row structs: 10 million rows stay compact and are never moved as
-/// strings.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// The validated observations of one source. Rows stay where validation put them (chunks, in
+/// file order); `order` lists them in (code, year) order, repeats removed, and every reader goes
+/// through it, a batch of rows at a time ([`SourceObservations::fill`]), with the derived figures
+/// (change, rank, share, per capita) computed as the batch is filled. Moving 10^7 rows into
+/// sorted and derived columns cost more (in freshly faulted memory) than all the checks.
+#[derive(Debug, Default)]
 pub struct SourceObservations {
     pub source_id: Arc<str>,
     pub series: Arc<str>,
     pub edition: Arc<str>,
+    /// Every name as the source spells it; rows refer to them by index.
+    pub names: Vec<Box<str>>,
+    chunks: Vec<Chunk>,
+    /// Chunk `c`'s name `k` is `names[name_offsets[c] + k]`.
+    name_offsets: Vec<u32>,
+    /// Row refs ([`row_ref`]) in (code, year) order, one per key.
+    order: Vec<u64>,
+    ranks: Ranks,
+    /// Population by [`code_year_key`], for GDP per capita: only on `gdp_usd` sources, when a
+    /// population source has rows.
+    population: Option<Arc<HashMap<u64, f64>>>,
+    countries: u64,
+    periods: Vec<PeriodVolume>,
+}
+
+/// Rows of a source in (code, year) order, as columns. Figures that do not exist are NaN (change,
+/// share, per capita) or 0 (rank): every real one is finite, or at least 1.
+#[derive(Debug, Default)]
+pub struct ObservationBatch {
     /// Index into [`Transformed::codes`]: the canonical code.
     pub code: Vec<u32>,
-    /// Index into `names`: the entity's name as the source spells it.
+    /// Index into [`SourceObservations::names`].
     pub name: Vec<u32>,
-    pub names: Vec<Box<str>>,
     pub year: Vec<i32>,
     /// In the canonical unit (US dollars, persons), full precision.
     pub value: Vec<f64>,
     pub is_aggregate: Vec<bool>,
     pub is_projection: Vec<bool>,
-    /// Change vs the previous year of the same entity and source, in %; only when that year exists.
-    pub change_pct: Vec<Option<f64>>,
-    /// Rank among countries (not aggregates) for the year, source and series; 1 = largest.
-    pub rank: Vec<Option<u32>>,
-    /// Share of the sum over countries for the year, source and series, in %.
-    pub share_pct: Vec<Option<f64>>,
-    /// `gdp_usd` divided by the population of the same entity and year, when both exist. Empty
-    /// when the source can have none (not GDP, or no population source): see `per_capita_at`.
-    pub per_capita: Vec<Option<f64>>,
+    /// Change vs the previous year of the same entity and source, in %.
+    pub change_pct: Vec<f64>,
+    /// Rank among countries (not aggregates) for the year and source; 1 = largest.
+    pub rank: Vec<u32>,
+    /// Share of the sum over countries for the year and source, in %.
+    pub share_pct: Vec<f64>,
+    /// GDP divided by the population of the same entity and year. Empty when the source can
+    /// have none (not GDP, or no population source).
+    pub per_capita: Vec<f64>,
 }
 
-impl SourceObservations {
-    /// Row `i`'s GDP per capita.
-    pub fn per_capita_at(&self, i: usize) -> Option<f64> {
-        self.per_capita.get(i).copied().flatten()
-    }
-
+impl ObservationBatch {
     pub fn len(&self) -> usize {
         self.code.len()
     }
@@ -79,73 +93,154 @@ impl SourceObservations {
         self.code.is_empty()
     }
 
-    /// The name in the source of row `i`.
-    pub fn name_of(&self, i: usize) -> &str {
-        &self.names[self.name[i] as usize]
+    pub fn change_at(&self, i: usize) -> Option<f64> {
+        Some(self.change_pct[i]).filter(|v| !v.is_nan())
     }
 
-    /// The distinct countries (aggregates excluded) among the rows. Rows are in code order and
-    /// a code is a country or an aggregate throughout, so a country starts where the code changes.
+    pub fn rank_at(&self, i: usize) -> Option<u32> {
+        Some(self.rank[i]).filter(|&r| r > 0)
+    }
+
+    pub fn share_at(&self, i: usize) -> Option<f64> {
+        Some(self.share_pct[i]).filter(|v| !v.is_nan())
+    }
+
+    pub fn per_capita_at(&self, i: usize) -> Option<f64> {
+        self.per_capita.get(i).copied().filter(|v| !v.is_nan())
+    }
+}
+
+impl SourceObservations {
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    /// Whether the rows carry per-capita figures.
+    pub fn has_per_capita(&self) -> bool {
+        self.population.is_some()
+    }
+
+    /// The distinct countries (aggregates excluded) among the rows.
     pub fn countries(&self) -> u64 {
-        let (code, is_aggregate) = (&self.code, &self.is_aggregate);
-        (0..self.len())
-            .into_par_iter()
-            .filter(|&i| !is_aggregate[i] && (i == 0 || code[i] != code[i - 1]))
-            .count() as u64
+        self.countries
     }
 
     /// What each year holds, oldest first: the summary the load and the next run's volume check
     /// read instead of scanning every row again.
-    pub fn periods(&self) -> Vec<PeriodVolume> {
-        let (Some(&lo), Some(&hi)) = (self.year.par_iter().min(), self.year.par_iter().max())
-        else {
+    pub fn periods(&self) -> &[PeriodVolume] {
+        &self.periods
+    }
+
+    /// The chunk and place of the row at position `p` of the (code, year) order.
+    fn at(&self, p: usize) -> (&Chunk, usize) {
+        let (c, i) = split_row_ref(self.order[p]);
+        (&self.chunks[c], i)
+    }
+
+    /// Rows `rows` of the (code, year) order, with their derived figures.
+    pub fn fill(&self, rows: std::ops::Range<usize>) -> ObservationBatch {
+        let n = rows.len();
+        let mut b = ObservationBatch {
+            code: Vec::with_capacity(n),
+            name: Vec::with_capacity(n),
+            year: Vec::with_capacity(n),
+            value: Vec::with_capacity(n),
+            is_aggregate: Vec::with_capacity(n),
+            is_projection: Vec::with_capacity(n),
+            change_pct: Vec::with_capacity(n),
+            rank: Vec::with_capacity(n),
+            share_pct: Vec::with_capacity(n),
+            per_capita: Vec::with_capacity(if self.population.is_some() { n } else { 0 }),
+        };
+        let mut next = self.ranks.cursor_at(rows.start, |p| {
+            let (chunk, i) = self.at(p);
+            (!chunk.is_aggregate[i]).then_some(chunk.year[i])
+        });
+        let mut prev = rows.start.checked_sub(1).map(|p| {
+            let (chunk, i) = self.at(p);
+            (chunk.code[i], chunk.year[i], chunk.value[i])
+        });
+        for p in rows {
+            let (c, i) = split_row_ref(self.order[p]);
+            let chunk = &self.chunks[c];
+            let (code, year, value) = (chunk.code[i], chunk.year[i], chunk.value[i]);
+            let is_aggregate = chunk.is_aggregate[i];
+            b.code.push(code);
+            b.name.push(self.name_offsets[c] + chunk.name[i]);
+            b.year.push(year);
+            b.value.push(value);
+            b.is_aggregate.push(is_aggregate);
+            b.is_projection.push(chunk.is_projection[i]);
+            b.change_pct.push(match prev {
+                Some((c, y, v)) if c == code && y + 1 == year && v > 0.0 => {
+                    (value / v - 1.0) * 100.0
+                }
+                _ => f64::NAN,
+            });
+            // Before `derive` (only in tests) there are no ranks yet.
+            if is_aggregate || next.is_empty() {
+                b.rank.push(0);
+                b.share_pct.push(f64::NAN);
+            } else {
+                let y = (year - self.ranks.lo) as usize;
+                let (ranks, shares) = &self.ranks.per_year[y];
+                b.rank.push(ranks[next[y]]);
+                b.share_pct.push(shares[next[y]]);
+                next[y] += 1;
+            }
+            if let Some(population) = &self.population {
+                let per_capita = population
+                    .get(&code_year_key(code, year))
+                    .map(|p| value / p);
+                b.per_capita.push(per_capita.unwrap_or(f64::NAN));
+            }
+            prev = Some((code, year, value));
+        }
+        b
+    }
+}
+
+/// Rank and share of each country row among the source's countries of the same year.
+#[derive(Debug, Default)]
+struct Ranks {
+    /// The first year.
+    lo: i32,
+    /// Per year from `lo`: the rank and share of its country rows, in (code, year) order.
+    per_year: Vec<(Vec<u32>, Vec<f64>)>,
+    /// Positions of the order are cut into blocks of this many rows, and
+    block_rows: usize,
+    /// the country rows of each year before block `b` are `firsts[b][year - lo]`.
+    firsts: Vec<Vec<usize>>,
+}
+
+impl Ranks {
+    /// Where each year's next country row is in `per_year`, for the row at position `start`;
+    /// `country_year(p)` is the year of position `p` when it is a country row.
+    fn cursor_at(&self, start: usize, country_year: impl Fn(usize) -> Option<i32>) -> Vec<usize> {
+        if self.block_rows == 0 {
+            return Vec::new();
+        }
+        let block = start / self.block_rows;
+        let Some(first) = self.firsts.get(block) else {
             return Vec::new();
         };
-        let years = (hi - lo) as usize + 1;
-        let empty = |y: usize| PeriodVolume {
-            year: lo + y as i32,
-            rows: 0,
-            countries: 0,
-            actual_countries: 0,
-            country_total: 0.0,
-        };
-        // Per block of rows, then summed block by block in row order: the totals do not depend
-        // on the number of threads.
-        let block_rows = 64 * 1024;
-        let blocks: Vec<Vec<PeriodVolume>> = (0..self.len())
-            .into_par_iter()
-            .step_by(block_rows)
-            .map(|start| {
-                let mut per_year: Vec<PeriodVolume> = (0..years).map(empty).collect();
-                for i in start..(start + block_rows).min(self.len()) {
-                    let p = &mut per_year[(self.year[i] - lo) as usize];
-                    p.rows += 1;
-                    if !self.is_aggregate[i] {
-                        p.countries += 1;
-                        p.actual_countries += u64::from(!self.is_projection[i]);
-                        p.country_total += self.value[i];
-                    }
-                }
-                per_year
-            })
-            .collect();
-        let mut out: Vec<PeriodVolume> = (0..years).map(empty).collect();
-        for block in blocks {
-            for (total, part) in out.iter_mut().zip(block) {
-                total.rows += part.rows;
-                total.countries += part.countries;
-                total.actual_countries += part.actual_countries;
-                total.country_total += part.country_total;
+        let mut next = first.clone();
+        for p in block * self.block_rows..start {
+            if let Some(year) = country_year(p) {
+                next[(year - self.lo) as usize] += 1;
             }
         }
-        out.retain(|p| p.rows > 0);
-        out
+        next
     }
 }
 
 /// One year of one source's observations. Keys are unique, so a year's country rows are its
 /// countries reporting.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PeriodVolume {
     pub year: i32,
     /// Every row, aggregates too.
@@ -1019,21 +1114,6 @@ fn split_row_ref(r: u64) -> (usize, usize) {
     ((r >> 32) as usize, (r & u64::from(u32::MAX)) as usize)
 }
 
-/// One column of the rows `order` (row refs into `chunks`), in that order.
-fn gather<T: Copy + Send + Sync>(
-    chunks: &[Chunk],
-    column: impl Fn(&Chunk) -> &[T] + Sync,
-    order: &[u64],
-) -> Vec<T> {
-    order
-        .par_iter()
-        .map(|&r| {
-            let (c, i) = split_row_ref(r);
-            column(&chunks[c])[i]
-        })
-        .collect()
-}
-
 /// Sort key of an entity-year: code id, then year.
 fn code_year_key(code: u32, year: i32) -> u64 {
     (u64::from(code) << 32) | u64::from(year as u32)
@@ -1221,59 +1301,26 @@ fn observations_from(
             .collect()
     };
 
-    // Each chunk column is freed once gathered: the chunks and the gathered columns are never
-    // all in memory at once (the peak of the run was here).
-    let free = |chunks: &mut [Chunk], column: fn(&mut Chunk)| chunks.iter_mut().for_each(column);
-    free(&mut chunks, |c| c.locations = Locations::Lines(Vec::new()));
-    let code = gather(&chunks, |c| &c.code, &order);
-    free(&mut chunks, |c| c.code = Vec::new());
-    let year = gather(&chunks, |c| &c.year, &order);
-    free(&mut chunks, |c| c.year = Vec::new());
-    let value = gather(&chunks, |c| &c.value, &order);
-    free(&mut chunks, |c| c.value = Vec::new());
-    let change_pct = (0..order.len())
-        .into_par_iter()
-        .map(|p| {
-            let prev = p.checked_sub(1)?;
-            (code[p] == code[prev] && year[p] == year[prev] + 1 && value[prev] > 0.0)
-                .then(|| (value[p] / value[prev] - 1.0) * 100.0)
-        })
-        .collect();
-    // Names are numbered per chunk: chunk `c`'s name `k` is `name_offsets[c] + k` overall.
-    let name_offsets: Vec<u32> = chunks
-        .iter()
-        .scan(0u32, |next, chunk| {
-            let offset = *next;
-            *next += chunk.names.len() as u32;
-            Some(offset)
-        })
-        .collect();
-    let name = order
-        .par_iter()
-        .map(|&r| {
-            let (c, i) = split_row_ref(r);
-            name_offsets[c] + chunks[c].name[i]
-        })
-        .collect();
-    free(&mut chunks, |c| c.name = Vec::new());
-    let is_aggregate = gather(&chunks, |c| &c.is_aggregate, &order);
-    let is_projection = gather(&chunks, |c| &c.is_projection, &order);
-    drop(order);
-
+    // Where kept rows came from is only needed for the messages of repeats, written above.
+    for chunk in &mut chunks {
+        chunk.locations = Locations::Lines(Vec::new());
+    }
     let mut rows_in = 0;
     let mut missing = 0;
     let mut rejects = Vec::new();
     let mut names = Vec::new();
-    for chunk in chunks {
+    let mut name_offsets = Vec::with_capacity(chunks.len());
+    for chunk in &mut chunks {
         rows_in += chunk.rows;
         missing += chunk.missing;
-        rejects.extend(chunk.rejects);
-        names.extend(chunk.names);
+        rejects.append(&mut chunk.rejects);
+        name_offsets.push(names.len() as u32);
+        names.append(&mut chunk.names);
     }
     rejects.extend(repeat_rejects);
     let counts = SourceCounts {
         rows_in,
-        rows_out: code.len() as u64,
+        rows_out: order.len() as u64,
         rejected: rejects.len() as u64,
         missing,
         added: 0,
@@ -1282,47 +1329,34 @@ fn observations_from(
         source_id: Arc::from(v.source.id.as_str()),
         series: Arc::from(v.source.series.as_deref().unwrap_or_default()),
         edition: Arc::from(v.source.edition.as_str()),
-        name,
         names,
-        is_aggregate,
-        is_projection,
-        rank: Vec::new(),
-        share_pct: Vec::new(),
-        per_capita: Vec::new(),
-        code,
-        year,
-        value,
-        change_pct,
+        chunks,
+        name_offsets,
+        order,
+        ..Default::default()
     };
     (observations, rejects, counts)
 }
 
-/// Per capita (across sources), rank and share (within each source).
+/// Per capita (across sources), then each source's ranks, shares and summaries.
 fn derive(observations: &mut [SourceObservations]) {
     // Population by (code, year); a later population source overrides an earlier one.
     let mut population: HashMap<u64, f64> = HashMap::default();
     for s in observations.iter().filter(|s| &*s.series == "population") {
-        for i in 0..s.len() {
-            if s.value[i] > 0.0 {
-                population.insert(code_year_key(s.code[i], s.year[i]), s.value[i]);
+        for p in 0..s.len() {
+            let (chunk, i) = s.at(p);
+            if chunk.value[i] > 0.0 {
+                population.insert(code_year_key(chunk.code[i], chunk.year[i]), chunk.value[i]);
             }
         }
     }
+    // Nothing to divide: no column of millions of missing figures.
+    let population = (!population.is_empty()).then(|| Arc::new(population));
     for s in observations.iter_mut() {
-        s.per_capita = if &*s.series == "gdp_usd" && !population.is_empty() {
-            (0..s.len())
-                .into_par_iter()
-                .map(|i| {
-                    population
-                        .get(&code_year_key(s.code[i], s.year[i]))
-                        .map(|p| s.value[i] / p)
-                })
-                .collect()
-        } else {
-            // Nothing to divide: no column of millions of `None`s.
-            Vec::new()
-        };
-        rank_and_share(s);
+        if &*s.series == "gdp_usd" {
+            s.population = population.clone();
+        }
+        rank_and_summarise(s);
     }
 }
 
@@ -1377,38 +1411,85 @@ fn value_of_key(key: u64) -> f64 {
     f64::from_bits(bits as u64)
 }
 
-/// Rank and share of each country row among the source's countries of the same year.
-fn rank_and_share(s: &mut SourceObservations) {
+/// What one block of positions holds: per year, its country rows' keys in order and the
+/// year's counts; and the countries that start in it.
+struct BlockSummary {
+    keys: Vec<Vec<u64>>,
+    periods: Vec<PeriodVolume>,
+    countries: u64,
+}
+
+/// Positions per block of [`Ranks`]: small enough that finding a cursor inside one is cheap.
+const RANK_BLOCK_ROWS: usize = 64 * 1024;
+
+/// Ranks and shares of each year's country rows, and the source's summaries. The (code, year)
+/// order is cut into blocks; each block lists, per year, the keys of its country rows in order
+/// (counted first, so each list is allocated once). Each year then joins its blocks' lists,
+/// sorts them (ties keep row order, i.e. code order) and gives each position its rank and share,
+/// kept per year: [`SourceObservations::fill`] reads them back in row order. Nothing is written
+/// at random places of 10^7-row columns: that scattering cost more than all the sorting.
+fn rank_and_summarise(s: &mut SourceObservations) {
     let n = s.len();
-    let (Some(&lo), Some(&hi)) = (s.year.par_iter().min(), s.year.par_iter().max()) else {
-        s.rank = Vec::new();
-        s.share_pct = Vec::new();
+    let year_range = (0..n)
+        .into_par_iter()
+        .map(|p| {
+            let (chunk, i) = s.at(p);
+            (chunk.year[i], chunk.year[i])
+        })
+        .reduce_with(|a, b| (a.0.min(b.0), a.1.max(b.1)));
+    let Some((lo, hi)) = year_range else {
+        s.ranks = Ranks::default();
+        s.periods = Vec::new();
+        s.countries = 0;
         return;
     };
-    // Years are few (1900–2100). Rows are cut into blocks; each block lists, per year, the keys
-    // of its country rows in row order (counted first, so each list is allocated once). Each
-    // year then joins its blocks' lists, sorts them (ties keep row order, i.e. code order) and
-    // gives each position its rank and share; each block finally reads its rows' results back
-    // in row order. Nothing is written at random places of the 10^7-row columns: that
-    // scattering cost more than all the sorting.
     let years = (hi - lo) as usize + 1;
-    let (year, value, is_aggregate) = (&s.year, &s.value, &s.is_aggregate);
-    let year_of = |i: usize| (year[i] - lo) as usize;
-    let block_rows = n.div_ceil(rayon::current_num_threads() * 4).max(1);
-    let starts: Vec<usize> = (0..n).step_by(block_rows).collect();
-    let blocks: Vec<Vec<Vec<u64>>> = starts
+    let starts: Vec<usize> = (0..n).step_by(RANK_BLOCK_ROWS).collect();
+    let this = &*s;
+    let blocks: Vec<BlockSummary> = starts
         .par_iter()
         .map(|&start| {
-            let rows = start..(start + block_rows).min(n);
-            let mut counts = vec![0usize; years];
-            for i in rows.clone().filter(|&i| !is_aggregate[i]) {
-                counts[year_of(i)] += 1;
+            let rows = start..(start + RANK_BLOCK_ROWS).min(n);
+            let mut periods: Vec<PeriodVolume> = (0..years)
+                .map(|y| PeriodVolume {
+                    year: lo + y as i32,
+                    ..PeriodVolume::default()
+                })
+                .collect();
+            let mut countries = 0;
+            let mut previous_code = start.checked_sub(1).map(|p| {
+                let (chunk, i) = this.at(p);
+                chunk.code[i]
+            });
+            for p in rows.clone() {
+                let (chunk, i) = this.at(p);
+                let period = &mut periods[(chunk.year[i] - lo) as usize];
+                period.rows += 1;
+                if !chunk.is_aggregate[i] {
+                    period.countries += 1;
+                    period.actual_countries += u64::from(!chunk.is_projection[i]);
+                    period.country_total += chunk.value[i];
+                    // A code is a country or an aggregate throughout, and its rows are
+                    // together: a country starts where the code changes.
+                    countries += u64::from(previous_code != Some(chunk.code[i]));
+                }
+                previous_code = Some(chunk.code[i]);
             }
-            let mut keys: Vec<Vec<u64>> = counts.into_iter().map(Vec::with_capacity).collect();
-            for i in rows.filter(|&i| !is_aggregate[i]) {
-                keys[year_of(i)].push(descending_key(value[i]));
+            let mut keys: Vec<Vec<u64>> = periods
+                .iter()
+                .map(|p| Vec::with_capacity(p.countries as usize))
+                .collect();
+            for p in rows {
+                let (chunk, i) = this.at(p);
+                if !chunk.is_aggregate[i] {
+                    keys[(chunk.year[i] - lo) as usize].push(descending_key(chunk.value[i]));
+                }
             }
-            keys
+            BlockSummary {
+                keys,
+                periods,
+                countries,
+            }
         })
         .collect();
     let per_year: Vec<(Vec<u32>, Vec<f64>)> = (0..years)
@@ -1416,7 +1497,7 @@ fn rank_and_share(s: &mut SourceObservations) {
         .map(|y| {
             let mut order: Vec<(u64, usize)> = blocks
                 .iter()
-                .flat_map(|block| &block[y])
+                .flat_map(|block| &block.keys[y])
                 .enumerate()
                 .map(|(position, &key)| (key, position))
                 .collect();
@@ -1434,39 +1515,40 @@ fn rank_and_share(s: &mut SourceObservations) {
             (rank, share)
         })
         .collect();
-    // Where each block's rows start in each year's lists.
+    // Where each block's rows start in each year's lists; the counts summed block by block in
+    // row order (the totals do not depend on the number of threads).
     let mut next = vec![0usize; years];
-    let firsts: Vec<Vec<usize>> = blocks
-        .iter()
-        .map(|block| {
-            let first = next.clone();
-            for (y, keys) in block.iter().enumerate() {
-                next[y] += keys.len();
-            }
-            first
+    let mut firsts = Vec::with_capacity(blocks.len() + 1);
+    let mut periods: Vec<PeriodVolume> = (0..years)
+        .map(|y| PeriodVolume {
+            year: lo + y as i32,
+            ..PeriodVolume::default()
         })
         .collect();
-    drop(blocks);
-    let mut rank: Vec<Option<u32>> = (0..n).into_par_iter().map(|_| None).collect();
-    let mut share: Vec<Option<f64>> = (0..n).into_par_iter().map(|_| None).collect();
-    rank.par_chunks_mut(block_rows)
-        .zip(share.par_chunks_mut(block_rows))
-        .zip(starts.par_iter().zip(firsts))
-        .for_each(|((rank, share), (&start, mut next))| {
-            for (k, (rank, share)) in rank.iter_mut().zip(share.iter_mut()).enumerate() {
-                let i = start + k;
-                if is_aggregate[i] {
-                    continue;
-                }
-                let y = year_of(i);
-                let (ranks, shares) = &per_year[y];
-                *rank = Some(ranks[next[y]]);
-                *share = Some(shares[next[y]]).filter(|v| !v.is_nan());
-                next[y] += 1;
-            }
-        });
-    s.rank = rank;
-    s.share_pct = share;
+    let mut countries = 0;
+    for block in &blocks {
+        firsts.push(next.clone());
+        for (y, keys) in block.keys.iter().enumerate() {
+            next[y] += keys.len();
+        }
+        for (total, part) in periods.iter_mut().zip(&block.periods) {
+            total.rows += part.rows;
+            total.countries += part.countries;
+            total.actual_countries += part.actual_countries;
+            total.country_total += part.country_total;
+        }
+        countries += block.countries;
+    }
+    firsts.push(next);
+    periods.retain(|p| p.rows > 0);
+    s.ranks = Ranks {
+        lo,
+        per_year,
+        block_rows: RANK_BLOCK_ROWS,
+        firsts,
+    };
+    s.periods = periods;
+    s.countries = countries;
 }
 
 /// Runs validation and transformation over the extracted sources.
@@ -1715,16 +1797,17 @@ sources:
             .iter()
             .find(|s| &*s.source_id == source)
             .unwrap();
-        (0..s.len())
+        let b = s.fill(0..s.len());
+        (0..b.len())
             .map(|i| {
                 (
-                    t.codes[s.code[i] as usize].clone(),
-                    s.year[i],
-                    s.value[i],
-                    s.change_pct[i],
-                    s.rank[i],
-                    s.share_pct[i],
-                    s.per_capita_at(i),
+                    t.codes[b.code[i] as usize].clone(),
+                    b.year[i],
+                    b.value[i],
+                    b.change_at(i),
+                    b.rank_at(i),
+                    b.share_at(i),
+                    b.per_capita_at(i),
                 )
             })
             .collect()
@@ -1767,12 +1850,29 @@ sources:
             ]
         );
         let gdp_obs = &t.observations[0];
-        assert_eq!(gdp_obs.name_of(0), "Aland, Rep.");
-        assert_eq!(gdp_obs.name_of(1), "Aland");
+        let b = gdp_obs.fill(0..gdp_obs.len());
+        assert_eq!(&*gdp_obs.names[b.name[0] as usize], "Aland, Rep.");
+        assert_eq!(&*gdp_obs.names[b.name[1] as usize], "Aland");
         assert_eq!(
-            gdp_obs.is_aggregate,
+            b.is_aggregate,
             [false, false, false, false, false, false, true]
         );
+        // Filled from any row on, a batch is the same rows as the whole.
+        for start in 0..=gdp_obs.len() {
+            let part = gdp_obs.fill(start..gdp_obs.len());
+            assert_eq!(part.code, b.code[start..]);
+            assert_eq!(part.rank, b.rank[start..]);
+            assert_eq!(
+                part.change_pct
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>(),
+                b.change_pct[start..]
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>()
+            );
+        }
         let dup = t.rejects.iter().find(|r| r.rule == "unique").unwrap();
         assert_eq!(
             (
@@ -1878,6 +1978,128 @@ sources:
         assert_eq!((c.rows_in, c.rows_out, c.rejected, c.missing), (9, 2, 6, 1));
     }
 
+    /// Over several of the blocks ranks are kept in, with entities in shuffled order, ties,
+    /// zeros, gaps and a population source: every derived figure equals a plain computation, and
+    /// a batch filled from any position (block edges included) equals the same rows of the whole.
+    #[test]
+    fn derived_figures_over_many_blocks_match_a_plain_computation() {
+        let entities = 3200u64;
+        let mut regions =
+            String::from("ISO3166-1-Alpha-3,CLDR display name,Region Name,Sub-region Name\n");
+        let mut order: Vec<u64> = (0..entities).collect();
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for i in (1..order.len()).rev() {
+            order.swap(i, (next() % (i as u64 + 1)) as usize);
+        }
+        let (mut gdp, mut pop) = (String::from(HEADER), String::from(HEADER));
+        // (code, year) → value, as the file holds them.
+        let mut values: BTreeMap<(String, i32), f64> = BTreeMap::new();
+        let mut population: HashMap<(String, i32), f64> = HashMap::default();
+        for &e in &order {
+            let code = format!("E{e:04}");
+            regions.push_str(&format!("{code},Name {e},Asia,Eastern Asia\n"));
+            for year in 1960..2026 {
+                if next() % 50 == 0 {
+                    continue;
+                }
+                // Few distinct values: many ties; some zeros.
+                let value = (next() % 40) as f64 * 1000.0;
+                gdp.push_str(&format!("Name {e},{code},{year},{value}\n"));
+                values.insert((code.clone(), year), value);
+                if e % 3 == 0 {
+                    let people = (1 + next() % 9) as f64;
+                    pop.push_str(&format!("Name {e},{code},{year},{people}\n"));
+                    population.insert((code.clone(), year), people);
+                }
+            }
+        }
+        gdp.push_str("World,WLD,2000,5\n");
+        let t = run_with(&regions, &gdp, &pop);
+        let got = rows(&t, "gdp");
+        assert!(got.len() > 3 * RANK_BLOCK_ROWS, "{} rows", got.len());
+
+        let mut expected: Vec<Row> = Vec::new();
+        let mut by_year: BTreeMap<i32, Vec<(String, f64)>> = BTreeMap::new();
+        for ((code, year), &value) in &values {
+            by_year
+                .entry(*year)
+                .or_default()
+                .push((code.clone(), value));
+        }
+        let mut rank_share: HashMap<(String, i32), (u32, Option<f64>)> = HashMap::default();
+        for (year, mut rows) in by_year {
+            // Largest first; ties in code order (the sort is stable over code order).
+            rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let total: f64 = rows.iter().map(|r| r.1).sum();
+            for (k, (code, value)) in rows.into_iter().enumerate() {
+                let share = (total > 0.0).then(|| value / total * 100.0);
+                rank_share.insert((code, year), (k as u32 + 1, share));
+            }
+        }
+        for ((code, year), &value) in &values {
+            let prev = values.get(&(code.clone(), year - 1));
+            let change = prev
+                .filter(|&&p| p > 0.0)
+                .map(|p| (value / p - 1.0) * 100.0);
+            let (rank, share) = rank_share[&(code.clone(), *year)];
+            let per_capita = population.get(&(code.clone(), *year)).map(|p| value / p);
+            expected.push((
+                code.clone(),
+                *year,
+                value,
+                change,
+                Some(rank),
+                share,
+                per_capita,
+            ));
+        }
+        expected.push(("WLD".into(), 2000, 5.0, None, None, None, None));
+        expected.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        assert_eq!(got.len(), expected.len());
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!(g, e);
+        }
+
+        let s = t
+            .observations
+            .iter()
+            .find(|s| &*s.source_id == "gdp")
+            .unwrap();
+        let whole = s.fill(0..s.len());
+        for start in [
+            1,
+            RANK_BLOCK_ROWS - 1,
+            RANK_BLOCK_ROWS,
+            RANK_BLOCK_ROWS + 1,
+            2 * RANK_BLOCK_ROWS + 77,
+            s.len() - 1,
+        ] {
+            let end = (start + RANK_BLOCK_ROWS / 2).min(s.len());
+            let part = s.fill(start..end);
+            assert_eq!(part.rank, whole.rank[start..end], "from {start}");
+            assert_eq!(part.code, whole.code[start..end], "from {start}");
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&part.share_pct), bits(&whole.share_pct[start..end]));
+            assert_eq!(bits(&part.change_pct), bits(&whole.change_pct[start..end]));
+        }
+        // The summaries count the same rows.
+        assert_eq!(s.countries(), entities);
+        let periods = s.periods();
+        assert_eq!(periods.iter().map(|p| p.rows).sum::<u64>(), s.len() as u64);
+        let y2000 = periods.iter().find(|p| p.year == 2000).unwrap();
+        let countries_2000 = values.keys().filter(|k| k.1 == 2000).count() as u64;
+        assert_eq!(
+            (y2000.rows, y2000.countries),
+            (countries_2000 + 1, countries_2000)
+        );
+    }
+
     /// The CSV fast path (any chunk size) and the row path give the same columns and rejects.
     #[test]
     fn csv_chunks_and_parsed_rows_agree() {
@@ -1910,11 +2132,22 @@ sources:
             let body = CsvBody::open(source, "gdp.csv", gdp.as_bytes(), chunk_bytes).unwrap();
             assert_eq!(body.chunks.iter().map(|c| c.lines).sum::<u64>(), 10);
             let from_chunks = observations_from(&v, &Parsed::Csv(body), &|_| {}, &NoProgress);
-            assert_eq!(from_chunks.0.code, from_rows.0.code, "{chunk_bytes}");
-            assert_eq!(from_chunks.0.value, from_rows.0.value);
-            assert_eq!(from_chunks.0.change_pct, from_rows.0.change_pct);
+            let (a, b) = (
+                from_chunks.0.fill(0..from_chunks.0.len()),
+                from_rows.0.fill(0..from_rows.0.len()),
+            );
+            assert_eq!(a.code, b.code, "{chunk_bytes}");
+            assert_eq!(a.value, b.value);
+            assert_eq!(
+                (0..a.len()).map(|i| a.change_at(i)).collect::<Vec<_>>(),
+                (0..b.len()).map(|i| b.change_at(i)).collect::<Vec<_>>()
+            );
             let names = |o: &SourceObservations| -> Vec<String> {
-                (0..o.len()).map(|i| o.name_of(i).to_string()).collect()
+                let b = o.fill(0..o.len());
+                b.name
+                    .iter()
+                    .map(|&n| o.names[n as usize].to_string())
+                    .collect()
             };
             assert_eq!(names(&from_chunks.0), names(&from_rows.0));
             assert_eq!(from_chunks.1, from_rows.1);
@@ -2032,10 +2265,11 @@ sources:
             };
             let (obs, rejects, counts) =
                 observations_from(&v, &Parsed::Csv(body), &|_| {}, &NoProgress);
-            let got_rows: Vec<(String, i32, u64)> = (0..obs.len())
+            let b = obs.fill(0..obs.len());
+            let got_rows: Vec<(String, i32, u64)> = (0..b.len())
                 .map(|i| {
-                    let code = dict.codes[obs.code[i] as usize].clone();
-                    (code, obs.year[i], obs.value[i].to_bits())
+                    let code = dict.codes[b.code[i] as usize].clone();
+                    (code, b.year[i], b.value[i].to_bits())
                 })
                 .collect();
             assert_eq!(got_rows, expected_rows, "chunks of {chunk_bytes} bytes");

@@ -13,7 +13,6 @@ use duckdb::arrow::array::{Array, AsArray, BooleanArray, Float64Array, Int32Arra
 use duckdb::arrow::datatypes::{DataType, Int32Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
-use rayon::prelude::*;
 
 use super::changes::REVISION_TOLERANCE;
 
@@ -37,35 +36,6 @@ struct CountryRows {
     codes: Vec<(Box<str>, usize)>,
     year: Vec<i32>,
     value: Vec<f64>,
-}
-
-impl CountryRows {
-    /// Appends `other`, which must continue the order; `None` when it does not.
-    fn append(mut self, other: CountryRows) -> Option<CountryRows> {
-        let offset = self.year.len();
-        let mut runs = other.codes.into_iter().peekable();
-        let order = match (self.codes.last(), runs.peek()) {
-            (Some((last, _)), Some((first, _))) => (**last).cmp(&**first),
-            _ => Ordering::Less,
-        };
-        match order {
-            Ordering::Greater => return None,
-            Ordering::Equal => {
-                // The code goes on in the next file: its years must too.
-                if self.year.last() >= other.year.first() {
-                    return None;
-                }
-                let (_, next_end) = runs.next()?;
-                self.codes.last_mut()?.1 = offset + next_end;
-            }
-            Ordering::Less => {}
-        }
-        self.codes
-            .extend(runs.map(|(code, end)| (code, offset + end)));
-        self.year.extend(other.year);
-        self.value.extend(other.value);
-        Some(self)
-    }
 }
 
 /// The files of each source under a snapshot's data folder: `observations/source_id=<id>/
@@ -92,10 +62,12 @@ fn source_files(data_dir: &Path, source_id: &str) -> Option<Vec<PathBuf>> {
     Some(files.into_iter().map(|(_, p)| p).collect())
 }
 
-/// The country rows of one Parquet file; `None` when it lacks the columns or is out of order.
-fn read_file(path: &Path) -> Option<CountryRows> {
-    let file = std::fs::File::open(path).ok()?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).ok()?;
+/// Appends the country rows of one Parquet file to `out`; `None` when the file lacks the
+/// columns or its rows do not continue the (code, year) order.
+fn read_file(
+    builder: ParquetRecordBatchReaderBuilder<std::fs::File>,
+    out: &mut CountryRows,
+) -> Option<()> {
     let wanted = ["code", "year", "value", "is_aggregate"];
     let fields = builder.parquet_schema().columns();
     let leaves: Vec<usize> = wanted
@@ -108,7 +80,6 @@ fn read_file(path: &Path) -> Option<CountryRows> {
         .with_batch_size(64 * 1024)
         .build()
         .ok()?;
-    let mut out = CountryRows::default();
     for batch in reader {
         let batch = batch.ok()?;
         let column = |name: &str| batch.column_by_name(name);
@@ -163,18 +134,31 @@ fn read_file(path: &Path) -> Option<CountryRows> {
             out.value.push(value.value(i));
         }
     }
-    Some(out)
+    Some(())
 }
 
 /// One source's country rows from its files, in order; `None` when out of order or unreadable.
+/// The files are read one after the other into columns sized once (from their footers): the
+/// two runs are read side by side.
 fn read_source(files: &[PathBuf]) -> Option<CountryRows> {
-    let parts: Vec<CountryRows> = files
-        .par_iter()
-        .map(|f| read_file(f))
+    let builders: Vec<_> = files
+        .iter()
+        .map(|f| ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(f).ok()?).ok())
         .collect::<Option<_>>()?;
-    parts
-        .into_iter()
-        .try_fold(CountryRows::default(), CountryRows::append)
+    let rows: i64 = builders
+        .iter()
+        .map(|b| b.metadata().file_metadata().num_rows())
+        .sum();
+    let rows = usize::try_from(rows).ok()?;
+    let mut out = CountryRows {
+        codes: Vec::new(),
+        year: Vec::with_capacity(rows),
+        value: Vec::with_capacity(rows),
+    };
+    for builder in builders {
+        read_file(builder, &mut out)?;
+    }
+    Some(out)
 }
 
 /// The revisions of one source from `old` to `new`, in (code, year) order.

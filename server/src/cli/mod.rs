@@ -158,6 +158,8 @@ impl ConfigFiles {
     fn pipeline(&self, data_dir: &std::path::Path, live: bool) -> Result<Pipeline, String> {
         let sources =
             Sources::load(&self.rule_files.config, &self.mirror).map_err(|e| e.to_string())?;
+        // The command exits after the run: the memory one step frees is the next one's.
+        engine::etl::allocator::keep_freed_memory();
         let mut pipeline = Pipeline::new(sources, data_dir);
         pipeline
             .read_completeness(&self.rule_files.metrics_path())
