@@ -663,16 +663,26 @@ fn parquet_properties() -> WriterProperties {
     let mut props = WriterProperties::builder()
         .set_compression(Compression::UNCOMPRESSED)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
-    for column in ["value", "change_pct", "share_pct", "per_capita"] {
+    for column in ["value", "change_pct", "rank", "share_pct", "per_capita"] {
         props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
     }
     props.build()
+}
+
+/// The small tables' files (regions, rejects, summaries): mostly distinct strings, which a
+/// dictionary would collect only to give up on.
+fn table_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::UNCOMPRESSED)
+        .set_dictionary_enabled(false)
+        .build()
 }
 
 /// Writes `batches` into a new Parquet file at `path`.
 fn write_parquet_file(
     path: &Path,
     schema: SchemaRef,
+    properties: WriterProperties,
     batches: impl Iterator<Item = Result<RecordBatch, String>>,
 ) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
@@ -680,7 +690,7 @@ fn write_parquet_file(
     let mut writer = ArrowWriter::try_new(
         std::io::BufWriter::with_capacity(1 << 20, file),
         schema,
-        Some(parquet_properties()),
+        Some(properties),
     )
     .map_err(|e| err(&e))?;
     for batch in batches {
@@ -699,10 +709,16 @@ fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
 }
 
 /// Writes observations (partitioned by source: `observations/source_id=<id>/data_<n>.parquet`,
-/// as `COPY … PARTITION_BY` lays them out), the sources' series and editions, regions and
-/// rejects as Parquet. A large source is
-/// cut into one file per thread, written in parallel; every file is synced.
+/// as `COPY … PARTITION_BY` lays them out), the sources' series and editions, regions, rejects
+/// and the summaries as Parquet, every file synced. A large source is cut into a few files per
+/// thread, written in parallel with each other and with the small tables.
 fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String> {
+    let (observations, tables) =
+        rayon::join(|| write_observations(dir, t), || write_tables(dir, run, t));
+    observations.and(tables)
+}
+
+fn write_observations(dir: &Path, t: &Transformed) -> Result<(), String> {
     use rayon::prelude::*;
     let schema = observation_schema();
     let mut jobs = Vec::new();
@@ -711,7 +727,8 @@ fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String>
         let folder = dir.join(format!("observations/source_id={}", s.source_id));
         std::fs::create_dir_all(&folder).map_err(|err| format!("{}: {err}", folder.display()))?;
         let dicts = Arc::new(SourceDictionaries::new(&t.codes, s));
-        let files = (s.len() / MIN_ROWS_PER_FILE).clamp(1, rayon::current_num_threads());
+        // Two files a thread: the threads stay busy while one of them writes the small tables.
+        let files = (s.len() / MIN_ROWS_PER_FILE).clamp(1, 2 * rayon::current_num_threads());
         let per_file = s.len().div_ceil(files);
         for (n, start) in (0..s.len()).step_by(per_file).enumerate() {
             let rows = start..(start + per_file).min(s.len());
@@ -729,9 +746,12 @@ fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String>
                 let end = (start + OBSERVATION_BATCH_ROWS).min(rows.end);
                 observation_batch(&schema, &dicts, s, start..end)
             });
-            write_parquet_file(&path, schema.clone(), batches)
-        })?;
+            write_parquet_file(&path, schema.clone(), parquet_properties(), batches)
+        })
+}
 
+/// The sources, their summaries, regions and rejects.
+fn write_tables(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String> {
     let observed = || t.observations.iter();
     let sources = RecordBatch::try_from_iter(vec![
         ("source_id", strings(observed().map(|s| &*s.source_id))),
@@ -742,6 +762,7 @@ fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String>
     write_parquet_file(
         &dir.join("sources.parquet"),
         sources.schema(),
+        table_properties(),
         std::iter::once(Ok(sources)),
     )?;
     // What each source and each of its years holds: the load's summaries and the next run's
@@ -766,6 +787,7 @@ fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String>
     write_parquet_file(
         &dir.join("source_volumes.parquet"),
         source_volumes.schema(),
+        table_properties(),
         std::iter::once(Ok(source_volumes)),
     )?;
     let periods: Vec<(&str, &transform::PeriodVolume)> = observed()
@@ -798,6 +820,7 @@ fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String>
     write_parquet_file(
         &dir.join("period_volumes.parquet"),
         period_volumes.schema(),
+        table_properties(),
         std::iter::once(Ok(period_volumes)),
     )?;
     let regions = RecordBatch::try_from_iter(vec![
@@ -828,6 +851,7 @@ fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String>
     write_parquet_file(
         &dir.join("regions.parquet"),
         regions.schema(),
+        table_properties(),
         std::iter::once(Ok(regions)),
     )?;
     let r = &t.rejects;
@@ -850,6 +874,7 @@ fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String>
     write_parquet_file(
         &dir.join("rejects.parquet"),
         rejects.schema(),
+        table_properties(),
         std::iter::once(Ok(rejects)),
     )
 }
