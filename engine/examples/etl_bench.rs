@@ -605,7 +605,7 @@ fn timed<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<(T, Duration, Durati
 /// in `bench`, then one line for the parent to read.
 fn etl_once(bench: &Path) -> Result<(), Error> {
     // As `actionboard etl run` does.
-    engine::etl::allocator::keep_freed_memory();
+    engine::etl::memory::prepare_batch_process();
     let sources = Sources::load(&bench.join("sources.yml"), bench)?;
     let data_dir = bench.join("data");
     let (outcome, wall, cpu) = timed(|| Ok(Pipeline::new(sources, &data_dir).run()?))?;

@@ -1,9 +1,9 @@
 //! Extract → validate + transform → load, as independent stages over a run folder.
 
-pub mod allocator;
 pub mod extract;
 pub mod load;
 pub mod manifest;
+pub mod memory;
 pub mod pipeline;
 pub mod progress;
 pub mod prune;

@@ -663,7 +663,14 @@ fn parquet_properties() -> WriterProperties {
     let mut props = WriterProperties::builder()
         .set_compression(Compression::UNCOMPRESSED)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
-    for column in ["value", "change_pct", "rank", "share_pct", "per_capita"] {
+    for column in [
+        "year",
+        "value",
+        "change_pct",
+        "rank",
+        "share_pct",
+        "per_capita",
+    ] {
         props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
     }
     props.build()
@@ -740,14 +747,13 @@ fn write_observations(dir: &Path, t: &Transformed) -> Result<(), String> {
             ));
         }
     }
-    jobs.into_par_iter()
-        .try_for_each(|(path, s, dicts, rows)| {
-            let batches = rows.clone().step_by(OBSERVATION_BATCH_ROWS).map(|start| {
-                let end = (start + OBSERVATION_BATCH_ROWS).min(rows.end);
-                observation_batch(&schema, &dicts, s, start..end)
-            });
-            write_parquet_file(&path, schema.clone(), parquet_properties(), batches)
-        })
+    jobs.into_par_iter().try_for_each(|(path, s, dicts, rows)| {
+        let batches = rows.clone().step_by(OBSERVATION_BATCH_ROWS).map(|start| {
+            let end = (start + OBSERVATION_BATCH_ROWS).min(rows.end);
+            observation_batch(&schema, &dicts, s, start..end)
+        });
+        write_parquet_file(&path, schema.clone(), parquet_properties(), batches)
+    })
 }
 
 /// The sources, their summaries, regions and rejects.

@@ -159,7 +159,7 @@ impl ConfigFiles {
         let sources =
             Sources::load(&self.rule_files.config, &self.mirror).map_err(|e| e.to_string())?;
         // The command exits after the run: the memory one step frees is the next one's.
-        engine::etl::allocator::keep_freed_memory();
+        engine::etl::memory::prepare_batch_process();
         let mut pipeline = Pipeline::new(sources, data_dir);
         pipeline
             .read_completeness(&self.rule_files.metrics_path())
