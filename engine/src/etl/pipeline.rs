@@ -22,7 +22,8 @@ use parquet::schema::types::ColumnPath;
 use super::extract::{extract_source, FetchError, FetchSettings, Provenance};
 use super::load::{self, LoadError};
 use super::manifest::{
-    list_outputs_known, OutputFile, RunDir, RunDirError, SourceCounts, Stage, StageManifest,
+    list_outputs_known, HashingWriter, OutputFile, RunDir, RunDirError, SourceCounts, Stage,
+    StageManifest,
 };
 use super::progress::{NoProgress, Progress};
 use super::transform::{self, Reject, TransformError, Transformed};
@@ -278,9 +279,7 @@ impl Pipeline {
             Stage::Extract => self
                 .extract(&work_dir)
                 .map(|(c, known)| (c, Vec::new(), known)),
-            Stage::Transform => self
-                .transform(rd, &work_dir)
-                .map(|(c, notes)| (c, notes, Vec::new())),
+            Stage::Transform => self.transform(rd, &work_dir),
             Stage::Load => self.load(rd).map(|(c, notes)| (c, notes, Vec::new())),
         };
         match result {
@@ -345,6 +344,8 @@ impl Pipeline {
         Ok((std::collections::BTreeMap::new(), known))
     }
 
+    /// Validates, transforms and writes; returns the counts, notes for the manifest, and the
+    /// files written with their checksums (computed as they were written).
     fn transform(
         &self,
         rd: &RunDir,
@@ -353,6 +354,7 @@ impl Pipeline {
         (
             std::collections::BTreeMap<String, SourceCounts>,
             Vec<String>,
+            Vec<OutputFile>,
         ),
         PipelineError,
     > {
@@ -368,7 +370,7 @@ impl Pipeline {
         // Rejects are written before the rate check so a failed run still shows what was wrong;
         // the copy beside the run folder outlives the discarded working folder.
         let failed_copy = rd.root.join("transform.rejects.csv");
-        write_rejects_csv(&work_dir.join("rejects.csv"), &transformed.rejects)?;
+        let rejects_csv = write_rejects_csv(&work_dir.join("rejects.csv"), &transformed.rejects)?;
         if let Err(e) = transform::check_reject_rates(
             &self.sources,
             &transformed,
@@ -379,8 +381,9 @@ impl Pipeline {
         }
         let _ = std::fs::remove_file(&failed_copy);
         let validated_ms = clock.elapsed().as_millis();
-        write_parquet(work_dir, &rd.run, &transformed)
+        let mut written = write_parquet(work_dir, &rd.run, &transformed)
             .map_err(write_err("the transform's Parquet files"))?;
+        written.push(rejects_csv);
         let written_ms = clock.elapsed().as_millis() - validated_ms;
         let notes = vec![format!(
             "{} observations, {} regions, {} rejects; validated and derived in {validated_ms} ms ({}), Parquet written in {written_ms} ms",
@@ -389,7 +392,7 @@ impl Pipeline {
             transformed.rejects.len(),
             transformed.timings_text()
         )];
-        Ok((transformed.counts, notes))
+        Ok((transformed.counts, notes, written))
     }
 
     /// Compares each enabled source's volume with the last published run (when that run is
@@ -523,9 +526,11 @@ impl Pipeline {
     }
 }
 
-fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<(), PipelineError> {
-    let mut w = csv::Writer::from_path(path)
+/// Writes the rejects as CSV; the file's entry for the manifest (checksummed as written).
+fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<OutputFile, PipelineError> {
+    let file = std::fs::File::create(path)
         .map_err(|e| write_err(path.display().to_string())(e.to_string()))?;
+    let mut w = csv::Writer::from_writer(HashingWriter::new(file));
     for r in rejects {
         w.serialize(r)
             .map_err(|e| write_err(path.display().to_string())(e.to_string()))?;
@@ -544,8 +549,18 @@ fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<(), PipelineErro
         ])
         .map_err(|e| write_err(path.display().to_string())(e.to_string()))?;
     }
-    w.flush()
-        .map_err(|e| write_err(path.display().to_string())(e.to_string()))
+    let (_, sha256, bytes) = w
+        .into_inner()
+        .map_err(|e| write_err(path.display().to_string())(e.to_string()))?
+        .finish();
+    Ok(OutputFile {
+        path: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        sha256,
+        bytes,
+    })
 }
 
 /// Rows per Arrow batch handed to the Parquet writer: bounds the extra memory of the conversion.
@@ -675,10 +690,8 @@ fn parquet_properties() -> WriterProperties {
     }
     // Nobody looks a row up by the name a source spells: its minimum and maximum, compared
     // string by string on every row, would serve no reader.
-    props = props.set_column_statistics_enabled(
-        ColumnPath::from("name_in_source"),
-        EnabledStatistics::None,
-    );
+    props = props
+        .set_column_statistics_enabled(ColumnPath::from("name_in_source"), EnabledStatistics::None);
     props.build()
 }
 
@@ -691,17 +704,19 @@ fn table_properties() -> WriterProperties {
         .build()
 }
 
-/// Writes `batches` into a new Parquet file at `path`.
+/// Writes `batches` into a new Parquet file at `path` (synced), checksummed as it is written;
+/// `rel` is its name in the stage's manifest.
 fn write_parquet_file(
     path: &Path,
+    rel: &str,
     schema: SchemaRef,
     properties: WriterProperties,
     batches: impl Iterator<Item = Result<RecordBatch, String>>,
-) -> Result<(), String> {
+) -> Result<OutputFile, String> {
     let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let file = std::fs::File::create(path).map_err(|e| err(&e))?;
     let mut writer = ArrowWriter::try_new(
-        std::io::BufWriter::with_capacity(1 << 20, file),
+        std::io::BufWriter::with_capacity(1 << 20, HashingWriter::new(file)),
         schema,
         Some(properties),
     )
@@ -709,11 +724,17 @@ fn write_parquet_file(
     for batch in batches {
         writer.write(&batch?).map_err(|e| err(&e))?;
     }
-    let file = writer.into_inner().map_err(|e| err(&e))?;
-    file.into_inner()
+    let buffered = writer.into_inner().map_err(|e| err(&e))?;
+    let (file, sha256, bytes) = buffered
+        .into_inner()
         .map_err(|e| err(&e.into_error()))?
-        .sync_all()
-        .map_err(|e| err(&e))
+        .finish();
+    file.sync_all().map_err(|e| err(&e))?;
+    Ok(OutputFile {
+        path: rel.to_string(),
+        sha256,
+        bytes,
+    })
 }
 
 /// A string column of a small table.
@@ -725,19 +746,22 @@ fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
 /// as `COPY … PARTITION_BY` lays them out), the sources' series and editions, regions, rejects
 /// and the summaries as Parquet, every file synced. A large source is cut into a few files per
 /// thread, written in parallel with each other and with the small tables.
-fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String> {
+fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<Vec<OutputFile>, String> {
     let (observations, tables) =
         rayon::join(|| write_observations(dir, t), || write_tables(dir, run, t));
-    observations.and(tables)
+    let mut written = observations?;
+    written.extend(tables?);
+    Ok(written)
 }
 
-fn write_observations(dir: &Path, t: &Transformed) -> Result<(), String> {
+fn write_observations(dir: &Path, t: &Transformed) -> Result<Vec<OutputFile>, String> {
     use rayon::prelude::*;
     let schema = observation_schema();
     let mut jobs = Vec::new();
     for s in t.observations.iter().filter(|s| !s.is_empty()) {
         // Source ids are [a-z0-9_]: the folder name is the one PARTITION_BY would write.
-        let folder = dir.join(format!("observations/source_id={}", s.source_id));
+        let partition = format!("observations/source_id={}", s.source_id);
+        let folder = dir.join(&partition);
         std::fs::create_dir_all(&folder).map_err(|err| format!("{}: {err}", folder.display()))?;
         let dicts = Arc::new(SourceDictionaries::new(&t.codes, s));
         // Two files a thread: the threads stay busy while one of them writes the small tables.
@@ -745,25 +769,30 @@ fn write_observations(dir: &Path, t: &Transformed) -> Result<(), String> {
         let per_file = s.len().div_ceil(files);
         for (n, start) in (0..s.len()).step_by(per_file).enumerate() {
             let rows = start..(start + per_file).min(s.len());
+            let name = format!("data_{n}.parquet");
             jobs.push((
-                folder.join(format!("data_{n}.parquet")),
+                folder.join(&name),
+                format!("{partition}/{name}"),
                 s,
                 dicts.clone(),
                 rows,
             ));
         }
     }
-    jobs.into_par_iter().try_for_each(|(path, s, dicts, rows)| {
-        let batches = rows.clone().step_by(OBSERVATION_BATCH_ROWS).map(|start| {
-            let end = (start + OBSERVATION_BATCH_ROWS).min(rows.end);
-            observation_batch(&schema, &dicts, s, start..end)
-        });
-        write_parquet_file(&path, schema.clone(), parquet_properties(), batches)
-    })
+    jobs.into_par_iter()
+        .map(|(path, rel, s, dicts, rows)| {
+            let batches = rows.clone().step_by(OBSERVATION_BATCH_ROWS).map(|start| {
+                let end = (start + OBSERVATION_BATCH_ROWS).min(rows.end);
+                observation_batch(&schema, &dicts, s, start..end)
+            });
+            write_parquet_file(&path, &rel, schema.clone(), parquet_properties(), batches)
+        })
+        .collect()
 }
 
 /// The sources, their summaries, regions and rejects.
-fn write_tables(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String> {
+fn write_tables(dir: &Path, run: &RunId, t: &Transformed) -> Result<Vec<OutputFile>, String> {
+    let mut written = Vec::new();
     let observed = || t.observations.iter();
     let sources = RecordBatch::try_from_iter(vec![
         ("source_id", strings(observed().map(|s| &*s.source_id))),
@@ -771,12 +800,13 @@ fn write_tables(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String> 
         ("edition", strings(observed().map(|s| &*s.edition))),
     ])
     .map_err(|e| e.to_string())?;
-    write_parquet_file(
+    written.push(write_parquet_file(
         &dir.join("sources.parquet"),
+        "sources.parquet",
         sources.schema(),
         table_properties(),
         std::iter::once(Ok(sources)),
-    )?;
+    )?);
     // What each source and each of its years holds: the load's summaries and the next run's
     // volume check read these few rows instead of scanning millions again.
     let volumes: Vec<(u64, u64)> = t
@@ -796,12 +826,13 @@ fn write_tables(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String> 
         ),
     ])
     .map_err(|e| e.to_string())?;
-    write_parquet_file(
+    written.push(write_parquet_file(
         &dir.join("source_volumes.parquet"),
+        "source_volumes.parquet",
         source_volumes.schema(),
         table_properties(),
         std::iter::once(Ok(source_volumes)),
-    )?;
+    )?);
     let periods: Vec<(&str, &transform::PeriodVolume)> = observed()
         .flat_map(|s| s.periods().iter().map(|p| (&*s.source_id, p)))
         .collect();
@@ -829,12 +860,13 @@ fn write_tables(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String> 
         ),
     ])
     .map_err(|e| e.to_string())?;
-    write_parquet_file(
+    written.push(write_parquet_file(
         &dir.join("period_volumes.parquet"),
+        "period_volumes.parquet",
         period_volumes.schema(),
         table_properties(),
         std::iter::once(Ok(period_volumes)),
-    )?;
+    )?);
     let regions = RecordBatch::try_from_iter(vec![
         ("code", strings(t.regions.iter().map(|r| r.code.as_str()))),
         ("name", strings(t.regions.iter().map(|r| r.name.as_str()))),
@@ -860,12 +892,13 @@ fn write_tables(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String> 
         ),
     ])
     .map_err(|e| e.to_string())?;
-    write_parquet_file(
+    written.push(write_parquet_file(
         &dir.join("regions.parquet"),
+        "regions.parquet",
         regions.schema(),
         table_properties(),
         std::iter::once(Ok(regions)),
-    )?;
+    )?);
     let r = &t.rejects;
     let rejects = RecordBatch::try_from_iter(vec![
         ("run_id", strings(r.iter().map(|_| run.as_str()))),
@@ -883,10 +916,12 @@ fn write_tables(dir: &Path, run: &RunId, t: &Transformed) -> Result<(), String> 
         ),
     ])
     .map_err(|e| e.to_string())?;
-    write_parquet_file(
+    written.push(write_parquet_file(
         &dir.join("rejects.parquet"),
+        "rejects.parquet",
         rejects.schema(),
         table_properties(),
         std::iter::once(Ok(rejects)),
-    )
+    )?);
+    Ok(written)
 }
