@@ -179,6 +179,14 @@ pub fn read_provenance(rd: &RunDir) -> Result<Vec<Provenance>, PipelineError> {
     })
 }
 
+/// What a stage hands its manifest: counts per source, notes, and the files it wrote with their
+/// checksums (the others are checksummed when the manifest is written).
+type StageOutput = (
+    std::collections::BTreeMap<String, SourceCounts>,
+    Vec<String>,
+    Vec<OutputFile>,
+);
+
 impl Pipeline {
     pub fn new(sources: Sources, data_dir: impl Into<PathBuf>) -> Self {
         let fetch = FetchSettings::from_config(&sources);
@@ -346,18 +354,7 @@ impl Pipeline {
 
     /// Validates, transforms and writes; returns the counts, notes for the manifest, and the
     /// files written with their checksums (computed as they were written).
-    fn transform(
-        &self,
-        rd: &RunDir,
-        work_dir: &Path,
-    ) -> Result<
-        (
-            std::collections::BTreeMap<String, SourceCounts>,
-            Vec<String>,
-            Vec<OutputFile>,
-        ),
-        PipelineError,
-    > {
+    fn transform(&self, rd: &RunDir, work_dir: &Path) -> Result<StageOutput, PipelineError> {
         let provenance = read_provenance(rd)?;
         let extract_dir = rd.stage_dir(Stage::Extract);
         let clock = Instant::now();

@@ -1120,11 +1120,13 @@ fn code_year_key(code: u32, year: i32) -> u64 {
 }
 
 /// The kept rows of `chunks` (as row refs) in (code, year) order, rows with the same key in
-/// file order. Rows usually come entity by entity: a counting sort on the code id (ids are dense,
-/// one per dictionary code) puts them in code order with two sequential passes, then each
-/// code's few rows are put in year order (a stable sort, only where they are not in order).
-/// That is 8 bytes a row, where sorting (key, row) pairs took 16 and a comparison sort's time.
-fn key_order(chunks: &[Chunk], codes: usize) -> Vec<u64> {
+/// file order; and the positions in that order of the repeats (a row whose key the row before
+/// it has). Rows usually come entity by entity: a counting sort on the code id (ids are dense,
+/// one per dictionary code) puts them in code order with two sequential passes, one per half of
+/// the chunks side by side, then each code's few rows are put in year order (a stable sort,
+/// only where they are not in order), where its repeats are found too. That is 8 bytes a row,
+/// where sorting (key, row) pairs took 16 and a comparison sort's time.
+fn key_order(chunks: &[Chunk], codes: usize) -> (Vec<u64>, Vec<usize>) {
     let key = |c: usize, i: usize| code_year_key(chunks[c].code[i], chunks[c].year[i]);
     let n: usize = chunks.iter().map(Chunk::kept).sum();
     // A file already in (code, year) order (the usual case) needs no sort at all.
@@ -1142,31 +1144,40 @@ fn key_order(chunks: &[Chunk], codes: usize) -> Vec<u64> {
             ends.windows(2).all(|w| w[0] <= w[1])
         };
     if in_order {
-        return chunks
+        let order: Vec<u64> = chunks
             .iter()
             .enumerate()
             .flat_map(|(c, chunk)| (0..chunk.kept()).map(move |i| row_ref(c, i)))
             .collect();
+        let key_at = |p: usize| {
+            let (c, i) = split_row_ref(order[p]);
+            key(c, i)
+        };
+        let repeats = (1..n)
+            .into_par_iter()
+            .filter(|&p| key_at(p - 1) == key_at(p))
+            .collect();
+        return (order, repeats);
     }
-    let counts: Vec<usize> = chunks
-        .par_iter()
-        .fold(
-            || vec![0usize; codes],
-            |mut counts, chunk| {
-                for &code in &chunk.code {
-                    counts[code as usize] += 1;
-                }
-                counts
-            },
-        )
-        .reduce_with(|mut a, b| {
-            for (x, y) in a.iter_mut().zip(b) {
-                *x += y;
+    // Rows of each code in each half of the chunks: the halves are scattered side by side.
+    let half = chunks.len() / 2;
+    let count = |part: &[Chunk]| {
+        let mut counts = vec![0usize; codes];
+        for chunk in part {
+            for &code in &chunk.code {
+                counts[code as usize] += 1;
             }
-            a
-        })
-        .unwrap_or_else(|| vec![0; codes]);
-    let mut next: Vec<usize> = counts
+        }
+        counts
+    };
+    let (first_half, second_half) =
+        rayon::join(|| count(&chunks[..half]), || count(&chunks[half..]));
+    let counts: Vec<usize> = first_half
+        .iter()
+        .zip(&second_half)
+        .map(|(a, b)| a + b)
+        .collect();
+    let starts: Vec<usize> = counts
         .iter()
         .scan(0, |sum, &count| {
             let start = *sum;
@@ -1174,29 +1185,52 @@ fn key_order(chunks: &[Chunk], codes: usize) -> Vec<u64> {
             Some(start)
         })
         .collect();
-    // In file order, so each code's rows stay in file order.
+    // Each code's rows of the second half go after its rows of the first: file order kept.
+    let second_starts: Vec<usize> = starts.iter().zip(&first_half).map(|(s, f)| s + f).collect();
+    drop(second_half);
     let mut order = vec![0u64; n];
-    for (c, chunk) in chunks.iter().enumerate() {
-        for (i, &code) in chunk.code.iter().enumerate() {
-            let slot = &mut next[code as usize];
-            order[*slot] = row_ref(c, i);
-            *slot += 1;
-        }
+    {
+        struct Slots(*mut u64);
+        // SAFETY (of the sharing): the two halves write disjoint slots (each code's slots are
+        // split between them by the counts), every slot exactly once.
+        unsafe impl Sync for Slots {}
+        let slots = Slots(order.as_mut_ptr());
+        let scatter = |from: usize, part: &[Chunk], mut next: Vec<usize>| {
+            let slots = &slots;
+            for (k, chunk) in part.iter().enumerate() {
+                for (i, &code) in chunk.code.iter().enumerate() {
+                    let slot = &mut next[code as usize];
+                    // SAFETY: `*slot` < n (the counts sum to n) and belongs to this half alone.
+                    unsafe { *slots.0.add(*slot) = row_ref(from + k, i) };
+                    *slot += 1;
+                }
+            }
+        };
+        rayon::join(
+            || scatter(0, &chunks[..half], starts.clone()),
+            || scatter(half, &chunks[half..], second_starts),
+        );
     }
     let year = |r: u64| {
         let (c, i) = split_row_ref(r);
         chunks[c].year[i]
     };
-    split_by_lengths(&mut order, &counts)
+    let repeats: Vec<usize> = split_by_lengths(&mut order, &counts)
         .into_par_iter()
+        .zip(starts)
         .with_min_len(256)
-        .for_each(|rows| {
-            if !rows.windows(2).all(|w| year(w[0]) <= year(w[1])) {
+        .flat_map_iter(|(rows, start)| {
+            if !rows.windows(2).all(|w| year(w[0]) < year(w[1])) {
                 // Stable: rows of the same year keep their file order.
                 rows.sort_by_key(|&r| year(r));
             }
-        });
-    order
+            (1..rows.len())
+                .filter(|&k| year(rows[k - 1]) == year(rows[k]))
+                .map(move |k| start + k)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    (order, repeats)
 }
 
 /// `out` cut into consecutive pieces of the given lengths (which sum to at most its length).
@@ -1253,53 +1287,57 @@ fn observations_from(
             })
             .collect(),
     };
-    let n: usize = chunks.iter().map(Chunk::kept).sum();
 
     // Unique key (code, year): the first row wins, later ones are rejected naming it.
-    let sorted = key_order(&chunks, v.dict.codes.len());
-    let key = |r: u64| {
-        let (c, i) = split_row_ref(r);
-        code_year_key(chunks[c].code[i], chunks[c].year[i])
-    };
-    let is_repeat = |p: usize| p > 0 && key(sorted[p - 1]) == key(sorted[p]);
-    let repeats: Vec<usize> = (1..n).into_par_iter().filter(|&p| is_repeat(p)).collect();
+    let (mut order, repeats) = key_order(&chunks, v.dict.codes.len());
     let location = |r: u64| {
         let (c, i) = split_row_ref(r);
         chunks[c].locations.get(i)
     };
+    // Repeats of one key are consecutive: the first row is the one before the run of them.
+    let firsts: Vec<usize> = repeats
+        .iter()
+        .scan((0usize, 0usize), |(run_start, last), &p| {
+            if p != *last + 1 || *run_start == 0 {
+                *run_start = p;
+            }
+            *last = p;
+            Some(*run_start - 1)
+        })
+        .collect();
+    let order_ref = &order;
     let repeat_rejects: Vec<Reject> = repeats
         .par_iter()
-        .map(|&p| {
-            let first = (0..p).rev().find(|&q| !is_repeat(q)).unwrap_or(0);
-            let (c, i) = split_row_ref(sorted[p]);
+        .zip(&firsts)
+        .map(|(&p, &first)| {
+            let (c, i) = split_row_ref(order_ref[p]);
             let code = &v.dict.codes[chunks[c].code[i] as usize];
             let year = chunks[c].year[i];
             Reject {
                 source_id: v.source.id.clone(),
                 file: v.file.to_string(),
-                location: location(sorted[p]).to_string(),
+                location: location(order_ref[p]).to_string(),
                 field: "code, year".into(),
                 value: format!("{code}, {year}"),
                 rule: "unique".into(),
                 message: format!(
                     "{code} {year} appears again; the first is at {}",
-                    location(sorted[first])
+                    location(order_ref[first])
                 ),
                 code: code.clone(),
                 year: Some(year),
             }
         })
         .collect();
-    let order: Vec<u64> = if repeats.is_empty() {
-        sorted
-    } else {
-        sorted
-            .par_iter()
-            .enumerate()
-            .filter(|&(p, _)| !is_repeat(p))
-            .map(|(_, &r)| r)
-            .collect()
-    };
+    // The repeats leave the order, in place: the rows between them move down.
+    let mut kept = 0;
+    let mut from = 0;
+    for &p in repeats.iter().chain(std::iter::once(&order.len())) {
+        order.copy_within(from..p, kept);
+        kept += p - from;
+        from = p + 1;
+    }
+    order.truncate(kept);
 
     // Where kept rows came from is only needed for the messages of repeats, written above.
     for chunk in &mut chunks {
