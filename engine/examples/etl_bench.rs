@@ -641,8 +641,11 @@ struct Child {
     stdout: String,
 }
 
-/// Runs this executable with `args` and measures the whole process.
+/// Runs this executable with `args` and measures the whole process. The files earlier runs
+/// wrote are flushed to disk first (not timed): each run starts from a settled machine, as a
+/// scheduled run does, instead of waiting on the previous run's writes.
 fn child(args: &[&std::ffi::OsStr]) -> Result<Child, Error> {
+    std::process::Command::new("sync").status()?;
     let clock = Instant::now();
     let mut process = std::process::Command::new(std::env::current_exe()?)
         .args(args)
@@ -814,6 +817,11 @@ fn run(args: &Args) -> Result<(), Error> {
     let first = child(&[etl, bench.as_os_str()])?;
     let (mut etl_runs, mut duck_runs, mut duck_file_runs) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..args.rounds {
+        // As `actionboard etl prune` keeps a data folder: the published run stays (to compare
+        // with), older ones go. Without it every round would add half a gigabyte of raw copy
+        // and Parquet files, and the later rounds would time the kernel making room for them.
+        let plan = engine::etl::prune::plan(&data_dir, 1, &Default::default())?;
+        engine::etl::prune::execute(&data_dir, &plan)?;
         etl_runs.push(child(&[etl, bench.as_os_str()])?);
         duck_runs.push(child(&[std::ffi::OsStr::new("--duckdb-once"), csv])?);
         duck_file_runs.push(child(&[
@@ -822,6 +830,7 @@ fn run(args: &Args) -> Result<(), Error> {
             std::ffi::OsStr::new("--into"),
             db_path.as_os_str(),
         ])?);
+        remove_if_present(&db_path)?;
     }
     let walls = |runs: &[Child]| runs.iter().map(|c| c.wall).collect::<Vec<_>>();
     let cpus = |runs: &[Child]| runs.iter().map(|c| c.cpu).collect::<Vec<_>>();
