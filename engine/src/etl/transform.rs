@@ -1483,17 +1483,20 @@ fn rank_and_summarise(s: &mut SourceObservations) {
     };
     let years = (hi - lo) as usize + 1;
     let starts: Vec<usize> = (0..n).step_by(RANK_BLOCK_ROWS).collect();
+    let empty_periods = || -> Vec<PeriodVolume> {
+        (0..years)
+            .map(|y| PeriodVolume {
+                year: lo + y as i32,
+                ..PeriodVolume::default()
+            })
+            .collect()
+    };
     let this = &*s;
     let blocks: Vec<BlockSummary> = starts
         .par_iter()
         .map(|&start| {
             let rows = start..(start + RANK_BLOCK_ROWS).min(n);
-            let mut periods: Vec<PeriodVolume> = (0..years)
-                .map(|y| PeriodVolume {
-                    year: lo + y as i32,
-                    ..PeriodVolume::default()
-                })
-                .collect();
+            let mut periods = empty_periods();
             let mut countries = 0;
             let mut previous_code = start.checked_sub(1).map(|p| {
                 let (chunk, i) = this.at(p);
@@ -1557,12 +1560,7 @@ fn rank_and_summarise(s: &mut SourceObservations) {
     // row order (the totals do not depend on the number of threads).
     let mut next = vec![0usize; years];
     let mut firsts = Vec::with_capacity(blocks.len() + 1);
-    let mut periods: Vec<PeriodVolume> = (0..years)
-        .map(|y| PeriodVolume {
-            year: lo + y as i32,
-            ..PeriodVolume::default()
-        })
-        .collect();
+    let mut periods = empty_periods();
     let mut countries = 0;
     for block in &blocks {
         firsts.push(next.clone());
