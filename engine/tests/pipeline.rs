@@ -391,6 +391,50 @@ fn stages_refuse_to_run_out_of_order_or_under_a_complete_later_stage() {
     assert_eq!(store.current().unwrap(), Some(done.run));
 }
 
+/// A source whose every value is missing keeps no row: it has no files and no years, and the
+/// load's checks and the next run's volume check agree that it holds nothing.
+#[test]
+fn a_source_with_only_missing_values_loads_and_is_summarised_as_empty() {
+    let ws = Workspace::new(good_rows().as_bytes(), 0.01);
+    let pop_source = "  - id: pop
+    kind: csv
+    series: population
+    title: t
+    publisher: p
+    licence: l
+    edition: e
+    mirror: pop.csv
+    columns: { code: Country Code, name: Country Name, year: Year, value: Value }
+    unit: persons
+    aggregates: wb
+";
+    fs::write(ws.dir.path().join("sources.yml"), config(0.01) + pop_source).unwrap();
+    fs::write(
+        ws.dir.path().join("mirror/pop.csv"),
+        "Country Name,Country Code,Year,Value\nUS,USA,2000,\nKorea,KOR,2000,\n",
+    )
+    .unwrap();
+    for _ in 0..2 {
+        ws.pipeline().run().unwrap();
+    }
+    assert_eq!(
+        ws.query_i64("SELECT rows FROM source_volumes WHERE source_id = 'pop'"),
+        0
+    );
+    assert_eq!(
+        ws.query_i64("SELECT count(*) FROM period_volumes WHERE source_id = 'pop'"),
+        0
+    );
+    assert_eq!(
+        ws.query_i64("SELECT rows FROM source_volumes WHERE source_id = 'gdp'"),
+        240
+    );
+    assert_eq!(
+        ws.query_i64("SELECT sum(rows) FROM period_volumes WHERE source_id = 'gdp'"),
+        240
+    );
+}
+
 #[test]
 fn derived_values_never_treat_a_missing_year_as_a_fall() {
     let mut gdp = String::from("Country Name,Country Code,Year,Value\n");

@@ -313,13 +313,16 @@ fn check(conn: &Connection, expected_rows: u64) -> Result<u64, String> {
             .map_err(|e| e.to_string())
     };
     let observations = q("SELECT count(*) FROM observations")?;
-    // The summaries describe the rows that arrived, source by source and year by year.
-    let summaries_off = q("SELECT count(*) FROM (
+    // The summaries describe the rows that arrived, source by source and year by year (a source
+    // with no rows has no files and no years: zero on every side).
+    let summaries_off = q(
+        "SELECT count(*) FROM (
             SELECT source_id, count(*) AS n FROM observations GROUP BY source_id) o
           FULL JOIN source_volumes v USING (source_id)
           FULL JOIN (SELECT source_id, sum(rows) AS n FROM period_volumes GROUP BY source_id) p
             USING (source_id)
-          WHERE o.n IS DISTINCT FROM v.rows OR p.n IS DISTINCT FROM v.rows")?;
+          WHERE coalesce(o.n, 0) <> coalesce(v.rows, 0) OR coalesce(p.n, 0) <> coalesce(v.rows, 0)",
+    )?;
     if summaries_off > 0 {
         return Err(format!(
             "the transform's row counts of {summaries_off} sources differ from their observation files"
