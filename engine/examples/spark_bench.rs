@@ -60,12 +60,7 @@ fn build(path: &Path, rows: i64) -> Result<Connection, Error> {
     let conn = Connection::open(path)?;
     engine::store::synthetic::write(
         &conn,
-        engine::store::synthetic::Generated {
-            entities: (rows / 10).max(100),
-            first_year: 2016,
-            last_year: 2025,
-            run_id: "bench",
-        },
+        engine::store::synthetic::Generated::rows(rows, "bench"),
     )?;
     Ok(conn)
 }

@@ -230,14 +230,7 @@ fn write_run(conn: &Connection, run_id: &str, tmp: &Path) -> Result<RunManifest,
             source,
         }
     };
-    let has_table = |name: &str| -> Result<bool, LakeError> {
-        conn.query_row(
-            "SELECT count(*) > 0 FROM information_schema.tables WHERE table_name = ?",
-            [name],
-            |r| r.get(0),
-        )
-        .map_err(err(name))
-    };
+    let has_table = |name: &str| crate::store::has_table(conn, name).map_err(err(name));
     let path = |rel: &str| crate::rules::sql::quote(&tmp.join(rel).to_string_lossy());
     conn.execute_batch(&format!(
         "COPY (SELECT {OBSERVATION_COLUMNS} FROM observations) TO {} \

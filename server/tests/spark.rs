@@ -363,12 +363,7 @@ fn generated(path: &Path, rows: i64) -> Connection {
     let conn = Connection::open(path).unwrap();
     engine::store::synthetic::write(
         &conn,
-        engine::store::synthetic::Generated {
-            entities: (rows / 10).max(100),
-            first_year: 2016,
-            last_year: 2025,
-            run_id: "gen",
-        },
+        engine::store::synthetic::Generated::rows(rows, "gen"),
     )
     .unwrap();
     conn

@@ -215,11 +215,7 @@ fn read_snapshot(conn: &Connection) -> Result<Snapshot, duckdb::Error> {
         })?
         .map(|s| s.map(|s| (s.source_id.clone(), s)))
         .collect::<Result<HashMap<_, _>, _>>()?;
-    let has_revisions: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM information_schema.tables WHERE table_name = 'revisions'",
-        [],
-        |r| r.get(0),
-    )?;
+    let has_revisions = crate::store::has_table(conn, "revisions")?;
     let revised_from = if has_revisions {
         conn.query_row("SELECT max(from_run) FROM revisions", [], |r| r.get(0))?
     } else {
@@ -249,11 +245,7 @@ pub fn latest_period(
     metrics: &Metrics,
     metric: &Metric,
 ) -> Result<Option<i32>, duckdb::Error> {
-    let has_summary: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM information_schema.tables WHERE table_name = 'series_periods'",
-        [],
-        |r| r.get(0),
-    )?;
+    let has_summary = crate::store::has_table(conn, "series_periods")?;
     match metrics.source_of(metric) {
         Some(source) if has_summary => conn.query_row(
             "SELECT max(last_actual_year) FROM series_periods WHERE source_id = ?",

@@ -199,18 +199,10 @@ pub fn write_table(conn: &Connection, thresholds: Completeness) -> Result<(), du
     app.flush()
 }
 
-fn has_table(conn: &Connection) -> Result<bool, duckdb::Error> {
-    conn.query_row(
-        "SELECT count(*) > 0 FROM information_schema.tables WHERE table_name = 'period_coverage'",
-        [],
-        |r| r.get(0),
-    )
-}
-
 /// The periods of `source_id`, oldest first: from the snapshot's table; in a snapshot loaded
 /// before completeness was recorded, every period counts as complete.
 pub fn periods(conn: &Connection, source_id: &str) -> Result<Vec<PeriodCoverage>, duckdb::Error> {
-    if !has_table(conn)? {
+    if !super::has_table(conn, "period_coverage")? {
         let unknown = Completeness {
             min_countries_share: 0.0,
             min_total_share: 0.0,

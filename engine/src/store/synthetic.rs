@@ -14,6 +14,19 @@ pub struct Generated<'a> {
     pub run_id: &'a str,
 }
 
+impl<'a> Generated<'a> {
+    /// About `rows` observations: a tenth as many economies (at least 100), each over the ten
+    /// years 2016–2025, as the Spark tests and benchmark size their data.
+    pub fn rows(rows: i64, run_id: &'a str) -> Self {
+        Generated {
+            entities: (rows / 10).max(100),
+            first_year: 2016,
+            last_year: 2025,
+            run_id,
+        }
+    }
+}
+
 /// Writes the tables into `conn` (an empty database) and checkpoints. Values grow 2 % a year with
 /// ±4 % noise from a hash, one value in 500 jumps by 60 %, one entity in a thousand misses the
 /// last year, and one name has a quote (`O'Hara Isles`), so every rule kind has work to do.
