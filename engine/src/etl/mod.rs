@@ -4,6 +4,7 @@ pub mod extract;
 pub mod load;
 pub mod manifest;
 pub mod memory;
+pub mod observation_parquet;
 pub mod pipeline;
 pub mod progress;
 pub mod prune;

@@ -7,17 +7,12 @@ use std::time::Instant;
 use std::sync::Arc;
 
 use chrono::Utc;
-use duckdb::arrow::array::{
-    ArrayRef, BooleanArray, Float64Array, Int32Array, Int32DictionaryArray, StringArray,
-    UInt64Array,
-};
-use duckdb::arrow::buffer::{BooleanBuffer, Buffer, NullBuffer, ScalarBuffer};
-use duckdb::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use duckdb::arrow::array::{ArrayRef, Float64Array, Int32Array, StringArray, UInt64Array};
+use duckdb::arrow::datatypes::SchemaRef;
 use duckdb::arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::schema::types::ColumnPath;
 
 use super::extract::{extract_source, FetchError, FetchSettings, Provenance};
 use super::load::{self, LoadError};
@@ -25,6 +20,7 @@ use super::manifest::{
     list_outputs_known, HashingWriter, OutputFile, RunDir, RunDirError, SourceCounts, Stage,
     StageManifest,
 };
+use super::observation_parquet::ObservationFileWriter;
 use super::progress::{NoProgress, Progress};
 use super::transform::{self, Reject, TransformError, Transformed};
 use super::volume;
@@ -560,169 +556,45 @@ fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<OutputFile, Pipe
     })
 }
 
-/// Rows per Arrow batch handed to the Parquet writer: bounds the extra memory of the conversion.
-const OBSERVATION_BATCH_ROWS: usize = 128 * 1024;
-
-/// Rows per Parquet row group: about DuckDB's own (122,880). The snapshot's queries read these
-/// files; rows are in (code, year) order, so each group's min/max statistics let DuckDB skip
-/// the rest for one country (1M-row groups made a country lookup over 10M rows 20× slower).
+/// Rows per batch the transform fills and per Parquet row group: about DuckDB's own (122,880).
+/// The snapshot's queries read these files; rows are in (code, year) order, so each group's
+/// min/max statistics let DuckDB skip the rest for one country (1M-row groups made a country
+/// lookup over 10M rows 20× slower).
 const ROW_GROUP_ROWS: usize = 128 * 1024;
 
 /// Below this many rows a source is written as one file; above, as one file per thread, written
 /// side by side (the load reads `observations/*/*.parquet`).
 const MIN_ROWS_PER_FILE: usize = 256 * 1024;
 
-/// The Parquet schema of a source's observation files, in column order. `source_id` is not
-/// stored: it is the partition folder's name (`source_id=<id>`), as `COPY … PARTITION_BY` lays
-/// it out. `series` and `edition` are the same on every row of a source: they are in
-/// `sources.parquet`, one row per source (the Parquet writer hashes every string of a row, so
-/// two constant string columns cost a third of the write). `value_bn` is not stored either: the
-/// snapshot's view derives both from `source_id` and `value`.
-fn observation_schema() -> SchemaRef {
-    let text = || DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
-    Arc::new(Schema::new(vec![
-        Field::new("code", text(), false),
-        Field::new("name_in_source", text(), false),
-        Field::new("year", DataType::Int32, false),
-        Field::new("value", DataType::Float64, false),
-        Field::new("is_aggregate", DataType::Boolean, false),
-        Field::new("is_projection", DataType::Boolean, false),
-        Field::new("change_pct", DataType::Float64, true),
-        Field::new("rank", DataType::Int32, true),
-        Field::new("share_pct", DataType::Float64, true),
-        Field::new("per_capita", DataType::Float64, true),
-    ]))
-}
-
-/// The dictionaries shared by every batch of one source.
-struct SourceDictionaries {
-    codes: ArrayRef,
-    names: ArrayRef,
-}
-
-impl SourceDictionaries {
-    fn new(codes: &[String], s: &transform::SourceObservations) -> Self {
-        SourceDictionaries {
-            codes: Arc::new(StringArray::from_iter_values(codes)),
-            names: Arc::new(StringArray::from_iter_values(s.names.iter().map(|n| &**n))),
-        }
-    }
-}
-
-/// Dictionary indices from the transform's `u32` ids (ids are below `u32::MAX / 2`: they index
-/// vectors of codes or names that fit in memory).
-fn keys(ids: Vec<u32>) -> Int32Array {
-    let n = ids.len();
-    // The same bits: the ids move into the array uncopied.
-    Int32Array::new(ScalarBuffer::new(Buffer::from_vec(ids), 0, n), None)
-}
-
-/// A column of figures where NaN means "none" (see [`transform::ObservationBatch`]), with its
-/// nulls; the values move into the array uncopied.
-fn figures(values: Vec<f64>) -> Float64Array {
-    let valid = BooleanBuffer::collect_bool(values.len(), |i| !values[i].is_nan());
-    let nulls = (valid.count_set_bits() < values.len()).then(|| NullBuffer::new(valid));
-    Float64Array::new(ScalarBuffer::from(values), nulls)
-}
-
-/// One Arrow record batch of rows `rows` (in (code, year) order) of a source's observations, in
-/// the column order of [`observation_schema`]: filled by the transform, derived figures included,
-/// its columns moved into the arrays (strings as indices into the dictionaries).
-fn observation_batch(
-    schema: &SchemaRef,
-    dicts: &SourceDictionaries,
-    s: &transform::SourceObservations,
-    rows: std::ops::Range<usize>,
-) -> Result<RecordBatch, String> {
-    let dict = |keys: Int32Array, values: &ArrayRef| -> Result<ArrayRef, String> {
-        Ok(Arc::new(
-            Int32DictionaryArray::try_new(keys, values.clone()).map_err(|e| e.to_string())?,
-        ))
-    };
-    let n = rows.len();
-    let b = s.fill(rows);
-    // Ranks are at most the rows of a year, far below `i32::MAX`; 0 is "none".
-    let rank_nulls = NullBuffer::new(BooleanBuffer::collect_bool(n, |i| b.rank[i] > 0));
-    let rank = Int32Array::new(
-        ScalarBuffer::new(Buffer::from_vec(b.rank), 0, n),
-        (rank_nulls.null_count() > 0).then_some(rank_nulls),
-    );
-    let per_capita = if s.has_per_capita() {
-        figures(b.per_capita)
-    } else {
-        Float64Array::new_null(n)
-    };
-    let columns: Vec<ArrayRef> = vec![
-        dict(keys(b.code), &dicts.codes)?,
-        dict(keys(b.name), &dicts.names)?,
-        Arc::new(Int32Array::from(b.year)),
-        Arc::new(Float64Array::from(b.value)),
-        Arc::new(BooleanArray::from(b.is_aggregate)),
-        Arc::new(BooleanArray::from(b.is_projection)),
-        Arc::new(figures(b.change_pct)),
-        Arc::new(rank),
-        Arc::new(figures(b.share_pct)),
-        Arc::new(per_capita),
-    ];
-    RecordBatch::try_new(schema.clone(), columns).map_err(|e| e.to_string())
-}
-
-/// Uncompressed, large row groups; dictionaries only for the strings: interning millions of
-/// numbers (even the few years: 10 % of the step) costs more than writing them plain, and
-/// distinct doubles end at the dictionary's size limit anyway. The doubles barely compress and the strings are
-/// already dictionaries: Snappy added 0.5–0.9 s to the stage per 10M rows.
-fn parquet_properties() -> WriterProperties {
-    let mut props = WriterProperties::builder()
-        .set_compression(Compression::UNCOMPRESSED)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
-    for column in [
-        "year",
-        "value",
-        "change_pct",
-        "rank",
-        "share_pct",
-        "per_capita",
-    ] {
-        props = props.set_column_dictionary_enabled(ColumnPath::from(column), false);
-    }
-    // Nobody looks a row up by the name a source spells: its minimum and maximum, compared
-    // string by string on every row, would serve no reader.
-    props = props
-        .set_column_statistics_enabled(ColumnPath::from("name_in_source"), EnabledStatistics::None);
-    props.build()
-}
-
 /// The small tables' files (regions, rejects, summaries): mostly distinct strings, which a
-/// dictionary would collect only to give up on.
+/// dictionary would collect only to give up on; read whole, so no statistics either (comparing
+/// every string cost more than writing it).
 fn table_properties() -> WriterProperties {
     WriterProperties::builder()
         .set_compression(Compression::UNCOMPRESSED)
         .set_dictionary_enabled(false)
+        .set_statistics_enabled(EnabledStatistics::None)
         .build()
 }
 
-/// Writes `batches` into a new Parquet file at `path` (synced), checksummed as it is written;
-/// `rel` is its name in the stage's manifest.
-fn write_parquet_file(
+/// What output files are written through: buffered, checksummed as written.
+type OutputSink = std::io::BufWriter<HashingWriter<std::fs::File>>;
+
+/// Creates the file at `path`, has `write` fill it (handing the sink back), and syncs it; `rel`
+/// is its name in the stage's manifest.
+fn write_output_file(
     path: &Path,
     rel: &str,
-    schema: SchemaRef,
-    properties: WriterProperties,
-    batches: impl Iterator<Item = Result<RecordBatch, String>>,
+    write: impl FnOnce(OutputSink) -> Result<OutputSink, String>,
 ) -> Result<OutputFile, String> {
     let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
     let file = std::fs::File::create(path).map_err(|e| err(&e))?;
-    let mut writer = ArrowWriter::try_new(
-        std::io::BufWriter::with_capacity(1 << 20, HashingWriter::new(file)),
-        schema,
-        Some(properties),
-    )
+    let sink = write(std::io::BufWriter::with_capacity(
+        1 << 20,
+        HashingWriter::new(file),
+    ))
     .map_err(|e| err(&e))?;
-    for batch in batches {
-        writer.write(&batch?).map_err(|e| err(&e))?;
-    }
-    let buffered = writer.into_inner().map_err(|e| err(&e))?;
-    let (file, sha256, bytes) = buffered
+    let (file, sha256, bytes) = sink
         .into_inner()
         .map_err(|e| err(&e.into_error()))?
         .finish();
@@ -731,6 +603,44 @@ fn write_parquet_file(
         path: rel.to_string(),
         sha256,
         bytes,
+    })
+}
+
+/// Writes `batches` into a new Parquet file at `path` (see [`write_output_file`]).
+fn write_parquet_file(
+    path: &Path,
+    rel: &str,
+    schema: SchemaRef,
+    properties: WriterProperties,
+    batches: impl Iterator<Item = Result<RecordBatch, String>>,
+) -> Result<OutputFile, String> {
+    write_output_file(path, rel, |sink| {
+        let mut writer =
+            ArrowWriter::try_new(sink, schema, Some(properties)).map_err(|e| e.to_string())?;
+        for batch in batches {
+            writer.write(&batch?).map_err(|e| e.to_string())?;
+        }
+        writer.into_inner().map_err(|e| e.to_string())
+    })
+}
+
+/// Writes rows `rows` of `s` (in (code, year) order) into a new Parquet file at `path`, a row
+/// group per batch filled by the transform (see [`write_output_file`]).
+fn write_observation_file(
+    path: &Path,
+    rel: &str,
+    codes: &[String],
+    s: &transform::SourceObservations,
+    rows: std::ops::Range<usize>,
+) -> Result<OutputFile, String> {
+    write_output_file(path, rel, |sink| {
+        let mut writer =
+            ObservationFileWriter::new(sink, codes, &s.names).map_err(|e| e.to_string())?;
+        for start in rows.clone().step_by(ROW_GROUP_ROWS) {
+            let batch = s.fill(start..(start + ROW_GROUP_ROWS).min(rows.end));
+            writer.write(&batch).map_err(|e| e.to_string())?;
+        }
+        writer.finish().map_err(|e| e.to_string())
     })
 }
 
@@ -753,37 +663,23 @@ fn write_parquet(dir: &Path, run: &RunId, t: &Transformed) -> Result<Vec<OutputF
 
 fn write_observations(dir: &Path, t: &Transformed) -> Result<Vec<OutputFile>, String> {
     use rayon::prelude::*;
-    let schema = observation_schema();
     let mut jobs = Vec::new();
     for s in t.observations.iter().filter(|s| !s.is_empty()) {
         // Source ids are [a-z0-9_]: the folder name is the one PARTITION_BY would write.
         let partition = format!("observations/source_id={}", s.source_id);
         let folder = dir.join(&partition);
         std::fs::create_dir_all(&folder).map_err(|err| format!("{}: {err}", folder.display()))?;
-        let dicts = Arc::new(SourceDictionaries::new(&t.codes, s));
         // Two files a thread: the threads stay busy while one of them writes the small tables.
         let files = (s.len() / MIN_ROWS_PER_FILE).clamp(1, 2 * rayon::current_num_threads());
         let per_file = s.len().div_ceil(files);
         for (n, start) in (0..s.len()).step_by(per_file).enumerate() {
             let rows = start..(start + per_file).min(s.len());
             let name = format!("data_{n}.parquet");
-            jobs.push((
-                folder.join(&name),
-                format!("{partition}/{name}"),
-                s,
-                dicts.clone(),
-                rows,
-            ));
+            jobs.push((folder.join(&name), format!("{partition}/{name}"), s, rows));
         }
     }
     jobs.into_par_iter()
-        .map(|(path, rel, s, dicts, rows)| {
-            let batches = rows.clone().step_by(OBSERVATION_BATCH_ROWS).map(|start| {
-                let end = (start + OBSERVATION_BATCH_ROWS).min(rows.end);
-                observation_batch(&schema, &dicts, s, start..end)
-            });
-            write_parquet_file(&path, &rel, schema.clone(), parquet_properties(), batches)
-        })
+        .map(|(path, rel, s, rows)| write_observation_file(&path, &rel, &t.codes, s, rows))
         .collect()
 }
 
