@@ -41,13 +41,14 @@ pub fn diff_sql(old: &str, new: &str, old_sources: &str, new_sources: &str) -> S
 
 /// Creates the `revisions` table of a snapshot being loaded (`conn`, after its views exist):
 /// the diff against `previous`, the run published before it (none for the first run; the table
-/// is then empty).
+/// is then empty). Returns the sources whose files are those of `previous`, byte for byte (the
+/// same checksums): they have no revisions, and their rows were not compared.
 pub fn write_table(
     conn: &Connection,
     store: &SnapshotStore,
     previous: Option<&RunId>,
     run: &RunId,
-) -> Result<(), duckdb::Error> {
+) -> Result<Vec<String>, duckdb::Error> {
     let create = |select: &str| {
         format!(
             "CREATE TABLE revisions AS SELECT source_id, code, year, kind, old_value, new_value,
@@ -60,7 +61,7 @@ pub fn write_table(
                     NULL::DOUBLE AS change_pct WHERE false";
     let Some(prev) = previous else {
         conn.execute(&create(empty), params![None::<String>, run.as_str()])?;
-        return Ok(());
+        return Ok(Vec::new());
     };
     let path = store.snapshot_path(prev);
     let attached = conn.execute_batch(&format!(
@@ -70,11 +71,11 @@ pub fn write_table(
     if let Err(e) = attached {
         tracing::warn!("revisions of run {run}: the previous run {prev} cannot be read: {e}");
         conn.execute(&create(empty), params![None::<String>, run.as_str()])?;
-        return Ok(());
+        return Ok(Vec::new());
     }
     let result = diff_by_merge(conn, store, prev, run).and_then(|merged| {
-        if merged {
-            return Ok(0);
+        if let Some(unchanged) = merged {
+            return Ok(unchanged);
         }
         let sql = diff_sql(
             "prev_run.observations",
@@ -82,31 +83,79 @@ pub fn write_table(
             "prev_run.sources",
             "sources",
         );
-        conn.execute(&create(&sql), params![prev.as_str(), run.as_str()])
+        conn.execute(&create(&sql), params![prev.as_str(), run.as_str()])?;
+        Ok(Vec::new())
     });
     conn.execute_batch("DETACH prev_run")?;
-    result.map(|_| ())
+    result
 }
 
-/// The `revisions` table by merging the two runs' files ([`super::diff`]); `false` (nothing
-/// written) when either run's files cannot be merged, for the query to do it.
+/// The sources among `sources` whose observation files in the attached `prev_run` are the
+/// ones of this snapshot: the same names with the same checksums (from both runs' transform
+/// manifests). None of them when `prev_run` predates the `transform_files` table.
+fn sources_with_same_files(
+    conn: &Connection,
+    sources: &[String],
+) -> Result<Vec<String>, duckdb::Error> {
+    let recorded: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM duckdb_tables()
+         WHERE database_name = 'prev_run' AND table_name = 'transform_files'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !recorded {
+        return Ok(Vec::new());
+    }
+    let files = |table: &str| -> Result<Vec<(String, String)>, duckdb::Error> {
+        conn.prepare(&format!(
+            "SELECT path, sha256 FROM {table} WHERE path LIKE 'observations/%' ORDER BY path"
+        ))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect()
+    };
+    let (old, new) = (
+        files("prev_run.transform_files")?,
+        files("transform_files")?,
+    );
+    let of_source = |all: &[(String, String)], id: &str| -> Vec<(String, String)> {
+        let folder = format!("observations/source_id={id}/");
+        all.iter()
+            .filter(|(path, _)| path.starts_with(&folder))
+            .cloned()
+            .collect()
+    };
+    Ok(sources
+        .iter()
+        .filter(|id| of_source(&old, id) == of_source(&new, id))
+        .cloned()
+        .collect())
+}
+
+/// The `revisions` table by merging the two runs' files ([`super::diff`]), skipping the sources
+/// whose files are unchanged (returned); `None` (nothing written) when either run's files
+/// cannot be merged, for the query to do it.
 fn diff_by_merge(
     conn: &Connection,
     store: &SnapshotStore,
     prev: &RunId,
     run: &RunId,
-) -> Result<bool, duckdb::Error> {
+) -> Result<Option<Vec<String>>, duckdb::Error> {
     let sources: Vec<String> = conn
         .prepare("SELECT source_id FROM prev_run.sources INTERSECT SELECT source_id FROM sources")?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
+    let unchanged = sources_with_same_files(conn, &sources)?;
+    let compared: Vec<String> = sources
+        .into_iter()
+        .filter(|s| !unchanged.contains(s))
+        .collect();
     let Some(revisions) = super::diff::diff_files(
         &store.snapshot_data_path(prev),
         &store.snapshot_data_path(run),
-        &sources,
+        &compared,
     ) else {
         tracing::info!("revisions of run {run}: the files of run {prev} are not in (code, year) order; comparing with a query");
-        return Ok(false);
+        return Ok(None);
     };
     conn.execute_batch(
         "CREATE TABLE revisions (source_id VARCHAR, code VARCHAR, year INTEGER, kind VARCHAR,
@@ -128,7 +177,7 @@ fn diff_by_merge(
         ])?;
     }
     app.flush()?;
-    Ok(true)
+    Ok(Some(unchanged))
 }
 
 #[derive(Debug, thiserror::Error)]
