@@ -392,142 +392,194 @@ fn field_index(source: &Source, columns: &[String], field: &str) -> Option<usize
     columns.iter().position(|c| c == name)
 }
 
-fn regions_from(
-    sources: &Sources,
-    source: &Source,
-    table: &RawTable,
-    file: &str,
-) -> (Vec<Region>, Vec<Reject>, SourceCounts) {
-    let idx = |f: &str| field_index(source, &table.columns, f);
-    let (code_i, name_i, region_i, sub_i) =
-        (idx("code"), idx("name"), idx("region"), idx("sub_region"));
-    // Optional: without them names stay as the source gives them.
-    let (region_code_i, sub_code_i) = (idx("region_code"), idx("sub_region_code"));
-    // Rows are checked side by side; then, in file order, the first row of a code wins.
-    let checked: Vec<Option<Result<Region, Reject>>> = table
-        .rows
-        .par_iter()
-        .map(|row| {
-            let reject = |field: &str, value: &str, rule: &str, message: String| {
-                Reject::at(source, file, &row.location, field, value, rule, message)
-            };
-            if let Some(problem) = &row.problem {
-                return Some(Err(reject("", "", "row_shape", problem.clone())));
-            }
-            let code = cell(row, code_i);
-            let region = cell(row, region_i);
-            // Antarctica has no region and no economy: missing, not an error.
-            if region.is_empty() {
-                return None;
-            }
-            if !is_code(code) {
+/// Where a region table's fields are, and what its rows are checked against.
+struct RegionColumns<'a> {
+    sources: &'a Sources,
+    source: &'a Source,
+    file: &'a str,
+    code: Option<usize>,
+    name: Option<usize>,
+    region: Option<usize>,
+    sub_region: Option<usize>,
+    /// Optional: without them names stay as the source gives them.
+    region_code: Option<usize>,
+    sub_region_code: Option<usize>,
+}
+
+impl<'a> RegionColumns<'a> {
+    fn find(sources: &'a Sources, source: &'a Source, columns: &[String], file: &'a str) -> Self {
+        let idx = |f: &str| field_index(source, columns, f);
+        RegionColumns {
+            sources,
+            source,
+            file,
+            code: idx("code"),
+            name: idx("name"),
+            region: idx("region"),
+            sub_region: idx("sub_region"),
+            region_code: idx("region_code"),
+            sub_region_code: idx("sub_region_code"),
+        }
+    }
+
+    /// One row checked on its own: `None` when it has no region (missing), else its region or
+    /// why it is rejected.
+    fn check(
+        &self,
+        row: &impl Cells,
+        location: &Location,
+        problem: Option<&str>,
+    ) -> Option<Result<Region, Reject>> {
+        let reject = |field: &str, value: &str, rule: &str, message: String| {
+            Reject::at(
+                self.source,
+                self.file,
+                location,
+                field,
+                value,
+                rule,
+                message,
+            )
+        };
+        if let Some(problem) = problem {
+            return Some(Err(reject("", "", "row_shape", problem.to_string())));
+        }
+        let code = row.cell(self.code);
+        let region = row.cell(self.region);
+        // Antarctica has no region and no economy: missing, not an error.
+        if region.is_empty() {
+            return None;
+        }
+        if !is_code(code) {
+            return Some(Err(reject(
+                "code",
+                code,
+                "code_format",
+                format!("`{code}` is not a three-letter code"),
+            )));
+        }
+        for (field, text) in [
+            ("name", row.cell(self.name)),
+            ("region", region),
+            ("sub_region", row.cell(self.sub_region)),
+        ] {
+            if let Some(c) = control_character(text) {
                 return Some(Err(reject(
-                    "code",
-                    code,
-                    "code_format",
-                    format!("`{code}` is not a three-letter code"),
+                    field,
+                    &visible_controls(text),
+                    "control_character",
+                    control_character_message(field, c),
                 )));
             }
-            for (field, text) in [
-                ("name", cell(row, name_i)),
-                ("region", region),
-                ("sub_region", cell(row, sub_i)),
-            ] {
-                if let Some(c) = control_character(text) {
+        }
+        let mut m49 = [String::new(), String::new()];
+        for (slot, (field, text)) in m49.iter_mut().zip([
+            ("region_code", row.cell(self.region_code)),
+            ("sub_region_code", row.cell(self.sub_region_code)),
+        ]) {
+            match m49_code(text) {
+                Some(code) => *slot = code,
+                None => {
                     return Some(Err(reject(
                         field,
                         &visible_controls(text),
-                        "control_character",
-                        control_character_message(field, c),
-                    )));
+                        "m49_code",
+                        format!(
+                            "`{}` is not a UN M49 code (one to three digits, e.g. 142 or 030)",
+                            visible_controls(text)
+                        ),
+                    )))
                 }
             }
-            let mut m49 = [String::new(), String::new()];
-            for (slot, (field, text)) in m49.iter_mut().zip([
-                ("region_code", cell(row, region_code_i)),
-                ("sub_region_code", cell(row, sub_code_i)),
-            ]) {
-                match m49_code(text) {
-                    Some(code) => *slot = code,
-                    None => {
-                        return Some(Err(reject(
-                            field,
-                            &visible_controls(text),
-                            "m49_code",
-                            format!(
-                                "`{}` is not a UN M49 code (one to three digits, e.g. 142 or 030)",
-                                visible_controls(text)
-                            ),
-                        )))
-                    }
-                }
-            }
-            let [region_code, sub_region_code] = m49;
-            let name = sources
-                .display_names
-                .get(code)
-                .cloned()
-                .unwrap_or_else(|| cell(row, name_i).to_string());
-            Some(Ok(Region {
-                code: code.to_string(),
-                name,
-                region: region.to_string(),
-                sub_region: cell(row, sub_i).to_string(),
-                region_code,
-                sub_region_code,
-                source_id: source.id.clone(),
-            }))
-        })
-        .collect();
-    let mut regions = Vec::with_capacity(checked.len());
+        }
+        let [region_code, sub_region_code] = m49;
+        let name = self
+            .sources
+            .display_names
+            .get(code)
+            .cloned()
+            .unwrap_or_else(|| row.cell(self.name).to_string());
+        Some(Ok(Region {
+            code: code.to_string(),
+            name,
+            region: region.to_string(),
+            sub_region: row.cell(self.sub_region).to_string(),
+            region_code,
+            sub_region_code,
+            source_id: self.source.id.clone(),
+        }))
+    }
+}
+
+/// The region table from its rows checked one by one ([`RegionColumns::check`], with each
+/// row's place): in file order, the first row of a code wins; then the configured overrides.
+fn regions_from(
+    sources: &Sources,
+    source: &Source,
+    checked: Vec<(Location, Option<Result<Region, Reject>>)>,
+    file: &str,
+) -> (Vec<Region>, Vec<Reject>, SourceCounts) {
+    let rows_in = checked.len() as u64;
+    // Which rows and overrides come first with their code (the codes borrowed, not copied).
+    let (keep, add): (Vec<bool>, Vec<bool>) = {
+        let mut seen: HashSet<&str> = HashSet::default();
+        let keep = checked
+            .iter()
+            .map(|(_, r)| matches!(r, Some(Ok(region)) if seen.insert(region.code.as_str())))
+            .collect();
+        let add = sources
+            .region_overrides
+            .iter()
+            .map(|o| seen.insert(o.code.as_str()))
+            .collect();
+        (keep, add)
+    };
+    let mut regions: Vec<Region> = Vec::with_capacity(checked.len());
     let mut rejects = Vec::new();
-    let mut seen: HashSet<&str> = HashSet::default();
     let mut missing = 0;
-    for (row, result) in table.rows.iter().zip(checked) {
+    for ((location, result), first) in checked.into_iter().zip(keep) {
         match result {
             None => missing += 1,
             Some(Err(reject)) => rejects.push(reject),
-            Some(Ok(region)) => {
-                if !seen.insert(cell(row, code_i)) {
-                    rejects.push(Reject::at(
-                        source,
-                        file,
-                        &row.location,
-                        "code",
-                        &region.code,
-                        "unique",
-                        format!("`{}` appears twice in the region table", region.code),
-                    ));
-                } else {
-                    regions.push(region);
-                }
-            }
+            Some(Ok(region)) if first => regions.push(region),
+            Some(Ok(region)) => rejects.push(Reject::at(
+                source,
+                file,
+                &location,
+                "code",
+                &region.code,
+                "unique",
+                format!("`{}` appears twice in the region table", region.code),
+            )),
         }
     }
     let from_table = regions.len();
-    for o in &sources.region_overrides {
-        if seen.insert(o.code.as_str()) {
-            regions.push(Region {
-                code: o.code.clone(),
-                name: o.name.clone(),
-                region: o.region.clone(),
-                sub_region: o.sub_region.clone(),
-                region_code: o
-                    .region_code
-                    .as_deref()
-                    .and_then(m49_code)
-                    .unwrap_or_default(),
-                sub_region_code: o
-                    .sub_region_code
-                    .as_deref()
-                    .and_then(m49_code)
-                    .unwrap_or_default(),
-                source_id: "config/sources.yml".to_string(),
-            });
-        }
+    for (o, _) in sources
+        .region_overrides
+        .iter()
+        .zip(add)
+        .filter(|(_, add)| *add)
+    {
+        regions.push(Region {
+            code: o.code.clone(),
+            name: o.name.clone(),
+            region: o.region.clone(),
+            sub_region: o.sub_region.clone(),
+            region_code: o
+                .region_code
+                .as_deref()
+                .and_then(m49_code)
+                .unwrap_or_default(),
+            sub_region_code: o
+                .sub_region_code
+                .as_deref()
+                .and_then(m49_code)
+                .unwrap_or_default(),
+            source_id: "config/sources.yml".to_string(),
+        });
     }
     let counts = SourceCounts {
-        rows_in: table.rows.len() as u64,
+        rows_in,
         rows_out: regions.len() as u64,
         rejected: rejects.len() as u64,
         missing,
@@ -741,15 +793,44 @@ struct RegionTable {
 }
 
 fn region_table(sources: &Sources, raw: &RawSource) -> Result<RegionTable, TransformError> {
-    let table = raw.parse_table()?;
-    let (regions, rejects, counts) = regions_from(sources, &raw.source, &table, &raw.location);
+    let source = &raw.source;
+    // A CSV table is checked record by record as it is read (as observations are): no table of
+    // strings is built first, which took as long as the checks.
+    let checked: Vec<(Location, Option<Result<Region, Reject>>)> = if source.kind == SourceKind::Csv
+    {
+        let body = CsvBody::open(source, &raw.file, &raw.bytes, CSV_CHUNK_BYTES)?;
+        let columns = RegionColumns::find(sources, source, &body.columns, &raw.location);
+        let width = body.columns.len();
+        body.chunks
+            .par_iter()
+            .map(|chunk| {
+                let mut rows = Vec::new();
+                chunk.for_each_record(width, |line, fields, problem| {
+                    let location = Location::Line(line);
+                    let checked = columns.check(fields, &location, problem.as_deref());
+                    rows.push((location, checked));
+                });
+                rows
+            })
+            .collect::<Vec<_>>()
+            .concat()
+    } else {
+        let table = raw.parse_table()?;
+        let columns = RegionColumns::find(sources, source, &table.columns, &raw.location);
+        table
+            .rows
+            .par_iter()
+            .map(|row| {
+                let checked = columns.check(row, &row.location, row.problem.as_deref());
+                (row.location.clone(), checked)
+            })
+            .collect()
+    };
+    let (regions, rejects, counts) = regions_from(sources, source, checked, &raw.location);
     if regions.is_empty() {
         return Err(TransformError::NoRegions(raw.source.id.clone()));
     }
-    let dict = {
-        let countries: HashSet<&str> = regions.iter().map(|r| r.code.as_str()).collect();
-        CodeDictionary::new(sources, &countries)
-    };
+    let dict = CodeDictionary::new(sources, regions.iter().map(|r| r.code.as_str()));
     Ok(RegionTable {
         regions,
         rejects,
@@ -786,27 +867,30 @@ struct CodeDictionary {
 }
 
 impl CodeDictionary {
-    fn new(sources: &Sources, countries: &HashSet<&str>) -> Self {
+    fn new<'c>(sources: &Sources, countries: impl Iterator<Item = &'c str>) -> Self {
         let aggregates = sources
             .enabled()
             .filter(|s| s.role == Role::Observations)
             .flat_map(|s| s.aggregates.iter())
-            .map(|a| sources.canonical_code(a).to_string());
-        let mut codes: Vec<String> = countries
-            .iter()
-            .map(|c| c.to_string())
+            .map(|a| (sources.canonical_code(a).to_string(), false));
+        // Each code with whether it is a country; a code both an aggregate and in the region
+        // table is a country (sorted after its aggregate entry, the two are merged).
+        let mut entries: Vec<(String, bool)> = countries
+            .map(|c| (c.to_string(), true))
             .chain(aggregates)
             .collect();
-        codes.par_sort_unstable();
-        codes.dedup();
+        entries.par_sort_unstable();
+        entries.dedup_by(|next, kept| {
+            let same = next.0 == kept.0;
+            kept.1 |= same && next.1;
+            same
+        });
+        let is_country = entries.iter().map(|e| e.1).collect();
+        let codes: Vec<String> = entries.into_iter().map(|e| e.0).collect();
         let ids = codes
             .iter()
             .enumerate()
             .map(|(i, c)| (c.clone(), i as u32))
-            .collect();
-        let is_country = codes
-            .par_iter()
-            .map(|c| countries.contains(c.as_str()))
             .collect();
         CodeDictionary {
             codes,
@@ -2188,7 +2272,7 @@ sources:
              Zed,ZZZ,2000,1\nBravo,BBB,20x0,1\n\"Say \"\"hi\"\"\",CCC,2001,-1\nBravo,BBB,2002,\nBravo,BBB,20"
         );
         let countries: HashSet<&str> = ["AAA", "BBB", "CCC"].into_iter().collect();
-        let dict = CodeDictionary::new(&sources, &countries);
+        let dict = CodeDictionary::new(&sources, countries.iter().copied());
         let names = HashMap::default();
         let table = extractor_for(SourceKind::Csv)
             .parse(source, "gdp.csv", gdp.as_bytes())
@@ -2327,7 +2411,7 @@ sources:
         assert!(expected_rows.len() > 100 && expected_rejects.len() > 100);
 
         let countries: HashSet<&str> = ["AAA", "BBB", "CCC"].into_iter().collect();
-        let dict = CodeDictionary::new(&sources, &countries);
+        let dict = CodeDictionary::new(&sources, countries.iter().copied());
         let names = HashMap::default();
         for chunk_bytes in [1, 64, 1000, 1 << 20] {
             let body = CsvBody::open(source, "gdp.csv", gdp.as_bytes(), chunk_bytes).unwrap();
