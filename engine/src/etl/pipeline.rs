@@ -18,7 +18,7 @@ use super::extract::{extract_source, FetchError, FetchSettings, Provenance};
 use super::load::{self, LoadError};
 use super::manifest::{
     list_outputs_known, HashingWriter, OutputFile, RunDir, RunDirError, SourceCounts, Stage,
-    StageManifest,
+    StageManifest, WritebackFile,
 };
 use super::observation_parquet::ObservationFileWriter;
 use super::progress::{NoProgress, Progress};
@@ -582,8 +582,9 @@ fn table_properties() -> WriterProperties {
         .build()
 }
 
-/// What output files are written through: buffered, checksummed as written.
-type OutputSink = std::io::BufWriter<HashingWriter<std::fs::File>>;
+/// What output files are written through: buffered, checksummed as written, handed to the
+/// disk as they grow.
+type OutputSink = std::io::BufWriter<HashingWriter<WritebackFile>>;
 
 /// Creates the file at `path`, has `write` fill it (handing the sink back), and syncs it; `rel`
 /// is its name in the stage's manifest.
@@ -596,14 +597,14 @@ fn write_output_file(
     let file = std::fs::File::create(path).map_err(|e| err(&e))?;
     let sink = write(std::io::BufWriter::with_capacity(
         1 << 20,
-        HashingWriter::new(file),
+        HashingWriter::new(WritebackFile::new(file)),
     ))
     .map_err(|e| err(&e))?;
     let (file, sha256, bytes) = sink
         .into_inner()
         .map_err(|e| err(&e.into_error()))?
         .finish();
-    file.sync_all().map_err(|e| err(&e))?;
+    file.into_inner().sync_all().map_err(|e| err(&e))?;
     Ok(OutputFile {
         path: rel.to_string(),
         sha256,
