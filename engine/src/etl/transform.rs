@@ -170,6 +170,8 @@ impl SourceObservations {
             if let Some(&ahead) = self.order.get(p + 8) {
                 let (c, i) = split_row_ref(ahead);
                 self.chunks[c].prefetch(i);
+                prefetch(&self.chunks[c].name, i);
+                prefetch(&self.chunks[c].is_projection, i);
             }
             let (c, i) = split_row_ref(self.order[p]);
             let chunk = &self.chunks[c];
