@@ -29,17 +29,6 @@ fn etl_run(data: &Path) -> Command {
     cmd
 }
 
-/// xorshift: reproducible kill points from a printed seed, no extra dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 fn assert_serving_intact(store: &SnapshotStore) -> Option<String> {
     let run = store.current().unwrap()?;
     let (_, conn) = store.open_current().unwrap();
@@ -71,7 +60,8 @@ fn sigkill_anywhere_leaves_a_servable_snapshot_and_the_run_resumes() {
                 | 1
         });
     println!("crash test seed: {seed} (CRASH_SEED={seed} to repeat)");
-    let mut rng = Rng(seed);
+    // Reproducible kill points from the printed seed.
+    let mut rng = engine::store::synthetic::Xorshift(seed);
 
     // Kill points are drawn inside each stage's time window, measured on the clean run.
     let first = engine::etl::manifest::RunDir::list(data.path())
@@ -87,7 +77,7 @@ fn sigkill_anywhere_leaves_a_servable_snapshot_and_the_run_resumes() {
         let m = first.manifest(stage).unwrap();
         let from = (m.started_at - t0).to_std().unwrap();
         let width = (m.finished_at - m.started_at).to_std().unwrap().as_millis() as u64 + 1;
-        let delay = startup + from + Duration::from_millis(rng.next() % width);
+        let delay = startup + from + Duration::from_millis(rng.next_u64() % width);
         let mut child = etl_run(data.path()).spawn().unwrap();
         std::thread::sleep(delay);
         if child.try_wait().unwrap().is_none() {

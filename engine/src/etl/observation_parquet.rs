@@ -585,6 +585,7 @@ fn double_range(values: &[f64]) -> Option<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::synthetic::Xorshift as Rng;
 
     /// Decodes the hybrid as the format defines it (an independent reading of `hybrid`).
     fn unhybrid(mut data: &[u8], width: u8, count: usize) -> Vec<u32> {
@@ -633,13 +634,8 @@ mod tests {
 
     #[test]
     fn the_hybrid_encoding_decodes_to_its_values() {
-        let mut seed = 7u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = Rng(7);
+        let mut next = move || rng.next_u64();
         for width in [1u8, 3, 8, 11, 17, 32] {
             let max = if width == 32 {
                 u32::MAX
@@ -689,22 +685,6 @@ mod tests {
         assert_eq!(int_range([3, -2, 9].into_iter()), Some((-2, 9)));
     }
 
-    /// A little generator (xorshift): the same rows on every run.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
-
     /// `rows` rows in (code, year) order: runs of codes, names mostly one per code, figures
     /// missing here and there, values of every size and sign.
     fn batch(
@@ -734,7 +714,7 @@ mod tests {
                 0 => 0.0,
                 1 => -(rng.below(1000) as f64) / 7.0,
                 2 => 1.234_567_890_123_456_7e-300 * rng.below(10) as f64,
-                _ => rng.next() as f64 / 3.0,
+                _ => rng.next_u64() as f64 / 3.0,
             };
             b.value.push(value);
             b.is_aggregate.push(rng.below(9) == 0);
@@ -743,7 +723,7 @@ mod tests {
                 if rng.below(3) == 0 {
                     f64::NAN
                 } else {
-                    (rng.next() as f64 / u64::MAX as f64) * 200.0 - 100.0
+                    (rng.next_u64() as f64 / u64::MAX as f64) * 200.0 - 100.0
                 }
             };
             b.change_pct.push(figure(rng));

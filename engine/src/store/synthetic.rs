@@ -4,6 +4,25 @@
 
 use duckdb::Connection;
 
+/// A small reproducible generator (xorshift64, shifts 13/7/17) for tests that want varied input
+/// they can replay from a seed, without a dependency. The seed must not be 0.
+#[derive(Debug, Clone)]
+pub struct Xorshift(pub u64);
+
+impl Xorshift {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// Below `n` (not 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
+
 /// What to generate: `entities` economies with a GDP series each from `first_year` to
 /// `last_year`, in run `run_id`.
 #[derive(Debug, Clone, Copy)]
