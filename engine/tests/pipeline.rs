@@ -268,6 +268,50 @@ fn an_interrupted_run_resumes_at_its_first_incomplete_stage() {
 }
 
 #[test]
+fn a_source_fetched_unchanged_keeps_one_raw_copy_and_a_changed_one_gets_its_own() {
+    use std::os::unix::fs::MetadataExt;
+    let ws = Workspace::new(good_rows().as_bytes(), 0.01);
+    let raw = |run: &engine::store::RunId| {
+        let rd = find_run(&ws.data(), Some(run.as_str())).unwrap();
+        let path = rd.stage_dir(Stage::Extract).join("raw/gdp.csv");
+        let provenance = engine::etl::pipeline::read_provenance(&rd).unwrap();
+        let gdp = provenance
+            .into_iter()
+            .find(|p| p.source_id == "gdp")
+            .unwrap();
+        let notes = rd.manifest(Stage::Extract).unwrap().notes.join(" ");
+        (fs::metadata(&path).unwrap().ino(), gdp.sha256, notes, path)
+    };
+    let first = ws.pipeline().run().unwrap().run;
+    let second = ws.pipeline().run().unwrap().run;
+    let (ino_1, sha_1, notes_1, path_1) = raw(&first);
+    let (ino_2, sha_2, notes_2, path_2) = raw(&second);
+    assert!(notes_1.is_empty(), "{notes_1}");
+    // The same bytes: the first run's copy, linked, and the manifest says so.
+    assert_eq!((ino_2, &sha_2), (ino_1, &sha_1));
+    assert!(
+        notes_2.contains("gdp") && notes_2.contains(first.as_str()),
+        "{notes_2}"
+    );
+    // The same size, other bytes (one digit): a copy of its own, with its own checksum.
+    let changed = good_rows().replacen(",1980,", ",1981,", 1);
+    assert_eq!(changed.len(), good_rows().len());
+    ws.set_gdp(changed.as_bytes());
+    let third = ws.pipeline().run().unwrap().run;
+    let (ino_3, sha_3, notes_3, path_3) = raw(&third);
+    assert_ne!(ino_3, ino_1);
+    assert_ne!(sha_3, sha_1);
+    assert!(!notes_3.contains("gdp"), "{notes_3}");
+    assert_eq!(fs::read_to_string(&path_3).unwrap(), changed);
+    // The first run's folder can go: the second's copy stays whole.
+    fs::remove_dir_all(ws.data().join("runs").join(first.as_str())).unwrap();
+    assert!(!path_1.exists());
+    assert_eq!(fs::read_to_string(&path_2).unwrap(), good_rows());
+    let (sha_2_again, _) = engine::etl::manifest::sha256_file(&path_2).unwrap();
+    assert_eq!(sha_2_again, sha_2);
+}
+
+#[test]
 fn a_snapshot_outlives_its_run_folder_and_moves_with_the_data_folder() {
     let ws = Workspace::new(good_rows().as_bytes(), 0.01);
     let first = ws.pipeline().run().unwrap().run;

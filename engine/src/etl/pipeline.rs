@@ -14,7 +14,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
-use super::extract::{extract_source, FetchError, FetchSettings, Provenance};
+use super::extract::{extract_source_reusing, FetchError, FetchSettings, Provenance, RawCopy};
 use super::load::{self, LoadError};
 use super::manifest::{
     list_outputs_known, HashingWriter, OutputFile, RunDir, RunDirError, SourceCounts, Stage,
@@ -280,9 +280,7 @@ impl Pipeline {
         let clock = Instant::now();
         let work_dir = rd.begin_stage(stage)?;
         let result = match stage {
-            Stage::Extract => self
-                .extract(&work_dir)
-                .map(|(c, known)| (c, Vec::new(), known)),
+            Stage::Extract => self.extract(rd, &work_dir),
             Stage::Transform => self.transform(rd, &work_dir),
             Stage::Load => self.load(rd).map(|(c, notes)| (c, notes, Vec::new())),
         };
@@ -311,28 +309,33 @@ impl Pipeline {
 
     /// Extracts every source; returns the raw files' checksums (computed on the bytes written)
     /// for the manifest.
-    fn extract(
-        &self,
-        work_dir: &Path,
-    ) -> Result<
-        (
-            std::collections::BTreeMap<String, SourceCounts>,
-            Vec<OutputFile>,
-        ),
-        PipelineError,
-    > {
+    fn extract(&self, rd: &RunDir, work_dir: &Path) -> Result<StageOutput, PipelineError> {
         use rayon::prelude::*;
         let raw_dir = work_dir.join("raw");
         std::fs::create_dir_all(&raw_dir)
             .map_err(|e| write_err(raw_dir.display().to_string())(e.to_string()))?;
+        let (earlier_run, earlier) = self.earlier_raw_copies(rd);
         // Sources are independent: fetch them side by side (network-bound for live sources).
-        let provenance: Vec<Provenance> = self
+        let extracted: Vec<(Provenance, bool)> = self
             .sources
             .enabled()
             .collect::<Vec<_>>()
             .par_iter()
-            .map(|s| extract_source(s, &self.fetch, &raw_dir))
+            .map(|s| extract_source_reusing(s, &self.fetch, &raw_dir, earlier.get(&s.id)))
             .collect::<Result<_, _>>()?;
+        let reused: Vec<&str> = extracted
+            .iter()
+            .filter(|(_, reused)| *reused)
+            .map(|(p, _)| p.source_id.as_str())
+            .collect();
+        let notes = match earlier_run {
+            Some(run) if !reused.is_empty() => vec![format!(
+                "raw copies: {} fetched the same bytes as run {run} (same size and SHA-256): its copy is linked, not written again",
+                reused.join(", ")
+            )],
+            _ => Vec::new(),
+        };
+        let provenance: Vec<Provenance> = extracted.into_iter().map(|(p, _)| p).collect();
         let json = serde_json::to_vec_pretty(&provenance)
             .map_err(|e| write_err("provenance.json")(e.to_string()))?;
         super::manifest::write_atomic(&work_dir.join("provenance.json"), &json)?;
@@ -345,7 +348,37 @@ impl Pipeline {
             })
             .collect();
         // Extract keeps bytes, not rows: its manifest lists each raw file with size and checksum.
-        Ok((std::collections::BTreeMap::new(), known))
+        Ok((std::collections::BTreeMap::new(), notes, known))
+    }
+
+    /// The raw copies of the last run before `rd` whose extract completed, by source, as its
+    /// provenance recorded them (none when there is no such run or it cannot be read).
+    fn earlier_raw_copies(
+        &self,
+        rd: &RunDir,
+    ) -> (Option<RunId>, std::collections::HashMap<String, RawCopy>) {
+        let earlier = RunDir::list(&self.data_dir).ok().and_then(|runs| {
+            runs.into_iter()
+                .rfind(|r| r.run < rd.run && r.manifest(Stage::Extract).is_some())
+        });
+        let Some(earlier) = earlier else {
+            return (None, Default::default());
+        };
+        let copies = read_provenance(&earlier)
+            .map(|all| {
+                all.into_iter()
+                    .map(|p| {
+                        let copy = RawCopy {
+                            path: earlier.stage_dir(Stage::Extract).join(&p.raw_file),
+                            sha256: p.sha256,
+                            size: p.size_bytes,
+                        };
+                        (p.source_id, copy)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        (Some(earlier.run), copies)
     }
 
     /// Validates, transforms and writes; returns the counts, notes for the manifest, and the

@@ -196,6 +196,27 @@ pub fn extract_source(
     settings: &FetchSettings,
     raw_dir: &Path,
 ) -> Result<Provenance, FetchError> {
+    extract_source_reusing(source, settings, raw_dir, None).map(|(p, _)| p)
+}
+
+/// A raw copy an earlier run kept, with the checksum and size its extract recorded.
+#[derive(Debug, Clone)]
+pub struct RawCopy {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// [`extract_source`], where `previous` is the source's raw copy from the last run: when the
+/// fetched bytes are exactly those (same size, then same SHA-256), that copy is linked into
+/// `raw_dir` instead of writing the same bytes again (raw copies never change once their
+/// extract completed). Also returns whether it was.
+pub fn extract_source_reusing(
+    source: &Source,
+    settings: &FetchSettings,
+    raw_dir: &Path,
+    previous: Option<&RawCopy>,
+) -> Result<(Provenance, bool), FetchError> {
     let fetched = fetch_source(source, settings)?;
     let file_name = format!("{}.{}", source.id, source.kind.file_extension());
     let path: PathBuf = raw_dir.join(&file_name);
@@ -203,8 +224,41 @@ pub fn extract_source(
         path: path.clone(),
         message: e.to_string(),
     };
-    let (sha256, size_bytes) = match &fetched.body {
-        fetch::Body::Bytes(bytes) => {
+    let read_err = |from: &Path, e: std::io::Error| FetchError::File {
+        source_id: source.id.clone(),
+        path: from.to_path_buf(),
+        message: e.to_string(),
+    };
+    // The earlier copy, linked here, when it holds the bytes whose checksum `sha256` gives.
+    let reuse = |size: u64, sha256: &dyn Fn() -> Result<String, FetchError>| {
+        let Some(prev) = previous.filter(|p| p.size == size) else {
+            return Ok(None);
+        };
+        let sha = sha256()?;
+        Ok::<_, FetchError>(
+            (sha == prev.sha256 && std::fs::hard_link(&prev.path, &path).is_ok())
+                .then_some((sha, size)),
+        )
+    };
+    let file_size = |from: &Path| std::fs::metadata(from).map(|m| m.len()).ok();
+    let reused = match &fetched.body {
+        fetch::Body::Bytes(bytes) => reuse(bytes.len() as u64, &|| {
+            Ok(crate::etl::manifest::sha256_hex(bytes))
+        })?,
+        fetch::Body::File(from) => match file_size(from) {
+            Some(size) => reuse(size, &|| {
+                let (sha, read) =
+                    crate::etl::manifest::sha256_file(from).map_err(|e| read_err(from, e))?;
+                // Grown or shrunk while it was read: not the bytes of the earlier copy.
+                Ok(if read == size { sha } else { String::new() })
+            })?,
+            None => None,
+        },
+    };
+    let was_reused = reused.is_some();
+    let (sha256, size_bytes) = match (reused, &fetched.body) {
+        (Some(done), _) => done,
+        (None, fetch::Body::Bytes(bytes)) => {
             // Written and hashed side by side.
             let (written, sha256) = rayon::join(
                 || std::fs::write(&path, bytes),
@@ -215,19 +269,15 @@ pub fn extract_source(
         }
         // A local file is copied and the bytes written are hashed as they go: the checksum is
         // the raw copy's even if the original changes meanwhile.
-        fetch::Body::File(from) => {
+        (None, fetch::Body::File(from)) => {
             use crate::etl::manifest::{copy_and_hash, CopyError};
             copy_and_hash(from, &path).map_err(|e| match e {
-                CopyError::Read(e) => FetchError::File {
-                    source_id: source.id.clone(),
-                    path: from.clone(),
-                    message: e.to_string(),
-                },
+                CopyError::Read(e) => read_err(from, e),
                 CopyError::Write(e) => write_err(e),
             })?
         }
     };
-    Ok(Provenance {
+    let provenance = Provenance {
         source_id: source.id.clone(),
         kind: source.kind,
         title: source.title.clone(),
@@ -242,7 +292,8 @@ pub fn extract_source(
         sha256,
         size_bytes,
         raw_file: format!("raw/{file_name}"),
-    })
+    };
+    Ok((provenance, was_reused))
 }
 
 #[cfg(test)]
