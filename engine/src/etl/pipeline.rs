@@ -330,7 +330,7 @@ impl Pipeline {
             .collect();
         let notes = match earlier_run {
             Some(run) if !reused.is_empty() => vec![format!(
-                "raw copies: {} fetched the same bytes as run {run} (same size and SHA-256): its copy is linked, not written again",
+                "raw copies: {} fetched the same bytes as run {run} (compared byte for byte): its copy and checksum are kept, not written again",
                 reused.join(", ")
             )],
             _ => Vec::new(),
