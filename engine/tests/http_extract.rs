@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use engine::config::{Fetch, Sources};
-use engine::etl::extract::{extract_source, fetch_source, FetchSettings};
+use engine::etl::extract::{
+    extract_source, extract_source_reusing, fetch_source, FetchSettings, RawCopy,
+};
 use engine::etl::manifest::sha256_hex;
 
 fn mirror() -> PathBuf {
@@ -121,6 +123,65 @@ fn reads_the_url_and_records_provenance() {
         original
     );
     assert!((chrono::Utc::now() - prov.fetched_at).num_seconds() < 60);
+}
+
+#[test]
+fn a_body_fetched_again_unchanged_links_the_earlier_copy_and_a_changed_one_is_written() {
+    use std::os::unix::fs::MetadataExt;
+    let srv = serve();
+    let url = format!("{}/mirror/imf_weo_2024oct/ngdpd_by_year_raw.json", srv.base);
+    let source = source_with(&url, None);
+    let (first, second, third) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let prov = extract_source(&source, &settings(), first.path()).unwrap();
+    let kept = first.path().join(&prov.raw_file["raw/".len()..]);
+    let earlier = RawCopy {
+        path: kept.clone(),
+        sha256: prov.sha256.clone(),
+        size: prov.size_bytes,
+    };
+    let (again, reused) =
+        extract_source_reusing(&source, &settings(), second.path(), Some(&earlier)).unwrap();
+    let linked = second.path().join(&again.raw_file["raw/".len()..]);
+    assert!(reused);
+    assert_eq!(
+        (&again.sha256, again.size_bytes),
+        (&prov.sha256, prov.size_bytes)
+    );
+    assert_eq!(
+        std::fs::metadata(&linked).unwrap().ino(),
+        std::fs::metadata(&kept).unwrap().ino()
+    );
+    assert_eq!(again.read_from, "url");
+    // An earlier copy of the same size with other bytes (its own checksum): the body is
+    // written and hashed as fetched.
+    let mut other = std::fs::read(&kept).unwrap();
+    other[0] ^= 1;
+    let other_path = third.path().join("other.json");
+    std::fs::write(&other_path, &other).unwrap();
+    let different = RawCopy {
+        path: other_path.clone(),
+        sha256: sha256_hex(&other),
+        size: other.len() as u64,
+    };
+    let raw = third.path().join("raw");
+    std::fs::create_dir_all(&raw).unwrap();
+    let (fresh, reused) =
+        extract_source_reusing(&source, &settings(), &raw, Some(&different)).unwrap();
+    assert!(!reused);
+    assert_eq!(fresh.sha256, prov.sha256);
+    let written = raw.join(&fresh.raw_file["raw/".len()..]);
+    assert_ne!(
+        std::fs::metadata(&written).unwrap().ino(),
+        std::fs::metadata(&other_path).unwrap().ino()
+    );
+    assert_eq!(
+        std::fs::read(&written).unwrap(),
+        std::fs::read(&kept).unwrap()
+    );
 }
 
 #[test]
