@@ -524,7 +524,8 @@ fn regions_from(
     let rows_in = checked.len() as u64;
     // Which rows and overrides come first with their code (the codes borrowed, not copied).
     let (keep, add): (Vec<bool>, Vec<bool>) = {
-        let mut seen: HashSet<&str> = HashSet::default();
+        let mut seen: HashSet<&str> =
+            HashSet::with_capacity_and_hasher(checked.len(), Default::default());
         let keep = checked
             .iter()
             .map(|(_, r)| matches!(r, Some(Ok(region)) if seen.insert(region.code.as_str())))
