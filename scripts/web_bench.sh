@@ -28,7 +28,8 @@ ACTIONBOARD_DATA_DIR=$data "$BIN" etl run --mirror "$MIRROR" >/dev/null 2>&1
 ACTIONBOARD_DATA_DIR=$data LEPTOS_SITE_ROOT=$SITE ACTIONBOARD_LOG=warn "$BIN" serve --port 0 >"$data/serve.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
-  url=$(grep -o 'http://[^ ]*' "$data/serve.log" 2>/dev/null | head -1 || true)
+  # The line that says where it serves (a first start also prints the sign-in address before it).
+  url=$(sed -n 's|.*is serving \(http://[^ ]*\).*|\1|p' "$data/serve.log" 2>/dev/null | head -1 || true)
   [ -n "$url" ] && break
   sleep 0.1
 done
