@@ -752,8 +752,8 @@ mod tests {
     /// skips row groups by them: a wrong bound would hide rows from a filtered query).
     #[test]
     fn written_files_read_back_row_for_row_in_arrow_and_duckdb() {
-        use duckdb::arrow::array::{Array, AsArray, BooleanArray, Float64Array, Int32Array};
-        use duckdb::arrow::datatypes::Int32Type;
+        use duckdb::arrow::array::{Array, AsArray, Float64Array};
+        use duckdb::arrow::datatypes::{Float64Type, Int32Type};
         use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
         let dir = tempfile::tempdir().unwrap();
@@ -805,27 +805,9 @@ mod tests {
                 let code_values = code.values().as_string::<i32>();
                 let name = read.column(1).as_dictionary::<Int32Type>();
                 let name_values = name.values().as_string::<i32>();
-                let int = |c: usize| {
-                    read.column(c)
-                        .as_any()
-                        .downcast_ref::<Int32Array>()
-                        .unwrap()
-                        .clone()
-                };
-                let float = |c: usize| {
-                    read.column(c)
-                        .as_any()
-                        .downcast_ref::<Float64Array>()
-                        .unwrap()
-                        .clone()
-                };
-                let flag = |c: usize| {
-                    read.column(c)
-                        .as_any()
-                        .downcast_ref::<BooleanArray>()
-                        .unwrap()
-                        .clone()
-                };
+                let int = |c: usize| read.column(c).as_primitive::<Int32Type>().clone();
+                let float = |c: usize| read.column(c).as_primitive::<Float64Type>().clone();
+                let flag = |c: usize| read.column(c).as_boolean().clone();
                 let (year, value, change, rank, share, capita) =
                     (int(2), float(3), float(6), int(7), float(8), float(9));
                 let opt_f = |a: &Float64Array, i: usize| (!a.is_null(i)).then(|| a.value(i));

@@ -557,41 +557,34 @@ impl Pipeline {
     }
 }
 
-/// Writes the rejects as CSV; the file's entry for the manifest (checksummed as written).
+/// Writes the rejects as CSV (see [`write_output_file`]); the file's entry for the manifest.
 fn write_rejects_csv(path: &Path, rejects: &[Reject]) -> Result<OutputFile, PipelineError> {
-    let file = std::fs::File::create(path)
-        .map_err(|e| write_err(path.display().to_string())(e.to_string()))?;
-    let mut w = csv::Writer::from_writer(HashingWriter::new(file));
-    for r in rejects {
-        w.serialize(r)
-            .map_err(|e| write_err(path.display().to_string())(e.to_string()))?;
-    }
-    if rejects.is_empty() {
-        w.write_record([
-            "source_id",
-            "file",
-            "location",
-            "field",
-            "value",
-            "rule",
-            "message",
-            "code",
-            "year",
-        ])
-        .map_err(|e| write_err(path.display().to_string())(e.to_string()))?;
-    }
-    let (_, sha256, bytes) = w
-        .into_inner()
-        .map_err(|e| write_err(path.display().to_string())(e.to_string()))?
-        .finish();
-    Ok(OutputFile {
-        path: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        sha256,
-        bytes,
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    write_output_file(path, &name, |sink| {
+        let mut w = csv::Writer::from_writer(sink);
+        for r in rejects {
+            w.serialize(r).map_err(|e| e.to_string())?;
+        }
+        if rejects.is_empty() {
+            w.write_record([
+                "source_id",
+                "file",
+                "location",
+                "field",
+                "value",
+                "rule",
+                "message",
+                "code",
+                "year",
+            ])
+            .map_err(|e| e.to_string())?;
+        }
+        w.into_inner().map_err(|e| e.to_string())
     })
+    .map_err(write_err(path.display().to_string()))
 }
 
 /// Rows per batch the transform fills and per Parquet row group: about DuckDB's own (122,880).

@@ -119,11 +119,6 @@ impl SourceObservations {
         self.order.is_empty()
     }
 
-    /// Whether the rows carry per-capita figures.
-    pub fn has_per_capita(&self) -> bool {
-        self.population.is_some()
-    }
-
     /// The distinct countries (aggregates excluded) among the rows.
     pub fn countries(&self) -> u64 {
         self.countries

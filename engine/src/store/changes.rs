@@ -97,13 +97,7 @@ fn sources_with_same_files(
     conn: &Connection,
     sources: &[String],
 ) -> Result<Vec<String>, duckdb::Error> {
-    let recorded: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM duckdb_tables()
-         WHERE database_name = 'prev_run' AND table_name = 'transform_files'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !recorded {
+    if !super::has_table_in(conn, "prev_run", "transform_files")? {
         return Ok(Vec::new());
     }
     let files = |table: &str| -> Result<Vec<(String, String)>, duckdb::Error> {

@@ -38,3 +38,17 @@ pub fn has_table(conn: &duckdb::Connection, name: &str) -> Result<bool, duckdb::
         |r| r.get(0),
     )
 }
+
+/// [`has_table`] for the database attached to `conn` as `catalog`.
+pub fn has_table_in(
+    conn: &duckdb::Connection,
+    catalog: &str,
+    name: &str,
+) -> Result<bool, duckdb::Error> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM information_schema.tables
+         WHERE table_name = ? AND table_catalog = ?",
+        [name, catalog],
+        |r| r.get(0),
+    )
+}
