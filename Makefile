@@ -54,13 +54,14 @@ load:
 dev: setup-dev
 	cargo leptos watch
 
-## test: formatting, lints (ssr + hydrate), Rust tests, browser tests
+## test: formatting, lints (layers, ssr + hydrate), Rust tests, browser tests
 test: setup-test fmt-check lint build-debug rust-test browser-test
 
 fmt-check:
 	cargo fmt --all -- --check
 
 lint:
+	python3 scripts/check_layers.py
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(HYDRATE_CLIPPY) -- -D warnings
 

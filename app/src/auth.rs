@@ -125,7 +125,7 @@ pub fn login_form_token() -> String {
         {
             return token;
         }
-        let token = match engine::store::users::new_token() {
+        let token = match engine::state::users::new_token() {
             Ok(t) => t,
             Err(e) => {
                 leptos::logging::error!("sign-in form token: {e}");

@@ -4,7 +4,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use display::names::RegionCodes;
-use engine::store::{AlertStore, Overview, SnapshotMemo, SnapshotReader, StateError, StateWatch};
+use engine::query::Overview;
+use engine::snapshot::SnapshotMemo;
+use engine::snapshot::SnapshotReader;
+use engine::state::AlertStore;
+use engine::state::StateError;
+use engine::state::StateWatch;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -78,7 +83,7 @@ impl AppState {
         let read = || {
             let (run, conn) = self.snapshots.connection().map_err(|e| e.to_string())?;
             self.region_codes.get_or_try(&run, (), || {
-                engine::store::queries::region_codes(&conn).map_err(|e| e.to_string())
+                engine::query::queries::region_codes(&conn).map_err(|e| e.to_string())
             })
         };
         read().unwrap_or_else(|e: String| {

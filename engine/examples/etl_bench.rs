@@ -36,8 +36,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use engine::base::run::SourceCounts;
 use engine::config::Sources;
-use engine::etl::manifest::SourceCounts;
 use engine::etl::pipeline::{find_run, read_provenance};
 use engine::etl::{transform, Pipeline, Stage};
 

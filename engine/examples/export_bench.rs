@@ -28,7 +28,9 @@ use display::{Format as Fmt, Lang, Text};
 use engine::export::{self, About, Format, Options};
 use engine::rules::config::Scope;
 use engine::rules::{Action, Alert, Evaluation, Evidence, Severity};
-use engine::store::{Act, AlertFilter, AlertStore};
+use engine::state::Act;
+use engine::state::AlertFilter;
+use engine::state::AlertStore;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -206,7 +208,7 @@ fn run() -> Result<(), Error> {
         let mut alerts = 0u64;
         store.scan(&filter, |_| {
             alerts += 1;
-            Ok::<_, engine::store::StateError>(())
+            Ok::<_, engine::state::StateError>(())
         })?;
         println!(
             "reading the alert state alone: {alerts} alerts in {:.2} s",

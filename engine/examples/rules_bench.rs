@@ -146,7 +146,7 @@ fn parse_args() -> Result<Args, Error> {
     Ok(args)
 }
 
-/// A snapshot with the tables a load writes, generated ([`engine::store::synthetic`]): 2 %
+/// A snapshot with the tables a load writes, generated ([`testkit`]): 2 %
 /// growth a year with ±4 % noise, so a few per cent of entities fall ≥ 5 % in a year; one
 /// entity in a thousand has no figure for the last year.
 fn build(path: &Path, args: &Args) -> Result<Connection, Error> {
@@ -156,9 +156,9 @@ fn build(path: &Path, args: &Args) -> Result<Connection, Error> {
         }
     }
     let conn = Connection::open(path)?;
-    engine::store::synthetic::write(
+    testkit::write(
         &conn,
-        engine::store::synthetic::Generated {
+        testkit::Generated {
             entities: args.entities,
             first_year: (LAST_YEAR - args.periods + 1) as i32,
             last_year: LAST_YEAR as i32,

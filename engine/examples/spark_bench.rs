@@ -58,10 +58,7 @@ fn build(path: &Path, rows: i64) -> Result<Connection, Error> {
         }
     }
     let conn = Connection::open(path)?;
-    engine::store::synthetic::write(
-        &conn,
-        engine::store::synthetic::Generated::rows(rows, "bench"),
-    )?;
+    testkit::write(&conn, testkit::Generated::rows(rows, "bench"))?;
     Ok(conn)
 }
 

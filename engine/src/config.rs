@@ -489,6 +489,48 @@ impl Sources {
 }
 
 /// A source of the repository's `config/sources.yml`, for unit tests of the extractors.
+/// The thresholds of completeness (`completeness:` in `metrics.yml`).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Completeness {
+    /// Countries reporting, as a fraction of the previous complete period's.
+    #[serde(default = "ninety_percent")]
+    pub min_countries_share: f64,
+    /// Their total value, as a fraction of the previous complete period's total.
+    #[serde(default = "ninety_percent")]
+    pub min_total_share: f64,
+}
+
+fn ninety_percent() -> f64 {
+    0.9
+}
+
+impl Default for Completeness {
+    fn default() -> Self {
+        Completeness {
+            min_countries_share: ninety_percent(),
+            min_total_share: ninety_percent(),
+        }
+    }
+}
+
+impl Completeness {
+    /// The reason the thresholds are unusable, if they are.
+    pub fn problem(&self) -> Option<String> {
+        for (name, v) in [
+            ("min_countries_share", self.min_countries_share),
+            ("min_total_share", self.min_total_share),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Some(format!(
+                    "completeness.{name} is {v}, expected a fraction between 0 and 1 (0.9: 90 % of the previous complete period)"
+                ));
+            }
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 pub(crate) fn default_source(id: &str) -> Source {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/sources.yml");

@@ -57,6 +57,8 @@ pub enum LakeError {
     },
     #[error("{0}")]
     Interrupted(String),
+    #[error(transparent)]
+    Snapshot(Box<crate::snapshot::SnapshotError>),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LakeError + '_ {
@@ -230,8 +232,8 @@ fn write_run(conn: &Connection, run_id: &str, tmp: &Path) -> Result<RunManifest,
             source,
         }
     };
-    let has_table = |name: &str| crate::store::has_table(conn, name).map_err(err(name));
-    let path = |rel: &str| crate::rules::sql::quote(&tmp.join(rel).to_string_lossy());
+    let has_table = |name: &str| crate::snapshot::has_table(conn, name).map_err(err(name));
+    let path = |rel: &str| crate::base::sql::quote(&tmp.join(rel).to_string_lossy());
     conn.execute_batch(&format!(
         "COPY (SELECT {OBSERVATION_COLUMNS} FROM observations) TO {} \
          (FORMAT PARQUET, PARTITION_BY (source_id, year), FILENAME_PATTERN 'part-{{i}}')",

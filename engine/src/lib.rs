@@ -1,13 +1,19 @@
-//! Actionboard's engine: everything that turns source files into queryable snapshots.
+//! Actionboard's engine: everything that turns source files into queryable snapshots and alerts.
 //!
-//! Data flows one way: `etl` (extract → validate → transform → load) writes immutable DuckDB
-//! snapshots through `store`; `rules` turn the published one into alerts, whose state `store`
-//! keeps apart; readers (the web server, the CLI) query both.
+//! Layers, lowest first; a module imports only the ones below it (`scripts/check_layers.py`
+//! checks this in `make test`):
+//! `base` (shared vocabulary) → `config` → `snapshot` (files and their shared tables) → `etl`
+//! (extract → validate → transform → load) → `query` (the read side) → `lake` → `rules` →
+//! `state` (alerts, people) → `export` → `publish` (the post-run flow).
 //! This crate knows nothing of HTTP or UI.
 
+pub mod base;
 pub mod config;
 pub mod etl;
 pub mod export;
 pub mod lake;
+pub mod publish;
+pub mod query;
 pub mod rules;
-pub mod store;
+pub mod snapshot;
+pub mod state;

@@ -10,10 +10,15 @@ use display::alert::earlier_resolution;
 use display::{Format, Text};
 use engine::rules::config::Scope;
 use engine::rules::{Action, Alert, Evaluation, Evidence, Severity};
-use engine::store::{
-    Act, ActError, ActionKind, AlertStore, DismissReason, InputError, SnoozeCondition,
-    SnoozeRequest, Status,
-};
+use engine::state::Act;
+use engine::state::ActError;
+use engine::state::ActionKind;
+use engine::state::AlertStore;
+use engine::state::DismissReason;
+use engine::state::InputError;
+use engine::state::SnoozeCondition;
+use engine::state::SnoozeRequest;
+use engine::state::Status;
 
 const FP: &str = "fall:KOR:2025";
 
@@ -644,7 +649,7 @@ fn assign_dismiss_feedback_and_comments_are_kept() {
     assert!(r.overdue(due + Duration::seconds(1)) && !r.overdue(due));
     // Assigned alerts are found by their assignee.
     let mine = store
-        .list(&engine::store::AlertFilter {
+        .list(&engine::state::AlertFilter {
             owner: Some("lee".into()),
             ..Default::default()
         })

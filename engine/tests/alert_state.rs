@@ -7,7 +7,9 @@ use chrono::{Duration, TimeZone, Utc};
 use display::{Format, Text};
 use engine::rules::config::Scope;
 use engine::rules::{Action, Alert, Evaluation, Evidence, Severity};
-use engine::store::{AlertFilter, AlertStore, Status};
+use engine::state::AlertFilter;
+use engine::state::AlertStore;
+use engine::state::Status;
 
 fn alert(rule: &str, entity: &str, value: f64, auto_resolve: bool) -> Alert {
     Alert {
@@ -255,13 +257,13 @@ fn the_state_survives_reopening_the_file_and_filters_work() {
             None,
             now
         ),
-        Err(engine::store::StateError::NoSuchAlert(_))
+        Err(engine::state::StateError::NoSuchAlert(_))
     ));
 }
 
 #[test]
 fn the_state_version_changes_with_every_commit_and_only_then() {
-    use engine::store::StateWatch;
+    use engine::state::StateWatch;
     let dir = tempfile::tempdir().unwrap();
     let watch = StateWatch::new(dir.path());
     assert_eq!(watch.version(), None, "no state yet");
@@ -280,7 +282,7 @@ fn the_state_version_changes_with_every_commit_and_only_then() {
     for _ in 0..20 {
         let reader = AlertStore::open_in(dir.path()).unwrap();
         reader
-            .list(&engine::store::AlertFilter::everything())
+            .list(&engine::state::AlertFilter::everything())
             .unwrap();
         drop(reader);
         assert_eq!(watch.version().unwrap(), v1, "stable while nothing changes");

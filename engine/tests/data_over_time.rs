@@ -10,7 +10,7 @@ use engine::config::Sources;
 use engine::etl::pipeline::find_run;
 use engine::etl::{Pipeline, PipelineError, Stage};
 use engine::rules::PipelineFacts;
-use engine::store::SnapshotStore;
+use engine::snapshot::SnapshotStore;
 
 fn real_mirror() -> PathBuf {
     std::env::var_os("ACTIONBOARD_MIRROR")
@@ -153,7 +153,7 @@ fn a_shrunk_source_fails_with_the_counts_and_the_previous_snapshot_keeps_serving
         "{}",
         failure.error
     );
-    let summary = engine::store::pipeline::run_summary(&failed);
+    let summary = engine::query::pipeline::run_summary(&failed);
     assert_eq!(
         serde_json::to_value(summary.state()).unwrap(),
         serde_json::json!("failed")
@@ -163,7 +163,7 @@ fn a_shrunk_source_fails_with_the_counts_and_the_previous_snapshot_keeps_serving
     // The pipeline rule raises an alert for it, the way failed runs do.
     let facts = PipelineFacts::gather(&ws.data(), first.as_str());
     assert_eq!(facts.failed_runs.len(), 1);
-    let (evaluation, _) = engine::rules::refresh(&ws.store(), &ws.rule_set()).unwrap();
+    let (evaluation, _) = engine::publish::refresh(&ws.store(), &ws.rule_set()).unwrap();
     let pipeline_alert = evaluation
         .alerts
         .iter()
@@ -354,20 +354,20 @@ fn next_release(partial_only: bool) -> NextRelease {
     }
 }
 
-fn active_alerts(ws: &Workspace) -> Vec<engine::store::AlertRecord> {
-    engine::store::AlertStore::open_in(&ws.data())
+fn active_alerts(ws: &Workspace) -> Vec<engine::state::AlertRecord> {
+    engine::state::AlertStore::open_in(&ws.data())
         .unwrap()
-        .list(&engine::store::AlertFilter::default())
+        .list(&engine::state::AlertFilter::default())
         .unwrap()
 }
 
 #[test]
 fn a_partial_year_changes_no_headline_figure_no_ranking_and_no_earlier_alert() {
-    use engine::store::queries;
+    use engine::query::queries;
     let ws = Workspace::new();
     ws.pipeline().run().unwrap();
     let set = ws.rule_set();
-    let (before_eval, _) = engine::rules::refresh(&ws.store(), &set).unwrap();
+    let (before_eval, _) = engine::publish::refresh(&ws.store(), &set).unwrap();
     let before = {
         let (_, conn) = ws.store().open_current().unwrap();
         queries::overview(&conn, None).unwrap()
@@ -424,9 +424,9 @@ fn a_partial_year_changes_no_headline_figure_no_ranking_and_no_earlier_alert() {
         )
         .unwrap();
     assert_eq!(ranked, 0);
-    let explore = engine::store::explore::explore(
+    let explore = engine::query::explore::explore(
         &conn,
-        &engine::store::explore::ExploreParams {
+        &engine::query::explore::ExploreParams {
             year: Some("2026".into()),
             ..Default::default()
         },
@@ -436,14 +436,14 @@ fn a_partial_year_changes_no_headline_figure_no_ranking_and_no_earlier_alert() {
     assert!(explore.provisional.is_some());
     assert!(explore.movers_up.is_empty() && explore.movers_down.is_empty());
     let default_explore =
-        engine::store::explore::explore(&conn, &Default::default(), display::Lang::En).unwrap();
+        engine::query::explore::explore(&conn, &Default::default(), display::Lang::En).unwrap();
     assert_eq!(default_explore.query.year, 2025);
     assert!(!default_explore.movers_up.is_empty());
     drop(conn);
 
     // Rules: nothing rank-based on 2026, one grouped notice for the countries not yet
     // published, and every 2025 alert keeps firing with its status.
-    let (eval, summary) = engine::rules::refresh(&ws.store(), &set).unwrap();
+    let (eval, summary) = engine::publish::refresh(&ws.store(), &set).unwrap();
     let of_2026: Vec<&engine::rules::Alert> =
         eval.alerts.iter().filter(|a| a.period == "2026").collect();
     assert!(
@@ -502,7 +502,7 @@ fn a_partial_year_changes_no_headline_figure_no_ranking_and_no_earlier_alert() {
 
     // Re-running the same release changes nothing in the inbox.
     ws.pipeline().run().unwrap();
-    let (_, again) = engine::rules::refresh(&ws.store(), &set).unwrap();
+    let (_, again) = engine::publish::refresh(&ws.store(), &set).unwrap();
     assert_eq!(
         (
             again.opened,
@@ -520,7 +520,7 @@ fn a_next_release_raises_revision_and_withdrawal_alerts_for_exactly_the_changed_
     let ws = Workspace::new();
     let first = ws.pipeline().run().unwrap().run;
     let set = ws.rule_set();
-    engine::rules::refresh(&ws.store(), &set).unwrap();
+    engine::publish::refresh(&ws.store(), &set).unwrap();
     let alerts_before = active_alerts(&ws);
 
     let release = next_release(false);
@@ -577,7 +577,7 @@ fn a_next_release_raises_revision_and_withdrawal_alerts_for_exactly_the_changed_
     drop(conn);
     // Their files are byte for byte the previous run's: the load says so and skips their rows;
     // the changed source is compared row by row.
-    let same_files = |run: &engine::store::RunId| -> String {
+    let same_files = |run: &engine::base::RunId| -> String {
         let rd = find_run(&ws.data(), Some(run.as_str())).unwrap();
         let notes = rd.manifest(Stage::Load).unwrap().notes;
         notes
@@ -594,7 +594,7 @@ fn a_next_release_raises_revision_and_withdrawal_alerts_for_exactly_the_changed_
     );
 
     // The Changes page's query: the same, by default between the last two runs.
-    let changes = engine::store::changes::between(&ws.store(), &Default::default()).unwrap();
+    let changes = engine::snapshot::changes::between(&ws.store(), &Default::default()).unwrap();
     assert_eq!(changes.from_run.as_deref(), Some(first.as_str()));
     assert_eq!(changes.to_run, second.as_str());
     assert_eq!(
@@ -603,11 +603,11 @@ fn a_next_release_raises_revision_and_withdrawal_alerts_for_exactly_the_changed_
     );
     assert_eq!(
         changes.rows[0].kind,
-        engine::store::changes::ChangeKind::Withdrawn
+        engine::snapshot::changes::ChangeKind::Withdrawn
     );
-    let korea = engine::store::changes::between(
+    let korea = engine::snapshot::changes::between(
         &ws.store(),
-        &engine::store::changes::ChangesParams {
+        &engine::snapshot::changes::ChangesParams {
             country: Some("kor".into()),
             min: Some("5".into()),
             ..Default::default()
@@ -617,18 +617,18 @@ fn a_next_release_raises_revision_and_withdrawal_alerts_for_exactly_the_changed_
     assert_eq!(korea.rows.len(), 1);
     assert!((korea.rows[0].change_pct.unwrap() + 6.2).abs() < 1e-6);
     assert!(matches!(
-        engine::store::changes::between(
+        engine::snapshot::changes::between(
             &ws.store(),
-            &engine::store::changes::ChangesParams {
+            &engine::snapshot::changes::ChangesParams {
                 from: Some("../etc".into()),
                 ..Default::default()
             }
         ),
-        Err(engine::store::changes::ChangesError::UnknownRun(_))
+        Err(engine::snapshot::changes::ChangesError::UnknownRun(_))
     ));
 
     // Alerts: one revision alert per revised value, one withdrawal alert per withdrawn value.
-    let (eval, _) = engine::rules::refresh(&ws.store(), &set).unwrap();
+    let (eval, _) = engine::publish::refresh(&ws.store(), &set).unwrap();
     let fired = |rule: &str| -> BTreeSet<(String, i32)> {
         eval.alerts
             .iter()
@@ -692,7 +692,7 @@ fn a_next_release_raises_revision_and_withdrawal_alerts_for_exactly_the_changed_
         "{}",
         same_files(&third)
     );
-    let (_, again) = engine::rules::refresh(&ws.store(), &set).unwrap();
+    let (_, again) = engine::publish::refresh(&ws.store(), &set).unwrap();
     assert_eq!(
         (
             again.opened,
@@ -728,7 +728,7 @@ fn revisions_are_found_while_a_reader_holds_the_previous_snapshot_open() {
     // The dashboard keeps the served snapshot open while a run started from it loads the next.
     let ws = Workspace::new();
     let first = ws.pipeline().run().unwrap().run;
-    let reader = engine::store::SnapshotReader::new(ws.store());
+    let reader = engine::snapshot::SnapshotReader::new(ws.store());
     let (_, held) = reader.connection().unwrap();
     let n: i64 = held
         .query_row("SELECT count(*) FROM observations", [], |r| r.get(0))

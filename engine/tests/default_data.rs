@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use engine::config::Sources;
 use engine::etl::Pipeline;
-use engine::store::{queries, SnapshotStore};
+use engine::query::queries;
+use engine::snapshot::SnapshotStore;
 
 fn mirror() -> PathBuf {
     std::env::var_os("ACTIONBOARD_MIRROR")
@@ -169,7 +170,7 @@ fn snapshot_separates_countries_from_aggregates_and_records_provenance() {
     );
     // Every region and sub-region carries its UN M49 code (zero-padded), read from the CSV's
     // code columns and the overrides: Korean names are looked up by it.
-    let codes = engine::store::queries::region_codes(&conn).unwrap();
+    let codes = engine::query::queries::region_codes(&conn).unwrap();
     for (name, code) in [
         ("Asia", "142"),
         ("Europe", "150"),
@@ -212,7 +213,7 @@ fn snapshot_separates_countries_from_aggregates_and_records_provenance() {
         )
         .unwrap();
     let bytes = std::fs::read(mirror().join("wb_wdi/ny.gdp.mktp.cd.csv")).unwrap();
-    assert_eq!(sha, engine::etl::manifest::sha256_hex(&bytes));
+    assert_eq!(sha, engine::base::files::sha256_hex(&bytes));
     assert_eq!(size, bytes.len() as i64);
     assert_eq!(read_from, "mirror");
     assert!(location.ends_with("wb_wdi/ny.gdp.mktp.cd.csv"));
@@ -237,7 +238,7 @@ fn snapshot_separates_countries_from_aggregates_and_records_provenance() {
         .count() as u64;
     let transform = engine::etl::pipeline::find_run(dir.path(), Some(&run.to_string()))
         .unwrap()
-        .manifest(engine::etl::Stage::Transform)
+        .manifest(engine::base::Stage::Transform)
         .unwrap();
     let c = &transform.counts["un_m49_regions"];
     assert_eq!(c.rows_in, codes_in_file.len() as u64);
@@ -269,12 +270,13 @@ fn rule_set() -> engine::rules::RuleSet {
 
 #[test]
 fn default_rules_raise_a_useful_inbox_that_matches_an_independent_computation() {
-    use engine::store::{AlertFilter, AlertStore};
+    use engine::state::AlertFilter;
+    use engine::state::AlertStore;
     let dir = tempfile::tempdir().unwrap();
     run_default(dir.path());
     let store = SnapshotStore::new(dir.path());
     let set = rule_set();
-    let (evaluation, summary) = engine::rules::refresh(&store, &set).unwrap();
+    let (evaluation, summary) = engine::publish::refresh(&store, &set).unwrap();
     assert_eq!(summary.opened, evaluation.alerts.len());
 
     // Independently, from the CSV: countries ≥ 100 B USD in 2025 that fell ≥ 5 % from 2024,
@@ -382,7 +384,7 @@ fn default_rules_raise_a_useful_inbox_that_matches_an_independent_computation() 
     );
 
     // Re-running the same load changes nothing.
-    let (_, again) = engine::rules::refresh(&store, &set).unwrap();
+    let (_, again) = engine::publish::refresh(&store, &set).unwrap();
     assert!(again.already_merged);
 }
 

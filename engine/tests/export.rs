@@ -12,7 +12,9 @@ use display::{Format as Fmt, Lang, Text};
 use engine::export::{self, About, Format, Options, COLUMNS, HISTORY_COLUMNS};
 use engine::rules::config::Scope;
 use engine::rules::{Action, Alert, Evaluation, Evidence, Severity};
-use engine::store::{Act, AlertFilter, AlertStore};
+use engine::state::Act;
+use engine::state::AlertFilter;
+use engine::state::AlertStore;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap()
@@ -607,7 +609,7 @@ fn locked_store() -> (tempfile::TempDir, AlertStore) {
     store
         .act(
             "gdp_fall:JPN:2025",
-            &Act::Snooze(engine::store::SnoozeRequest::Until(
+            &Act::Snooze(engine::state::SnoozeRequest::Until(
                 t0() + Duration::days(40) + Duration::seconds(7),
             )),
             None,
@@ -764,7 +766,7 @@ fn a_large_csv_export_matches_the_cell_writer_row_for_row() {
                 to: "kim".into(),
                 due: Some(t0() + Duration::days((i % 20) as i64)),
             },
-            _ => Act::Snooze(engine::store::SnoozeRequest::Until(
+            _ => Act::Snooze(engine::state::SnoozeRequest::Until(
                 t0() + Duration::days(30),
             )),
         };

@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use engine::base::files::sha256_hex;
 use engine::config::{Fetch, Sources};
 use engine::etl::extract::{
     extract_source, extract_source_reusing, fetch_source, FetchSettings, RawCopy,
 };
-use engine::etl::manifest::sha256_hex;
 
 fn mirror() -> PathBuf {
     std::env::var_os("ACTIONBOARD_MIRROR")

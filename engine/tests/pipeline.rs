@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use engine::config::Sources;
 use engine::etl::pipeline::find_run;
 use engine::etl::{Pipeline, PipelineError, Stage};
-use engine::store::SnapshotStore;
+use engine::snapshot::SnapshotStore;
 
 const REGIONS: &str = "ISO3166-1-Alpha-3,CLDR display name,Region Name,Sub-region Name\n\
 USA,US,Americas,Northern America\nKOR,South Korea,Asia,Eastern Asia\nJPN,Japan,Asia,Eastern Asia\n\
@@ -271,7 +271,7 @@ fn an_interrupted_run_resumes_at_its_first_incomplete_stage() {
 fn a_source_fetched_unchanged_keeps_one_raw_copy_and_a_changed_one_gets_its_own() {
     use std::os::unix::fs::MetadataExt;
     let ws = Workspace::new(good_rows().as_bytes(), 0.01);
-    let raw = |run: &engine::store::RunId| {
+    let raw = |run: &engine::base::RunId| {
         let rd = find_run(&ws.data(), Some(run.as_str())).unwrap();
         let path = rd.stage_dir(Stage::Extract).join("raw/gdp.csv");
         let provenance = engine::etl::pipeline::read_provenance(&rd).unwrap();
@@ -307,7 +307,7 @@ fn a_source_fetched_unchanged_keeps_one_raw_copy_and_a_changed_one_gets_its_own(
     fs::remove_dir_all(ws.data().join("runs").join(first.as_str())).unwrap();
     assert!(!path_1.exists());
     assert_eq!(fs::read_to_string(&path_2).unwrap(), good_rows());
-    let (sha_2_again, _) = engine::etl::manifest::sha256_file(&path_2).unwrap();
+    let (sha_2_again, _) = engine::base::files::sha256_file(&path_2).unwrap();
     assert_eq!(sha_2_again, sha_2);
 }
 
@@ -392,7 +392,7 @@ fn a_second_runner_is_refused_while_the_first_holds_the_lock() {
         "{message}"
     );
     assert!(
-        engine::etl::manifest::RunDir::list(&ws.data())
+        engine::base::run::RunDir::list(&ws.data())
             .unwrap()
             .is_empty(),
         "nothing was started"

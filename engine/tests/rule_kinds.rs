@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::{Duration, Utc};
 use duckdb::{params, Connection};
+use engine::base::Stage;
 use engine::config::Sources;
-use engine::etl::Stage;
 use engine::rules::{self, Alert, FailedRun, Metrics, PipelineFacts, Rules};
 
 const METRICS: &str = r#"

@@ -3,7 +3,7 @@
 // cargo-leptos share one build).
 #![recursion_limit = "512"]
 
-pub mod actions;
+pub mod acting;
 pub mod cli;
 pub mod progress;
 pub mod web;

@@ -295,7 +295,7 @@ fn api_tokens_are_printed_once_listed_by_name_and_removed() {
         list.contains("ci-bot") && list.contains("analyst") && !list.contains(token),
         "{list}"
     );
-    let found = engine::store::tokens::TokenStore::open_in(d)
+    let found = engine::state::tokens::TokenStore::open_in(d)
         .unwrap()
         .lookup(token)
         .unwrap();

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use engine::store::users::{Role, UserStore};
+use engine::state::users::{Role, UserStore};
 
 fn users(data: &Path, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_actionboard"))
@@ -82,7 +82,7 @@ fn users_are_added_listed_refused_and_removed() {
 
 #[test]
 fn an_admin_lists_and_unlocks_locked_names() {
-    use engine::store::users::{Attempt, MAX_FAILURES};
+    use engine::state::users::{Attempt, MAX_FAILURES};
     let data = tempfile::tempdir().unwrap();
     let store = UserStore::open_in(data.path()).unwrap();
     store

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use engine::etl::Stage;
-use engine::store::{queries, SnapshotStore};
+use engine::base::Stage;
+use engine::query::queries;
+use engine::snapshot::SnapshotStore;
 use std::collections::BTreeMap;
 
 fn mirror() -> PathBuf {
@@ -61,10 +62,10 @@ fn sigkill_anywhere_leaves_a_servable_snapshot_and_the_run_resumes() {
         });
     println!("crash test seed: {seed} (CRASH_SEED={seed} to repeat)");
     // Reproducible kill points from the printed seed.
-    let mut rng = engine::store::synthetic::Xorshift(seed);
+    let mut rng = testkit::Xorshift(seed);
 
     // Kill points are drawn inside each stage's time window, measured on the clean run.
-    let first = engine::etl::manifest::RunDir::list(data.path())
+    let first = engine::base::run::RunDir::list(data.path())
         .unwrap()
         .pop()
         .unwrap();
@@ -84,7 +85,7 @@ fn sigkill_anywhere_leaves_a_servable_snapshot_and_the_run_resumes() {
             child.kill().unwrap(); // SIGKILL
         }
         child.wait().unwrap();
-        let newest = engine::etl::manifest::RunDir::list(data.path())
+        let newest = engine::base::run::RunDir::list(data.path())
             .unwrap()
             .pop()
             .unwrap();
@@ -110,7 +111,7 @@ fn sigkill_anywhere_leaves_a_servable_snapshot_and_the_run_resumes() {
     // The last interrupted run (if any) is resumed and finished.
     assert!(etl_run(data.path()).status().unwrap().success());
     let last = assert_serving_intact(&store).unwrap();
-    let runs = engine::etl::manifest::RunDir::list(data.path()).unwrap();
+    let runs = engine::base::run::RunDir::list(data.path()).unwrap();
     let newest = runs.last().unwrap();
     assert_eq!(newest.next_stage(), None, "the newest run finished");
     assert_eq!(last, newest.run.to_string());

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use engine::config::Sources;
 use engine::etl::Pipeline;
-use engine::store::SnapshotStore;
+use engine::snapshot::SnapshotStore;
 
 fn real_mirror() -> PathBuf {
     std::env::var_os("ACTIONBOARD_MIRROR")
@@ -128,7 +128,7 @@ async fn a_partial_year_is_provisional_and_the_changes_page_lists_revisions_and_
                 &sources,
             )
             .unwrap();
-            engine::rules::refresh(&SnapshotStore::new(&data), &set).unwrap();
+            engine::publish::refresh(&SnapshotStore::new(&data), &set).unwrap();
             (first.to_string(), second.to_string())
         })
         .await
@@ -143,6 +143,7 @@ async fn a_partial_year_is_provisional_and_the_changes_page_lists_revisions_and_
         mirror: mirror.clone(),
         metrics: config_dir().join("metrics.yml"),
         rules: config_dir().join("rules.yml"),
+        lake: None,
     };
     let router = server::web::router_with(
         SnapshotStore::new(&data),

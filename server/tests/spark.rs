@@ -12,11 +12,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use duckdb::Connection;
+use engine::base::sql::Dialect;
 use engine::config::Sources;
 use engine::rules::spark::{self, SparkOptions};
-use engine::rules::sql::Dialect;
 use engine::rules::{self, Metrics, PipelineFacts, RowSource, RuleQuery, RuleSet, Rules};
-use engine::store::{AlertFilter, AlertStore, SnapshotStore};
+use engine::snapshot::SnapshotStore;
+use engine::state::AlertFilter;
+use engine::state::AlertStore;
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -358,14 +360,10 @@ rules:
 "#;
 
 /// A snapshot of `rows` generated observations (entities × 10 years; see
-/// [`engine::store::synthetic`]).
+/// [`testkit`]).
 fn generated(path: &Path, rows: i64) -> Connection {
     let conn = Connection::open(path).unwrap();
-    engine::store::synthetic::write(
-        &conn,
-        engine::store::synthetic::Generated::rows(rows, "gen"),
-    )
-    .unwrap();
+    testkit::write(&conn, testkit::Generated::rows(rows, "gen")).unwrap();
     conn
 }
 

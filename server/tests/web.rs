@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 mod common;
 
 use engine::config::Sources;
-use engine::store::SnapshotStore;
+use engine::snapshot::SnapshotStore;
 
 use common::{agent, mirror, run_pipeline};
 
@@ -173,7 +173,7 @@ async fn pages_are_kept_until_the_alerts_or_the_snapshot_change() {
             &sources,
         )
         .unwrap();
-        engine::rules::refresh(&SnapshotStore::new(&dir), &set).unwrap();
+        engine::publish::refresh(&SnapshotStore::new(&dir), &set).unwrap();
     };
     let again = evaluate.clone();
     let d = dir.clone();
@@ -198,15 +198,15 @@ async fn pages_are_kept_until_the_alerts_or_the_snapshot_change() {
     // Someone acknowledges an alert: the next request renders the inbox afresh.
     let d = dir.clone();
     let fingerprint = tokio::task::spawn_blocking(move || {
-        let mut store = engine::store::AlertStore::open_in(&d).unwrap();
+        let mut store = engine::state::AlertStore::open_in(&d).unwrap();
         let all = store
-            .list(&engine::store::AlertFilter::everything())
+            .list(&engine::state::AlertFilter::everything())
             .unwrap();
         let fingerprint = all[0].alert.fingerprint.clone();
         store
             .set_status(
                 &fingerprint,
-                engine::store::Status::Acknowledged,
+                engine::state::Status::Acknowledged,
                 "tester",
                 None,
                 chrono::Utc::now(),
@@ -333,8 +333,8 @@ async fn get_as(url: String, cookie: String) -> (u16, http::HeaderMap, String) {
     get_with(url, Some(cookie)).await
 }
 
-fn add_user(data: &Path, name: &str, password: &str, role: engine::store::users::Role) {
-    engine::store::users::UserStore::open_in(data)
+fn add_user(data: &Path, name: &str, password: &str, role: engine::state::users::Role) {
+    engine::state::users::UserStore::open_in(data)
         .unwrap()
         .set_user(name, password, role)
         .unwrap();
@@ -342,7 +342,7 @@ fn add_user(data: &Path, name: &str, password: &str, role: engine::store::users:
 
 #[tokio::test(flavor = "multi_thread")]
 async fn signing_in_shows_who_and_signing_out_ends_the_session() {
-    use engine::store::users::Role;
+    use engine::state::users::Role;
     let srv = start(true).await;
     add_user(srv.data.path(), "vic", "viewer password", Role::Viewer);
 
@@ -407,7 +407,7 @@ async fn signing_in_shows_who_and_signing_out_ends_the_session() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn repeated_failed_sign_ins_lock_the_name_for_a_while() {
-    use engine::store::users::Role;
+    use engine::state::users::Role;
     let srv = start(false).await;
     add_user(srv.data.path(), "vic", "viewer password", Role::Viewer);
     let attempt = |password: &'static str| {
@@ -436,7 +436,7 @@ async fn repeated_failed_sign_ins_lock_the_name_for_a_while() {
     add_user(srv.data.path(), "ada", "admin password", Role::Admin);
     sign_in(&srv.base, "ada", "admin password").await;
     // An admin unlocks the name (what `actionboard users unlock vic` does).
-    assert!(engine::store::users::UserStore::open_in(srv.data.path())
+    assert!(engine::state::users::UserStore::open_in(srv.data.path())
         .unwrap()
         .clear_failures("vic")
         .unwrap());
@@ -445,7 +445,7 @@ async fn repeated_failed_sign_ins_lock_the_name_for_a_while() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_guesses_never_get_past_the_limit() {
-    use engine::store::users::Role;
+    use engine::state::users::Role;
     let srv = start(false).await;
     add_user(srv.data.path(), "vic", "viewer password", Role::Viewer);
     let guesses: Vec<_> = (0..12)
@@ -478,7 +478,7 @@ async fn concurrent_guesses_never_get_past_the_limit() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sign_in_needs_the_form_token_and_refuses_oversized_input_before_work() {
-    use engine::store::users::Role;
+    use engine::state::users::Role;
     let srv = start(false).await;
     add_user(srv.data.path(), "vic", "viewer password", Role::Viewer);
     let fields = || {
@@ -531,7 +531,7 @@ async fn sign_in_needs_the_form_token_and_refuses_oversized_input_before_work() 
         .unwrap()
         .starts_with("/login?error=1"));
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
-    let locked = engine::store::users::UserStore::open_in(srv.data.path())
+    let locked = engine::state::users::UserStore::open_in(srv.data.path())
         .unwrap()
         .clear_failures("vic")
         .unwrap();
@@ -552,7 +552,7 @@ async fn sign_in_needs_the_form_token_and_refuses_oversized_input_before_work() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn only_an_admin_with_the_csrf_token_starts_a_run_and_it_is_published() {
-    use engine::store::users::Role;
+    use engine::state::users::Role;
     let srv = start(true).await;
     let store = SnapshotStore::new(srv.data.path());
     let first = store.current().unwrap().unwrap();
@@ -616,7 +616,7 @@ async fn only_an_admin_with_the_csrf_token_starts_a_run_and_it_is_published() {
     let (_, _, page) = get_as(format!("{}/pipeline?started=1", srv.base), admin).await;
     assert!(page.contains("A run has started."));
     assert_eq!(
-        engine::etl::manifest::RunDir::list(srv.data.path())
+        engine::base::run::RunDir::list(srv.data.path())
             .unwrap()
             .len(),
         2
@@ -625,7 +625,7 @@ async fn only_an_admin_with_the_csrf_token_starts_a_run_and_it_is_published() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_answer_carries_the_security_headers_and_signed_in_pages_are_private() {
-    use engine::store::users::Role;
+    use engine::state::users::Role;
     let srv = start(true).await;
     for path in ["/", "/alerts", "/login", "/no-such-page", "/healthz"] {
         let (_, headers, _) = get_with(format!("{}{path}", srv.base), Some("lang=en")).await;
@@ -790,10 +790,10 @@ async fn where_each_source_is_published_is_one_click_away() {
             &sources,
         )
         .unwrap();
-        engine::rules::refresh(&SnapshotStore::new(&dir), &set).unwrap();
-        engine::store::AlertStore::open_in(&dir)
+        engine::publish::refresh(&SnapshotStore::new(&dir), &set).unwrap();
+        engine::state::AlertStore::open_in(&dir)
             .unwrap()
-            .list(&engine::store::AlertFilter::default())
+            .list(&engine::state::AlertFilter::default())
             .unwrap()
             .into_iter()
             .find(|r| r.alert.fingerprint.starts_with("gdp_fall:"))
@@ -828,8 +828,8 @@ async fn where_each_source_is_published_is_one_click_away() {
     );
     // The published address was recorded when the bytes were read.
     let provenance = std::fs::read_to_string(
-        engine::etl::manifest::RunDir::list(srv.data.path()).unwrap()[0]
-            .stage_dir(engine::etl::Stage::Extract)
+        engine::base::run::RunDir::list(srv.data.path()).unwrap()[0]
+            .stage_dir(engine::base::Stage::Extract)
             .join("provenance.json"),
     )
     .unwrap();

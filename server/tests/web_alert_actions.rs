@@ -8,8 +8,9 @@ mod common;
 
 use std::path::Path;
 
-use engine::store::users::{Role, UserStore};
-use engine::store::{AlertFilter, AlertStore};
+use engine::state::users::{Role, UserStore};
+use engine::state::AlertFilter;
+use engine::state::AlertStore;
 
 use common::agent;
 
@@ -144,7 +145,7 @@ async fn every_mutating_route_checks_the_session_the_role_and_the_csrf_token() {
         let admin = sign_in(&base, "ada");
         let (_, _, page) = get(&format!("{base}/alerts/{}", encode(&fp)), Some(&viewer));
         let viewer_csrf = field(&page, "csrf");
-        let viewer_token = engine::store::tokens::TokenStore::open_in(&data)
+        let viewer_token = engine::state::tokens::TokenStore::open_in(&data)
             .unwrap()
             .add("viewer-bot", Role::Viewer)
             .unwrap();
@@ -619,7 +620,7 @@ async fn bulk_actions_say_how_many_changed_and_why_each_refusal() {
             .unwrap()
             .act(
                 &cards[1].1,
-                &engine::store::Act::Comment {
+                &engine::state::Act::Comment {
                     text: "meanwhile".into(),
                 },
                 None,
@@ -649,10 +650,10 @@ async fn bulk_actions_say_how_many_changed_and_why_each_refusal() {
                 .unwrap()
                 .status
         };
-        assert_eq!(status_of(&cards[0].1), engine::store::Status::Acknowledged);
+        assert_eq!(status_of(&cards[0].1), engine::state::Status::Acknowledged);
         assert_eq!(
             status_of(&cards[1].1),
-            engine::store::Status::Open,
+            engine::state::Status::Open,
             "the stale one is untouched"
         );
 
@@ -673,7 +674,7 @@ async fn bulk_actions_say_how_many_changed_and_why_each_refusal() {
             body.contains("Resolve: 2 of 2 alerts changed; 0 refused."),
             "{body}"
         );
-        assert_eq!(status_of(&cards[2].1), engine::store::Status::Resolved);
+        assert_eq!(status_of(&cards[2].1), engine::state::Status::Resolved);
         // Snoozing everything: resolved alerts are refused one by one, with the reason.
         let (_, _, body) = post(
             &url,
@@ -747,7 +748,7 @@ async fn the_json_api_reads_and_acts_with_tokens_or_the_session_and_answers_as_d
     let data = srv.data.path().to_path_buf();
     tokio::task::spawn_blocking(move || {
         let fps = fingerprints(&data, 3);
-        let token = engine::store::tokens::TokenStore::open_in(&data)
+        let token = engine::state::tokens::TokenStore::open_in(&data)
             .unwrap()
             .add("ci-bot", Role::Analyst)
             .unwrap();

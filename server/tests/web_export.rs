@@ -10,8 +10,11 @@ mod common;
 use std::path::Path;
 
 use calamine::{Data, Reader, Xlsx};
-use engine::store::users::{Role, UserStore};
-use engine::store::{Act, AlertFilter, AlertStore, SnapshotStore};
+use engine::snapshot::SnapshotStore;
+use engine::state::users::{Role, UserStore};
+use engine::state::Act;
+use engine::state::AlertFilter;
+use engine::state::AlertStore;
 
 use common::agent;
 

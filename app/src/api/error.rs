@@ -68,8 +68,8 @@ impl FromServerFnError for ApiError {
 impl ApiError {
     /// The published snapshot could not be opened. Its message says what to do (e.g. "no data
     /// has been loaded yet: run `actionboard etl run`"), so it is shown as it is.
-    pub fn snapshot(context: &str, e: engine::store::SnapshotError) -> Self {
-        use engine::store::SnapshotError;
+    pub fn snapshot(context: &str, e: engine::snapshot::SnapshotError) -> Self {
+        use engine::snapshot::SnapshotError;
         match e {
             // Said without the data folder's path: that is the server's business.
             SnapshotError::NothingPublished(_) => ApiError::Unavailable(

@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 use duckdb::{params, Connection};
 
 use super::extract::Provenance;
-use super::manifest::StageManifest;
-use crate::store::{RunId, SnapshotError, SnapshotStore};
+use crate::base::run::StageManifest;
+use crate::base::RunId;
+use crate::snapshot::SnapshotError;
+use crate::snapshot::SnapshotStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -123,7 +125,7 @@ pub fn load(
     transform_manifest: &StageManifest,
     provenance: &[Provenance],
     primary_gdp_source: &str,
-    completeness: crate::store::coverage::Completeness,
+    completeness: crate::config::Completeness,
     previous: Option<&RunId>,
 ) -> Result<(u64, Vec<String>), LoadError> {
     let mut steps = StepClock::new();
@@ -254,7 +256,7 @@ pub fn load(
         app.flush()?;
     }
     // Which periods are complete, with the thresholds of this load: every reader agrees.
-    crate::store::coverage::write_table(&tx, completeness)?;
+    crate::snapshot::coverage::write_table(&tx, completeness)?;
     steps.lap("period coverage");
     let partial: Vec<(String, i32)> = tx
         .prepare("SELECT source_id, year FROM period_coverage WHERE NOT complete ORDER BY ALL")?
@@ -269,7 +271,7 @@ pub fn load(
     )?;
     tx.commit()?;
     // Every value against the previous published run's: revised, added, withdrawn.
-    let unchanged = crate::store::changes::write_table(conn, store, previous, run)?;
+    let unchanged = crate::snapshot::changes::write_table(conn, store, previous, run)?;
     steps.lap("revisions");
     let mut notes = Vec::new();
     if let (Some(previous), false) = (previous, unchanged.is_empty()) {

@@ -2,7 +2,6 @@
 
 pub mod extract;
 pub mod load;
-pub mod manifest;
 pub mod memory;
 pub mod observation_parquet;
 pub mod pipeline;
@@ -11,5 +10,5 @@ pub mod prune;
 pub mod transform;
 pub mod volume;
 
-pub use manifest::Stage;
+pub use crate::base::Stage;
 pub use pipeline::{Pipeline, PipelineError, RunOutcome};

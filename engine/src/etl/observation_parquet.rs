@@ -585,7 +585,7 @@ fn double_range(values: &[f64]) -> Option<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::synthetic::Xorshift as Rng;
+    use testkit::Xorshift as Rng;
 
     /// Decodes the hybrid as the format defines it (an independent reading of `hybrid`).
     fn unhybrid(mut data: &[u8], width: u8, count: usize) -> Vec<u32> {

@@ -16,16 +16,22 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::extract::{extract_source_reusing, FetchError, FetchSettings, Provenance, RawCopy};
 use super::load::{self, LoadError};
-use super::manifest::{
-    list_outputs_known, HashingWriter, OutputFile, RunDir, RunDirError, SourceCounts, Stage,
-    StageManifest, WritebackFile,
-};
 use super::observation_parquet::ObservationFileWriter;
 use super::progress::{NoProgress, Progress};
 use super::transform::{self, Reject, TransformError, Transformed};
 use super::volume;
+use crate::base::files::HashingWriter;
+use crate::base::files::WritebackFile;
+use crate::base::run::list_outputs_known;
+use crate::base::run::OutputFile;
+use crate::base::run::RunDir;
+use crate::base::run::RunDirError;
+use crate::base::run::SourceCounts;
+use crate::base::run::Stage;
+use crate::base::run::StageManifest;
+use crate::base::RunId;
 use crate::config::{Role, Sources};
-use crate::store::{RunId, SnapshotStore};
+use crate::snapshot::SnapshotStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -110,7 +116,7 @@ pub fn lock(data_dir: &Path) -> Result<PipelineLock, PipelineError> {
     let note = format!(
         "process {} since {}",
         std::process::id(),
-        Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        crate::base::time::timestamp(Utc::now())
     );
     file.set_len(0)
         .and_then(|()| file.write_all(note.as_bytes()))
@@ -133,7 +139,7 @@ pub struct Pipeline {
     pub accept_shrink: std::collections::BTreeSet<String>,
     /// When a period is complete (`completeness` in metrics.yml): the load records each
     /// period's coverage in the snapshot with these thresholds.
-    pub completeness: crate::store::coverage::Completeness,
+    pub completeness: crate::config::Completeness,
 }
 
 /// What `run` did.
@@ -194,15 +200,6 @@ impl Pipeline {
             accept_shrink: Default::default(),
             completeness: Default::default(),
         }
-    }
-
-    /// Takes the completeness thresholds from `metrics` (metrics.yml; the defaults when the
-    /// file does not exist). The file is validated as a whole: its errors name the line.
-    pub fn read_completeness(&mut self, metrics: &Path) -> Result<(), crate::config::ConfigError> {
-        if metrics.exists() {
-            self.completeness = crate::rules::Metrics::load(metrics, &self.sources)?.completeness;
-        }
-        Ok(())
     }
 
     pub fn store(&self) -> SnapshotStore {
@@ -338,7 +335,7 @@ impl Pipeline {
         let provenance: Vec<Provenance> = extracted.into_iter().map(|(p, _)| p).collect();
         let json = serde_json::to_vec_pretty(&provenance)
             .map_err(|e| write_err("provenance.json")(e.to_string()))?;
-        super::manifest::write_atomic(&work_dir.join("provenance.json"), &json)?;
+        crate::base::run::write_atomic(&work_dir.join("provenance.json"), &json)?;
         let known = provenance
             .iter()
             .map(|p| OutputFile {

@@ -5,8 +5,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use super::manifest::RunDir;
-use crate::store::{RunId, SnapshotStore};
+use crate::base::run::RunDir;
+use crate::base::RunId;
+use crate::snapshot::SnapshotStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PruneError {

@@ -22,7 +22,10 @@ use serde::Deserialize;
 use super::cells::is_plain_negative_number;
 use super::{ExportError, Options, Summary};
 use crate::rules::Severity;
-use crate::store::{AlertFilter, AlertStore, RawAlert, StateError};
+use crate::state::AlertFilter;
+use crate::state::AlertStore;
+use crate::state::RawAlert;
+use crate::state::StateError;
 
 /// Bytes gathered before they are handed to the output (a pipe, a file, an HTTP body): few
 /// large writes instead of many small ones.

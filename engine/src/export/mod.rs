@@ -18,14 +18,18 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use display::{Lang, Text};
 use serde::Serialize;
 
 pub use cells::{neutralise, Cell};
 
-use crate::store::alert_state::Event;
-use crate::store::{AlertFilter, AlertRecord, AlertStore, SnapshotStore, StateError};
+use crate::snapshot::SnapshotStore;
+use crate::state::alert_state::Event;
+use crate::state::AlertFilter;
+use crate::state::AlertRecord;
+use crate::state::AlertStore;
+use crate::state::StateError;
 
 /// Excel's last row is 1,048,576; one is the header.
 pub const XLSX_MAX_ROWS: u64 = 1_048_575;
@@ -162,9 +166,9 @@ impl About {
                 let (_, conn) = snapshots
                     .open_current()
                     .map_err(|e| ExportError::Snapshot(e.to_string()))?;
-                let fresh = crate::store::queries::freshness(&conn)
+                let fresh = crate::query::queries::freshness(&conn)
                     .map_err(|e| ExportError::Snapshot(e.to_string()))?;
-                let sources = crate::store::pipeline::provenance(&conn)
+                let sources = crate::query::pipeline::provenance(&conn)
                     .map_err(|e| ExportError::Snapshot(e.to_string()))?
                     .into_iter()
                     .map(|p| SourceAbout {
@@ -635,7 +639,4 @@ fn day(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-/// A time as RFC 3339 UTC to the second.
-fn instant(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
+use crate::base::time::timestamp as instant;

@@ -11,7 +11,8 @@ use rust_xlsxwriter::{Color, Format as XFormat, FormatBorder, Url, Workbook, Xls
 use super::{
     history_row, walk, About, Cell, ExportError, Options, Summary, COLUMNS, HISTORY_COLUMNS,
 };
-use crate::store::{AlertFilter, AlertStore};
+use crate::state::AlertFilter;
+use crate::state::AlertStore;
 
 /// Excel keeps at most this many hyperlinks on a sheet; later rows get the address as text.
 const MAX_LINKS: u64 = 65_530;

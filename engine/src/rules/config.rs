@@ -64,7 +64,7 @@ pub struct Metrics {
     pub metrics: Vec<Metric>,
     /// When a period counts as complete (`completeness:`; default 90 % of the previous complete
     /// period's countries and total).
-    pub completeness: crate::store::coverage::Completeness,
+    pub completeness: crate::config::Completeness,
 }
 
 impl Metrics {
@@ -226,7 +226,7 @@ impl Metrics {
 #[serde(deny_unknown_fields)]
 struct MetricsFile {
     #[serde(default)]
-    completeness: crate::store::coverage::Completeness,
+    completeness: crate::config::Completeness,
     metrics: Vec<MetricFile>,
 }
 
@@ -603,7 +603,7 @@ impl Rules {
             severity_weights,
             owners: file.owners,
             region_desks: file.region_desks,
-            digest: crate::etl::manifest::sha256_hex(text.as_bytes()),
+            digest: crate::base::files::sha256_hex(text.as_bytes()),
         })
     }
 }

@@ -14,8 +14,8 @@ use super::alert::{
 };
 use super::config::{Direction, Kind, Metric, Metrics, PipelineCheck, Rule, Rules, Scope};
 use super::sql::{self, Periods};
-use crate::etl::manifest::RunDir;
-use crate::etl::Stage;
+use crate::base::run::RunDir;
+use crate::base::Stage;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
@@ -153,7 +153,7 @@ pub fn rule_periods(
     let Some(source) = metrics.source_of(metric) else {
         return Ok((Some(latest), Vec::new()));
     };
-    let periods = crate::store::coverage::periods(conn, source)?;
+    let periods = crate::snapshot::coverage::periods(conn, source)?;
     let Some(complete) = periods
         .iter()
         .filter(|p| p.complete && p.year <= latest)
@@ -190,7 +190,7 @@ fn read_snapshot(conn: &Connection) -> Result<Snapshot, duckdb::Error> {
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let loaded_at = parse_timestamp(&loaded_at).unwrap_or_else(Utc::now);
-    let url = crate::store::queries::provenance_url(conn)?;
+    let url = crate::query::queries::provenance_url(conn)?;
     let mut stmt = conn.prepare(&format!(
         "SELECT source_id, coalesce(title, ''), coalesce(publisher, ''), coalesce(edition, ''), \
          coalesce(licence, ''), coalesce(read_from, ''), \
@@ -215,7 +215,7 @@ fn read_snapshot(conn: &Connection) -> Result<Snapshot, duckdb::Error> {
         })?
         .map(|s| s.map(|s| (s.source_id.clone(), s)))
         .collect::<Result<HashMap<_, _>, _>>()?;
-    let has_revisions = crate::store::has_table(conn, "revisions")?;
+    let has_revisions = crate::snapshot::has_table(conn, "revisions")?;
     let revised_from = if has_revisions {
         conn.query_row("SELECT max(from_run) FROM revisions", [], |r| r.get(0))?
     } else {
@@ -227,16 +227,11 @@ fn read_snapshot(conn: &Connection) -> Result<Snapshot, duckdb::Error> {
         sources,
         revised_from,
         has_revisions,
-        region_codes: crate::store::queries::region_codes(conn)?,
+        region_codes: crate::query::queries::region_codes(conn)?,
     })
 }
 
-fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z")
-        .or_else(|_| DateTime::parse_from_rfc3339(text))
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
+use crate::base::time::parse_timestamp;
 
 /// The latest actual (not projected) period of `metric`, if it has any data: from the
 /// snapshot's `series_periods` summary when it has one, else by scanning.
@@ -245,7 +240,7 @@ pub fn latest_period(
     metrics: &Metrics,
     metric: &Metric,
 ) -> Result<Option<i32>, duckdb::Error> {
-    let has_summary = crate::store::has_table(conn, "series_periods")?;
+    let has_summary = crate::snapshot::has_table(conn, "series_periods")?;
     match metrics.source_of(metric) {
         Some(source) if has_summary => conn.query_row(
             "SELECT max(last_actual_year) FROM series_periods WHERE source_id = ?",
@@ -615,7 +610,7 @@ fn grouped_absence(
         .collect();
     let more = if n > largest.len() { ", …" } else { "" };
     let source_id = metrics.source_of(metric).unwrap_or_default().to_string();
-    let coverage = crate::store::coverage::periods(conn, &source_id)
+    let coverage = crate::snapshot::coverage::periods(conn, &source_id)
         .map_err(|source| RulesError::Query {
             rule: rule.id.clone(),
             source,

@@ -2,7 +2,7 @@
 //! with evidence, a priority and recommended actions.
 //!
 //! config (metrics.yml, rules.yml) → SQL per rule over the snapshot → findings → alerts; the
-//! alert state (lifecycle, history) is kept by [`crate::store::alert_state`].
+//! alert state (lifecycle, history) is kept by [`crate::state::alert_state`].
 
 pub mod alert;
 pub mod config;
@@ -20,7 +20,6 @@ pub use eval::{
 use std::path::Path;
 
 use crate::config::{ConfigError, Sources};
-use crate::store::{AlertStore, MergeSummary, SnapshotError, SnapshotStore, StateError};
 
 /// The metrics and rules files, validated together.
 #[derive(Debug, Clone)]
@@ -35,28 +34,4 @@ impl RuleSet {
         let rules = Rules::load(rules, &metrics)?;
         Ok(RuleSet { metrics, rules })
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum RefreshError {
-    #[error(transparent)]
-    Snapshot(#[from] SnapshotError),
-    #[error(transparent)]
-    Rules(#[from] RulesError),
-    #[error(transparent)]
-    State(#[from] StateError),
-}
-
-/// Evaluates the rules on the published snapshot and merges the alerts into the alert state.
-pub fn refresh(
-    snapshots: &SnapshotStore,
-    set: &RuleSet,
-) -> Result<(Evaluation, MergeSummary), RefreshError> {
-    let (run, conn) = snapshots.open_current()?;
-    let facts = PipelineFacts::gather(snapshots.data_dir(), run.as_str());
-    let evaluation = evaluate(&conn, &set.metrics, &set.rules, &facts)?;
-    drop(conn);
-    let mut state = AlertStore::open_in(snapshots.data_dir())?;
-    let summary = state.merge(&evaluation, chrono::Utc::now())?;
-    Ok((evaluation, summary))
 }

@@ -6,94 +6,16 @@
 //! `x1`, `x2`, `x3` are the kind's extra numbers (see [`super::eval`]). Identifiers and numbers in
 //! the SQL come from validated configuration (ids are `[a-z0-9_]`); text is quoted.
 
+pub use crate::base::sql::{quote, Dialect};
+
 use super::config::{Direction, Guards, Kind, Metric, MetricDef, Metrics, Rule, Scope};
 
 /// The columns of a rule's query, in order.
 pub const FINDING_COLUMNS: &str =
     "entity, period, value, prev_period, prev_value, x1, x2, x3, share, source_id, is_projection";
 
-pub fn quote(text: &str) -> String {
-    Dialect::DuckDb.quote(text)
-}
-
 fn num(v: f64) -> String {
     Dialect::DuckDb.num(v)
-}
-
-/// The SQL engine a query is written for. DuckDB's text is the reference; Spark's differs only
-/// where Spark SQL reads the same text differently.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Dialect {
-    #[default]
-    DuckDb,
-    Spark,
-}
-
-impl Dialect {
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "duckdb" => Some(Dialect::DuckDb),
-            "spark" => Some(Dialect::Spark),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Dialect::DuckDb => "duckdb",
-            Dialect::Spark => "spark",
-        }
-    }
-
-    /// A string literal. Spark reads `\` as an escape and `'a''b'` as two adjacent literals
-    /// (`ab`), so it escapes with backslashes instead of doubling the quote.
-    pub fn quote(self, text: &str) -> String {
-        match self {
-            Dialect::DuckDb => format!("'{}'", text.replace('\'', "''")),
-            Dialect::Spark => format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'")),
-        }
-    }
-
-    /// A number literal at full precision (`{:?}` always writes a point or an exponent).
-    /// Spark reads `0.1` as a DECIMAL: the `D` suffix makes it a DOUBLE, as DuckDB compares.
-    pub fn num(self, v: f64) -> String {
-        match self {
-            Dialect::DuckDb => format!("{v:?}"),
-            Dialect::Spark => format!("{v:?}D"),
-        }
-    }
-
-    /// A NULL of type DOUBLE. Spark types a bare NULL as VOID, which Parquet cannot store.
-    fn null_double(self) -> &'static str {
-        match self {
-            Dialect::DuckDb => "NULL",
-            Dialect::Spark => "CAST(NULL AS DOUBLE)",
-        }
-    }
-
-    /// Any value of a group (all equal where it is used). `any_value` is Spark ≥ 3.4 only.
-    fn any_value(self, col: &str) -> String {
-        match self {
-            Dialect::DuckDb => format!("any_value({col})"),
-            Dialect::Spark => format!("first({col}, true)"),
-        }
-    }
-
-    /// `col DESC` with NULLs last: DuckDB's default, Spark's only when said.
-    fn desc(self, col: &str) -> String {
-        match self {
-            Dialect::DuckDb => format!("{col} DESC"),
-            Dialect::Spark => format!("{col} DESC NULLS LAST"),
-        }
-    }
-
-    /// `col ASC` with NULLs last: DuckDB's default; Spark puts NULLs first unless told.
-    fn asc(self, col: &str) -> String {
-        match self {
-            Dialect::DuckDb => col.to_string(),
-            Dialect::Spark => format!("{col} ASC NULLS LAST"),
-        }
-    }
 }
 
 /// Which periods a query covers.

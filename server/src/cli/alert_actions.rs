@@ -7,12 +7,13 @@ use std::path::Path;
 use clap::{Args, Subcommand};
 use display::alert::ActionKind;
 use display::Lang;
-use engine::store::users::{Role, UserStore};
-use engine::store::{ActError, AlertStore};
+use engine::state::users::{Role, UserStore};
+use engine::state::ActError;
+use engine::state::AlertStore;
 
-use super::rules::RuleFiles;
+use super::rule_files::RuleFiles;
 use super::{out, OutputFormat};
-use crate::actions::{check_assignee, rule_owners, to_act, ActionFields};
+use crate::acting::{rule_owners, Acting, ActionFields, Refusal};
 
 /// Who acts, and on which version.
 #[derive(Debug, Args)]
@@ -199,23 +200,8 @@ pub fn run(data_dir: &Path, cmd: ActCommand) -> Result<(), String> {
             user.name, user.role, user.name
         ));
     }
-    if let Some(owners) = &owners {
-        check_assignee(
-            data_dir,
-            owners,
-            fields.owner.as_deref().unwrap_or_default(),
-        )
-        .map_err(|e| e.to_string())?;
-    }
-    let act = to_act(kind, &fields).map_err(|e| e.to_string())?;
-    let mut store = AlertStore::open_in(data_dir).map_err(|e| e.to_string())?;
-    match store.act(
-        &actor.fingerprint,
-        &act,
-        actor.version,
-        &user.name,
-        chrono::Utc::now(),
-    ) {
+    let acting = Acting::new(data_dir, owners.unwrap_or_default());
+    match acting.act(kind, &actor.fingerprint, &fields, actor.version, &user.name) {
         Ok(acted) => {
             out!(
                 "{}: {} by {} (now {}, version {}).",
@@ -227,7 +213,8 @@ pub fn run(data_dir: &Path, cmd: ActCommand) -> Result<(), String> {
             );
             Ok(())
         }
-        Err(e @ ActError::Conflict { .. }) => {
+        Err(Refusal::Field(message)) => Err(format!("{} / {}", message.en, message.ko)),
+        Err(Refusal::Act(e @ ActError::Conflict { .. })) => {
             let ActError::Conflict { ref since, .. } = e else {
                 unreachable!()
             };
@@ -247,7 +234,7 @@ pub fn run(data_dir: &Path, cmd: ActCommand) -> Result<(), String> {
             }
             Err(message)
         }
-        Err(e) => {
+        Err(Refusal::Act(e)) => {
             let m = e.message();
             Err(format!("{}\n  {}", m.en, m.ko))
         }

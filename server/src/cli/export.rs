@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use display::Lang;
 use engine::export::{self, About, Format, Options};
-use engine::store::{AlertFilter, AlertStore};
+use engine::state::AlertFilter;
+use engine::state::AlertStore;
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use engine::store::{SnapshotReader, SnapshotStore};
+use engine::snapshot::SnapshotReader;
+use engine::snapshot::SnapshotStore;
 
 use super::out;
 
@@ -26,27 +27,12 @@ pub enum LakeCommand {
     },
 }
 
-/// With `ACTIONBOARD_LAKE` set, every published run is also written to the lake (after `etl
-/// run` and `etl load`). The data is published already, so a failure here is a warning.
-pub fn export_published(data_dir: &Path) {
-    let Some(lake) = std::env::var_os("ACTIONBOARD_LAKE").filter(|v| !v.is_empty()) else {
-        return;
-    };
-    let lake = PathBuf::from(lake);
-    let result = SnapshotStore::new(data_dir)
-        .open_current()
-        .map_err(|e| e.to_string())
-        .and_then(|(run, conn)| {
-            engine::lake::export(&conn, run.as_str(), &lake).map_err(|e| e.to_string())
-        });
-    match result {
-        Ok(run) if run.written => out!("Exported run {} to the lake: {}", run.manifest.run_id, run.dir.display()),
-        Ok(_) => {}
-        Err(e) => eprintln!(
-            "warning: the run was not exported to the lake {}: {e}\n  Fix it, then run `actionboard lake export`.",
-            lake.display()
-        ),
-    }
+/// The lake every published run is also written to (`ACTIONBOARD_LAKE`), after `etl run`,
+/// `etl load` and a run started from the dashboard.
+pub fn configured() -> Option<PathBuf> {
+    std::env::var_os("ACTIONBOARD_LAKE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 pub fn lake(data_dir: &Path, cmd: LakeCommand) -> Result<(), String> {

@@ -7,6 +7,7 @@
 mod alert_actions;
 mod export;
 mod lake;
+mod rule_files;
 mod rules;
 mod tokens;
 mod users;
@@ -25,11 +26,11 @@ macro_rules! out {
         let _ = writeln!(std::io::stdout(), $($arg)*);
     }};
 }
+use engine::base::run::RunDir;
 use engine::config::{Fetch, Sources};
-use engine::etl::manifest::RunDir;
 use engine::etl::pipeline::{find_run, read_provenance};
 use engine::etl::{Pipeline, Stage};
-use engine::store::SnapshotStore;
+use engine::snapshot::SnapshotStore;
 pub(crate) use out;
 
 #[derive(Debug, Parser)]
@@ -148,7 +149,7 @@ impl ServeArgs {
 #[derive(Debug, Clone, Args)]
 struct ConfigFiles {
     #[command(flatten)]
-    rule_files: rules::RuleFiles,
+    rule_files: rule_files::RuleFiles,
     /// Folder laid out like `../shared/data` (the local mirror of the sources).
     #[arg(long, env = "ACTIONBOARD_MIRROR", default_value = "../shared/data")]
     mirror: PathBuf,
@@ -161,9 +162,12 @@ impl ConfigFiles {
         // The command exits after the run: the memory one step frees is the next one's.
         engine::etl::memory::prepare_batch_process();
         let mut pipeline = Pipeline::new(sources, data_dir);
-        pipeline
-            .read_completeness(&self.rule_files.metrics_path())
-            .map_err(|e| e.to_string())?;
+        let metrics = self.rule_files.metrics_path();
+        if metrics.exists() {
+            pipeline.completeness = engine::rules::Metrics::load(&metrics, &pipeline.sources)
+                .map_err(|e| e.to_string())?
+                .completeness;
+        }
         pipeline.progress = crate::progress::for_stderr();
         if live {
             pipeline.fetch.force = Some(Fetch::Live);
@@ -177,6 +181,7 @@ impl ConfigFiles {
             mirror: self.mirror.clone(),
             metrics: self.rule_files.metrics_path(),
             rules: self.rule_files.rules_path(),
+            lake: lake::configured(),
         }
     }
 }
@@ -237,9 +242,9 @@ struct StatusReport {
 #[derive(serde::Serialize)]
 struct RunStatus {
     /// `complete`, `failed` or `incomplete` (running, or interrupted).
-    state: engine::store::pipeline::StageState,
+    state: engine::query::pipeline::StageState,
     #[serde(flatten)]
-    summary: engine::store::pipeline::RunSummary,
+    summary: engine::query::pipeline::RunSummary,
 }
 
 pub fn main() -> ExitCode {
@@ -285,8 +290,7 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
             pipeline.accept_shrink = args.accept_shrink.iter().cloned().collect();
             let outcome = pipeline.run().map_err(|e| e.to_string());
             // A failed run raises the `pipeline` alert; a published one, the data's alerts.
-            refresh_alerts(data_dir, &args.files);
-            lake::export_published(data_dir);
+            publish(data_dir, &args.files);
             let outcome = outcome?;
             if let Some(stage) = outcome.resumed_at {
                 out!("Resumed run {} at the {stage} stage.", outcome.run);
@@ -313,8 +317,7 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
             let result = run_one(&pipeline, &rd, stage);
             drop(lock);
             if stage == Stage::Load || result.is_err() {
-                refresh_alerts(data_dir, &args.files);
-                lake::export_published(data_dir);
+                publish(data_dir, &args.files);
             }
             result
         }
@@ -336,8 +339,8 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
                 }
             };
             // Runs open alerts point to stay: their evidence must remain readable.
-            let referenced = engine::store::AlertStore::open_in(data_dir)
-                .and_then(|s| s.list(&engine::store::AlertFilter::default()))
+            let referenced = engine::state::AlertStore::open_in(data_dir)
+                .and_then(|s| s.list(&engine::state::AlertFilter::default()))
                 .map_err(|e| e.to_string())?
                 .into_iter()
                 .map(|r| r.alert.evidence.run_id)
@@ -387,7 +390,7 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
                         .iter()
                         .rev()
                         .map(|rd| {
-                            let summary = engine::store::pipeline::run_summary(rd);
+                            let summary = engine::query::pipeline::run_summary(rd);
                             RunStatus {
                                 state: summary.state(),
                                 summary,
@@ -418,21 +421,35 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
     }
 }
 
-/// Evaluates the rules on the published snapshot after a stage. The data is already published
-/// (or the previous snapshot still serves), so a problem here is reported, not fatal.
-fn refresh_alerts(data_dir: &std::path::Path, files: &ConfigFiles) {
-    match SnapshotStore::new(data_dir).current() {
-        Ok(Some(_)) => {}
-        _ => return,
-    }
-    let result = files
-        .rule_files
-        .load()
-        .and_then(|set| rules::evaluate(&SnapshotStore::new(data_dir), &set));
-    if let Err(e) = result {
-        eprintln!(
+/// The post-run flow ([`engine::publish::after_run`]) after a stage, with what it did on the
+/// terminal. The data is already published (or the previous snapshot still serves), so a
+/// problem here is reported, not fatal.
+fn publish(data_dir: &std::path::Path, files: &ConfigFiles) {
+    let lake = lake::configured();
+    let Some(published) = engine::publish::after_run(
+        &SnapshotStore::new(data_dir),
+        || files.rule_files.load_typed(),
+        lake.as_deref(),
+    ) else {
+        return;
+    };
+    match published.alerts {
+        Ok((evaluation, summary)) => rules::print_merge(&evaluation, &summary),
+        Err(e) => eprintln!(
             "warning: alerts were not refreshed: {e}\n  Fix it, then run `actionboard rules evaluate`."
-        );
+        ),
+    }
+    match (published.lake, lake) {
+        (Some(Ok(run)), _) if run.written => out!(
+            "Exported run {} to the lake: {}",
+            run.manifest.run_id,
+            run.dir.display()
+        ),
+        (Some(Err(e)), Some(lake)) => eprintln!(
+            "warning: the run was not exported to the lake {}: {e}\n  Fix it, then run `actionboard lake export`.",
+            lake.display()
+        ),
+        _ => {}
     }
 }
 
@@ -554,7 +571,7 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), String> {
 /// ACTIONBOARD_ADMIN_PASSWORD, else random, printed once and kept in a 0600 file until changed).
 fn first_start(data_dir: &std::path::Path, local: SocketAddr) -> Result<(), String> {
     let from_env = std::env::var("ACTIONBOARD_ADMIN_PASSWORD").ok();
-    let created = engine::store::first_admin::ensure_first_admin(data_dir, from_env.as_deref())
+    let created = engine::state::first_admin::ensure_first_admin(data_dir, from_env.as_deref())
         .map_err(|e| format!("creating the first admin: {e}"))?;
     let Some(admin) = created else {
         return Ok(());

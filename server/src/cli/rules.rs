@@ -4,48 +4,16 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use display::Lang;
-use engine::config::Sources;
 use engine::rules::eval::latest_period;
 use engine::rules::sql::{Dialect, Periods};
 use engine::rules::{self, Kind, RuleSet};
-use engine::store::{AlertFilter, AlertStore, SnapshotStore, Status};
+use engine::snapshot::SnapshotStore;
+use engine::state::AlertFilter;
+use engine::state::AlertStore;
+use engine::state::Status;
 
+use super::rule_files::RuleFiles;
 use super::{out, OutputFormat};
-
-/// The configuration files the rules read. The three live together: without `--metrics` or
-/// `--rules`, each is looked for beside the sources file.
-#[derive(Debug, Clone, Args)]
-pub struct RuleFiles {
-    /// The sources file (metrics name its sources).
-    #[arg(long, env = "ACTIONBOARD_CONFIG", default_value = "config/sources.yml")]
-    pub config: PathBuf,
-    /// The metrics file [default: metrics.yml beside the sources file].
-    #[arg(long, env = "ACTIONBOARD_METRICS")]
-    pub metrics: Option<PathBuf>,
-    /// The rules file [default: rules.yml beside the sources file].
-    #[arg(long, env = "ACTIONBOARD_RULES")]
-    pub rules: Option<PathBuf>,
-}
-
-impl RuleFiles {
-    pub fn metrics_path(&self) -> PathBuf {
-        self.metrics
-            .clone()
-            .unwrap_or_else(|| self.config.with_file_name("metrics.yml"))
-    }
-
-    pub fn rules_path(&self) -> PathBuf {
-        self.rules
-            .clone()
-            .unwrap_or_else(|| self.config.with_file_name("rules.yml"))
-    }
-
-    pub fn load(&self) -> Result<RuleSet, String> {
-        // Mirror paths do not matter to rules; the sources file is read for its ids.
-        let sources = Sources::load(&self.config, Path::new(".")).map_err(|e| e.to_string())?;
-        RuleSet::load(&self.metrics_path(), &self.rules_path(), &sources).map_err(|e| e.to_string())
-    }
-}
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
@@ -171,10 +139,10 @@ fn parse_severity(s: &str) -> Result<engine::rules::Severity, String> {
 /// The region as alerts store it, for one typed in Korean (`아시아` → `Asia`); as typed when no
 /// snapshot names it.
 fn region_as_stored(data_dir: &std::path::Path, typed: &str) -> String {
-    let codes = engine::store::SnapshotStore::new(data_dir)
+    let codes = engine::snapshot::SnapshotStore::new(data_dir)
         .open_current()
         .ok()
-        .and_then(|(_, conn)| engine::store::queries::region_codes(&conn).ok())
+        .and_then(|(_, conn)| engine::query::queries::region_codes(&conn).ok())
         .unwrap_or_default();
     display::names::region_from_either(&codes, typed)
         .unwrap_or(typed)
@@ -195,7 +163,7 @@ pub fn rules(data_dir: &Path, cmd: RulesCommand) -> Result<(), String> {
             as_of,
         } => {
             let set = files.load()?;
-            let (run, conn) = engine::store::SnapshotReader::new(snapshots.clone())
+            let (run, conn) = engine::snapshot::SnapshotReader::new(snapshots.clone())
                 .connection_as_of(as_of.as_deref())
                 .map_err(|e| e.to_string())?;
             let rule = set.rules.get(&rule_id).ok_or_else(|| {
@@ -340,12 +308,13 @@ fn evaluate_on_spark(
 
 /// Evaluates and merges, printing what changed.
 pub fn evaluate(snapshots: &SnapshotStore, set: &RuleSet) -> Result<(), String> {
-    let (evaluation, summary) = rules::refresh(snapshots, set).map_err(|e| e.to_string())?;
+    let (evaluation, summary) =
+        engine::publish::refresh(snapshots, set).map_err(|e| e.to_string())?;
     print_merge(&evaluation, &summary);
     Ok(())
 }
 
-fn print_merge(evaluation: &rules::Evaluation, summary: &engine::store::MergeSummary) {
+pub(crate) fn print_merge(evaluation: &rules::Evaluation, summary: &engine::state::MergeSummary) {
     if summary.already_merged {
         out!(
             "Alerts: snapshot {} was already evaluated with the same result; nothing changed.",

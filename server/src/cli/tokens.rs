@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use clap::Subcommand;
-use engine::store::tokens::TokenStore;
-use engine::store::users::Role;
+use engine::state::tokens::TokenStore;
+use engine::state::users::Role;
 
 use super::out;
 use super::users::RoleArg;

@@ -4,7 +4,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use clap::{Subcommand, ValueEnum};
-use engine::store::users::{Role, UserStore, MIN_PASSWORD_CHARS};
+use engine::state::users::{Role, UserStore, MIN_PASSWORD_CHARS};
 
 use super::out;
 

@@ -6,10 +6,6 @@
 //! `400` for a refused transition or input, `404` for an unknown alert, `401`/`403` from the
 //! checks.
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::Arc;
-
 use axum::extract::{Form, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -17,13 +13,12 @@ use axum::routing::post;
 use axum::{Extension, Router};
 use display::alert::{ActionKind, Event};
 use display::{Lang, Text};
-use engine::store::users::Role;
-use engine::store::{ActError, AlertStore};
+use engine::state::users::Role;
+use engine::state::ActError;
 use serde::Deserialize;
 
 use super::auth::{require, AuthError, CurrentUser};
-use super::RunConfig;
-use crate::actions::{check_assignee, rule_owners, to_act, ActionFields};
+use crate::acting::{Acting, ActionFields, Refusal, Targets};
 
 /// The path of an action's route.
 pub fn path(kind: ActionKind) -> String {
@@ -46,24 +41,15 @@ fn may_act(role: Role) -> bool {
     role >= Role::Analyst
 }
 
-#[derive(Clone)]
-struct Actions {
-    data_dir: PathBuf,
-    config: Arc<RunConfig>,
-}
-
 /// One `POST` route per action of [`ActionKind::ALL`].
-pub fn router<S: Clone + Send + Sync + 'static>(data_dir: PathBuf, config: RunConfig) -> Router<S> {
-    let state = Actions {
-        data_dir,
-        config: Arc::new(config),
-    };
+pub fn router<S: Clone + Send + Sync + 'static>(acting: Acting) -> Router<S> {
+    let state = acting;
     let mut router = Router::new();
     for kind in ActionKind::ALL {
         router = router.route(
             &path(kind),
             post(
-                move |state: State<Actions>,
+                move |state: State<Acting>,
                       fingerprint: Path<String>,
                       current: Extension<CurrentUser>,
                       headers: HeaderMap,
@@ -111,7 +97,7 @@ fn lang_of(headers: &HeaderMap) -> Lang {
 
 async fn act(
     kind: ActionKind,
-    State(state): State<Actions>,
+    State(state): State<Acting>,
     Path(fingerprint): Path<String>,
     Extension(current): Extension<CurrentUser>,
     headers: HeaderMap,
@@ -146,38 +132,11 @@ async fn act(
         reason: form.reason,
         useful: form.useful,
     };
-    let act = match to_act(kind, &fields) {
-        Ok(act) => act,
-        Err(e) => return page(StatusCode::BAD_REQUEST, lang, &e.0, &[], &back),
-    };
     let name = user.name.clone();
     let fp = fingerprint.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        if kind == ActionKind::Assign {
-            let owners = rule_owners(
-                &state.config.sources,
-                &state.config.metrics,
-                &state.config.rules,
-            )
-            .unwrap_or_else(|e| {
-                tracing::warn!("rules.yml owners not read, only users are assignable: {e}");
-                BTreeMap::new()
-            });
-            if let Err(e) = check_assignee(
-                &state.data_dir,
-                &owners,
-                fields.owner.as_deref().unwrap_or_default(),
-            ) {
-                return Err(Refusal::Field(e.0));
-            }
-        }
-        let mut store =
-            AlertStore::open_in(&state.data_dir).map_err(|e| Refusal::Act(ActError::State(e)))?;
-        store
-            .act(&fp, &act, Some(version), &name, chrono::Utc::now())
-            .map_err(Refusal::Act)
-    })
-    .await;
+    let done =
+        tokio::task::spawn_blocking(move || state.act(kind, &fp, &fields, Some(version), &name))
+            .await;
     match done {
         Ok(Ok(acted)) => {
             tracing::info!(user = %user.name, alert = %fingerprint, action = kind.as_str(), version = acted.version, "alert action");
@@ -223,11 +182,6 @@ async fn act(
             )
         }
     }
-}
-
-enum Refusal {
-    Field(Text),
-    Act(ActError),
 }
 
 fn refused_auth(e: AuthError, lang: Lang) -> Response {
@@ -305,7 +259,7 @@ fn page(status: StatusCode, lang: Lang, message: &Text, since: &[Event], back: &
 /// versions). Each alert is changed on its own: the answer says how many changed and, per
 /// alert, which were refused and why.
 async fn bulk(
-    State(state): State<Actions>,
+    State(state): State<Acting>,
     Extension(current): Extension<CurrentUser>,
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
@@ -350,10 +304,6 @@ async fn bulk(
         reason: None,
         useful: None,
     };
-    let act = match to_act(kind, &fields) {
-        Ok(act) => act,
-        Err(e) => return page(StatusCode::BAD_REQUEST, lang, &e.0, &[], back),
-    };
     let all = first("all").is_some_and(|v| v == "1");
     // The inbox's filter travels as `f_<name>` fields beside the bulk form's own.
     let filter =
@@ -366,50 +316,20 @@ async fn bulk(
             Some((fp.to_string(), Some(version.parse().ok()?)))
         })
         .collect();
+    let targets = if all {
+        Targets::Matching(filter)
+    } else {
+        Targets::Picked(picks)
+    };
     let name = user.name.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        if kind == ActionKind::Assign {
-            let owners = rule_owners(
-                &state.config.sources,
-                &state.config.metrics,
-                &state.config.rules,
-            )
-            .unwrap_or_default();
-            check_assignee(
-                &state.data_dir,
-                &owners,
-                fields.owner.as_deref().unwrap_or_default(),
-            )
-            .map_err(|e| BulkError::Field(e.0))?;
-        }
-        let mut store = AlertStore::open_in(&state.data_dir).map_err(BulkError::State)?;
-        let targets = if all {
-            let records = store
-                .list(&engine::store::AlertFilter::everything())
-                .map_err(BulkError::State)?;
-            app::api::alerts::matching(filter, records, Some(&name))
-                .into_iter()
-                .map(|r| (r.alert.fingerprint, None))
-                .collect()
-        } else {
-            picks
-        };
-        let now = chrono::Utc::now();
-        Ok(targets
-            .into_iter()
-            .map(|(fp, version)| {
-                let result = store.act(&fp, &act, version, &name, now);
-                (fp, result)
-            })
-            .collect::<Vec<_>>())
-    })
-    .await;
+    let done =
+        tokio::task::spawn_blocking(move || state.act_bulk(kind, targets, &fields, &name)).await;
     let results = match done {
         Ok(Ok(results)) => results,
-        Ok(Err(BulkError::Field(message))) => {
+        Ok(Err(Refusal::Field(message))) => {
             return page(StatusCode::BAD_REQUEST, lang, &message, &[], back)
         }
-        Ok(Err(BulkError::State(e))) => {
+        Ok(Err(Refusal::Act(e))) => {
             tracing::error!("bulk {}: {e}", kind.as_str());
             return page(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -453,17 +373,12 @@ async fn bulk(
     bulk_page(lang, kind, changed, &results)
 }
 
-enum BulkError {
-    Field(Text),
-    State(engine::store::StateError),
-}
-
 /// How many changed, and each refusal with its reason, in the reader's language.
 fn bulk_page(
     lang: Lang,
     kind: ActionKind,
     changed: usize,
-    results: &[(String, Result<engine::store::Acted, ActError>)],
+    results: &[(String, Result<engine::state::Acted, ActError>)],
 ) -> Response {
     let refused: Vec<_> = results
         .iter()

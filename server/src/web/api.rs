@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -17,16 +16,18 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use display::alert::ActionKind;
 use display::Text;
-use engine::store::tokens::TokenStore;
-use engine::store::users::Role;
-use engine::store::{ActError, AlertFilter, AlertStore};
+use engine::state::tokens::TokenStore;
+use engine::state::users::Role;
+use engine::state::ActError;
+use engine::state::AlertFilter;
+use engine::state::AlertStore;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::alert_actions::BULK_ACTIONS;
 use super::auth::{require, AuthError, CurrentUser};
-use super::RunConfig;
-use crate::actions::{check_assignee, rule_owners, to_act, ActionFields};
+use super::security::{bearer, reader_of};
+use crate::acting::{Acting, ActionFields, Refusal, Targets};
 
 pub const LIST_PATH: &str = "/api/v1/alerts";
 pub const ONE_PATH: &str = "/api/v1/alerts/{fingerprint}";
@@ -49,19 +50,17 @@ pub fn mutating_routes() -> Vec<String> {
 #[derive(Clone)]
 struct Api {
     data_dir: PathBuf,
-    config: Arc<RunConfig>,
+    acting: Acting,
 }
 
-pub fn router<S: Clone + Send + Sync + 'static>(data_dir: PathBuf, config: RunConfig) -> Router<S> {
+pub fn router<S: Clone + Send + Sync + 'static>(acting: Acting) -> Router<S> {
+    let data_dir = acting.data_dir().to_path_buf();
     let export_routes = Router::new()
         .route(super::export::EXPORT_PATH, get(super::export::export))
         .with_state(super::export::ExportState {
             data_dir: data_dir.clone(),
         });
-    let state = Api {
-        data_dir,
-        config: Arc::new(config),
-    };
+    let state = Api { data_dir, acting };
     let mut router = Router::new()
         .route(LIST_PATH, get(list))
         .route(ONE_PATH, get(one))
@@ -143,15 +142,6 @@ fn internal(what: &str, e: impl std::fmt::Display) -> Response {
     )
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
-}
-
 /// Who is acting: a bearer token's name, or the session's person with the CSRF header; their
 /// role must pass `allowed`.
 async fn actor(
@@ -200,28 +190,6 @@ async fn reader(api: &Api, headers: &HeaderMap, current: &CurrentUser) -> Option
     reader_of(&api.data_dir, headers, current).await
 }
 
-/// The reader of a request: a bearer token's name, else the session's person, else nobody.
-pub(super) async fn reader_of(
-    data_dir: &std::path::Path,
-    headers: &HeaderMap,
-    current: &CurrentUser,
-) -> Option<String> {
-    if let Some(token) = bearer(headers) {
-        let (data_dir, token) = (data_dir.to_path_buf(), token.to_string());
-        return tokio::task::spawn_blocking(move || {
-            TokenStore::open_in(&data_dir).ok()?.lookup(&token).ok()?
-        })
-        .await
-        .ok()
-        .flatten()
-        .map(|(name, _)| name);
-    }
-    match current {
-        CurrentUser::User(u) => Some(u.name.clone()),
-        CurrentUser::Nobody | CurrentUser::LookupFailed => None,
-    }
-}
-
 /// `GET /api/v1/alerts?status=&severity=&rule=&region=&owner=&data_issue=&mine=1`: the inbox,
 /// highest priority first, with the same filters as `/alerts`.
 async fn list(
@@ -237,7 +205,7 @@ async fn list(
         store.wake_expired(chrono::Utc::now())?;
         let total = store.list(&AlertFilter::everything())?;
         let n = total.len();
-        Ok::<_, engine::store::StateError>((
+        Ok::<_, engine::state::StateError>((
             n,
             app::api::alerts::matching(filter.normalized(), total, me.as_deref()),
         ))
@@ -262,7 +230,7 @@ async fn one(State(api): State<Api>, Path(fingerprint): Path<String>) -> Respons
         let Some(record) = store.get(&fp)? else {
             return Ok(None);
         };
-        Ok::<_, engine::store::StateError>(Some((record, store.history(&fp)?)))
+        Ok::<_, engine::state::StateError>(Some((record, store.history(&fp)?)))
     })
     .await;
     match found {
@@ -328,18 +296,6 @@ fn parse_body<T: serde::de::DeserializeOwned + Default>(body: &Bytes) -> Result<
     })
 }
 
-async fn assignee_ok(api: &Api, owner: Option<String>) -> Result<(), Response> {
-    let (data_dir, config) = (api.data_dir.clone(), api.config.clone());
-    tokio::task::spawn_blocking(move || {
-        let owners =
-            rule_owners(&config.sources, &config.metrics, &config.rules).unwrap_or_default();
-        check_assignee(&data_dir, &owners, owner.as_deref().unwrap_or_default())
-    })
-    .await
-    .map_err(|e| internal("checking the assignee", e))?
-    .map_err(|e| invalid(e.0))
-}
-
 /// `POST /api/v1/alerts/{fingerprint}/{action}` with a JSON body (`version` required).
 async fn act(
     kind: ActionKind,
@@ -364,23 +320,11 @@ async fn act(
         ));
     };
     let fields = body.fields();
-    let act = match to_act(kind, &fields) {
-        Ok(a) => a,
-        Err(e) => return invalid(e.0),
-    };
-    if kind == ActionKind::Assign {
-        if let Err(r) = assignee_ok(&api, fields.owner.clone()).await {
-            return r;
-        }
-    }
-    let data_dir = api.data_dir.clone();
     let fp = fingerprint.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        AlertStore::open_in(&data_dir)
-            .map_err(ActError::State)?
-            .act(&fp, &act, Some(version), &name, chrono::Utc::now())
-    })
-    .await;
+    let acting = api.acting.clone();
+    let done =
+        tokio::task::spawn_blocking(move || acting.act(kind, &fp, &fields, Some(version), &name))
+            .await;
     match done {
         Ok(Ok(acted)) => Json(json!({
             "fingerprint": fingerprint,
@@ -388,7 +332,8 @@ async fn act(
             "version": acted.version,
         }))
         .into_response(),
-        Ok(Err(e)) => act_error(&e),
+        Ok(Err(Refusal::Field(message))) => invalid(message),
+        Ok(Err(Refusal::Act(e))) => act_error(&e),
         Err(e) => internal("the action", e),
     }
 }
@@ -457,45 +402,23 @@ async fn bulk(
         }),
         ..ActionFields::default()
     };
-    let act = match to_act(kind, &fields) {
-        Ok(a) => a,
-        Err(e) => return invalid(e.0),
-    };
-    if kind == ActionKind::Assign {
-        if let Err(r) = assignee_ok(&api, fields.owner.clone()).await {
-            return r;
-        }
-    }
-    let data_dir = api.data_dir.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        let mut store = AlertStore::open_in(&data_dir)?;
-        let targets: Vec<(String, Option<i64>)> = if body.all {
-            let all = store.list(&AlertFilter::everything())?;
-            app::api::alerts::matching(body.filter.normalized(), all, Some(&name))
-                .into_iter()
-                .map(|r| (r.alert.fingerprint, None))
-                .collect()
-        } else {
+    let targets = if body.all {
+        Targets::Matching(body.filter)
+    } else {
+        Targets::Picked(
             body.alerts
                 .into_iter()
                 .map(|t| (t.fingerprint, Some(t.version)))
-                .collect()
-        };
-        let now = chrono::Utc::now();
-        Ok::<_, engine::store::StateError>(
-            targets
-                .into_iter()
-                .map(|(fp, v)| {
-                    let r = store.act(&fp, &act, v, &name, now);
-                    (fp, r)
-                })
-                .collect::<Vec<_>>(),
+                .collect(),
         )
-    })
-    .await;
+    };
+    let acting = api.acting.clone();
+    let done =
+        tokio::task::spawn_blocking(move || acting.act_bulk(kind, targets, &fields, &name)).await;
     let results = match done {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) => return internal("the bulk action", e),
+        Ok(Err(Refusal::Field(message))) => return invalid(message),
+        Ok(Err(Refusal::Act(e))) => return act_error(&e),
         Err(e) => return internal("the bulk action", e),
     };
     let changed = results.iter().filter(|(_, r)| r.is_ok()).count();

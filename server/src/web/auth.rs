@@ -11,14 +11,14 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Extension;
 use chrono::Utc;
-use engine::store::users::{
+use engine::state::users::{
     same_token, valid_name, Attempt, NewSession, Role, SessionUser, UserError, UserStore,
     MAX_PASSWORD_BYTES, SESSION_DAYS,
 };
 use serde::Deserialize;
 use tokio::sync::Semaphore;
 
-pub use super::security::CurrentUser;
+pub use super::security::{cookie, session_cookie, CurrentUser};
 
 /// Why a change was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,17 +88,6 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-/// The session token among the request's cookies, if any.
-pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
-    cookie(headers, SESSION_COOKIE)
-}
-
-/// The value of the cookie `name` among the request's cookies, if any (and not empty).
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    let values = headers.get_all(header::COOKIE);
-    app::auth::cookie_in(values.iter().filter_map(|v| v.to_str().ok()), name)
 }
 
 /// The person behind this request (looked up by `security::viewer`), if their role passes

@@ -20,7 +20,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use display::{Lang, Text};
 use engine::export::{self, About, ExportError, Format, Options};
-use engine::store::{AlertFilter, AlertStore};
+use engine::state::AlertFilter;
+use engine::state::AlertStore;
 use serde_json::json;
 
 use super::auth::CurrentUser;
@@ -276,7 +277,7 @@ pub async fn export(
         Ok(r) => r,
         Err(message) => return error(StatusCode::BAD_REQUEST, "invalid_input", message),
     };
-    let me = super::api::reader_of(&state.data_dir, &headers, &current).await;
+    let me = super::security::reader_of(&state.data_dir, &headers, &current).await;
     let filter = app::api::alerts::store_filter(&request.filter, me.as_deref())
         .unwrap_or_else(AlertFilter::nothing);
     let filter = AlertFilter {

@@ -19,7 +19,8 @@ use app::state::AppState;
 use app::{shell, App};
 use axum::routing::{get, post};
 use axum::Router;
-use engine::store::{SnapshotReader, SnapshotStore};
+use engine::snapshot::SnapshotReader;
+use engine::snapshot::SnapshotStore;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
@@ -78,9 +79,15 @@ pub fn router_with(
         metrics: run_config.metrics.clone(),
         rules: run_config.rules.clone(),
     };
-    let action_routes = alert_actions::router(data_dir.clone(), run_config.clone());
-    let api_routes = api::router(data_dir.clone(), run_config.clone());
-    let launcher = runs::RunLauncher::new(run_config, &data_dir);
+    let acting = crate::acting::Acting::from_rule_files(
+        &data_dir,
+        &run_config.sources,
+        &run_config.metrics,
+        &run_config.rules,
+    );
+    let action_routes = alert_actions::router(acting.clone());
+    let api_routes = api::router(acting.clone());
+    let launcher = runs::RunLauncher::new(run_config, &data_dir, acting);
     let auth_routes = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
@@ -90,7 +97,7 @@ pub fn router_with(
         .with_state(launcher);
     // The server owns the alert state: it exists (empty) from the start, so its version is
     // stable from the first page on.
-    if let Err(e) = engine::store::AlertStore::open_in(&data_dir) {
+    if let Err(e) = engine::state::AlertStore::open_in(&data_dir) {
         tracing::error!("the alert state cannot be opened: {e}");
     }
     let state = AppState::new(SnapshotReader::new(store.clone())).with_rule_files(rule_files);

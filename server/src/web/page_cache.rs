@@ -17,7 +17,8 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode}
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use display::Lang;
-use engine::store::{SnapshotStore, StateWatch};
+use engine::snapshot::SnapshotStore;
+use engine::state::StateWatch;
 
 /// Tells whether a page came from the cache (`hit`) or was rendered (`miss`).
 pub const CACHE_HEADER: HeaderName = HeaderName::from_static("x-page-cache");
@@ -192,7 +193,7 @@ fn lang_of(headers: &HeaderMap) -> Lang {
 pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
     if request.method() != Method::GET
         || !cacheable_path(request.uri().path())
-        || super::auth::session_cookie(request.headers()).is_some()
+        || super::security::session_cookie(request.headers()).is_some()
     {
         return next.run(request).await;
     }

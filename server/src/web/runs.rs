@@ -14,10 +14,11 @@ use engine::config::Sources;
 use engine::etl::pipeline::PipelineError;
 use engine::etl::Pipeline;
 use engine::rules::RuleSet;
-use engine::store::users::Role;
-use engine::store::SnapshotStore;
+use engine::snapshot::SnapshotStore;
+use engine::state::users::Role;
 
 use super::auth::{message_page, require, CsrfForm, CurrentUser};
+use crate::acting::Acting;
 
 /// The configuration a run started from the dashboard reads (as `actionboard etl run` would).
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct RunConfig {
     pub mirror: PathBuf,
     pub metrics: PathBuf,
     pub rules: PathBuf,
+    /// Where every published run is also written (`ACTIONBOARD_LAKE`), if anywhere.
+    pub lake: Option<PathBuf>,
 }
 
 /// Starts runs in the background, one at a time per data folder (the pipeline's lock, which the
@@ -34,6 +37,7 @@ pub struct RunConfig {
 pub struct RunLauncher {
     config: Arc<RunConfig>,
     data_dir: PathBuf,
+    acting: Acting,
 }
 
 /// Why a run did not start.
@@ -46,10 +50,11 @@ pub enum LaunchError {
 }
 
 impl RunLauncher {
-    pub fn new(config: RunConfig, data_dir: &Path) -> Self {
+    pub fn new(config: RunConfig, data_dir: &Path, acting: Acting) -> Self {
         RunLauncher {
             config: Arc::new(config),
             data_dir: data_dir.to_path_buf(),
+            acting,
         }
     }
 
@@ -59,15 +64,19 @@ impl RunLauncher {
         let sources = Sources::load(&self.config.sources, &self.config.mirror)
             .map_err(|e| LaunchError::Config(e.to_string()))?;
         let mut pipeline = Pipeline::new(sources, &self.data_dir);
-        pipeline
-            .read_completeness(&self.config.metrics)
-            .map_err(|e| LaunchError::Config(e.to_string()))?;
+        if self.config.metrics.exists() {
+            pipeline.completeness =
+                engine::rules::Metrics::load(&self.config.metrics, &pipeline.sources)
+                    .map_err(|e| LaunchError::Config(e.to_string()))?
+                    .completeness;
+        }
         // Taken here, so a busy folder is refused at once; held until the alerts are refreshed.
         let lock = pipeline.lock().map_err(|e| match e {
             PipelineError::Busy { .. } => LaunchError::Busy(e.to_string()),
             other => LaunchError::Config(other.to_string()),
         })?;
         let (config, data_dir, by) = (self.config.clone(), self.data_dir.clone(), by.to_string());
+        let acting = self.acting.clone();
         tokio::task::spawn_blocking(move || {
             tracing::info!(by = %by, "pipeline run started from the dashboard");
             match pipeline.run_locked(&lock) {
@@ -76,27 +85,37 @@ impl RunLauncher {
                 // raises the pipeline alert below; the previous snapshot keeps serving.
                 Err(e) => tracing::warn!("pipeline run failed: {e}"),
             }
-            if let Err(e) = refresh_alerts(&config, &data_dir) {
-                tracing::warn!("alerts were not refreshed after the run: {e}");
-            }
+            publish(&config, &data_dir);
+            // The run read the configuration again: so does acting (the owners of rules.yml).
+            acting.reload_owners(&config.sources, &config.metrics, &config.rules);
             drop(lock);
         });
         Ok(())
     }
 }
 
-/// Evaluates the rules on the published snapshot and merges the alerts (as the CLI does after
-/// `etl run`).
-fn refresh_alerts(config: &RunConfig, data_dir: &Path) -> Result<(), String> {
-    let snapshots = SnapshotStore::new(data_dir);
-    if !matches!(snapshots.current(), Ok(Some(_))) {
-        return Ok(());
+/// The post-run flow ([`engine::publish::after_run`], as the CLI runs it after `etl run`), its
+/// problems logged: the data is published already.
+fn publish(config: &RunConfig, data_dir: &Path) {
+    let rules = || {
+        let sources = Sources::load(&config.sources, Path::new("."))?;
+        RuleSet::load(&config.metrics, &config.rules, &sources)
+    };
+    let Some(published) =
+        engine::publish::after_run(&SnapshotStore::new(data_dir), rules, config.lake.as_deref())
+    else {
+        return;
+    };
+    if let Err(e) = published.alerts {
+        tracing::warn!("alerts were not refreshed after the run: {e}");
     }
-    let sources = Sources::load(&config.sources, Path::new(".")).map_err(|e| e.to_string())?;
-    let set = RuleSet::load(&config.metrics, &config.rules, &sources).map_err(|e| e.to_string())?;
-    engine::rules::refresh(&snapshots, &set)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    match published.lake {
+        Some(Ok(run)) if run.written => {
+            tracing::info!(run = %run.manifest.run_id, lake = %run.dir.display(), "run exported to the lake")
+        }
+        Some(Err(e)) => tracing::warn!("the run was not exported to the lake: {e}"),
+        _ => {}
+    }
 }
 
 /// `POST /pipeline/runs` (form with `csrf`): admins only.

@@ -6,11 +6,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use app::auth::SESSION_COOKIE;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
-use engine::store::users::{SessionUser, UserStore};
+use engine::state::tokens::TokenStore;
+use engine::state::users::{SessionUser, UserStore};
 
 /// When cookies get the `Secure` attribute (browsers then send them over https only).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -126,7 +128,7 @@ impl Headers {
 /// (they show who is signed in and their forms' tokens); `Secure` on cookies over https.
 pub async fn headers(State(state): State<Headers>, request: Request, next: Next) -> Response {
     let https = state.options.https(&request);
-    let signed_in = super::auth::session_cookie(request.headers()).is_some();
+    let signed_in = session_cookie(request.headers()).is_some();
     let is_static = request.uri().path().starts_with("/pkg/");
     let mut response = next.run(request).await;
     let html = response
@@ -246,7 +248,7 @@ pub enum CurrentUser {
 /// for pages (`app::auth::current_viewer`) and for every route that changes something
 /// (`auth::require`).
 pub async fn viewer(State(data_dir): State<PathBuf>, mut request: Request, next: Next) -> Response {
-    let current = match super::auth::session_cookie(request.headers()).map(str::to_string) {
+    let current = match session_cookie(request.headers()).map(str::to_string) {
         None => CurrentUser::Nobody,
         Some(token) => {
             let looked_up = tokio::task::spawn_blocking(move || {
@@ -277,6 +279,49 @@ pub async fn viewer(State(data_dir): State<PathBuf>, mut request: Request, next:
     }
     request.extensions_mut().insert(current);
     next.run(request).await
+}
+
+/// The session token among the request's cookies, if any.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// The value of the cookie `name` among the request's cookies, if any (and not empty).
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let values = headers.get_all(header::COOKIE);
+    app::auth::cookie_in(values.iter().filter_map(|v| v.to_str().ok()), name)
+}
+
+/// The bearer token of an API request, if it sent one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// The reader of a request: a bearer token's name, else the session's person, else nobody.
+pub async fn reader_of(
+    data_dir: &std::path::Path,
+    headers: &HeaderMap,
+    current: &CurrentUser,
+) -> Option<String> {
+    if let Some(token) = bearer(headers) {
+        let (data_dir, token) = (data_dir.to_path_buf(), token.to_string());
+        return tokio::task::spawn_blocking(move || {
+            TokenStore::open_in(&data_dir).ok()?.lookup(&token).ok()?
+        })
+        .await
+        .ok()
+        .flatten()
+        .map(|(name, _)| name);
+    }
+    match current {
+        CurrentUser::User(u) => Some(u.name.clone()),
+        CurrentUser::Nobody | CurrentUser::LookupFailed => None,
+    }
 }
 
 #[cfg(test)]

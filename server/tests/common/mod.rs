@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use engine::config::Sources;
 use engine::etl::Pipeline;
-use engine::store::SnapshotStore;
+use engine::snapshot::SnapshotStore;
 
 pub fn config_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config")
@@ -28,6 +28,7 @@ pub fn run_config() -> server::web::RunConfig {
         mirror: mirror(),
         metrics: config.join("metrics.yml"),
         rules: config.join("rules.yml"),
+        lake: None,
     }
 }
 
@@ -52,7 +53,7 @@ pub fn load_with_alerts(data_dir: &Path) {
         &sources,
     )
     .unwrap();
-    engine::rules::refresh(&SnapshotStore::new(data_dir), &set).unwrap();
+    engine::publish::refresh(&SnapshotStore::new(data_dir), &set).unwrap();
 }
 
 /// The real router over `data_dir` on a free loopback port; its base URL.

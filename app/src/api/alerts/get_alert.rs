@@ -47,7 +47,7 @@ fn chart(
     record: &display::alert::AlertRecord,
 ) -> Result<Vec<display::alert::Point>, String> {
     use display::alert::Scope;
-    use engine::store::RunId;
+    use engine::base::RunId;
 
     let alert = &record.alert;
     let Some(source) = alert.evidence.source.as_ref() else {
@@ -62,6 +62,6 @@ fn chart(
         .and_then(|run| store.open_read_only(&run).ok())
         .map_or_else(|| state.snapshots.connection().map(|(_, c)| c), Ok)
         .map_err(|e| e.to_string())?;
-    engine::store::queries::entity_series(&conn, &source.source_id, &alert.entity, 20)
+    engine::query::queries::entity_series(&conn, &source.source_id, &alert.entity, 20)
         .map_err(|e| e.to_string())
 }

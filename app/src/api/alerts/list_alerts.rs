@@ -24,7 +24,7 @@ pub async fn list_alerts(filter: InboxFilter) -> Result<Inbox, ApiError> {
             .alerts()
             .map_err(|e| ApiError::internal("inbox", &e))?;
         let mut all = store
-            .list(&engine::store::AlertFilter::everything())
+            .list(&engine::state::AlertFilter::everything())
             .map_err(|e| ApiError::internal("inbox", &e))?;
         if let Some(me) = mine {
             all.retain(|r| me.is_some() && r.assignee == me);
@@ -73,10 +73,10 @@ pub fn matching(
 
 /// The store's filter for the inbox filter `filter` read by `me` (the signed-in reader, for
 /// "assigned to me"): what the inbox shows, in the same order, is what
-/// [`engine::store::AlertStore::scan`] walks with it. `None`: the filter selects nothing (an
+/// [`engine::state::AlertStore::scan`] walks with it. `None`: the filter selects nothing (an
 /// unknown value, or "assigned to me" with nobody signed in).
 #[cfg(feature = "ssr")]
-pub fn store_filter(filter: &InboxFilter, me: Option<&str>) -> Option<engine::store::AlertFilter> {
+pub fn store_filter(filter: &InboxFilter, me: Option<&str>) -> Option<engine::state::AlertFilter> {
     let (mut f, valid) = inbox::to_store(&filter.clone().normalized());
     if !valid {
         return None;
@@ -93,7 +93,7 @@ mod inbox {
 
     use display::alert::{AlertRecord, Severity, Status};
     use display::Text;
-    use engine::store::AlertFilter;
+    use engine::state::AlertFilter;
 
     use crate::model::alerts::{Facet, FacetValue, Inbox, InboxFilter};
 

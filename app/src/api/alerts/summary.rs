@@ -1,7 +1,9 @@
 //! The alert numbers the overview shows (server only).
 
 use display::alert::Severity;
-use engine::store::{AlertFilter, AlertStore, StateError};
+use engine::state::AlertFilter;
+use engine::state::AlertStore;
+use engine::state::StateError;
 
 use crate::model::AlertSummary;
 

@@ -14,7 +14,7 @@ pub async fn get_changes(
     min: Option<String>,
 ) -> Result<ChangesData, ApiError> {
     use crate::state::AppState;
-    use engine::store::changes::{between, ChangesError, ChangesParams};
+    use engine::snapshot::changes::{between, ChangesError, ChangesParams};
 
     let snapshots = expect_context::<AppState>().snapshots;
     let lang = crate::i18n::initial_lang();

@@ -12,7 +12,8 @@ pub async fn get_country(
 ) -> Result<CountryResult, ApiError> {
     use crate::model::country::CountryPage;
     use crate::state::AppState;
-    use engine::store::{AlertFilter, Status};
+    use engine::state::AlertFilter;
+    use engine::state::Status;
 
     let state = expect_context::<AppState>();
     tokio::task::spawn_blocking(move || {
@@ -20,7 +21,7 @@ pub async fn get_country(
             .snapshots
             .connection_as_of(as_of.as_deref())
             .map_err(|e| ApiError::snapshot("country", e))?;
-        let Some(profile) = engine::store::country::country(&conn, &code)
+        let Some(profile) = engine::query::country::country(&conn, &code)
             .map_err(|e| ApiError::internal(&format!("country {code}"), &e))?
         else {
             return Ok(CountryResult::NotFound(code));

@@ -20,8 +20,8 @@ pub async fn get_editions(
             .connection_as_of(as_of.as_deref())
             .map_err(|e| ApiError::snapshot("editions", e))?;
         let comparison =
-            engine::store::editions::compare(&conn, year.as_deref()).map_err(|e| match e {
-                engine::store::editions::EditionsError::Duckdb(e) => {
+            engine::query::editions::compare(&conn, year.as_deref()).map_err(|e| match e {
+                engine::query::editions::EditionsError::Duckdb(e) => {
                     ApiError::internal("editions", &e)
                 }
                 other => ApiError::BadRequest(other.text().get(lang).to_string()),

@@ -22,8 +22,8 @@ pub async fn get_explore(
             .connection_as_of(as_of.as_deref())
             .map_err(|e| ApiError::snapshot("explore", e))?;
         let explore =
-            engine::store::explore::explore(&conn, &params, lang).map_err(|e| match e {
-                engine::store::explore::ExploreError::Duckdb(e) => {
+            engine::query::explore::explore(&conn, &params, lang).map_err(|e| match e {
+                engine::query::explore::ExploreError::Duckdb(e) => {
                     ApiError::internal("explore", &e)
                 }
                 other => ApiError::BadRequest(other.text().get(lang).to_string()),

@@ -21,9 +21,9 @@ pub async fn get_overview(
             .map_err(|e| ApiError::snapshot("overview", e))?;
         let overview = state
             .overviews
-            .get_or_try(&run, year, || engine::store::queries::overview(&conn, year))
+            .get_or_try(&run, year, || engine::query::queries::overview(&conn, year))
             .map_err(|e| match e {
-                engine::store::queries::QueryError::Duckdb(e) => ApiError::internal("overview", &e),
+                engine::query::queries::QueryError::Duckdb(e) => ApiError::internal("overview", &e),
                 other => ApiError::BadRequest(other.to_string()),
             })?;
         // The inbox is a separate store: if it cannot be read, the figures still show.

@@ -11,7 +11,8 @@ pub async fn get_pipeline(run: Option<String>) -> Result<Pipeline, ApiError> {
     use crate::i18n::Lang;
     use crate::model::pipeline::SnapshotDetail;
     use crate::state::AppState;
-    use engine::store::{pipeline as p, RunId};
+    use engine::base::RunId;
+    use engine::query::pipeline as p;
 
     let snapshots = expect_context::<AppState>().snapshots;
     let lang = crate::i18n::initial_lang();

@@ -577,7 +577,7 @@ mod tests {
         let alphabet = [
             "a", "1", ",", ",", "\"", "\n", "\n", "\r", " ", "é", "\u{feff}",
         ];
-        let mut rng = crate::store::synthetic::Xorshift(0x9E37_79B9_7F4A_7C15);
+        let mut rng = testkit::Xorshift(0x9E37_79B9_7F4A_7C15);
         let mut next = move || rng.next_u64();
         for _ in 0..20_000 {
             let len = (next() % 40) as usize;

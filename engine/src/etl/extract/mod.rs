@@ -289,7 +289,7 @@ pub fn extract_source_reusing(
     let file_size = |from: &Path| std::fs::metadata(from).map(|m| m.len()).ok();
     let reused = match &fetched.body {
         fetch::Body::Bytes(bytes) => reuse(bytes.len() as u64, &|prev| {
-            Ok(crate::etl::manifest::sha256_hex(bytes) == prev.sha256)
+            Ok(crate::base::files::sha256_hex(bytes) == prev.sha256)
         })?,
         fetch::Body::File(from) => match file_size(from) {
             Some(size) => reuse(size, &|prev| {
@@ -305,7 +305,7 @@ pub fn extract_source_reusing(
             // Written and hashed side by side.
             let (written, sha256) = rayon::join(
                 || std::fs::write(&path, bytes),
-                || crate::etl::manifest::sha256_hex(bytes),
+                || crate::base::files::sha256_hex(bytes),
             );
             written.map_err(write_err)?;
             (sha256, bytes.len() as u64)
@@ -313,7 +313,8 @@ pub fn extract_source_reusing(
         // A local file is copied and the bytes written are hashed as they go: the checksum is
         // the raw copy's even if the original changes meanwhile.
         (None, fetch::Body::File(from)) => {
-            use crate::etl::manifest::{copy_and_hash, CopyError};
+            use crate::base::files::copy_and_hash;
+            use crate::base::files::CopyError;
             copy_and_hash(from, &path).map_err(|e| match e {
                 CopyError::Read(e) => read_err(from, e),
                 CopyError::Write(e) => write_err(e),

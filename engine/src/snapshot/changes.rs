@@ -5,13 +5,13 @@
 
 use duckdb::{params, Connection};
 
+use crate::snapshot::diff::REVISION_TOLERANCE;
+
 pub use display::changes::{Change, ChangeKind, Changes};
 
-use super::{RunId, SnapshotError, SnapshotStore};
-
-/// Two values closer than this (relative to the earlier one) are the same value: floating-point
-/// noise of a re-export, not a revision.
-pub const REVISION_TOLERANCE: f64 = 1e-9;
+use crate::base::RunId;
+use crate::snapshot::SnapshotError;
+use crate::snapshot::SnapshotStore;
 
 /// At most this many changes are listed on a page (the counts cover all of them).
 pub const MAX_LISTED: usize = 1000;
@@ -97,7 +97,7 @@ fn sources_with_same_files(
     conn: &Connection,
     sources: &[String],
 ) -> Result<Vec<String>, duckdb::Error> {
-    if !super::has_table_in(conn, "prev_run", "transform_files")? {
+    if !crate::snapshot::has_table_in(conn, "prev_run", "transform_files")? {
         return Ok(Vec::new());
     }
     let files = |table: &str| -> Result<Vec<(String, String)>, duckdb::Error> {
@@ -125,7 +125,7 @@ fn sources_with_same_files(
         .collect())
 }
 
-/// The `revisions` table by merging the two runs' files ([`super::diff`]), skipping the sources
+/// The `revisions` table by merging the two runs' files ([`crate::snapshot::diff`]), skipping the sources
 /// whose files are unchanged (returned); `None` (nothing written) when either run's files
 /// cannot be merged, for the query to do it.
 fn diff_by_merge(
@@ -143,7 +143,7 @@ fn diff_by_merge(
         .into_iter()
         .filter(|s| !unchanged.contains(s))
         .collect();
-    let Some(revisions) = super::diff::diff_files(
+    let Some(revisions) = crate::snapshot::diff::diff_files(
         &store.snapshot_data_path(prev),
         &store.snapshot_data_path(run),
         &compared,

@@ -1,15 +1,19 @@
-//! What the command line and the web forms share when a person acts on an alert: reading the
-//! typed fields into an engine [`Act`], and who may be an assignee (a user, or an owner key of
-//! rules.yml).
+//! Acting on alerts, in one place for every caller: the web forms, the JSON API and the command
+//! line each read their input into [`ActionFields`] and call [`Acting::act`] or
+//! [`Acting::act_bulk`]. The service reads the fields into an engine [`Act`], checks the assignee
+//! (a user, or an owner key of rules.yml), and applies the action in the alert state. Callers
+//! check who may act (the role, the CSRF token) before they call it, and run it on a blocking
+//! thread: it writes SQLite.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use display::alert::{ActionKind, DismissReason};
 use display::Text;
-use engine::store::users::UserStore;
-use engine::store::{Act, SnoozeRequest};
+use engine::state::users::UserStore;
+use engine::state::{Act, ActError, Acted, AlertFilter, AlertStore, SnoozeRequest, StateError};
 
 /// The fields of an action, as typed (form fields or command-line options). Each action reads
 /// the ones it needs.
@@ -86,7 +90,7 @@ pub fn parse_due(text: &str) -> Option<DateTime<Utc>> {
 }
 
 /// The engine action for `kind` from the typed fields.
-pub fn to_act(kind: ActionKind, f: &ActionFields) -> Result<Act, FieldError> {
+pub(crate) fn to_act(kind: ActionKind, f: &ActionFields) -> Result<Act, FieldError> {
     let note = given(&f.note).map(str::to_string);
     Ok(match kind {
         ActionKind::Acknowledge => Act::Acknowledge { note },
@@ -169,11 +173,7 @@ pub fn to_act(kind: ActionKind, f: &ActionFields) -> Result<Act, FieldError> {
 }
 
 /// Owner keys of rules.yml with their labels (assignable besides users).
-pub fn rule_owners(
-    sources: &Path,
-    metrics: &Path,
-    rules: &Path,
-) -> Result<BTreeMap<String, Text>, String> {
+pub fn rule_owners(sources: &Path, metrics: &Path, rules: &Path) -> Result<Owners, String> {
     let sources =
         engine::config::Sources::load(sources, Path::new(".")).map_err(|e| e.to_string())?;
     let set = engine::rules::RuleSet::load(metrics, rules, &sources).map_err(|e| e.to_string())?;
@@ -181,11 +181,7 @@ pub fn rule_owners(
 }
 
 /// Checks that `who` is a user of `data_dir` or one of `owners`.
-pub fn check_assignee(
-    data_dir: &Path,
-    owners: &BTreeMap<String, Text>,
-    who: &str,
-) -> Result<(), FieldError> {
+fn check_assignee(data_dir: &Path, owners: &Owners, who: &str) -> Result<(), FieldError> {
     let who = who.trim();
     if who.is_empty() || owners.contains_key(who) {
         // An empty name is refused by the engine, with its own message.
@@ -207,6 +203,147 @@ pub fn check_assignee(
         format!("`{who}` is neither a user nor an owner of rules.yml ({keys})."),
         format!("`{who}`은(는) 사용자도 rules.yml의 담당 부서({keys})도 아닙니다."),
     ))
+}
+
+/// The owner keys of rules.yml (`owners:`), with their labels.
+pub type Owners = BTreeMap<String, Text>;
+
+/// What acting needs, built once when the server or a command starts: the data folder (the alert
+/// state and the users live there) and the owners of rules.yml, read again only when
+/// [`Acting::reload_owners`] is called (after a pipeline run re-read the configuration).
+#[derive(Debug, Clone)]
+pub struct Acting {
+    data_dir: PathBuf,
+    owners: Arc<RwLock<Owners>>,
+}
+
+/// Why an action was not applied.
+#[derive(Debug)]
+pub enum Refusal {
+    /// A field was missing or unreadable (or the assignee unknown): the person can correct it.
+    Field(Text),
+    /// The alert state refused it (no such alert, a newer version, not allowed in its status)
+    /// or failed.
+    Act(ActError),
+}
+
+impl From<FieldError> for Refusal {
+    fn from(e: FieldError) -> Self {
+        Refusal::Field(e.0)
+    }
+}
+
+/// Which alerts a bulk action changes.
+#[derive(Debug, Clone)]
+pub enum Targets {
+    /// These alerts, each checked against the version it was seen at (when given).
+    Picked(Vec<(String, Option<i64>)>),
+    /// Every alert the inbox shows to `by` with this filter, at its current version.
+    Matching(app::model::alerts::InboxFilter),
+}
+
+/// A bulk action's answer: per alert, what it became or why it was refused.
+pub type BulkResults = Vec<(String, Result<Acted, ActError>)>;
+
+impl Acting {
+    /// The service over `data_dir`, with the owners already read.
+    pub fn new(data_dir: impl Into<PathBuf>, owners: Owners) -> Self {
+        Acting {
+            data_dir: data_dir.into(),
+            owners: Arc::new(RwLock::new(owners)),
+        }
+    }
+
+    /// The service with the owners of the rule files read now; when they cannot be read, only
+    /// users are assignable (logged).
+    pub fn from_rule_files(
+        data_dir: impl Into<PathBuf>,
+        sources: &Path,
+        metrics: &Path,
+        rules: &Path,
+    ) -> Self {
+        Acting::new(data_dir, owners_or_none(sources, metrics, rules))
+    }
+
+    /// Reads the owners of the rule files again (the configuration changed).
+    pub fn reload_owners(&self, sources: &Path, metrics: &Path, rules: &Path) {
+        let owners = owners_or_none(sources, metrics, rules);
+        *self.owners.write().unwrap_or_else(|p| p.into_inner()) = owners;
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// `kind` on the alert `fingerprint` by `by`, checked against `version` when given.
+    pub fn act(
+        &self,
+        kind: ActionKind,
+        fingerprint: &str,
+        fields: &ActionFields,
+        version: Option<i64>,
+        by: &str,
+    ) -> Result<Acted, Refusal> {
+        let act = self.prepare(kind, fields)?;
+        let mut store =
+            AlertStore::open_in(&self.data_dir).map_err(|e| Refusal::Act(ActError::State(e)))?;
+        store
+            .act(fingerprint, &act, version, by, chrono::Utc::now())
+            .map_err(Refusal::Act)
+    }
+
+    /// `kind` on every alert of `targets`, each changed on its own (one refusal stops none of
+    /// the others).
+    pub fn act_bulk(
+        &self,
+        kind: ActionKind,
+        targets: Targets,
+        fields: &ActionFields,
+        by: &str,
+    ) -> Result<BulkResults, Refusal> {
+        let act = self.prepare(kind, fields)?;
+        let state = |e: StateError| Refusal::Act(ActError::State(e));
+        let mut store = AlertStore::open_in(&self.data_dir).map_err(state)?;
+        let targets = match targets {
+            Targets::Picked(picked) => picked,
+            Targets::Matching(filter) => {
+                let records = store.list(&AlertFilter::everything()).map_err(state)?;
+                app::api::alerts::matching(filter.normalized(), records, Some(by))
+                    .into_iter()
+                    .map(|r| (r.alert.fingerprint, None))
+                    .collect()
+            }
+        };
+        let now = chrono::Utc::now();
+        Ok(targets
+            .into_iter()
+            .map(|(fp, version)| {
+                let result = store.act(&fp, &act, version, by, now);
+                (fp, result)
+            })
+            .collect())
+    }
+
+    /// The fields read into an engine action, the assignee checked.
+    fn prepare(&self, kind: ActionKind, fields: &ActionFields) -> Result<Act, Refusal> {
+        let act = to_act(kind, fields)?;
+        if kind == ActionKind::Assign {
+            let owners = self.owners.read().unwrap_or_else(|p| p.into_inner());
+            check_assignee(
+                &self.data_dir,
+                &owners,
+                fields.owner.as_deref().unwrap_or_default(),
+            )?;
+        }
+        Ok(act)
+    }
+}
+
+fn owners_or_none(sources: &Path, metrics: &Path, rules: &Path) -> Owners {
+    rule_owners(sources, metrics, rules).unwrap_or_else(|e| {
+        tracing::warn!("rules.yml owners not read, only users are assignable: {e}");
+        Owners::new()
+    })
 }
 
 #[cfg(test)]

@@ -242,17 +242,17 @@ pub fn explore(
     params: &ExploreParams,
     lang: Lang,
 ) -> Result<Explore, ExploreError> {
-    let years = super::queries::country_years(conn).map_err(|e| match e {
-        super::queries::QueryError::Duckdb(e) => ExploreError::Duckdb(e),
+    let years = crate::query::queries::country_years(conn).map_err(|e| match e {
+        crate::query::queries::QueryError::Duckdb(e) => ExploreError::Duckdb(e),
         _ => ExploreError::Empty,
     })?;
     let regions = regions(conn)?;
     let (default_year, periods) =
-        super::queries::gdp_periods(conn, &years).map_err(|e| match e {
-            super::queries::QueryError::Duckdb(e) => ExploreError::Duckdb(e),
+        crate::query::queries::gdp_periods(conn, &years).map_err(|e| match e {
+            crate::query::queries::QueryError::Duckdb(e) => ExploreError::Duckdb(e),
             _ => ExploreError::Empty,
         })?;
-    let region_codes = super::queries::region_codes(conn)?;
+    let region_codes = crate::query::queries::region_codes(conn)?;
     let query = check_params(params, &years, default_year, &regions, &region_codes)?;
     let provisional = periods
         .iter()

@@ -15,7 +15,6 @@
 //! every connection opened here resolves them there (DuckDB's `file_search_path`), so a data
 //! folder can be moved as a whole.
 
-use std::fmt;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,51 +22,14 @@ use std::sync::Mutex;
 
 use duckdb::{AccessMode, Config, Connection};
 
-/// Identifies one pipeline run and the snapshot it produced, e.g. `20261125T090000.123Z`.
-/// Sortable as text in time order.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RunId(String);
-
-impl RunId {
-    /// A new id from the current UTC time.
-    pub fn now() -> Self {
-        RunId(chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string())
-    }
-
-    /// Parses an id read from a file or the command line; only `[0-9A-Za-z._-]` is allowed so an
-    /// id can never escape the snapshots folder.
-    pub fn parse(text: &str) -> Result<Self, SnapshotError> {
-        let text = text.trim();
-        let valid = !text.is_empty()
-            && text.len() <= 64
-            && !text.starts_with('.')
-            && text
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if valid {
-            Ok(RunId(text.to_string()))
-        } else {
-            Err(SnapshotError::BadRunId(text.to_string()))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for RunId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+use crate::base::{BadRunId, RunId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     #[error("no data has been loaded yet in {0}: run `actionboard etl run` (or `make run`) first")]
     NothingPublished(PathBuf),
-    #[error("`{0}` is not a valid run id (letters, digits, '.', '_' and '-' only)")]
-    BadRunId(String),
+    #[error(transparent)]
+    BadRunId(#[from] BadRunId),
     #[error("no snapshot of run `{0}` is kept; the pipeline page lists the runs")]
     NoSuchRun(String),
     #[error("the current pointer names run {run} but {path} does not exist; publish a run again")]
@@ -141,7 +103,7 @@ impl SnapshotStore {
     pub fn current(&self) -> Result<Option<RunId>, SnapshotError> {
         let path = self.pointer_path();
         match fs::read_to_string(&path) {
-            Ok(text) => RunId::parse(&text).map(Some),
+            Ok(text) => Ok(Some(RunId::parse(&text)?)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_err("reading", &path)(e)),
         }
@@ -411,7 +373,7 @@ impl SnapshotReader {
             return self.connection();
         };
         let shown: String = id.chars().take(64).collect();
-        let run = RunId::parse(id).map_err(|_| SnapshotError::BadRunId(shown.clone()))?;
+        let run = RunId::parse(id).map_err(|_| BadRunId(shown.clone()))?;
         if !self.store.snapshot_path(&run).is_file() {
             return Err(SnapshotError::NoSuchRun(shown));
         }

@@ -132,14 +132,14 @@ pub fn compare(conn: &Connection, year: Option<&str>) -> Result<EditionCompariso
         old,
         new,
         rows,
-        region_codes: super::queries::region_codes(conn)?,
+        region_codes: crate::query::queries::region_codes(conn)?,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::explore::test_snapshot;
+    use crate::query::explore::test_snapshot;
 
     #[test]
     fn common_countries_biggest_revision_first() {

@@ -2,7 +2,7 @@
 //!
 //! Each source's files hold its rows in (code, year) order (the transform writes them so), so
 //! the two runs are compared by walking both in step: one pass, no hash table of 10^7 keys.
-//! This gives exactly what [`super::changes::diff_sql`] gives (a test holds them equal); a
+//! This gives exactly what [`crate::snapshot::changes::diff_sql`] gives (a test holds them equal); a
 //! snapshot whose files are not laid out this way (older versions) returns `None`, and the
 //! caller falls back to that query.
 
@@ -14,7 +14,9 @@ use duckdb::arrow::datatypes::{DataType, Int32Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
-use super::changes::REVISION_TOLERANCE;
+/// Two values closer than this (relative to the earlier one) are the same value: floating-point
+/// noise of a re-export, not a revision.
+pub const REVISION_TOLERANCE: f64 = 1e-9;
 
 /// One changed figure, as a row of the `revisions` table.
 #[derive(Debug, Clone, PartialEq)]
@@ -268,7 +270,7 @@ pub fn diff_files(old_data: &Path, new_data: &Path, sources: &[String]) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::changes::diff_sql;
+    use crate::snapshot::changes::diff_sql;
     use duckdb::Connection;
 
     /// Writes one run's files: each source's rows in (code, year) order, cut into `files` files

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use duckdb::{params, Connection};
 
-use crate::etl::manifest::{RunDir, RunDirError, Stage};
+use crate::base::run::{RunDir, RunDirError, Stage};
 
 /// Rejects shown on the page; the rest are in the run's `transform/rejects.csv`.
 pub const REJECT_SAMPLE: usize = 50;
@@ -15,9 +15,7 @@ pub use display::pipeline::{
     StageSummary,
 };
 
-fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+use crate::base::time::timestamp_ms as ts;
 
 /// Every run folder under `data_dir`, newest first.
 pub fn runs(data_dir: &Path) -> Result<Vec<RunSummary>, RunDirError> {
@@ -139,7 +137,7 @@ pub fn rejects(conn: &Connection) -> Result<Rejects, duckdb::Error> {
 
 /// The snapshot's sources, by id.
 pub fn provenance(conn: &Connection) -> Result<Vec<SourceProvenance>, duckdb::Error> {
-    let url = super::queries::provenance_url(conn)?;
+    let url = crate::query::queries::provenance_url(conn)?;
     let mut stmt = conn.prepare(&format!(
         "SELECT source_id, coalesce(kind, ''), coalesce(title, ''), coalesce(publisher, ''),
                 coalesce(licence, ''), coalesce(edition, ''), coalesce(read_from, ''),
@@ -175,9 +173,9 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::etl::manifest::{SourceCounts, StageManifest};
-    use crate::store::explore::test_snapshot;
-    use crate::store::RunId;
+    use crate::base::run::{SourceCounts, StageManifest};
+    use crate::base::RunId;
+    use crate::query::explore::test_snapshot;
 
     #[test]
     fn rejects_and_provenance_from_the_snapshot() {

@@ -4,7 +4,7 @@
 
 use duckdb::{params, Connection, OptionalExt};
 
-use super::editions::IMF_EDITIONS;
+use crate::query::editions::IMF_EDITIONS;
 
 pub use display::country::{CountryProfile, SeriesPoint, SourceLabel};
 
@@ -37,8 +37,8 @@ pub fn country(conn: &Connection, code: &str) -> Result<Option<CountryProfile>, 
          WHERE source_id = (SELECT min(source_id) FROM gdp) AND code = ? AND value IS NOT NULL
          ORDER BY year",
     )?;
-    let partial = match super::coverage::gdp_source(conn)? {
-        Some(source) => super::coverage::partial_years(conn, &source)?,
+    let partial = match crate::snapshot::coverage::gdp_source(conn)? {
+        Some(source) => crate::snapshot::coverage::partial_years(conn, &source)?,
         None => Vec::new(),
     };
     let mut gdp = Vec::new();
@@ -114,7 +114,7 @@ pub fn country(conn: &Connection, code: &str) -> Result<Option<CountryProfile>, 
     ids.sort_unstable();
     ids.dedup();
     let mut sources = Vec::new();
-    let url = super::queries::provenance_url(conn)?;
+    let url = crate::query::queries::provenance_url(conn)?;
     for id in ids {
         let label = conn
             .query_row(
@@ -154,14 +154,14 @@ pub fn country(conn: &Connection, code: &str) -> Result<Option<CountryProfile>, 
         rank,
         projections,
         sources,
-        region_codes: super::queries::region_codes(conn)?,
+        region_codes: crate::query::queries::region_codes(conn)?,
     }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::explore::test_snapshot;
+    use crate::query::explore::test_snapshot;
 
     #[test]
     fn series_and_the_newest_editions_projections_after_the_actuals() {

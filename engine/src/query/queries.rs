@@ -50,9 +50,9 @@ pub fn country_years(conn: &Connection) -> Result<Vec<i32>, QueryError> {
 pub fn gdp_periods(
     conn: &Connection,
     years: &[i32],
-) -> Result<(Option<i32>, Vec<super::coverage::PeriodCoverage>), QueryError> {
-    let periods = match super::coverage::gdp_source(conn)? {
-        Some(source) => super::coverage::periods(conn, &source)?,
+) -> Result<(Option<i32>, Vec<crate::snapshot::coverage::PeriodCoverage>), QueryError> {
+    let periods = match crate::snapshot::coverage::gdp_source(conn)? {
+        Some(source) => crate::snapshot::coverage::periods(conn, &source)?,
         None => Vec::new(),
     };
     let default = periods

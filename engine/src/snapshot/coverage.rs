@@ -9,51 +9,9 @@
 //! from before that table has no partial periods: it is read as it always was.
 
 use duckdb::{params, Connection};
-use serde::Deserialize;
 
+pub use crate::config::Completeness;
 pub use display::overview::Provisional;
-
-/// The thresholds of completeness (`completeness:` in `metrics.yml`).
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Completeness {
-    /// Countries reporting, as a fraction of the previous complete period's.
-    #[serde(default = "ninety_percent")]
-    pub min_countries_share: f64,
-    /// Their total value, as a fraction of the previous complete period's total.
-    #[serde(default = "ninety_percent")]
-    pub min_total_share: f64,
-}
-
-fn ninety_percent() -> f64 {
-    0.9
-}
-
-impl Default for Completeness {
-    fn default() -> Self {
-        Completeness {
-            min_countries_share: ninety_percent(),
-            min_total_share: ninety_percent(),
-        }
-    }
-}
-
-impl Completeness {
-    /// The reason the thresholds are unusable, if they are.
-    pub fn problem(&self) -> Option<String> {
-        for (name, v) in [
-            ("min_countries_share", self.min_countries_share),
-            ("min_total_share", self.min_total_share),
-        ] {
-            if !(0.0..=1.0).contains(&v) {
-                return Some(format!(
-                    "completeness.{name} is {v}, expected a fraction between 0 and 1 (0.9: 90 % of the previous complete period)"
-                ));
-            }
-        }
-        None
-    }
-}
 
 /// The coverage of one period of one source's country rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,7 +93,7 @@ type PerYear = std::collections::BTreeMap<String, Vec<(i32, u64, f64)>>;
 
 /// From the transform's summary of each year when the snapshot has it, else by scanning.
 fn per_year_counts(conn: &Connection) -> Result<PerYear, duckdb::Error> {
-    let sql = if super::has_table(conn, "period_volumes")? {
+    let sql = if crate::snapshot::has_table(conn, "period_volumes")? {
         "SELECT source_id, year, CAST(countries AS BIGINT), country_total FROM period_volumes
          WHERE countries > 0"
     } else {
@@ -202,7 +160,7 @@ pub fn write_table(conn: &Connection, thresholds: Completeness) -> Result<(), du
 /// The periods of `source_id`, oldest first: from the snapshot's table; in a snapshot loaded
 /// before completeness was recorded, every period counts as complete.
 pub fn periods(conn: &Connection, source_id: &str) -> Result<Vec<PeriodCoverage>, duckdb::Error> {
-    if !super::has_table(conn, "period_coverage")? {
+    if !crate::snapshot::has_table(conn, "period_coverage")? {
         let unknown = Completeness {
             min_countries_share: 0.0,
             min_total_share: 0.0,

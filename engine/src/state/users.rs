@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
+
+use crate::base::sha256_hex;
+use crate::base::time::timestamp;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
@@ -133,11 +136,15 @@ pub enum UserError {
     Hash(String),
 }
 
-impl From<super::sqlite::OpenError> for UserError {
-    fn from(e: super::sqlite::OpenError) -> Self {
+impl From<crate::state::sqlite::OpenError> for UserError {
+    fn from(e: crate::state::sqlite::OpenError) -> Self {
         match e {
-            super::sqlite::OpenError::Folder { path, source } => UserError::Io { path, source },
-            super::sqlite::OpenError::Sqlite { path, source } => UserError::Sqlite { path, source },
+            crate::state::sqlite::OpenError::Folder { path, source } => {
+                UserError::Io { path, source }
+            }
+            crate::state::sqlite::OpenError::Sqlite { path, source } => {
+                UserError::Sqlite { path, source }
+            }
         }
     }
 }
@@ -186,21 +193,12 @@ pub fn new_token() -> Result<String, UserError> {
     random_hex(32)
 }
 
-fn sha256_hex(text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(text.as_bytes()))
-}
-
 /// Whether `name` can be a user name (1–64 letters, digits, `.`, `_`, `-`).
 pub fn valid_name(name: &str) -> bool {
     (1..=MAX_NAME_BYTES).contains(&name.len())
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
-fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 impl UserStore {
@@ -210,7 +208,7 @@ impl UserStore {
     }
 
     pub fn open(path: &Path) -> Result<Self, UserError> {
-        let conn = super::sqlite::open(path, SCHEMA)?;
+        let conn = crate::state::sqlite::open(path, SCHEMA)?;
         Ok(UserStore {
             path: path.to_path_buf(),
             conn,
@@ -262,7 +260,7 @@ impl UserStore {
             self.conn
                 .execute("DELETE FROM sessions WHERE user_name = ?1", params![name])
                 .map_err(|e| self.sql_err(e))?;
-            super::first_admin::forget_initial_password(&self.path, name);
+            forget_initial_password(&self.path, name);
         }
         Ok(!existed)
     }
@@ -273,7 +271,7 @@ impl UserStore {
             .conn
             .execute("DELETE FROM users WHERE name = ?1", params![name])
             .map_err(|e| self.sql_err(e))?;
-        super::first_admin::forget_initial_password(&self.path, name);
+        forget_initial_password(&self.path, name);
         Ok(n > 0)
     }
 
@@ -465,7 +463,7 @@ impl UserStore {
                 "INSERT INTO sessions (token_sha256, user_name, csrf, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
-                    sha256_hex(&token),
+                    sha256_hex(token.as_bytes()),
                     name,
                     csrf,
                     timestamp(now),
@@ -505,7 +503,7 @@ impl UserStore {
             .query_row(
                 "SELECT s.user_name, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.user_name
                  WHERE s.token_sha256 = ?1 AND s.expires_at > ?2",
-                params![sha256_hex(token), timestamp(now)],
+                params![sha256_hex(token.as_bytes()), timestamp(now)],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
@@ -525,7 +523,7 @@ impl UserStore {
         self.conn
             .execute(
                 "DELETE FROM sessions WHERE token_sha256 = ?1",
-                params![sha256_hex(token)],
+                params![sha256_hex(token.as_bytes())],
             )
             .map_err(|e| self.sql_err(e))?;
         Ok(())
@@ -540,6 +538,22 @@ pub fn same_token(sent: &str, expected: &str) -> bool {
             .zip(expected.bytes())
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0
+}
+
+/// The user created on the first start.
+pub const FIRST_ADMIN: &str = "admin";
+/// The file beside the users file that holds the first admin's initial password until it changes.
+pub const INITIAL_PASSWORD_FILE_NAME: &str = "initial-admin-password";
+
+/// Called when `name`'s password changes or `name` is removed: the first admin's initial
+/// password file, beside the users file `users_path`, is deleted (it no longer signs in).
+fn forget_initial_password(users_path: &Path, name: &str) {
+    if name != FIRST_ADMIN {
+        return;
+    }
+    if let Some(dir) = users_path.parent() {
+        let _ = std::fs::remove_file(dir.join(INITIAL_PASSWORD_FILE_NAME));
+    }
 }
 
 #[cfg(test)]

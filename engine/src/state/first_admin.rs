@@ -6,13 +6,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::users::{Role, UserError, UserStore};
+use crate::state::users::{Role, UserError, UserStore, FIRST_ADMIN};
 
-/// The user created on the first start.
-pub const FIRST_ADMIN: &str = "admin";
 /// Where the random password is kept until it is changed, under the data folder.
 pub const INITIAL_PASSWORD_FILE: &str = "state/initial-admin-password";
-const FILE_NAME: &str = "initial-admin-password";
 
 /// What the first start created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,17 +90,6 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
         .open(path)?;
     f.write_all(text.as_bytes())?;
     f.sync_all()
-}
-
-/// Called when `name`'s password changes or `name` is removed: the first admin's initial
-/// password file, beside the users file `users_path`, is deleted (it no longer signs in).
-pub(crate) fn forget_initial_password(users_path: &Path, name: &str) {
-    if name != FIRST_ADMIN {
-        return;
-    }
-    if let Some(dir) = users_path.parent() {
-        let _ = std::fs::remove_file(dir.join(FILE_NAME));
-    }
 }
 
 #[cfg(test)]

@@ -4,10 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{SecondsFormat, Utc};
+use chrono::Utc;
+
+use crate::base::sha256_hex;
+use crate::base::time::timestamp;
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::users::{Role, UserError};
+use crate::state::users::{valid_name, Role, UserError};
 
 const FILE: &str = "state/users.sqlite";
 
@@ -33,22 +36,10 @@ pub struct TokenStore {
     conn: Connection,
 }
 
-fn sha256_hex(text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(text.as_bytes()))
-}
-
-fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
 impl TokenStore {
     pub fn open_in(data_dir: &Path) -> Result<Self, UserError> {
         let path = data_dir.join(FILE);
-        let conn = super::sqlite::open(&path, SCHEMA)?;
+        let conn = crate::state::sqlite::open(&path, SCHEMA)?;
         Ok(TokenStore { path, conn })
     }
 
@@ -74,9 +65,9 @@ impl TokenStore {
                  ON CONFLICT (name) DO UPDATE SET token_hash = ?2, role = ?3, created_at = ?4",
                 params![
                     name,
-                    sha256_hex(&token),
+                    sha256_hex(token.as_bytes()),
                     role.as_str(),
-                    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+                    timestamp(Utc::now())
                 ],
             )
             .map_err(|e| self.sql(e))?;
@@ -124,7 +115,7 @@ impl TokenStore {
             .conn
             .query_row(
                 "SELECT name, role FROM api_tokens WHERE token_hash = ?1",
-                params![sha256_hex(token)],
+                params![sha256_hex(token.as_bytes())],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()

@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
@@ -37,11 +37,13 @@ pub enum StateError {
     NoSuchAlert(String),
 }
 
-impl From<super::sqlite::OpenError> for StateError {
-    fn from(e: super::sqlite::OpenError) -> Self {
+impl From<crate::state::sqlite::OpenError> for StateError {
+    fn from(e: crate::state::sqlite::OpenError) -> Self {
         match e {
-            super::sqlite::OpenError::Folder { path, source } => StateError::Io { path, source },
-            super::sqlite::OpenError::Sqlite { path, source } => {
+            crate::state::sqlite::OpenError::Folder { path, source } => {
+                StateError::Io { path, source }
+            }
+            crate::state::sqlite::OpenError::Sqlite { path, source } => {
                 StateError::Sqlite { path, source }
             }
         }
@@ -281,9 +283,7 @@ CREATE TABLE IF NOT EXISTS evaluations (
 );
 ";
 
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+use crate::base::time::timestamp_ms as ts;
 
 fn parse_ts(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -303,7 +303,7 @@ pub fn evaluation_digest(eval: &Evaluation) -> String {
         .collect();
     parts.sort();
     parts.push(eval.rules_digest.clone());
-    crate::etl::manifest::sha256_hex(parts.join("\n").as_bytes())
+    crate::base::files::sha256_hex(parts.join("\n").as_bytes())
 }
 
 fn content_hash(alert: &Alert) -> String {
@@ -317,7 +317,7 @@ fn content_hash(alert: &Alert) -> String {
         "data_issue": alert.data_issue,
         "projection": alert.evidence.projection,
     });
-    crate::etl::manifest::sha256_hex(content.to_string().as_bytes())
+    crate::base::files::sha256_hex(content.to_string().as_bytes())
 }
 
 /// Columns added after the first release of the state file: `(table, column, declaration)`.
@@ -405,7 +405,7 @@ impl AlertStore {
     }
 
     pub fn open(path: &Path) -> Result<Self, StateError> {
-        let mut conn = super::sqlite::open(path, SCHEMA)?;
+        let mut conn = crate::state::sqlite::open(path, SCHEMA)?;
         migrate(&mut conn).map_err(|source| StateError::Sqlite {
             path: path.to_path_buf(),
             source,

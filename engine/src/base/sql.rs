@@ -1,0 +1,107 @@
+//! SQL text shared by every layer that writes queries: literals quoted for the dialect that reads
+//! them, and the catalog look-ups older snapshots need.
+
+pub fn quote(text: &str) -> String {
+    Dialect::DuckDb.quote(text)
+}
+
+/// The SQL engine a query is written for. DuckDB's text is the reference; Spark's differs only
+/// where Spark SQL reads the same text differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    #[default]
+    DuckDb,
+    Spark,
+}
+
+impl Dialect {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "duckdb" => Some(Dialect::DuckDb),
+            "spark" => Some(Dialect::Spark),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::DuckDb => "duckdb",
+            Dialect::Spark => "spark",
+        }
+    }
+
+    /// A string literal. Spark reads `\` as an escape and `'a''b'` as two adjacent literals
+    /// (`ab`), so it escapes with backslashes instead of doubling the quote.
+    pub fn quote(self, text: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("'{}'", text.replace('\'', "''")),
+            Dialect::Spark => format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'")),
+        }
+    }
+
+    /// A number literal at full precision (`{:?}` always writes a point or an exponent).
+    /// Spark reads `0.1` as a DECIMAL: the `D` suffix makes it a DOUBLE, as DuckDB compares.
+    pub fn num(self, v: f64) -> String {
+        match self {
+            Dialect::DuckDb => format!("{v:?}"),
+            Dialect::Spark => format!("{v:?}D"),
+        }
+    }
+
+    /// A NULL of type DOUBLE. Spark types a bare NULL as VOID, which Parquet cannot store.
+    pub fn null_double(self) -> &'static str {
+        match self {
+            Dialect::DuckDb => "NULL",
+            Dialect::Spark => "CAST(NULL AS DOUBLE)",
+        }
+    }
+
+    /// Any value of a group (all equal where it is used). `any_value` is Spark ≥ 3.4 only.
+    pub fn any_value(self, col: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("any_value({col})"),
+            Dialect::Spark => format!("first({col}, true)"),
+        }
+    }
+
+    /// `col DESC` with NULLs last: DuckDB's default, Spark's only when said.
+    pub fn desc(self, col: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("{col} DESC"),
+            Dialect::Spark => format!("{col} DESC NULLS LAST"),
+        }
+    }
+
+    /// `col ASC` with NULLs last: DuckDB's default; Spark puts NULLs first unless told.
+    pub fn asc(self, col: &str) -> String {
+        match self {
+            Dialect::DuckDb => col.to_string(),
+            Dialect::Spark => format!("{col} ASC NULLS LAST"),
+        }
+    }
+}
+
+/// Whether the database `conn` is connected to (not one attached to it) has a table or view
+/// `name`: snapshots loaded by older versions lack the newer summary tables.
+pub fn has_table(conn: &duckdb::Connection, name: &str) -> Result<bool, duckdb::Error> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM information_schema.tables
+         WHERE table_name = ? AND table_catalog = current_database()",
+        [name],
+        |r| r.get(0),
+    )
+}
+
+/// [`has_table`] for the database attached to `conn` as `catalog`.
+pub fn has_table_in(
+    conn: &duckdb::Connection,
+    catalog: &str,
+    name: &str,
+) -> Result<bool, duckdb::Error> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM information_schema.tables
+         WHERE table_name = ? AND table_catalog = ?",
+        [name, catalog],
+        |r| r.get(0),
+    )
+}

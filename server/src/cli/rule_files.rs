@@ -1,0 +1,48 @@
+//! Where the rules' configuration is: the sources, metrics and rules files, as options of every
+//! command that reads them.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use engine::config::Sources;
+use engine::rules::RuleSet;
+
+/// The configuration files the rules read. The three live together: without `--metrics` or
+/// `--rules`, each is looked for beside the sources file.
+#[derive(Debug, Clone, Args)]
+pub struct RuleFiles {
+    /// The sources file (metrics name its sources).
+    #[arg(long, env = "ACTIONBOARD_CONFIG", default_value = "config/sources.yml")]
+    pub config: PathBuf,
+    /// The metrics file [default: metrics.yml beside the sources file].
+    #[arg(long, env = "ACTIONBOARD_METRICS")]
+    pub metrics: Option<PathBuf>,
+    /// The rules file [default: rules.yml beside the sources file].
+    #[arg(long, env = "ACTIONBOARD_RULES")]
+    pub rules: Option<PathBuf>,
+}
+
+impl RuleFiles {
+    pub fn metrics_path(&self) -> PathBuf {
+        self.metrics
+            .clone()
+            .unwrap_or_else(|| self.config.with_file_name("metrics.yml"))
+    }
+
+    pub fn rules_path(&self) -> PathBuf {
+        self.rules
+            .clone()
+            .unwrap_or_else(|| self.config.with_file_name("rules.yml"))
+    }
+
+    pub fn load(&self) -> Result<RuleSet, String> {
+        self.load_typed().map_err(|e| e.to_string())
+    }
+
+    /// [`Self::load`] with the configuration's own error.
+    pub fn load_typed(&self) -> Result<RuleSet, engine::config::ConfigError> {
+        // Mirror paths do not matter to rules; the sources file is read for its ids.
+        let sources = Sources::load(&self.config, Path::new("."))?;
+        RuleSet::load(&self.metrics_path(), &self.rules_path(), &sources)
+    }
+}
