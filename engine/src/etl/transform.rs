@@ -16,8 +16,8 @@ use serde::Serialize;
 
 use super::extract::csv::{CsvBody, Fields, CHUNK_BYTES as CSV_CHUNK_BYTES};
 use super::extract::{extractor_for, Location, ParseError, Provenance, RawRow, RawTable};
-use super::manifest::SourceCounts;
 use super::progress::{NoProgress, Progress};
+use crate::base::run::SourceCounts;
 use crate::config::{Role, Source, SourceKind, Sources};
 
 /// Rows validated per rayon task: large enough to amortise scheduling, small enough to balance.
@@ -274,45 +274,40 @@ pub struct PeriodVolume {
     pub country_total: f64,
 }
 
-/// A row that failed a check, with everything needed to find and fix it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Reject {
-    pub source_id: String,
-    pub file: String,
-    pub location: String,
-    pub field: String,
-    pub value: String,
-    pub rule: String,
-    pub message: String,
-    /// The entity and year of the row when they were readable: alerts on that figure are then
-    /// marked as data issues.
-    pub code: String,
-    pub year: Option<i32>,
+/// A row that failed a check, with everything needed to find and fix it: the same record the
+/// pipeline page reads back from the rejects file.
+pub use display::pipeline::RejectRow as Reject;
+
+/// A reject of `source`'s `file` at `location`.
+fn reject_at(
+    source: &Source,
+    file: &str,
+    location: &Location,
+    field: &str,
+    value: &str,
+    rule: &str,
+    message: String,
+) -> Reject {
+    Reject {
+        source_id: source.id.clone(),
+        file: file.to_string(),
+        location: location.to_string(),
+        field: field.to_string(),
+        value: value.to_string(),
+        rule: rule.to_string(),
+        message,
+        code: String::new(),
+        year: None,
+    }
 }
 
-impl Reject {
-    fn at(
-        source: &Source,
-        file: &str,
-        location: &Location,
-        field: &str,
-        value: &str,
-        rule: &str,
-        message: String,
-    ) -> Self {
-        Reject {
-            source_id: source.id.clone(),
-            file: file.to_string(),
-            location: location.to_string(),
-            field: field.to_string(),
-            value: value.to_string(),
-            rule: rule.to_string(),
-            message,
-            code: String::new(),
-            year: None,
-        }
-    }
+/// A reject that names the entity and year of its row: alerts on that figure are then marked
+/// as data issues.
+trait ForEntity {
+    fn for_entity(self, code: &str, year: i32) -> Self;
+}
 
+impl ForEntity for Reject {
     fn for_entity(mut self, code: &str, year: i32) -> Self {
         self.code = code.to_string();
         self.year = Some(year);
@@ -428,7 +423,7 @@ impl<'a> RegionColumns<'a> {
         problem: Option<&str>,
     ) -> Option<Result<Region, Reject>> {
         let reject = |field: &str, value: &str, rule: &str, message: String| {
-            Reject::at(
+            reject_at(
                 self.source,
                 self.file,
                 location,
@@ -540,7 +535,7 @@ fn regions_from(
             None => missing += 1,
             Some(Err(reject)) => rejects.push(reject),
             Some(Ok(region)) if first => regions.push(region),
-            Some(Ok(region)) => rejects.push(Reject::at(
+            Some(Ok(region)) => rejects.push(reject_at(
                 source,
                 file,
                 &location,
@@ -1054,7 +1049,7 @@ impl Validator<'_> {
         out.rows += 1;
         let (source, file) = (self.source, self.file);
         let reject = |field: &str, value: &str, rule: &str, message: String| {
-            Reject::at(source, file, location, field, value, rule, message)
+            reject_at(source, file, location, field, value, rule, message)
         };
         if let Some(problem) = problem {
             out.rejects.push(reject("", "", "row_shape", problem));
