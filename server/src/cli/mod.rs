@@ -5,6 +5,7 @@
 //! `actionboard export`.
 
 mod alert_actions;
+mod error;
 mod export;
 mod lake;
 mod rule_files;
@@ -31,13 +32,15 @@ use engine::config::{Fetch, Sources};
 use engine::etl::pipeline::{find_run, read_provenance};
 use engine::etl::{Pipeline, Stage};
 use engine::snapshot::SnapshotStore;
+use error::CliError;
 pub(crate) use out;
 
 #[derive(Debug, Parser)]
 #[command(
     name = "actionboard",
     version,
-    about = "Turns ETL output into action: load, alert, act, export."
+    about = "Turns ETL output into action: load, alert, act, export.",
+    after_help = error::EXIT_CODES_HELP
 )]
 struct Cli {
     /// Folder for snapshots and state (created when first written).
@@ -156,17 +159,15 @@ struct ConfigFiles {
 }
 
 impl ConfigFiles {
-    fn pipeline(&self, data_dir: &std::path::Path, live: bool) -> Result<Pipeline, String> {
-        let sources =
-            Sources::load(&self.rule_files.config, &self.mirror).map_err(|e| e.to_string())?;
+    fn pipeline(&self, data_dir: &std::path::Path, live: bool) -> Result<Pipeline, CliError> {
+        let sources = Sources::load(&self.rule_files.config, &self.mirror)?;
         // The command exits after the run: the memory one step frees is the next one's.
         engine::etl::memory::prepare_batch_process();
         let mut pipeline = Pipeline::new(sources, data_dir);
         let metrics = self.rule_files.metrics_path();
         if metrics.exists() {
-            pipeline.completeness = engine::rules::Metrics::load(&metrics, &pipeline.sources)
-                .map_err(|e| e.to_string())?
-                .completeness;
+            pipeline.completeness =
+                engine::rules::Metrics::load(&metrics, &pipeline.sources)?.completeness;
         }
         pipeline.progress = crate::progress::for_stderr();
         if live {
@@ -255,20 +256,20 @@ pub fn main() -> ExitCode {
         .command
         .unwrap_or_else(|| Command::Serve(ServeArgs::default()))
     {
-        Command::Serve(args) => serve(store, args),
+        Command::Serve(args) => serve(store, args).map_err(CliError::from),
         Command::Etl(cmd) => etl(&cli.data_dir, cmd),
-        Command::Rules(cmd) => rules::rules(&cli.data_dir, cmd),
-        Command::Alerts(cmd) => rules::alerts(&cli.data_dir, cmd),
-        Command::Users(cmd) => users::users(&cli.data_dir, cmd),
-        Command::Tokens(cmd) => tokens::tokens(&cli.data_dir, cmd),
-        Command::Export(args) => export::export(&cli.data_dir, args),
-        Command::Lake(cmd) => lake::lake(&cli.data_dir, cmd),
+        Command::Rules(cmd) => rules::rules(&cli.data_dir, cmd).map_err(CliError::from),
+        Command::Alerts(cmd) => rules::alerts(&cli.data_dir, cmd).map_err(CliError::from),
+        Command::Users(cmd) => users::users(&cli.data_dir, cmd).map_err(CliError::from),
+        Command::Tokens(cmd) => tokens::tokens(&cli.data_dir, cmd).map_err(CliError::from),
+        Command::Export(args) => export::export(&cli.data_dir, args).map_err(CliError::from),
+        Command::Lake(cmd) => lake::lake(&cli.data_dir, cmd).map_err(CliError::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
+        Err(e) => {
+            eprintln!("error: {}", e.message);
+            ExitCode::from(e.exit as u8)
         }
     }
 }
@@ -283,26 +284,26 @@ fn init_tracing() {
         .try_init();
 }
 
-fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
+fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), CliError> {
     match cmd {
         EtlCommand::Run(args) => {
             let mut pipeline = args.files.pipeline(data_dir, args.live)?;
             pipeline.accept_shrink = args.accept_shrink.iter().cloned().collect();
-            let outcome = pipeline.run().map_err(|e| e.to_string());
+            let outcome = pipeline.run();
             // A failed run raises the `pipeline` alert; a published one, the data's alerts.
             publish(data_dir, &args.files);
             let outcome = outcome?;
             if let Some(stage) = outcome.resumed_at {
                 out!("Resumed run {} at the {stage} stage.", outcome.run);
             }
-            print_run(&find_run(data_dir, Some(outcome.run.as_str())).map_err(|e| e.to_string())?);
+            print_run(&find_run(data_dir, Some(outcome.run.as_str()))?);
             out!("Published run {} to {}.", outcome.run, data_dir.display());
             Ok(())
         }
         EtlCommand::Extract(args) => {
             let pipeline = args.files.pipeline(data_dir, args.live)?;
-            let _lock = pipeline.lock().map_err(|e| e.to_string())?;
-            let rd = pipeline.new_run().map_err(|e| e.to_string())?;
+            let _lock = pipeline.lock()?;
+            let rd = pipeline.new_run()?;
             run_one(&pipeline, &rd, Stage::Extract)
         }
         EtlCommand::Transform(ref args) | EtlCommand::Load(ref args) => {
@@ -312,8 +313,8 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
             };
             let mut pipeline = args.files.pipeline(data_dir, false)?;
             pipeline.accept_shrink = args.accept_shrink.iter().cloned().collect();
-            let lock = pipeline.lock().map_err(|e| e.to_string())?;
-            let rd = find_run(data_dir, args.run.as_deref()).map_err(|e| e.to_string())?;
+            let lock = pipeline.lock()?;
+            let rd = find_run(data_dir, args.run.as_deref())?;
             let result = run_one(&pipeline, &rd, stage);
             drop(lock);
             if stage == Stage::Load || result.is_err() {
@@ -325,9 +326,10 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
             use engine::etl::prune;
             let keep = match args.keep {
                 Some(0) => {
-                    return Err(
-                        "--keep 0 would remove the run being served; keep at least 1".to_string()
-                    )
+                    return Err(CliError::new(
+                        error::Exit::Usage,
+                        "--keep 0 would remove the run being served; keep at least 1",
+                    ))
                 }
                 Some(n) => n,
                 None => {
@@ -346,7 +348,7 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
                 .map(|r| r.alert.evidence.run_id)
                 .collect();
             // The pipeline's lock: no run is loading while files go.
-            let _lock = engine::etl::pipeline::lock(data_dir).map_err(|e| e.to_string())?;
+            let _lock = engine::etl::pipeline::lock(data_dir)?;
             let plan = prune::plan(data_dir, keep, &referenced).map_err(|e| e.to_string())?;
             for (run, why) in &plan.kept {
                 out!("Keeping run {run}: {why}.");
@@ -378,7 +380,7 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), String> {
         }
         EtlCommand::Status(args) => {
             let runs = match &args.run {
-                Some(id) => vec![find_run(data_dir, Some(id)).map_err(|e| e.to_string())?],
+                Some(id) => vec![find_run(data_dir, Some(id))?],
                 None => RunDir::list(data_dir).map_err(|e| e.to_string())?,
             };
             let shown = &runs[runs.len().saturating_sub(10)..];
@@ -453,10 +455,10 @@ fn publish(data_dir: &std::path::Path, files: &ConfigFiles) {
     }
 }
 
-fn run_one(pipeline: &Pipeline, rd: &RunDir, stage: Stage) -> Result<(), String> {
+fn run_one(pipeline: &Pipeline, rd: &RunDir, stage: Stage) -> Result<(), CliError> {
     let result = pipeline.run_stage(rd, stage);
     print_run(rd);
-    result.map(|_| ()).map_err(|e| e.to_string())
+    result.map(|_| ()).map_err(CliError::from)
 }
 
 fn print_run(rd: &RunDir) {

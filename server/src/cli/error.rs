@@ -1,0 +1,134 @@
+//! Why a command failed, as the process's exit code (after BSD's sysexits), so a scheduler or a
+//! script can tell a busy data folder (try later) from bad data (fix the source) from a broken
+//! configuration (fix the YAML). `actionboard --help` lists them, as does the README.
+
+use engine::config::ConfigError;
+use engine::etl::extract::FetchError;
+use engine::etl::pipeline::PipelineError;
+use engine::etl::transform::TransformError;
+use engine::snapshot::SnapshotError;
+
+/// The exit codes, by cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Anything else: the message says what (and the log has the details).
+    Internal = 1,
+    /// The command line itself is wrong (also clap's own code for unknown options).
+    Usage = 2,
+    /// The data is bad: too many rejected rows, a shrunken source, a check that failed.
+    Data = 65,
+    /// An input is missing: a source file, a run, a snapshot not yet loaded.
+    NoInput = 66,
+    /// Another run holds the data folder: try again when it has finished.
+    Busy = 75,
+    /// A configuration file does not load.
+    Config = 78,
+}
+
+/// The text `actionboard --help` ends with.
+pub const EXIT_CODES_HELP: &str = "Exit codes: 0 done; 1 internal error; 2 usage; 65 bad data \
+(rejects over the threshold, a shrunken source); 66 missing input (a source file, a run, no data \
+loaded yet); 75 busy (another run holds the data folder: try again later); 78 configuration (a \
+YAML file does not load).";
+
+/// A failed command: its message and exit code.
+#[derive(Debug)]
+pub struct CliError {
+    pub exit: Exit,
+    pub message: String,
+}
+
+impl CliError {
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
+        CliError {
+            exit,
+            message: message.into(),
+        }
+    }
+}
+
+/// A message without a known cause.
+impl From<String> for CliError {
+    fn from(message: String) -> Self {
+        CliError::new(Exit::Internal, message)
+    }
+}
+
+impl From<ConfigError> for CliError {
+    fn from(e: ConfigError) -> Self {
+        CliError::new(Exit::Config, e.to_string())
+    }
+}
+
+impl From<SnapshotError> for CliError {
+    fn from(e: SnapshotError) -> Self {
+        let exit = match &e {
+            SnapshotError::NothingPublished(_)
+            | SnapshotError::NoSuchRun(_)
+            | SnapshotError::MissingSnapshot { .. } => Exit::NoInput,
+            SnapshotError::BadRunId(_) => Exit::Usage,
+            SnapshotError::CheckFailed { .. } => Exit::Data,
+            SnapshotError::Io { .. } | SnapshotError::Duckdb { .. } => Exit::Internal,
+        };
+        CliError::new(exit, e.to_string())
+    }
+}
+
+impl From<PipelineError> for CliError {
+    fn from(e: PipelineError) -> Self {
+        let exit = match &e {
+            PipelineError::Busy { .. } => Exit::Busy,
+            PipelineError::NoGdpSource => Exit::Config,
+            PipelineError::UnknownAcceptShrink(_) => Exit::Usage,
+            PipelineError::Shrink(_) => Exit::Data,
+            PipelineError::Transform(t) => match t {
+                TransformError::TooManyRejects { .. }
+                | TransformError::Parse(_)
+                | TransformError::NoRegions(_) => Exit::Data,
+                TransformError::NotExtracted { .. } | TransformError::Read { .. } => Exit::NoInput,
+            },
+            PipelineError::Fetch(FetchError::Http { .. } | FetchError::File { .. }) => {
+                Exit::NoInput
+            }
+            PipelineError::PreviousIncomplete { .. }
+            | PipelineError::NoRun(_)
+            | PipelineError::UnknownRun(_) => Exit::NoInput,
+            _ => Exit::Internal,
+        };
+        CliError::new(exit, e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_has_its_own_code_and_the_help_lists_them_all() {
+        let codes = [
+            Exit::Internal,
+            Exit::Usage,
+            Exit::Data,
+            Exit::NoInput,
+            Exit::Busy,
+            Exit::Config,
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for exit in codes {
+            assert!(seen.insert(exit as u8), "{exit:?} shares a code");
+            assert!(
+                EXIT_CODES_HELP.contains(&format!(" {} ", exit as u8)),
+                "{exit:?} ({}) is not in the help",
+                exit as u8
+            );
+        }
+        let busy = PipelineError::Busy {
+            data_dir: "data".into(),
+            holder: "process 1".into(),
+        };
+        assert_eq!(CliError::from(busy).exit, Exit::Busy);
+        let nothing = SnapshotError::NothingPublished("data".into());
+        assert_eq!(CliError::from(nothing).exit, Exit::NoInput);
+        assert_eq!(CliError::from("x".to_string()).exit, Exit::Internal);
+    }
+}
