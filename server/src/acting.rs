@@ -173,11 +173,15 @@ pub(crate) fn to_act(kind: ActionKind, f: &ActionFields) -> Result<Act, FieldErr
 }
 
 /// Owner keys of rules.yml with their labels (assignable besides users).
-pub fn rule_owners(sources: &Path, metrics: &Path, rules: &Path) -> Result<Owners, String> {
-    let sources =
-        engine::config::Sources::load(sources, Path::new(".")).map_err(|e| e.to_string())?;
-    let set = engine::rules::RuleSet::load(metrics, rules, &sources).map_err(|e| e.to_string())?;
-    Ok(set.rules.owners)
+pub fn rule_owners(
+    sources: &Path,
+    metrics: &Path,
+    rules: &Path,
+) -> Result<Owners, engine::config::ConfigError> {
+    let sources = engine::config::Sources::load(sources, Path::new("."))?;
+    Ok(engine::rules::RuleSet::load(metrics, rules, &sources)?
+        .rules
+        .owners)
 }
 
 /// Checks that `who` is a user of `data_dir` or one of `owners`.

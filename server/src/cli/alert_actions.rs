@@ -11,6 +11,7 @@ use engine::state::users::{Role, UserStore};
 use engine::state::ActError;
 use engine::state::AlertStore;
 
+use super::error::{CliError, Exit};
 use super::rule_files::RuleFiles;
 use super::{out, OutputFormat};
 use crate::acting::{rule_owners, Acting, ActionFields, Refusal};
@@ -97,7 +98,7 @@ pub enum ActCommand {
     },
 }
 
-pub fn run(data_dir: &Path, cmd: ActCommand) -> Result<(), String> {
+pub fn run(data_dir: &Path, cmd: ActCommand) -> Result<(), CliError> {
     let (kind, actor, fields, owners) = match cmd {
         ActCommand::Show {
             fingerprint,
@@ -140,7 +141,7 @@ pub fn run(data_dir: &Path, cmd: ActCommand) -> Result<(), String> {
             files,
         } => {
             let owners = rule_owners(&files.config, &files.metrics_path(), &files.rules_path())
-                .map_err(|e| format!("{e}\n  (assignees are users or owners of rules.yml; --config names the sources file beside it)"))?;
+                .map_err(|e| CliError::new(Exit::Config, format!("{e}\n  (assignees are users or owners of rules.yml; --config names the sources file beside it)")))?;
             (
                 ActionKind::Assign,
                 actor,
@@ -163,9 +164,10 @@ pub fn run(data_dir: &Path, cmd: ActCommand) -> Result<(), String> {
                 (_, Some(_), _) => "worse",
                 (_, _, true) => "next_load",
                 _ => {
-                    return Err(
-                        "say how long to snooze: --until TIME, --worse PCT or --next-load".into(),
-                    )
+                    return Err(CliError::new(
+                        Exit::Usage,
+                        "say how long to snooze: --until TIME, --worse PCT or --next-load",
+                    ))
                 }
             };
             (
@@ -187,7 +189,7 @@ pub fn run(data_dir: &Path, cmd: ActCommand) -> Result<(), String> {
     };
     let user = UserStore::open_in(data_dir)
         .and_then(|u| u.user(&actor.user))
-        .map_err(|e| e.to_string())?
+        ?
         .ok_or_else(|| {
             format!(
                 "there is no user `{}` (see `actionboard users list`; add one with `actionboard users add NAME --role analyst`)",
@@ -195,9 +197,12 @@ pub fn run(data_dir: &Path, cmd: ActCommand) -> Result<(), String> {
             )
         })?;
     if user.role < Role::Analyst {
-        return Err(format!(
-            "`{}` is a {}; only analysts and admins act on alerts (`actionboard users add {} --role analyst`)",
-            user.name, user.role, user.name
+        return Err(CliError::new(
+            Exit::Usage,
+            format!(
+                "`{}` is a {}; only analysts and admins act on alerts (`actionboard users add {} --role analyst`)",
+                user.name, user.role, user.name
+            ),
         ));
     }
     let acting = Acting::new(data_dir, owners.unwrap_or_default());
@@ -213,7 +218,10 @@ pub fn run(data_dir: &Path, cmd: ActCommand) -> Result<(), String> {
             );
             Ok(())
         }
-        Err(Refusal::Field(message)) => Err(format!("{} / {}", message.en, message.ko)),
+        Err(Refusal::Field(message)) => Err(CliError::new(
+            Exit::Usage,
+            format!("{} / {}", message.en, message.ko),
+        )),
         Err(Refusal::Act(e @ ActError::Conflict { .. })) => {
             let ActError::Conflict { ref since, .. } = e else {
                 unreachable!()
@@ -232,29 +240,35 @@ pub fn run(data_dir: &Path, cmd: ActCommand) -> Result<(), String> {
                         .unwrap_or_default()
                 ));
             }
-            Err(message)
+            // Someone acted meanwhile: look at the changes, then try again.
+            Err(CliError::new(Exit::Busy, message))
         }
         Err(Refusal::Act(e)) => {
             let m = e.message();
-            Err(format!("{}\n  {}", m.en, m.ko))
+            let exit = match &e {
+                ActError::NoSuchAlert(_) => Exit::NoInput,
+                ActError::NotAllowed { .. } | ActError::Invalid(_) => Exit::Usage,
+                _ => Exit::Internal,
+            };
+            Err(CliError::new(exit, format!("{}\n  {}", m.en, m.ko)))
         }
     }
 }
 
-fn show(data_dir: &Path, fingerprint: &str, format: OutputFormat) -> Result<(), String> {
-    let mut store = AlertStore::open_in(data_dir).map_err(|e| e.to_string())?;
-    store
-        .wake_expired(chrono::Utc::now())
-        .map_err(|e| e.to_string())?;
-    let record = store
-        .get(fingerprint)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no alert `{fingerprint}` (see `actionboard alerts list`)"))?;
-    let history = store.history(fingerprint).map_err(|e| e.to_string())?;
+fn show(data_dir: &Path, fingerprint: &str, format: OutputFormat) -> Result<(), CliError> {
+    let mut store = AlertStore::open_in(data_dir)?;
+    store.wake_expired(chrono::Utc::now())?;
+    let record = store.get(fingerprint)?.ok_or_else(|| {
+        CliError::new(
+            Exit::NoInput,
+            format!("no alert `{fingerprint}` (see `actionboard alerts list`)"),
+        )
+    })?;
+    let history = store.history(fingerprint)?;
     match format {
         OutputFormat::Json => {
             let value = serde_json::json!({ "record": record, "history": history });
-            let text = serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?;
+            let text = serde_json::to_string_pretty(&value)?;
             out!("{text}");
         }
         OutputFormat::Text => {

@@ -6,7 +6,13 @@ use engine::config::ConfigError;
 use engine::etl::extract::FetchError;
 use engine::etl::pipeline::PipelineError;
 use engine::etl::transform::TransformError;
+use engine::export::ExportError;
+use engine::lake::LakeError;
+use engine::publish::RefreshError;
+use engine::rules::RulesError;
 use engine::snapshot::SnapshotError;
+use engine::state::users::UserError;
+use engine::state::StateError;
 
 /// The exit codes, by cause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +52,14 @@ impl CliError {
         }
     }
 }
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
 
 /// A message without a known cause.
 impl From<String> for CliError {
@@ -96,6 +110,112 @@ impl From<PipelineError> for CliError {
             _ => Exit::Internal,
         };
         CliError::new(exit, e.to_string())
+    }
+}
+
+impl From<StateError> for CliError {
+    fn from(e: StateError) -> Self {
+        let exit = match &e {
+            StateError::NoSuchAlert(_) => Exit::NoInput,
+            StateError::Corrupt { .. } => Exit::Data,
+            _ => Exit::Internal,
+        };
+        CliError::new(exit, e.to_string())
+    }
+}
+
+impl From<UserError> for CliError {
+    fn from(e: UserError) -> Self {
+        let exit = match &e {
+            UserError::BadName(_) | UserError::ShortPassword | UserError::LongPassword => {
+                Exit::Usage
+            }
+            UserError::Corrupt { .. } => Exit::Data,
+            _ => Exit::Internal,
+        };
+        CliError::new(exit, e.to_string())
+    }
+}
+
+impl From<RulesError> for CliError {
+    fn from(e: RulesError) -> Self {
+        let exit = match &e {
+            RulesError::UnknownRule(_) => Exit::Usage,
+            _ => Exit::Internal,
+        };
+        CliError::new(exit, e.to_string())
+    }
+}
+
+impl From<RefreshError> for CliError {
+    fn from(e: RefreshError) -> Self {
+        match e {
+            RefreshError::Config(e) => e.into(),
+            RefreshError::Snapshot(e) => e.into(),
+            RefreshError::Rules(e) => e.into(),
+            RefreshError::State(e) => e.into(),
+        }
+    }
+}
+
+impl From<LakeError> for CliError {
+    fn from(e: LakeError) -> Self {
+        match e {
+            LakeError::Snapshot(e) => (*e).into(),
+            LakeError::Incomplete { .. } => CliError::new(Exit::Data, e.to_string()),
+            e => CliError::new(Exit::Internal, e.to_string()),
+        }
+    }
+}
+
+impl From<ExportError> for CliError {
+    fn from(e: ExportError) -> Self {
+        match e {
+            ExportError::State(e) => e.into(),
+            ExportError::TooManyRowsForXlsx => CliError::new(Exit::Usage, e.to_string()),
+            e => CliError::new(Exit::Internal, e.to_string()),
+        }
+    }
+}
+
+impl From<engine::rules::spark::SparkError> for CliError {
+    fn from(e: engine::rules::spark::SparkError) -> Self {
+        use engine::rules::spark::SparkError;
+        match e {
+            SparkError::Rules(e) => e.into(),
+            SparkError::NotInstalled { .. } => CliError::new(Exit::NoInput, e.to_string()),
+            e => CliError::new(Exit::Internal, e.to_string()),
+        }
+    }
+}
+
+impl From<engine::etl::prune::PruneError> for CliError {
+    fn from(e: engine::etl::prune::PruneError) -> Self {
+        CliError::new(Exit::Internal, e.to_string())
+    }
+}
+
+impl From<engine::base::run::RunDirError> for CliError {
+    fn from(e: engine::base::run::RunDirError) -> Self {
+        CliError::new(Exit::Internal, e.to_string())
+    }
+}
+
+impl From<duckdb::Error> for CliError {
+    fn from(e: duckdb::Error) -> Self {
+        CliError::new(Exit::Internal, e.to_string())
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        CliError::new(Exit::Internal, e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for CliError {
+    fn from(e: serde_json::Error) -> Self {
+        CliError::new(Exit::Internal, e.to_string())
     }
 }
 

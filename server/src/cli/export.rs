@@ -3,6 +3,8 @@
 //! stdout. Rows are written as they are read (XLSX: built, then copied). Logged in
 //! `data/state/exports.jsonl` like every export.
 
+use super::error::{CliError, Exit};
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -67,15 +69,19 @@ pub struct ExportArgs {
     base_url: String,
 }
 
-pub fn export(data_dir: &Path, args: ExportArgs) -> Result<(), String> {
+pub fn export(data_dir: &Path, args: ExportArgs) -> Result<(), CliError> {
     let format = Format::parse(&args.format).ok_or_else(|| {
         format!(
             "unknown format `{}`: use --format csv, xlsx, json or ndjson",
             args.format
         )
     })?;
-    let lang = Lang::parse(&args.lang)
-        .ok_or_else(|| format!("unknown language `{}`: use --lang ko or en", args.lang))?;
+    let lang = Lang::parse(&args.lang).ok_or_else(|| {
+        CliError::new(
+            Exit::Usage,
+            format!("unknown language `{}`: use --lang ko or en", args.lang),
+        )
+    })?;
     let inbox = app::model::alerts::InboxFilter {
         status: args.status.clone(),
         severity: args.severity.clone(),
@@ -90,11 +96,11 @@ pub fn export(data_dir: &Path, args: ExportArgs) -> Result<(), String> {
     .normalized();
     let now = chrono::Utc::now();
     let Some(filter) = app::api::alerts::store_filter(&inbox, args.assigned_to.as_deref()) else {
-        return Err(
+        return Err(CliError::new(
+            Exit::Usage,
             "a filter value is not one the inbox knows (--status: a status, active or all; \
-             --severity: critical, high, medium, low; --data-issue and --overdue: yes or no)"
-                .to_string(),
-        );
+             --severity: critical, high, medium, low; --data-issue and --overdue: yes or no)",
+        ));
     };
     let filter = AlertFilter {
         as_of: Some(now),
@@ -118,9 +124,9 @@ pub fn export(data_dir: &Path, args: ExportArgs) -> Result<(), String> {
         params.retain(|(k, _)| *k != "mine");
         params.push(("assigned_to", who.clone()));
     }
-    let mut store = AlertStore::open_in(data_dir).map_err(|e| e.to_string())?;
-    store.wake_expired(now).map_err(|e| e.to_string())?;
-    let about = About::new(data_dir, &by, &params, &options).map_err(|e| e.to_string())?;
+    let mut store = AlertStore::open_in(data_dir)?;
+    store.wake_expired(now)?;
+    let about = About::new(data_dir, &by, &params, &options)?;
     let result = match &args.output {
         Some(path) => {
             // Written beside the target and renamed: an interrupted export leaves no half file.
@@ -175,7 +181,7 @@ pub fn export(data_dir: &Path, args: ExportArgs) -> Result<(), String> {
     if let Err(e) = export::log_export(data_dir, &entry) {
         eprintln!("warning: the export log could not be written: {e}");
     }
-    let summary = result.map_err(|e| e.to_string())?;
+    let summary = result?;
     if let Some(path) = &args.output {
         eprintln!(
             "Exported {} rows ({} alerts) to {}.",

@@ -7,6 +7,7 @@ use clap::Subcommand;
 use engine::snapshot::SnapshotReader;
 use engine::snapshot::SnapshotStore;
 
+use super::error::CliError;
 use super::out;
 
 #[derive(Debug, Subcommand)]
@@ -35,16 +36,14 @@ pub fn configured() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-pub fn lake(data_dir: &Path, cmd: LakeCommand) -> Result<(), String> {
+pub fn lake(data_dir: &Path, cmd: LakeCommand) -> Result<(), CliError> {
     let folder = |lake: Option<PathBuf>| lake.unwrap_or_else(|| data_dir.join("lake"));
     match cmd {
         LakeCommand::Export { run, lake } => {
             let lake = folder(lake);
             let (run, conn) = SnapshotReader::new(SnapshotStore::new(data_dir))
-                .connection_as_of(run.as_deref())
-                .map_err(|e| e.to_string())?;
-            let exported =
-                engine::lake::export(&conn, run.as_str(), &lake).map_err(|e| e.to_string())?;
+                .connection_as_of(run.as_deref())?;
+            let exported = engine::lake::export(&conn, run.as_str(), &lake)?;
             let rows: Vec<String> = exported
                 .manifest
                 .rows
@@ -66,7 +65,7 @@ pub fn lake(data_dir: &Path, cmd: LakeCommand) -> Result<(), String> {
         }
         LakeCommand::List { lake } => {
             let lake = folder(lake);
-            let runs = engine::lake::runs(&lake).map_err(|e| e.to_string())?;
+            let runs = engine::lake::runs(&lake)?;
             if runs.is_empty() {
                 out!(
                     "No runs in {} (`actionboard lake export` writes one).",

@@ -256,14 +256,14 @@ pub fn main() -> ExitCode {
         .command
         .unwrap_or_else(|| Command::Serve(ServeArgs::default()))
     {
-        Command::Serve(args) => serve(store, args).map_err(CliError::from),
+        Command::Serve(args) => serve(store, args),
         Command::Etl(cmd) => etl(&cli.data_dir, cmd),
-        Command::Rules(cmd) => rules::rules(&cli.data_dir, cmd).map_err(CliError::from),
-        Command::Alerts(cmd) => rules::alerts(&cli.data_dir, cmd).map_err(CliError::from),
-        Command::Users(cmd) => users::users(&cli.data_dir, cmd).map_err(CliError::from),
-        Command::Tokens(cmd) => tokens::tokens(&cli.data_dir, cmd).map_err(CliError::from),
-        Command::Export(args) => export::export(&cli.data_dir, args).map_err(CliError::from),
-        Command::Lake(cmd) => lake::lake(&cli.data_dir, cmd).map_err(CliError::from),
+        Command::Rules(cmd) => rules::rules(&cli.data_dir, cmd),
+        Command::Alerts(cmd) => rules::alerts(&cli.data_dir, cmd),
+        Command::Users(cmd) => users::users(&cli.data_dir, cmd),
+        Command::Tokens(cmd) => tokens::tokens(&cli.data_dir, cmd),
+        Command::Export(args) => export::export(&cli.data_dir, args),
+        Command::Lake(cmd) => lake::lake(&cli.data_dir, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -342,14 +342,13 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), CliError> {
             };
             // Runs open alerts point to stay: their evidence must remain readable.
             let referenced = engine::state::AlertStore::open_in(data_dir)
-                .and_then(|s| s.list(&engine::state::AlertFilter::default()))
-                .map_err(|e| e.to_string())?
+                .and_then(|s| s.list(&engine::state::AlertFilter::default()))?
                 .into_iter()
                 .map(|r| r.alert.evidence.run_id)
                 .collect();
             // The pipeline's lock: no run is loading while files go.
             let _lock = engine::etl::pipeline::lock(data_dir)?;
-            let plan = prune::plan(data_dir, keep, &referenced).map_err(|e| e.to_string())?;
+            let plan = prune::plan(data_dir, keep, &referenced)?;
             for (run, why) in &plan.kept {
                 out!("Keeping run {run}: {why}.");
             }
@@ -364,7 +363,7 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), CliError> {
                 );
             }
             if !args.dry_run {
-                prune::execute(data_dir, &plan).map_err(|e| e.to_string())?;
+                prune::execute(data_dir, &plan)?;
             }
             out!(
                 "{} runs {}; the newest {} published runs are kept.",
@@ -381,13 +380,13 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), CliError> {
         EtlCommand::Status(args) => {
             let runs = match &args.run {
                 Some(id) => vec![find_run(data_dir, Some(id))?],
-                None => RunDir::list(data_dir).map_err(|e| e.to_string())?,
+                None => RunDir::list(data_dir)?,
             };
             let shown = &runs[runs.len().saturating_sub(10)..];
             let serving = SnapshotStore::new(data_dir).current();
             if let OutputFormat::Json = args.format {
                 let report = StatusReport {
-                    serving: serving.map_err(|e| e.to_string())?.map(|r| r.to_string()),
+                    serving: serving?.map(|r| r.to_string()),
                     runs: shown
                         .iter()
                         .rev()
@@ -400,7 +399,7 @@ fn etl(data_dir: &std::path::Path, cmd: EtlCommand) -> Result<(), CliError> {
                         })
                         .collect(),
                 };
-                let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+                let text = serde_json::to_string_pretty(&report)?;
                 out!("{text}");
                 return Ok(());
             }
@@ -430,7 +429,7 @@ fn publish(data_dir: &std::path::Path, files: &ConfigFiles) {
     let lake = lake::configured();
     let Some(published) = engine::publish::after_run(
         &SnapshotStore::new(data_dir),
-        || files.rule_files.load_typed(),
+        || files.rule_files.load(),
         lake.as_deref(),
     ) else {
         return;
@@ -529,26 +528,29 @@ fn print_run(rd: &RunDir) {
     }
 }
 
-fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), String> {
+fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        .map_err(|e| CliError::from(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async move {
         let addr = SocketAddr::new(args.addr, args.port);
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| format!("cannot listen on {addr}: {e} (set PORT to use another port)"))?;
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            CliError::from(format!(
+                "cannot listen on {addr}: {e} (set PORT to use another port)"
+            ))
+        })?;
         let local = listener
             .local_addr()
-            .map_err(|e| format!("cannot read the bound address: {e}"))?;
+            .map_err(|e| CliError::from(format!("cannot read the bound address: {e}")))?;
         match store.current() {
             Ok(Some(run)) => tracing::info!(%run, "serving snapshot"),
             Ok(None) => tracing::warn!("no snapshot published yet; run `actionboard etl run`"),
             Err(e) => tracing::warn!("{e}"),
         }
         first_start(store.data_dir(), local)?;
-        let web = crate::web::WebOptions::from_env()?;
+        let web = crate::web::WebOptions::from_env()
+            .map_err(|e| CliError::new(error::Exit::Config, e.to_string()))?;
         let router =
             crate::web::router_with(store, &args.site_root, local, args.files.run_config(), web);
         // Without TCP_NODELAY a response written in two segments (headers, then body) waits for
@@ -565,16 +567,16 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), String> {
         axum::serve(listener, service)
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .map_err(|e| format!("server error: {e}"))
+            .map_err(|e| CliError::from(format!("server error: {e}")))
     })
 }
 
 /// With no users, nobody could sign in to act: creates `admin` (password from
 /// ACTIONBOARD_ADMIN_PASSWORD, else random, printed once and kept in a 0600 file until changed).
-fn first_start(data_dir: &std::path::Path, local: SocketAddr) -> Result<(), String> {
+fn first_start(data_dir: &std::path::Path, local: SocketAddr) -> Result<(), CliError> {
     let from_env = std::env::var("ACTIONBOARD_ADMIN_PASSWORD").ok();
     let created = engine::state::first_admin::ensure_first_admin(data_dir, from_env.as_deref())
-        .map_err(|e| format!("creating the first admin: {e}"))?;
+        .map_err(|e| CliError::from(format!("creating the first admin: {e}")))?;
     let Some(admin) = created else {
         return Ok(());
     };

@@ -35,12 +35,8 @@ impl RuleFiles {
             .unwrap_or_else(|| self.config.with_file_name("rules.yml"))
     }
 
-    pub fn load(&self) -> Result<RuleSet, String> {
-        self.load_typed().map_err(|e| e.to_string())
-    }
-
-    /// [`Self::load`] with the configuration's own error.
-    pub fn load_typed(&self) -> Result<RuleSet, engine::config::ConfigError> {
+    /// The rule set, validated (its errors name the file and line).
+    pub fn load(&self) -> Result<RuleSet, engine::config::ConfigError> {
         // Mirror paths do not matter to rules; the sources file is read for its ids.
         let sources = Sources::load(&self.config, Path::new("."))?;
         RuleSet::load(&self.metrics_path(), &self.rules_path(), &sources)

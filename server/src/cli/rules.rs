@@ -12,6 +12,7 @@ use engine::state::AlertFilter;
 use engine::state::AlertStore;
 use engine::state::Status;
 
+use super::error::{CliError, Exit};
 use super::rule_files::RuleFiles;
 use super::{out, OutputFormat};
 
@@ -83,8 +84,13 @@ pub struct EngineArgs {
     pub spark_submit: Option<PathBuf>,
 }
 
-fn parse_dialect(s: &str) -> Result<Dialect, String> {
-    Dialect::parse(s).ok_or_else(|| format!("unknown engine `{s}`; use duckdb or spark"))
+fn parse_dialect(s: &str) -> Result<Dialect, CliError> {
+    Dialect::parse(s).ok_or_else(|| {
+        CliError::new(
+            Exit::Usage,
+            format!("unknown engine `{s}`; use duckdb or spark"),
+        )
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,17 +129,24 @@ pub struct ListArgs {
     lang: Lang,
 }
 
-fn parse_status(s: &str) -> Result<Status, String> {
+fn parse_status(s: &str) -> Result<Status, CliError> {
     Status::parse(s).ok_or_else(|| {
-        format!(
+        CliError::new(
+            Exit::Usage,
+            format!(
             "unknown status `{s}`; use open, acknowledged, snoozed, resolved, dismissed or cleared"
+        ),
         )
     })
 }
 
-fn parse_severity(s: &str) -> Result<engine::rules::Severity, String> {
-    engine::rules::Severity::parse(s)
-        .ok_or_else(|| format!("unknown severity `{s}`; use critical, high, medium or low"))
+fn parse_severity(s: &str) -> Result<engine::rules::Severity, CliError> {
+    engine::rules::Severity::parse(s).ok_or_else(|| {
+        CliError::new(
+            Exit::Usage,
+            format!("unknown severity `{s}`; use critical, high, medium or low"),
+        )
+    })
 }
 
 /// The region as alerts store it, for one typed in Korean (`아시아` → `Asia`); as typed when no
@@ -149,11 +162,12 @@ fn region_as_stored(data_dir: &std::path::Path, typed: &str) -> String {
         .to_string()
 }
 
-fn parse_lang(s: &str) -> Result<Lang, String> {
-    Lang::parse(s).ok_or_else(|| format!("unknown language `{s}`; use en or ko"))
+fn parse_lang(s: &str) -> Result<Lang, CliError> {
+    Lang::parse(s)
+        .ok_or_else(|| CliError::new(Exit::Usage, format!("unknown language `{s}`; use en or ko")))
 }
 
-pub fn rules(data_dir: &Path, cmd: RulesCommand) -> Result<(), String> {
+pub fn rules(data_dir: &Path, cmd: RulesCommand) -> Result<(), CliError> {
     let snapshots = SnapshotStore::new(data_dir);
     match cmd {
         RulesCommand::Check(files) => check(&snapshots, &files),
@@ -164,28 +178,29 @@ pub fn rules(data_dir: &Path, cmd: RulesCommand) -> Result<(), String> {
         } => {
             let set = files.load()?;
             let (run, conn) = engine::snapshot::SnapshotReader::new(snapshots.clone())
-                .connection_as_of(as_of.as_deref())
-                .map_err(|e| e.to_string())?;
+                .connection_as_of(as_of.as_deref())?;
             let rule = set.rules.get(&rule_id).ok_or_else(|| {
-                format!(
-                    "no rule `{rule_id}` in {}; rules: {}",
-                    set.rules.path.display(),
-                    set.rules
-                        .rules
-                        .iter()
-                        .map(|r| r.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                CliError::new(
+                    Exit::Usage,
+                    format!(
+                        "no rule `{rule_id}` in {}; rules: {}",
+                        set.rules.path.display(),
+                        set.rules
+                            .rules
+                            .iter()
+                            .map(|r| r.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
                 )
             })?;
             if matches!(rule.kind, Kind::Pipeline { .. } | Kind::DataQuality { .. }) {
-                return Err(format!(
+                return Err(CliError::new(Exit::Usage, format!(
                     "`{rule_id}` is a {} rule: it looks at runs, not at a metric's history, so it has nothing to replay",
                     rule.kind.name()
-                ));
+                )));
             }
-            let counts = rules::backtest(&conn, &set.metrics, &set.rules, &rule_id)
-                .map_err(|e| e.to_string())?;
+            let counts = rules::backtest(&conn, &set.metrics, &set.rules, &rule_id)?;
             out!(
                 "Backtest of `{rule_id}` ({}) on snapshot {run}:",
                 rule.kind.name()
@@ -219,17 +234,19 @@ pub fn rules(data_dir: &Path, cmd: RulesCommand) -> Result<(), String> {
         } => {
             let set = files.load()?;
             let rule = set.rules.get(&rule_id).ok_or_else(|| {
-                format!(
-                    "no rule `{rule_id}` in {}; `actionboard rules check` lists them",
-                    set.rules.path.display()
+                CliError::new(
+                    Exit::Usage,
+                    format!(
+                        "no rule `{rule_id}` in {}; `actionboard rules check` lists them",
+                        set.rules.path.display()
+                    ),
                 )
             })?;
             let metric = set.metrics.get(&rule.metric).expect("validated");
             let periods = match period {
                 Some(p) => Periods::At(p),
                 None => match snapshots.open_current() {
-                    Ok((_, conn)) => latest_period(&conn, &set.metrics, metric)
-                        .map_err(|e| e.to_string())?
+                    Ok((_, conn)) => latest_period(&conn, &set.metrics, metric)?
                         .map_or(Periods::All, Periods::At),
                     Err(_) => Periods::All,
                 },
@@ -252,13 +269,13 @@ fn evaluate_on_spark(
     snapshots: &SnapshotStore,
     set: &RuleSet,
     args: &EngineArgs,
-) -> Result<(), String> {
-    let (run, conn) = snapshots.open_current().map_err(|e| e.to_string())?;
+) -> Result<(), CliError> {
+    let (run, conn) = snapshots.open_current()?;
     let lake = args
         .lake
         .clone()
         .unwrap_or_else(|| snapshots.data_dir().join("lake"));
-    let lake_run = engine::lake::export(&conn, run.as_str(), &lake).map_err(|e| e.to_string())?;
+    let lake_run = engine::lake::export(&conn, run.as_str(), &lake)?;
     if lake_run.written {
         out!("Exported run {run} to the lake: {}", lake_run.dir.display());
     }
@@ -284,8 +301,7 @@ fn evaluate_on_spark(
         &facts,
         &lake_run,
         &opts,
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     drop(conn);
     let part = |k: &str| report.timings.get(k).copied().unwrap_or(f64::NAN);
     out!(
@@ -298,18 +314,15 @@ fn evaluate_on_spark(
         part("check_s"),
         part("queries_s")
     );
-    let mut state = AlertStore::open_in(snapshots.data_dir()).map_err(|e| e.to_string())?;
-    let summary = state
-        .merge(&evaluation, chrono::Utc::now())
-        .map_err(|e| e.to_string())?;
+    let mut state = AlertStore::open_in(snapshots.data_dir())?;
+    let summary = state.merge(&evaluation, chrono::Utc::now())?;
     print_merge(&evaluation, &summary);
     Ok(())
 }
 
 /// Evaluates and merges, printing what changed.
-pub fn evaluate(snapshots: &SnapshotStore, set: &RuleSet) -> Result<(), String> {
-    let (evaluation, summary) =
-        engine::publish::refresh(snapshots, set).map_err(|e| e.to_string())?;
+pub fn evaluate(snapshots: &SnapshotStore, set: &RuleSet) -> Result<(), CliError> {
+    let (evaluation, summary) = engine::publish::refresh(snapshots, set)?;
     print_merge(&evaluation, &summary);
     Ok(())
 }
@@ -335,7 +348,7 @@ pub(crate) fn print_merge(evaluation: &rules::Evaluation, summary: &engine::stat
     }
 }
 
-fn check(snapshots: &SnapshotStore, files: &RuleFiles) -> Result<(), String> {
+fn check(snapshots: &SnapshotStore, files: &RuleFiles) -> Result<(), CliError> {
     let set = files.load()?;
     out!(
         "{}: {} metrics; {}: {} rules. Valid.",
@@ -403,22 +416,21 @@ fn check(snapshots: &SnapshotStore, files: &RuleFiles) -> Result<(), String> {
         }
     }
     if problems > 0 {
-        return Err(format!(
-            "{problems} rules cannot be evaluated on snapshot {run}"
+        return Err(CliError::new(
+            Exit::Config,
+            format!("{problems} rules cannot be evaluated on snapshot {run}"),
         ));
     }
     Ok(())
 }
 
-pub fn alerts(data_dir: &Path, cmd: AlertsCommand) -> Result<(), String> {
+pub fn alerts(data_dir: &Path, cmd: AlertsCommand) -> Result<(), CliError> {
     let args = match cmd {
         AlertsCommand::List(args) => args,
         AlertsCommand::Act(cmd) => return super::alert_actions::run(data_dir, cmd),
     };
-    let mut state = AlertStore::open_in(data_dir).map_err(|e| e.to_string())?;
-    state
-        .wake_expired(chrono::Utc::now())
-        .map_err(|e| e.to_string())?;
+    let mut state = AlertStore::open_in(data_dir)?;
+    state.wake_expired(chrono::Utc::now())?;
     let filter = AlertFilter {
         statuses: args.statuses.clone(),
         severity: args.severity,
@@ -431,12 +443,12 @@ pub fn alerts(data_dir: &Path, cmd: AlertsCommand) -> Result<(), String> {
         data_issue: args.data_issue,
         ..AlertFilter::default()
     };
-    let mut records = state.list(&filter).map_err(|e| e.to_string())?;
+    let mut records = state.list(&filter)?;
     let total = records.len();
     records.truncate(args.limit);
     match args.format {
         OutputFormat::Json => {
-            let text = serde_json::to_string_pretty(&records).map_err(|e| e.to_string())?;
+            let text = serde_json::to_string_pretty(&records)?;
             out!("{text}");
         }
         OutputFormat::Text => {

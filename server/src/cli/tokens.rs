@@ -6,6 +6,7 @@ use clap::Subcommand;
 use engine::state::tokens::TokenStore;
 use engine::state::users::Role;
 
+use super::error::{CliError, Exit};
 use super::out;
 use super::users::RoleArg;
 
@@ -23,19 +24,19 @@ pub enum TokensCommand {
     Remove { name: String },
 }
 
-pub fn tokens(data_dir: &Path, cmd: TokensCommand) -> Result<(), String> {
-    let store = TokenStore::open_in(data_dir).map_err(|e| e.to_string())?;
+pub fn tokens(data_dir: &Path, cmd: TokensCommand) -> Result<(), CliError> {
+    let store = TokenStore::open_in(data_dir)?;
     match cmd {
         TokensCommand::Add { name, role } => {
             let role = Role::from(role);
-            let token = store.add(&name, role).map_err(|e| e.to_string())?;
+            let token = store.add(&name, role)?;
             out!("{token}");
             eprintln!(
                 "Token `{name}` ({role}) created. It is shown only now: send it as `Authorization: Bearer TOKEN` to /api/v1."
             );
         }
         TokensCommand::List => {
-            let tokens = store.list().map_err(|e| e.to_string())?;
+            let tokens = store.list()?;
             if tokens.is_empty() {
                 out!(
                     "No tokens yet. Create one with `actionboard tokens add NAME --role analyst`."
@@ -46,9 +47,10 @@ pub fn tokens(data_dir: &Path, cmd: TokensCommand) -> Result<(), String> {
             }
         }
         TokensCommand::Remove { name } => {
-            if !store.remove(&name).map_err(|e| e.to_string())? {
-                return Err(format!(
-                    "there is no token `{name}` (see `actionboard tokens list`)"
+            if !store.remove(&name)? {
+                return Err(CliError::new(
+                    Exit::NoInput,
+                    format!("there is no token `{name}` (see `actionboard tokens list`)"),
                 ));
             }
             out!("Removed the token {name}.");

@@ -6,6 +6,7 @@ use std::path::Path;
 use clap::{Subcommand, ValueEnum};
 use engine::state::users::{Role, UserStore, MIN_PASSWORD_CHARS};
 
+use super::error::{CliError, Exit};
 use super::out;
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -47,7 +48,7 @@ pub enum UsersCommand {
     Unlock { name: Option<String> },
 }
 
-fn read_password() -> Result<String, String> {
+fn read_password() -> Result<String, CliError> {
     if let Ok(p) = std::env::var("ACTIONBOARD_PASSWORD") {
         return Ok(p);
     }
@@ -60,15 +61,13 @@ fn read_password() -> Result<String, String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-pub fn users(data_dir: &Path, cmd: UsersCommand) -> Result<(), String> {
-    let store = UserStore::open_in(data_dir).map_err(|e| e.to_string())?;
+pub fn users(data_dir: &Path, cmd: UsersCommand) -> Result<(), CliError> {
+    let store = UserStore::open_in(data_dir)?;
     match cmd {
         UsersCommand::Add { name, role } => {
             let password = read_password()?;
             let role = Role::from(role);
-            let new = store
-                .set_user(&name, &password, role)
-                .map_err(|e| e.to_string())?;
+            let new = store.set_user(&name, &password, role)?;
             if new {
                 out!("Added {name} ({role}).");
             } else {
@@ -76,7 +75,7 @@ pub fn users(data_dir: &Path, cmd: UsersCommand) -> Result<(), String> {
             }
         }
         UsersCommand::List => {
-            let users = store.users().map_err(|e| e.to_string())?;
+            let users = store.users()?;
             if users.is_empty() {
                 out!("No users yet. Add one with `actionboard users add NAME --role admin`.");
             }
@@ -85,9 +84,7 @@ pub fn users(data_dir: &Path, cmd: UsersCommand) -> Result<(), String> {
             }
         }
         UsersCommand::Unlock { name: None } => {
-            let locked = store
-                .locked_names(chrono::Utc::now())
-                .map_err(|e| e.to_string())?;
+            let locked = store.locked_names(chrono::Utc::now())?;
             if locked.is_empty() {
                 out!("No user name is locked.");
             }
@@ -96,16 +93,17 @@ pub fn users(data_dir: &Path, cmd: UsersCommand) -> Result<(), String> {
             }
         }
         UsersCommand::Unlock { name: Some(name) } => {
-            if store.clear_failures(&name).map_err(|e| e.to_string())? {
+            if store.clear_failures(&name)? {
                 out!("Unlocked {name}: their failed sign-ins are forgotten.");
             } else {
                 out!("{name} had no failed sign-ins.");
             }
         }
         UsersCommand::Remove { name } => {
-            if !store.remove_user(&name).map_err(|e| e.to_string())? {
-                return Err(format!(
-                    "there is no user `{name}` (see `actionboard users list`)"
+            if !store.remove_user(&name)? {
+                return Err(CliError::new(
+                    Exit::NoInput,
+                    format!("there is no user `{name}` (see `actionboard users list`)"),
                 ));
             }
             out!("Removed {name}.");
