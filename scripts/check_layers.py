@@ -40,6 +40,20 @@ LAYERS = {
 USE_RE = re.compile(r"\b(crate|super|self)((?:::\s*\w+)+|::\s*\{)")
 
 
+def closing_brace(src, k):
+    """The index of the `}` that closes the `{` at `k` (the end of `src` if none does)."""
+    depth = 0
+    while k < len(src):
+        if src[k] == "{":
+            depth += 1
+        elif src[k] == "}":
+            depth -= 1
+            if depth == 0:
+                return k
+        k += 1
+    return k
+
+
 def strip_tests(src):
     """The source without `#[cfg(test)]` items (a module or a function, brace-matched)."""
     out, i = [], 0
@@ -54,16 +68,7 @@ def strip_tests(src):
         if k < 0 or (0 <= semi < k):
             i = semi + 1
             continue
-        depth = 0
-        while k < len(src):
-            if src[k] == "{":
-                depth += 1
-            elif src[k] == "}":
-                depth -= 1
-                if depth == 0:
-                    break
-            k += 1
-        i = k + 1
+        i = closing_brace(src, k) + 1
 
 
 def strip_comments(src):
@@ -123,15 +128,7 @@ def paths_in(src):
                 continue
             if src[j:].lstrip().startswith("{"):
                 k = j + src[j:].index("{")
-                depth, e = 0, k
-                while e < len(src):
-                    if src[e] == "{":
-                        depth += 1
-                    elif src[e] == "}":
-                        depth -= 1
-                        if depth == 0:
-                            break
-                    e += 1
+                e = closing_brace(src, k)
                 expand(head + segs, src[k + 1 : e])
                 i = e + 1
                 segs = None
