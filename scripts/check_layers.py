@@ -151,10 +151,11 @@ def resolve(mod, path):
     return base + rest
 
 
-def main():
+def check(root, all_layers):
+    """The problems of the crates under `root`, each a line of text."""
     problems = []
-    for crate_dir, layers in LAYERS.items():
-        crate_abs = os.path.join(ROOT, crate_dir)
+    for crate_dir, layers in all_layers.items():
+        crate_abs = os.path.join(root, crate_dir)
         files = {}
         for dp, _, fs in os.walk(crate_abs):
             for f in fs:
@@ -191,7 +192,7 @@ def main():
                         continue
                     if rank[t[0]] >= rank[top]:
                         problems.append(
-                            f"{p[len(ROOT) + 1:]}: `{top}` imports `{'::'.join(t)}`, which is not in a lower layer"
+                            f"{p[len(root) + 1:]}: `{top}` imports `{'::'.join(t)}`, which is not in a lower layer"
                         )
         for a, ts in imports.items():
             for b in ts:
@@ -199,10 +200,44 @@ def main():
                     problems.append(
                         f"{crate_dir}: `{'::'.join(a)}` and `{'::'.join(b)}` import each other; move what both need into one of them or below both"
                     )
-    for p in sorted(set(problems)):
+    return sorted(set(problems))
+
+
+def self_test():
+    """The check finds an upward import, a pair of files importing each other and a module in
+    no layer, and passes a tree that looks only down."""
+    import tempfile
+
+    layers = {"c/src": [["low"], ["high"]]}
+    with tempfile.TemporaryDirectory() as tmp:
+
+        def write(rel, text):
+            path = os.path.join(tmp, "c/src", rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+
+        write("lib.rs", "pub mod low;\npub mod high;\n")
+        write("low/mod.rs", "pub mod a;\npub mod b;\n")
+        write("low/a.rs", "use super::b::X;\n#[cfg(test)]\nmod tests { use crate::high::Y; }\n")
+        write("low/b.rs", "pub struct X;\n")
+        write("high.rs", "use crate::low::{a, b::X};\npub struct Y;\n")
+        assert check(tmp, layers) == [], check(tmp, layers)
+        write("low/b.rs", "use crate::{high::Y, low::a};\npub struct X;\n")
+        write("stray.rs", "")
+        found = "\n".join(check(tmp, layers))
+        assert "`low` imports `high`" in found, found
+        assert "`low::a` and `low::b` import each other" in found, found
+        assert "module `stray` is in no layer" in found, found
+
+
+def main():
+    self_test()
+    problems = check(ROOT, LAYERS)
+    for p in problems:
         print("layers: " + p)
     if problems:
-        print(f"layers: {len(set(problems))} problem(s); the layers are listed in scripts/check_layers.py and docs/ARCHITECTURE.md")
+        print(f"layers: {len(problems)} problem(s); the layers are listed in scripts/check_layers.py and docs/ARCHITECTURE.md")
         return 1
     print("layers: every module imports only lower layers, and no two files import each other")
     return 0
