@@ -45,7 +45,7 @@ pub async fn get_alert(fingerprint: String) -> Result<AlertDetail, ApiError> {
 fn chart(
     state: &crate::state::AppState,
     record: &display::alert::AlertRecord,
-) -> Result<Vec<display::alert::Point>, String> {
+) -> Result<Vec<display::alert::Point>, ChartError> {
     use display::alert::Scope;
     use engine::base::RunId;
 
@@ -60,8 +60,21 @@ fn chart(
     let conn = RunId::parse(&alert.evidence.run_id)
         .ok()
         .and_then(|run| store.open_read_only(&run).ok())
-        .map_or_else(|| state.snapshots.connection().map(|(_, c)| c), Ok)
-        .map_err(|e| e.to_string())?;
-    engine::query::queries::entity_series(&conn, &source.source_id, &alert.entity, 20)
-        .map_err(|e| e.to_string())
+        .map_or_else(|| state.snapshots.connection().map(|(_, c)| c), Ok)?;
+    Ok(engine::query::queries::entity_series(
+        &conn,
+        &source.source_id,
+        &alert.entity,
+        20,
+    )?)
+}
+
+/// Why an alert's chart could not be drawn (the page then shows the alert without it).
+#[cfg(feature = "ssr")]
+#[derive(Debug, thiserror::Error)]
+enum ChartError {
+    #[error(transparent)]
+    Snapshot(#[from] engine::snapshot::SnapshotError),
+    #[error(transparent)]
+    Query(#[from] engine::query::queries::QueryError),
 }
