@@ -25,7 +25,7 @@ use serde::Serialize;
 pub use cells::{neutralise, Cell};
 
 use crate::snapshot::SnapshotStore;
-use crate::state::alert_state::Event;
+use crate::state::alerts::Event;
 use crate::state::AlertFilter;
 use crate::state::AlertRecord;
 use crate::state::AlertStore;
