@@ -382,8 +382,11 @@ type ReadRow = (
     Option<u64>,
 );
 
-/// Every row of a Parquet file in order, and per row group its rows and null counts.
-fn read_back(file: Vec<u8>) -> (Vec<ReadRow>, Vec<(i64, Vec<Option<u64>>)>) {
+/// A row group's rows and each column's null count (when it has statistics).
+type ReadGroup = (i64, Vec<Option<u64>>);
+
+/// Every row of a Parquet file in order, and its row groups.
+fn read_back(file: Vec<u8>) -> (Vec<ReadRow>, Vec<ReadGroup>) {
     use duckdb::arrow::array::{Array, AsArray};
     use duckdb::arrow::datatypes::{Float64Type, Int32Type};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
