@@ -287,39 +287,6 @@ fn written_files_read_back_row_for_row_in_arrow_and_duckdb() {
     }
 }
 
-/// Strings as sources spell them: empty, quoted, with commas, newlines and CRLF, accents and
-/// other scripts, very long.
-fn messy_text(rng: &mut Rng) -> String {
-    const PIECES: &[&str] = &[
-        "a",
-        "Z",
-        "0",
-        " ",
-        ",",
-        "\"",
-        "\"\"",
-        "\n",
-        "\r\n",
-        "'",
-        "ü",
-        "Côte d'Ivoire",
-        "한국",
-        "🌍",
-        "\t",
-        ";",
-        "\\",
-        "\u{0}",
-        "NaN",
-    ];
-    match rng.below(8) {
-        0 => String::new(),
-        1 => "x".repeat(1 + rng.below(3000) as usize),
-        _ => (0..rng.below(12))
-            .map(|_| PIECES[rng.below(PIECES.len() as u64) as usize])
-            .collect(),
-    }
-}
-
 /// A figure of any kind: none (NaN), signed zeros, infinities, subnormals, any bits.
 fn messy_figure(rng: &mut Rng) -> f64 {
     match rng.below(8) {
@@ -454,8 +421,8 @@ proptest::proptest! {
         per_capita in proptest::prelude::any::<bool>(),
     ) {
         let mut rng = Rng(seed | 1);
-        let codes: Vec<String> = (0..codes).map(|_| messy_text(&mut rng)).collect();
-        let names: Vec<Box<str>> = (0..names).map(|_| messy_text(&mut rng).into()).collect();
+        let codes: Vec<String> = (0..codes).map(|_| testkit::messy::text(&mut rng)).collect();
+        let names: Vec<Box<str>> = (0..names).map(|_| testkit::messy::text(&mut rng).into()).collect();
         let batches: Vec<ObservationBatch> = sizes
             .iter()
             .map(|&n| messy_batch(&mut rng, n, codes.len(), names.len(), per_capita))
