@@ -550,40 +550,45 @@ mod tests {
         out
     }
 
+    /// The records of `text` as the fast reader reads them, or (`with_core`) as its plain
+    /// counterpart does (csv-core for every record).
+    fn chunk_records(
+        text: &str,
+        first_line: u64,
+        width: usize,
+        with_core: bool,
+    ) -> Vec<(u64, Vec<String>, Option<String>)> {
+        let chunk = CsvChunk {
+            text,
+            first_line,
+            lines: 0,
+        };
+        let mut out = Vec::new();
+        let push = |line, fields: &Fields, problem| {
+            out.push((line, fields.iter().map(str::to_string).collect(), problem))
+        };
+        if with_core {
+            chunk.for_each_record_with_core(width, push);
+        } else {
+            chunk.for_each_record(width, push);
+        }
+        out
+    }
+
     fn fast_records(
         text: &str,
         first_line: u64,
         width: usize,
     ) -> Vec<(u64, Vec<String>, Option<String>)> {
-        let chunk = CsvChunk {
-            text,
-            first_line,
-            lines: 0,
-        };
-        let mut out = Vec::new();
-        chunk.for_each_record(width, |line, fields, problem| {
-            out.push((line, fields.iter().map(str::to_string).collect(), problem))
-        });
-        out
+        chunk_records(text, first_line, width, false)
     }
 
-    /// The records of `text` as the plain counterpart of the fast reader (csv-core for every
-    /// record) reads them.
     fn core_records(
         text: &str,
         first_line: u64,
         width: usize,
     ) -> Vec<(u64, Vec<String>, Option<String>)> {
-        let chunk = CsvChunk {
-            text,
-            first_line,
-            lines: 0,
-        };
-        let mut out = Vec::new();
-        chunk.for_each_record_with_core(width, |line, fields, problem| {
-            out.push((line, fields.iter().map(str::to_string).collect(), problem))
-        });
-        out
+        chunk_records(text, first_line, width, true)
     }
 
     proptest::proptest! {
