@@ -31,7 +31,7 @@ mod tests;
 
 pub(in crate::export) use sink::Sink;
 
-use put::put_text;
+use put::{put_cell, put_text};
 use rows::{alert_rows, Scratch};
 
 /// An alert of [`RawAlert`] copied out of SQLite's row: its texts as ranges of its batch's
@@ -293,5 +293,41 @@ pub(in crate::export) fn write_rows<W: Write>(
         };
         // Dropping the pipeline closes the work channel: the workers end.
         pipeline.run(store, filter)
+    })
+}
+
+/// Writes the audit trail of `filter`'s alerts into `sink` after the action list: one empty
+/// line (a record of one empty field, `""`, as the `csv` crate writes it), its own header, a
+/// row per event; the same cell writers as the action list.
+pub(in crate::export) fn write_history<W: Write>(
+    store: &AlertStore,
+    filter: &AlertFilter,
+    sink: &mut Sink<W>,
+    summary: &mut Summary,
+) -> Result<(), ExportError> {
+    sink.buf.extend_from_slice(b"\"\"\r\n");
+    for (k, column) in super::HISTORY_COLUMNS.iter().enumerate() {
+        if k > 0 {
+            sink.buf.push(b',');
+        }
+        put_text(&mut sink.buf, column.0);
+    }
+    sink.buf.extend_from_slice(b"\r\n");
+    store.scan(filter, |record| {
+        for e in store.history(&record.alert.fingerprint)? {
+            for (k, cell) in super::history_row(&record.alert.fingerprint, &e)
+                .iter()
+                .enumerate()
+            {
+                if k > 0 {
+                    sink.buf.push(b',');
+                }
+                put_cell(&mut sink.buf, cell);
+            }
+            sink.buf.extend_from_slice(b"\r\n");
+            sink.maybe_flush()?;
+            summary.events += 1;
+        }
+        Ok::<_, ExportError>(())
     })
 }

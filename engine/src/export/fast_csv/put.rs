@@ -5,6 +5,7 @@ use std::io::Write;
 use chrono::{Datelike, NaiveDate};
 
 use crate::export::cells::is_plain_negative_number;
+use crate::export::Cell;
 
 /// Bytes that make a CSV field need quotes (as the `csv` crate decides with CRLF lines).
 const NEEDS_QUOTES: [bool; 256] = {
@@ -90,5 +91,18 @@ pub(super) fn put_date(buf: &mut Vec<u8>, d: NaiveDate) {
         ]);
     } else {
         buf.extend_from_slice(crate::export::day(d).as_bytes());
+    }
+}
+
+/// Any cell, as [`Cell::csv`] and the `csv` crate write it.
+pub(super) fn put_cell(buf: &mut Vec<u8>, cell: &Cell) {
+    match cell {
+        Cell::Empty => {}
+        Cell::Text(s) | Cell::Link(s) => put_text(buf, s),
+        Cell::Number(x) => put_number(buf, *x),
+        Cell::Bool(b) => put_bool(buf, *b),
+        Cell::Date(d) => put_date(buf, *d),
+        // Digits, dashes, colons and spaces: never neutralised, never quoted.
+        Cell::Time(t) => buf.extend_from_slice(crate::export::instant(*t).as_bytes()),
     }
 }

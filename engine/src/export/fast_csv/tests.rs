@@ -82,6 +82,27 @@ fn cells_are_written_as_the_cell_writer_writes_them() {
         put_date(&mut buf, date);
         assert_eq!(buf, csv_of(&Cell::Date(date)), "{date}");
     }
+    // Any cell (the audit trail's), each kind.
+    let time = chrono::DateTime::parse_from_rfc3339("2026-11-08T09:05:03Z")
+        .unwrap()
+        .to_utc();
+    let cells = texts
+        .iter()
+        .map(|t| Cell::text(t))
+        .chain(texts.iter().map(|t| Cell::Link(t.to_string())))
+        .chain(numbers.iter().map(|&x| Cell::Number(x)))
+        .chain([
+            Cell::Empty,
+            Cell::Bool(true),
+            Cell::Bool(false),
+            Cell::Date(NaiveDate::from_ymd_opt(2026, 1, 2).unwrap()),
+            Cell::Time(time),
+        ]);
+    for cell in cells {
+        let mut buf = Vec::new();
+        put_cell(&mut buf, &cell);
+        assert_eq!(buf, csv_of(&cell), "{cell:?}");
+    }
 }
 
 #[test]
