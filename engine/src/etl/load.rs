@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use duckdb::{params, Connection};
 
-use super::extract::Provenance;
+use super::extract::{Provenance, SourceProvenance};
 use crate::base::run::StageManifest;
 use crate::base::RunId;
 use crate::snapshot::SnapshotError;
@@ -221,12 +221,10 @@ pub fn load(
     steps.lap("tables and series periods");
     {
         let mut app = tx.appender("provenance")?;
-        for p in provenance {
+        for p in provenance.iter().map(SourceProvenance::from) {
             app.append_row(params![
                 p.source_id,
-                serde_json::to_value(p.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string)),
+                p.kind,
                 p.title,
                 p.publisher,
                 p.licence,
@@ -234,7 +232,7 @@ pub fn load(
                 p.read_from,
                 p.location,
                 p.fallback_reason,
-                p.fetched_at.to_rfc3339(),
+                p.fetched_at,
                 p.sha256,
                 p.size_bytes,
                 run.as_str(),

@@ -25,7 +25,7 @@ use serde::Serialize;
 pub use cells::{neutralise, Cell};
 
 use crate::snapshot::SnapshotStore;
-use crate::state::alert_state::Event;
+use crate::state::alerts::Event;
 use crate::state::AlertFilter;
 use crate::state::AlertRecord;
 use crate::state::AlertStore;
@@ -496,26 +496,8 @@ fn write_csv(
     let mut summary = Summary::default();
     fast_csv::write_rows(store, filter, opts, &mut sink, &mut summary)?;
     if opts.history {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .flexible(true)
-            .from_writer(&mut sink);
-        let csv_err = |e: csv::Error| ExportError::Io(std::io::Error::other(e.to_string()));
         // The audit trail follows as a second table after one empty line, with its own header.
-        w.write_record([""]).map_err(csv_err)?;
-        w.write_record(HISTORY_COLUMNS.iter().map(|c| c.0))
-            .map_err(csv_err)?;
-        store.scan(filter, |record| {
-            for e in store.history(&record.alert.fingerprint)? {
-                for cell in &history_row(&record.alert.fingerprint, &e) {
-                    w.write_field(cell.csv().as_bytes()).map_err(csv_err)?;
-                }
-                w.write_record(None::<&[u8]>).map_err(csv_err)?;
-                summary.events += 1;
-            }
-            Ok::<_, ExportError>(())
-        })?;
-        w.flush()?;
+        fast_csv::write_history(store, filter, &mut sink, &mut summary)?;
     }
     sink.flush()?;
     Ok(summary)

@@ -1,13 +1,13 @@
 //! The state people create, kept apart from the replaceable snapshots: alerts with their
 //! lifecycle and audit trail, the people who sign in, their sessions and API tokens.
 
-pub mod alert_state;
+pub mod alerts;
 pub mod first_admin;
 mod sqlite;
 pub mod tokens;
 pub mod users;
 
-pub use alert_state::{
+pub use alerts::{
     Act, ActError, Acted, ActionKind, AlertFilter, AlertRecord, AlertStore, DismissReason,
     InputError, MergeSummary, RawAlert, SnoozeCondition, SnoozeRequest, StateError, StateWatch,
     Status,

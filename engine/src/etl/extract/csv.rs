@@ -151,7 +151,12 @@ impl<'r> Fields<'r> {
 /// the same to csv-core (unquoted fields, `\n` ends the record), and splitting it is several
 /// times faster than the `csv` crate's reader, which copies every field and checks its UTF-8
 /// again (the whole file was checked once already).
-struct RecordReader<'a> {
+///
+/// `SPLIT_PLAIN` turns that fast path ([`split_plain_line`], SSE2 on x86_64) on; without it
+/// every record is read by csv-core alone: the plain counterpart the fast path is tested
+/// against ([`CsvChunk::for_each_record_with_core`]). A constant, so the fast reader carries no
+/// test of it.
+struct RecordReader<'a, const SPLIT_PLAIN: bool> {
     text: &'a str,
     pos: usize,
     /// The `csv` crate's line of the next record, counted from 1 at the chunk's start.
@@ -176,7 +181,7 @@ enum Next {
     End,
 }
 
-impl<'a> RecordReader<'a> {
+impl<'a, const SPLIT_PLAIN: bool> RecordReader<'a, SPLIT_PLAIN> {
     fn new(text: &'a str) -> Self {
         let mut core = csv_core::Reader::new();
         // csv-core drops a BOM only on its first read, as the `csv` crate's reader of the chunk
@@ -205,7 +210,7 @@ impl<'a> RecordReader<'a> {
         if self.pos >= bytes.len() && self.at_record_start {
             return Next::End;
         }
-        if self.at_record_start {
+        if SPLIT_PLAIN && self.at_record_start {
             if let Some(end) = split_plain_line(bytes, self.pos, &mut self.ranges) {
                 self.pos = (end + 1).min(bytes.len());
                 self.line += u64::from(end < bytes.len());
@@ -337,8 +342,26 @@ impl CsvChunk<'_> {
     /// Calls `f` with each record's line (as the `csv` crate counts it), its fields (reused
     /// buffers, no allocation per row) and, when the record is malformed, the reason (the fields
     /// are then not to be used).
-    pub fn for_each_record(&self, width: usize, mut f: impl FnMut(u64, &Fields, Option<String>)) {
-        let mut reader = RecordReader::new(self.text);
+    pub fn for_each_record(&self, width: usize, f: impl FnMut(u64, &Fields, Option<String>)) {
+        self.records::<true>(width, f)
+    }
+
+    /// [`CsvChunk::for_each_record`] with every record read by csv-core (no line split at its
+    /// commas directly): the plain counterpart of the fast path, the same records, slower.
+    pub fn for_each_record_with_core(
+        &self,
+        width: usize,
+        f: impl FnMut(u64, &Fields, Option<String>),
+    ) {
+        self.records::<false>(width, f)
+    }
+
+    fn records<const SPLIT_PLAIN: bool>(
+        &self,
+        width: usize,
+        mut f: impl FnMut(u64, &Fields, Option<String>),
+    ) {
+        let mut reader = RecordReader::<SPLIT_PLAIN>::new(self.text);
         loop {
             let line = self.first_line + reader.line - 1;
             let fields = match reader.next() {
@@ -527,10 +550,13 @@ mod tests {
         out
     }
 
-    fn fast_records(
+    /// The records of `text` as the fast reader reads them, or (`with_core`) as its plain
+    /// counterpart does (csv-core for every record).
+    fn chunk_records(
         text: &str,
         first_line: u64,
         width: usize,
+        with_core: bool,
     ) -> Vec<(u64, Vec<String>, Option<String>)> {
         let chunk = CsvChunk {
             text,
@@ -538,10 +564,62 @@ mod tests {
             lines: 0,
         };
         let mut out = Vec::new();
-        chunk.for_each_record(width, |line, fields, problem| {
+        let push = |line, fields: &Fields, problem| {
             out.push((line, fields.iter().map(str::to_string).collect(), problem))
-        });
+        };
+        if with_core {
+            chunk.for_each_record_with_core(width, push);
+        } else {
+            chunk.for_each_record(width, push);
+        }
         out
+    }
+
+    fn fast_records(
+        text: &str,
+        first_line: u64,
+        width: usize,
+    ) -> Vec<(u64, Vec<String>, Option<String>)> {
+        chunk_records(text, first_line, width, false)
+    }
+
+    fn core_records(
+        text: &str,
+        first_line: u64,
+        width: usize,
+    ) -> Vec<(u64, Vec<String>, Option<String>)> {
+        chunk_records(text, first_line, width, true)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// The fast reader (plain lines split at their commas, 16 bytes a step) and its plain
+        /// counterpart (csv-core reads every record) give the same records, lines and problems
+        /// for messy CSV (quotes, embedded commas and line ends, CRLF, bare carriage returns,
+        /// empty fields, long lines, other scripts, a BOM, ragged rows), whole and in the
+        /// chunks the body is cut into.
+        #[test]
+        fn the_fast_splitter_reads_as_csv_core(
+            seed in proptest::prelude::any::<u64>(),
+            records in 0usize..40,
+            width in 1usize..6,
+            chunk_bytes in 1usize..2048,
+        ) {
+            let text = testkit::messy::csv(&mut testkit::Xorshift(seed | 1), records, width);
+            proptest::prop_assert_eq!(
+                fast_records(&text, 3, width),
+                core_records(&text, 3, width)
+            );
+            for (from, to, line, _) in split_at_record_ends(text.as_bytes(), 3, chunk_bytes) {
+                let chunk = &text[from..to];
+                proptest::prop_assert_eq!(
+                    fast_records(chunk, line, width),
+                    core_records(chunk, line, width),
+                    "chunk {}..{}", from, to
+                );
+            }
+        }
     }
 
     #[test]

@@ -15,10 +15,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Source, SourceKind};
+pub use display::pipeline::SourceProvenance;
 
 pub use fetch::{fetch_source, Body, FetchError, FetchSettings, Fetched};
 
-/// Where a raw datum was read from, written when it was read.
+/// Where a raw datum was read from, written when it was read (`extract/provenance.json`). The
+/// snapshot keeps it, and pages read it back, as [`SourceProvenance`]: the one conversion is
+/// `From<&Provenance>` below.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
     pub source_id: String,
@@ -42,6 +45,32 @@ pub struct Provenance {
     pub size_bytes: u64,
     /// The saved copy, relative to the extract stage folder.
     pub raw_file: String,
+}
+
+impl From<&Provenance> for SourceProvenance {
+    /// What the snapshot's `provenance` table holds of a source, as readers see it: the kind by
+    /// its configuration name, the time as RFC 3339 (UTC); the raw copy's name stays with the run.
+    fn from(p: &Provenance) -> Self {
+        SourceProvenance {
+            source_id: p.source_id.clone(),
+            // The name `sources.yml` spells it with (`csv`, `http_json`, `html_table`).
+            kind: serde_json::to_value(p.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            title: p.title.clone(),
+            publisher: p.publisher.clone(),
+            licence: p.licence.clone(),
+            edition: p.edition.clone(),
+            read_from: p.read_from.clone(),
+            location: p.location.clone(),
+            fetched_at: p.fetched_at.to_rfc3339(),
+            sha256: p.sha256.clone(),
+            size_bytes: p.size_bytes,
+            fallback_reason: p.fallback_reason.clone(),
+            url: p.url.clone(),
+        }
+    }
 }
 
 /// Where in the source a row came from, for error messages and rejects.
@@ -343,6 +372,43 @@ pub fn extract_source_reusing(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn provenance_is_shown_as_recorded() {
+        let p = Provenance {
+            source_id: "wb_gdp".into(),
+            kind: SourceKind::HttpJson,
+            title: "GDP".into(),
+            publisher: "World Bank".into(),
+            licence: "CC BY 4.0".into(),
+            edition: "2025-07".into(),
+            read_from: "mirror".into(),
+            location: "data/mirror/gdp.json".into(),
+            fallback_reason: Some("timeout".into()),
+            url: Some("https://example.org/gdp".into()),
+            fetched_at: chrono::DateTime::parse_from_rfc3339("2025-07-01T12:30:00Z")
+                .unwrap()
+                .to_utc(),
+            sha256: "ab".repeat(32),
+            size_bytes: 1234,
+            raw_file: "raw/wb_gdp.json".into(),
+        };
+        let s = SourceProvenance::from(&p);
+        assert_eq!(s.kind, "http_json");
+        assert_eq!(s.fetched_at, "2025-07-01T12:30:00+00:00");
+        assert_eq!(
+            (s.source_id, s.title, s.publisher, s.licence, s.edition),
+            (p.source_id, p.title, p.publisher, p.licence, p.edition)
+        );
+        assert_eq!(
+            (s.read_from, s.location, s.sha256),
+            (p.read_from, p.location, p.sha256)
+        );
+        assert_eq!(
+            (s.size_bytes, s.fallback_reason, s.url),
+            (p.size_bytes, p.fallback_reason, p.url)
+        );
+    }
 
     /// A text of `lines` lines of `한국,KOR,2024,1` (Korean: 3 bytes a character), so that
     /// characters straddle the places where large files are cut for the parallel check.

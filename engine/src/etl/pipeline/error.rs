@@ -1,0 +1,57 @@
+//! What can go wrong in a run, stage by stage.
+
+use std::path::PathBuf;
+
+use crate::base::run::{RunDirError, Stage};
+use crate::base::RunId;
+use crate::etl::extract::FetchError;
+use crate::etl::load::LoadError;
+use crate::etl::transform::TransformError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    RunDir(#[from] RunDirError),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Transform(#[from] TransformError),
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("run {run}: the {needed} stage is not complete; run `actionboard etl {needed} --run {run}` first")]
+    PreviousIncomplete { run: RunId, needed: Stage },
+    #[error("run {run}: its {later} stage is complete and was made from this {stage}, so redoing the {stage} would leave it stale; start a new run (`actionboard etl run`) to read the sources again")]
+    LaterStageComplete {
+        run: RunId,
+        stage: Stage,
+        later: Stage,
+    },
+    #[error(
+        "no run found in {0}; start one with `actionboard etl run` or `actionboard etl extract`"
+    )]
+    NoRun(PathBuf),
+    #[error("run `{0}` does not exist")]
+    UnknownRun(String),
+    #[error("writing {what}: {message}")]
+    Write { what: String, message: String },
+    #[error("no enabled source has `series: gdp_usd`; the dashboard needs one")]
+    NoGdpSource,
+    #[error("another pipeline run is going in {data_dir} ({holder}); wait for it to finish (`actionboard etl status` shows it)")]
+    Busy { data_dir: PathBuf, holder: String },
+    #[error("{0}")]
+    Shrink(String),
+    #[error("--accept-shrink names `{0}`, which is not an enabled source of the configuration")]
+    UnknownAcceptShrink(String),
+    #[error("reading the volumes of {what}: {message}")]
+    Volume { what: String, message: String },
+    #[error("locking {path}: {source}")]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub(super) fn write_err(what: impl Into<String>) -> impl FnOnce(String) -> PipelineError {
+    let what = what.into();
+    move |message| PipelineError::Write { what, message }
+}

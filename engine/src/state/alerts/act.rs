@@ -1,0 +1,371 @@
+//! Acting on one alert: the transition table, checked against the version the person saw, in one
+//! transaction.
+
+use chrono::{DateTime, Utc};
+use display::alert::{Event, SnoozeCondition, Status};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use super::input::{
+    check_text, clean_note, with_note, Act, ActError, Acted, InputError, SnoozeRequest,
+    MAX_ASSIGNEE_CHARS,
+};
+use super::rows::{event, parse_ts, read_event, CLEAR_SNOOZE, EVENT_COLUMNS};
+use super::snooze::{expired_snoozes, lower_is_worse, wake_expired_in};
+use super::store::{AlertStore, StateError};
+use crate::base::time::timestamp_ms as ts;
+use crate::rules::Alert;
+
+impl AlertStore {
+    /// A person's action on one alert, in one `BEGIN IMMEDIATE` transaction: checked against
+    /// `expected_version` (the version the form was made from; `None` acts on whatever is
+    /// current, for scripts), then against the transition table, then the input. An accepted
+    /// action changes the alert, bumps its version and writes an event; a refused one changes
+    /// nothing (a time snooze that has ended is still woken first, with its own event).
+    pub fn act(
+        &mut self,
+        fingerprint: &str,
+        action: &Act,
+        expected_version: Option<i64>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Acted, ActError> {
+        let path = self.path.clone();
+        let err = move |source| {
+            ActError::State(StateError::Sqlite {
+                path: path.clone(),
+                source,
+            })
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let outcome =
+            act_in(&tx, fingerprint, action, expected_version, actor, now).map_err(&err)?;
+        // Commits what was written: the action, or only a wake before a refusal.
+        tx.commit().map_err(&err)?;
+        outcome
+    }
+
+    /// Wakes the alerts snoozed until a time that has come by `now`; how many. Reads first, so
+    /// it writes (and waits for the write lock) only when one is due.
+    pub fn wake_expired(&mut self, now: DateTime<Utc>) -> Result<usize, StateError> {
+        if expired_snoozes(&self.conn, now, None)
+            .map_err(self.err())?
+            .is_empty()
+        {
+            return Ok(0);
+        }
+        let path = self.path.clone();
+        let err = move |source| StateError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let n = wake_expired_in(&tx, now, None).map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(n)
+    }
+
+    /// The changes to an alert after its version `version`, oldest first.
+    pub fn events_since(&self, fingerprint: &str, version: i64) -> Result<Vec<Event>, StateError> {
+        events_since(&self.conn, fingerprint, version).map_err(self.err())
+    }
+}
+
+pub(super) fn events_since(
+    conn: &Connection,
+    fingerprint: &str,
+    version: i64,
+) -> rusqlite::Result<Vec<Event>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM alert_events WHERE fingerprint = ? AND version > ? ORDER BY id"
+    ))?;
+    let rows = stmt.query_map(params![fingerprint, version], read_event)?;
+    rows.collect()
+}
+
+pub(super) fn act_in(
+    tx: &Transaction<'_>,
+    fingerprint: &str,
+    action: &Act,
+    expected_version: Option<i64>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Result<Acted, ActError>> {
+    wake_expired_in(tx, now, Some(fingerprint))?;
+    let row: Option<(String, i64, String, String, String)> = tx
+        .query_row(
+            "SELECT status, version, alert_json, last_seen_run, opened_at FROM alerts WHERE fingerprint = ?",
+            params![fingerprint],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    let Some((status, version, json, last_run, opened_at)) = row else {
+        return Ok(Err(ActError::NoSuchAlert(fingerprint.to_string())));
+    };
+    let Some(from) = Status::parse(&status) else {
+        return Ok(Err(ActError::NotAllowed {
+            action: action.kind(),
+            status: Status::Open,
+        }));
+    };
+    if let Some(expected) = expected_version {
+        if expected != version {
+            return Ok(Err(ActError::Conflict {
+                expected,
+                current: version,
+                since: events_since(tx, fingerprint, expected)?,
+            }));
+        }
+    }
+    let kind = action.kind();
+    if !kind.allowed_from(from) {
+        return Ok(Err(ActError::NotAllowed {
+            action: kind,
+            status: from,
+        }));
+    }
+    let to = kind.status_after(from);
+    let now_s = ts(now);
+    let invalid = |e: InputError| -> rusqlite::Result<Result<Acted, ActError>> {
+        Ok(Err(ActError::Invalid(e)))
+    };
+    let set_status = |extra: &str| -> rusqlite::Result<()> {
+        let clear = if to == Status::Snoozed {
+            String::new()
+        } else {
+            format!(", {CLEAR_SNOOZE}")
+        };
+        tx.execute(
+            &format!(
+                "UPDATE alerts SET status = ?, updated_at = ?{clear}{extra} WHERE fingerprint = ?"
+            ),
+            params![to.as_str(), now_s, fingerprint],
+        )?;
+        Ok(())
+    };
+    let note = match action {
+        Act::Acknowledge { note }
+        | Act::Resolve { note }
+        | Act::Reopen { note }
+        | Act::Dismiss { note, .. }
+        | Act::Feedback { note, .. } => match clean_note(note) {
+            Ok(n) => n,
+            Err(e) => return invalid(e),
+        },
+        Act::Assign { .. } | Act::Comment { .. } | Act::Snooze(_) => None,
+    };
+    let (event_kind, note): (&str, Option<String>) = match action {
+        Act::Acknowledge { .. } => {
+            set_status("")?;
+            ("acknowledged", note)
+        }
+        Act::Resolve { .. } => {
+            set_status("")?;
+            ("resolved", note)
+        }
+        Act::Reopen { .. } => {
+            set_status(", dismiss_reason = NULL")?;
+            ("reopened", note)
+        }
+        Act::Dismiss { reason, .. } => {
+            set_status("")?;
+            tx.execute(
+                "UPDATE alerts SET dismiss_reason = ? WHERE fingerprint = ?",
+                params![reason.as_str(), fingerprint],
+            )?;
+            (
+                "dismissed",
+                Some(with_note(reason.as_str().to_string(), note)),
+            )
+        }
+        Act::Feedback { useful, .. } => {
+            tx.execute(
+                "UPDATE alerts SET useful = ?, updated_at = ? WHERE fingerprint = ?",
+                params![useful, now_s, fingerprint],
+            )?;
+            let head = if *useful { "useful" } else { "not useful" };
+            ("feedback", Some(with_note(head.to_string(), note)))
+        }
+        Act::Comment { text } => {
+            let text = text.trim().replace("\r\n", "\n");
+            if text.is_empty() {
+                return invalid(InputError::EmptyComment);
+            }
+            if let Err(e) = check_text(&text) {
+                return invalid(e);
+            }
+            tx.execute(
+                "UPDATE alerts SET updated_at = ? WHERE fingerprint = ?",
+                params![now_s, fingerprint],
+            )?;
+            ("commented", Some(text))
+        }
+        Act::Assign { to: who, due } => {
+            let who = who.trim();
+            if who.is_empty() {
+                return invalid(InputError::EmptyAssignee);
+            }
+            if who.chars().count() > MAX_ASSIGNEE_CHARS || who.chars().any(char::is_control) {
+                return invalid(InputError::BadAssignee(who.chars().take(40).collect()));
+            }
+            let opened = parse_ts(&opened_at);
+            if let Some(due) = due {
+                if due.date_naive() < opened.date_naive() {
+                    return invalid(InputError::DueBeforeOpened {
+                        due: due.format("%Y-%m-%d").to_string(),
+                        opened: opened.format("%Y-%m-%d").to_string(),
+                    });
+                }
+            }
+            tx.execute(
+                "UPDATE alerts SET assignee = ?, due_at = COALESCE(?, due_at), updated_at = ? WHERE fingerprint = ?",
+                params![who, due.map(ts), now_s, fingerprint],
+            )?;
+            let due_text = match due {
+                Some(d) => format!(", due {}", d.format("%Y-%m-%d")),
+                None => String::new(),
+            };
+            ("assigned", Some(format!("{who}{due_text}")))
+        }
+        Act::Snooze(request) => {
+            let (kind, until, pct, baseline, lower, run, text) = match request {
+                SnoozeRequest::Until(at) => {
+                    if *at <= now {
+                        return invalid(InputError::SnoozeInPast {
+                            until: at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                        });
+                    }
+                    let text = SnoozeCondition::Until { at: *at }.describe(display::Lang::En);
+                    ("until", Some(ts(*at)), None, None, None, None, text)
+                }
+                SnoozeRequest::Worse { pct } => {
+                    if !(pct.is_finite() && *pct > 0.0 && *pct <= 1000.0) {
+                        return invalid(InputError::BadPercent(*pct));
+                    }
+                    let alert: Alert = match serde_json::from_str(&json) {
+                        Ok(a) => a,
+                        Err(_) => return invalid(InputError::NoValueToWatch),
+                    };
+                    let Some(value) = alert.evidence.values.get("value").copied() else {
+                        return invalid(InputError::NoValueToWatch);
+                    };
+                    let lower = lower_is_worse(&alert);
+                    let text = SnoozeCondition::Worse {
+                        pct: *pct,
+                        baseline: value,
+                        lower_is_worse: lower,
+                    }
+                    .describe(display::Lang::En);
+                    (
+                        "worse",
+                        None,
+                        Some(*pct),
+                        Some(value),
+                        Some(lower),
+                        None,
+                        text,
+                    )
+                }
+                SnoozeRequest::NextLoad => {
+                    let text = SnoozeCondition::NextLoad {
+                        after_run: last_run.clone(),
+                    }
+                    .describe(display::Lang::En);
+                    (
+                        "next_load",
+                        None,
+                        None,
+                        None,
+                        None,
+                        Some(last_run.clone()),
+                        text,
+                    )
+                }
+            };
+            set_status("")?;
+            tx.execute(
+                &format!("UPDATE alerts SET {CLEAR_SNOOZE} WHERE fingerprint = ?"),
+                params![fingerprint],
+            )?;
+            tx.execute(
+                "UPDATE alerts SET snooze_kind = ?, snoozed_until = ?, snooze_pct = ?, snooze_baseline = ?, \
+                 snooze_lower_is_worse = ?, snooze_run = ? WHERE fingerprint = ?",
+                params![kind, until, pct, baseline, lower, run, fingerprint],
+            )?;
+            ("snoozed", Some(text))
+        }
+    };
+    let changes_status = from != to;
+    let version = event(
+        tx,
+        fingerprint,
+        now,
+        actor,
+        event_kind,
+        changes_status.then_some(from),
+        changes_status.then_some(to),
+        note.as_deref(),
+        None,
+    )?;
+    Ok(Ok(Acted {
+        status: to,
+        version,
+    }))
+}
+
+impl AlertStore {
+    /// Moves an alert to `to` with an event, without the transition table nor a version check:
+    /// for tests and repairs. People act through [`AlertStore::act`].
+    pub fn set_status(
+        &mut self,
+        fingerprint: &str,
+        to: Status,
+        actor: &str,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        let path = self.path.clone();
+        let err = move |source| StateError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let from: Option<String> = tx
+            .query_row(
+                "SELECT status FROM alerts WHERE fingerprint = ?",
+                params![fingerprint],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&err)?;
+        let Some(from) = from else {
+            return Err(StateError::NoSuchAlert(fingerprint.to_string()));
+        };
+        tx.execute(
+            &format!("UPDATE alerts SET status = ?, updated_at = ?, {CLEAR_SNOOZE} WHERE fingerprint = ?"),
+            params![to.as_str(), ts(now), fingerprint],
+        )
+        .map_err(&err)?;
+        event(
+            &tx,
+            fingerprint,
+            now,
+            actor,
+            to.as_str(),
+            Status::parse(&from),
+            Some(to),
+            note,
+            None,
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)
+    }
+}

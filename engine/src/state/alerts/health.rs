@@ -1,0 +1,106 @@
+//! Each rule's track record: alerts raised, acknowledged and resolved (and how fast), marked not
+//! useful or dismissed.
+
+use display::alert::Status;
+
+use super::rows::parse_ts;
+use super::store::{AlertStore, StateError};
+
+impl AlertStore {
+    /// Per rule (by id): alerts raised, how many are active, acknowledged and resolved by people
+    /// and the median hours to each, and how many were marked not useful or dismissed as noise.
+    pub fn rule_health(&self) -> Result<Vec<display::alert::RuleHealth>, StateError> {
+        use std::collections::BTreeMap;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT a.rule_id, json_extract(a.alert_json, '$.rule_name.en'), \
+                 json_extract(a.alert_json, '$.rule_name.ko'), a.status, a.useful, a.dismiss_reason, \
+                 a.first_seen_at, \
+                 (SELECT min(at) FROM alert_events e WHERE e.fingerprint = a.fingerprint AND e.kind = 'acknowledged'), \
+                 (SELECT min(at) FROM alert_events e WHERE e.fingerprint = a.fingerprint AND e.kind = 'resolved') \
+                 FROM alerts a",
+            )
+            .map_err(self.err())?;
+        type Row = (
+            String,
+            Option<String>,
+            Option<String>,
+            String,
+            Option<i64>,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<String>,
+        );
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            })
+            .map_err(self.err())?
+            .collect::<Result<Vec<Row>, _>>()
+            .map_err(self.err())?;
+        let hours = |from: &str, to: &Option<String>| {
+            to.as_deref()
+                .map(|t| (parse_ts(t) - parse_ts(from)).num_seconds() as f64 / 3600.0)
+        };
+        let mut by_rule: BTreeMap<String, (display::alert::RuleHealth, Vec<f64>, Vec<f64>)> =
+            BTreeMap::new();
+        for (rule, en, ko, status, useful, reason, first_seen, acked, resolved) in rows {
+            let entry = by_rule.entry(rule.clone()).or_insert_with(|| {
+                (
+                    display::alert::RuleHealth {
+                        rule_id: rule.clone(),
+                        rule_name: display::Text::new(
+                            en.clone().unwrap_or_else(|| rule.clone()),
+                            ko.clone().unwrap_or_else(|| rule.clone()),
+                        ),
+                        raised: 0,
+                        active: 0,
+                        acknowledged: 0,
+                        median_hours_to_acknowledge: None,
+                        resolved: 0,
+                        median_hours_to_resolve: None,
+                        noisy: 0,
+                    },
+                    Vec::new(),
+                    Vec::new(),
+                )
+            });
+            let (health, to_ack, to_resolve) = entry;
+            health.raised += 1;
+            if Status::parse(&status).is_some_and(Status::is_active) {
+                health.active += 1;
+            }
+            if let Some(h) = hours(&first_seen, &acked) {
+                health.acknowledged += 1;
+                to_ack.push(h);
+            }
+            if let Some(h) = hours(&first_seen, &resolved) {
+                health.resolved += 1;
+                to_resolve.push(h);
+            }
+            if useful == Some(0) || reason.as_deref() == Some("noise") {
+                health.noisy += 1;
+            }
+        }
+        Ok(by_rule
+            .into_values()
+            .map(|(mut health, to_ack, to_resolve)| {
+                health.median_hours_to_acknowledge = display::alert::median(to_ack);
+                health.median_hours_to_resolve = display::alert::median(to_resolve);
+                health
+            })
+            .collect())
+    }
+}

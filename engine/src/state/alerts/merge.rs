@@ -1,0 +1,331 @@
+//! Merging an evaluation into the state, once per run and rules digest.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use display::alert::{SnoozeCondition, Status};
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use serde::{Deserialize, Serialize};
+
+use super::rows::{event, read_snooze, CLEAR_SNOOZE};
+use super::snooze::{wake, wake_expired_in, wakes_on_merge};
+use super::store::{AlertStore, StateError};
+use crate::base::time::timestamp_ms as ts;
+use crate::rules::{Alert, Evaluation};
+
+/// What a merge did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeSummary {
+    pub run_id: String,
+    /// This run was already merged with these rules: nothing was changed.
+    pub already_merged: bool,
+    pub opened: usize,
+    pub reopened: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub cleared: usize,
+    pub auto_resolved: usize,
+    /// Snoozed alerts woken (time come, X % worse, next load).
+    #[serde(default)]
+    pub woke: usize,
+}
+
+/// What a person sees and acts on; run ids and fetch times change with every load and are left
+/// out, so re-loading the same data is not an "update".
+/// What an evaluation found: the same alerts with the same content give the same digest, whatever
+/// produced them (the same load evaluated again, or new rules that happen to agree).
+pub fn evaluation_digest(eval: &Evaluation) -> String {
+    let mut parts: Vec<String> = eval
+        .alerts
+        .iter()
+        .map(|a| format!("{}={}", a.fingerprint, content_hash(a)))
+        .collect();
+    parts.sort();
+    parts.push(eval.rules_digest.clone());
+    crate::base::files::sha256_hex(parts.join("\n").as_bytes())
+}
+
+pub(super) fn content_hash(alert: &Alert) -> String {
+    let content = serde_json::json!({
+        "title": alert.title,
+        "explanation": alert.explanation,
+        "severity": alert.severity,
+        "values": alert.evidence.values,
+        "series": alert.evidence.series,
+        "actions": alert.actions,
+        "data_issue": alert.data_issue,
+        "projection": alert.evidence.projection,
+    });
+    crate::base::files::sha256_hex(content.to_string().as_bytes())
+}
+
+impl AlertStore {
+    /// Whether an evaluation of `run_id` with this `digest` ([`evaluation_digest`]) was merged.
+    pub fn was_merged(&self, run_id: &str, digest: &str) -> Result<bool, StateError> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM evaluations WHERE run_id = ? AND digest = ?",
+                params![run_id, digest],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|r| r.is_some())
+            .map_err(self.err())
+    }
+
+    /// Merges an evaluation into the state, in one transaction.
+    pub fn merge(
+        &mut self,
+        eval: &Evaluation,
+        now: DateTime<Utc>,
+    ) -> Result<MergeSummary, StateError> {
+        let path = self.path.clone();
+        let err = move |source| StateError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let digest = evaluation_digest(eval);
+        if self.was_merged(&eval.run_id, &digest)? {
+            return Ok(MergeSummary {
+                run_id: eval.run_id.clone(),
+                already_merged: true,
+                ..MergeSummary::default()
+            });
+        }
+        // Immediate: the write lock is taken (waiting up to the busy timeout) before anything is
+        // read, so a person acting meanwhile never makes the merge fail as "busy", nor the other
+        // way round.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        // Another merge may have done it while this one waited for the lock.
+        let done: bool = tx
+            .query_row(
+                "SELECT count(*) FROM evaluations WHERE run_id = ? AND digest = ?",
+                params![eval.run_id, digest],
+                |r| r.get::<_, i64>(0).map(|n| n > 0),
+            )
+            .map_err(&err)?;
+        if done {
+            return Ok(MergeSummary {
+                run_id: eval.run_id.clone(),
+                already_merged: true,
+                ..MergeSummary::default()
+            });
+        }
+        let summary = merge_in(&tx, eval, now).map_err(&err)?;
+        tx.execute(
+            "INSERT INTO evaluations (run_id, digest, at, summary_json) VALUES (?, ?, ?, ?)",
+            params![
+                eval.run_id,
+                digest,
+                ts(now),
+                serde_json::to_string(&summary).unwrap_or_default()
+            ],
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(summary)
+    }
+}
+pub(super) fn merge_in(
+    tx: &Transaction<'_>,
+    eval: &Evaluation,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<MergeSummary> {
+    let mut summary = MergeSummary {
+        run_id: eval.run_id.clone(),
+        ..MergeSummary::default()
+    };
+    let run = Some(eval.run_id.as_str());
+    let now_s = ts(now);
+    summary.woke += wake_expired_in(tx, now, None)?;
+    let mut firing_now = HashSet::new();
+    for alert in &eval.alerts {
+        firing_now.insert(alert.fingerprint.as_str());
+        let hash = content_hash(alert);
+        let json = serde_json::to_string(alert).expect("alerts serialize");
+        let owners = format!(
+            ",{},",
+            alert
+                .actions
+                .iter()
+                .map(|a| a.owner.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let existing: Option<(String, String, Option<SnoozeCondition>)> = tx
+            .query_row(
+                "SELECT status, content_hash, snoozed_until, snooze_kind, snooze_pct, \
+                 snooze_baseline, snooze_lower_is_worse, snooze_run FROM alerts WHERE fingerprint = ?",
+                params![alert.fingerprint],
+                |r| Ok((r.get(0)?, r.get(1)?, read_snooze(r, 2, 3)?)),
+            )
+            .optional()?;
+        let Some((status, old_hash, snooze)) = existing else {
+            tx.execute(
+                "INSERT INTO alerts (fingerprint, rule_id, kind, severity, priority, entity, region, period, \
+                 status, firing, data_issue, owners, alert_json, content_hash, first_seen_at, opened_at, \
+                 updated_at, last_seen_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', 1, ?, ?, ?, ?, ?, ?, ?, ?)",
+                params![
+                    alert.fingerprint,
+                    alert.rule_id,
+                    alert.kind,
+                    alert.severity.as_str(),
+                    alert.priority,
+                    alert.entity,
+                    alert.region,
+                    alert.period,
+                    alert.data_issue,
+                    owners,
+                    json,
+                    hash,
+                    now_s,
+                    now_s,
+                    now_s,
+                    eval.run_id
+                ],
+            )?;
+            event(
+                tx,
+                &alert.fingerprint,
+                now,
+                "system",
+                "opened",
+                None,
+                Some(Status::Open),
+                None,
+                run,
+            )?;
+            summary.opened += 1;
+            continue;
+        };
+        let status = Status::parse(&status).unwrap_or(Status::Open);
+        let changed = old_hash != hash;
+        let reopen = matches!(status, Status::Resolved | Status::Cleared);
+        tx.execute(
+            "UPDATE alerts SET severity = ?, priority = ?, region = ?, data_issue = ?, owners = ?, alert_json = ?, \
+             content_hash = ?, firing = 1, last_seen_run = ?, \
+             status = CASE WHEN ? THEN 'open' ELSE status END, \
+             opened_at = CASE WHEN ? THEN ? ELSE opened_at END, \
+             updated_at = CASE WHEN ? OR ? THEN ? ELSE updated_at END \
+             WHERE fingerprint = ?",
+            params![
+                alert.severity.as_str(),
+                alert.priority,
+                alert.region,
+                alert.data_issue,
+                owners,
+                json,
+                hash,
+                eval.run_id,
+                reopen,
+                reopen,
+                now_s,
+                reopen,
+                changed,
+                now_s,
+                alert.fingerprint
+            ],
+        )?;
+        if reopen {
+            event(
+                tx,
+                &alert.fingerprint,
+                now,
+                "system",
+                "reopened",
+                Some(status),
+                Some(Status::Open),
+                Some("fired again"),
+                run,
+            )?;
+            summary.reopened += 1;
+        } else if changed {
+            event(
+                tx,
+                &alert.fingerprint,
+                now,
+                "system",
+                "updated",
+                None,
+                None,
+                Some("new evidence"),
+                run,
+            )?;
+            summary.updated += 1;
+        } else {
+            summary.unchanged += 1;
+        }
+        if status == Status::Snoozed {
+            if let Some(why) = snooze.and_then(|s| wakes_on_merge(&s, alert, &eval.run_id)) {
+                wake(tx, &alert.fingerprint, now, &why, run)?;
+                summary.woke += 1;
+            }
+        }
+    }
+
+    // Alerts that fired before and not now.
+    let mut stmt = tx.prepare(
+        "SELECT fingerprint, status, json_extract(alert_json, '$.auto_resolve') FROM alerts WHERE firing = 1",
+    )?;
+    let stopped: Vec<(String, String, bool)> = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<bool>>(2)?.unwrap_or(false),
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|(f, _, _)| !firing_now.contains(f.as_str()) && eval.may_clear(f))
+        .collect();
+    drop(stmt);
+    for (fingerprint, status, auto_resolve) in stopped {
+        let status = Status::parse(&status).unwrap_or(Status::Open);
+        let to = if !status.is_active() {
+            status
+        } else if auto_resolve {
+            Status::Resolved
+        } else {
+            Status::Cleared
+        };
+        if to != status {
+            tx.execute(
+                &format!("UPDATE alerts SET firing = 0, status = ?, updated_at = ?, {CLEAR_SNOOZE} WHERE fingerprint = ?"),
+                params![to.as_str(), now_s, fingerprint],
+            )?;
+        } else {
+            tx.execute(
+                "UPDATE alerts SET firing = 0 WHERE fingerprint = ?",
+                params![fingerprint],
+            )?;
+        }
+        if to != status {
+            let kind = if to == Status::Resolved {
+                "auto_resolved"
+            } else {
+                "cleared"
+            };
+            event(
+                tx,
+                &fingerprint,
+                now,
+                "system",
+                kind,
+                Some(status),
+                Some(to),
+                Some("stopped firing"),
+                run,
+            )?;
+            if to == Status::Resolved {
+                summary.auto_resolved += 1;
+            } else {
+                summary.cleared += 1;
+            }
+        }
+    }
+    Ok(summary)
+}

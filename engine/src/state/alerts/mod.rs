@@ -1,0 +1,35 @@
+//! Alert state: each alert's lifecycle and its history, kept in its own SQLite file
+//! (`data/state/alerts.sqlite`), apart from the replaceable data snapshots, so a reload never
+//! loses who acknowledged what. SQLite in WAL mode lets the server read while the CLI merges the
+//! alerts of a new load.
+//!
+//! Merging an evaluation: a new fingerprint opens an alert; one that still fires keeps its state
+//! and gets the new evidence (an `updated` event only when the content changed); one that stops
+//! firing is resolved (rules with `auto_resolve`) or marked cleared; a resolved or cleared alert
+//! that fires again reopens. Merging the same run with the same rules again changes nothing.
+//!
+//! One module per concern: [`store`] opens the file ([`schema`] creates and migrates it),
+//! [`filter`] and [`queries`] read, [`rows`] maps rows and writes events, [`merge`] folds an
+//! evaluation in, [`snooze`] wakes snoozed alerts, [`input`] checks what a person asks and
+//! [`act`] applies it through the transition table; [`health`] is the rules' track record.
+
+mod act;
+mod filter;
+mod health;
+mod input;
+mod merge;
+mod queries;
+mod rows;
+mod schema;
+mod snooze;
+mod store;
+
+pub use display::alert::{ActionKind, AlertRecord, DismissReason, Event, SnoozeCondition, Status};
+
+pub use filter::AlertFilter;
+pub use input::{
+    Act, ActError, Acted, InputError, SnoozeRequest, MAX_ASSIGNEE_CHARS, MAX_TEXT_BYTES,
+};
+pub use merge::{evaluation_digest, MergeSummary};
+pub use rows::RawAlert;
+pub use store::{AlertStore, StateError, StateWatch, STATE_FILE};

@@ -1,0 +1,159 @@
+//! Rows of the state file as values (records, events, snoozes), and the event every change writes.
+
+use chrono::{DateTime, Utc};
+use display::alert::{AlertRecord, DismissReason, Event, SnoozeCondition, Status};
+use rusqlite::{params, Transaction};
+
+use crate::base::time::timestamp_ms as ts;
+use crate::rules::Alert;
+
+pub(super) fn parse_ts(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+pub(super) const RECORD_COLUMNS: &str =
+    "alert_json, status, firing, assignee, first_seen_at, opened_at, \
+     updated_at, last_seen_run, snoozed_until, version, due_at, snooze_kind, snooze_pct, \
+     snooze_baseline, snooze_lower_is_worse, snooze_run, useful, dismiss_reason";
+
+/// What [`AlertStore::scan_raw`] reads. The last comment comes with the row (one lookup in
+/// `events_by_alert` inside SQLite), not from a query per alert.
+pub(super) const RAW_COLUMNS: &str =
+    "alert_json, status, assignee, opened_at, snoozed_until, due_at, \
+     (SELECT e.note FROM alert_events e WHERE e.fingerprint = alerts.fingerprint \
+      AND e.kind = 'commented' ORDER BY e.id DESC LIMIT 1)";
+
+/// One alert as [`AlertStore::scan_raw`] hands it out, borrowed from SQLite's row.
+#[derive(Debug, Clone, Copy)]
+pub struct RawAlert<'a> {
+    /// The stored [`Alert`] as JSON, not yet checked to be UTF-8 (the JSON parser checks what
+    /// it reads, on the thread that decodes it).
+    pub json: &'a [u8],
+    pub status: Status,
+    pub assignee: Option<&'a str>,
+    pub opened_at: DateTime<Utc>,
+    pub snoozed_until: Option<DateTime<Utc>>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub last_comment: Option<&'a str>,
+}
+
+pub(super) const EVENT_COLUMNS: &str =
+    "at, actor, kind, from_status, to_status, note, run_id, version";
+
+/// Forgets what would have woken a snoozed alert (it is no longer snoozed).
+pub(super) const CLEAR_SNOOZE: &str =
+    "snooze_kind = NULL, snoozed_until = NULL, snooze_pct = NULL, \
+     snooze_baseline = NULL, snooze_lower_is_worse = NULL, snooze_run = NULL";
+
+pub(super) fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+    Ok(Event {
+        at: parse_ts(&r.get::<_, String>(0)?),
+        actor: r.get(1)?,
+        kind: r.get(2)?,
+        from_status: r
+            .get::<_, Option<String>>(3)?
+            .and_then(|s| Status::parse(&s)),
+        to_status: r
+            .get::<_, Option<String>>(4)?
+            .and_then(|s| Status::parse(&s)),
+        note: r.get(5)?,
+        run_id: r.get(6)?,
+        version: r.get(7)?,
+    })
+}
+
+/// The snooze condition from the columns `snoozed_until` (at `until`) and `snooze_kind`,
+/// `snooze_pct`, `snooze_baseline`, `snooze_lower_is_worse`, `snooze_run` (from `first` on).
+pub(super) fn read_snooze(
+    r: &rusqlite::Row<'_>,
+    until: usize,
+    first: usize,
+) -> rusqlite::Result<Option<SnoozeCondition>> {
+    let kind: Option<String> = r.get(first)?;
+    let until: Option<String> = r.get(until)?;
+    Ok(match kind.as_deref() {
+        Some("worse") => Some(SnoozeCondition::Worse {
+            pct: r.get::<_, Option<f64>>(first + 1)?.unwrap_or_default(),
+            baseline: r.get::<_, Option<f64>>(first + 2)?.unwrap_or_default(),
+            lower_is_worse: r.get::<_, Option<i64>>(first + 3)?.unwrap_or(1) != 0,
+        }),
+        Some("next_load") => Some(SnoozeCondition::NextLoad {
+            after_run: r.get::<_, Option<String>>(first + 4)?.unwrap_or_default(),
+        }),
+        _ => until.map(|t| SnoozeCondition::Until { at: parse_ts(&t) }),
+    })
+}
+
+pub(super) type RecordRow = Result<AlertRecord, String>;
+
+pub(super) fn read_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
+    let json: String = r.get(0)?;
+    let status: String = r.get(1)?;
+    let alert: Alert = match serde_json::from_str(&json) {
+        Ok(a) => a,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let Some(status) = Status::parse(&status) else {
+        return Ok(Err(format!("unknown status `{status}`")));
+    };
+    Ok(Ok(AlertRecord {
+        alert,
+        status,
+        firing: r.get::<_, i64>(2)? != 0,
+        assignee: r.get(3)?,
+        first_seen_at: parse_ts(&r.get::<_, String>(4)?),
+        opened_at: parse_ts(&r.get::<_, String>(5)?),
+        updated_at: parse_ts(&r.get::<_, String>(6)?),
+        last_seen_run: r.get(7)?,
+        snoozed_until: r.get::<_, Option<String>>(8)?.map(|t| parse_ts(&t)),
+        version: r.get(9)?,
+        due_at: r.get::<_, Option<String>>(10)?.map(|t| parse_ts(&t)),
+        snooze: if status == Status::Snoozed {
+            read_snooze(r, 8, 11)?
+        } else {
+            None
+        },
+        useful: r.get::<_, Option<i64>>(16)?.map(|u| u != 0),
+        dismiss_reason: r
+            .get::<_, Option<String>>(17)?
+            .and_then(|d| DismissReason::parse(&d)),
+    }))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn event(
+    tx: &Transaction<'_>,
+    fingerprint: &str,
+    at: DateTime<Utc>,
+    actor: &str,
+    kind: &str,
+    from: Option<Status>,
+    to: Option<Status>,
+    note: Option<&str>,
+    run_id: Option<&str>,
+) -> rusqlite::Result<i64> {
+    // Every change is an event, and every event bumps the alert's version.
+    let version: i64 = tx.query_row(
+        "UPDATE alerts SET version = version + 1 WHERE fingerprint = ? RETURNING version",
+        params![fingerprint],
+        |r| r.get(0),
+    )?;
+    tx.execute(
+        "INSERT INTO alert_events (fingerprint, at, actor, kind, from_status, to_status, note, run_id, version) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        params![
+            fingerprint,
+            ts(at),
+            actor,
+            kind,
+            from.map(Status::as_str),
+            to.map(Status::as_str),
+            note,
+            run_id,
+            version
+        ],
+    )?;
+    Ok(version)
+}

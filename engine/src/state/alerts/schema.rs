@@ -1,0 +1,157 @@
+//! The tables, indexes and triggers of the state file, and the migration of files written before
+//! the latest columns.
+
+use rusqlite::{params, Connection, TransactionBehavior};
+
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS alerts (
+    fingerprint     TEXT PRIMARY KEY,
+    rule_id         TEXT NOT NULL,
+    kind            TEXT NOT NULL,
+    severity        TEXT NOT NULL,
+    priority        REAL NOT NULL,
+    entity          TEXT NOT NULL,
+    region          TEXT,
+    period          TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    firing          INTEGER NOT NULL,
+    data_issue      INTEGER NOT NULL,
+    owners          TEXT NOT NULL,
+    assignee        TEXT,
+    alert_json      TEXT NOT NULL,
+    content_hash    TEXT NOT NULL,
+    first_seen_at   TEXT NOT NULL,
+    opened_at       TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    last_seen_run   TEXT NOT NULL,
+    snoozed_until   TEXT,
+    version         INTEGER NOT NULL DEFAULT 0,
+    due_at          TEXT,
+    snooze_kind     TEXT,
+    snooze_pct      REAL,
+    snooze_baseline REAL,
+    snooze_lower_is_worse INTEGER,
+    snooze_run      TEXT,
+    useful          INTEGER,
+    dismiss_reason  TEXT
+);
+CREATE INDEX IF NOT EXISTS alerts_by_status ON alerts (status, priority DESC);
+-- The inbox's order: walking it, a scan hands out its first alert at once, with no sort of
+-- every alert first (exports of a million rows start streaming immediately).
+CREATE INDEX IF NOT EXISTS alerts_by_priority ON alerts (priority DESC, fingerprint);
+CREATE TABLE IF NOT EXISTS alert_events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    fingerprint TEXT NOT NULL REFERENCES alerts (fingerprint),
+    at          TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    from_status TEXT,
+    to_status   TEXT,
+    note        TEXT,
+    run_id      TEXT,
+    version     INTEGER
+);
+CREATE INDEX IF NOT EXISTS events_by_alert ON alert_events (fingerprint, id);
+-- An alert's last comment without walking its other events (exports ask it of every alert).
+CREATE INDEX IF NOT EXISTS events_comments ON alert_events (fingerprint, id)
+    WHERE kind = 'commented';
+-- One counter that every change to an alert or its history bumps, in the same transaction (by
+-- triggers, so no writer can forget it): readers keep an answer while it stays the same.
+CREATE TABLE IF NOT EXISTS state_version (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS alerts_inserted AFTER INSERT ON alerts
+    BEGIN UPDATE state_version SET version = version + 1; END;
+CREATE TRIGGER IF NOT EXISTS alerts_updated AFTER UPDATE ON alerts
+    BEGIN UPDATE state_version SET version = version + 1; END;
+CREATE TRIGGER IF NOT EXISTS alerts_deleted AFTER DELETE ON alerts
+    BEGIN UPDATE state_version SET version = version + 1; END;
+CREATE TRIGGER IF NOT EXISTS events_inserted AFTER INSERT ON alert_events
+    BEGIN UPDATE state_version SET version = version + 1; END;
+CREATE TABLE IF NOT EXISTS evaluations (
+    run_id        TEXT NOT NULL,
+    digest        TEXT NOT NULL,
+    at            TEXT NOT NULL,
+    summary_json  TEXT NOT NULL,
+    PRIMARY KEY (run_id, digest)
+);
+";
+
+/// Columns added after the first release of the state file: `(table, column, declaration)`.
+/// A file written before them gets them when it is opened; an alert's version then starts at
+/// the number of its events, and each old event gets its place in that count.
+pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("alerts", "version", "INTEGER NOT NULL DEFAULT 0"),
+    ("alerts", "due_at", "TEXT"),
+    ("alerts", "snooze_kind", "TEXT"),
+    ("alerts", "snooze_pct", "REAL"),
+    ("alerts", "snooze_baseline", "REAL"),
+    ("alerts", "snooze_lower_is_worse", "INTEGER"),
+    ("alerts", "snooze_run", "TEXT"),
+    ("alerts", "useful", "INTEGER"),
+    ("alerts", "dismiss_reason", "TEXT"),
+    ("alert_events", "version", "INTEGER"),
+];
+
+/// Events are never edited nor deleted: the database refuses it.
+pub(super) const APPEND_ONLY: &str = "
+CREATE TRIGGER IF NOT EXISTS alert_events_never_updated BEFORE UPDATE ON alert_events
+BEGIN SELECT RAISE(ABORT, 'alert events are never edited'); END;
+CREATE TRIGGER IF NOT EXISTS alert_events_never_deleted BEFORE DELETE ON alert_events
+BEGIN SELECT RAISE(ABORT, 'alert events are never deleted'); END;
+";
+
+pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let missing: Vec<&(&str, &str, &str)> = {
+        let mut missing = Vec::new();
+        for added in ADDED_COLUMNS {
+            let (table, column, _) = added;
+            let present: bool = conn.query_row(
+                &format!("SELECT count(*) FROM pragma_table_info('{table}') WHERE name = ?"),
+                params![column],
+                |r| r.get::<_, i64>(0).map(|n| n > 0),
+            )?;
+            if !present {
+                missing.push(added);
+            }
+        }
+        missing
+    };
+    if !missing.is_empty() {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The triggers of a newer file would refuse the backfill of old events.
+        tx.execute_batch(
+            "DROP TRIGGER IF EXISTS alert_events_never_updated; \
+             DROP TRIGGER IF EXISTS alert_events_never_deleted;",
+        )?;
+        for (table, column, declaration) in &missing {
+            // Another process may have added it meanwhile (we hold the write lock now).
+            let present: bool = tx.query_row(
+                &format!("SELECT count(*) FROM pragma_table_info('{table}') WHERE name = ?"),
+                params![column],
+                |r| r.get::<_, i64>(0).map(|n| n > 0),
+            )?;
+            if present {
+                continue;
+            }
+            tx.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {declaration}"
+            ))?;
+            if (*table, *column) == ("alerts", "version") {
+                tx.execute_batch(
+                    "UPDATE alerts SET version = \
+                     (SELECT count(*) FROM alert_events e WHERE e.fingerprint = alerts.fingerprint)",
+                )?;
+            }
+            if (*table, *column) == ("alert_events", "version") {
+                tx.execute_batch(
+                    "UPDATE alert_events SET version = (SELECT count(*) FROM alert_events e \
+                     WHERE e.fingerprint = alert_events.fingerprint AND e.id <= alert_events.id)",
+                )?;
+            }
+        }
+        tx.commit()?;
+    }
+    conn.execute_batch(APPEND_ONLY)
+}

@@ -1,0 +1,139 @@
+//! The store itself: its errors, opening the file, and the watch that tells readers when it
+//! changed.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+use super::schema::{migrate, SCHEMA};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("alert state {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("creating {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("alert state {path}: a stored alert cannot be read ({message}); it was written by another version")]
+    Corrupt { path: PathBuf, message: String },
+    #[error("no alert `{0}`")]
+    NoSuchAlert(String),
+}
+
+impl From<crate::state::sqlite::OpenError> for StateError {
+    fn from(e: crate::state::sqlite::OpenError) -> Self {
+        match e {
+            crate::state::sqlite::OpenError::Folder { path, source } => {
+                StateError::Io { path, source }
+            }
+            crate::state::sqlite::OpenError::Sqlite { path, source } => {
+                StateError::Sqlite { path, source }
+            }
+        }
+    }
+}
+
+pub const STATE_FILE: &str = "state/alerts.sqlite";
+
+/// Tells when the alert state of a data folder changed, so readers can keep an answer until
+/// then. It holds one connection and reads the state's change counter (bumped by triggers in
+/// every transaction that changes an alert or its history), which, unlike the file's size and
+/// time, does not move when readers open and close connections.
+pub struct StateWatch {
+    pub(super) path: PathBuf,
+    pub(super) conn: std::sync::Mutex<Option<Connection>>,
+}
+
+impl StateWatch {
+    pub fn new(data_dir: &Path) -> Self {
+        StateWatch {
+            path: data_dir.join(STATE_FILE),
+            conn: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The current version: `None` while there is no state file (or it cannot be read). Two
+    /// equal answers mean no change was committed between them.
+    pub fn version(&self) -> Option<u64> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if conn.is_none() {
+            // Opened without creating: the file appears with the first merge. Read-write (it
+            // never writes) because a read-only connection cannot create the write-ahead
+            // log's index when no other connection is open.
+            let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            *conn = Connection::open_with_flags(&self.path, flags).ok();
+        }
+        let version =
+            conn.as_ref()?
+                .query_row("SELECT version FROM state_version WHERE id = 1", [], |r| {
+                    r.get::<_, i64>(0)
+                });
+        match version {
+            Ok(v) => u64::try_from(v).ok(),
+            Err(e) => {
+                tracing::warn!("alert state version of {}: {e}", self.path.display());
+                // Opened afresh next time (the file may have been replaced or not set up yet).
+                *conn = None;
+                None
+            }
+        }
+    }
+}
+
+pub struct AlertStore {
+    pub(super) path: PathBuf,
+    pub(super) conn: Connection,
+}
+
+impl AlertStore {
+    /// Opens (creating if needed) the state file of `data_dir`.
+    pub fn open_in(data_dir: &Path) -> Result<Self, StateError> {
+        Self::open(&data_dir.join(STATE_FILE))
+    }
+
+    pub fn open(path: &Path) -> Result<Self, StateError> {
+        let mut conn = crate::state::sqlite::open(path, SCHEMA)?;
+        migrate(&mut conn).map_err(|source| StateError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        // Seeded once; checked first so that opening an existing file writes nothing.
+        let seeded: bool = conn
+            .query_row("SELECT count(*) > 0 FROM state_version", [], |r| r.get(0))
+            .map_err(|source| StateError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if !seeded {
+            conn.execute(
+                "INSERT OR IGNORE INTO state_version (id, version) VALUES (1, 0)",
+                [],
+            )
+            .map_err(|source| StateError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        Ok(AlertStore {
+            path: path.to_path_buf(),
+            conn,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(super) fn err(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
+        move |source| StateError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+}
