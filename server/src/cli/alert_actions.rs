@@ -213,7 +213,9 @@ pub fn run(data_dir: &Path, cmd: ActCommand) -> Result<(), String> {
             );
             Ok(())
         }
-        Err(Refusal::Field(message)) => Err(format!("{} / {}", message.en, message.ko)),
+        Err(Refusal::Field(message) | Refusal::UnknownAssignee(message)) => {
+            Err(format!("{} / {}", message.en, message.ko))
+        }
         Err(Refusal::Act(e @ ActError::Conflict { .. })) => {
             let ActError::Conflict { ref since, .. } = e else {
                 unreachable!()

@@ -26,7 +26,7 @@ use serde_json::json;
 
 use super::auth::CurrentUser;
 
-pub const EXPORT_PATH: &str = app::pages::alerts::EXPORT_PATH;
+pub use super::api_doc::EXPORT_PATH;
 
 /// How long an XLSX answer waits for its workbook before it starts (within
 /// [`super::limits::RESPONSE_TIME`]).
@@ -126,15 +126,22 @@ fn base_url(headers: &HeaderMap) -> String {
 
 /// Reads the parameters; a wrong value is named with what to send instead.
 fn parse(pairs: &[(String, String)], headers: &HeaderMap) -> Result<Request, Text> {
-    let format = match first(pairs, "format") {
-        None => Format::Csv,
-        Some(f) => Format::parse(f).ok_or_else(|| {
-            bad(
+    let format =
+        match first(pairs, "format") {
+            None => Format::Csv,
+            // Exactly as the document lists them (the engine's parser also takes `CSV`, ` csv`).
+            Some(f) => super::api_doc::EXPORT_PARAMS[0]
+                .1
+                .contains(&f)
+                .then(|| Format::parse(f))
+                .flatten()
+                .ok_or_else(|| {
+                    bad(
                 format!("Unknown format `{f}`: use format=csv, xlsx, json or ndjson."),
                 format!("알 수 없는 형식 `{f}`: format=csv, xlsx, json, ndjson 중 하나를 쓰세요."),
             )
-        })?,
-    };
+                })?,
+        };
     let bom = flag(first(pairs, "bom")).map_err(|v| {
         bad(
             format!("bom=`{v}`: use bom=1 (a byte-order mark for Excel) or bom=0."),

@@ -3,6 +3,7 @@
 
 pub mod alert_actions;
 pub mod api;
+pub mod api_doc;
 pub mod api_status;
 pub mod auth;
 pub mod export;
