@@ -19,18 +19,19 @@ use display::alert::ActionKind;
 use display::Text;
 use engine::state::tokens::TokenStore;
 use engine::state::users::Role;
+use engine::state::ActError;
 use engine::state::AlertFilter;
 use engine::state::AlertStore;
-use engine::state::{ActError, InputError};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::api_doc::{
     action_path, read_action, read_bulk, ActedReply, BulkOutcome, BulkReply, ErrorCode, ErrorInfo,
     BULK_PATH, DOCS_PATH, LIST_PATH, ONE_PATH, OPENAPI_PATH,
 };
 use super::auth::{require, AuthError, CurrentUser};
+use super::error::{act_status, WebError};
 use super::security::{bearer, reader_of};
-use crate::acting::{Acting, Refusal, Targets};
+use crate::acting::{Acting, Targets};
 
 /// The API routes that change something.
 pub fn mutating_routes() -> Vec<String> {
@@ -82,94 +83,6 @@ pub fn router<S: Clone + Send + Sync + 'static>(acting: Acting) -> Router<S> {
     router.with_state(state).merge(export_routes)
 }
 
-/// A JSON error: `{"error": {"code", "message": {"en", "ko"}}}` plus any details.
-fn error(status: StatusCode, code: ErrorCode, message: Text, details: Value) -> Response {
-    let mut body = json!({ "error": { "code": code, "message": message } });
-    if let (Value::Object(map), Value::Object(extra)) = (&mut body, details) {
-        map.extend(extra);
-    }
-    (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
-}
-
-fn auth_error(e: AuthError) -> Response {
-    let (en, ko) = e.message();
-    let code = match e {
-        AuthError::NotSignedIn => ErrorCode::NotSignedIn,
-        AuthError::Forbidden => ErrorCode::Forbidden,
-        AuthError::BadCsrf => ErrorCode::BadCsrf,
-        AuthError::Internal => ErrorCode::Internal,
-    };
-    error(e.status_code(), code, Text::new(en, ko), Value::Null)
-}
-
-/// What an engine refusal is, for programs.
-fn act_code(e: &ActError) -> (StatusCode, ErrorCode) {
-    match e {
-        ActError::NoSuchAlert(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
-        ActError::Conflict { .. } => (StatusCode::CONFLICT, ErrorCode::Conflict),
-        ActError::NotAllowed { .. } => (StatusCode::BAD_REQUEST, ErrorCode::NotAllowed),
-        // What only the alert's state refuses (its opening time, its value, the clock): the
-        // request itself fits the document.
-        ActError::Invalid(
-            InputError::DueBeforeOpened { .. }
-            | InputError::SnoozeInPast { .. }
-            | InputError::NoValueToWatch,
-        ) => (StatusCode::BAD_REQUEST, ErrorCode::NotAllowed),
-        ActError::Invalid(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidInput),
-        ActError::State(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
-    }
-}
-
-fn act_error(e: &ActError) -> Response {
-    let (status, code) = act_code(e);
-    let details = match e {
-        ActError::Conflict { current, since, .. } => {
-            json!({ "current_version": current, "changes": since })
-        }
-        ActError::State(inner) => {
-            tracing::error!("api action: {inner}");
-            Value::Null
-        }
-        _ => Value::Null,
-    };
-    error(status, code, e.message(), details)
-}
-
-fn refusal(r: Refusal) -> Response {
-    match r {
-        Refusal::Field(message) => invalid(message),
-        Refusal::UnknownAssignee(message) => error(
-            StatusCode::NOT_FOUND,
-            ErrorCode::UnknownAssignee,
-            message,
-            Value::Null,
-        ),
-        Refusal::Act(e) => act_error(&e),
-    }
-}
-
-fn invalid(message: Text) -> Response {
-    error(
-        StatusCode::BAD_REQUEST,
-        ErrorCode::InvalidInput,
-        message,
-        Value::Null,
-    )
-}
-
-fn internal(what: &str, e: impl std::fmt::Display) -> Response {
-    tracing::error!("api {what}: {e}");
-    error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        ErrorCode::Internal,
-        Text::new(
-            format!("{what} failed; the server log has the details."),
-            format!("{what} 처리에 실패했습니다. 서버 로그를 확인하세요."),
-        ),
-        Value::Null,
-    )
-}
-
 /// Who is acting: a bearer token's name, or the session's person with the CSRF header; their
 /// role must pass `allowed`.
 async fn actor(
@@ -183,19 +96,19 @@ async fn actor(
         let found =
             tokio::task::spawn_blocking(move || TokenStore::open_in(&data_dir)?.lookup(&token))
                 .await
-                .map_err(|e| internal("token lookup", e))?
-                .map_err(|e| internal("token lookup", e))?;
+                .map_err(|e| WebError::internal("token lookup", e).into_response())?
+                .map_err(|e| WebError::internal("token lookup", e).into_response())?;
         return match found {
-            None => Err(error(
+            None => Err(WebError::new(
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::BadToken,
                 Text::new(
                     "The bearer token is not known (removed or replaced?); create one with `actionboard tokens add NAME --role analyst`.",
                     "알 수 없는 토큰입니다 (삭제되었거나 교체됨). `actionboard tokens add NAME --role analyst`로 새로 만드세요.",
                 ),
-                Value::Null,
-            )),
-            Some((_, role)) if !allowed(role) => Err(auth_error(AuthError::Forbidden)),
+            )
+            .into_response()),
+            Some((_, role)) if !allowed(role) => Err(WebError::from(AuthError::Forbidden).into_response()),
             Some((name, _)) => Ok(name),
         };
     }
@@ -206,7 +119,7 @@ async fn actor(
         .to_string();
     require(current, &csrf, allowed)
         .map(|u| u.name)
-        .map_err(auth_error)
+        .map_err(|e| WebError::from(e).into_response())
 }
 
 fn may_act(role: Role) -> bool {
@@ -229,7 +142,7 @@ async fn list(
     let filter = match filter {
         Ok(Query(filter)) => filter,
         Err(e) => {
-            return invalid(Text::new(
+            return WebError::invalid(Text::new(
                 format!(
                     "The query could not be read: {}. See /api/docs.",
                     e.body_text()
@@ -239,28 +152,74 @@ async fn list(
                     e.body_text()
                 ),
             ))
+            .into_response()
         }
     };
     let me = reader(&api, &headers, &current).await;
     let data_dir = api.data_dir.clone();
-    let found = tokio::task::spawn_blocking(move || {
-        let mut store = AlertStore::open_in(&data_dir)?;
-        store.wake_expired(chrono::Utc::now())?;
-        let total = store.list(&AlertFilter::everything())?;
-        let n = total.len();
-        Ok::<_, engine::state::StateError>((
-            n,
-            app::api::alerts::matching(filter.normalized(), total, me.as_deref()),
-        ))
-    })
-    .await;
+    let found =
+        tokio::task::spawn_blocking(move || list_json(&data_dir, &filter, me.as_deref())).await;
     match found {
-        Ok(Ok((total, alerts))) => {
-            Json(json!({ "total": total, "count": alerts.len(), "alerts": alerts })).into_response()
-        }
-        Ok(Err(e)) => internal("listing alerts", e),
-        Err(e) => internal("listing alerts", e),
+        Ok(Ok(body)) => (
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                // Cached by the page cache (keyed on the snapshot and the alert state's version)
+                // with an ETag: a client asks again with If-None-Match and gets 304 while unchanged.
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            body,
+        )
+            .into_response(),
+        Ok(Err(ListError::State(e))) => WebError::internal("listing alerts", e).into_response(),
+        Ok(Err(ListError::Json(e))) => WebError::internal("listing alerts", e).into_response(),
+        Err(e) => WebError::internal("listing alerts", e).into_response(),
     }
+}
+
+enum ListError {
+    State(engine::state::StateError),
+    Json(serde_json::Error),
+}
+
+impl From<engine::state::StateError> for ListError {
+    fn from(e: engine::state::StateError) -> Self {
+        ListError::State(e)
+    }
+}
+
+/// The inbox as the API sends it, written as SQLite reads the matching alerts (one decoded at a
+/// time; the others are never decoded): `{"total", "count", "alerts": [...]}`.
+fn list_json(
+    data_dir: &std::path::Path,
+    filter: &app::model::alerts::InboxFilter,
+    me: Option<&str>,
+) -> Result<Vec<u8>, ListError> {
+    let now = chrono::Utc::now();
+    let mut store = AlertStore::open_in(data_dir)?;
+    store.wake_expired(now)?;
+    let total: usize = store.counts_by_status()?.into_iter().map(|(_, n)| n).sum();
+    let mut alerts = Vec::with_capacity(64 << 10);
+    let mut count = 0usize;
+    if let Some(f) = app::api::alerts::store_filter(filter, me) {
+        let f = AlertFilter {
+            as_of: Some(now),
+            ..f
+        };
+        store.scan(&f, |record| {
+            alerts.push(if count == 0 { b'[' } else { b',' });
+            serde_json::to_writer(&mut alerts, &record).map_err(ListError::Json)?;
+            count += 1;
+            Ok::<_, ListError>(())
+        })?;
+    }
+    if count == 0 {
+        alerts.push(b'[');
+    }
+    let mut body = format!("{{\"total\":{total},\"count\":{count},\"alerts\":").into_bytes();
+    body.reserve(alerts.len() + 2);
+    body.extend_from_slice(&alerts);
+    body.extend_from_slice(b"]}");
+    Ok(body)
 }
 
 /// `GET /api/v1/alerts/{fingerprint}`: the alert, its state and version, and its history.
@@ -280,9 +239,9 @@ async fn one(State(api): State<Api>, Path(fingerprint): Path<String>) -> Respons
         Ok(Ok(Some((record, history)))) => {
             Json(json!({ "record": record, "history": history })).into_response()
         }
-        Ok(Ok(None)) => act_error(&ActError::NoSuchAlert(fingerprint)),
-        Ok(Err(e)) => internal("reading the alert", e),
-        Err(e) => internal("reading the alert", e),
+        Ok(Ok(None)) => WebError::from(&ActError::NoSuchAlert(fingerprint)).into_response(),
+        Ok(Err(e)) => WebError::internal("reading the alert", e).into_response(),
+        Err(e) => WebError::internal("reading the alert", e).into_response(),
     }
 }
 
@@ -301,7 +260,7 @@ async fn act(
     };
     let (version, fields) = match read_action(kind, &body) {
         Ok(read) => read,
-        Err(message) => return invalid(message),
+        Err(message) => return WebError::invalid(message).into_response(),
     };
     let fp = fingerprint.clone();
     let acting = api.acting.clone();
@@ -315,8 +274,8 @@ async fn act(
             version: acted.version,
         })
         .into_response(),
-        Ok(Err(r)) => refusal(r),
-        Err(e) => internal("the action", e),
+        Ok(Err(r)) => WebError::from(r).into_response(),
+        Err(e) => WebError::internal("the action", e).into_response(),
     }
 }
 
@@ -333,7 +292,7 @@ async fn bulk(
     };
     let (kind, targets, fields) = match read_bulk(&body) {
         Ok(read) => read,
-        Err(message) => return invalid(message),
+        Err(message) => return WebError::invalid(message).into_response(),
     };
     let targets = if targets.all {
         Targets::Matching(targets.filter)
@@ -351,8 +310,8 @@ async fn bulk(
         tokio::task::spawn_blocking(move || acting.act_bulk(kind, targets, &fields, &name)).await;
     let results = match done {
         Ok(Ok(r)) => r,
-        Ok(Err(r)) => return refusal(r),
-        Err(e) => return internal("the bulk action", e),
+        Ok(Err(r)) => return WebError::from(r).into_response(),
+        Err(e) => return WebError::internal("the bulk action", e).into_response(),
     };
     let changed = results.iter().filter(|(_, r)| r.is_ok()).count();
     let results: Vec<BulkOutcome> = results
@@ -371,7 +330,7 @@ async fn bulk(
                 status: None,
                 version: None,
                 error: Some(ErrorInfo {
-                    code: act_code(&e).1,
+                    code: act_status(&e).1,
                     message: e.message(),
                 }),
             },

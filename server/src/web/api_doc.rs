@@ -442,6 +442,7 @@ pub enum ErrorCode {
     InvalidInput,
     TooManyRows,
     TooLarge,
+    TooSlow,
     Internal,
 }
 

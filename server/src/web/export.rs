@@ -17,14 +17,14 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Extension;
 use display::{Lang, Text};
 use engine::export::{self, About, ExportError, Format, Options};
 use engine::state::AlertFilter;
 use engine::state::AlertStore;
-use serde_json::json;
 
 use super::auth::CurrentUser;
+use super::error::{ErrorCode, WebError};
 
 pub use super::api_doc::EXPORT_PATH;
 
@@ -94,13 +94,8 @@ fn bad(en: String, ko: String) -> Text {
     Text::new(en, ko)
 }
 
-fn error(status: StatusCode, code: &str, message: Text) -> Response {
-    (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        Json(json!({ "error": { "code": code, "message": message } })),
-    )
-        .into_response()
+fn error(status: StatusCode, code: ErrorCode, message: Text) -> Response {
+    WebError::new(status, code, message).into_response()
 }
 
 /// The site's address for the rows' links: `ACTIONBOARD_PUBLIC_URL`, else the request's `Host`
@@ -266,10 +261,14 @@ impl Job {
 
 fn failed(e: &ExportError) -> Response {
     if e.is_user_error() {
-        error(StatusCode::BAD_REQUEST, "too_many_rows", e.message())
+        error(StatusCode::BAD_REQUEST, ErrorCode::TooManyRows, e.message())
     } else {
         tracing::error!("export: {e}");
-        error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.message())
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            e.message(),
+        )
     }
 }
 
@@ -282,7 +281,7 @@ pub async fn export(
 ) -> Response {
     let request = match parse(&pairs, &headers) {
         Ok(r) => r,
-        Err(message) => return error(StatusCode::BAD_REQUEST, "invalid_input", message),
+        Err(message) => return error(StatusCode::BAD_REQUEST, ErrorCode::InvalidInput, message),
     };
     let me = super::security::reader_of(&state.data_dir, &headers, &current).await;
     let filter = app::api::alerts::store_filter(&request.filter, me.as_deref())

@@ -6,6 +6,7 @@ pub mod api;
 pub mod api_doc;
 pub mod api_status;
 pub mod auth;
+pub mod error;
 pub mod export;
 mod lang;
 pub mod limits;
