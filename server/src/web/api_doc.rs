@@ -298,8 +298,11 @@ impl From<SnoozeFields> for ActionFields {
     }
 }
 
+/// How an action's fields are read from its checked body.
+type ReadFields = fn(Value) -> serde_json::Result<ActionFields>;
+
 /// The fields `kind` takes: their schema, and how they are read.
-fn fields_of(kind: ActionKind) -> (RefOr<Schema>, fn(Value) -> serde_json::Result<ActionFields>) {
+fn fields_of(kind: ActionKind) -> (RefOr<Schema>, ReadFields) {
     fn read<T: DeserializeOwned + Into<ActionFields>>(
         v: Value,
     ) -> serde_json::Result<ActionFields> {
