@@ -15,7 +15,7 @@ export ACTIONBOARD_MIRROR
 # scripts/build.sh (and cargo-leptos, for make dev) find wasm-opt on PATH: npm's binaryen.
 HYDRATE_CLIPPY := cargo clippy -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate
 
-.PHONY: setup setup-test setup-bench setup-dev run run-release build build-debug load test fmt-check lint rust-test browser-test dev bench first-run clean-data
+.PHONY: setup setup-test setup-bench setup-dev run run-release build build-debug load test fmt-check lint rust-test browser-test api-fuzz dev bench first-run clean-data
 
 setup:
 	@bash scripts/setup.sh
@@ -23,6 +23,7 @@ setup:
 setup-test:
 	@bash scripts/setup.sh --browser
 	@bash scripts/spark_setup.sh
+	@bash scripts/api_fuzz_setup.sh
 
 ## spark-setup: pyspark (PyPI) in .venv-spark/ and Java 17 (Debian) for `rules evaluate --engine spark`; not needed for make run
 .PHONY: spark-setup
@@ -54,8 +55,8 @@ load:
 dev: setup-dev
 	cargo leptos watch
 
-## test: formatting, lints (layers, ssr + hydrate), Rust tests, browser tests
-test: setup-test fmt-check lint build-debug rust-test browser-test
+## test: formatting, lints (layers, ssr + hydrate), Rust tests, browser tests, the OpenAPI fuzzer
+test: setup-test fmt-check lint build-debug rust-test browser-test api-fuzz
 
 fmt-check:
 	cargo fmt --all -- --check
@@ -70,6 +71,11 @@ build-debug:
 
 rust-test:
 	cargo test --workspace
+
+## api-fuzz: schemathesis (PyPI, in .venv-fuzz/) against a real server: no 5xx, no schema-valid request refused, no invalid one accepted
+api-fuzz: build-debug
+	@bash scripts/api_fuzz_setup.sh
+	ACTIONBOARD_BIN=$(TARGET_DIR)/debug/actionboard bash scripts/api_fuzz.sh
 
 browser-test:
 	ACTIONBOARD_BIN=$(TARGET_DIR)/debug/actionboard LEPTOS_SITE_ROOT=$(CURDIR)/target/site \

@@ -6,6 +6,9 @@
 # page cache answers while the data is unchanged); its render cost without the cache is printed
 # too. The server runs on a free loopback port over a
 # freshly loaded temporary data folder, and is stopped at the end.
+# Then the JSON API's inbox (GET /api/v1/alerts) at 128 connections: requests per second (target
+# ≥ 10 k), p99 (target ≤ 50 ms) and the server's peak resident memory meanwhile (target ≤ 250 MB),
+# and once more with If-None-Match (304s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${ACTIONBOARD_BIN:-target/release/actionboard}
@@ -71,6 +74,37 @@ printf '(b) same bytes, static: %10s req/s, p99 %s ms\n' "$static_rps" "$static_
 printf '    overview rendered on every request (page cache bypassed): %s req/s, p99 %s ms\n' "$render_rps" "$render_p99"
 printf '    ratio (a)/(b) = %s (target ≥ 0.5): %s\n' "$ratio" "$(verdict "$(awk -v r="$ratio" 'BEGIN{print (r >= 0.5)}')")"
 printf '    overview p99 = %s ms (target ≤ 25 ms): %s\n' "$page_p99" "$(verdict "$(awk -v p="$page_p99" 'BEGIN{print (p <= 25)}')")"
+
+# The JSON API's inbox under 128 connections, the server's resident memory sampled meanwhile.
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status"; }
+api_measure() {
+  local peak=0 kb
+  wrk -t2 -c128 -d"${DURATION}s" --latency "$@" >"$data/wrk.txt" &
+  local wrk_pid=$!
+  while kill -0 "$wrk_pid" 2>/dev/null; do
+    kb=$(rss_kb); [ "${kb:-0}" -gt "$peak" ] && peak=$kb
+    sleep 0.2
+  done
+  wait "$wrk_pid"
+  rps=$(awk '/Requests\/sec/ {print $2}' "$data/wrk.txt")
+  p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$data/wrk.txt")")
+  errors=$(awk '/Non-2xx|Socket errors/ {print}' "$data/wrk.txt")
+  peak_mb=$(( peak / 1024 ))
+}
+api_url="$url/api/v1/alerts"
+alerts=$(curl -sf "$api_url" | head -c 200 | sed -n 's/.*"count":\([0-9]*\).*/\1/p')
+idle_mb=$(( $(rss_kb) / 1024 ))
+api_measure "$api_url"
+api_rps=$rps; api_p99=$p99; api_peak=$peak_mb; api_errors=$errors
+etag=$(curl -sfI "$api_url" | awk 'tolower($1) == "etag:" {print $2}' | tr -d '\r')
+api_measure -H "If-None-Match: $etag" "$api_url"
+printf '(d) GET /api/v1/alerts (%s alerts, %s bytes), 128 connections: %s req/s, p99 %s ms, server memory %s → %s MB %s\n' \
+  "$alerts" "$(curl -sf "$api_url" | wc -c)" "$api_rps" "$api_p99" "$idle_mb" "$api_peak" "${api_errors:+($api_errors)}"
+printf '    with If-None-Match (304): %s req/s, p99 %s ms, server memory %s MB\n' "$rps" "$p99" "$peak_mb"
+printf '    ≥ 10 k req/s: %s; p99 ≤ 50 ms: %s; memory ≤ 250 MB: %s\n' \
+  "$(verdict "$(awk -v r="$api_rps" 'BEGIN{print (r >= 10000)}')")" \
+  "$(verdict "$(awk -v p="$api_p99" 'BEGIN{print (p <= 50)}')")" \
+  "$(verdict "$(( api_peak <= 250 ))")"
 wasm="$SITE/pkg/actionboard.wasm"
 gz=$(gzip -9 -c "$wasm" | wc -c)
 printf '(c) wasm %s: %s KB, gzipped %s KB (target ≤ 400 KB): %s\n' "$wasm" "$(( $(wc -c <"$wasm") / 1024 ))" "$(( gz / 1024 ))" "$(verdict "$(( gz <= 400 * 1024 ))")"

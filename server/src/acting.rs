@@ -185,7 +185,7 @@ pub fn rule_owners(
 }
 
 /// Checks that `who` is a user of `data_dir` or one of `owners`.
-fn check_assignee(data_dir: &Path, owners: &Owners, who: &str) -> Result<(), FieldError> {
+fn check_assignee(data_dir: &Path, owners: &Owners, who: &str) -> Result<(), Refusal> {
     let who = who.trim();
     if who.is_empty() || owners.contains_key(who) {
         // An empty name is refused by the engine, with its own message.
@@ -203,10 +203,10 @@ fn check_assignee(data_dir: &Path, owners: &Owners, who: &str) -> Result<(), Fie
         return Ok(());
     }
     let keys = owners.keys().cloned().collect::<Vec<_>>().join(", ");
-    Err(refuse(
+    Err(Refusal::UnknownAssignee(Text::new(
         format!("`{who}` is neither a user nor an owner of rules.yml ({keys})."),
         format!("`{who}`은(는) 사용자도 rules.yml의 담당 부서({keys})도 아닙니다."),
-    ))
+    )))
 }
 
 /// The owner keys of rules.yml (`owners:`), with their labels.
@@ -224,8 +224,10 @@ pub struct Acting {
 /// Why an action was not applied.
 #[derive(Debug)]
 pub enum Refusal {
-    /// A field was missing or unreadable (or the assignee unknown): the person can correct it.
+    /// A field was missing or unreadable: the person can correct it.
     Field(Text),
+    /// The assignee is neither a user nor an owner of rules.yml.
+    UnknownAssignee(Text),
     /// The alert state refused it (no such alert, a newer version, not allowed in its status)
     /// or failed.
     Act(ActError),

@@ -911,3 +911,74 @@ async fn a_rule_is_replayed_over_history_from_its_health_page() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_json_inbox_is_cached_with_an_etag_until_an_action_changes_it() {
+    let srv = start().await;
+    let base = srv.base.clone();
+    let data = srv.data.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let fp = fingerprints(&data, 1).remove(0);
+        let token = engine::state::tokens::TokenStore::open_in(&data)
+            .unwrap()
+            .add("etag-bot", Role::Analyst)
+            .unwrap();
+        let list = format!("{base}/api/v1/alerts");
+        let conditional = |etag: &str| {
+            let mut resp = agent()
+                .get(&list)
+                .header("If-None-Match", etag)
+                .call()
+                .unwrap();
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            (status, headers, resp.body_mut().read_to_string().unwrap())
+        };
+
+        // 200 with an ETag, then 304 with no body for a client that has it.
+        let (status, headers, body) = get(&list, None);
+        assert_eq!(status, 200, "{body}");
+        let etag = headers["etag"].to_str().unwrap().to_string();
+        let first: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(first["count"].as_u64().unwrap() > 0);
+        let (status, headers, body) = conditional(&etag);
+        assert_eq!((status, body.as_str()), (304, ""));
+        assert_eq!(headers["etag"].to_str().unwrap(), etag);
+        // The same answer again, from the cache.
+        let (status, headers, again) = get(&list, None);
+        assert_eq!(
+            (status, headers["x-page-cache"].to_str().unwrap()),
+            (200, "hit")
+        );
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&again).unwrap(),
+            first
+        );
+
+        // An action changes the alert state: a new answer under a new ETag.
+        let v = version(&data, &fp);
+        let (status, acted) = api(
+            "POST",
+            &format!("{base}/api/v1/alerts/{}/acknowledge", encode(&fp)),
+            &[("authorization", format!("Bearer {token}").as_str())],
+            Some(serde_json::json!({ "version": v })),
+        );
+        assert_eq!(status, 200, "{acted}");
+        let (status, headers, body) = conditional(&etag);
+        assert_eq!(status, 200, "an unchanged ETag after an action");
+        let new_etag = headers["etag"].to_str().unwrap();
+        assert_ne!(new_etag, etag);
+        let (status, _, _) = conditional(new_etag);
+        assert_eq!(status, 304);
+        let now: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let changed = now["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["alert"]["fingerprint"] == fp.as_str())
+            .map(|a| a["status"].clone());
+        assert_eq!(changed, Some(serde_json::json!("acknowledged")), "{body}");
+    })
+    .await
+    .unwrap();
+}

@@ -222,6 +222,10 @@ pub fn run(data_dir: &Path, cmd: ActCommand) -> Result<(), CliError> {
             Exit::Usage,
             format!("{} / {}", message.en, message.ko),
         )),
+        Err(Refusal::UnknownAssignee(message)) => Err(CliError::new(
+            Exit::NoInput,
+            format!("{} / {}", message.en, message.ko),
+        )),
         Err(Refusal::Act(e @ ActError::Conflict { .. })) => {
             let ActError::Conflict { ref since, .. } = e else {
                 unreachable!()

@@ -149,7 +149,7 @@ async fn act(
             )
                 .into_response()
         }
-        Ok(Err(Refusal::Field(message))) => {
+        Ok(Err(Refusal::Field(message) | Refusal::UnknownAssignee(message))) => {
             page(StatusCode::BAD_REQUEST, lang, &message, &[], &back)
         }
         Ok(Err(Refusal::Act(e))) => {
@@ -326,7 +326,7 @@ async fn bulk(
         tokio::task::spawn_blocking(move || state.act_bulk(kind, targets, &fields, &name)).await;
     let results = match done {
         Ok(Ok(results)) => results,
-        Ok(Err(Refusal::Field(message))) => {
+        Ok(Err(Refusal::Field(message) | Refusal::UnknownAssignee(message))) => {
             return page(StatusCode::BAD_REQUEST, lang, &message, &[], back)
         }
         Ok(Err(Refusal::Act(e))) => {

@@ -8,15 +8,18 @@ use std::time::Duration;
 use app::auth::{local_path, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use axum::extract::{Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use chrono::Utc;
+use display::Text;
 use engine::state::users::{
     same_token, valid_name, Attempt, NewSession, Role, SessionUser, UserError, UserStore,
     MAX_PASSWORD_BYTES, SESSION_DAYS,
 };
 use serde::Deserialize;
 use tokio::sync::Semaphore;
+
+use super::error::{message_page, ErrorCode, WebError};
 
 pub use super::security::{cookie, session_cookie, CurrentUser};
 
@@ -64,30 +67,24 @@ impl AuthError {
     }
 }
 
-impl IntoResponse for AuthError {
-    fn into_response(self) -> Response {
-        let (en, ko) = self.message();
-        message_page(self.status_code(), en, ko)
+impl From<AuthError> for WebError {
+    fn from(e: AuthError) -> Self {
+        let (en, ko) = e.message();
+        let code = match e {
+            AuthError::NotSignedIn => ErrorCode::NotSignedIn,
+            AuthError::Forbidden => ErrorCode::Forbidden,
+            AuthError::BadCsrf => ErrorCode::BadCsrf,
+            AuthError::Internal => ErrorCode::Internal,
+        };
+        WebError::new(e.status_code(), code, Text::new(en, ko))
     }
 }
 
-/// A small page for a refused or failed form post, in both languages, never cached.
-pub fn message_page(status: StatusCode, en: &str, ko: &str) -> Response {
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"ko\"><head><meta charset=\"utf-8\"><title>Actionboard</title></head>\
-         <body><main><p lang=\"en\">{}</p><p>{}</p><p><a href=\"/\">Actionboard</a> · \
-         <a href=\"/login\">Sign in / 로그인</a></p></main></body></html>",
-        escape(en),
-        escape(ko)
-    );
-    (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// A form's refusal: a page in both languages.
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        WebError::from(self).html().into_response()
+    }
 }
 
 /// The person behind this request (looked up by `security::viewer`), if their role passes

@@ -17,16 +17,16 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Extension;
 use display::{Lang, Text};
 use engine::export::{self, About, ExportError, Format, Options};
 use engine::state::AlertFilter;
 use engine::state::AlertStore;
-use serde_json::json;
 
 use super::auth::CurrentUser;
+use super::error::{ErrorCode, WebError};
 
-pub const EXPORT_PATH: &str = app::pages::alerts::EXPORT_PATH;
+pub use super::api_doc::EXPORT_PATH;
 
 /// How long an XLSX answer waits for its workbook before it starts (within
 /// [`super::limits::RESPONSE_TIME`]).
@@ -94,13 +94,8 @@ fn bad(en: String, ko: String) -> Text {
     Text::new(en, ko)
 }
 
-fn error(status: StatusCode, code: &str, message: Text) -> Response {
-    (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        Json(json!({ "error": { "code": code, "message": message } })),
-    )
-        .into_response()
+fn error(status: StatusCode, code: ErrorCode, message: Text) -> Response {
+    WebError::new(status, code, message).into_response()
 }
 
 /// The site's address for the rows' links: `ACTIONBOARD_PUBLIC_URL`, else the request's `Host`
@@ -126,15 +121,22 @@ fn base_url(headers: &HeaderMap) -> String {
 
 /// Reads the parameters; a wrong value is named with what to send instead.
 fn parse(pairs: &[(String, String)], headers: &HeaderMap) -> Result<Request, Text> {
-    let format = match first(pairs, "format") {
-        None => Format::Csv,
-        Some(f) => Format::parse(f).ok_or_else(|| {
-            bad(
+    let format =
+        match first(pairs, "format") {
+            None => Format::Csv,
+            // Exactly as the document lists them (the engine's parser also takes `CSV`, ` csv`).
+            Some(f) => super::api_doc::EXPORT_PARAMS[0]
+                .1
+                .contains(&f)
+                .then(|| Format::parse(f))
+                .flatten()
+                .ok_or_else(|| {
+                    bad(
                 format!("Unknown format `{f}`: use format=csv, xlsx, json or ndjson."),
                 format!("알 수 없는 형식 `{f}`: format=csv, xlsx, json, ndjson 중 하나를 쓰세요."),
             )
-        })?,
-    };
+                })?,
+        };
     let bom = flag(first(pairs, "bom")).map_err(|v| {
         bad(
             format!("bom=`{v}`: use bom=1 (a byte-order mark for Excel) or bom=0."),
@@ -259,10 +261,14 @@ impl Job {
 
 fn failed(e: &ExportError) -> Response {
     if e.is_user_error() {
-        error(StatusCode::BAD_REQUEST, "too_many_rows", e.message())
+        error(StatusCode::BAD_REQUEST, ErrorCode::TooManyRows, e.message())
     } else {
         tracing::error!("export: {e}");
-        error(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.message())
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            e.message(),
+        )
     }
 }
 
@@ -275,7 +281,7 @@ pub async fn export(
 ) -> Response {
     let request = match parse(&pairs, &headers) {
         Ok(r) => r,
-        Err(message) => return error(StatusCode::BAD_REQUEST, "invalid_input", message),
+        Err(message) => return error(StatusCode::BAD_REQUEST, ErrorCode::InvalidInput, message),
     };
     let me = super::security::reader_of(&state.data_dir, &headers, &current).await;
     let filter = app::api::alerts::store_filter(&request.filter, me.as_deref())

@@ -9,7 +9,10 @@ use std::time::Duration;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use display::Text;
+
+use super::error::{ErrorCode, Format, WebError};
 
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 pub const RESPONSE_TIME: Duration = Duration::from_secs(30);
@@ -23,11 +26,16 @@ pub async fn announced_body_limit(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if announced.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return super::auth::message_page(
+        return WebError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "The request is too large (at most 1 MiB).",
-            "요청이 너무 큽니다 (최대 1 MiB).",
-        );
+            ErrorCode::TooLarge,
+            Text::new(
+                "The request is too large (at most 1 MiB).",
+                "요청이 너무 큽니다 (최대 1 MiB).",
+            ),
+        )
+        .answer_as(Format::for_path(request.uri().path()))
+        .into_response();
     }
     next.run(request).await
 }
@@ -38,11 +46,16 @@ pub async fn time_limit(State(limit): State<Duration>, request: Request, next: N
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(%path, "no answer within {limit:?}: the request was dropped");
-            super::auth::message_page(
+            WebError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "This page took too long to prepare and was stopped. Try again in a moment; if it keeps happening, tell an admin (the server log has the details).",
-                "이 페이지를 준비하는 데 너무 오래 걸려 중단했습니다. 잠시 뒤 다시 시도하고, 계속되면 관리자에게 알려 주세요 (서버 로그에 자세한 내용이 있습니다).",
+                ErrorCode::TooSlow,
+                Text::new(
+                    "This page took too long to prepare and was stopped. Try again in a moment; if it keeps happening, tell an admin (the server log has the details).",
+                    "이 페이지를 준비하는 데 너무 오래 걸려 중단했습니다. 잠시 뒤 다시 시도하고, 계속되면 관리자에게 알려 주세요 (서버 로그에 자세한 내용이 있습니다).",
+                ),
             )
+            .answer_as(Format::for_path(&path))
+            .into_response()
         }
     }
 }

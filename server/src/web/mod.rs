@@ -3,8 +3,10 @@
 
 pub mod alert_actions;
 pub mod api;
+pub mod api_doc;
 pub mod api_status;
 pub mod auth;
+pub mod error;
 pub mod export;
 mod lang;
 pub mod limits;

@@ -7,6 +7,10 @@
 //! cache afresh. Not cached: the pipeline page (it shows runs still in progress, which are in
 //! neither version), anything but a 200 HTML page, a response that sets a cookie, and a page
 //! that says `Cache-Control: no-store` (error panels do, so a passing failure is not kept).
+//!
+//! The JSON API's inbox (`GET /api/v1/alerts`) is kept the same way, for every reader (it shows
+//! nobody's name) unless it asks for "assigned to me" (`mine`), and carries an `ETag`: a request
+//! whose `If-None-Match` names it gets 304 and no body while the data version is unchanged.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -63,6 +67,57 @@ struct CachedPage {
     body: Bytes,
 }
 
+/// The JSON API's inbox, cached like the pages.
+fn is_api_list(path: &str) -> bool {
+    path == super::api_doc::LIST_PATH
+}
+
+/// Whether the request asks for the reader's own alerts (`mine=` non-empty).
+fn asks_for_mine(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        q.split('&')
+            .any(|pair| pair.starts_with("mine=") && pair.len() > "mine=".len())
+    })
+}
+
+/// A strong validator of `body`: its length and a 64-bit hash.
+fn etag_of(body: &[u8]) -> HeaderValue {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut hasher);
+    HeaderValue::from_str(&format!("\"{:x}-{:016x}\"", body.len(), hasher.finish()))
+        .expect("an ETag is ASCII")
+}
+
+/// Whether `If-None-Match` names `etag` (or is `*`).
+fn not_modified(request: &HeaderMap, etag: &HeaderValue) -> bool {
+    let Some(tag) = etag.to_str().ok() else {
+        return false;
+    };
+    request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == tag || t == "*")
+}
+
+/// 304 for a cached answer the client already has.
+fn unchanged(headers: &HeaderMap) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NOT_MODIFIED;
+    for name in [header::ETAG, header::CACHE_CONTROL, header::VARY] {
+        if let Some(v) = headers.get(&name) {
+            response.headers_mut().insert(name, v.clone());
+        }
+    }
+    response
+        .headers_mut()
+        .insert(CACHE_HEADER, HeaderValue::from_static("hit"));
+    response
+}
+
 impl PageCache {
     pub fn new(store: SnapshotStore, alerts: Arc<StateWatch>) -> Self {
         PageCache {
@@ -109,12 +164,28 @@ impl PageCache {
         self.pages.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    #[cfg(test)]
     fn get(&self, version: &DataVersion, key: &PageKey) -> Option<Response> {
+        self.get_unless(version, key, &HeaderMap::new())
+    }
+
+    /// The cached answer, or 304 when the request's `If-None-Match` names its ETag.
+    fn get_unless(
+        &self,
+        version: &DataVersion,
+        key: &PageKey,
+        request: &HeaderMap,
+    ) -> Option<Response> {
         let pages = self.lock();
         if pages.version.as_ref() != Some(version) {
             return None;
         }
         let page = pages.by_key.get(key)?;
+        if let Some(etag) = page.headers.get(header::ETAG) {
+            if not_modified(request, etag) {
+                return Some(unchanged(&page.headers));
+            }
+        }
         let mut response = Response::new(Body::from(page.body.clone()));
         *response.headers_mut() = page.headers.clone();
         response
@@ -166,12 +237,17 @@ fn cacheable_path(path: &str) -> bool {
     matches!(first, "" | "alerts" | "explore" | "country" | "editions")
 }
 
-fn storable(response: &Response) -> bool {
+fn storable(response: &Response, json: bool) -> bool {
     let headers = response.headers();
+    let wanted = if json {
+        "application/json"
+    } else {
+        "text/html"
+    };
     let html = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
+        .is_some_and(|v| v.starts_with(wanted));
     let no_store = headers
         .get_all(header::CACHE_CONTROL)
         .iter()
@@ -191,14 +267,24 @@ fn lang_of(headers: &HeaderMap) -> Lang {
 /// The middleware: answers from the cache, or renders and keeps the page. A signed-in reader's
 /// pages show who they are and their forms: rendered for them, never kept.
 pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next) -> Response {
-    if request.method() != Method::GET
-        || !cacheable_path(request.uri().path())
-        || super::security::session_cookie(request.headers()).is_some()
+    let api = is_api_list(request.uri().path());
+    let personal = if api {
+        asks_for_mine(request.uri().query())
+    } else {
+        super::security::session_cookie(request.headers()).is_some()
+    };
+    if request.method() != Method::GET || !(api || cacheable_path(request.uri().path())) || personal
     {
         return next.run(request).await;
     }
+    let conditional = request.headers().clone();
     let key = PageKey {
-        lang: lang_of(request.headers()),
+        // The API answers in no language.
+        lang: if api {
+            Lang::En
+        } else {
+            lang_of(request.headers())
+        },
         path_and_query: request
             .uri()
             .path_and_query()
@@ -207,7 +293,7 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
     // Read before rendering: if the data changes meanwhile, the page is kept under the older
     // version and the next request, seeing the new one, renders again.
     let version = cache.version();
-    if let Some(hit) = cache.get(&version, &key) {
+    if let Some(hit) = cache.get_unless(&version, &key, &conditional) {
         return hit;
     }
     let lock = cache.render_lock(&key);
@@ -215,17 +301,26 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
     // Dropped before the lock: the entry goes once this render is kept (or not kept).
     let _done = RenderDone(&cache, key.clone());
     // Rendered meanwhile by the request this one waited for?
-    if let Some(hit) = cache.get(&version, &key) {
+    if let Some(hit) = cache.get_unless(&version, &key, &conditional) {
         return hit;
     }
     let response = next.run(request).await;
-    if !storable(&response) {
+    if !storable(&response, api) {
         return response;
     }
     let (mut parts, body) = response.into_parts();
     match axum::body::to_bytes(body, MAX_PAGE_BYTES).await {
         Ok(bytes) => {
-            cache.put(version, key, &parts.headers, bytes.clone());
+            if api {
+                let etag = etag_of(&bytes);
+                parts.headers.insert(header::ETAG, etag.clone());
+                cache.put(version, key, &parts.headers, bytes.clone());
+                if not_modified(&conditional, &etag) {
+                    return unchanged(&parts.headers);
+                }
+            } else {
+                cache.put(version, key, &parts.headers, bytes.clone());
+            }
             parts
                 .headers
                 .insert(CACHE_HEADER, HeaderValue::from_static("miss"));
@@ -283,23 +378,52 @@ mod tests {
     #[test]
     fn only_plain_successful_html_is_stored() {
         let html = (header::CONTENT_TYPE, "text/html; charset=utf-8");
-        assert!(storable(&page(StatusCode::OK, std::slice::from_ref(&html))));
-        assert!(!storable(&page(
-            StatusCode::NOT_FOUND,
-            std::slice::from_ref(&html)
-        )));
-        assert!(!storable(&page(
-            StatusCode::OK,
-            &[(header::CONTENT_TYPE, "application/json")]
-        )));
-        assert!(!storable(&page(
-            StatusCode::OK,
-            &[html.clone(), (header::SET_COOKIE, "lang=en")]
-        )));
-        assert!(!storable(&page(
-            StatusCode::OK,
-            &[html, (header::CACHE_CONTROL, "no-store")]
-        )));
+        assert!(storable(
+            &page(StatusCode::OK, std::slice::from_ref(&html)),
+            false
+        ));
+        assert!(!storable(
+            &page(StatusCode::NOT_FOUND, std::slice::from_ref(&html)),
+            false
+        ));
+        assert!(!storable(
+            &page(
+                StatusCode::OK,
+                &[(header::CONTENT_TYPE, "application/json")]
+            ),
+            false
+        ));
+        assert!(!storable(
+            &page(
+                StatusCode::OK,
+                &[html.clone(), (header::SET_COOKIE, "lang=en")]
+            ),
+            false
+        ));
+        assert!(!storable(
+            &page(StatusCode::OK, &[html, (header::CACHE_CONTROL, "no-store")]),
+            false
+        ));
+        let json = [(header::CONTENT_TYPE, "application/json")];
+        assert!(storable(&page(StatusCode::OK, &json), true));
+        assert!(!storable(&page(StatusCode::BAD_REQUEST, &json), true));
+    }
+
+    #[test]
+    fn etags_name_the_bytes_and_if_none_match_is_read_as_sent() {
+        let etag = etag_of(b"{}");
+        assert_ne!(etag, etag_of(b"{ }"));
+        let mut request = HeaderMap::new();
+        assert!(!not_modified(&request, &etag));
+        let tag = etag.to_str().unwrap().to_string();
+        request.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_str(&format!("\"other\", W/{tag}")).unwrap(),
+        );
+        assert!(not_modified(&request, &etag));
+        assert!(asks_for_mine(Some("severity=high&mine=1")));
+        assert!(!asks_for_mine(Some("mine=&severity=high")));
+        assert!(!asks_for_mine(None));
     }
 
     #[test]

@@ -17,7 +17,8 @@ use engine::rules::RuleSet;
 use engine::snapshot::SnapshotStore;
 use engine::state::users::Role;
 
-use super::auth::{message_page, require, CsrfForm, CurrentUser};
+use super::auth::{require, CsrfForm, CurrentUser};
+use super::error::message_page;
 use crate::acting::Acting;
 
 /// The configuration a run started from the dashboard reads (as `actionboard etl run` would).
