@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use display::evidence::Quantity;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
@@ -959,7 +960,7 @@ fn merge_in(
                 params![
                     alert.fingerprint,
                     alert.rule_id,
-                    alert.kind,
+                    alert.kind.as_str(),
                     alert.severity.as_str(),
                     alert.priority,
                     alert.entity,
@@ -1128,7 +1129,7 @@ fn wakes_on_merge(snooze: &SnoozeCondition, alert: &Alert, run_id: &str) -> Opti
             baseline,
             lower_is_worse,
         } => {
-            let value = *alert.evidence.values.get("value")?;
+            let value = alert.evidence.get(Quantity::Value)?;
             let worse_by = worse_by_pct(*baseline, value, *lower_is_worse);
             (worse_by >= *pct).then(|| {
                 format!(
@@ -1159,18 +1160,21 @@ fn worse_by_pct(baseline: f64, value: f64, lower_is_worse: bool) -> f64 {
 /// Which way is worse for an alert: the way it points (lower for a fall, higher for a rise,
 /// beyond its limit for a threshold). Lower when nothing tells.
 fn lower_is_worse(alert: &Alert) -> bool {
-    let v = &alert.evidence.values;
-    let value = v.get("value").copied();
-    if let (Some(value), Some(before)) = (value, v.get("previous").or(v.get("baseline_value"))) {
-        if value != *before {
-            return value < *before;
+    let ev = &alert.evidence;
+    let value = ev.get(Quantity::Value);
+    let before = ev
+        .get(Quantity::Previous)
+        .or(ev.get(Quantity::BaselineValue));
+    if let (Some(value), Some(before)) = (value, before) {
+        if value != before {
+            return value < before;
         }
     }
-    if let Some(change) = v.get("change_pct") {
-        return *change < 0.0;
+    if let Some(change) = ev.get(Quantity::ChangePct) {
+        return change < 0.0;
     }
-    if let (Some(value), Some(limit)) = (value, v.get("limit")) {
-        return value < *limit;
+    if let (Some(value), Some(limit)) = (value, ev.get(Quantity::Limit)) {
+        return value < limit;
     }
     true
 }
@@ -1697,7 +1701,7 @@ fn act_in(
                         Ok(a) => a,
                         Err(_) => return invalid(InputError::NoValueToWatch),
                     };
-                    let Some(value) = alert.evidence.values.get("value").copied() else {
+                    let Some(value) = alert.evidence.get(Quantity::Value) else {
                         return invalid(InputError::NoValueToWatch);
                     };
                     let lower = lower_is_worse(&alert);
