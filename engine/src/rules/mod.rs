@@ -9,6 +9,7 @@ pub mod alert;
 pub mod config;
 pub mod eval;
 pub mod facts;
+pub mod findings;
 pub mod guards;
 pub mod kinds;
 pub mod metrics;

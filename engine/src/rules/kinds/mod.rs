@@ -7,7 +7,7 @@
 //! metric — the alerts it raises ([`RuleKind::system`]).
 //!
 //! **Adding a kind** is one new file here (a `Params` struct implementing [`Params`] and a kind
-//! implementing [`RuleKind`]) plus one line in the [`kinds!`] list at the bottom of this file.
+//! implementing [`RuleKind`]) plus one line in the `kinds!` list below.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -42,7 +42,7 @@ pub enum Partial {
     /// Nothing: the kind compares countries with each other or with an edition.
     Skip,
     /// Fires per country, when the metric is a country's own figure (see
-    /// [`super::eval::fires_on_partial_periods`]).
+    /// [`super::findings::fires_on_partial_periods`]).
     PerCountry,
     /// One notice for all the countries concerned ([`RuleKind::grouped_notice`]).
     Grouped,
