@@ -322,8 +322,23 @@ fn kind_params(params: Mapping) -> Result<KindParams, KeyedError> {
         };
         return Err((key.to_string(), message));
     }
-    serde_path_to_error::deserialize(Value::Mapping(params))
-        .map_err(|e| (key_of(&e), e.into_inner().to_string()))
+    serde_yaml_ng::from_value(Value::Mapping(params.clone())).map_err(|e| {
+        // The kind's struct is read from a buffer, which keeps no path: the key at fault is
+        // the one that fails alone.
+        let alone = |key: &Value| {
+            let mut one = Mapping::new();
+            one.insert("kind".into(), Value::String(name.to_string()));
+            one.insert(key.clone(), params[key].clone());
+            serde_yaml_ng::from_value::<KindParams>(Value::Mapping(one)).is_err()
+        };
+        let key = params
+            .keys()
+            .filter(|k| k.as_str() != Some("kind"))
+            .find(|k| alone(k))
+            .and_then(Value::as_str)
+            .unwrap_or("kind");
+        (key.to_string(), e.to_string())
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -552,6 +567,25 @@ mod tests {
             }
         }
         assert!(spark_rules >= 16, "{spark_rules}");
+    }
+
+    #[test]
+    fn a_parameter_of_the_wrong_type_names_its_line() {
+        let text = default_rules_text().replacen("fall_at_least: 5", "fall_at_least: lots", 1);
+        let err = parse_rules(&text).unwrap_err();
+        let line = text
+            .lines()
+            .position(|l| l.contains("fall_at_least: lots"))
+            .unwrap()
+            + 1;
+        assert!(err.contains(&format!("line {line}")), "{err}");
+        assert!(err.contains("rule `gdp_fall`"), "{err}");
+        let text = default_rules_text().replacen("    kind: absence\n", "", 1);
+        let err = parse_rules(&text).unwrap_err();
+        assert!(
+            err.contains("missing field `kind`; use threshold, change"),
+            "{err}"
+        );
     }
 
     #[test]
