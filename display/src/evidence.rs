@@ -171,6 +171,6 @@ mod tests {
             Quantity::of("new_pct").show(-5.0, Format::Count, Lang::En),
             crate::change_pct(-5.0, Lang::En)
         );
-        assert_eq!(Quantity::Z.show(3.14159, Format::Count, Lang::En), "+3.14");
+        assert_eq!(Quantity::Z.show(3.456, Format::Count, Lang::En), "+3.46");
     }
 }

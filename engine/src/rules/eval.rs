@@ -273,16 +273,12 @@ fn grouped_notice(
     };
     let mut vars = Vars::default();
     vars.same("period", period.to_string());
-    let values = BTreeMap::from([
-        ("not_yet_published".to_string(), n as f64),
-        ("reported".to_string(), reported as f64),
-    ]);
     let found = SystemFinding {
         entity: "WLD".into(),
         entity_name: "World".into(),
         period: period.to_string(),
         vars,
-        values,
+        values: notice.values,
         source: snapshot.sources.get(&source_id).cloned(),
     };
     let mut alert = system_alert(rules, rule, snapshot, found);

@@ -354,16 +354,13 @@ fn check(snapshots: &SnapshotStore, files: &RuleFiles) -> Result<(), String> {
     for rule in &set.rules.rules {
         let metric = set.metrics.get(&rule.metric).expect("validated");
         let line = rule.line.map(|l| format!("line {l}")).unwrap_or_default();
-        match rule.kind.get().reads() {
-            Reads::System => {
-                out!(
-                    "  {:<16} {:<12} {line}: checks runs and rejects",
-                    rule.id,
-                    rule.kind.name()
-                );
-                continue;
-            }
-            _ => {}
+        if rule.kind.get().reads() == Reads::System {
+            out!(
+                "  {:<16} {:<12} {line}: checks runs and rejects",
+                rule.id,
+                rule.kind.name()
+            );
+            continue;
         }
         match latest_period(&conn, &set.metrics, metric) {
             Ok(Some(period)) => {

@@ -2,9 +2,10 @@
 //! partial period, one notice groups every country that has not published yet.
 
 use display::Text;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{about_entity, Build, Grouped, Notice, ParamError, Partial, RuleKind};
+use crate::rules::alert::put_evidence;
 use crate::rules::sql::{Periods, Query};
 
 #[derive(Debug, Deserialize)]
@@ -13,6 +14,13 @@ pub struct Params {}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Absence;
+
+/// A partial period's notice: the countries not yet published, and those that have.
+#[derive(Debug, Serialize)]
+struct GroupedEvidence {
+    not_yet_published: f64,
+    reported: f64,
+}
 
 impl super::Params for Params {
     type Kind = Absence;
@@ -77,7 +85,16 @@ impl RuleKind for Absence {
         } = g;
         let more = if g.more { ", …" } else { "" };
         let largest = g.largest.join(", ");
+        let mut values = Default::default();
+        put_evidence(
+            &mut values,
+            &GroupedEvidence {
+                not_yet_published: *n as f64,
+                reported: *reported as f64,
+            },
+        );
         Some(Notice {
+            values,
             title: Text::new(
                 format!("{period}: {n} countries not yet published ({})", label.en),
                 format!("{period}년: {n}개국 아직 미발표 ({})", label.ko),

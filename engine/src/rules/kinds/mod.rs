@@ -175,12 +175,13 @@ pub struct Grouped<'a> {
     pub metric_label: &'a Text,
 }
 
-/// A grouped notice in words.
+/// A grouped notice in words, with its evidence.
 #[derive(Debug, Clone)]
 pub struct Notice {
     pub title: Text,
     pub explanation: Text,
     pub action: Text,
+    pub values: BTreeMap<String, f64>,
 }
 
 /// One kind of rule.
