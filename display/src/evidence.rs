@@ -173,4 +173,18 @@ mod tests {
         );
         assert_eq!(Quantity::Z.show(3.456, Format::Count, Lang::En), "+3.46");
     }
+
+    /// An alert as the state file stored it before kinds had modules: read, typed, written back
+    /// byte for byte.
+    #[test]
+    fn stored_alerts_stay_readable() {
+        let stored = r#"{"fingerprint":"gdp_fall:KOR:2025","rule_id":"gdp_fall","rule_name":{"en":"GDP fell","ko":"GDP 급감"},"kind":"change","severity":"high","priority":4.4,"scope":"country","entity":"KOR","entity_name":"Korea","region":"Asia","period":"2025","title":{"en":"t","ko":"t"},"explanation":{"en":"e","ko":"e"},"evidence":{"metric":"gdp","metric_label":{"en":"GDP","ko":"GDP"},"format":"usd_billions","values":{"change_pct":-6.2,"limit_pct":-5.0,"previous":1800.0,"share_pct":1.7,"value":1712.0},"series":[],"source":null,"run_id":"r1","projection":false,"data_issue_reason":null},"actions":[],"data_issue":false,"auto_resolve":true}"#;
+        let alert: crate::alert::Alert = serde_json::from_str(stored).unwrap();
+        assert_eq!(alert.kind, "change");
+        assert_eq!(alert.evidence.get(Quantity::ChangePct), Some(-6.2));
+        assert_eq!(alert.evidence.get(Quantity::Z), None);
+        let shown: Vec<_> = alert.evidence.quantities().map(|(q, _)| q).collect();
+        assert_eq!(shown[0], Quantity::ChangePct);
+        assert_eq!(serde_json::to_string(&alert).unwrap(), stored);
+    }
 }
