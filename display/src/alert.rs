@@ -110,6 +110,36 @@ pub struct Evidence {
     pub data_issue_reason: Option<Text>,
 }
 
+/// The name of a rule kind (`threshold`, `change`, …), stored as text: the engine's registry of
+/// kinds (`rules/kinds/`) is the list of names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct KindName(String);
+
+impl KindName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for KindName {
+    fn from(name: &str) -> Self {
+        KindName(name.to_string())
+    }
+}
+
+impl PartialEq<&str> for KindName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl std::fmt::Display for KindName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Action {
     pub text: Text,
@@ -154,7 +184,8 @@ pub struct Alert {
     /// The rule's name, in both languages.
     #[serde(default)]
     pub rule_name: Text,
-    pub kind: String,
+    /// The rule's kind (`kind:` in rules.yml), as its module names itself.
+    pub kind: KindName,
     pub severity: Severity,
     /// Severity weight × impact; higher first.
     pub priority: f64,

@@ -8,6 +8,7 @@ mod cldr_names;
 pub mod changes;
 pub mod country;
 pub mod editions;
+pub mod evidence;
 pub mod explore;
 pub mod names;
 pub mod overview;

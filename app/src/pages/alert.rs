@@ -1,7 +1,7 @@
 //! One alert: why it fired, the evidence and where it came from, what to do, and its history.
 
 use display::alert::{earlier_resolution, ActionKind, AlertRecord, DismissReason, Status};
-use display::Format;
+use display::evidence::Quantity;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -40,47 +40,6 @@ pub fn AlertPage() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-/// How an evidence value reads: amounts in the metric's format, percentages signed.
-fn evidence_value(key: &str, v: f64, format: Format, lang: Lang) -> String {
-    match key {
-        "value" | "previous" | "baseline_value" | "limit" => display::value(format, v, lang),
-        k if k.ends_with("_pct") && k != "share_pct" => display::change_pct(v, lang),
-        "share_pct" => display::value(Format::Percent, v, lang),
-        "reject_rate" => display::fraction_pct(v, lang),
-        "z" => format!("{v:+.2}"),
-        _ => display::grouped(v, if v.fract() == 0.0 { 0 } else { 2 }),
-    }
-}
-
-fn evidence_label(key: &str, lang: Lang) -> String {
-    let (en, ko) = match key {
-        "value" => ("Value", "값"),
-        "previous" => ("Previous value", "이전 값"),
-        "change_pct" => ("Change", "변화율"),
-        "limit_pct" => ("Rule limit", "규칙 기준"),
-        "limit" => ("Rule limit", "규칙 기준"),
-        "share_pct" => ("Share of world GDP", "세계 GDP 비중"),
-        "z" => ("z-score", "z-점수"),
-        "mean_change_pct" => ("Average change before", "이전 평균 변화율"),
-        "rank" => ("Rank", "순위"),
-        "previous_rank" => ("Previous rank", "이전 순위"),
-        "moved_up" => ("Places moved up", "순위 상승 폭"),
-        "baseline_value" => ("Earlier edition", "이전 발표판"),
-        "revised_pct" => ("Revision", "수정 폭"),
-        "rejected" => ("Rows rejected", "거부된 행"),
-        "rows" => ("Rows read", "읽은 행"),
-        "reject_rate" => ("Reject rate", "거부율"),
-        "age_days" => ("Age of the data (days)", "데이터 경과일"),
-        "limit_days" => ("Limit (days)", "기준(일)"),
-        other => (other, other),
-    };
-    match lang {
-        Lang::En => en,
-        Lang::Ko => ko,
-    }
-    .to_string()
 }
 
 #[component]
@@ -190,8 +149,8 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
                 <table class="data" data-testid="evidence">
                     <caption>{t(lang, "Evidence", "근거")}</caption>
                     <tbody>
-                        {ev.values.iter().map(|(k, v)| view! {
-                            <tr><th scope="row">{evidence_label(k, lang)}</th><td class="num">{evidence_value(k, *v, ev.format, lang)}</td></tr>
+                        {ev.quantities().map(|(q, v)| view! {
+                            <tr><th scope="row">{q.label().get(lang).to_string()}</th><td class="num">{q.show(v, ev.format, lang)}</td></tr>
                         }).collect_view()}
                     </tbody>
                 </table>
@@ -397,7 +356,7 @@ fn ActPanel(record: AlertRecord, csrf: String) -> impl IntoView {
         .or_else(|| record.alert.actions.first().map(|a| a.owner.clone()))
         .unwrap_or_default();
     let default_due = record.due().map(|d| day(&d)).unwrap_or_default();
-    let watchable = record.alert.evidence.values.contains_key("value");
+    let watchable = record.alert.evidence.get(Quantity::Value).is_some();
     let owners: Vec<(String, String)> = record
         .alert
         .actions

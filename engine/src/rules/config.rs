@@ -1,398 +1,24 @@
-//! `config/metrics.yml` and `config/rules.yml`: serde types mirroring the files (unknown keys are
-//! errors), built and validated into [`Metrics`] and [`Rules`]. Every error names the file, the
-//! line and what to change.
+//! `config/rules.yml`: serde types mirroring the file, built and validated into [`Rules`]. A
+//! rule's common fields are read here; its `kind:` and the kind's parameters by the kind's
+//! module ([`super::kinds`]), which refuses a field it does not take. Every error names the file,
+//! the line and what to change.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use serde_yaml_ng::{Mapping, Value};
 
-use crate::config::{ConfigError, Sources};
+use super::guards::Guards;
+use super::kinds::{registry, Build, Kind, KindParams};
+use super::metrics::Metrics;
+use super::sql::{Periods, Query};
+use super::yaml::{check_id, check_template, field_names, item_line, key_line, parse_yaml, read};
+use crate::base::sql::Dialect;
+use crate::config::ConfigError;
 
 pub use display::alert::{Scope, Severity};
-pub use display::{Format, Lang, Text};
-
-/// A column of the snapshot's `observations` table that a metric may read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Column {
-    Value,
-    ChangePct,
-    SharePct,
-    Rank,
-    PerCapita,
-}
-
-impl Column {
-    pub fn sql(self) -> &'static str {
-        match self {
-            Column::Value => "value",
-            Column::ChangePct => "change_pct",
-            Column::SharePct => "share_pct",
-            Column::Rank => "rank",
-            Column::PerCapita => "per_capita",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum MetricDef {
-    /// A column of one source's country rows.
-    Column { source: String, column: Column },
-    /// Per region and year: the mean of its `n` largest countries by `of`.
-    TopNAverage { of: String, n: u32 },
-    /// Per year: how many countries have `of` ≥ `min`.
-    CountAtLeast { of: String, min: f64 },
-    /// Per year: the sum of `of` over countries.
-    Sum { of: String },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Metric {
-    pub id: String,
-    pub label: Text,
-    pub unit: String,
-    pub format: Format,
-    pub higher_is_better: bool,
-    pub scope: Scope,
-    pub def: MetricDef,
-}
-
-#[derive(Debug, Clone)]
-pub struct Metrics {
-    pub path: PathBuf,
-    pub metrics: Vec<Metric>,
-    /// When a period counts as complete (`completeness:`; default 90 % of the previous complete
-    /// period's countries and total).
-    pub completeness: crate::config::Completeness,
-}
-
-impl Metrics {
-    pub fn get(&self, id: &str) -> Option<&Metric> {
-        self.metrics.iter().find(|m| m.id == id)
-    }
-
-    /// The source a metric's values come from (for aggregates, that of the metric they aggregate).
-    pub fn source_of<'a>(&'a self, metric: &'a Metric) -> Option<&'a str> {
-        match &metric.def {
-            MetricDef::Column { source, .. } => Some(source),
-            MetricDef::TopNAverage { of, .. }
-            | MetricDef::CountAtLeast { of, .. }
-            | MetricDef::Sum { of } => self.get(of).and_then(|m| self.source_of(m)),
-        }
-    }
-
-    pub fn load(path: &Path, sources: &Sources) -> Result<Self, ConfigError> {
-        let text = read(path)?;
-        Self::parse(&text, path, sources)
-    }
-
-    pub fn parse(text: &str, path: &Path, sources: &Sources) -> Result<Self, ConfigError> {
-        let file: MetricsFile = parse_yaml(text, path)?;
-        let mut seen = HashSet::new();
-        let mut metrics: Vec<Metric> = Vec::new();
-        for m in file.metrics {
-            let line = item_line(text, &m.id);
-            let err = |message: String| ConfigError::Invalid {
-                path: path.to_path_buf(),
-                line,
-                message: format!("metric `{}`: {message}", m.id),
-            };
-            check_id(&m.id).map_err(&err)?;
-            if !seen.insert(m.id.clone()) {
-                return Err(err("this id is used twice".into()));
-            }
-            let f = m.from;
-            let known_metric = |of: &Option<String>| -> Result<String, ConfigError> {
-                let of = of
-                    .clone()
-                    .ok_or_else(|| err("an aggregate needs `of: METRIC`".into()))?;
-                match metrics.iter().find(|x| x.id == of) {
-                    Some(x) if matches!(x.def, MetricDef::Column { .. }) => Ok(of),
-                    Some(_) => Err(err(format!(
-                        "`of: {of}` is itself an aggregate; aggregate a `source` metric"
-                    ))),
-                    None => Err(err(format!(
-                        "`of: {of}` is not a metric defined above it; known: {}",
-                        metrics
-                            .iter()
-                            .map(|x| x.id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))),
-                }
-            };
-            let (def, scope) = match (&f.source, f.aggregate.as_deref()) {
-                (Some(source), None) => {
-                    if f.of.is_some() || f.n.is_some() || f.min.is_some() {
-                        return Err(err(
-                            "`of`, `n` and `min` belong to aggregates, not to `source` metrics"
-                                .into(),
-                        ));
-                    }
-                    if sources.get(source).is_none() {
-                        return Err(err(format!(
-                            "source `{source}` is not in {}",
-                            sources.path.display()
-                        )));
-                    }
-                    let column = f.column.ok_or_else(|| {
-                        err("`column` is required: value, change_pct, share_pct, rank or per_capita".into())
-                    })?;
-                    (
-                        MetricDef::Column {
-                            source: source.clone(),
-                            column,
-                        },
-                        Scope::Country,
-                    )
-                }
-                (None, Some("top_n_average")) => {
-                    let n = f.n.filter(|n| *n > 0).ok_or_else(|| {
-                        err("`top_n_average` needs `n`, a whole number above 0".into())
-                    })?;
-                    (
-                        MetricDef::TopNAverage {
-                            of: known_metric(&f.of)?,
-                            n,
-                        },
-                        Scope::Region,
-                    )
-                }
-                (None, Some("count_at_least")) => {
-                    let min = f
-                        .min
-                        .ok_or_else(|| err("`count_at_least` needs `min`".into()))?;
-                    (
-                        MetricDef::CountAtLeast {
-                            of: known_metric(&f.of)?,
-                            min,
-                        },
-                        Scope::Global,
-                    )
-                }
-                (None, Some("sum")) => (
-                    MetricDef::Sum {
-                        of: known_metric(&f.of)?,
-                    },
-                    Scope::Global,
-                ),
-                (None, Some(other)) => {
-                    return Err(err(format!(
-                        "unknown aggregate `{other}`; use top_n_average, count_at_least or sum"
-                    )))
-                }
-                (Some(_), Some(_)) => {
-                    return Err(err("give either `source` or `aggregate`, not both".into()))
-                }
-                (None, None) => {
-                    return Err(err(
-                        "`from` needs `source` and `column`, or `aggregate` and `of`".into(),
-                    ))
-                }
-            };
-            if matches!(def, MetricDef::Column { .. }) && f.column.is_none() {
-                return Err(err("`column` is required".into()));
-            }
-            metrics.push(Metric {
-                id: m.id,
-                label: m.label,
-                unit: m.unit,
-                format: m.format,
-                higher_is_better: m.higher_is_better,
-                scope,
-                def,
-            });
-        }
-        if let Some(problem) = file.completeness.problem() {
-            return Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                line: text
-                    .lines()
-                    .position(|l| l.starts_with("completeness"))
-                    .map(|i| i + 1),
-                message: problem,
-            });
-        }
-        Ok(Metrics {
-            path: path.to_path_buf(),
-            metrics,
-            completeness: file.completeness,
-        })
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MetricsFile {
-    #[serde(default)]
-    completeness: crate::config::Completeness,
-    metrics: Vec<MetricFile>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MetricFile {
-    id: String,
-    label: Text,
-    unit: String,
-    format: Format,
-    #[serde(default = "yes")]
-    higher_is_better: bool,
-    from: FromFile,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FromFile {
-    source: Option<String>,
-    column: Option<Column>,
-    aggregate: Option<String>,
-    of: Option<String>,
-    n: Option<u32>,
-    min: Option<f64>,
-}
-
-fn yes() -> bool {
-    true
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PipelineCheck {
-    /// The newest run failed after the current snapshot was published.
-    FailedRun,
-    /// The current snapshot was loaded more than `older_than_days` ago.
-    Stale,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Fall,
-    Rise,
-}
-
-/// A rule's kind with its parameters, validated.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Kind {
-    Threshold {
-        limit: f64,
-        above: bool,
-        crossing: bool,
-    },
-    Change {
-        direction: Direction,
-        percent: f64,
-    },
-    Anomaly {
-        z: f64,
-        window: u32,
-        min_points: u32,
-    },
-    RankChange {
-        moved_at_least: Option<u32>,
-        top: Option<u32>,
-    },
-    Absence,
-    DataQuality {
-        reject_rate_above: f64,
-    },
-    Pipeline {
-        check: PipelineCheck,
-        older_than_days: u32,
-    },
-    Revision {
-        baseline: String,
-        percent: f64,
-        period: Option<i32>,
-    },
-    /// `kind: revision` with `baseline: previous_run`: the same source's values revised since the
-    /// previous published run (the snapshot's `revisions` table), any period.
-    RunRevision {
-        percent: f64,
-    },
-    /// A value the previous published run had and this one has not: a data issue, never a fall.
-    Withdrawn,
-}
-
-impl Kind {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Kind::Threshold { .. } => "threshold",
-            Kind::Change { .. } => "change",
-            Kind::Anomaly { .. } => "anomaly",
-            Kind::RankChange { .. } => "rank_change",
-            Kind::Absence => "absence",
-            Kind::DataQuality { .. } => "data_quality",
-            Kind::Pipeline { .. } => "pipeline",
-            Kind::Revision { .. } | Kind::RunRevision { .. } => "revision",
-            Kind::Withdrawn => "withdrawn",
-        }
-    }
-
-    /// The `{placeholders}` a template of this kind can use.
-    pub fn placeholders(&self) -> Vec<&'static str> {
-        // Every metric-based kind knows the entity, the period and the value.
-        const ENTITY: [&str; 7] = [
-            "name",
-            "code",
-            "region",
-            "period",
-            "period_next",
-            "value",
-            "metric",
-        ];
-        let (entity, extra): (bool, &[&str]) = match self {
-            Kind::Threshold { .. } => (true, &["limit", "previous", "previous_period"]),
-            Kind::Change { .. } => (true, &["previous", "previous_period", "change", "limit"]),
-            Kind::Anomaly { .. } => (
-                true,
-                &[
-                    "previous",
-                    "previous_period",
-                    "change",
-                    "z",
-                    "mean_change",
-                    "window",
-                ],
-            ),
-            Kind::RankChange { .. } => (
-                true,
-                &["rank", "previous_rank", "moved", "top", "previous_period"],
-            ),
-            // No value for the period: that is what is missing.
-            Kind::Absence => (true, &["previous", "previous_period"]),
-            Kind::DataQuality { .. } => (
-                false,
-                &["source", "rejected", "rows", "reject_rate", "limit"],
-            ),
-            Kind::Pipeline { .. } => (false, &["run", "stage", "error", "age_days", "limit"]),
-            Kind::Revision { .. } | Kind::RunRevision { .. } => {
-                (true, &["baseline", "baseline_value", "revised_by", "limit"])
-            }
-            Kind::Withdrawn => (true, &["previous", "previous_period", "baseline"]),
-        };
-        let mut out: Vec<&'static str> = if entity { ENTITY.to_vec() } else { Vec::new() };
-        if matches!(self, Kind::Absence | Kind::Withdrawn) {
-            out.retain(|p| *p != "value");
-        }
-        out.extend_from_slice(extra);
-        out
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Guards {
-    /// The metric's value at the period (for `absence`, at the previous period) is at least this.
-    pub min_value: Option<f64>,
-    /// The entity's rank at the period is this or better (rank_change rules).
-    pub max_rank: Option<u32>,
-    #[serde(default)]
-    pub regions: Vec<String>,
-    #[serde(default)]
-    pub countries: Vec<String>,
-}
+pub use display::Text;
 
 /// Who an action is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -425,6 +51,22 @@ pub struct Rule {
     pub actions: Vec<ActionTemplate>,
     /// Where the rule starts in its file, for messages.
     pub line: Option<usize>,
+}
+
+impl Rule {
+    /// The rule's query in `d`'s dialect: one row per firing (entity, period). `None` for kinds
+    /// that read no metric (data quality, pipeline) and for those without a form in `d` (the
+    /// changes between runs read the snapshot's `revisions`, which the lake does not carry).
+    pub fn sql(&self, d: Dialect, metrics: &Metrics, periods: Periods) -> Option<String> {
+        let metric = metrics.get(&self.metric)?;
+        self.kind.get().sql(&Query {
+            d,
+            metrics,
+            metric,
+            guards: &self.guards,
+            periods,
+        })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -510,14 +152,20 @@ impl Rules {
 
         let mut seen = HashSet::new();
         let mut rules = Vec::new();
-        for r in file.rules {
-            let start = item_line(text, &r.id);
+        for item in file.rules {
+            let id = item
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let start = item_line(text, &id);
             let at = |key: &str, message: String| ConfigError::Invalid {
                 path: path.to_path_buf(),
                 line: start.and_then(|s| key_line(text, s - 1, key)).or(start),
-                message: format!("rule `{}`: {message}", r.id),
+                message: format!("rule `{id}`: {message}"),
             };
-            check_id(&r.id).map_err(|m| at("id", m))?;
+            let (r, params) = split_rule(item).map_err(|(key, m)| at(&key, m))?;
+            check_id(&r.id).map_err(|e| at("id", e.to_string()))?;
             if !seen.insert(r.id.clone()) {
                 return Err(at("id", "this id is used twice".into()));
             }
@@ -537,7 +185,10 @@ impl Rules {
                     ),
                 )
             })?;
-            let kind = build_kind(&r, metric, metrics).map_err(|(key, m)| at(key, m))?;
+            let kind = kind_params(params)
+                .map_err(|(key, m)| at(&key, m))?
+                .build(&Build { metric, metrics })
+                .map_err(|e| at(e.key, e.message))?;
             if let Some(min) = r.guards.min_value {
                 if !min.is_finite() {
                     return Err(at("min_value", "guards.min_value must be a number".into()));
@@ -546,7 +197,7 @@ impl Rules {
             let placeholders = &kind.placeholders();
             let check_text = |key: &str, text: &Text| -> Result<(), ConfigError> {
                 for lang_text in [&text.en, &text.ko] {
-                    check_template(lang_text, placeholders).map_err(|m| at(key, m))?;
+                    check_template(lang_text, placeholders).map_err(|e| at(key, e.to_string()))?;
                 }
                 Ok(())
             };
@@ -584,14 +235,14 @@ impl Rules {
                 });
             }
             rules.push(Rule {
-                id: r.id.clone(),
-                name: r.name.clone(),
-                title: r.title.clone(),
-                explain: r.explain.clone(),
+                id: r.id,
+                name: r.name,
+                title: r.title,
+                explain: r.explain,
                 kind,
-                metric: r.metric.clone(),
+                metric: r.metric,
                 severity: r.severity,
-                guards: r.guards.clone(),
+                guards: r.guards,
                 auto_resolve: r.auto_resolve,
                 actions,
                 line: start,
@@ -608,260 +259,85 @@ impl Rules {
     }
 }
 
-type KeyedError = (&'static str, String);
+/// A key of a rule (for the line) and what is wrong with it.
+type KeyedError = (String, String);
 
-/// `baseline:` of a revision rule comparing a source's runs rather than two editions.
-pub const PREVIOUS_RUN: &str = "previous_run";
-
-fn build_kind(r: &RuleFile, metric: &Metric, metrics: &Metrics) -> Result<Kind, KeyedError> {
-    // Parameters given, so the ones that do not belong to the kind can be named.
-    let given: Vec<(&'static str, bool)> = vec![
-        ("above", r.above.is_some()),
-        ("below", r.below.is_some()),
-        ("crossing", r.crossing.is_some()),
-        ("fall_at_least", r.fall_at_least.is_some()),
-        ("rise_at_least", r.rise_at_least.is_some()),
-        ("z_at_least", r.z_at_least.is_some()),
-        ("window", r.window.is_some()),
-        ("min_points", r.min_points.is_some()),
-        ("moved_at_least", r.moved_at_least.is_some()),
-        ("top", r.top.is_some()),
-        ("reject_rate_above", r.reject_rate_above.is_some()),
-        ("check", r.check.is_some()),
-        ("older_than_days", r.older_than_days.is_some()),
-        ("baseline", r.baseline.is_some()),
-        ("revised_by_at_least", r.revised_by_at_least.is_some()),
-        ("period", r.period.is_some()),
-    ];
-    let allowed: &[&str] = match r.kind.as_str() {
-        "threshold" => &["above", "below", "crossing"],
-        "change" => &["fall_at_least", "rise_at_least"],
-        "anomaly" => &["z_at_least", "window", "min_points"],
-        "rank_change" => &["moved_at_least", "top"],
-        "absence" => &[],
-        "data_quality" => &["reject_rate_above"],
-        "pipeline" => &["check", "older_than_days"],
-        "revision" => &["baseline", "revised_by_at_least", "period"],
-        "withdrawn" => &[],
-        other => {
-            return Err((
-                "kind",
-                format!(
-                    "unknown kind `{other}`; use threshold, change, anomaly, rank_change, absence, \
-                     data_quality, pipeline, revision or withdrawn"
-                ),
-            ))
-        }
-    };
-    if let Some((key, _)) = given
-        .iter()
-        .find(|(key, set)| *set && !allowed.contains(key))
-    {
-        return Err((
-            key,
-            format!(
-                "`{key}` does not apply to `{}` rules; they take: {}",
-                r.kind,
-                if allowed.is_empty() {
-                    "no parameters".to_string()
-                } else {
-                    allowed.join(", ")
-                }
-            ),
-        ));
+/// The first key on a serde error's path, if any.
+fn key_of<E>(e: &serde_path_to_error::Error<E>) -> String {
+    match e.path().iter().next() {
+        Some(serde_path_to_error::Segment::Map { key }) => key.clone(),
+        _ => "kind".to_string(),
     }
-    let positive = |key: &'static str, v: f64| -> Result<f64, KeyedError> {
-        if v.is_finite() && v > 0.0 {
-            Ok(v)
+}
+
+/// A rule's common fields, and the rest (`kind:` and the kind's parameters).
+fn split_rule(item: Mapping) -> Result<(RuleFile, Mapping), KeyedError> {
+    let common_fields = field_names::<RuleFile>();
+    let (mut common, mut params) = (Mapping::new(), Mapping::new());
+    for (key, value) in item {
+        if key.as_str().is_some_and(|k| common_fields.contains(&k)) {
+            common.insert(key, value);
         } else {
-            Err((key, format!("`{key}` is {v}; use a number above 0")))
+            params.insert(key, value);
         }
+    }
+    let rule = serde_path_to_error::deserialize(Value::Mapping(common))
+        .map_err(|e| (key_of(&e), e.into_inner().to_string()))?;
+    Ok((rule, params))
+}
+
+/// `kind:` and its parameters, read by the kind: a field of another kind, or of none, is named.
+fn kind_params(params: Mapping) -> Result<KindParams, KeyedError> {
+    let kinds = registry();
+    let names: Vec<&str> = kinds.iter().map(|(name, _)| *name).collect();
+    let use_one = format!(
+        "use {} or {}",
+        names[..names.len() - 1].join(", "),
+        names[names.len() - 1]
+    );
+    let name = match params.get("kind") {
+        Some(Value::String(name)) => name.as_str(),
+        Some(_) => return Err(("kind".into(), format!("`kind` is not a name; {use_one}"))),
+        None => return Err(("kind".into(), format!("missing field `kind`; {use_one}"))),
     };
-    let series_metric = |what: &str| -> Result<(), KeyedError> {
-        if metric.scope == Scope::Global && matches!(r.kind.as_str(), "rank_change") {
-            return Err(("metric", format!("{what} needs a per-country metric")));
-        }
-        Ok(())
+    let Some((name, fields)) = kinds.iter().find(|(n, _)| *n == name) else {
+        return Err(("kind".into(), format!("unknown kind `{name}`; {use_one}")));
     };
-    Ok(match r.kind.as_str() {
-        "threshold" => {
-            let (limit, above) = match (r.above, r.below) {
-                (Some(v), None) => (v, true),
-                (None, Some(v)) => (v, false),
-                _ => {
-                    return Err((
-                        "kind",
-                        "a threshold rule needs exactly one of `above` or `below`".into(),
-                    ))
-                }
-            };
-            if !limit.is_finite() {
-                return Err(("above", "the limit must be a number".into()));
-            }
-            Kind::Threshold {
-                limit,
-                above,
-                crossing: r.crossing.unwrap_or(false),
-            }
+    for key in params.keys().filter_map(Value::as_str) {
+        if key == "kind" || fields.contains(&key) {
+            continue;
         }
-        "change" => {
-            match (r.fall_at_least, r.rise_at_least) {
-                (Some(p), None) => Kind::Change {
-                    direction: Direction::Fall,
-                    percent: positive("fall_at_least", p)?,
-                },
-                (None, Some(p)) => Kind::Change {
-                    direction: Direction::Rise,
-                    percent: positive("rise_at_least", p)?,
-                },
-                _ => return Err((
-                    "kind",
-                    "a change rule needs exactly one of `fall_at_least` or `rise_at_least` (in %)"
-                        .into(),
-                )),
-            }
-        }
-        "anomaly" => {
-            let window = r.window.unwrap_or(10);
-            let min_points = r.min_points.unwrap_or(5);
-            if window < 3 {
-                return Err(("window", "`window` must be at least 3 changes".into()));
-            }
-            if min_points < 3 || min_points > window {
-                return Err((
-                    "min_points",
-                    format!("`min_points` must be between 3 and the window ({window})"),
-                ));
-            }
-            Kind::Anomaly {
-                z: positive("z_at_least", r.z_at_least.unwrap_or(3.0))?,
-                window,
-                min_points,
-            }
-        }
-        "rank_change" => {
-            series_metric("rank_change")?;
-            if !matches!(
-                metric.def,
-                MetricDef::Column {
-                    column: Column::Rank,
-                    ..
-                }
-            ) {
-                return Err((
-                    "metric",
-                    format!(
-                        "rank_change needs a rank metric (`column: rank`); `{}` is not one",
-                        metric.id
-                    ),
-                ));
-            }
-            if r.moved_at_least.is_none() && r.top.is_none() {
-                return Err((
-                    "kind",
-                    "a rank_change rule needs `moved_at_least`, `top`, or both".into(),
-                ));
-            }
-            if r.moved_at_least == Some(0) || r.top == Some(0) {
-                return Err(("top", "`moved_at_least` and `top` must be above 0".into()));
-            }
-            Kind::RankChange {
-                moved_at_least: r.moved_at_least,
-                top: r.top,
-            }
-        }
-        "absence" => Kind::Absence,
-        "data_quality" => {
-            let rate = r.reject_rate_above.unwrap_or(0.0);
-            if !(0.0..1.0).contains(&rate) {
-                return Err((
-                    "reject_rate_above",
-                    format!("`reject_rate_above` is {rate}; use a fraction from 0 to below 1"),
-                ));
-            }
-            Kind::DataQuality {
-                reject_rate_above: rate,
-            }
-        }
-        "pipeline" => {
-            let check = r.check.ok_or((
-                "check",
-                "a pipeline rule needs `check: failed_run` or `check: stale`".to_string(),
-            ))?;
-            if check == PipelineCheck::Stale && r.older_than_days.unwrap_or(0) == 0 {
-                return Err((
-                    "older_than_days",
-                    "`check: stale` needs `older_than_days` above 0".into(),
-                ));
-            }
-            Kind::Pipeline {
-                check,
-                older_than_days: r.older_than_days.unwrap_or(0),
-            }
-        }
-        "revision" | "withdrawn"
-            if r.kind == "withdrawn" || r.baseline.as_deref() == Some(PREVIOUS_RUN) =>
-        {
-            // Between runs of one source: the metric must be a source's values.
-            if !matches!(
-                metric.def,
-                MetricDef::Column {
-                    column: Column::Value,
-                    ..
-                }
-            ) {
-                return Err((
-                    "metric",
-                    format!(
-                        "`{}` rules between runs compare a source's values: use a metric with `column: value`",
-                        r.kind
-                    ),
-                ));
-            }
-            if r.kind == "withdrawn" {
-                Kind::Withdrawn
-            } else {
-                if r.period.is_some() {
-                    return Err((
-                        "period",
-                        "`baseline: previous_run` compares every period the runs share; remove `period`".into(),
-                    ));
-                }
-                Kind::RunRevision {
-                    percent: positive("revised_by_at_least", r.revised_by_at_least.unwrap_or(0.0))?,
-                }
-            }
-        }
-        "revision" => {
-            let baseline = r.baseline.clone().ok_or((
-                "baseline",
-                "a revision rule needs `baseline: METRIC` (the earlier edition) or `baseline: previous_run` (the same source's previous published run)".to_string(),
-            ))?;
-            let base = metrics.get(&baseline).ok_or_else(|| {
-                (
-                    "baseline",
-                    format!("baseline `{baseline}` is not in {}", metrics.path.display()),
-                )
-            })?;
-            if base.id == metric.id {
-                return Err((
-                    "baseline",
-                    "the baseline must be another edition than `metric`".into(),
-                ));
-            }
-            if base.scope != Scope::Country || metric.scope != Scope::Country {
-                return Err((
-                    "baseline",
-                    "revision compares two per-country metrics".into(),
-                ));
-            }
-            Kind::Revision {
-                baseline,
-                percent: positive("revised_by_at_least", r.revised_by_at_least.unwrap_or(0.0))?,
-                period: r.period,
-            }
-        }
-        _ => unreachable!("kinds are matched above"),
+        let takes = if fields.is_empty() {
+            "no parameters".to_string()
+        } else {
+            fields.join(", ")
+        };
+        let message = if kinds.iter().any(|(_, f)| f.contains(&key)) {
+            format!("`{key}` does not apply to `{name}` rules; they take: {takes}")
+        } else {
+            format!(
+                "unknown field `{key}`; a rule has {}, and `{name}` rules take: {takes}",
+                field_names::<RuleFile>().join(", ")
+            )
+        };
+        return Err((key.to_string(), message));
+    }
+    serde_yaml_ng::from_value(Value::Mapping(params.clone())).map_err(|e| {
+        // The kind's struct is read from a buffer, which keeps no path: the key at fault is
+        // the one that fails alone.
+        let alone = |key: &Value| {
+            let mut one = Mapping::new();
+            one.insert("kind".into(), Value::String(name.to_string()));
+            one.insert(key.clone(), params[key].clone());
+            serde_yaml_ng::from_value::<KindParams>(Value::Mapping(one)).is_err()
+        };
+        let key = params
+            .keys()
+            .filter(|k| k.as_str() != Some("kind"))
+            .find(|k| alone(k))
+            .and_then(Value::as_str)
+            .unwrap_or("kind");
+        (key.to_string(), e.to_string())
     })
 }
 
@@ -872,9 +348,10 @@ struct RulesFile {
     owners: BTreeMap<String, Text>,
     #[serde(default)]
     region_desks: BTreeMap<String, String>,
-    rules: Vec<RuleFile>,
+    rules: Vec<Mapping>,
 }
 
+/// The fields every rule has; `kind:` and the kind's parameters are read by [`KindParams`].
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
@@ -882,7 +359,6 @@ struct RuleFile {
     name: Text,
     title: Text,
     explain: Option<Text>,
-    kind: String,
     metric: String,
     severity: Severity,
     #[serde(default)]
@@ -891,22 +367,6 @@ struct RuleFile {
     auto_resolve: bool,
     #[serde(default)]
     actions: Vec<ActionFile>,
-    above: Option<f64>,
-    below: Option<f64>,
-    crossing: Option<bool>,
-    fall_at_least: Option<f64>,
-    rise_at_least: Option<f64>,
-    z_at_least: Option<f64>,
-    window: Option<u32>,
-    min_points: Option<u32>,
-    moved_at_least: Option<u32>,
-    top: Option<u32>,
-    reject_rate_above: Option<f64>,
-    check: Option<PipelineCheck>,
-    older_than_days: Option<u32>,
-    baseline: Option<String>,
-    revised_by_at_least: Option<f64>,
-    period: Option<i32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -918,87 +378,11 @@ struct ActionFile {
     due_days: u32,
 }
 
-fn read(path: &Path) -> Result<String, ConfigError> {
-    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, path: &Path) -> Result<T, ConfigError> {
-    serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        line: e.location().map(|l| l.line()),
-        message: e.to_string(),
-    })
-}
-
-fn check_id(id: &str) -> Result<(), String> {
-    if !id.is_empty()
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    {
-        Ok(())
-    } else {
-        Err("ids use lowercase letters, digits and '_' only".into())
-    }
-}
-
-/// Checks that every `{placeholder}` of `template` is one of `known`, and that braces pair up.
-pub fn check_template(template: &str, known: &[&str]) -> Result<(), String> {
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let close = after
-            .find('}')
-            .ok_or_else(|| format!("template `{template}` has a `{{` without a closing `}}`"))?;
-        let name = &after[..close];
-        if !known.contains(&name) {
-            return Err(format!(
-                "template `{template}` uses `{{{name}}}`, which this kind of rule does not have; it has: {}",
-                known.join(", ")
-            ));
-        }
-        rest = &after[close + 1..];
-    }
-    Ok(())
-}
-
-/// The 1-based line of the list item `- id: ID`.
-fn item_line(text: &str, id: &str) -> Option<usize> {
-    text.lines()
-        .position(|line| {
-            let line = line.trim_start();
-            line.strip_prefix("- id:")
-                .map(|rest| rest.trim().trim_matches(['"', '\'']) == id)
-                .unwrap_or(false)
-        })
-        .map(|i| i + 1)
-}
-
-/// The 1-based line of `key:` from line index `from` to the next list item.
-fn key_line(text: &str, from: usize, key: &str) -> Option<usize> {
-    let pattern = format!("{key}:");
-    for (i, line) in text.lines().enumerate().skip(from) {
-        let trimmed = line.trim_start();
-        if i > from && trimmed.starts_with("- id:") {
-            return None;
-        }
-        let body = trimmed.trim_start_matches("- ");
-        if body.starts_with(&pattern)
-            || line.contains(&format!(" {pattern}"))
-            || line.contains(&format!("{{ {pattern}"))
-        {
-            return Some(i + 1);
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Sources;
+    use crate::rules::metrics::Scope;
 
     fn sources() -> Sources {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -1140,36 +524,77 @@ mod tests {
     }
 
     #[test]
-    fn metric_errors_name_the_metric() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let text = std::fs::read_to_string(root.join("config/metrics.yml")).unwrap();
-        let bad = text.replacen(
-            "source: wb_gdp, column: value",
-            "source: wb_gpd, column: value",
-            1,
-        );
-        let err = Metrics::parse(&bad, Path::new("config/metrics.yml"), &sources())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("metric `gdp`: source `wb_gpd` is not in"),
-            "{err}"
-        );
-        assert!(err.contains("line 14"), "{err}");
-
-        let bad = text.replacen("of: gdp, n: 5", "of: region_top5_average, n: 5", 1);
-        let err = Metrics::parse(&bad, Path::new("config/metrics.yml"), &sources())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("not a metric defined above it"), "{err}");
+    fn one_generator_writes_both_dialects_of_every_rule() {
+        use crate::rules::kinds::Reads;
+        let metrics = metrics();
+        let rules = parse_rules(&default_rules_text()).unwrap();
+        let mut spark_rules = 0;
+        for rule in &rules.rules {
+            for periods in [Periods::At(2024), Periods::All] {
+                let duck = rule.sql(Dialect::DuckDb, &metrics, periods);
+                // The DuckDB text is the dialect's (byte for byte what it was before Spark).
+                assert_eq!(duck, rule.sql(Dialect::DuckDb, &metrics, periods));
+                let spark = rule.sql(Dialect::Spark, &metrics, periods);
+                match rule.kind.get().reads() {
+                    // They read the snapshot's `revisions`, which the lake does not carry.
+                    Reads::BetweenRuns => {
+                        assert!(duck.is_some() && spark.is_none(), "{}", rule.id)
+                    }
+                    Reads::System => {
+                        assert!(duck.is_none() && spark.is_none(), "{}", rule.id)
+                    }
+                    Reads::Periods => {
+                        let (duck, spark) = (duck.unwrap(), spark.unwrap());
+                        spark_rules += 1;
+                        // Spark has no typed bare NULL, no any_value before 3.4, and reads
+                        // `''` as two literals.
+                        let untyped = spark.replace("CAST(NULL AS DOUBLE)", "");
+                        assert!(!untyped.contains("NULL AS"), "{}: {spark}", rule.id);
+                        assert!(
+                            !spark.contains("any_value(") && !spark.contains("''"),
+                            "{spark}"
+                        );
+                        assert!(!spark.contains("QUALIFY") && !duck.contains("QUALIFY"));
+                        // Same structure: only literals and those functions differ.
+                        assert_eq!(
+                            duck.matches("SELECT").count(),
+                            spark.matches("SELECT").count(),
+                            "{}",
+                            rule.id
+                        );
+                    }
+                }
+            }
+        }
+        assert!(spark_rules >= 16, "{spark_rules}");
     }
 
     #[test]
-    fn templates_check_braces() {
-        assert!(check_template("{name} {value}", &["name", "value"]).is_ok());
-        assert!(check_template("{name", &["name"])
-            .unwrap_err()
-            .contains("without a closing"));
-        assert!(check_template("{x}", &["name"]).is_err());
+    fn a_parameter_of_the_wrong_type_names_its_line() {
+        let text = default_rules_text().replacen("fall_at_least: 5", "fall_at_least: lots", 1);
+        let err = parse_rules(&text).unwrap_err();
+        let line = text
+            .lines()
+            .position(|l| l.contains("fall_at_least: lots"))
+            .unwrap()
+            + 1;
+        assert!(err.contains(&format!("line {line}")), "{err}");
+        assert!(err.contains("rule `gdp_fall`"), "{err}");
+        let text = default_rules_text().replacen("    kind: absence\n", "", 1);
+        let err = parse_rules(&text).unwrap_err();
+        assert!(
+            err.contains("missing field `kind`; use threshold, change"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_kind_is_registered_with_its_parameters() {
+        let kinds = crate::rules::kinds::registry();
+        let change = kinds.iter().find(|(n, _)| *n == "change").unwrap();
+        assert_eq!(change.1, &["fall_at_least", "rise_at_least"]);
+        let absence = kinds.iter().find(|(n, _)| *n == "absence").unwrap();
+        assert!(absence.1.is_empty());
+        assert_eq!(kinds.len(), 9);
     }
 }

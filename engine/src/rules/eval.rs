@@ -2,95 +2,24 @@
 //! rendered into an [`Alert`] (in parallel: findings are independent).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
-use chrono::{DateTime, Utc};
-use display::{Format, Lang, Text};
-use duckdb::{params_from_iter, Connection};
+use display::{Format, Text};
+use duckdb::Connection;
 use rayon::prelude::*;
 
-use super::alert::{
-    default_explanation, fingerprint, priority, Action, Alert, Evidence, Point, SourceRef, Vars,
-};
-use super::config::{Direction, Kind, Metric, Metrics, PipelineCheck, Rule, Rules, Scope};
+use super::alert::{fingerprint, priority, Action, Alert, Evidence, Point, Vars};
+use super::config::{Rule, Rules};
+use super::facts::{read_snapshot, PipelineFacts, SnapshotFacts};
+use super::findings::{rule_periods, series_of};
+use super::kinds::{Grouped, Partial, Reads, Render, System, SystemFinding};
+use super::metrics::{Metric, Metrics, Scope};
 use super::sql::{self, Periods};
-use crate::base::run::RunDir;
-use crate::base::Stage;
 
-#[derive(Debug, thiserror::Error)]
-pub enum RulesError {
-    #[error("rule `{rule}`: the query failed: {source}")]
-    Query { rule: String, source: duckdb::Error },
-    #[error("reading the snapshot: {0}")]
-    Snapshot(#[from] duckdb::Error),
-    #[error("no rule `{0}` in the rules file; `actionboard rules check` lists them")]
-    UnknownRule(String),
-}
-
-/// A run that failed after the current snapshot: the `pipeline` rule's input.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FailedRun {
-    pub run_id: String,
-    pub stage: Stage,
-    pub error: String,
-}
-
-/// What the pipeline rules look at, from outside the snapshot.
-#[derive(Debug, Clone)]
-pub struct PipelineFacts {
-    pub now: DateTime<Utc>,
-    /// Runs newer than the current snapshot whose last stage failed.
-    pub failed_runs: Vec<FailedRun>,
-}
-
-impl PipelineFacts {
-    /// Reads the run folders of `data_dir`: runs after `current_run` that failed.
-    pub fn gather(data_dir: &Path, current_run: &str) -> Self {
-        let failed_runs = RunDir::list(data_dir)
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|rd| rd.run.as_str() > current_run)
-            .filter_map(|rd| {
-                let failure = Stage::ALL.into_iter().find_map(|s| rd.failure(s))?;
-                // A stage that failed and then completed on a re-run is not a failure any more.
-                if rd.manifest(failure.stage).is_some() {
-                    return None;
-                }
-                Some(FailedRun {
-                    run_id: rd.run.as_str().to_string(),
-                    stage: failure.stage,
-                    error: failure.error,
-                })
-            })
-            .collect();
-        PipelineFacts {
-            now: Utc::now(),
-            failed_runs,
-        }
-    }
-}
-
-/// One row of a rule's query: what fired, before it is put into words.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Finding {
-    pub entity: String,
-    pub name: Option<String>,
-    pub region: Option<String>,
-    pub period: i32,
-    pub value: Option<f64>,
-    pub prev_period: Option<i32>,
-    pub prev_value: Option<f64>,
-    pub x1: Option<f64>,
-    pub x2: Option<f64>,
-    pub x3: Option<f64>,
-    pub share: Option<f64>,
-    pub source_id: Option<String>,
-    pub is_projection: bool,
-    /// Rows of the entity (any entity, for regions and the world) and the compared periods that
-    /// the transform rejected, and the first reason.
-    pub rejected_inputs: i64,
-    pub reject_reason: Option<String>,
-}
+pub use super::findings::{
+    fires_on_partial_periods, latest_period, rule_findings, rule_findings_from, RowSource,
+    RuleQuery, RulesError,
+};
+pub use super::sql::Finding;
 
 /// The alerts of one evaluation, ordered by priority (highest first).
 #[derive(Debug, Clone)]
@@ -122,291 +51,6 @@ impl Evaluation {
     }
 }
 
-/// Whether `rule` may fire per country on a partial period (only some countries reported it):
-/// a country's own figures (threshold, change, anomaly of a value, change or per-capita
-/// column) may; ranks, shares, top-N guards and aggregates over countries never do.
-pub fn fires_on_partial_periods(metric: &Metric, rule: &Rule) -> bool {
-    use super::config::{Column, MetricDef};
-    matches!(
-        rule.kind,
-        Kind::Threshold { .. } | Kind::Change { .. } | Kind::Anomaly { .. }
-    ) && rule.guards.max_rank.is_none()
-        && matches!(
-            metric.def,
-            MetricDef::Column {
-                column: Column::Value | Column::ChangePct | Column::PerCapita,
-                ..
-            }
-        )
-}
-
-/// The periods a metric's rules look at: the latest complete period of its source (the latest
-/// period when completeness is unknown), and the partial periods after it, oldest first.
-pub fn rule_periods(
-    conn: &Connection,
-    metrics: &Metrics,
-    metric: &Metric,
-) -> Result<(Option<i32>, Vec<i32>), duckdb::Error> {
-    let Some(latest) = latest_period(conn, metrics, metric)? else {
-        return Ok((None, Vec::new()));
-    };
-    let Some(source) = metrics.source_of(metric) else {
-        return Ok((Some(latest), Vec::new()));
-    };
-    let periods = crate::snapshot::coverage::periods(conn, source)?;
-    let Some(complete) = periods
-        .iter()
-        .filter(|p| p.complete && p.year <= latest)
-        .map(|p| p.year)
-        .max()
-    else {
-        return Ok((Some(latest), Vec::new()));
-    };
-    let partial = periods
-        .iter()
-        .filter(|p| !p.complete && p.year > complete && p.year <= latest)
-        .map(|p| p.year)
-        .collect();
-    Ok((Some(complete), partial))
-}
-
-/// Snapshot facts every rule shares.
-struct Snapshot {
-    run_id: String,
-    loaded_at: DateTime<Utc>,
-    sources: HashMap<String, SourceRef>,
-    /// The run this snapshot's `revisions` table compares with; `has_revisions` is false for
-    /// snapshots loaded before that table existed.
-    revised_from: Option<String>,
-    has_revisions: bool,
-    /// Region names → UN M49 codes: Korean text names regions by code.
-    region_codes: display::names::RegionCodes,
-}
-
-fn read_snapshot(conn: &Connection) -> Result<Snapshot, duckdb::Error> {
-    let (run_id, loaded_at): (String, String) = conn.query_row(
-        "SELECT run_id, CAST(loaded_at AS VARCHAR) FROM runs ORDER BY loaded_at DESC LIMIT 1",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let loaded_at = parse_timestamp(&loaded_at).unwrap_or_else(Utc::now);
-    let url = crate::query::queries::provenance_url(conn)?;
-    let mut stmt = conn.prepare(&format!(
-        "SELECT source_id, coalesce(title, ''), coalesce(publisher, ''), coalesce(edition, ''), \
-         coalesce(licence, ''), coalesce(read_from, ''), \
-         strftime(fetched_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S UTC'), coalesce(sha256, ''), coalesce(location, ''), \
-         {url}, fallback_reason FROM provenance"
-    ))?;
-    let sources = stmt
-        .query_map([], |r| {
-            Ok(SourceRef {
-                source_id: r.get(0)?,
-                title: r.get(1)?,
-                publisher: r.get(2)?,
-                edition: r.get(3)?,
-                licence: r.get(4)?,
-                read_from: r.get(5)?,
-                fetched_at: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-                sha256: r.get(7)?,
-                location: r.get(8)?,
-                url: r.get(9)?,
-                fallback_reason: r.get(10)?,
-            })
-        })?
-        .map(|s| s.map(|s| (s.source_id.clone(), s)))
-        .collect::<Result<HashMap<_, _>, _>>()?;
-    let has_revisions = crate::snapshot::has_table(conn, "revisions")?;
-    let revised_from = if has_revisions {
-        conn.query_row("SELECT max(from_run) FROM revisions", [], |r| r.get(0))?
-    } else {
-        None
-    };
-    Ok(Snapshot {
-        run_id,
-        loaded_at,
-        sources,
-        revised_from,
-        has_revisions,
-        region_codes: crate::query::queries::region_codes(conn)?,
-    })
-}
-
-use crate::base::time::parse_timestamp;
-
-/// The latest actual (not projected) period of `metric`, if it has any data: from the
-/// snapshot's `series_periods` summary when it has one, else by scanning.
-pub fn latest_period(
-    conn: &Connection,
-    metrics: &Metrics,
-    metric: &Metric,
-) -> Result<Option<i32>, duckdb::Error> {
-    let has_summary = crate::snapshot::has_table(conn, "series_periods")?;
-    match metrics.source_of(metric) {
-        Some(source) if has_summary => conn.query_row(
-            "SELECT max(last_actual_year) FROM series_periods WHERE source_id = ?",
-            [source],
-            |r| r.get(0),
-        ),
-        _ => conn.query_row(&sql::latest_period_sql(metrics, metric), [], |r| r.get(0)),
-    }
-}
-
-/// Runs a rule's query; names, regions and rejected inputs are joined for the firing rows only.
-fn findings(conn: &Connection, query: &str, scope: Scope) -> Result<Vec<Finding>, duckdb::Error> {
-    // Snapshots from before rejects carried the entity have no `code` column: no data issues known.
-    let rejects_have_entity: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM information_schema.columns WHERE table_name = 'rejects' AND column_name = 'code'",
-        [],
-        |r| r.get(0),
-    )?;
-    let entity_match = match scope {
-        Scope::Country => "r.code = f.entity AND ",
-        Scope::Region | Scope::Global => "",
-    };
-    let (rejected, reason) = if rejects_have_entity {
-        let from = format!(
-            "FROM rejects r WHERE r.source_id = f.source_id AND {entity_match}r.year IN (f.period, f.prev_period)"
-        );
-        (
-            format!("(SELECT count(*) {from})"),
-            format!("(SELECT min(r.rule || ': ' || r.message) {from})"),
-        )
-    } else {
-        ("0".to_string(), "NULL".to_string())
-    };
-    let wrapped = format!(
-        "SELECT f.entity, c.name, c.region, f.period, f.value, f.prev_period, f.prev_value, f.x1, f.x2, f.x3, \
-         f.share, f.source_id, coalesce(f.is_projection, false), {rejected}, {reason} \
-         FROM ({query}) f LEFT JOIN countries c ON c.code = f.entity"
-    );
-    let mut stmt = conn.prepare(&wrapped)?;
-    let rows = stmt.query_map([], |r| {
-        Ok(Finding {
-            entity: r.get(0)?,
-            name: r.get(1)?,
-            region: r.get(2)?,
-            period: r.get(3)?,
-            value: r.get(4)?,
-            prev_period: r.get(5)?,
-            prev_value: r.get(6)?,
-            x1: r.get(7)?,
-            x2: r.get(8)?,
-            x3: r.get(9)?,
-            share: r.get(10)?,
-            source_id: r.get(11)?,
-            is_projection: r.get(12)?,
-            rejected_inputs: r.get(13)?,
-            reject_reason: r.get(14)?,
-        })
-    })?;
-    // Ordered here, not by DuckDB: a few thousand rows sort in microseconds, while an ORDER BY
-    // costs a parallel sort's set-up (~15 ms on a 1M-entity snapshot).
-    let mut found = rows.collect::<Result<Vec<Finding>, _>>()?;
-    found.sort_by(|a, b| a.entity.cmp(&b.entity).then(a.period.cmp(&b.period)));
-    Ok(found)
-}
-
-/// Where the firing rows of metric-based rules come from. Whatever the source, the rows go
-/// through the same steps (names, rejects, region guard, rendering, merge).
-#[derive(Debug, Default)]
-pub enum RowSource {
-    /// DuckDB runs each rule's query on the snapshot.
-    #[default]
-    DuckDb,
-    /// Records the queries another engine must run, and finds nothing: a first pass whose
-    /// list of queries the second pass ([`RowSource::Computed`]) reads the answers of.
-    Plan(std::sync::Mutex<Vec<RuleQuery>>),
-    /// Rows another engine computed, in Parquet files (`glob`, `None` when it found none)
-    /// with the [`sql::FINDING_COLUMNS`] and a `query_key` column ([`RuleQuery::key`]).
-    /// Rules it cannot run (see [`sql::rule_sql_in`]) run on DuckDB.
-    Computed { glob: Option<String> },
-}
-
-/// One query of a metric-based rule, in both dialects: what `--engine spark` sends to Spark.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct RuleQuery {
-    /// The DuckDB text's SHA-256 (first 16 hex digits): the same rule at the same periods with
-    /// the same guards has the same key in both passes.
-    pub key: String,
-    pub rule_id: String,
-    pub duckdb: String,
-    pub spark: String,
-}
-
-impl RuleQuery {
-    pub fn key_of(duckdb_sql: &str) -> String {
-        use sha2::Digest;
-        hex::encode(&sha2::Sha256::digest(duckdb_sql.as_bytes())[..8])
-    }
-}
-
-/// Findings of a metric-based rule at `period` (after the region guard).
-pub fn rule_findings(
-    conn: &Connection,
-    metrics: &Metrics,
-    rule: &Rule,
-    periods: Periods,
-) -> Result<Vec<Finding>, RulesError> {
-    rule_findings_from(conn, metrics, rule, periods, &RowSource::DuckDb)
-}
-
-/// [`rule_findings`] with the firing rows from `source`.
-pub fn rule_findings_from(
-    conn: &Connection,
-    metrics: &Metrics,
-    rule: &Rule,
-    periods: Periods,
-    source: &RowSource,
-) -> Result<Vec<Finding>, RulesError> {
-    let Some(duckdb) = sql::rule_sql(metrics, rule, periods) else {
-        return Ok(Vec::new());
-    };
-    let spark = sql::rule_sql_in(sql::Dialect::Spark, metrics, rule, periods);
-    let query = match (source, spark) {
-        (RowSource::DuckDb, _) | (RowSource::Computed { .. }, None) => duckdb,
-        (RowSource::Plan(queries), spark) => {
-            if let Some(spark) = spark {
-                let query = RuleQuery {
-                    key: RuleQuery::key_of(&duckdb),
-                    rule_id: rule.id.clone(),
-                    duckdb,
-                    spark,
-                };
-                let mut queries = queries.lock().unwrap_or_else(|e| e.into_inner());
-                if !queries.contains(&query) {
-                    queries.push(query);
-                }
-            }
-            return Ok(Vec::new());
-        }
-        (RowSource::Computed { glob }, Some(_)) => match glob {
-            Some(glob) => format!(
-                "SELECT {} FROM read_parquet({}) WHERE query_key = {}",
-                sql::FINDING_COLUMNS,
-                sql::quote(glob),
-                sql::quote(&RuleQuery::key_of(&duckdb))
-            ),
-            None => return Ok(Vec::new()),
-        },
-    };
-    let scope = metrics
-        .get(&rule.metric)
-        .map_or(Scope::Country, |m| m.scope);
-    let mut found = findings(conn, &query, scope).map_err(|source| RulesError::Query {
-        rule: rule.id.clone(),
-        source,
-    })?;
-    if !rule.guards.regions.is_empty() {
-        found.retain(|f| {
-            f.region
-                .as_ref()
-                .or(Some(&f.entity))
-                .is_some_and(|r| rule.guards.regions.contains(r))
-        });
-    }
-    Ok(found)
-}
-
 /// Evaluates every rule against the snapshot behind `conn`.
 pub fn evaluate(
     conn: &Connection,
@@ -436,17 +80,25 @@ pub fn evaluate_from(
         let metric = metrics
             .get(&rule.metric)
             .expect("rules are validated against the metrics");
-        match &rule.kind {
-            Kind::DataQuality { reject_rate_above } => {
-                alerts.extend(data_quality(
+        let kind = rule.kind.get();
+        match kind.reads() {
+            Reads::System => {
+                let cx = System {
                     conn,
-                    rules,
-                    rule,
-                    &snapshot,
-                    *reject_rate_above,
-                )?);
+                    snapshot: &snapshot,
+                    facts,
+                };
+                let found = kind.system(&cx).map_err(|source| RulesError::Query {
+                    rule: rule.id.clone(),
+                    source,
+                })?;
+                alerts.extend(
+                    found
+                        .into_iter()
+                        .map(|f| system_alert(rules, rule, &snapshot, f)),
+                );
             }
-            Kind::RunRevision { .. } | Kind::Withdrawn => {
+            Reads::BetweenRuns => {
                 // Changes between runs are about the data, not a period: a later run without
                 // the change never clears them (empty scope); a person closes them.
                 evaluated_periods.entry(rule.id.clone()).or_default();
@@ -461,18 +113,7 @@ pub fn evaluate_from(
                     alerts.extend(rendered);
                 }
             }
-            Kind::Pipeline {
-                check,
-                older_than_days,
-            } => alerts.extend(pipeline(
-                rules,
-                rule,
-                &snapshot,
-                facts,
-                *check,
-                *older_than_days,
-            )),
-            _ => {
+            Reads::Periods => {
                 let (complete, partial) = match latest.get(metric.id.as_str()) {
                     Some(p) => p.clone(),
                     None => {
@@ -494,13 +135,13 @@ pub fn evaluate_from(
                 // latest complete period, and at the partial periods after it when they judge a
                 // country's own figures (absence: one grouped notice per partial period).
                 let mut plan = vec![(complete, false)];
-                if !matches!(rule.kind, Kind::Revision { .. }) {
-                    for &p in &partial {
-                        if fires_on_partial_periods(metric, rule) {
-                            plan.push((p, false));
-                        } else if matches!(rule.kind, Kind::Absence) {
-                            plan.push((p, true));
+                for &p in &partial {
+                    match kind.partial() {
+                        Partial::PerCountry if fires_on_partial_periods(metric, rule) => {
+                            plan.push((p, false))
                         }
+                        Partial::Grouped => plan.push((p, true)),
+                        _ => {}
                     }
                 }
                 for (period, grouped) in plan {
@@ -509,7 +150,7 @@ pub fn evaluate_from(
                         .or_default()
                         .insert(period.to_string());
                     if grouped {
-                        alerts.extend(grouped_absence(
+                        alerts.extend(grouped_notice(
                             conn, metrics, rules, rule, metric, &snapshot, period, source,
                         )?);
                         continue;
@@ -544,18 +185,16 @@ fn evaluate_at(
     rules: &Rules,
     rule: &Rule,
     metric: &Metric,
-    snapshot: &Snapshot,
+    snapshot: &SnapshotFacts,
     period: i32,
     source: &RowSource,
 ) -> Result<Vec<Alert>, RulesError> {
     let found = rule_findings_from(conn, metrics, rule, Periods::At(period), source)?;
     // The anomaly rule's input is the entity's history; other kinds' inputs are the
     // finding's own points. The UI draws longer charts from the snapshot (run id).
-    let series = match rule.kind {
-        Kind::Anomaly { window, .. } => {
-            series_of(conn, metrics, metric, &found, rule, window as i32 + 2)?
-        }
-        _ => HashMap::new(),
+    let series = match rule.kind.get().history() {
+        Some(periods) => series_of(conn, metrics, metric, &found, rule, periods)?,
+        None => HashMap::new(),
     };
     Ok(found
         .par_iter()
@@ -576,16 +215,16 @@ fn evaluate_at(
         .collect())
 }
 
-/// The countries that reported the period before a partial `period` and not yet `period`: one
-/// notice for all of them (they have not published yet; none of them fell).
+/// The entities that reported the period before a partial `period` and not yet `period`: one
+/// notice for all of them, in the kind's words ([`super::kinds::RuleKind::grouped_notice`]).
 #[allow(clippy::too_many_arguments)]
-fn grouped_absence(
+fn grouped_notice(
     conn: &Connection,
     metrics: &Metrics,
     rules: &Rules,
     rule: &Rule,
     metric: &Metric,
-    snapshot: &Snapshot,
+    snapshot: &SnapshotFacts,
     period: i32,
     source: &RowSource,
 ) -> Result<Option<Alert>, RulesError> {
@@ -608,7 +247,6 @@ fn grouped_absence(
         .take(5)
         .map(|f| f.name.clone().unwrap_or_else(|| f.entity.clone()))
         .collect();
-    let more = if n > largest.len() { ", …" } else { "" };
     let source_id = metrics.source_of(metric).unwrap_or_default().to_string();
     let coverage = crate::snapshot::coverage::periods(conn, &source_id)
         .map_err(|source| RulesError::Query {
@@ -622,41 +260,32 @@ fn grouped_absence(
         .as_ref()
         .and_then(|c| c.reference_year)
         .unwrap_or(period - 1);
+    let Some(notice) = rule.kind.get().grouped_notice(&Grouped {
+        period,
+        count: n,
+        largest: &largest,
+        more: n > largest.len(),
+        reported,
+        reference,
+        metric_label: &metric.label,
+    }) else {
+        return Ok(None);
+    };
     let mut vars = Vars::default();
     vars.same("period", period.to_string());
-    let values = BTreeMap::from([
-        ("not_yet_published".to_string(), n as f64),
-        ("reported".to_string(), reported as f64),
-    ]);
-    let source = snapshot.sources.get(&source_id).cloned();
-    let mut alert = system_alert(
-        rules,
-        rule,
-        snapshot,
-        "WLD",
-        "World",
-        &period.to_string(),
-        &vars,
-        values,
-        source,
-    );
-    let label = &metric.label;
+    let found = SystemFinding {
+        entity: "WLD".into(),
+        entity_name: "World".into(),
+        period: period.to_string(),
+        vars,
+        values: notice.values,
+        source: snapshot.sources.get(&source_id).cloned(),
+    };
+    let mut alert = system_alert(rules, rule, snapshot, found);
     alert.entity_name = Text::new("World", "세계").en;
-    alert.title = Text::new(
-        format!("{period}: {n} countries not yet published ({})", label.en),
-        format!("{period}년: {n}개국 아직 미발표 ({})", label.ko),
-    );
-    alert.explanation = Text::new(
-        format!(
-            "{period} is a partial period: {reported} countries have published it so far. {n} countries that published {reference} have not yet ({}{more}). This is not a fall: {period}'s figures are provisional, and headline figures stay on {reference}.",
-            largest.join(", ")
-        ),
-        format!(
-            "{period}년은 부분 기간입니다: 지금까지 {reported}개국이 발표했습니다. {reference}년에 발표한 {n}개국이 아직 발표하지 않았습니다({}{more}). 감소가 아닙니다: {period}년 수치는 잠정치이며, 주요 수치는 {reference}년 기준을 유지합니다.",
-            largest.join(", ")
-        ),
-    );
-    alert.evidence.metric_label = label.clone();
+    alert.title = notice.title;
+    alert.explanation = notice.explanation;
+    alert.evidence.metric_label = metric.label.clone();
     alert.scope = Scope::Global;
     let owner = alert
         .actions
@@ -665,10 +294,7 @@ fn grouped_absence(
     alert.actions = owner
         .map(|(owner, owner_label, due_days)| {
             vec![Action {
-                text: Text::new(
-                    format!("Keep {reference} as the reference year for plans until {period} is complete; check again after the next release"),
-                    format!("{period}년 자료가 완전해질 때까지 계획의 기준 연도는 {reference}년으로 유지하고, 다음 발표 후 다시 확인"),
-                ),
+                text: notice.action,
                 owner,
                 owner_label,
                 due_days,
@@ -711,57 +337,10 @@ pub fn backtest(
     Ok(per_period.into_iter().collect())
 }
 
-fn series_of(
-    conn: &Connection,
-    metrics: &Metrics,
-    metric: &Metric,
-    found: &[Finding],
-    rule: &Rule,
-    periods: i32,
-) -> Result<HashMap<String, Vec<Point>>, RulesError> {
-    let mut out: HashMap<String, Vec<Point>> = HashMap::new();
-    let Some(until) = found.iter().map(|f| f.period).max() else {
-        return Ok(out);
-    };
-    let entities: Vec<&str> = {
-        let mut e: Vec<&str> = found.iter().map(|f| f.entity.as_str()).collect();
-        e.dedup();
-        e
-    };
-    let err = |source| RulesError::Query {
-        rule: rule.id.clone(),
-        source,
-    };
-    for chunk in entities.chunks(10_000) {
-        let query = sql::series_sql(metrics, metric, chunk, until, periods);
-        let mut stmt = conn.prepare(&query).map_err(err)?;
-        let rows = stmt
-            .query_map(params_from_iter(std::iter::empty::<i32>()), |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    Point {
-                        period: r.get(1)?,
-                        value: r.get(2)?,
-                        projection: r.get(3)?,
-                    },
-                ))
-            })
-            .map_err(err)?;
-        for row in rows {
-            let (entity, point) = row.map_err(err)?;
-            out.entry(entity).or_default().push(point);
-        }
-    }
-    Ok(out)
-}
-
 /// The points a finding compared: the previous period's and its own (a revision compares
 /// editions, not periods, so its values are in the evidence's `values`).
 fn points_of(rule: &Rule, f: &Finding) -> Vec<Point> {
-    if matches!(
-        rule.kind,
-        Kind::Revision { .. } | Kind::RunRevision { .. } | Kind::Withdrawn
-    ) {
+    if !rule.kind.get().compares_periods() {
         return Vec::new();
     }
     let point = |period: Option<i32>, value: Option<f64>, projection: bool| {
@@ -810,7 +389,7 @@ fn render_finding(
     metrics: &Metrics,
     metric: &Metric,
     f: &Finding,
-    snapshot: &Snapshot,
+    snapshot: &SnapshotFacts,
     series: Vec<Point>,
 ) -> Alert {
     let format = metric.format;
@@ -847,95 +426,20 @@ fn render_finding(
     if let Some(p) = f.prev_period {
         vars.same("previous_period", p.to_string());
     }
-    match &rule.kind {
-        Kind::Threshold { limit, .. } => {
-            vars.value("limit", format, *limit);
-            put("limit", Some(*limit));
-        }
-        Kind::Change { direction, percent } => {
-            let x1 = f.x1.unwrap_or(f64::NAN);
-            vars.change("change", x1);
-            let signed = match direction {
-                Direction::Fall => -percent,
-                Direction::Rise => *percent,
-            };
-            vars.change("limit", signed);
-            put("change_pct", f.x1);
-            put("limit_pct", Some(signed));
-        }
-        Kind::Anomaly { window, .. } => {
-            vars.change("change", f.x1.unwrap_or(f64::NAN));
-            let z = f.x2.unwrap_or(f64::NAN);
-            vars.same("z", format!("{z:+.1}").replace('-', "−"));
-            vars.change("mean_change", f.x3.unwrap_or(f64::NAN));
-            vars.same("window", window.to_string());
-            put("change_pct", f.x1);
-            put("z", f.x2);
-            put("mean_change_pct", f.x3);
-        }
-        Kind::RankChange {
-            moved_at_least,
-            top,
-        } => {
-            let rank = f.value.unwrap_or(f64::NAN);
-            let prev = f.prev_value.unwrap_or(f64::NAN);
-            vars.same("rank", display::grouped(rank, 0));
-            vars.same("previous_rank", display::grouped(prev, 0));
-            let moved = f.x1.unwrap_or(f64::NAN);
-            vars.set(
-                "moved",
-                format!(
-                    "{}{}",
-                    if moved > 0.0 { "+" } else { "−" },
-                    display::grouped(moved.abs(), 0)
-                ),
-                format!(
-                    "{}{}",
-                    if moved > 0.0 { "▲" } else { "▼" },
-                    display::grouped(moved.abs(), 0)
-                ),
-            );
-            vars.same("top", top.or(*moved_at_least).unwrap_or(0).to_string());
-            put("rank", f.value);
-            put("previous_rank", f.prev_value);
-            put("moved_up", f.x1);
-        }
-        Kind::Absence => {}
-        Kind::Revision {
-            baseline, percent, ..
-        } => {
-            let base_label = metrics
-                .get(baseline)
-                .map_or_else(|| Text::new(baseline, baseline), |m| m.label.clone());
-            vars.set("baseline", base_label.en, base_label.ko);
-            if let Some(p) = f.prev_value {
-                vars.value("baseline_value", format, p);
-            }
-            vars.change("revised_by", f.x1.unwrap_or(f64::NAN));
-            vars.change("limit", *percent);
-            put("baseline_value", f.prev_value);
-            put("revised_pct", f.x1);
-        }
-        Kind::RunRevision { percent } => {
-            let from = snapshot.revised_from.clone().unwrap_or_else(|| "—".into());
-            vars.set("baseline", format!("run {from}"), format!("실행 {from}"));
-            if let Some(p) = f.prev_value {
-                vars.value("baseline_value", format, p);
-            }
-            vars.change("revised_by", f.x1.unwrap_or(f64::NAN));
-            vars.change("limit", *percent);
-            put("baseline_value", f.prev_value);
-            put("revised_pct", f.x1);
-        }
-        Kind::Withdrawn => {
-            let from = snapshot.revised_from.clone().unwrap_or_else(|| "—".into());
-            vars.set("baseline", format!("run {from}"), format!("실행 {from}"));
-        }
-        Kind::DataQuality { .. } | Kind::Pipeline { .. } => {}
-    }
+    let kind = rule.kind.get();
+    kind.render(
+        f,
+        &mut Render::new(
+            metrics,
+            format,
+            snapshot.revised_from.as_deref(),
+            &mut vars,
+            &mut values,
+        ),
+    );
     let period = f.period.to_string();
     let title = vars.fill(&rule.title);
-    let explanation = vars.fill(rule.explain.as_ref().unwrap_or(&default_explanation(rule)));
+    let explanation = vars.fill(rule.explain.as_ref().unwrap_or(&kind.explanation()));
     let actions = actions(rules, rule, &vars, region.as_deref());
     let source = f
         .source_id
@@ -968,9 +472,9 @@ fn render_finding(
         fingerprint: fingerprint(&rule.id, &f.entity, &period),
         rule_id: rule.id.clone(),
         rule_name: rule.name.clone(),
-        kind: rule.kind.name().to_string(),
+        kind: rule.kind.name().into(),
         severity: rule.severity,
-        priority: priority(rules, rule.severity, share),
+        priority: priority(rules.weight(rule.severity), share),
         scope: metric.scope,
         entity: f.entity.clone(),
         entity_name,
@@ -991,7 +495,7 @@ fn render_finding(
         },
         actions,
         // A withdrawn value is a data issue by definition.
-        data_issue: data_issue_reason.is_some() || matches!(rule.kind, Kind::Withdrawn),
+        data_issue: data_issue_reason.is_some() || kind.data_issue(),
         auto_resolve: rule.auto_resolve,
     }
 }
@@ -1017,172 +521,37 @@ fn actions(rules: &Rules, rule: &Rule, vars: &Vars, region: Option<&str>) -> Vec
 }
 
 /// An alert about the data or the pipeline rather than an entity's figures.
-#[allow(clippy::too_many_arguments)]
-fn system_alert(
-    rules: &Rules,
-    rule: &Rule,
-    snapshot: &Snapshot,
-    entity: &str,
-    entity_name: &str,
-    period: &str,
-    vars: &Vars,
-    values: BTreeMap<String, f64>,
-    source: Option<SourceRef>,
-) -> Alert {
+fn system_alert(rules: &Rules, rule: &Rule, snapshot: &SnapshotFacts, f: SystemFinding) -> Alert {
+    let kind = rule.kind.get();
     Alert {
-        fingerprint: fingerprint(&rule.id, entity, period),
+        fingerprint: fingerprint(&rule.id, &f.entity, &f.period),
         rule_id: rule.id.clone(),
         rule_name: rule.name.clone(),
-        kind: rule.kind.name().to_string(),
+        kind: kind.name().into(),
         severity: rule.severity,
-        priority: priority(rules, rule.severity, Some(100.0)),
+        priority: priority(rules.weight(rule.severity), Some(100.0)),
         scope: Scope::Global,
-        entity: entity.to_string(),
-        entity_name: entity_name.to_string(),
+        entity: f.entity,
+        entity_name: f.entity_name,
         region: None,
-        period: period.to_string(),
-        title: vars.fill(&rule.title),
-        explanation: vars.fill(rule.explain.as_ref().unwrap_or(&default_explanation(rule))),
+        period: f.period,
+        title: f.vars.fill(&rule.title),
+        explanation: f
+            .vars
+            .fill(rule.explain.as_ref().unwrap_or(&kind.explanation())),
         evidence: Evidence {
             metric: rule.metric.clone(),
             metric_label: Text::new("", ""),
             format: Format::Count,
-            values,
+            values: f.values,
             series: Vec::new(),
-            source,
+            source: f.source,
             run_id: snapshot.run_id.clone(),
             projection: false,
             data_issue_reason: None,
         },
-        actions: actions(rules, rule, vars, None),
-        data_issue: matches!(rule.kind, Kind::DataQuality { .. }),
+        actions: actions(rules, rule, &f.vars, None),
+        data_issue: kind.data_issue(),
         auto_resolve: rule.auto_resolve,
-    }
-}
-
-fn data_quality(
-    conn: &Connection,
-    rules: &Rules,
-    rule: &Rule,
-    snapshot: &Snapshot,
-    limit: f64,
-) -> Result<Vec<Alert>, RulesError> {
-    let mut stmt = conn
-        .prepare(sql::REJECT_RATES_SQL)
-        .map_err(|source| RulesError::Query {
-            rule: rule.id.clone(),
-            source,
-        })?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })
-        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-        .map_err(|source| RulesError::Query {
-            rule: rule.id.clone(),
-            source,
-        })?;
-    let mut out = Vec::new();
-    for (source_id, rejected, kept) in rows {
-        let read = rejected + kept;
-        if read == 0 || rejected == 0 {
-            continue;
-        }
-        let rate = rejected as f64 / read as f64;
-        if rate <= limit {
-            continue;
-        }
-        let source = snapshot.sources.get(&source_id).cloned();
-        let edition = source
-            .as_ref()
-            .map_or_else(|| snapshot.run_id.clone(), |s| s.edition.clone());
-        let mut vars = Vars::default();
-        vars.same("source", &source_id);
-        vars.same("rejected", display::grouped(rejected as f64, 0));
-        vars.same("rows", display::grouped(read as f64, 0));
-        vars.set(
-            "reject_rate",
-            display::fraction_pct(rate, Lang::En),
-            display::fraction_pct(rate, Lang::Ko),
-        );
-        vars.set(
-            "limit",
-            display::fraction_pct(limit, Lang::En),
-            display::fraction_pct(limit, Lang::Ko),
-        );
-        let values = BTreeMap::from([
-            ("rejected".to_string(), rejected as f64),
-            ("rows".to_string(), read as f64),
-            ("reject_rate".to_string(), rate),
-            ("limit".to_string(), limit),
-        ]);
-        // Keyed by the source's edition: the same file keeps one alert across re-runs.
-        out.push(system_alert(
-            rules, rule, snapshot, &source_id, &source_id, &edition, &vars, values, source,
-        ));
-    }
-    Ok(out)
-}
-
-fn pipeline(
-    rules: &Rules,
-    rule: &Rule,
-    snapshot: &Snapshot,
-    facts: &PipelineFacts,
-    check: PipelineCheck,
-    older_than_days: u32,
-) -> Vec<Alert> {
-    match check {
-        PipelineCheck::FailedRun => facts
-            .failed_runs
-            .iter()
-            .map(|failed| {
-                let mut vars = Vars::default();
-                vars.same("run", &failed.run_id);
-                vars.same("stage", failed.stage.name());
-                vars.same("error", &failed.error);
-                system_alert(
-                    rules,
-                    rule,
-                    snapshot,
-                    "pipeline",
-                    "ETL pipeline",
-                    &failed.run_id,
-                    &vars,
-                    BTreeMap::new(),
-                    None,
-                )
-            })
-            .collect(),
-        PipelineCheck::Stale => {
-            let age_days = (facts.now - snapshot.loaded_at).num_days();
-            if age_days <= i64::from(older_than_days) {
-                return Vec::new();
-            }
-            let mut vars = Vars::default();
-            vars.same("age_days", age_days.to_string());
-            vars.same("limit", older_than_days.to_string());
-            vars.same("run", &snapshot.run_id);
-            let values = BTreeMap::from([
-                ("age_days".to_string(), age_days as f64),
-                ("limit_days".to_string(), f64::from(older_than_days)),
-            ]);
-            // Keyed by the snapshot: a new load clears it.
-            vec![system_alert(
-                rules,
-                rule,
-                snapshot,
-                "pipeline",
-                "ETL pipeline",
-                &snapshot.run_id,
-                &vars,
-                values,
-                None,
-            )]
-        }
     }
 }

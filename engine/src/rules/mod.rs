@@ -1,21 +1,28 @@
 //! Metrics and rules: YAML-defined metrics over a snapshot, and rules that turn them into alerts
 //! with evidence, a priority and recommended actions.
 //!
-//! config (metrics.yml, rules.yml) → SQL per rule over the snapshot → findings → alerts; the
+//! metrics.yml ([`metrics`]) and rules.yml ([`config`]) → SQL per rule over the snapshot (each
+//! kind in its module under [`kinds`]) → findings → alerts ([`eval`]); the
 //! alert state (lifecycle, history) is kept by [`crate::state::alert_state`].
 
 pub mod alert;
 pub mod config;
 pub mod eval;
+pub mod facts;
+pub mod findings;
+pub mod guards;
+pub mod kinds;
+pub mod metrics;
 pub mod spark;
 pub mod sql;
+pub mod yaml;
 
 pub use alert::{Action, Alert, Evidence, Point, SourceRef};
-pub use config::{Kind, Metric, Metrics, Rule, Rules, Severity};
-pub use eval::{
-    backtest, evaluate, evaluate_from, Evaluation, FailedRun, PipelineFacts, RowSource, RuleQuery,
-    RulesError,
-};
+pub use config::{Rule, Rules, Severity};
+pub use eval::{backtest, evaluate, evaluate_from, Evaluation, RowSource, RuleQuery, RulesError};
+pub use facts::{FailedRun, PipelineFacts};
+pub use kinds::{Kind, Reads, RuleKind};
+pub use metrics::{Metric, Metrics};
 
 use std::path::Path;
 

@@ -13,8 +13,10 @@ use std::time::Instant;
 
 use duckdb::Connection;
 
-use super::config::{Metrics, Rules};
-use super::eval::{evaluate_from, Evaluation, PipelineFacts, RowSource, RuleQuery, RulesError};
+use super::config::Rules;
+use super::eval::{evaluate_from, Evaluation, RowSource, RuleQuery, RulesError};
+use super::facts::PipelineFacts;
+use super::metrics::Metrics;
 use crate::lake::LakeRun;
 
 /// How to start Spark.

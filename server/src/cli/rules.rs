@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use display::Lang;
 use engine::rules::eval::latest_period;
 use engine::rules::sql::{Dialect, Periods};
-use engine::rules::{self, Kind, RuleSet};
+use engine::rules::{self, Reads, RuleSet};
 use engine::snapshot::SnapshotStore;
 use engine::state::AlertFilter;
 use engine::state::AlertStore;
@@ -194,7 +194,7 @@ pub fn rules(data_dir: &Path, cmd: RulesCommand) -> Result<(), CliError> {
                     ),
                 )
             })?;
-            if matches!(rule.kind, Kind::Pipeline { .. } | Kind::DataQuality { .. }) {
+            if rule.kind.get().reads() == Reads::System {
                 return Err(CliError::new(Exit::Usage, format!(
                     "`{rule_id}` is a {} rule: it looks at runs, not at a metric's history, so it has nothing to replay",
                     rule.kind.name()
@@ -251,9 +251,10 @@ pub fn rules(data_dir: &Path, cmd: RulesCommand) -> Result<(), CliError> {
                     Err(_) => Periods::All,
                 },
             };
-            let sql = engine::rules::sql::rule_sql_in(engine, &set.metrics, rule, periods)
+            let sql = rule
+                .sql(engine, &set.metrics, periods)
                 .ok_or_else(|| match engine {
-                    Dialect::Spark if matches!(rule.kind, Kind::RunRevision { .. } | Kind::Withdrawn) =>
+                    Dialect::Spark if rule.kind.get().reads() == Reads::BetweenRuns =>
                         format!("`{rule_id}` is a {} rule: it reads the snapshot's revisions table, which the lake does not carry, so it always runs on DuckDB", rule.kind.name()),
                     _ => format!("`{rule_id}` is a {} rule: it looks at runs, not at a metric, and has no SQL", rule.kind.name()),
                 })?;
@@ -366,16 +367,13 @@ fn check(snapshots: &SnapshotStore, files: &RuleFiles) -> Result<(), CliError> {
     for rule in &set.rules.rules {
         let metric = set.metrics.get(&rule.metric).expect("validated");
         let line = rule.line.map(|l| format!("line {l}")).unwrap_or_default();
-        match rule.kind {
-            Kind::Pipeline { .. } | Kind::DataQuality { .. } => {
-                out!(
-                    "  {:<16} {:<12} {line}: checks runs and rejects",
-                    rule.id,
-                    rule.kind.name()
-                );
-                continue;
-            }
-            _ => {}
+        if rule.kind.get().reads() == Reads::System {
+            out!(
+                "  {:<16} {:<12} {line}: checks runs and rejects",
+                rule.id,
+                rule.kind.name()
+            );
+            continue;
         }
         match latest_period(&conn, &set.metrics, metric) {
             Ok(Some(period)) => {

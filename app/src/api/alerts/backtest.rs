@@ -25,10 +25,7 @@ pub async fn get_backtest(rule_id: String) -> Result<Backtest, ApiError> {
                 "No rule `{rule_id}` in the rules file. 규칙 `{rule_id}`이(가) 없습니다."
             )));
         };
-        if matches!(
-            rule.kind,
-            engine::rules::Kind::Pipeline { .. } | engine::rules::Kind::DataQuality { .. }
-        ) {
+        if rule.kind.get().reads() == engine::rules::Reads::System {
             return Err(ApiError::BadRequest(format!(
                 "`{rule_id}` looks at runs, not at a metric's history: there is nothing to replay. `{rule_id}`은(는) 실행 기록을 보는 규칙이라 과거 데이터에 다시 적용할 수 없습니다."
             )));

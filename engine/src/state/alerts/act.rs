@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use display::alert::{Event, SnoozeCondition, Status};
+use display::evidence::Quantity;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::input::{
@@ -251,7 +252,7 @@ pub(super) fn act_in(
                         Ok(a) => a,
                         Err(_) => return invalid(InputError::NoValueToWatch),
                     };
-                    let Some(value) = alert.evidence.values.get("value").copied() else {
+                    let Some(value) = alert.evidence.get(Quantity::Value) else {
                         return invalid(InputError::NoValueToWatch);
                     };
                     let lower = lower_is_worse(&alert);

@@ -171,7 +171,7 @@ pub(super) fn merge_in(
                 params![
                     alert.fingerprint,
                     alert.rule_id,
-                    alert.kind,
+                    alert.kind.as_str(),
                     alert.severity.as_str(),
                     alert.priority,
                     alert.entity,

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use display::alert::{SnoozeCondition, Status};
+use display::evidence::Quantity;
 use rusqlite::{params, Connection, Transaction};
 
 use super::rows::{event, CLEAR_SNOOZE};
@@ -23,7 +24,7 @@ pub(super) fn wakes_on_merge(
             baseline,
             lower_is_worse,
         } => {
-            let value = *alert.evidence.values.get("value")?;
+            let value = alert.evidence.get(Quantity::Value)?;
             let worse_by = worse_by_pct(*baseline, value, *lower_is_worse);
             (worse_by >= *pct).then(|| {
                 format!(
@@ -54,18 +55,21 @@ pub(super) fn worse_by_pct(baseline: f64, value: f64, lower_is_worse: bool) -> f
 /// Which way is worse for an alert: the way it points (lower for a fall, higher for a rise,
 /// beyond its limit for a threshold). Lower when nothing tells.
 pub(super) fn lower_is_worse(alert: &Alert) -> bool {
-    let v = &alert.evidence.values;
-    let value = v.get("value").copied();
-    if let (Some(value), Some(before)) = (value, v.get("previous").or(v.get("baseline_value"))) {
-        if value != *before {
-            return value < *before;
+    let ev = &alert.evidence;
+    let value = ev.get(Quantity::Value);
+    let before = ev
+        .get(Quantity::Previous)
+        .or(ev.get(Quantity::BaselineValue));
+    if let (Some(value), Some(before)) = (value, before) {
+        if value != before {
+            return value < before;
         }
     }
-    if let Some(change) = v.get("change_pct") {
-        return *change < 0.0;
+    if let Some(change) = ev.get(Quantity::ChangePct) {
+        return change < 0.0;
     }
-    if let (Some(value), Some(limit)) = (value, v.get("limit")) {
-        return value < *limit;
+    if let (Some(value), Some(limit)) = (value, ev.get(Quantity::Limit)) {
+        return value < limit;
     }
     true
 }
