@@ -92,14 +92,15 @@ api_measure() {
   peak_mb=$(( peak / 1024 ))
 }
 api_url="$url/api/v1/alerts"
-alerts=$(curl -sf "$api_url" | head -c 200 | sed -n 's/.*"count":\([0-9]*\).*/\1/p')
+curl -sf "$api_url" >"$data/alerts.json"
+alerts=$(head -c 200 "$data/alerts.json" | sed -n 's/.*"count":\([0-9]*\).*/\1/p')
 idle_mb=$(( $(rss_kb) / 1024 ))
 api_measure "$api_url"
 api_rps=$rps; api_p99=$p99; api_peak=$peak_mb; api_errors=$errors
-etag=$(curl -sfI "$api_url" | awk 'tolower($1) == "etag:" {print $2}' | tr -d '\r')
+etag=$(curl -sf -D - -o /dev/null "$api_url" | awk 'tolower($1) == "etag:" {print $2}' | tr -d '\r')
 api_measure -H "If-None-Match: $etag" "$api_url"
 printf '(d) GET /api/v1/alerts (%s alerts, %s bytes), 128 connections: %s req/s, p99 %s ms, server memory %s → %s MB %s\n' \
-  "$alerts" "$(curl -sf "$api_url" | wc -c)" "$api_rps" "$api_p99" "$idle_mb" "$api_peak" "${api_errors:+($api_errors)}"
+  "$alerts" "$(wc -c <"$data/alerts.json")" "$api_rps" "$api_p99" "$idle_mb" "$api_peak" "${api_errors:+($api_errors)}"
 printf '    with If-None-Match (304): %s req/s, p99 %s ms, server memory %s MB\n' "$rps" "$p99" "$peak_mb"
 printf '    ≥ 10 k req/s: %s; p99 ≤ 50 ms: %s; memory ≤ 250 MB: %s\n' \
   "$(verdict "$(awk -v r="$api_rps" 'BEGIN{print (r >= 10000)}')")" \

@@ -2,6 +2,7 @@
 
 /// The first control character (NUL, tab, newline, C1 …) of `text`: names are shown on pages
 /// and exported, where such a character hides text or breaks a file, so it is never stored.
+#[inline]
 pub(super) fn control_character(text: &str) -> Option<char> {
     text.chars().find(|c| c.is_control())
 }
@@ -36,6 +37,7 @@ pub(super) fn m49_code(text: &str) -> Option<String> {
     }
 }
 
+#[inline]
 pub(super) fn is_code(code: &str) -> bool {
     (2..=10).contains(&code.len())
         && code

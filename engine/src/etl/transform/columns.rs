@@ -5,6 +5,7 @@ use crate::config::Source;
 use crate::etl::extract::csv::Fields;
 use crate::etl::extract::RawRow;
 
+#[inline]
 pub(super) fn cell(row: &RawRow, column: Option<usize>) -> &str {
     column
         .and_then(|i| row.cells.get(i))
@@ -24,12 +25,14 @@ pub(super) trait Cells {
 }
 
 impl Cells for RawRow {
+    #[inline]
     fn cell(&self, column: Option<usize>) -> &str {
         cell(self, column)
     }
 }
 
 impl Cells for Fields<'_> {
+    #[inline]
     fn cell(&self, column: Option<usize>) -> &str {
         column.and_then(|i| self.get(i)).map_or("", str::trim)
     }

@@ -104,6 +104,7 @@ impl SourceObservations {
     }
 
     /// The chunk and place of the row at position `p` of the (code, year) order.
+    #[inline]
     pub(super) fn at(&self, p: usize) -> (&Chunk, usize) {
         let (c, i) = split_row_ref(self.order[p]);
         (&self.chunks[c], i)
@@ -260,6 +261,7 @@ pub(super) enum Locations {
 }
 
 impl Locations {
+    #[inline]
     pub(super) fn push(&mut self, location: &Location) {
         match (&mut *self, location) {
             (Locations::Lines(lines), Location::Line(n)) => lines.push(*n),
@@ -271,6 +273,7 @@ impl Locations {
         }
     }
 
+    #[inline]
     pub(super) fn get(&self, i: usize) -> Location {
         match self {
             Locations::Lines(lines) => Location::Line(lines[i]),
@@ -335,6 +338,7 @@ impl Chunk {
         }
     }
 
+    #[inline]
     pub(super) fn kept(&self) -> usize {
         self.code.len()
     }
@@ -356,15 +360,18 @@ impl Chunk {
 /// A kept row as one sortable number: its chunk in the high half, its place in the chunk in the
 /// low half. Chunks are in file order, so ordering these orders rows as in the file. A chunk is
 /// at most a few MB of text, so its rows always fit in 32 bits.
+#[inline]
 pub(super) fn row_ref(chunk: usize, row: usize) -> u64 {
     ((chunk as u64) << 32) | row as u64
 }
 
+#[inline]
 pub(super) fn split_row_ref(r: u64) -> (usize, usize) {
     ((r >> 32) as usize, (r & u64::from(u32::MAX)) as usize)
 }
 
 /// Sort key of an entity-year: code id, then year.
+#[inline]
 pub(super) fn code_year_key(code: u32, year: i32) -> u64 {
     (u64::from(code) << 32) | u64::from(year as u32)
 }

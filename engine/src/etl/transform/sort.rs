@@ -130,6 +130,7 @@ pub(super) fn split_by_lengths<'a, T>(mut out: &'a mut [T], lengths: &[usize]) -
 }
 
 /// Largest first in `f64::total_cmp` order, as an integer key.
+#[inline]
 pub(super) fn descending_key(value: f64) -> u64 {
     let bits = value.to_bits() as i64;
     // total_cmp's mapping to a signed integer, then to unsigned order, then reversed.
@@ -173,6 +174,7 @@ pub(super) fn radix_sort_by_key(rows: &mut Vec<(u64, usize)>) {
 }
 
 /// The value whose [`descending_key`] is `key`.
+#[inline]
 pub(super) fn value_of_key(key: u64) -> f64 {
     let ordered = (!key ^ (1 << 63)) as i64;
     // The sign bit is unchanged by the mapping: applying it again undoes it.

@@ -18,6 +18,7 @@ const NEEDS_QUOTES: [bool; 256] = {
 };
 
 /// A text cell: neutralised against formulas, quoted when needed.
+#[inline]
 pub(super) fn put_text(buf: &mut Vec<u8>, s: &str) {
     let b = s.as_bytes();
     let risky = matches!(b.first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'))
@@ -43,6 +44,7 @@ pub(super) fn put_text(buf: &mut Vec<u8>, s: &str) {
     buf.push(b'"');
 }
 
+#[inline]
 pub(super) fn put_opt_text(buf: &mut Vec<u8>, s: Option<&str>) {
     if let Some(s) = s {
         put_text(buf, s);
@@ -51,6 +53,7 @@ pub(super) fn put_opt_text(buf: &mut Vec<u8>, s: Option<&str>) {
 
 /// A number as [`Cell::csv`](super::Cell::csv) writes it (Rust's shortest exact form, empty
 /// when not finite).
+#[inline]
 pub(super) fn put_number(buf: &mut Vec<u8>, x: f64) {
     // Whole numbers (counts, most values) skip float formatting; `-0` keeps its sign as
     // Rust writes it.
@@ -61,17 +64,20 @@ pub(super) fn put_number(buf: &mut Vec<u8>, x: f64) {
     }
 }
 
+#[inline]
 pub(super) fn put_opt_number(buf: &mut Vec<u8>, x: Option<f64>) {
     if let Some(x) = x {
         put_number(buf, x);
     }
 }
 
+#[inline]
 pub(super) fn put_bool(buf: &mut Vec<u8>, b: bool) {
     buf.extend_from_slice(if b { b"true" } else { b"false" });
 }
 
 /// `YYYY-MM-DD`, as [`super::day`] writes it.
+#[inline]
 pub(super) fn put_date(buf: &mut Vec<u8>, d: NaiveDate) {
     let (y, m, day) = (d.year(), d.month(), d.day());
     if (0..=9999).contains(&y) {
@@ -95,6 +101,7 @@ pub(super) fn put_date(buf: &mut Vec<u8>, d: NaiveDate) {
 }
 
 /// Any cell, as [`Cell::csv`] and the `csv` crate write it.
+#[inline]
 pub(super) fn put_cell(buf: &mut Vec<u8>, cell: &Cell) {
     match cell {
         Cell::Empty => {}
