@@ -49,7 +49,7 @@ pub enum LakeError {
         table: String,
         source: duckdb::Error,
     },
-    #[error("{path}: not a complete lake run ({why}); export it again with `actionboard lake export --run {run}`")]
+    #[error("{path}: not a complete lake run ({why}); export run {run} again")]
     Incomplete {
         path: PathBuf,
         run: String,

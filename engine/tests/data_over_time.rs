@@ -120,14 +120,17 @@ fn a_shrunk_source_fails_with_the_counts_and_the_previous_snapshot_keeps_serving
     // A broken download that still parses: the first 100 rows (Aruba, Afghanistan, …).
     ws.set_wb_gdp(&first_rows(&wb_gdp(), 100));
     let err = ws.pipeline().run().unwrap_err();
-    let PipelineError::Shrink(message) = &err else {
+    let PipelineError::Shrink { message, sources } = &err else {
         panic!("expected a shrink failure, got {err}");
     };
+    // The way out is named: the command line turns it into `--accept-shrink wb_gdp`
+    // (cli_data_over_time checks that).
+    assert_eq!(sources, &["wb_gdp".to_string()]);
     for part in [
         "`wb_gdp`",
         "max_shrink of 10 %",
         "rows 14743 → 100",
-        "--accept-shrink wb_gdp",
+        "accept the shrink of wb_gdp",
         first.as_str(),
     ] {
         assert!(message.contains(part), "{part:?} missing from: {message}");

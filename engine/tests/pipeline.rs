@@ -368,7 +368,8 @@ fn series_and_edition_come_from_the_sources_file_and_an_older_transform_is_named
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("sources.parquet is missing") && err.contains("etl transform --run"),
+        err.contains("sources.parquet is missing")
+            && err.contains(&format!("transform of run {} again", rd.run)),
         "{err}"
     );
     assert_eq!(

@@ -65,6 +65,12 @@ fn each_cause_exits_with_its_own_code() {
         &["etl", "transform", "--config", config.to_str().unwrap()],
     );
     assert_eq!(code(&o), 66, "{}", stderr(&o));
+    // The engine says what is wrong; the command line adds the command that helps.
+    assert!(
+        stderr(&o).contains("hint: `actionboard etl run`"),
+        "{}",
+        stderr(&o)
+    );
 
     // A command line clap refuses, and one the command refuses itself: 2.
     assert_eq!(

@@ -22,7 +22,7 @@ pub enum LoadError {
     Snapshot(#[from] SnapshotError),
     #[error("loading into DuckDB: {0}")]
     Duckdb(#[from] duckdb::Error),
-    #[error("{path} is missing: the transform output is from an older version; run the transform again (`actionboard etl transform --run {run}`), then the load")]
+    #[error("{path} is missing: the transform output is from an older version; run the transform of run {run} again, then the load")]
     OlderTransform { path: PathBuf, run: String },
     #[error("listing the transform's files in {path}: {source}")]
     List {

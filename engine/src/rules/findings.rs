@@ -17,7 +17,7 @@ pub enum RulesError {
     Query { rule: String, source: duckdb::Error },
     #[error("reading the snapshot: {0}")]
     Snapshot(#[from] duckdb::Error),
-    #[error("no rule `{0}` in the rules file; `actionboard rules check` lists them")]
+    #[error("no rule `{0}` in the rules file")]
     UnknownRule(String),
 }
 

@@ -50,7 +50,7 @@ pub struct SparkReport {
 pub enum SparkError {
     #[error(transparent)]
     Rules(#[from] RulesError),
-    #[error("{path} not found: run `make spark-setup` (pyspark in .venv-spark/), or pass --spark-python")]
+    #[error("{path} not found: the Python with pyspark is not installed there")]
     NotInstalled { path: PathBuf },
     #[error("{what} {path}: {source}")]
     Io {

@@ -26,7 +26,7 @@ use crate::base::{BadRunId, RunId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("no data has been loaded yet in {0}: run `actionboard etl run` (or `make run`) first")]
+    #[error("no data has been loaded yet in {0}: run the pipeline first")]
     NothingPublished(PathBuf),
     #[error(transparent)]
     BadRunId(#[from] BadRunId),

@@ -42,6 +42,9 @@ YAML file does not load).";
 pub struct CliError {
     pub exit: Exit,
     pub message: String,
+    /// The command that helps, when one does: the engine's messages say what is wrong in the
+    /// data's terms; the command line names its own commands.
+    pub hint: Option<String>,
 }
 
 impl CliError {
@@ -49,13 +52,23 @@ impl CliError {
         CliError {
             exit,
             message: message.into(),
+            hint: None,
         }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
     }
 }
 
 impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
     }
 }
 
@@ -84,7 +97,19 @@ impl From<SnapshotError> for CliError {
             SnapshotError::CheckFailed { .. } => Exit::Data,
             SnapshotError::Io { .. } | SnapshotError::Duckdb { .. } => Exit::Internal,
         };
-        CliError::new(exit, e.to_string())
+        let hint = match &e {
+            SnapshotError::NothingPublished(_) => {
+                Some("`actionboard etl run` (or `make run`) loads the data".to_string())
+            }
+            SnapshotError::NoSuchRun(_) => {
+                Some("`actionboard etl status` lists the runs".to_string())
+            }
+            _ => None,
+        };
+        CliError {
+            hint,
+            ..CliError::new(exit, e.to_string())
+        }
     }
 }
 
@@ -94,7 +119,7 @@ impl From<PipelineError> for CliError {
             PipelineError::Busy { .. } => Exit::Busy,
             PipelineError::NoGdpSource => Exit::Config,
             PipelineError::UnknownAcceptShrink(_) => Exit::Usage,
-            PipelineError::Shrink(_) => Exit::Data,
+            PipelineError::Shrink { .. } => Exit::Data,
             PipelineError::Transform(t) => match t {
                 TransformError::TooManyRejects { .. }
                 | TransformError::Parse(_)
@@ -109,8 +134,46 @@ impl From<PipelineError> for CliError {
             | PipelineError::UnknownRun(_) => Exit::NoInput,
             _ => Exit::Internal,
         };
-        CliError::new(exit, e.to_string())
+        let hint = pipeline_hint(&e);
+        CliError {
+            hint,
+            ..CliError::new(exit, e.to_string())
+        }
     }
+}
+
+/// The command that continues after a pipeline error, when there is one.
+fn pipeline_hint(e: &PipelineError) -> Option<String> {
+    use engine::etl::load::LoadError;
+    Some(match e {
+        PipelineError::PreviousIncomplete { run, needed } => {
+            format!("`actionboard etl {needed} --run {run}` completes it")
+        }
+        PipelineError::LaterStageComplete { .. } => {
+            "`actionboard etl run` starts a new run".to_string()
+        }
+        PipelineError::NoRun(_) => {
+            "`actionboard etl run` (or `actionboard etl extract`) starts one".to_string()
+        }
+        PipelineError::Busy { .. } => "`actionboard etl status` shows it".to_string(),
+        PipelineError::Shrink { sources, .. } => {
+            let accept: Vec<String> = sources
+                .iter()
+                .map(|s| format!("--accept-shrink {s}"))
+                .collect();
+            format!(
+                "if the source really is smaller now: `actionboard etl run {}`",
+                accept.join(" ")
+            )
+        }
+        PipelineError::Transform(TransformError::NotExtracted { .. }) => {
+            "`actionboard etl extract` reads the sources again".to_string()
+        }
+        PipelineError::Load(LoadError::OlderTransform { run, .. }) => format!(
+            "`actionboard etl transform --run {run}`, then `actionboard etl load --run {run}`"
+        ),
+        _ => return None,
+    })
 }
 
 impl From<StateError> for CliError {
@@ -143,7 +206,11 @@ impl From<RulesError> for CliError {
             RulesError::UnknownRule(_) => Exit::Usage,
             _ => Exit::Internal,
         };
-        CliError::new(exit, e.to_string())
+        let error = CliError::new(exit, e.to_string());
+        match e {
+            RulesError::UnknownRule(_) => error.with_hint("`actionboard rules check` lists them"),
+            _ => error,
+        }
     }
 }
 
@@ -162,7 +229,10 @@ impl From<LakeError> for CliError {
     fn from(e: LakeError) -> Self {
         match e {
             LakeError::Snapshot(e) => (*e).into(),
-            LakeError::Incomplete { .. } => CliError::new(Exit::Data, e.to_string()),
+            LakeError::Incomplete { ref run, .. } => {
+                let hint = format!("`actionboard lake export --run {run}` writes it again");
+                CliError::new(Exit::Data, e.to_string()).with_hint(hint)
+            }
             e => CliError::new(Exit::Internal, e.to_string()),
         }
     }
@@ -183,7 +253,10 @@ impl From<engine::rules::spark::SparkError> for CliError {
         use engine::rules::spark::SparkError;
         match e {
             SparkError::Rules(e) => e.into(),
-            SparkError::NotInstalled { .. } => CliError::new(Exit::NoInput, e.to_string()),
+            SparkError::NotInstalled { .. } => CliError::new(Exit::NoInput, e.to_string())
+                .with_hint(
+                    "run `make spark-setup` (pyspark in .venv-spark/), or pass --spark-python",
+                ),
             e => CliError::new(Exit::Internal, e.to_string()),
         }
     }

@@ -268,7 +268,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", e.message);
+            eprintln!("error: {e}");
             ExitCode::from(e.exit as u8)
         }
     }

@@ -18,17 +18,15 @@ pub enum PipelineError {
     Transform(#[from] TransformError),
     #[error(transparent)]
     Load(#[from] LoadError),
-    #[error("run {run}: the {needed} stage is not complete; run `actionboard etl {needed} --run {run}` first")]
+    #[error("run {run}: the {needed} stage is not complete; complete it first")]
     PreviousIncomplete { run: RunId, needed: Stage },
-    #[error("run {run}: its {later} stage is complete and was made from this {stage}, so redoing the {stage} would leave it stale; start a new run (`actionboard etl run`) to read the sources again")]
+    #[error("run {run}: its {later} stage is complete and was made from this {stage}, so redoing the {stage} would leave it stale; start a new run to read the sources again")]
     LaterStageComplete {
         run: RunId,
         stage: Stage,
         later: Stage,
     },
-    #[error(
-        "no run found in {0}; start one with `actionboard etl run` or `actionboard etl extract`"
-    )]
+    #[error("no run found in {0}; start one first")]
     NoRun(PathBuf),
     #[error("run `{0}` does not exist")]
     UnknownRun(String),
@@ -36,11 +34,17 @@ pub enum PipelineError {
     Write { what: String, message: String },
     #[error("no enabled source has `series: gdp_usd`; the dashboard needs one")]
     NoGdpSource,
-    #[error("another pipeline run is going in {data_dir} ({holder}); wait for it to finish (`actionboard etl status` shows it)")]
+    #[error("another pipeline run is going in {data_dir} ({holder}); wait for it to finish")]
     Busy { data_dir: PathBuf, holder: String },
-    #[error("{0}")]
-    Shrink(String),
-    #[error("--accept-shrink names `{0}`, which is not an enabled source of the configuration")]
+    /// A source shrank past its limit; `sources` are the ones that would have to be accepted.
+    #[error("{message}")]
+    Shrink {
+        message: String,
+        sources: Vec<String>,
+    },
+    #[error(
+        "a shrink of `{0}` was accepted, but it is not an enabled source of the configuration"
+    )]
     UnknownAcceptShrink(String),
     #[error("reading the volumes of {what}: {message}")]
     Volume { what: String, message: String },

@@ -395,19 +395,19 @@ impl Pipeline {
         if refused.is_empty() {
             return Ok(notes);
         }
-        let accept: Vec<String> = volume::shrinks(&checked, &before, &after)
+        let sources: Vec<String> = volume::shrinks(&checked, &before, &after)
             .into_iter()
             .filter(|s| !self.accept_shrink.contains(&s.source_id))
-            .map(|s| format!("--accept-shrink {}", s.source_id))
+            .map(|s| s.source_id)
             .collect();
         let message = format!(
-            "{}. The snapshot was not published; run {previous} keeps serving. A broken or partial download is the usual cause: check the source. If the source really is smaller now, accept it with `actionboard etl run {}` (recorded in the run log), or raise `checks.max_shrink` for it in {}",
+            "{}. The snapshot was not published; run {previous} keeps serving. A broken or partial download is the usual cause: check the source. If the source really is smaller now, accept the shrink of {} for one run (recorded in the run log), or raise `checks.max_shrink` for it in {}",
             refused.join("; "),
-            accept.join(" "),
+            sources.join(", "),
             self.sources.path.display()
         );
         rd.log(Stage::Load, "shrink_refused", Some(message.clone()));
-        Err(PipelineError::Shrink(message))
+        Err(PipelineError::Shrink { message, sources })
     }
 
     fn load(

@@ -48,9 +48,7 @@ impl ForEntity for Reject {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransformError {
-    #[error(
-        "source `{source_id}` was not extracted in this run; run `actionboard etl extract` again"
-    )]
+    #[error("source `{source_id}` was not extracted in this run; extract it again")]
     NotExtracted { source_id: String },
     #[error("cannot read {path}: {message}")]
     Read { path: PathBuf, message: String },
