@@ -326,12 +326,24 @@ impl StepClock {
     }
 }
 
+/// Why a loaded snapshot is not fit to serve.
+#[derive(Debug, thiserror::Error)]
+enum Unfit {
+    #[error("the transform's row counts of {0} sources differ from their observation files")]
+    Summaries(i64),
+    #[error("expected {expected} rows from the transform manifest, found {found}")]
+    RowCount { expected: u64, found: u64 },
+    #[error("country codes without a region in the loaded region table: {count} ({})", .examples.join(", "))]
+    NoRegion { count: i64, examples: Vec<String> },
+    #[error("no GDP row belongs to a country")]
+    NoGdpCountry,
+    #[error("checking the snapshot: {0}")]
+    Query(#[from] duckdb::Error),
+}
+
 /// The snapshot is fit to serve: every transformed row arrived, and countries have regions.
-fn check(conn: &Connection, expected_rows: u64, gdp_source: &str) -> Result<u64, String> {
-    let q = |sql: &str| -> Result<i64, String> {
-        conn.query_row(sql, [], |r| r.get(0))
-            .map_err(|e| e.to_string())
-    };
+fn check(conn: &Connection, expected_rows: u64, gdp_source: &str) -> Result<u64, Unfit> {
+    let q = |sql: &str| -> Result<i64, duckdb::Error> { conn.query_row(sql, [], |r| r.get(0)) };
     let observations = q("SELECT count(*) FROM observations")?;
     // The summaries describe the rows that arrived, source by source and year by year (a source
     // with no rows has no files and no years: zero on every side).
@@ -344,17 +356,16 @@ fn check(conn: &Connection, expected_rows: u64, gdp_source: &str) -> Result<u64,
           WHERE coalesce(o.n, 0) <> coalesce(v.rows, 0) OR coalesce(p.n, 0) <> coalesce(v.rows, 0)",
     )?;
     if summaries_off > 0 {
-        return Err(format!(
-            "the transform's row counts of {summaries_off} sources differ from their observation files"
-        ));
+        return Err(Unfit::Summaries(summaries_off));
     }
     let regions = q("SELECT count(*) FROM regions")?;
     // Region rows are counted in the manifest too.
     let loaded = u64::try_from(observations + regions).unwrap_or(0);
     if loaded != expected_rows {
-        return Err(format!(
-            "expected {expected_rows} rows from the transform manifest, found {loaded}"
-        ));
+        return Err(Unfit::RowCount {
+            expected: expected_rows,
+            found: loaded,
+        });
     }
     // The country codes without a region, and the (primary) GDP source's country rows (the
     // `gdp` view's): one pass over the rows, grouped by code first (joining 10^7 rows with the
@@ -367,23 +378,21 @@ fn check(conn: &Connection, expected_rows: u64, gdp_source: &str) -> Result<u64,
              LEFT JOIN regions r USING (code)",
             [gdp_source],
             |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
     if orphan_codes > 0 {
         let examples: Vec<String> = conn
             .prepare(
                 "SELECT DISTINCT code FROM observations o ANTI JOIN regions r USING (code)
                  WHERE NOT o.is_aggregate ORDER BY code LIMIT 5",
             )
-            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-            .map_err(|e| e.to_string())?;
-        return Err(format!(
-            "country codes without a region in the loaded region table: {orphan_codes} ({})",
-            examples.join(", ")
-        ));
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())?;
+        return Err(Unfit::NoRegion {
+            count: orphan_codes,
+            examples,
+        });
     }
     if gdp_countries == 0 {
-        return Err("no GDP row belongs to a country".into());
+        return Err(Unfit::NoGdpCountry);
     }
     Ok(loaded)
 }
@@ -431,6 +440,8 @@ mod tests {
             ("JPN", "pop", false),
         ];
         let ok = snapshot(&rows, &["KOR", "JPN"]);
+        let check =
+            |conn: &Connection, rows, gdp| check(conn, rows, gdp).map_err(|e| e.to_string());
         assert_eq!(check(&ok, 4 + 2, "gdp"), Ok(6));
         // Row counts the manifest does not expect.
         assert!(check(&ok, 5, "gdp")

@@ -318,7 +318,7 @@ impl SnapshotWriter {
     /// serve), makes the file durable, moves it into place and publishes it.
     pub fn finish(
         self,
-        check: impl FnOnce(&Connection) -> Result<(), String>,
+        check: impl FnOnce(&Connection) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
     ) -> Result<RunId, SnapshotError> {
         let SnapshotWriter {
             store,
@@ -328,7 +328,7 @@ impl SnapshotWriter {
         } = self;
         check(&conn).map_err(|reason| SnapshotError::CheckFailed {
             run: run.clone(),
-            reason,
+            reason: reason.to_string(),
         })?;
         conn.execute_batch("CHECKPOINT").map_err(db_err(&partial))?;
         conn.close().map_err(|(_, e)| db_err(&partial)(e))?;

@@ -82,11 +82,12 @@ fn first<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty())
 }
 
-fn flag(value: Option<&str>) -> Result<bool, String> {
+/// A yes/no parameter; the value as sent when it is neither.
+fn flag(value: Option<&str>) -> Result<bool, &str> {
     match value {
         None | Some("0") | Some("no") | Some("false") => Ok(false),
         Some("1") | Some("yes") | Some("true") => Ok(true),
-        Some(other) => Err(other.to_string()),
+        Some(other) => Err(other),
     }
 }
 

@@ -45,14 +45,21 @@ pub struct WebOptions {
     pub trusted_proxies: Vec<IpAddr>,
 }
 
+/// A web option in the environment that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OptionsError {
+    #[error("ACTIONBOARD_SECURE_COOKIES={0:?}: use auto, always or never")]
+    SecureCookies(String),
+    #[error("ACTIONBOARD_TRUSTED_PROXIES: `{0}` is not an IP address")]
+    TrustedProxy(String),
+}
+
 impl WebOptions {
     /// From `ACTIONBOARD_SECURE_COOKIES` (`auto`, `always`, `never`) and
     /// `ACTIONBOARD_TRUSTED_PROXIES` (comma-separated addresses).
-    pub fn from_env() -> Result<Self, String> {
+    pub fn from_env() -> Result<Self, OptionsError> {
         let secure_cookies = match std::env::var("ACTIONBOARD_SECURE_COOKIES") {
-            Ok(v) => SecureCookies::parse(v.trim()).ok_or_else(|| {
-                format!("ACTIONBOARD_SECURE_COOKIES={v:?}: use auto, always or never")
-            })?,
+            Ok(v) => SecureCookies::parse(v.trim()).ok_or(OptionsError::SecureCookies(v))?,
             Err(_) => SecureCookies::Auto,
         };
         let trusted_proxies = match std::env::var("ACTIONBOARD_TRUSTED_PROXIES") {
@@ -61,9 +68,8 @@ impl WebOptions {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(|s| {
-                    s.parse::<IpAddr>().map_err(|_| {
-                        format!("ACTIONBOARD_TRUSTED_PROXIES: `{s}` is not an IP address")
-                    })
+                    s.parse::<IpAddr>()
+                        .map_err(|_| OptionsError::TrustedProxy(s.to_string()))
                 })
                 .collect::<Result<_, _>>()?,
             Err(_) => Vec::new(),

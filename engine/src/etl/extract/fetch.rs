@@ -87,7 +87,8 @@ pub fn fetch_source(source: &Source, settings: &FetchSettings) -> Result<Fetched
                 fallback_reason: None,
                 fetched_at: chrono::Utc::now(),
             }),
-            Err(message) => {
+            Err(failure) => {
+                let message = failure.to_string();
                 let Some(mirror) = &source.mirror else {
                     return Err(FetchError::Http {
                         source_id: source.id.clone(),
@@ -169,9 +170,17 @@ fn readable_file(source: &Source, path: &PathBuf) -> Result<Body, FetchError> {
     Ok(Body::File(path.clone()))
 }
 
+/// Why a GET gave no body: what happened on the last attempt, and how many were made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{last}{}", if *.attempts > 1 { format!(" (after {} attempts)", .attempts) } else { String::new() })]
+pub struct HttpFailure {
+    pub last: String,
+    pub attempts: u32,
+}
+
 /// GET with a total timeout per attempt; retries transport errors and 5xx/429 with doubling
 /// backoff; other statuses fail at once. The message says what happened on the last attempt.
-pub fn http_get(url: &str, settings: &FetchSettings) -> Result<Vec<u8>, String> {
+pub fn http_get(url: &str, settings: &FetchSettings) -> Result<Vec<u8>, HttpFailure> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(settings.timeout))
         .http_status_as_error(false)
@@ -203,12 +212,10 @@ pub fn http_get(url: &str, settings: &FetchSettings) -> Result<Vec<u8>, String> 
             Err(e) => (true, e.to_string()),
         };
         if !retryable || attempt > settings.retries {
-            let tries = if attempt == 1 {
-                String::new()
-            } else {
-                format!(" (after {attempt} attempts)")
-            };
-            return Err(format!("{message}{tries}"));
+            return Err(HttpFailure {
+                last: message,
+                attempts: attempt,
+            });
         }
         std::thread::sleep(delay);
         delay *= 2;

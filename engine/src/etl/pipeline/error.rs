@@ -32,6 +32,8 @@ pub enum PipelineError {
     UnknownRun(String),
     #[error("writing {what}: {message}")]
     Write { what: String, message: String },
+    #[error("writing the transform's files: {0}")]
+    Output(#[from] super::OutputError),
     #[error("no enabled source has `series: gdp_usd`; the dashboard needs one")]
     NoGdpSource,
     #[error("another pipeline run is going in {data_dir} ({holder}); wait for it to finish")]

@@ -24,6 +24,8 @@ mod error;
 mod lock;
 mod output;
 
+pub use output::{OutputError, WriteCause};
+
 pub use error::PipelineError;
 pub use lock::{lock, PipelineLock};
 
@@ -308,7 +310,7 @@ impl Pipeline {
             || write_parquet(work_dir, &rd.run, &transformed),
             || write_rejects_csv(&work_dir.join("rejects.csv"), &transformed.rejects),
         );
-        let mut written = parquet.map_err(write_err("the transform's Parquet files"))?;
+        let mut written = parquet?;
         written.push(rejects_csv?);
         let written_ms = clock.elapsed().as_millis() - validated_ms;
         let notes = vec![format!(

@@ -2,17 +2,18 @@
 //! written side by side), the small tables and the rejects CSV, each checksummed as written and
 //! synced.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use duckdb::arrow::array::{ArrayRef, Float64Array, Int32Array, StringArray, UInt64Array};
-use duckdb::arrow::datatypes::SchemaRef;
+use duckdb::arrow::error::ArrowError;
 use duckdb::arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
+use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
-use super::error::{write_err, PipelineError};
+use super::error::PipelineError;
 use crate::base::files::{HashingWriter, WritebackFile};
 use crate::base::run::OutputFile;
 use crate::base::RunId;
@@ -31,7 +32,7 @@ pub(super) fn write_rejects_csv(
     write_output_file(path, &name, |sink| {
         let mut w = csv::Writer::from_writer(sink);
         for r in rejects {
-            w.serialize(r).map_err(|e| e.to_string())?;
+            w.serialize(r)?;
         }
         if rejects.is_empty() {
             w.write_record([
@@ -44,12 +45,11 @@ pub(super) fn write_rejects_csv(
                 "message",
                 "code",
                 "year",
-            ])
-            .map_err(|e| e.to_string())?;
+            ])?;
         }
-        w.into_inner().map_err(|e| e.to_string())
+        w.into_inner().map_err(|e| WriteCause::Io(e.into_error()))
     })
-    .map_err(write_err(path.display().to_string()))
+    .map_err(PipelineError::from)
 }
 
 /// Rows per batch the transform fills and per Parquet row group: about DuckDB's own (122,880).
@@ -82,20 +82,23 @@ type OutputSink = std::io::BufWriter<HashingWriter<WritebackFile>>;
 fn write_output_file(
     path: &Path,
     rel: &str,
-    write: impl FnOnce(OutputSink) -> Result<OutputSink, String>,
-) -> Result<OutputFile, String> {
-    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
-    let file = std::fs::File::create(path).map_err(|e| err(&e))?;
+    write: impl FnOnce(OutputSink) -> Result<OutputSink, WriteCause>,
+) -> Result<OutputFile, OutputError> {
+    let err = |source: WriteCause| OutputError::File {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::File::create(path).map_err(|e| err(e.into()))?;
     let sink = write(std::io::BufWriter::with_capacity(
         1 << 20,
         HashingWriter::new(WritebackFile::new(file)),
     ))
-    .map_err(|e| err(&e))?;
+    .map_err(err)?;
     let (file, sha256, bytes) = sink
         .into_inner()
-        .map_err(|e| err(&e.into_error()))?
+        .map_err(|e| err(e.into_error().into()))?
         .finish();
-    file.into_inner().sync_all().map_err(|e| err(&e))?;
+    file.into_inner().sync_all().map_err(|e| err(e.into()))?;
     Ok(OutputFile {
         path: rel.to_string(),
         sha256,
@@ -103,22 +106,38 @@ fn write_output_file(
     })
 }
 
-/// Writes `batches` into a new Parquet file at `path` (see [`write_output_file`]).
+/// Writes `batch` into a new Parquet file at `path` (see [`write_output_file`]).
 fn write_parquet_file(
     path: &Path,
     rel: &str,
-    schema: SchemaRef,
     properties: WriterProperties,
-    batches: impl Iterator<Item = Result<RecordBatch, String>>,
-) -> Result<OutputFile, String> {
+    batch: RecordBatch,
+) -> Result<OutputFile, OutputError> {
     write_output_file(path, rel, |sink| {
-        let mut writer =
-            ArrowWriter::try_new(sink, schema, Some(properties)).map_err(|e| e.to_string())?;
-        for batch in batches {
-            writer.write(&batch?).map_err(|e| e.to_string())?;
-        }
-        writer.into_inner().map_err(|e| e.to_string())
+        let mut writer = ArrowWriter::try_new(sink, batch.schema(), Some(properties))?;
+        writer.write(&batch)?;
+        Ok(writer.into_inner()?)
     })
+}
+
+/// Why an output file of the transform could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("{path}: {source}")]
+    File { path: PathBuf, source: WriteCause },
+    #[error("building a table: {0}")]
+    Table(#[from] ArrowError),
+}
+
+/// What failed while a file was written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteCause {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Parquet(#[from] ParquetError),
+    #[error(transparent)]
+    Csv(#[from] csv::Error),
 }
 
 /// Writes rows `rows` of `s` (in (code, year) order) into a new Parquet file at `path`, a row
@@ -129,15 +148,14 @@ fn write_observation_file(
     codes: &[String],
     s: &transform::SourceObservations,
     rows: std::ops::Range<usize>,
-) -> Result<OutputFile, String> {
+) -> Result<OutputFile, OutputError> {
     write_output_file(path, rel, |sink| {
-        let mut writer =
-            ObservationFileWriter::new(sink, codes, &s.names).map_err(|e| e.to_string())?;
+        let mut writer = ObservationFileWriter::new(sink, codes, &s.names)?;
         for start in rows.clone().step_by(ROW_GROUP_ROWS) {
             let batch = s.fill(start..(start + ROW_GROUP_ROWS).min(rows.end));
-            writer.write(&batch).map_err(|e| e.to_string())?;
+            writer.write(&batch)?;
         }
-        writer.finish().map_err(|e| e.to_string())
+        Ok(writer.finish()?)
     })
 }
 
@@ -154,7 +172,7 @@ pub(super) fn write_parquet(
     dir: &Path,
     run: &RunId,
     t: &Transformed,
-) -> Result<Vec<OutputFile>, String> {
+) -> Result<Vec<OutputFile>, OutputError> {
     let (observations, tables) =
         rayon::join(|| write_observations(dir, t), || write_tables(dir, run, t));
     let mut written = observations?;
@@ -162,14 +180,17 @@ pub(super) fn write_parquet(
     Ok(written)
 }
 
-fn write_observations(dir: &Path, t: &Transformed) -> Result<Vec<OutputFile>, String> {
+fn write_observations(dir: &Path, t: &Transformed) -> Result<Vec<OutputFile>, OutputError> {
     use rayon::prelude::*;
     let mut jobs = Vec::new();
     for s in t.observations.iter().filter(|s| !s.is_empty()) {
         // Source ids are [a-z0-9_]: the folder name is the one PARTITION_BY would write.
         let partition = format!("observations/source_id={}", s.source_id);
         let folder = dir.join(&partition);
-        std::fs::create_dir_all(&folder).map_err(|err| format!("{}: {err}", folder.display()))?;
+        std::fs::create_dir_all(&folder).map_err(|e| OutputError::File {
+            path: folder.clone(),
+            source: e.into(),
+        })?;
         // Two files a thread: the threads stay busy while one of them writes the small tables.
         let files = (s.len() / MIN_ROWS_PER_FILE).clamp(1, 2 * rayon::current_num_threads());
         let per_file = s.len().div_ceil(files);
@@ -185,21 +206,19 @@ fn write_observations(dir: &Path, t: &Transformed) -> Result<Vec<OutputFile>, St
 }
 
 /// The sources, their summaries, regions and rejects.
-fn write_tables(dir: &Path, run: &RunId, t: &Transformed) -> Result<Vec<OutputFile>, String> {
+fn write_tables(dir: &Path, run: &RunId, t: &Transformed) -> Result<Vec<OutputFile>, OutputError> {
     let mut written = Vec::new();
     let observed = || t.observations.iter();
     let sources = RecordBatch::try_from_iter(vec![
         ("source_id", strings(observed().map(|s| &*s.source_id))),
         ("series", strings(observed().map(|s| &*s.series))),
         ("edition", strings(observed().map(|s| &*s.edition))),
-    ])
-    .map_err(|e| e.to_string())?;
+    ])?;
     written.push(write_parquet_file(
         &dir.join("sources.parquet"),
         "sources.parquet",
-        sources.schema(),
         table_properties(),
-        std::iter::once(Ok(sources)),
+        sources,
     )?);
     // What each source and each of its years holds: the load's summaries and the next run's
     // volume check read these few rows instead of scanning millions again.
@@ -218,14 +237,12 @@ fn write_tables(dir: &Path, run: &RunId, t: &Transformed) -> Result<Vec<OutputFi
             "countries",
             Arc::new(UInt64Array::from_iter_values(volumes.iter().map(|v| v.1))) as ArrayRef,
         ),
-    ])
-    .map_err(|e| e.to_string())?;
+    ])?;
     written.push(write_parquet_file(
         &dir.join("source_volumes.parquet"),
         "source_volumes.parquet",
-        source_volumes.schema(),
         table_properties(),
-        std::iter::once(Ok(source_volumes)),
+        source_volumes,
     )?);
     let periods: Vec<(&str, &transform::PeriodVolume)> = observed()
         .flat_map(|s| s.periods().iter().map(|p| (&*s.source_id, p)))
@@ -252,14 +269,12 @@ fn write_tables(dir: &Path, run: &RunId, t: &Transformed) -> Result<Vec<OutputFi
                 periods.iter().map(|(_, p)| p.country_total),
             )) as ArrayRef,
         ),
-    ])
-    .map_err(|e| e.to_string())?;
+    ])?;
     written.push(write_parquet_file(
         &dir.join("period_volumes.parquet"),
         "period_volumes.parquet",
-        period_volumes.schema(),
         table_properties(),
-        std::iter::once(Ok(period_volumes)),
+        period_volumes,
     )?);
     let regions = RecordBatch::try_from_iter(vec![
         ("code", strings(t.regions.iter().map(|r| r.code.as_str()))),
@@ -284,14 +299,12 @@ fn write_tables(dir: &Path, run: &RunId, t: &Transformed) -> Result<Vec<OutputFi
             "source_id",
             strings(t.regions.iter().map(|r| r.source_id.as_str())),
         ),
-    ])
-    .map_err(|e| e.to_string())?;
+    ])?;
     written.push(write_parquet_file(
         &dir.join("regions.parquet"),
         "regions.parquet",
-        regions.schema(),
         table_properties(),
-        std::iter::once(Ok(regions)),
+        regions,
     )?);
     let r = &t.rejects;
     let rejects = RecordBatch::try_from_iter(vec![
@@ -308,14 +321,12 @@ fn write_tables(dir: &Path, run: &RunId, t: &Transformed) -> Result<Vec<OutputFi
             "year",
             Arc::new(r.iter().map(|r| r.year).collect::<Int32Array>()) as ArrayRef,
         ),
-    ])
-    .map_err(|e| e.to_string())?;
+    ])?;
     written.push(write_parquet_file(
         &dir.join("rejects.parquet"),
         "rejects.parquet",
-        rejects.schema(),
         table_properties(),
-        std::iter::once(Ok(rejects)),
+        rejects,
     )?);
     Ok(written)
 }
