@@ -118,7 +118,7 @@ fn format_batch(
                 alerts += 1;
             }
             Ok(None) => {}
-            Err(e) => return (rows, alerts, Some(e)),
+            Err(e) => return (rows, alerts, Some(e.to_string())),
         }
     }
     (rows, alerts, None)

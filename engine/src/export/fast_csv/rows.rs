@@ -5,6 +5,7 @@ use display::alert::Status;
 use super::doc::{Action, Doc};
 use super::put::{put_bool, put_date, put_number, put_opt_number, put_opt_text, put_text};
 use crate::export::Options;
+use crate::state::alerts::BadRecord;
 use crate::state::{AlertFilter, RawAlert};
 
 /// The cells an alert's rows share, formatted once per alert.
@@ -27,11 +28,11 @@ pub(super) fn alert_rows(
     opts: &Options,
     s: &mut Scratch,
     buf: &mut Vec<u8>,
-) -> Result<Option<u64>, String> {
+) -> Result<Option<u64>, BadRecord> {
     // Checked whole (fast for mostly ASCII text), then parsed as `str`: cheaper than checking
     // each string as it is read.
-    let json = std::str::from_utf8(raw.json).map_err(|e| format!("not UTF-8: {e}"))?;
-    let doc: Doc<'_> = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let json = std::str::from_utf8(raw.json)?;
+    let doc: Doc<'_> = serde_json::from_str(json)?;
     let due_of = |days: u32| raw.opened_at + chrono::Duration::days(i64::from(days));
     let first_due = raw
         .due_at

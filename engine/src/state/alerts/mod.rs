@@ -31,5 +31,5 @@ pub use input::{
     Act, ActError, Acted, InputError, SnoozeRequest, MAX_ASSIGNEE_CHARS, MAX_TEXT_BYTES,
 };
 pub use merge::{evaluation_digest, MergeSummary};
-pub use rows::RawAlert;
+pub use rows::{BadRecord, RawAlert};
 pub use store::{AlertStore, StateError, StateWatch, STATE_FILE};

@@ -94,12 +94,10 @@ impl AlertStore {
             .query_map(rusqlite::params_from_iter(args), read_record)
             .map_err(self.err())?;
         for row in rows {
-            let record = row
-                .map_err(self.err())?
-                .map_err(|message| StateError::Corrupt {
-                    path: self.path.clone(),
-                    message,
-                })?;
+            let record = row.map_err(self.err())?.map_err(|e| StateError::Corrupt {
+                path: self.path.clone(),
+                message: e.to_string(),
+            })?;
             if filter.overdue_ok(&record) {
                 each(record)?;
             }
@@ -188,7 +186,7 @@ impl AlertStore {
             .map_err(self.err())?;
         row.transpose().map_err(|message| StateError::Corrupt {
             path: self.path.clone(),
-            message,
+            message: message.to_string(),
         })
     }
 

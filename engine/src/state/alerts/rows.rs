@@ -86,17 +86,29 @@ pub(super) fn read_snooze(
     })
 }
 
-pub(super) type RecordRow = Result<AlertRecord, String>;
+/// A stored alert that cannot be read back (the state file was changed by hand or by a newer
+/// version).
+#[derive(Debug, thiserror::Error)]
+pub enum BadRecord {
+    #[error("not UTF-8: {0}")]
+    Utf8(#[from] std::str::Utf8Error),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error("unknown status `{0}`")]
+    UnknownStatus(String),
+}
+
+pub(super) type RecordRow = Result<AlertRecord, BadRecord>;
 
 pub(super) fn read_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
     let json: String = r.get(0)?;
     let status: String = r.get(1)?;
     let alert: Alert = match serde_json::from_str(&json) {
         Ok(a) => a,
-        Err(e) => return Ok(Err(e.to_string())),
+        Err(e) => return Ok(Err(e.into())),
     };
     let Some(status) = Status::parse(&status) else {
-        return Ok(Err(format!("unknown status `{status}`")));
+        return Ok(Err(BadRecord::UnknownStatus(status)));
     };
     Ok(Ok(AlertRecord {
         alert,
