@@ -25,18 +25,45 @@ pub fn priority(weight: f64, share_pct: Option<f64>) -> f64 {
     (weight * impact(share_pct) * 100.0).round() / 100.0
 }
 
-/// Template variables: each placeholder's text in both languages.
+/// Template variables: each placeholder's text in both languages. A short list (a dozen
+/// placeholders at most) searched in order: cheaper to build for every alert than a map, and a
+/// text that reads the same in both languages is kept once.
 #[derive(Debug, Default, Clone)]
-pub struct Vars(BTreeMap<&'static str, Text>);
+pub struct Vars(Vec<(&'static str, Var)>);
+
+#[derive(Debug, Clone)]
+enum Var {
+    Same(String),
+    Both(Text),
+}
+
+impl Var {
+    fn get(&self, lang: Lang) -> &str {
+        match self {
+            Var::Same(text) => text,
+            Var::Both(text) => text.get(lang),
+        }
+    }
+}
 
 impl Vars {
+    fn put(&mut self, key: &'static str, var: Var) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => *v = var,
+            None => self.0.push((key, var)),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&Var> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
     pub fn set(&mut self, key: &'static str, en: impl Into<String>, ko: impl Into<String>) {
-        self.0.insert(key, Text::new(en, ko));
+        self.put(key, Var::Both(Text::new(en, ko)));
     }
 
     pub fn same(&mut self, key: &'static str, text: impl Into<String>) {
-        let text = text.into();
-        self.0.insert(key, Text::new(text.clone(), text));
+        self.put(key, Var::Same(text.into()));
     }
 
     pub fn value(&mut self, key: &'static str, format: Format, v: f64) {
@@ -72,7 +99,7 @@ impl Vars {
             match after.find('}') {
                 Some(close) => {
                     let key = &after[..close];
-                    out.push_str(self.0.get(key).map_or("—", |t| t.get(lang)));
+                    out.push_str(self.get(key).map_or("—", |v| v.get(lang)));
                     rest = &after[close + 1..];
                 }
                 None => {

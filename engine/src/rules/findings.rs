@@ -49,6 +49,11 @@ pub fn rule_periods(
     let Some(source) = metrics.source_of(metric) else {
         return Ok((Some(latest), Vec::new()));
     };
+    // A snapshot loaded before completeness was recorded: every period is complete (the latest
+    // too, when its total cannot be negative), so nothing is partial.
+    if crate::snapshot::coverage::surely_complete_without_table(conn, source, latest)? {
+        return Ok((Some(latest), Vec::new()));
+    }
     let periods = crate::snapshot::coverage::periods(conn, source)?;
     let Some(complete) = periods
         .iter()

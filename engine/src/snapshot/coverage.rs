@@ -189,6 +189,51 @@ pub fn periods(conn: &Connection, source_id: &str) -> Result<Vec<PeriodCoverage>
     rows.collect()
 }
 
+/// Whether `year` of `source_id` is complete without classifying every period, when that is
+/// sure: in a snapshot without the `period_coverage` table (every period counts as complete, see
+/// [`periods`]), a period with country rows whose values are all finite and non-negative is
+/// complete whatever came before it (its total is ≥ 0), when no value of the snapshot is NaN
+/// or infinite. `false` means "classify them all".
+/// Reads one period instead of grouping every row of the snapshot.
+pub fn surely_complete_without_table(
+    conn: &Connection,
+    source_id: &str,
+    year: i32,
+) -> Result<bool, duckdb::Error> {
+    if crate::snapshot::has_table(conn, "period_coverage")?
+        || crate::snapshot::has_table(conn, "period_volumes")?
+    {
+        return Ok(false);
+    }
+    // A NaN or infinite value anywhere (or values so large that a total overflows) could make
+    // an earlier period's total, and so the reference, NaN or infinite. DuckDB answers the
+    // table's extremes from its statistics, without a scan (NaN sorts above every number).
+    let (low, high): (Option<f64>, Option<f64>) =
+        conn.query_row("SELECT min(value), max(value) FROM observations", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let small = |v: Option<f64>| v.is_none_or(|v| v.is_finite() && v.abs() < 1e290);
+    if !small(low) || !small(high) {
+        return Ok(false);
+    }
+    let reported = "FROM observations
+         WHERE source_id = ? AND year = ? AND NOT is_aggregate AND value IS NOT NULL";
+    if low.is_some_and(|v| v >= 0.0) {
+        // No negative value at all: the period only needs a row (the first found will do).
+        return conn.query_row(
+            &format!("SELECT EXISTS (SELECT 1 {reported})"),
+            params![source_id, year],
+            |r| r.get(0),
+        );
+    }
+    let (rows, min): (i64, Option<f64>) = conn.query_row(
+        &format!("SELECT count(*), min(value) {reported}"),
+        params![source_id, year],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(rows > 0 && min.is_some_and(|m| m >= 0.0))
+}
+
 /// The partial periods of `source_id` (never the first), oldest first.
 pub fn partial_years(conn: &Connection, source_id: &str) -> Result<Vec<i32>, duckdb::Error> {
     Ok(periods(conn, source_id)?
@@ -259,5 +304,50 @@ mod tests {
         .problem()
         .unwrap()
         .contains("min_countries_share is 90"));
+    }
+
+    /// The shortcut for snapshots without `period_coverage` answers as classifying every period
+    /// does, and steps aside when a negative or NaN value could make a period partial.
+    #[test]
+    fn the_shortcut_without_the_table_agrees_with_classifying() {
+        let conn = Connection::open_in_memory().unwrap();
+        testkit::write(
+            &conn,
+            testkit::Generated {
+                entities: 200,
+                first_year: 2020,
+                last_year: 2025,
+                run_id: "r1",
+            },
+        )
+        .unwrap();
+        let full = |conn: &Connection, year: i32| {
+            periods(conn, "wb_gdp")
+                .unwrap()
+                .iter()
+                .any(|p| p.year == year && p.complete)
+        };
+        for year in [2020, 2025] {
+            assert!(surely_complete_without_table(&conn, "wb_gdp", year).unwrap());
+            assert!(full(&conn, year));
+        }
+        // No row that period (or another source): classify them all.
+        assert!(!surely_complete_without_table(&conn, "wb_gdp", 2026).unwrap());
+        assert!(!surely_complete_without_table(&conn, "other", 2025).unwrap());
+        // A negative total after a positive one is partial: the shortcut must not answer.
+        conn.execute_batch(
+            "UPDATE observations SET value = -1e15 WHERE year = 2025 AND code = 'E0000001'",
+        )
+        .unwrap();
+        assert!(!surely_complete_without_table(&conn, "wb_gdp", 2025).unwrap());
+        assert!(!full(&conn, 2025));
+        // A NaN anywhere makes every later period partial.
+        conn.execute_batch(
+            "UPDATE observations SET value = 1 WHERE year = 2025 AND code = 'E0000001';
+             UPDATE observations SET value = 'NaN'::DOUBLE WHERE year = 2020 AND code = 'E0000002'",
+        )
+        .unwrap();
+        assert!(!surely_complete_without_table(&conn, "wb_gdp", 2025).unwrap());
+        assert!(!full(&conn, 2025));
     }
 }
