@@ -37,9 +37,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use engine::base::run::SourceCounts;
+use engine::base::Stage;
 use engine::config::Sources;
 use engine::etl::pipeline::{find_run, read_provenance};
-use engine::etl::{transform, Pipeline, Stage};
+use engine::etl::{transform, Pipeline};
 
 // The same allocator as the `actionboard` binary, so the numbers are the product's.
 #[global_allocator]

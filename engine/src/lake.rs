@@ -232,7 +232,7 @@ fn write_run(conn: &Connection, run_id: &str, tmp: &Path) -> Result<RunManifest,
             source,
         }
     };
-    let has_table = |name: &str| crate::snapshot::has_table(conn, name).map_err(err(name));
+    let has_table = |name: &str| crate::base::sql::has_table(conn, name).map_err(err(name));
     let path = |rel: &str| crate::base::sql::quote(&tmp.join(rel).to_string_lossy());
     conn.execute_batch(&format!(
         "COPY (SELECT {OBSERVATION_COLUMNS} FROM observations) TO {} \

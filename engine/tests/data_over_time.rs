@@ -6,9 +6,10 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::PathBuf;
 
+use engine::base::Stage;
 use engine::config::Sources;
 use engine::etl::pipeline::find_run;
-use engine::etl::{Pipeline, PipelineError, Stage};
+use engine::etl::{Pipeline, PipelineError};
 use engine::rules::PipelineFacts;
 use engine::snapshot::SnapshotStore;
 

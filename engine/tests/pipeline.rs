@@ -4,9 +4,10 @@
 use std::fs;
 use std::path::PathBuf;
 
+use engine::base::Stage;
 use engine::config::Sources;
 use engine::etl::pipeline::find_run;
-use engine::etl::{Pipeline, PipelineError, Stage};
+use engine::etl::{Pipeline, PipelineError};
 use engine::snapshot::SnapshotStore;
 
 const REGIONS: &str = "ISO3166-1-Alpha-3,CLDR display name,Region Name,Sub-region Name\n\

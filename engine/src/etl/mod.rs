@@ -10,5 +10,4 @@ pub mod prune;
 pub mod transform;
 pub mod volume;
 
-pub use crate::base::Stage;
 pub use pipeline::{Pipeline, PipelineError, RunOutcome};

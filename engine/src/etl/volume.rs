@@ -28,7 +28,7 @@ impl SourceVolume {
 /// snapshot's columns: from the transform's summaries (`source_volumes`, `period_volumes`) when
 /// it has them, else by scanning the rows (snapshots of older versions).
 pub fn volumes(conn: &Connection) -> Result<BTreeMap<String, SourceVolume>, duckdb::Error> {
-    let summarised = crate::snapshot::has_table(conn, "period_volumes")?;
+    let summarised = crate::base::sql::has_table(conn, "period_volumes")?;
     let mut out: BTreeMap<String, SourceVolume> = BTreeMap::new();
     let mut stmt = conn.prepare(if summarised {
         "SELECT source_id, CAST(rows AS BIGINT), CAST(countries AS BIGINT) FROM source_volumes"

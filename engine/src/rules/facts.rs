@@ -101,7 +101,7 @@ pub fn read_snapshot(conn: &Connection) -> Result<SnapshotFacts, duckdb::Error> 
         })?
         .map(|s| s.map(|s| (s.source_id.clone(), s)))
         .collect::<Result<HashMap<_, _>, _>>()?;
-    let has_revisions = crate::snapshot::has_table(conn, "revisions")?;
+    let has_revisions = crate::base::sql::has_table(conn, "revisions")?;
     let revised_from = if has_revisions {
         conn.query_row("SELECT max(from_run) FROM revisions", [], |r| r.get(0))?
     } else {

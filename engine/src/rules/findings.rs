@@ -9,7 +9,8 @@ use super::alert::Point;
 use super::config::Rule;
 use super::kinds::Partial;
 use super::metrics::{Column, Metric, MetricDef, Metrics, Scope};
-use super::sql::{self, Dialect, Finding, Periods};
+use super::sql::{self, Finding, Periods};
+use crate::base::sql::{quote, Dialect};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
@@ -78,7 +79,7 @@ pub fn latest_period(
     metrics: &Metrics,
     metric: &Metric,
 ) -> Result<Option<i32>, duckdb::Error> {
-    let has_summary = crate::snapshot::has_table(conn, "series_periods")?;
+    let has_summary = crate::base::sql::has_table(conn, "series_periods")?;
     match metrics.source_of(metric) {
         Some(source) if has_summary => conn.query_row(
             "SELECT max(last_actual_year) FROM series_periods WHERE source_id = ?",
@@ -219,8 +220,8 @@ pub fn rule_findings_from(
             Some(glob) => format!(
                 "SELECT {} FROM read_parquet({}) WHERE query_key = {}",
                 sql::FINDING_COLUMNS,
-                sql::quote(glob),
-                sql::quote(&RuleQuery::key_of(&duckdb))
+                quote(glob),
+                quote(&RuleQuery::key_of(&duckdb))
             ),
             None => return Ok(Vec::new()),
         },

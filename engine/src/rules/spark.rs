@@ -185,7 +185,7 @@ pub fn evaluate_on_spark(
             .query_row(
                 &format!(
                     "SELECT count(*) FROM read_parquet({})",
-                    super::sql::quote(g)
+                    crate::base::sql::quote(g)
                 ),
                 [],
                 |r| r.get::<_, i64>(0),

@@ -8,7 +8,7 @@
 //! Identifiers and numbers in the SQL come from validated configuration (ids are `[a-z0-9_]`);
 //! text is quoted.
 
-pub use crate::base::sql::{quote, Dialect};
+use crate::base::sql::{quote, Dialect};
 
 use super::guards::Guards;
 use super::metrics::{Metric, MetricDef, Metrics};

@@ -97,7 +97,7 @@ fn sources_with_same_files(
     conn: &Connection,
     sources: &[String],
 ) -> Result<Vec<String>, duckdb::Error> {
-    if !crate::snapshot::has_table_in(conn, "prev_run", "transform_files")? {
+    if !crate::base::sql::has_table_in(conn, "prev_run", "transform_files")? {
         return Ok(Vec::new());
     }
     let files = |table: &str| -> Result<Vec<(String, String)>, duckdb::Error> {

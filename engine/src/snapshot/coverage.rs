@@ -93,7 +93,7 @@ type PerYear = std::collections::BTreeMap<String, Vec<(i32, u64, f64)>>;
 
 /// From the transform's summary of each year when the snapshot has it, else by scanning.
 fn per_year_counts(conn: &Connection) -> Result<PerYear, duckdb::Error> {
-    let sql = if crate::snapshot::has_table(conn, "period_volumes")? {
+    let sql = if crate::base::sql::has_table(conn, "period_volumes")? {
         "SELECT source_id, year, CAST(countries AS BIGINT), country_total FROM period_volumes
          WHERE countries > 0"
     } else {
@@ -160,7 +160,7 @@ pub fn write_table(conn: &Connection, thresholds: Completeness) -> Result<(), du
 /// The periods of `source_id`, oldest first: from the snapshot's table; in a snapshot loaded
 /// before completeness was recorded, every period counts as complete.
 pub fn periods(conn: &Connection, source_id: &str) -> Result<Vec<PeriodCoverage>, duckdb::Error> {
-    if !crate::snapshot::has_table(conn, "period_coverage")? {
+    if !crate::base::sql::has_table(conn, "period_coverage")? {
         let unknown = Completeness {
             min_countries_share: 0.0,
             min_total_share: 0.0,
@@ -200,8 +200,8 @@ pub fn surely_complete_without_table(
     source_id: &str,
     year: i32,
 ) -> Result<bool, duckdb::Error> {
-    if crate::snapshot::has_table(conn, "period_coverage")?
-        || crate::snapshot::has_table(conn, "period_volumes")?
+    if crate::base::sql::has_table(conn, "period_coverage")?
+        || crate::base::sql::has_table(conn, "period_volumes")?
     {
         return Ok(false);
     }

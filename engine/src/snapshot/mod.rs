@@ -7,5 +7,4 @@ pub mod coverage;
 pub mod diff;
 pub mod store;
 
-pub use crate::base::sql::{has_table, has_table_in};
 pub use store::{SnapshotError, SnapshotMemo, SnapshotReader, SnapshotStore, SnapshotWriter};

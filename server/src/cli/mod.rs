@@ -28,9 +28,10 @@ macro_rules! out {
     }};
 }
 use engine::base::run::RunDir;
+use engine::base::Stage;
 use engine::config::{Fetch, Sources};
 use engine::etl::pipeline::{find_run, read_provenance};
-use engine::etl::{Pipeline, Stage};
+use engine::etl::Pipeline;
 use engine::snapshot::SnapshotStore;
 use error::CliError;
 pub(crate) use out;

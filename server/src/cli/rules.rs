@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use display::Lang;
+use engine::base::sql::Dialect;
 use engine::rules::eval::latest_period;
-use engine::rules::sql::{Dialect, Periods};
+use engine::rules::sql::Periods;
 use engine::rules::{self, Reads, RuleSet};
 use engine::snapshot::SnapshotStore;
 use engine::state::AlertFilter;
