@@ -18,6 +18,7 @@ LAYERS = {
     "engine/src": [
         ["base"],
         ["config"],
+        ["notify_config"],
         ["snapshot"],
         ["etl"],
         ["query"],
@@ -26,6 +27,7 @@ LAYERS = {
         ["state"],
         ["export"],
         ["publish"],
+        ["notify"],
     ],
     "display/src": None,  # flat vocabulary of the UI: only the file-pair check applies
     "app/src": None,

@@ -11,6 +11,7 @@ pub mod editions;
 pub mod evidence;
 pub mod explore;
 pub mod names;
+pub mod notify;
 pub mod overview;
 pub mod pipeline;
 

@@ -4,7 +4,9 @@
 //! checks this in `make test`):
 //! `base` (shared vocabulary) → `config` → `snapshot` (files and their shared tables) → `etl`
 //! (extract → validate → transform → load) → `query` (the read side) → `lake` → `rules` →
-//! `state` (alerts, people) → `export` → `publish` (the post-run flow).
+//! `state` (alerts, people, the notifications' outbox) → `export` → `publish` (the post-run flow)
+//! → `notify` (rendering and delivering the outbox's messages, digests);
+//! `notify_config` (notify.yml) sits just above `config`.
 //! This crate knows nothing of HTTP or UI.
 
 pub mod base;
@@ -12,6 +14,8 @@ pub mod config;
 pub mod etl;
 pub mod export;
 pub mod lake;
+pub mod notify;
+pub mod notify_config;
 pub mod publish;
 pub mod query;
 pub mod rules;

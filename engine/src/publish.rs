@@ -61,7 +61,7 @@ pub fn refresh(
     let facts = PipelineFacts::gather(snapshots.data_dir(), run.as_str());
     let evaluation = evaluate(&conn, &set.metrics, &set.rules, &facts)?;
     drop(conn);
-    let mut state = AlertStore::open_in(snapshots.data_dir())?;
+    let mut state = AlertStore::open_in(snapshots.data_dir())?.with_notify(set.notify.clone());
     let summary = state.merge(&evaluation, chrono::Utc::now())?;
     Ok((evaluation, summary))
 }

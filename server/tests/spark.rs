@@ -406,7 +406,7 @@ fn spark_finds_the_same_rows_and_alerts_as_duckdb_on_default_and_generated_data(
         "generated data",
         conn,
         "gen",
-        RuleSet { metrics, rules },
+        RuleSet::new(metrics, rules),
         gen_dir.path(),
     );
 

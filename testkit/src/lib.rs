@@ -4,6 +4,7 @@
 
 use duckdb::Connection;
 
+pub mod alerts;
 pub mod messy;
 
 /// A small reproducible generator (xorshift64, shifts 13/7/17) for tests that want varied input

@@ -25,20 +25,38 @@ pub use kinds::{Kind, Reads, RuleKind};
 pub use metrics::{Metric, Metrics};
 
 use std::path::Path;
+use std::sync::Arc;
 
 use crate::config::{ConfigError, Sources};
+use crate::notify_config::Notify;
 
-/// The metrics and rules files, validated together.
+/// The metrics and rules files, validated together, and where their alerts are sent
+/// (`notify.yml` beside the rules file; none there, none sent).
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     pub metrics: Metrics,
     pub rules: Rules,
+    pub notify: Arc<Notify>,
 }
 
 impl RuleSet {
     pub fn load(metrics: &Path, rules: &Path, sources: &Sources) -> Result<Self, ConfigError> {
         let metrics = Metrics::load(metrics, sources)?;
+        let notify = Arc::new(Notify::load(&Notify::beside(rules))?);
         let rules = Rules::load(rules, &metrics)?;
-        Ok(RuleSet { metrics, rules })
+        Ok(RuleSet {
+            metrics,
+            rules,
+            notify,
+        })
+    }
+
+    /// Metrics and rules without notifications.
+    pub fn new(metrics: Metrics, rules: Rules) -> Self {
+        RuleSet {
+            metrics,
+            rules,
+            notify: Arc::default(),
+        }
     }
 }

@@ -10,10 +10,12 @@ use super::input::{
     check_text, clean_note, with_note, Act, ActError, Acted, InputError, SnoozeRequest,
     MAX_ASSIGNEE_CHARS,
 };
+use super::outbox::{enqueue_alert_event, Topic};
 use super::rows::{event, parse_ts, read_event, CLEAR_SNOOZE, EVENT_COLUMNS};
 use super::snooze::{expired_snoozes, lower_is_worse, wake_expired_in};
 use super::store::{AlertStore, StateError};
 use crate::base::time::timestamp_ms as ts;
+use crate::notify_config::Notify;
 use crate::rules::Alert;
 
 impl AlertStore {
@@ -41,8 +43,16 @@ impl AlertStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
-        let outcome =
-            act_in(&tx, fingerprint, action, expected_version, actor, now).map_err(&err)?;
+        let outcome = act_in(
+            &tx,
+            fingerprint,
+            action,
+            expected_version,
+            actor,
+            &self.notify,
+            now,
+        )
+        .map_err(&err)?;
         // Commits what was written: the action, or only a wake before a refusal.
         tx.commit().map_err(&err)?;
         outcome
@@ -95,6 +105,7 @@ pub(super) fn act_in(
     action: &Act,
     expected_version: Option<i64>,
     actor: &str,
+    notify: &Notify,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Result<Acted, ActError>> {
     wake_expired_in(tx, now, Some(fingerprint))?;
@@ -313,6 +324,12 @@ pub(super) fn act_in(
         note.as_deref(),
         None,
     )?;
+    // A person reopening an alert pages like the alert firing again.
+    if matches!(action, Act::Reopen { .. }) {
+        if let Ok(alert) = serde_json::from_str::<Alert>(&json) {
+            enqueue_alert_event(tx, notify, &alert, to, Topic::AlertReopened, version, now)?;
+        }
+    }
     Ok(Ok(Acted {
         status: to,
         version,

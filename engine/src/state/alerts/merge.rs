@@ -7,11 +7,13 @@ use display::alert::{SnoozeCondition, Status};
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
-use super::rows::{event, read_snooze, CLEAR_SNOOZE};
+use super::outbox::{enqueue_alert_event, Enqueued, Topic};
+use super::rows::{content_hash, event, insert_open, owners_column, read_snooze, CLEAR_SNOOZE};
 use super::snooze::{wake, wake_expired_in, wakes_on_merge};
 use super::store::{AlertStore, StateError};
 use crate::base::time::timestamp_ms as ts;
-use crate::rules::{Alert, Evaluation};
+use crate::notify_config::Notify;
+use crate::rules::Evaluation;
 
 /// What a merge did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +30,9 @@ pub struct MergeSummary {
     /// Snoozed alerts woken (time come, X % worse, next load).
     #[serde(default)]
     pub woke: usize,
+    /// Messages written to the outbox for these events (notify.yml's immediate routes).
+    #[serde(default)]
+    pub notified: Enqueued,
 }
 
 /// What a person sees and acts on; run ids and fetch times change with every load and are left
@@ -43,20 +48,6 @@ pub fn evaluation_digest(eval: &Evaluation) -> String {
     parts.sort();
     parts.push(eval.rules_digest.clone());
     crate::base::files::sha256_hex(parts.join("\n").as_bytes())
-}
-
-pub(super) fn content_hash(alert: &Alert) -> String {
-    let content = serde_json::json!({
-        "title": alert.title,
-        "explanation": alert.explanation,
-        "severity": alert.severity,
-        "values": alert.evidence.values,
-        "series": alert.evidence.series,
-        "actions": alert.actions,
-        "data_issue": alert.data_issue,
-        "projection": alert.evidence.projection,
-    });
-    crate::base::files::sha256_hex(content.to_string().as_bytes())
 }
 
 impl AlertStore {
@@ -114,7 +105,7 @@ impl AlertStore {
                 ..MergeSummary::default()
             });
         }
-        let summary = merge_in(&tx, eval, now).map_err(&err)?;
+        let summary = merge_in(&tx, eval, &self.notify, now).map_err(&err)?;
         tx.execute(
             "INSERT INTO evaluations (run_id, digest, at, summary_json) VALUES (?, ?, ?, ?)",
             params![
@@ -132,6 +123,7 @@ impl AlertStore {
 pub(super) fn merge_in(
     tx: &Transaction<'_>,
     eval: &Evaluation,
+    notify: &Notify,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<MergeSummary> {
     let mut summary = MergeSummary {
@@ -146,15 +138,7 @@ pub(super) fn merge_in(
         firing_now.insert(alert.fingerprint.as_str());
         let hash = content_hash(alert);
         let json = serde_json::to_string(alert).expect("alerts serialize");
-        let owners = format!(
-            ",{},",
-            alert
-                .actions
-                .iter()
-                .map(|a| a.owner.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+        let owners = owners_column(alert);
         let existing: Option<(String, String, Option<SnoozeCondition>)> = tx
             .query_row(
                 "SELECT status, content_hash, snoozed_until, snooze_kind, snooze_pct, \
@@ -164,30 +148,8 @@ pub(super) fn merge_in(
             )
             .optional()?;
         let Some((status, old_hash, snooze)) = existing else {
-            tx.execute(
-                "INSERT INTO alerts (fingerprint, rule_id, kind, severity, priority, entity, region, period, \
-                 status, firing, data_issue, owners, alert_json, content_hash, first_seen_at, opened_at, \
-                 updated_at, last_seen_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', 1, ?, ?, ?, ?, ?, ?, ?, ?)",
-                params![
-                    alert.fingerprint,
-                    alert.rule_id,
-                    alert.kind.as_str(),
-                    alert.severity.as_str(),
-                    alert.priority,
-                    alert.entity,
-                    alert.region,
-                    alert.period,
-                    alert.data_issue,
-                    owners,
-                    json,
-                    hash,
-                    now_s,
-                    now_s,
-                    now_s,
-                    eval.run_id
-                ],
-            )?;
-            event(
+            insert_open(tx, alert, &owners, &json, &hash, &eval.run_id, true, &now_s)?;
+            let version = event(
                 tx,
                 &alert.fingerprint,
                 now,
@@ -197,6 +159,15 @@ pub(super) fn merge_in(
                 Some(Status::Open),
                 None,
                 run,
+            )?;
+            summary.notified += enqueue_alert_event(
+                tx,
+                notify,
+                alert,
+                Status::Open,
+                Topic::AlertOpened,
+                version,
+                now,
             )?;
             summary.opened += 1;
             continue;
@@ -230,7 +201,7 @@ pub(super) fn merge_in(
             ],
         )?;
         if reopen {
-            event(
+            let version = event(
                 tx,
                 &alert.fingerprint,
                 now,
@@ -240,6 +211,15 @@ pub(super) fn merge_in(
                 Some(Status::Open),
                 Some("fired again"),
                 run,
+            )?;
+            summary.notified += enqueue_alert_event(
+                tx,
+                notify,
+                alert,
+                Status::Open,
+                Topic::AlertReopened,
+                version,
+                now,
             )?;
             summary.reopened += 1;
         } else if changed {

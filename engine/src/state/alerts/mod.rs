@@ -11,13 +11,15 @@
 //! One module per concern: [`store`] opens the file ([`schema`] creates and migrates it),
 //! [`filter`] and [`queries`] read, [`rows`] maps rows and writes events, [`merge`] folds an
 //! evaluation in, [`snooze`] wakes snoozed alerts, [`input`] checks what a person asks and
-//! [`act`] applies it through the transition table; [`health`] is the rules' track record.
+//! [`act`] applies it through the transition table; [`health`] is the rules' track record;
+//! [`outbox`] holds the notifications written with alert events, for the delivery worker.
 
 mod act;
 mod filter;
 mod health;
 mod input;
 mod merge;
+mod outbox;
 mod queries;
 mod rows;
 mod schema;
@@ -31,5 +33,8 @@ pub use input::{
     Act, ActError, Acted, InputError, SnoozeRequest, MAX_ASSIGNEE_CHARS, MAX_TEXT_BYTES,
 };
 pub use merge::{evaluation_digest, MergeSummary};
+pub use outbox::{
+    Attempt, ChannelHealth, DeliveryStatus, Enqueued, OutboxMessage, Topic, GIVE_UP_AFTER_HOURS,
+};
 pub use rows::{BadRecord, RawAlert};
 pub use store::{AlertStore, StateError, StateWatch, STATE_FILE};

@@ -169,3 +169,70 @@ pub(super) fn event(
     )?;
     Ok(version)
 }
+
+pub(super) fn content_hash(alert: &Alert) -> String {
+    let content = serde_json::json!({
+        "title": alert.title,
+        "explanation": alert.explanation,
+        "severity": alert.severity,
+        "values": alert.evidence.values,
+        "series": alert.evidence.series,
+        "actions": alert.actions,
+        "data_issue": alert.data_issue,
+        "projection": alert.evidence.projection,
+    });
+    crate::base::files::sha256_hex(content.to_string().as_bytes())
+}
+
+/// Writes a new alert, open (`firing`: a rule finds it now; a system alert raised outside an
+/// evaluation is not firing, so no merge clears it).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn insert_open(
+    tx: &Transaction<'_>,
+    alert: &Alert,
+    owners: &str,
+    json: &str,
+    hash: &str,
+    run_id: &str,
+    firing: bool,
+    now_s: &str,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO alerts (fingerprint, rule_id, kind, severity, priority, entity, region, period, \
+         status, firing, data_issue, owners, alert_json, content_hash, first_seen_at, opened_at, \
+         updated_at, last_seen_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )?
+    .execute(params![
+        alert.fingerprint,
+        alert.rule_id,
+        alert.kind.as_str(),
+        alert.severity.as_str(),
+        alert.priority,
+        alert.entity,
+        alert.region,
+        alert.period,
+        firing,
+        alert.data_issue,
+        owners,
+        json,
+        hash,
+        now_s,
+        now_s,
+        now_s,
+        run_id
+    ])?;
+    Ok(())
+}
+
+/// The `owners` column: `,a,b,` (so `LIKE '%,a,%'` finds an owner).
+pub(super) fn owners_column(alert: &Alert) -> String {
+    format!(
+        ",{},",
+        alert
+            .actions
+            .iter()
+            .map(|a| a.owner.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    )
+}

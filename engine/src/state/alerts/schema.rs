@@ -76,6 +76,45 @@ CREATE TABLE IF NOT EXISTS evaluations (
     summary_json  TEXT NOT NULL,
     PRIMARY KEY (run_id, digest)
 );
+-- The notifications' outbox: one row per message, written in the transaction of the alert event
+-- that causes it; the delivery worker claims due rows (a lease, so two processes never send one
+-- row at once) and records each attempt. `msg_id` is the webhook-id receivers de-duplicate by.
+CREATE TABLE IF NOT EXISTS outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    msg_id          TEXT NOT NULL UNIQUE,
+    channel         TEXT NOT NULL,
+    topic           TEXT NOT NULL,
+    fingerprint     TEXT,
+    rule_id         TEXT,
+    event_version   INTEGER,
+    route           INTEGER,
+    recipient       TEXT,
+    lang            TEXT NOT NULL,
+    body            TEXT,
+    status          TEXT NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    created_at      TEXT NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    last_attempt_at TEXT,
+    last_code       INTEGER,
+    last_reply      TEXT,
+    lease_owner     TEXT,
+    lease_until     TEXT,
+    delivered_at    TEXT
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at, id) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS outbox_by_alert ON outbox (fingerprint, channel, id)
+    WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS outbox_by_rule ON outbox (rule_id, channel, created_at);
+-- Each channel's health: consecutive failures, and whether a 410 Gone disabled it.
+CREATE TABLE IF NOT EXISTS notify_channels (
+    id              TEXT PRIMARY KEY,
+    failures        INTEGER NOT NULL DEFAULT 0,
+    failing_since   TEXT,
+    disabled_at     TEXT,
+    disabled_reason TEXT,
+    alerted_at      TEXT
+);
 ";
 
 /// Columns added after the first release of the state file: `(table, column, declaration)`.

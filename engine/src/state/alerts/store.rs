@@ -3,7 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use rusqlite::Connection;
+
+use crate::notify_config::Notify;
 
 use super::schema::{migrate, SCHEMA};
 
@@ -89,6 +93,9 @@ impl StateWatch {
 pub struct AlertStore {
     pub(super) path: PathBuf,
     pub(super) conn: Connection,
+    /// Where alert events are sent (notify.yml): their messages go into the outbox in the
+    /// event's own transaction. None configured: nothing is enqueued.
+    pub(super) notify: Arc<Notify>,
 }
 
 impl AlertStore {
@@ -123,7 +130,15 @@ impl AlertStore {
         Ok(AlertStore {
             path: path.to_path_buf(),
             conn,
+            notify: Arc::default(),
         })
+    }
+
+    /// The same store, writing the messages `notify` routes into the outbox with each alert
+    /// event.
+    pub fn with_notify(mut self, notify: Arc<Notify>) -> Self {
+        self.notify = notify;
+        self
     }
 
     pub fn path(&self) -> &Path {

@@ -1,0 +1,225 @@
+//! Draining the outbox: claim due messages under a lease, shape each for its channel, send it,
+//! record the answer, and schedule retries with exponential backoff and jitter.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use display::alert::Status;
+use display::Lang;
+use serde::Serialize;
+
+use super::message::{alert_content, channel_failing_content, payload};
+use super::send::{Sender, Verdict};
+use super::NotifyError;
+use crate::notify_config::Notify;
+use crate::state::alerts::{Attempt, OutboxMessage, Topic};
+use crate::state::AlertStore;
+
+/// The waits between attempts: about 5 s, 5 min, 30 min, 2 h, 5 h, 10 h (then 10 h until the
+/// 24 hours are up), each ±20 %.
+pub const BACKOFF_SECS: [u64; 6] = [5, 300, 1_800, 7_200, 18_000, 36_000];
+
+/// How the worker drains.
+#[derive(Debug, Clone)]
+pub struct DrainOptions {
+    /// Who holds the claims (a process id and a random part).
+    pub owner: String,
+    /// How long a claim holds: a process that dies mid-send frees its rows after it.
+    pub lease: Duration,
+    /// Messages claimed at a time.
+    pub batch: usize,
+    /// At most this many messages per drain (the loop is bounded).
+    pub max_messages: usize,
+    /// How long a receiver may take to answer.
+    pub timeout: Duration,
+    /// A channel failing this long raises a `pipeline` alert.
+    pub failing_after: Duration,
+}
+
+impl DrainOptions {
+    pub fn new(owner: impl Into<String>) -> Self {
+        DrainOptions {
+            owner: owner.into(),
+            lease: Duration::from_secs(60),
+            batch: 64,
+            max_messages: 100_000,
+            timeout: super::send::DEFAULT_TIMEOUT,
+            failing_after: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// A claim owner unique to this process and call.
+pub fn owner_id() -> String {
+    let mut buf = [0u8; 6];
+    let random = getrandom::fill(&mut buf)
+        .map(|_| hex::encode(buf))
+        .unwrap_or_else(|_| Utc::now().timestamp_nanos_opt().unwrap_or(0).to_string());
+    format!("{}-{random}", std::process::id())
+}
+
+/// What one drain did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Drained {
+    pub delivered: usize,
+    pub retrying: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+    /// Channels that crossed into "failing" (each raised a `pipeline` alert).
+    pub channels_failing: Vec<String>,
+}
+
+impl Drained {
+    pub fn sent(&self) -> usize {
+        self.delivered + self.retrying + self.failed
+    }
+}
+
+/// When to try again after `attempts` tries (this one included), `retry_after` the receiver's
+/// wish; jitter from the message's id, so retries of many messages spread out.
+pub fn next_attempt(
+    msg_id: &str,
+    attempts: i64,
+    retry_after: Option<Duration>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let i = usize::try_from(attempts.max(1) - 1)
+        .unwrap_or(0)
+        .min(BACKOFF_SECS.len() - 1);
+    let digest = crate::base::files::sha256_hex(format!("{msg_id}/{attempts}").as_bytes());
+    let spread = u64::from_str_radix(&digest[..4], 16).unwrap_or(0) as f64 / 65_535.0;
+    let base = BACKOFF_SECS[i] as f64 * (0.8 + 0.4 * spread);
+    let wait = Duration::from_secs_f64(base).max(retry_after.unwrap_or_default());
+    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::hours(10))
+}
+
+/// The payload of a message for its channel: the stored one (a retry sends the same bytes),
+/// else made from the alert now. `Err` is why it is not sent.
+fn body_of(
+    store: &AlertStore,
+    notify: &Notify,
+    m: &OutboxMessage,
+    now: DateTime<Utc>,
+) -> Result<String, String> {
+    let Some(channel) = notify.channel(&m.channel) else {
+        return Err(format!(
+            "channel `{}` is no longer in notify.yml",
+            m.channel
+        ));
+    };
+    if let Some(body) = &m.body {
+        return Ok(body.clone());
+    }
+    let Some(fingerprint) = &m.fingerprint else {
+        return Err("the message has no body".into());
+    };
+    let record = match store.get(fingerprint) {
+        Ok(Some(r)) => r,
+        Ok(None) => return Err(format!("no alert `{fingerprint}`")),
+        Err(e) => return Err(e.to_string()),
+    };
+    // Acknowledged, snoozed, dismissed (or closed) since: it does not page.
+    if record.status != Status::Open {
+        return Err(format!(
+            "the alert is {} now; it does not page",
+            record.status.as_str()
+        ));
+    }
+    let lang = Lang::parse(&m.lang).unwrap_or(notify.lang);
+    let content = alert_content(m.topic, &record, lang, &notify.base_url, m.event_version);
+    Ok(payload(channel.kind, &content, now))
+}
+
+/// Sends the due messages of the data folder's outbox once (`actionboard notify send`, and each
+/// tick of the server's worker). Blocking: call it on a blocking thread.
+pub fn drain(
+    data_dir: &Path,
+    notify: &Notify,
+    options: &DrainOptions,
+) -> Result<Drained, NotifyError> {
+    let mut store = AlertStore::open_in(data_dir)?;
+    let sender = Sender::new(options.timeout);
+    let mut done = Drained::default();
+    let mut handled = 0;
+    while handled < options.max_messages {
+        let now = Utc::now();
+        let batch = store.claim_due(&options.owner, now, options.lease, options.batch)?;
+        if batch.is_empty() {
+            break;
+        }
+        handled += batch.len();
+        let mut results = Vec::with_capacity(batch.len());
+        for m in &batch {
+            let now = Utc::now();
+            let body = match body_of(&store, notify, m, now) {
+                Ok(b) => b,
+                Err(reply) => {
+                    done.cancelled += 1;
+                    results.push((m.id, None, Attempt::Cancelled { reply }));
+                    continue;
+                }
+            };
+            let Some(channel) = notify.channel(&m.channel) else {
+                continue;
+            };
+            let answer = sender.send(channel, &m.msg_id, &body, m.recipient.as_deref(), now);
+            let attempt = match answer.verdict {
+                Verdict::Delivered => {
+                    done.delivered += 1;
+                    Attempt::Delivered {
+                        code: answer.code,
+                        reply: answer.reply,
+                    }
+                }
+                Verdict::Retry { after } => {
+                    done.retrying += 1;
+                    Attempt::Retry {
+                        code: answer.code,
+                        reply: answer.reply,
+                        at: next_attempt(&m.msg_id, m.attempts + 1, after, now),
+                    }
+                }
+                Verdict::Final | Verdict::Gone => {
+                    done.failed += 1;
+                    Attempt::Failed {
+                        code: answer.code,
+                        reply: answer.reply,
+                        disable: answer.verdict == Verdict::Gone,
+                    }
+                }
+            };
+            results.push((m.id, Some(body), attempt));
+        }
+        store.record_attempts(&options.owner, &results, Utc::now())?;
+    }
+    let now = Utc::now();
+    let since = now - chrono::Duration::from_std(options.failing_after).unwrap_or_default();
+    for health in store.channels_to_alert(since, now)? {
+        let why = match &health.disabled_reason {
+            Some(r) => format!("disabled after 410 Gone: {r}"),
+            None => format!(
+                "{} failed attempts since {}",
+                health.failures,
+                health
+                    .failing_since
+                    .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default()
+            ),
+        };
+        store.raise_channel_alert(&health.id, &why, now)?;
+        for other in notify.channels.iter().filter(|c| c.id != health.id) {
+            let content = channel_failing_content(&health.id, &why, other.lang, &notify.base_url);
+            store.enqueue(
+                &other.id,
+                Topic::ChannelFailing,
+                None,
+                other.lang,
+                &payload(other.kind, &content, now),
+                now,
+            )?;
+        }
+        done.channels_failing.push(health.id);
+    }
+    Ok(done)
+}

@@ -1,0 +1,745 @@
+//! The notifications' outbox: messages written in the same transaction as the alert event that
+//! causes them (a merge opening or reopening an alert, a person reopening one), claimed by the
+//! delivery worker under a lease and recorded attempt by attempt.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use display::alert::Status;
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use serde::Serialize;
+
+use super::rows::parse_ts;
+use super::store::{AlertStore, StateError};
+use crate::base::time::timestamp_ms as ts;
+use crate::notify_config::{Notify, Send, Subject};
+use crate::rules::Alert;
+
+/// Why a message is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    /// A new alert.
+    AlertOpened,
+    /// An alert that fired again after it was resolved or cleared, or that a person reopened.
+    AlertReopened,
+    /// A channel that keeps failing.
+    ChannelFailing,
+    /// An owner's daily digest.
+    Digest,
+    /// `actionboard notify test`.
+    Test,
+}
+
+impl Topic {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::AlertOpened => "alert_opened",
+            Topic::AlertReopened => "alert_reopened",
+            Topic::ChannelFailing => "channel_failing",
+            Topic::Digest => "digest",
+            Topic::Test => "test",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Topic> {
+        Some(match s {
+            "alert_opened" => Topic::AlertOpened,
+            "alert_reopened" => Topic::AlertReopened,
+            "channel_failing" => Topic::ChannelFailing,
+            "digest" => Topic::Digest,
+            "test" => Topic::Test,
+            _ => return None,
+        })
+    }
+}
+
+/// Where a message is in its delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its (next) attempt.
+    Pending,
+    Delivered,
+    /// Given up: a final answer (4xx other than 408/429), retries exhausted, channel disabled.
+    Failed,
+    /// Not sent: the alert was acknowledged, snoozed or dismissed before it went out, or the
+    /// channel is no longer configured.
+    Cancelled,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(s: &str) -> DeliveryStatus {
+        match s {
+            "delivered" => DeliveryStatus::Delivered,
+            "failed" => DeliveryStatus::Failed,
+            "cancelled" => DeliveryStatus::Cancelled,
+            _ => DeliveryStatus::Pending,
+        }
+    }
+}
+
+/// One message of the outbox as the worker and the deliveries listing see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboxMessage {
+    pub id: i64,
+    /// The `webhook-id`: the same across retries, so receivers de-duplicate by it.
+    pub msg_id: String,
+    pub channel: String,
+    pub topic: Topic,
+    pub fingerprint: Option<String>,
+    pub rule_id: Option<String>,
+    pub event_version: Option<i64>,
+    /// The route (its index in notify.yml, from 0) that sent it.
+    pub route: Option<i64>,
+    /// A digest's owner, a test's note.
+    pub recipient: Option<String>,
+    pub lang: String,
+    /// The payload as first sent (kept, so a retry sends the same bytes).
+    pub body: Option<String>,
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// The HTTP status, or the SMTP reply code.
+    pub last_code: Option<i64>,
+    /// What the receiver answered (the start of its body, the SMTP reply, the error).
+    pub last_reply: Option<String>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+const MESSAGE_COLUMNS: &str = "id, msg_id, channel, topic, fingerprint, rule_id, event_version, \
+    route, recipient, lang, body, status, attempts, created_at, next_attempt_at, \
+    last_attempt_at, last_code, last_reply, delivered_at";
+
+fn read_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxMessage> {
+    let topic: String = r.get(3)?;
+    Ok(OutboxMessage {
+        id: r.get(0)?,
+        msg_id: r.get(1)?,
+        channel: r.get(2)?,
+        topic: Topic::parse(&topic).unwrap_or(Topic::Test),
+        fingerprint: r.get(4)?,
+        rule_id: r.get(5)?,
+        event_version: r.get(6)?,
+        route: r.get(7)?,
+        recipient: r.get(8)?,
+        lang: r.get(9)?,
+        body: r.get(10)?,
+        status: DeliveryStatus::parse(&r.get::<_, String>(11)?),
+        attempts: r.get(12)?,
+        created_at: parse_ts(&r.get::<_, String>(13)?),
+        next_attempt_at: parse_ts(&r.get::<_, String>(14)?),
+        last_attempt_at: r.get::<_, Option<String>>(15)?.map(|t| parse_ts(&t)),
+        last_code: r.get(16)?,
+        last_reply: r.get(17)?,
+        delivered_at: r.get::<_, Option<String>>(18)?.map(|t| parse_ts(&t)),
+    })
+}
+
+/// A message id no other message has: derived from what makes the message unique (the event's
+/// alert and version, the channel, the time), so writing it needs no randomness.
+fn msg_id(parts: &[&str]) -> String {
+    let digest = crate::base::files::sha256_hex(parts.join("\u{0}").as_bytes());
+    format!("msg_{}", &digest[..24])
+}
+
+/// How many immediate messages went out in the last hour for `rule` on `channel`.
+fn sent_last_hour(
+    tx: &Transaction<'_>,
+    rule: &str,
+    channel: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<u32> {
+    tx.prepare_cached(
+        "SELECT count(*) FROM outbox WHERE rule_id = ? AND channel = ? AND created_at > ?",
+    )?
+    .query_row(params![rule, channel, ts(now - Duration::hours(1))], |r| {
+        r.get(0)
+    })
+}
+
+/// What enqueuing an alert event did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Enqueued {
+    pub messages: usize,
+    /// Held back by the per-rule rate limit (the alerts stay in the owners' digests).
+    pub rate_limited: usize,
+}
+
+impl std::ops::AddAssign for Enqueued {
+    fn add_assign(&mut self, other: Enqueued) {
+        self.messages += other.messages;
+        self.rate_limited += other.rate_limited;
+    }
+}
+
+/// Writes, in the caller's transaction, one message per channel that a route sends `alert`'s
+/// event to immediately. Events of alerts that do not page (snoozed, acknowledged, dismissed)
+/// write nothing.
+pub(super) fn enqueue_alert_event(
+    tx: &Transaction<'_>,
+    notify: &Notify,
+    alert: &Alert,
+    status: Status,
+    topic: Topic,
+    version: i64,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Enqueued> {
+    let mut done = Enqueued::default();
+    if !notify.sends_immediately() || status != Status::Open {
+        return Ok(done);
+    }
+    let owners: Vec<&str> = alert.actions.iter().map(|a| a.owner.as_str()).collect();
+    let subject = Subject {
+        severity: alert.severity,
+        rule_id: &alert.rule_id,
+        region: alert.region.as_deref(),
+        owners: &owners,
+        data_issue: alert.data_issue,
+    };
+    let now_s = ts(now);
+    for reach in notify.reach(&subject, Send::Immediately) {
+        let channel = &notify.channels[reach.channel];
+        if sent_last_hour(tx, &alert.rule_id, &channel.id, now)? >= notify.rate_limit_per_rule {
+            done.rate_limited += 1;
+            continue;
+        }
+        let version_s = version.to_string();
+        tx.prepare_cached(
+            "INSERT INTO outbox (msg_id, channel, topic, fingerprint, rule_id, event_version, route, \
+             lang, status, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+        )?
+        .execute(params![
+            msg_id(&[&alert.fingerprint, &version_s, &channel.id, &now_s]),
+            channel.id,
+            topic.as_str(),
+            alert.fingerprint,
+            alert.rule_id,
+            version,
+            reach.route as i64,
+            channel.lang.code(),
+            now_s,
+            now_s
+        ])?;
+        done.messages += 1;
+    }
+    Ok(done)
+}
+
+/// What happened to one attempt, as the worker records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    Delivered {
+        code: Option<i64>,
+        reply: String,
+    },
+    /// Try again at `at` (or give up when that is past the 24 hours a message is tried for).
+    Retry {
+        code: Option<i64>,
+        reply: String,
+        at: DateTime<Utc>,
+    },
+    /// A final failure; `disable` also disables the channel (410 Gone).
+    Failed {
+        code: Option<i64>,
+        reply: String,
+        disable: bool,
+    },
+    /// Not sent (the alert no longer pages, the channel is gone).
+    Cancelled {
+        reply: String,
+    },
+}
+
+/// How long a message is tried for.
+pub const GIVE_UP_AFTER_HOURS: i64 = 24;
+
+/// A channel's health, as the deliveries listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChannelHealth {
+    pub id: String,
+    pub failures: i64,
+    pub failing_since: Option<DateTime<Utc>>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub disabled_reason: Option<String>,
+}
+
+impl AlertStore {
+    fn write_tx(&mut self) -> Result<Transaction<'_>, StateError> {
+        let path = self.path.clone();
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(move |source| StateError::Sqlite { path, source })
+    }
+
+    /// Enqueues a message that no alert event causes (a digest, a test, a failing channel).
+    pub fn enqueue(
+        &mut self,
+        channel: &str,
+        topic: Topic,
+        recipient: Option<&str>,
+        lang: display::Lang,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<OutboxMessage, StateError> {
+        let err = self.err_owned();
+        let tx = self.write_tx()?;
+        let now_s = ts(now);
+        let id: i64 = tx
+            .query_row(
+                "INSERT INTO outbox (msg_id, channel, topic, recipient, lang, body, status, created_at, \
+                 next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
+                params![
+                    msg_id(&[channel, topic.as_str(), recipient.unwrap_or(""), &now_s, body]),
+                    channel,
+                    topic.as_str(),
+                    recipient,
+                    lang.code(),
+                    body,
+                    now_s,
+                    now_s
+                ],
+                |r| r.get(0),
+            )
+            .map_err(&err)?;
+        let message = tx
+            .query_row(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE id = ?"),
+                params![id],
+                read_message,
+            )
+            .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(message)
+    }
+
+    fn err_owned(&self) -> impl Fn(rusqlite::Error) -> StateError {
+        let path = self.path.clone();
+        move |source| StateError::Sqlite {
+            path: path.clone(),
+            source,
+        }
+    }
+
+    /// Claims up to `limit` due messages for `owner` until `now + lease`: pending, due, not
+    /// leased by anyone else, and the oldest unfinished message of their alert on their channel
+    /// (messages of one alert go out in order). Another process draining at the same time
+    /// claims other rows, or none.
+    pub fn claim_due(
+        &mut self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StateError> {
+        let err = self.err_owned();
+        let tx = self.write_tx()?;
+        let now_s = ts(now);
+        let until = ts(now + Duration::from_std(lease).unwrap_or(Duration::seconds(60)));
+        let claimed = {
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "UPDATE outbox SET lease_owner = ?1, lease_until = ?2 WHERE id IN ( \
+                       SELECT o.id FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_at <= ?3 \
+                       AND (o.lease_until IS NULL OR o.lease_until <= ?3) \
+                       AND NOT EXISTS (SELECT 1 FROM notify_channels c WHERE c.id = o.channel \
+                                       AND c.disabled_at IS NOT NULL) \
+                       AND (o.fingerprint IS NULL OR NOT EXISTS (SELECT 1 FROM outbox p \
+                            WHERE p.fingerprint = o.fingerprint AND p.channel = o.channel \
+                            AND p.status = 'pending' AND p.id < o.id)) \
+                       ORDER BY o.next_attempt_at, o.id LIMIT ?4) \
+                     RETURNING {MESSAGE_COLUMNS}"
+                ))
+                .map_err(&err)?;
+            let rows = stmt
+                .query_map(params![owner, until, now_s, limit as i64], read_message)
+                .map_err(&err)?;
+            let mut claimed = rows.collect::<Result<Vec<_>, _>>().map_err(&err)?;
+            claimed.sort_by_key(|m| m.id);
+            claimed
+        };
+        tx.commit().map_err(&err)?;
+        Ok(claimed)
+    }
+
+    /// Records attempts of messages `owner` claimed (an attempt whose lease was lost to another
+    /// process meanwhile is not recorded: that process owns the row now). `body` is the
+    /// payload sent, kept for retries. Returns the channels that crossed into failing.
+    pub fn record_attempts(
+        &mut self,
+        owner: &str,
+        attempts: &[(i64, Option<String>, Attempt)],
+        now: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        let err = self.err_owned();
+        let tx = self.write_tx()?;
+        let now_s = ts(now);
+        let give_up = |created: &str| parse_ts(created) + Duration::hours(GIVE_UP_AFTER_HOURS);
+        for (id, body, attempt) in attempts {
+            let row: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT channel, created_at FROM outbox WHERE id = ? AND lease_owner = ? AND status = 'pending'",
+                    params![id, owner],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(&err)?;
+            let Some((channel, created)) = row else {
+                continue;
+            };
+            let (status, code, reply, next, counts, ok): (
+                DeliveryStatus,
+                Option<i64>,
+                &str,
+                DateTime<Utc>,
+                bool,
+                Option<bool>,
+            ) = match attempt {
+                Attempt::Delivered { code, reply } => (
+                    DeliveryStatus::Delivered,
+                    *code,
+                    reply,
+                    now,
+                    true,
+                    Some(true),
+                ),
+                Attempt::Retry { code, reply, at } => {
+                    if *at > give_up(&created) {
+                        (DeliveryStatus::Failed, *code, reply, now, true, Some(false))
+                    } else {
+                        (
+                            DeliveryStatus::Pending,
+                            *code,
+                            reply,
+                            *at,
+                            true,
+                            Some(false),
+                        )
+                    }
+                }
+                Attempt::Failed {
+                    code,
+                    reply,
+                    disable,
+                } => {
+                    if *disable {
+                        tx.execute(
+                            "INSERT INTO notify_channels (id, disabled_at, disabled_reason) VALUES (?, ?, ?) \
+                             ON CONFLICT (id) DO UPDATE SET disabled_at = excluded.disabled_at, \
+                             disabled_reason = excluded.disabled_reason",
+                            params![channel, now_s, reply],
+                        )
+                        .map_err(&err)?;
+                    }
+                    (DeliveryStatus::Failed, *code, reply, now, true, Some(false))
+                }
+                Attempt::Cancelled { reply } => {
+                    (DeliveryStatus::Cancelled, None, reply, now, false, None)
+                }
+            };
+            let reply: String = reply.chars().take(500).collect();
+            tx.prepare_cached(
+                "UPDATE outbox SET status = ?, attempts = attempts + ?, last_attempt_at = ?, \
+                 last_code = COALESCE(?, last_code), last_reply = ?, next_attempt_at = ?, \
+                 delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END, \
+                 body = COALESCE(body, ?), lease_owner = NULL, lease_until = NULL WHERE id = ?",
+            )
+            .map_err(&err)?
+            .execute(params![
+                status.as_str(),
+                counts as i64,
+                counts.then_some(now_s.as_str()),
+                code,
+                reply,
+                ts(next),
+                status.as_str(),
+                now_s,
+                body,
+                id
+            ])
+            .map_err(&err)?;
+            match ok {
+                Some(true) => {
+                    tx.prepare_cached(
+                        "UPDATE notify_channels SET failures = 0, failing_since = NULL, alerted_at = NULL WHERE id = ?",
+                    )
+                    .map_err(&err)?
+                    .execute(params![channel])
+                    .map_err(&err)?;
+                }
+                Some(false) => {
+                    tx.prepare_cached(
+                        "INSERT INTO notify_channels (id, failures, failing_since) VALUES (?, 1, ?) \
+                         ON CONFLICT (id) DO UPDATE SET failures = failures + 1, \
+                         failing_since = COALESCE(failing_since, excluded.failing_since)",
+                    )
+                    .map_err(&err)?
+                    .execute(params![channel, now_s])
+                    .map_err(&err)?;
+                }
+                None => {}
+            }
+        }
+        tx.commit().map_err(&err)
+    }
+
+    /// The channels failing since before `since` that were not alerted about yet; marks them
+    /// alerted (so a failing channel raises one alert, until it delivers again).
+    pub fn channels_to_alert(
+        &mut self,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ChannelHealth>, StateError> {
+        let err = self.err_owned();
+        let tx = self.write_tx()?;
+        let rows = {
+            let mut stmt = tx
+                .prepare(
+                    "UPDATE notify_channels SET alerted_at = ?1 WHERE alerted_at IS NULL \
+                     AND ((failing_since IS NOT NULL AND failing_since <= ?2) OR disabled_at IS NOT NULL) \
+                     RETURNING id, failures, failing_since, disabled_at, disabled_reason",
+                )
+                .map_err(&err)?;
+            let rows = stmt
+                .query_map(params![ts(now), ts(since)], read_health)
+                .map_err(&err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(&err)?
+        };
+        tx.commit().map_err(&err)?;
+        Ok(rows)
+    }
+
+    /// Every channel's health that has a record.
+    pub fn channel_health(&self) -> Result<Vec<ChannelHealth>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, failures, failing_since, disabled_at, disabled_reason FROM notify_channels ORDER BY id",
+            )
+            .map_err(self.err())?;
+        let rows = stmt.query_map([], read_health).map_err(self.err())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
+    }
+
+    /// Enables a channel a 410 disabled (its URL was fixed).
+    pub fn enable_channel(&mut self, id: &str) -> Result<bool, StateError> {
+        let err = self.err_owned();
+        let n = self
+            .conn
+            .execute(
+                "UPDATE notify_channels SET disabled_at = NULL, disabled_reason = NULL, alerted_at = NULL, \
+                 failures = 0, failing_since = NULL WHERE id = ?",
+                params![id],
+            )
+            .map_err(&err)?;
+        Ok(n > 0)
+    }
+
+    /// The newest `limit` messages, newest first.
+    pub fn deliveries(&self, limit: usize) -> Result<Vec<OutboxMessage>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM outbox ORDER BY id DESC LIMIT ?"
+            ))
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![limit as i64], read_message)
+            .map_err(self.err())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
+    }
+
+    pub fn delivery(&self, id: i64) -> Result<Option<OutboxMessage>, StateError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE id = ?"),
+                params![id],
+                read_message,
+            )
+            .optional()
+            .map_err(self.err())
+    }
+
+    /// Counts of messages per status.
+    pub fn delivery_counts(&self) -> Result<HashMap<String, i64>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT status, count(*) FROM outbox GROUP BY status")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.err())?;
+        rows.collect::<Result<HashMap<_, _>, _>>()
+            .map_err(self.err())
+    }
+
+    /// Sends message `id` again (a resend from the deliveries page or `notify retry`): due now,
+    /// with the same webhook-id. `None` when there is no such message; its status before.
+    pub fn retry_delivery(
+        &mut self,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DeliveryStatus>, StateError> {
+        let err = self.err_owned();
+        let tx = self.write_tx()?;
+        let before: Option<String> = tx
+            .query_row("SELECT status FROM outbox WHERE id = ?", params![id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(&err)?;
+        let Some(before) = before else {
+            return Ok(None);
+        };
+        // A resend starts a new 24 hours of tries.
+        tx.execute(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = ?1, created_at = ?1, \
+             lease_owner = NULL, lease_until = NULL WHERE id = ?2",
+            params![ts(now), id],
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(Some(DeliveryStatus::parse(&before)))
+    }
+}
+
+/// The `pipeline`-kind alert of a notification channel that keeps failing.
+fn channel_alert(channel: &str, why: &str) -> Alert {
+    use display::alert::{Action, Evidence, Scope};
+    use display::Text;
+    Alert {
+        fingerprint: format!("notify_channel:{channel}:channel"),
+        rule_id: "notify_channel".into(),
+        rule_name: Text::new("Notification channel failing", "알림 채널 전송 실패"),
+        kind: "pipeline".into(),
+        severity: display::alert::Severity::High,
+        // As a pipeline alert: it affects every message.
+        priority: 3.6,
+        scope: Scope::Global,
+        entity: channel.to_string(),
+        entity_name: channel.to_string(),
+        region: None,
+        period: "channel".into(),
+        title: Text::new(
+            format!("Notifications to `{channel}` keep failing"),
+            format!("`{channel}` 채널로 알림이 전송되지 않고 있습니다"),
+        ),
+        explanation: Text::new(
+            format!("Messages to the channel `{channel}` are not delivered: {why}."),
+            format!("`{channel}` 채널로 메시지가 전달되지 않습니다: {why}."),
+        ),
+        evidence: Evidence {
+            metric: String::new(),
+            metric_label: Text::default(),
+            format: display::Format::Count,
+            values: Default::default(),
+            series: Vec::new(),
+            source: None,
+            run_id: String::new(),
+            projection: false,
+            data_issue_reason: None,
+        },
+        actions: vec![Action {
+            text: Text::new(
+                "Check the channel's address and secret in notify.yml and the environment, then resend from the Deliveries page (or `actionboard notify retry`).",
+                "notify.yml과 환경 변수에서 채널 주소와 비밀 값을 확인한 뒤, 알림 전송 페이지(또는 `actionboard notify retry`)에서 다시 보내세요.",
+            ),
+            owner: "admin".into(),
+            owner_label: Text::new("Administrators", "관리자"),
+            due_days: 1,
+        }],
+        data_issue: false,
+        auto_resolve: false,
+    }
+}
+
+impl AlertStore {
+    /// Raises (or reopens) the `pipeline` alert of a channel that keeps failing, with its event
+    /// and its messages to the other channels' routes, in one transaction. It is not firing, so
+    /// no merge clears it: a person resolves it once the channel works.
+    pub fn raise_channel_alert(
+        &mut self,
+        channel: &str,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StateError> {
+        use super::rows::event;
+        use super::rows::{content_hash, insert_open, owners_column};
+        let err = self.err_owned();
+        let notify = self.notify.clone();
+        let alert = channel_alert(channel, why);
+        let tx = self.write_tx()?;
+        let status: Option<String> = tx
+            .query_row(
+                "SELECT status FROM alerts WHERE fingerprint = ?",
+                params![alert.fingerprint],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(&err)?;
+        let json = serde_json::to_string(&alert).expect("alerts serialize");
+        let from = status.as_deref().and_then(Status::parse);
+        let (kind, topic) = match from {
+            None => {
+                insert_open(
+                    &tx,
+                    &alert,
+                    &owners_column(&alert),
+                    &json,
+                    &content_hash(&alert),
+                    "",
+                    false,
+                    &ts(now),
+                )
+                .map_err(&err)?;
+                ("opened", Topic::AlertOpened)
+            }
+            Some(Status::Resolved | Status::Cleared) => {
+                tx.execute(
+                    "UPDATE alerts SET status = 'open', alert_json = ?, opened_at = ?, updated_at = ? WHERE fingerprint = ?",
+                    params![json, ts(now), ts(now), alert.fingerprint],
+                )
+                .map_err(&err)?;
+                ("reopened", Topic::AlertReopened)
+            }
+            // Open, or a person is on it already.
+            Some(_) => return Ok(()),
+        };
+        let version = event(
+            &tx,
+            &alert.fingerprint,
+            now,
+            "system",
+            kind,
+            from,
+            Some(Status::Open),
+            Some(why),
+            None,
+        )
+        .map_err(&err)?;
+        enqueue_alert_event(&tx, &notify, &alert, Status::Open, topic, version, now)
+            .map_err(&err)?;
+        tx.commit().map_err(&err)
+    }
+}
+
+fn read_health(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelHealth> {
+    Ok(ChannelHealth {
+        id: r.get(0)?,
+        failures: r.get(1)?,
+        failing_since: r.get::<_, Option<String>>(2)?.map(|t| parse_ts(&t)),
+        disabled_at: r.get::<_, Option<String>>(3)?.map(|t| parse_ts(&t)),
+        disabled_reason: r.get(4)?,
+    })
+}

@@ -1,0 +1,369 @@
+//! The notifications' outbox on a real SQLite file: messages written in the very transaction of
+//! the alert event (a failed merge leaves none), one per event and never one per run, none for
+//! alerts that do not page, the per-rule rate limit, claims that two processes never share,
+//! messages of one alert in order, retries and their 24 hours.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use engine::notify_config::Notify;
+use engine::rules::{Alert, Evaluation};
+use engine::state::alerts::{Attempt, DeliveryStatus, Topic};
+use engine::state::{Act, AlertStore, Status};
+use testkit::alerts::alert;
+
+const HIGH_ONLY: &str = "channels:
+  - { id: hook, kind: webhook, url: 'http://127.0.0.1:9/x', secret_env: TEST_HOOK_SECRET }
+  - { id: chat, kind: slack, url: 'http://127.0.0.1:9/s' }
+routes:
+  - match: { severity: [critical, high] }
+    send: immediately
+    to: [hook]
+  - match: { owner: [apac_desk] }
+    send: immediately
+    to: [chat, hook]
+  - match: {}
+    send: digest
+    to: [chat]
+";
+
+fn notify(text: &str) -> Arc<Notify> {
+    Arc::new(Notify::parse(text, Path::new("notify.yml")).unwrap())
+}
+
+fn eval(run: &str, alerts: Vec<Alert>) -> Evaluation {
+    Evaluation {
+        run_id: run.into(),
+        rules_digest: "digest".into(),
+        alerts: alerts
+            .into_iter()
+            .map(|mut a| {
+                a.evidence.run_id = run.into();
+                a
+            })
+            .collect(),
+        per_rule: Vec::new(),
+        evaluated_periods: Default::default(),
+    }
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap()
+}
+
+fn store(dir: &Path, text: &str) -> AlertStore {
+    AlertStore::open_in(dir).unwrap().with_notify(notify(text))
+}
+
+fn messages(store: &AlertStore) -> Vec<(String, String, Topic)> {
+    let mut all: Vec<_> = store
+        .deliveries(1000)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.fingerprint.unwrap_or_default(), m.channel, m.topic))
+        .collect();
+    all.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    all
+}
+
+#[test]
+fn new_alerts_are_enqueued_by_route_once_per_event_never_per_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(dir.path(), HIGH_ONLY);
+    // 0 critical (apac_desk), 1 high, 2 medium, 3 low (apac_desk).
+    let alerts: Vec<Alert> = (0..4).map(alert).collect();
+    let summary = s.merge(&eval("run1", alerts.clone()), t0()).unwrap();
+    assert_eq!(summary.opened, 4);
+    let fp = |i: usize| alerts[i].fingerprint.clone();
+    assert_eq!(
+        messages(&s),
+        vec![
+            (fp(0), "chat".into(), Topic::AlertOpened),
+            (fp(0), "hook".into(), Topic::AlertOpened),
+            (fp(1), "hook".into(), Topic::AlertOpened),
+            (fp(3), "chat".into(), Topic::AlertOpened),
+            (fp(3), "hook".into(), Topic::AlertOpened),
+        ],
+        "critical/high to the hook, apac_desk's to chat and hook, each channel once"
+    );
+    assert_eq!(summary.notified.messages, 5);
+    // The same alerts in the next run: no event, no message.
+    let again = s
+        .merge(&eval("run2", alerts.clone()), t0() + Duration::hours(1))
+        .unwrap();
+    assert_eq!((again.opened, again.notified.messages), (0, 0));
+    assert_eq!(messages(&s).len(), 5);
+    // Resolved, then firing again: the reopening pages.
+    s.act(
+        &fp(1),
+        &Act::Resolve { note: None },
+        None,
+        "kim",
+        t0() + Duration::hours(2),
+    )
+    .unwrap();
+    let reopened = s
+        .merge(&eval("run3", alerts.clone()), t0() + Duration::hours(3))
+        .unwrap();
+    assert_eq!(reopened.reopened, 1);
+    let reopen_msgs: Vec<_> = messages(&s)
+        .into_iter()
+        .filter(|m| m.2 == Topic::AlertReopened)
+        .collect();
+    assert_eq!(
+        reopen_msgs,
+        vec![(fp(1), "hook".into(), Topic::AlertReopened)]
+    );
+}
+
+#[test]
+fn the_message_and_the_event_commit_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(dir.path(), HIGH_ONLY);
+    // The merge's last write fails: the whole transaction, outbox rows included, rolls back.
+    let conn =
+        rusqlite::Connection::open(dir.path().join(engine::state::alerts::STATE_FILE)).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER fail_merge BEFORE INSERT ON evaluations BEGIN SELECT RAISE(ABORT, 'boom'); END;",
+    )
+    .unwrap();
+    assert!(s.merge(&eval("run1", vec![alert(0)]), t0()).is_err());
+    assert!(
+        s.deliveries(10).unwrap().is_empty(),
+        "no message without its event"
+    );
+    assert!(s.get(&alert(0).fingerprint).unwrap().is_none());
+    conn.execute_batch("DROP TRIGGER fail_merge").unwrap();
+    s.merge(&eval("run1", vec![alert(0)]), t0()).unwrap();
+    assert_eq!(s.deliveries(10).unwrap().len(), 2);
+}
+
+#[test]
+fn a_person_reopening_pages_and_other_actions_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(dir.path(), HIGH_ONLY);
+    let a = alert(1);
+    s.merge(&eval("run1", vec![a.clone()]), t0()).unwrap();
+    assert_eq!(s.deliveries(10).unwrap().len(), 1);
+    let t = t0() + Duration::minutes(5);
+    s.act(
+        &a.fingerprint,
+        &Act::Acknowledge { note: None },
+        None,
+        "kim",
+        t,
+    )
+    .unwrap();
+    s.act(&a.fingerprint, &Act::Resolve { note: None }, None, "kim", t)
+        .unwrap();
+    assert_eq!(
+        s.deliveries(10).unwrap().len(),
+        1,
+        "acknowledging or resolving pages nobody"
+    );
+    s.act(&a.fingerprint, &Act::Reopen { note: None }, None, "kim", t)
+        .unwrap();
+    let all = s.deliveries(10).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].topic, Topic::AlertReopened);
+    assert_eq!(
+        all[0].event_version,
+        Some(s.get(&a.fingerprint).unwrap().unwrap().version)
+    );
+}
+
+#[test]
+fn the_rate_limit_holds_back_a_rule_that_floods() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "defaults: { rate_limit_per_rule: 3 }\n".to_string() + HIGH_ONLY;
+    let mut s = store(dir.path(), &text);
+    // Critical and high of one rule: 10 of them, i = 0,1,4,5,8,9,…
+    let alerts: Vec<Alert> = (0..20).filter(|i| i % 4 < 2).map(alert).collect();
+    let summary = s.merge(&eval("run1", alerts), t0()).unwrap();
+    let hook = s
+        .deliveries(100)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.channel == "hook")
+        .count();
+    assert_eq!(hook, 3);
+    assert!(summary.notified.rate_limited >= 7, "{summary:?}");
+}
+
+#[test]
+fn claims_are_disjoint_ordered_per_alert_and_retried_until_24_hours() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(dir.path(), HIGH_ONLY);
+    let a = alert(1);
+    s.merge(&eval("run1", vec![a.clone(), alert(5)]), t0())
+        .unwrap();
+    s.act(
+        &a.fingerprint,
+        &Act::Resolve { note: None },
+        None,
+        "kim",
+        t0(),
+    )
+    .unwrap();
+    s.act(
+        &a.fingerprint,
+        &Act::Reopen { note: None },
+        None,
+        "kim",
+        t0(),
+    )
+    .unwrap();
+    // Three messages: alert 1 opened and reopened, alert 5 opened.
+    assert_eq!(s.deliveries(10).unwrap().len(), 3);
+    let now = t0() + Duration::minutes(1);
+    let lease = StdDuration::from_secs(60);
+    let mut other = AlertStore::open_in(dir.path()).unwrap();
+    let first = s.claim_due("a", now, lease, 10).unwrap();
+    let second = other.claim_due("b", now, lease, 10).unwrap();
+    assert_eq!(
+        first.len(),
+        2,
+        "the reopening waits for the opening: {first:?}"
+    );
+    assert!(second.is_empty(), "leased rows are nobody else's");
+    assert!(first.iter().all(|m| m.topic == Topic::AlertOpened));
+    // The first answer: 500 → retry in 5 s; the other delivered.
+    let retry_at = now + Duration::seconds(5);
+    s.record_attempts(
+        "a",
+        &[
+            (
+                first[0].id,
+                Some("{}".into()),
+                Attempt::Retry {
+                    code: Some(500),
+                    reply: "down".into(),
+                    at: retry_at,
+                },
+            ),
+            (
+                first[1].id,
+                Some("{}".into()),
+                Attempt::Delivered {
+                    code: Some(200),
+                    reply: "ok".into(),
+                },
+            ),
+        ],
+        now,
+    )
+    .unwrap();
+    assert!(other.claim_due("b", now, lease, 10).unwrap().is_empty());
+    let later = other.claim_due("b", retry_at, lease, 10).unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!(
+        later[0].msg_id, first[0].msg_id,
+        "the same webhook-id on retry"
+    );
+    assert_eq!(later[0].attempts, 1);
+    // A lease lost (another process took the row) is not recorded by the old holder.
+    s.record_attempts(
+        "a",
+        &[(
+            later[0].id,
+            None,
+            Attempt::Delivered {
+                code: Some(200),
+                reply: "late".into(),
+            },
+        )],
+        retry_at,
+    )
+    .unwrap();
+    assert_eq!(
+        s.delivery(later[0].id).unwrap().unwrap().status,
+        DeliveryStatus::Pending
+    );
+    // A retry past the 24 hours gives up.
+    other
+        .record_attempts(
+            "b",
+            &[(
+                later[0].id,
+                None,
+                Attempt::Retry {
+                    code: Some(503),
+                    reply: "still down".into(),
+                    at: t0() + Duration::hours(25),
+                },
+            )],
+            retry_at,
+        )
+        .unwrap();
+    let m = s.delivery(later[0].id).unwrap().unwrap();
+    assert_eq!(
+        (m.status, m.attempts, m.last_code),
+        (DeliveryStatus::Failed, 2, Some(503))
+    );
+    // Now the reopening of that alert may go.
+    let next = s.claim_due("a", retry_at, lease, 10).unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].topic, Topic::AlertReopened);
+    // A resend makes a failed message due again, same id.
+    assert_eq!(
+        s.retry_delivery(m.id, retry_at).unwrap(),
+        Some(DeliveryStatus::Failed)
+    );
+    let resent = s.delivery(m.id).unwrap().unwrap();
+    assert_eq!(
+        (resent.status, resent.msg_id),
+        (DeliveryStatus::Pending, m.msg_id)
+    );
+}
+
+#[test]
+fn a_410_disables_the_channel_and_a_failing_channel_raises_one_pipeline_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store(dir.path(), HIGH_ONLY);
+    s.merge(&eval("run1", vec![alert(1), alert(5)]), t0())
+        .unwrap();
+    let lease = StdDuration::from_secs(60);
+    let batch = s.claim_due("a", t0(), lease, 1).unwrap();
+    s.record_attempts(
+        "a",
+        &[(
+            batch[0].id,
+            None,
+            Attempt::Failed {
+                code: Some(410),
+                reply: "gone".into(),
+                disable: true,
+            },
+        )],
+        t0(),
+    )
+    .unwrap();
+    assert!(
+        s.claim_due("a", t0(), lease, 10).unwrap().is_empty(),
+        "nothing more goes to a disabled channel"
+    );
+    let failing = s.channels_to_alert(t0(), t0()).unwrap();
+    assert_eq!(failing.len(), 1);
+    assert!(s.channels_to_alert(t0(), t0()).unwrap().is_empty(), "once");
+    s.raise_channel_alert("hook", "410 Gone", t0()).unwrap();
+    s.raise_channel_alert("hook", "410 Gone", t0()).unwrap();
+    let record = s.get("notify_channel:hook:channel").unwrap().unwrap();
+    assert_eq!(record.status, Status::Open);
+    assert_eq!(record.alert.kind.as_str(), "pipeline");
+    assert_eq!(s.history("notify_channel:hook:channel").unwrap().len(), 1);
+    // A later merge does not clear it (it is not a rule's finding).
+    s.merge(&eval("run2", vec![]), t0() + Duration::hours(1))
+        .unwrap();
+    assert_eq!(
+        s.get("notify_channel:hook:channel")
+            .unwrap()
+            .unwrap()
+            .status,
+        Status::Open
+    );
+    assert!(s.enable_channel("hook").unwrap());
+    // Alert 5's message, and the channel alert's own (a high alert, routed to the hook).
+    assert_eq!(s.claim_due("a", t0(), lease, 10).unwrap().len(), 2);
+}
