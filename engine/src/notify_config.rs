@@ -84,6 +84,8 @@ struct FileDefaults {
     base_url: Option<String>,
     /// At most this many immediate messages per rule and channel per hour.
     rate_limit_per_rule: Option<u32>,
+    /// How long a receiver may take to answer (default 10).
+    timeout_seconds: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -247,6 +249,8 @@ pub struct Notify {
     pub lang: Lang,
     pub base_url: String,
     pub rate_limit_per_rule: u32,
+    /// How long a receiver may take to answer.
+    pub timeout: std::time::Duration,
 }
 
 impl Default for Notify {
@@ -258,6 +262,7 @@ impl Default for Notify {
             lang: Lang::Ko,
             base_url: "http://127.0.0.1:3000".to_string(),
             rate_limit_per_rule: 20,
+            timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -338,6 +343,15 @@ impl Notify {
                 ));
             }
             notify.rate_limit_per_rule = n;
+        }
+        if let Some(secs) = doc.defaults.timeout_seconds {
+            if !(1..=300).contains(&secs) {
+                return Err(invalid(
+                    line_of("timeout_seconds"),
+                    format!("defaults.timeout_seconds {secs}: give 1 to 300"),
+                ));
+            }
+            notify.timeout = std::time::Duration::from_secs(secs);
         }
         let mut ids = HashSet::new();
         for c in doc.channels {

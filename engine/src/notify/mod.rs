@@ -17,7 +17,7 @@ use crate::notify_config::{Notify, Send, Subject};
 use crate::state::alerts::Topic;
 use crate::state::{AlertStore, StateError};
 
-pub use worker::{drain, owner_id, DrainOptions, Drained};
+pub use worker::{drain, owner_id, send_now, DrainOptions, Drained};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {

@@ -32,8 +32,6 @@ pub enum Verdict {
     Gone,
 }
 
-/// How long a receiver may take to answer.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// At most this much of an answer is kept.
 const MAX_REPLY: u64 = 2048;
 

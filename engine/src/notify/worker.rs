@@ -2,6 +2,7 @@
 //! record the answer, and schedule retries with exponential backoff and jitter.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -12,7 +13,7 @@ use serde::Serialize;
 use super::message::{alert_content, channel_failing_content, payload};
 use super::send::{Sender, Verdict};
 use super::NotifyError;
-use crate::notify_config::Notify;
+use crate::notify_config::{Channel, Notify};
 use crate::state::alerts::{Attempt, OutboxMessage, Topic};
 use crate::state::AlertStore;
 
@@ -38,13 +39,15 @@ pub struct DrainOptions {
 }
 
 impl DrainOptions {
-    pub fn new(owner: impl Into<String>) -> Self {
+    /// For `notify`'s receivers' timeout: a claim outlives a send that takes the whole timeout
+    /// (three times over, plus a margin), and no longer.
+    pub fn new(owner: impl Into<String>, notify: &Notify) -> Self {
         DrainOptions {
             owner: owner.into(),
-            lease: Duration::from_secs(60),
+            lease: notify.timeout * 3 + Duration::from_secs(5),
             batch: 64,
             max_messages: 100_000,
-            timeout: super::send::DEFAULT_TIMEOUT,
+            timeout: notify.timeout,
             failing_after: Duration::from_secs(3600),
         }
     }
@@ -96,12 +99,12 @@ pub fn next_attempt(
 
 /// The payload of a message for its channel: the stored one (a retry sends the same bytes),
 /// else made from the alert now. `Err` is why it is not sent.
-fn body_of(
+fn body_of<'n>(
     store: &AlertStore,
-    notify: &Notify,
+    notify: &'n Notify,
     m: &OutboxMessage,
     now: DateTime<Utc>,
-) -> Result<String, String> {
+) -> Result<(String, &'n Channel), String> {
     let Some(channel) = notify.channel(&m.channel) else {
         return Err(format!(
             "channel `{}` is no longer in notify.yml",
@@ -109,7 +112,7 @@ fn body_of(
         ));
     };
     if let Some(body) = &m.body {
-        return Ok(body.clone());
+        return Ok((body.clone(), channel));
     }
     let Some(fingerprint) = &m.fingerprint else {
         return Err("the message has no body".into());
@@ -128,7 +131,84 @@ fn body_of(
     }
     let lang = Lang::parse(&m.lang).unwrap_or(notify.lang);
     let content = alert_content(m.topic, &record, lang, &notify.base_url, m.event_version);
-    Ok(payload(channel.kind, &content, now))
+    Ok((payload(channel.kind, &content, now), channel))
+}
+
+/// Sends claimed messages and records their answers.
+fn send_batch(
+    store: &mut AlertStore,
+    notify: &Notify,
+    sender: &Sender,
+    options: &DrainOptions,
+    batch: &[OutboxMessage],
+    done: &mut Drained,
+) -> Result<(), NotifyError> {
+    let mut results = Vec::with_capacity(batch.len());
+    for m in batch {
+        let now = Utc::now();
+        let (body, channel) = match body_of(store, notify, m, now) {
+            Ok(found) => found,
+            Err(reply) => {
+                done.cancelled += 1;
+                results.push((m.id, None, Attempt::Cancelled { reply }));
+                continue;
+            }
+        };
+        let answer = sender.send(channel, &m.msg_id, &body, m.recipient.as_deref(), now);
+        let attempt = match answer.verdict {
+            Verdict::Delivered => {
+                done.delivered += 1;
+                Attempt::Delivered {
+                    code: answer.code,
+                    reply: answer.reply,
+                }
+            }
+            Verdict::Retry { after } => {
+                done.retrying += 1;
+                Attempt::Retry {
+                    code: answer.code,
+                    reply: answer.reply,
+                    at: next_attempt(&m.msg_id, m.attempts + 1, after, now),
+                }
+            }
+            Verdict::Final | Verdict::Gone => {
+                done.failed += 1;
+                Attempt::Failed {
+                    code: answer.code,
+                    reply: answer.reply,
+                    disable: answer.verdict == Verdict::Gone,
+                }
+            }
+        };
+        results.push((m.id, Some(body), attempt));
+    }
+    store.record_attempts(&options.owner, &results, Utc::now())?;
+    Ok(())
+}
+
+/// Sends message `id` now, whatever its next attempt's time (`actionboard notify test`), and
+/// returns it as recorded after the attempt. `None` when it is not pending or another process
+/// is sending it.
+pub fn send_now(
+    data_dir: &Path,
+    notify: &Notify,
+    options: &DrainOptions,
+    id: i64,
+) -> Result<Option<OutboxMessage>, NotifyError> {
+    let mut store = AlertStore::open_in(data_dir)?;
+    let Some(m) = store.claim_one(&options.owner, id, Utc::now(), options.lease)? else {
+        return Ok(None);
+    };
+    let sender = Sender::new(options.timeout);
+    send_batch(
+        &mut store,
+        notify,
+        &sender,
+        options,
+        &[m],
+        &mut Drained::default(),
+    )?;
+    Ok(store.delivery(id)?)
 }
 
 /// Sends the due messages of the data folder's outbox once (`actionboard notify send`, and each
@@ -138,60 +218,17 @@ pub fn drain(
     notify: &Notify,
     options: &DrainOptions,
 ) -> Result<Drained, NotifyError> {
-    let mut store = AlertStore::open_in(data_dir)?;
+    let mut store = AlertStore::open_in(data_dir)?.with_notify(Arc::new(notify.clone()));
     let sender = Sender::new(options.timeout);
     let mut done = Drained::default();
     let mut handled = 0;
     while handled < options.max_messages {
-        let now = Utc::now();
-        let batch = store.claim_due(&options.owner, now, options.lease, options.batch)?;
+        let batch = store.claim_due(&options.owner, Utc::now(), options.lease, options.batch)?;
         if batch.is_empty() {
             break;
         }
         handled += batch.len();
-        let mut results = Vec::with_capacity(batch.len());
-        for m in &batch {
-            let now = Utc::now();
-            let body = match body_of(&store, notify, m, now) {
-                Ok(b) => b,
-                Err(reply) => {
-                    done.cancelled += 1;
-                    results.push((m.id, None, Attempt::Cancelled { reply }));
-                    continue;
-                }
-            };
-            let Some(channel) = notify.channel(&m.channel) else {
-                continue;
-            };
-            let answer = sender.send(channel, &m.msg_id, &body, m.recipient.as_deref(), now);
-            let attempt = match answer.verdict {
-                Verdict::Delivered => {
-                    done.delivered += 1;
-                    Attempt::Delivered {
-                        code: answer.code,
-                        reply: answer.reply,
-                    }
-                }
-                Verdict::Retry { after } => {
-                    done.retrying += 1;
-                    Attempt::Retry {
-                        code: answer.code,
-                        reply: answer.reply,
-                        at: next_attempt(&m.msg_id, m.attempts + 1, after, now),
-                    }
-                }
-                Verdict::Final | Verdict::Gone => {
-                    done.failed += 1;
-                    Attempt::Failed {
-                        code: answer.code,
-                        reply: answer.reply,
-                        disable: answer.verdict == Verdict::Gone,
-                    }
-                }
-            };
-            results.push((m.id, Some(body), attempt));
-        }
-        store.record_attempts(&options.owner, &results, Utc::now())?;
+        send_batch(&mut store, notify, &sender, options, &batch, &mut done)?;
     }
     let now = Utc::now();
     let since = now - chrono::Duration::from_std(options.failing_after).unwrap_or_default();

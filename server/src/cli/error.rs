@@ -176,6 +176,17 @@ fn pipeline_hint(e: &PipelineError) -> Option<String> {
     })
 }
 
+impl From<engine::notify::NotifyError> for CliError {
+    fn from(e: engine::notify::NotifyError) -> Self {
+        match e {
+            engine::notify::NotifyError::State(e) => e.into(),
+            e @ engine::notify::NotifyError::NoSuchChannel { .. } => {
+                CliError::new(Exit::Usage, e.to_string())
+            }
+        }
+    }
+}
+
 impl From<StateError> for CliError {
     fn from(e: StateError) -> Self {
         let exit = match &e {

@@ -2,12 +2,13 @@
 //! `actionboard rules check|backtest|evaluate`,
 //! `actionboard alerts list|show|ack|assign|comment|snooze|resolve|dismiss|reopen|feedback`,
 //! `actionboard users add|list|remove|unlock`, `actionboard tokens add|list|remove`,
-//! `actionboard export`.
+//! `actionboard export`, `actionboard notify send|deliveries|retry|test|preview`.
 
 mod alert_actions;
 mod error;
 mod export;
 mod lake;
+mod notify;
 mod rule_files;
 mod rules;
 mod tokens;
@@ -80,6 +81,9 @@ enum Command {
     /// The lake: runs as Hive-partitioned Parquet for Spark and other engines.
     #[command(subcommand)]
     Lake(lake::LakeCommand),
+    /// Notifications (notify.yml): send the outbox, list deliveries, retry, test a channel.
+    #[command(subcommand)]
+    Notify(notify::NotifyCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -265,6 +269,7 @@ pub fn main() -> ExitCode {
         Command::Tokens(cmd) => tokens::tokens(&cli.data_dir, cmd),
         Command::Export(args) => export::export(&cli.data_dir, args),
         Command::Lake(cmd) => lake::lake(&cli.data_dir, cmd),
+        Command::Notify(cmd) => notify::notify(&cli.data_dir, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -552,6 +557,10 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), CliError> {
         first_start(store.data_dir(), local)?;
         let web = crate::web::WebOptions::from_env()
             .map_err(|e| CliError::new(error::Exit::Config, e.to_string()))?;
+        let notify = engine::notify_config::Notify::load(&engine::notify_config::Notify::beside(
+            &args.files.rule_files.rules_path(),
+        ))?;
+        notify::spawn_worker(store.data_dir(), notify);
         let router =
             crate::web::router_with(store, &args.site_root, local, args.files.run_config(), web);
         // Without TCP_NODELAY a response written in two segments (headers, then body) waits for

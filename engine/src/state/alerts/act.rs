@@ -10,7 +10,7 @@ use super::input::{
     check_text, clean_note, with_note, Act, ActError, Acted, InputError, SnoozeRequest,
     MAX_ASSIGNEE_CHARS,
 };
-use super::outbox::{enqueue_alert_event, Topic};
+use super::outbox::{Outbox, Topic};
 use super::rows::{event, parse_ts, read_event, CLEAR_SNOOZE, EVENT_COLUMNS};
 use super::snooze::{expired_snoozes, lower_is_worse, wake_expired_in};
 use super::store::{AlertStore, StateError};
@@ -327,7 +327,7 @@ pub(super) fn act_in(
     // A person reopening an alert pages like the alert firing again.
     if matches!(action, Act::Reopen { .. }) {
         if let Ok(alert) = serde_json::from_str::<Alert>(&json) {
-            enqueue_alert_event(tx, notify, &alert, to, Topic::AlertReopened, version, now)?;
+            Outbox::new(notify).enqueue(tx, &alert, to, Topic::AlertReopened, version, now)?;
         }
     }
     Ok(Ok(Acted {

@@ -7,7 +7,7 @@ use display::alert::{SnoozeCondition, Status};
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
-use super::outbox::{enqueue_alert_event, Enqueued, Topic};
+use super::outbox::{Enqueued, Outbox, Topic};
 use super::rows::{content_hash, event, insert_open, owners_column, read_snooze, CLEAR_SNOOZE};
 use super::snooze::{wake, wake_expired_in, wakes_on_merge};
 use super::store::{AlertStore, StateError};
@@ -134,6 +134,7 @@ pub(super) fn merge_in(
     let now_s = ts(now);
     summary.woke += wake_expired_in(tx, now, None)?;
     let mut firing_now = HashSet::new();
+    let mut outbox = Outbox::new(notify);
     for alert in &eval.alerts {
         firing_now.insert(alert.fingerprint.as_str());
         let hash = content_hash(alert);
@@ -160,15 +161,8 @@ pub(super) fn merge_in(
                 None,
                 run,
             )?;
-            summary.notified += enqueue_alert_event(
-                tx,
-                notify,
-                alert,
-                Status::Open,
-                Topic::AlertOpened,
-                version,
-                now,
-            )?;
+            summary.notified +=
+                outbox.enqueue(tx, alert, Status::Open, Topic::AlertOpened, version, now)?;
             summary.opened += 1;
             continue;
         };
@@ -212,15 +206,8 @@ pub(super) fn merge_in(
                 Some("fired again"),
                 run,
             )?;
-            summary.notified += enqueue_alert_event(
-                tx,
-                notify,
-                alert,
-                Status::Open,
-                Topic::AlertReopened,
-                version,
-                now,
-            )?;
+            summary.notified +=
+                outbox.enqueue(tx, alert, Status::Open, Topic::AlertReopened, version, now)?;
             summary.reopened += 1;
         } else if changed {
             event(

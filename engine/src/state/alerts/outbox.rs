@@ -184,57 +184,85 @@ impl std::ops::AddAssign for Enqueued {
     }
 }
 
-/// Writes, in the caller's transaction, one message per channel that a route sends `alert`'s
-/// event to immediately. Events of alerts that do not page (snoozed, acknowledged, dismissed)
-/// write nothing.
-pub(super) fn enqueue_alert_event(
-    tx: &Transaction<'_>,
-    notify: &Notify,
-    alert: &Alert,
-    status: Status,
-    topic: Topic,
-    version: i64,
-    now: DateTime<Utc>,
-) -> rusqlite::Result<Enqueued> {
-    let mut done = Enqueued::default();
-    if !notify.sends_immediately() || status != Status::Open {
-        return Ok(done);
-    }
-    let owners: Vec<&str> = alert.actions.iter().map(|a| a.owner.as_str()).collect();
-    let subject = Subject {
-        severity: alert.severity,
-        rule_id: &alert.rule_id,
-        region: alert.region.as_deref(),
-        owners: &owners,
-        data_issue: alert.data_issue,
-    };
-    let now_s = ts(now);
-    for reach in notify.reach(&subject, Send::Immediately) {
-        let channel = &notify.channels[reach.channel];
-        if sent_last_hour(tx, &alert.rule_id, &channel.id, now)? >= notify.rate_limit_per_rule {
-            done.rate_limited += 1;
-            continue;
+/// Enqueues the messages of alert events within one transaction: it counts, per rule and
+/// channel, what the last hour sent (asked of the file once per pair, then counted here, so a
+/// merge opening thousands of alerts of one rule does not count them again for each).
+pub(super) struct Outbox<'n> {
+    notify: &'n Notify,
+    sent: HashMap<(String, usize), u32>,
+}
+
+impl<'n> Outbox<'n> {
+    pub(super) fn new(notify: &'n Notify) -> Self {
+        Outbox {
+            notify,
+            sent: HashMap::new(),
         }
-        let version_s = version.to_string();
-        tx.prepare_cached(
-            "INSERT INTO outbox (msg_id, channel, topic, fingerprint, rule_id, event_version, route, \
-             lang, status, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-        )?
-        .execute(params![
-            msg_id(&[&alert.fingerprint, &version_s, &channel.id, &now_s]),
-            channel.id,
-            topic.as_str(),
-            alert.fingerprint,
-            alert.rule_id,
-            version,
-            reach.route as i64,
-            channel.lang.code(),
-            now_s,
-            now_s
-        ])?;
-        done.messages += 1;
     }
-    Ok(done)
+
+    /// Writes, in the caller's transaction, one message per channel that a route sends
+    /// `alert`'s event to immediately. Events of alerts that do not page (snoozed,
+    /// acknowledged, dismissed) write nothing.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn enqueue(
+        &mut self,
+        tx: &Transaction<'_>,
+        alert: &Alert,
+        status: Status,
+        topic: Topic,
+        version: i64,
+        now: DateTime<Utc>,
+    ) -> rusqlite::Result<Enqueued> {
+        let notify = self.notify;
+        let mut done = Enqueued::default();
+        if !notify.sends_immediately() || status != Status::Open {
+            return Ok(done);
+        }
+        let owners: Vec<&str> = alert.actions.iter().map(|a| a.owner.as_str()).collect();
+        let subject = Subject {
+            severity: alert.severity,
+            rule_id: &alert.rule_id,
+            region: alert.region.as_deref(),
+            owners: &owners,
+            data_issue: alert.data_issue,
+        };
+        let now_s = ts(now);
+        for reach in notify.reach(&subject, Send::Immediately) {
+            let channel = &notify.channels[reach.channel];
+            let key = (alert.rule_id.clone(), reach.channel);
+            let sent = match self.sent.get_mut(&key) {
+                Some(n) => n,
+                None => {
+                    let n = sent_last_hour(tx, &alert.rule_id, &channel.id, now)?;
+                    self.sent.entry(key).or_insert(n)
+                }
+            };
+            if *sent >= notify.rate_limit_per_rule {
+                done.rate_limited += 1;
+                continue;
+            }
+            *sent += 1;
+            let version_s = version.to_string();
+            tx.prepare_cached(
+                "INSERT INTO outbox (msg_id, channel, topic, fingerprint, rule_id, event_version, route, \
+                 lang, status, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+            )?
+            .execute(params![
+                msg_id(&[&alert.fingerprint, &version_s, &channel.id, &now_s]),
+                channel.id,
+                topic.as_str(),
+                alert.fingerprint,
+                alert.rule_id,
+                version,
+                reach.route as i64,
+                channel.lang.code(),
+                now_s,
+                now_s
+            ])?;
+            done.messages += 1;
+        }
+        Ok(done)
+    }
 }
 
 /// What happened to one attempt, as the worker records it.
@@ -371,6 +399,31 @@ impl AlertStore {
         };
         tx.commit().map_err(&err)?;
         Ok(claimed)
+    }
+
+    /// Claims message `id` for `owner` whatever its next attempt's time (`notify test` sends its
+    /// message at once); `None` when it is not pending or another process holds it.
+    pub fn claim_one(
+        &mut self,
+        owner: &str,
+        id: i64,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+    ) -> Result<Option<OutboxMessage>, StateError> {
+        let err = self.err_owned();
+        let until = ts(now + Duration::from_std(lease).unwrap_or(Duration::seconds(60)));
+        self.conn
+            .query_row(
+                &format!(
+                    "UPDATE outbox SET lease_owner = ?1, lease_until = ?2 WHERE id = ?3 \
+                     AND status = 'pending' AND (lease_until IS NULL OR lease_until <= ?4) \
+                     RETURNING {MESSAGE_COLUMNS}"
+                ),
+                params![owner, until, id, ts(now)],
+                read_message,
+            )
+            .optional()
+            .map_err(&err)
     }
 
     /// Records attempts of messages `owner` claimed (an attempt whose lease was lost to another
@@ -728,7 +781,8 @@ impl AlertStore {
             None,
         )
         .map_err(&err)?;
-        enqueue_alert_event(&tx, &notify, &alert, Status::Open, topic, version, now)
+        Outbox::new(&notify)
+            .enqueue(&tx, &alert, Status::Open, topic, version, now)
             .map_err(&err)?;
         tx.commit().map_err(&err)
     }

@@ -1,0 +1,427 @@
+//! Notifications end to end, with a real webhook receiver (axum on 127.0.0.1, port 0) and the
+//! real binary: messages arrive with the alert's content in the channel's language and a
+//! signature the official `standardwebhooks` crate verifies; a receiver answering 500 or
+//! stalling gets retries and, once it recovers, exactly one delivery per event (by webhook-id);
+//! the server killed with SIGKILL while a committed message is being sent delivers it after
+//! the restart, once.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use chrono::Utc;
+use engine::notify_config::Notify;
+use engine::rules::{Alert, Evaluation};
+use engine::state::AlertStore;
+use testkit::alerts::alert;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const SECRET_ENV: &str = "ACTIONBOARD_TEST_HOOK_SECRET";
+
+/// One request the receiver got, and what it answered.
+#[derive(Debug, Clone)]
+struct Received {
+    path: String,
+    headers: HeaderMap,
+    body: Vec<u8>,
+    answered: u16,
+}
+
+#[derive(Clone, Default)]
+struct Receiver {
+    log: Arc<Mutex<Vec<Received>>>,
+    /// The next this many requests are answered 500.
+    fail: Arc<AtomicUsize>,
+    /// The next this many requests get no answer for `stall_secs`.
+    stall: Arc<AtomicUsize>,
+    stall_secs: Arc<AtomicUsize>,
+    /// Requests that arrived (counted before any stall).
+    arrived: Arc<AtomicUsize>,
+}
+
+fn take_one(n: &AtomicUsize) -> bool {
+    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+        .is_ok()
+}
+
+async fn receive(
+    State(r): State<Receiver>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    r.arrived.fetch_add(1, Ordering::SeqCst);
+    let answered = if take_one(&r.stall) {
+        let secs = r.stall_secs.load(Ordering::SeqCst) as u64;
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        504
+    } else if take_one(&r.fail) {
+        500
+    } else {
+        200
+    };
+    r.log.lock().unwrap().push(Received {
+        path: uri.path().to_string(),
+        headers,
+        body: body.to_vec(),
+        answered,
+    });
+    StatusCode::from_u16(answered).unwrap()
+}
+
+impl Receiver {
+    /// Serves on 127.0.0.1 on a free port, on its own runtime; the base URL.
+    fn start(&self, rt: &tokio::runtime::Runtime) -> String {
+        let app = axum::Router::new()
+            .route("/{*path}", post(receive))
+            .with_state(self.clone());
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}")
+    }
+
+    fn received(&self, path: &str) -> Vec<Received> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect()
+    }
+
+    /// The webhook-ids answered 2xx, each as often as it was.
+    fn delivered_ids(&self, path: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .received(path)
+            .into_iter()
+            .filter(|r| r.answered == 200)
+            .filter_map(|r| Some(r.headers.get("webhook-id")?.to_str().ok()?.to_string()))
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// notify.yml in `dir/config`: a webhook (Korean) and a Slack channel for critical and high
+/// alerts, at `base`.
+fn write_config(dir: &Path, base: &str, timeout: u64) -> PathBuf {
+    let config = dir.join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let path = config.join("notify.yml");
+    std::fs::write(
+        &path,
+        format!(
+            "defaults: {{ language: ko, base_url: 'https://board.example', timeout_seconds: {timeout} }}
+channels:
+  - id: ops-hook
+    kind: webhook
+    url: {base}/hook
+    secret_env: {SECRET_ENV}
+  - id: chat
+    kind: slack
+    url: {base}/slack
+    language: en
+routes:
+  - match: {{ severity: [critical, high] }}
+    send: immediately
+    to: [ops-hook, chat]
+"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Alerts 0 (critical) to 3 (low) merged into the state of `data`: two of them page.
+fn merge_alerts(data: &Path, notify: &Path) -> Vec<Alert> {
+    let alerts: Vec<Alert> = (0..4).map(alert).collect();
+    let notify = Arc::new(Notify::load(notify).unwrap());
+    let mut store = AlertStore::open_in(data).unwrap().with_notify(notify);
+    let summary = store
+        .merge(
+            &Evaluation {
+                run_id: "run1".into(),
+                rules_digest: "d".into(),
+                alerts: alerts.clone(),
+                per_rule: Vec::new(),
+                evaluated_periods: Default::default(),
+            },
+            Utc::now(),
+        )
+        .unwrap();
+    assert_eq!(summary.notified.messages, 4, "{summary:?}");
+    alerts
+}
+
+fn cli(data: &Path, notify: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_actionboard"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(["notify"])
+        .args(args)
+        .arg("--notify")
+        .arg(notify)
+        .env(SECRET_ENV, SECRET)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{args:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+fn deliveries(data: &Path, notify: &Path) -> Vec<serde_json::Value> {
+    let text = cli(data, notify, &["deliveries", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["messages"].as_array().unwrap().clone()
+}
+
+/// Waits until every message is delivered, draining with the CLI; at most `limit`.
+fn drain_until_delivered(data: &Path, notify: &Path, limit: Duration) {
+    let started = Instant::now();
+    loop {
+        cli(data, notify, &["send"]);
+        let all = deliveries(data, notify);
+        if all.iter().all(|m| m["status"] == "delivered") {
+            return;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "not delivered within {limit:?}: {all:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn verify(r: &Received) {
+    let wh = standardwebhooks::Webhook::new(SECRET).unwrap();
+    wh.verify(&r.body, &r.headers)
+        .unwrap_or_else(|e| panic!("signature refused: {e:?}"));
+    // Tampered: refused.
+    let mut body = r.body.clone();
+    body.push(b' ');
+    assert!(wh.verify(&body, &r.headers).is_err());
+}
+
+#[test]
+fn messages_arrive_signed_in_their_language_and_once_per_event_after_a_500() {
+    let rt = runtime();
+    let receiver = Receiver::default();
+    let base = receiver.start(&rt);
+    let dir = tempfile::tempdir().unwrap();
+    let notify = write_config(dir.path(), &base, 5);
+    let data = dir.path().join("data");
+    let alerts = merge_alerts(&data, &notify);
+    receiver.fail.store(1, Ordering::SeqCst);
+
+    let first = cli(&data, &notify, &["send"]);
+    assert!(first.contains("1 to retry"), "{first}");
+    let pending: Vec<_> = deliveries(&data, &notify)
+        .into_iter()
+        .filter(|m| m["status"] == "pending")
+        .collect();
+    assert_eq!(pending.len(), 1, "the 500 is retried");
+    assert_eq!(pending[0]["last_code"], 500);
+    assert_eq!(pending[0]["attempts"], 1);
+
+    // About 5 s later, the retry goes out and is delivered.
+    drain_until_delivered(&data, &notify, Duration::from_secs(20));
+    cli(&data, &notify, &["send"]);
+
+    let hook = receiver.received("/hook");
+    assert_eq!(hook.len(), 3, "two events, one retried");
+    for r in &hook {
+        verify(r);
+    }
+    let ids = receiver.delivered_ids("/hook");
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(ids.len(), 2, "one delivery per event: {ids:?}");
+    assert_eq!(unique.len(), 2);
+    let failed_id = hook.iter().find(|r| r.answered == 500).unwrap().headers["webhook-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(ids.contains(&failed_id), "the retry keeps its webhook-id");
+
+    // The content: the alert, in Korean on the hook, in English on Slack with a link button.
+    for r in receiver
+        .received("/hook")
+        .iter()
+        .filter(|r| r.answered == 200)
+    {
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["type"], "alert.opened");
+        let fp = v["data"]["fingerprint"].as_str().unwrap();
+        let a = alerts.iter().find(|a| a.fingerprint == fp).unwrap();
+        assert!(matches!(a.severity.as_str(), "critical" | "high"));
+        assert_eq!(v["data"]["title"], a.title.ko);
+        assert_eq!(v["lang"], "ko");
+        assert_eq!(
+            v["data"]["url"],
+            format!("https://board.example/alerts/{}", a.fingerprint)
+        );
+    }
+    let slack = receiver.received("/slack");
+    assert_eq!(slack.len(), 2);
+    assert!(slack
+        .iter()
+        .all(|r| !r.headers.contains_key("webhook-signature")));
+    let v: serde_json::Value = serde_json::from_slice(&slack[0].body).unwrap();
+    let text = v.to_string();
+    assert!(
+        text.contains("New alert") && text.contains("Open in Actionboard"),
+        "{text}"
+    );
+    let button = v["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "actions")
+        .unwrap();
+    assert!(button["elements"][0]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://board.example/alerts/gdp_fall:X"));
+}
+
+#[test]
+fn a_stalling_receiver_times_out_and_gets_one_delivery_once_it_answers() {
+    let rt = runtime();
+    let receiver = Receiver::default();
+    let base = receiver.start(&rt);
+    let dir = tempfile::tempdir().unwrap();
+    let notify = write_config(dir.path(), &base, 1);
+    let data = dir.path().join("data");
+    merge_alerts(&data, &notify);
+    receiver.stall.store(1, Ordering::SeqCst);
+    receiver.stall_secs.store(4, Ordering::SeqCst);
+    let first = cli(&data, &notify, &["send"]);
+    assert!(first.contains("1 to retry"), "{first}");
+    let stalled: Vec<_> = deliveries(&data, &notify)
+        .into_iter()
+        .filter(|m| m["status"] == "pending")
+        .collect();
+    assert_eq!(stalled.len(), 1);
+    assert!(
+        stalled[0]["last_reply"]
+            .as_str()
+            .unwrap()
+            .contains("no answer within 1 s"),
+        "{stalled:?}"
+    );
+    drain_until_delivered(&data, &notify, Duration::from_secs(20));
+    let ids = receiver.delivered_ids("/hook");
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    assert_ne!(ids[0], ids[1]);
+    assert_eq!(
+        receiver.delivered_ids("/slack").len(),
+        0,
+        "Slack has no webhook-id"
+    );
+    assert_eq!(
+        receiver
+            .received("/slack")
+            .iter()
+            .filter(|r| r.answered == 200)
+            .count(),
+        2
+    );
+}
+
+fn serve(data: &Path, notify: &Path) -> Child {
+    let sources = notify.with_file_name("sources.yml");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_actionboard"));
+    cmd.arg("--data-dir")
+        .arg(data)
+        .args(["serve", "--port", "0", "--config"])
+        .arg(sources)
+        .env(SECRET_ENV, SECRET)
+        .env("ACTIONBOARD_ADMIN_PASSWORD", "a long test password")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        if line.unwrap().contains("Actionboard is serving") {
+            break;
+        }
+    }
+    child
+}
+
+#[test]
+fn the_server_killed_while_sending_delivers_after_restart_once() {
+    let rt = runtime();
+    let receiver = Receiver::default();
+    let base = receiver.start(&rt);
+    let dir = tempfile::tempdir().unwrap();
+    // A 2 s timeout: a claim is held 11 s.
+    let notify = write_config(dir.path(), &base, 2);
+    let data = dir.path().join("data");
+    // The outbox rows are committed (with their alert events) before the server starts.
+    merge_alerts(&data, &notify);
+    // The first request gets no answer: the server is mid-send when it is killed.
+    receiver.stall.store(1, Ordering::SeqCst);
+    receiver.stall_secs.store(30, Ordering::SeqCst);
+    let mut server = serve(&data, &notify);
+    let started = Instant::now();
+    while receiver.arrived.load(Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the server's worker sent nothing"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.kill().unwrap(); // SIGKILL
+    server.wait().unwrap();
+    let mid: Vec<_> = deliveries(&data, &notify);
+    assert!(
+        mid.iter()
+            .all(|m| m["status"] == "pending" || m["status"] == "delivered"),
+        "{mid:#?}"
+    );
+    let mut server = serve(&data, &notify);
+    let started = Instant::now();
+    loop {
+        let all = deliveries(&data, &notify);
+        if all.iter().all(|m| m["status"] == "delivered") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "not delivered after the restart: {all:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let ids = receiver.delivered_ids("/hook");
+    let mut unique = ids.clone();
+    unique.dedup();
+    assert_eq!(ids.len(), 2, "each event delivered once: {ids:?}");
+    assert_eq!(unique.len(), 2);
+    for r in receiver.received("/hook") {
+        verify(&r);
+    }
+}
