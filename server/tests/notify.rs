@@ -63,6 +63,8 @@ async fn receive(
         504
     } else if take_one(&r.fail) {
         500
+    } else if uri.path().starts_with("/gone") {
+        410
     } else {
         200
     };
@@ -424,4 +426,254 @@ fn the_server_killed_while_sending_delivers_after_restart_once() {
     for r in receiver.received("/hook") {
         verify(&r);
     }
+}
+
+/// A minimal SMTP receiver on 127.0.0.1 (no TLS: the channel says `smtp_tls: none`): it keeps
+/// each message's envelope and data; `reject` answers 550 to every recipient.
+struct SmtpReceiver {
+    port: u16,
+    mails: Arc<Mutex<Vec<(Vec<String>, String)>>>,
+}
+
+impl SmtpReceiver {
+    fn start(reject: bool) -> Self {
+        use std::io::Write;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mails = Arc::new(Mutex::new(Vec::new()));
+        let kept = mails.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let kept = kept.clone();
+                std::thread::spawn(move || {
+                    let mut out = stream.try_clone().unwrap();
+                    let mut lines = BufReader::new(stream);
+                    let mut say = |text: &str| {
+                        let _ = out.write_all(format!("{text}\r\n").as_bytes());
+                    };
+                    say("220 localhost test SMTP");
+                    let mut rcpt = Vec::new();
+                    loop {
+                        let mut line = String::new();
+                        if lines.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let cmd = line.trim_end().to_string();
+                        let upper = cmd.to_ascii_uppercase();
+                        if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                            say("250-localhost");
+                            say("250 8BITMIME");
+                        } else if upper.starts_with("MAIL FROM") {
+                            say("250 OK");
+                        } else if upper.starts_with("RCPT TO") {
+                            if reject {
+                                say("550 5.1.1 no such mailbox");
+                            } else {
+                                rcpt.push(cmd[8..].to_string());
+                                say("250 OK");
+                            }
+                        } else if upper == "DATA" {
+                            say("354 go on");
+                            let mut data = String::new();
+                            loop {
+                                let mut l = String::new();
+                                if lines.read_line(&mut l).unwrap_or(0) == 0 {
+                                    return;
+                                }
+                                if l == ".\r\n" {
+                                    break;
+                                }
+                                data.push_str(&l);
+                            }
+                            kept.lock().unwrap().push((std::mem::take(&mut rcpt), data));
+                            say("250 2.0.0 queued as 42");
+                        } else if upper == "QUIT" {
+                            say("221 bye");
+                            return;
+                        } else if upper == "RSET" || upper == "NOOP" {
+                            say("250 OK");
+                        } else {
+                            say("502 not implemented");
+                        }
+                    }
+                });
+            }
+        });
+        SmtpReceiver { port, mails }
+    }
+}
+
+fn write_mail_config(dir: &Path, port: u16) -> PathBuf {
+    let config = dir.join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let path = config.join("notify.yml");
+    std::fs::write(
+        &path,
+        format!(
+            "defaults: {{ base_url: 'https://board.example', timeout_seconds: 5 }}
+channels:
+  - id: desk-mail
+    kind: email
+    language: en
+    smtp_host: 127.0.0.1
+    smtp_port: {port}
+    smtp_tls: none
+    from: actionboard@example.com
+    to: [desk@example.com]
+routes:
+  - match: {{ severity: [critical] }}
+    to: [desk-mail]
+"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn e_mail_arrives_with_text_and_html_parts_and_a_550_is_final() {
+    let smtp = SmtpReceiver::start(false);
+    let dir = tempfile::tempdir().unwrap();
+    let notify = write_mail_config(dir.path(), smtp.port);
+    let data = dir.path().join("data");
+    let alerts: Vec<Alert> = (0..4).map(alert).collect();
+    let mut store = AlertStore::open_in(&data)
+        .unwrap()
+        .with_notify(Arc::new(Notify::load(&notify).unwrap()));
+    store
+        .merge(
+            &Evaluation {
+                run_id: "run1".into(),
+                rules_digest: "d".into(),
+                alerts: alerts.clone(),
+                per_rule: Vec::new(),
+                evaluated_periods: Default::default(),
+            },
+            Utc::now(),
+        )
+        .unwrap();
+    let sent = cli(&data, &notify, &["send"]);
+    assert!(sent.contains("1 delivered"), "{sent}");
+    let mails = smtp.mails.lock().unwrap().clone();
+    assert_eq!(mails.len(), 1, "the one critical alert");
+    let (to, body) = &mails[0];
+    assert_eq!(to, &vec!["<desk@example.com>".to_string()]);
+    // Quoted-printable's soft line breaks undone.
+    let body = body.replace("=\r\n", "");
+    assert!(
+        body.contains("Subject: [Actionboard] New alert: Entity 0: GDP"),
+        "{body}"
+    );
+    assert!(body.contains("multipart/alternative"), "{body}");
+    assert!(
+        body.contains("text/plain") && body.contains("text/html"),
+        "{body}"
+    );
+    assert!(
+        body.contains("Recommended action: Ask the desk about X0000000"),
+        "{body}"
+    );
+    assert!(
+        body.contains("https://board.example/alerts/gdp_fall:X0000000:2025"),
+        "{body}"
+    );
+    let listed = deliveries(&data, &notify);
+    assert_eq!(listed[0]["status"], "delivered");
+    assert_eq!(listed[0]["last_code"], 250);
+    assert!(listed[0]["last_reply"]
+        .as_str()
+        .unwrap()
+        .contains("queued as 42"));
+
+    // A server that refuses the recipient for good: failed, not retried.
+    let refusing = SmtpReceiver::start(true);
+    let notify = write_mail_config(dir.path(), refusing.port);
+    let out = Command::new(env!("CARGO_BIN_EXE_actionboard"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["notify", "test", "desk-mail", "--notify"])
+        .arg(&notify)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(text.contains("failed") && text.contains("550"), "{text}");
+}
+
+#[test]
+fn notify_test_prints_the_answer_and_preview_says_why() {
+    let rt = runtime();
+    let receiver = Receiver::default();
+    let base = receiver.start(&rt);
+    let dir = tempfile::tempdir().unwrap();
+    let notify = write_config(dir.path(), &base, 5);
+    let data = dir.path().join("data");
+    let alerts = merge_alerts(&data, &notify);
+    let text = cli(&data, &notify, &["test", "ops-hook"]);
+    assert!(text.contains("delivered"), "{text}");
+    assert!(text.contains("The receiver answered: 200"), "{text}");
+    let hook = receiver.received("/hook");
+    assert_eq!(hook.len(), 1, "only the test message is sent");
+    verify(&hook[0]);
+    let v: serde_json::Value = serde_json::from_slice(&hook[0].body).unwrap();
+    assert_eq!(v["type"], "test");
+
+    let high = cli(&data, &notify, &["preview", &alerts[1].fingerprint]);
+    assert!(
+        high.contains(
+            "route 1 (immediately): matches severity in [critical, high] → ops-hook, chat"
+        ),
+        "{high}"
+    );
+    let low = cli(&data, &notify, &["preview", &alerts[3].fingerprint]);
+    assert!(low.contains("its severity is not in the route's"), "{low}");
+    assert!(low.contains("not sent"), "{low}");
+
+    // A 410 disables the channel: nothing more goes there.
+    receiver.fail.store(0, Ordering::SeqCst);
+    let gone_dir = tempfile::tempdir().unwrap();
+    let gone_notify = write_config(gone_dir.path(), &format!("{base}/gone"), 5);
+    let gone_data = gone_dir.path().join("data");
+    let out = Command::new(env!("CARGO_BIN_EXE_actionboard"))
+        .arg("--data-dir")
+        .arg(&gone_data)
+        .args(["notify", "test", "ops-hook", "--notify"])
+        .arg(&gone_notify)
+        .env(SECRET_ENV, SECRET)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("answered: 410"));
+    let listed = cli(&gone_data, &gone_notify, &["deliveries"]);
+    assert!(
+        listed.contains("Channel `ops-hook` is disabled since"),
+        "{listed}"
+    );
+    // New alerts' messages for the disabled channel wait; Slack (gone too) is disabled by its
+    // first answers; later drains send neither anything.
+    merge_alerts(&gone_data, &gone_notify);
+    cli(&gone_data, &gone_notify, &["send"]);
+    let slack_tries = receiver.received("/gone/slack").len();
+    assert!(slack_tries >= 1);
+    cli(&gone_data, &gone_notify, &["send"]);
+    let after = deliveries(&gone_data, &gone_notify);
+    let hook_pending = after
+        .iter()
+        .filter(|m| {
+            m["channel"] == "ops-hook"
+                && m["fingerprint"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("gdp_fall")
+                && m["status"] == "pending"
+        })
+        .count();
+    assert_eq!(hook_pending, 2, "{after:#?}");
+    assert_eq!(
+        receiver.received("/gone/hook").len(),
+        1,
+        "only the test reached it"
+    );
+    assert_eq!(receiver.received("/gone/slack").len(), slack_tries);
 }

@@ -234,7 +234,8 @@ pub fn drain(
     let since = now - chrono::Duration::from_std(options.failing_after).unwrap_or_default();
     for health in store.channels_to_alert(since, now)? {
         let why = match &health.disabled_reason {
-            Some(r) => format!("disabled after 410 Gone: {r}"),
+            Some(r) if !r.trim().is_empty() => format!("disabled after 410 Gone: {}", r.trim()),
+            Some(_) => "disabled after 410 Gone".to_string(),
             None => format!(
                 "{} failed attempts since {}",
                 health.failures,
