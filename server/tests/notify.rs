@@ -432,8 +432,11 @@ fn the_server_killed_while_sending_delivers_after_restart_once() {
 /// each message's envelope and data; `reject` answers 550 to every recipient.
 struct SmtpReceiver {
     port: u16,
-    mails: Arc<Mutex<Vec<(Vec<String>, String)>>>,
+    mails: Arc<Mutex<Vec<Mail>>>,
 }
+
+/// A message the SMTP receiver got: its recipients and its data.
+type Mail = (Vec<String>, String);
 
 impl SmtpReceiver {
     fn start(reject: bool) -> Self {
