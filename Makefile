@@ -81,12 +81,13 @@ browser-test:
 	ACTIONBOARD_BIN=$(TARGET_DIR)/debug/actionboard LEPTOS_SITE_ROOT=$(CURDIR)/target/site \
 	  node --test --test-concurrency=1 tests/browser/
 
-## bench: ETL (10M generated rows), rules (1M entities × 20 years), web (wrk), export (1M action rows), rules on DuckDB vs Spark (10M rows) and first-run time; not part of `make test`
+## bench: ETL (10M generated rows), rules (1M entities × 20 years), web (wrk), export (1M action rows), notifications (outbox in the merge, worker to a local receiver), rules on DuckDB vs Spark (10M rows) and first-run time; not part of `make test`
 bench: setup-bench build
 	cargo run --release -p engine --example etl_bench -- $(BENCH_ARGS)
 	cargo run --release -p engine --example rules_bench -- $(RULES_BENCH_ARGS)
 	ACTIONBOARD_BIN=$(TARGET_DIR)/release/actionboard LEPTOS_SITE_ROOT=target/site scripts/web_bench.sh
 	cargo run --release -p engine --example export_bench -- $(EXPORT_BENCH_ARGS)
+	cargo run --release -p engine --example notify_bench -- $(NOTIFY_BENCH_ARGS)
 	ACTIONBOARD_BIN=$(TARGET_DIR)/release/actionboard LEPTOS_SITE_ROOT=target/site scripts/export_bench.sh
 	bash scripts/spark_setup.sh
 	cargo run --release -p engine --example spark_bench -- $(SPARK_BENCH_ARGS)

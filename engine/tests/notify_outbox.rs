@@ -367,3 +367,104 @@ fn a_410_disables_the_channel_and_a_failing_channel_raises_one_pipeline_alert() 
     // Alert 5's message, and the channel alert's own (a high alert, routed to the hook).
     assert_eq!(s.claim_due("a", t0(), lease, 10).unwrap().len(), 2);
 }
+
+#[test]
+fn digests_group_each_owners_alerts_by_country_once_a_day_and_skip_owners_with_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "channels:
+  - { id: hook, kind: webhook, url: 'http://127.0.0.1:9/x', secret_env: TEST_HOOK_SECRET }
+routes:
+  - match: { region: [Asia, Europe, Africa] }
+    send: digest
+    to: [hook]
+";
+    let notify = notify(text);
+    let mut s = store(dir.path(), text);
+    // 0 and 3 and 6: apac_desk (Asia, Americas, Africa); the others fx_team.
+    let alerts: Vec<Alert> = (0..7).map(alert).collect();
+    s.merge(&eval("run1", alerts.clone()), t0()).unwrap();
+    // fx_team's alerts are all resolved but one, which is assigned (newly).
+    for i in [1, 2, 4, 5] {
+        s.act(
+            &alerts[i].fingerprint,
+            &Act::Resolve { note: None },
+            None,
+            "kim",
+            t0(),
+        )
+        .unwrap();
+    }
+    let now = t0() + Duration::days(10);
+    s.act(
+        &alerts[2].fingerprint,
+        &Act::Reopen { note: None },
+        None,
+        "kim",
+        now - Duration::hours(1),
+    )
+    .unwrap();
+    s.act(
+        &alerts[2].fingerprint,
+        &Act::Assign {
+            to: "lee".into(),
+            due: None,
+        },
+        None,
+        "kim",
+        now - Duration::hours(1),
+    )
+    .unwrap();
+    let summary = engine::notify::enqueue_digests(dir.path(), &notify, now).unwrap();
+    assert_eq!(summary.enqueued, 2, "{summary:?}");
+    let digests: Vec<_> = s
+        .deliveries(100)
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.topic == Topic::Digest)
+        .collect();
+    let by_owner = |o: &str| {
+        let m = digests
+            .iter()
+            .find(|m| m.recipient.as_deref() == Some(o))
+            .unwrap();
+        serde_json::from_str::<serde_json::Value>(m.body.as_deref().unwrap()).unwrap()
+    };
+    let apac = by_owner("apac_desk");
+    assert_eq!(apac["lang"], "ko");
+    let items = apac["data"]["alerts"].as_array().unwrap();
+    // Alert 3 is in the Americas: no digest route takes it.
+    let fps: Vec<&str> = items
+        .iter()
+        .map(|i| i["fingerprint"].as_str().unwrap())
+        .collect();
+    assert_eq!(fps, vec![&alerts[0].fingerprint, &alerts[6].fingerprint]);
+    assert_eq!(items[0]["country"], "Entity 0");
+    assert_eq!(items[0]["title"], alerts[0].title.ko);
+    assert_eq!(items[0]["why"], serde_json::json!(["open", "overdue"]));
+    let fx = by_owner("fx_team");
+    let fx_items = fx["data"]["alerts"].as_array().unwrap();
+    assert_eq!(fx_items.len(), 1);
+    assert_eq!(fx_items[0]["fingerprint"], alerts[2].fingerprint.as_str());
+    assert!(fx_items[0]["why"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("newly_assigned")));
+    // The same day again: nothing more.
+    let again =
+        engine::notify::enqueue_digests(dir.path(), &notify, now + Duration::hours(2)).unwrap();
+    assert_eq!((again.enqueued, again.already), (0, 2));
+    // Everything closed: no digest at all.
+    for a in [0, 2, 3, 6] {
+        s.act(
+            &alerts[a].fingerprint,
+            &Act::Resolve { note: None },
+            None,
+            "kim",
+            now,
+        )
+        .unwrap();
+    }
+    let empty =
+        engine::notify::enqueue_digests(dir.path(), &notify, now + Duration::days(1)).unwrap();
+    assert_eq!(empty.enqueued, 0, "{empty:?}");
+}

@@ -1,8 +1,9 @@
 //! Notifications: the messages of the outbox (written by the alert state with each alert event,
 //! see `state::alerts::outbox`) shaped for their channel ([`message`]), signed ([`sign`]), sent
 //! ([`send`]) and retried by the delivery worker ([`worker`]); what an alert would reach
-//! ([`preview`]).
+//! ([`preview`]); the owners' daily digests ([`digest`]).
 
+pub mod digest;
 pub mod message;
 pub mod send;
 pub mod sign;
@@ -17,6 +18,7 @@ use crate::notify_config::{Notify, Send, Subject};
 use crate::state::alerts::Topic;
 use crate::state::{AlertStore, StateError};
 
+pub use digest::{enqueue_digests, DigestSummary};
 pub use worker::{drain, owner_id, send_now, DrainOptions, Drained};
 
 #[derive(Debug, thiserror::Error)]

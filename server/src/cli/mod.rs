@@ -2,7 +2,7 @@
 //! `actionboard rules check|backtest|evaluate`,
 //! `actionboard alerts list|show|ack|assign|comment|snooze|resolve|dismiss|reopen|feedback`,
 //! `actionboard users add|list|remove|unlock`, `actionboard tokens add|list|remove`,
-//! `actionboard export`, `actionboard notify send|deliveries|retry|test|preview`.
+//! `actionboard export`, `actionboard notify send|deliveries|retry|test|preview|digest`.
 
 mod alert_actions;
 mod error;

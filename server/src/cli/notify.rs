@@ -1,4 +1,4 @@
-//! `actionboard notify send|deliveries|retry|test|preview`: the notifications' outbox from the
+//! `actionboard notify send|deliveries|retry|test|preview|digest`: the notifications' outbox from the
 //! command line (the server's worker drains it too).
 
 use std::path::{Path, PathBuf};
@@ -61,6 +61,9 @@ pub enum NotifyCommand {
         #[command(flatten)]
         files: NotifyFile,
     },
+    /// Enqueue today's digests (per owner: open, overdue and newly assigned alerts); the
+    /// scheduler runs this daily. `notify send` (or the server) sends them.
+    Digest(NotifyFile),
     /// Which channels alert FINGERPRINT would reach, and why.
     Preview {
         fingerprint: String,
@@ -91,6 +94,16 @@ pub fn notify(data_dir: &Path, cmd: NotifyCommand) -> Result<(), CliError> {
             for c in &done.channels_failing {
                 out!("Channel `{c}` keeps failing: a pipeline alert was raised.");
             }
+        }
+        NotifyCommand::Digest(files) => {
+            let notify = files.load()?;
+            let done = engine::notify::enqueue_digests(data_dir, &notify, chrono::Utc::now())?;
+            out!(
+                "Digests: {} enqueued, {} already enqueued today, {} owner(s) with nothing to report.",
+                done.enqueued,
+                done.already,
+                done.empty
+            );
         }
         NotifyCommand::Deliveries {
             files: _,

@@ -352,6 +352,58 @@ impl AlertStore {
         Ok(message)
     }
 
+    /// Enqueues a message at most once for `key` (a digest per owner, channel and day):
+    /// whether it was enqueued now.
+    #[allow(clippy::too_many_arguments)]
+    pub fn enqueue_once(
+        &mut self,
+        key: &str,
+        channel: &str,
+        topic: Topic,
+        recipient: Option<&str>,
+        lang: display::Lang,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StateError> {
+        let err = self.err_owned();
+        let now_s = ts(now);
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO outbox (msg_id, channel, topic, recipient, lang, body, status, \
+                 created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                params![
+                    msg_id(&[key]),
+                    channel,
+                    topic.as_str(),
+                    recipient,
+                    lang.code(),
+                    body,
+                    now_s,
+                    now_s
+                ],
+            )
+            .map_err(&err)?;
+        Ok(n > 0)
+    }
+
+    /// The alerts assigned (an `assigned` event) since `since`.
+    pub fn assigned_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<std::collections::HashSet<String>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT fingerprint FROM alert_events WHERE kind = 'assigned' AND at >= ?",
+            )
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(params![ts(since)], |r| r.get(0))
+            .map_err(self.err())?;
+        rows.collect::<Result<_, _>>().map_err(self.err())
+    }
+
     fn err_owned(&self) -> impl Fn(rusqlite::Error) -> StateError {
         let path = self.path.clone();
         move |source| StateError::Sqlite {

@@ -1,0 +1,188 @@
+//! The daily digest: per owner (a key of `owners` in rules.yml), their open, overdue and newly
+//! assigned alerts, grouped by country, each with its recommended action and link, in the
+//! reader's language and time zone; enqueued once per owner, channel and local day. Nothing to
+//! report: no message. The scheduler calls [`enqueue_digests`] (`actionboard notify digest` too).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use display::alert::{AlertRecord, Status};
+use display::notify::NotifyText as T;
+use display::Lang;
+use serde::Serialize;
+use serde_json::json;
+
+use super::message::{payload, Content};
+use super::NotifyError;
+use crate::notify_config::{Notify, Send, Subject};
+use crate::state::alerts::{AlertFilter, Topic};
+use crate::state::AlertStore;
+
+/// The readers' zone: Asia/Seoul (UTC+9, no daylight saving).
+fn seoul() -> FixedOffset {
+    FixedOffset::east_opt(9 * 3600).expect("a valid offset")
+}
+
+/// What [`enqueue_digests`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DigestSummary {
+    /// Messages enqueued (owner × channel).
+    pub enqueued: usize,
+    /// Owners with nothing to report.
+    pub empty: usize,
+    /// Already enqueued today.
+    pub already: usize,
+}
+
+/// One owner's digest: alerts by country, and why each is in it.
+#[derive(Debug, Default)]
+struct OwnerDigest<'a> {
+    by_country: BTreeMap<String, Vec<(&'a AlertRecord, Vec<T>)>>,
+}
+
+/// Enqueues today's digests (today in the readers' zone): per channel of a `send: digest`
+/// route, one message per owner with something to report. Running it twice a day sends nothing
+/// more.
+pub fn enqueue_digests(
+    data_dir: &Path,
+    notify: &Notify,
+    now: DateTime<Utc>,
+) -> Result<DigestSummary, NotifyError> {
+    let mut summary = DigestSummary::default();
+    if !notify.routes.iter().any(|r| r.send == Send::Digest) {
+        return Ok(summary);
+    }
+    let mut store = AlertStore::open_in(data_dir)?;
+    let records = store.list(&AlertFilter::default())?;
+    let assigned = store.assigned_since(now - chrono::Duration::hours(24))?;
+    let lang: Lang = notify.lang;
+    let zone = seoul();
+    let day = now.with_timezone(&zone).format("%Y-%m-%d").to_string();
+    // (channel, owner) → digest.
+    let mut digests: BTreeMap<(usize, String), OwnerDigest> = BTreeMap::new();
+    let mut owners_seen = BTreeSet::new();
+    for record in &records {
+        let active = matches!(
+            record.status,
+            Status::Open | Status::Acknowledged | Status::Snoozed
+        );
+        if !active {
+            continue;
+        }
+        let mut why = Vec::new();
+        if record.status == Status::Open {
+            why.push(T::DigestOpen);
+        }
+        if record.due().is_some_and(|d| d < now) && record.status != Status::Snoozed {
+            why.push(T::DigestOverdue);
+        }
+        if assigned.contains(&record.alert.fingerprint) {
+            why.push(T::DigestNewlyAssigned);
+        }
+        if why.is_empty() {
+            continue;
+        }
+        let a = &record.alert;
+        let owners: Vec<&str> = a.actions.iter().map(|x| x.owner.as_str()).collect();
+        let subject = Subject {
+            severity: a.severity,
+            rule_id: &a.rule_id,
+            region: a.region.as_deref(),
+            owners: &owners,
+            data_issue: a.data_issue,
+        };
+        let reach = notify.reach(&subject, Send::Digest);
+        for owner in &owners {
+            owners_seen.insert(owner.to_string());
+            for r in &reach {
+                digests
+                    .entry((r.channel, owner.to_string()))
+                    .or_default()
+                    .by_country
+                    .entry(a.entity_name.clone())
+                    .or_default()
+                    .push((record, why.clone()));
+            }
+        }
+    }
+    let with_digest: BTreeSet<&String> = digests.keys().map(|(_, o)| o).collect();
+    summary.empty = owners_seen.len() - with_digest.len();
+    for ((channel, owner), digest) in &digests {
+        let channel = &notify.channels[*channel];
+        let content = digest_content(owner, digest, lang, &zone, &day, &notify.base_url);
+        let body = payload(channel.kind, &content, now);
+        let key = format!("digest/{}/{owner}/{day}", channel.id);
+        if store.enqueue_once(
+            &key,
+            &channel.id,
+            Topic::Digest,
+            Some(owner),
+            lang,
+            &body,
+            now,
+        )? {
+            summary.enqueued += 1;
+        } else {
+            summary.already += 1;
+        }
+    }
+    Ok(summary)
+}
+
+fn digest_content(
+    owner: &str,
+    digest: &OwnerDigest<'_>,
+    lang: Lang,
+    zone: &FixedOffset,
+    day: &str,
+    base_url: &str,
+) -> Content {
+    let mut paragraphs = vec![T::DigestIntro.get(lang)];
+    let mut items = Vec::new();
+    for (country, alerts) in &digest.by_country {
+        let mut text = format!("{country}\n");
+        for (record, why) in alerts {
+            let a = &record.alert;
+            let link = crate::export::alert_link(base_url, &a.fingerprint);
+            let tags: Vec<String> = why.iter().map(|t| t.get(lang)).collect();
+            let action = a
+                .actions
+                .iter()
+                .find(|x| x.owner == owner)
+                .or(a.actions.first());
+            let due = record
+                .due()
+                .map(|d| d.with_timezone(zone).format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            text.push_str(&format!(
+                "• [{}] {} — {}: {} ({} {due}) {link}\n",
+                tags.join(", "),
+                a.title.get(lang),
+                T::RecommendedAction.get(lang),
+                action.map(|x| x.text.get(lang)).unwrap_or(""),
+                T::Due.get(lang),
+            ));
+            items.push(json!({
+                "country": country,
+                "fingerprint": a.fingerprint,
+                "title": a.title.get(lang),
+                "why": why.iter().map(|t| t.text().en.to_lowercase().replace(' ', "_")).collect::<Vec<_>>(),
+                "action": action.map(|x| x.text.get(lang)),
+                "due": due,
+                "url": link,
+            }));
+        }
+        paragraphs.push(text.trim_end().to_string());
+    }
+    Content {
+        event_type: "digest".into(),
+        lang: lang.code().into(),
+        headline: format!("{} ({day})", T::DigestSubject.get(lang)),
+        title: format!("{} — {owner}", T::DigestSubject.get(lang)),
+        facts: vec![(T::Owner.get(lang), owner.to_string())],
+        paragraphs,
+        link: Some((T::OpenAlert.get(lang), format!("{}/alerts", base_url))),
+        data: json!({ "owner": owner, "day": day, "alerts": items }),
+    }
+}
