@@ -12,6 +12,7 @@ use std::sync::{Arc, RwLock};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use display::alert::{ActionKind, DismissReason};
 use display::Text;
+use engine::notify_config::Notify;
 use engine::state::users::UserStore;
 use engine::state::{Act, ActError, Acted, AlertFilter, AlertStore, SnoozeRequest, StateError};
 
@@ -219,6 +220,8 @@ pub type Owners = BTreeMap<String, Text>;
 pub struct Acting {
     data_dir: PathBuf,
     owners: Arc<RwLock<Owners>>,
+    /// notify.yml beside the rules: a person reopening an alert pages like a merge does.
+    notify: Arc<RwLock<Arc<Notify>>>,
 }
 
 /// Why an action was not applied.
@@ -257,6 +260,7 @@ impl Acting {
         Acting {
             data_dir: data_dir.into(),
             owners: Arc::new(RwLock::new(owners)),
+            notify: Arc::default(),
         }
     }
 
@@ -268,13 +272,34 @@ impl Acting {
         metrics: &Path,
         rules: &Path,
     ) -> Self {
-        Acting::new(data_dir, owners_or_none(sources, metrics, rules))
+        let acting = Acting::new(data_dir, owners_or_none(sources, metrics, rules));
+        acting.reload_notify(rules);
+        acting
     }
 
     /// Reads the owners of the rule files again (the configuration changed).
     pub fn reload_owners(&self, sources: &Path, metrics: &Path, rules: &Path) {
         let owners = owners_or_none(sources, metrics, rules);
         *self.owners.write().unwrap_or_else(|p| p.into_inner()) = owners;
+        self.reload_notify(rules);
+    }
+
+    /// Reads notify.yml beside `rules` again (a broken file is logged; nothing is sent then).
+    fn reload_notify(&self, rules: &Path) {
+        let notify = Notify::load(&Notify::beside(rules)).unwrap_or_else(|e| {
+            tracing::warn!("notify.yml not read, acting sends no notifications: {e}");
+            Notify::default()
+        });
+        *self.notify.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(notify);
+    }
+
+    fn store(&self) -> Result<AlertStore, StateError> {
+        let notify = self
+            .notify
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Ok(AlertStore::open_in(&self.data_dir)?.with_notify(notify))
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -291,8 +316,7 @@ impl Acting {
         by: &str,
     ) -> Result<Acted, Refusal> {
         let act = self.prepare(kind, fields)?;
-        let mut store =
-            AlertStore::open_in(&self.data_dir).map_err(|e| Refusal::Act(ActError::State(e)))?;
+        let mut store = self.store().map_err(|e| Refusal::Act(ActError::State(e)))?;
         store
             .act(fingerprint, &act, version, by, chrono::Utc::now())
             .map_err(Refusal::Act)
@@ -309,7 +333,7 @@ impl Acting {
     ) -> Result<BulkResults, Refusal> {
         let act = self.prepare(kind, fields)?;
         let state = |e: StateError| Refusal::Act(ActError::State(e));
-        let mut store = AlertStore::open_in(&self.data_dir).map_err(state)?;
+        let mut store = self.store().map_err(state)?;
         let targets = match targets {
             Targets::Picked(picked) => picked,
             Targets::Matching(filter) => {
