@@ -182,14 +182,32 @@ fn the_rate_limit_holds_back_a_rule_that_floods() {
     // Critical and high of one rule: 10 of them, i = 0,1,4,5,8,9,…
     let alerts: Vec<Alert> = (0..20).filter(|i| i % 4 < 2).map(alert).collect();
     let summary = s.merge(&eval("run1", alerts), t0()).unwrap();
-    let hook = s
+    assert_eq!(summary.notified.messages, 10 + 3, "{summary:?}");
+    // The worker's claim promotes them: three go to the hook, the rest are held back.
+    let claimed = s
+        .claim_due("w", t0(), StdDuration::from_secs(60), 100)
+        .unwrap();
+    let hook: Vec<_> = s
         .deliveries(100)
         .unwrap()
         .into_iter()
         .filter(|m| m.channel == "hook")
+        .collect();
+    let pending = hook
+        .iter()
+        .filter(|m| m.status == DeliveryStatus::Pending)
         .count();
-    assert_eq!(hook, 3);
-    assert!(summary.notified.rate_limited >= 7, "{summary:?}");
+    let held = hook
+        .iter()
+        .filter(|m| m.status == DeliveryStatus::Cancelled)
+        .count();
+    assert_eq!((pending, held), (3, 7));
+    assert!(hook
+        .iter()
+        .filter(|m| m.status == DeliveryStatus::Cancelled)
+        .all(|m| m.last_reply.as_deref().unwrap().starts_with("rate limited")));
+    assert!(hook.iter().all(|m| m.msg_id.starts_with("msg_")));
+    assert_eq!(claimed.iter().filter(|m| m.channel == "hook").count(), 3);
 }
 
 #[test]

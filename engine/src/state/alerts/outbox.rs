@@ -126,7 +126,7 @@ fn read_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxMessage> {
     let topic: String = r.get(3)?;
     Ok(OutboxMessage {
         id: r.get(0)?,
-        msg_id: r.get(1)?,
+        msg_id: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
         channel: r.get(2)?,
         topic: Topic::parse(&topic).unwrap_or(Topic::Test),
         fingerprint: r.get(4)?,
@@ -154,7 +154,7 @@ fn msg_id(parts: &[&str]) -> String {
     format!("msg_{}", &digest[..24])
 }
 
-/// How many immediate messages went out in the last hour for `rule` on `channel`.
+/// How many immediate messages of `rule` were promoted on `channel` in the last hour.
 fn sent_last_hour(
     tx: &Transaction<'_>,
     rule: &str,
@@ -162,7 +162,8 @@ fn sent_last_hour(
     now: DateTime<Utc>,
 ) -> rusqlite::Result<u32> {
     tx.prepare_cached(
-        "SELECT count(*) FROM outbox WHERE rule_id = ? AND channel = ? AND created_at > ?",
+        "SELECT count(*) FROM outbox WHERE rule_id = ? AND channel = ? AND created_at > ? \
+         AND status <> 'new' AND status <> 'cancelled'",
     )?
     .query_row(params![rule, channel, ts(now - Duration::hours(1))], |r| {
         r.get(0)
@@ -173,37 +174,29 @@ fn sent_last_hour(
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Enqueued {
     pub messages: usize,
-    /// Held back by the per-rule rate limit (the alerts stay in the owners' digests).
-    pub rate_limited: usize,
 }
 
 impl std::ops::AddAssign for Enqueued {
     fn add_assign(&mut self, other: Enqueued) {
         self.messages += other.messages;
-        self.rate_limited += other.rate_limited;
     }
 }
 
-/// Enqueues the messages of alert events within one transaction: it counts, per rule and
-/// channel, what the last hour sent (asked of the file once per pair, then counted here, so a
-/// merge opening thousands of alerts of one rule does not count them again for each).
+/// Enqueues the messages of alert events within one transaction, as `new` rows (no index
+/// touched: the merge of thousands of alerts pays one b-tree insert per message); the worker
+/// promotes them ([`AlertStore::claim_due`]).
 pub(super) struct Outbox<'n> {
     notify: &'n Notify,
-    sent: HashMap<(String, usize), u32>,
 }
 
 impl<'n> Outbox<'n> {
     pub(super) fn new(notify: &'n Notify) -> Self {
-        Outbox {
-            notify,
-            sent: HashMap::new(),
-        }
+        Outbox { notify }
     }
 
     /// Writes, in the caller's transaction, one message per channel that a route sends
     /// `alert`'s event to immediately. Events of alerts that do not page (snoozed,
     /// acknowledged, dismissed) write nothing.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn enqueue(
         &mut self,
         tx: &Transaction<'_>,
@@ -226,29 +219,15 @@ impl<'n> Outbox<'n> {
             owners: &owners,
             data_issue: alert.data_issue,
         };
-        let now_s = ts(now);
+        let mut now_s = None;
         for reach in notify.reach(&subject, Send::Immediately) {
             let channel = &notify.channels[reach.channel];
-            let key = (alert.rule_id.clone(), reach.channel);
-            let sent = match self.sent.get_mut(&key) {
-                Some(n) => n,
-                None => {
-                    let n = sent_last_hour(tx, &alert.rule_id, &channel.id, now)?;
-                    self.sent.entry(key).or_insert(n)
-                }
-            };
-            if *sent >= notify.rate_limit_per_rule {
-                done.rate_limited += 1;
-                continue;
-            }
-            *sent += 1;
-            let version_s = version.to_string();
+            let now_s = now_s.get_or_insert_with(|| ts(now));
             tx.prepare_cached(
-                "INSERT INTO outbox (msg_id, channel, topic, fingerprint, rule_id, event_version, route, \
-                 lang, status, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                "INSERT INTO outbox (channel, topic, fingerprint, rule_id, event_version, route, \
+                 lang, status, created_at, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'new', ?8, ?8)",
             )?
             .execute(params![
-                msg_id(&[&alert.fingerprint, &version_s, &channel.id, &now_s]),
                 channel.id,
                 topic.as_str(),
                 alert.fingerprint,
@@ -256,13 +235,93 @@ impl<'n> Outbox<'n> {
                 version,
                 reach.route as i64,
                 channel.lang.code(),
-                now_s,
-                now_s
+                now_s.as_str()
             ])?;
             done.messages += 1;
         }
         Ok(done)
     }
+}
+
+/// A `new` row: id, fingerprint, rule, channel, event version, created at.
+type NewRow = (
+    i64,
+    Option<String>,
+    Option<String>,
+    String,
+    Option<i64>,
+    String,
+);
+
+/// Promotes the `new` rows (written by alert events since the last promotion) to `pending`:
+/// each gets its message id, and a rule over its hourly limit on a channel has the rest of its
+/// messages cancelled (their alerts stay in the owners' digests).
+fn promote(tx: &Transaction<'_>, notify: &Notify, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    let cursor: i64 = tx
+        .query_row("SELECT promoted FROM notify_cursor WHERE id = 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .unwrap_or(0);
+    let new: Vec<NewRow> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT id, fingerprint, rule_id, channel, event_version, created_at FROM outbox \
+             WHERE id > ? AND status = 'new' ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![cursor], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let Some(last) = new.last().map(|n| n.0) else {
+        return Ok(());
+    };
+    let mut sent: HashMap<(String, String), u32> = HashMap::new();
+    for (id, fingerprint, rule, channel, version, created) in &new {
+        let id_s = id.to_string();
+        let msg = msg_id(&[
+            fingerprint.as_deref().unwrap_or(""),
+            &version.unwrap_or(0).to_string(),
+            channel,
+            created,
+            &id_s,
+        ]);
+        let limited = match rule {
+            Some(rule) => {
+                let key = (rule.clone(), channel.clone());
+                let n = match sent.get_mut(&key) {
+                    Some(n) => n,
+                    None => {
+                        let n = sent_last_hour(tx, rule, channel, now)?;
+                        sent.entry(key).or_insert(n)
+                    }
+                };
+                *n += 1;
+                *n > notify.rate_limit_per_rule
+            }
+            None => false,
+        };
+        tx.prepare_cached("UPDATE outbox SET msg_id = ?, status = ?, last_reply = ? WHERE id = ?")?
+            .execute(params![
+                msg,
+                if limited { "cancelled" } else { "pending" },
+                limited.then_some("rate limited: the rule sent its hourly maximum to this channel"),
+                id
+            ])?;
+    }
+    tx.execute(
+        "INSERT INTO notify_cursor (id, promoted) VALUES (1, ?) \
+         ON CONFLICT (id) DO UPDATE SET promoted = excluded.promoted",
+        params![last],
+    )?;
+    Ok(())
 }
 
 /// What happened to one attempt, as the worker records it.
@@ -424,7 +483,9 @@ impl AlertStore {
         limit: usize,
     ) -> Result<Vec<OutboxMessage>, StateError> {
         let err = self.err_owned();
+        let notify = self.notify.clone();
         let tx = self.write_tx()?;
+        promote(&tx, &notify, now).map_err(&err)?;
         let now_s = ts(now);
         let until = ts(now + Duration::from_std(lease).unwrap_or(Duration::seconds(60)));
         let claimed = {

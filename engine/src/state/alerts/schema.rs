@@ -77,11 +77,13 @@ CREATE TABLE IF NOT EXISTS evaluations (
     PRIMARY KEY (run_id, digest)
 );
 -- The notifications' outbox: one row per message, written in the transaction of the alert event
--- that causes it; the delivery worker claims due rows (a lease, so two processes never send one
--- row at once) and records each attempt. `msg_id` is the webhook-id receivers de-duplicate by.
+-- that causes it, as cheaply as can be (`new`: the row's own b-tree and no index). The worker
+-- promotes new rows (ids above `notify_cursor`) to `pending`, giving each its `msg_id` (the
+-- webhook-id receivers de-duplicate by) and applying the per-rule rate limit; it then claims due
+-- rows under a lease (so two processes never send one row at once) and records each attempt.
 CREATE TABLE IF NOT EXISTS outbox (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    msg_id          TEXT NOT NULL UNIQUE,
+    msg_id          TEXT,
     channel         TEXT NOT NULL,
     topic           TEXT NOT NULL,
     fingerprint     TEXT,
@@ -102,10 +104,16 @@ CREATE TABLE IF NOT EXISTS outbox (
     lease_until     TEXT,
     delivered_at    TEXT
 );
+CREATE UNIQUE INDEX IF NOT EXISTS outbox_msg_id ON outbox (msg_id) WHERE msg_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (next_attempt_at, id) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS outbox_by_alert ON outbox (fingerprint, channel, id)
     WHERE status = 'pending';
-CREATE INDEX IF NOT EXISTS outbox_by_rule ON outbox (rule_id, channel, created_at);
+CREATE INDEX IF NOT EXISTS outbox_by_rule ON outbox (rule_id, channel, created_at)
+    WHERE status <> 'new';
+CREATE TABLE IF NOT EXISTS notify_cursor (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    promoted INTEGER NOT NULL
+);
 -- Each channel's health: consecutive failures, and whether a 410 Gone disabled it.
 CREATE TABLE IF NOT EXISTS notify_channels (
     id              TEXT PRIMARY KEY,
