@@ -180,6 +180,24 @@ pub struct Subject<'a> {
     pub data_issue: bool,
 }
 
+impl<'a> Subject<'a> {
+    /// The facts of `alert`; `owners` are its actions' owners ([`owners_of`]).
+    pub fn of(alert: &'a display::alert::Alert, owners: &'a [&'a str]) -> Self {
+        Subject {
+            severity: alert.severity,
+            rule_id: &alert.rule_id,
+            region: alert.region.as_deref(),
+            owners,
+            data_issue: alert.data_issue,
+        }
+    }
+}
+
+/// The owners of an alert's recommended actions.
+pub fn owners_of(alert: &display::alert::Alert) -> Vec<&str> {
+    alert.actions.iter().map(|a| a.owner.as_str()).collect()
+}
+
 impl Match {
     /// Whether the alert matches, and if not the first field that did not.
     pub fn check(&self, s: &Subject<'_>) -> Result<(), &'static str> {

@@ -152,23 +152,28 @@ routes:
     path
 }
 
-/// Alerts 0 (critical) to 3 (low) merged into the state of `data`: two of them page.
-fn merge_alerts(data: &Path, notify: &Path) -> Vec<Alert> {
-    let alerts: Vec<Alert> = (0..4).map(alert).collect();
+/// `alerts` merged into the state of `data`, with the routes of `notify`.
+fn merge(data: &Path, notify: &Path, alerts: &[Alert]) -> engine::state::MergeSummary {
     let notify = Arc::new(Notify::load(notify).unwrap());
     let mut store = AlertStore::open_in(data).unwrap().with_notify(notify);
-    let summary = store
+    store
         .merge(
             &Evaluation {
                 run_id: "run1".into(),
                 rules_digest: "d".into(),
-                alerts: alerts.clone(),
+                alerts: alerts.to_vec(),
                 per_rule: Vec::new(),
                 evaluated_periods: Default::default(),
             },
             Utc::now(),
         )
-        .unwrap();
+        .unwrap()
+}
+
+/// Alerts 0 (critical) to 3 (low) merged into the state of `data`: two of them page.
+fn merge_alerts(data: &Path, notify: &Path) -> Vec<Alert> {
+    let alerts: Vec<Alert> = (0..4).map(alert).collect();
+    let summary = merge(data, notify, &alerts);
     assert_eq!(summary.notified.messages, 4, "{summary:?}");
     alerts
 }
@@ -541,21 +546,7 @@ fn e_mail_arrives_with_text_and_html_parts_and_a_550_is_final() {
     let notify = write_mail_config(dir.path(), smtp.port);
     let data = dir.path().join("data");
     let alerts: Vec<Alert> = (0..4).map(alert).collect();
-    let mut store = AlertStore::open_in(&data)
-        .unwrap()
-        .with_notify(Arc::new(Notify::load(&notify).unwrap()));
-    store
-        .merge(
-            &Evaluation {
-                run_id: "run1".into(),
-                rules_digest: "d".into(),
-                alerts: alerts.clone(),
-                per_rule: Vec::new(),
-                evaluated_periods: Default::default(),
-            },
-            Utc::now(),
-        )
-        .unwrap();
+    merge(&data, &notify, &alerts);
     let sent = cli(&data, &notify, &["send"]);
     assert!(sent.contains("1 delivered"), "{sent}");
     let mails = smtp.mails.lock().unwrap().clone();

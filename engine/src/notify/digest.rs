@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::message::{payload, Content};
 use super::NotifyError;
-use crate::notify_config::{Notify, Send, Subject};
+use crate::notify_config::{owners_of, Notify, Send, Subject};
 use crate::state::alerts::{AlertFilter, Topic};
 use crate::state::AlertStore;
 
@@ -84,14 +84,8 @@ pub fn enqueue_digests(
             continue;
         }
         let a = &record.alert;
-        let owners: Vec<&str> = a.actions.iter().map(|x| x.owner.as_str()).collect();
-        let subject = Subject {
-            severity: a.severity,
-            rule_id: &a.rule_id,
-            region: a.region.as_deref(),
-            owners: &owners,
-            data_issue: a.data_issue,
-        };
+        let owners = owners_of(a);
+        let subject = Subject::of(a, &owners);
         let reach = notify.reach(&subject, Send::Digest);
         for owner in &owners {
             owners_seen.insert(owner.to_string());

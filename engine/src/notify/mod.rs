@@ -14,7 +14,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::notify_config::{Notify, Send, Subject};
+use crate::notify_config::{owners_of, Notify, Send, Subject};
 use crate::state::alerts::Topic;
 use crate::state::{AlertStore, StateError};
 
@@ -46,14 +46,8 @@ pub struct PreviewLine {
 
 /// `actionboard notify preview`: every route, whether the alert matches it and why.
 pub fn preview(notify: &Notify, alert: &crate::rules::Alert) -> Vec<PreviewLine> {
-    let owners: Vec<&str> = alert.actions.iter().map(|a| a.owner.as_str()).collect();
-    let subject = Subject {
-        severity: alert.severity,
-        rule_id: &alert.rule_id,
-        region: alert.region.as_deref(),
-        owners: &owners,
-        data_issue: alert.data_issue,
-    };
+    let owners = owners_of(alert);
+    let subject = Subject::of(alert, &owners);
     notify
         .routes
         .iter()

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::rows::parse_ts;
 use super::store::{AlertStore, StateError};
 use crate::base::time::timestamp_ms as ts;
-use crate::notify_config::{Notify, Send, Subject};
+use crate::notify_config::{owners_of, Notify, Send, Subject};
 use crate::rules::Alert;
 
 /// Why a message is sent.
@@ -211,14 +211,8 @@ impl<'n> Outbox<'n> {
         if !notify.sends_immediately() || status != Status::Open {
             return Ok(done);
         }
-        let owners: Vec<&str> = alert.actions.iter().map(|a| a.owner.as_str()).collect();
-        let subject = Subject {
-            severity: alert.severity,
-            rule_id: &alert.rule_id,
-            region: alert.region.as_deref(),
-            owners: &owners,
-            data_issue: alert.data_issue,
-        };
+        let owners = owners_of(alert);
+        let subject = Subject::of(alert, &owners);
         let mut now_s = None;
         for reach in notify.reach(&subject, Send::Immediately) {
             let channel = &notify.channels[reach.channel];
@@ -370,7 +364,7 @@ impl AlertStore {
             .map_err(move |source| StateError::Sqlite { path, source })
     }
 
-    /// Enqueues a message that no alert event causes (a digest, a test, a failing channel).
+    /// Enqueues a message that no alert event causes (a test, a failing channel).
     pub fn enqueue(
         &mut self,
         channel: &str,
@@ -380,35 +374,23 @@ impl AlertStore {
         body: &str,
         now: DateTime<Utc>,
     ) -> Result<OutboxMessage, StateError> {
+        let key = [
+            channel,
+            topic.as_str(),
+            recipient.unwrap_or(""),
+            &ts(now),
+            body,
+        ]
+        .join("\u{0}");
+        self.enqueue_once(&key, channel, topic, recipient, lang, body, now)?;
         let err = self.err_owned();
-        let tx = self.write_tx()?;
-        let now_s = ts(now);
-        let id: i64 = tx
+        self.conn
             .query_row(
-                "INSERT INTO outbox (msg_id, channel, topic, recipient, lang, body, status, created_at, \
-                 next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
-                params![
-                    msg_id(&[channel, topic.as_str(), recipient.unwrap_or(""), &now_s, body]),
-                    channel,
-                    topic.as_str(),
-                    recipient,
-                    lang.code(),
-                    body,
-                    now_s,
-                    now_s
-                ],
-                |r| r.get(0),
-            )
-            .map_err(&err)?;
-        let message = tx
-            .query_row(
-                &format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE id = ?"),
-                params![id],
+                &format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE msg_id = ?"),
+                params![msg_id(&[&key])],
                 read_message,
             )
-            .map_err(&err)?;
-        tx.commit().map_err(&err)?;
-        Ok(message)
+            .map_err(&err)
     }
 
     /// Enqueues a message at most once for `key` (a digest per owner, channel and day):
