@@ -7,6 +7,8 @@ mod sqlite;
 pub mod tokens;
 pub mod users;
 
+pub use sqlite::OpenError;
+
 pub use alerts::{
     Act, ActError, Acted, ActionKind, AlertFilter, AlertRecord, AlertStore, DismissReason,
     InputError, MergeSummary, RawAlert, SnoozeCondition, SnoozeRequest, StateError, StateWatch,

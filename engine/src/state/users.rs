@@ -122,6 +122,8 @@ pub enum UserError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("user store: {0}")]
+    Open(#[from] crate::state::sqlite::OpenError),
     #[error("user store {path}: {message}")]
     Corrupt { path: PathBuf, message: String },
     #[error("`{0}` is not a valid user name: use 1–64 letters, digits, `.`, `_` or `-`")]
@@ -134,19 +136,6 @@ pub enum UserError {
     Random(String),
     #[error("hashing the password failed: {0}")]
     Hash(String),
-}
-
-impl From<crate::state::sqlite::OpenError> for UserError {
-    fn from(e: crate::state::sqlite::OpenError) -> Self {
-        match e {
-            crate::state::sqlite::OpenError::Folder { path, source } => {
-                UserError::Io { path, source }
-            }
-            crate::state::sqlite::OpenError::Sqlite { path, source } => {
-                UserError::Sqlite { path, source }
-            }
-        }
-    }
 }
 
 /// A person as the store knows them (never with the password hash).

@@ -135,10 +135,9 @@ pub fn router_with(
             security::Headers::new(web),
             security::headers,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            limits::RESPONSE_TIME,
-            limits::time_limit,
-        ))
-        .layer(axum::middleware::from_fn(limits::announced_body_limit))
-        .layer(axum::extract::DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
+        .layer(limits::time_limit(limits::RESPONSE_TIME))
+        .layer(limits::body_limit())
+        // The body limit above replaces the extractors' own (2 MB) one.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(limits::in_our_words))
 }
