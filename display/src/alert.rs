@@ -297,9 +297,26 @@ pub struct AlertRecord {
     /// Why it was dismissed, while it is.
     #[serde(default)]
     pub dismiss_reason: Option<DismissReason>,
+    /// When the merge found the figure it is about withdrawn by the publisher (it then keeps
+    /// its status, as a data issue, until a person closes it); cleared when it fires again.
+    #[serde(default)]
+    pub figure_withdrawn_at: Option<DateTime<Utc>>,
 }
 
 impl AlertRecord {
+    /// The mark of an alert whose figure the publisher withdrew.
+    pub fn figure_withdrawn_label() -> Text {
+        Text::new(
+            "Figure withdrawn by the publisher",
+            "발표 기관이 수치를 철회함",
+        )
+    }
+
+    /// Whether to treat it as a data issue: raised as one, or its figure was withdrawn since.
+    pub fn is_data_issue(&self) -> bool {
+        self.alert.data_issue || self.figure_withdrawn_at.is_some()
+    }
+
     /// When the alert is due: the date a person set, else the first recommended action's.
     pub fn due(&self) -> Option<DateTime<Utc>> {
         self.due_at.or_else(|| self.due_dates().into_iter().min())

@@ -144,6 +144,7 @@ fn generate(dir: &std::path::Path, actions: usize) -> Result<(), Error> {
             alerts,
             per_rule: Vec::new(),
             evaluated_periods: Default::default(),
+            withdrawn: Default::default(),
         },
         Utc::now() - chrono::Duration::days(10),
     )?;

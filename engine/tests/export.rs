@@ -144,6 +144,7 @@ fn store_with(extra: Vec<Alert>) -> (tempfile::TempDir, AlertStore) {
         ],
         per_rule: Vec::new(),
         evaluated_periods: Default::default(),
+        withdrawn: Default::default(),
     };
     let mut eval = eval;
     eval.alerts.extend(extra);
@@ -772,6 +773,35 @@ fn a_large_csv_export_matches_the_cell_writer_row_for_row() {
         };
         store.act(&fp, &act, None, "kim", later).unwrap();
     }
+    // The next release withdraws some figures: those alerts stay, marked as data issues.
+    let (kept, gone): (Vec<Alert>, Vec<Alert>) = store
+        .list(&all())
+        .unwrap()
+        .into_iter()
+        .map(|r| r.alert)
+        .partition(|a| a.evidence.source.is_none() || !a.entity.ends_with('3'));
+    let withdrawn = gone
+        .iter()
+        .map(|a| engine::rules::eval::WithdrawnFigure {
+            source_id: a.evidence.source.as_ref().unwrap().source_id.clone(),
+            entity: a.entity.clone(),
+            period: a.period.clone(),
+        })
+        .collect();
+    let summary = store
+        .merge(
+            &Evaluation {
+                run_id: "run-2".into(),
+                rules_digest: "d".into(),
+                alerts: kept,
+                per_rule: Vec::new(),
+                evaluated_periods: Default::default(),
+                withdrawn,
+            },
+            later,
+        )
+        .unwrap();
+    assert!(summary.withdrawn > 100, "{summary:?}");
     let o = opts(Format::Csv);
     for filter in [
         all(),

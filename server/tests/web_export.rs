@@ -490,6 +490,7 @@ fn generated_state(dir: &Path, n: usize) {
         alerts,
         per_rule: Vec::new(),
         evaluated_periods: Default::default(),
+        withdrawn: Default::default(),
     };
     AlertStore::open_in(dir)
         .unwrap()

@@ -58,6 +58,7 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
         assignee,
         first_seen_at,
         opened_at,
+        figure_withdrawn_at: withdrawn_at,
         ..
     } = record.clone();
     let earlier = earlier_resolution(&history).cloned();
@@ -102,7 +103,7 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
         <div class="alert-head">
             <SeverityBadge severity=alert.severity/>
             <StatusBadge status/>
-            {alert.data_issue.then(|| view! { <span class="badge data-issue">{t(lang, "Data issue", "데이터 문제")}</span> })}
+            {(alert.data_issue || withdrawn_at.is_some()).then(|| view! { <span class="badge data-issue">{t(lang, "Data issue", "데이터 문제")}</span> })}
             {ev.projection.then(|| view! { <span class="badge projection">{t(lang, "Projection", "전망치")}</span> })}
             {(!firing).then(|| view! { <span class="badge">{t(lang, "No longer firing", "더 이상 발생하지 않음")}</span> })}
         </div>
@@ -116,6 +117,14 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
         )}</p>
         {work}
         {act}
+        {withdrawn_at.map(|at| view! {
+            <section class="panel warning" role="note" data-testid="figure-withdrawn">
+                <h2>{AlertRecord::figure_withdrawn_label().get(lang).to_string()}</h2>
+                <p>{format!("{} ({})", t(lang,
+                    "The figure this alert is about is no longer published. That is a data issue, not a recovery: the alert stays as it is until someone checks the source and resolves or dismisses it.",
+                    "이 알림의 수치가 더 이상 발표되지 않습니다. 회복이 아니라 데이터 문제이므로, 누군가 출처를 확인하고 해결하거나 무시할 때까지 알림은 그대로 남습니다."), day(&at))}</p>
+            </section>
+        })}
         {ev.data_issue_reason.clone().map(|r| view! {
             <section class="panel warning" role="note">
                 <h2>{t(lang, "Check the data first", "먼저 데이터를 확인하세요")}</h2>
@@ -230,6 +239,10 @@ fn event_label(kind: &str, lang: Lang) -> String {
         "reopened" => ("reopened", "다시 열림"),
         "cleared" => ("stopped firing", "해소됨"),
         "auto_resolved" => ("resolved by itself", "자동 해결"),
+        "figure_withdrawn" => (
+            "figure withdrawn by the publisher",
+            "발표 기관이 수치를 철회함",
+        ),
         "acknowledged" => ("acknowledged", "확인함"),
         "assigned" => ("assigned", "담당 지정"),
         "commented" => ("commented", "댓글"),

@@ -10,6 +10,7 @@ use crate::components::links::alert_href;
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::i18n::{t, use_lang, Lang};
 use crate::model::alerts::{Facet, Inbox, InboxFilter};
+use display::alert::AlertRecord;
 
 #[component]
 pub fn AlertsPage() -> impl IntoView {
@@ -169,8 +170,11 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
                                     })}
                                     <SeverityBadge severity=a.severity/>
                                     <StatusBadge status=r.status/>
-                                    {a.data_issue.then(|| view! {
+                                    {r.is_data_issue().then(|| view! {
                                         <span class="badge data-issue">{t(lang, "Data issue", "데이터 문제")}</span>
+                                    })}
+                                    {r.figure_withdrawn_at.is_some().then(|| view! {
+                                        <span class="badge data-issue">{AlertRecord::figure_withdrawn_label().get(lang).to_string()}</span>
                                     })}
                                     <a class="alert-title" href=alert_href(&a.fingerprint)>{a.title.get(lang).to_string()}</a>
                                 </div>

@@ -389,7 +389,7 @@ pub fn rows_of(record: &AlertRecord, last_comment: Option<&str>, opts: &Options)
                 value("value"),
                 value("previous"),
                 value("change_pct"),
-                Cell::Bool(a.data_issue),
+                Cell::Bool(record.is_data_issue()),
                 opt_text(source.map(|s| s.source_id.as_str())),
                 opt_text(source.map(|s| s.edition.as_str())),
                 text(&a.evidence.run_id),

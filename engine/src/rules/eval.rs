@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::alert::{fingerprint, priority, Action, Alert, Evidence, Point, Vars};
 use super::config::{Rule, Rules};
+pub use super::facts::WithdrawnFigure;
 use super::facts::{read_snapshot, PipelineFacts, SnapshotFacts};
 use super::findings::{rule_periods, series_of};
 use super::kinds::{Grouped, Partial, Reads, Render, System, SystemFinding};
@@ -34,6 +35,9 @@ pub struct Evaluation {
     /// a newer period appearing never clears the alerts of an earlier one. Rules absent here
     /// (pipeline, data quality, rules no longer in the file) may clear any of their alerts.
     pub evaluated_periods: BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// Figures withdrawn by their publisher since the previous run: an alert about one of them
+    /// that stops firing did not recover, and is not resolved by the merge.
+    pub withdrawn: std::collections::BTreeSet<WithdrawnFigure>,
 }
 
 impl Evaluation {
@@ -174,6 +178,7 @@ pub fn evaluate_from(
         alerts,
         per_rule,
         evaluated_periods,
+        withdrawn: snapshot.withdrawn,
     })
 }
 

@@ -7,6 +7,7 @@
 mod alert_actions;
 mod error;
 mod export;
+mod filter_args;
 mod lake;
 mod rule_files;
 mod rules;

@@ -102,14 +102,25 @@ mod inbox {
         let mut valid = true;
         let statuses = match f.status.as_deref() {
             None | Some("") | Some("active") => Vec::new(),
-            Some("all") => Status::ALL.to_vec(),
-            Some(s) => match Status::parse(s) {
-                Some(s) => vec![s],
-                None => {
-                    valid = false;
-                    Vec::new()
+            Some(list) => {
+                // A comma list (`open,snoozed`, `active,resolved`), as the CLI passes it.
+                let mut named = Vec::new();
+                for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    match s {
+                        "all" => named.extend(Status::ALL),
+                        "active" => named.extend(Status::ALL.iter().filter(|s| s.is_active())),
+                        s => match Status::parse(s) {
+                            Some(s) => named.push(s),
+                            None => valid = false,
+                        },
+                    }
                 }
-            },
+                Status::ALL
+                    .iter()
+                    .copied()
+                    .filter(|s| named.contains(s))
+                    .collect()
+            }
         };
         let severity = match f.severity.as_deref().filter(|s| !s.is_empty()) {
             None => None,

@@ -44,6 +44,7 @@ struct OwnedRaw {
     snoozed_until: Option<DateTime<Utc>>,
     due_at: Option<DateTime<Utc>>,
     last_comment: Option<std::ops::Range<usize>>,
+    figure_withdrawn: bool,
 }
 
 /// Alerts read from SQLite, on their way to a worker that writes their rows.
@@ -72,6 +73,7 @@ impl Batch {
             snoozed_until: raw.snoozed_until,
             due_at: raw.due_at,
             last_comment,
+            figure_withdrawn: raw.figure_withdrawn,
         });
     }
 
@@ -111,6 +113,7 @@ fn format_batch(
             snoozed_until: a.snoozed_until,
             due_at: a.due_at,
             last_comment: a.last_comment.as_ref().and_then(text),
+            figure_withdrawn: a.figure_withdrawn,
         };
         match alert_rows(&raw, filter, opts, &mut scratch, bytes) {
             Ok(Some(n)) => {

@@ -89,7 +89,7 @@ pub(super) fn alert_rows(
     t.push(b',');
     put_opt_number(t, values.change_pct);
     t.push(b',');
-    put_bool(t, doc.data_issue);
+    put_bool(t, doc.data_issue || raw.figure_withdrawn);
     t.push(b',');
     let source = doc.evidence.source.as_ref();
     put_opt_text(t, source.map(|x| &*x.source_id.0));

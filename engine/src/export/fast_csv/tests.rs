@@ -115,6 +115,7 @@ fn a_document_that_is_not_an_alert_is_an_error() {
         snoozed_until: None,
         due_at: None,
         last_comment: None,
+        figure_withdrawn: false,
     };
     let opts = Options {
         format: super::super::Format::Csv,

@@ -153,6 +153,7 @@ impl AlertStore {
                 snoozed_until: text(4)?.map(parse_ts),
                 due_at: text(5)?.map(parse_ts),
                 last_comment: text(6)?,
+                figure_withdrawn: text(7)?.is_some(),
             };
             each(&raw)?;
         }

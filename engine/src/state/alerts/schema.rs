@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     snooze_lower_is_worse INTEGER,
     snooze_run      TEXT,
     useful          INTEGER,
-    dismiss_reason  TEXT
+    dismiss_reason  TEXT,
+    figure_withdrawn_at TEXT
 );
 CREATE INDEX IF NOT EXISTS alerts_by_status ON alerts (status, priority DESC);
 -- The inbox's order: walking it, a scan hands out its first alert at once, with no sort of
@@ -91,6 +92,7 @@ pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("alerts", "snooze_run", "TEXT"),
     ("alerts", "useful", "INTEGER"),
     ("alerts", "dismiss_reason", "TEXT"),
+    ("alerts", "figure_withdrawn_at", "TEXT"),
     ("alert_events", "version", "INTEGER"),
 ];
 
