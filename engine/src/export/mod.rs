@@ -19,6 +19,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use display::names::RegionCodes;
 use display::{Lang, Text};
 use serde::Serialize;
 
@@ -145,6 +146,10 @@ pub struct About {
     /// `None` when no snapshot is published yet.
     pub snapshot: Option<SnapshotAbout>,
     pub sources: Vec<SourceAbout>,
+    /// The snapshot's region names → UN M49 codes: regions in the export's language, and
+    /// their codes in their own column (empty before any load: regions as stored, no codes).
+    #[serde(skip)]
+    pub region_codes: RegionCodes,
 }
 
 impl About {
@@ -160,8 +165,8 @@ impl About {
         let served = snapshots
             .current()
             .map_err(|e| ExportError::Snapshot(e.to_string()))?;
-        let (snapshot, sources) = match served {
-            None => (None, Vec::new()),
+        let (snapshot, sources, region_codes) = match served {
+            None => (None, Vec::new(), RegionCodes::new()),
             Some(_) => {
                 let (_, conn) = snapshots
                     .open_current()
@@ -180,12 +185,15 @@ impl About {
                         sha256: p.sha256,
                     })
                     .collect();
+                let region_codes = crate::query::queries::region_codes(&conn)
+                    .map_err(|e| ExportError::Snapshot(e.to_string()))?;
                 (
                     Some(SnapshotAbout {
                         run_id: fresh.run_id,
                         loaded_at: fresh.loaded_at,
                     }),
                     sources,
+                    region_codes,
                 )
             }
         };
@@ -200,6 +208,7 @@ impl About {
             lang: opts.lang,
             snapshot,
             sources,
+            region_codes,
         })
     }
 }
@@ -284,6 +293,9 @@ pub const COLUMNS: &[(&str, &str, &str)] = &[
     ("run_id", "Run", "실행"),
     ("source_sha256", "Source file SHA-256", "원본 파일 SHA-256"),
     ("link", "Link", "링크"),
+    ("severity_code", "Severity code", "심각도 코드"),
+    ("status_code", "Status code", "상태 코드"),
+    ("region_code", "Region code (UN M49)", "지역 코드(UN M49)"),
 ];
 
 /// The columns of the audit trail.
@@ -332,7 +344,12 @@ pub fn alert_link(base_url: &str, fingerprint: &str) -> String {
 
 /// The rows of one alert: one per recommended action (one with an empty action when it has
 /// none, so no alert is lost).
-pub fn rows_of(record: &AlertRecord, last_comment: Option<&str>, opts: &Options) -> Vec<Vec<Cell>> {
+pub fn rows_of(
+    record: &AlertRecord,
+    last_comment: Option<&str>,
+    regions: &RegionCodes,
+    opts: &Options,
+) -> Vec<Vec<Cell>> {
     let a = &record.alert;
     let lang = opts.lang;
     let text = |s: &str| Cell::text(s);
@@ -364,13 +381,18 @@ pub fn rows_of(record: &AlertRecord, last_comment: Option<&str>, opts: &Options)
             vec![
                 text(&a.fingerprint),
                 Cell::Number(a.priority),
-                text(a.severity.as_str()),
-                text(record.status.as_str()),
+                text(a.severity.label().get(lang)),
+                text(record.status.label().get(lang)),
                 text(&a.rule_id),
                 text(a.rule_name.get(lang)),
                 text(&a.entity),
-                text(&a.entity_name),
-                opt_text(a.region.as_deref()),
+                text(&display::names::country(&a.entity, &a.entity_name, lang)),
+                opt_text(
+                    a.region
+                        .as_deref()
+                        .map(|r| display::names::region_in(&regions, r, lang))
+                        .as_deref(),
+                ),
                 text(&a.period),
                 text(a.title.get(lang)),
                 if action.is_some() {
@@ -395,6 +417,14 @@ pub fn rows_of(record: &AlertRecord, last_comment: Option<&str>, opts: &Options)
                 text(&a.evidence.run_id),
                 opt_text(source.map(|s| s.sha256.as_str())),
                 Cell::Link(link.clone()),
+                text(a.severity.as_str()),
+                text(record.status.as_str()),
+                opt_text(
+                    a.region
+                        .as_deref()
+                        .and_then(|r| regions.get(r))
+                        .map(String::as_str),
+                ),
             ]
         })
         .collect()
@@ -439,7 +469,7 @@ pub fn export(
             out.flush()?;
             Ok(summary)
         }
-        Format::Csv => write_csv(store, filter, opts, out),
+        Format::Csv => write_csv(store, filter, &about.region_codes, opts, out),
         Format::Json | Format::Ndjson => write_json(store, filter, about, opts, out),
     }
 }
@@ -473,12 +503,13 @@ pub fn export_xlsx_with_limit(
 fn walk(
     store: &AlertStore,
     filter: &AlertFilter,
+    regions: &RegionCodes,
     opts: &Options,
     mut each: impl FnMut(&AlertRecord, Vec<Vec<Cell>>) -> Result<(), ExportError>,
 ) -> Result<(), ExportError> {
     store.scan(filter, |record| {
         let comment = store.last_comment(&record.alert.fingerprint)?;
-        let rows = rows_of(&record, comment.as_deref(), opts);
+        let rows = rows_of(&record, comment.as_deref(), regions, opts);
         each(&record, rows)
     })
 }
@@ -486,6 +517,7 @@ fn walk(
 fn write_csv(
     store: &AlertStore,
     filter: &AlertFilter,
+    regions: &RegionCodes,
     opts: &Options,
     out: impl Write,
 ) -> Result<Summary, ExportError> {
@@ -494,7 +526,7 @@ fn write_csv(
         sink.buf.extend_from_slice("\u{feff}".as_bytes());
     }
     let mut summary = Summary::default();
-    fast_csv::write_rows(store, filter, opts, &mut sink, &mut summary)?;
+    fast_csv::write_rows(store, filter, regions, opts, &mut sink, &mut summary)?;
     if opts.history {
         // The audit trail follows as a second table after one empty line, with its own header.
         fast_csv::write_history(store, filter, &mut sink, &mut summary)?;
@@ -528,7 +560,7 @@ fn write_json(
         serde_json::to_writer(&mut w, about).map_err(std::io::Error::from)?;
         w.write_all(b",\"items\":[")?;
     }
-    walk(store, filter, opts, |_, rows| {
+    walk(store, filter, &about.region_codes, opts, |_, rows| {
         summary.alerts += 1;
         for row in rows {
             if !lines && summary.rows > 0 {

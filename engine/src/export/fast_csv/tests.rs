@@ -129,6 +129,7 @@ fn a_document_that_is_not_an_alert_is_an_error() {
     let e = alert_rows(
         &raw,
         &AlertFilter::everything(),
+        &Default::default(),
         &opts,
         &mut Scratch::default(),
         &mut buf,
