@@ -390,7 +390,7 @@ pub fn rows_of(
                 opt_text(
                     a.region
                         .as_deref()
-                        .map(|r| display::names::region_in(&regions, r, lang))
+                        .map(|r| display::names::region_in(regions, r, lang))
                         .as_deref(),
                 ),
                 text(&a.period),

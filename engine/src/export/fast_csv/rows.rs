@@ -69,7 +69,7 @@ pub(super) fn alert_rows(
     put_opt_text(
         h,
         region
-            .map(|r| display::names::region_in(&regions, r, lang))
+            .map(|r| display::names::region_in(regions, r, lang))
             .as_deref(),
     );
     h.push(b',');
