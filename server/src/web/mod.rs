@@ -12,6 +12,7 @@ mod lang;
 pub mod limits;
 pub mod page_cache;
 pub mod runs;
+pub mod scheduler;
 pub mod security;
 
 use std::net::SocketAddr;
@@ -58,9 +59,7 @@ pub fn router(
     router_with(store, site_root, addr, run_config, WebOptions::default())
 }
 
-/// The whole site. Layers, outermost first: security headers; the request's signed-in person,
-/// looked up once; the page cache; then the routes. Server functions' errors answer with their
-/// own status (`api_status`).
+/// The whole site ([`site`] without its run launcher).
 pub fn router_with(
     store: SnapshotStore,
     site_root: &Path,
@@ -68,6 +67,26 @@ pub fn router_with(
     run_config: RunConfig,
     web: WebOptions,
 ) -> Router {
+    // Shown on the pipeline page; a broken file shows no jobs (`serve` refuses to start on one).
+    let schedule = engine::schedule::Schedule::load(&run_config.schedule).unwrap_or_else(|e| {
+        tracing::error!("{e}");
+        Default::default()
+    });
+    site(store, site_root, addr, run_config, web, schedule).0
+}
+
+/// The whole site, and the launcher its run button starts runs with (the scheduler runs its
+/// pipeline ticks with it too); the pipeline page shows `schedule`'s jobs. Layers, outermost first: security headers; the request's
+/// signed-in person, looked up once; the page cache; then the routes. Server functions' errors
+/// answer with their own status (`api_status`).
+pub fn site(
+    store: SnapshotStore,
+    site_root: &Path,
+    addr: SocketAddr,
+    run_config: RunConfig,
+    web: WebOptions,
+    schedule: engine::schedule::Schedule,
+) -> (Router, runs::RunLauncher) {
     let options = LeptosOptions::builder()
         .output_name("actionboard")
         .site_root(site_root.to_string_lossy().into_owned())
@@ -81,6 +100,7 @@ pub fn router_with(
         metrics: run_config.metrics.clone(),
         rules: run_config.rules.clone(),
     };
+    let schedule = std::sync::Arc::new(schedule);
     let acting = crate::acting::Acting::from_rule_files(
         &data_dir,
         &run_config.sources,
@@ -96,20 +116,22 @@ pub fn router_with(
         .with_state(auth::AuthState::new(data_dir.clone()));
     let run_routes = Router::new()
         .route("/pipeline/runs", post(runs::start_run))
-        .with_state(launcher);
+        .with_state(launcher.clone());
     // The server owns the alert state: it exists (empty) from the start, so its version is
     // stable from the first page on.
     if let Err(e) = engine::state::AlertStore::open_in(&data_dir) {
         tracing::error!("the alert state cannot be opened: {e}");
     }
-    let state = AppState::new(SnapshotReader::new(store.clone())).with_rule_files(rule_files);
+    let state = AppState::new(SnapshotReader::new(store.clone()))
+        .with_rule_files(rule_files)
+        .with_schedule(schedule);
     let pages = page_cache::PageCache::new(store, state.alert_version.clone());
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
         move || provide_context(state.clone())
     };
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/lang", get(lang::set_language))
         .merge(auth_routes)
@@ -140,5 +162,6 @@ pub fn router_with(
             limits::time_limit,
         ))
         .layer(axum::middleware::from_fn(limits::announced_body_limit))
-        .layer(axum::extract::DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(limits::MAX_BODY_BYTES));
+    (router, launcher)
 }
