@@ -276,7 +276,6 @@ impl Scheduler {
             outcome
         });
         let mut store = TickStore::open_in(&self.data_dir)?;
-        let detail = detail.map(|d| clip(&d, 2000));
         store.finish(
             &job.id,
             tick.scheduled_at,
@@ -399,16 +398,4 @@ fn missed_note(count: usize, job: &Job, first: DateTime<Utc>) -> String {
         "{count}{more} tick(s) from {} were due while no scheduler ran",
         job.local(first)
     )
-}
-
-/// At most `max` bytes of `text`, cut at a character boundary.
-fn clip(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
 }
