@@ -98,6 +98,9 @@ pub fn tick_text(lang: Lang, tick: &TickView) -> String {
         (TickStatus::Running, Lang::Ko) => format!("{at}부터 실행 중"),
         (TickStatus::Ran, Lang::En) if !run.is_empty() => format!("ran at {at}: run {run}"),
         (TickStatus::Ran, Lang::Ko) if !run.is_empty() => format!("{at} 실행: 실행 {run}"),
+        // A digest says what it did (e.g. that no sender is connected yet).
+        (TickStatus::Ran, Lang::En) if !detail.is_empty() => format!("ran at {at}: {detail}"),
+        (TickStatus::Ran, Lang::Ko) if !detail.is_empty() => format!("{at} 실행: {detail}"),
         (TickStatus::Ran, Lang::En) => format!("ran at {at}"),
         (TickStatus::Ran, Lang::Ko) => format!("{at} 실행"),
         (TickStatus::Failed, Lang::En) => format!("ran at {at} and failed: {detail}"),
@@ -186,6 +189,19 @@ mod tests {
             "checked 07:00 KST, unchanged: no source changed since the last extract"
         );
         assert!(tick_text(Lang::Ko, &tick(TickStatus::Overlap)).contains("이전 실행"));
+        let mut digest = tick(TickStatus::Ran);
+        digest.detail = Some("nothing was sent".into());
+        assert_eq!(
+            tick_text(Lang::En, &digest),
+            "ran at 07:00 KST: nothing was sent"
+        );
+        let mut run = tick(TickStatus::Ran);
+        run.run_id = Some("20261207T220000.000Z".into());
+        run.caught_up = true;
+        assert_eq!(
+            tick_text(Lang::En, &run),
+            "ran at 07:00 KST: run 20261207T220000.000Z (caught up at start-up: missed while the server was down)"
+        );
         for key in ["title", "job", "when", "last", "next", "none", "empty"] {
             for lang in Lang::ALL {
                 assert!(!label(lang, key).is_empty(), "{key}");
