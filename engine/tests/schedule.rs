@@ -588,3 +588,24 @@ fn both_daylight_saving_changes_of_new_york_run_each_daily_tick_exactly_once() {
 }
 
 use chrono::Datelike;
+
+#[test]
+fn a_pipeline_tick_while_another_runner_holds_the_lock_is_recorded_busy() {
+    let ws = Workspace::new(None);
+    let clock = TestClock::at(seoul(2026, 12, 7, 6, 0));
+    let scheduler = ws.scheduler(PIPELINE_AT_7, clock.clone());
+    scheduler.run_due().unwrap();
+    // A run from the command line or the dashboard holds the data folder.
+    let held = engine::etl::pipeline::lock(&ws.data()).unwrap();
+    clock.set(seoul(2026, 12, 7, 7, 0));
+    assert_eq!(scheduler.run_due().unwrap()[0].1, TickStatus::Busy);
+    assert_eq!(ws.run_folders(), 0);
+    let view = scheduler.overview().unwrap();
+    assert_eq!(
+        display::schedule::tick_text(display::Lang::En, &view[0].recent[0]),
+        "skipped: another run (dashboard or command line) was going"
+    );
+    drop(held);
+    clock.set(seoul(2026, 12, 8, 7, 0));
+    assert_eq!(scheduler.run_due().unwrap()[0].1, TickStatus::Ran);
+}
