@@ -561,11 +561,12 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), CliError> {
         // config/schedule.yml, validated once before serving: a broken file stops the start.
         let run_config = args.files.run_config();
         let schedule = engine::schedule::Schedule::load(&run_config.schedule)?;
-        let (router, launcher) = crate::web::site(
+        let launcher = crate::web::launcher(store.data_dir(), run_config);
+        let router = crate::web::site(
             store,
             &args.site_root,
             local,
-            run_config,
+            launcher.clone(),
             web,
             schedule.clone(),
         );

@@ -10,8 +10,6 @@ use display::Lang;
 
 use super::error::CliError;
 use super::{out, ConfigFiles, OutputFormat};
-use crate::acting::Acting;
-use crate::web::runs::RunLauncher;
 
 #[derive(Debug, Subcommand)]
 pub enum ScheduleCommand {
@@ -118,9 +116,10 @@ fn scheduler(
 ) -> Result<engine::schedule::Scheduler, CliError> {
     let config = files.run_config();
     let schedule = engine::schedule::Schedule::load(&config.schedule)?;
-    let acting = Acting::from_rule_files(data_dir, &config.sources, &config.metrics, &config.rules);
-    let launcher = RunLauncher::new(config, data_dir, acting);
-    Ok(crate::web::scheduler::build(schedule, launcher))
+    Ok(crate::web::scheduler::build(
+        schedule,
+        crate::web::launcher(data_dir, config),
+    ))
 }
 
 fn schedule_err(e: engine::schedule::ScheduleError) -> CliError {

@@ -59,7 +59,7 @@ pub fn router(
     router_with(store, site_root, addr, run_config, WebOptions::default())
 }
 
-/// The whole site ([`site`] without its run launcher).
+/// The whole site ([`site`]), its run launcher and schedule read from `run_config`.
 pub fn router_with(
     store: SnapshotStore,
     site_root: &Path,
@@ -72,21 +72,34 @@ pub fn router_with(
         tracing::error!("{e}");
         Default::default()
     });
-    site(store, site_root, addr, run_config, web, schedule).0
+    let launcher = launcher(store.data_dir(), run_config);
+    site(store, site_root, addr, launcher, web, schedule)
 }
 
-/// The whole site, and the launcher its run button starts runs with (the scheduler runs its
-/// pipeline ticks with it too); the pipeline page shows `schedule`'s jobs. Layers, outermost first: security headers; the request's
-/// signed-in person, looked up once; the page cache; then the routes. Server functions' errors
-/// answer with their own status (`api_status`).
+/// The run launcher of `data_dir`, with the one acting service the site and its runs share.
+pub fn launcher(data_dir: &Path, run_config: RunConfig) -> runs::RunLauncher {
+    let acting = crate::acting::Acting::from_rule_files(
+        data_dir,
+        &run_config.sources,
+        &run_config.metrics,
+        &run_config.rules,
+    );
+    runs::RunLauncher::new(run_config, data_dir, acting)
+}
+
+/// The whole site: its run button starts runs with `launcher` (the scheduler runs its pipeline
+/// ticks with it too) and the pipeline page shows `schedule`'s jobs. Layers, outermost first:
+/// security headers; the request's signed-in person, looked up once; the page cache; then the
+/// routes. Server functions' errors answer with their own status (`api_status`).
 pub fn site(
     store: SnapshotStore,
     site_root: &Path,
     addr: SocketAddr,
-    run_config: RunConfig,
+    launcher: runs::RunLauncher,
     web: WebOptions,
     schedule: engine::schedule::Schedule,
-) -> (Router, runs::RunLauncher) {
+) -> Router {
+    let run_config = launcher.config();
     let options = LeptosOptions::builder()
         .output_name("actionboard")
         .site_root(site_root.to_string_lossy().into_owned())
@@ -101,22 +114,16 @@ pub fn site(
         rules: run_config.rules.clone(),
     };
     let schedule = std::sync::Arc::new(schedule);
-    let acting = crate::acting::Acting::from_rule_files(
-        &data_dir,
-        &run_config.sources,
-        &run_config.metrics,
-        &run_config.rules,
-    );
+    let acting = launcher.acting().clone();
     let action_routes = alert_actions::router(acting.clone());
     let api_routes = api::router(acting.clone());
-    let launcher = runs::RunLauncher::new(run_config, &data_dir, acting);
     let auth_routes = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
         .with_state(auth::AuthState::new(data_dir.clone()));
     let run_routes = Router::new()
         .route("/pipeline/runs", post(runs::start_run))
-        .with_state(launcher.clone());
+        .with_state(launcher);
     // The server owns the alert state: it exists (empty) from the start, so its version is
     // stable from the first page on.
     if let Err(e) = engine::state::AlertStore::open_in(&data_dir) {
@@ -131,7 +138,7 @@ pub fn site(
         let state = state.clone();
         move || provide_context(state.clone())
     };
-    let router = Router::new()
+    Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/lang", get(lang::set_language))
         .merge(auth_routes)
@@ -162,6 +169,5 @@ pub fn site(
             limits::time_limit,
         ))
         .layer(axum::middleware::from_fn(limits::announced_body_limit))
-        .layer(axum::extract::DefaultBodyLimit::max(limits::MAX_BODY_BYTES));
-    (router, launcher)
+        .layer(axum::extract::DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
 }

@@ -69,6 +69,11 @@ impl RunLauncher {
         &self.data_dir
     }
 
+    /// The acting service whose owners a run reloads (the site's action routes share it).
+    pub fn acting(&self) -> &Acting {
+        &self.acting
+    }
+
     /// Checks the configuration and takes the pipeline's lock, so a busy folder is refused at
     /// once; the lock is held until the run and its post-run flow are done.
     pub fn prepare(&self) -> Result<PreparedRun, LaunchError> {
