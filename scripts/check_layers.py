@@ -26,6 +26,7 @@ LAYERS = {
         ["state"],
         ["export"],
         ["publish"],
+        ["schedule"],
     ],
     "display/src": None,  # flat vocabulary of the UI: only the file-pair check applies
     "app/src": None,

@@ -13,6 +13,7 @@ pub mod explore;
 pub mod names;
 pub mod overview;
 pub mod pipeline;
+pub mod schedule;
 
 use serde::{Deserialize, Serialize};
 

@@ -4,7 +4,8 @@
 //! checks this in `make test`):
 //! `base` (shared vocabulary) → `config` → `snapshot` (files and their shared tables) → `etl`
 //! (extract → validate → transform → load) → `query` (the read side) → `lake` → `rules` →
-//! `state` (alerts, people) → `export` → `publish` (the post-run flow).
+//! `state` (alerts, people) → `export` → `publish` (the post-run flow) → `schedule` (jobs run
+//! at their ticks, which call `publish`).
 //! This crate knows nothing of HTTP or UI.
 
 pub mod base;
@@ -15,5 +16,6 @@ pub mod lake;
 pub mod publish;
 pub mod query;
 pub mod rules;
+pub mod schedule;
 pub mod snapshot;
 pub mod state;

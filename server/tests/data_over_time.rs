@@ -144,6 +144,7 @@ async fn a_partial_year_is_provisional_and_the_changes_page_lists_revisions_and_
         metrics: config_dir().join("metrics.yml"),
         rules: config_dir().join("rules.yml"),
         lake: None,
+        schedule: config_dir().join("schedule.yml"),
     };
     let router = server::web::router_with(
         SnapshotStore::new(&data),

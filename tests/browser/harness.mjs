@@ -15,16 +15,19 @@ export const ARTIFACTS = path.join(root, 'tests/browser/artifacts');
 /**
  * Loads the default data (or the sources of `config`, another sources.yml) into a temporary
  * folder and serves it; `stop()` ends both. `dataDir` and `env` let a test ask the CLI too.
+ * `env` adds variables; `beforeServe(dataDir)` runs after the load, before the server starts.
  */
-export async function startServer({ config = path.join(root, 'config/sources.yml'), wrap = [] } = {}) {
+export async function startServer({ config = path.join(root, 'config/sources.yml'), wrap = [], env: extra = {}, beforeServe } = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'actionboard-browser-'));
   // The same configuration for the first load and for runs started from the dashboard.
   const env = {
     ...process.env, ACTIONBOARD_DATA_DIR: dataDir, LEPTOS_SITE_ROOT: SITE_ROOT,
     ACTIONBOARD_MIRROR: MIRROR, ACTIONBOARD_CONFIG: config,
     ACTIONBOARD_METRICS: path.join(root, 'config/metrics.yml'), ACTIONBOARD_RULES: path.join(root, 'config/rules.yml'),
+    ...extra,
   };
   execFileSync(BIN, ['etl', 'run'], { env, stdio: 'pipe' });
+  beforeServe?.(dataDir);
   // `wrap` runs the server under another command (e.g. `prlimit --as=…`, which execs it: the
   // child's pid is the server's).
   const [command, ...args] = [...wrap, BIN, 'serve', '--port', '0'];

@@ -1,9 +1,11 @@
 //! The state people create, kept apart from the replaceable snapshots: alerts with their
-//! lifecycle and audit trail, the people who sign in, their sessions and API tokens.
+//! lifecycle and audit trail, the people who sign in, their sessions and API tokens, and the
+//! scheduler's ticks.
 
 pub mod alerts;
 pub mod first_admin;
 mod sqlite;
+pub mod ticks;
 pub mod tokens;
 pub mod users;
 

@@ -2,7 +2,7 @@
 //! `actionboard rules check|backtest|evaluate`,
 //! `actionboard alerts list|show|ack|assign|comment|snooze|resolve|dismiss|reopen|feedback`,
 //! `actionboard users add|list|remove|unlock`, `actionboard tokens add|list|remove`,
-//! `actionboard export`.
+//! `actionboard export`, `actionboard schedule list|run-due`.
 
 mod alert_actions;
 mod error;
@@ -11,6 +11,7 @@ mod filter_args;
 mod lake;
 mod rule_files;
 mod rules;
+mod schedule;
 mod tokens;
 mod users;
 
@@ -81,6 +82,9 @@ enum Command {
     /// The lake: runs as Hive-partitioned Parquet for Spark and other engines.
     #[command(subcommand)]
     Lake(lake::LakeCommand),
+    /// The jobs of config/schedule.yml: their last and next ticks, and running the due ones.
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,12 +156,12 @@ impl ServeArgs {
 /// The configuration files, as `etl` and `serve` (which can start runs) read them: the rules'
 /// (alerts are evaluated after a load) and the sources' mirror.
 #[derive(Debug, Clone, Args)]
-struct ConfigFiles {
+pub(crate) struct ConfigFiles {
     #[command(flatten)]
-    rule_files: rule_files::RuleFiles,
+    pub(crate) rule_files: rule_files::RuleFiles,
     /// Folder laid out like `../shared/data` (the local mirror of the sources).
     #[arg(long, env = "ACTIONBOARD_MIRROR", default_value = "../shared/data")]
-    mirror: PathBuf,
+    pub(crate) mirror: PathBuf,
 }
 
 impl ConfigFiles {
@@ -178,13 +182,14 @@ impl ConfigFiles {
         Ok(pipeline)
     }
 
-    fn run_config(&self) -> crate::web::RunConfig {
+    pub(crate) fn run_config(&self) -> crate::web::RunConfig {
         crate::web::RunConfig {
             sources: self.rule_files.config.clone(),
             mirror: self.mirror.clone(),
             metrics: self.rule_files.metrics_path(),
             rules: self.rule_files.rules_path(),
             lake: lake::configured(),
+            schedule: self.rule_files.schedule_path(),
         }
     }
 }
@@ -266,6 +271,7 @@ pub fn main() -> ExitCode {
         Command::Tokens(cmd) => tokens::tokens(&cli.data_dir, cmd),
         Command::Export(args) => export::export(&cli.data_dir, args),
         Command::Lake(cmd) => lake::lake(&cli.data_dir, cmd),
+        Command::Schedule(cmd) => schedule::schedule(&cli.data_dir, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -553,8 +559,19 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), CliError> {
         first_start(store.data_dir(), local)?;
         let web = crate::web::WebOptions::from_env()
             .map_err(|e| CliError::new(error::Exit::Config, e.to_string()))?;
-        let router =
-            crate::web::router_with(store, &args.site_root, local, args.files.run_config(), web);
+        // config/schedule.yml, validated once before serving: a broken file stops the start.
+        let run_config = args.files.run_config();
+        let schedule = engine::schedule::Schedule::load(&run_config.schedule)?;
+        let launcher = crate::web::launcher(store.data_dir(), run_config);
+        let router = crate::web::site(
+            store,
+            &args.site_root,
+            local,
+            launcher.clone(),
+            web,
+            schedule.clone(),
+        );
+        crate::web::scheduler::spawn(crate::web::scheduler::build(schedule, launcher));
         // Without TCP_NODELAY a response written in two segments (headers, then body) waits for
         // the client's delayed ACK: ~40 ms added to every page.
         let listener = listener.tap_io(|tcp| {

@@ -20,6 +20,10 @@ pub struct RuleFiles {
     /// The rules file [default: rules.yml beside the sources file].
     #[arg(long, env = "ACTIONBOARD_RULES")]
     pub rules: Option<PathBuf>,
+    /// The schedule of the server's jobs [default: schedule.yml beside the sources file; none
+    /// when it does not exist].
+    #[arg(long, env = "ACTIONBOARD_SCHEDULE")]
+    pub schedule: Option<PathBuf>,
 }
 
 impl RuleFiles {
@@ -33,6 +37,12 @@ impl RuleFiles {
         self.rules
             .clone()
             .unwrap_or_else(|| self.config.with_file_name("rules.yml"))
+    }
+
+    pub fn schedule_path(&self) -> PathBuf {
+        self.schedule
+            .clone()
+            .unwrap_or_else(|| self.config.with_file_name("schedule.yml"))
     }
 
     /// The rule set, validated (its errors name the file and line).

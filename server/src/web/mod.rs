@@ -12,6 +12,7 @@ mod lang;
 pub mod limits;
 pub mod page_cache;
 pub mod runs;
+pub mod scheduler;
 pub mod security;
 
 use std::net::SocketAddr;
@@ -58,9 +59,7 @@ pub fn router(
     router_with(store, site_root, addr, run_config, WebOptions::default())
 }
 
-/// The whole site. Layers, outermost first: security headers; the request's signed-in person,
-/// looked up once; the page cache; then the routes. Server functions' errors answer with their
-/// own status (`api_status`).
+/// The whole site ([`site`]), its run launcher and schedule read from `run_config`.
 pub fn router_with(
     store: SnapshotStore,
     site_root: &Path,
@@ -68,6 +67,39 @@ pub fn router_with(
     run_config: RunConfig,
     web: WebOptions,
 ) -> Router {
+    // Shown on the pipeline page; a broken file shows no jobs (`serve` refuses to start on one).
+    let schedule = engine::schedule::Schedule::load(&run_config.schedule).unwrap_or_else(|e| {
+        tracing::error!("{e}");
+        Default::default()
+    });
+    let launcher = launcher(store.data_dir(), run_config);
+    site(store, site_root, addr, launcher, web, schedule)
+}
+
+/// The run launcher of `data_dir`, with the one acting service the site and its runs share.
+pub fn launcher(data_dir: &Path, run_config: RunConfig) -> runs::RunLauncher {
+    let acting = crate::acting::Acting::from_rule_files(
+        data_dir,
+        &run_config.sources,
+        &run_config.metrics,
+        &run_config.rules,
+    );
+    runs::RunLauncher::new(run_config, data_dir, acting)
+}
+
+/// The whole site: its run button starts runs with `launcher` (the scheduler runs its pipeline
+/// ticks with it too) and the pipeline page shows `schedule`'s jobs. Layers, outermost first:
+/// security headers; the request's signed-in person, looked up once; the page cache; then the
+/// routes. Server functions' errors answer with their own status (`api_status`).
+pub fn site(
+    store: SnapshotStore,
+    site_root: &Path,
+    addr: SocketAddr,
+    launcher: runs::RunLauncher,
+    web: WebOptions,
+    schedule: engine::schedule::Schedule,
+) -> Router {
+    let run_config = launcher.config();
     let options = LeptosOptions::builder()
         .output_name("actionboard")
         .site_root(site_root.to_string_lossy().into_owned())
@@ -81,15 +113,10 @@ pub fn router_with(
         metrics: run_config.metrics.clone(),
         rules: run_config.rules.clone(),
     };
-    let acting = crate::acting::Acting::from_rule_files(
-        &data_dir,
-        &run_config.sources,
-        &run_config.metrics,
-        &run_config.rules,
-    );
+    let schedule = std::sync::Arc::new(schedule);
+    let acting = launcher.acting().clone();
     let action_routes = alert_actions::router(acting.clone());
     let api_routes = api::router(acting.clone());
-    let launcher = runs::RunLauncher::new(run_config, &data_dir, acting);
     let auth_routes = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
@@ -102,7 +129,9 @@ pub fn router_with(
     if let Err(e) = engine::state::AlertStore::open_in(&data_dir) {
         tracing::error!("the alert state cannot be opened: {e}");
     }
-    let state = AppState::new(SnapshotReader::new(store.clone())).with_rule_files(rule_files);
+    let state = AppState::new(SnapshotReader::new(store.clone()))
+        .with_rule_files(rule_files)
+        .with_schedule(schedule);
     let pages = page_cache::PageCache::new(store, state.alert_version.clone());
     let routes = generate_route_list(App);
     let context = {

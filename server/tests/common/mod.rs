@@ -29,6 +29,7 @@ pub fn run_config() -> server::web::RunConfig {
         metrics: config.join("metrics.yml"),
         rules: config.join("rules.yml"),
         lake: None,
+        schedule: config.join("schedule.yml"),
     }
 }
 

@@ -77,6 +77,25 @@ CREATE TABLE IF NOT EXISTS evaluations (
     summary_json  TEXT NOT NULL,
     PRIMARY KEY (run_id, digest)
 );
+-- The scheduler's ticks (config/schedule.yml, state::ticks): one row per job and scheduled time,
+-- so a tick runs at most once, also across restarts and processes (the key refuses a second).
+CREATE TABLE IF NOT EXISTS schedule_ticks (
+    job          TEXT NOT NULL,
+    scheduled_at TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    caught_up    INTEGER NOT NULL DEFAULT 0,
+    claimed_at   TEXT NOT NULL,
+    lease_until  TEXT,
+    finished_at  TEXT,
+    run_id       TEXT,
+    detail       TEXT,
+    PRIMARY KEY (job, scheduled_at)
+);
+-- When a scheduler first saw each job: ticks before it were never due.
+CREATE TABLE IF NOT EXISTS schedule_jobs (
+    job   TEXT PRIMARY KEY,
+    since TEXT NOT NULL
+);
 ";
 
 /// Columns added after the first release of the state file: `(table, column, declaration)`.

@@ -114,6 +114,11 @@ impl AlertStore {
         &self.path
     }
 
+    /// The open connection, for the other tables of the state file (the scheduler's ticks).
+    pub(crate) fn into_connection(self) -> Connection {
+        self.conn
+    }
+
     pub(super) fn err(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
         move |source| StateError::Sqlite {
             path: self.path.clone(),
