@@ -24,6 +24,9 @@ export async function startServer({ config = path.join(root, 'config/sources.yml
     ...process.env, ACTIONBOARD_DATA_DIR: dataDir, LEPTOS_SITE_ROOT: SITE_ROOT,
     ACTIONBOARD_MIRROR: MIRROR, ACTIONBOARD_CONFIG: config,
     ACTIONBOARD_METRICS: path.join(root, 'config/metrics.yml'), ACTIONBOARD_RULES: path.join(root, 'config/rules.yml'),
+    // No scheduled jobs unless a test gives its own schedule: a tick due while a test runs (the
+    // shipped file's 07:00 KST) would start a run the test did not ask for.
+    ACTIONBOARD_SCHEDULE: path.join(dataDir, 'no-schedule.yml'),
     ...extra,
   };
   execFileSync(BIN, ['etl', 'run'], { env, stdio: 'pipe' });
