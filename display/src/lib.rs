@@ -13,6 +13,7 @@ pub mod explore;
 pub mod names;
 pub mod overview;
 pub mod pipeline;
+pub mod time;
 
 use serde::{Deserialize, Serialize};
 

@@ -550,8 +550,9 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), CliError> {
             Err(e) => tracing::warn!("{e}"),
         }
         first_start(store.data_dir(), local)?;
-        let web = crate::web::WebOptions::from_env()
+        let mut web = crate::web::WebOptions::from_env()
             .map_err(|e| CliError::new(error::Exit::Config, e.to_string()))?;
+        web.display = args.files.rule_files.display()?;
         let router =
             crate::web::router_with(store, &args.site_root, local, args.files.run_config(), web);
         // Without TCP_NODELAY a response written in two segments (headers, then body) waits for
