@@ -413,7 +413,17 @@ async fn forms_move_an_alert_and_refuse_stale_or_invalid_changes_clearly() {
             v += 1;
             if *action == "snooze" {
                 let (_, _, page) = get(&page_url, Some(&kim));
-                assert!(page.contains("until 2099-01-01 09:00 UTC"), "{page}");
+                // The form's time is on the reader's clock (the dashboard's Asia/Seoul): 09:00
+                // KST, kept as midnight UTC.
+                assert!(page.contains("until 2099-01-01 09:00 KST"), "{page}");
+                let kept = engine::state::AlertStore::open_in(&data)
+                    .unwrap()
+                    .get(&fp)
+                    .unwrap()
+                    .unwrap()
+                    .snoozed_until
+                    .unwrap();
+                assert_eq!(kept.to_rfc3339(), "2099-01-01T00:00:00+00:00");
             }
             if *action == "assign" {
                 let (_, _, inbox) = get(&format!("{base}/alerts?mine=1"), Some(&kim));

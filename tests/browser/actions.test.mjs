@@ -101,6 +101,8 @@ test('hydrated: an analyst assigns and snoozes an alert, then bulk-acknowledges 
   const { page, errors } = await open(context, server.url, '/alerts');
   await signIn(page, 'kim', 'browser analyst password', alertPath(fp));
   await hydrated(page);
+  // Assign… and Snooze… are disclosures: opened first.
+  await page.getByTestId('more-assign').locator('summary').click();
   const assign = page.getByTestId('form-assign');
   await assign.locator('input[name="owner"]').fill('kim');
   await assign.locator('input[name="due"]').fill('2099-12-31');
@@ -108,9 +110,9 @@ test('hydrated: an analyst assigns and snoozes an alert, then bulk-acknowledges 
   await page.getByTestId('assignee').filter({ hasText: 'kim' }).waitFor();
   assert.equal(await page.getByTestId('assignee').textContent(), 'kim');
   assert.match(await page.getByTestId('due').textContent(), /^2099-12-31/);
+  await page.getByTestId('more-snooze').locator('summary').click();
   const snooze = page.getByTestId('form-snooze');
-  await snooze.getByLabel('until the next load').check();
-  await snooze.getByRole('button', { name: 'Snooze' }).click();
+  await snooze.getByRole('button', { name: 'Until the next load' }).click();
   await page.getByTestId('snooze').waitFor();
   assert.equal(await page.getByTestId('snooze').textContent(), 'until the next load');
   await page.goto(`${server.url}/alerts?mine=1`);

@@ -47,7 +47,7 @@ pub fn SettingsPage() -> impl IntoView {
                         dashboard.name()
                     )}</option>
                     {display::time::Zone::names().map(|name| view! {
-                        <option value=name selected=chosen == Some(name)>{name}</option>
+                        <option value=name selected={chosen == Some(name)}>{name}</option>
                     }).collect_view()}
                 </select>
             </p>
