@@ -286,7 +286,7 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
         </section>
         <div class="grid">
             <section class="panel" aria-labelledby="world-chart-heading" data-testid="world-series">
-                <h2 id="world-chart-heading">{t(lang, "World GDP over the years", "연도별 세계 GDP")}</h2>
+                <h2 id="world-chart-heading">{t(lang, "World GDP over time", "연도별 세계 GDP")}</h2>
                 {world_chart}
             </section>
             <section class="panel" aria-labelledby="region-chart-heading">
