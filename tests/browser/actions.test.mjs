@@ -205,3 +205,35 @@ test('a viewer sees the alert and its history, and no action forms', async () =>
   assert.equal(await page.locator('input[name="pick"]').count(), 0);
   await context.close();
 });
+
+for (const lang of ['en', 'ko']) {
+  test(`without JavaScript, ${lang}: primary actions are buttons, the others one disclosure each, every label distinct`, async () => {
+    const fp = fingerprints[5 + (lang === 'en' ? 0 : 1)];
+    const context = await newContext(browser, server.url, { lang, javaScriptEnabled: false });
+    const page = await context.newPage();
+    await signIn(page, 'kim', 'browser analyst password', alertPath(fp), lang);
+    const act = page.getByTestId('act');
+    // Acknowledge and Resolve are at hand; Assign…, Snooze…, Dismiss… are closed disclosures.
+    const primary = await act.locator('.act-primary button').allTextContents();
+    assert.deepEqual(primary, lang === 'en' ? ['Acknowledge', 'Resolve'] : ['확인', '해결']);
+    const summaries = await act.locator('details.act-more > summary').allTextContents();
+    assert.deepEqual(summaries, lang === 'en' ? ['Assign…', 'Snooze…', 'Dismiss…'] : ['담당 지정…', '보류…', '무시…']);
+    assert.equal(await act.locator('details.act-more[open]').count(), 0, 'closed until opened');
+    assert.equal(await page.getByTestId('form-assign').isVisible(), false);
+    // The comment box is apart, after the disclosures.
+    assert.equal(await act.locator('.act-comment [data-testid="form-comment"]').count(), 1);
+    // No two fields share a label, and every field has one.
+    const labels = (await act.locator('label').allTextContents()).map((l) => l.trim());
+    assert.deepEqual(labels, [...new Set(labels)], `labels: ${labels.join(' | ')}`);
+    const unlabelled = await act.locator('input:not([type=hidden]), select, textarea').evaluateAll((els) => els
+      .filter((el) => !(el.labels?.length) && !el.getAttribute('aria-label')).map((el) => el.outerHTML));
+    assert.deepEqual(unlabelled, []);
+    // A disclosure opens without JavaScript and its form posts as a plain form.
+    await page.getByTestId('more-dismiss').locator('summary').click();
+    await page.getByTestId('form-dismiss').locator('select[name="reason"]').selectOption('duplicate');
+    await page.getByTestId('form-dismiss').getByRole('button').click();
+    await page.waitForLoadState('load');
+    assert.equal(await page.locator('.alert-head .badge[class*="status-"]').first().textContent(), lang === 'en' ? 'Dismissed' : '무시');
+    await context.close();
+  });
+}
