@@ -683,13 +683,8 @@ pub struct Backtest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::tests::utc;
     use crate::time::Zone;
-
-    fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
-    }
 
     #[test]
     fn presets_read_the_readers_clock_across_daylight_saving() {

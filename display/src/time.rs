@@ -173,10 +173,11 @@ fn ymd(d: NaiveDate) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn utc(text: &str) -> DateTime<Utc> {
+    /// An RFC 3339 text as the instant (tests only).
+    pub(crate) fn utc(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)
             .unwrap()
             .with_timezone(&Utc)
