@@ -890,3 +890,57 @@ async fn where_each_source_is_published_is_one_click_away() {
     .unwrap();
     assert!(provenance.contains(WB), "{provenance}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn times_are_shown_on_the_readers_clock_with_the_zone_named() {
+    use engine::base::run::{RunDir, Stage};
+    use engine::state::users::{Role, UserStore};
+    let srv = start(true).await;
+    let run = RunDir::list(srv.data.path()).unwrap().remove(0);
+    let started = run.manifest(Stage::Extract).unwrap().started_at;
+    // Seoul is UTC+9 all year: the extract's start as a reader there reads it.
+    let seoul = (started + chrono::Duration::hours(9))
+        .format("%Y-%m-%d %H:%M KST")
+        .to_string();
+    let (_, page) = get(format!("{}/pipeline", srv.base)).await;
+    assert!(
+        page.contains(&seoul),
+        "the dashboard's zone (Asia/Seoul) for readers who chose none: {seoul}"
+    );
+
+    // A person who chose New York reads EST or EDT, never KST.
+    add_user(srv.data.path(), "nyc", "new york password", Role::Viewer);
+    UserStore::open_in(srv.data.path())
+        .unwrap()
+        .set_timezone("nyc", display::time::Zone::parse("America/New_York"))
+        .unwrap();
+    let cookie = sign_in(&srv.base, "nyc", "new york password").await;
+    let (_, _, page) = get_as(format!("{}/pipeline", srv.base), cookie.clone()).await;
+    assert!(!page.contains(" KST"), "{page}");
+    let offset = if page.contains(" EDT") { 4 } else { 5 };
+    let new_york = (started - chrono::Duration::hours(offset))
+        .format("%Y-%m-%d %H:%M E")
+        .to_string();
+    assert!(page.contains(&new_york), "{new_york}");
+    let (_, _, settings) = get_as(format!("{}/settings", srv.base), cookie).await;
+    assert!(
+        settings.contains("<option value=\"America/New_York\" selected"),
+        "the choice shows on /settings"
+    );
+
+    // The dashboard's zone comes from config/display.yml.
+    let utc = start_with(
+        true,
+        server::web::WebOptions {
+            display: engine::config::DisplaySettings {
+                timezone: display::time::Zone::UTC,
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    let run = RunDir::list(utc.data.path()).unwrap().remove(0);
+    let started = run.manifest(Stage::Extract).unwrap().started_at;
+    let (_, page) = get(format!("{}/pipeline", utc.base)).await;
+    assert!(page.contains(&started.format("%Y-%m-%d %H:%M UTC").to_string()));
+}
