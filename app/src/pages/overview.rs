@@ -197,11 +197,16 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
             world.compared_countries
         ),
     };
-    let loaded_day = freshness
-        .loaded_at
-        .get(..10)
-        .unwrap_or_default()
-        .to_string();
+    // The reader's date of the load (stored in UTC).
+    let loaded_day = chrono::DateTime::parse_from_rfc3339(&freshness.loaded_at)
+        .map(|at| crate::components::alert_bits::day(&at.with_timezone(&chrono::Utc)))
+        .unwrap_or_else(|_| {
+            freshness
+                .loaded_at
+                .get(..10)
+                .unwrap_or_default()
+                .to_string()
+        });
     let loaded_age = age(age_days, lang);
     let top = alerts.top.clone();
     let world_chart = world_chart(lang, &world_series, &partial_years, &run_id);
