@@ -704,7 +704,7 @@ sources:
 
 /// `config/display.yml`: how the dashboard shows things to people, validated once when the
 /// server or a command starts. Today the time zone of readers who chose none (stored times
-/// stay UTC; pages and exports' human columns show them on this clock).
+/// stay UTC; pages show them on this clock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DisplaySettings {
     pub timezone: display::time::Zone,

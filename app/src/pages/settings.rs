@@ -54,7 +54,7 @@ pub fn SettingsPage() -> impl IntoView {
             <p class="muted" data-testid="settings-now">
                 {t(lang, "The time now, as you see it: ", "지금 시각(내 시간대): ")}
                 {zones.zone.minute(&now)}
-                {t(lang, ". Stored times stay UTC; exports keep UTC columns beside yours.", ". 저장되는 시각은 UTC이며, 내보내기에는 UTC 열이 함께 있습니다.")}
+                {t(lang, ". Stored times, and exports, stay in UTC.", ". 저장되는 시각과 내보내기는 UTC입니다.")}
             </p>
             <button type="submit">{t(lang, "Save", "저장")}</button>
         </form>
