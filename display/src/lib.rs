@@ -14,6 +14,7 @@ pub mod names;
 pub mod overview;
 pub mod pipeline;
 pub mod schedule;
+pub mod time;
 
 use serde::{Deserialize, Serialize};
 

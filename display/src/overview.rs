@@ -48,6 +48,10 @@ pub struct Overview {
     /// Region and sub-region names → UN M49 codes, to name them in the reader's language.
     #[serde(default)]
     pub region_codes: crate::names::RegionCodes,
+    /// World GDP (the sum over countries) of every year with data, oldest first; the years of
+    /// `partial_years` among them are provisional.
+    #[serde(default)]
+    pub world_series: Vec<(i32, f64)>,
 }
 
 /// A partial period's coverage against the previous complete period.

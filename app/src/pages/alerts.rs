@@ -320,10 +320,10 @@ fn BulkBar(csrf: String, filter: crate::model::alerts::InboxFilter, shown: usize
             <label for="bulk-snooze">{t(lang, "Snooze", "보류")}</label>
             <select id="bulk-snooze" name="snooze">
                 <option value="next_load">{t(lang, "until the next load", "다음 적재까지")}</option>
-                <option value="until">{t(lang, "until the time below (UTC)", "아래 시각까지(UTC)")}</option>
+                <option value="until">{format!("{} ({})", t(lang, "until the time below", "아래 시각까지"), crate::auth::reader_zone().name())}</option>
                 <option value="worse">{t(lang, "until X % worse", "X% 악화될 때까지")}</option>
             </select>
-            <input type="datetime-local" name="until" aria-label=t(lang, "Snooze until (UTC)", "보류 종료 시각(UTC)")/>
+            <input type="datetime-local" name="until" aria-label=format!("{} ({})", t(lang, "Snooze until", "보류 종료 시각"), crate::auth::reader_zone().name())/>
             <input type="number" name="pct" min="0.1" max="1000" step="0.1" value="10" aria-label=t(lang, "Percent worse", "악화 비율(%)")/>
             <label for="bulk-note">{t(lang, "Note", "메모")}</label>
             <input type="text" id="bulk-note" name="note" maxlength="4096"/>

@@ -100,11 +100,9 @@ fn state_class(s: StageState) -> &'static str {
     }
 }
 
-/// `2026-11-25T12:24:29.222Z` → `2026-11-25 12:24:29 UTC`.
+/// `2026-11-25T12:24:29.222Z` → `2026-11-25 21:24 KST` (the reader's clock).
 fn short_time(ts: &str) -> String {
-    let t = ts.replace('T', " ");
-    let t = t.split('.').next().unwrap_or(&t).trim_end_matches('Z');
-    format!("{t} UTC")
+    crate::components::alert_bits::stored_minute(ts)
 }
 
 fn ms(ms: u64, lang: Lang) -> String {
@@ -316,7 +314,7 @@ fn RunDetail(run: RunSummary, current: Option<String>) -> impl IntoView {
             <h2 id="run-title">{title}{is_current.then(|| t(lang, " (serving)", " (제공 중)"))}</h2>
             <div class="table-scroll" tabindex="0" role="region" aria-label=t(lang, "Stage timings", "단계별 시간")>
                 <table class="data" data-testid="stages">
-                    <caption>{t(lang, "Stages: start, end and duration (UTC)", "단계: 시작, 종료, 소요 시간 (UTC)")}</caption>
+                    <caption>{t(lang, "Stages: start, end and duration", "단계: 시작, 종료, 소요 시간")}</caption>
                     <thead>
                         <tr>
                             <th scope="col">{t(lang, "Stage", "단계")}</th>
@@ -499,7 +497,7 @@ fn SourcesSection(sources: Vec<SourceProvenance>) -> impl IntoView {
                         <th scope="col">{t(lang, "Publisher and licence", "발행처와 라이선스")}</th>
                         <th scope="col">{t(lang, "Edition", "판")}</th>
                         <th scope="col">{t(lang, "Read from", "읽은 곳")}</th>
-                        <th scope="col">{t(lang, "Fetched (UTC)", "가져온 시각 (UTC)")}</th>
+                        <th scope="col">{t(lang, "Fetched", "가져온 시각")}</th>
                         <th scope="col">{t(lang, "Size and SHA-256", "크기와 SHA-256")}</th>
                     </tr></thead>
                     <tbody>

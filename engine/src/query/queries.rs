@@ -143,7 +143,19 @@ pub fn overview(conn: &Connection, year: Option<i32>) -> Result<Overview, QueryE
         provisional,
         partial_years,
         region_codes: region_codes(conn)?,
+        world_series: world_series(conn)?,
     })
+}
+
+/// World GDP (countries only, never aggregates) of every year with data, oldest first.
+pub fn world_series(conn: &Connection) -> Result<Vec<(i32, f64)>, QueryError> {
+    let mut stmt = conn.prepare(
+        "SELECT year, sum(gdp_usd) FROM gdp
+         WHERE NOT is_aggregate AND gdp_usd IS NOT NULL
+         GROUP BY year ORDER BY year",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// A snapshot's region and sub-region names → UN M49 codes. Empty for snapshots loaded before

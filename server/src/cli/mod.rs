@@ -557,8 +557,9 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), CliError> {
             Err(e) => tracing::warn!("{e}"),
         }
         first_start(store.data_dir(), local)?;
-        let web = crate::web::WebOptions::from_env()
+        let mut web = crate::web::WebOptions::from_env()
             .map_err(|e| CliError::new(error::Exit::Config, e.to_string()))?;
+        web.display = args.files.rule_files.display()?;
         // config/schedule.yml, validated once before serving: a broken file stops the start.
         let run_config = args.files.run_config();
         let schedule = engine::schedule::Schedule::load(&run_config.schedule)?;

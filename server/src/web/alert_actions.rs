@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use super::auth::{require, AuthError, CurrentUser};
 use crate::acting::{Acting, ActionFields, Refusal, Targets};
+use app::auth::ReaderZone;
 
 /// The path of an action's route.
 pub fn path(kind: ActionKind) -> String {
@@ -52,9 +53,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(acting: Acting) -> Router<S> {
                 move |state: State<Acting>,
                       fingerprint: Path<String>,
                       current: Extension<CurrentUser>,
+                      zone: Option<Extension<ReaderZone>>,
                       headers: HeaderMap,
                       form: Form<ActionForm>| {
-                    act(kind, state, fingerprint, current, headers, form)
+                    act(kind, state, fingerprint, current, zone, headers, form)
                 },
             ),
         );
@@ -100,6 +102,7 @@ async fn act(
     State(state): State<Acting>,
     Path(fingerprint): Path<String>,
     Extension(current): Extension<CurrentUser>,
+    zone: Option<Extension<ReaderZone>>,
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Response {
@@ -131,6 +134,8 @@ async fn act(
         pct: form.pct,
         reason: form.reason,
         useful: form.useful,
+        // Times typed on the page are on the reader's clock.
+        zone: zone.map(|z| z.0.zone),
     };
     let name = user.name.clone();
     let fp = fingerprint.clone();
@@ -261,6 +266,7 @@ fn page(status: StatusCode, lang: Lang, message: &Text, since: &[Event], back: &
 async fn bulk(
     State(state): State<Acting>,
     Extension(current): Extension<CurrentUser>,
+    zone: Option<Extension<ReaderZone>>,
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -303,6 +309,7 @@ async fn bulk(
         pct: first("pct"),
         reason: None,
         useful: None,
+        zone: zone.map(|z| z.0.zone),
     };
     let all = first("all").is_some_and(|v| v == "1");
     // The inbox's filter travels as `f_<name>` fields beside the bulk form's own.

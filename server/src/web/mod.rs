@@ -36,6 +36,7 @@ pub use security::WebOptions;
 pub fn mutating_routes() -> Vec<String> {
     let mut routes = vec![
         "/auth/logout".to_string(),
+        auth::SETTINGS_PATH.to_string(),
         "/pipeline/runs".to_string(),
         alert_actions::BULK_PATH.to_string(),
     ];
@@ -120,6 +121,7 @@ pub fn site(
     let auth_routes = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
+        .route(auth::SETTINGS_PATH, post(auth::save_settings))
         .with_state(auth::AuthState::new(data_dir.clone()));
     let run_routes = Router::new()
         .route("/pipeline/runs", post(runs::start_run))
@@ -136,7 +138,15 @@ pub fn site(
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || {
+            provide_context(state.clone());
+            // The nonce the security headers name (Leptos made its own; this one replaces it).
+            let nonce = use_context::<http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<security::CspNonce>().cloned());
+            if let Some(nonce) = nonce {
+                provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+            }
+        }
     };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -145,11 +155,13 @@ pub fn site(
         .merge(run_routes)
         .merge(action_routes)
         .merge(api_routes)
-        .leptos_routes_with_context(&options, routes, context, {
+        .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            context, shell,
+        ))
         .with_state(options)
         .layer(axum::middleware::from_fn(api_status::serve))
         .layer(axum::middleware::from_fn_with_state(
@@ -157,7 +169,10 @@ pub fn site(
             page_cache::serve,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            data_dir,
+            security::Viewers {
+                data_dir,
+                default_zone: web.display.timezone,
+            },
             security::viewer,
         ))
         .layer(axum::middleware::from_fn_with_state(

@@ -24,6 +24,8 @@ use display::Lang;
 use engine::snapshot::SnapshotStore;
 use engine::state::StateWatch;
 
+use super::security::CspNonce;
+
 /// Tells whether a page came from the cache (`hit`) or was rendered (`miss`).
 pub const CACHE_HEADER: HeaderName = HeaderName::from_static("x-page-cache");
 const MAX_PAGES: usize = 512;
@@ -65,6 +67,24 @@ struct PageKey {
 struct CachedPage {
     headers: HeaderMap,
     body: Bytes,
+    /// The script nonce the page was rendered with: a page served again gets the nonce of the
+    /// request it answers (see [`with_nonce`]).
+    nonce: Option<CspNonce>,
+}
+
+/// `body` with every use of the nonce it was rendered with (`from`) replaced by `to`, so each
+/// answer, from the cache too, carries its own nonce. The nonce is 128 random bits made for that
+/// render, so it occurs in the page only where Leptos wrote it.
+fn with_nonce(body: &Bytes, from: Option<&CspNonce>, to: Option<&CspNonce>) -> Bytes {
+    let (Some(from), Some(to)) = (from, to) else {
+        return body.clone();
+    };
+    match std::str::from_utf8(body) {
+        Ok(text) if !from.0.is_empty() && text.contains(&from.0) => {
+            Bytes::from(text.replace(&from.0, &to.0))
+        }
+        _ => body.clone(),
+    }
 }
 
 /// The JSON API's inbox, cached like the pages.
@@ -166,7 +186,7 @@ impl PageCache {
 
     #[cfg(test)]
     fn get(&self, version: &DataVersion, key: &PageKey) -> Option<Response> {
-        self.get_unless(version, key, &HeaderMap::new())
+        self.get_unless(version, key, &HeaderMap::new(), None)
     }
 
     /// The cached answer, or 304 when the request's `If-None-Match` names its ETag.
@@ -175,6 +195,7 @@ impl PageCache {
         version: &DataVersion,
         key: &PageKey,
         request: &HeaderMap,
+        nonce: Option<&CspNonce>,
     ) -> Option<Response> {
         let pages = self.lock();
         if pages.version.as_ref() != Some(version) {
@@ -186,7 +207,8 @@ impl PageCache {
                 return Some(unchanged(&page.headers));
             }
         }
-        let mut response = Response::new(Body::from(page.body.clone()));
+        let body = with_nonce(&page.body, page.nonce.as_ref(), nonce);
+        let mut response = Response::new(Body::from(body));
         *response.headers_mut() = page.headers.clone();
         response
             .headers_mut()
@@ -194,7 +216,14 @@ impl PageCache {
         Some(response)
     }
 
-    fn put(&self, version: DataVersion, key: PageKey, headers: &HeaderMap, body: Bytes) {
+    fn put(
+        &self,
+        version: DataVersion,
+        key: PageKey,
+        headers: &HeaderMap,
+        body: Bytes,
+        nonce: Option<CspNonce>,
+    ) {
         let mut pages = self.lock();
         if pages.version.as_ref() != Some(&version) {
             // Pages of an older version can never be served again.
@@ -219,7 +248,14 @@ impl PageCache {
         pages.order.push_back(key.clone());
         let mut headers = headers.clone();
         headers.remove(header::CONTENT_LENGTH);
-        pages.by_key.insert(key, CachedPage { headers, body });
+        pages.by_key.insert(
+            key,
+            CachedPage {
+                headers,
+                body,
+                nonce,
+            },
+        );
     }
 }
 
@@ -278,6 +314,7 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
         return next.run(request).await;
     }
     let conditional = request.headers().clone();
+    let nonce = request.extensions().get::<CspNonce>().cloned();
     let key = PageKey {
         // The API answers in no language.
         lang: if api {
@@ -293,7 +330,7 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
     // Read before rendering: if the data changes meanwhile, the page is kept under the older
     // version and the next request, seeing the new one, renders again.
     let version = cache.version();
-    if let Some(hit) = cache.get_unless(&version, &key, &conditional) {
+    if let Some(hit) = cache.get_unless(&version, &key, &conditional, nonce.as_ref()) {
         return hit;
     }
     let lock = cache.render_lock(&key);
@@ -301,7 +338,7 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
     // Dropped before the lock: the entry goes once this render is kept (or not kept).
     let _done = RenderDone(&cache, key.clone());
     // Rendered meanwhile by the request this one waited for?
-    if let Some(hit) = cache.get_unless(&version, &key, &conditional) {
+    if let Some(hit) = cache.get_unless(&version, &key, &conditional, nonce.as_ref()) {
         return hit;
     }
     let response = next.run(request).await;
@@ -314,12 +351,12 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
             if api {
                 let etag = etag_of(&bytes);
                 parts.headers.insert(header::ETAG, etag.clone());
-                cache.put(version, key, &parts.headers, bytes.clone());
+                cache.put(version, key, &parts.headers, bytes.clone(), None);
                 if not_modified(&conditional, &etag) {
                     return unchanged(&parts.headers);
                 }
             } else {
-                cache.put(version, key, &parts.headers, bytes.clone());
+                cache.put(version, key, &parts.headers, bytes.clone(), nonce);
             }
             parts
                 .headers
@@ -427,6 +464,25 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_page_is_served_with_the_nonce_of_the_request_it_answers() {
+        let (old, new) = (
+            CspNonce("old-nonce-AAAA".into()),
+            CspNonce("new-nonce-BBBB".into()),
+        );
+        let body = Bytes::from_static(
+            b"<script nonce=\"old-nonce-AAAA\">a</script><script nonce=\"old-nonce-AAAA\">b</script>",
+        );
+        assert_eq!(
+            with_nonce(&body, Some(&old), Some(&new)),
+            Bytes::from_static(
+                b"<script nonce=\"new-nonce-BBBB\">a</script><script nonce=\"new-nonce-BBBB\">b</script>"
+            )
+        );
+        assert_eq!(with_nonce(&body, None, Some(&new)), body);
+        assert_eq!(with_nonce(&body, Some(&old), None), body);
+    }
+
+    #[test]
     fn a_new_version_empties_the_cache_and_the_oldest_pages_go_first() {
         let dir = tempfile::tempdir().unwrap();
         let cache = PageCache::new(
@@ -439,7 +495,13 @@ mod tests {
             path_and_query: p.into(),
         };
         let headers = HeaderMap::new();
-        cache.put(v1.clone(), key("/"), &headers, Bytes::from_static(b"one"));
+        cache.put(
+            v1.clone(),
+            key("/"),
+            &headers,
+            Bytes::from_static(b"one"),
+            None,
+        );
         assert!(cache.get(&v1, &key("/")).is_some());
         assert!(cache
             .get(
@@ -464,6 +526,7 @@ mod tests {
             key("/explore"),
             &headers,
             Bytes::from_static(b"two"),
+            None,
         );
         assert!(cache.get(&v1, &key("/")).is_none());
         assert_eq!(cache.lock().by_key.len(), 1);
@@ -474,6 +537,7 @@ mod tests {
                 key(&format!("/country/{i}")),
                 &headers,
                 Bytes::from_static(b"x"),
+                None,
             );
         }
         let pages = cache.lock();
