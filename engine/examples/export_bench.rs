@@ -201,6 +201,7 @@ fn run() -> Result<(), Error> {
         lang: Lang::Ko,
         base_url: "http://127.0.0.1:3000".into(),
         now: Utc::now(),
+        zone: display::time::Zone::default(),
     };
 
     if !csv_only {

@@ -113,6 +113,9 @@ pub struct Options {
     pub base_url: String,
     /// When the export is made: overdue flags and the About block use it.
     pub now: DateTime<Utc>,
+    /// The reader's time zone, for the columns people read (`snoozed_until_local`); the
+    /// machine columns stay UTC.
+    pub zone: display::time::Zone,
 }
 
 /// One source of the snapshot, as the About block shows it.
@@ -296,6 +299,11 @@ pub const COLUMNS: &[(&str, &str, &str)] = &[
     ("severity_code", "Severity code", "심각도 코드"),
     ("status_code", "Status code", "상태 코드"),
     ("region_code", "Region code (UN M49)", "지역 코드(UN M49)"),
+    (
+        "snoozed_until_local",
+        "Snoozed until (your time)",
+        "보류 종료(내 시각)",
+    ),
 ];
 
 /// The columns of the audit trail.
@@ -369,6 +377,10 @@ pub fn rows_of(
         }
         _ => Cell::Empty,
     };
+    let snoozed_local = match (&snoozed, record.snoozed_until) {
+        (Cell::Time(_), Some(at)) => Cell::text(&opts.zone.minute(&at)),
+        _ => Cell::Empty,
+    };
     let link = alert_link(&opts.base_url, &a.fingerprint);
     let n = a.actions.len().max(1);
     (0..n)
@@ -425,6 +437,7 @@ pub fn rows_of(
                         .and_then(|r| regions.get(r))
                         .map(String::as_str),
                 ),
+                snoozed_local.clone(),
             ]
         })
         .collect()

@@ -39,6 +39,17 @@ pub struct ExportArgs {
     /// The site's address for each row's link to its alert.
     #[arg(long, env = PUBLIC_URL_ENV, default_value = DEFAULT_PUBLIC_URL)]
     base_url: String,
+    /// The time zone of the columns people read (`snoozed_until_local`), e.g. Asia/Seoul
+    /// [default: display.yml's, see --display].
+    #[arg(long, value_name = "ZONE")]
+    timezone: Option<String>,
+    /// display.yml, for the default time zone.
+    #[arg(
+        long,
+        env = "ACTIONBOARD_DISPLAY",
+        default_value = "config/display.yml"
+    )]
+    display: PathBuf,
 }
 
 const PUBLIC_URL_ENV: &str = "ACTIONBOARD_PUBLIC_URL";
@@ -57,6 +68,22 @@ impl ExportArgs {
             lang: lang.code().into(),
             base_url: std::env::var(PUBLIC_URL_ENV)
                 .unwrap_or_else(|_| DEFAULT_PUBLIC_URL.to_string()),
+            timezone: None,
+            display: std::env::var_os("ACTIONBOARD_DISPLAY")
+                .map_or_else(|| PathBuf::from("config/display.yml"), PathBuf::from),
+        }
+    }
+
+    /// The reader's zone: `--timezone`, else display.yml's (a missing file: Asia/Seoul).
+    fn zone(&self) -> Result<display::time::Zone, CliError> {
+        match &self.timezone {
+            Some(name) => display::time::Zone::parse(name).ok_or_else(|| {
+                CliError::new(
+                    Exit::Usage,
+                    format!("unknown time zone `{name}`: use an IANA name such as Asia/Seoul or America/New_York"),
+                )
+            }),
+            None => Ok(engine::config::DisplaySettings::load(&self.display)?.timezone),
         }
     }
 }
@@ -75,6 +102,7 @@ pub fn export(data_dir: &Path, args: ExportArgs) -> Result<(), CliError> {
         )
     })?;
     let now = chrono::Utc::now();
+    let zone = args.zone()?;
     let inbox = args.filter.inbox(data_dir);
     let filter = args.filter.store_filter(data_dir, now)?;
     let options = Options {
@@ -84,6 +112,7 @@ pub fn export(data_dir: &Path, args: ExportArgs) -> Result<(), CliError> {
         lang,
         base_url: args.base_url.trim_end_matches('/').to_string(),
         now,
+        zone,
     };
     let by = args
         .actor

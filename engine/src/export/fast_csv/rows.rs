@@ -16,7 +16,7 @@ pub(super) struct Scratch {
     pub(super) head: Vec<u8>,
     /// `assignee` and its comma.
     pub(super) assignee: Vec<u8>,
-    /// Columns `snoozed_until` to `region_code`, without the line end.
+    /// Columns `snoozed_until` to `snoozed_until_local`, without the line end.
     pub(super) tail: Vec<u8>,
     pub(super) link: String,
 }
@@ -120,6 +120,12 @@ pub(super) fn alert_rows(
     put_text(t, raw.status.as_str());
     t.push(b',');
     put_opt_text(t, region.and_then(|r| regions.get(r)).map(String::as_str));
+    t.push(b',');
+    if raw.status == Status::Snoozed {
+        if let Some(until) = raw.snoozed_until {
+            put_text(t, &opts.zone.minute(&until));
+        }
+    }
     t.extend_from_slice(b"\r\n");
 
     let active = raw.status.is_active();

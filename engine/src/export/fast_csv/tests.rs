@@ -124,6 +124,7 @@ fn a_document_that_is_not_an_alert_is_an_error() {
         lang: Lang::En,
         base_url: String::new(),
         now: DateTime::<Utc>::default(),
+        zone: display::time::Zone::default(),
     };
     let mut buf = Vec::new();
     let e = alert_rows(
