@@ -119,6 +119,14 @@ pub struct Inbox {
     pub facets: Vec<Facet>,
     /// Alerts in the store, whatever their status.
     pub total: usize,
+    /// Alerts matching the filter (on every page), counted by the database.
+    #[serde(default)]
+    pub matching: usize,
+    /// The page shown (1 is the first) of `page_size` alerts.
+    #[serde(default)]
+    pub page: usize,
+    #[serde(default)]
+    pub page_size: usize,
     /// Region names → M49 codes, to name regions in the reader's language.
     #[serde(default)]
     pub region_codes: display::names::RegionCodes,

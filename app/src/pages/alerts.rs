@@ -19,7 +19,9 @@ pub fn AlertsPage() -> impl IntoView {
         let q = query.read();
         InboxFilter::from_params(|k| q.get(k))
     };
-    let inbox = Resource::new(filter, list_alerts);
+    // The page in the URL, so it survives a reload and a language switch.
+    let page = move || query.read().get("page");
+    let inbox = Resource::new(move || (filter(), page()), |(f, p)| list_alerts(f, p));
     view! {
         <h1>{t(lang, "Alerts", "알림")}</h1>
         <p class="muted"><a href="/rules">{t(lang, "Rule health: which rules are noisy", "규칙 상태: 잡음이 많은 규칙")}</a></p>
@@ -88,9 +90,15 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
         alerts,
         facets,
         total,
+        matching,
+        page,
+        page_size,
         region_codes,
     } = inbox;
     let shown = alerts.len();
+    let first = (page.max(1) - 1) * page_size + 1;
+    let last = first + shown.saturating_sub(1);
+    let pager = view! { <Pager filter=filter.clone() page matching page_size/> };
     let viewer = crate::auth::current_viewer();
     let mine = filter.mine.as_deref().is_some_and(|m| !m.is_empty());
     let now = chrono::Utc::now();
@@ -100,7 +108,7 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
         .map(|v| v.csrf.clone())
         .filter(|_| shown > 0);
     let can_pick = bulk_csrf.is_some();
-    let bulk = bulk_csrf.map(|csrf| view! { <BulkBar csrf filter=filter.clone() shown/> });
+    let bulk = bulk_csrf.map(|csrf| view! { <BulkBar csrf filter=filter.clone() shown=matching/> });
     let export_filter = filter.clone();
     view! {
         <Form method="GET" action="" attr:class="filters" attr:aria-label=t(lang, "Filter alerts", "알림 거르기")>
@@ -129,12 +137,15 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
                 <a href="/alerts">{t(lang, "Reset", "초기화")}</a>
             </div>
         </Form>
-        <p class="muted" role="status" data-testid="inbox-count">{match lang {
-            Lang::En => format!(
-                "{shown} {} shown, by priority ({total} in the inbox, any status)",
-                if shown == 1 { "alert" } else { "alerts" }
+        <p class="muted" role="status" data-testid="inbox-count">{match (lang, shown) {
+            (Lang::En, 0) => format!("None of {matching} matching alerts on this page ({total} in the inbox, any status)"),
+            (Lang::Ko, 0) => format!("이 페이지에는 조건에 맞는 알림 {matching}건 중 표시할 알림이 없습니다 (알림함 전체 {total}건)"),
+            (Lang::En, _) => format!(
+                "{} of {matching} matching {}, by priority ({total} in the inbox, any status)",
+                span(first, last),
+                if matching == 1 { "alert" } else { "alerts" }
             ),
-            Lang::Ko => format!("알림 {shown}건, 우선순위 순 (알림함 전체 {total}건)"),
+            (Lang::Ko, _) => format!("조건에 맞는 알림 {matching}건 중 {}, 우선순위 순 (알림함 전체 {total}건)", span(first, last)),
         }}</p>
         <ExportMenu filter=export_filter/>
         {bulk}
@@ -183,7 +194,59 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
                 </ol>
             }.into_any()
         }}
+        {pager}
     }
+}
+
+/// Where a page's alerts are among all: `51–100`, or `7` for one.
+fn span(first: usize, last: usize) -> String {
+    if first == last {
+        first.to_string()
+    } else {
+        format!("{first}–{last}")
+    }
+}
+
+/// The link to page `page` of the inbox with `filter` (the other parameters kept).
+fn page_href(filter: &InboxFilter, page: usize) -> String {
+    let mut params: Vec<String> = filter
+        .params()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={}", crate::components::links::encode(&v)))
+        .collect();
+    if page > 1 {
+        params.push(format!("page={page}"));
+    }
+    if params.is_empty() {
+        "/alerts".to_string()
+    } else {
+        format!("/alerts?{}", params.join("&"))
+    }
+}
+
+/// Previous and next pages of the inbox, and where this one is: plain links, so they work
+/// without JavaScript and the position stays in the URL.
+#[component]
+fn Pager(filter: InboxFilter, page: usize, matching: usize, page_size: usize) -> impl IntoView {
+    let lang = use_lang();
+    let pages = matching.div_ceil(page_size.max(1)).max(1);
+    let page = page.max(1);
+    (pages > 1 || page > 1).then(|| {
+        let prev = (page > 1).then(|| page_href(&filter, (page - 1).min(pages)));
+        let next = (page < pages).then(|| page_href(&filter, page + 1));
+        let first = (page > 2).then(|| page_href(&filter, 1));
+        view! {
+            <nav class="pager" aria-label=t(lang, "Pages of alerts", "알림 페이지") data-testid="pager">
+                {first.map(|href| view! { <a href=href data-testid="page-first">{t(lang, "« First", "« 처음")}</a> })}
+                {prev.map(|href| view! { <a href=href rel="prev" data-testid="page-prev">{t(lang, "‹ Previous", "‹ 이전")}</a> })}
+                <span data-testid="page-position">{match lang {
+                    Lang::En => format!("Page {page} of {pages}"),
+                    Lang::Ko => format!("{pages}쪽 중 {page}쪽"),
+                }}</span>
+                {next.map(|href| view! { <a href=href rel="next" data-testid="page-next">{t(lang, "Next ›", "다음 ›")}</a> })}
+            </nav>
+        }
+    })
 }
 
 /// Export the action list of the current filter: plain links (a `<details>` menu, so it opens
