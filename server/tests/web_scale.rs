@@ -291,6 +291,61 @@ async fn every_page_answers_200_under_a_megabyte_and_the_inbox_pages() {
         let marker = "data-fingerprint=\"";
         let at = page2.find(marker).expect("a card") + marker.len();
         assert!(page2[at..].starts_with(&format!("{}\"", order[0])));
+
+        // Grouped: the alerts of one country and period on one card, the most severe first, and
+        // the pages over cards.
+        let everything = engine::state::AlertFilter::everything();
+        let store = engine::state::AlertStore::open_in(&large.data).unwrap();
+        let (groups, alerts) = (
+            store.count_groups(&everything).unwrap(),
+            store.count(&everything).unwrap(),
+        );
+        assert!(
+            groups < alerts && groups > 10_000,
+            "{groups} groups of {alerts}"
+        );
+        let (status, html, _) = get_page(&format!("{base}/alerts?status=all&group=entity"), "en");
+        assert_eq!(status, 200);
+        assert!(html.len() < 1 << 20);
+        assert!(
+            html.contains(&format!(
+                "1–50 of {groups} cards ({alerts} matching alerts)"
+            )),
+            "the count line names cards and alerts"
+        );
+        assert!(html.contains("href=\"/alerts?status=all&amp;group=entity&amp;page=2\""));
+        // A card: an `<li>` whose tag has the group's class and its top alert, a fall.
+        let at = html
+            .match_indices("<li ")
+            .map(|(i, _)| i)
+            .find(|&i| {
+                let tag = &html[i..i + html[i..].find('>').unwrap()];
+                tag.contains("alert-group") && tag.contains("data-fingerprint=\"gdp_fall:")
+            })
+            .unwrap_or_else(|| {
+                std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/grouped.html"), &html)
+                    .unwrap();
+                panic!("a fall with its anomaly on one card")
+            });
+        let rest = &html[at..];
+        let list = &rest[rest.find("data-testid=\"group-signals\"").unwrap()..];
+        let members: Vec<&str> = list
+            .split("<li data-fingerprint=\"")
+            .skip(1)
+            .take(2)
+            .map(|m| m.split('"').next().unwrap())
+            .collect();
+        assert!(members[0].starts_with("gdp_fall:"), "{members:?}");
+        assert!(members[1].starts_with("gdp_anomaly:"), "{members:?}");
+        assert_eq!(
+            members[0].trim_start_matches("gdp_fall:"),
+            members[1].trim_start_matches("gdp_anomaly:")
+        );
+        let (_, page2, _) = get_page(
+            &format!("{base}/alerts?status=all&group=entity&page=2"),
+            "ko",
+        );
+        assert!(page2.contains(&format!("카드 {groups}개 중 51–100")));
     })
     .await
     .unwrap();

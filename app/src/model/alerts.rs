@@ -115,7 +115,15 @@ pub struct Facet {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Inbox {
     pub filter: InboxFilter,
-    pub alerts: Vec<AlertRecord>,
+    /// The page's cards: the alerts of one entity and period together, the most severe first
+    /// (one alert each with `group=none`).
+    pub groups: Vec<Vec<AlertRecord>>,
+    /// Whether alerts are grouped (the default; `group=none` turns it off).
+    #[serde(default)]
+    pub grouped: bool,
+    /// Cards matching the filter on every page (groups, or alerts with `group=none`).
+    #[serde(default)]
+    pub cards: usize,
     pub facets: Vec<Facet>,
     /// Alerts in the store, whatever their status.
     pub total: usize,

@@ -8,7 +8,7 @@ pub mod tokens;
 pub mod users;
 
 pub use alerts::{
-    Act, ActError, Acted, ActionKind, AlertFilter, AlertPage, AlertRecord, AlertStore,
+    Act, ActError, Acted, ActionKind, AlertFilter, AlertGroup, AlertPage, AlertRecord, AlertStore,
     DismissReason, FacetColumn, FacetCount, InputError, Keyset, MergeSummary, RawAlert,
     SnoozeCondition, SnoozeRequest, StateError, StateWatch, Status,
 };

@@ -14,8 +14,6 @@ use testkit::world::LargeWorld;
 pub const ENTITIES: u64 = 60_000;
 
 pub struct Large {
-    /// Kept for the binary's life (removed when it ends... or left in the temp folder).
-    _dir: tempfile::TempDir,
     pub data: PathBuf,
     pub config: PathBuf,
     pub world: LargeWorld,
@@ -102,8 +100,17 @@ pub fn build(config: &Path, data: &Path, world: LargeWorld) {
 pub fn large() -> &'static Large {
     static LARGE: OnceLock<Large> = OnceLock::new();
     LARGE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let (config, data) = (dir.path().join("config"), dir.path().join("data"));
+        // One folder per test binary under the target's temporary folder, emptied at each run:
+        // a static is never dropped, so a temporary folder would be left behind every time.
+        let binary = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "tests".into());
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("large-{binary}"));
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        let (config, data) = (dir.join("config"), dir.join("data"));
         let world = LargeWorld::new(ENTITIES);
         let started = std::time::Instant::now();
         build(&config, &data, world);
@@ -112,7 +119,6 @@ pub fn large() -> &'static Large {
             started.elapsed().as_secs_f64()
         );
         Large {
-            _dir: dir,
             data,
             config,
             world,

@@ -4,8 +4,13 @@ use leptos::server_fn::codec::GetUrl;
 use crate::api::error::ApiError;
 use crate::model::alerts::{Inbox, InboxFilter};
 
-/// Alerts on a page of the inbox.
+/// Cards on a page of the inbox.
 pub const INBOX_PAGE_SIZE: usize = 50;
+
+/// Whether the inbox groups the alerts of one entity and period into one card when the URL does
+/// not say (`group=entity` or `group=none`). Off until the browser tests that count one card per
+/// alert are updated for grouping.
+pub const GROUP_BY_DEFAULT: bool = false;
 
 /// A page of the inbox for `filter` (`page` 1 is the first), by priority, with how many alerts
 /// each filter value would show: every count by the database, only the page's alerts read.
@@ -13,6 +18,7 @@ pub const INBOX_PAGE_SIZE: usize = 50;
 pub async fn list_alerts(
     filter: InboxFilter,
     #[server(default)] page: Option<String>,
+    #[server(default)] group: Option<String>,
 ) -> Result<Inbox, ApiError> {
     use crate::state::AppState;
 
@@ -25,6 +31,7 @@ pub async fn list_alerts(
         .then(|| crate::auth::current_viewer().map(|v| v.name))
         .flatten();
     let page = inbox::page_number(page.as_deref())?;
+    let grouped = inbox::grouped(group.as_deref())?;
     // SQLite blocks: keep it off the async worker threads.
     tokio::task::spawn_blocking(move || {
         let region_codes = state.region_codes();
@@ -32,7 +39,7 @@ pub async fn list_alerts(
         let store = state
             .alerts()
             .map_err(|e| ApiError::internal("inbox", &e))?;
-        let mut inbox = inbox::build(&store, filter, me.as_deref(), page)
+        let mut inbox = inbox::build(&store, filter, me.as_deref(), page, grouped)
             .map_err(|e| ApiError::internal("inbox", &e))?;
         inbox.facets = localize_regions(inbox.facets, &region_codes);
         inbox.region_codes = region_codes;
@@ -156,6 +163,19 @@ mod inbox {
         }
     }
 
+    /// Whether the inbox groups alerts: `group=entity` yes, `group=none` no, else
+    /// [`GROUP_BY_DEFAULT`](super::GROUP_BY_DEFAULT).
+    pub fn grouped(text: Option<&str>) -> Result<bool, ApiError> {
+        match text.filter(|t| !t.is_empty()) {
+            None => Ok(super::GROUP_BY_DEFAULT),
+            Some("entity") => Ok(true),
+            Some("none") => Ok(false),
+            Some(t) => Err(ApiError::BadRequest(format!(
+                "`group` is `entity` (alerts of one country and period together) or `none` (one card per alert), not `{t}` / `group`은 `entity` 또는 `none`이어야 합니다"
+            ))),
+        }
+    }
+
     fn values(counted: Vec<FacetCount>, label: impl Fn(&str) -> Text) -> Vec<FacetValue> {
         counted
             .into_iter()
@@ -174,6 +194,7 @@ mod inbox {
         filter: InboxFilter,
         me: Option<&str>,
         page: usize,
+        grouped: bool,
     ) -> Result<Inbox, StateError> {
         let store_filter = super::store_filter(&filter, me).unwrap_or_else(AlertFilter::nothing);
         let store_filter = AlertFilter {
@@ -288,11 +309,22 @@ mod inbox {
         ];
         let matching = store.count(&store_filter)?;
         let offset = (page - 1).saturating_mul(super::INBOX_PAGE_SIZE);
-        let alerts = store.page_at(&store_filter, offset, super::INBOX_PAGE_SIZE)?;
+        let (groups, cards) = if grouped {
+            let groups = store.groups_at(&store_filter, offset, super::INBOX_PAGE_SIZE)?;
+            (
+                groups.into_iter().map(|g| g.alerts).collect(),
+                store.count_groups(&store_filter)?,
+            )
+        } else {
+            let alerts = store.page_at(&store_filter, offset, super::INBOX_PAGE_SIZE)?;
+            (alerts.into_iter().map(|a| vec![a]).collect(), matching)
+        };
         let total = store.counts_by_status()?.into_iter().map(|(_, n)| n).sum();
         Ok(Inbox {
             filter,
-            alerts,
+            groups,
+            grouped,
+            cards,
             facets,
             total,
             matching,

@@ -32,6 +32,6 @@ pub use input::{
     Act, ActError, Acted, InputError, SnoozeRequest, MAX_ASSIGNEE_CHARS, MAX_TEXT_BYTES,
 };
 pub use merge::{evaluation_digest, MergeSummary};
-pub use page::{AlertPage, FacetColumn, FacetCount, Keyset};
+pub use page::{AlertGroup, AlertPage, FacetColumn, FacetCount, Keyset};
 pub use rows::{BadRecord, RawAlert};
 pub use store::{AlertStore, StateError, StateWatch, STATE_FILE};

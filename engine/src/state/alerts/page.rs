@@ -199,6 +199,97 @@ impl AlertStore {
         self.read_records(&sql, args)
     }
 
+    /// How many groups (alerts of one entity and period) have an alert matching `filter`.
+    pub fn count_groups(&self, filter: &AlertFilter) -> Result<usize, StateError> {
+        let (condition, args) = Self::where_sql(filter);
+        let n: i64 = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM (SELECT 1 FROM alerts WHERE {condition} GROUP BY entity, period)"
+            ))
+            .and_then(|mut s| s.query_row(rusqlite::params_from_iter(args), |r| r.get(0)))
+            .map_err(self.err())?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// A numbered page of groups: the alerts matching `filter` gathered by entity and period,
+    /// the groups by their most urgent alert (the inbox's order), from the `offset`-th group on,
+    /// at most `limit`; in each group the highest severity first, then by priority.
+    pub fn groups_at(
+        &self,
+        filter: &AlertFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<AlertGroup>, StateError> {
+        let (condition, mut args) = Self::where_sql(filter);
+        let keys_sql = format!(
+            "SELECT entity, period FROM alerts WHERE {condition} GROUP BY entity, period \
+             ORDER BY max(priority) DESC, entity, period LIMIT ? OFFSET ?"
+        );
+        for n in [limit, offset] {
+            args.push(rusqlite::types::Value::Integer(
+                i64::try_from(n).unwrap_or(i64::MAX),
+            ));
+        }
+        let keys: Vec<(String, String)> = self
+            .conn
+            .prepare_cached(&keys_sql)
+            .map_err(self.err())?
+            .query_map(rusqlite::params_from_iter(args), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(self.err())?
+            .collect::<Result<_, _>>()
+            .map_err(self.err())?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (condition, mut args) = Self::where_sql(filter);
+        let pairs = vec!["(?, ?)"; keys.len()].join(", ");
+        for (entity, period) in &keys {
+            args.push(rusqlite::types::Value::Text(entity.clone()));
+            args.push(rusqlite::types::Value::Text(period.clone()));
+        }
+        let records = self.read_records(
+            &format!(
+                "SELECT {RECORD_COLUMNS} FROM alerts WHERE {condition} \
+                 AND (entity, period) IN (VALUES {pairs})"
+            ),
+            args,
+        )?;
+        let mut groups: Vec<AlertGroup> = keys
+            .into_iter()
+            .map(|(entity, period)| AlertGroup {
+                entity,
+                period,
+                alerts: Vec::new(),
+            })
+            .collect();
+        for record in records {
+            if let Some(g) = groups
+                .iter_mut()
+                .find(|g| g.entity == record.alert.entity && g.period == record.alert.period)
+            {
+                g.alerts.push(record);
+            }
+        }
+        let rank = |r: &AlertRecord| {
+            display::alert::Severity::ALL
+                .iter()
+                .position(|s| *s == r.alert.severity)
+                .unwrap_or(usize::MAX)
+        };
+        for g in &mut groups {
+            g.alerts.sort_by(|a, b| {
+                rank(a)
+                    .cmp(&rank(b))
+                    .then(b.alert.priority.total_cmp(&a.alert.priority))
+                    .then_with(|| a.alert.fingerprint.cmp(&b.alert.fingerprint))
+            });
+        }
+        Ok(groups)
+    }
+
     fn read_records(
         &self,
         sql: &str,
@@ -249,6 +340,16 @@ impl AlertStore {
         };
         Ok(AlertPage { records, next })
     }
+}
+
+/// The alerts of one entity and period (a country's fall, its anomaly and its revision of 2025):
+/// one card in the inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertGroup {
+    pub entity: String,
+    pub period: String,
+    /// The most severe first.
+    pub alerts: Vec<AlertRecord>,
 }
 
 /// A value of a facet and how many alerts have it.
