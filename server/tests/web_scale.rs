@@ -68,6 +68,7 @@ async fn the_api_answers_a_page_with_the_databases_total_and_refuses_a_wrong_lim
             "limit=-1",
             "cursor=nope",
             "limit=5&limit=6",
+            "limit=",
         ] {
             let (status, _, e) = get_json(&format!("{base}/api/v1/alerts?{bad}"));
             assert_eq!(status, 400, "{bad}: {e}");

@@ -149,8 +149,9 @@ struct ListPage {
 
 impl ListPage {
     fn read(q: PageQuery) -> Result<Self, Text> {
+        // An empty `limit` is not a number (the document says integer): refused, not defaulted.
         let limit = match q.limit.as_deref() {
-            None | Some("") => LIST_LIMIT_DEFAULT,
+            None => LIST_LIMIT_DEFAULT,
             Some(text) => text
                 .parse::<usize>()
                 .ok()

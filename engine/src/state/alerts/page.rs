@@ -55,8 +55,9 @@ impl Keyset {
         })
     }
 
-    /// The pattern of [`Keyset::encode`]'s texts (for the API's document).
-    pub const PATTERN: &'static str = "^[0-9a-f]{16}([0-9a-f]{2})*$";
+    /// The pattern of [`Keyset::encode`]'s texts, or the empty text (the first page), for the
+    /// API's document.
+    pub const PATTERN: &'static str = "^([0-9a-f]{16}([0-9a-f]{2})*)?$";
 }
 
 /// One page of alerts and where the next one starts (`None`: this was the last).
