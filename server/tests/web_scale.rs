@@ -14,14 +14,7 @@ use server::acting::{Acting, ActionFields, Owners};
 
 /// The JSON of `GET url`, with its status and size.
 fn get_json(url: &str) -> (u16, usize, serde_json::Value) {
-    let mut resp = agent().get(url).call().unwrap();
-    let status = resp.status().as_u16();
-    let text = resp
-        .body_mut()
-        .with_config()
-        .limit(64 << 20)
-        .read_to_string()
-        .unwrap();
+    let (status, text, _) = get_page(url, "en");
     let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text.clone()));
     (status, text.len(), json)
 }
