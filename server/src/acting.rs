@@ -272,6 +272,9 @@ pub enum Targets {
     Matching(app::model::alerts::InboxFilter),
 }
 
+/// Alerts read at a time by a bulk action on "all matching".
+pub const BULK_BATCH: usize = 500;
+
 /// A bulk action's answer: per alert, what it became or why it was refused.
 pub type BulkResults = Vec<(String, Result<Acted, ActError>)>;
 
@@ -334,24 +337,46 @@ impl Acting {
         let act = self.prepare(kind, fields)?;
         let state = |e: StateError| Refusal::Act(ActError::State(e));
         let mut store = AlertStore::open_in(&self.data_dir).map_err(state)?;
-        let targets = match targets {
-            Targets::Picked(picked) => picked,
-            Targets::Matching(filter) => {
-                let records = store.list(&AlertFilter::everything()).map_err(state)?;
-                app::api::alerts::matching(filter.normalized(), records, Some(by))
-                    .into_iter()
-                    .map(|r| (r.alert.fingerprint, None))
-                    .collect()
-            }
-        };
         let now = chrono::Utc::now();
-        Ok(targets
-            .into_iter()
-            .map(|(fp, version)| {
-                let result = store.act(&fp, &act, version, by, now);
-                (fp, result)
-            })
-            .collect())
+        match targets {
+            Targets::Picked(picked) => Ok(picked
+                .into_iter()
+                .map(|(fp, version)| {
+                    let result = store.act(&fp, &act, version, by, now);
+                    (fp, result)
+                })
+                .collect()),
+            Targets::Matching(filter) => {
+                let Some(filter) = app::api::alerts::store_filter(&filter.normalized(), Some(by))
+                else {
+                    return Ok(Vec::new());
+                };
+                let filter = AlertFilter {
+                    as_of: Some(now),
+                    ..filter
+                };
+                // A batch at a time, each read after the last one's place in the inbox's order
+                // (an alert acted on may leave the filter; the ones after it stay where they
+                // were): memory holds a batch of alerts, and each matching alert is acted on once.
+                let mut results = Vec::new();
+                let mut after = None;
+                loop {
+                    let batch = store
+                        .page(&filter, after.as_ref(), BULK_BATCH)
+                        .map_err(state)?;
+                    for record in batch.records {
+                        let fp = record.alert.fingerprint;
+                        let result = store.act(&fp, &act, None, by, now);
+                        results.push((fp, result));
+                    }
+                    match batch.next {
+                        Some(next) => after = Some(next),
+                        None => break,
+                    }
+                }
+                Ok(results)
+            }
+        }
     }
 
     /// The fields read into an engine action, the assignee checked.

@@ -237,7 +237,10 @@ async fn pages_are_kept_until_the_alerts_or_the_snapshot_change() {
     .unwrap();
     let (cache, _, after) = cache_of(inbox.clone(), "lang=en").await;
     assert_eq!(cache.as_deref(), Some("miss"));
-    assert!(after.contains("1 alert shown, by priority"), "{after}");
+    assert!(
+        after.contains("1 of 1 matching alert, by priority"),
+        "{after}"
+    );
     assert!(
         after.contains(&format!("data-fingerprint=\"{fingerprint}\"")),
         "{after}"

@@ -168,7 +168,9 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
                 years,
                 countries_with_data,
                 large_economies,
+                large_total,
                 region_top5,
+                regions_total,
                 world,
                 freshness,
                 provisional,
@@ -180,7 +182,30 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
         alerts,
     } = data;
     let run_id = freshness.run_id;
-    let large_count = large_economies.len();
+    let large_count = large_total;
+    // The lists show their first rows; the rest are on explore, a page at a time.
+    let large_more = (large_total > large_economies.len()).then(|| {
+        let href = format!("/explore?year={year}&metric=gdp&min=100&sort=gdp&dir=desc");
+        view! {
+            <p class="more" data-testid="large-all">
+                <a href=href>{match lang {
+                    Lang::En => format!("All {large_total} countries on explore →"),
+                    Lang::Ko => format!("{large_total}개국 전체는 탐색에서 →"),
+                }}</a>
+            </p>
+        }
+    });
+    let regions_more = (regions_total > region_top5.len()).then(|| {
+        let href = format!("/explore?year={year}&metric=gdp&sort=region");
+        view! {
+            <p class="more" data-testid="regions-all">
+                <a href=href>{match lang {
+                    Lang::En => format!("All {regions_total} regions on explore →"),
+                    Lang::Ko => format!("{regions_total}개 지역 전체는 탐색에서 →"),
+                }}</a>
+            </p>
+        }
+    });
     let change = world.change_pct.map_or_else(
         || t(lang, "no previous year", "전년 자료 없음").to_string(),
         |c| display::change_pct(c, lang),
@@ -339,6 +364,7 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
                     </tbody>
                 </table>
                 </div>
+                {large_more}
             </section>
             <section class="panel" aria-labelledby="region-title">
                 <h2 id="region-title">{match lang {
@@ -368,6 +394,7 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
                     </tbody>
                 </table>
                 </div>
+                {regions_more}
             </section>
         </div>
         <p class="provenance">

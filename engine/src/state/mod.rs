@@ -12,7 +12,7 @@ pub mod users;
 pub use sqlite::OpenError;
 
 pub use alerts::{
-    Act, ActError, Acted, ActionKind, AlertFilter, AlertRecord, AlertStore, DismissReason,
-    InputError, MergeSummary, RawAlert, SnoozeCondition, SnoozeRequest, StateError, StateWatch,
-    Status,
+    Act, ActError, Acted, ActionKind, AlertFilter, AlertGroup, AlertPage, AlertRecord, AlertStore,
+    DismissReason, FacetColumn, FacetCount, InputError, Keyset, MergeSummary, RawAlert,
+    SnoozeCondition, SnoozeRequest, StateError, StateWatch, Status,
 };

@@ -258,7 +258,8 @@ fn page(status: StatusCode, lang: Lang, message: &Text, since: &[Event], back: &
     (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
 }
 
-/// `POST /alerts/bulk`: `action` on the checked alerts (`pick` = `VERSION@FINGERPRINT`, each
+/// `POST /alerts/bulk`: `action` on the checked alerts (`pick` = `VERSION@FINGERPRINT`, or several
+/// of them space-separated for a grouped card; each
 /// checked against its version) or on all the alerts matching the inbox filter sent along
 /// (`all=1`, `f_status`, `f_severity`, … as in the inbox URL; acting on their current
 /// versions). Each alert is changed on its own: the answer says how many changed and, per
@@ -315,13 +316,18 @@ async fn bulk(
     // The inbox's filter travels as `f_<name>` fields beside the bulk form's own.
     let filter =
         app::model::alerts::InboxFilter::from_params(|k| first(&format!("f_{k}"))).normalized();
+    // A grouped card's box picks all its alerts (space-separated); an alert picked twice (its
+    // group's box and its own) is acted on once.
+    let mut picked = std::collections::HashSet::new();
     let picks: Vec<(String, Option<i64>)> = pairs
         .iter()
         .filter(|(k, _)| k == "pick")
-        .filter_map(|(_, v)| {
-            let (version, fp) = v.split_once('@')?;
+        .flat_map(|(_, v)| v.split_whitespace())
+        .filter_map(|one| {
+            let (version, fp) = one.split_once('@')?;
             Some((fp.to_string(), Some(version.parse().ok()?)))
         })
+        .filter(|(fp, _)| picked.insert(fp.clone()))
         .collect();
     let targets = if all {
         Targets::Matching(filter)

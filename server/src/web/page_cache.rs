@@ -363,20 +363,80 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
                 .insert(CACHE_HEADER, HeaderValue::from_static("miss"));
             Response::from_parts(parts, Body::from(bytes))
         }
-        Err(e) => {
-            tracing::error!(path = %key.path_and_query, "rendering the page failed: {e}");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The page could not be rendered. Reload it; if it persists, see the server log.",
-            )
-                .into_response()
-        }
+        Err(e) => too_large(&key.path_and_query, api, &e),
     }
+}
+
+/// The answer when a page outgrew [`MAX_PAGE_BYTES`] while it was rendered (a list that pages
+/// everywhere should never get there): not a 500, but a page in both languages that says what
+/// to narrow; the log says which page and why.
+fn too_large(path: &str, api: bool, e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(
+        path,
+        limit_bytes = MAX_PAGE_BYTES,
+        "rendering the page failed: {e} (the page is larger than the limit: a list that does not page?)"
+    );
+    let error = super::error::WebError::new(
+        StatusCode::BAD_REQUEST,
+        super::error::ErrorCode::TooLarge,
+        display::Text::new(
+            format!(
+                "This page would be larger than {} MiB, too much to show at once. Narrow it: choose a \
+                 filter (severity, rule, region, period), go a page at a time, or take everything \
+                 with the export ({}).",
+                MAX_PAGE_BYTES >> 20,
+                super::api_doc::EXPORT_PATH
+            ),
+            format!(
+                "이 페이지는 {} MiB를 넘어 한 번에 보여 줄 수 없습니다. 범위를 좁히세요: 조건(심각도, 규칙, \
+                 지역, 기간)을 고르거나, 한 페이지씩 보거나, 내보내기({})로 전체를 받으세요.",
+                MAX_PAGE_BYTES >> 20,
+                super::api_doc::EXPORT_PATH
+            ),
+        ),
+    );
+    let format = if api {
+        super::error::Format::Json
+    } else {
+        super::error::Format::Html
+    };
+    let mut response = error.answer_as(format).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_page_too_large_to_keep_is_a_clear_page_in_both_languages_not_a_500() {
+        let page = too_large("/alerts?status=all", false, &"length limit exceeded");
+        assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(page.headers()[header::CACHE_CONTROL], "no-store");
+        let body = axum::body::to_bytes(page.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            html.contains("Narrow it") && html.contains("범위를 좁히세요"),
+            "{html}"
+        );
+        assert!(html.contains(super::super::api_doc::EXPORT_PATH));
+        let json = too_large(
+            super::super::api_doc::LIST_PATH,
+            true,
+            &"length limit exceeded",
+        );
+        assert_eq!(json.status(), StatusCode::BAD_REQUEST);
+        let body = axum::body::to_bytes(json.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(value["error"]["code"], "too_large");
+    }
 
     #[test]
     fn pages_that_follow_the_data_are_cacheable_and_the_rest_are_not() {

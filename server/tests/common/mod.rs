@@ -10,6 +10,8 @@ use engine::config::Sources;
 use engine::etl::Pipeline;
 use engine::snapshot::SnapshotStore;
 
+pub mod large;
+
 pub fn config_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config")
 }

@@ -160,18 +160,22 @@ pub(super) fn merge_in(
                 .join(",")
         );
         let existing: Option<(String, String, Option<SnoozeCondition>)> = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT status, content_hash, snoozed_until, snooze_kind, snooze_pct, \
                  snooze_baseline, snooze_lower_is_worse, snooze_run FROM alerts WHERE fingerprint = ?",
+            )?
+            .query_row(
                 params![alert.fingerprint],
                 |r| Ok((r.get(0)?, r.get(1)?, read_snooze(r, 2, 3)?)),
             )
             .optional()?;
         let Some((status, old_hash, snooze)) = existing else {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO alerts (fingerprint, rule_id, kind, severity, priority, entity, region, period, \
                  status, firing, data_issue, owners, alert_json, content_hash, first_seen_at, opened_at, \
                  updated_at, last_seen_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', 1, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )?
+            .execute(
                 params![
                     alert.fingerprint,
                     alert.rule_id,

@@ -150,15 +150,17 @@ pub(super) fn event(
     run_id: Option<&str>,
 ) -> rusqlite::Result<i64> {
     // Every change is an event, and every event bumps the alert's version.
-    let version: i64 = tx.query_row(
-        "UPDATE alerts SET version = version + 1 WHERE fingerprint = ? RETURNING version",
-        params![fingerprint],
-        |r| r.get(0),
-    )?;
-    tx.execute(
+    // Cached statements: a merge writes an event for each of tens of thousands of alerts.
+    let version: i64 = tx
+        .prepare_cached(
+            "UPDATE alerts SET version = version + 1 WHERE fingerprint = ? RETURNING version",
+        )?
+        .query_row(params![fingerprint], |r| r.get(0))?;
+    tx.prepare_cached(
         "INSERT INTO alert_events (fingerprint, at, actor, kind, from_status, to_status, note, run_id, version) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        params![
+    )?
+    .execute(params![
             fingerprint,
             ts(at),
             actor,

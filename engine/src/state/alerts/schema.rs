@@ -40,6 +40,12 @@ CREATE INDEX IF NOT EXISTS alerts_by_status ON alerts (status, priority DESC);
 -- The inbox's order: walking it, a scan hands out its first alert at once, with no sort of
 -- every alert first (exports of a million rows start streaming immediately).
 CREATE INDEX IF NOT EXISTS alerts_by_priority ON alerts (priority DESC, fingerprint);
+-- The inbox's counts and numbered pages: every column a filter or a facet reads, so SQLite counts
+-- tens of thousands of alerts from this index alone, never reading their documents.
+CREATE INDEX IF NOT EXISTS alerts_by_facets ON alerts (status, severity, rule_id, region,
+    data_issue, owners, period, entity, assignee, priority, fingerprint);
+-- A rule's name for the inbox's rule filter, read from any one of its alerts.
+CREATE INDEX IF NOT EXISTS alerts_by_rule ON alerts (rule_id);
 CREATE TABLE IF NOT EXISTS alert_events (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     fingerprint TEXT NOT NULL REFERENCES alerts (fingerprint),
