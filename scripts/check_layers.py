@@ -28,6 +28,7 @@ LAYERS = {
         ["export"],
         ["publish"],
         ["notify"],
+        ["schedule"],
     ],
     "display/src": None,  # flat vocabulary of the UI: only the file-pair check applies
     "app/src": None,

@@ -109,3 +109,54 @@ printf '    ≥ 10 k req/s: %s; p99 ≤ 50 ms: %s; memory ≤ 250 MB: %s\n' \
 wasm="$SITE/pkg/actionboard.wasm"
 gz=$(gzip -9 -c "$wasm" | wc -c)
 printf '(c) wasm %s: %s KB, gzipped %s KB (target ≤ 400 KB): %s\n' "$wasm" "$(( $(wc -c <"$wasm") / 1024 ))" "$(( gz / 1024 ))" "$(verdict "$(( gz <= 400 * 1024 ))")"
+
+# (e) At a hundred times the data: a generated World Bank–shaped source of WEB_BENCH_ENTITIES
+# entities (default 60,000; the project's generator, testkit::world) loaded into a second data
+# folder and served the same way: each page's and API list's size and its time, rendered
+# (the page cache bypassed) and cached, next to the default data's. Targets: HTML < 1 MB and
+# rendered ≤ 300 ms.
+ENTITIES=${WEB_BENCH_ENTITIES:-60000}
+large=$(mktemp -d)
+large_pid=
+large_cleanup() {
+  [ -n "$large_pid" ] && kill "$large_pid" 2>/dev/null && wait "$large_pid" 2>/dev/null
+  rm -rf "$large"
+  cleanup
+}
+trap large_cleanup EXIT
+cargo run -q --release -p testkit --bin large_world -- "$large/source" "$ENTITIES" >/dev/null
+large_env=(ACTIONBOARD_DATA_DIR="$large/data" ACTIONBOARD_CONFIG="$large/source/sources.yml"
+  ACTIONBOARD_METRICS="$large/source/metrics.yml" ACTIONBOARD_RULES="$large/source/rules.yml")
+load_started=$(date +%s.%N)
+env "${large_env[@]}" "$BIN" etl run --mirror "$large/source" >/dev/null 2>&1
+load_s=$(awk -v a="$load_started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+env "${large_env[@]}" LEPTOS_SITE_ROOT=$SITE ACTIONBOARD_LOG=warn "$BIN" serve --port 0 >"$large/serve.log" 2>&1 &
+large_pid=$!
+large_url=
+for _ in $(seq 100); do
+  large_url=$(sed -n 's|.*is serving \(http://[^ ]*\).*|\1|p' "$large/serve.log" 2>/dev/null | head -1 || true)
+  [ -n "$large_url" ] && break
+  sleep 0.1
+done
+[ -n "$large_url" ] || { echo "web_bench: the large server did not start:"; cat "$large/serve.log"; exit 1; } >&2
+echo "(e) pages and API lists: default data vs $ENTITIES generated entities (loaded with alerts in $load_s s)"
+printf '    %-44s %12s %10s %10s | %12s %10s %10s\n' path "default B" "render ms" "cached ms" "large B" "render ms" "cached ms"
+# "bytes render_ms cached_ms" of one path: rendered once (a fresh query parameter), then cached.
+timing() {
+  local base=$1 path=$2 sep='?' n=$RANDOM$RANDOM
+  [[ $path == *\?* ]] && sep='&'
+  curl -s -o /dev/null -H 'Cookie: lang=en' -w '%{size_download} %{time_total}' "$base$path${sep}bench=$n" | {
+    read -r size t; curl -s -o /dev/null -H 'Cookie: lang=en' "$base$path${sep}bench=$n"
+    cached=$(curl -s -o /dev/null -H 'Cookie: lang=en' -w '%{time_total}' "$base$path${sep}bench=$n")
+    awk -v s="$size" -v t="$t" -v c="$cached" 'BEGIN { printf "%d %.0f %.0f", s, t * 1000, c * 1000 }'; }
+}
+worst_bytes=0; worst_ms=0
+for path in / /alerts '/alerts?page=2' '/alerts?severity=high' '/alerts?status=all&page=100' /explore \
+  '/explore?page=2000' /rules /pipeline /changes /api/v1/alerts '/api/v1/alerts?limit=1000'; do
+  read -r db dr dc <<<"$(timing "$url" "$path")"
+  read -r lb lr lc <<<"$(timing "$large_url" "$path")"
+  printf '    %-44s %12s %10s %10s | %12s %10s %10s\n' "$path" "$db" "$dr" "$dc" "$lb" "$lr" "$lc"
+  [[ $path == /api/* ]] || { [ "$lb" -gt "$worst_bytes" ] && worst_bytes=$lb; [ "$lr" -gt "$worst_ms" ] && worst_ms=$lr; }
+done
+printf '    largest page %s bytes (target < 1 MB): %s; slowest render %s ms (target ≤ 300 ms): %s\n' \
+  "$worst_bytes" "$(verdict "$(( worst_bytes < 1048576 ))")" "$worst_ms" "$(verdict "$(( worst_ms <= 300 ))")"

@@ -21,6 +21,36 @@ pub struct Viewer {
     pub can_start_runs: bool,
     /// Sent back by every form that changes something.
     pub csrf: String,
+    /// The time zone they chose (`None`: the dashboard's).
+    pub timezone: Option<display::time::Zone>,
+}
+
+/// The time zone this request's reader reads times in (`zone`: theirs, else the dashboard's)
+/// and the dashboard's (`config/display.yml`). Put into the request by the server with the
+/// viewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReaderZone {
+    pub zone: display::time::Zone,
+    pub dashboard: display::time::Zone,
+}
+
+/// The request's [`ReaderZone`] (the defaults in the browser, where no page formats times).
+pub fn reader_zones() -> ReaderZone {
+    #[cfg(feature = "ssr")]
+    {
+        leptos::prelude::use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<ReaderZone>().copied())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        ReaderZone::default()
+    }
+}
+
+/// The reader's time zone, for every time a page shows ([`display::time::Zone::minute`]).
+pub fn reader_zone() -> display::time::Zone {
+    reader_zones().zone
 }
 
 /// The value of cookie `name` in the request's `Cookie` header values, if any and not empty.

@@ -63,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("country"), ParamSegment("code")) view=pages::country::CountryRoute ssr=SsrMode::Async/>
                     <Route path=StaticSegment("pipeline") view=pages::pipeline::PipelinePage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("login") view=pages::login::LoginPage/>
+                    <Route path=StaticSegment("settings") view=pages::settings::SettingsPage/>
                     <Route path=StaticSegment("rules") view=pages::rules::RulesPage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("rules"), ParamSegment("rule")) view=pages::rules::BacktestPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("editions") view=pages::editions::EditionsPage ssr=SsrMode::Async/>

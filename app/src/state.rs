@@ -26,6 +26,8 @@ pub struct AppState {
     pub alert_version: Arc<StateWatch>,
     /// The configuration files (sources, metrics, rules), for replaying a rule over history.
     pub rule_files: Option<Arc<RuleFiles>>,
+    /// The jobs of config/schedule.yml, validated once at start-up (the pipeline page shows them).
+    pub schedule: Arc<engine::schedule::Schedule>,
     /// The served snapshot's region names → M49 codes (alerts name regions by them).
     pub region_codes: Arc<SnapshotMemo<(), RegionCodes>>,
 }
@@ -48,8 +50,15 @@ impl AppState {
             overviews: Arc::new(SnapshotMemo::new(128)),
             alert_summary: Arc::new(Mutex::new(None)),
             rule_files: None,
+            schedule: Arc::default(),
             region_codes: Arc::new(SnapshotMemo::new(1)),
         }
+    }
+
+    /// The same, showing `schedule`'s jobs on the pipeline page.
+    pub fn with_schedule(mut self, schedule: Arc<engine::schedule::Schedule>) -> Self {
+        self.schedule = schedule;
+        self
     }
 
     /// The same, able to replay rules read from `files`.

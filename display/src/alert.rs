@@ -297,9 +297,26 @@ pub struct AlertRecord {
     /// Why it was dismissed, while it is.
     #[serde(default)]
     pub dismiss_reason: Option<DismissReason>,
+    /// When the merge found the figure it is about withdrawn by the publisher (it then keeps
+    /// its status, as a data issue, until a person closes it); cleared when it fires again.
+    #[serde(default)]
+    pub figure_withdrawn_at: Option<DateTime<Utc>>,
 }
 
 impl AlertRecord {
+    /// The mark of an alert whose figure the publisher withdrew.
+    pub fn figure_withdrawn_label() -> Text {
+        Text::new(
+            "Figure withdrawn by the publisher",
+            "발표 기관이 수치를 철회함",
+        )
+    }
+
+    /// Whether to treat it as a data issue: raised as one, or its figure was withdrawn since.
+    pub fn is_data_issue(&self) -> bool {
+        self.alert.data_issue || self.figure_withdrawn_at.is_some()
+    }
+
     /// When the alert is due: the date a person set, else the first recommended action's.
     pub fn due(&self) -> Option<DateTime<Utc>> {
         self.due_at.or_else(|| self.due_dates().into_iter().min())
@@ -485,19 +502,6 @@ impl DismissReason {
     }
 }
 
-/// `YYYY-MM-DD HH:MM UTC`, without chrono's formatting machinery (this crate is in the wasm).
-fn utc_minute(at: &DateTime<Utc>) -> String {
-    use chrono::{Datelike, Timelike};
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-        at.year(),
-        at.month(),
-        at.day(),
-        at.hour(),
-        at.minute()
-    )
-}
-
 /// What wakes a snoozed alert (back to open, with an event saying why).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -517,12 +521,17 @@ pub enum SnoozeCondition {
 }
 
 impl SnoozeCondition {
-    /// How people read it.
+    /// How people read it, times in UTC (as the history keeps them).
     pub fn describe(&self, lang: crate::Lang) -> String {
+        self.describe_in(lang, crate::time::Zone::UTC)
+    }
+
+    /// How people read it, times in the reader's `zone` (named).
+    pub fn describe_in(&self, lang: crate::Lang, zone: crate::time::Zone) -> String {
         use crate::Lang;
         match (self, lang) {
-            (SnoozeCondition::Until { at }, Lang::En) => format!("until {}", utc_minute(at)),
-            (SnoozeCondition::Until { at }, Lang::Ko) => format!("{}까지", utc_minute(at)),
+            (SnoozeCondition::Until { at }, Lang::En) => format!("until {}", zone.minute(at)),
+            (SnoozeCondition::Until { at }, Lang::Ko) => format!("{}까지", zone.minute(at)),
             (
                 SnoozeCondition::Worse {
                     pct,
@@ -549,6 +558,84 @@ impl SnoozeCondition {
             ),
             (SnoozeCondition::NextLoad { .. }, Lang::En) => "until the next load".to_string(),
             (SnoozeCondition::NextLoad { .. }, Lang::Ko) => "다음 적재까지".to_string(),
+        }
+    }
+}
+
+/// The snoozes the alert page offers in one click. The times are the reader's: "tomorrow 9:00"
+/// is 9:00 on the reader's clock, whatever their zone and its daylight saving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SnoozePreset {
+    OneHour,
+    FourHours,
+    TomorrowNine,
+    NextMondayNine,
+    NextLoad,
+    /// Until the value is [`SnoozePreset::WORSE_PCT`] % worse than now.
+    TenPercentWorse,
+}
+
+impl SnoozePreset {
+    pub const ALL: [SnoozePreset; 6] = [
+        SnoozePreset::OneHour,
+        SnoozePreset::FourHours,
+        SnoozePreset::TomorrowNine,
+        SnoozePreset::NextMondayNine,
+        SnoozePreset::NextLoad,
+        SnoozePreset::TenPercentWorse,
+    ];
+
+    /// The percentage of "until 10 % worse".
+    pub const WORSE_PCT: f64 = 10.0;
+
+    /// The hour of "tomorrow" and "next Monday".
+    pub const MORNING_HOUR: u32 = 9;
+
+    /// Its value in forms (`snooze=…`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnoozePreset::OneHour => "1h",
+            SnoozePreset::FourHours => "4h",
+            SnoozePreset::TomorrowNine => "tomorrow_9",
+            SnoozePreset::NextMondayNine => "monday_9",
+            SnoozePreset::NextLoad => "next_load",
+            SnoozePreset::TenPercentWorse => "worse_10",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+
+    pub fn label(self) -> Text {
+        let (en, ko) = match self {
+            SnoozePreset::OneHour => ("1 hour", "1시간"),
+            SnoozePreset::FourHours => ("4 hours", "4시간"),
+            SnoozePreset::TomorrowNine => ("Tomorrow 9:00", "내일 9:00"),
+            SnoozePreset::NextMondayNine => ("Next Monday 9:00", "다음 월요일 9:00"),
+            SnoozePreset::NextLoad => ("Until the next load", "다음 적재까지"),
+            SnoozePreset::TenPercentWorse => ("Until 10 % worse", "10% 악화될 때까지"),
+        };
+        Text::new(en, ko)
+    }
+
+    /// Whether it needs a value to watch (only an alert with one can wait until it gets worse).
+    pub fn needs_value(self) -> bool {
+        self == SnoozePreset::TenPercentWorse
+    }
+
+    /// When a time preset wakes the alert, `now` read on the reader's clock in `zone`; `None`
+    /// for the others.
+    pub fn wakes_at(self, now: DateTime<Utc>, zone: crate::time::Zone) -> Option<DateTime<Utc>> {
+        let hour = Self::MORNING_HOUR;
+        match self {
+            SnoozePreset::OneHour => Some(now + chrono::Duration::hours(1)),
+            SnoozePreset::FourHours => Some(now + chrono::Duration::hours(4)),
+            SnoozePreset::TomorrowNine => Some(zone.at_hour_after(&now, 1, hour)),
+            SnoozePreset::NextMondayNine => {
+                Some(zone.at_hour_after(&now, zone.days_to_next_monday(&now), hour))
+            }
+            SnoozePreset::NextLoad | SnoozePreset::TenPercentWorse => None,
         }
     }
 }
@@ -608,4 +695,80 @@ pub struct Backtest {
     pub run_id: String,
     /// Alerts the rule would have raised, per period (every period of the metric, zero too).
     pub per_period: Vec<(i32, usize)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::tests::utc;
+    use crate::time::Zone;
+
+    #[test]
+    fn presets_read_the_readers_clock_across_daylight_saving() {
+        let ny = Zone::parse("America/New_York").unwrap();
+        let wakes = |p: SnoozePreset, now: &str, zone: Zone| p.wakes_at(utc(now), zone);
+        // Friday 6 March 2026, 15:00 EST; the clocks go forward on Sunday 8 March.
+        let friday = "2026-03-06T20:00:00Z";
+        assert_eq!(
+            wakes(SnoozePreset::TomorrowNine, friday, ny),
+            Some(utc("2026-03-07T14:00:00Z")),
+            "Saturday 9:00 EST"
+        );
+        assert_eq!(
+            wakes(SnoozePreset::NextMondayNine, friday, ny),
+            Some(utc("2026-03-09T13:00:00Z")),
+            "Monday 9:00 EDT"
+        );
+        // Saturday 31 October 2026, 22:00 EDT; the clocks go back on Sunday 1 November.
+        let saturday = "2026-11-01T02:00:00Z";
+        assert_eq!(
+            wakes(SnoozePreset::TomorrowNine, saturday, ny),
+            Some(utc("2026-11-01T14:00:00Z")),
+            "Sunday 9:00 EST"
+        );
+        assert_eq!(
+            wakes(SnoozePreset::NextMondayNine, saturday, ny),
+            Some(utc("2026-11-02T14:00:00Z"))
+        );
+        // An hour is an hour, on the night the clock jumps too.
+        assert_eq!(
+            wakes(SnoozePreset::OneHour, "2026-03-08T06:30:00Z", ny),
+            Some(utc("2026-03-08T07:30:00Z"))
+        );
+        assert_eq!(
+            wakes(SnoozePreset::FourHours, saturday, ny),
+            Some(utc("2026-11-01T06:00:00Z"))
+        );
+        // Seoul: Monday 7 December 2026, 10:00 KST → next Monday is the 14th.
+        let seoul = Zone::default();
+        assert_eq!(
+            wakes(SnoozePreset::NextMondayNine, "2026-12-07T01:00:00Z", seoul),
+            Some(utc("2026-12-14T00:00:00Z"))
+        );
+        assert_eq!(
+            wakes(SnoozePreset::TomorrowNine, "2026-12-07T16:00:00Z", seoul),
+            Some(utc("2026-12-09T00:00:00Z")),
+            "01:00 KST on the 8th: tomorrow is the 9th"
+        );
+        assert_eq!(wakes(SnoozePreset::NextLoad, friday, ny), None);
+        assert_eq!(wakes(SnoozePreset::TenPercentWorse, friday, ny), None);
+        for p in SnoozePreset::ALL {
+            assert_eq!(SnoozePreset::parse(p.as_str()), Some(p));
+        }
+    }
+
+    #[test]
+    fn a_snooze_reads_in_the_readers_zone() {
+        let until = SnoozeCondition::Until {
+            at: utc("2026-12-08T00:00:00Z"),
+        };
+        assert_eq!(
+            until.describe(crate::Lang::En),
+            "until 2026-12-08 00:00 UTC"
+        );
+        assert_eq!(
+            until.describe_in(crate::Lang::Ko, Zone::default()),
+            "2026-12-08 09:00 KST까지"
+        );
+    }
 }

@@ -34,6 +34,8 @@ pub enum Quantity<'a> {
     BaselineValue,
     /// A revision, in %.
     RevisedPct,
+    /// The revision of one period of a batch, in %, stored as `revised_pct_<period>`.
+    RevisedPctOf(&'a str),
     /// Rows rejected by validation.
     Rejected,
     /// Rows read.
@@ -51,6 +53,9 @@ pub enum Quantity<'a> {
     /// A number of a kind this list does not know, by its name.
     Other(&'a str),
 }
+
+/// The stored name's prefix of [`Quantity::RevisedPctOf`].
+const REVISED_PCT_OF: &str = "revised_pct_";
 
 /// Every known quantity with its stored name.
 const NAMED: [(Quantity<'static>, &str); 20] = [
@@ -79,6 +84,11 @@ const NAMED: [(Quantity<'static>, &str); 20] = [
 impl<'a> Quantity<'a> {
     /// The quantity stored under `name`.
     pub fn of(name: &'a str) -> Self {
+        if let Some(period) = name.strip_prefix(REVISED_PCT_OF) {
+            if !period.is_empty() && period.bytes().all(|b| b.is_ascii_digit()) {
+                return Quantity::RevisedPctOf(name);
+            }
+        }
         NAMED
             .iter()
             .find(|(_, n)| *n == name)
@@ -88,7 +98,7 @@ impl<'a> Quantity<'a> {
     /// Its stored name.
     pub fn name(self) -> &'a str {
         match self {
-            Quantity::Other(name) => name,
+            Quantity::Other(name) | Quantity::RevisedPctOf(name) => name,
             known => NAMED
                 .iter()
                 .find(|(q, _)| *q == known)
@@ -111,6 +121,13 @@ impl<'a> Quantity<'a> {
             Quantity::MovedUp => ("Places moved up", "순위 상승 폭"),
             Quantity::BaselineValue => ("Earlier edition", "이전 발표판"),
             Quantity::RevisedPct => ("Revision", "수정 폭"),
+            Quantity::RevisedPctOf(name) => {
+                let period = &name[REVISED_PCT_OF.len()..];
+                return Text::new(
+                    format!("Revision of {period}"),
+                    format!("{period}년 수정 폭"),
+                );
+            }
             Quantity::Rejected => ("Rows rejected", "거부된 행"),
             Quantity::Rows => ("Rows read", "읽은 행"),
             Quantity::RejectRate => ("Reject rate", "거부율"),
@@ -133,7 +150,8 @@ impl<'a> Quantity<'a> {
             Quantity::ChangePct
             | Quantity::LimitPct
             | Quantity::MeanChangePct
-            | Quantity::RevisedPct => crate::change_pct(v, lang),
+            | Quantity::RevisedPct
+            | Quantity::RevisedPctOf(_) => crate::change_pct(v, lang),
             Quantity::SharePct => crate::value(Format::Percent, v, lang),
             Quantity::RejectRate => crate::fraction_pct(v, lang),
             Quantity::Z => format!("{v:+.2}"),
@@ -172,6 +190,19 @@ mod tests {
             crate::change_pct(-5.0, Lang::En)
         );
         assert_eq!(Quantity::Z.show(3.456, Format::Count, Lang::En), "+3.46");
+        let of_2024 = Quantity::of("revised_pct_2024");
+        assert_eq!(of_2024, Quantity::RevisedPctOf("revised_pct_2024"));
+        assert_eq!(of_2024.name(), "revised_pct_2024");
+        assert_eq!(of_2024.label().en, "Revision of 2024");
+        assert_eq!(of_2024.label().ko, "2024년 수정 폭");
+        assert_eq!(
+            of_2024.show(1.5, Format::Count, Lang::En),
+            crate::change_pct(1.5, Lang::En)
+        );
+        assert_eq!(
+            Quantity::of("revised_pct_x"),
+            Quantity::Other("revised_pct_x")
+        );
     }
 
     /// An alert as the state file stored it before kinds had modules: read, typed, written back

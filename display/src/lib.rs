@@ -14,6 +14,8 @@ pub mod names;
 pub mod notify;
 pub mod overview;
 pub mod pipeline;
+pub mod schedule;
+pub mod time;
 
 use serde::{Deserialize, Serialize};
 

@@ -32,10 +32,17 @@ pub struct Overview {
     pub years: Vec<i32>,
     /// Countries (never aggregates) with data for `year`.
     pub countries_with_data: usize,
-    /// Countries at or above 100 billion US dollars, largest first.
+    /// Countries at or above 100 billion US dollars, largest first: the first
+    /// [`large_total`](Self::large_total) at most a page's worth.
     pub large_economies: Vec<CountryGdp>,
-    /// One row per region, ordered by the average, largest first.
+    /// How many countries are at or above 100 billion US dollars (all of them).
+    #[serde(default)]
+    pub large_total: usize,
+    /// One row per region, ordered by the average, largest first (the first ones).
     pub region_top5: Vec<RegionTop5>,
+    /// How many regions there are (all of them).
+    #[serde(default)]
+    pub regions_total: usize,
     pub world: WorldGdp,
     pub freshness: Freshness,
     /// Set when `year` is a partial period (only some countries have reported it): its figures
@@ -48,6 +55,10 @@ pub struct Overview {
     /// Region and sub-region names → UN M49 codes, to name them in the reader's language.
     #[serde(default)]
     pub region_codes: crate::names::RegionCodes,
+    /// World GDP (the sum over countries) of every year with data, oldest first; the years of
+    /// `partial_years` among them are provisional.
+    #[serde(default)]
+    pub world_series: Vec<(i32, f64)>,
 }
 
 /// A partial period's coverage against the previous complete period.

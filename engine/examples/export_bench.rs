@@ -144,6 +144,7 @@ fn generate(dir: &std::path::Path, actions: usize) -> Result<(), Error> {
             alerts,
             per_rule: Vec::new(),
             evaluated_periods: Default::default(),
+            withdrawn: Default::default(),
         },
         Utc::now() - chrono::Duration::days(10),
     )?;
@@ -200,6 +201,7 @@ fn run() -> Result<(), Error> {
         lang: Lang::Ko,
         base_url: "http://127.0.0.1:3000".into(),
         now: Utc::now(),
+        zone: display::time::Zone::default(),
     };
 
     if !csv_only {

@@ -80,6 +80,7 @@ fn evaluation(n: usize) -> Evaluation {
         alerts: (0..n).map(testkit::alerts::alert).collect(),
         per_rule: Vec::new(),
         evaluated_periods: Default::default(),
+        withdrawn: Default::default(),
     }
 }
 

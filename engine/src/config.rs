@@ -701,3 +701,107 @@ sources:
         );
     }
 }
+
+/// `config/display.yml`: how the dashboard shows things to people, validated once when the
+/// server or a command starts. Today the time zone of readers who chose none (stored times
+/// stay UTC; pages show them on this clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DisplaySettings {
+    pub timezone: display::time::Zone,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisplayFile {
+    display: DisplaySection,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisplaySection {
+    #[serde(default)]
+    timezone: Option<String>,
+}
+
+impl DisplaySettings {
+    /// Reads and validates `path`; without the file, the defaults (`Asia/Seoul`).
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let file: DisplayFile =
+            serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                line: e.location().map(|l| l.line()),
+                message: e.to_string(),
+            })?;
+        let timezone = match file.display.timezone {
+            None => display::time::Zone::default(),
+            Some(name) => display::time::Zone::parse(&name).ok_or_else(|| {
+                let line = text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("timezone:"))
+                    .map(|i| i + 1);
+                ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    line,
+                    message: format!(
+                        "display.timezone `{name}` is not an IANA time zone; write one like Asia/Seoul, America/New_York or UTC"
+                    ),
+                }
+            })?,
+        };
+        Ok(DisplaySettings { timezone })
+    }
+}
+
+#[cfg(test)]
+mod display_tests {
+    use super::*;
+
+    #[test]
+    fn the_display_zone_is_read_checked_and_defaults_to_seoul() {
+        let path = Path::new("config/display.yml");
+        let read = |text: &str| DisplaySettings::parse(text, path);
+        assert_eq!(
+            read("display:\n  timezone: America/New_York\n")
+                .unwrap()
+                .timezone
+                .name(),
+            "America/New_York"
+        );
+        assert_eq!(read("display: {}\n").unwrap().timezone.name(), "Asia/Seoul");
+        let bad = read("display:\n  timezone: Seoul\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            bad.starts_with("config/display.yml, line 2: display.timezone `Seoul`"),
+            "{bad}"
+        );
+        assert!(
+            read("display:\n  tz: UTC\n").is_err(),
+            "unknown keys are refused"
+        );
+        assert_eq!(
+            DisplaySettings::load(Path::new("/nonexistent/display.yml")).unwrap(),
+            DisplaySettings::default()
+        );
+        // The shipped file says Seoul.
+        let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/display.yml");
+        assert_eq!(
+            DisplaySettings::load(Path::new(shipped))
+                .unwrap()
+                .timezone
+                .name(),
+            "Asia/Seoul"
+        );
+    }
+}

@@ -5,8 +5,9 @@
 //! `base` (shared vocabulary) → `config` → `snapshot` (files and their shared tables) → `etl`
 //! (extract → validate → transform → load) → `query` (the read side) → `lake` → `rules` →
 //! `state` (alerts, people, the notifications' outbox) → `export` → `publish` (the post-run flow)
-//! → `notify` (rendering and delivering the outbox's messages, digests);
-//! `notify_config` (notify.yml) sits just above `config`.
+//! → `notify` (rendering and delivering the outbox's messages, digests) → `schedule` (jobs run at
+//! their ticks, which call `publish`, and the digests through a hook); `notify_config`
+//! (notify.yml) sits just above `config`.
 //! This crate knows nothing of HTTP or UI.
 
 pub mod base;
@@ -19,5 +20,6 @@ pub mod notify_config;
 pub mod publish;
 pub mod query;
 pub mod rules;
+pub mod schedule;
 pub mod snapshot;
 pub mod state;

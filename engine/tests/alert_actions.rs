@@ -75,6 +75,7 @@ fn eval(run: &str, alerts: Vec<Alert>) -> Evaluation {
             .collect(),
         per_rule: Vec::new(),
         evaluated_periods: Default::default(),
+        withdrawn: Default::default(),
     }
 }
 

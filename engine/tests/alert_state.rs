@@ -62,6 +62,7 @@ fn eval(run: &str, alerts: Vec<Alert>) -> Evaluation {
         alerts,
         per_rule: Vec::new(),
         evaluated_periods: Default::default(),
+        withdrawn: Default::default(),
     }
 }
 
@@ -304,4 +305,118 @@ fn the_state_version_changes_with_every_commit_and_only_then() {
         )
         .unwrap();
     assert_ne!(watch.version().unwrap(), v1);
+}
+
+/// An alert about a figure the publisher withdrew stops firing, but it did not recover: it keeps
+/// its status (open or acknowledged), is marked as a data issue, and waits for a person. Another
+/// alert that stops firing in the same load still clears as before, and the mark goes when the
+/// figure comes back.
+#[test]
+fn a_withdrawn_figure_is_not_a_recovery() {
+    use engine::rules::eval::WithdrawnFigure;
+    use engine::state::Act;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = AlertStore::open_in(dir.path()).unwrap();
+    let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let sourced = |entity: &str, auto_resolve: bool| {
+        let mut a = alert("gdp_fall", entity, 100.0, auto_resolve);
+        a.evidence.source = Some(display::alert::SourceRef {
+            source_id: "wb_gdp".into(),
+            title: "GDP".into(),
+            publisher: "World Bank".into(),
+            edition: "2026-07".into(),
+            licence: "CC BY 4.0".into(),
+            read_from: "mirror".into(),
+            location: String::new(),
+            url: None,
+            fallback_reason: None,
+            fetched_at: String::new(),
+            sha256: String::new(),
+        });
+        a
+    };
+    let first = eval(
+        "run1",
+        vec![
+            sourced("EGY", true),
+            sourced("IRN", true),
+            sourced("KOR", true),
+        ],
+    );
+    store.merge(&first, t0).unwrap();
+    store
+        .act(
+            "gdp_fall:IRN:2025",
+            &Act::Acknowledge { note: None },
+            None,
+            "kim",
+            t0,
+        )
+        .unwrap();
+
+    // The next release withdraws Egypt's and Iran's 2025 values; Korea's recovered.
+    let mut second = eval("run2", Vec::new());
+    second.withdrawn = ["EGY", "IRN"]
+        .iter()
+        .map(|e| WithdrawnFigure {
+            source_id: "wb_gdp".into(),
+            entity: e.to_string(),
+            period: "2025".into(),
+        })
+        .collect();
+    let t1 = t0 + Duration::days(1);
+    let s = store.merge(&second, t1).unwrap();
+    assert_eq!((s.withdrawn, s.auto_resolved), (2, 1), "{s:?}");
+    let get = |store: &AlertStore, fp: &str| store.get(fp).unwrap().unwrap();
+    let egy = get(&store, "gdp_fall:EGY:2025");
+    assert_eq!(egy.status, Status::Open, "never resolved on missing data");
+    assert_eq!(egy.figure_withdrawn_at, Some(t1));
+    assert!(!egy.firing);
+    assert_eq!(
+        get(&store, "gdp_fall:IRN:2025").status,
+        Status::Acknowledged
+    );
+    assert_eq!(get(&store, "gdp_fall:KOR:2025").status, Status::Resolved);
+    assert_eq!(
+        kinds(&store, "gdp_fall:EGY:2025"),
+        ["opened", "figure_withdrawn"]
+    );
+    let data_issues = store
+        .list(&AlertFilter {
+            data_issue: Some(true),
+            ..AlertFilter::default()
+        })
+        .unwrap();
+    assert_eq!(
+        data_issues.len(),
+        2,
+        "both withdrawn alerts count as data issues"
+    );
+
+    // A load that still lacks the figure leaves it alone (no second event).
+    let s = store
+        .merge(&eval("run3", Vec::new()), t1 + Duration::days(1))
+        .unwrap();
+    assert_eq!((s.withdrawn, s.auto_resolved, s.cleared), (0, 0, 0));
+    // A person closes it.
+    store
+        .act(
+            "gdp_fall:EGY:2025",
+            &Act::Resolve { note: None },
+            None,
+            "kim",
+            t1,
+        )
+        .unwrap();
+    assert_eq!(get(&store, "gdp_fall:EGY:2025").status, Status::Resolved);
+    // Iran's figure comes back and fires again: the mark goes.
+    store
+        .merge(
+            &eval("run4", vec![sourced("IRN", true)]),
+            t1 + Duration::days(2),
+        )
+        .unwrap();
+    let irn = get(&store, "gdp_fall:IRN:2025");
+    assert_eq!(irn.figure_withdrawn_at, None);
+    assert!(irn.firing);
 }

@@ -2,7 +2,7 @@
 //! which the World Bank GDP file is replaced by a modified copy (a shrunk download, or a next
 //! release with a partial year, revisions and withdrawals). The real mirror is never written.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::PathBuf;
 
@@ -314,7 +314,9 @@ fn next_release(partial_only: bool) -> NextRelease {
     let withdrawn: Vec<String> = if partial_only {
         Vec::new()
     } else {
-        vec!["CHL".into(), "NZL".into(), "PRT".into()]
+        // Luxembourg crossed 100 B USD in 2025 on the default data (an alert), below the ranked
+        // 60 (no one else's rank moves): that alert must not resolve itself.
+        vec!["CHL".into(), "LUX".into(), "NZL".into(), "PRT".into()]
     };
     let mut revised = Vec::new();
     let mut out = Vec::new();
@@ -335,6 +337,11 @@ fn next_release(partial_only: bool) -> NextRelease {
                 if n.is_multiple_of(12) {
                     let factor = if n.is_multiple_of(24) { 1.02 } else { 0.96 };
                     let new = r.value * factor;
+                    revised.push((r.code.clone(), r.year, r.value, new));
+                    r.value = new;
+                } else if r.code == "AUS" {
+                    // One batch of three years for one country: one alert naming 2023–2025.
+                    let new = r.value * 1.015;
                     revised.push((r.code.clone(), r.year, r.value, new));
                     r.value = new;
                 }
@@ -603,7 +610,7 @@ fn a_next_release_raises_revision_and_withdrawal_alerts_for_exactly_the_changed_
     assert_eq!(changes.to_run, second.as_str());
     assert_eq!(
         (changes.revised, changes.withdrawn, changes.added),
-        (revised.len(), 3, added.len())
+        (revised.len(), 4, added.len())
     );
     assert_eq!(
         changes.rows[0].kind,
@@ -640,17 +647,63 @@ fn a_next_release_raises_revision_and_withdrawal_alerts_for_exactly_the_changed_
             .map(|a| (a.entity.clone(), a.period.parse().unwrap()))
             .collect()
     };
-    assert_eq!(fired("wb_revision"), revised);
+    // One revision alert per country, naming every year the release revised.
+    let mut revised_years: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+    for (c, y) in &revised {
+        revised_years.entry(c.clone()).or_default().push(*y);
+    }
+    let revision_alerts: BTreeMap<String, String> = eval
+        .alerts
+        .iter()
+        .filter(|a| a.rule_id == "wb_revision")
+        .map(|a| {
+            assert_eq!(a.fingerprint, format!("wb_revision:{}", a.entity));
+            (a.entity.clone(), a.period.clone())
+        })
+        .collect();
+    assert_eq!(
+        revision_alerts.keys().collect::<Vec<_>>(),
+        revised_years.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(
+        revision_alerts["AUS"], "2023–2025",
+        "three years, one alert"
+    );
+    for (country, years) in &revised_years {
+        let (first, last) = (years.iter().min().unwrap(), years.iter().max().unwrap());
+        let expected = if first == last {
+            first.to_string()
+        } else if (last - first + 1) as usize == years.len() {
+            format!("{first}–{last}")
+        } else {
+            revision_alerts[country].clone()
+        };
+        assert_eq!(revision_alerts[country], expected, "{country}: {years:?}");
+        let alert = eval
+            .alerts
+            .iter()
+            .find(|a| a.fingerprint == format!("wb_revision:{country}"))
+            .unwrap();
+        for y in years {
+            assert!(
+                alert
+                    .evidence
+                    .values
+                    .contains_key(&format!("revised_pct_{y}")),
+                "{country} names {y}"
+            );
+        }
+    }
     assert_eq!(fired("wb_withdrawn"), withdrawn);
     let kor = eval
         .alerts
         .iter()
-        .find(|a| a.fingerprint == "wb_revision:KOR:2025")
+        .find(|a| a.fingerprint == "wb_revision:KOR")
         .unwrap();
     assert!(
         kor.title
             .en
-            .starts_with("World Bank revised South Korea's 2025 GDP by −6.2 %"),
+            .starts_with("World Bank revised South Korea's 2025 GDP, by up to −6.2 %"),
         "{}",
         kor.title.en
     );
@@ -680,6 +733,37 @@ fn a_next_release_raises_revision_and_withdrawal_alerts_for_exactly_the_changed_
             .find(|a| a.alert.fingerprint == old.alert.fingerprint)
             .unwrap_or_else(|| panic!("{} was cleared", old.alert.fingerprint));
         assert_eq!(now.status, old.status);
+    }
+
+    // Alerts about a withdrawn 2025 figure did not recover: they keep their status, marked.
+    let about_withdrawn: Vec<_> = alerts_before
+        .iter()
+        .filter(|a| {
+            release.withdrawn.contains(&a.alert.entity)
+                && a.alert.period == "2025"
+                && a.alert
+                    .evidence
+                    .source
+                    .as_ref()
+                    .is_some_and(|s| s.source_id == "wb_gdp")
+        })
+        .collect();
+    assert!(
+        !about_withdrawn.is_empty(),
+        "the release withdraws a figure an alert is about"
+    );
+    for old in about_withdrawn {
+        let now = after
+            .iter()
+            .find(|a| a.alert.fingerprint == old.alert.fingerprint)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} resolved itself on a withdrawn figure",
+                    old.alert.fingerprint
+                )
+            });
+        assert_eq!(now.status, old.status);
+        assert!(now.figure_withdrawn_at.is_some() && now.is_data_issue());
     }
 
     // Re-running the same release: no new diff, nothing opened or cleared, and the revision
@@ -713,7 +797,7 @@ fn a_next_release_raises_revision_and_withdrawal_alerts_for_exactly_the_changed_
             .iter()
             .filter(|a| a.alert.rule_id == "wb_revision")
             .count(),
-        revised.len()
+        revised_years.len()
     );
 
     // Publishing the second run again (a way back) keeps its diff against the first.

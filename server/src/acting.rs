@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use display::alert::{ActionKind, DismissReason};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use display::alert::{ActionKind, DismissReason, SnoozePreset};
+use display::time::Zone;
 use display::Text;
 use engine::notify_config::Notify;
 use engine::state::users::UserStore;
@@ -29,13 +30,15 @@ pub struct ActionFields {
     /// Assign: a user or an owner key of rules.yml.
     #[serde(default)]
     pub owner: Option<String>,
-    /// Assign: `YYYY-MM-DD` (due at the end of that day, UTC); empty keeps the current one.
+    /// Assign: `YYYY-MM-DD` (due at the end of that day in [`ActionFields::zone`]); empty keeps
+    /// the current one.
     #[serde(default)]
     pub due: Option<String>,
-    /// Snooze: `until` (with `until`), `worse` (with `pct`) or `next_load`.
+    /// Snooze: `until` (with `until`), `worse` (with `pct`), `next_load`, or one of the
+    /// one-click presets ([`SnoozePreset`]: `1h`, `4h`, `tomorrow_9`, `monday_9`, `worse_10`).
     #[serde(default)]
     pub snooze: Option<String>,
-    /// Snooze until: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM` (UTC) or RFC 3339.
+    /// Snooze until: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM` (in [`ActionFields::zone`]) or RFC 3339.
     #[serde(default)]
     pub until: Option<String>,
     /// Snooze until worse: percent.
@@ -47,6 +50,17 @@ pub struct ActionFields {
     /// Feedback: `useful` or `not_useful`.
     #[serde(default)]
     pub useful: Option<String>,
+    /// The zone of the person acting, which times without an offset (`until`, `due`) and the
+    /// presets' "tomorrow 9:00" are read in: theirs on the web forms; UTC when not given (the
+    /// JSON API and the command line, as documented there). Never read from the input.
+    #[serde(skip)]
+    pub zone: Option<Zone>,
+}
+
+impl ActionFields {
+    fn zone(&self) -> Zone {
+        self.zone.unwrap_or(Zone::UTC)
+    }
 }
 
 /// A field that could not be read, with the message in both languages.
@@ -68,30 +82,30 @@ fn given(v: &Option<String>) -> Option<&str> {
 }
 
 /// A point in time as people type it: `2026-12-01` (midnight), `2026-12-01T09:30` or
-/// `2026-12-01 09:30` (UTC), or RFC 3339 with an offset.
-pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.with_timezone(&Utc));
-    }
-    for format in ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
-            return Some(t.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .map(|d| d.and_time(NaiveTime::MIN).and_utc())
+/// `2026-12-01 09:30` (in `zone`), or RFC 3339 with an offset.
+pub fn parse_time(text: &str, zone: Zone) -> Option<DateTime<Utc>> {
+    zone.parse_local(text)
 }
 
-/// A due date: the end of that day (UTC), so an alert is overdue only once the day has passed.
-pub fn parse_due(text: &str) -> Option<DateTime<Utc>> {
+/// A due date: the end of that day in `zone`, so an alert is overdue only once the day has
+/// passed for the person who set it.
+pub fn parse_due(text: &str, zone: Zone) -> Option<DateTime<Utc>> {
     let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?;
-    date.and_hms_opt(23, 59, 59).map(|t| t.and_utc())
+    let end = NaiveTime::from_hms_opt(23, 59, 59)?;
+    Some(zone.instant(date.and_time(end)))
 }
 
 /// The engine action for `kind` from the typed fields.
 pub(crate) fn to_act(kind: ActionKind, f: &ActionFields) -> Result<Act, FieldError> {
+    to_act_at(kind, f, Utc::now())
+}
+
+/// [`to_act`] at `now` (the presets count from it).
+pub(crate) fn to_act_at(
+    kind: ActionKind,
+    f: &ActionFields,
+    now: DateTime<Utc>,
+) -> Result<Act, FieldError> {
     let note = given(&f.note).map(str::to_string);
     Ok(match kind {
         ActionKind::Acknowledge => Act::Acknowledge { note },
@@ -103,7 +117,7 @@ pub(crate) fn to_act(kind: ActionKind, f: &ActionFields) -> Result<Act, FieldErr
         ActionKind::Assign => {
             let due = match given(&f.due) {
                 None => None,
-                Some(d) => Some(parse_due(d).ok_or_else(|| {
+                Some(d) => Some(parse_due(d, f.zone()).ok_or_else(|| {
                     refuse(
                         format!("The due date `{d}` is not a date; write it as YYYY-MM-DD."),
                         format!("기한 `{d}`은(는) 날짜가 아닙니다. YYYY-MM-DD 형식으로 쓰세요."),
@@ -140,13 +154,23 @@ pub(crate) fn to_act(kind: ActionKind, f: &ActionFields) -> Result<Act, FieldErr
             Act::Feedback { useful, note }
         }
         ActionKind::Snooze => {
+            let zone = f.zone();
+            let preset_time = given(&f.snooze)
+                .and_then(SnoozePreset::parse)
+                .and_then(|p| p.wakes_at(now, zone));
             let request = match given(&f.snooze) {
+                Some(_) if preset_time.is_some() => {
+                    SnoozeRequest::Until(preset_time.unwrap_or(now))
+                }
+                Some("worse_10") => SnoozeRequest::Worse {
+                    pct: SnoozePreset::WORSE_PCT,
+                },
                 Some("until") => {
                     let text = given(&f.until).unwrap_or_default();
-                    SnoozeRequest::Until(parse_time(text).ok_or_else(|| {
+                    SnoozeRequest::Until(parse_time(text, zone).ok_or_else(|| {
                         refuse(
-                            format!("Snooze until when? `{text}` is not a time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)."),
-                            format!("언제까지 보류할까요? `{text}`은(는) 시각이 아닙니다. YYYY-MM-DD 또는 YYYY-MM-DDTHH:MM(UTC)로 쓰세요."),
+                            format!("Snooze until when? `{text}` is not a time; write YYYY-MM-DD or YYYY-MM-DDTHH:MM ({zone})."),
+                            format!("언제까지 보류할까요? `{text}`은(는) 시각이 아닙니다. YYYY-MM-DD 또는 YYYY-MM-DDTHH:MM({zone})로 쓰세요."),
                         )
                     })?)
                 }
@@ -163,8 +187,8 @@ pub(crate) fn to_act(kind: ActionKind, f: &ActionFields) -> Result<Act, FieldErr
                 Some("next_load") => SnoozeRequest::NextLoad,
                 _ => {
                     return Err(refuse(
-                        "Choose how long to snooze: until a time, until it gets X % worse, or until the next load.",
-                        "보류 방식을 고르세요: 시각까지, X% 악화될 때까지, 다음 적재까지.",
+                        "Choose how long to snooze: 1h, 4h, tomorrow_9, monday_9, until a time, until it gets X % worse (worse, worse_10), or until the next load (next_load).",
+                        "보류 방식을 고르세요: 1h, 4h, tomorrow_9, monday_9, 시각까지(until), X% 악화될 때까지(worse, worse_10), 다음 적재까지(next_load).",
                     ))
                 }
             };
@@ -251,6 +275,9 @@ pub enum Targets {
     Matching(app::model::alerts::InboxFilter),
 }
 
+/// Alerts read at a time by a bulk action on "all matching".
+pub const BULK_BATCH: usize = 500;
+
 /// A bulk action's answer: per alert, what it became or why it was refused.
 pub type BulkResults = Vec<(String, Result<Acted, ActError>)>;
 
@@ -334,24 +361,46 @@ impl Acting {
         let act = self.prepare(kind, fields)?;
         let state = |e: StateError| Refusal::Act(ActError::State(e));
         let mut store = self.store().map_err(state)?;
-        let targets = match targets {
-            Targets::Picked(picked) => picked,
-            Targets::Matching(filter) => {
-                let records = store.list(&AlertFilter::everything()).map_err(state)?;
-                app::api::alerts::matching(filter.normalized(), records, Some(by))
-                    .into_iter()
-                    .map(|r| (r.alert.fingerprint, None))
-                    .collect()
-            }
-        };
         let now = chrono::Utc::now();
-        Ok(targets
-            .into_iter()
-            .map(|(fp, version)| {
-                let result = store.act(&fp, &act, version, by, now);
-                (fp, result)
-            })
-            .collect())
+        match targets {
+            Targets::Picked(picked) => Ok(picked
+                .into_iter()
+                .map(|(fp, version)| {
+                    let result = store.act(&fp, &act, version, by, now);
+                    (fp, result)
+                })
+                .collect()),
+            Targets::Matching(filter) => {
+                let Some(filter) = app::api::alerts::store_filter(&filter.normalized(), Some(by))
+                else {
+                    return Ok(Vec::new());
+                };
+                let filter = AlertFilter {
+                    as_of: Some(now),
+                    ..filter
+                };
+                // A batch at a time, each read after the last one's place in the inbox's order
+                // (an alert acted on may leave the filter; the ones after it stay where they
+                // were): memory holds a batch of alerts, and each matching alert is acted on once.
+                let mut results = Vec::new();
+                let mut after = None;
+                loop {
+                    let batch = store
+                        .page(&filter, after.as_ref(), BULK_BATCH)
+                        .map_err(state)?;
+                    for record in batch.records {
+                        let fp = record.alert.fingerprint;
+                        let result = store.act(&fp, &act, None, by, now);
+                        results.push((fp, result));
+                    }
+                    match batch.next {
+                        Some(next) => after = Some(next),
+                        None => break,
+                    }
+                }
+                Ok(results)
+            }
+        }
     }
 
     /// The fields read into an engine action, the assignee checked.
@@ -382,7 +431,7 @@ mod tests {
 
     #[test]
     fn times_read_as_people_type_them() {
-        let t = |s| parse_time(s).map(|t| t.to_rfc3339());
+        let t = |s| parse_time(s, Zone::UTC).map(|t| t.to_rfc3339());
         assert_eq!(
             t("2026-12-01").as_deref(),
             Some("2026-12-01T00:00:00+00:00")
@@ -401,10 +450,67 @@ mod tests {
         );
         assert_eq!(t("tomorrow"), None);
         assert_eq!(
-            parse_due("2026-12-01").map(|t| t.to_rfc3339()).as_deref(),
+            parse_due("2026-12-01", Zone::UTC)
+                .map(|t| t.to_rfc3339())
+                .as_deref(),
             Some("2026-12-01T23:59:59+00:00")
         );
-        assert_eq!(parse_due("2026-13-01"), None);
+        assert_eq!(parse_due("2026-13-01", Zone::UTC), None);
+        // In the reader's zone: the end of their day.
+        assert_eq!(
+            parse_due("2026-12-01", Zone::default())
+                .map(|t| t.to_rfc3339())
+                .as_deref(),
+            Some("2026-12-01T14:59:59+00:00")
+        );
+        assert_eq!(
+            parse_time("2026-12-01T09:30", Zone::default())
+                .map(|t| t.to_rfc3339())
+                .as_deref(),
+            Some("2026-12-01T00:30:00+00:00")
+        );
+    }
+
+    #[test]
+    fn presets_snooze_on_the_readers_clock() {
+        let now = DateTime::parse_from_rfc3339("2026-03-06T20:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let ny = Zone::parse("America/New_York");
+        let snooze = |preset: &str, zone: Option<Zone>| {
+            let fields = ActionFields {
+                snooze: Some(preset.to_string()),
+                zone,
+                ..ActionFields::default()
+            };
+            to_act_at(ActionKind::Snooze, &fields, now)
+        };
+        let until = |text: &str| {
+            Ok(Act::Snooze(SnoozeRequest::Until(
+                DateTime::parse_from_rfc3339(text)
+                    .unwrap()
+                    .with_timezone(&Utc),
+            )))
+        };
+        assert_eq!(snooze("1h", ny), until("2026-03-06T21:00:00Z"));
+        assert_eq!(snooze("4h", None), until("2026-03-07T00:00:00Z"));
+        // Friday 15:00 in New York: tomorrow is Saturday 9:00 EST, next Monday 9:00 EDT.
+        assert_eq!(snooze("tomorrow_9", ny), until("2026-03-07T14:00:00Z"));
+        assert_eq!(snooze("monday_9", ny), until("2026-03-09T13:00:00Z"));
+        // In Seoul it is already Saturday 05:00: tomorrow is Sunday.
+        assert_eq!(
+            snooze("tomorrow_9", Some(Zone::default())),
+            until("2026-03-08T00:00:00Z")
+        );
+        assert_eq!(
+            snooze("worse_10", ny),
+            Ok(Act::Snooze(SnoozeRequest::Worse { pct: 10.0 }))
+        );
+        assert_eq!(
+            snooze("next_load", ny),
+            Ok(Act::Snooze(SnoozeRequest::NextLoad))
+        );
+        assert!(snooze("tomorrow", ny).is_err());
     }
 
     #[test]
@@ -421,6 +527,7 @@ mod tests {
                 pct: map.get("pct").map(|s| s.to_string()),
                 reason: map.get("reason").map(|s| s.to_string()),
                 useful: map.get("useful").map(|s| s.to_string()),
+                zone: None,
             }
         };
         assert_eq!(

@@ -77,6 +77,84 @@ fn a_load_raises_alerts_that_list_backtest_and_survive_a_failed_run_that_status_
     assert!(text.contains("담당:") && text.contains("기한:"), "{text}");
     assert!(text.contains("GDP 전년 대비"), "{text}");
 
+    // The CLI lists what it is asked for: JSON and CSV list every matching alert, text says
+    // when it shows fewer, and statuses are given as the web gives them.
+    let count_json = |args: &[&str]| -> usize {
+        let o = actionboard(
+            data.path(),
+            &[&["alerts", "list", "--format", "json"], args].concat(),
+            None,
+        );
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let everything = count_json(&["--status", "all"]);
+    let stored = engine::state::AlertStore::open_in(data.path())
+        .unwrap()
+        .list(&engine::state::AlertFilter {
+            statuses: engine::state::Status::ALL.to_vec(),
+            ..Default::default()
+        })
+        .unwrap()
+        .len();
+    assert_eq!(everything, stored, "JSON lists every matching alert");
+    assert_eq!(count_json(&["--status", "all", "--limit", "7"]), 7);
+    let active = count_json(&[]);
+    assert_eq!(active, inbox.len());
+    assert_eq!(count_json(&["--status", "active"]), active);
+    assert_eq!(
+        count_json(&["--status", "open,acknowledged,snoozed"]),
+        active
+    );
+    assert_eq!(
+        count_json(&["--status", "open", "--status", "snoozed,acknowledged"]),
+        active
+    );
+    let text = stdout(&actionboard(
+        data.path(),
+        &["alerts", "list", "--status", "all", "--limit", "5"],
+        None,
+    ));
+    let last = text.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!("5 of {everything} alerts shown")) && last.contains("--all"),
+        "{last}"
+    );
+    let text = stdout(&actionboard(
+        data.path(),
+        &["alerts", "list", "--status", "all", "--all"],
+        None,
+    ));
+    assert_eq!(
+        text.lines().last(),
+        Some(format!("{everything} alerts.").as_str())
+    );
+    let csv = actionboard(
+        data.path(),
+        &["alerts", "list", "--status", "all", "--format", "csv"],
+        None,
+    );
+    assert!(csv.status.success(), "{}", stderr(&csv));
+    let mut fingerprints: Vec<String> = String::from_utf8_lossy(&csv.stdout)
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next().map(str::to_string))
+        .filter(|f| f.contains(':'))
+        .collect();
+    fingerprints.dedup();
+    assert_eq!(
+        fingerprints.len(),
+        everything,
+        "one alert or more rows per alert, none missing"
+    );
+    let bad = actionboard(data.path(), &["alerts", "list", "--status", "opn"], None);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("--status"), "{}", stderr(&bad));
+
     // The same load evaluated again changes nothing.
     let again = actionboard(data.path(), &["rules", "evaluate"], None);
     assert!(

@@ -144,6 +144,7 @@ async fn a_partial_year_is_provisional_and_the_changes_page_lists_revisions_and_
         metrics: config_dir().join("metrics.yml"),
         rules: config_dir().join("rules.yml"),
         lake: None,
+        schedule: config_dir().join("schedule.yml"),
     };
     let router = server::web::router_with(
         SnapshotStore::new(&data),
@@ -226,7 +227,7 @@ async fn a_partial_year_is_provisional_and_the_changes_page_lists_revisions_and_
     let (status, html) = get(format!("{base}/alerts/gdp_missing:WLD:2026"), "lang=en").await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("countries not yet published"), "{html}");
-    let (status, html) = get(format!("{base}/alerts/wb_revision:KOR:2025"), "lang=ko").await;
+    let (status, html) = get(format!("{base}/alerts/wb_revision:KOR"), "lang=ko").await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("세계은행이"), "{html}");
     let (status, html) = get(format!("{base}/alerts/wb_withdrawn:CHL:2025"), "lang=en").await;

@@ -16,6 +16,8 @@ fn serve(data: &Path, env_password: Option<&str>) -> (Child, Vec<String>) {
         .arg(data)
         .args(["serve", "--port", "0"])
         .env_remove("ACTIONBOARD_ADMIN_PASSWORD")
+        // No scheduled jobs: a tick due during the test would start a run it did not ask for.
+        .env("ACTIONBOARD_SCHEDULE", data.join("no-schedule.yml"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     if let Some(p) = env_password {

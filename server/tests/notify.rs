@@ -164,6 +164,7 @@ fn merge(data: &Path, notify: &Path, alerts: &[Alert]) -> engine::state::MergeSu
                 alerts: alerts.to_vec(),
                 per_rule: Vec::new(),
                 evaluated_periods: Default::default(),
+                withdrawn: Default::default(),
             },
             Utc::now(),
         )

@@ -152,11 +152,30 @@ async fn the_language_choice_is_a_cookie_and_a_redirect_back_to_this_site() {
 }
 
 /// `x-page-cache` of a GET: `hit`, `miss`, or absent when the page is never cached.
+/// Whether the page came from the cache, its status, and its body with the answer's own script
+/// nonce (the one its policy names) written as `NONCE`: every answer, a kept page too, has its
+/// own nonce; apart from it a kept page is the page rendered.
 async fn cache_of(url: String, cookie: &'static str) -> (Option<String>, u16, String) {
     let (status, headers, body) = get_with(url, Some(cookie)).await;
     let cache = headers
         .get("x-page-cache")
         .map(|v| v.to_str().unwrap().to_string());
+    let nonce = headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|csp| csp.split("'nonce-").nth(1))
+        .and_then(|rest| rest.split('\'').next())
+        .map(str::to_string);
+    let body = match nonce {
+        Some(n) if body.contains("<script") => {
+            assert!(
+                body.contains(&format!("nonce=\"{n}\"")),
+                "the page's scripts carry the policy's nonce"
+            );
+            body.replace(&n, "NONCE")
+        }
+        _ => body,
+    };
     (cache, status, body)
 }
 
@@ -218,7 +237,10 @@ async fn pages_are_kept_until_the_alerts_or_the_snapshot_change() {
     .unwrap();
     let (cache, _, after) = cache_of(inbox.clone(), "lang=en").await;
     assert_eq!(cache.as_deref(), Some("miss"));
-    assert!(after.contains("1 alert shown, by priority"), "{after}");
+    assert!(
+        after.contains("1 of 1 matching alert, by priority"),
+        "{after}"
+    );
     assert!(
         after.contains(&format!("data-fingerprint=\"{fingerprint}\"")),
         "{after}"
@@ -639,11 +661,46 @@ async fn every_answer_carries_the_security_headers_and_signed_in_pages_are_priva
             "{csp}"
         );
     }
-    // The page's inline island loader is allowed by its hash, and nothing else inline.
+    // Every inline script of a page (the island loader, Leptos' resource scripts) carries the
+    // nonce its policy names, and nothing else inline runs; each answer has its own nonce, a
+    // page served from the cache too.
+    let mut nonces = Vec::new();
+    for path in ["/", "/", "/alerts", "/no-such-page"] {
+        let (_, headers, body) = get_with(format!("{}{path}", srv.base), Some("lang=en")).await;
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap_or_else(|| panic!("{path}: no nonce in {csp}"))
+            .to_string();
+        let scripts: Vec<&str> = body.split("<script").skip(1).collect();
+        assert!(!scripts.is_empty(), "{path}: no inline script");
+        for script in scripts {
+            let open = &script[..script.find('>').unwrap()];
+            if open.contains(" src=") {
+                continue;
+            }
+            assert!(
+                open.contains(&format!("nonce=\"{nonce}\"")),
+                "{path}: an inline script without the policy's nonce: <script{open}>"
+            );
+        }
+        nonces.push(nonce);
+    }
+    let distinct: std::collections::HashSet<_> = nonces.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        nonces.len(),
+        "a nonce was reused: {nonces:?}"
+    );
     let (_, headers, _) = get_with(format!("{}/", srv.base), Some("lang=en")).await;
-    let csp = headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("'sha256-"), "{csp}");
-    assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
+    assert_eq!(headers["cross-origin-opener-policy"], "same-origin");
+    assert!(headers["permissions-policy"]
+        .to_str()
+        .unwrap()
+        .contains("camera=()"));
 
     add_user(srv.data.path(), "vic", "viewer password", Role::Viewer);
     let cookie = sign_in(&srv.base, "vic", "viewer password").await;
@@ -715,6 +772,7 @@ async fn cookies_are_secure_when_the_site_is_reached_over_https() {
         server::web::WebOptions {
             secure_cookies: SecureCookies::Always,
             trusted_proxies: Vec::new(),
+            ..Default::default()
         },
     )
     .await;
@@ -834,4 +892,58 @@ async fn where_each_source_is_published_is_one_click_away() {
     )
     .unwrap();
     assert!(provenance.contains(WB), "{provenance}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn times_are_shown_on_the_readers_clock_with_the_zone_named() {
+    use engine::base::run::{RunDir, Stage};
+    use engine::state::users::{Role, UserStore};
+    let srv = start(true).await;
+    let run = RunDir::list(srv.data.path()).unwrap().remove(0);
+    let started = run.manifest(Stage::Extract).unwrap().started_at;
+    // Seoul is UTC+9 all year: the extract's start as a reader there reads it.
+    let seoul = (started + chrono::Duration::hours(9))
+        .format("%Y-%m-%d %H:%M KST")
+        .to_string();
+    let (_, page) = get(format!("{}/pipeline", srv.base)).await;
+    assert!(
+        page.contains(&seoul),
+        "the dashboard's zone (Asia/Seoul) for readers who chose none: {seoul}"
+    );
+
+    // A person who chose New York reads EST or EDT, never KST.
+    add_user(srv.data.path(), "nyc", "new york password", Role::Viewer);
+    UserStore::open_in(srv.data.path())
+        .unwrap()
+        .set_timezone("nyc", display::time::Zone::parse("America/New_York"))
+        .unwrap();
+    let cookie = sign_in(&srv.base, "nyc", "new york password").await;
+    let (_, _, page) = get_as(format!("{}/pipeline", srv.base), cookie.clone()).await;
+    assert!(!page.contains(" KST"), "{page}");
+    let offset = if page.contains(" EDT") { 4 } else { 5 };
+    let new_york = (started - chrono::Duration::hours(offset))
+        .format("%Y-%m-%d %H:%M E")
+        .to_string();
+    assert!(page.contains(&new_york), "{new_york}");
+    let (_, _, settings) = get_as(format!("{}/settings", srv.base), cookie).await;
+    assert!(
+        settings.contains("<option value=\"America/New_York\" selected"),
+        "the choice shows on /settings"
+    );
+
+    // The dashboard's zone comes from config/display.yml.
+    let utc = start_with(
+        true,
+        server::web::WebOptions {
+            display: engine::config::DisplaySettings {
+                timezone: display::time::Zone::UTC,
+            },
+            ..Default::default()
+        },
+    )
+    .await;
+    let run = RunDir::list(utc.data.path()).unwrap().remove(0);
+    let started = run.manifest(Stage::Extract).unwrap().started_at;
+    let (_, page) = get(format!("{}/pipeline", utc.base)).await;
+    assert!(page.contains(&started.format("%Y-%m-%d %H:%M UTC").to_string()));
 }

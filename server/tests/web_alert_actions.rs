@@ -178,8 +178,9 @@ async fn every_mutating_route_checks_the_session_the_role_and_the_csrf_token() {
                 &[("csrf", wrong.as_str()), ("version", "1")],
             );
             assert_eq!(status, 403, "{route} with a wrong CSRF token");
-            if route != "/auth/logout" {
-                // Signing out is for everyone; every other change needs more than a viewer.
+            if route != "/auth/logout" && route != "/settings" {
+                // Signing out and one's own settings are for everyone; every other change
+                // needs more than a viewer.
                 let (status, _, body) = post_with(
                     &url,
                     Some(&viewer),
@@ -412,7 +413,17 @@ async fn forms_move_an_alert_and_refuse_stale_or_invalid_changes_clearly() {
             v += 1;
             if *action == "snooze" {
                 let (_, _, page) = get(&page_url, Some(&kim));
-                assert!(page.contains("until 2099-01-01 09:00 UTC"), "{page}");
+                // The form's time is on the reader's clock (the dashboard's Asia/Seoul): 09:00
+                // KST, kept as midnight UTC.
+                assert!(page.contains("until 2099-01-01 09:00 KST"), "{page}");
+                let kept = engine::state::AlertStore::open_in(&data)
+                    .unwrap()
+                    .get(&fp)
+                    .unwrap()
+                    .unwrap()
+                    .snoozed_until
+                    .unwrap();
+                assert_eq!(kept.to_rfc3339(), "2099-01-01T00:00:00+00:00");
             }
             if *action == "assign" {
                 let (_, _, inbox) = get(&format!("{base}/alerts?mine=1"), Some(&kim));

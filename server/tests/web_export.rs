@@ -132,7 +132,7 @@ fn assert_rows_match_inbox(rows: &[Vec<String>], inbox: &[(String, String, Vec<S
         .map(|r| {
             (
                 r[col("fingerprint")].clone(),
-                r[col("status")].clone(),
+                r[col("status_code")].clone(),
                 r[col("action")].clone(),
             )
         })
@@ -228,7 +228,8 @@ async fn the_action_list_exports_as_the_inbox_shows_it() {
             .iter()
             .find(|r| r[col("fingerprint")] == first)
             .unwrap();
-        assert_eq!(first_row[col("status")], "acknowledged");
+        assert_eq!(first_row[col("status_code")], "acknowledged");
+        assert_eq!(first_row[col("status")], "Acknowledged");
         assert_eq!(
             first_row[col("last_comment")],
             "'=HYPERLINK(\"http://evil.example\",\"click\")"
@@ -273,7 +274,7 @@ async fn the_action_list_exports_as_the_inbox_shows_it() {
         let (_, _, high) = export("severity=high&lang=en", None);
         let (_, high_rows) = parse_csv(&high);
         assert!(!high_rows.is_empty());
-        assert!(high_rows.iter().all(|r| r[col("severity")] == "high"));
+        assert!(high_rows.iter().all(|r| r[col("severity_code")] == "high"));
         assert_rows_match_inbox(&high_rows, &inbox(&base, "severity=high", None));
         let (_, _, none) = export("severity=nonsense", None);
         assert_eq!(
@@ -490,6 +491,7 @@ fn generated_state(dir: &Path, n: usize) {
         alerts,
         per_rule: Vec::new(),
         evaluated_periods: Default::default(),
+        withdrawn: Default::default(),
     };
     AlertStore::open_in(dir)
         .unwrap()

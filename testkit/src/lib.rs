@@ -6,6 +6,7 @@ use duckdb::Connection;
 
 pub mod alerts;
 pub mod messy;
+pub mod world;
 
 /// A small reproducible generator (xorshift64, shifts 13/7/17) for tests that want varied input
 /// they can replay from a seed, without a dependency. The seed must not be 0.

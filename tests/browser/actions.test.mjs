@@ -101,6 +101,8 @@ test('hydrated: an analyst assigns and snoozes an alert, then bulk-acknowledges 
   const { page, errors } = await open(context, server.url, '/alerts');
   await signIn(page, 'kim', 'browser analyst password', alertPath(fp));
   await hydrated(page);
+  // Assign… and Snooze… are disclosures: opened first.
+  await page.getByTestId('more-assign').locator('summary').click();
   const assign = page.getByTestId('form-assign');
   await assign.locator('input[name="owner"]').fill('kim');
   await assign.locator('input[name="due"]').fill('2099-12-31');
@@ -108,9 +110,9 @@ test('hydrated: an analyst assigns and snoozes an alert, then bulk-acknowledges 
   await page.getByTestId('assignee').filter({ hasText: 'kim' }).waitFor();
   assert.equal(await page.getByTestId('assignee').textContent(), 'kim');
   assert.match(await page.getByTestId('due').textContent(), /^2099-12-31/);
+  await page.getByTestId('more-snooze').locator('summary').click();
   const snooze = page.getByTestId('form-snooze');
-  await snooze.getByLabel('until the next load').check();
-  await snooze.getByRole('button', { name: 'Snooze' }).click();
+  await snooze.getByRole('button', { name: 'Until the next load' }).click();
   await page.getByTestId('snooze').waitFor();
   assert.equal(await page.getByTestId('snooze').textContent(), 'until the next load');
   await page.goto(`${server.url}/alerts?mine=1`);
@@ -182,7 +184,7 @@ test('hydrated: the inbox filters update the list in place, the URL follows, Bac
   await page.getByRole('button', { name: 'Apply', exact: true }).click();
   await page.waitForURL(/[?&]severity=high\b/);
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid="inbox"] > li').length === n, high);
-  assert.match(await page.getByTestId('inbox-count').textContent(), /alerts? shown/);
+  assert.match(await page.getByTestId('inbox-count').textContent(), new RegExp(`of ${high} matching alerts?`));
   assert.equal(await page.evaluate(() => window.__samePage), true, 'no page load');
   await page.goBack();
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid="inbox"] > li').length === n, all);
@@ -203,3 +205,35 @@ test('a viewer sees the alert and its history, and no action forms', async () =>
   assert.equal(await page.locator('input[name="pick"]').count(), 0);
   await context.close();
 });
+
+for (const lang of ['en', 'ko']) {
+  test(`without JavaScript, ${lang}: primary actions are buttons, the others one disclosure each, every label distinct`, async () => {
+    const fp = fingerprints[5 + (lang === 'en' ? 0 : 1)];
+    const context = await newContext(browser, server.url, { lang, javaScriptEnabled: false });
+    const page = await context.newPage();
+    await signIn(page, 'kim', 'browser analyst password', alertPath(fp), lang);
+    const act = page.getByTestId('act');
+    // Acknowledge and Resolve are at hand; Assign…, Snooze…, Dismiss… are closed disclosures.
+    const primary = await act.locator('.act-primary button').allTextContents();
+    assert.deepEqual(primary, lang === 'en' ? ['Acknowledge', 'Resolve'] : ['확인', '해결']);
+    const summaries = await act.locator('details.act-more > summary').allTextContents();
+    assert.deepEqual(summaries, lang === 'en' ? ['Assign…', 'Snooze…', 'Dismiss…'] : ['담당 지정…', '보류…', '무시…']);
+    assert.equal(await act.locator('details.act-more[open]').count(), 0, 'closed until opened');
+    assert.equal(await page.getByTestId('form-assign').isVisible(), false);
+    // The comment box is apart, after the disclosures.
+    assert.equal(await act.locator('.act-comment [data-testid="form-comment"]').count(), 1);
+    // No two fields share a label, and every field has one.
+    const labels = (await act.locator('label').allTextContents()).map((l) => l.trim());
+    assert.deepEqual(labels, [...new Set(labels)], `labels: ${labels.join(' | ')}`);
+    const unlabelled = await act.locator('input:not([type=hidden]), select, textarea').evaluateAll((els) => els
+      .filter((el) => !(el.labels?.length) && !el.getAttribute('aria-label')).map((el) => el.outerHTML));
+    assert.deepEqual(unlabelled, []);
+    // A disclosure opens without JavaScript and its form posts as a plain form.
+    await page.getByTestId('more-dismiss').locator('summary').click();
+    await page.getByTestId('form-dismiss').locator('select[name="reason"]').selectOption('duplicate');
+    await page.getByTestId('form-dismiss').getByRole('button').click();
+    await page.waitForLoadState('load');
+    assert.equal(await page.locator('.alert-head .badge[class*="status-"]').first().textContent(), lang === 'en' ? 'Dismissed' : '무시');
+    await context.close();
+  });
+}

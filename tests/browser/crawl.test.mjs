@@ -3,11 +3,13 @@
 // in both languages, on the default data and on data of extreme shapes; then every query
 // parameter and path segment of every route gets hostile values. Every answer must be 200, 303
 // or a 4xx page (never a 5xx), arrive within a time limit, show no internals, and the process
-// must stay alive with its peak memory under a stated bound.
+// must stay alive with its peak memory under a stated bound. Then a browser pass opens every
+// page the crawl reached, in both languages, with JavaScript on: no console error, no
+// Content-Security-Policy violation and no failed request on any of them.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startServer, customSources } from './harness.mjs';
+import { startServer, customSources, launchBrowser, newContext, hydrated } from './harness.mjs';
 
 // The server's whole address space: a page that loops or balloons is killed at this size
 // instead of taking the machine (the rank-chart loop grew to ~24 GB).
@@ -17,6 +19,8 @@ const MAX_PEAK_RSS = 1024 ** 3;
 const MAX_PAGES = 2500;
 const PAGE_TIMEOUT_MS = 20_000;
 const CONCURRENCY = 4;
+// Browser tabs per language in the browser pass.
+const TABS = 2;
 
 function memory(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -119,10 +123,66 @@ async function checkCrawl(server, results, { minPages, mustVisit = [] }) {
   return { pages: results.length, peakMiB: Math.round(peak / 2 ** 20), slowest: `${slowest?.url} ${slowest?.ms} ms` };
 }
 
+/**
+ * Opens every HTML page of `results` (200, in its language) in Chromium with JavaScript on and
+ * returns what went wrong on each: console errors (which include the CSP's own reports), CSP
+ * violations seen by the page (`securitypolicyviolation`), page errors, failed requests and
+ * answers of 400 or more, and pages whose islands did not hydrate.
+ */
+async function browserPass(server, results) {
+  const pages = results.filter((r) => r.status === 200 && r.type.startsWith('text/html'));
+  const browser = await launchBrowser();
+  const problems = [];
+  try {
+    const queues = { en: [], ko: [] };
+    for (const r of pages) queues[r.lang].push(r.url);
+    const tab = async (context, lang) => {
+      const page = await context.newPage();
+      let current = '';
+      const report = (what) => problems.push(`${lang} ${current}: ${what}`);
+      page.on('console', (m) => { if (m.type() === 'error') report(`console error: ${m.text()}`); });
+      page.on('pageerror', (e) => report(`page error: ${e.message}`));
+      page.on('requestfailed', (r) => report(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+      page.on('response', (r) => { if (r.status() >= 400) report(`${r.status()} for ${r.url()}`); });
+      while (queues[lang].length) {
+        current = queues[lang].shift();
+        await page.goto(server.url + current, { waitUntil: 'load', timeout: PAGE_TIMEOUT_MS });
+        try {
+          await hydrated(page);
+        } catch {
+          report('the islands did not hydrate');
+        }
+        // Violations are reported by an event after the element was refused: let it arrive.
+        const seen = await page.evaluate(() => new Promise((resolve) => {
+          setTimeout(() => resolve(window.__cspViolations ?? []), 50);
+        }));
+        for (const v of seen) report(`CSP violation: ${v}`);
+      }
+      await page.close();
+    };
+    await Promise.all(['en', 'ko'].map(async (lang) => {
+      const context = await newContext(browser, server.url, { lang });
+      // Runs before any of the page's own scripts, so a refused inline script is seen too.
+      await context.addInitScript(() => {
+        window.__cspViolations = [];
+        document.addEventListener('securitypolicyviolation', (e) => {
+          window.__cspViolations.push(`${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber})`);
+        });
+      });
+      await Promise.all(Array.from({ length: TABS }, () => tab(context, lang)));
+      await context.close();
+    }));
+  } finally {
+    await browser.close();
+  }
+  return { opened: pages.length, problems };
+}
+
 const prlimit = ['prlimit', `--as=${ADDRESS_SPACE}`, '--'];
 
 describe('crawl of the default data', () => {
   let server;
+  let reached;
   before(async () => { server = await startServer({ wrap: prlimit }); });
   after(async () => { await server?.stop(); });
 
@@ -136,6 +196,19 @@ describe('crawl of the default data', () => {
     });
     assert.ok(countries.size >= 180, `only ${countries.size} country pages were reached`);
     console.log(`crawl (default data): ${JSON.stringify(summary)}, ${countries.size} country pages`);
+    reached = results;
+  });
+
+  test('with JavaScript on, every reached page keeps the console clean, in both languages', { timeout: 1_800_000 }, async () => {
+    assert.ok(reached, 'the crawl ran');
+    const started = Date.now();
+    const { opened, problems } = await browserPass(server, reached);
+    assert.ok(opened >= 400, `only ${opened} pages were opened`);
+    for (const lang of ['en', 'ko']) {
+      assert.ok(reached.some((r) => r.lang === lang && r.status === 200), `no ${lang} page`);
+    }
+    assert.deepEqual(problems.slice(0, 50), [], `${problems.length} problems in the browser`);
+    console.log(`browser pass: ${opened} pages in ${Math.round((Date.now() - started) / 1000)} s, console clean`);
   });
 
   // Hostile values for every parameter and path segment of every route.

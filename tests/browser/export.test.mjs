@@ -96,7 +96,8 @@ test('Export → CSV and → XLSX on a filtered inbox hold an alert acknowledged
   assert.equal(rows.length, rowsExpected, 'one row per recommended action');
   for (const r of rows) {
     assert.equal(r[col('fingerprint')], fp);
-    assert.equal(r[col('status')], 'acknowledged');
+    assert.equal(r[col('status_code')], 'acknowledged');
+    assert.equal(r[col('status')], 'Acknowledged', 'the label in the reader\'s language');
     assert.ok(r[col('link')].endsWith(alertPath(fp)), r[col('link')]);
   }
 
@@ -123,7 +124,8 @@ test('without JavaScript the Export menu opens and its CSV link downloads', asyn
   const text = readFileSync(await file.path()).subarray(3).toString('utf8');
   const [header, ...rows] = parseCsv(text).filter((r) => r.length > 1);
   assert.ok(rows.length > 0);
-  assert.ok(rows.every((r) => r[header.indexOf('severity')] === 'high'), 'the filter is kept');
+  assert.ok(rows.every((r) => r[header.indexOf('severity_code')] === 'high'), 'the filter is kept');
+  assert.ok(rows.every((r) => r[header.indexOf('severity')] === '높음'), 'severity in Korean');
   assert.ok(/[가-힣]/.test(text), 'Korean titles in a Korean reader\'s export');
   await context.close();
 });

@@ -15,16 +15,26 @@ export const ARTIFACTS = path.join(root, 'tests/browser/artifacts');
 /**
  * Loads the default data (or the sources of `config`, another sources.yml) into a temporary
  * folder and serves it; `stop()` ends both. `dataDir` and `env` let a test ask the CLI too.
+ * `env` adds variables; `beforeServe(dataDir)` runs after the load, before the server starts.
  */
-export async function startServer({ config = path.join(root, 'config/sources.yml'), wrap = [] } = {}) {
+export async function startServer({
+  config = path.join(root, 'config/sources.yml'), wrap = [], mirror = MIRROR,
+  metrics = path.join(root, 'config/metrics.yml'), rules = path.join(root, 'config/rules.yml'),
+  env: extra = {}, beforeServe,
+} = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'actionboard-browser-'));
   // The same configuration for the first load and for runs started from the dashboard.
   const env = {
     ...process.env, ACTIONBOARD_DATA_DIR: dataDir, LEPTOS_SITE_ROOT: SITE_ROOT,
-    ACTIONBOARD_MIRROR: MIRROR, ACTIONBOARD_CONFIG: config,
-    ACTIONBOARD_METRICS: path.join(root, 'config/metrics.yml'), ACTIONBOARD_RULES: path.join(root, 'config/rules.yml'),
+    ACTIONBOARD_MIRROR: mirror, ACTIONBOARD_CONFIG: config,
+    ACTIONBOARD_METRICS: metrics, ACTIONBOARD_RULES: rules,
+    // No scheduled jobs unless a test gives its own schedule: a tick due while a test runs (the
+    // shipped file's 07:00 KST) would start a run the test did not ask for.
+    ACTIONBOARD_SCHEDULE: path.join(dataDir, 'no-schedule.yml'),
+    ...extra,
   };
   execFileSync(BIN, ['etl', 'run'], { env, stdio: 'pipe' });
+  beforeServe?.(dataDir);
   // `wrap` runs the server under another command (e.g. `prlimit --as=…`, which execs it: the
   // child's pid is the server's).
   const [command, ...args] = [...wrap, BIN, 'serve', '--port', '0'];
@@ -66,6 +76,25 @@ export async function startServer({ config = path.join(root, 'config/sources.yml
       }
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * Writes the large generated World Bank–shaped source (the project's own generator,
+ * `testkit::world`, through `cargo run -p testkit --bin large_world`) into a temporary folder:
+ * the options of `startServer` that load it, and `remove()`.
+ */
+export function largeWorld(entities = 60000) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'actionboard-large-'));
+  execFileSync('cargo', ['run', '-q', '-p', 'testkit', '--bin', 'large_world', '--', dir, String(entities)],
+    { cwd: root, stdio: 'pipe' });
+  return {
+    dir,
+    options: {
+      config: path.join(dir, 'sources.yml'), mirror: dir,
+      metrics: path.join(dir, 'metrics.yml'), rules: path.join(dir, 'rules.yml'),
+    },
+    remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
 

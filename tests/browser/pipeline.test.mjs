@@ -173,3 +173,73 @@ test('a failed run shows where it stopped and why, while the previous snapshot k
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+test('the schedule: each job with its last ticks and why, and its next, in the job\'s zone, in both languages', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'actionboard-schedule-'));
+  const schedule = path.join(dir, 'schedule.yml');
+  writeFileSync(schedule, [
+    'jobs:',
+    '  - id: every_minute', '    kind: pipeline', '    cron: "* * * * *"', '    zone: Asia/Seoul',
+    '  - id: morning_digest', '    kind: digest', '    cron: "0 8 * * *"', '    zone: America/New_York',
+    '',
+  ].join('\n'));
+  // Known to the scheduler for an hour: at start-up the tick of this minute is due (its sources
+  // are unchanged since the load) and the earlier ones were missed while no server ran.
+  const since = new Date(Date.now() - 3_600_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const seed = 'import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n'
+    + 'c.execute("INSERT INTO schedule_jobs (job, since) VALUES (\'every_minute\', ?)", (sys.argv[2],))\nc.commit()\n';
+  const scheduled = await startServer({
+    env: { ACTIONBOARD_SCHEDULE: schedule },
+    beforeServe: (dataDir) => execFileSync('python3', ['-c', seed, path.join(dataDir, 'state/alerts.sqlite'), since]),
+  });
+  try {
+    // The scheduler's first pass runs at start-up; its tick is done when it is no longer running.
+    const deadline = Date.now() + 60_000;
+    let jobs;
+    for (;;) {
+      jobs = JSON.parse(scheduled.cli('schedule', 'list', '--format', 'json'));
+      const last = jobs.find((j) => j.id === 'every_minute').recent.find((t) => t.status !== 'missed');
+      if (last && last.status !== 'running') break;
+      assert.ok(Date.now() < deadline, `the tick did not finish: ${JSON.stringify(jobs)}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const minute = jobs.find((j) => j.id === 'every_minute');
+    assert.equal(minute.recent.find((t) => t.status !== 'missed').status, 'unchanged');
+    // No run started: the load before the start is still the only run.
+    assert.equal(readdirSync(path.join(scheduled.dataDir, 'runs')).filter((r) => !r.startsWith('.')).length, 1);
+
+    const context = await newContext(browser, scheduled.url);
+    const { page, errors } = await open(context, scheduled.url, '/pipeline');
+    await hydrated(page);
+    const section = page.getByTestId('schedule');
+    const row = section.locator('tr[data-job="every_minute"]');
+    assert.match(await row.locator('th').textContent(), /every_minute pipeline/);
+    assert.match(await row.locator('td').first().textContent(), /\* \* \* \* \* Asia\/Seoul/);
+    const last = await row.getByTestId('schedule-last').textContent();
+    assert.match(last, /^\d{4}-\d\d-\d\d \d\d:\d\d KST: checked \d\d:\d\d KST, unchanged: no source changed since the last extract/);
+    assert.match(last, /missed while the server was down/);
+    assert.match(await row.getByTestId('schedule-next').textContent(), /^\d{4}-\d\d-\d\d \d\d:\d\d KST$/);
+    const digest = section.locator('tr[data-job="morning_digest"]');
+    assert.equal(await digest.getByTestId('schedule-last').textContent(), 'not yet');
+    // 08:00 in New York, named by the zone's abbreviation (EST in winter, EDT in summer).
+    assert.match(await digest.getByTestId('schedule-next').textContent(), /^\d{4}-\d\d-\d\d 08:00 E[SD]T$/);
+    assert.deepEqual(await seriousA11yViolations(page), []);
+    assert.deepEqual(errors, []);
+    await screenshot(page, 'pipeline-schedule-1280');
+    await context.close();
+
+    const ko = await newContext(browser, scheduled.url, { lang: 'ko', javaScriptEnabled: false, width: 390 });
+    const korean = await open(ko, scheduled.url, '/pipeline');
+    const koSection = korean.page.getByTestId('schedule');
+    assert.equal(await koSection.getByRole('heading', { level: 2 }).textContent(), '일정');
+    const koLast = await koSection.locator('tr[data-job="every_minute"]').getByTestId('schedule-last').textContent();
+    assert.match(koLast, /KST 확인, 변경 없음/);
+    assert.match(koLast, /서버가 꺼져 있는 동안 놓침/);
+    assert.equal(await koSection.locator('tr[data-job="morning_digest"]').getByTestId('schedule-last').textContent(), '아직 없음');
+    await screenshot(korean.page, 'pipeline-schedule-390-nojs-ko');
+    await ko.close();
+  } finally {
+    await scheduled.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

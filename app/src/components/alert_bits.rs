@@ -26,25 +26,31 @@ pub fn StatusBadge(status: Status) -> impl IntoView {
     }
 }
 
-/// `YYYY-MM-DD`. Written by hand: chrono's `format` machinery would add to the browser's wasm.
+/// `YYYY-MM-DD` on the reader's calendar (their time zone).
 pub fn day(at: &chrono::DateTime<chrono::Utc>) -> String {
-    use chrono::Datelike;
-    format!("{:04}-{:02}-{:02}", at.year(), at.month(), at.day())
+    crate::auth::reader_zone().day(at)
 }
 
-/// `YYYY-MM-DD HH:MM UTC`, and the machine-readable `YYYY-MM-DDTHH:MM:SSZ`.
+/// `YYYY-MM-DD HH:MM KST` on the reader's clock with their zone named, and the
+/// machine-readable `YYYY-MM-DDTHH:MM:SSZ` (UTC, for `<time datetime>`).
 pub fn minute(at: &chrono::DateTime<chrono::Utc>) -> (String, String) {
-    use chrono::Timelike;
     (
-        format!("{} {:02}:{:02} UTC", day(at), at.hour(), at.minute()),
+        crate::auth::reader_zone().minute(at),
         format!(
-            "{}T{:02}:{:02}:{:02}Z",
-            day(at),
-            at.hour(),
-            at.minute(),
-            at.second()
+            "{}:{:02}Z",
+            display::time::Zone::UTC.input_value(at),
+            chrono::Timelike::second(at)
         ),
     )
+}
+
+/// A stored timestamp (RFC 3339 text, as runs and provenance keep them) on the reader's clock;
+/// text that is not a timestamp is shown as it is.
+pub fn stored_minute(text: &str) -> String {
+    match chrono::DateTime::parse_from_rfc3339(text.trim()) {
+        Ok(t) => minute(&t.with_timezone(&chrono::Utc)).0,
+        Err(_) => text.to_string(),
+    }
 }
 
 /// The first recommended action with its owner and due date.

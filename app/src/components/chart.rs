@@ -213,6 +213,15 @@ fn polyline(scale: &Scale, seg: &[(i32, f64)]) -> String {
         .join(" ")
 }
 
+/// The legend's words for the dashed points of a series whose last periods are partial.
+pub fn provisional_legend_text(lang: Lang) -> &'static str {
+    t(
+        lang,
+        "Provisional (a year not every country has reported): dashed line, hollow points",
+        "잠정치(모든 국가가 보고하지 않은 해): 점선, 속이 빈 점",
+    )
+}
+
 /// The chart legend's words for the two kinds of point.
 pub fn legend_text(lang: Lang, projection: bool) -> &'static str {
     if projection {
@@ -244,6 +253,9 @@ pub fn TrendChart(
     /// Years to draw larger, with a legend entry (e.g. the periods an alert compared).
     #[prop(optional)]
     marked: Vec<i32>,
+    /// The dashed points are provisional figures (partial years), not projections.
+    #[prop(optional)]
+    provisional: bool,
 ) -> impl IntoView {
     let lang = use_lang();
     // A figure that is not a number cannot be drawn (or described).
@@ -381,7 +393,7 @@ pub fn TrendChart(
                                     <line class="line projection" x1="0" x2="28" y1="5" y2="5" stroke-dasharray="6 4"></line>
                                     <circle class="dot-projection" cx="14" cy="5" r="3.5"></circle>
                                 </svg>
-                                {legend_text(lang, true)}
+                                {if provisional { provisional_legend_text(lang) } else { legend_text(lang, true) }}
                             </span>
                         }
                     })}
@@ -397,6 +409,85 @@ pub fn TrendChart(
                         }
                     })}
             </figcaption>
+        </figure>
+    }
+    .into_any()
+}
+
+/// One bar of a [`BarChart`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bar {
+    pub label: String,
+    pub value: f64,
+}
+
+const BAR_HEIGHT: f64 = 22.0;
+const BAR_GAP: f64 = 8.0;
+const BAR_LABEL_WIDTH: f64 = 200.0;
+const BAR_VALUE_WIDTH: f64 = 90.0;
+/// At most this many bars are drawn (regions are a handful).
+pub const MAX_BARS: usize = 40;
+
+/// Horizontal bars drawn as SVG on the server, from 0, largest first as given. Each bar has
+/// its label and figure written beside it, and the image's description lists them all, so the
+/// picture says nothing the text does not.
+#[component]
+pub fn BarChart(
+    /// Unique on the page: ids of the title and description.
+    id: &'static str,
+    /// The chart's heading (with the unit).
+    title: String,
+    bars: Vec<Bar>,
+    format: Format,
+) -> impl IntoView {
+    let lang = use_lang();
+    let bars: Vec<Bar> = bars
+        .into_iter()
+        .filter(|b| b.value.is_finite() && b.value >= 0.0)
+        .take(MAX_BARS)
+        .collect();
+    let max = bars.iter().map(|b| b.value).fold(0.0, f64::max);
+    if bars.is_empty() || max <= 0.0 {
+        return view! {
+            <p class="muted" data-testid=format!("{id}-empty")>
+                {t(lang, "No figures for this chart.", "이 차트에는 수치가 없습니다.")}
+            </p>
+        }
+        .into_any();
+    }
+    let high = nice_ceiling(max);
+    let plot = WIDTH - BAR_LABEL_WIDTH - BAR_VALUE_WIDTH;
+    let height = TOP + bars.len() as f64 * (BAR_HEIGHT + BAR_GAP);
+    let description = bars
+        .iter()
+        .map(|b| format!("{}: {}", b.label, display::value(format, b.value, lang)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let title_id = format!("{id}-title");
+    let desc_id = format!("{id}-desc");
+    let labelled_by = format!("{title_id} {desc_id}");
+    view! {
+        <figure class="chart bar-chart" data-testid=id>
+            <svg viewBox=format!("0 0 {WIDTH} {height}") role="img" aria-labelledby=labelled_by
+                preserveAspectRatio="xMidYMid meet">
+                <title id=title_id>{title}</title>
+                <desc id=desc_id>{description}</desc>
+                {bars.into_iter().enumerate().map(|(i, b)| {
+                    let y = TOP + i as f64 * (BAR_HEIGHT + BAR_GAP);
+                    let w = (b.value / high * plot).max(1.0);
+                    let mid = format!("{:.1}", y + BAR_HEIGHT / 2.0);
+                    view! {
+                        <g class="bar" data-value=b.value.to_string()>
+                            <title>{format!("{}: {}", b.label, display::value(format, b.value, lang))}</title>
+                            <text x=BAR_LABEL_WIDTH - 8.0 y=mid.clone() text-anchor="end" dominant-baseline="middle">{b.label.clone()}</text>
+                            <rect x=BAR_LABEL_WIDTH y=format!("{y:.1}") width=format!("{w:.1}") height=BAR_HEIGHT></rect>
+                            <text x=format!("{:.1}", BAR_LABEL_WIDTH + w + 6.0) y=mid dominant-baseline="middle">
+                                {display::value(format, b.value, lang)}
+                            </text>
+                        </g>
+                    }
+                }).collect_view()}
+            </svg>
         </figure>
     }
     .into_any()

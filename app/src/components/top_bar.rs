@@ -87,7 +87,7 @@ fn SignedIn(back: String) -> impl IntoView {
         Some(v) => view! {
             <form class="session" method="post" action="/auth/logout">
                 <input type="hidden" name="csrf" value=v.csrf/>
-                <span class="who">{format!("{} · {}", v.name, v.role)}</span>
+                <a class="who" href="/settings" title=t(lang, "Your settings", "내 설정")>{format!("{} · {}", v.name, v.role)}</a>
                 <button type="submit">{t(lang, "Sign out", "로그아웃")}</button>
             </form>
         }

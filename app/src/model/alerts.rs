@@ -115,10 +115,26 @@ pub struct Facet {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Inbox {
     pub filter: InboxFilter,
-    pub alerts: Vec<AlertRecord>,
+    /// The page's cards: the alerts of one entity and period together, the most severe first
+    /// (one alert each with `group=none`).
+    pub groups: Vec<Vec<AlertRecord>>,
+    /// Whether alerts are grouped (the default; `group=none` turns it off).
+    #[serde(default)]
+    pub grouped: bool,
+    /// Cards matching the filter on every page (groups, or alerts with `group=none`).
+    #[serde(default)]
+    pub cards: usize,
     pub facets: Vec<Facet>,
     /// Alerts in the store, whatever their status.
     pub total: usize,
+    /// Alerts matching the filter (on every page), counted by the database.
+    #[serde(default)]
+    pub matching: usize,
+    /// The page shown (1 is the first) of `page_size` alerts.
+    #[serde(default)]
+    pub page: usize,
+    #[serde(default)]
+    pub page_size: usize,
     /// Region names → M49 codes, to name regions in the reader's language.
     #[serde(default)]
     pub region_codes: display::names::RegionCodes,

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use display::schedule::JobView;
+
 pub use display::pipeline::{
     RejectCount, RejectRow, Rejects, RunSummary, SourceProvenance, SourceRows, StageState,
 };
@@ -23,4 +25,6 @@ pub struct Pipeline {
     pub runs: Vec<RunSummary>,
     /// `None` when the selected run has no snapshot (it failed before loading).
     pub snapshot: Option<SnapshotDetail>,
+    /// The scheduled jobs (config/schedule.yml) with their last ticks and next one.
+    pub schedule: Vec<JobView>,
 }

@@ -1,6 +1,8 @@
 //! One alert: why it fired, the evidence and where it came from, what to do, and its history.
 
-use display::alert::{earlier_resolution, ActionKind, AlertRecord, DismissReason, Status};
+use display::alert::{
+    earlier_resolution, ActionKind, AlertRecord, DismissReason, SnoozePreset, Status,
+};
 use display::evidence::Quantity;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -58,6 +60,7 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
         assignee,
         first_seen_at,
         opened_at,
+        figure_withdrawn_at: withdrawn_at,
         ..
     } = record.clone();
     let earlier = earlier_resolution(&history).cloned();
@@ -102,7 +105,7 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
         <div class="alert-head">
             <SeverityBadge severity=alert.severity/>
             <StatusBadge status/>
-            {alert.data_issue.then(|| view! { <span class="badge data-issue">{t(lang, "Data issue", "데이터 문제")}</span> })}
+            {(alert.data_issue || withdrawn_at.is_some()).then(|| view! { <span class="badge data-issue">{t(lang, "Data issue", "데이터 문제")}</span> })}
             {ev.projection.then(|| view! { <span class="badge projection">{t(lang, "Projection", "전망치")}</span> })}
             {(!firing).then(|| view! { <span class="badge">{t(lang, "No longer firing", "더 이상 발생하지 않음")}</span> })}
         </div>
@@ -116,6 +119,14 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
         )}</p>
         {work}
         {act}
+        {withdrawn_at.map(|at| view! {
+            <section class="panel warning" role="note" data-testid="figure-withdrawn">
+                <h2>{AlertRecord::figure_withdrawn_label().get(lang).to_string()}</h2>
+                <p>{format!("{} ({})", t(lang,
+                    "The figure this alert is about is no longer published. That is a data issue, not a recovery: the alert stays as it is until someone checks the source and resolves or dismisses it.",
+                    "이 알림의 수치가 더 이상 발표되지 않습니다. 회복이 아니라 데이터 문제이므로, 누군가 출처를 확인하고 해결하거나 무시할 때까지 알림은 그대로 남습니다."), day(&at))}</p>
+            </section>
+        })}
         {ev.data_issue_reason.clone().map(|r| view! {
             <section class="panel warning" role="note">
                 <h2>{t(lang, "Check the data first", "먼저 데이터를 확인하세요")}</h2>
@@ -188,7 +199,7 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
                             <span class="mono">{s.location.clone()}</span>
                             <br/><span class="muted">{read_from_note(lang, &s.read_from, s.fallback_reason.as_deref())}</span>
                         </dd>
-                        <dt>{t(lang, "Fetched at", "수집 시각")}</dt><dd>{s.fetched_at}</dd>
+                        <dt>{t(lang, "Fetched at", "수집 시각")}</dt><dd>{crate::components::alert_bits::stored_minute(&s.fetched_at)}</dd>
                         <dt>"SHA-256"</dt><dd class="mono">{s.sha256}</dd>
                         <dt>{t(lang, "Run", "실행")}</dt><dd class="mono">{ev.run_id.clone()}</dd>
                     </dl>
@@ -230,6 +241,10 @@ fn event_label(kind: &str, lang: Lang) -> String {
         "reopened" => ("reopened", "다시 열림"),
         "cleared" => ("stopped firing", "해소됨"),
         "auto_resolved" => ("resolved by itself", "자동 해결"),
+        "figure_withdrawn" => (
+            "figure withdrawn by the publisher",
+            "발표 기관이 수치를 철회함",
+        ),
         "acknowledged" => ("acknowledged", "확인함"),
         "assigned" => ("assigned", "담당 지정"),
         "commented" => ("commented", "댓글"),
@@ -256,7 +271,10 @@ fn WorkPanel(record: AlertRecord, earlier: Option<display::alert::Event>) -> imp
     let overdue = record.overdue(now);
     let due = record.due().map(|d| day(&d));
     let assignee = record.assignee.clone();
-    let snooze = record.snooze.as_ref().map(|s| s.describe(lang));
+    let snooze = record
+        .snooze
+        .as_ref()
+        .map(|s| s.describe_in(lang, crate::auth::reader_zone()));
     let feedback = record.useful.map(|u| {
         if u {
             t(lang, "marked useful", "유용함으로 표시됨")
@@ -327,10 +345,14 @@ fn ActForm(
     }
 }
 
-/// The actions an analyst or admin may take on the alert in its status (the transition table).
+/// The actions an analyst or admin may take on the alert in its status (the transition table):
+/// the primary ones as buttons (Acknowledge, Resolve, Reopen), the others behind one disclosure
+/// each (Assign…, Snooze…, Dismiss…), the comment box apart. Plain forms: all of it works
+/// without JavaScript (a `<details>` opens without it too).
 #[component]
 fn ActPanel(record: AlertRecord, csrf: String) -> impl IntoView {
     let lang = use_lang();
+    let zone = crate::auth::reader_zone();
     let status: Status = record.status;
     let fp = record.alert.fingerprint.clone();
     let version = record.version;
@@ -344,12 +366,18 @@ fn ActPanel(record: AlertRecord, csrf: String) -> impl IntoView {
             })
             }
         };
-    let note_field = move |id: &str| {
-        view! {
-            <label for=id.to_string()>{t(lang, "Note (optional)", "메모(선택)")}</label>
-            <input type="text" id=id.to_string() name="note" maxlength="4096"/>
-        }
+    // One disclosure per secondary action, closed until opened.
+    let disclosure = move |kind: ActionKind, summary: &'static str, body: Option<AnyView>| {
+        body.map(|body| {
+            view! {
+                <details class="act-more" data-testid=format!("more-{}", kind.as_str())>
+                    <summary>{summary}</summary>
+                    {body}
+                </details>
+            }
+        })
     };
+    let label = move |k: ActionKind| k.label().get(lang).to_string();
     let default_owner = record
         .assignee
         .clone()
@@ -363,14 +391,43 @@ fn ActPanel(record: AlertRecord, csrf: String) -> impl IntoView {
         .iter()
         .map(|a| (a.owner.clone(), a.owner_label.get(lang).to_string()))
         .collect();
+    let now = chrono::Utc::now();
+    // The custom time, ready as it stands: tomorrow 9:00 on the reader's clock.
+    let default_until = SnoozePreset::TomorrowNine
+        .wakes_at(now, zone)
+        .map(|t| zone.input_value(&t))
+        .unwrap_or_default();
+    let presets = SnoozePreset::ALL
+        .into_iter()
+        .filter(|p| watchable || !p.needs_value())
+        .map(|p| {
+            let when = p.wakes_at(now, zone).map(|t| zone.minute(&t));
+            view! {
+                <button type="submit" name="snooze" value=p.as_str() title=when.clone()
+                    data-testid=format!("snooze-{}", p.as_str())>
+                    {p.label().get(lang).to_string()}
+                </button>
+            }
+        })
+        .collect_view();
+    let zone_name = format!("{} ({})", zone.name(), zone.abbreviation(&now));
     view! {
         <section class="panel act" aria-labelledby="act-title" data-testid="act">
             <h2 id="act-title">{t(lang, "Act on this alert", "이 알림에 조치")}</h2>
-            {form(ActionKind::Acknowledge, view! {
-                {note_field("ack-note")}
-                <button type="submit">{ActionKind::Acknowledge.label().get(lang).to_string()}</button>
-            }.into_any())}
-            {form(ActionKind::Assign, view! {
+            <div class="act-primary">
+                {form(ActionKind::Acknowledge, view! {
+                    <button type="submit" class="primary">{label(ActionKind::Acknowledge)}</button>
+                }.into_any())}
+                {form(ActionKind::Resolve, view! {
+                    <label for="resolve-note">{t(lang, "What was done (optional)", "조치 내용(선택)")}</label>
+                    <input type="text" id="resolve-note" name="note" maxlength="4096"/>
+                    <button type="submit" class="primary">{label(ActionKind::Resolve)}</button>
+                }.into_any())}
+                {form(ActionKind::Reopen, view! {
+                    <button type="submit" class="primary">{label(ActionKind::Reopen)}</button>
+                }.into_any())}
+            </div>
+            {disclosure(ActionKind::Assign, t(lang, "Assign…", "담당 지정…"), form(ActionKind::Assign, view! {
                 <label for="assign-owner">{t(lang, "Owner (a user or a desk of rules.yml)", "담당(사용자 또는 rules.yml의 부서)")}</label>
                 <input type="text" id="assign-owner" name="owner" required list="owner-keys" value=default_owner maxlength="100"/>
                 <datalist id="owner-keys">
@@ -378,51 +435,49 @@ fn ActPanel(record: AlertRecord, csrf: String) -> impl IntoView {
                 </datalist>
                 <label for="assign-due">{t(lang, "Due date", "기한")}</label>
                 <input type="date" id="assign-due" name="due" value=default_due/>
-                <button type="submit">{ActionKind::Assign.label().get(lang).to_string()}</button>
-            }.into_any())}
-            {form(ActionKind::Snooze, view! {
-                <fieldset>
-                    <legend>{ActionKind::Snooze.label().get(lang).to_string()}</legend>
-                    <label><input type="radio" name="snooze" value="until" checked=true/>{t(lang, " until (UTC) ", " 다음 시각까지(UTC) ")}</label>
-                    <input type="datetime-local" name="until" aria-label=t(lang, "Snooze until (UTC)", "보류 종료 시각(UTC)")/>
-                    // Only an alert with a value to watch can wait until it gets worse.
-                    {watchable.then(|| view! {
-                        <label><input type="radio" name="snooze" value="worse"/>{t(lang, " until it gets this many % worse: ", " 다음 비율만큼 악화될 때까지(%): ")}</label>
-                        <input type="number" name="pct" min="0.1" max="1000" step="0.1" value="10" aria-label=t(lang, "Percent worse", "악화 비율(%)")/>
-                    })}
-                    <label><input type="radio" name="snooze" value="next_load"/>{t(lang, " until the next load", " 다음 적재까지")}</label>
-                    <button type="submit">{ActionKind::Snooze.label().get(lang).to_string()}</button>
-                </fieldset>
-            }.into_any())}
-            {form(ActionKind::Resolve, view! {
-                <label for="resolve-note">{t(lang, "What was done", "조치 내용")}</label>
-                <input type="text" id="resolve-note" name="note" maxlength="4096"/>
-                <button type="submit">{ActionKind::Resolve.label().get(lang).to_string()}</button>
-            }.into_any())}
-            {form(ActionKind::Dismiss, view! {
+                <button type="submit">{label(ActionKind::Assign)}</button>
+            }.into_any()).map(|f| f.into_any()))}
+            {disclosure(ActionKind::Snooze, t(lang, "Snooze…", "보류…"), form(ActionKind::Snooze, view! {
+                // First in the form: Enter in the time field (the form's default button) snoozes
+                // until the time shown, tomorrow 9:00 unless changed.
+                <p class="snooze-custom">
+                    <label for="snooze-until">{format!("{} {zone_name}", t(lang, "Snooze until a time of your choice, in", "원하는 시각까지 보류, 시간대"))}</label>
+                    <input type="datetime-local" id="snooze-until" name="until" value=default_until/>
+                    <button type="submit" name="snooze" value="until" data-testid="snooze-until">{t(lang, "Snooze until this time", "이 시각까지 보류")}</button>
+                </p>
+                <p class="snooze-presets" role="group" aria-label=t(lang, "Snooze in one click", "한 번에 보류")>{presets}</p>
+                // Only an alert with a value to watch can wait until it gets worse.
+                {watchable.then(|| view! {
+                    <p class="snooze-custom">
+                        <label for="snooze-pct">{t(lang, "Snooze until the value is this many % worse", "값이 이 비율(%)만큼 악화될 때까지 보류")}</label>
+                        <input type="number" id="snooze-pct" name="pct" min="0.1" max="1000" step="0.1" value="10"/>
+                        <button type="submit" name="snooze" value="worse">{t(lang, "Snooze until this much worse", "이만큼 악화될 때까지 보류")}</button>
+                    </p>
+                })}
+            }.into_any()).map(|f| f.into_any()))}
+            {disclosure(ActionKind::Dismiss, t(lang, "Dismiss…", "무시…"), form(ActionKind::Dismiss, view! {
                 <label for="dismiss-reason">{t(lang, "Reason", "이유")}</label>
                 <select id="dismiss-reason" name="reason">
                     {DismissReason::ALL.into_iter().map(|r| view! {
                         <option value=r.as_str()>{r.label().get(lang).to_string()}</option>
                     }).collect_view()}
                 </select>
-                {note_field("dismiss-note")}
-                <button type="submit">{ActionKind::Dismiss.label().get(lang).to_string()}</button>
-            }.into_any())}
-            {form(ActionKind::Reopen, view! {
-                {note_field("reopen-note")}
-                <button type="submit">{ActionKind::Reopen.label().get(lang).to_string()}</button>
-            }.into_any())}
-            {form(ActionKind::Comment, view! {
-                <label for="comment-text">{t(lang, "Comment (plain text, kept forever)", "댓글(일반 텍스트, 영구 보관)")}</label>
-                <textarea id="comment-text" name="text" rows="3" maxlength="4096" required></textarea>
-                <button type="submit">{ActionKind::Comment.label().get(lang).to_string()}</button>
-            }.into_any())}
-            {form(ActionKind::Feedback, view! {
-                <span>{t(lang, "Was this alert useful? ", "이 알림이 유용했나요? ")}</span>
-                <button type="submit" name="useful" value="useful">{t(lang, "Useful", "유용함")}</button>
-                <button type="submit" name="useful" value="not_useful">{t(lang, "Not useful", "유용하지 않음")}</button>
-            }.into_any())}
+                <label for="dismiss-note">{t(lang, "Why, in words (optional)", "자세한 이유(선택)")}</label>
+                <input type="text" id="dismiss-note" name="note" maxlength="4096"/>
+                <button type="submit">{label(ActionKind::Dismiss)}</button>
+            }.into_any()).map(|f| f.into_any()))}
+            <div class="act-comment">
+                {form(ActionKind::Comment, view! {
+                    <label for="comment-text">{t(lang, "Comment (plain text, kept forever)", "댓글(일반 텍스트, 영구 보관)")}</label>
+                    <textarea id="comment-text" name="text" rows="3" maxlength="4096" required></textarea>
+                    <button type="submit">{label(ActionKind::Comment)}</button>
+                }.into_any())}
+                {form(ActionKind::Feedback, view! {
+                    <span>{t(lang, "Was this alert useful? ", "이 알림이 유용했나요? ")}</span>
+                    <button type="submit" name="useful" value="useful">{t(lang, "Useful", "유용함")}</button>
+                    <button type="submit" name="useful" value="not_useful">{t(lang, "Not useful", "유용하지 않음")}</button>
+                }.into_any())}
+            </div>
         </section>
     }
 }

@@ -10,6 +10,7 @@ use crate::components::links::alert_href;
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::i18n::{t, use_lang, Lang};
 use crate::model::alerts::{Facet, Inbox, InboxFilter};
+use display::alert::AlertRecord;
 
 #[component]
 pub fn AlertsPage() -> impl IntoView {
@@ -19,7 +20,13 @@ pub fn AlertsPage() -> impl IntoView {
         let q = query.read();
         InboxFilter::from_params(|k| q.get(k))
     };
-    let inbox = Resource::new(filter, list_alerts);
+    // The page in the URL, so it survives a reload and a language switch.
+    let page = move || query.read().get("page");
+    let group = move || query.read().get("group");
+    let inbox = Resource::new(
+        move || (filter(), page(), group()),
+        |(f, p, g)| list_alerts(f, p, g),
+    );
     view! {
         <h1>{t(lang, "Alerts", "알림")}</h1>
         <p class="muted"><a href="/rules">{t(lang, "Rule health: which rules are noisy", "규칙 상태: 잡음이 많은 규칙")}</a></p>
@@ -85,12 +92,20 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
     let lang = use_lang();
     let Inbox {
         filter,
-        alerts,
+        groups,
+        grouped,
+        cards,
         facets,
         total,
+        matching,
+        page,
+        page_size,
         region_codes,
     } = inbox;
-    let shown = alerts.len();
+    let shown = groups.len();
+    let first = (page.max(1) - 1) * page_size + 1;
+    let last = first + shown.saturating_sub(1);
+    let pager = view! { <Pager filter=filter.clone() grouped page cards page_size/> };
     let viewer = crate::auth::current_viewer();
     let mine = filter.mine.as_deref().is_some_and(|m| !m.is_empty());
     let now = chrono::Utc::now();
@@ -100,8 +115,9 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
         .map(|v| v.csrf.clone())
         .filter(|_| shown > 0);
     let can_pick = bulk_csrf.is_some();
-    let bulk = bulk_csrf.map(|csrf| view! { <BulkBar csrf filter=filter.clone() shown/> });
+    let bulk = bulk_csrf.map(|csrf| view! { <BulkBar csrf filter=filter.clone() shown=matching/> });
     let export_filter = filter.clone();
+    let filter_for_toggle = filter.clone();
     view! {
         <Form method="GET" action="" attr:class="filters" attr:aria-label=t(lang, "Filter alerts", "알림 거르기")>
             {facets.into_iter().map(|f| {
@@ -120,7 +136,7 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
                 <p class="muted">{t(lang, "Sign in to see the alerts assigned to you.", "나에게 배정된 알림을 보려면 로그인하세요.")}</p>
             })}
             // Filters without a control of their own (from a link or the API) are kept.
-            {[("overdue", filter.overdue.clone()), ("period", filter.period.clone())]
+            {[("overdue", filter.overdue.clone()), ("period", filter.period.clone()), ("group", (grouped != crate::api::alerts::GROUP_BY_DEFAULT).then(|| if grouped { "entity" } else { "none" }.to_string()))]
                 .into_iter()
                 .filter_map(|(name, value)| value.map(|value| view! { <input type="hidden" name=name value=value/> }))
                 .collect_view()}
@@ -129,16 +145,34 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
                 <a href="/alerts">{t(lang, "Reset", "초기화")}</a>
             </div>
         </Form>
-        <p class="muted" role="status" data-testid="inbox-count">{match lang {
-            Lang::En => format!(
-                "{shown} {} shown, by priority ({total} in the inbox, any status)",
-                if shown == 1 { "alert" } else { "alerts" }
+        <p class="muted" role="status" data-testid="inbox-count">{match (lang, shown) {
+            (Lang::En, 0) => format!("None of {matching} matching alerts on this page ({total} in the inbox, any status)"),
+            (Lang::Ko, 0) => format!("이 페이지에는 조건에 맞는 알림 {matching}건 중 표시할 알림이 없습니다 (알림함 전체 {total}건)"),
+            (Lang::En, _) if grouped => format!(
+                "{} of {cards} {} ({matching} matching {}), by priority ({total} in the inbox, any status)",
+                span(first, last),
+                if cards == 1 { "card" } else { "cards" },
+                if matching == 1 { "alert" } else { "alerts" }
             ),
-            Lang::Ko => format!("알림 {shown}건, 우선순위 순 (알림함 전체 {total}건)"),
+            (Lang::Ko, _) if grouped => format!(
+                "카드 {cards}개 중 {} (조건에 맞는 알림 {matching}건), 우선순위 순 (알림함 전체 {total}건)",
+                span(first, last)
+            ),
+            (Lang::En, _) => format!(
+                "{} of {matching} matching {}, by priority ({total} in the inbox, any status)",
+                span(first, last),
+                if matching == 1 { "alert" } else { "alerts" }
+            ),
+            (Lang::Ko, _) => format!("조건에 맞는 알림 {matching}건 중 {}, 우선순위 순 (알림함 전체 {total}건)", span(first, last)),
         }}</p>
         <ExportMenu filter=export_filter/>
         {bulk}
-        {if alerts.is_empty() {
+        <p class="muted group-toggle">{if grouped {
+            view! { <a href=page_href(&filter_for_toggle, false, 1) data-testid="group-off">{t(lang, "One card per alert", "알림마다 카드 하나")}</a> }.into_any()
+        } else {
+            view! { <a href=page_href(&filter_for_toggle, true, 1) data-testid="group-on">{t(lang, "Group by country and period", "국가·기간별로 묶기")}</a> }.into_any()
+        }}</p>
+        {if groups.is_empty() {
             view! {
                 <section class="panel">
                     <p>{t(lang, "No alert matches these filters.", "조건에 맞는 알림이 없습니다.")}</p>
@@ -147,7 +181,10 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
         } else {
             view! {
                 <ol class="alert-list" data-testid="inbox">
-                    {alerts.into_iter().map(|r| {
+                    {groups.into_iter().map(|group| {
+                        let mut group = group.into_iter();
+                        let Some(r) = group.next() else { return ().into_any() };
+                        let related: Vec<AlertRecord> = group.collect();
                         let a = r.alert.clone();
                         let meta = format!(
                             "{} · {}{} · {} {} · {} {:.2}",
@@ -159,31 +196,144 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
                             t(lang, "priority", "우선순위"),
                             a.priority
                         );
+                        // A group's box picks every alert of it (their `version@fingerprint`s, space-separated).
+                        let pick_value = std::iter::once(&r)
+                            .chain(related.iter())
+                            .map(|x| format!("{}@{}", x.version, x.alert.fingerprint))
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        let signals = related.len() + 1;
+                        let pick_label = if related.is_empty() {
+                            format!("{} {}", t(lang, "Select", "선택"), a.title.get(lang))
+                        } else {
+                            match lang {
+                                Lang::En => format!("Select all {signals} alerts of {}", a.title.get(lang)),
+                                Lang::Ko => format!("{}의 알림 {signals}건 모두 선택", a.title.get(lang)),
+                            }
+                        };
+                        let group_list = (!related.is_empty()).then(|| {
+                            let summary = match lang {
+                                Lang::En => format!("{signals} signals for {} {}", a.entity_label(lang, &region_codes), a.period),
+                                Lang::Ko => format!("{} {} 신호 {signals}건", a.entity_label(lang, &region_codes), a.period),
+                            };
+                            view! {
+                                <details class="group-signals" data-testid="group-signals">
+                                    <summary>{summary}</summary>
+                                    <ul>
+                                        {std::iter::once(r.clone()).chain(related.iter().cloned()).map(|x| view! {
+                                            <li data-fingerprint=x.alert.fingerprint.clone()>
+                                                {can_pick.then(|| view! {
+                                                    <input type="checkbox" name="pick" form="bulk"
+                                                        value=format!("{}@{}", x.version, x.alert.fingerprint)
+                                                        aria-label=format!("{} {}", t(lang, "Select", "선택"), x.alert.title.get(lang))/>
+                                                })}
+                                                <SeverityBadge severity=x.alert.severity/>
+                                                <StatusBadge status=x.status/>
+                                                " "
+                                                <a href=alert_href(&x.alert.fingerprint)>{x.alert.title.get(lang).to_string()}</a>
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                </details>
+                            }
+                        });
+                        let class = if related.is_empty() { "alert-card" } else { "alert-card alert-group" };
                         view! {
-                            <li class="alert-card" data-fingerprint=a.fingerprint.clone()>
+                            <li class=class data-fingerprint=a.fingerprint.clone() data-signals=signals.to_string()>
                                 <div class="alert-head">
                                     {can_pick.then(|| view! {
                                         <input type="checkbox" name="pick" form="bulk"
-                                            value=format!("{}@{}", r.version, a.fingerprint)
-                                            aria-label=format!("{} {}", t(lang, "Select", "선택"), a.title.get(lang))/>
+                                            value=pick_value aria-label=pick_label/>
                                     })}
                                     <SeverityBadge severity=a.severity/>
                                     <StatusBadge status=r.status/>
-                                    {a.data_issue.then(|| view! {
+                                    {r.is_data_issue().then(|| view! {
                                         <span class="badge data-issue">{t(lang, "Data issue", "데이터 문제")}</span>
                                     })}
+                                    {r.figure_withdrawn_at.is_some().then(|| view! {
+                                        <span class="badge data-issue">{AlertRecord::figure_withdrawn_label().get(lang).to_string()}</span>
+                                    })}
                                     <a class="alert-title" href=alert_href(&a.fingerprint)>{a.title.get(lang).to_string()}</a>
+                                    {(!related.is_empty()).then(|| view! {
+                                        <span class="badge group-count" data-testid="group-count">{match lang {
+                                            Lang::En => format!("+{} related", signals - 1),
+                                            Lang::Ko => format!("관련 {}건 더", signals - 1),
+                                        }}</span>
+                                    })}
                                 </div>
                                 <p class="alert-meta muted">{meta}</p>
+                                {group_list}
                                 <WorkLine record=r.clone() now/>
                                 <FirstAction record=r/>
                             </li>
-                        }
+                        }.into_any()
                     }).collect_view()}
                 </ol>
             }.into_any()
         }}
+        {pager}
     }
+}
+
+/// Where a page's alerts are among all: `51–100`, or `7` for one.
+fn span(first: usize, last: usize) -> String {
+    if first == last {
+        first.to_string()
+    } else {
+        format!("{first}–{last}")
+    }
+}
+
+/// The link to page `page` of the inbox with `filter` (the other parameters kept), grouped or
+/// not (`group=entity`, `group=none`: said only when not the default).
+fn page_href(filter: &InboxFilter, grouped: bool, page: usize) -> String {
+    let mut params: Vec<String> = filter
+        .params()
+        .into_iter()
+        .map(|(k, v)| format!("{k}={}", crate::components::links::encode(&v)))
+        .collect();
+    if grouped != crate::api::alerts::GROUP_BY_DEFAULT {
+        params.push(format!("group={}", if grouped { "entity" } else { "none" }));
+    }
+    if page > 1 {
+        params.push(format!("page={page}"));
+    }
+    if params.is_empty() {
+        "/alerts".to_string()
+    } else {
+        format!("/alerts?{}", params.join("&"))
+    }
+}
+
+/// Previous and next pages of the inbox, and where this one is: plain links, so they work
+/// without JavaScript and the position stays in the URL.
+#[component]
+fn Pager(
+    filter: InboxFilter,
+    grouped: bool,
+    page: usize,
+    cards: usize,
+    page_size: usize,
+) -> impl IntoView {
+    let lang = use_lang();
+    let pages = cards.div_ceil(page_size.max(1)).max(1);
+    let page = page.max(1);
+    (pages > 1 || page > 1).then(|| {
+        let prev = (page > 1).then(|| page_href(&filter, grouped, (page - 1).min(pages)));
+        let next = (page < pages).then(|| page_href(&filter, grouped, page + 1));
+        let first = (page > 2).then(|| page_href(&filter, grouped, 1));
+        view! {
+            <nav class="pager" aria-label=t(lang, "Pages of alerts", "알림 페이지") data-testid="pager">
+                {first.map(|href| view! { <a href=href data-testid="page-first">{t(lang, "« First", "« 처음")}</a> })}
+                {prev.map(|href| view! { <a href=href rel="prev" data-testid="page-prev">{t(lang, "‹ Previous", "‹ 이전")}</a> })}
+                <span data-testid="page-position">{match lang {
+                    Lang::En => format!("Page {page} of {pages}"),
+                    Lang::Ko => format!("{pages}쪽 중 {page}쪽"),
+                }}</span>
+                {next.map(|href| view! { <a href=href rel="next" data-testid="page-next">{t(lang, "Next ›", "다음 ›")}</a> })}
+            </nav>
+        }
+    })
 }
 
 /// Export the action list of the current filter: plain links (a `<details>` menu, so it opens
@@ -316,10 +466,10 @@ fn BulkBar(csrf: String, filter: crate::model::alerts::InboxFilter, shown: usize
             <label for="bulk-snooze">{t(lang, "Snooze", "보류")}</label>
             <select id="bulk-snooze" name="snooze">
                 <option value="next_load">{t(lang, "until the next load", "다음 적재까지")}</option>
-                <option value="until">{t(lang, "until the time below (UTC)", "아래 시각까지(UTC)")}</option>
+                <option value="until">{format!("{} ({})", t(lang, "until the time below", "아래 시각까지"), crate::auth::reader_zone().name())}</option>
                 <option value="worse">{t(lang, "until X % worse", "X% 악화될 때까지")}</option>
             </select>
-            <input type="datetime-local" name="until" aria-label=t(lang, "Snooze until (UTC)", "보류 종료 시각(UTC)")/>
+            <input type="datetime-local" name="until" aria-label=format!("{} ({})", t(lang, "Snooze until", "보류 종료 시각"), crate::auth::reader_zone().name())/>
             <input type="number" name="pct" min="0.1" max="1000" step="0.1" value="10" aria-label=t(lang, "Percent worse", "악화 비율(%)")/>
             <label for="bulk-note">{t(lang, "Note", "메모")}</label>
             <input type="text" id="bulk-note" name="note" maxlength="4096"/>

@@ -9,3 +9,4 @@ pub mod not_found;
 pub mod overview;
 pub mod pipeline;
 pub mod rules;
+pub mod settings;

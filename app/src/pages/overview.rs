@@ -6,6 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::overview::get_overview;
 use crate::components::alert_bits::{FirstAction, SeverityBadge};
+use crate::components::chart::{Bar, BarChart, ChartPoint, TrendChart};
 use crate::components::islands::SubmitOnChange;
 use crate::components::links::alert_href;
 use crate::components::links::CountryLink;
@@ -86,6 +87,67 @@ fn top_names(r: &display::overview::RegionTop5, lang: Lang) -> String {
         .join(", ")
 }
 
+/// World GDP over the years: complete years solid, partial (provisional) years dashed and named,
+/// with the figures in a table for screen readers (the picture is one image to them).
+fn world_chart(lang: Lang, series: &[(i32, f64)], partial: &[i32], run_id: &str) -> AnyView {
+    let format = display::Format::UsdBillions;
+    let points: Vec<ChartPoint> = series
+        .iter()
+        .map(|&(year, value)| {
+            let provisional = partial.contains(&year);
+            ChartPoint {
+                year,
+                value,
+                projection: provisional,
+                label: format!(
+                    "{year}: {}{} — World Bank WDI · {} {run_id}",
+                    display::value(format, value, lang),
+                    if provisional {
+                        t(lang, " (provisional)", " (잠정)")
+                    } else {
+                        ""
+                    },
+                    t(lang, "run", "실행"),
+                ),
+            }
+        })
+        .collect();
+    let title = t(
+        lang,
+        "World GDP (sum over countries), billions of US dollars",
+        "세계 GDP(국가 합계), 10억 달러",
+    )
+    .to_string();
+    let rows = points
+        .iter()
+        .rev()
+        .map(|p| {
+            view! {
+                <tr>
+                    <th scope="row">{p.year}</th>
+                    <td class="num">{display::value(format, p.value, lang)}</td>
+                    <td>{if p.projection { t(lang, "provisional", "잠정") } else { "" }}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <TrendChart id="world-chart" title points format provisional=true/>
+        <table class="visually-hidden" data-testid="world-series-table">
+            <caption>{t(lang, "World GDP by year, newest first", "연도별 세계 GDP, 최신 연도부터")}</caption>
+            <thead>
+                <tr>
+                    <th scope="col">{t(lang, "Year", "연도")}</th>
+                    <th scope="col">{t(lang, "World GDP", "세계 GDP")}</th>
+                    <th scope="col">{t(lang, "Status", "상태")}</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
 fn age(days: i64, lang: Lang) -> String {
     match (lang, days) {
         (Lang::En, 0) => "today".into(),
@@ -106,18 +168,44 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
                 years,
                 countries_with_data,
                 large_economies,
+                large_total,
                 region_top5,
+                regions_total,
                 world,
                 freshness,
                 provisional,
                 partial_years,
                 region_codes,
+                world_series,
             },
         age_days,
         alerts,
     } = data;
     let run_id = freshness.run_id;
-    let large_count = large_economies.len();
+    let large_count = large_total;
+    // The lists show their first rows; the rest are on explore, a page at a time.
+    let large_more = (large_total > large_economies.len()).then(|| {
+        let href = format!("/explore?year={year}&metric=gdp&min=100&sort=gdp&dir=desc");
+        view! {
+            <p class="more" data-testid="large-all">
+                <a href=href>{match lang {
+                    Lang::En => format!("All {large_total} countries on explore →"),
+                    Lang::Ko => format!("{large_total}개국 전체는 탐색에서 →"),
+                }}</a>
+            </p>
+        }
+    });
+    let regions_more = (regions_total > region_top5.len()).then(|| {
+        let href = format!("/explore?year={year}&metric=gdp&sort=region");
+        view! {
+            <p class="more" data-testid="regions-all">
+                <a href=href>{match lang {
+                    Lang::En => format!("All {regions_total} regions on explore →"),
+                    Lang::Ko => format!("{regions_total}개 지역 전체는 탐색에서 →"),
+                }}</a>
+            </p>
+        }
+    });
     let change = world.change_pct.map_or_else(
         || t(lang, "no previous year", "전년 자료 없음").to_string(),
         |c| display::change_pct(c, lang),
@@ -134,13 +222,32 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
             world.compared_countries
         ),
     };
-    let loaded_day = freshness
-        .loaded_at
-        .get(..10)
-        .unwrap_or_default()
-        .to_string();
+    // The reader's date of the load (stored in UTC).
+    let loaded_day = chrono::DateTime::parse_from_rfc3339(&freshness.loaded_at)
+        .map(|at| crate::components::alert_bits::day(&at.with_timezone(&chrono::Utc)))
+        .unwrap_or_else(|_| {
+            freshness
+                .loaded_at
+                .get(..10)
+                .unwrap_or_default()
+                .to_string()
+        });
     let loaded_age = age(age_days, lang);
     let top = alerts.top.clone();
+    let world_chart = world_chart(lang, &world_series, &partial_years, &run_id);
+    let region_bars: Vec<Bar> = region_top5
+        .iter()
+        .map(|r| Bar {
+            label: region_in(&region_codes, &r.region, lang).into_owned(),
+            value: r.average_usd,
+        })
+        .collect();
+    let region_chart_title = match lang {
+        Lang::En => {
+            format!("Average GDP of each region's top 5 economies, {year} (billions of US dollars)")
+        }
+        Lang::Ko => format!("지역별 상위 5개국 평균 GDP, {year}년 (10억 달러)"),
+    };
     // A partial period: shown when asked for, labelled, never ranked.
     let ranked = provisional.is_none();
     let provisional_note = provisional.map(|p| {
@@ -208,6 +315,20 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
             }}
         </section>
         <div class="grid">
+            <section class="panel" aria-labelledby="world-chart-heading" data-testid="world-series">
+                <h2 id="world-chart-heading">{t(lang, "World GDP over time", "연도별 세계 GDP")}</h2>
+                {world_chart}
+            </section>
+            <section class="panel" aria-labelledby="region-chart-heading">
+                <h2 id="region-chart-heading">{match lang {
+                    Lang::En => format!("Regions' top-5 averages ({year})"),
+                    Lang::Ko => format!("지역별 상위 5개국 평균 ({year})"),
+                }}</h2>
+                <BarChart id="region-chart" title=region_chart_title bars=region_bars format=display::Format::UsdBillions/>
+                <p class="muted">{t(lang, "The figures are in the table below.", "수치는 아래 표에 있습니다.")}</p>
+            </section>
+        </div>
+        <div class="grid">
             <section class="panel" aria-labelledby="large-title">
                 <h2 id="large-title">{match lang {
                     Lang::En => format!("Countries with GDP ≥ 100 B USD in {year}"),
@@ -243,6 +364,7 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
                     </tbody>
                 </table>
                 </div>
+                {large_more}
             </section>
             <section class="panel" aria-labelledby="region-title">
                 <h2 id="region-title">{match lang {
@@ -272,6 +394,7 @@ fn OverviewBody(data: OverviewData) -> impl IntoView {
                     </tbody>
                 </table>
                 </div>
+                {regions_more}
             </section>
         </div>
         <p class="provenance">

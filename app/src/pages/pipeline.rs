@@ -3,6 +3,7 @@
 //! their provenance.
 
 use display::grouped;
+use display::schedule::{self, JobView, TickView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -99,11 +100,9 @@ fn state_class(s: StageState) -> &'static str {
     }
 }
 
-/// `2026-11-25T12:24:29.222Z` → `2026-11-25 12:24:29 UTC`.
+/// `2026-11-25T12:24:29.222Z` → `2026-11-25 21:24 KST` (the reader's clock).
 fn short_time(ts: &str) -> String {
-    let t = ts.replace('T', " ");
-    let t = t.split('.').next().unwrap_or(&t).trim_end_matches('Z');
-    format!("{t} UTC")
+    crate::components::alert_bits::stored_minute(ts)
 }
 
 fn ms(ms: u64, lang: Lang) -> String {
@@ -121,6 +120,7 @@ fn PipelineBody(data: Pipeline) -> impl IntoView {
         selected,
         runs,
         snapshot,
+        schedule,
     } = data;
     let current_note = match (&current, lang) {
         (Some(r), Lang::En) => format!("Serving the snapshot of run {r}."),
@@ -138,6 +138,7 @@ fn PipelineBody(data: Pipeline) -> impl IntoView {
         .cloned();
     view! {
         <p class="current-snapshot" data-testid="current-snapshot">{current_note}</p>
+        <ScheduleSection jobs=schedule/>
         <RunsTable runs=runs current=current.clone() selected=selected.clone()/>
         {selected_run.map(|run| view! { <RunDetail run current=current.clone()/> })}
         {match snapshot {
@@ -149,6 +150,71 @@ fn PipelineBody(data: Pipeline) -> impl IntoView {
                 </section>
             }.into_any(),
         }}
+    }
+    .into_any()
+}
+
+/// The scheduled jobs: each with its last ticks (why each ran or not) and the next one, times
+/// in the job's zone, named.
+#[component]
+fn ScheduleSection(jobs: Vec<JobView>) -> impl IntoView {
+    let lang = use_lang();
+    let label = move |key| schedule::label(lang, key);
+    if jobs.is_empty() {
+        return view! {
+            <section class="panel" aria-labelledby="schedule-title" data-testid="schedule">
+                <h2 id="schedule-title">{label("title")}</h2>
+                <p class="muted">{label("empty")}</p>
+            </section>
+        }
+        .into_any();
+    }
+    view! {
+        <section class="panel" aria-labelledby="schedule-title" data-testid="schedule">
+            <h2 id="schedule-title">{label("title")}</h2>
+            <div class="table-scroll" tabindex="0" role="region" aria-labelledby="schedule-title">
+                <table class="data">
+                    <thead>
+                        <tr>
+                            <th scope="col">{label("job")}</th>
+                            <th scope="col">{label("when")}</th>
+                            <th scope="col">{label("last")}</th>
+                            <th scope="col">{label("next")}</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {jobs.into_iter().map(|job| {
+                            let kind = label(if job.kind == "digest" { "kind_digest" } else { "kind_pipeline" });
+                            let last = job.recent.first().cloned();
+                            let earlier: Vec<TickView> = job.recent.iter().skip(1).cloned().collect();
+                            view! {
+                                <tr data-job=job.id.clone()>
+                                    <th scope="row">{job.id.clone()} " " <span class="badge">{kind}</span></th>
+                                    <td><code>{job.cron.clone()}</code> " " {job.zone.clone()}</td>
+                                    <td data-testid="schedule-last">
+                                        {match last {
+                                            Some(tick) => view! {
+                                                <span class="tick-when">{tick.scheduled_at.clone()}</span> ": "
+                                                <span class=format!("tick tick-{}", tick.status.as_str())>{schedule::tick_text(lang, &tick)}</span>
+                                            }.into_any(),
+                                            None => view! { <span class="muted">{label("none")}</span> }.into_any(),
+                                        }}
+                                        {(!earlier.is_empty()).then(|| view! {
+                                            <ul class="earlier-ticks">
+                                                {earlier.into_iter().map(|tick| view! {
+                                                    <li>{tick.scheduled_at.clone()} ": " {schedule::tick_text(lang, &tick)}</li>
+                                                }).collect_view()}
+                                            </ul>
+                                        })}
+                                    </td>
+                                    <td data-testid="schedule-next">{job.next_at.clone().unwrap_or_else(|| "—".into())}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
     }
     .into_any()
 }
@@ -248,7 +314,7 @@ fn RunDetail(run: RunSummary, current: Option<String>) -> impl IntoView {
             <h2 id="run-title">{title}{is_current.then(|| t(lang, " (serving)", " (제공 중)"))}</h2>
             <div class="table-scroll" tabindex="0" role="region" aria-label=t(lang, "Stage timings", "단계별 시간")>
                 <table class="data" data-testid="stages">
-                    <caption>{t(lang, "Stages: start, end and duration (UTC)", "단계: 시작, 종료, 소요 시간 (UTC)")}</caption>
+                    <caption>{t(lang, "Stages: start, end and duration", "단계: 시작, 종료, 소요 시간")}</caption>
                     <thead>
                         <tr>
                             <th scope="col">{t(lang, "Stage", "단계")}</th>
@@ -431,7 +497,7 @@ fn SourcesSection(sources: Vec<SourceProvenance>) -> impl IntoView {
                         <th scope="col">{t(lang, "Publisher and licence", "발행처와 라이선스")}</th>
                         <th scope="col">{t(lang, "Edition", "판")}</th>
                         <th scope="col">{t(lang, "Read from", "읽은 곳")}</th>
-                        <th scope="col">{t(lang, "Fetched (UTC)", "가져온 시각 (UTC)")}</th>
+                        <th scope="col">{t(lang, "Fetched", "가져온 시각")}</th>
                         <th scope="col">{t(lang, "Size and SHA-256", "크기와 SHA-256")}</th>
                     </tr></thead>
                     <tbody>

@@ -19,6 +19,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use display::names::RegionCodes;
 use display::{Lang, Text};
 use serde::Serialize;
 
@@ -112,6 +113,9 @@ pub struct Options {
     pub base_url: String,
     /// When the export is made: overdue flags and the About block use it.
     pub now: DateTime<Utc>,
+    /// The reader's time zone, for the columns people read (`snoozed_until_local`); the
+    /// machine columns stay UTC.
+    pub zone: display::time::Zone,
 }
 
 /// One source of the snapshot, as the About block shows it.
@@ -145,6 +149,10 @@ pub struct About {
     /// `None` when no snapshot is published yet.
     pub snapshot: Option<SnapshotAbout>,
     pub sources: Vec<SourceAbout>,
+    /// The snapshot's region names → UN M49 codes: regions in the export's language, and
+    /// their codes in their own column (empty before any load: regions as stored, no codes).
+    #[serde(skip)]
+    pub region_codes: RegionCodes,
 }
 
 impl About {
@@ -160,8 +168,8 @@ impl About {
         let served = snapshots
             .current()
             .map_err(|e| ExportError::Snapshot(e.to_string()))?;
-        let (snapshot, sources) = match served {
-            None => (None, Vec::new()),
+        let (snapshot, sources, region_codes) = match served {
+            None => (None, Vec::new(), RegionCodes::new()),
             Some(_) => {
                 let (_, conn) = snapshots
                     .open_current()
@@ -180,12 +188,15 @@ impl About {
                         sha256: p.sha256,
                     })
                     .collect();
+                let region_codes = crate::query::queries::region_codes(&conn)
+                    .map_err(|e| ExportError::Snapshot(e.to_string()))?;
                 (
                     Some(SnapshotAbout {
                         run_id: fresh.run_id,
                         loaded_at: fresh.loaded_at,
                     }),
                     sources,
+                    region_codes,
                 )
             }
         };
@@ -200,6 +211,7 @@ impl About {
             lang: opts.lang,
             snapshot,
             sources,
+            region_codes,
         })
     }
 }
@@ -284,6 +296,14 @@ pub const COLUMNS: &[(&str, &str, &str)] = &[
     ("run_id", "Run", "실행"),
     ("source_sha256", "Source file SHA-256", "원본 파일 SHA-256"),
     ("link", "Link", "링크"),
+    ("severity_code", "Severity code", "심각도 코드"),
+    ("status_code", "Status code", "상태 코드"),
+    ("region_code", "Region code (UN M49)", "지역 코드(UN M49)"),
+    (
+        "snoozed_until_local",
+        "Snoozed until (your time)",
+        "보류 종료(내 시각)",
+    ),
 ];
 
 /// The columns of the audit trail.
@@ -332,7 +352,12 @@ pub fn alert_link(base_url: &str, fingerprint: &str) -> String {
 
 /// The rows of one alert: one per recommended action (one with an empty action when it has
 /// none, so no alert is lost).
-pub fn rows_of(record: &AlertRecord, last_comment: Option<&str>, opts: &Options) -> Vec<Vec<Cell>> {
+pub fn rows_of(
+    record: &AlertRecord,
+    last_comment: Option<&str>,
+    regions: &RegionCodes,
+    opts: &Options,
+) -> Vec<Vec<Cell>> {
     let a = &record.alert;
     let lang = opts.lang;
     let text = |s: &str| Cell::text(s);
@@ -352,6 +377,10 @@ pub fn rows_of(record: &AlertRecord, last_comment: Option<&str>, opts: &Options)
         }
         _ => Cell::Empty,
     };
+    let snoozed_local = match (&snoozed, record.snoozed_until) {
+        (Cell::Time(_), Some(at)) => Cell::text(&opts.zone.minute(&at)),
+        _ => Cell::Empty,
+    };
     let link = alert_link(&opts.base_url, &a.fingerprint);
     let n = a.actions.len().max(1);
     (0..n)
@@ -364,13 +393,18 @@ pub fn rows_of(record: &AlertRecord, last_comment: Option<&str>, opts: &Options)
             vec![
                 text(&a.fingerprint),
                 Cell::Number(a.priority),
-                text(a.severity.as_str()),
-                text(record.status.as_str()),
+                text(a.severity.label().get(lang)),
+                text(record.status.label().get(lang)),
                 text(&a.rule_id),
                 text(a.rule_name.get(lang)),
                 text(&a.entity),
-                text(&a.entity_name),
-                opt_text(a.region.as_deref()),
+                text(&display::names::country(&a.entity, &a.entity_name, lang)),
+                opt_text(
+                    a.region
+                        .as_deref()
+                        .map(|r| display::names::region_in(regions, r, lang))
+                        .as_deref(),
+                ),
                 text(&a.period),
                 text(a.title.get(lang)),
                 if action.is_some() {
@@ -389,12 +423,21 @@ pub fn rows_of(record: &AlertRecord, last_comment: Option<&str>, opts: &Options)
                 value("value"),
                 value("previous"),
                 value("change_pct"),
-                Cell::Bool(a.data_issue),
+                Cell::Bool(record.is_data_issue()),
                 opt_text(source.map(|s| s.source_id.as_str())),
                 opt_text(source.map(|s| s.edition.as_str())),
                 text(&a.evidence.run_id),
                 opt_text(source.map(|s| s.sha256.as_str())),
                 Cell::Link(link.clone()),
+                text(a.severity.as_str()),
+                text(record.status.as_str()),
+                opt_text(
+                    a.region
+                        .as_deref()
+                        .and_then(|r| regions.get(r))
+                        .map(String::as_str),
+                ),
+                snoozed_local.clone(),
             ]
         })
         .collect()
@@ -439,7 +482,7 @@ pub fn export(
             out.flush()?;
             Ok(summary)
         }
-        Format::Csv => write_csv(store, filter, opts, out),
+        Format::Csv => write_csv(store, filter, &about.region_codes, opts, out),
         Format::Json | Format::Ndjson => write_json(store, filter, about, opts, out),
     }
 }
@@ -473,12 +516,13 @@ pub fn export_xlsx_with_limit(
 fn walk(
     store: &AlertStore,
     filter: &AlertFilter,
+    regions: &RegionCodes,
     opts: &Options,
     mut each: impl FnMut(&AlertRecord, Vec<Vec<Cell>>) -> Result<(), ExportError>,
 ) -> Result<(), ExportError> {
     store.scan(filter, |record| {
         let comment = store.last_comment(&record.alert.fingerprint)?;
-        let rows = rows_of(&record, comment.as_deref(), opts);
+        let rows = rows_of(&record, comment.as_deref(), regions, opts);
         each(&record, rows)
     })
 }
@@ -486,6 +530,7 @@ fn walk(
 fn write_csv(
     store: &AlertStore,
     filter: &AlertFilter,
+    regions: &RegionCodes,
     opts: &Options,
     out: impl Write,
 ) -> Result<Summary, ExportError> {
@@ -494,7 +539,7 @@ fn write_csv(
         sink.buf.extend_from_slice("\u{feff}".as_bytes());
     }
     let mut summary = Summary::default();
-    fast_csv::write_rows(store, filter, opts, &mut sink, &mut summary)?;
+    fast_csv::write_rows(store, filter, regions, opts, &mut sink, &mut summary)?;
     if opts.history {
         // The audit trail follows as a second table after one empty line, with its own header.
         fast_csv::write_history(store, filter, &mut sink, &mut summary)?;
@@ -528,7 +573,7 @@ fn write_json(
         serde_json::to_writer(&mut w, about).map_err(std::io::Error::from)?;
         w.write_all(b",\"items\":[")?;
     }
-    walk(store, filter, opts, |_, rows| {
+    walk(store, filter, &about.region_codes, opts, |_, rows| {
         summary.alerts += 1;
         for row in rows {
             if !lines && summary.rows > 0 {

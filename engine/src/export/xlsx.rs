@@ -175,7 +175,7 @@ pub(super) fn write(
     let mut summary = Summary::default();
     let mut links = 0u64;
     let mut history_links = 0u64;
-    walk(store, filter, opts, |record, rows| {
+    walk(store, filter, &about.region_codes, opts, |record, rows| {
         summary.alerts += 1;
         for row in rows {
             if summary.rows >= max_rows {

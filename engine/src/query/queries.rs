@@ -8,6 +8,9 @@ pub const LARGE_ECONOMY_USD: f64 = 100e9;
 
 /// How many of the largest economies of a region are averaged.
 pub const REGION_TOP_N: usize = 5;
+/// Rows the overview's lists show at most (the ≥ 100 B list, the regions); "all N" leads to
+/// explore for the rest, so the page never grows with the data.
+pub const OVERVIEW_TOP_ROWS: usize = 100;
 
 pub use display::names::RegionCodes;
 pub use display::overview::{CountryGdp, Freshness, Overview, RegionTop5, WorldGdp};
@@ -91,21 +94,30 @@ pub fn overview(conn: &Connection, year: Option<i32>) -> Result<Overview, QueryE
         |r| r.get(0),
     )?;
 
+    let large_total: i64 = conn.query_row(
+        "SELECT count(*) FROM gdp WHERE year = ? AND NOT is_aggregate AND gdp_usd >= ?",
+        params![year, LARGE_ECONOMY_USD],
+        |r| r.get(0),
+    )?;
     let mut stmt = conn.prepare(
         "SELECT g.code, c.name, c.region, g.gdp_usd
          FROM gdp g JOIN countries c USING (code)
          WHERE g.year = ? AND NOT g.is_aggregate AND g.gdp_usd >= ?
-         ORDER BY g.gdp_usd DESC, g.code",
+         ORDER BY g.gdp_usd DESC, g.code
+         LIMIT ?",
     )?;
     let large_economies = stmt
-        .query_map(params![year, LARGE_ECONOMY_USD], |r| {
-            Ok(CountryGdp {
-                code: r.get(0)?,
-                name: r.get(1)?,
-                region: r.get(2)?,
-                gdp_usd: r.get(3)?,
-            })
-        })?
+        .query_map(
+            params![year, LARGE_ECONOMY_USD, OVERVIEW_TOP_ROWS as i64],
+            |r| {
+                Ok(CountryGdp {
+                    code: r.get(0)?,
+                    name: r.get(1)?,
+                    region: r.get(2)?,
+                    gdp_usd: r.get(3)?,
+                })
+            },
+        )?
         .collect::<Result<Vec<_>, _>>()?;
 
     let mut stmt = conn.prepare(
@@ -136,14 +148,28 @@ pub fn overview(conn: &Connection, year: Option<i32>) -> Result<Overview, QueryE
         year,
         years,
         countries_with_data: usize::try_from(countries_with_data).unwrap_or(0),
+        large_total: usize::try_from(large_total).unwrap_or(0),
         large_economies,
-        region_top5,
+        regions_total: region_top5.len(),
+        region_top5: region_top5.into_iter().take(OVERVIEW_TOP_ROWS).collect(),
         world: world_gdp(conn, year)?,
         freshness: freshness(conn)?,
         provisional,
         partial_years,
         region_codes: region_codes(conn)?,
+        world_series: world_series(conn)?,
     })
+}
+
+/// World GDP (countries only, never aggregates) of every year with data, oldest first.
+pub fn world_series(conn: &Connection) -> Result<Vec<(i32, f64)>, QueryError> {
+    let mut stmt = conn.prepare(
+        "SELECT year, sum(gdp_usd) FROM gdp
+         WHERE NOT is_aggregate AND gdp_usd IS NOT NULL
+         GROUP BY year ORDER BY year",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 /// A snapshot's region and sub-region names → UN M49 codes. Empty for snapshots loaded before

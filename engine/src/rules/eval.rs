@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::alert::{fingerprint, priority, Action, Alert, Evidence, Point, Vars};
 use super::config::{Rule, Rules};
+pub use super::facts::WithdrawnFigure;
 use super::facts::{read_snapshot, PipelineFacts, SnapshotFacts};
 use super::findings::{rule_periods, series_of};
 use super::kinds::{Grouped, Partial, Reads, Render, System, SystemFinding};
@@ -34,6 +35,9 @@ pub struct Evaluation {
     /// a newer period appearing never clears the alerts of an earlier one. Rules absent here
     /// (pipeline, data quality, rules no longer in the file) may clear any of their alerts.
     pub evaluated_periods: BTreeMap<String, std::collections::BTreeSet<String>>,
+    /// Figures withdrawn by their publisher since the previous run: an alert about one of them
+    /// that stops firing did not recover, and is not resolved by the merge.
+    pub withdrawn: std::collections::BTreeSet<WithdrawnFigure>,
 }
 
 impl Evaluation {
@@ -104,12 +108,39 @@ pub fn evaluate_from(
                 evaluated_periods.entry(rule.id.clone()).or_default();
                 if snapshot.has_revisions {
                     let found = rule_findings_from(conn, metrics, rule, Periods::All, source)?;
-                    let rendered: Vec<Alert> = found
-                        .par_iter()
-                        .map(|f| {
-                            render_finding(rules, rule, metrics, metric, f, &snapshot, Vec::new())
-                        })
-                        .collect();
+                    let rendered: Vec<Alert> = if kind.one_alert_per_entity() {
+                        per_entity(&found)
+                            .par_iter()
+                            .map(|(f, batch)| {
+                                render_finding(
+                                    rules,
+                                    rule,
+                                    metrics,
+                                    metric,
+                                    f,
+                                    &snapshot,
+                                    Vec::new(),
+                                    Some(batch),
+                                )
+                            })
+                            .collect()
+                    } else {
+                        found
+                            .par_iter()
+                            .map(|f| {
+                                render_finding(
+                                    rules,
+                                    rule,
+                                    metrics,
+                                    metric,
+                                    f,
+                                    &snapshot,
+                                    Vec::new(),
+                                    None,
+                                )
+                            })
+                            .collect()
+                    };
                     alerts.extend(rendered);
                 }
             }
@@ -174,6 +205,7 @@ pub fn evaluate_from(
         alerts,
         per_rule,
         evaluated_periods,
+        withdrawn: snapshot.withdrawn,
     })
 }
 
@@ -210,6 +242,7 @@ fn evaluate_at(
                     .get(&f.entity)
                     .cloned()
                     .unwrap_or_else(|| points_of(rule, f)),
+                None,
             )
         })
         .collect())
@@ -339,6 +372,57 @@ pub fn backtest(
 
 /// The points a finding compared: the previous period's and its own (a revision compares
 /// editions, not periods, so its values are in the evidence's `values`).
+/// The periods one change between runs touched for one entity
+/// ([`super::kinds::RuleKind::one_alert_per_entity`]).
+#[derive(Debug, Clone, PartialEq)]
+struct Batch {
+    /// The periods as people read them: `2023–2025`, `2019, 2023–2025`.
+    periods: String,
+    /// Each period's change in %, oldest first.
+    changes: Vec<(i32, f64)>,
+}
+
+/// The findings of each entity as one batch, represented by its largest change (the figures
+/// the title quotes). Findings arrive ordered by entity and period.
+fn per_entity(found: &[Finding]) -> Vec<(&Finding, Batch)> {
+    let mut out: Vec<(&Finding, Batch)> = Vec::new();
+    for group in found.chunk_by(|a, b| a.entity == b.entity) {
+        let size = |f: &Finding| f.extra[0].map_or(0.0, f64::abs);
+        let largest = group
+            .iter()
+            .max_by(|a, b| size(a).total_cmp(&size(b)).then(b.period.cmp(&a.period)))
+            .expect("chunks are never empty");
+        let mut periods: Vec<i32> = group.iter().map(|f| f.period).collect();
+        periods.sort_unstable();
+        periods.dedup();
+        let changes = group
+            .iter()
+            .filter_map(|f| f.extra[0].filter(|v| v.is_finite()).map(|v| (f.period, v)))
+            .collect();
+        out.push((
+            largest,
+            Batch {
+                periods: period_ranges(&periods),
+                changes,
+            },
+        ));
+    }
+    out
+}
+
+/// Sorted periods as runs: `[2019, 2023, 2024, 2025]` → `2019, 2023–2025`.
+fn period_ranges(periods: &[i32]) -> String {
+    let mut parts = Vec::new();
+    for run in periods.chunk_by(|a, b| b - a == 1) {
+        match run {
+            [one] => parts.push(one.to_string()),
+            [first, .., last] => parts.push(format!("{first}–{last}")),
+            [] => {}
+        }
+    }
+    parts.join(", ")
+}
+
 fn points_of(rule: &Rule, f: &Finding) -> Vec<Point> {
     if !rule.kind.get().compares_periods() {
         return Vec::new();
@@ -383,6 +467,7 @@ fn entity_name(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render_finding(
     rules: &Rules,
     rule: &Rule,
@@ -391,6 +476,7 @@ fn render_finding(
     f: &Finding,
     snapshot: &SnapshotFacts,
     series: Vec<Point>,
+    batch: Option<&Batch>,
 ) -> Alert {
     let format = metric.format;
     let (entity_name, region, name_text) = entity_name(metric.scope, f, &snapshot.region_codes);
@@ -437,7 +523,21 @@ fn render_finding(
             &mut values,
         ),
     );
-    let period = f.period.to_string();
+    // A batch names every period it touched; its alert is the entity's, whatever the years.
+    let (period, fingerprint) = match batch {
+        Some(b) => {
+            vars.same("period", &b.periods);
+            for (p, pct) in &b.changes {
+                values.insert(format!("revised_pct_{p}"), *pct);
+            }
+            (b.periods.clone(), format!("{}:{}", rule.id, f.entity))
+        }
+        None => {
+            let period = f.period.to_string();
+            let fingerprint = fingerprint(&rule.id, &f.entity, &period);
+            (period, fingerprint)
+        }
+    };
     let title = vars.fill(&rule.title);
     let explanation = vars.fill(rule.explain.as_ref().unwrap_or(&kind.explanation()));
     let actions = actions(rules, rule, &vars, region.as_deref());
@@ -469,7 +569,7 @@ fn render_finding(
         )
     });
     Alert {
-        fingerprint: fingerprint(&rule.id, &f.entity, &period),
+        fingerprint,
         rule_id: rule.id.clone(),
         rule_name: rule.name.clone(),
         kind: rule.kind.name().into(),
@@ -553,5 +653,54 @@ fn system_alert(rules: &Rules, rule: &Rule, snapshot: &SnapshotFacts, f: SystemF
         actions: actions(rules, rule, &f.vars, None),
         data_issue: kind.data_issue(),
         auto_resolve: rule.auto_resolve,
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+
+    fn finding(entity: &str, period: i32, pct: f64) -> Finding {
+        Finding {
+            entity: entity.into(),
+            name: None,
+            region: None,
+            period,
+            value: Some(1.0),
+            prev_period: Some(period),
+            prev_value: Some(1.0),
+            extra: [Some(pct), None, None],
+            share: None,
+            source_id: None,
+            is_projection: false,
+            rejected_inputs: 0,
+            reject_reason: None,
+        }
+    }
+
+    #[test]
+    fn periods_read_as_runs() {
+        assert_eq!(period_ranges(&[2025]), "2025");
+        assert_eq!(period_ranges(&[2023, 2024, 2025]), "2023–2025");
+        assert_eq!(period_ranges(&[2019, 2023, 2024, 2025]), "2019, 2023–2025");
+        assert_eq!(period_ranges(&[2019, 2021]), "2019, 2021");
+        assert_eq!(period_ranges(&[]), "");
+    }
+
+    #[test]
+    fn one_batch_per_entity_quoting_its_largest_change() {
+        let found = vec![
+            finding("AUS", 2023, 1.5),
+            finding("AUS", 2024, -4.0),
+            finding("AUS", 2025, 2.0),
+            finding("KOR", 2025, -6.2),
+        ];
+        let batches = per_entity(&found);
+        assert_eq!(batches.len(), 2);
+        let (aus, batch) = &batches[0];
+        assert_eq!((aus.entity.as_str(), aus.period), ("AUS", 2024));
+        assert_eq!(batch.periods, "2023–2025");
+        assert_eq!(batch.changes, vec![(2023, 1.5), (2024, -4.0), (2025, 2.0)]);
+        assert_eq!(batches[1].1.periods, "2025");
     }
 }

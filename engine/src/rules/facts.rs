@@ -1,7 +1,7 @@
 //! What rules look at besides a metric's rows: the snapshot's run, sources and revisions, and the
 //! runs that failed after it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -67,6 +67,16 @@ pub struct SnapshotFacts {
     pub has_revisions: bool,
     /// Region names → UN M49 codes: Korean text names regions by code.
     pub region_codes: display::names::RegionCodes,
+    /// Figures the previous run had and this one has not (the publisher withdrew them).
+    pub withdrawn: BTreeSet<WithdrawnFigure>,
+}
+
+/// A figure the publisher withdrew: its source, entity and period, as alerts name them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WithdrawnFigure {
+    pub source_id: String,
+    pub entity: String,
+    pub period: String,
 }
 
 pub fn read_snapshot(conn: &Connection) -> Result<SnapshotFacts, duckdb::Error> {
@@ -107,12 +117,28 @@ pub fn read_snapshot(conn: &Connection) -> Result<SnapshotFacts, duckdb::Error> 
     } else {
         None
     };
+    let withdrawn = if has_revisions {
+        let mut stmt = conn.prepare(
+            "SELECT source_id, code, CAST(year AS VARCHAR) FROM revisions WHERE kind = 'withdrawn'",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(WithdrawnFigure {
+                source_id: r.get(0)?,
+                entity: r.get(1)?,
+                period: r.get(2)?,
+            })
+        })?;
+        rows.collect::<Result<_, _>>()?
+    } else {
+        BTreeSet::new()
+    };
     Ok(SnapshotFacts {
         run_id,
         loaded_at,
         sources,
         revised_from,
         has_revisions,
+        withdrawn,
         region_codes: crate::query::queries::region_codes(conn)?,
     })
 }

@@ -1,14 +1,18 @@
 //! The state people create, kept apart from the replaceable snapshots: alerts with their
-//! lifecycle and audit trail, the people who sign in, their sessions and API tokens.
+//! lifecycle and audit trail, the people who sign in, their sessions and API tokens, and the
+//! scheduler's ticks.
 
 pub mod alerts;
 pub mod first_admin;
 mod sqlite;
+pub mod ticks;
 pub mod tokens;
 pub mod users;
 
+pub use sqlite::OpenError;
+
 pub use alerts::{
-    Act, ActError, Acted, ActionKind, AlertFilter, AlertRecord, AlertStore, DismissReason,
-    InputError, MergeSummary, RawAlert, SnoozeCondition, SnoozeRequest, StateError, StateWatch,
-    Status,
+    Act, ActError, Acted, ActionKind, AlertFilter, AlertGroup, AlertPage, AlertRecord, AlertStore,
+    DismissReason, FacetColumn, FacetCount, InputError, Keyset, MergeSummary, RawAlert,
+    SnoozeCondition, SnoozeRequest, StateError, StateWatch, Status,
 };

@@ -5,13 +5,16 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-/// Why a state file did not open.
-pub(crate) enum OpenError {
+/// Why a state file (alerts, users) did not open: one type for every store.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
     /// Its folder could not be created, or the file's permissions set.
+    #[error("creating {path}: {source}")]
     Folder {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("opening {path}: {source}")]
     Sqlite {
         path: PathBuf,
         source: rusqlite::Error,

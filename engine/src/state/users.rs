@@ -55,6 +55,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at TEXT NOT NULL,
     expires_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS user_settings (
+    user_name TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,
+    timezone TEXT
+);
 CREATE TABLE IF NOT EXISTS sign_in_failures (
     name TEXT PRIMARY KEY,
     failures INTEGER NOT NULL,
@@ -122,6 +126,8 @@ pub enum UserError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("user store: {0}")]
+    Open(#[from] crate::state::sqlite::OpenError),
     #[error("user store {path}: {message}")]
     Corrupt { path: PathBuf, message: String },
     #[error("`{0}` is not a valid user name: use 1–64 letters, digits, `.`, `_` or `-`")]
@@ -134,19 +140,6 @@ pub enum UserError {
     Random(String),
     #[error("hashing the password failed: {0}")]
     Hash(String),
-}
-
-impl From<crate::state::sqlite::OpenError> for UserError {
-    fn from(e: crate::state::sqlite::OpenError) -> Self {
-        match e {
-            crate::state::sqlite::OpenError::Folder { path, source } => {
-                UserError::Io { path, source }
-            }
-            crate::state::sqlite::OpenError::Sqlite { path, source } => {
-                UserError::Sqlite { path, source }
-            }
-        }
-    }
 }
 
 /// A person as the store knows them (never with the password hash).
@@ -164,6 +157,8 @@ pub struct SessionUser {
     pub role: Role,
     /// The token forms must send back with any change.
     pub csrf: String,
+    /// The time zone they chose (`None`: the dashboard's, `config/display.yml`).
+    pub timezone: Option<display::time::Zone>,
 }
 
 /// A new session: `token` goes into the cookie, and is never stored.
@@ -484,6 +479,7 @@ impl UserStore {
                 name: name.to_string(),
                 role,
                 csrf,
+                timezone: self.timezone(name)?,
             },
         }))
     }
@@ -498,24 +494,76 @@ impl UserStore {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<SessionUser>, UserError> {
-        let row: Option<(String, String, String)> = self
+        type Row = (String, String, String, Option<String>);
+        let row: Option<Row> = self
             .conn
             .query_row(
-                "SELECT s.user_name, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.user_name
+                "SELECT s.user_name, u.role, s.csrf, t.timezone FROM sessions s
+                 JOIN users u ON u.name = s.user_name
+                 LEFT JOIN user_settings t ON t.user_name = s.user_name
                  WHERE s.token_sha256 = ?1 AND s.expires_at > ?2",
                 params![sha256_hex(token.as_bytes()), timestamp(now)],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()
             .map_err(|e| self.sql_err(e))?;
-        row.map(|(name, role, csrf)| {
+        row.map(|(name, role, csrf, timezone)| {
             Ok(SessionUser {
-                name,
                 role: self.role_of(&role)?,
+                timezone: self.zone_of(&name, timezone.as_deref()),
+                name,
                 csrf,
             })
         })
         .transpose()
+    }
+
+    /// The stored zone name read; one the time zone database no longer knows is left out (the
+    /// person sees the dashboard's zone and may choose again).
+    fn zone_of(&self, name: &str, stored: Option<&str>) -> Option<display::time::Zone> {
+        let stored = stored?;
+        let zone = display::time::Zone::parse(stored);
+        if zone.is_none() {
+            tracing::warn!(
+                "{}: `{name}` chose the time zone `{stored}`, which is not known; showing the dashboard's",
+                self.path.display()
+            );
+        }
+        zone
+    }
+
+    /// The time zone `name` chose, if any.
+    pub fn timezone(&self, name: &str) -> Result<Option<display::time::Zone>, UserError> {
+        let stored: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT timezone FROM user_settings WHERE user_name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))?;
+        Ok(self.zone_of(name, stored.flatten().as_deref()))
+    }
+
+    /// Sets the time zone `name` reads times in (`None`: the dashboard's). Whether the person
+    /// exists.
+    pub fn set_timezone(
+        &self,
+        name: &str,
+        zone: Option<display::time::Zone>,
+    ) -> Result<bool, UserError> {
+        if self.user(name)?.is_none() {
+            return Ok(false);
+        }
+        self.conn
+            .execute(
+                "INSERT INTO user_settings (user_name, timezone) VALUES (?1, ?2)
+                 ON CONFLICT (user_name) DO UPDATE SET timezone = ?2",
+                params![name, zone.map(|z| z.name())],
+            )
+            .map_err(|e| self.sql_err(e))?;
+        Ok(true)
     }
 
     /// Ends the session `token` (signing out).
@@ -593,6 +641,41 @@ mod tests {
         assert!(users.session("not a token").unwrap().is_none());
         users.end_session(&s.token).unwrap();
         assert!(users.session(&s.token).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_chosen_time_zone_comes_with_the_session_and_goes_with_the_person() {
+        let (_dir, users) = store();
+        users
+            .set_user("mina", "a long password", Role::Analyst)
+            .unwrap();
+        let s = users.sign_in("mina", "a long password").unwrap().unwrap();
+        assert_eq!(s.user.timezone, None, "the dashboard's zone until chosen");
+        let ny = display::time::Zone::parse("America/New_York");
+        assert!(users.set_timezone("mina", ny).unwrap());
+        assert_eq!(users.session(&s.token).unwrap().unwrap().timezone, ny);
+        assert_eq!(users.timezone("mina").unwrap(), ny);
+        let again = users.sign_in("mina", "a long password").unwrap().unwrap();
+        assert_eq!(again.user.timezone, ny);
+        assert!(users.set_timezone("mina", None).unwrap());
+        assert_eq!(users.session(&s.token).unwrap().unwrap().timezone, None);
+        assert!(!users.set_timezone("nobody", ny).unwrap());
+        // A name the database no longer knows reads as no choice.
+        users
+            .conn
+            .execute(
+                "UPDATE user_settings SET timezone = 'Mars/Olympus' WHERE user_name = 'mina'",
+                [],
+            )
+            .unwrap();
+        assert_eq!(users.session(&s.token).unwrap().unwrap().timezone, None);
+        users.set_timezone("mina", ny).unwrap();
+        assert!(users.remove_user("mina").unwrap());
+        let left: i64 = users
+            .conn
+            .query_row("SELECT COUNT(*) FROM user_settings", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0, "the setting goes with the person");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `data/state/exports.jsonl` like every export.
 
 use super::error::{CliError, Exit};
+use super::filter_args::FilterArgs;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,6 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use display::Lang;
 use engine::export::{self, About, Format, Options};
-use engine::state::AlertFilter;
 use engine::state::AlertStore;
 
 #[derive(Debug, Args)]
@@ -22,32 +22,8 @@ pub struct ExportArgs {
     /// Write here (default: stdout; XLSX needs a file or a redirected stdout).
     #[arg(short = 'o', long)]
     output: Option<PathBuf>,
-    /// A status, `active` (the default: open, acknowledged, snoozed) or `all`.
-    #[arg(long)]
-    status: Option<String>,
-    /// critical, high, medium or low.
-    #[arg(long)]
-    severity: Option<String>,
-    /// A rule id.
-    #[arg(long)]
-    rule: Option<String>,
-    #[arg(long)]
-    region: Option<String>,
-    /// An owner key of rules.yml or an assignee.
-    #[arg(long)]
-    owner: Option<String>,
-    /// `yes`: only data issues; `no`: only business alerts.
-    #[arg(long)]
-    data_issue: Option<String>,
-    /// `yes`: only overdue alerts; `no`: only those not overdue.
-    #[arg(long)]
-    overdue: Option<String>,
-    /// The period an alert is about, e.g. 2025.
-    #[arg(long)]
-    period: Option<String>,
-    /// Only the alerts assigned to this person ("assigned to me" of the inbox).
-    #[arg(long)]
-    assigned_to: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Who is exporting (goes into the About block and the export log; default: $USER).
     #[arg(long = "as")]
     actor: Option<String>,
@@ -61,12 +37,55 @@ pub struct ExportArgs {
     #[arg(long, default_value = "en")]
     lang: String,
     /// The site's address for each row's link to its alert.
+    #[arg(long, env = PUBLIC_URL_ENV, default_value = DEFAULT_PUBLIC_URL)]
+    base_url: String,
+    /// The time zone of the columns people read (`snoozed_until_local`), e.g. Asia/Seoul
+    /// [default: display.yml's, see --display].
+    #[arg(long, value_name = "ZONE")]
+    timezone: Option<String>,
+    /// display.yml, for the default time zone.
     #[arg(
         long,
-        env = "ACTIONBOARD_PUBLIC_URL",
-        default_value = "http://127.0.0.1:3000"
+        env = "ACTIONBOARD_DISPLAY",
+        default_value = "config/display.yml"
     )]
-    base_url: String,
+    display: PathBuf,
+}
+
+const PUBLIC_URL_ENV: &str = "ACTIONBOARD_PUBLIC_URL";
+const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:3000";
+
+impl ExportArgs {
+    /// The CSV action list of `filter` to stdout, as `export --format csv` with no other option.
+    pub fn csv_of(filter: FilterArgs, lang: Lang) -> Self {
+        ExportArgs {
+            format: "csv".into(),
+            output: None,
+            filter,
+            actor: None,
+            bom: false,
+            history: false,
+            lang: lang.code().into(),
+            base_url: std::env::var(PUBLIC_URL_ENV)
+                .unwrap_or_else(|_| DEFAULT_PUBLIC_URL.to_string()),
+            timezone: None,
+            display: std::env::var_os("ACTIONBOARD_DISPLAY")
+                .map_or_else(|| PathBuf::from("config/display.yml"), PathBuf::from),
+        }
+    }
+
+    /// The reader's zone: `--timezone`, else display.yml's (a missing file: Asia/Seoul).
+    fn zone(&self) -> Result<display::time::Zone, CliError> {
+        match &self.timezone {
+            Some(name) => display::time::Zone::parse(name).ok_or_else(|| {
+                CliError::new(
+                    Exit::Usage,
+                    format!("unknown time zone `{name}`: use an IANA name such as Asia/Seoul or America/New_York"),
+                )
+            }),
+            None => Ok(engine::config::DisplaySettings::load(&self.display)?.timezone),
+        }
+    }
 }
 
 pub fn export(data_dir: &Path, args: ExportArgs) -> Result<(), CliError> {
@@ -82,30 +101,10 @@ pub fn export(data_dir: &Path, args: ExportArgs) -> Result<(), CliError> {
             format!("unknown language `{}`: use --lang ko or en", args.lang),
         )
     })?;
-    let inbox = app::model::alerts::InboxFilter {
-        status: args.status.clone(),
-        severity: args.severity.clone(),
-        rule: args.rule.clone(),
-        region: args.region.clone(),
-        owner: args.owner.clone(),
-        data_issue: args.data_issue.clone(),
-        mine: args.assigned_to.as_ref().map(|_| "1".to_string()),
-        overdue: args.overdue.clone(),
-        period: args.period.clone(),
-    }
-    .normalized();
     let now = chrono::Utc::now();
-    let Some(filter) = app::api::alerts::store_filter(&inbox, args.assigned_to.as_deref()) else {
-        return Err(CliError::new(
-            Exit::Usage,
-            "a filter value is not one the inbox knows (--status: a status, active or all; \
-             --severity: critical, high, medium, low; --data-issue and --overdue: yes or no)",
-        ));
-    };
-    let filter = AlertFilter {
-        as_of: Some(now),
-        ..filter
-    };
+    let zone = args.zone()?;
+    let inbox = args.filter.inbox(data_dir);
+    let filter = args.filter.store_filter(data_dir, now)?;
     let options = Options {
         format,
         bom: args.bom,
@@ -113,6 +112,7 @@ pub fn export(data_dir: &Path, args: ExportArgs) -> Result<(), CliError> {
         lang,
         base_url: args.base_url.trim_end_matches('/').to_string(),
         now,
+        zone,
     };
     let by = args
         .actor
@@ -120,7 +120,7 @@ pub fn export(data_dir: &Path, args: ExportArgs) -> Result<(), CliError> {
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "cli".to_string());
     let mut params = inbox.params();
-    if let Some(who) = &args.assigned_to {
+    if let Some(who) = &args.filter.assigned_to {
         params.retain(|(k, _)| *k != "mine");
         params.push(("assigned_to", who.clone()));
     }

@@ -2,15 +2,18 @@
 //! `actionboard rules check|backtest|evaluate`,
 //! `actionboard alerts list|show|ack|assign|comment|snooze|resolve|dismiss|reopen|feedback`,
 //! `actionboard users add|list|remove|unlock`, `actionboard tokens add|list|remove`,
-//! `actionboard export`, `actionboard notify send|deliveries|retry|test|preview|digest`.
+//! `actionboard export`, `actionboard notify send|deliveries|retry|test|preview|digest`,
+//! `actionboard schedule list|run-due`.
 
 mod alert_actions;
 mod error;
 mod export;
+mod filter_args;
 mod lake;
 mod notify;
 mod rule_files;
 mod rules;
+mod schedule;
 mod tokens;
 mod users;
 
@@ -84,6 +87,9 @@ enum Command {
     /// Notifications (notify.yml): send the outbox, list deliveries, retry, test a channel.
     #[command(subcommand)]
     Notify(notify::NotifyCommand),
+    /// The jobs of config/schedule.yml: their last and next ticks, and running the due ones.
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,12 +161,12 @@ impl ServeArgs {
 /// The configuration files, as `etl` and `serve` (which can start runs) read them: the rules'
 /// (alerts are evaluated after a load) and the sources' mirror.
 #[derive(Debug, Clone, Args)]
-struct ConfigFiles {
+pub(crate) struct ConfigFiles {
     #[command(flatten)]
-    rule_files: rule_files::RuleFiles,
+    pub(crate) rule_files: rule_files::RuleFiles,
     /// Folder laid out like `../shared/data` (the local mirror of the sources).
     #[arg(long, env = "ACTIONBOARD_MIRROR", default_value = "../shared/data")]
-    mirror: PathBuf,
+    pub(crate) mirror: PathBuf,
 }
 
 impl ConfigFiles {
@@ -181,13 +187,14 @@ impl ConfigFiles {
         Ok(pipeline)
     }
 
-    fn run_config(&self) -> crate::web::RunConfig {
+    pub(crate) fn run_config(&self) -> crate::web::RunConfig {
         crate::web::RunConfig {
             sources: self.rule_files.config.clone(),
             mirror: self.mirror.clone(),
             metrics: self.rule_files.metrics_path(),
             rules: self.rule_files.rules_path(),
             lake: lake::configured(),
+            schedule: self.rule_files.schedule_path(),
         }
     }
 }
@@ -270,6 +277,7 @@ pub fn main() -> ExitCode {
         Command::Export(args) => export::export(&cli.data_dir, args),
         Command::Lake(cmd) => lake::lake(&cli.data_dir, cmd),
         Command::Notify(cmd) => notify::notify(&cli.data_dir, cmd),
+        Command::Schedule(cmd) => schedule::schedule(&cli.data_dir, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -555,14 +563,30 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), CliError> {
             Err(e) => tracing::warn!("{e}"),
         }
         first_start(store.data_dir(), local)?;
-        let web = crate::web::WebOptions::from_env()
+        let mut web = crate::web::WebOptions::from_env()
             .map_err(|e| CliError::new(error::Exit::Config, e.to_string()))?;
-        let notify = engine::notify_config::Notify::load(&engine::notify_config::Notify::beside(
-            &args.files.rule_files.rules_path(),
-        ))?;
-        notify::spawn_worker(store.data_dir(), notify);
-        let router =
-            crate::web::router_with(store, &args.site_root, local, args.files.run_config(), web);
+        web.display = args.files.rule_files.display()?;
+        let notify = std::sync::Arc::new(engine::notify_config::Notify::load(
+            &engine::notify_config::Notify::beside(&args.files.rule_files.rules_path()),
+        )?);
+        notify::spawn_worker(store.data_dir(), (*notify).clone());
+        // config/schedule.yml, validated once before serving: a broken file stops the start.
+        let run_config = args.files.run_config();
+        let schedule = engine::schedule::Schedule::load(&run_config.schedule)?;
+        let launcher = crate::web::launcher(store.data_dir(), run_config);
+        let router = crate::web::site(
+            store.clone(),
+            &args.site_root,
+            local,
+            launcher.clone(),
+            web,
+            schedule.clone(),
+        );
+        crate::web::scheduler::spawn(
+            crate::web::scheduler::build(schedule, launcher).with_digest(std::sync::Arc::new(
+                engine::schedule::NotifyDigest::new(store.data_dir(), notify),
+            )),
+        );
         // Without TCP_NODELAY a response written in two segments (headers, then body) waits for
         // the client's delayed ACK: ~40 ms added to every page.
         let listener = listener.tap_io(|tcp| {

@@ -20,6 +20,14 @@ pub struct RuleFiles {
     /// The rules file [default: rules.yml beside the sources file].
     #[arg(long, env = "ACTIONBOARD_RULES")]
     pub rules: Option<PathBuf>,
+    /// The schedule of the server's jobs [default: schedule.yml beside the sources file; none
+    /// when it does not exist].
+    #[arg(long, env = "ACTIONBOARD_SCHEDULE")]
+    pub schedule: Option<PathBuf>,
+    /// How times are shown (the default time zone) [default: display.yml beside the sources
+    /// file; without it, Asia/Seoul].
+    #[arg(long, env = "ACTIONBOARD_DISPLAY")]
+    pub display: Option<PathBuf>,
 }
 
 impl RuleFiles {
@@ -33,6 +41,23 @@ impl RuleFiles {
         self.rules
             .clone()
             .unwrap_or_else(|| self.config.with_file_name("rules.yml"))
+    }
+
+    pub fn schedule_path(&self) -> PathBuf {
+        self.schedule
+            .clone()
+            .unwrap_or_else(|| self.config.with_file_name("schedule.yml"))
+    }
+
+    pub fn display_path(&self) -> PathBuf {
+        self.display
+            .clone()
+            .unwrap_or_else(|| self.config.with_file_name("display.yml"))
+    }
+
+    /// `display.yml`, validated (a missing file is the defaults).
+    pub fn display(&self) -> Result<engine::config::DisplaySettings, engine::config::ConfigError> {
+        engine::config::DisplaySettings::load(&self.display_path())
     }
 
     /// The rule set, validated (its errors name the file and line).

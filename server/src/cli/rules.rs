@@ -9,13 +9,12 @@ use engine::rules::eval::latest_period;
 use engine::rules::sql::Periods;
 use engine::rules::{self, Reads, RuleSet};
 use engine::snapshot::SnapshotStore;
-use engine::state::AlertFilter;
 use engine::state::AlertStore;
-use engine::state::Status;
 
 use super::error::{CliError, Exit};
+use super::filter_args::FilterArgs;
+use super::out;
 use super::rule_files::RuleFiles;
-use super::{out, OutputFormat};
 
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
@@ -104,65 +103,44 @@ pub enum AlertsCommand {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Status to show (repeatable): open, acknowledged, snoozed, resolved, dismissed, cleared.
-    #[arg(long = "status", value_parser = parse_status)]
-    statuses: Vec<Status>,
-    /// critical, high, medium or low.
-    #[arg(long, value_parser = parse_severity)]
-    severity: Option<engine::rules::Severity>,
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// At most this many alerts (default: 50 in text; every matching alert in json and csv).
+    #[arg(long, conflicts_with = "all")]
+    limit: Option<usize>,
+    /// Every matching alert, also in text.
     #[arg(long)]
-    rule: Option<String>,
-    #[arg(long)]
-    region: Option<String>,
-    /// An owner key of config/rules.yml (e.g. apac_desk) or an assignee.
-    #[arg(long)]
-    owner: Option<String>,
-    /// Only data issues (true) or only business alerts (false).
-    #[arg(long)]
-    data_issue: Option<bool>,
-    /// At most this many alerts.
-    #[arg(long, default_value_t = 50)]
-    limit: usize,
-    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-    format: OutputFormat,
+    all: bool,
+    /// text, json, or csv (the action list, one row per recommended action, as `export`).
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    format: ListFormat,
     /// Language of titles and actions: en or ko.
     #[arg(long, default_value = "en", value_parser = parse_lang)]
     lang: Lang,
 }
 
-fn parse_status(s: &str) -> Result<Status, CliError> {
-    Status::parse(s).ok_or_else(|| {
-        CliError::new(
-            Exit::Usage,
-            format!(
-            "unknown status `{s}`; use open, acknowledged, snoozed, resolved, dismissed or cleared"
-        ),
-        )
-    })
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+    Csv,
 }
 
-fn parse_severity(s: &str) -> Result<engine::rules::Severity, CliError> {
-    engine::rules::Severity::parse(s).ok_or_else(|| {
-        CliError::new(
-            Exit::Usage,
-            format!("unknown severity `{s}`; use critical, high, medium or low"),
-        )
-    })
+/// Alerts shown in text when neither `--limit` nor `--all` says otherwise.
+const TEXT_LIMIT: usize = 50;
+
+/// How many alerts `alerts list` shows: what `--limit` says, else every one, except in text
+/// (a screenful, and its last line says how to see the rest).
+fn shown(limit: Option<usize>, all: bool, format: ListFormat) -> usize {
+    match (limit, all, format) {
+        (Some(n), _, _) => n,
+        (None, false, ListFormat::Text) => TEXT_LIMIT,
+        _ => usize::MAX,
+    }
 }
 
 /// The region as alerts store it, for one typed in Korean (`아시아` → `Asia`); as typed when no
 /// snapshot names it.
-fn region_as_stored(data_dir: &std::path::Path, typed: &str) -> String {
-    let codes = engine::snapshot::SnapshotStore::new(data_dir)
-        .open_current()
-        .ok()
-        .and_then(|(_, conn)| engine::query::queries::region_codes(&conn).ok())
-        .unwrap_or_default();
-    display::names::region_from_either(&codes, typed)
-        .unwrap_or(typed)
-        .to_string()
-}
-
 fn parse_lang(s: &str) -> Result<Lang, CliError> {
     Lang::parse(s)
         .ok_or_else(|| CliError::new(Exit::Usage, format!("unknown language `{s}`; use en or ko")))
@@ -428,29 +406,31 @@ pub fn alerts(data_dir: &Path, cmd: AlertsCommand) -> Result<(), CliError> {
         AlertsCommand::List(args) => args,
         AlertsCommand::Act(cmd) => return super::alert_actions::run(data_dir, cmd),
     };
+    if args.format == ListFormat::Csv {
+        if args.limit.is_some() {
+            return Err(CliError::new(
+                Exit::Usage,
+                "--limit does not apply to --format csv, which lists every matching alert",
+            ));
+        }
+        return super::export::export(
+            data_dir,
+            super::export::ExportArgs::csv_of(args.filter, args.lang),
+        );
+    }
+    let now = chrono::Utc::now();
     let mut state = AlertStore::open_in(data_dir)?;
-    state.wake_expired(chrono::Utc::now())?;
-    let filter = AlertFilter {
-        statuses: args.statuses.clone(),
-        severity: args.severity,
-        rule_id: args.rule.clone(),
-        region: args
-            .region
-            .as_deref()
-            .map(|r| region_as_stored(data_dir, r)),
-        owner: args.owner.clone(),
-        data_issue: args.data_issue,
-        ..AlertFilter::default()
-    };
+    state.wake_expired(now)?;
+    let filter = args.filter.store_filter(data_dir, now)?;
     let mut records = state.list(&filter)?;
     let total = records.len();
-    records.truncate(args.limit);
+    records.truncate(shown(args.limit, args.all, args.format));
     match args.format {
-        OutputFormat::Json => {
+        ListFormat::Json | ListFormat::Csv => {
             let text = serde_json::to_string_pretty(&records)?;
             out!("{text}");
         }
-        OutputFormat::Text => {
+        ListFormat::Text => {
             if total == 0 {
                 out!("No alerts match. (`actionboard rules evaluate` raises them from the current data.)");
                 return Ok(());
@@ -478,8 +458,30 @@ pub fn alerts(data_dir: &Path, cmd: AlertsCommand) -> Result<(), CliError> {
                 }
                 out!("          {}", a.fingerprint);
             }
-            out!("{} of {total} alerts shown.", records.len());
+            if records.len() < total {
+                out!(
+                    "{} of {total} alerts shown; `--all` (or `--limit N`) shows more, `--format json` or `csv` lists every one.",
+                    records.len()
+                );
+            } else {
+                out!("{total} alerts.");
+            }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_and_csv_list_everything_text_a_screenful_unless_told() {
+        assert_eq!(shown(None, false, ListFormat::Json), usize::MAX);
+        assert_eq!(shown(None, false, ListFormat::Csv), usize::MAX);
+        assert_eq!(shown(None, false, ListFormat::Text), TEXT_LIMIT);
+        assert_eq!(shown(None, true, ListFormat::Text), usize::MAX);
+        assert_eq!(shown(Some(3), false, ListFormat::Json), 3);
+        assert_eq!(shown(Some(3), false, ListFormat::Text), 3);
+    }
 }

@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 use super::auth::{require, AuthError, CurrentUser};
 use crate::acting::{Acting, ActionFields, Refusal, Targets};
+use app::auth::ReaderZone;
 
 /// The path of an action's route.
 pub fn path(kind: ActionKind) -> String {
@@ -52,9 +53,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(acting: Acting) -> Router<S> {
                 move |state: State<Acting>,
                       fingerprint: Path<String>,
                       current: Extension<CurrentUser>,
+                      zone: Option<Extension<ReaderZone>>,
                       headers: HeaderMap,
                       form: Form<ActionForm>| {
-                    act(kind, state, fingerprint, current, headers, form)
+                    act(kind, state, fingerprint, current, zone, headers, form)
                 },
             ),
         );
@@ -100,6 +102,7 @@ async fn act(
     State(state): State<Acting>,
     Path(fingerprint): Path<String>,
     Extension(current): Extension<CurrentUser>,
+    zone: Option<Extension<ReaderZone>>,
     headers: HeaderMap,
     Form(form): Form<ActionForm>,
 ) -> Response {
@@ -131,6 +134,8 @@ async fn act(
         pct: form.pct,
         reason: form.reason,
         useful: form.useful,
+        // Times typed on the page are on the reader's clock.
+        zone: zone.map(|z| z.0.zone),
     };
     let name = user.name.clone();
     let fp = fingerprint.clone();
@@ -253,7 +258,8 @@ fn page(status: StatusCode, lang: Lang, message: &Text, since: &[Event], back: &
     (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
 }
 
-/// `POST /alerts/bulk`: `action` on the checked alerts (`pick` = `VERSION@FINGERPRINT`, each
+/// `POST /alerts/bulk`: `action` on the checked alerts (`pick` = `VERSION@FINGERPRINT`, or several
+/// of them space-separated for a grouped card; each
 /// checked against its version) or on all the alerts matching the inbox filter sent along
 /// (`all=1`, `f_status`, `f_severity`, … as in the inbox URL; acting on their current
 /// versions). Each alert is changed on its own: the answer says how many changed and, per
@@ -261,6 +267,7 @@ fn page(status: StatusCode, lang: Lang, message: &Text, since: &[Event], back: &
 async fn bulk(
     State(state): State<Acting>,
     Extension(current): Extension<CurrentUser>,
+    zone: Option<Extension<ReaderZone>>,
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -303,18 +310,24 @@ async fn bulk(
         pct: first("pct"),
         reason: None,
         useful: None,
+        zone: zone.map(|z| z.0.zone),
     };
     let all = first("all").is_some_and(|v| v == "1");
     // The inbox's filter travels as `f_<name>` fields beside the bulk form's own.
     let filter =
         app::model::alerts::InboxFilter::from_params(|k| first(&format!("f_{k}"))).normalized();
+    // A grouped card's box picks all its alerts (space-separated); an alert picked twice (its
+    // group's box and its own) is acted on once.
+    let mut picked = std::collections::HashSet::new();
     let picks: Vec<(String, Option<i64>)> = pairs
         .iter()
         .filter(|(k, _)| k == "pick")
-        .filter_map(|(_, v)| {
-            let (version, fp) = v.split_once('@')?;
+        .flat_map(|(_, v)| v.split_whitespace())
+        .filter_map(|one| {
+            let (version, fp) = one.split_once('@')?;
             Some((fp.to_string(), Some(version.parse().ok()?)))
         })
+        .filter(|(fp, _)| picked.insert(fp.clone()))
         .collect();
     let targets = if all {
         Targets::Matching(filter)

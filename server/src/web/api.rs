@@ -22,11 +22,13 @@ use engine::state::users::Role;
 use engine::state::ActError;
 use engine::state::AlertFilter;
 use engine::state::AlertStore;
+use engine::state::Keyset;
 use serde_json::json;
 
 use super::api_doc::{
     action_path, read_action, read_bulk, ActedReply, BulkOutcome, BulkReply, ErrorCode, ErrorInfo,
-    BULK_PATH, DOCS_PATH, LIST_PATH, ONE_PATH, OPENAPI_PATH,
+    BULK_PATH, DOCS_PATH, EXPORT_PATH, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, LIST_PATH, ONE_PATH,
+    OPENAPI_PATH,
 };
 use super::auth::{require, AuthError, CurrentUser};
 use super::error::{act_status, WebError};
@@ -131,34 +133,96 @@ async fn reader(api: &Api, headers: &HeaderMap, current: &CurrentUser) -> Option
     reader_of(&api.data_dir, headers, current).await
 }
 
-/// `GET /api/v1/alerts?status=&severity=&rule=&region=&owner=&data_issue=&mine=1`: the inbox,
-/// highest priority first, with the same filters as `/alerts`.
+/// `limit` and `cursor` of `GET /api/v1/alerts`, as the query gives them (checked by
+/// [`ListPage::read`]).
+#[derive(Debug, Default, serde::Deserialize)]
+struct PageQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Which page of the inbox the API sends.
+struct ListPage {
+    limit: usize,
+    after: Option<Keyset>,
+}
+
+impl ListPage {
+    fn read(q: PageQuery) -> Result<Self, Text> {
+        // An empty `limit` is not a number (the document says integer): refused, not defaulted.
+        let limit = match q.limit.as_deref() {
+            None => LIST_LIMIT_DEFAULT,
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=LIST_LIMIT_MAX).contains(n))
+                .ok_or_else(|| {
+                    Text::new(
+                        format!(
+                            "`limit` must be a whole number from 1 to {LIST_LIMIT_MAX}, not `{text}` \
+                             (default {LIST_LIMIT_DEFAULT}). To take every alert, use the export \
+                             ({EXPORT_PATH}) or follow `next`."
+                        ),
+                        format!(
+                            "`limit`은 1부터 {LIST_LIMIT_MAX}까지의 정수여야 합니다(`{text}`, 기본값 \
+                             {LIST_LIMIT_DEFAULT}). 모든 알림은 내보내기({EXPORT_PATH})나 `next`로 받으세요."
+                        ),
+                    )
+                })?,
+        };
+        let after = match q.cursor.as_deref() {
+            None | Some("") => None,
+            Some(text) => Some(Keyset::decode(text).ok_or_else(|| {
+                Text::new(
+                    "`cursor` is not one this API handed out: send back the `next` of an earlier \
+                     answer unchanged, or leave it out for the first page.",
+                    "`cursor`가 이 API가 준 값이 아닙니다. 이전 응답의 `next`를 그대로 보내거나, 첫 \
+                     페이지는 생략하세요.",
+                )
+            })?),
+        };
+        Ok(ListPage { limit, after })
+    }
+}
+
+fn unreadable_query(e: &QueryRejection) -> Response {
+    WebError::invalid(Text::new(
+        format!(
+            "The query could not be read: {}. See /api/docs.",
+            e.body_text()
+        ),
+        format!(
+            "쿼리를 읽을 수 없습니다: {}. /api/docs를 참고하세요.",
+            e.body_text()
+        ),
+    ))
+    .into_response()
+}
+
+/// `GET /api/v1/alerts?status=&severity=&rule=&region=&owner=&data_issue=&mine=1&limit=&cursor=`:
+/// a page of the inbox, highest priority first, with the same filters as `/alerts`; `next`
+/// names the page after it, `total` how many match.
 async fn list(
     State(api): State<Api>,
     Extension(current): Extension<CurrentUser>,
     headers: HeaderMap,
     filter: Result<Query<app::model::alerts::InboxFilter>, QueryRejection>,
+    page: Result<Query<PageQuery>, QueryRejection>,
 ) -> Response {
     let filter = match filter {
         Ok(Query(filter)) => filter,
-        Err(e) => {
-            return WebError::invalid(Text::new(
-                format!(
-                    "The query could not be read: {}. See /api/docs.",
-                    e.body_text()
-                ),
-                format!(
-                    "쿼리를 읽을 수 없습니다: {}. /api/docs를 참고하세요.",
-                    e.body_text()
-                ),
-            ))
-            .into_response()
-        }
+        Err(e) => return unreadable_query(&e),
+    };
+    let page = match page.map(|Query(q)| ListPage::read(q)) {
+        Ok(Ok(page)) => page,
+        Ok(Err(message)) => return WebError::invalid(message).into_response(),
+        Err(e) => return unreadable_query(&e),
     };
     let me = reader(&api, &headers, &current).await;
     let data_dir = api.data_dir.clone();
     let found =
-        tokio::task::spawn_blocking(move || list_json(&data_dir, &filter, me.as_deref())).await;
+        tokio::task::spawn_blocking(move || list_json(&data_dir, &filter, me.as_deref(), &page))
+            .await;
     match found {
         Ok(Ok(body)) => (
             [
@@ -187,39 +251,44 @@ impl From<engine::state::StateError> for ListError {
     }
 }
 
-/// The inbox as the API sends it, written as SQLite reads the matching alerts (one decoded at a
-/// time; the others are never decoded): `{"total", "count", "alerts": [...]}`.
+/// A page of the inbox as the API sends it: `{"total", "count", "limit", "next", "alerts":
+/// [...]}`, `total` counted by SQLite, the page read by keyset (at most `limit + 1` rows).
 fn list_json(
     data_dir: &std::path::Path,
     filter: &app::model::alerts::InboxFilter,
     me: Option<&str>,
+    page: &ListPage,
 ) -> Result<Vec<u8>, ListError> {
     let now = chrono::Utc::now();
     let mut store = AlertStore::open_in(data_dir)?;
     store.wake_expired(now)?;
-    let total: usize = store.counts_by_status()?.into_iter().map(|(_, n)| n).sum();
-    let mut alerts = Vec::with_capacity(64 << 10);
-    let mut count = 0usize;
-    if let Some(f) = app::api::alerts::store_filter(filter, me) {
-        let f = AlertFilter {
-            as_of: Some(now),
-            ..f
-        };
-        store.scan(&f, |record| {
-            alerts.push(if count == 0 { b'[' } else { b',' });
-            serde_json::to_writer(&mut alerts, &record).map_err(ListError::Json)?;
-            count += 1;
-            Ok::<_, ListError>(())
-        })?;
-    }
-    if count == 0 {
-        alerts.push(b'[');
-    }
-    let mut body = format!("{{\"total\":{total},\"count\":{count},\"alerts\":").into_bytes();
-    body.reserve(alerts.len() + 2);
-    body.extend_from_slice(&alerts);
-    body.extend_from_slice(b"]}");
-    Ok(body)
+    let (total, found) = match app::api::alerts::store_filter(filter, me) {
+        Some(f) => {
+            let f = AlertFilter {
+                as_of: Some(now),
+                ..f
+            };
+            (
+                store.count(&f)?,
+                store.page(&f, page.after.as_ref(), page.limit)?,
+            )
+        }
+        None => (
+            0,
+            engine::state::AlertPage {
+                records: Vec::new(),
+                next: None,
+            },
+        ),
+    };
+    let body = json!({
+        "total": total,
+        "count": found.records.len(),
+        "limit": page.limit,
+        "next": found.next.map(|k| k.encode()),
+        "alerts": found.records,
+    });
+    serde_json::to_vec(&body).map_err(ListError::Json)
 }
 
 /// `GET /api/v1/alerts/{fingerprint}`: the alert, its state and version, and its history.

@@ -301,3 +301,63 @@ pub async fn logout(
     )
         .into_response()
 }
+
+/// The settings form: the session's CSRF token and the chosen time zone (empty: the
+/// dashboard's).
+#[derive(Debug, Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub timezone: String,
+}
+
+/// The path of the signed-in person's own settings (the page, and its form's route).
+pub const SETTINGS_PATH: &str = "/settings";
+
+/// `POST /settings`: the signed-in person (any role) sets the time zone their times are shown
+/// in, with their session's CSRF token; back to the settings page, which says it was saved.
+pub async fn save_settings(
+    State(auth): State<AuthState>,
+    Extension(current): Extension<CurrentUser>,
+    Form(form): Form<SettingsForm>,
+) -> Response {
+    let user = match require(&current, &form.csrf, |_| true) {
+        Ok(user) => user,
+        Err(e) => return e.into_response(),
+    };
+    let chosen = form.timezone.trim();
+    let zone = if chosen.is_empty() {
+        None
+    } else {
+        match display::time::Zone::parse(chosen) {
+            Some(z) => Some(z),
+            None => {
+                let shown: String = chosen.chars().take(80).collect();
+                return WebError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::InvalidInput,
+                    Text::new(
+                        format!("`{shown}` is not a time zone; choose one from the list (an IANA name such as Asia/Seoul)."),
+                        format!("`{shown}`은(는) 시간대가 아닙니다. 목록에서 고르세요 (Asia/Seoul 같은 IANA 이름)."),
+                    ),
+                )
+                .html()
+                .into_response();
+            }
+        }
+    };
+    let data_dir = auth.data_dir;
+    let name = user.name.clone();
+    let saved = tokio::task::spawn_blocking(move || {
+        UserStore::open_in(&data_dir)?.set_timezone(&name, zone)
+    })
+    .await;
+    match saved {
+        Ok(Ok(_)) => Redirect::to(&format!("{SETTINGS_PATH}?saved=1")).into_response(),
+        other => {
+            tracing::error!("saving the settings of {}: {other:?}", user.name);
+            AuthError::Internal.into_response()
+        }
+    }
+}

@@ -121,7 +121,11 @@ fn base_url(headers: &HeaderMap) -> String {
 }
 
 /// Reads the parameters; a wrong value is named with what to send instead.
-fn parse(pairs: &[(String, String)], headers: &HeaderMap) -> Result<Request, Text> {
+fn parse(
+    pairs: &[(String, String)],
+    headers: &HeaderMap,
+    zone: display::time::Zone,
+) -> Result<Request, Text> {
     let format =
         match first(pairs, "format") {
             None => Format::Csv,
@@ -177,6 +181,7 @@ fn parse(pairs: &[(String, String)], headers: &HeaderMap) -> Result<Request, Tex
             lang,
             base_url: base_url(headers),
             now: chrono::Utc::now(),
+            zone,
         },
         filter,
     })
@@ -277,10 +282,12 @@ fn failed(e: &ExportError) -> Response {
 pub async fn export(
     State(state): State<ExportState>,
     Extension(current): Extension<CurrentUser>,
+    zone: Option<Extension<app::auth::ReaderZone>>,
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Response {
-    let request = match parse(&pairs, &headers) {
+    let zone = zone.map(|Extension(z)| z.zone).unwrap_or_default();
+    let request = match parse(&pairs, &headers, zone) {
         Ok(r) => r,
         Err(message) => return error(StatusCode::BAD_REQUEST, ErrorCode::InvalidInput, message),
     };

@@ -12,6 +12,7 @@ mod lang;
 pub mod limits;
 pub mod page_cache;
 pub mod runs;
+pub mod scheduler;
 pub mod security;
 
 use std::net::SocketAddr;
@@ -35,6 +36,7 @@ pub use security::WebOptions;
 pub fn mutating_routes() -> Vec<String> {
     let mut routes = vec![
         "/auth/logout".to_string(),
+        auth::SETTINGS_PATH.to_string(),
         "/pipeline/runs".to_string(),
         alert_actions::BULK_PATH.to_string(),
     ];
@@ -58,9 +60,7 @@ pub fn router(
     router_with(store, site_root, addr, run_config, WebOptions::default())
 }
 
-/// The whole site. Layers, outermost first: security headers; the request's signed-in person,
-/// looked up once; the page cache; then the routes. Server functions' errors answer with their
-/// own status (`api_status`).
+/// The whole site ([`site`]), its run launcher and schedule read from `run_config`.
 pub fn router_with(
     store: SnapshotStore,
     site_root: &Path,
@@ -68,6 +68,39 @@ pub fn router_with(
     run_config: RunConfig,
     web: WebOptions,
 ) -> Router {
+    // Shown on the pipeline page; a broken file shows no jobs (`serve` refuses to start on one).
+    let schedule = engine::schedule::Schedule::load(&run_config.schedule).unwrap_or_else(|e| {
+        tracing::error!("{e}");
+        Default::default()
+    });
+    let launcher = launcher(store.data_dir(), run_config);
+    site(store, site_root, addr, launcher, web, schedule)
+}
+
+/// The run launcher of `data_dir`, with the one acting service the site and its runs share.
+pub fn launcher(data_dir: &Path, run_config: RunConfig) -> runs::RunLauncher {
+    let acting = crate::acting::Acting::from_rule_files(
+        data_dir,
+        &run_config.sources,
+        &run_config.metrics,
+        &run_config.rules,
+    );
+    runs::RunLauncher::new(run_config, data_dir, acting)
+}
+
+/// The whole site: its run button starts runs with `launcher` (the scheduler runs its pipeline
+/// ticks with it too) and the pipeline page shows `schedule`'s jobs. Layers, outermost first:
+/// security headers; the request's signed-in person, looked up once; the page cache; then the
+/// routes. Server functions' errors answer with their own status (`api_status`).
+pub fn site(
+    store: SnapshotStore,
+    site_root: &Path,
+    addr: SocketAddr,
+    launcher: runs::RunLauncher,
+    web: WebOptions,
+    schedule: engine::schedule::Schedule,
+) -> Router {
+    let run_config = launcher.config();
     let options = LeptosOptions::builder()
         .output_name("actionboard")
         .site_root(site_root.to_string_lossy().into_owned())
@@ -81,18 +114,14 @@ pub fn router_with(
         metrics: run_config.metrics.clone(),
         rules: run_config.rules.clone(),
     };
-    let acting = crate::acting::Acting::from_rule_files(
-        &data_dir,
-        &run_config.sources,
-        &run_config.metrics,
-        &run_config.rules,
-    );
+    let schedule = std::sync::Arc::new(schedule);
+    let acting = launcher.acting().clone();
     let action_routes = alert_actions::router(acting.clone());
     let api_routes = api::router(acting.clone());
-    let launcher = runs::RunLauncher::new(run_config, &data_dir, acting);
     let auth_routes = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
+        .route(auth::SETTINGS_PATH, post(auth::save_settings))
         .with_state(auth::AuthState::new(data_dir.clone()));
     let run_routes = Router::new()
         .route("/pipeline/runs", post(runs::start_run))
@@ -102,12 +131,22 @@ pub fn router_with(
     if let Err(e) = engine::state::AlertStore::open_in(&data_dir) {
         tracing::error!("the alert state cannot be opened: {e}");
     }
-    let state = AppState::new(SnapshotReader::new(store.clone())).with_rule_files(rule_files);
+    let state = AppState::new(SnapshotReader::new(store.clone()))
+        .with_rule_files(rule_files)
+        .with_schedule(schedule);
     let pages = page_cache::PageCache::new(store, state.alert_version.clone());
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || {
+            provide_context(state.clone());
+            // The nonce the security headers name (Leptos made its own; this one replaces it).
+            let nonce = use_context::<http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<security::CspNonce>().cloned());
+            if let Some(nonce) = nonce {
+                provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+            }
+        }
     };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -116,11 +155,13 @@ pub fn router_with(
         .merge(run_routes)
         .merge(action_routes)
         .merge(api_routes)
-        .leptos_routes_with_context(&options, routes, context, {
+        .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            context, shell,
+        ))
         .with_state(options)
         .layer(axum::middleware::from_fn(api_status::serve))
         .layer(axum::middleware::from_fn_with_state(
@@ -128,17 +169,19 @@ pub fn router_with(
             page_cache::serve,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            data_dir,
+            security::Viewers {
+                data_dir,
+                default_zone: web.display.timezone,
+            },
             security::viewer,
         ))
         .layer(axum::middleware::from_fn_with_state(
             security::Headers::new(web),
             security::headers,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            limits::RESPONSE_TIME,
-            limits::time_limit,
-        ))
-        .layer(axum::middleware::from_fn(limits::announced_body_limit))
-        .layer(axum::extract::DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
+        .layer(limits::time_limit(limits::RESPONSE_TIME))
+        .layer(limits::body_limit())
+        // The body limit above replaces the extractors' own (2 MB) one.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn(limits::in_our_words))
 }

@@ -24,6 +24,8 @@ use display::Lang;
 use engine::snapshot::SnapshotStore;
 use engine::state::StateWatch;
 
+use super::security::CspNonce;
+
 /// Tells whether a page came from the cache (`hit`) or was rendered (`miss`).
 pub const CACHE_HEADER: HeaderName = HeaderName::from_static("x-page-cache");
 const MAX_PAGES: usize = 512;
@@ -65,6 +67,24 @@ struct PageKey {
 struct CachedPage {
     headers: HeaderMap,
     body: Bytes,
+    /// The script nonce the page was rendered with: a page served again gets the nonce of the
+    /// request it answers (see [`with_nonce`]).
+    nonce: Option<CspNonce>,
+}
+
+/// `body` with every use of the nonce it was rendered with (`from`) replaced by `to`, so each
+/// answer, from the cache too, carries its own nonce. The nonce is 128 random bits made for that
+/// render, so it occurs in the page only where Leptos wrote it.
+fn with_nonce(body: &Bytes, from: Option<&CspNonce>, to: Option<&CspNonce>) -> Bytes {
+    let (Some(from), Some(to)) = (from, to) else {
+        return body.clone();
+    };
+    match std::str::from_utf8(body) {
+        Ok(text) if !from.0.is_empty() && text.contains(&from.0) => {
+            Bytes::from(text.replace(&from.0, &to.0))
+        }
+        _ => body.clone(),
+    }
 }
 
 /// The JSON API's inbox, cached like the pages.
@@ -166,7 +186,7 @@ impl PageCache {
 
     #[cfg(test)]
     fn get(&self, version: &DataVersion, key: &PageKey) -> Option<Response> {
-        self.get_unless(version, key, &HeaderMap::new())
+        self.get_unless(version, key, &HeaderMap::new(), None)
     }
 
     /// The cached answer, or 304 when the request's `If-None-Match` names its ETag.
@@ -175,6 +195,7 @@ impl PageCache {
         version: &DataVersion,
         key: &PageKey,
         request: &HeaderMap,
+        nonce: Option<&CspNonce>,
     ) -> Option<Response> {
         let pages = self.lock();
         if pages.version.as_ref() != Some(version) {
@@ -186,7 +207,8 @@ impl PageCache {
                 return Some(unchanged(&page.headers));
             }
         }
-        let mut response = Response::new(Body::from(page.body.clone()));
+        let body = with_nonce(&page.body, page.nonce.as_ref(), nonce);
+        let mut response = Response::new(Body::from(body));
         *response.headers_mut() = page.headers.clone();
         response
             .headers_mut()
@@ -194,7 +216,14 @@ impl PageCache {
         Some(response)
     }
 
-    fn put(&self, version: DataVersion, key: PageKey, headers: &HeaderMap, body: Bytes) {
+    fn put(
+        &self,
+        version: DataVersion,
+        key: PageKey,
+        headers: &HeaderMap,
+        body: Bytes,
+        nonce: Option<CspNonce>,
+    ) {
         let mut pages = self.lock();
         if pages.version.as_ref() != Some(&version) {
             // Pages of an older version can never be served again.
@@ -219,7 +248,14 @@ impl PageCache {
         pages.order.push_back(key.clone());
         let mut headers = headers.clone();
         headers.remove(header::CONTENT_LENGTH);
-        pages.by_key.insert(key, CachedPage { headers, body });
+        pages.by_key.insert(
+            key,
+            CachedPage {
+                headers,
+                body,
+                nonce,
+            },
+        );
     }
 }
 
@@ -278,6 +314,7 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
         return next.run(request).await;
     }
     let conditional = request.headers().clone();
+    let nonce = request.extensions().get::<CspNonce>().cloned();
     let key = PageKey {
         // The API answers in no language.
         lang: if api {
@@ -293,7 +330,7 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
     // Read before rendering: if the data changes meanwhile, the page is kept under the older
     // version and the next request, seeing the new one, renders again.
     let version = cache.version();
-    if let Some(hit) = cache.get_unless(&version, &key, &conditional) {
+    if let Some(hit) = cache.get_unless(&version, &key, &conditional, nonce.as_ref()) {
         return hit;
     }
     let lock = cache.render_lock(&key);
@@ -301,7 +338,7 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
     // Dropped before the lock: the entry goes once this render is kept (or not kept).
     let _done = RenderDone(&cache, key.clone());
     // Rendered meanwhile by the request this one waited for?
-    if let Some(hit) = cache.get_unless(&version, &key, &conditional) {
+    if let Some(hit) = cache.get_unless(&version, &key, &conditional, nonce.as_ref()) {
         return hit;
     }
     let response = next.run(request).await;
@@ -314,32 +351,92 @@ pub async fn serve(State(cache): State<PageCache>, request: Request, next: Next)
             if api {
                 let etag = etag_of(&bytes);
                 parts.headers.insert(header::ETAG, etag.clone());
-                cache.put(version, key, &parts.headers, bytes.clone());
+                cache.put(version, key, &parts.headers, bytes.clone(), None);
                 if not_modified(&conditional, &etag) {
                     return unchanged(&parts.headers);
                 }
             } else {
-                cache.put(version, key, &parts.headers, bytes.clone());
+                cache.put(version, key, &parts.headers, bytes.clone(), nonce);
             }
             parts
                 .headers
                 .insert(CACHE_HEADER, HeaderValue::from_static("miss"));
             Response::from_parts(parts, Body::from(bytes))
         }
-        Err(e) => {
-            tracing::error!(path = %key.path_and_query, "rendering the page failed: {e}");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The page could not be rendered. Reload it; if it persists, see the server log.",
-            )
-                .into_response()
-        }
+        Err(e) => too_large(&key.path_and_query, api, &e),
     }
+}
+
+/// The answer when a page outgrew [`MAX_PAGE_BYTES`] while it was rendered (a list that pages
+/// everywhere should never get there): not a 500, but a page in both languages that says what
+/// to narrow; the log says which page and why.
+fn too_large(path: &str, api: bool, e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(
+        path,
+        limit_bytes = MAX_PAGE_BYTES,
+        "rendering the page failed: {e} (the page is larger than the limit: a list that does not page?)"
+    );
+    let error = super::error::WebError::new(
+        StatusCode::BAD_REQUEST,
+        super::error::ErrorCode::TooLarge,
+        display::Text::new(
+            format!(
+                "This page would be larger than {} MiB, too much to show at once. Narrow it: choose a \
+                 filter (severity, rule, region, period), go a page at a time, or take everything \
+                 with the export ({}).",
+                MAX_PAGE_BYTES >> 20,
+                super::api_doc::EXPORT_PATH
+            ),
+            format!(
+                "이 페이지는 {} MiB를 넘어 한 번에 보여 줄 수 없습니다. 범위를 좁히세요: 조건(심각도, 규칙, \
+                 지역, 기간)을 고르거나, 한 페이지씩 보거나, 내보내기({})로 전체를 받으세요.",
+                MAX_PAGE_BYTES >> 20,
+                super::api_doc::EXPORT_PATH
+            ),
+        ),
+    );
+    let format = if api {
+        super::error::Format::Json
+    } else {
+        super::error::Format::Html
+    };
+    let mut response = error.answer_as(format).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_page_too_large_to_keep_is_a_clear_page_in_both_languages_not_a_500() {
+        let page = too_large("/alerts?status=all", false, &"length limit exceeded");
+        assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(page.headers()[header::CACHE_CONTROL], "no-store");
+        let body = axum::body::to_bytes(page.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            html.contains("Narrow it") && html.contains("범위를 좁히세요"),
+            "{html}"
+        );
+        assert!(html.contains(super::super::api_doc::EXPORT_PATH));
+        let json = too_large(
+            super::super::api_doc::LIST_PATH,
+            true,
+            &"length limit exceeded",
+        );
+        assert_eq!(json.status(), StatusCode::BAD_REQUEST);
+        let body = axum::body::to_bytes(json.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(value["error"]["code"], "too_large");
+    }
 
     #[test]
     fn pages_that_follow_the_data_are_cacheable_and_the_rest_are_not() {
@@ -427,6 +524,25 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_page_is_served_with_the_nonce_of_the_request_it_answers() {
+        let (old, new) = (
+            CspNonce("old-nonce-AAAA".into()),
+            CspNonce("new-nonce-BBBB".into()),
+        );
+        let body = Bytes::from_static(
+            b"<script nonce=\"old-nonce-AAAA\">a</script><script nonce=\"old-nonce-AAAA\">b</script>",
+        );
+        assert_eq!(
+            with_nonce(&body, Some(&old), Some(&new)),
+            Bytes::from_static(
+                b"<script nonce=\"new-nonce-BBBB\">a</script><script nonce=\"new-nonce-BBBB\">b</script>"
+            )
+        );
+        assert_eq!(with_nonce(&body, None, Some(&new)), body);
+        assert_eq!(with_nonce(&body, Some(&old), None), body);
+    }
+
+    #[test]
     fn a_new_version_empties_the_cache_and_the_oldest_pages_go_first() {
         let dir = tempfile::tempdir().unwrap();
         let cache = PageCache::new(
@@ -439,7 +555,13 @@ mod tests {
             path_and_query: p.into(),
         };
         let headers = HeaderMap::new();
-        cache.put(v1.clone(), key("/"), &headers, Bytes::from_static(b"one"));
+        cache.put(
+            v1.clone(),
+            key("/"),
+            &headers,
+            Bytes::from_static(b"one"),
+            None,
+        );
         assert!(cache.get(&v1, &key("/")).is_some());
         assert!(cache
             .get(
@@ -464,6 +586,7 @@ mod tests {
             key("/explore"),
             &headers,
             Bytes::from_static(b"two"),
+            None,
         );
         assert!(cache.get(&v1, &key("/")).is_none());
         assert_eq!(cache.lock().by_key.len(), 1);
@@ -474,6 +597,7 @@ mod tests {
                 key(&format!("/country/{i}")),
                 &headers,
                 Bytes::from_static(b"x"),
+                None,
             );
         }
         let pages = cache.lock();

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 use engine::config::Sources;
-use engine::etl::pipeline::PipelineError;
+use engine::etl::pipeline::{PipelineError, PipelineLock, RunOutcome};
 use engine::etl::Pipeline;
 use engine::rules::RuleSet;
 use engine::snapshot::SnapshotStore;
@@ -30,6 +30,8 @@ pub struct RunConfig {
     pub rules: PathBuf,
     /// Where every published run is also written (`ACTIONBOARD_LAKE`), if anywhere.
     pub lake: Option<PathBuf>,
+    /// The jobs the server runs on a schedule (none when the file does not exist).
+    pub schedule: PathBuf,
 }
 
 /// Starts runs in the background, one at a time per data folder (the pipeline's lock, which the
@@ -59,9 +61,22 @@ impl RunLauncher {
         }
     }
 
-    /// Checks the configuration, then runs the pipeline and refreshes the alerts on a blocking
-    /// thread. `by` (who started it) goes to the log.
-    pub fn start(&self, by: &str) -> Result<(), LaunchError> {
+    pub fn config(&self) -> &RunConfig {
+        &self.config
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The acting service whose owners a run reloads (the site's action routes share it).
+    pub fn acting(&self) -> &Acting {
+        &self.acting
+    }
+
+    /// Checks the configuration and takes the pipeline's lock, so a busy folder is refused at
+    /// once; the lock is held until the run and its post-run flow are done.
+    pub fn prepare(&self) -> Result<PreparedRun, LaunchError> {
         let sources = Sources::load(&self.config.sources, &self.config.mirror)
             .map_err(|e| LaunchError::Config(e.to_string()))?;
         let mut pipeline = Pipeline::new(sources, &self.data_dir);
@@ -71,27 +86,61 @@ impl RunLauncher {
                     .map_err(|e| LaunchError::Config(e.to_string()))?
                     .completeness;
         }
-        // Taken here, so a busy folder is refused at once; held until the alerts are refreshed.
         let lock = pipeline.lock().map_err(|e| match e {
             PipelineError::Busy { .. } => LaunchError::Busy(e.to_string()),
             other => LaunchError::Config(other.to_string()),
         })?;
-        let (config, data_dir, by) = (self.config.clone(), self.data_dir.clone(), by.to_string());
-        let acting = self.acting.clone();
+        Ok(PreparedRun {
+            pipeline,
+            lock,
+            launcher: self.clone(),
+        })
+    }
+
+    /// Checks the configuration, then runs the pipeline and refreshes the alerts on a blocking
+    /// thread. `by` (who started it) goes to the log.
+    pub fn start(&self, by: &str) -> Result<(), LaunchError> {
+        let run = self.prepare()?;
+        let by = by.to_string();
         tokio::task::spawn_blocking(move || {
-            tracing::info!(by = %by, "pipeline run started from the dashboard");
-            match pipeline.run_locked(&lock) {
-                Ok(outcome) => tracing::info!(run = %outcome.run, "pipeline run published"),
-                // The failure is recorded in the run folder (the pipeline page shows it) and
-                // raises the pipeline alert below; the previous snapshot keeps serving.
-                Err(e) => tracing::warn!("pipeline run failed: {e}"),
-            }
-            publish(&config, &data_dir);
-            // The run read the configuration again: so does acting (the owners of rules.yml).
-            acting.reload_owners(&config.sources, &config.metrics, &config.rules);
-            drop(lock);
+            // The failure is recorded in the run folder (the pipeline page shows it) and raises
+            // the pipeline alert; the previous snapshot keeps serving.
+            let _ = run.run(&by);
         });
         Ok(())
+    }
+}
+
+/// A run whose configuration loaded and whose lock is held ([`RunLauncher::prepare`]).
+pub struct PreparedRun {
+    pipeline: Pipeline,
+    lock: PipelineLock,
+    launcher: RunLauncher,
+}
+
+impl PreparedRun {
+    /// Runs the pipeline, then the post-run flow, then reloads the owners acting reads; blocks
+    /// (call it on a blocking thread). `by` (who started it) goes to the log.
+    pub fn run(self, by: &str) -> Result<RunOutcome, PipelineError> {
+        let PreparedRun {
+            pipeline,
+            lock,
+            launcher,
+        } = self;
+        tracing::info!(by = %by, "pipeline run started");
+        let outcome = pipeline.run_locked(&lock);
+        match &outcome {
+            Ok(outcome) => tracing::info!(run = %outcome.run, "pipeline run published"),
+            Err(e) => tracing::warn!("pipeline run failed: {e}"),
+        }
+        let config = &launcher.config;
+        publish(config, &launcher.data_dir);
+        // The run read the configuration again: so does acting (the owners of rules.yml).
+        launcher
+            .acting
+            .reload_owners(&config.sources, &config.metrics, &config.rules);
+        drop(lock);
+        outcome
     }
 }
 

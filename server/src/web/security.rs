@@ -38,11 +38,13 @@ impl SecureCookies {
 }
 
 /// How the server is reached: whether cookies are `Secure`, and which proxies' forwarded headers
-/// are believed (anyone can send `X-Forwarded-Proto`; only a configured proxy is trusted).
+/// are believed (anyone can send `X-Forwarded-Proto`; only a configured proxy is trusted); and
+/// how it shows things (`config/display.yml`: the time zone of readers who chose none).
 #[derive(Debug, Clone, Default)]
 pub struct WebOptions {
     pub secure_cookies: SecureCookies,
     pub trusted_proxies: Vec<IpAddr>,
+    pub display: engine::config::DisplaySettings,
 }
 
 /// A web option in the environment that cannot be read.
@@ -77,6 +79,7 @@ impl WebOptions {
         Ok(WebOptions {
             secure_cookies,
             trusted_proxies,
+            display: Default::default(),
         })
     }
 
@@ -101,66 +104,72 @@ impl WebOptions {
     }
 }
 
-/// The policy every page is served under. Scripts and styles come from this site only (the one
-/// inline script, Leptos' island loader, is allowed by its hash, computed when the first page
-/// is served); no plugins; forms post here only; and no other site may frame a page, so the
-/// admin's run button cannot be clicked through a disguise.
-fn content_security_policy(script_hashes: &str) -> String {
+/// The nonce of one response: every inline script Leptos writes into the page (the island
+/// loader, `__RESOLVED_RESOURCES`, `__INCOMPLETE_CHUNKS` …) carries it, and the page's policy
+/// names it, so those scripts run and nothing else inline does. Made fresh for each request by
+/// [`headers`] and put into the request, where the pages' context (`web::router_with`) and the
+/// page cache (which rewrites a kept page to the nonce of the request it answers) read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CspNonce(pub String);
+
+impl CspNonce {
+    /// 128 random bits, URL-safe base64 (Leptos' own generator).
+    pub fn fresh() -> Self {
+        CspNonce(leptos::nonce::Nonce::new().to_string())
+    }
+}
+
+/// The policy every page is served under. Scripts come from this site only, or inline with this
+/// response's `nonce`; wasm may be compiled (the islands); no plugins; forms post here only; no
+/// other site may frame a page, so the admin's run button cannot be clicked through a disguise.
+fn content_security_policy(nonce: Option<&CspNonce>) -> String {
+    let nonce = nonce
+        .map(|n| format!(" 'nonce-{}'", n.0))
+        .unwrap_or_default();
     format!(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{script_hashes}; \
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{nonce}; \
          style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
          object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 }
 
-/// The middleware's state: the options, and the hashes of the inline scripts seen so far.
+/// Powerful browser features no page uses, turned off for the site and anything it embeds
+/// (only features every current browser knows: an unknown one is itself a console warning).
+const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), geolocation=(), gyroscope=(), \
+     magnetometer=(), microphone=(), payment=(), usb=()";
+
+/// The middleware's state: the options.
 #[derive(Clone)]
 pub struct Headers {
     options: Arc<WebOptions>,
-    script_hashes: Arc<std::sync::RwLock<String>>,
 }
 
 impl Headers {
     pub fn new(options: WebOptions) -> Self {
         Headers {
             options: Arc::new(options),
-            script_hashes: Arc::default(),
         }
     }
 }
 
-/// Sets `X-Content-Type-Options`, the Content-Security-Policy, `X-Frame-Options`,
-/// `Referrer-Policy`; `Cache-Control: private, no-store` on answers to a signed-in request
-/// (they show who is signed in and their forms' tokens); `Secure` on cookies over https.
-pub async fn headers(State(state): State<Headers>, request: Request, next: Next) -> Response {
+/// Gives the request its [`CspNonce`], then sets on the answer `X-Content-Type-Options`, the
+/// Content-Security-Policy (naming the nonce on HTML), `Permissions-Policy`,
+/// `Cross-Origin-Opener-Policy`, `X-Frame-Options`, `Referrer-Policy`;
+/// `Cache-Control: private, no-store` on answers to a signed-in request (they show who is
+/// signed in and their forms' tokens); `Secure` on cookies over https.
+pub async fn headers(State(state): State<Headers>, mut request: Request, next: Next) -> Response {
     let https = state.options.https(&request);
     let signed_in = session_cookie(request.headers()).is_some();
     let is_static = request.uri().path().starts_with("/pkg/");
+    let nonce = CspNonce::fresh();
+    request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
     let html = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if html && !state.knows_script_hash() {
-        // Until the loader's hash is known (the first page), the page is read whole to learn it.
-        let (parts, body) = response.into_parts();
-        let bytes = axum::body::to_bytes(body, 16 << 20)
-            .await
-            .unwrap_or_default();
-        learn_script_hash(&state, &bytes);
-        response = Response::from_parts(parts, axum::body::Body::from(bytes));
-    }
-    let csp = if html {
-        let hashes = state
-            .script_hashes
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        content_security_policy(&hashes)
-    } else {
-        content_security_policy("")
-    };
+    let csp = content_security_policy(html.then_some(&nonce));
     let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -169,6 +178,14 @@ pub async fn headers(State(state): State<Headers>, request: Request, next: Next)
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(
+        "permissions-policy",
+        HeaderValue::from_static(PERMISSIONS_POLICY),
+    );
+    headers.insert(
+        "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
     );
     if let Ok(csp) = HeaderValue::from_str(&csp) {
@@ -184,40 +201,6 @@ pub async fn headers(State(state): State<Headers>, request: Request, next: Next)
         mark_cookies_secure(headers);
     }
     response
-}
-
-impl Headers {
-    fn knows_script_hash(&self) -> bool {
-        !self
-            .script_hashes
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .is_empty()
-    }
-}
-
-/// Allows Leptos' inline island loader by its hash. Its text depends only on the build (the
-/// package's file names), so it is computed once from the first rendered page and kept.
-fn learn_script_hash(state: &Headers, html: &[u8]) {
-    let Some(hash) = island_script_hash(html) else {
-        return;
-    };
-    *state
-        .script_hashes
-        .write()
-        .unwrap_or_else(|p| p.into_inner()) = format!(" 'sha256-{hash}'");
-}
-
-/// The base64 SHA-256 of the first inline `<script type="module" …>` of `html`.
-fn island_script_hash(html: &[u8]) -> Option<String> {
-    use base64::Engine;
-    use sha2::{Digest, Sha256};
-    let text = std::str::from_utf8(html).ok()?;
-    let open = text.find("<script type=\"module\"")?;
-    let body_start = open + text[open..].find('>')? + 1;
-    let body_end = body_start + text[body_start..].find("</script>")?;
-    let digest = Sha256::digest(&text.as_bytes()[body_start..body_end]);
-    Some(base64::engine::general_purpose::STANDARD.encode(digest))
 }
 
 fn mark_cookies_secure(headers: &mut HeaderMap) {
@@ -249,11 +232,20 @@ pub enum CurrentUser {
     LookupFailed,
 }
 
+/// What [`viewer`] needs: where the users are, and the zone of readers who chose none.
+#[derive(Debug, Clone)]
+pub struct Viewers {
+    pub data_dir: PathBuf,
+    pub default_zone: display::time::Zone,
+}
+
 /// Looks up the session cookie's person on a blocking thread and puts [`CurrentUser`] (and, for
-/// the pages, `app::auth::Viewer`) into the request: the one place a request's person is found,
-/// for pages (`app::auth::current_viewer`) and for every route that changes something
-/// (`auth::require`).
-pub async fn viewer(State(data_dir): State<PathBuf>, mut request: Request, next: Next) -> Response {
+/// the pages, `app::auth::Viewer`) into the request, with the reader's time zone
+/// (`app::auth::ReaderZone`: theirs, else the dashboard's): the one place a request's person is
+/// found, for pages (`app::auth::current_viewer`, `app::auth::reader_zone`) and for every route
+/// that changes something (`auth::require`).
+pub async fn viewer(State(viewers): State<Viewers>, mut request: Request, next: Next) -> Response {
+    let data_dir = viewers.data_dir.clone();
     let current = match session_cookie(request.headers()).map(str::to_string) {
         None => CurrentUser::Nobody,
         Some(token) => {
@@ -275,14 +267,21 @@ pub async fn viewer(State(data_dir): State<PathBuf>, mut request: Request, next:
             }
         }
     };
+    let mut zone = viewers.default_zone;
     if let CurrentUser::User(u) = &current {
         request.extensions_mut().insert(app::auth::Viewer {
             name: u.name.clone(),
             role: u.role.to_string(),
             can_start_runs: u.role.can_start_runs(),
             csrf: u.csrf.clone(),
+            timezone: u.timezone,
         });
+        zone = u.timezone.unwrap_or(zone);
     }
+    request.extensions_mut().insert(app::auth::ReaderZone {
+        zone,
+        dashboard: viewers.default_zone,
+    });
     request.extensions_mut().insert(current);
     next.run(request).await
 }
@@ -365,6 +364,7 @@ mod tests {
         let auto = WebOptions {
             secure_cookies: SecureCookies::Auto,
             trusted_proxies: vec!["10.0.0.5".parse().unwrap()],
+            ..WebOptions::default()
         };
         assert!(auto.https(&request("10.0.0.5:4000", "https")));
         assert!(!auto.https(&request("10.0.0.5:4000", "http")));
@@ -381,15 +381,24 @@ mod tests {
     }
 
     #[test]
-    fn the_island_loader_is_hashed() {
-        let html = br#"<head><script type="module" nonce="">load("", "pkg")</script></head>"#;
-        let hash = island_script_hash(html).unwrap();
-        use base64::Engine;
-        use sha2::{Digest, Sha256};
-        assert_eq!(
-            hash,
-            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(br#"load("", "pkg")"#))
-        );
-        assert!(island_script_hash(b"<p>no script</p>").is_none());
+    fn each_page_policy_names_its_own_nonce_and_nothing_else_inline() {
+        let (a, b) = (CspNonce::fresh(), CspNonce::fresh());
+        assert_ne!(a, b, "a nonce is never reused");
+        assert!(a.0.len() >= 22, "128 bits");
+        assert!(a
+            .0
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        let policy = content_security_policy(Some(&a));
+        assert!(policy.contains(&format!(
+            "script-src 'self' 'wasm-unsafe-eval' 'nonce-{}';",
+            a.0
+        )));
+        let scripts = policy
+            .split(';')
+            .find(|d| d.trim_start().starts_with("script-src"))
+            .unwrap();
+        assert!(!scripts.contains("unsafe-inline"), "{scripts}");
+        assert!(!content_security_policy(None).contains("nonce-"));
     }
 }

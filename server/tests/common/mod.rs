@@ -10,6 +10,8 @@ use engine::config::Sources;
 use engine::etl::Pipeline;
 use engine::snapshot::SnapshotStore;
 
+pub mod large;
+
 pub fn config_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config")
 }
@@ -29,6 +31,7 @@ pub fn run_config() -> server::web::RunConfig {
         metrics: config.join("metrics.yml"),
         rules: config.join("rules.yml"),
         lake: None,
+        schedule: config.join("schedule.yml"),
     }
 }
 

@@ -4,18 +4,34 @@ use leptos::server_fn::codec::GetUrl;
 use crate::api::error::ApiError;
 use crate::model::alerts::{Inbox, InboxFilter};
 
-/// The inbox for `filter`, by priority, with how many alerts each filter value would show.
+/// Cards on a page of the inbox.
+pub const INBOX_PAGE_SIZE: usize = 50;
+
+/// Whether the inbox groups the alerts of one entity and period into one card when the URL does
+/// not say (`group=entity` or `group=none`). Off until the browser tests that count one card per
+/// alert are updated for grouping.
+pub const GROUP_BY_DEFAULT: bool = false;
+
+/// A page of the inbox for `filter` (`page` 1 is the first), by priority, with how many alerts
+/// each filter value would show: every count by the database, only the page's alerts read.
 #[server(input = GetUrl, endpoint = "list_alerts")]
-pub async fn list_alerts(filter: InboxFilter) -> Result<Inbox, ApiError> {
+pub async fn list_alerts(
+    filter: InboxFilter,
+    #[server(default)] page: Option<String>,
+    #[server(default)] group: Option<String>,
+) -> Result<Inbox, ApiError> {
     use crate::state::AppState;
 
     let state = expect_context::<AppState>();
     // "Assigned to me": the signed-in reader's name (nobody's when not signed in).
-    let mine = filter
+    let me = filter
         .mine
         .as_deref()
         .is_some_and(|m| !m.is_empty())
-        .then(|| crate::auth::current_viewer().map(|v| v.name));
+        .then(|| crate::auth::current_viewer().map(|v| v.name))
+        .flatten();
+    let page = inbox::page_number(page.as_deref())?;
+    let grouped = inbox::grouped(group.as_deref())?;
     // SQLite blocks: keep it off the async worker threads.
     tokio::task::spawn_blocking(move || {
         let region_codes = state.region_codes();
@@ -23,13 +39,8 @@ pub async fn list_alerts(filter: InboxFilter) -> Result<Inbox, ApiError> {
         let store = state
             .alerts()
             .map_err(|e| ApiError::internal("inbox", &e))?;
-        let mut all = store
-            .list(&engine::state::AlertFilter::everything())
+        let mut inbox = inbox::build(&store, filter, me.as_deref(), page, grouped)
             .map_err(|e| ApiError::internal("inbox", &e))?;
-        if let Some(me) = mine {
-            all.retain(|r| me.is_some() && r.assignee == me);
-        }
-        let mut inbox = inbox::build(filter, all);
         inbox.facets = localize_regions(inbox.facets, &region_codes);
         inbox.region_codes = region_codes;
         Ok(inbox)
@@ -57,20 +68,6 @@ fn localize_regions(
     facets
 }
 
-/// The alerts the inbox shows for `filter` (for "all N matching this filter" of bulk actions),
-/// `me` being the signed-in reader for "assigned to me".
-#[cfg(feature = "ssr")]
-pub fn matching(
-    filter: InboxFilter,
-    mut all: Vec<display::alert::AlertRecord>,
-    me: Option<&str>,
-) -> Vec<display::alert::AlertRecord> {
-    if filter.mine.as_deref().is_some_and(|m| !m.is_empty()) {
-        all.retain(|r| me.is_some() && r.assignee.as_deref() == me);
-    }
-    inbox::build(filter, all).alerts
-}
-
 /// The store's filter for the inbox filter `filter` read by `me` (the signed-in reader, for
 /// "assigned to me"): what the inbox shows, in the same order, is what
 /// [`engine::state::AlertStore::scan`] walks with it. `None`: the filter selects nothing (an
@@ -89,12 +86,11 @@ pub fn store_filter(filter: &InboxFilter, me: Option<&str>) -> Option<engine::st
 
 #[cfg(feature = "ssr")]
 mod inbox {
-    use std::collections::BTreeMap;
-
-    use display::alert::{AlertRecord, Severity, Status};
+    use display::alert::{Severity, Status};
     use display::Text;
-    use engine::state::AlertFilter;
+    use engine::state::{AlertFilter, AlertStore, FacetColumn, FacetCount, StateError};
 
+    use crate::api::error::ApiError;
     use crate::model::alerts::{Facet, FacetValue, Inbox, InboxFilter};
 
     /// The URL's filter as the store's; unknown values select nothing rather than everything.
@@ -102,14 +98,25 @@ mod inbox {
         let mut valid = true;
         let statuses = match f.status.as_deref() {
             None | Some("") | Some("active") => Vec::new(),
-            Some("all") => Status::ALL.to_vec(),
-            Some(s) => match Status::parse(s) {
-                Some(s) => vec![s],
-                None => {
-                    valid = false;
-                    Vec::new()
+            Some(list) => {
+                // A comma list (`open,snoozed`, `active,resolved`), as the CLI passes it.
+                let mut named = Vec::new();
+                for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    match s {
+                        "all" => named.extend(Status::ALL),
+                        "active" => named.extend(Status::ALL.iter().filter(|s| s.is_active())),
+                        s => match Status::parse(s) {
+                            Some(s) => named.push(s),
+                            None => valid = false,
+                        },
+                    }
                 }
-            },
+                Status::ALL
+                    .iter()
+                    .copied()
+                    .filter(|s| named.contains(s))
+                    .collect()
+            }
         };
         let severity = match f.severity.as_deref().filter(|s| !s.is_empty()) {
             None => None,
@@ -154,110 +161,131 @@ mod inbox {
         )
     }
 
-    fn count<K: Ord>(
-        records: &[AlertRecord],
-        filter: &AlertFilter,
-        key: impl Fn(&AlertRecord) -> Vec<(K, Text)>,
-    ) -> Vec<(K, Text, usize)> {
-        let mut counts: BTreeMap<K, (Text, usize)> = BTreeMap::new();
-        for r in records.iter().filter(|r| filter.matches(r)) {
-            for (k, label) in key(r) {
-                counts.entry(k).or_insert((label, 0)).1 += 1;
-            }
+    /// The page number of the URL (`None`: the first); anything else than a whole number from 1
+    /// is refused with what to send.
+    pub fn page_number(text: Option<&str>) -> Result<usize, ApiError> {
+        match text.filter(|t| !t.is_empty()) {
+            None => Ok(1),
+            Some(t) => t.parse::<usize>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "`page` must be a whole number from 1, not `{t}` / `page`는 1 이상의 정수여야 합니다"
+                ))
+            }),
         }
-        counts.into_iter().map(|(k, (l, n))| (k, l, n)).collect()
     }
 
-    fn values(counted: Vec<(String, Text, usize)>) -> Vec<FacetValue> {
+    /// Whether the inbox groups alerts: `group=entity` yes, `group=none` no, else
+    /// [`GROUP_BY_DEFAULT`](super::GROUP_BY_DEFAULT).
+    pub fn grouped(text: Option<&str>) -> Result<bool, ApiError> {
+        match text.filter(|t| !t.is_empty()) {
+            None => Ok(super::GROUP_BY_DEFAULT),
+            Some("entity") => Ok(true),
+            Some("none") => Ok(false),
+            Some(t) => Err(ApiError::BadRequest(format!(
+                "`group` is `entity` (alerts of one country and period together) or `none` (one card per alert), not `{t}` / `group`은 `entity` 또는 `none`이어야 합니다"
+            ))),
+        }
+    }
+
+    fn values(counted: Vec<FacetCount>, label: impl Fn(&str) -> Text) -> Vec<FacetValue> {
         counted
             .into_iter()
-            .map(|(value, label, count)| FacetValue {
-                value,
-                label,
-                count,
+            .map(|c| FacetValue {
+                label: c.label.unwrap_or_else(|| label(&c.value)),
+                value: c.value,
+                count: c.count,
             })
             .collect()
     }
 
-    pub fn build(filter: InboxFilter, all: Vec<AlertRecord>) -> Inbox {
-        let (store_filter, valid) = to_store(&filter);
-        let alerts: Vec<AlertRecord> = if valid {
-            all.iter()
-                .filter(|r| store_filter.matches(r))
-                .cloned()
-                .collect()
-        } else {
-            Vec::new()
+    /// The page `page` of the inbox for `filter` read by `me`: the facets each count the alerts
+    /// the other filters leave, by their own values, in SQL; only the page's alerts are read.
+    pub fn build(
+        store: &AlertStore,
+        filter: InboxFilter,
+        me: Option<&str>,
+        page: usize,
+        grouped: bool,
+    ) -> Result<Inbox, StateError> {
+        let store_filter = super::store_filter(&filter, me).unwrap_or_else(AlertFilter::nothing);
+        let store_filter = AlertFilter {
+            as_of: Some(chrono::Utc::now()),
+            ..store_filter
         };
-        // Each facet counts the alerts the other filters leave, by its own values.
         let without = |clear: fn(&mut AlertFilter)| {
             let mut f = store_filter.clone();
             clear(&mut f);
             f
         };
         let status_f = without(|f| f.statuses = Status::ALL.to_vec());
-        let statuses = count(&all, &status_f, |r| {
-            vec![(r.status.as_str().to_string(), r.status.label())]
-        });
+        let statuses = store.count_by(&status_f, FacetColumn::Status)?;
+        let count_of = |s: Status| {
+            statuses
+                .iter()
+                .find(|c| c.value == s.as_str())
+                .map_or(0, |c| c.count)
+        };
         let mut status_values = vec![FacetValue {
             value: "active".into(),
             label: Text::new(
                 "Needs action (open, acknowledged, snoozed)",
                 "조치 필요(열림·확인함·보류)",
             ),
-            count: all
-                .iter()
-                .filter(|r| r.status.is_active() && status_f.matches(r))
-                .count(),
+            count: Status::ALL
+                .into_iter()
+                .filter(|s| s.is_active())
+                .map(count_of)
+                .sum(),
         }];
         // Statuses in lifecycle order, not alphabetical.
         for s in Status::ALL {
-            if let Some((_, label, n)) = statuses.iter().find(|(k, _, _)| k == s.as_str()) {
+            let n = count_of(s);
+            if n > 0 {
                 status_values.push(FacetValue {
                     value: s.as_str().into(),
-                    label: label.clone(),
-                    count: *n,
+                    label: s.label(),
+                    count: n,
                 });
             }
         }
         status_values.push(FacetValue {
             value: "all".into(),
             label: Text::new("All", "전체"),
-            count: all.iter().filter(|r| status_f.matches(r)).count(),
+            count: statuses.iter().map(|c| c.count).sum(),
         });
-        let severities = count(&all, &without(|f| f.severity = None), |r| {
-            vec![(r.alert.severity, r.alert.severity.label())]
-        });
-        let rules = count(&all, &without(|f| f.rule_id = None), |r| {
-            vec![(r.alert.rule_id.clone(), r.alert.rule_name.clone())]
-        });
-        let regions = count(&all, &without(|f| f.region = None), |r| {
-            r.alert
-                .region
-                .iter()
-                .map(|g| (g.clone(), Text::new(g.clone(), g.clone())))
-                .collect()
-        });
-        let owners = count(&all, &without(|f| f.owner = None), |r| {
-            let mut v: Vec<(String, Text)> = r
-                .alert
-                .actions
-                .iter()
-                .map(|a| (a.owner.clone(), a.owner_label.clone()))
-                .collect();
-            v.dedup_by(|a, b| a.0 == b.0);
-            v
-        });
-        let issues = count(&all, &without(|f| f.data_issue = None), |r| {
-            vec![if r.alert.data_issue {
-                ("yes".to_string(), Text::new("Data issues", "데이터 문제"))
-            } else {
-                (
-                    "no".to_string(),
-                    Text::new("Business alerts", "비즈니스 알림"),
-                )
-            }]
-        });
+        // Severities from the most urgent.
+        let severities = store.count_by(&without(|f| f.severity = None), FacetColumn::Severity)?;
+        let severity_values = Severity::ALL
+            .into_iter()
+            .filter_map(|s| {
+                let c = severities.iter().find(|c| c.value == s.as_str())?;
+                Some(FacetValue {
+                    value: s.as_str().into(),
+                    label: s.label(),
+                    count: c.count,
+                })
+            })
+            .collect();
+        let rules = store.count_by(&without(|f| f.rule_id = None), FacetColumn::Rule)?;
+        let regions = store.count_by(&without(|f| f.region = None), FacetColumn::Region)?;
+        let owners = store.count_by(&without(|f| f.owner = None), FacetColumn::Owner)?;
+        let issues = store.count_by(&without(|f| f.data_issue = None), FacetColumn::DataIssue)?;
+        let issue_values = issues
+            .into_iter()
+            .rev()
+            .map(|c| {
+                let yes = c.value == "1";
+                FacetValue {
+                    value: if yes { "yes" } else { "no" }.into(),
+                    label: if yes {
+                        Text::new("Data issues", "데이터 문제")
+                    } else {
+                        Text::new("Business alerts", "비즈니스 알림")
+                    },
+                    count: c.count,
+                }
+            })
+            .collect();
         let facets = vec![
             Facet {
                 param: "status".into(),
@@ -267,42 +295,53 @@ mod inbox {
             Facet {
                 param: "severity".into(),
                 label: Text::new("Severity", "심각도"),
-                values: severities
-                    .into_iter()
-                    .map(|(s, label, count)| FacetValue {
-                        value: s.as_str().into(),
-                        label,
-                        count,
-                    })
-                    .collect(),
+                values: severity_values,
             },
             Facet {
                 param: "rule".into(),
                 label: Text::new("Rule", "규칙"),
-                values: values(rules),
+                values: values(rules, |v| Text::new(v, v)),
             },
             Facet {
                 param: "region".into(),
                 label: Text::new("Region", "지역"),
-                values: values(regions),
+                values: values(regions, |v| Text::new(v, v)),
             },
             Facet {
                 param: "owner".into(),
                 label: Text::new("Owner", "담당"),
-                values: values(owners),
+                values: values(owners, |v| Text::new(v, v)),
             },
             Facet {
                 param: "data_issue".into(),
                 label: Text::new("Kind", "유형"),
-                values: values(issues),
+                values: issue_values,
             },
         ];
-        Inbox {
+        let matching = store.count(&store_filter)?;
+        let offset = (page - 1).saturating_mul(super::INBOX_PAGE_SIZE);
+        let (groups, cards) = if grouped {
+            let groups = store.groups_at(&store_filter, offset, super::INBOX_PAGE_SIZE)?;
+            (
+                groups.into_iter().map(|g| g.alerts).collect(),
+                store.count_groups(&store_filter)?,
+            )
+        } else {
+            let alerts = store.page_at(&store_filter, offset, super::INBOX_PAGE_SIZE)?;
+            (alerts.into_iter().map(|a| vec![a]).collect(), matching)
+        };
+        let total = store.counts_by_status()?.into_iter().map(|(_, n)| n).sum();
+        Ok(Inbox {
             filter,
-            alerts,
+            groups,
+            grouped,
+            cards,
             facets,
-            total: all.len(),
+            total,
+            matching,
+            page,
+            page_size: super::INBOX_PAGE_SIZE,
             region_codes: Default::default(),
-        }
+        })
     }
 }

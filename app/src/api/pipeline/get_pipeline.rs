@@ -4,8 +4,8 @@ use leptos::server_fn::codec::GetUrl;
 use crate::api::error::ApiError;
 use crate::model::pipeline::Pipeline;
 
-/// Runs from the run folders, and the rows, rejects and sources of `run` (default: the run
-/// being served).
+/// Runs from the run folders, the rows, rejects and sources of `run` (default: the run being
+/// served), and the scheduled jobs with their last and next ticks.
 #[server(input = GetUrl, endpoint = "get_pipeline")]
 pub async fn get_pipeline(run: Option<String>) -> Result<Pipeline, ApiError> {
     use crate::i18n::Lang;
@@ -14,7 +14,8 @@ pub async fn get_pipeline(run: Option<String>) -> Result<Pipeline, ApiError> {
     use engine::base::RunId;
     use engine::query::pipeline as p;
 
-    let snapshots = expect_context::<AppState>().snapshots;
+    let state = expect_context::<AppState>();
+    let (snapshots, schedule) = (state.snapshots, state.schedule);
     let lang = crate::i18n::initial_lang();
     tokio::task::spawn_blocking(move || {
         let store = snapshots.store();
@@ -48,8 +49,15 @@ pub async fn get_pipeline(run: Option<String>) -> Result<Pipeline, ApiError> {
             }
             _ => None,
         };
+        // The schedule is a courtesy beside the runs: a state file that cannot be read shows none.
+        let schedule = engine::schedule::overview(&schedule, store.data_dir(), chrono::Utc::now())
+            .unwrap_or_else(|e| {
+                leptos::logging::warn!("{e}");
+                Vec::new()
+            });
         Ok(Pipeline {
             current: current.map(|r| r.to_string()),
+            schedule,
             selected: selected.map(|r| r.to_string()),
             runs,
             snapshot,

@@ -42,6 +42,8 @@ pub enum Body {
 #[derive(Debug, Clone)]
 pub struct Fetched {
     pub body: Body,
+    /// What the HTTP server said identifies the version it sent (none for files).
+    pub validators: Validators,
     pub read_from: &'static str,
     pub location: String,
     pub fallback_reason: Option<String>,
@@ -80,8 +82,9 @@ pub fn fetch_source(source: &Source, settings: &FetchSettings) -> Result<Fetched
     let url = source.url.as_deref();
     match (mode, url) {
         (Fetch::Live, Some(url)) if is_http(url) => match http_get(url, settings) {
-            Ok(bytes) => Ok(Fetched {
+            Ok((bytes, validators)) => Ok(Fetched {
                 body: Body::Bytes(bytes),
+                validators,
                 read_from: "url",
                 location: url.to_string(),
                 fallback_reason: None,
@@ -106,6 +109,7 @@ pub fn fetch_source(source: &Source, settings: &FetchSettings) -> Result<Fetched
                 tracing::warn!(source = %source.id, %url, "live fetch failed, read the mirror: {message}");
                 Ok(Fetched {
                     body,
+                    validators: Validators::default(),
                     read_from: "mirror",
                     location: absolute(mirror),
                     fallback_reason: Some(format!("GET {url} failed: {message}")),
@@ -119,6 +123,7 @@ pub fn fetch_source(source: &Source, settings: &FetchSettings) -> Result<Fetched
             let body = readable_file(source, &path)?;
             Ok(Fetched {
                 body,
+                validators: Validators::default(),
                 read_from: "url",
                 location: absolute(&path),
                 fallback_reason: None,
@@ -134,6 +139,7 @@ pub fn fetch_source(source: &Source, settings: &FetchSettings) -> Result<Fetched
             let body = readable_file(source, mirror)?;
             Ok(Fetched {
                 body,
+                validators: Validators::default(),
                 read_from: "mirror",
                 location: absolute(mirror),
                 fallback_reason: None,
@@ -144,14 +150,14 @@ pub fn fetch_source(source: &Source, settings: &FetchSettings) -> Result<Fetched
 }
 
 /// The path as recorded in provenance: absolute, so it means the same thing from any folder.
-fn absolute(path: &std::path::Path) -> String {
+pub(crate) fn absolute(path: &std::path::Path) -> String {
     std::fs::canonicalize(path)
         .unwrap_or_else(|_| path.to_path_buf())
         .display()
         .to_string()
 }
 
-fn is_http(url: &str) -> bool {
+pub(crate) fn is_http(url: &str) -> bool {
     url.starts_with("http://") || url.starts_with("https://")
 }
 
@@ -178,30 +184,89 @@ pub struct HttpFailure {
     pub attempts: u32,
 }
 
+/// What an HTTP server said identifies the version of a resource it sent: asked back in a
+/// conditional request (`If-None-Match`, `If-Modified-Since`), it answers 304 while unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+impl Validators {
+    pub fn is_empty(&self) -> bool {
+        self.etag.is_none() && self.last_modified.is_none()
+    }
+}
+
+/// The answer to a (possibly conditional) GET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpAnswer {
+    Body(Vec<u8>, Validators),
+    /// 304: the resource is the version the validators name.
+    NotModified,
+}
+
 /// GET with a total timeout per attempt; retries transport errors and 5xx/429 with doubling
 /// backoff; other statuses fail at once. The message says what happened on the last attempt.
-pub fn http_get(url: &str, settings: &FetchSettings) -> Result<Vec<u8>, HttpFailure> {
+pub fn http_get(url: &str, settings: &FetchSettings) -> Result<(Vec<u8>, Validators), HttpFailure> {
+    match http_get_if(url, settings, None)? {
+        HttpAnswer::Body(bytes, validators) => Ok((bytes, validators)),
+        HttpAnswer::NotModified => Err(HttpFailure {
+            last: "HTTP status 304 to a request that was not conditional".into(),
+            attempts: 1,
+        }),
+    }
+}
+
+/// [`http_get`], conditional on `known` when given: a 304 answer is [`HttpAnswer::NotModified`].
+pub fn http_get_if(
+    url: &str,
+    settings: &FetchSettings,
+    known: Option<&Validators>,
+) -> Result<HttpAnswer, HttpFailure> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(settings.timeout))
         .http_status_as_error(false)
         .user_agent(concat!("actionboard/", env!("CARGO_PKG_VERSION")))
         .build()
         .into();
+    let header = |resp: &ureq::http::Response<ureq::Body>, name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     let mut delay = settings.backoff;
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (retryable, message) = match agent.get(url).call() {
+        let mut request = agent.get(url);
+        if let Some(known) = known {
+            if let Some(etag) = &known.etag {
+                request = request.header("If-None-Match", etag);
+            }
+            if let Some(modified) = &known.last_modified {
+                request = request.header("If-Modified-Since", modified);
+            }
+        }
+        let (retryable, message) = match request.call() {
             Ok(mut resp) => {
                 let status = resp.status().as_u16();
+                if status == 304 && known.is_some() {
+                    return Ok(HttpAnswer::NotModified);
+                }
                 if status == 200 {
+                    let validators = Validators {
+                        etag: header(&resp, "etag"),
+                        last_modified: header(&resp, "last-modified"),
+                    };
                     match resp
                         .body_mut()
                         .with_config()
                         .limit(settings.max_bytes)
                         .read_to_vec()
                     {
-                        Ok(bytes) => return Ok(bytes),
+                        Ok(bytes) => return Ok(HttpAnswer::Body(bytes, validators)),
                         Err(e) => (true, format!("the body could not be read in full ({e})")),
                     }
                 } else {

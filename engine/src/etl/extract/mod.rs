@@ -4,6 +4,7 @@
 //! One module per source kind, behind [`Extractor`]: each knows how to turn its raw bytes into
 //! [`RawTable`] rows (parsing is used by the transform stage, which reads the saved raw file).
 
+pub mod changed;
 pub mod csv;
 pub mod fetch;
 pub mod html_table;
@@ -17,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::{Source, SourceKind};
 pub use display::pipeline::SourceProvenance;
 
-pub use fetch::{fetch_source, Body, FetchError, FetchSettings, Fetched};
+pub use changed::{changed_since, Changed};
+pub use fetch::{fetch_source, Body, FetchError, FetchSettings, Fetched, Validators};
 
 /// Where a raw datum was read from, written when it was read (`extract/provenance.json`). The
 /// snapshot keeps it, and pages read it back, as [`SourceProvenance`]: the one conversion is
@@ -41,6 +43,12 @@ pub struct Provenance {
     #[serde(default)]
     pub url: Option<String>,
     pub fetched_at: chrono::DateTime<chrono::Utc>,
+    /// The `ETag` and `Last-Modified` the URL answered with, asked back before a scheduled run
+    /// (a conditional request) to learn whether the source changed. Absent for files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
     pub sha256: String,
     pub size_bytes: u64,
     /// The saved copy, relative to the extract stage folder.
@@ -362,6 +370,8 @@ pub fn extract_source_reusing(
         fallback_reason: fetched.fallback_reason,
         url: source.url.clone(),
         fetched_at: fetched.fetched_at,
+        etag: fetched.validators.etag,
+        last_modified: fetched.validators.last_modified,
         sha256,
         size_bytes,
         raw_file: format!("raw/{file_name}"),
@@ -389,6 +399,8 @@ mod tests {
             fetched_at: chrono::DateTime::parse_from_rfc3339("2025-07-01T12:30:00Z")
                 .unwrap()
                 .to_utc(),
+            etag: None,
+            last_modified: None,
             sha256: "ab".repeat(32),
             size_bytes: 1234,
             raw_file: "raw/wb_gdp.json".into(),

@@ -18,6 +18,7 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 use display::alert::Status;
+use display::names::RegionCodes;
 
 use super::{ExportError, Options, Summary};
 use crate::state::{AlertFilter, AlertStore, RawAlert, StateError};
@@ -44,6 +45,7 @@ struct OwnedRaw {
     snoozed_until: Option<DateTime<Utc>>,
     due_at: Option<DateTime<Utc>>,
     last_comment: Option<std::ops::Range<usize>>,
+    figure_withdrawn: bool,
 }
 
 /// Alerts read from SQLite, on their way to a worker that writes their rows.
@@ -72,6 +74,7 @@ impl Batch {
             snoozed_until: raw.snoozed_until,
             due_at: raw.due_at,
             last_comment,
+            figure_withdrawn: raw.figure_withdrawn,
         });
     }
 
@@ -94,6 +97,7 @@ struct Done {
 fn format_batch(
     batch: &Batch,
     filter: &AlertFilter,
+    regions: &RegionCodes,
     opts: &Options,
     bytes: &mut Vec<u8>,
 ) -> (u64, u64, Option<String>) {
@@ -111,8 +115,9 @@ fn format_batch(
             snoozed_until: a.snoozed_until,
             due_at: a.due_at,
             last_comment: a.last_comment.as_ref().and_then(text),
+            figure_withdrawn: a.figure_withdrawn,
         };
-        match alert_rows(&raw, filter, opts, &mut scratch, bytes) {
+        match alert_rows(&raw, filter, regions, opts, &mut scratch, bytes) {
             Ok(Some(n)) => {
                 rows += n;
                 alerts += 1;
@@ -225,6 +230,7 @@ impl<W: Write> Pipeline<'_, W> {
 pub(in crate::export) fn write_rows<W: Write>(
     store: &AlertStore,
     filter: &AlertFilter,
+    regions: &RegionCodes,
     opts: &Options,
     sink: &mut Sink<W>,
     summary: &mut Summary,
@@ -256,7 +262,7 @@ pub(in crate::export) fn write_rows<W: Write>(
                 };
                 // A bug here must end the export with an error, not leave the reader waiting.
                 let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    format_batch(&batch, filter, opts, &mut bytes)
+                    format_batch(&batch, filter, regions, opts, &mut bytes)
                 }));
                 let (rows, alerts, error) = outcome.unwrap_or_else(|_| {
                     bytes.clear();

@@ -1,6 +1,7 @@
 //! An alert's rows of the action list, one per recommended action.
 
 use display::alert::Status;
+use display::names::RegionCodes;
 
 use super::doc::{Action, Doc};
 use super::put::{put_bool, put_date, put_number, put_opt_number, put_opt_text, put_text};
@@ -15,7 +16,7 @@ pub(super) struct Scratch {
     pub(super) head: Vec<u8>,
     /// `assignee` and its comma.
     pub(super) assignee: Vec<u8>,
-    /// Columns `snoozed_until` to `link`, without the line end.
+    /// Columns `snoozed_until` to `snoozed_until_local`, without the line end.
     pub(super) tail: Vec<u8>,
     pub(super) link: String,
 }
@@ -25,6 +26,7 @@ pub(super) struct Scratch {
 pub(super) fn alert_rows(
     raw: &RawAlert<'_>,
     filter: &AlertFilter,
+    regions: &RegionCodes,
     opts: &Options,
     s: &mut Scratch,
     buf: &mut Vec<u8>,
@@ -48,9 +50,9 @@ pub(super) fn alert_rows(
     h.push(b',');
     put_number(h, doc.priority);
     h.push(b',');
-    put_text(h, doc.severity.as_str());
+    put_text(h, doc.severity.label().get(lang));
     h.push(b',');
-    put_text(h, raw.status.as_str());
+    put_text(h, raw.status.label().get(lang));
     h.push(b',');
     put_text(h, &doc.rule_id.0);
     h.push(b',');
@@ -58,9 +60,18 @@ pub(super) fn alert_rows(
     h.push(b',');
     put_text(h, &doc.entity.0);
     h.push(b',');
-    put_text(h, &doc.entity_name.0);
+    put_text(
+        h,
+        &display::names::country(&doc.entity.0, &doc.entity_name.0, lang),
+    );
     h.push(b',');
-    put_opt_text(h, doc.region.as_ref().map(|r| &*r.0));
+    let region = doc.region.as_ref().map(|r| &*r.0);
+    put_opt_text(
+        h,
+        region
+            .map(|r| display::names::region_in(regions, r, lang))
+            .as_deref(),
+    );
     h.push(b',');
     put_text(h, &doc.period.0);
     h.push(b',');
@@ -89,7 +100,7 @@ pub(super) fn alert_rows(
     t.push(b',');
     put_opt_number(t, values.change_pct);
     t.push(b',');
-    put_bool(t, doc.data_issue);
+    put_bool(t, doc.data_issue || raw.figure_withdrawn);
     t.push(b',');
     let source = doc.evidence.source.as_ref();
     put_opt_text(t, source.map(|x| &*x.source_id.0));
@@ -103,6 +114,18 @@ pub(super) fn alert_rows(
     s.link.clear();
     crate::export::push_alert_link(&mut s.link, &opts.base_url, &doc.fingerprint.0);
     put_text(t, &s.link);
+    t.push(b',');
+    put_text(t, doc.severity.as_str());
+    t.push(b',');
+    put_text(t, raw.status.as_str());
+    t.push(b',');
+    put_opt_text(t, region.and_then(|r| regions.get(r)).map(String::as_str));
+    t.push(b',');
+    if raw.status == Status::Snoozed {
+        if let Some(until) = raw.snoozed_until {
+            put_text(t, &opts.zone.minute(&until));
+        }
+    }
     t.extend_from_slice(b"\r\n");
 
     let active = raw.status.is_active();

@@ -115,6 +115,7 @@ fn a_document_that_is_not_an_alert_is_an_error() {
         snoozed_until: None,
         due_at: None,
         last_comment: None,
+        figure_withdrawn: false,
     };
     let opts = Options {
         format: super::super::Format::Csv,
@@ -123,11 +124,13 @@ fn a_document_that_is_not_an_alert_is_an_error() {
         lang: Lang::En,
         base_url: String::new(),
         now: DateTime::<Utc>::default(),
+        zone: display::time::Zone::default(),
     };
     let mut buf = Vec::new();
     let e = alert_rows(
         &raw,
         &AlertFilter::everything(),
+        &Default::default(),
         &opts,
         &mut Scratch::default(),
         &mut buf,

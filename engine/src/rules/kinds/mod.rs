@@ -218,6 +218,13 @@ pub trait RuleKind: Debug + Send + Sync {
         true
     }
 
+    /// Whether one change between runs is one alert per entity naming every period it touched
+    /// (a source revising a country's last three years is one revision, not three), rather than
+    /// one alert per entity and period. Only for kinds that read [`Reads::BetweenRuns`].
+    fn one_alert_per_entity(&self) -> bool {
+        false
+    }
+
     /// Adds the kind's variables and typed evidence for one finding (the entity's name, code,
     /// region, periods and values are set already).
     fn render(&self, _f: &Finding, _r: &mut Render<'_>) {}

@@ -133,7 +133,10 @@ impl RuleKind for Revision {
     }
 
     fn placeholders(&self) -> Vec<&'static str> {
-        about_entity(true, &["baseline", "baseline_value", "revised_by", "limit"])
+        about_entity(
+            true,
+            &["baseline", "baseline_value", "revised_by", "limit", "largest_period"],
+        )
     }
 
     fn sql(&self, q: &Query<'_>) -> Option<String> {
@@ -173,8 +176,15 @@ impl RuleKind for Revision {
         false
     }
 
+    /// A source's revisions between two runs are one batch per country.
+    fn one_alert_per_entity(&self) -> bool {
+        self.baseline == Baseline::PreviousRun
+    }
+
     fn render(&self, f: &Finding, r: &mut Render<'_>) {
         let [revised_pct, _, _] = f.extra;
+        // The year whose figures the title quotes (`{period}` may name several, for a batch).
+        r.vars.same("largest_period", f.period.to_string());
         match &self.baseline {
             Baseline::Edition { metric, .. } => {
                 let label = r

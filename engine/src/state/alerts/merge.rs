@@ -13,6 +13,7 @@ use super::snooze::{wake, wake_expired_in, wakes_on_merge};
 use super::store::{AlertStore, StateError};
 use crate::base::time::timestamp_ms as ts;
 use crate::notify_config::Notify;
+use crate::rules::eval::WithdrawnFigure;
 use crate::rules::Evaluation;
 
 /// What a merge did.
@@ -33,6 +34,9 @@ pub struct MergeSummary {
     /// Messages written to the outbox for these events (notify.yml's immediate routes).
     #[serde(default)]
     pub notified: Enqueued,
+    /// Alerts whose figure the publisher withdrew: kept as they were, marked as data issues.
+    #[serde(default)]
+    pub withdrawn: usize,
 }
 
 /// What a person sees and acts on; run ids and fetch times change with every load and are left
@@ -141,9 +145,11 @@ pub(super) fn merge_in(
         let json = serde_json::to_string(alert).expect("alerts serialize");
         let owners = owners_column(alert);
         let existing: Option<(String, String, Option<SnoozeCondition>)> = tx
-            .query_row(
+            .prepare_cached(
                 "SELECT status, content_hash, snoozed_until, snooze_kind, snooze_pct, \
                  snooze_baseline, snooze_lower_is_worse, snooze_run FROM alerts WHERE fingerprint = ?",
+            )?
+            .query_row(
                 params![alert.fingerprint],
                 |r| Ok((r.get(0)?, r.get(1)?, read_snooze(r, 2, 3)?)),
             )
@@ -171,7 +177,7 @@ pub(super) fn merge_in(
         let reopen = matches!(status, Status::Resolved | Status::Cleared);
         tx.execute(
             "UPDATE alerts SET severity = ?, priority = ?, region = ?, data_issue = ?, owners = ?, alert_json = ?, \
-             content_hash = ?, firing = 1, last_seen_run = ?, \
+             content_hash = ?, firing = 1, last_seen_run = ?, figure_withdrawn_at = NULL, \
              status = CASE WHEN ? THEN 'open' ELSE status END, \
              opened_at = CASE WHEN ? THEN ? ELSE opened_at END, \
              updated_at = CASE WHEN ? OR ? THEN ? ELSE updated_at END \
@@ -235,23 +241,57 @@ pub(super) fn merge_in(
 
     // Alerts that fired before and not now.
     let mut stmt = tx.prepare(
-        "SELECT fingerprint, status, json_extract(alert_json, '$.auto_resolve') FROM alerts WHERE firing = 1",
+        "SELECT fingerprint, status, json_extract(alert_json, '$.auto_resolve'), \
+         json_extract(alert_json, '$.evidence.source.source_id'), entity, period \
+         FROM alerts WHERE firing = 1",
     )?;
-    let stopped: Vec<(String, String, bool)> = stmt
+    let stopped: Vec<(String, String, bool, bool)> = stmt
         .query_map([], |r| {
+            let source: Option<String> = r.get(3)?;
+            let withdrawn = match source {
+                Some(source_id) => eval.withdrawn.contains(&WithdrawnFigure {
+                    source_id,
+                    entity: r.get(4)?,
+                    period: r.get(5)?,
+                }),
+                None => false,
+            };
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, Option<bool>>(2)?.unwrap_or(false),
+                withdrawn,
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?
         .into_iter()
-        .filter(|(f, _, _)| !firing_now.contains(f.as_str()) && eval.may_clear(f))
+        .filter(|(f, ..)| !firing_now.contains(f.as_str()) && eval.may_clear(f))
         .collect();
     drop(stmt);
-    for (fingerprint, status, auto_resolve) in stopped {
+    for (fingerprint, status, auto_resolve, withdrawn) in stopped {
         let status = Status::parse(&status).unwrap_or(Status::Open);
+        if withdrawn && status.is_active() {
+            // The figure it was about is gone, not better: it keeps its status, as a data issue,
+            // until a person closes it.
+            tx.execute(
+                "UPDATE alerts SET firing = 0, data_issue = 1, figure_withdrawn_at = ?, updated_at = ? \
+                 WHERE fingerprint = ?",
+                params![now_s, now_s, fingerprint],
+            )?;
+            event(
+                tx,
+                &fingerprint,
+                now,
+                "system",
+                "figure_withdrawn",
+                None,
+                None,
+                Some("figure withdrawn by the publisher"),
+                run,
+            )?;
+            summary.withdrawn += 1;
+            continue;
+        }
         let to = if !status.is_active() {
             status
         } else if auto_resolve {

@@ -9,7 +9,7 @@
 //! that fires again reopens. Merging the same run with the same rules again changes nothing.
 //!
 //! One module per concern: [`store`] opens the file ([`schema`] creates and migrates it),
-//! [`filter`] and [`queries`] read, [`rows`] maps rows and writes events, [`merge`] folds an
+//! [`filter`] and [`queries`] read, [`page`] reads a page at a time and counts, [`rows`] maps rows and writes events, [`merge`] folds an
 //! evaluation in, [`snooze`] wakes snoozed alerts, [`input`] checks what a person asks and
 //! [`act`] applies it through the transition table; [`health`] is the rules' track record;
 //! [`outbox`] holds the notifications written with alert events, for the delivery worker.
@@ -20,6 +20,7 @@ mod health;
 mod input;
 mod merge;
 mod outbox;
+mod page;
 mod queries;
 mod rows;
 mod schema;
@@ -36,5 +37,6 @@ pub use merge::{evaluation_digest, MergeSummary};
 pub use outbox::{
     Attempt, ChannelHealth, DeliveryStatus, Enqueued, OutboxMessage, Topic, GIVE_UP_AFTER_HOURS,
 };
+pub use page::{AlertGroup, AlertPage, FacetColumn, FacetCount, Keyset};
 pub use rows::{BadRecord, RawAlert};
 pub use store::{AlertStore, StateError, StateWatch, STATE_FILE};

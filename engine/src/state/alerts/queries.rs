@@ -9,13 +9,24 @@ use super::rows::{
 };
 use super::store::{AlertStore, StateError};
 
+/// [`AlertRecord::overdue`] in SQL, at the time bound as its argument: active and past its due
+/// date, the one a person set or else the earliest of its recommended actions' (opened +
+/// `due_days`), as [`AlertRecord::due`] gives it.
+macro_rules! overdue_sql {
+    () => {
+        "(status IN ('open', 'acknowledged', 'snoozed') AND \
+         julianday(COALESCE(due_at, (SELECT datetime(opened_at, '+' || \
+         min(CAST(json_extract(a.value, '$.due_days') AS INTEGER)) || ' days') \
+         FROM json_each(alert_json, '$.actions') a))) < julianday(?))"
+    };
+}
+const OVERDUE_AT: &str = concat!(" AND ", overdue_sql!());
+const NOT_OVERDUE_AT: &str = concat!(" AND NOT IFNULL(", overdue_sql!(), ", 0)");
+
 impl AlertStore {
-    /// The query of [`AlertStore::scan`] (selecting `columns`): everything of `filter` but
-    /// `overdue`.
-    pub(super) fn list_sql(
-        filter: &AlertFilter,
-        columns: &str,
-    ) -> (String, Vec<rusqlite::types::Value>) {
+    /// The condition of `filter` after `WHERE` (every part of it, `overdue` too, judged at
+    /// `as_of` or now) and its arguments: what lists, pages and counts share.
+    pub(super) fn where_sql(filter: &AlertFilter) -> (String, Vec<rusqlite::types::Value>) {
         let statuses: Vec<&str> = if filter.statuses.is_empty() {
             Status::ALL
                 .into_iter()
@@ -25,10 +36,7 @@ impl AlertStore {
         } else {
             filter.statuses.iter().map(|s| s.as_str()).collect()
         };
-        let mut sql = format!(
-            "SELECT {columns} FROM alerts INDEXED BY alerts_by_priority WHERE status IN ({})",
-            vec!["?"; statuses.len()].join(", ")
-        );
+        let mut sql = format!("status IN ({})", vec!["?"; statuses.len()].join(", "));
         let mut args: Vec<rusqlite::types::Value> = statuses
             .iter()
             .map(|s| rusqlite::types::Value::Text(s.to_string()))
@@ -59,6 +67,13 @@ impl AlertStore {
         if let Some(p) = &filter.assignee {
             add(" AND assignee = ?", p.clone());
         }
+        if let Some(o) = filter.overdue {
+            let now = filter.as_of.unwrap_or_else(chrono::Utc::now);
+            add(
+                if o { OVERDUE_AT } else { NOT_OVERDUE_AT },
+                crate::base::time::timestamp_ms(now),
+            );
+        }
         if let Some(d) = filter.data_issue {
             sql.push_str(if d {
                 " AND data_issue = 1"
@@ -66,8 +81,22 @@ impl AlertStore {
                 " AND data_issue = 0"
             });
         }
-        sql.push_str(" ORDER BY priority DESC, fingerprint");
         (sql, args)
+    }
+
+    /// The query of [`AlertStore::scan`] (selecting `columns`), in the inbox's order.
+    pub(super) fn list_sql(
+        filter: &AlertFilter,
+        columns: &str,
+    ) -> (String, Vec<rusqlite::types::Value>) {
+        let (condition, args) = Self::where_sql(filter);
+        (
+            format!(
+                "SELECT {columns} FROM alerts INDEXED BY alerts_by_priority WHERE {condition} \
+                 ORDER BY priority DESC, fingerprint"
+            ),
+            args,
+        )
     }
 
     /// Alerts matching `filter`, highest priority first.
@@ -153,6 +182,7 @@ impl AlertStore {
                 snoozed_until: text(4)?.map(parse_ts),
                 due_at: text(5)?.map(parse_ts),
                 last_comment: text(6)?,
+                figure_withdrawn: text(7)?.is_some(),
             };
             each(&raw)?;
         }

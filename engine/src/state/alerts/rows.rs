@@ -16,14 +16,14 @@ pub(super) fn parse_ts(text: &str) -> DateTime<Utc> {
 pub(super) const RECORD_COLUMNS: &str =
     "alert_json, status, firing, assignee, first_seen_at, opened_at, \
      updated_at, last_seen_run, snoozed_until, version, due_at, snooze_kind, snooze_pct, \
-     snooze_baseline, snooze_lower_is_worse, snooze_run, useful, dismiss_reason";
+     snooze_baseline, snooze_lower_is_worse, snooze_run, useful, dismiss_reason, figure_withdrawn_at";
 
 /// What [`AlertStore::scan_raw`] reads. The last comment comes with the row (one lookup in
 /// `events_by_alert` inside SQLite), not from a query per alert.
 pub(super) const RAW_COLUMNS: &str =
     "alert_json, status, assignee, opened_at, snoozed_until, due_at, \
      (SELECT e.note FROM alert_events e WHERE e.fingerprint = alerts.fingerprint \
-      AND e.kind = 'commented' ORDER BY e.id DESC LIMIT 1)";
+      AND e.kind = 'commented' ORDER BY e.id DESC LIMIT 1), figure_withdrawn_at";
 
 /// One alert as [`AlertStore::scan_raw`] hands it out, borrowed from SQLite's row.
 #[derive(Debug, Clone, Copy)]
@@ -37,6 +37,8 @@ pub struct RawAlert<'a> {
     pub snoozed_until: Option<DateTime<Utc>>,
     pub due_at: Option<DateTime<Utc>>,
     pub last_comment: Option<&'a str>,
+    /// The publisher withdrew its figure ([`AlertRecord::figure_withdrawn_at`]).
+    pub figure_withdrawn: bool,
 }
 
 pub(super) const EVENT_COLUMNS: &str =
@@ -131,6 +133,7 @@ pub(super) fn read_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> 
         dismiss_reason: r
             .get::<_, Option<String>>(17)?
             .and_then(|d| DismissReason::parse(&d)),
+        figure_withdrawn_at: r.get::<_, Option<String>>(18)?.map(|t| parse_ts(&t)),
     }))
 }
 
@@ -147,15 +150,17 @@ pub(super) fn event(
     run_id: Option<&str>,
 ) -> rusqlite::Result<i64> {
     // Every change is an event, and every event bumps the alert's version.
-    let version: i64 = tx.query_row(
-        "UPDATE alerts SET version = version + 1 WHERE fingerprint = ? RETURNING version",
-        params![fingerprint],
-        |r| r.get(0),
-    )?;
-    tx.execute(
+    // Cached statements: a merge writes an event for each of tens of thousands of alerts.
+    let version: i64 = tx
+        .prepare_cached(
+            "UPDATE alerts SET version = version + 1 WHERE fingerprint = ? RETURNING version",
+        )?
+        .query_row(params![fingerprint], |r| r.get(0))?;
+    tx.prepare_cached(
         "INSERT INTO alert_events (fingerprint, at, actor, kind, from_status, to_status, note, run_id, version) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        params![
+    )?
+    .execute(params![
             fingerprint,
             ts(at),
             actor,

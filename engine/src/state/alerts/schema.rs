@@ -33,12 +33,19 @@ CREATE TABLE IF NOT EXISTS alerts (
     snooze_lower_is_worse INTEGER,
     snooze_run      TEXT,
     useful          INTEGER,
-    dismiss_reason  TEXT
+    dismiss_reason  TEXT,
+    figure_withdrawn_at TEXT
 );
 CREATE INDEX IF NOT EXISTS alerts_by_status ON alerts (status, priority DESC);
 -- The inbox's order: walking it, a scan hands out its first alert at once, with no sort of
 -- every alert first (exports of a million rows start streaming immediately).
 CREATE INDEX IF NOT EXISTS alerts_by_priority ON alerts (priority DESC, fingerprint);
+-- The inbox's counts and numbered pages: every column a filter or a facet reads, so SQLite counts
+-- tens of thousands of alerts from this index alone, never reading their documents.
+CREATE INDEX IF NOT EXISTS alerts_by_facets ON alerts (status, severity, rule_id, region,
+    data_issue, owners, period, entity, assignee, priority, fingerprint);
+-- A rule's name for the inbox's rule filter, read from any one of its alerts.
+CREATE INDEX IF NOT EXISTS alerts_by_rule ON alerts (rule_id);
 CREATE TABLE IF NOT EXISTS alert_events (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     fingerprint TEXT NOT NULL REFERENCES alerts (fingerprint),
@@ -123,6 +130,25 @@ CREATE TABLE IF NOT EXISTS notify_channels (
     disabled_reason TEXT,
     alerted_at      TEXT
 );
+-- The scheduler's ticks (config/schedule.yml, state::ticks): one row per job and scheduled time,
+-- so a tick runs at most once, also across restarts and processes (the key refuses a second).
+CREATE TABLE IF NOT EXISTS schedule_ticks (
+    job          TEXT NOT NULL,
+    scheduled_at TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    caught_up    INTEGER NOT NULL DEFAULT 0,
+    claimed_at   TEXT NOT NULL,
+    lease_until  TEXT,
+    finished_at  TEXT,
+    run_id       TEXT,
+    detail       TEXT,
+    PRIMARY KEY (job, scheduled_at)
+);
+-- When a scheduler first saw each job: ticks before it were never due.
+CREATE TABLE IF NOT EXISTS schedule_jobs (
+    job   TEXT PRIMARY KEY,
+    since TEXT NOT NULL
+);
 ";
 
 /// Columns added after the first release of the state file: `(table, column, declaration)`.
@@ -138,6 +164,7 @@ pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("alerts", "snooze_run", "TEXT"),
     ("alerts", "useful", "INTEGER"),
     ("alerts", "dismiss_reason", "TEXT"),
+    ("alerts", "figure_withdrawn_at", "TEXT"),
     ("alert_events", "version", "INTEGER"),
 ];
 

@@ -18,28 +18,12 @@ pub enum StateError {
         path: PathBuf,
         source: rusqlite::Error,
     },
-    #[error("creating {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("alert state: {0}")]
+    Open(#[from] crate::state::sqlite::OpenError),
     #[error("alert state {path}: a stored alert cannot be read ({message}); it was written by another version")]
     Corrupt { path: PathBuf, message: String },
     #[error("no alert `{0}`")]
     NoSuchAlert(String),
-}
-
-impl From<crate::state::sqlite::OpenError> for StateError {
-    fn from(e: crate::state::sqlite::OpenError) -> Self {
-        match e {
-            crate::state::sqlite::OpenError::Folder { path, source } => {
-                StateError::Io { path, source }
-            }
-            crate::state::sqlite::OpenError::Sqlite { path, source } => {
-                StateError::Sqlite { path, source }
-            }
-        }
-    }
 }
 
 pub const STATE_FILE: &str = "state/alerts.sqlite";
@@ -143,6 +127,11 @@ impl AlertStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The open connection, for the other tables of the state file (the scheduler's ticks).
+    pub(crate) fn into_connection(self) -> Connection {
+        self.conn
     }
 
     pub(super) fn err(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {

@@ -25,6 +25,11 @@ pub const OPENAPI_PATH: &str = "/api/openapi.json";
 pub const DOCS_PATH: &str = "/api/docs";
 pub const EXPORT_PATH: &str = app::pages::alerts::EXPORT_PATH;
 
+/// Alerts in one answer of the inbox (`limit`): by default, and at most. The export takes them
+/// all.
+pub const LIST_LIMIT_DEFAULT: usize = 100;
+pub const LIST_LIMIT_MAX: usize = 1000;
+
 /// The path of an action's API route.
 pub fn action_path(kind: ActionKind) -> String {
     format!("/api/v1/alerts/{{fingerprint}}/{}", kind.as_str())

@@ -51,10 +51,10 @@ pub fn operations() -> Vec<Operation> {
         Operation {
             method: "get",
             path: LIST_PATH.into(),
-            summary: "The inbox, highest priority first, with the filters of /alerts".into(),
+            summary: "A page of the inbox, highest priority first, with the filters of /alerts: `limit` alerts (default 100, at most 1,000) after `cursor`; follow `next` for the rest (stable while alerts are acted on), or take everything with the export".into(),
             body: None,
             query: &[],
-            responses: vec![(200, "The alerts", "AlertList"), (304, "Unchanged since the `ETag` sent in `If-None-Match`", ""), (400, "A parameter given twice", "Error")],
+            responses: vec![(200, "The alerts", "AlertList"), (304, "Unchanged since the `ETag` sent in `If-None-Match`", ""), (400, "A parameter given twice, a `limit` out of 1–1000, or a `cursor` not of this API", "Error")],
             changes: false,
         },
         Operation {
@@ -158,6 +158,16 @@ pub(super) fn parameters(op: &Operation) -> Vec<Value> {
         }
     }
     if op.path == LIST_PATH {
+        parameters.push(json!({
+            "name": "limit", "in": "query", "required": false,
+            "schema": { "type": "integer", "minimum": 1, "maximum": LIST_LIMIT_MAX, "default": LIST_LIMIT_DEFAULT },
+            "description": "alerts in this answer (default 100, at most 1,000)"
+        }));
+        parameters.push(json!({
+            "name": "cursor", "in": "query", "required": false,
+            "schema": { "type": "string", "pattern": engine::state::Keyset::PATTERN },
+            "description": "the `next` of the previous answer, unchanged (opaque): the page after it; left out, the first page"
+        }));
         parameters.push(json!({
             "name": "If-None-Match", "in": "header", "required": false,
             "schema": { "type": "string" }, "description": "the `ETag` of an earlier answer: 304 while the inbox is unchanged"

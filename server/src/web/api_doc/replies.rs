@@ -115,9 +115,11 @@ pub(super) fn record_schemas() -> Value {
             "status": { "$ref": "#/components/schemas/Status" }, "version": { "type": "integer" },
             "assignee": opt_string, "due_at": opt_string, "snooze": { "type": ["object", "null"] }
         } },
-        "AlertList": { "type": "object", "required": ["total", "count", "alerts"], "properties": {
-            "total": { "type": "integer", "description": "alerts in the store, whatever their status" },
-            "count": { "type": "integer" },
+        "AlertList": { "type": "object", "required": ["total", "count", "limit", "next", "alerts"], "properties": {
+            "total": { "type": "integer", "description": "alerts matching the filter, on every page (counted by the database)" },
+            "count": { "type": "integer", "description": "alerts in this answer" },
+            "limit": { "type": "integer", "description": "the page size asked for" },
+            "next": { "type": ["string", "null"], "description": "the `cursor` of the page after this one; null on the last page" },
             "alerts": { "type": "array", "items": { "$ref": "#/components/schemas/AlertRecord" } }
         } },
         "AlertDetail": { "type": "object", "required": ["record", "history"], "properties": {
