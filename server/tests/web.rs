@@ -919,7 +919,8 @@ async fn times_are_shown_on_the_readers_clock_with_the_zone_named() {
         .unwrap();
     let cookie = sign_in(&srv.base, "nyc", "new york password").await;
     let (_, _, page) = get_as(format!("{}/pipeline", srv.base), cookie.clone()).await;
-    assert!(!page.contains(" KST"), "{page}");
+    // (The schedule's jobs keep their own zone, named, so KST may appear for them.)
+    assert!(!page.contains(&seoul), "{page}");
     let offset = if page.contains(" EDT") { 4 } else { 5 };
     let new_york = (started - chrono::Duration::hours(offset))
         .format("%Y-%m-%d %H:%M E")
