@@ -108,38 +108,25 @@ pub fn evaluate_from(
                 evaluated_periods.entry(rule.id.clone()).or_default();
                 if snapshot.has_revisions {
                     let found = rule_findings_from(conn, metrics, rule, Periods::All, source)?;
+                    let render = |f: &Finding, batch: Option<&Batch>| {
+                        render_finding(
+                            rules,
+                            rule,
+                            metrics,
+                            metric,
+                            f,
+                            &snapshot,
+                            Vec::new(),
+                            batch,
+                        )
+                    };
                     let rendered: Vec<Alert> = if kind.one_alert_per_entity() {
                         per_entity(&found)
                             .par_iter()
-                            .map(|(f, batch)| {
-                                render_finding(
-                                    rules,
-                                    rule,
-                                    metrics,
-                                    metric,
-                                    f,
-                                    &snapshot,
-                                    Vec::new(),
-                                    Some(batch),
-                                )
-                            })
+                            .map(|(f, batch)| render(f, Some(batch)))
                             .collect()
                     } else {
-                        found
-                            .par_iter()
-                            .map(|f| {
-                                render_finding(
-                                    rules,
-                                    rule,
-                                    metrics,
-                                    metric,
-                                    f,
-                                    &snapshot,
-                                    Vec::new(),
-                                    None,
-                                )
-                            })
-                            .collect()
+                        found.par_iter().map(|f| render(f, None)).collect()
                     };
                     alerts.extend(rendered);
                 }
