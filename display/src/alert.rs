@@ -204,6 +204,12 @@ pub struct Alert {
     pub auto_resolve: bool,
 }
 
+/// The group an alert belongs to in the inbox and the export: its entity and period (a country's
+/// fall, its anomaly and its IMF revision of 2025 are one card, `IRN:2025`).
+pub fn group_key(entity: &str, period: &str) -> String {
+    format!("{entity}:{period}")
+}
+
 /// Where an alert is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -495,7 +495,7 @@ fn xlsx_reads_back_with_types_and_three_sheets() {
     );
     assert!(sheet.contains("state=\"frozen\""), "frozen header");
     assert!(
-        sheet.contains("<autoFilter ref=\"A1:AF5\""),
+        sheet.contains("<autoFilter ref=\"A1:AG5\""),
         "autofilter over the list"
     );
 }
@@ -561,6 +561,10 @@ fn json_and_ndjson() {
     assert_eq!(lines[2]["region"], "아시아");
     assert_eq!(lines[2]["region_code"], "142");
     assert_eq!(lines[2]["severity_code"], "medium");
+    assert_eq!(
+        lines[2]["group"], "KOR:2025",
+        "the inbox's card: entity and period"
+    );
 }
 
 #[test]
@@ -704,26 +708,26 @@ fn csv_bytes_are_locked() {
 /// The Korean export: labels, country and region names in Korean (CLDR), their codes in their
 /// own columns; texts people wrote stay as written, neutralised where a spreadsheet would run them.
 const LOCKED_KO: &str = "\
-    \u{feff}fingerprint,priority,severity,status,rule_id,rule_title,entity_code,entity_name,region,period,title,action_no,action,owner,assignee,due_date,overdue,snoozed_until,last_comment,value,previous,change_pct,data_issue,source_id,edition,run_id,source_sha256,link,severity_code,status_code,region_code,snoozed_until_local\r\n\
-    gdp_fall:IRN:2025,9.5,높음,확인함,gdp_fall,규칙 gdp_fall,IRN,이란,아시아,2025,이란 (Iran) -6.2% 하락,1,Call the desk (한국어),apac_desk,,2026-11-08,true,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",400000000000,426000000000,-6.2,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:IRN:2025,high,acknowledged,142,\r\n\
-    gdp_fall:IRN:2025,9.5,높음,확인함,gdp_fall,규칙 gdp_fall,IRN,이란,아시아,2025,이란 (Iran) -6.2% 하락,2,Check FX (한국어),fx_team,,2026-12-01,false,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",400000000000,426000000000,-6.2,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:IRN:2025,high,acknowledged,142,\r\n\
-    gdp_fall:KOR:2025,4,보통,열림,gdp_fall,규칙 gdp_fall,KOR,대한민국,아시아,2025,'+1 Korea -1000% 하락,1,'@x review (한국어),apac_desk,,2026-12-31,false,,-1e3,400000000000,426000000000,-1000,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:KOR:2025,medium,open,142,\r\n\
-    gdp_fall:JPN:2025,3,보통,보류,gdp_fall,규칙 gdp_fall,JPN,일본,아시아,2025,Japan 12.5% 하락,1,'=SUM(A1) (한국어),apac_desk,,2026-11-15,false,2026-12-11T09:00:07Z,,400000000000,,12.5,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:JPN:2025,medium,snoozed,142,2026-12-11 18:00 KST\r\n\
-    reject_rate:DEU:2025,2,보통,열림,reject_rate,규칙 reject_rate,DEU,독일,유럽,2025,'@x 0% 하락,,,,,,false,,,400000000000,426000000000,0,true,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/reject_rate:DEU:2025,medium,open,150,\r\n\
-    gdp_fall:BRA:2025,1,보통,열림,gdp_fall,규칙 gdp_fall,BRA,브라질,아메리카 대륙,2025,Brasil 179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000% 하락,1,Follow up (한국어),apac_desk,lee,2026-11-04,true,,,400000000000,426000000000,179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000,true,wb_gdp,2026-07,'+run,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:BRA:2025,medium,open,019,\r\n\
+    \u{feff}fingerprint,priority,severity,status,rule_id,rule_title,entity_code,entity_name,region,period,title,action_no,action,owner,assignee,due_date,overdue,snoozed_until,last_comment,value,previous,change_pct,data_issue,source_id,edition,run_id,source_sha256,link,severity_code,status_code,region_code,snoozed_until_local,group\r\n\
+    gdp_fall:IRN:2025,9.5,높음,확인함,gdp_fall,규칙 gdp_fall,IRN,이란,아시아,2025,이란 (Iran) -6.2% 하락,1,Call the desk (한국어),apac_desk,,2026-11-08,true,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",400000000000,426000000000,-6.2,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:IRN:2025,high,acknowledged,142,,IRN:2025\r\n\
+    gdp_fall:IRN:2025,9.5,높음,확인함,gdp_fall,규칙 gdp_fall,IRN,이란,아시아,2025,이란 (Iran) -6.2% 하락,2,Check FX (한국어),fx_team,,2026-12-01,false,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",400000000000,426000000000,-6.2,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:IRN:2025,high,acknowledged,142,,IRN:2025\r\n\
+    gdp_fall:KOR:2025,4,보통,열림,gdp_fall,규칙 gdp_fall,KOR,대한민국,아시아,2025,'+1 Korea -1000% 하락,1,'@x review (한국어),apac_desk,,2026-12-31,false,,-1e3,400000000000,426000000000,-1000,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:KOR:2025,medium,open,142,,KOR:2025\r\n\
+    gdp_fall:JPN:2025,3,보통,보류,gdp_fall,규칙 gdp_fall,JPN,일본,아시아,2025,Japan 12.5% 하락,1,'=SUM(A1) (한국어),apac_desk,,2026-11-15,false,2026-12-11T09:00:07Z,,400000000000,,12.5,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:JPN:2025,medium,snoozed,142,2026-12-11 18:00 KST,JPN:2025\r\n\
+    reject_rate:DEU:2025,2,보통,열림,reject_rate,규칙 reject_rate,DEU,독일,유럽,2025,'@x 0% 하락,,,,,,false,,,400000000000,426000000000,0,true,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/reject_rate:DEU:2025,medium,open,150,,DEU:2025\r\n\
+    gdp_fall:BRA:2025,1,보통,열림,gdp_fall,규칙 gdp_fall,BRA,브라질,아메리카 대륙,2025,Brasil 179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000% 하락,1,Follow up (한국어),apac_desk,lee,2026-11-04,true,,,400000000000,426000000000,179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000,true,wb_gdp,2026-07,'+run,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:BRA:2025,medium,open,019,,BRA:2025\r\n\
     odd rule:X Y/한:2025,0.30000000000000004,보통,열림,odd rule,규칙 odd rule,X Y/한,\"Comma, \"\"quoted\"\"\n\
     name\",,2025,\"Comma, \"\"quoted\"\"\n\
     name -0% 하락\",1,\"Line one\r\n\
     line two (한국어)\",\"desk, east\",,2026-11-01,true,,\"says \"\"hi\"\", then\n\
-    leaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025,medium,open,,\r\n\
+    leaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025,medium,open,,,X Y/한:2025\r\n\
     odd rule:X Y/한:2025,0.30000000000000004,보통,열림,odd rule,규칙 odd rule,X Y/한,\"Comma, \"\"quoted\"\"\n\
     name\",,2025,\"Comma, \"\"quoted\"\"\n\
     name -0% 하락\",2,'\ttab first (한국어),fx_team,,2026-11-04,true,,\"says \"\"hi\"\", then\n\
-    leaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025,medium,open,,\r\n\
+    leaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025,medium,open,,,X Y/한:2025\r\n\
     odd rule:X Y/한:2025,0.30000000000000004,보통,열림,odd rule,규칙 odd rule,X Y/한,\"Comma, \"\"quoted\"\"\n\
     name\",,2025,\"Comma, \"\"quoted\"\"\n\
     name -0% 하락\",3,'-6.2 (한국어),fx_team,,2026-11-05,true,,\"says \"\"hi\"\", then\n\
-    leaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025,medium,open,,\r\n\
+    leaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025,medium,open,,,X Y/한:2025\r\n\
     \"\"\r\n\
     fingerprint,at,actor,kind,from_status,to_status,note,run_id,version\r\n\
     gdp_fall:IRN:2025,2026-11-01T09:00:00Z,system,opened,,open,,run-1,1\r\n\
@@ -742,26 +746,26 @@ const LOCKED_KO: &str = "\
     leaves\",,2\r\n\
     ";
 const LOCKED_EN: &str = "\
-    fingerprint,priority,severity,status,rule_id,rule_title,entity_code,entity_name,region,period,title,action_no,action,owner,assignee,due_date,overdue,snoozed_until,last_comment,value,previous,change_pct,data_issue,source_id,edition,run_id,source_sha256,link,severity_code,status_code,region_code,snoozed_until_local\r\n\
-    gdp_fall:IRN:2025,9.5,High,Acknowledged,gdp_fall,Rule gdp_fall,IRN,이란 (Iran),Asia,2025,이란 (Iran) fell -6.2 %,1,Call the desk,apac_desk,,2026-11-08,true,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",400000000000,426000000000,-6.2,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:IRN:2025,high,acknowledged,142,\r\n\
-    gdp_fall:IRN:2025,9.5,High,Acknowledged,gdp_fall,Rule gdp_fall,IRN,이란 (Iran),Asia,2025,이란 (Iran) fell -6.2 %,2,Check FX,fx_team,,2026-12-01,false,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",400000000000,426000000000,-6.2,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:IRN:2025,high,acknowledged,142,\r\n\
-    gdp_fall:KOR:2025,4,Medium,Open,gdp_fall,Rule gdp_fall,KOR,'+1 Korea,Asia,2025,'+1 Korea fell -1000 %,1,'@x review,apac_desk,,2026-12-31,false,,-1e3,400000000000,426000000000,-1000,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:KOR:2025,medium,open,142,\r\n\
-    gdp_fall:JPN:2025,3,Medium,Snoozed,gdp_fall,Rule gdp_fall,JPN,Japan,Asia,2025,Japan fell 12.5 %,1,'=SUM(A1),apac_desk,,2026-11-15,false,2026-12-11T09:00:07Z,,400000000000,,12.5,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:JPN:2025,medium,snoozed,142,2026-12-11 18:00 KST\r\n\
-    reject_rate:DEU:2025,2,Medium,Open,reject_rate,Rule reject_rate,DEU,'@x,Europe,2025,'@x fell 0 %,,,,,,false,,,400000000000,426000000000,0,true,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/reject_rate:DEU:2025,medium,open,150,\r\n\
-    gdp_fall:BRA:2025,1,Medium,Open,gdp_fall,Rule gdp_fall,BRA,Brasil,Americas,2025,Brasil fell 179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000 %,1,Follow up,apac_desk,lee,2026-11-04,true,,,400000000000,426000000000,179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000,true,wb_gdp,2026-07,'+run,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:BRA:2025,medium,open,019,\r\n\
+    fingerprint,priority,severity,status,rule_id,rule_title,entity_code,entity_name,region,period,title,action_no,action,owner,assignee,due_date,overdue,snoozed_until,last_comment,value,previous,change_pct,data_issue,source_id,edition,run_id,source_sha256,link,severity_code,status_code,region_code,snoozed_until_local,group\r\n\
+    gdp_fall:IRN:2025,9.5,High,Acknowledged,gdp_fall,Rule gdp_fall,IRN,이란 (Iran),Asia,2025,이란 (Iran) fell -6.2 %,1,Call the desk,apac_desk,,2026-11-08,true,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",400000000000,426000000000,-6.2,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:IRN:2025,high,acknowledged,142,,IRN:2025\r\n\
+    gdp_fall:IRN:2025,9.5,High,Acknowledged,gdp_fall,Rule gdp_fall,IRN,이란 (Iran),Asia,2025,이란 (Iran) fell -6.2 %,2,Check FX,fx_team,,2026-12-01,false,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",400000000000,426000000000,-6.2,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:IRN:2025,high,acknowledged,142,,IRN:2025\r\n\
+    gdp_fall:KOR:2025,4,Medium,Open,gdp_fall,Rule gdp_fall,KOR,'+1 Korea,Asia,2025,'+1 Korea fell -1000 %,1,'@x review,apac_desk,,2026-12-31,false,,-1e3,400000000000,426000000000,-1000,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:KOR:2025,medium,open,142,,KOR:2025\r\n\
+    gdp_fall:JPN:2025,3,Medium,Snoozed,gdp_fall,Rule gdp_fall,JPN,Japan,Asia,2025,Japan fell 12.5 %,1,'=SUM(A1),apac_desk,,2026-11-15,false,2026-12-11T09:00:07Z,,400000000000,,12.5,false,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:JPN:2025,medium,snoozed,142,2026-12-11 18:00 KST,JPN:2025\r\n\
+    reject_rate:DEU:2025,2,Medium,Open,reject_rate,Rule reject_rate,DEU,'@x,Europe,2025,'@x fell 0 %,,,,,,false,,,400000000000,426000000000,0,true,wb_gdp,2026-07,run-1,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/reject_rate:DEU:2025,medium,open,150,,DEU:2025\r\n\
+    gdp_fall:BRA:2025,1,Medium,Open,gdp_fall,Rule gdp_fall,BRA,Brasil,Americas,2025,Brasil fell 179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000 %,1,Follow up,apac_desk,lee,2026-11-04,true,,,400000000000,426000000000,179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000,true,wb_gdp,2026-07,'+run,abababababababababababababababababababababababababababababababab,http://127.0.0.1:3000/alerts/gdp_fall:BRA:2025,medium,open,019,,BRA:2025\r\n\
     odd rule:X Y/한:2025,0.30000000000000004,Medium,Open,odd rule,Rule odd rule,X Y/한,\"Comma, \"\"quoted\"\"\n\
     name\",,2025,\"Comma, \"\"quoted\"\"\n\
     name fell -0 %\",1,\"Line one\r\n\
     line two\",\"desk, east\",,2026-11-01,true,,\"says \"\"hi\"\", then\n\
-    leaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025,medium,open,,\r\n\
+    leaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025,medium,open,,,X Y/한:2025\r\n\
     odd rule:X Y/한:2025,0.30000000000000004,Medium,Open,odd rule,Rule odd rule,X Y/한,\"Comma, \"\"quoted\"\"\n\
     name\",,2025,\"Comma, \"\"quoted\"\"\n\
     name fell -0 %\",2,'\ttab first,fx_team,,2026-11-04,true,,\"says \"\"hi\"\", then\n\
-    leaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025,medium,open,,\r\n\
+    leaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025,medium,open,,,X Y/한:2025\r\n\
     odd rule:X Y/한:2025,0.30000000000000004,Medium,Open,odd rule,Rule odd rule,X Y/한,\"Comma, \"\"quoted\"\"\n\
     name\",,2025,\"Comma, \"\"quoted\"\"\n\
     name fell -0 %\",3,-6.2,fx_team,,2026-11-05,true,,\"says \"\"hi\"\", then\n\
-    leaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025,medium,open,,\r\n\
+    leaves\",1000000000000000000000,0.00000015,-123456789.125,false,,,run-1,,http://127.0.0.1:3000/alerts/odd%20rule:X%20Y%2F%ED%95%9C:2025,medium,open,,,X Y/한:2025\r\n\
     ";
 
 /// The CSV of `filter` as the cell-by-cell writer makes it: each alert decoded whole

@@ -304,6 +304,7 @@ pub const COLUMNS: &[(&str, &str, &str)] = &[
         "Snoozed until (your time)",
         "보류 종료(내 시각)",
     ),
+    ("group", "Group (entity:period)", "묶음(대상:기간)"),
 ];
 
 /// The columns of the audit trail.
@@ -438,6 +439,7 @@ pub fn rows_of(
                         .map(String::as_str),
                 ),
                 snoozed_local.clone(),
+                text(&display::alert::group_key(&a.entity, &a.period)),
             ]
         })
         .collect()

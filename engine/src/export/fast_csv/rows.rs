@@ -16,7 +16,7 @@ pub(super) struct Scratch {
     pub(super) head: Vec<u8>,
     /// `assignee` and its comma.
     pub(super) assignee: Vec<u8>,
-    /// Columns `snoozed_until` to `snoozed_until_local`, without the line end.
+    /// Columns `snoozed_until` to `group`, without the line end.
     pub(super) tail: Vec<u8>,
     pub(super) link: String,
 }
@@ -126,6 +126,8 @@ pub(super) fn alert_rows(
             put_text(t, &opts.zone.minute(&until));
         }
     }
+    t.push(b',');
+    put_text(t, &display::alert::group_key(&doc.entity.0, &doc.period.0));
     t.extend_from_slice(b"\r\n");
 
     let active = raw.status.is_active();
