@@ -104,7 +104,7 @@ pub fn export(data_dir: &Path, args: ExportArgs) -> Result<(), CliError> {
     let now = chrono::Utc::now();
     let zone = args.zone()?;
     let inbox = args.filter.inbox(data_dir);
-    let filter = args.filter.store_filter(data_dir, now)?;
+    let filter = args.filter.store_filter(&inbox, now)?;
     let options = Options {
         format,
         bom: args.bom,

@@ -73,14 +73,14 @@ impl FilterArgs {
         .with_region_as_stored(&codes)
     }
 
-    /// The store's filter, as of `now` (for "overdue").
+    /// The store's filter of `inbox` (this filter as [`FilterArgs::inbox`] read it), as of
+    /// `now` (for "overdue").
     pub fn store_filter(
         &self,
-        data_dir: &Path,
+        inbox: &app::model::alerts::InboxFilter,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<AlertFilter, CliError> {
-        let inbox = self.inbox(data_dir);
-        let filter = app::api::alerts::store_filter(&inbox, self.assigned_to.as_deref())
+        let filter = app::api::alerts::store_filter(inbox, self.assigned_to.as_deref())
             .ok_or_else(|| {
                 CliError::new(
                     Exit::Usage,

@@ -421,7 +421,9 @@ pub fn alerts(data_dir: &Path, cmd: AlertsCommand) -> Result<(), CliError> {
     let now = chrono::Utc::now();
     let mut state = AlertStore::open_in(data_dir)?;
     state.wake_expired(now)?;
-    let filter = args.filter.store_filter(data_dir, now)?;
+    let filter = args
+        .filter
+        .store_filter(&args.filter.inbox(data_dir), now)?;
     let mut records = state.list(&filter)?;
     let total = records.len();
     records.truncate(shown(args.limit, args.all, args.format));
