@@ -33,6 +33,27 @@ trap cleanup EXIT
 export ACTIONBOARD_DATA_DIR=$data
 "$BIN" etl run --mirror "$MIRROR" >"$data/etl.log" 2>&1 || { echo "api-fuzz: loading the default data failed:" >&2; cat "$data/etl.log" >&2; exit 1; }
 token=$("$BIN" tokens add api-fuzz --role analyst 2>/dev/null)
+# Real fingerprints and versions for the acting routes: random ones only ever reach "no such alert"
+# or "changed meanwhile", so most cases draw these (the rest stay random, to keep those paths
+# fuzzed too).
+"$BIN" alerts list --format json --status all >"$data/alerts.json"
+python3 - "$data/alerts.json" >"$data/schemathesis.toml" <<'PY'
+import json, sys
+fingerprints = [a["alert"]["fingerprint"] for a in json.load(open(sys.argv[1]))]
+if not fingerprints:
+    sys.exit("api-fuzz: the default data raised no alert to act on")
+print("[dictionaries.fingerprints]")
+print("values = " + json.dumps(fingerprints))
+print("[parameters]")
+print('"path.fingerprint" = { dictionary = "fingerprints", probability = 0.9 }')
+# Versions an alert really has early on, so that changes get past the version check and walk the
+# alerts through their states, not only into 409.
+print("[dictionaries.versions]")
+print("values = [1, 2, 3, 4, 5, 6]")
+print("[parameters.\"body.version\"]")
+print('dictionary = "versions"')
+print("probability = 0.5")
+PY
 # No scheduled jobs: a tick due while fuzzing would start a run nobody asked for.
 ACTIONBOARD_SCHEDULE="$data/no-schedule.yml" ACTIONBOARD_LOG=warn "$BIN" serve --port 0 >"$data/serve.log" 2>&1 &
 server_pid=$!
@@ -49,7 +70,7 @@ start=$(date +%s)
 status=0
 # tests/api_fuzz/checks.py replaces positive_data_acceptance: only the alert's state may refuse
 # a request that fits the document, and it says so with its own error code.
-SCHEMATHESIS_HOOKS=tests/api_fuzz/checks.py "$ST" run "$url/api/openapi.json" \
+SCHEMATHESIS_HOOKS=tests/api_fuzz/checks.py "$ST" --config-file "$data/schemathesis.toml" run "$url/api/openapi.json" \
   --header "Authorization: Bearer $token" \
   --checks all \
   --exclude-checks positive_data_acceptance \
