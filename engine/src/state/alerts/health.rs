@@ -1,12 +1,32 @@
 //! Each rule's track record: alerts raised, acknowledged and resolved (and how fast), marked not
 //! useful or dismissed.
 
-use display::alert::Status;
+use display::alert::{RuleFiring, Status};
 
 use super::rows::parse_ts;
 use super::store::{AlertStore, StateError};
 
 impl AlertStore {
+    /// Each rule's firing in the last evaluation merged (alerts, entities looked at, held back),
+    /// by rule id; empty before the first merge that counted them.
+    pub fn rule_firing(&self) -> Result<Vec<RuleFiring>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT firing_json FROM rule_firing ORDER BY rule_id")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(self.err())?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(self.err())?;
+        // A row another version wrote in a shape this one cannot read is skipped, not an error:
+        // the next merge rewrites them all.
+        Ok(rows
+            .iter()
+            .filter_map(|json| serde_json::from_str(json).ok())
+            .collect())
+    }
+
     /// Per rule (by id): alerts raised, how many are active, acknowledged and resolved by people
     /// and the median hours to each, and how many were marked not useful or dismissed as noise.
     pub fn rule_health(&self) -> Result<Vec<display::alert::RuleHealth>, StateError> {
@@ -72,6 +92,7 @@ impl AlertStore {
                         resolved: 0,
                         median_hours_to_resolve: None,
                         noisy: 0,
+                        last_evaluation: None,
                     },
                     Vec::new(),
                     Vec::new(),
@@ -93,6 +114,28 @@ impl AlertStore {
             if useful == Some(0) || reason.as_deref() == Some("noise") {
                 health.noisy += 1;
             }
+        }
+        // The last evaluation's firing, rules that raised nothing included.
+        for firing in self.rule_firing()? {
+            let entry = by_rule.entry(firing.rule_id.clone()).or_insert_with(|| {
+                (
+                    display::alert::RuleHealth {
+                        rule_id: firing.rule_id.clone(),
+                        rule_name: firing.rule_name.clone(),
+                        raised: 0,
+                        active: 0,
+                        acknowledged: 0,
+                        median_hours_to_acknowledge: None,
+                        resolved: 0,
+                        median_hours_to_resolve: None,
+                        noisy: 0,
+                        last_evaluation: None,
+                    },
+                    Vec::new(),
+                    Vec::new(),
+                )
+            });
+            entry.0.last_evaluation = Some(firing);
         }
         Ok(by_rule
             .into_values()
