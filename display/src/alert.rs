@@ -780,6 +780,12 @@ impl RuleFiring {
     }
 }
 
+/// The fingerprint of the notice a rule raises when it fires for more than its
+/// `max_fire_share` of entities: one per rule, whatever the period.
+pub fn fire_share_fingerprint(rule_id: &str) -> String {
+    format!("fire_share:{rule_id}")
+}
+
 /// What a rule over its `max_fire_share` says, in both languages ([`RuleFiring::notice`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FireShareNotice {

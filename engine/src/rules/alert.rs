@@ -4,16 +4,10 @@ use std::collections::BTreeMap;
 
 use display::{Format, Lang, Text};
 
-pub use display::alert::{Action, Alert, Evidence, Point, SourceRef};
+pub use display::alert::{fire_share_fingerprint, Action, Alert, Evidence, Point, SourceRef};
 
 pub fn fingerprint(rule_id: &str, entity: &str, period: &str) -> String {
     format!("{rule_id}:{entity}:{period}")
-}
-
-/// The fingerprint of the notice a rule raises when it fires for more than its
-/// `max_fire_share` of entities: one per rule, whatever the period.
-pub fn fire_share_fingerprint(rule_id: &str) -> String {
-    format!("fire_share:{rule_id}")
 }
 
 /// Impact of an entity: 1 plus a tenth of its share of world GDP in %, so the largest economy
