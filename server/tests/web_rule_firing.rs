@@ -119,7 +119,11 @@ async fn rules_shows_each_rules_firing_and_the_notice_of_one_over_its_share() {
             )),
             "{notice}"
         );
+        // Its evidence, labelled: the share in %, and how many were held back.
+        assert!(notice.contains("Notifications held back"), "{notice}");
+        assert!(notice.contains(&format!("{} %", pct(surged))), "{notice}");
         let (_, notice) = get_page(&format!("{base}/alerts/fire_share:gdp_surge"), "ko");
+        assert!(notice.contains("보류한 알림 발송"), "{notice}");
         assert!(notice.contains("임계값이 너무 낮은가요?"), "{notice}");
     })
     .await

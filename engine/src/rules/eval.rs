@@ -297,15 +297,17 @@ fn fire_share_notice(
     periods: &str,
 ) -> Alert {
     let notice = firing.notice(&rule.id, periods);
-    let mut values = BTreeMap::new();
-    values.insert("fired_entities".to_string(), firing.fired_entities as f64);
-    values.insert("entities".to_string(), firing.entities.unwrap_or(0) as f64);
-    values.insert(
-        "fire_share_pct".to_string(),
-        firing.share_pct().unwrap_or(0.0),
-    );
-    values.insert("max_fire_share_pct".to_string(), firing.max_fire_share_pct);
-    values.insert("held_back".to_string(), firing.held_back as f64);
+    use display::evidence::Quantity;
+    let values: BTreeMap<String, f64> = [
+        (Quantity::FiredEntities, firing.fired_entities as f64),
+        (Quantity::Entities, firing.entities.unwrap_or(0) as f64),
+        (Quantity::FireSharePct, firing.share_pct().unwrap_or(0.0)),
+        (Quantity::MaxFireSharePct, firing.max_fire_share_pct),
+        (Quantity::HeldBack, firing.held_back as f64),
+    ]
+    .into_iter()
+    .map(|(q, v)| (q.name().to_string(), v))
+    .collect();
     let owner = rule
         .actions
         .first()
