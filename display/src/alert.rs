@@ -671,6 +671,10 @@ pub struct RuleHealth {
     pub last_evaluation: Option<RuleFiring>,
 }
 
+/// A rule that fires for fewer entities than this is never held back by its `max_fire_share`:
+/// paging each of so few is no flood, even when they are most of a small source.
+pub const MIN_FIRED_TO_HOLD: usize = 10;
+
 /// One rule in one evaluation: how many alerts it raised over how many of the entities it looked
 /// at, and whether that share was above the rule's `max_fire_share` (then its alerts were kept
 /// but sent no notifications; one notice was raised instead).
@@ -700,10 +704,14 @@ impl RuleFiring {
         }
     }
 
-    /// Whether the rule fired for more than its `max_fire_share` of the entities.
+    /// Whether the rule fired for more than its `max_fire_share` of the entities, and for at
+    /// least [`MIN_FIRED_TO_HOLD`] of them (a few alerts are no flood, whatever their share of a
+    /// small source).
     pub fn over_limit(&self) -> bool {
-        self.share_pct()
-            .is_some_and(|s| s > self.max_fire_share_pct)
+        self.fired_entities >= MIN_FIRED_TO_HOLD
+            && self
+                .share_pct()
+                .is_some_and(|s| s > self.max_fire_share_pct)
     }
 
     /// `4,210 of 151,000 entities (2.8 %)`, or `3 alerts` for a rule without entities.
@@ -832,6 +840,34 @@ pub struct Backtest {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_rule_is_over_its_share_above_the_limit_and_from_ten_entities() {
+        let firing = |fired: usize, of: usize| super::RuleFiring {
+            rule_id: "r".into(),
+            rule_name: crate::Text::new("r", "r"),
+            alerts: fired,
+            fired_entities: fired,
+            entities: Some(of),
+            max_fire_share_pct: 20.0,
+            held_back: 0,
+        };
+        assert!(firing(21, 100).over_limit());
+        // Exactly at the share is not over it.
+        assert!(!firing(20, 100).over_limit());
+        // Most of a small source, but few alerts: no flood to hold back.
+        assert!(!firing(3, 5).over_limit());
+        assert!(firing(super::MIN_FIRED_TO_HOLD, 12).over_limit());
+        assert!(!firing(super::MIN_FIRED_TO_HOLD - 1, 12).over_limit());
+        // Nothing looked at (runs and rejects): never.
+        let mut system = firing(50, 0);
+        system.entities = None;
+        assert!(!system.over_limit() && system.share_pct().is_none());
+        assert_eq!(
+            firing(28, 1000).summary(crate::Lang::En),
+            "28 of 1,000 entities (2.8 %)"
+        );
+    }
+
     use super::*;
     use crate::time::tests::utc;
     use crate::time::Zone;
