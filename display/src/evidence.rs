@@ -50,6 +50,16 @@ pub enum Quantity<'a> {
     NotYetPublished,
     /// Countries that have published it.
     Reported,
+    /// Entities a rule fired for, in one evaluation (its `max_fire_share` notice).
+    FiredEntities,
+    /// Entities it looked at.
+    Entities,
+    /// The share of them it fired for, in %.
+    FireSharePct,
+    /// The rule's `max_fire_share`, in %.
+    MaxFireSharePct,
+    /// Alerts whose notifications were held back.
+    HeldBack,
     /// A number of a kind this list does not know, by its name.
     Other(&'a str),
 }
@@ -58,7 +68,7 @@ pub enum Quantity<'a> {
 const REVISED_PCT_OF: &str = "revised_pct_";
 
 /// Every known quantity with its stored name.
-const NAMED: [(Quantity<'static>, &str); 20] = [
+const NAMED: [(Quantity<'static>, &str); 25] = [
     (Quantity::Value, "value"),
     (Quantity::Previous, "previous"),
     (Quantity::SharePct, "share_pct"),
@@ -79,6 +89,11 @@ const NAMED: [(Quantity<'static>, &str); 20] = [
     (Quantity::LimitDays, "limit_days"),
     (Quantity::NotYetPublished, "not_yet_published"),
     (Quantity::Reported, "reported"),
+    (Quantity::FiredEntities, "fired_entities"),
+    (Quantity::Entities, "entities"),
+    (Quantity::FireSharePct, "fire_share_pct"),
+    (Quantity::MaxFireSharePct, "max_fire_share_pct"),
+    (Quantity::HeldBack, "held_back"),
 ];
 
 impl<'a> Quantity<'a> {
@@ -133,6 +148,11 @@ impl<'a> Quantity<'a> {
             Quantity::RejectRate => ("Reject rate", "거부율"),
             Quantity::AgeDays => ("Age of the data (days)", "데이터 경과일"),
             Quantity::LimitDays => ("Limit (days)", "기준(일)"),
+            Quantity::FiredEntities => ("Entities it fired for", "발생 엔터티"),
+            Quantity::Entities => ("Entities it looked at", "살펴본 엔터티"),
+            Quantity::FireSharePct => ("Share fired for", "발생 비율"),
+            Quantity::MaxFireSharePct => ("max_fire_share", "max_fire_share"),
+            Quantity::HeldBack => ("Notifications held back", "보류한 알림 발송"),
             Quantity::NotYetPublished | Quantity::Reported | Quantity::Other(_) => {
                 let name = self.name();
                 return Text::new(name, name);
@@ -152,7 +172,9 @@ impl<'a> Quantity<'a> {
             | Quantity::MeanChangePct
             | Quantity::RevisedPct
             | Quantity::RevisedPctOf(_) => crate::change_pct(v, lang),
-            Quantity::SharePct => crate::value(Format::Percent, v, lang),
+            Quantity::SharePct | Quantity::FireSharePct | Quantity::MaxFireSharePct => {
+                crate::value(Format::Percent, v, lang)
+            }
             Quantity::RejectRate => crate::fraction_pct(v, lang),
             Quantity::Z => format!("{v:+.2}"),
             Quantity::Other(name) if name.ends_with("_pct") => crate::change_pct(v, lang),

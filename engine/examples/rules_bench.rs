@@ -289,7 +289,7 @@ fn run(args: &Args) -> Result<(), Error> {
         evaluation
             .per_rule
             .iter()
-            .map(|(r, n)| format!("{r} {n}"))
+            .map(|f| format!("{} {}", f.rule_id, f.alerts))
             .collect::<Vec<_>>()
             .join(", ")
     );

@@ -123,7 +123,7 @@ fn run() -> Result<(), Error> {
         duck.alerts.len(),
         duck.per_rule
             .iter()
-            .map(|(r, n)| format!("{r} {n}"))
+            .map(|f| format!("{} {}", f.rule_id, f.alerts))
             .collect::<Vec<_>>()
             .join(", ")
     );

@@ -279,6 +279,35 @@ fn default_rules_raise_a_useful_inbox_that_matches_an_independent_computation() 
     let (evaluation, summary) = engine::publish::refresh(&store, &set).unwrap();
     assert_eq!(summary.opened, evaluation.alerts.len());
 
+    // The default rules on the default data stay under their max_fire_share: no notice, nothing
+    // held back; every rule is counted, the metric rules over the entities they looked at.
+    assert_eq!(evaluation.per_rule.len(), set.rules.rules.len());
+    for firing in &evaluation.per_rule {
+        eprintln!("{}", firing.summary(display::Lang::En));
+        assert!(!firing.over_limit(), "{firing:?}");
+        assert_eq!(firing.held_back, 0, "{firing:?}");
+        let raised = evaluation
+            .alerts
+            .iter()
+            .filter(|a| a.rule_id == firing.rule_id)
+            .count();
+        assert_eq!(firing.alerts, raised, "{}", firing.rule_id);
+    }
+    let gdp_fall = evaluation
+        .per_rule
+        .iter()
+        .find(|f| f.rule_id == "gdp_fall")
+        .unwrap();
+    assert!(
+        (150..300).contains(&gdp_fall.entities.unwrap()),
+        "{gdp_fall:?}"
+    );
+    assert!(evaluation
+        .alerts
+        .iter()
+        .all(|a| !a.fingerprint.starts_with("fire_share:")));
+    assert_eq!(summary.held_back, 0);
+
     // Independently, from the CSV: countries ≥ 100 B USD in 2025 that fell ≥ 5 % from 2024,
     // those with a 2024 figure ≥ 10 B USD and none for 2025, and those crossing 100 B USD.
     let regions = regions();

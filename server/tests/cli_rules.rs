@@ -55,6 +55,46 @@ fn a_load_raises_alerts_that_list_backtest_and_survive_a_failed_run_that_status_
         stdout(&run)
     );
 
+    // `rules health`: each rule's last evaluation over the entities it looked at, as /rules.
+    let health = |args: &[&str]| -> String {
+        let o = Command::new(env!("CARGO_BIN_EXE_actionboard"))
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["rules", "health"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let rules: serde_json::Value = serde_json::from_str(&health(&["--format", "json"])).unwrap();
+    let rules = rules.as_array().unwrap();
+    let rule_count = std::fs::read_to_string(root().join("config/rules.yml"))
+        .unwrap()
+        .matches("\n  - id: ")
+        .count();
+    assert_eq!(
+        rules.len(),
+        rule_count,
+        "every rule, those that raised nothing too"
+    );
+    let fall = rules.iter().find(|r| r["rule_id"] == "gdp_fall").unwrap();
+    let fired = &fall["last_evaluation"];
+    let entities = fired["entities"].as_u64().unwrap();
+    assert!((150..300).contains(&entities), "{fired}");
+    assert_eq!(fired["alerts"], fall["raised"]);
+    assert_eq!(fired["held_back"], 0);
+    let expected = format!(
+        "{} of {entities} entities ({:.1} %)",
+        fired["fired_entities"],
+        fired["fired_entities"].as_f64().unwrap() * 100.0 / entities as f64
+    );
+    let text = health(&[]);
+    assert!(text.contains(&expected), "{expected}\n{text}");
+    assert!(!text.contains("max_fire_share"), "{text}");
+    let ko = health(&["--lang", "ko"]);
+    assert!(ko.contains(&format!("엔터티 {entities}개 중")), "{ko}");
+
     let list = actionboard(
         data.path(),
         &["alerts", "list", "--format", "json", "--limit", "1000"],

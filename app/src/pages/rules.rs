@@ -1,6 +1,8 @@
-//! Rule health (`/rules`): per rule, the alerts it raised, how fast people acknowledged and
-//! resolved them, and the share marked not useful or dismissed as noise, so noisy rules can be
-//! tuned (then replayed over history with `actionboard rules backtest RULE`).
+//! Rule health (`/rules`): per rule, what it fired on in the last evaluation (alerts over the
+//! entities it looked at, and whether that was over its `max_fire_share`), the alerts it raised,
+//! how fast people acknowledged and resolved them, and the share marked not useful or dismissed
+//! as noise, so noisy rules can be tuned (then replayed over history with `actionboard rules
+//! backtest RULE`).
 
 use leptos::prelude::*;
 
@@ -8,6 +10,33 @@ use crate::api::alerts::{get_backtest, get_rule_health};
 use crate::components::links::href;
 use crate::components::page_status::{ErrorPanel, Loading};
 use crate::i18n::{t, use_lang, Lang};
+
+/// The last evaluation's cell: `4,210 of 151,000 entities (2.8 %)`, and over the rule's share,
+/// that its notifications were held back and the notice sent instead.
+fn last_evaluation(firing: Option<&display::alert::RuleFiring>, lang: Lang) -> AnyView {
+    let Some(f) = firing else {
+        return view! { "—" }.into_any();
+    };
+    let summary = f.summary(lang);
+    if !f.over_limit() {
+        return view! { <span data-share="ok">{summary}</span> }.into_any();
+    }
+    let limit = display::value(display::Format::Percent, f.max_fire_share_pct, lang);
+    let held = display::grouped(f.held_back as f64, 0);
+    let notice =
+        crate::components::links::alert_href(&display::alert::fire_share_fingerprint(&f.rule_id));
+    let text = match lang {
+        Lang::En => format!(
+            "over its max_fire_share of {limit}: {held} notifications held back, one notice sent"
+        ),
+        Lang::Ko => format!("max_fire_share {limit} 초과: 알림 발송 {held}건 보류, 안내 1건 발송"),
+    };
+    view! {
+        <span data-share="over"><strong>{summary}</strong>" — "{text}" · "
+            <a href=notice>{t(lang, "the notice", "안내 보기")}</a></span>
+    }
+    .into_any()
+}
 
 fn hours(h: Option<f64>, lang: Lang) -> String {
     match h {
@@ -31,8 +60,8 @@ pub fn RulesPage() -> impl IntoView {
         <h1>{t(lang, "Rule health", "규칙 상태")}</h1>
         <p class="muted">{t(
             lang,
-            "Per rule: alerts raised, how fast people acknowledged and resolved them, and the share marked not useful or dismissed as noise. Tune a noisy rule in config/rules.yml, then replay it over history with the command shown.",
-            "규칙별로 발생한 알림, 확인·해결까지 걸린 시간, 유용하지 않음 또는 잡음으로 무시된 비율입니다. 잡음이 많은 규칙은 config/rules.yml에서 조정한 뒤 표시된 명령으로 과거 데이터에 다시 적용해 보세요.",
+            "Per rule: what it fired on in the last evaluation (of the entities it looked at), alerts raised, how fast people acknowledged and resolved them, and the share marked not useful or dismissed as noise. A rule that fires for more than its max_fire_share of entities sends one notice instead of its alerts' notifications. Tune a noisy rule in config/rules.yml, then replay it over history with the command shown.",
+            "규칙별로 마지막 평가에서 살펴본 엔터티 중 발생한 수, 발생한 알림, 확인·해결까지 걸린 시간, 유용하지 않음 또는 잡음으로 무시된 비율입니다. 엔터티의 max_fire_share보다 많이 발생한 규칙은 개별 알림 발송 대신 안내 1건을 보냅니다. 잡음이 많은 규칙은 config/rules.yml에서 조정한 뒤 표시된 명령으로 과거 데이터에 다시 적용해 보세요.",
         )}</p>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
@@ -44,6 +73,7 @@ pub fn RulesPage() -> impl IntoView {
                         <table class="data" data-testid="rule-health">
                             <thead><tr>
                                 <th scope="col">{t(lang, "Rule", "규칙")}</th>
+                                <th scope="col">{t(lang, "Last evaluation: fired for", "마지막 평가: 발생 엔터티")}</th>
                                 <th scope="col" class="num">{t(lang, "Raised", "발생")}</th>
                                 <th scope="col" class="num">{t(lang, "Need action", "조치 필요")}</th>
                                 <th scope="col" class="num">{t(lang, "Acknowledged", "확인")}</th>
@@ -59,7 +89,8 @@ pub fn RulesPage() -> impl IntoView {
                                     let inbox = href("/alerts", &[("rule", Some(r.rule_id.clone())), ("status", Some("all".into()))]);
                                     view! {
                                         <tr data-rule=r.rule_id.clone()>
-                                            <th scope="row"><a href=inbox>{r.rule_name.get(lang).to_string()}</a></th>
+                                            <th scope="row"><a href=inbox>{r.rule_name.get(lang).to_string()}</a>" "<code>{r.rule_id.clone()}</code></th>
+                                            <td data-testid="fired-for">{last_evaluation(r.last_evaluation.as_ref(), lang)}</td>
                                             <td class="num">{r.raised}</td>
                                             <td class="num">{r.active}</td>
                                             <td class="num">{r.acknowledged}</td>

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use display::{Format, Lang, Text};
 
-pub use display::alert::{Action, Alert, Evidence, Point, SourceRef};
+pub use display::alert::{fire_share_fingerprint, Action, Alert, Evidence, Point, SourceRef};
 
 pub fn fingerprint(rule_id: &str, entity: &str, period: &str) -> String {
     format!("{rule_id}:{entity}:{period}")

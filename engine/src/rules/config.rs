@@ -49,6 +49,10 @@ pub struct Rule {
     pub guards: Guards,
     pub auto_resolve: bool,
     pub actions: Vec<ActionTemplate>,
+    /// Above this share of the entities it looked at (in %, 0–100), the rule's alerts send no
+    /// notifications and one notice is raised instead (its own `max_fire_share`, else the
+    /// file's, else [`DEFAULT_MAX_FIRE_SHARE`]).
+    pub max_fire_share: f64,
     /// Where the rule starts in its file, for messages.
     pub line: Option<usize>,
 }
@@ -66,6 +70,21 @@ impl Rule {
             guards: &self.guards,
             periods,
         })
+    }
+}
+
+/// The share of entities (in %) above which a rule's firings are held back when neither the rule
+/// nor the file's top-level `max_fire_share` says otherwise.
+pub const DEFAULT_MAX_FIRE_SHARE: f64 = 20.0;
+
+/// A `max_fire_share` as written, checked: a percent from 0 to 100.
+fn check_fire_share(value: f64) -> Result<f64, String> {
+    if value.is_finite() && (0.0..=100.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "max_fire_share is {value}; give a percent of entities from 0 to 100 (20 means 20 %)"
+        ))
     }
 }
 
@@ -150,6 +169,10 @@ impl Rules {
             }
         }
 
+        let default_fire_share = match file.max_fire_share {
+            Some(v) => check_fire_share(v).map_err(|m| file_err("max_fire_share", m))?,
+            None => DEFAULT_MAX_FIRE_SHARE,
+        };
         let mut seen = HashSet::new();
         let mut rules = Vec::new();
         for item in file.rules {
@@ -194,6 +217,10 @@ impl Rules {
                     return Err(at("min_value", "guards.min_value must be a number".into()));
                 }
             }
+            let max_fire_share = match r.max_fire_share {
+                Some(v) => check_fire_share(v).map_err(|m| at("max_fire_share", m))?,
+                None => default_fire_share,
+            };
             let placeholders = &kind.placeholders();
             let check_text = |key: &str, text: &Text| -> Result<(), ConfigError> {
                 for lang_text in [&text.en, &text.ko] {
@@ -245,6 +272,7 @@ impl Rules {
                 guards: r.guards,
                 auto_resolve: r.auto_resolve,
                 actions,
+                max_fire_share,
                 line: start,
             });
         }
@@ -348,6 +376,9 @@ struct RulesFile {
     owners: BTreeMap<String, Text>,
     #[serde(default)]
     region_desks: BTreeMap<String, String>,
+    /// The default of every rule's `max_fire_share`, in %.
+    #[serde(default)]
+    max_fire_share: Option<f64>,
     rules: Vec<Mapping>,
 }
 
@@ -367,6 +398,8 @@ struct RuleFile {
     auto_resolve: bool,
     #[serde(default)]
     actions: Vec<ActionFile>,
+    #[serde(default)]
+    max_fire_share: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -567,6 +600,53 @@ mod tests {
             }
         }
         assert!(spark_rules >= 16, "{spark_rules}");
+    }
+
+    #[test]
+    fn max_fire_share_defaults_to_20_and_out_of_range_is_named() {
+        let rules = parse_rules(&default_rules_text()).unwrap();
+        let surge = rules.get("gdp_surge").unwrap();
+        assert_eq!(surge.max_fire_share, DEFAULT_MAX_FIRE_SHARE);
+        assert_eq!(DEFAULT_MAX_FIRE_SHARE, 20.0);
+
+        // Per rule, and the file's default for the others.
+        let text = default_rules_text()
+            .replacen(
+                "rise_at_least: 15",
+                "rise_at_least: 15\n    max_fire_share: 35",
+                1,
+            )
+            .replacen("\nmax_fire_share: 20\n", "\nmax_fire_share: 10\n", 1);
+        let rules = parse_rules(&text).unwrap();
+        assert_eq!(rules.get("gdp_surge").unwrap().max_fire_share, 35.0);
+        assert_eq!(rules.get("gdp_fall").unwrap().max_fire_share, 10.0);
+
+        for bad in ["150", "-1", ".nan"] {
+            let text = default_rules_text().replacen(
+                "rise_at_least: 15",
+                &format!("rise_at_least: 15\n    max_fire_share: {bad}"),
+                1,
+            );
+            let err = parse_rules(&text).unwrap_err();
+            let line = text
+                .lines()
+                .position(|l| l.trim() == format!("max_fire_share: {bad}"))
+                .unwrap()
+                + 1;
+            assert!(
+                err.starts_with(&format!("config/rules.yml, line {line}: rule `gdp_surge`")),
+                "{bad}: {err}"
+            );
+            assert!(err.contains("max_fire_share"), "{bad}: {err}");
+        }
+        let text =
+            default_rules_text().replacen("\nmax_fire_share: 20\n", "\nmax_fire_share: 101\n", 1);
+        let err = parse_rules(&text).unwrap_err();
+        assert!(err.starts_with("config/rules.yml, line "), "{err}");
+        assert!(
+            err.contains("max_fire_share is 101; give a percent of entities from 0 to 100"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -3,11 +3,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use display::alert::RuleFiring;
 use display::{Format, Text};
 use duckdb::Connection;
 use rayon::prelude::*;
 
-use super::alert::{fingerprint, priority, Action, Alert, Evidence, Point, Vars};
+use super::alert::{
+    fingerprint, fire_share_fingerprint, priority, Action, Alert, Evidence, Point, Vars,
+};
 use super::config::{Rule, Rules};
 pub use super::facts::WithdrawnFigure;
 use super::facts::{read_snapshot, PipelineFacts, SnapshotFacts};
@@ -28,8 +31,11 @@ pub struct Evaluation {
     pub run_id: String,
     pub rules_digest: String,
     pub alerts: Vec<Alert>,
-    /// Alerts per rule, in the rules file's order (zero included).
-    pub per_rule: Vec<(String, usize)>,
+    /// Each rule's firing, in the rules file's order (rules that raised nothing included): its
+    /// alerts, over how many entities, and whether it was over its `max_fire_share` (then its
+    /// alerts are `held_back` from notifications by the merge, and [`Evaluation::alerts`] holds
+    /// one notice for it, fingerprint [`fire_share_fingerprint`]).
+    pub per_rule: Vec<RuleFiring>,
     /// The periods each metric-based rule was evaluated at. An alert of a period its rule did
     /// not look at this time (an earlier period, once a newer one is complete) stays as it is:
     /// a newer period appearing never clears the alerts of an earlier one. Rules absent here
@@ -79,8 +85,13 @@ pub fn evaluate_from(
     let mut per_rule = Vec::new();
     let mut evaluated_periods: BTreeMap<String, std::collections::BTreeSet<String>> =
         BTreeMap::new();
+    // Entities with a value of a metric over a span of periods, counted by DuckDB once per span.
+    let mut entity_counts: HashMap<(&str, Span), usize> = HashMap::new();
+    let mut notices = Vec::new();
     for rule in &rules.rules {
         let before = alerts.len();
+        // The periods whose entities the rule looked at (`None`: every period).
+        let mut span: Option<Span> = None;
         let metric = metrics
             .get(&rule.metric)
             .expect("rules are validated against the metrics");
@@ -106,6 +117,7 @@ pub fn evaluate_from(
                 // Changes between runs are about the data, not a period: a later run without
                 // the change never clears them (empty scope); a person closes them.
                 evaluated_periods.entry(rule.id.clone()).or_default();
+                span = Some(None);
                 if snapshot.has_revisions {
                     let found = rule_findings_from(conn, metrics, rule, Periods::All, source)?;
                     let render = |f: &Finding, batch: Option<&Batch>| {
@@ -146,7 +158,15 @@ pub fn evaluate_from(
                     }
                 };
                 let Some(complete) = complete else {
-                    per_rule.push((rule.id.clone(), 0));
+                    per_rule.push(RuleFiring {
+                        rule_id: rule.id.clone(),
+                        rule_name: rule.name.clone(),
+                        alerts: 0,
+                        fired_entities: 0,
+                        entities: Some(0),
+                        max_fire_share_pct: rule.max_fire_share,
+                        held_back: 0,
+                    });
                     continue;
                 };
                 // Editions are compared at the latest period as before; other rules at the
@@ -162,6 +182,9 @@ pub fn evaluate_from(
                         _ => {}
                     }
                 }
+                let last = plan.iter().map(|(p, _)| *p).max().unwrap_or(complete);
+                // A change or an absence compares with the period before: its entities count.
+                span = Some(Some((complete - 1, last)));
                 for (period, grouped) in plan {
                     evaluated_periods
                         .entry(rule.id.clone())
@@ -179,8 +202,50 @@ pub fn evaluate_from(
                 }
             }
         }
-        per_rule.push((rule.id.clone(), alerts.len() - before));
+        let entities = match span {
+            None => None,
+            Some(span) => Some(match entity_counts.get(&(metric.id.as_str(), span)) {
+                Some(n) => *n,
+                None => {
+                    let n = count_entities(conn, metrics, metric, span).map_err(|source| {
+                        RulesError::Query {
+                            rule: rule.id.clone(),
+                            source,
+                        }
+                    })?;
+                    entity_counts.insert((metric.id.as_str(), span), n);
+                    n
+                }
+            }),
+        };
+        let raised = &alerts[before..];
+        let fired_entities = raised
+            .iter()
+            .map(|a| a.entity.as_str())
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+        let mut firing = RuleFiring {
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            alerts: raised.len(),
+            fired_entities,
+            entities,
+            max_fire_share_pct: rule.max_fire_share,
+            held_back: 0,
+        };
+        if firing.over_limit() {
+            firing.held_back = firing.alerts;
+            let periods = match evaluated_periods.get(&rule.id) {
+                Some(p) if !p.is_empty() => p.iter().cloned().collect::<Vec<_>>().join(", "),
+                _ => snapshot.run_id.clone(),
+            };
+            notices.push(fire_share_notice(
+                rules, rule, metric, &snapshot, &firing, &periods,
+            ));
+        }
+        per_rule.push(firing);
     }
+    alerts.extend(notices);
     alerts.sort_by(|a, b| {
         b.priority
             .total_cmp(&a.priority)
@@ -194,6 +259,100 @@ pub fn evaluate_from(
         evaluated_periods,
         withdrawn: snapshot.withdrawn,
     })
+}
+
+/// The periods whose entities a rule looked at, first and last included; `None`: every period.
+type Span = Option<(i32, i32)>;
+
+/// The entities with a value of `metric` in `span`.
+fn count_entities(
+    conn: &Connection,
+    metrics: &Metrics,
+    metric: &Metric,
+    span: Span,
+) -> Result<usize, duckdb::Error> {
+    let query = match span {
+        Some((from, to)) => format!(
+            "SELECT count(DISTINCT entity) FROM ({}) WHERE period BETWEEN {from} AND {to}",
+            sql::metric_sql(metrics, metric, Some(from))
+        ),
+        None => format!(
+            "SELECT count(DISTINCT entity) FROM ({})",
+            sql::metric_sql(metrics, metric, None)
+        ),
+    };
+    conn.query_row(&query, [], |r| r.get::<_, i64>(0))
+        .map(|n| usize::try_from(n).unwrap_or(0))
+}
+
+/// The one notice of a rule that fired for more than its `max_fire_share` of the entities it
+/// looked at: a data-quality alert about the rule, which pages those its alerts would have
+/// paged (same rule, same severity) while its alerts are held back.
+fn fire_share_notice(
+    rules: &Rules,
+    rule: &Rule,
+    metric: &Metric,
+    snapshot: &SnapshotFacts,
+    firing: &RuleFiring,
+    periods: &str,
+) -> Alert {
+    let notice = firing.notice(&rule.id, periods);
+    use display::evidence::Quantity;
+    let values: BTreeMap<String, f64> = [
+        (Quantity::FiredEntities, firing.fired_entities as f64),
+        (Quantity::Entities, firing.entities.unwrap_or(0) as f64),
+        (Quantity::FireSharePct, firing.share_pct().unwrap_or(0.0)),
+        (Quantity::MaxFireSharePct, firing.max_fire_share_pct),
+        (Quantity::HeldBack, firing.held_back as f64),
+    ]
+    .into_iter()
+    .map(|(q, v)| (q.name().to_string(), v))
+    .collect();
+    let owner = rule
+        .actions
+        .first()
+        .map(|a| rules.owner_key(&a.owner, None).to_string())
+        .unwrap_or_else(|| "data_team".to_string());
+    let owner_label = rules
+        .owners
+        .get(&owner)
+        .cloned()
+        .unwrap_or_else(|| Text::new(owner.clone(), owner.clone()));
+    let due_days = rule.actions.first().map_or(7, |a| a.due_days);
+    Alert {
+        fingerprint: fire_share_fingerprint(&rule.id),
+        rule_id: rule.id.clone(),
+        rule_name: rule.name.clone(),
+        kind: super::kinds::data_quality::NAME.into(),
+        severity: rule.severity,
+        priority: priority(rules.weight(rule.severity), Some(100.0)),
+        scope: Scope::Global,
+        entity: "WLD".into(),
+        entity_name: "World".into(),
+        region: None,
+        period: periods.to_string(),
+        title: notice.title,
+        explanation: notice.explanation,
+        evidence: Evidence {
+            metric: metric.id.clone(),
+            metric_label: metric.label.clone(),
+            format: Format::Count,
+            values,
+            series: Vec::new(),
+            source: None,
+            run_id: snapshot.run_id.clone(),
+            projection: false,
+            data_issue_reason: None,
+        },
+        actions: vec![Action {
+            text: notice.action,
+            owner,
+            owner_label,
+            due_days,
+        }],
+        data_issue: true,
+        auto_resolve: true,
+    }
 }
 
 /// The alerts of a metric-based rule at one period.

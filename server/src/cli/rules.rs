@@ -1,4 +1,4 @@
-//! `actionboard rules check|backtest|evaluate` and `actionboard alerts list`.
+//! `actionboard rules check|backtest|evaluate|health` and `actionboard alerts list`.
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +36,16 @@ pub enum RulesCommand {
         files: RuleFiles,
         #[command(flatten)]
         engine: EngineArgs,
+    },
+    /// Each rule's last evaluation (alerts over the entities it looked at, and whether it was over
+    /// its max_fire_share) and its track record, as the /rules page shows them.
+    Health {
+        /// text or json.
+        #[arg(long, value_enum, default_value_t = HealthFormat::Text)]
+        format: HealthFormat,
+        /// Language of the text: en or ko.
+        #[arg(long, default_value = "en", value_parser = parse_lang)]
+        lang: Lang,
     },
     /// Print the SQL a rule compiles to, for DuckDB (the snapshot) or Spark (the lake).
     Sql {
@@ -117,6 +127,12 @@ pub struct ListArgs {
     /// Language of titles and actions: en or ko.
     #[arg(long, default_value = "en", value_parser = parse_lang)]
     lang: Lang,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HealthFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -205,6 +221,7 @@ pub fn rules(data_dir: &Path, cmd: RulesCommand) -> Result<(), CliError> {
                 Dialect::Spark => evaluate_on_spark(&snapshots, &set, &engine),
             }
         }
+        RulesCommand::Health { format, lang } => health(data_dir, format, lang),
         RulesCommand::Sql {
             rule_id,
             files,
@@ -326,6 +343,59 @@ pub(crate) fn print_merge(evaluation: &rules::Evaluation, summary: &engine::stat
             summary.auto_resolved
         );
     }
+    for f in evaluation.per_rule.iter().filter(|f| f.over_limit()) {
+        out!(
+            "{}: fired for {}, over its max_fire_share of {}: its {} notifications were held back and one notice ({}) raised instead.",
+            f.rule_id,
+            f.summary(Lang::En),
+            display::value(display::Format::Percent, f.max_fire_share_pct, Lang::En),
+            f.held_back,
+            display::alert::fire_share_fingerprint(&f.rule_id)
+        );
+    }
+}
+
+/// `rules health`: what `/rules` shows, from the alert state.
+fn health(data_dir: &Path, format: HealthFormat, lang: Lang) -> Result<(), CliError> {
+    let rules = AlertStore::open_in(data_dir)?.rule_health()?;
+    if format == HealthFormat::Json {
+        out!("{}", serde_json::to_string_pretty(&rules)?);
+        return Ok(());
+    }
+    if rules.is_empty() {
+        out!("{}", match lang {
+            Lang::En => "No rule has been evaluated yet. (`actionboard rules evaluate` evaluates them on the current data.)",
+            Lang::Ko => "아직 평가된 규칙이 없습니다. (`actionboard rules evaluate`로 현재 데이터에 평가하세요.)",
+        });
+        return Ok(());
+    }
+    for r in &rules {
+        let fired = r
+            .last_evaluation
+            .as_ref()
+            .map_or_else(|| "—".to_string(), |f| f.summary(lang));
+        let (raised, active, noisy) = match lang {
+            Lang::En => ("raised", "need action", "not useful or noise"),
+            Lang::Ko => ("발생", "조치 필요", "유용하지 않음·잡음"),
+        };
+        out!(
+            "  {:<16} {fired:<40} {raised} {}, {active} {}, {noisy} {}",
+            r.rule_id,
+            r.raised,
+            r.active,
+            r.noisy
+        );
+        if let Some(f) = r.last_evaluation.as_ref().filter(|f| f.over_limit()) {
+            let limit = display::value(display::Format::Percent, f.max_fire_share_pct, lang);
+            let held = display::grouped(f.held_back as f64, 0);
+            let notice = display::alert::fire_share_fingerprint(&f.rule_id);
+            out!("{}", match lang {
+                Lang::En => format!("  {:<16} over its max_fire_share of {limit}: {held} notifications held back; notice {notice}", ""),
+                Lang::Ko => format!("  {:<16} max_fire_share {limit} 초과: 알림 발송 {held}건 보류, 안내 {notice}", ""),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn check(snapshots: &SnapshotStore, files: &RuleFiles) -> Result<(), CliError> {

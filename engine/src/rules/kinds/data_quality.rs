@@ -44,9 +44,13 @@ impl super::Params for Params {
     }
 }
 
+/// The kind's name; also the kind of a rule's notice that it fired for too many entities
+/// (`max_fire_share`), which is a data-quality finding about the rule.
+pub const NAME: &str = "data_quality";
+
 impl RuleKind for DataQuality {
     fn name(&self) -> &'static str {
-        "data_quality"
+        NAME
     }
 
     fn reads(&self) -> Reads {

@@ -1,15 +1,35 @@
 //! Each rule's track record: alerts raised, acknowledged and resolved (and how fast), marked not
 //! useful or dismissed.
 
-use display::alert::Status;
+use display::alert::{RuleFiring, RuleHealth, Status};
 
 use super::rows::parse_ts;
 use super::store::{AlertStore, StateError};
 
 impl AlertStore {
+    /// Each rule's firing in the last evaluation merged (alerts, entities looked at, held back),
+    /// by rule id; empty before the first merge that counted them.
+    pub fn rule_firing(&self) -> Result<Vec<RuleFiring>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT firing_json FROM rule_firing ORDER BY rule_id")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(self.err())?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(self.err())?;
+        // A row another version wrote in a shape this one cannot read is skipped, not an error:
+        // the next merge rewrites them all.
+        Ok(rows
+            .iter()
+            .filter_map(|json| serde_json::from_str(json).ok())
+            .collect())
+    }
+
     /// Per rule (by id): alerts raised, how many are active, acknowledged and resolved by people
     /// and the median hours to each, and how many were marked not useful or dismissed as noise.
-    pub fn rule_health(&self) -> Result<Vec<display::alert::RuleHealth>, StateError> {
+    pub fn rule_health(&self) -> Result<Vec<RuleHealth>, StateError> {
         use std::collections::BTreeMap;
         let mut stmt = self
             .conn
@@ -54,27 +74,15 @@ impl AlertStore {
             to.as_deref()
                 .map(|t| (parse_ts(t) - parse_ts(from)).num_seconds() as f64 / 3600.0)
         };
-        let mut by_rule: BTreeMap<String, (display::alert::RuleHealth, Vec<f64>, Vec<f64>)> =
-            BTreeMap::new();
+        let mut by_rule: BTreeMap<String, (RuleHealth, Vec<f64>, Vec<f64>)> = BTreeMap::new();
         for (rule, en, ko, status, useful, reason, first_seen, acked, resolved) in rows {
             let entry = by_rule.entry(rule.clone()).or_insert_with(|| {
-                (
-                    display::alert::RuleHealth {
-                        rule_id: rule.clone(),
-                        rule_name: display::Text::new(
-                            en.clone().unwrap_or_else(|| rule.clone()),
-                            ko.clone().unwrap_or_else(|| rule.clone()),
-                        ),
-                        raised: 0,
-                        active: 0,
-                        acknowledged: 0,
-                        median_hours_to_acknowledge: None,
-                        resolved: 0,
-                        median_hours_to_resolve: None,
-                        noisy: 0,
-                    },
-                    Vec::new(),
-                    Vec::new(),
+                untouched(
+                    &rule,
+                    display::Text::new(
+                        en.clone().unwrap_or_else(|| rule.clone()),
+                        ko.clone().unwrap_or_else(|| rule.clone()),
+                    ),
                 )
             });
             let (health, to_ack, to_resolve) = entry;
@@ -94,6 +102,13 @@ impl AlertStore {
                 health.noisy += 1;
             }
         }
+        // The last evaluation's firing, rules that raised nothing included.
+        for firing in self.rule_firing()? {
+            let entry = by_rule
+                .entry(firing.rule_id.clone())
+                .or_insert_with(|| untouched(&firing.rule_id, firing.rule_name.clone()));
+            entry.0.last_evaluation = Some(firing);
+        }
         Ok(by_rule
             .into_values()
             .map(|(mut health, to_ack, to_resolve)| {
@@ -103,4 +118,25 @@ impl AlertStore {
             })
             .collect())
     }
+}
+
+/// A rule's health before any of its alerts is counted, with the hours to acknowledge and to
+/// resolve still to collect.
+fn untouched(rule_id: &str, rule_name: display::Text) -> (RuleHealth, Vec<f64>, Vec<f64>) {
+    (
+        RuleHealth {
+            rule_id: rule_id.to_string(),
+            rule_name,
+            raised: 0,
+            active: 0,
+            acknowledged: 0,
+            median_hours_to_acknowledge: None,
+            resolved: 0,
+            median_hours_to_resolve: None,
+            noisy: 0,
+            last_evaluation: None,
+        },
+        Vec::new(),
+        Vec::new(),
+    )
 }

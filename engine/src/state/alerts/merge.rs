@@ -13,6 +13,7 @@ use super::snooze::{wake, wake_expired_in, wakes_on_merge};
 use super::store::{AlertStore, StateError};
 use crate::base::time::timestamp_ms as ts;
 use crate::notify_config::Notify;
+use crate::rules::alert::fire_share_fingerprint;
 use crate::rules::eval::WithdrawnFigure;
 use crate::rules::Evaluation;
 
@@ -37,6 +38,10 @@ pub struct MergeSummary {
     /// Alerts whose figure the publisher withdrew: kept as they were, marked as data issues.
     #[serde(default)]
     pub withdrawn: usize,
+    /// Alerts whose notifications were held back: their rule fired for more than its
+    /// `max_fire_share` of entities, and its one notice was sent instead.
+    #[serde(default)]
+    pub held_back: usize,
 }
 
 /// What a person sees and acts on; run ids and fetch times change with every load and are left
@@ -110,6 +115,7 @@ impl AlertStore {
             });
         }
         let summary = merge_in(&tx, eval, &self.notify, now).map_err(&err)?;
+        write_rule_firing(&tx, eval, now).map_err(&err)?;
         tx.execute(
             "INSERT INTO evaluations (run_id, digest, at, summary_json) VALUES (?, ?, ?, ?)",
             params![
@@ -124,6 +130,32 @@ impl AlertStore {
         Ok(summary)
     }
 }
+/// Each rule's firing in `eval`, replacing the previous evaluation's (an evaluation that carries
+/// none, as one built by hand, leaves them).
+fn write_rule_firing(
+    tx: &Transaction<'_>,
+    eval: &Evaluation,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    if eval.per_rule.is_empty() {
+        return Ok(());
+    }
+    tx.execute("DELETE FROM rule_firing", [])?;
+    let at = ts(now);
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO rule_firing (rule_id, run_id, at, firing_json) VALUES (?, ?, ?, ?)",
+    )?;
+    for firing in &eval.per_rule {
+        insert.execute(params![
+            firing.rule_id,
+            eval.run_id,
+            at,
+            serde_json::to_string(firing).expect("rule firings serialize")
+        ])?;
+    }
+    Ok(())
+}
+
 pub(super) fn merge_in(
     tx: &Transaction<'_>,
     eval: &Evaluation,
@@ -138,8 +170,26 @@ pub(super) fn merge_in(
     let now_s = ts(now);
     summary.woke += wake_expired_in(tx, now, None)?;
     let mut firing_now = HashSet::new();
-    let mut outbox = Outbox::new(notify);
+    let mut paging = Outbox::new(notify);
+    let no_routes = Notify::default();
+    let mut silent = Outbox::new(&no_routes);
+    // Rules over their `max_fire_share`: their alerts are kept, their notifications not written
+    // (the rule's notice, which is among the alerts, is).
+    let held: HashSet<&str> = eval
+        .per_rule
+        .iter()
+        .filter(|f| f.held_back > 0)
+        .map(|f| f.rule_id.as_str())
+        .collect();
     for alert in &eval.alerts {
+        let outbox = if held.contains(alert.rule_id.as_str())
+            && alert.fingerprint != fire_share_fingerprint(&alert.rule_id)
+        {
+            summary.held_back += 1;
+            &mut silent
+        } else {
+            &mut paging
+        };
         firing_now.insert(alert.fingerprint.as_str());
         let hash = content_hash(alert);
         let json = serde_json::to_string(alert).expect("alerts serialize");

@@ -83,6 +83,16 @@ CREATE TABLE IF NOT EXISTS evaluations (
     summary_json  TEXT NOT NULL,
     PRIMARY KEY (run_id, digest)
 );
+-- Each rule's firing in the last evaluation merged (alerts, entities looked at, held back by
+-- `max_fire_share`): replaced by every merge, in its transaction; read by `/rules`.
+CREATE TABLE IF NOT EXISTS rule_firing (
+    rule_id         TEXT PRIMARY KEY,
+    run_id          TEXT NOT NULL,
+    at              TEXT NOT NULL,
+    firing_json     TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS rule_firing_written AFTER INSERT ON rule_firing
+    BEGIN UPDATE state_version SET version = version + 1; END;
 -- The notifications' outbox: one row per message, written in the transaction of the alert event
 -- that causes it, as cheaply as can be (`new`: the row's own b-tree and no index). The worker
 -- promotes new rows (ids above `notify_cursor`) to `pending`, giving each its `msg_id` (the
