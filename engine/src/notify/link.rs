@@ -201,16 +201,18 @@ impl LinkSecret {
             source,
         };
         match std::fs::read_to_string(&path) {
-            Ok(text) => return Self::parse(text.trim()).map_err(|_| LinkSecretError::Damaged(path.clone())),
+            Ok(text) => {
+                return Self::parse(text.trim()).map_err(|_| LinkSecretError::Damaged(path.clone()))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(io(e)),
         }
         let mut key = [0u8; 32];
-        getrandom::fill(&mut key)
-            .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+        getrandom::fill(&mut key).map_err(|e| io(std::io::Error::other(e.to_string())))?;
         // Written aside, then linked into place: two processes starting at once keep one secret.
         let aside = path.with_extension(format!("{}.new", std::process::id()));
-        crate::state::first_admin::write_private(&aside, &format!("{}\n", B64.encode(key))).map_err(io)?;
+        crate::state::first_admin::write_private(&aside, &format!("{}\n", B64.encode(key)))
+            .map_err(io)?;
         let linked = std::fs::hard_link(&aside, &path);
         let _ = std::fs::remove_file(&aside);
         match linked {
@@ -324,8 +326,8 @@ impl Linker {
         let Some(recipient) = recipient.map(str::trim).filter(|r| !r.is_empty()) else {
             return Vec::new();
         };
-        let expires = now.timestamp()
-            + i64::try_from(self.ttl.as_secs()).unwrap_or(i64::from(u32::MAX));
+        let expires =
+            now.timestamp() + i64::try_from(self.ttl.as_secs()).unwrap_or(i64::from(u32::MAX));
         LinkAction::ALL
             .into_iter()
             .map(|action| {
@@ -351,7 +353,9 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn linker(key: &[u8]) -> Linker {
@@ -375,7 +379,11 @@ mod tests {
         assert!(links[0].url.starts_with("https://board.example/act/"));
         let claims = l.secret.verify(token_of(&links[0]), now).unwrap();
         assert_eq!(
-            (claims.fingerprint.as_str(), claims.action, claims.recipient.as_str()),
+            (
+                claims.fingerprint.as_str(),
+                claims.action,
+                claims.recipient.as_str()
+            ),
             ("fp-1", LinkAction::Acknowledge, "kim")
         );
         let snooze = l.secret.verify(token_of(&links[1]), now).unwrap();
@@ -416,13 +424,9 @@ mod tests {
         }
         // A claim rewritten (another recipient) with the old signature.
         let (payload, sig) = token.split_once('.').unwrap();
-        let mut claims: LinkClaims =
-            serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap();
+        let mut claims: LinkClaims = serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap();
         claims.recipient = "admin".into();
-        let forged = format!(
-            "{}.{sig}",
-            B64.encode(serde_json::to_vec(&claims).unwrap())
-        );
+        let forged = format!("{}.{sig}", B64.encode(serde_json::to_vec(&claims).unwrap()));
         assert_eq!(l.secret.verify(&forged, now), Err(LinkError::BadSignature));
         // Another server's secret.
         assert_eq!(
