@@ -212,7 +212,7 @@ async fn act(
                 "<h1 data-testid=\"link-done\">{}</h1><p>{}: <strong data-testid=\"link-status\">{}</strong></p>\
                  <p><a href=\"{}#history\">{}</a></p>",
                 esc(&T::LinkDone.get(lang)),
-                esc(&c.record.alert.title.get(lang)),
+                esc(c.record.alert.title.get(lang)),
                 esc(acted.status.label().get(lang)),
                 esc(&href),
                 esc(&T::OpenAlert.get(lang)),

@@ -165,6 +165,7 @@ pub(super) fn events_since(
     rows.collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(super) fn act_in(
     tx: &Transaction<'_>,
     fingerprint: &str,
