@@ -317,3 +317,71 @@ pub fn payload(kind: ChannelKind, c: &Content, at: DateTime<Utc>) -> String {
     };
     value.to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::link::{LinkSecret, Linker};
+
+    #[test]
+    fn every_channel_carries_the_acting_links_and_open() {
+        let now = DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let linker = Linker {
+            secret: LinkSecret::from_bytes(&[3; 32]),
+            ttl: std::time::Duration::from_secs(86_400),
+            base_url: "https://board.example".into(),
+        };
+        let mut c = test_content("ops", Lang::En, "https://board.example/alerts/fp");
+        c.actions = linker.links("fp", Some("kim"), Lang::En, now);
+        let urls: Vec<String> = c.actions.iter().map(|l| l.url.clone()).collect();
+        assert_eq!(urls.len(), 2);
+        let webhook: serde_json::Value =
+            serde_json::from_str(&payload(ChannelKind::Webhook, &c, now)).unwrap();
+        assert_eq!(webhook["links"]["acknowledge"], urls[0].as_str());
+        assert_eq!(webhook["links"]["snooze_tomorrow_9"], urls[1].as_str());
+        assert_eq!(webhook["links"]["open"], "https://board.example/alerts/fp");
+        let slack: serde_json::Value =
+            serde_json::from_str(&payload(ChannelKind::Slack, &c, now)).unwrap();
+        let buttons = slack["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["type"] == "actions")
+            .unwrap()["elements"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(buttons.len(), 3);
+        assert_eq!(buttons[0]["url"], urls[0].as_str());
+        assert_eq!(buttons[0]["text"]["text"], "Acknowledge");
+        assert_eq!(buttons[1]["text"]["text"], "Snooze until tomorrow 9:00");
+        let teams: serde_json::Value =
+            serde_json::from_str(&payload(ChannelKind::Teams, &c, now)).unwrap();
+        let actions = teams["attachments"][0]["content"]["actions"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(actions.len(), 3);
+        assert!(actions.iter().all(|a| a["type"] == "Action.OpenUrl"));
+        assert_eq!(actions[1]["url"], urls[1].as_str());
+        let mail: Mail = serde_json::from_str(&payload(ChannelKind::Email, &c, now)).unwrap();
+        for url in &urls {
+            assert!(mail.text.contains(url.as_str()), "{}", mail.text);
+            assert!(
+                mail.html.contains(&format!("href=\"{url}\"")),
+                "{}",
+                mail.html
+            );
+        }
+        // No recipient: only "open".
+        c.actions = linker.links("fp", None, Lang::En, now);
+        let webhook: serde_json::Value =
+            serde_json::from_str(&payload(ChannelKind::Webhook, &c, now)).unwrap();
+        assert_eq!(
+            webhook["links"],
+            serde_json::json!({"open": "https://board.example/alerts/fp"})
+        );
+    }
+}
