@@ -68,6 +68,7 @@ const status = (fp) => JSON.parse(server.cli('alerts', 'show', fp, '--format', '
 for (const [i, { js, lang }] of [{ js: true, lang: 'ko' }, { js: false, lang: 'en' }, { js: false, lang: 'ko' }, { js: true, lang: 'en' }].entries()) {
   test(`${js ? 'with' : 'without'} JavaScript, ${lang}: a message's Acknowledge link confirms, then acknowledges once`, async () => {
     const message = messages[i];
+    assert.ok(message.links?.acknowledge, JSON.stringify(message).slice(0, 600));
     const fp = message.data.fingerprint;
     const link = onServer(message.links.acknowledge);
     assert.ok(message.links.snooze_tomorrow_9 && message.links.open, JSON.stringify(message.links));
@@ -75,6 +76,8 @@ for (const [i, { js, lang }] of [{ js: true, lang: 'ko' }, { js: false, lang: 'e
     const page = await context.newPage();
     const problems = [];
     page.on('pageerror', (e) => problems.push(e.message));
+    const failed = [];
+    page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
     page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
 
     const response = await page.goto(link);
@@ -102,11 +105,13 @@ for (const [i, { js, lang }] of [{ js: true, lang: 'ko' }, { js: false, lang: 'e
     await page.getByTestId('via-link').first().waitFor();
     assert.equal((await page.getByTestId('via-link').count()), 1);
 
+    assert.deepEqual(problems, [], 'a clean console');
+    assert.deepEqual(failed, []);
+
     // The same link again: refused, in the reader's language, nothing changes.
     const again = await page.goto(link);
     assert.equal(again.status(), 409);
     assert.match(await page.getByTestId('link-refused').textContent(), lang === 'ko' ? /이미 사용/ : /already used/);
-    assert.deepEqual(problems, []);
     await context.close();
   });
 }

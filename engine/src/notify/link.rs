@@ -210,7 +210,8 @@ impl LinkSecret {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).map_err(|e| io(std::io::Error::other(e.to_string())))?;
         // Written aside, then linked into place: two processes starting at once keep one secret.
-        let aside = path.with_extension(format!("{}.new", std::process::id()));
+        // Its own name per attempt (threads of one process may race here too).
+        let aside = path.with_extension(format!("{}.new", new_id()));
         crate::state::first_admin::write_private(&aside, &format!("{}\n", B64.encode(key)))
             .map_err(io)?;
         let linked = std::fs::hard_link(&aside, &path);

@@ -239,7 +239,7 @@ fn esc(text: &str) -> String {
 fn page(status: StatusCode, lang: Lang, body: &str) -> Response {
     let html = format!(
         "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
-         <meta name=\"robots\" content=\"noindex\"><title>Actionboard</title>\
+         <meta name=\"robots\" content=\"noindex\"><link rel=\"icon\" href=\"data:,\"><title>Actionboard</title>\
          <link rel=\"stylesheet\" href=\"/pkg/actionboard.css\"></head><body><main class=\"link-page\">{body}\
          <p class=\"muted\"><a href=\"/\">Actionboard</a></p></main></body></html>",
         lang.code()
