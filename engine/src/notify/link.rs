@@ -467,4 +467,25 @@ mod tests {
         ));
         assert!(LinkSecret::parse("c2hvcnQ=").is_err());
     }
+
+    #[test]
+    fn processes_and_threads_starting_at_once_keep_one_secret() {
+        if std::env::var_os(LINK_SECRET_ENV).is_some() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let keys: Vec<Vec<u8>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| LinkSecret::load(dir.path()).unwrap().0))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(keys.windows(2).all(|w| w[0] == w[1]));
+        // Nothing left aside.
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("state"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("link-secret")]);
+    }
 }
