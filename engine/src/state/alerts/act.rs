@@ -32,31 +32,20 @@ impl AlertStore {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Acted, ActError> {
-        let path = self.path.clone();
-        let err = move |source| {
-            ActError::State(StateError::Sqlite {
-                path: path.clone(),
-                source,
-            })
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        let outcome = act_in(
-            &tx,
-            fingerprint,
-            action,
-            expected_version,
-            actor,
-            None,
-            &self.notify,
-            now,
-        )
-        .map_err(&err)?;
+        let notify = self.notify.clone();
         // Commits what was written: the action, or only a wake before a refusal.
-        tx.commit().map_err(&err)?;
-        outcome
+        self.in_transaction(true, |tx| {
+            act_in(
+                tx,
+                fingerprint,
+                action,
+                expected_version,
+                actor,
+                None,
+                &notify,
+                now,
+            )
+        })
     }
 
     /// `action` on the alert by `actor` from the message link `link_id` (`via: link` in the
@@ -70,6 +59,38 @@ impl AlertStore {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<LinkUse, ActError> {
+        let notify = self.notify.clone();
+        // A refusal rolls back: the link stays usable and nothing else was written.
+        self.in_transaction(false, |tx| {
+            let claimed = tx.execute(
+                "INSERT INTO action_links_used (link_id, fingerprint, actor, at) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (link_id) DO NOTHING",
+                params![link_id, fingerprint, actor, ts(now)],
+            )?;
+            if claimed == 0 {
+                return Ok(Ok(LinkUse::AlreadyUsed));
+            }
+            let acted = act_in(
+                tx,
+                fingerprint,
+                action,
+                None,
+                actor,
+                Some("link"),
+                &notify,
+                now,
+            )?;
+            Ok(acted.map(LinkUse::Acted))
+        })
+    }
+
+    /// `work` in one `BEGIN IMMEDIATE` transaction, committed when it succeeds (and when it
+    /// refuses, if `commit_refusals`).
+    fn in_transaction<T>(
+        &mut self,
+        commit_refusals: bool,
+        work: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<Result<T, ActError>>,
+    ) -> Result<T, ActError> {
         let path = self.path.clone();
         let err = move |source| {
             ActError::State(StateError::Sqlite {
@@ -81,35 +102,11 @@ impl AlertStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
-        let claimed = tx
-            .execute(
-                "INSERT INTO action_links_used (link_id, fingerprint, actor, at) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (link_id) DO NOTHING",
-                params![link_id, fingerprint, actor, ts(now)],
-            )
-            .map_err(&err)?;
-        if claimed == 0 {
-            return Ok(LinkUse::AlreadyUsed);
+        let outcome = work(&tx).map_err(&err)?;
+        if outcome.is_ok() || commit_refusals {
+            tx.commit().map_err(&err)?;
         }
-        let outcome = act_in(
-            &tx,
-            fingerprint,
-            action,
-            None,
-            actor,
-            Some("link"),
-            &self.notify,
-            now,
-        )
-        .map_err(&err)?;
-        match outcome {
-            Ok(acted) => {
-                tx.commit().map_err(&err)?;
-                Ok(LinkUse::Acted(acted))
-            }
-            // Rolled back: the link stays usable (and nothing else was written).
-            Err(e) => Err(e),
-        }
+        outcome
     }
 
     /// Whether the message link `link_id` has acted.
