@@ -358,6 +358,10 @@ pub struct Event {
     /// The alert's version after this change (absent for events older than versions).
     #[serde(default)]
     pub version: Option<i64>,
+    /// How the person acted when not on a page, the API or the command line: `link` (a
+    /// message's signed link).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// The earlier resolution of an alert that fired again and reopened: the last `resolved` change

@@ -32,6 +32,13 @@ pub enum NotifyText {
     NextAttempt,
     Resend,
     NoDeliveries,
+    SnoozeTomorrow,
+    LinkConfirmTitle,
+    LinkConfirmIntro,
+    LinkActsAs,
+    LinkDone,
+    LinkRefused,
+    Country,
 }
 
 impl NotifyText {
@@ -72,6 +79,16 @@ impl NotifyText {
             NotifyText::NextAttempt => ("Next attempt", "다음 시도"),
             NotifyText::Resend => ("Resend", "다시 보내기"),
             NotifyText::NoDeliveries => ("No messages yet.", "아직 보낸 메시지가 없습니다."),
+            NotifyText::SnoozeTomorrow => ("Snooze until tomorrow 9:00", "내일 9:00까지 보류"),
+            NotifyText::LinkConfirmTitle => ("Confirm the action", "작업 확인"),
+            NotifyText::LinkConfirmIntro => (
+                "Nothing has changed yet: press the button to do this.",
+                "아직 아무것도 바뀌지 않았습니다. 버튼을 눌러야 처리됩니다.",
+            ),
+            NotifyText::LinkActsAs => ("Acting as", "처리자"),
+            NotifyText::LinkDone => ("Done", "처리했습니다"),
+            NotifyText::LinkRefused => ("This link cannot be used", "이 링크는 사용할 수 없습니다"),
+            NotifyText::Country => ("Country", "국가"),
         };
         Text::new(en, ko)
     }

@@ -86,6 +86,8 @@ struct FileDefaults {
     rate_limit_per_rule: Option<u32>,
     /// How long a receiver may take to answer (default 10).
     timeout_seconds: Option<u64>,
+    /// How long a message's acting links work (default 7).
+    link_expiry_days: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,6 +108,8 @@ struct FileChannel {
     from: Option<String>,
     #[serde(default)]
     to: Vec<String>,
+    /// The user a message's acting links act as when the alert has no assignee.
+    act_as: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,6 +162,21 @@ pub struct Channel {
     pub smtp: Option<Smtp>,
     /// The language of its messages (digests use the owner's).
     pub lang: Lang,
+    /// The user its messages' acting links act as when the alert is assigned to nobody (a
+    /// channel read by a team has no person of its own); without it, such messages only link
+    /// to the alert.
+    pub act_as: Option<String>,
+}
+
+impl Channel {
+    /// Who the acting links of a message about an alert assigned to `assignee` act as: the
+    /// assignee, else the channel's `act_as`; `None`: the message only opens the alert.
+    pub fn link_recipient<'a>(&'a self, assignee: Option<&'a str>) -> Option<&'a str> {
+        assignee
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .or(self.act_as.as_deref())
+    }
 }
 
 /// What a route asks of an alert; an empty list matches anything.
@@ -269,6 +288,8 @@ pub struct Notify {
     pub rate_limit_per_rule: u32,
     /// How long a receiver may take to answer.
     pub timeout: std::time::Duration,
+    /// How long a message's acting links work (`defaults.link_expiry_days`, default 7).
+    pub link_ttl: std::time::Duration,
 }
 
 impl Default for Notify {
@@ -281,6 +302,7 @@ impl Default for Notify {
             base_url: "http://127.0.0.1:3000".to_string(),
             rate_limit_per_rule: 20,
             timeout: std::time::Duration::from_secs(10),
+            link_ttl: std::time::Duration::from_secs(7 * 86_400),
         }
     }
 }
@@ -370,6 +392,15 @@ impl Notify {
                 ));
             }
             notify.timeout = std::time::Duration::from_secs(secs);
+        }
+        if let Some(days) = doc.defaults.link_expiry_days {
+            if !(1..=90).contains(&days) {
+                return Err(invalid(
+                    line_of("link_expiry_days"),
+                    format!("defaults.link_expiry_days {days}: give 1 to 90"),
+                ));
+            }
+            notify.link_ttl = std::time::Duration::from_secs(days * 86_400);
         }
         let mut ids = HashSet::new();
         for c in doc.channels {
@@ -469,6 +500,10 @@ impl Notify {
                 secret_env: c.secret_env,
                 smtp,
                 lang,
+                act_as: c
+                    .act_as
+                    .map(|a| a.trim().to_string())
+                    .filter(|a| !a.is_empty()),
             });
         }
         for (i, r) in doc.routes.into_iter().enumerate() {
@@ -666,5 +701,34 @@ routes:
             assert!(err.starts_with("config/notify.yml"), "{err}");
             assert!(err.contains(expected), "{expected}: {err}");
         }
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+
+    #[test]
+    fn links_expire_after_the_configured_days_and_act_as_the_assignee_else_the_channel_user() {
+        let text = "defaults: { link_expiry_days: 2 }
+channels:
+  - { id: team, kind: slack, url: 'https://x', act_as: kim }
+  - { id: plain, kind: teams, url: 'https://y' }
+";
+        let n = Notify::parse(text, Path::new("notify.yml")).unwrap();
+        assert_eq!(n.link_ttl, std::time::Duration::from_secs(2 * 86_400));
+        assert_eq!(Notify::default().link_ttl.as_secs(), 7 * 86_400);
+        let (team, plain) = (&n.channels[0], &n.channels[1]);
+        assert_eq!(team.link_recipient(None), Some("kim"));
+        assert_eq!(team.link_recipient(Some("lee")), Some("lee"));
+        assert_eq!(team.link_recipient(Some(" ")), Some("kim"));
+        assert_eq!(plain.link_recipient(None), None);
+        let err = Notify::parse(
+            "defaults: { link_expiry_days: 0 }\n",
+            Path::new("notify.yml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("link_expiry_days 0: give 1 to 90"), "{err}");
     }
 }

@@ -891,3 +891,40 @@ fn rule_health_counts_raised_acknowledged_resolved_and_noisy_alerts() {
     assert_eq!(h.noisy, 2);
     assert!((h.noisy_share() - 2.0 / 3.0).abs() < 1e-9);
 }
+
+#[test]
+fn a_message_link_acts_once_with_via_link_and_a_refusal_leaves_it_unused() {
+    let (_dir, mut store) = opened();
+    let t = t0() + Duration::minutes(5);
+    let before = version(&store);
+    // A refused action (a snooze until a past time) leaves the link unused and writes nothing.
+    let past = Act::Snooze(SnoozeRequest::Until(t0()));
+    assert!(matches!(
+        store.act_by_link("link-1", FP, &past, "kim", t),
+        Err(ActError::Invalid(InputError::SnoozeInPast { .. }))
+    ));
+    assert!(!store.link_used("link-1").unwrap());
+    assert_eq!(version(&store), before);
+    // Acting: one event, by the recipient, via the link, and the link is used.
+    let ack = Act::Acknowledge { note: None };
+    let used = store.act_by_link("link-1", FP, &ack, "kim", t).unwrap();
+    assert!(matches!(used, engine::state::LinkUse::Acted(_)));
+    assert!(store.link_used("link-1").unwrap());
+    let last = store.history(FP).unwrap().pop().unwrap();
+    assert_eq!(
+        (last.kind.as_str(), last.actor.as_str(), last.via.as_deref()),
+        ("acknowledged", "kim", Some("link"))
+    );
+    // Replayed: nothing more happens.
+    let after = version(&store);
+    assert_eq!(
+        store.act_by_link("link-1", FP, &ack, "kim", t).unwrap(),
+        engine::state::LinkUse::AlreadyUsed
+    );
+    assert_eq!(version(&store), after);
+    // A page's action records no `via`.
+    store
+        .act(FP, &Act::Resolve { note: None }, None, "lee", t)
+        .unwrap();
+    assert_eq!(store.history(FP).unwrap().pop().unwrap().via, None);
+}

@@ -468,6 +468,22 @@ routes:
         .as_array()
         .unwrap()
         .contains(&serde_json::json!("newly_assigned")));
+    // Entries carry acting links for their assignee (lee), signed with the data folder's
+    // secret; an entry assigned to nobody, on a channel with no `act_as`, only opens the alert.
+    let links = &fx_items[0]["links"];
+    let ack = links["acknowledge"].as_str().expect("an acknowledge link");
+    assert!(links["snooze_tomorrow_9"].is_string() && links["open"].is_string());
+    let secret = engine::notify::link::LinkSecret::load(dir.path()).unwrap();
+    let claims = secret.verify(ack.rsplit('/').next().unwrap(), now).unwrap();
+    assert_eq!(
+        (claims.fingerprint.as_str(), claims.recipient.as_str()),
+        (alerts[2].fingerprint.as_str(), "lee")
+    );
+    assert!(fx.to_string().contains(ack), "the text lists the link too");
+    assert_eq!(
+        items[0]["links"],
+        serde_json::json!({ "open": items[0]["url"] })
+    );
     // The same day again: nothing more.
     let again =
         engine::notify::enqueue_digests(dir.path(), &notify, now + Duration::hours(2)).unwrap();

@@ -15,7 +15,9 @@ use display::time::Zone;
 use display::Text;
 use engine::notify_config::Notify;
 use engine::state::users::UserStore;
-use engine::state::{Act, ActError, Acted, AlertFilter, AlertStore, SnoozeRequest, StateError};
+use engine::state::{
+    Act, ActError, Acted, AlertFilter, AlertStore, LinkUse, SnoozeRequest, StateError,
+};
 
 /// The fields of an action, as typed (form fields or command-line options). Each action reads
 /// the ones it needs.
@@ -346,6 +348,24 @@ impl Acting {
         let mut store = self.store().map_err(|e| Refusal::Act(ActError::State(e)))?;
         store
             .act(fingerprint, &act, version, by, chrono::Utc::now())
+            .map_err(Refusal::Act)
+    }
+
+    /// `kind` on the alert `fingerprint` by `by` from a message's signed link `link_id`: the
+    /// link is marked used in the action's transaction (it acts once) and the history says
+    /// `via: link`. The caller has checked the link's signature, expiry and recipient.
+    pub fn act_by_link(
+        &self,
+        kind: ActionKind,
+        fingerprint: &str,
+        fields: &ActionFields,
+        by: &str,
+        link_id: &str,
+    ) -> Result<LinkUse, Refusal> {
+        let act = self.prepare(kind, fields)?;
+        let mut store = self.store().map_err(|e| Refusal::Act(ActError::State(e)))?;
+        store
+            .act_by_link(link_id, fingerprint, &act, by, chrono::Utc::now())
             .map_err(Refusal::Act)
     }
 

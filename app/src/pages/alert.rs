@@ -224,6 +224,9 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
                         <li id=id class=kind_class>
                             <time datetime=minute(&e.at).1>{minute(&e.at).0}</time>
                             {format!(" · {} · {}{change}", e.actor, event_label(&e.kind, lang))}
+                            {e.via.filter(|v| v == "link").map(|_| view! {
+                                <span class="via" data-testid="via-link">{t(lang, " · via a message link", " · 메시지 링크로")}</span>
+                            })}
                             {e.note.map(|n| format!(" — {n}"))}
                             {e.run_id.map(|r| format!(" · {} {r}", t(lang, "run", "실행")))}
                         </li>

@@ -13,6 +13,7 @@ use display::Lang;
 use serde::Serialize;
 use serde_json::json;
 
+use super::link::Link;
 use super::message::{payload, Content};
 use super::NotifyError;
 use crate::notify_config::{owners_of, Notify, Send, Subject};
@@ -100,11 +101,30 @@ pub fn enqueue_digests(
             }
         }
     }
+    let linker = super::worker::linker(data_dir, notify);
     let with_digest: BTreeSet<&String> = digests.keys().map(|(_, o)| o).collect();
     summary.empty = owners_seen.len() - with_digest.len();
     for ((channel, owner), digest) in &digests {
         let channel = &notify.channels[*channel];
-        let content = digest_content(owner, digest, lang, &zone, &day, &notify.base_url);
+        // Each entry's acting links act as its assignee, else the channel's `act_as`.
+        let links_of = |record: &AlertRecord| match &linker {
+            Some(l) => l.links(
+                &record.alert.fingerprint,
+                channel.link_recipient(record.assignee.as_deref()),
+                lang,
+                now,
+            ),
+            None => Vec::new(),
+        };
+        let content = digest_content(
+            owner,
+            digest,
+            lang,
+            &zone,
+            &day,
+            &notify.base_url,
+            &links_of,
+        );
         let body = payload(channel.kind, &content, now);
         let key = format!("digest/{}/{owner}/{day}", channel.id);
         if store.enqueue_once(
@@ -131,6 +151,7 @@ fn digest_content(
     zone: &FixedOffset,
     day: &str,
     base_url: &str,
+    links_of: &dyn Fn(&AlertRecord) -> Vec<Link>,
 ) -> Content {
     let mut paragraphs = vec![T::DigestIntro.get(lang)];
     let mut items = Vec::new();
@@ -157,6 +178,15 @@ fn digest_content(
                 action.map(|x| x.text.get(lang)).unwrap_or(""),
                 T::Due.get(lang),
             ));
+            let acting = links_of(record);
+            for l in &acting {
+                text.push_str(&format!("  {}: {}\n", l.label, l.url));
+            }
+            let mut links: serde_json::Map<String, serde_json::Value> = acting
+                .iter()
+                .map(|l| (l.action.clone(), json!(l.url)))
+                .collect();
+            links.insert("open".into(), json!(link));
             items.push(json!({
                 "country": country,
                 "fingerprint": a.fingerprint,
@@ -165,6 +195,7 @@ fn digest_content(
                 "action": action.map(|x| x.text.get(lang)),
                 "due": due,
                 "url": link,
+                "links": links,
             }));
         }
         paragraphs.push(text.trim_end().to_string());
@@ -177,6 +208,7 @@ fn digest_content(
         facts: vec![(T::Owner.get(lang), owner.to_string())],
         paragraphs,
         link: Some((T::OpenAlert.get(lang), format!("{}/alerts", base_url))),
+        actions: Vec::new(),
         data: json!({ "owner": owner, "day": day, "alerts": items }),
     }
 }

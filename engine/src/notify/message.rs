@@ -8,6 +8,7 @@ use display::Lang;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::link::Link;
 use crate::notify_config::ChannelKind;
 use crate::state::alerts::Topic;
 
@@ -25,6 +26,10 @@ pub struct Content {
     pub paragraphs: Vec<String>,
     /// The button: its label and address.
     pub link: Option<(String, String)>,
+    /// The signed acting links (acknowledge, snooze until tomorrow 9:00) before the button,
+    /// for the person the message acts as (`notify::link`); none for a message to nobody.
+    #[serde(default)]
+    pub actions: Vec<Link>,
     /// The webhook's `data`: the facts for machines.
     pub data: serde_json::Value,
 }
@@ -105,6 +110,7 @@ pub fn alert_content(
         facts,
         paragraphs,
         link: Some((T::OpenAlert.get(lang), link)),
+        actions: Vec::new(),
         data,
     }
 }
@@ -119,6 +125,7 @@ pub fn test_content(channel: &str, lang: Lang, base_url: &str) -> Content {
         facts: vec![(T::Channel.get(lang), channel.to_string())],
         paragraphs: vec![T::TestBody.get(lang)],
         link: Some((T::OpenAlert.get(lang), base_url.to_string())),
+        actions: Vec::new(),
         data: json!({ "channel": channel }),
     }
 }
@@ -136,7 +143,31 @@ pub fn channel_failing_content(channel: &str, why: &str, lang: Lang, base_url: &
             T::Deliveries.get(lang),
             format!("{}/deliveries", base_url.trim_end_matches('/')),
         )),
+        actions: Vec::new(),
         data: json!({ "channel": channel, "reason": why }),
+    }
+}
+
+impl Content {
+    /// The message's links by name for machines: `open` and each acting link's action
+    /// (`acknowledge`, `snooze_tomorrow_9`).
+    pub fn links_json(&self) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        for l in &self.actions {
+            map.insert(l.action.clone(), json!(l.url));
+        }
+        if let Some((_, url)) = &self.link {
+            map.insert("open".into(), json!(url));
+        }
+        serde_json::Value::Object(map)
+    }
+
+    /// Every button in order: the acting links, then "open".
+    fn buttons(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.actions
+            .iter()
+            .map(|l| (l.label.as_str(), l.url.as_str()))
+            .chain(self.link.iter().map(|(l, u)| (l.as_str(), u.as_str())))
     }
 }
 
@@ -178,6 +209,7 @@ pub fn payload(kind: ChannelKind, c: &Content, at: DateTime<Utc>) -> String {
             "timestamp": crate::base::time::timestamp(at),
             "lang": c.lang,
             "data": c.data,
+            "links": c.links_json(),
         }),
         ChannelKind::Slack => {
             let facts: Vec<serde_json::Value> = c
@@ -200,10 +232,15 @@ pub fn payload(kind: ChannelKind, c: &Content, at: DateTime<Utc>) -> String {
                     json!({"type": "section", "text": {"type": "mrkdwn", "text": slack_escape(p)}}),
                 );
             }
-            if let Some((label, url)) = &c.link {
-                blocks.push(json!({"type": "actions", "elements": [
-                    {"type": "button", "text": {"type": "plain_text", "text": label}, "url": url}
-                ]}));
+            let buttons: Vec<serde_json::Value> = c
+                .buttons()
+                .enumerate()
+                .map(|(i, (label, url))| {
+                    json!({"type": "button", "action_id": format!("link_{i}"), "text": {"type": "plain_text", "text": label}, "url": url})
+                })
+                .collect();
+            if !buttons.is_empty() {
+                blocks.push(json!({"type": "actions", "elements": buttons}));
             }
             json!({ "text": format!("{}: {}", c.headline, c.title), "blocks": blocks })
         }
@@ -217,8 +254,7 @@ pub fn payload(kind: ChannelKind, c: &Content, at: DateTime<Utc>) -> String {
                 body.push(json!({"type": "TextBlock", "text": p, "wrap": true}));
             }
             let actions: Vec<serde_json::Value> = c
-                .link
-                .iter()
+                .buttons()
                 .map(|(label, url)| json!({"type": "Action.OpenUrl", "title": label, "url": url}))
                 .collect();
             json!({
@@ -257,8 +293,13 @@ pub fn payload(kind: ChannelKind, c: &Content, at: DateTime<Utc>) -> String {
                 text.push_str(&format!("\n{p}\n"));
                 html.push_str(&format!("<p>{}</p>", escape(p)));
             }
-            if let Some((label, url)) = &c.link {
-                text.push_str(&format!("\n{label}: {url}\n"));
+            let mut first = true;
+            for (label, url) in c.buttons() {
+                text.push_str(&format!(
+                    "{}{label}: {url}\n",
+                    if first { "\n" } else { "" }
+                ));
+                first = false;
                 html.push_str(&format!(
                     "<p><a href=\"{}\">{}</a></p>",
                     escape(url),
@@ -275,4 +316,72 @@ pub fn payload(kind: ChannelKind, c: &Content, at: DateTime<Utc>) -> String {
         }
     };
     value.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::link::{LinkSecret, Linker};
+
+    #[test]
+    fn every_channel_carries_the_acting_links_and_open() {
+        let now = DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let linker = Linker {
+            secret: LinkSecret::from_bytes(&[3; 32]),
+            ttl: std::time::Duration::from_secs(86_400),
+            base_url: "https://board.example".into(),
+        };
+        let mut c = test_content("ops", Lang::En, "https://board.example/alerts/fp");
+        c.actions = linker.links("fp", Some("kim"), Lang::En, now);
+        let urls: Vec<String> = c.actions.iter().map(|l| l.url.clone()).collect();
+        assert_eq!(urls.len(), 2);
+        let webhook: serde_json::Value =
+            serde_json::from_str(&payload(ChannelKind::Webhook, &c, now)).unwrap();
+        assert_eq!(webhook["links"]["acknowledge"], urls[0].as_str());
+        assert_eq!(webhook["links"]["snooze_tomorrow_9"], urls[1].as_str());
+        assert_eq!(webhook["links"]["open"], "https://board.example/alerts/fp");
+        let slack: serde_json::Value =
+            serde_json::from_str(&payload(ChannelKind::Slack, &c, now)).unwrap();
+        let buttons = slack["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["type"] == "actions")
+            .unwrap()["elements"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(buttons.len(), 3);
+        assert_eq!(buttons[0]["url"], urls[0].as_str());
+        assert_eq!(buttons[0]["text"]["text"], "Acknowledge");
+        assert_eq!(buttons[1]["text"]["text"], "Snooze until tomorrow 9:00");
+        let teams: serde_json::Value =
+            serde_json::from_str(&payload(ChannelKind::Teams, &c, now)).unwrap();
+        let actions = teams["attachments"][0]["content"]["actions"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(actions.len(), 3);
+        assert!(actions.iter().all(|a| a["type"] == "Action.OpenUrl"));
+        assert_eq!(actions[1]["url"], urls[1].as_str());
+        let mail: Mail = serde_json::from_str(&payload(ChannelKind::Email, &c, now)).unwrap();
+        for url in &urls {
+            assert!(mail.text.contains(url.as_str()), "{}", mail.text);
+            assert!(
+                mail.html.contains(&format!("href=\"{url}\"")),
+                "{}",
+                mail.html
+            );
+        }
+        // No recipient: only "open".
+        c.actions = linker.links("fp", None, Lang::En, now);
+        let webhook: serde_json::Value =
+            serde_json::from_str(&payload(ChannelKind::Webhook, &c, now)).unwrap();
+        assert_eq!(
+            webhook["links"],
+            serde_json::json!({"open": "https://board.example/alerts/fp"})
+        );
+    }
 }

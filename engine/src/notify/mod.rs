@@ -4,6 +4,7 @@
 //! ([`preview`]); the owners' daily digests ([`digest`]).
 
 pub mod digest;
+pub mod link;
 pub mod message;
 pub mod send;
 pub mod sign;

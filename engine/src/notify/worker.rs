@@ -10,6 +10,7 @@ use display::alert::Status;
 use display::Lang;
 use serde::Serialize;
 
+use super::link::{LinkSecret, Linker};
 use super::message::{alert_content, channel_failing_content, payload};
 use super::send::{Sender, Verdict};
 use super::NotifyError;
@@ -102,6 +103,7 @@ pub fn next_attempt(
 fn body_of<'n>(
     store: &AlertStore,
     notify: &'n Notify,
+    linker: Option<&Linker>,
     m: &OutboxMessage,
     now: DateTime<Utc>,
 ) -> Result<(String, &'n Channel), String> {
@@ -130,14 +132,35 @@ fn body_of<'n>(
         ));
     }
     let lang = Lang::parse(&m.lang).unwrap_or(notify.lang);
-    let content = alert_content(m.topic, &record, lang, &notify.base_url, m.event_version);
+    let mut content = alert_content(m.topic, &record, lang, &notify.base_url, m.event_version);
+    if let Some(linker) = linker {
+        let to = channel.link_recipient(record.assignee.as_deref());
+        content.actions = linker.links(&record.alert.fingerprint, to, lang, now);
+    }
     Ok((payload(channel.kind, &content, now), channel))
+}
+
+/// The links' maker for `data_dir`: its secret, `notify`'s expiry and address. `None` (logged)
+/// when the secret cannot be had: messages then only link to the alert.
+pub fn linker(data_dir: &Path, notify: &Notify) -> Option<Linker> {
+    match LinkSecret::load(data_dir) {
+        Ok(secret) => Some(Linker {
+            secret,
+            ttl: notify.link_ttl,
+            base_url: notify.base_url.clone(),
+        }),
+        Err(e) => {
+            tracing::error!("messages go without acting links: {e}");
+            None
+        }
+    }
 }
 
 /// Sends claimed messages and records their answers.
 fn send_batch(
     store: &mut AlertStore,
     notify: &Notify,
+    linker: Option<&Linker>,
     sender: &Sender,
     options: &DrainOptions,
     batch: &[OutboxMessage],
@@ -146,7 +169,7 @@ fn send_batch(
     let mut results = Vec::with_capacity(batch.len());
     for m in batch {
         let now = Utc::now();
-        let (body, channel) = match body_of(store, notify, m, now) {
+        let (body, channel) = match body_of(store, notify, linker, m, now) {
             Ok(found) => found,
             Err(reply) => {
                 done.cancelled += 1;
@@ -203,6 +226,7 @@ pub fn send_now(
     send_batch(
         &mut store,
         notify,
+        linker(data_dir, notify).as_ref(),
         &sender,
         options,
         &[m],
@@ -220,6 +244,7 @@ pub fn drain(
 ) -> Result<Drained, NotifyError> {
     let mut store = AlertStore::open_in(data_dir)?.with_notify(Arc::new(notify.clone()));
     let sender = Sender::new(options.timeout);
+    let linker = linker(data_dir, notify);
     let mut done = Drained::default();
     let mut handled = 0;
     while handled < options.max_messages {
@@ -228,7 +253,15 @@ pub fn drain(
             break;
         }
         handled += batch.len();
-        send_batch(&mut store, notify, &sender, options, &batch, &mut done)?;
+        send_batch(
+            &mut store,
+            notify,
+            linker.as_ref(),
+            &sender,
+            options,
+            &batch,
+            &mut done,
+        )?;
     }
     let now = Utc::now();
     let since = now - chrono::Duration::from_std(options.failing_after).unwrap_or_default();

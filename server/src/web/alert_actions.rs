@@ -92,7 +92,7 @@ pub struct ActionForm {
     useful: Option<String>,
 }
 
-fn lang_of(headers: &HeaderMap) -> Lang {
+pub(super) fn lang_of(headers: &HeaderMap) -> Lang {
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
     app::i18n::negotiate(header(header::COOKIE), header(header::ACCEPT_LANGUAGE))
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod export;
 mod lang;
 pub mod limits;
+pub mod links;
 pub mod page_cache;
 pub mod runs;
 pub mod scheduler;
@@ -118,6 +119,7 @@ pub fn site(
     let acting = launcher.acting().clone();
     let action_routes = alert_actions::router(acting.clone());
     let api_routes = api::router(acting.clone());
+    let link_routes = links::router(acting.clone());
     let auth_routes = Router::new()
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
@@ -155,6 +157,7 @@ pub fn site(
         .merge(run_routes)
         .merge(action_routes)
         .merge(api_routes)
+        .merge(link_routes)
         .leptos_routes_with_context(&options, routes, context.clone(), {
             let options = options.clone();
             move || shell(options.clone())

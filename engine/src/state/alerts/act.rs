@@ -11,7 +11,7 @@ use super::input::{
     MAX_ASSIGNEE_CHARS,
 };
 use super::outbox::{Outbox, Topic};
-use super::rows::{event, parse_ts, read_event, CLEAR_SNOOZE, EVENT_COLUMNS};
+use super::rows::{event, event_via, parse_ts, read_event, CLEAR_SNOOZE, EVENT_COLUMNS};
 use super::snooze::{expired_snoozes, lower_is_worse, wake_expired_in};
 use super::store::{AlertStore, StateError};
 use crate::base::time::timestamp_ms as ts;
@@ -32,6 +32,65 @@ impl AlertStore {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Acted, ActError> {
+        let notify = self.notify.clone();
+        // Commits what was written: the action, or only a wake before a refusal.
+        self.in_transaction(true, |tx| {
+            act_in(
+                tx,
+                fingerprint,
+                action,
+                expected_version,
+                actor,
+                None,
+                &notify,
+                now,
+            )
+        })
+    }
+
+    /// `action` on the alert by `actor` from the message link `link_id` (`via: link` in the
+    /// history), which is marked used in the same transaction: a link acts once, and a refused
+    /// action leaves it unused. [`LinkUse::AlreadyUsed`] when it acted before.
+    pub fn act_by_link(
+        &mut self,
+        link_id: &str,
+        fingerprint: &str,
+        action: &Act,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<LinkUse, ActError> {
+        let notify = self.notify.clone();
+        // A refusal rolls back: the link stays usable and nothing else was written.
+        self.in_transaction(false, |tx| {
+            let claimed = tx.execute(
+                "INSERT INTO action_links_used (link_id, fingerprint, actor, at) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (link_id) DO NOTHING",
+                params![link_id, fingerprint, actor, ts(now)],
+            )?;
+            if claimed == 0 {
+                return Ok(Ok(LinkUse::AlreadyUsed));
+            }
+            let acted = act_in(
+                tx,
+                fingerprint,
+                action,
+                None,
+                actor,
+                Some("link"),
+                &notify,
+                now,
+            )?;
+            Ok(acted.map(LinkUse::Acted))
+        })
+    }
+
+    /// `work` in one `BEGIN IMMEDIATE` transaction, committed when it succeeds (and when it
+    /// refuses, if `commit_refusals`).
+    fn in_transaction<T>(
+        &mut self,
+        commit_refusals: bool,
+        work: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<Result<T, ActError>>,
+    ) -> Result<T, ActError> {
         let path = self.path.clone();
         let err = move |source| {
             ActError::State(StateError::Sqlite {
@@ -43,19 +102,23 @@ impl AlertStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
-        let outcome = act_in(
-            &tx,
-            fingerprint,
-            action,
-            expected_version,
-            actor,
-            &self.notify,
-            now,
-        )
-        .map_err(&err)?;
-        // Commits what was written: the action, or only a wake before a refusal.
-        tx.commit().map_err(&err)?;
+        let outcome = work(&tx).map_err(&err)?;
+        if outcome.is_ok() || commit_refusals {
+            tx.commit().map_err(&err)?;
+        }
         outcome
+    }
+
+    /// Whether the message link `link_id` has acted.
+    pub fn link_used(&self, link_id: &str) -> Result<bool, StateError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM action_links_used WHERE link_id = ?",
+                params![link_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(self.err())
     }
 
     /// Wakes the alerts snoozed until a time that has come by `now`; how many. Reads first, so
@@ -99,12 +162,14 @@ pub(super) fn events_since(
     rows.collect()
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(super) fn act_in(
     tx: &Transaction<'_>,
     fingerprint: &str,
     action: &Act,
     expected_version: Option<i64>,
     actor: &str,
+    via: Option<&str>,
     notify: &Notify,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Result<Acted, ActError>> {
@@ -313,7 +378,7 @@ pub(super) fn act_in(
         }
     };
     let changes_status = from != to;
-    let version = event(
+    let version = event_via(
         tx,
         fingerprint,
         now,
@@ -323,6 +388,7 @@ pub(super) fn act_in(
         changes_status.then_some(to),
         note.as_deref(),
         None,
+        via,
     )?;
     // A person reopening an alert pages like the alert firing again.
     if matches!(action, Act::Reopen { .. }) {
@@ -334,6 +400,14 @@ pub(super) fn act_in(
         status: to,
         version,
     }))
+}
+
+/// What a message link's action did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkUse {
+    Acted(Acted),
+    /// The link acted before; nothing was done.
+    AlreadyUsed,
 }
 
 impl AlertStore {

@@ -15,6 +15,7 @@
 //! [`outbox`] holds the notifications written with alert events, for the delivery worker.
 
 mod act;
+pub use act::LinkUse;
 mod filter;
 mod health;
 mod input;

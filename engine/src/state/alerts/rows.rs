@@ -42,7 +42,7 @@ pub struct RawAlert<'a> {
 }
 
 pub(super) const EVENT_COLUMNS: &str =
-    "at, actor, kind, from_status, to_status, note, run_id, version";
+    "at, actor, kind, from_status, to_status, note, run_id, version, via";
 
 /// Forgets what would have woken a snoozed alert (it is no longer snoozed).
 pub(super) const CLEAR_SNOOZE: &str =
@@ -63,6 +63,7 @@ pub(super) fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
         note: r.get(5)?,
         run_id: r.get(6)?,
         version: r.get(7)?,
+        via: r.get(8)?,
     })
 }
 
@@ -149,6 +150,35 @@ pub(super) fn event(
     note: Option<&str>,
     run_id: Option<&str>,
 ) -> rusqlite::Result<i64> {
+    event_via(
+        tx,
+        fingerprint,
+        at,
+        actor,
+        kind,
+        from,
+        to,
+        note,
+        run_id,
+        None,
+    )
+}
+
+/// [`event`], saying how the person acted when not on a page, the API or the command line
+/// (`link`: a message's link).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn event_via(
+    tx: &Transaction<'_>,
+    fingerprint: &str,
+    at: DateTime<Utc>,
+    actor: &str,
+    kind: &str,
+    from: Option<Status>,
+    to: Option<Status>,
+    note: Option<&str>,
+    run_id: Option<&str>,
+    via: Option<&str>,
+) -> rusqlite::Result<i64> {
     // Every change is an event, and every event bumps the alert's version.
     // Cached statements: a merge writes an event for each of tens of thousands of alerts.
     let version: i64 = tx
@@ -157,8 +187,8 @@ pub(super) fn event(
         )?
         .query_row(params![fingerprint], |r| r.get(0))?;
     tx.prepare_cached(
-        "INSERT INTO alert_events (fingerprint, at, actor, kind, from_status, to_status, note, run_id, version) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO alert_events (fingerprint, at, actor, kind, from_status, to_status, note, run_id, version, via) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )?
     .execute(params![
             fingerprint,
@@ -169,7 +199,8 @@ pub(super) fn event(
             to.map(Status::as_str),
             note,
             run_id,
-            version
+            version,
+            via
         ],
     )?;
     Ok(version)

@@ -56,9 +56,18 @@ CREATE TABLE IF NOT EXISTS alert_events (
     to_status   TEXT,
     note        TEXT,
     run_id      TEXT,
-    version     INTEGER
+    version     INTEGER,
+    via         TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_alert ON alert_events (fingerprint, id);
+-- Links of messages that acted (`notify::link`): a row, written in the action's transaction,
+-- makes each link act once.
+CREATE TABLE IF NOT EXISTS action_links_used (
+    link_id     TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    at          TEXT NOT NULL
+);
 -- An alert's last comment without walking its other events (exports ask it of every alert).
 CREATE INDEX IF NOT EXISTS events_comments ON alert_events (fingerprint, id)
     WHERE kind = 'commented';
@@ -176,6 +185,7 @@ pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("alerts", "dismiss_reason", "TEXT"),
     ("alerts", "figure_withdrawn_at", "TEXT"),
     ("alert_events", "version", "INTEGER"),
+    ("alert_events", "via", "TEXT"),
 ];
 
 /// Events are never edited nor deleted: the database refuses it.
