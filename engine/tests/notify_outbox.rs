@@ -10,7 +10,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use engine::notify_config::Notify;
 use engine::rules::{Alert, Evaluation};
-use engine::state::alerts::{Attempt, DeliveryStatus, Topic};
+use engine::state::alerts::{Attempt, DeliveryFilter, DeliveryStatus, Retried, RetryWhen, Topic};
 use engine::state::{Act, AlertStore, Status};
 use testkit::alerts::alert;
 
@@ -325,16 +325,73 @@ fn claims_are_disjoint_ordered_per_alert_and_retried_until_24_hours() {
     let next = s.claim_due("a", retry_at, lease, 10).unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].topic, Topic::AlertReopened);
-    // A resend makes a failed message due again, same id.
+    // A resend makes a failed message due again, same id; the page's resend takes it once.
     assert_eq!(
-        s.retry_delivery(m.id, retry_at).unwrap(),
-        Some(DeliveryStatus::Failed)
+        s.retry_delivery(m.id, RetryWhen::GivenUp, retry_at)
+            .unwrap(),
+        Some(Retried {
+            before: DeliveryStatus::Failed,
+            resent: true
+        })
     );
     let resent = s.delivery(m.id).unwrap().unwrap();
     assert_eq!(
-        (resent.status, resent.msg_id),
-        (DeliveryStatus::Pending, m.msg_id)
+        (resent.status, resent.msg_id.as_str()),
+        (DeliveryStatus::Pending, m.msg_id.as_str())
     );
+    assert_eq!(
+        s.retry_delivery(m.id, RetryWhen::GivenUp, retry_at + Duration::seconds(1))
+            .unwrap(),
+        Some(Retried {
+            before: DeliveryStatus::Pending,
+            resent: false
+        })
+    );
+    assert_eq!(
+        s.delivery(m.id).unwrap().unwrap().next_attempt_at,
+        retry_at,
+        "a second resend of a pending message changes nothing"
+    );
+    // `notify retry` sends any message again, and the listing pages and counts them by SQL.
+    assert!(
+        s.retry_delivery(m.id, RetryWhen::Always, retry_at)
+            .unwrap()
+            .unwrap()
+            .resent
+    );
+    assert_eq!(
+        s.retry_delivery(999_999, RetryWhen::Always, retry_at)
+            .unwrap(),
+        None
+    );
+    let all = s.count_deliveries(&DeliveryFilter::default()).unwrap();
+    let pending = DeliveryFilter {
+        status: Some(DeliveryStatus::Pending),
+        channel: None,
+    };
+    let counts = s.delivery_counts().unwrap();
+    assert_eq!(counts.iter().map(|c| c.1).sum::<usize>(), all);
+    assert_eq!(
+        counts
+            .iter()
+            .find(|c| c.0 == DeliveryStatus::Pending)
+            .unwrap()
+            .1,
+        s.count_deliveries(&pending).unwrap()
+    );
+    let newest = s.deliveries_page(&DeliveryFilter::default(), 0, 2).unwrap();
+    let next = s
+        .deliveries_page(&DeliveryFilter::default(), 2, all)
+        .unwrap();
+    assert_eq!(newest.len() + next.len(), all);
+    assert!(newest[0].id > newest[1].id && newest[1].id > next[0].id);
+    let by_channel: usize = s
+        .delivery_channel_counts()
+        .unwrap()
+        .iter()
+        .map(|c| c.1)
+        .sum();
+    assert_eq!(by_channel, all);
 }
 
 #[test]
