@@ -106,6 +106,11 @@ impl Role {
     pub fn can_start_runs(self) -> bool {
         self >= Role::Admin
     }
+
+    /// Whether this role may see the notifications' deliveries and resend them.
+    pub fn can_manage_deliveries(self) -> bool {
+        self >= Role::Admin
+    }
 }
 
 impl std::fmt::Display for Role {
