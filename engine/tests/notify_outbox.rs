@@ -490,7 +490,8 @@ routes:
         now - Duration::hours(1),
     )
     .unwrap();
-    let summary = engine::notify::enqueue_digests(dir.path(), &notify, now).unwrap();
+    let summary =
+        engine::notify::enqueue_digests(dir.path(), &notify, &Default::default(), now).unwrap();
     assert_eq!(summary.enqueued, 2, "{summary:?}");
     let digests: Vec<_> = s
         .deliveries(100)
@@ -526,8 +527,13 @@ routes:
         .unwrap()
         .contains(&serde_json::json!("newly_assigned")));
     // The same day again: nothing more.
-    let again =
-        engine::notify::enqueue_digests(dir.path(), &notify, now + Duration::hours(2)).unwrap();
+    let again = engine::notify::enqueue_digests(
+        dir.path(),
+        &notify,
+        &Default::default(),
+        now + Duration::hours(2),
+    )
+    .unwrap();
     assert_eq!((again.enqueued, again.already), (0, 2));
     // Everything closed: no digest at all.
     for a in [0, 2, 3, 6] {
@@ -540,7 +546,122 @@ routes:
         )
         .unwrap();
     }
-    let empty =
-        engine::notify::enqueue_digests(dir.path(), &notify, now + Duration::days(1)).unwrap();
+    let empty = engine::notify::enqueue_digests(
+        dir.path(),
+        &notify,
+        &Default::default(),
+        now + Duration::days(1),
+    )
+    .unwrap();
     assert_eq!(empty.enqueued, 0, "{empty:?}");
+}
+
+#[test]
+fn each_owner_reads_the_digest_in_their_own_zone_and_language_across_daylight_saving() {
+    use display::time::Zone;
+    use engine::state::users::{Role, UserStore};
+    let dir = tempfile::tempdir().unwrap();
+    let text = "channels:
+  - { id: hook, kind: webhook, url: 'http://127.0.0.1:9/x', secret_env: TEST_HOOK_SECRET }
+routes:
+  - match: {}
+    send: digest
+    to: [hook]
+";
+    let notify = notify(text);
+    let mut s = store(dir.path(), text);
+    // 0, 3, 6: apac_desk; the others fx_team. Both owners are also people of the user store:
+    // apac_desk reads in New York and English; fx_team chose nothing (the dashboard's).
+    let alerts: Vec<Alert> = (0..7).map(alert).collect();
+    s.merge(&eval("run1", alerts.clone()), t0()).unwrap();
+    let users = UserStore::open_in(dir.path()).unwrap();
+    for name in ["apac_desk", "fx_team"] {
+        users
+            .set_user(name, &format!("{name} password"), Role::Viewer)
+            .unwrap();
+    }
+    let new_york = Zone::parse("America/New_York").unwrap();
+    assert!(users.set_timezone("apac_desk", Some(new_york)).unwrap());
+    assert!(users
+        .set_language("apac_desk", Some(display::Lang::En))
+        .unwrap());
+    assert_eq!(
+        users.language("apac_desk").unwrap(),
+        Some(display::Lang::En)
+    );
+    assert_eq!(users.language("fx_team").unwrap(), None);
+    let dashboard = engine::config::DisplaySettings {
+        timezone: Zone::parse("Asia/Seoul").unwrap(),
+        language: display::Lang::Ko,
+    };
+    let digests = |s: &AlertStore| -> Vec<(String, serde_json::Value)> {
+        let mut all: Vec<_> = s
+            .deliveries(100)
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.topic == Topic::Digest)
+            .map(|m| {
+                (
+                    m.recipient.clone().unwrap(),
+                    serde_json::from_str(m.body.as_deref().unwrap()).unwrap(),
+                )
+            })
+            .collect();
+        all.reverse();
+        all
+    };
+    // Saturday 2026-03-07 09:00 in New York (EST, UTC-5) = 23:00 in Seoul.
+    let before_dst = Utc.with_ymd_and_hms(2026, 3, 7, 14, 0, 0).unwrap();
+    let summary =
+        engine::notify::enqueue_digests(dir.path(), &notify, &dashboard, before_dst).unwrap();
+    assert_eq!(summary.enqueued, 2, "{summary:?}");
+    let first = digests(&s);
+    let of = |all: &[(String, serde_json::Value)], owner: &str| {
+        all.iter()
+            .rev()
+            .find(|(o, _)| o == owner)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let apac = of(&first, "apac_desk");
+    assert_eq!(apac["lang"], "en");
+    assert_eq!(apac["data"]["as_of"], "2026-03-07 09:00 EST");
+    assert_eq!(apac["data"]["zone"], "America/New_York");
+    assert_eq!(apac["data"]["day"], "2026-03-07");
+    let item = &apac["data"]["alerts"][0];
+    assert_eq!(item["title"], alerts[0].title.en.as_str());
+    let due = s
+        .get(&alerts[0].fingerprint)
+        .unwrap()
+        .unwrap()
+        .due()
+        .unwrap();
+    assert_eq!(item["due"], new_york.minute(&due));
+    // Due on the 8th at 09:00 UTC, just after New York's clocks moved: named EDT, while the
+    // digest's own time that morning was EST.
+    assert_eq!(item["due"], "2026-03-08 05:00 EDT", "{item}");
+    let fx = of(&first, "fx_team");
+    assert_eq!(fx["lang"], "ko");
+    assert_eq!(fx["data"]["as_of"], "2026-03-07 23:00 KST");
+    assert_eq!(
+        fx["data"]["alerts"][0]["title"],
+        alerts[1].title.ko.as_str()
+    );
+
+    // 03:30 UTC on the 8th: still the 7th in New York (nothing more for apac_desk), already
+    // the 8th in Seoul (fx_team's next digest).
+    let later = Utc.with_ymd_and_hms(2026, 3, 8, 3, 30, 0).unwrap();
+    let again = engine::notify::enqueue_digests(dir.path(), &notify, &dashboard, later).unwrap();
+    assert_eq!((again.enqueued, again.already), (1, 1), "{again:?}");
+    assert_eq!(
+        of(&digests(&s), "fx_team")["data"]["as_of"],
+        "2026-03-08 12:30 KST"
+    );
+
+    // Monday 09:00 in New York is 13:00 UTC after the clocks moved (EDT, UTC-4).
+    let after_dst = Utc.with_ymd_and_hms(2026, 3, 9, 13, 0, 0).unwrap();
+    engine::notify::enqueue_digests(dir.path(), &notify, &dashboard, after_dst).unwrap();
+    let apac = of(&digests(&s), "apac_desk");
+    assert_eq!(apac["data"]["as_of"], "2026-03-09 09:00 EDT");
+    assert_eq!(apac["data"]["day"], "2026-03-09");
 }

@@ -227,3 +227,66 @@ async fn only_admins_see_the_deliveries_and_a_resend_puts_a_failed_message_back_
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_chooses_the_language_of_their_digest_on_the_settings_page() {
+    let data = tempfile::tempdir().unwrap();
+    let base = common::serve(data.path(), server::web::WebOptions::default()).await;
+    let dir = data.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        add_user(&dir, "lee", Role::Viewer);
+        let cookie = sign_in(&base, "lee");
+        let url = format!("{base}/settings");
+        let (_, _, page) = get(&url, Some(&cookie));
+        assert!(page.contains("Language of your daily digest"), "{page}");
+        assert!(page.contains("<option value=\"\" selected"), "{page}");
+        let csrf = field(&page, "csrf");
+        let language = || {
+            engine::state::users::UserStore::open_in(&dir)
+                .unwrap()
+                .language("lee")
+                .unwrap()
+        };
+        let (status, headers, _) = post_form(
+            &url,
+            Some(&cookie),
+            &[("csrf", &csrf), ("timezone", ""), ("language", "en")],
+        );
+        assert_eq!(
+            (status, &headers["location"]),
+            (
+                303,
+                &"/settings?saved=1".parse::<http::HeaderValue>().unwrap()
+            )
+        );
+        assert_eq!(language(), Some(display::Lang::En));
+        let (_, _, page) = get(&url, Some(&cookie));
+        assert!(
+            page.contains("<option value=\"en\" lang=\"en\" selected"),
+            "{page}"
+        );
+        // A form without the field leaves it; an unknown language is refused; empty: the dashboard's.
+        post_form(&url, Some(&cookie), &[("csrf", &csrf), ("timezone", "UTC")]);
+        assert_eq!(language(), Some(display::Lang::En));
+        let (status, _, body) = post_form(
+            &url,
+            Some(&cookie),
+            &[("csrf", &csrf), ("timezone", ""), ("language", "fr")],
+        );
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("is not a language of Actionboard"), "{body}");
+        assert_eq!(language(), Some(display::Lang::En));
+        post_form(
+            &url,
+            Some(&cookie),
+            &[("csrf", &csrf), ("timezone", ""), ("language", "")],
+        );
+        assert_eq!(language(), None);
+        // Without the session's token nothing changes.
+        let (status, _, _) = post_form(&url, Some(&cookie), &[("csrf", "x"), ("language", "en")]);
+        assert_eq!(status, 403);
+        assert_eq!(language(), None);
+    })
+    .await
+    .unwrap();
+}

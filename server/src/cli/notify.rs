@@ -97,7 +97,9 @@ pub fn notify(data_dir: &Path, cmd: NotifyCommand) -> Result<(), CliError> {
         }
         NotifyCommand::Digest(files) => {
             let notify = files.load()?;
-            let done = engine::notify::enqueue_digests(data_dir, &notify, chrono::Utc::now())?;
+            let display = files.rule_files.display()?;
+            let done =
+                engine::notify::enqueue_digests(data_dir, &notify, &display, chrono::Utc::now())?;
             out!(
                 "Digests: {} enqueued, {} already enqueued today, {} owner(s) with nothing to report.",
                 done.enqueued,
