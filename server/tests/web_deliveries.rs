@@ -290,3 +290,32 @@ async fn a_person_chooses_the_language_of_their_digest_on_the_settings_page() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_channel_that_keeps_failing_raises_one_pipeline_alert() {
+    let data = tempfile::tempdir().unwrap();
+    let receiver = refusing_receiver().await;
+    let dir = data.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let notify = write_notify(&dir, &receiver);
+        let notify = failed_messages(&dir, &notify, 3);
+        // Failing "for an hour" made immediate: the next drain raises the alert, once.
+        let mut options = DrainOptions::new("test", &notify);
+        options.failing_after = std::time::Duration::ZERO;
+        let done = drain(&dir, &notify, &options).unwrap();
+        assert_eq!(done.channels_failing, vec!["chat".to_string()]);
+        let again = drain(&dir, &notify, &options).unwrap();
+        assert!(again.channels_failing.is_empty(), "{again:?}");
+        let store = AlertStore::open_in(&dir).unwrap();
+        let alert = store.get("notify_channel:chat:channel").unwrap().unwrap();
+        assert_eq!(alert.alert.kind.as_str(), "pipeline");
+        assert_eq!(alert.status, display::alert::Status::Open);
+        assert!(
+            alert.alert.explanation.en.contains("failed attempts"),
+            "{:?}",
+            alert.alert.explanation
+        );
+    })
+    .await
+    .unwrap();
+}
