@@ -23,6 +23,8 @@ pub struct Viewer {
     pub csrf: String,
     /// The time zone they chose (`None`: the dashboard's).
     pub timezone: Option<display::time::Zone>,
+    /// The language of the messages sent to them (digests) they chose (`None`: the dashboard's).
+    pub language: Option<display::Lang>,
 }
 
 /// The time zone this request's reader reads times in (`zone`: theirs, else the dashboard's)

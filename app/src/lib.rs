@@ -68,6 +68,7 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("rules"), ParamSegment("rule")) view=pages::rules::BacktestPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("editions") view=pages::editions::EditionsPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("changes") view=pages::changes::ChangesPage ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("deliveries") view=pages::deliveries::DeliveriesPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

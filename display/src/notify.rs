@@ -1,7 +1,151 @@
 //! The texts of notifications (webhook, Slack, Teams, e-mail) and of the deliveries listing, in
 //! both languages.
 
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
 use crate::{Lang, Text};
+
+/// Why a message is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    /// A new alert.
+    AlertOpened,
+    /// An alert that fired again after it was resolved or cleared, or that a person reopened.
+    AlertReopened,
+    /// A channel that keeps failing.
+    ChannelFailing,
+    /// An owner's daily digest.
+    Digest,
+    /// `actionboard notify test`.
+    Test,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 5] = [
+        Topic::AlertOpened,
+        Topic::AlertReopened,
+        Topic::ChannelFailing,
+        Topic::Digest,
+        Topic::Test,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::AlertOpened => "alert_opened",
+            Topic::AlertReopened => "alert_reopened",
+            Topic::ChannelFailing => "channel_failing",
+            Topic::Digest => "digest",
+            Topic::Test => "test",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Topic> {
+        Topic::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// What the deliveries page calls it.
+    pub fn label(self) -> Text {
+        let (en, ko) = match self {
+            Topic::AlertOpened => ("New alert", "새 알림"),
+            Topic::AlertReopened => ("Alert reopened", "알림 재발생"),
+            Topic::ChannelFailing => ("Channel failing", "채널 전송 실패"),
+            Topic::Digest => ("Daily digest", "일일 요약"),
+            Topic::Test => ("Test message", "테스트 메시지"),
+        };
+        Text::new(en, ko)
+    }
+}
+
+/// Where a message is in its delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its (next) attempt.
+    Pending,
+    Delivered,
+    /// Given up: a final answer (4xx other than 408/429), retries exhausted, channel disabled.
+    Failed,
+    /// Not sent: the alert was acknowledged, snoozed or dismissed before it went out, or the
+    /// channel is no longer configured.
+    Cancelled,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [DeliveryStatus; 4] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Failed,
+        DeliveryStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// The status of a stored name (`new`, a row the worker has not promoted yet, is pending).
+    pub fn parse(s: &str) -> Option<DeliveryStatus> {
+        match s {
+            "new" => Some(DeliveryStatus::Pending),
+            s => DeliveryStatus::ALL.into_iter().find(|d| d.as_str() == s),
+        }
+    }
+
+    /// What the deliveries page calls it.
+    pub fn label(self) -> Text {
+        let (en, ko) = match self {
+            DeliveryStatus::Pending => ("Pending", "대기"),
+            DeliveryStatus::Delivered => ("Sent", "전송됨"),
+            DeliveryStatus::Failed => ("Failed (final)", "실패(최종)"),
+            DeliveryStatus::Cancelled => ("Not sent", "보내지 않음"),
+        };
+        Text::new(en, ko)
+    }
+
+    /// Whether a person may send it again from the deliveries page: it was given up or not sent.
+    pub fn resendable(self) -> bool {
+        matches!(self, DeliveryStatus::Failed | DeliveryStatus::Cancelled)
+    }
+}
+
+/// A channel's health, as the deliveries listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelHealth {
+    pub id: String,
+    /// Failed attempts in a row.
+    pub failures: i64,
+    pub failing_since: Option<DateTime<Utc>>,
+    /// Disabled after a 410 Gone (enabled again by `actionboard notify retry ID --enable-channel`).
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub disabled_reason: Option<String>,
+}
+
+/// One message as the deliveries page shows it (its payload left out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub channel: String,
+    pub topic: Topic,
+    /// The alert it is about, if any.
+    pub fingerprint: Option<String>,
+    /// A digest's owner.
+    pub recipient: Option<String>,
+    pub status: DeliveryStatus,
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+    /// When it is tried next (pending messages only).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The HTTP status, or the SMTP reply code.
+    pub last_code: Option<i64>,
+    pub last_reply: Option<String>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
 
 /// A text of the notifications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +183,19 @@ pub enum NotifyText {
     LinkDone,
     LinkRefused,
     Country,
+    Alert,
+    Kind,
+    Sent,
+    Created,
+    ChannelsHealth,
+    ChannelOk,
+    ChannelFailingSince,
+    ChannelDisabled,
+    Resent,
+    AnyStatus,
+    AnyChannel,
+    Filter,
+    DeliveriesIntro,
 }
 
 impl NotifyText {
@@ -89,6 +246,28 @@ impl NotifyText {
             NotifyText::LinkDone => ("Done", "처리했습니다"),
             NotifyText::LinkRefused => ("This link cannot be used", "이 링크는 사용할 수 없습니다"),
             NotifyText::Country => ("Country", "국가"),
+            NotifyText::Alert => ("Alert", "알림"),
+            NotifyText::Kind => ("Kind", "종류"),
+            NotifyText::Sent => ("Sent", "전송 시각"),
+            NotifyText::Created => ("Written", "작성 시각"),
+            NotifyText::ChannelsHealth => ("Channels", "채널 상태"),
+            NotifyText::ChannelOk => ("working", "정상"),
+            NotifyText::ChannelFailingSince => ("failing since", "실패 시작"),
+            NotifyText::ChannelDisabled => (
+                "disabled (the receiver answered 410 Gone) since",
+                "사용 중지됨(수신 측이 410 Gone 응답) 시각",
+            ),
+            NotifyText::Resent => (
+                "will be sent again within seconds, with the same webhook-id.",
+                "번 메시지를 곧 같은 webhook-id로 다시 보냅니다.",
+            ),
+            NotifyText::AnyStatus => ("Any status", "모든 상태"),
+            NotifyText::AnyChannel => ("Any channel", "모든 채널"),
+            NotifyText::Filter => ("Show", "보기"),
+            NotifyText::DeliveriesIntro => (
+                "Every notification message, newest first: where it went, how it was answered, and when it is tried next. Failed messages can be sent again.",
+                "모든 알림 메시지(최신순): 보낸 곳, 수신 측 응답, 다음 시도 시각. 실패한 메시지는 다시 보낼 수 있습니다.",
+            ),
         };
         Text::new(en, ko)
     }

@@ -703,11 +703,23 @@ sources:
 }
 
 /// `config/display.yml`: how the dashboard shows things to people, validated once when the
-/// server or a command starts. Today the time zone of readers who chose none (stored times
-/// stay UTC; pages show them on this clock).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// server or a command starts: the time zone of readers who chose none (stored times stay
+/// UTC; pages show them on this clock), and the language of messages to people who chose none
+/// (their digests).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DisplaySettings {
     pub timezone: display::time::Zone,
+    pub language: display::Lang,
+}
+
+impl Default for DisplaySettings {
+    /// Asia/Seoul and Korean.
+    fn default() -> Self {
+        DisplaySettings {
+            timezone: display::time::Zone::default(),
+            language: display::Lang::Ko,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -721,6 +733,8 @@ struct DisplayFile {
 struct DisplaySection {
     #[serde(default)]
     timezone: Option<String>,
+    #[serde(default)]
+    language: Option<String>,
 }
 
 impl DisplaySettings {
@@ -759,7 +773,20 @@ impl DisplaySettings {
                 }
             })?,
         };
-        Ok(DisplaySettings { timezone })
+        let language = match file.display.language {
+            None => display::Lang::Ko,
+            Some(code) => {
+                display::Lang::parse(code.trim()).ok_or_else(|| ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    line: text
+                        .lines()
+                        .position(|l| l.trim_start().starts_with("language:"))
+                        .map(|i| i + 1),
+                    message: format!("display.language `{code}`: use `ko` or `en`"),
+                })?
+            }
+        };
+        Ok(DisplaySettings { timezone, language })
     }
 }
 
@@ -779,6 +806,15 @@ mod display_tests {
             "America/New_York"
         );
         assert_eq!(read("display: {}\n").unwrap().timezone.name(), "Asia/Seoul");
+        assert_eq!(read("display: {}\n").unwrap().language, display::Lang::Ko);
+        assert_eq!(
+            read("display:\n  language: en\n").unwrap().language,
+            display::Lang::En
+        );
+        let bad = read("display:\n  timezone: UTC\n  language: fr\n")
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("line 3: display.language `fr`"), "{bad}");
         let bad = read("display:\n  timezone: Seoul\n")
             .unwrap_err()
             .to_string();

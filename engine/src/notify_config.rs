@@ -103,6 +103,9 @@ struct FileChannel {
     smtp_port: Option<u16>,
     /// `starttls` (the default) or `none` (only for a relay on the same host).
     smtp_tls: Option<String>,
+    /// A PEM file of the certificate authorities the SMTP server's certificate may chain to,
+    /// besides the public ones (a company's own CA); relative to notify.yml's folder.
+    tls_ca_file: Option<String>,
     username_env: Option<String>,
     password_env: Option<String>,
     from: Option<String>,
@@ -143,6 +146,9 @@ pub struct Smtp {
     pub port: u16,
     /// STARTTLS required (else plain, for a relay on the same host only).
     pub starttls: bool,
+    /// Extra trusted certificate authorities (PEM, read from `tls_ca_file` when the file was
+    /// loaded), besides the public roots.
+    pub tls_ca_pem: Option<String>,
     pub username_env: Option<String>,
     pub password_env: Option<String>,
     pub from: String,
@@ -477,6 +483,30 @@ impl Notify {
                             )))
                         }
                     };
+                    let tls_ca_pem = match &c.tls_ca_file {
+                        None => None,
+                        Some(_) if !starttls => {
+                            return Err(bad(
+                                "tls_ca_file is for `smtp_tls: starttls` channels".into()
+                            ))
+                        }
+                        Some(file) => {
+                            let full = path.parent().unwrap_or(Path::new(".")).join(file);
+                            let pem = std::fs::read_to_string(&full).map_err(|e| {
+                                bad(format!(
+                                    "tls_ca_file `{}` cannot be read: {e}",
+                                    full.display()
+                                ))
+                            })?;
+                            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                                return Err(bad(format!(
+                                    "tls_ca_file `{}` holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                                    full.display()
+                                )));
+                            }
+                            Some(pem)
+                        }
+                    };
                     if c.username_env.is_some() != c.password_env.is_some() {
                         return Err(bad(
                             "give both username_env and password_env, or neither".into()
@@ -486,6 +516,7 @@ impl Notify {
                         host,
                         port: c.smtp_port.unwrap_or(587),
                         starttls,
+                        tls_ca_pem,
                         username_env: c.username_env.clone(),
                         password_env: c.password_env.clone(),
                         from,

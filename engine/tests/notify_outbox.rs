@@ -10,7 +10,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use engine::notify_config::Notify;
 use engine::rules::{Alert, Evaluation};
-use engine::state::alerts::{Attempt, DeliveryStatus, Topic};
+use engine::state::alerts::{Attempt, DeliveryFilter, DeliveryStatus, Retried, RetryWhen, Topic};
 use engine::state::{Act, AlertStore, Status};
 use testkit::alerts::alert;
 
@@ -325,16 +325,73 @@ fn claims_are_disjoint_ordered_per_alert_and_retried_until_24_hours() {
     let next = s.claim_due("a", retry_at, lease, 10).unwrap();
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].topic, Topic::AlertReopened);
-    // A resend makes a failed message due again, same id.
+    // A resend makes a failed message due again, same id; the page's resend takes it once.
     assert_eq!(
-        s.retry_delivery(m.id, retry_at).unwrap(),
-        Some(DeliveryStatus::Failed)
+        s.retry_delivery(m.id, RetryWhen::GivenUp, retry_at)
+            .unwrap(),
+        Some(Retried {
+            before: DeliveryStatus::Failed,
+            resent: true
+        })
     );
     let resent = s.delivery(m.id).unwrap().unwrap();
     assert_eq!(
-        (resent.status, resent.msg_id),
-        (DeliveryStatus::Pending, m.msg_id)
+        (resent.status, resent.msg_id.as_str()),
+        (DeliveryStatus::Pending, m.msg_id.as_str())
     );
+    assert_eq!(
+        s.retry_delivery(m.id, RetryWhen::GivenUp, retry_at + Duration::seconds(1))
+            .unwrap(),
+        Some(Retried {
+            before: DeliveryStatus::Pending,
+            resent: false
+        })
+    );
+    assert_eq!(
+        s.delivery(m.id).unwrap().unwrap().next_attempt_at,
+        retry_at,
+        "a second resend of a pending message changes nothing"
+    );
+    // `notify retry` sends any message again, and the listing pages and counts them by SQL.
+    assert!(
+        s.retry_delivery(m.id, RetryWhen::Always, retry_at)
+            .unwrap()
+            .unwrap()
+            .resent
+    );
+    assert_eq!(
+        s.retry_delivery(999_999, RetryWhen::Always, retry_at)
+            .unwrap(),
+        None
+    );
+    let all = s.count_deliveries(&DeliveryFilter::default()).unwrap();
+    let pending = DeliveryFilter {
+        status: Some(DeliveryStatus::Pending),
+        channel: None,
+    };
+    let counts = s.delivery_counts().unwrap();
+    assert_eq!(counts.iter().map(|c| c.1).sum::<usize>(), all);
+    assert_eq!(
+        counts
+            .iter()
+            .find(|c| c.0 == DeliveryStatus::Pending)
+            .unwrap()
+            .1,
+        s.count_deliveries(&pending).unwrap()
+    );
+    let newest = s.deliveries_page(&DeliveryFilter::default(), 0, 2).unwrap();
+    let next = s
+        .deliveries_page(&DeliveryFilter::default(), 2, all)
+        .unwrap();
+    assert_eq!(newest.len() + next.len(), all);
+    assert!(newest[0].id > newest[1].id && newest[1].id > next[0].id);
+    let by_channel: usize = s
+        .delivery_channel_counts()
+        .unwrap()
+        .iter()
+        .map(|c| c.1)
+        .sum();
+    assert_eq!(by_channel, all);
 }
 
 #[test]
@@ -433,7 +490,8 @@ routes:
         now - Duration::hours(1),
     )
     .unwrap();
-    let summary = engine::notify::enqueue_digests(dir.path(), &notify, now).unwrap();
+    let summary =
+        engine::notify::enqueue_digests(dir.path(), &notify, &Default::default(), now).unwrap();
     assert_eq!(summary.enqueued, 2, "{summary:?}");
     let digests: Vec<_> = s
         .deliveries(100)
@@ -485,8 +543,13 @@ routes:
         serde_json::json!({ "open": items[0]["url"] })
     );
     // The same day again: nothing more.
-    let again =
-        engine::notify::enqueue_digests(dir.path(), &notify, now + Duration::hours(2)).unwrap();
+    let again = engine::notify::enqueue_digests(
+        dir.path(),
+        &notify,
+        &Default::default(),
+        now + Duration::hours(2),
+    )
+    .unwrap();
     assert_eq!((again.enqueued, again.already), (0, 2));
     // Everything closed: no digest at all.
     for a in [0, 2, 3, 6] {
@@ -499,7 +562,122 @@ routes:
         )
         .unwrap();
     }
-    let empty =
-        engine::notify::enqueue_digests(dir.path(), &notify, now + Duration::days(1)).unwrap();
+    let empty = engine::notify::enqueue_digests(
+        dir.path(),
+        &notify,
+        &Default::default(),
+        now + Duration::days(1),
+    )
+    .unwrap();
     assert_eq!(empty.enqueued, 0, "{empty:?}");
+}
+
+#[test]
+fn each_owner_reads_the_digest_in_their_own_zone_and_language_across_daylight_saving() {
+    use display::time::Zone;
+    use engine::state::users::{Role, UserStore};
+    let dir = tempfile::tempdir().unwrap();
+    let text = "channels:
+  - { id: hook, kind: webhook, url: 'http://127.0.0.1:9/x', secret_env: TEST_HOOK_SECRET }
+routes:
+  - match: {}
+    send: digest
+    to: [hook]
+";
+    let notify = notify(text);
+    let mut s = store(dir.path(), text);
+    // 0, 3, 6: apac_desk; the others fx_team. Both owners are also people of the user store:
+    // apac_desk reads in New York and English; fx_team chose nothing (the dashboard's).
+    let alerts: Vec<Alert> = (0..7).map(alert).collect();
+    s.merge(&eval("run1", alerts.clone()), t0()).unwrap();
+    let users = UserStore::open_in(dir.path()).unwrap();
+    for name in ["apac_desk", "fx_team"] {
+        users
+            .set_user(name, &format!("{name} password"), Role::Viewer)
+            .unwrap();
+    }
+    let new_york = Zone::parse("America/New_York").unwrap();
+    assert!(users.set_timezone("apac_desk", Some(new_york)).unwrap());
+    assert!(users
+        .set_language("apac_desk", Some(display::Lang::En))
+        .unwrap());
+    assert_eq!(
+        users.language("apac_desk").unwrap(),
+        Some(display::Lang::En)
+    );
+    assert_eq!(users.language("fx_team").unwrap(), None);
+    let dashboard = engine::config::DisplaySettings {
+        timezone: Zone::parse("Asia/Seoul").unwrap(),
+        language: display::Lang::Ko,
+    };
+    let digests = |s: &AlertStore| -> Vec<(String, serde_json::Value)> {
+        let mut all: Vec<_> = s
+            .deliveries(100)
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.topic == Topic::Digest)
+            .map(|m| {
+                (
+                    m.recipient.clone().unwrap(),
+                    serde_json::from_str(m.body.as_deref().unwrap()).unwrap(),
+                )
+            })
+            .collect();
+        all.reverse();
+        all
+    };
+    // Saturday 2026-03-07 09:00 in New York (EST, UTC-5) = 23:00 in Seoul.
+    let before_dst = Utc.with_ymd_and_hms(2026, 3, 7, 14, 0, 0).unwrap();
+    let summary =
+        engine::notify::enqueue_digests(dir.path(), &notify, &dashboard, before_dst).unwrap();
+    assert_eq!(summary.enqueued, 2, "{summary:?}");
+    let first = digests(&s);
+    let of = |all: &[(String, serde_json::Value)], owner: &str| {
+        all.iter()
+            .rev()
+            .find(|(o, _)| o == owner)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let apac = of(&first, "apac_desk");
+    assert_eq!(apac["lang"], "en");
+    assert_eq!(apac["data"]["as_of"], "2026-03-07 09:00 EST");
+    assert_eq!(apac["data"]["zone"], "America/New_York");
+    assert_eq!(apac["data"]["day"], "2026-03-07");
+    let item = &apac["data"]["alerts"][0];
+    assert_eq!(item["title"], alerts[0].title.en.as_str());
+    let due = s
+        .get(&alerts[0].fingerprint)
+        .unwrap()
+        .unwrap()
+        .due()
+        .unwrap();
+    assert_eq!(item["due"], new_york.minute(&due));
+    // Due on the 8th at 09:00 UTC, just after New York's clocks moved: named EDT, while the
+    // digest's own time that morning was EST.
+    assert_eq!(item["due"], "2026-03-08 05:00 EDT", "{item}");
+    let fx = of(&first, "fx_team");
+    assert_eq!(fx["lang"], "ko");
+    assert_eq!(fx["data"]["as_of"], "2026-03-07 23:00 KST");
+    assert_eq!(
+        fx["data"]["alerts"][0]["title"],
+        alerts[1].title.ko.as_str()
+    );
+
+    // 03:30 UTC on the 8th: still the 7th in New York (nothing more for apac_desk), already
+    // the 8th in Seoul (fx_team's next digest).
+    let later = Utc.with_ymd_and_hms(2026, 3, 8, 3, 30, 0).unwrap();
+    let again = engine::notify::enqueue_digests(dir.path(), &notify, &dashboard, later).unwrap();
+    assert_eq!((again.enqueued, again.already), (1, 1), "{again:?}");
+    assert_eq!(
+        of(&digests(&s), "fx_team")["data"]["as_of"],
+        "2026-03-08 12:30 KST"
+    );
+
+    // Monday 09:00 in New York is 13:00 UTC after the clocks moved (EDT, UTC-4).
+    let after_dst = Utc.with_ymd_and_hms(2026, 3, 9, 13, 0, 0).unwrap();
+    engine::notify::enqueue_digests(dir.path(), &notify, &dashboard, after_dst).unwrap();
+    let apac = of(&digests(&s), "apac_desk");
+    assert_eq!(apac["data"]["as_of"], "2026-03-09 09:00 EDT");
+    assert_eq!(apac["data"]["day"], "2026-03-09");
 }

@@ -434,77 +434,174 @@ fn the_server_killed_while_sending_delivers_after_restart_once() {
     }
 }
 
-/// A minimal SMTP receiver on 127.0.0.1 (no TLS: the channel says `smtp_tls: none`): it keeps
-/// each message's envelope and data; `reject` answers 550 to every recipient.
+/// A minimal SMTP receiver on 127.0.0.1: it keeps each message's envelope and data, whether it
+/// came over TLS, and the login it was given. With `tls` it offers STARTTLS with that
+/// certificate and refuses mail before it (as a real submission server does); `reject`
+/// answers 550 to every recipient.
 struct SmtpReceiver {
     port: u16,
     mails: Arc<Mutex<Vec<Mail>>>,
 }
 
-/// A message the SMTP receiver got: its recipients and its data.
-type Mail = (Vec<String>, String);
+/// A message the SMTP receiver got.
+#[derive(Debug, Clone)]
+struct Mail {
+    rcpt: Vec<String>,
+    data: String,
+    tls: bool,
+    /// `user:password` of an `AUTH PLAIN`, if any.
+    login: Option<String>,
+}
+
+/// A line of the client's (up to CRLF), one byte at a time so nothing is read past it (the TLS
+/// handshake follows STARTTLS on the same socket).
+fn smtp_line(stream: &mut impl std::io::Read) -> Option<String> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\r\n") {
+        if stream.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        line.push(byte[0]);
+        if line.len() > 1 << 20 {
+            return None;
+        }
+    }
+    Some(String::from_utf8_lossy(&line).into_owned())
+}
+
+/// What ended an SMTP dialogue.
+enum SmtpEnd {
+    Closed,
+    StartTls,
+}
+
+fn smtp_dialogue(
+    stream: &mut (impl std::io::Read + std::io::Write),
+    offer_tls: bool,
+    in_tls: bool,
+    reject: bool,
+    kept: &Mutex<Vec<Mail>>,
+) -> SmtpEnd {
+    let mut rcpt = Vec::new();
+    let mut login = None;
+    loop {
+        let Some(line) = smtp_line(stream) else {
+            return SmtpEnd::Closed;
+        };
+        let cmd = line.trim_end().to_string();
+        let upper = cmd.to_ascii_uppercase();
+        let reply = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+            let mut r = String::from("250-localhost\r\n");
+            if offer_tls && !in_tls {
+                r.push_str("250-STARTTLS\r\n");
+            }
+            if in_tls || !offer_tls {
+                r.push_str("250-AUTH PLAIN\r\n");
+            }
+            r.push_str("250 8BITMIME");
+            r
+        } else if upper == "STARTTLS" && offer_tls && !in_tls {
+            let _ = stream.write_all(b"220 2.0.0 go ahead\r\n");
+            return SmtpEnd::StartTls;
+        } else if upper.starts_with("AUTH PLAIN ") {
+            use base64::Engine;
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(cmd["AUTH PLAIN ".len()..].trim())
+                .unwrap_or_default();
+            let parts: Vec<String> = decoded
+                .split(|b| *b == 0)
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+                .collect();
+            login = Some(format!("{}:{}", parts[1], parts[2]));
+            "235 2.7.0 authenticated".into()
+        } else if upper.starts_with("MAIL FROM") {
+            if offer_tls && !in_tls {
+                "530 5.7.0 must issue a STARTTLS command first".into()
+            } else {
+                "250 OK".into()
+            }
+        } else if upper.starts_with("RCPT TO") {
+            if reject {
+                "550 5.1.1 no such mailbox".into()
+            } else {
+                rcpt.push(cmd[8..].to_string());
+                "250 OK".into()
+            }
+        } else if upper == "DATA" {
+            let _ = stream.write_all(b"354 go on\r\n");
+            let mut data = String::new();
+            loop {
+                let Some(l) = smtp_line(stream) else {
+                    return SmtpEnd::Closed;
+                };
+                if l == ".\r\n" {
+                    break;
+                }
+                data.push_str(&l);
+            }
+            kept.lock().unwrap().push(Mail {
+                rcpt: std::mem::take(&mut rcpt),
+                data,
+                tls: in_tls,
+                login: login.clone(),
+            });
+            "250 2.0.0 queued as 42".into()
+        } else if upper == "QUIT" {
+            let _ = stream.write_all(b"221 bye\r\n");
+            return SmtpEnd::Closed;
+        } else if upper == "RSET" || upper == "NOOP" {
+            "250 OK".into()
+        } else {
+            "502 not implemented".into()
+        };
+        let _ = stream.write_all(format!("{reply}\r\n").as_bytes());
+        let _ = stream.flush();
+    }
+}
 
 impl SmtpReceiver {
     fn start(reject: bool) -> Self {
+        Self::start_with(reject, None)
+    }
+
+    /// `tls`: the server's certificate and key (PEM), for STARTTLS.
+    fn start_with(reject: bool, tls: Option<(String, String)>) -> Self {
         use std::io::Write;
+        let config = tls.map(|(cert, key)| {
+            use rustls::pki_types::pem::PemObject;
+            use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+            let certs = vec![CertificateDer::from_pem_slice(cert.as_bytes()).unwrap()];
+            let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+            Arc::new(
+                rustls::ServerConfig::builder_with_provider(Arc::new(
+                    rustls::crypto::ring::default_provider(),
+                ))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(certs, key)
+                .unwrap(),
+            )
+        });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let mails = Arc::new(Mutex::new(Vec::new()));
         let kept = mails.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
+                let Ok(mut stream) = stream else { return };
                 let kept = kept.clone();
+                let config = config.clone();
                 std::thread::spawn(move || {
-                    let mut out = stream.try_clone().unwrap();
-                    let mut lines = BufReader::new(stream);
-                    let mut say = |text: &str| {
-                        let _ = out.write_all(format!("{text}\r\n").as_bytes());
-                    };
-                    say("220 localhost test SMTP");
-                    let mut rcpt = Vec::new();
-                    loop {
-                        let mut line = String::new();
-                        if lines.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let cmd = line.trim_end().to_string();
-                        let upper = cmd.to_ascii_uppercase();
-                        if upper.starts_with("EHLO") || upper.starts_with("HELO") {
-                            say("250-localhost");
-                            say("250 8BITMIME");
-                        } else if upper.starts_with("MAIL FROM") {
-                            say("250 OK");
-                        } else if upper.starts_with("RCPT TO") {
-                            if reject {
-                                say("550 5.1.1 no such mailbox");
-                            } else {
-                                rcpt.push(cmd[8..].to_string());
-                                say("250 OK");
-                            }
-                        } else if upper == "DATA" {
-                            say("354 go on");
-                            let mut data = String::new();
-                            loop {
-                                let mut l = String::new();
-                                if lines.read_line(&mut l).unwrap_or(0) == 0 {
-                                    return;
-                                }
-                                if l == ".\r\n" {
-                                    break;
-                                }
-                                data.push_str(&l);
-                            }
-                            kept.lock().unwrap().push((std::mem::take(&mut rcpt), data));
-                            say("250 2.0.0 queued as 42");
-                        } else if upper == "QUIT" {
-                            say("221 bye");
-                            return;
-                        } else if upper == "RSET" || upper == "NOOP" {
-                            say("250 OK");
-                        } else {
-                            say("502 not implemented");
-                        }
+                    let _ = stream.write_all(b"220 localhost test SMTP\r\n");
+                    let offer = config.is_some();
+                    if let SmtpEnd::StartTls =
+                        smtp_dialogue(&mut stream, offer, false, reject, &kept)
+                    {
+                        let conn = rustls::ServerConnection::new(config.unwrap()).unwrap();
+                        let mut tls = rustls::StreamOwned::new(conn, stream);
+                        smtp_dialogue(&mut tls, offer, true, reject, &kept);
                     }
                 });
             }
@@ -552,7 +649,7 @@ fn e_mail_arrives_with_text_and_html_parts_and_a_550_is_final() {
     assert!(sent.contains("1 delivered"), "{sent}");
     let mails = smtp.mails.lock().unwrap().clone();
     assert_eq!(mails.len(), 1, "the one critical alert");
-    let (to, body) = &mails[0];
+    let (to, body) = (&mails[0].rcpt, &mails[0].data);
     assert_eq!(to, &vec!["<desk@example.com>".to_string()]);
     // Quoted-printable's soft line breaks undone.
     let body = body.replace("=\r\n", "");
@@ -594,6 +691,162 @@ fn e_mail_arrives_with_text_and_html_parts_and_a_550_is_final() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
     assert!(text.contains("failed") && text.contains("550"), "{text}");
+}
+
+/// A certificate authority and a server certificate for 127.0.0.1 it signed, made here: the CA
+/// (PEM), and the server's certificate and key (PEM).
+fn test_certificates() -> (String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "Actionboard test CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    let cert = server.signed_by(&key, &ca_cert, &ca_key).unwrap();
+    (ca_cert.pem(), cert.pem(), key.serialize_pem())
+}
+
+#[test]
+fn e_mail_goes_over_starttls_trusting_the_channels_own_ca_with_the_login_from_the_environment() {
+    let (ca, cert, key) = test_certificates();
+    let smtp = SmtpReceiver::start_with(false, Some((cert, key)));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("test-ca.pem"), &ca).unwrap();
+    let notify = config.join("notify.yml");
+    let write = |tls: &str| {
+        std::fs::write(
+            &notify,
+            format!(
+                "defaults: {{ base_url: 'https://board.example', timeout_seconds: 5 }}
+channels:
+  - id: desk-mail
+    kind: email
+    language: ko
+    smtp_host: 127.0.0.1
+    smtp_port: {}
+    {tls}
+    username_env: ACTIONBOARD_TEST_SMTP_USER
+    password_env: ACTIONBOARD_TEST_SMTP_PASSWORD
+    from: actionboard@example.com
+    to: [desk@example.com]
+routes:
+  - match: {{ severity: [critical] }}
+    to: [desk-mail]
+",
+                smtp.port
+            ),
+        )
+        .unwrap();
+    };
+    let data = dir.path().join("data");
+    let test_mail = |data: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_actionboard"))
+            .arg("--data-dir")
+            .arg(data)
+            .args(["notify", "test", "desk-mail", "--notify"])
+            .arg(&notify)
+            .env("ACTIONBOARD_TEST_SMTP_USER", "desk-bot")
+            .env(
+                "ACTIONBOARD_TEST_SMTP_PASSWORD",
+                "s3cret from the environment",
+            )
+            .output()
+            .unwrap()
+    };
+    // Without the channel's CA the certificate is not trusted: nothing is sent in the clear.
+    write("");
+    let out = test_mail(&data);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{text}");
+    assert!(smtp.mails.lock().unwrap().is_empty());
+
+    // Trusting it (tls_ca_file, beside notify.yml): the alert's message arrives over TLS.
+    write("tls_ca_file: test-ca.pem");
+    let out = test_mail(&data);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let alerts: Vec<Alert> = (0..4).map(alert).collect();
+    merge(&data, &notify, &alerts);
+    let sent = Command::new(env!("CARGO_BIN_EXE_actionboard"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["notify", "send", "--notify"])
+        .arg(&notify)
+        .env("ACTIONBOARD_TEST_SMTP_USER", "desk-bot")
+        .env(
+            "ACTIONBOARD_TEST_SMTP_PASSWORD",
+            "s3cret from the environment",
+        )
+        .output()
+        .unwrap();
+    let sent = String::from_utf8_lossy(&sent.stdout);
+    assert!(sent.contains("1 delivered"), "{sent}");
+    let mails = smtp.mails.lock().unwrap().clone();
+    assert_eq!(
+        mails.len(),
+        2,
+        "the test message and the one critical alert"
+    );
+    for m in &mails {
+        assert!(m.tls, "sent over TLS");
+        assert_eq!(
+            m.login.as_deref(),
+            Some("desk-bot:s3cret from the environment")
+        );
+        assert_eq!(m.rcpt, vec!["<desk@example.com>".to_string()]);
+    }
+    let body = mails[1].data.replace("=\r\n", "");
+    assert!(body.contains("multipart/alternative"), "{body}");
+    assert!(
+        body.contains("Content-Type: text/plain") && body.contains("Content-Type: text/html"),
+        "{body}"
+    );
+    // In the channel's language (Korean): the subject is encoded, the text part says it.
+    assert!(body.contains("Subject: [Actionboard] =?utf-8?"), "{body}");
+    let mail = mailparse_text(&body);
+    assert!(mail.contains(&alerts[0].title.ko), "{mail}");
+    assert!(
+        mail.contains("https://board.example/alerts/gdp_fall:X0000000:2025"),
+        "{mail}"
+    );
+}
+
+/// The decoded text of a mail's quoted-printable or base64 parts (enough for these tests).
+fn mailparse_text(data: &str) -> String {
+    use base64::Engine;
+    let mut out = String::new();
+    for part in data.split("\r\n\r\n") {
+        let compact: String = part.split("\r\n").collect();
+        if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(compact.trim()) {
+            out.push_str(&String::from_utf8_lossy(&bytes));
+        }
+        // Quoted-printable: =XX escapes.
+        let mut bytes = Vec::new();
+        let raw = part.as_bytes();
+        let mut i = 0;
+        while i < raw.len() {
+            if raw[i] == b'=' && i + 2 < raw.len() {
+                if let Ok(b) = u8::from_str_radix(&part[i + 1..i + 3], 16) {
+                    bytes.push(b);
+                    i += 3;
+                    continue;
+                }
+            }
+            bytes.push(raw[i]);
+            i += 1;
+        }
+        out.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    out
 }
 
 #[test]
@@ -671,4 +924,77 @@ fn notify_test_prints_the_answer_and_preview_says_why() {
         "only the test reached it"
     );
     assert_eq!(receiver.received("/gone/slack").len(), slack_tries);
+}
+
+#[test]
+fn a_teams_message_is_the_adaptive_card_a_workflows_webhook_expects() {
+    let rt = runtime();
+    let receiver = Receiver::default();
+    let base = receiver.start(&rt);
+    let dir = tempfile::tempdir().unwrap();
+    let notify = dir.path().join("notify.yml");
+    std::fs::write(
+        &notify,
+        format!(
+            "defaults: {{ base_url: 'https://board.example', timeout_seconds: 5 }}
+channels:
+  - {{ id: teams, kind: teams, url: '{base}/teams', language: en }}
+routes:
+  - match: {{ severity: [critical] }}
+    to: [teams]
+"
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let alerts: Vec<Alert> = (0..4).map(alert).collect();
+    merge(&data, &notify, &alerts);
+    let sent = cli(&data, &notify, &["send"]);
+    assert!(sent.contains("1 delivered"), "{sent}");
+    let got = receiver.received("/teams");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].headers["content-type"], "application/json");
+    let v: serde_json::Value = serde_json::from_slice(&got[0].body).unwrap();
+    // The shape of Power Automate's "When a Teams webhook request is received" trigger.
+    assert_eq!(v["type"], "message");
+    let attachments = v["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 1);
+    assert_eq!(
+        attachments[0]["contentType"],
+        "application/vnd.microsoft.card.adaptive"
+    );
+    let card = &attachments[0]["content"];
+    assert_eq!(card["type"], "AdaptiveCard");
+    assert_eq!(
+        card["$schema"],
+        "http://adaptivecards.io/schemas/adaptive-card.json"
+    );
+    let version: f64 = card["version"].as_str().unwrap().parse().unwrap();
+    assert!(
+        (1.0..=1.5).contains(&version),
+        "Teams renders up to 1.5: {version}"
+    );
+    let body = card["body"].as_array().unwrap();
+    assert!(!body.is_empty());
+    for element in body {
+        assert!(
+            ["TextBlock", "FactSet"].contains(&element["type"].as_str().unwrap()),
+            "{element}"
+        );
+    }
+    assert!(body
+        .iter()
+        .any(|b| b["type"] == "TextBlock"
+            && b["text"].as_str().unwrap().contains(&alerts[0].title.en)));
+    let actions = card["actions"].as_array().unwrap();
+    assert!(!actions.is_empty());
+    let open = actions
+        .iter()
+        .find(|a| a["type"] == "Action.OpenUrl")
+        .expect("an Action.OpenUrl");
+    assert_eq!(
+        open["url"],
+        "https://board.example/alerts/gdp_fall:X0000000:2025"
+    );
+    assert!(!open["title"].as_str().unwrap().is_empty());
 }

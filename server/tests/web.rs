@@ -938,6 +938,7 @@ async fn times_are_shown_on_the_readers_clock_with_the_zone_named() {
         server::web::WebOptions {
             display: engine::config::DisplaySettings {
                 timezone: display::time::Zone::UTC,
+                ..Default::default()
             },
             ..Default::default()
         },

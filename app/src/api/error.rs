@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 pub enum ApiError {
     /// The URL asks for something that cannot be (a bad parameter, a year without data): 400.
     BadRequest(String),
+    /// The reader's role may not see this: 403.
+    Forbidden(String),
     /// Nothing by that name: 404.
     NotFound(String),
     /// The data cannot be read now (nothing loaded yet, a store failed): 503. Says what to do.
@@ -24,6 +26,7 @@ impl ApiError {
     pub fn status_code(&self) -> u16 {
         match self {
             ApiError::BadRequest(_) => 400,
+            ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
             ApiError::Unavailable(_) => 503,
             ApiError::Call(_) => 500,
@@ -33,6 +36,7 @@ impl ApiError {
     pub fn message(&self) -> &str {
         match self {
             ApiError::BadRequest(m)
+            | ApiError::Forbidden(m)
             | ApiError::NotFound(m)
             | ApiError::Unavailable(m)
             | ApiError::Call(m) => m,
@@ -112,6 +116,7 @@ mod tests {
     fn each_kind_has_its_status_and_keeps_its_message() {
         let cases = [
             (ApiError::BadRequest("no year 1850".into()), 400),
+            (ApiError::Forbidden("admins only".into()), 403),
             (ApiError::NotFound("no alert x".into()), 404),
             (ApiError::Unavailable("no data yet".into()), 503),
             (ApiError::Call("bad encoding".into()), 500),

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod changes;
 pub mod country;
+pub mod deliveries;
 pub mod editions;
 pub mod error;
 pub mod explore;

@@ -6,4 +6,5 @@ pub mod chart;
 pub mod islands;
 pub mod links;
 pub mod page_status;
+pub mod pager;
 pub mod top_bar;

@@ -61,6 +61,18 @@ pub fn TopBar() -> impl IntoView {
                             }
                         })
                         .collect_view()}
+                    // The deliveries are for admins (the server refuses everyone else).
+                    {current_viewer().filter(|v| v.role == "admin").map(|_| view! {
+                        <li>
+                            <a
+                                href="/deliveries"
+                                aria-current=move || is_current("/deliveries", &path()).then_some("page")
+                                data-testid="nav-deliveries"
+                            >
+                                {display::notify::NotifyText::Deliveries.get(lang)}
+                            </a>
+                        </li>
+                    })}
                 </ul>
             </nav>
             <SignedIn back=back()/>

@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod changes;
 pub mod country;
+pub mod deliveries;
 pub mod editions;
 pub mod explore;
 pub mod overview;

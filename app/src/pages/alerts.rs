@@ -305,8 +305,7 @@ fn page_href(filter: &InboxFilter, grouped: bool, page: usize) -> String {
     }
 }
 
-/// Previous and next pages of the inbox, and where this one is: plain links, so they work
-/// without JavaScript and the position stays in the URL.
+/// Previous and next pages of the inbox ([`pager`](crate::components::pager::pager)).
 #[component]
 fn Pager(
     filter: InboxFilter,
@@ -316,24 +315,13 @@ fn Pager(
     page_size: usize,
 ) -> impl IntoView {
     let lang = use_lang();
-    let pages = cards.div_ceil(page_size.max(1)).max(1);
-    let page = page.max(1);
-    (pages > 1 || page > 1).then(|| {
-        let prev = (page > 1).then(|| page_href(&filter, grouped, (page - 1).min(pages)));
-        let next = (page < pages).then(|| page_href(&filter, grouped, page + 1));
-        let first = (page > 2).then(|| page_href(&filter, grouped, 1));
-        view! {
-            <nav class="pager" aria-label=t(lang, "Pages of alerts", "알림 페이지") data-testid="pager">
-                {first.map(|href| view! { <a href=href data-testid="page-first">{t(lang, "« First", "« 처음")}</a> })}
-                {prev.map(|href| view! { <a href=href rel="prev" data-testid="page-prev">{t(lang, "‹ Previous", "‹ 이전")}</a> })}
-                <span data-testid="page-position">{match lang {
-                    Lang::En => format!("Page {page} of {pages}"),
-                    Lang::Ko => format!("{pages}쪽 중 {page}쪽"),
-                }}</span>
-                {next.map(|href| view! { <a href=href rel="next" data-testid="page-next">{t(lang, "Next ›", "다음 ›")}</a> })}
-            </nav>
-        }
-    })
+    let pages = cards.div_ceil(page_size.max(1));
+    crate::components::pager::pager(
+        t(lang, "Pages of alerts", "알림 페이지"),
+        page,
+        pages,
+        move |p| page_href(&filter, grouped, p),
+    )
 }
 
 /// Export the action list of the current filter: plain links (a `<details>` menu, so it opens

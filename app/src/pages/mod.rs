@@ -2,6 +2,7 @@ pub mod alert;
 pub mod alerts;
 pub mod changes;
 pub mod country;
+pub mod deliveries;
 pub mod editions;
 pub mod explore;
 pub mod login;

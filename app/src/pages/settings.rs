@@ -1,5 +1,6 @@
-//! The signed-in person's own settings: the time zone their times are shown in. A plain form
-//! posted to the server (`POST /settings`, with the session's CSRF token), for every role.
+//! The signed-in person's own settings: the time zone their times are shown in, and the
+//! language of the messages sent to them (their daily digest). A plain form posted to the
+//! server (`POST /settings`, with the session's CSRF token), for every role.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -29,6 +30,7 @@ pub fn SettingsPage() -> impl IntoView {
         .into_any();
     };
     let chosen = viewer.timezone.map(|z| z.name());
+    let language = viewer.language.map(|l| l.code());
     let dashboard = zones.dashboard;
     view! {
         {title}
@@ -49,6 +51,14 @@ pub fn SettingsPage() -> impl IntoView {
                     {display::time::Zone::names().map(|name| view! {
                         <option value=name selected={chosen == Some(name)}>{name}</option>
                     }).collect_view()}
+                </select>
+            </p>
+            <p>
+                <label for="settings-language">{t(lang, "Language of your daily digest", "일일 요약 메시지의 언어")}</label>
+                <select id="settings-language" name="language">
+                    <option value="" selected=language.is_none()>{t(lang, "The dashboard's", "대시보드 기본값")}</option>
+                    <option value="ko" lang="ko" selected={language == Some("ko")}>"한국어"</option>
+                    <option value="en" lang="en" selected={language == Some("en")}>"English"</option>
                 </select>
             </p>
             <p class="muted" data-testid="settings-now">

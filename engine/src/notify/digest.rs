@@ -1,14 +1,17 @@
 //! The daily digest: per owner (a key of `owners` in rules.yml), their open, overdue and newly
 //! assigned alerts, grouped by country, each with its recommended action and link, in the
-//! reader's language and time zone; enqueued once per owner, channel and local day. Nothing to
-//! report: no message. The scheduler calls [`enqueue_digests`] (`actionboard notify digest` too).
+//! owner's language and time zone (an owner who is also a person of the user store and chose
+//! them on /settings; else `config/display.yml`'s), every time named with its zone; enqueued once
+//! per owner, channel and the owner's local day. Nothing to report: no message. The scheduler
+//! calls [`enqueue_digests`] (`actionboard notify digest` too).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Utc};
 use display::alert::{AlertRecord, Status};
 use display::notify::NotifyText as T;
+use display::time::Zone;
 use display::Lang;
 use serde::Serialize;
 use serde_json::json;
@@ -16,13 +19,22 @@ use serde_json::json;
 use super::link::Link;
 use super::message::{payload, Content};
 use super::NotifyError;
+use crate::config::DisplaySettings;
 use crate::notify_config::{owners_of, Notify, Send, Subject};
 use crate::state::alerts::{AlertFilter, Topic};
+use crate::state::users::UserStore;
 use crate::state::AlertStore;
 
-/// The readers' zone: Asia/Seoul (UTC+9, no daylight saving).
-fn seoul() -> FixedOffset {
-    FixedOffset::east_opt(9 * 3600).expect("a valid offset")
+/// How an owner reads their digest: their zone and language, else the dashboard's.
+fn reader_of(
+    users: &UserStore,
+    owner: &str,
+    display: &DisplaySettings,
+) -> Result<(Zone, Lang), NotifyError> {
+    Ok((
+        users.timezone(owner)?.unwrap_or(display.timezone),
+        users.language(owner)?.unwrap_or(display.language),
+    ))
 }
 
 /// What [`enqueue_digests`] did.
@@ -42,12 +54,13 @@ struct OwnerDigest<'a> {
     by_country: BTreeMap<String, Vec<(&'a AlertRecord, Vec<T>)>>,
 }
 
-/// Enqueues today's digests (today in the readers' zone): per channel of a `send: digest`
-/// route, one message per owner with something to report. Running it twice a day sends nothing
-/// more.
+/// Enqueues today's digests (today on each owner's clock): per channel of a `send: digest`
+/// route, one message per owner with something to report, in the owner's language and zone
+/// (`display`'s for owners who chose none). Running it twice a day sends nothing more.
 pub fn enqueue_digests(
     data_dir: &Path,
     notify: &Notify,
+    display: &DisplaySettings,
     now: DateTime<Utc>,
 ) -> Result<DigestSummary, NotifyError> {
     let mut summary = DigestSummary::default();
@@ -57,9 +70,7 @@ pub fn enqueue_digests(
     let mut store = AlertStore::open_in(data_dir)?;
     let records = store.list(&AlertFilter::default())?;
     let assigned = store.assigned_since(now - chrono::Duration::hours(24))?;
-    let lang: Lang = notify.lang;
-    let zone = seoul();
-    let day = now.with_timezone(&zone).format("%Y-%m-%d").to_string();
+    let users = UserStore::open_in(data_dir)?;
     // (channel, owner) → digest.
     let mut digests: BTreeMap<(usize, String), OwnerDigest> = BTreeMap::new();
     let mut owners_seen = BTreeSet::new();
@@ -106,6 +117,8 @@ pub fn enqueue_digests(
     summary.empty = owners_seen.len() - with_digest.len();
     for ((channel, owner), digest) in &digests {
         let channel = &notify.channels[*channel];
+        let (zone, lang) = reader_of(&users, owner, display)?;
+        let day = zone.day(&now);
         // Each entry's acting links act as its assignee, else the channel's `act_as`.
         let links_of = |record: &AlertRecord| match &linker {
             Some(l) => l.links(
@@ -116,15 +129,7 @@ pub fn enqueue_digests(
             ),
             None => Vec::new(),
         };
-        let content = digest_content(
-            owner,
-            digest,
-            lang,
-            &zone,
-            &day,
-            &notify.base_url,
-            &links_of,
-        );
+        let content = digest_content(owner, digest, lang, zone, now, &notify.base_url, &links_of);
         let body = payload(channel.kind, &content, now);
         let key = format!("digest/{}/{owner}/{day}", channel.id);
         if store.enqueue_once(
@@ -148,11 +153,13 @@ fn digest_content(
     owner: &str,
     digest: &OwnerDigest<'_>,
     lang: Lang,
-    zone: &FixedOffset,
-    day: &str,
+    zone: Zone,
+    now: DateTime<Utc>,
     base_url: &str,
     links_of: &dyn Fn(&AlertRecord) -> Vec<Link>,
 ) -> Content {
+    let day = zone.day(&now);
+    let as_of = zone.minute(&now);
     let mut paragraphs = vec![T::DigestIntro.get(lang)];
     let mut items = Vec::new();
     for (country, alerts) in &digest.by_country {
@@ -166,10 +173,7 @@ fn digest_content(
                 .iter()
                 .find(|x| x.owner == owner)
                 .or(a.actions.first());
-            let due = record
-                .due()
-                .map(|d| d.with_timezone(zone).format("%Y-%m-%d").to_string())
-                .unwrap_or_default();
+            let due = record.due().map(|d| zone.minute(&d)).unwrap_or_default();
             text.push_str(&format!(
                 "• [{}] {} — {}: {} ({} {due}) {link}\n",
                 tags.join(", "),
@@ -203,12 +207,12 @@ fn digest_content(
     Content {
         event_type: "digest".into(),
         lang: lang.code().into(),
-        headline: format!("{} ({day})", T::DigestSubject.get(lang)),
+        headline: format!("{} ({as_of})", T::DigestSubject.get(lang)),
         title: format!("{} — {owner}", T::DigestSubject.get(lang)),
         facts: vec![(T::Owner.get(lang), owner.to_string())],
         paragraphs,
         link: Some((T::OpenAlert.get(lang), format!("{}/alerts", base_url))),
         actions: Vec::new(),
-        data: json!({ "owner": owner, "day": day, "alerts": items }),
+        data: json!({ "owner": owner, "day": day, "zone": zone.name(), "as_of": as_of, "alerts": items }),
     }
 }

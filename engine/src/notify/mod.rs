@@ -26,6 +26,9 @@ pub use worker::{drain, owner_id, send_now, DrainOptions, Drained};
 pub enum NotifyError {
     #[error(transparent)]
     State(#[from] StateError),
+    /// The user store (owners' zones and languages) could not be read.
+    #[error(transparent)]
+    Users(#[from] crate::state::users::UserError),
     #[error("no channel `{id}` in {file}; the channels are: {known}")]
     NoSuchChannel {
         id: String,

@@ -146,6 +146,7 @@ impl Sender {
     fn send_mail(&self, smtp: &Smtp, body: &str, recipient: Option<&str>) -> Answer {
         use lettre::message::{Mailbox, MultiPart};
         use lettre::transport::smtp::authentication::Credentials;
+        use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
         use lettre::{Message, SmtpTransport, Transport};
 
         let mail: Mail = match serde_json::from_str(body) {
@@ -197,8 +198,20 @@ impl Sender {
                 }
             };
         let transport = if smtp.starttls {
-            match SmtpTransport::starttls_relay(&smtp.host) {
-                Ok(b) => b,
+            // The public roots, and the channel's own authorities (`tls_ca_file`).
+            let mut tls = TlsParameters::builder(smtp.host.clone());
+            if let Some(pem) = &smtp.tls_ca_pem {
+                match Certificate::from_pem(pem.as_bytes()) {
+                    Ok(cert) => tls = tls.add_root_certificate(cert),
+                    Err(e) => {
+                        return config_problem(format!("tls_ca_file of SMTP {}: {e}", smtp.host))
+                    }
+                }
+            }
+            match tls.build_rustls() {
+                Ok(params) => {
+                    SmtpTransport::builder_dangerous(&smtp.host).tls(Tls::Required(params))
+                }
                 Err(e) => return config_problem(format!("SMTP {}: {e}", smtp.host)),
             }
         } else {

@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE TABLE IF NOT EXISTS user_settings (
     user_name TEXT PRIMARY KEY REFERENCES users(name) ON DELETE CASCADE,
-    timezone TEXT
+    timezone TEXT,
+    language TEXT
 );
 CREATE TABLE IF NOT EXISTS sign_in_failures (
     name TEXT PRIMARY KEY,
@@ -104,6 +105,11 @@ impl Role {
 
     /// Whether this role may start a pipeline run.
     pub fn can_start_runs(self) -> bool {
+        self >= Role::Admin
+    }
+
+    /// Whether this role may see the notifications' deliveries and resend them.
+    pub fn can_manage_deliveries(self) -> bool {
         self >= Role::Admin
     }
 }
@@ -159,6 +165,8 @@ pub struct SessionUser {
     pub csrf: String,
     /// The time zone they chose (`None`: the dashboard's, `config/display.yml`).
     pub timezone: Option<display::time::Zone>,
+    /// The language of the messages sent to them (digests) they chose (`None`: the dashboard's).
+    pub language: Option<display::Lang>,
 }
 
 /// A new session: `token` goes into the cookie, and is never stored.
@@ -204,6 +212,24 @@ impl UserStore {
 
     pub fn open(path: &Path) -> Result<Self, UserError> {
         let conn = crate::state::sqlite::open(path, SCHEMA)?;
+        // Files from before the per-person language: the column added, empty.
+        let has_language: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM pragma_table_info('user_settings') WHERE name = 'language'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|source| UserError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        if has_language == 0 {
+            conn.execute_batch("ALTER TABLE user_settings ADD COLUMN language TEXT")
+                .map_err(|source| UserError::Sqlite {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+        }
         Ok(UserStore {
             path: path.to_path_buf(),
             conn,
@@ -480,6 +506,7 @@ impl UserStore {
                 role,
                 csrf,
                 timezone: self.timezone(name)?,
+                language: self.language(name)?,
             },
         }))
     }
@@ -494,23 +521,24 @@ impl UserStore {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<SessionUser>, UserError> {
-        type Row = (String, String, String, Option<String>);
+        type Row = (String, String, String, Option<String>, Option<String>);
         let row: Option<Row> = self
             .conn
             .query_row(
-                "SELECT s.user_name, u.role, s.csrf, t.timezone FROM sessions s
+                "SELECT s.user_name, u.role, s.csrf, t.timezone, t.language FROM sessions s
                  JOIN users u ON u.name = s.user_name
                  LEFT JOIN user_settings t ON t.user_name = s.user_name
                  WHERE s.token_sha256 = ?1 AND s.expires_at > ?2",
                 params![sha256_hex(token.as_bytes()), timestamp(now)],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
             .optional()
             .map_err(|e| self.sql_err(e))?;
-        row.map(|(name, role, csrf, timezone)| {
+        row.map(|(name, role, csrf, timezone, language)| {
             Ok(SessionUser {
                 role: self.role_of(&role)?,
                 timezone: self.zone_of(&name, timezone.as_deref()),
+                language: language.as_deref().and_then(display::Lang::parse),
                 name,
                 csrf,
             })
@@ -561,6 +589,36 @@ impl UserStore {
                 "INSERT INTO user_settings (user_name, timezone) VALUES (?1, ?2)
                  ON CONFLICT (user_name) DO UPDATE SET timezone = ?2",
                 params![name, zone.map(|z| z.name())],
+            )
+            .map_err(|e| self.sql_err(e))?;
+        Ok(true)
+    }
+
+    /// The language `name` chose for the messages sent to them, if any.
+    pub fn language(&self, name: &str) -> Result<Option<display::Lang>, UserError> {
+        let stored: Option<Option<String>> = self
+            .conn
+            .query_row(
+                "SELECT language FROM user_settings WHERE user_name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.sql_err(e))?;
+        Ok(stored.flatten().as_deref().and_then(display::Lang::parse))
+    }
+
+    /// Sets the language of the messages sent to `name` (`None`: the dashboard's). Whether the
+    /// person exists.
+    pub fn set_language(&self, name: &str, lang: Option<display::Lang>) -> Result<bool, UserError> {
+        if self.user(name)?.is_none() {
+            return Ok(false);
+        }
+        self.conn
+            .execute(
+                "INSERT INTO user_settings (user_name, language) VALUES (?1, ?2)
+                 ON CONFLICT (user_name) DO UPDATE SET language = ?2",
+                params![name, lang.map(|l| l.code())],
             )
             .map_err(|e| self.sql_err(e))?;
         Ok(true)

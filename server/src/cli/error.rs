@@ -180,6 +180,7 @@ impl From<engine::notify::NotifyError> for CliError {
     fn from(e: engine::notify::NotifyError) -> Self {
         match e {
             engine::notify::NotifyError::State(e) => e.into(),
+            engine::notify::NotifyError::Users(e) => e.into(),
             e @ engine::notify::NotifyError::NoSuchChannel { .. } => {
                 CliError::new(Exit::Usage, e.to_string())
             }

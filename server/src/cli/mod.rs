@@ -566,6 +566,7 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), CliError> {
         let mut web = crate::web::WebOptions::from_env()
             .map_err(|e| CliError::new(error::Exit::Config, e.to_string()))?;
         web.display = args.files.rule_files.display()?;
+        let display_settings = web.display;
         let notify = std::sync::Arc::new(engine::notify_config::Notify::load(
             &engine::notify_config::Notify::beside(&args.files.rule_files.rules_path()),
         )?);
@@ -584,7 +585,7 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), CliError> {
         );
         crate::web::scheduler::spawn(
             crate::web::scheduler::build(schedule, launcher).with_digest(std::sync::Arc::new(
-                engine::schedule::NotifyDigest::new(store.data_dir(), notify),
+                engine::schedule::NotifyDigest::new(store.data_dir(), notify, display_settings),
             )),
         );
         // Without TCP_NODELAY a response written in two segments (headers, then body) waits for

@@ -97,7 +97,9 @@ pub fn notify(data_dir: &Path, cmd: NotifyCommand) -> Result<(), CliError> {
         }
         NotifyCommand::Digest(files) => {
             let notify = files.load()?;
-            let done = engine::notify::enqueue_digests(data_dir, &notify, chrono::Utc::now())?;
+            let display = files.rule_files.display()?;
+            let done =
+                engine::notify::enqueue_digests(data_dir, &notify, &display, chrono::Utc::now())?;
             out!(
                 "Digests: {} enqueued, {} already enqueued today, {} owner(s) with nothing to report.",
                 done.enqueued,
@@ -179,7 +181,12 @@ pub fn notify(data_dir: &Path, cmd: NotifyCommand) -> Result<(), CliError> {
         }
         NotifyCommand::Retry { id, enable_channel } => {
             let mut store = AlertStore::open_in(data_dir)?;
-            let Some(before) = store.retry_delivery(id, chrono::Utc::now())? else {
+            let Some(retried) = store.retry_delivery(
+                id,
+                engine::state::alerts::RetryWhen::Always,
+                chrono::Utc::now(),
+            )?
+            else {
                 return Err(CliError::new(
                     Exit::NoInput,
                     format!("there is no message {id} (see `actionboard notify deliveries`)"),
@@ -192,7 +199,7 @@ pub fn notify(data_dir: &Path, cmd: NotifyCommand) -> Result<(), CliError> {
             }
             out!(
                 "Message {id} (was {}) will be sent again by the next drain (`actionboard notify send`, or the server within seconds).",
-                before.as_str()
+                retried.before.as_str()
             );
         }
         NotifyCommand::Test { channel, files } => {

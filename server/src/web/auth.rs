@@ -302,21 +302,24 @@ pub async fn logout(
         .into_response()
 }
 
-/// The settings form: the session's CSRF token and the chosen time zone (empty: the
-/// dashboard's).
+/// The settings form: the session's CSRF token, the chosen time zone and the language of the
+/// messages sent to them (empty: the dashboard's; a form without `language` leaves it as it is).
 #[derive(Debug, Deserialize)]
 pub struct SettingsForm {
     #[serde(default)]
     pub csrf: String,
     #[serde(default)]
     pub timezone: String,
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// The path of the signed-in person's own settings (the page, and its form's route).
 pub const SETTINGS_PATH: &str = "/settings";
 
 /// `POST /settings`: the signed-in person (any role) sets the time zone their times are shown
-/// in, with their session's CSRF token; back to the settings page, which says it was saved.
+/// in and the language of their digests, with their session's CSRF token; back to the settings
+/// page, which says it was saved.
 pub async fn save_settings(
     State(auth): State<AuthState>,
     Extension(current): Extension<CurrentUser>,
@@ -347,10 +350,35 @@ pub async fn save_settings(
             }
         }
     };
+    // Outer `None`: not sent, left as it is; inner `None`: the dashboard's.
+    let language = match form.language.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(code) => match display::Lang::parse(code) {
+            Some(lang) => Some(Some(lang)),
+            None => {
+                let shown: String = code.chars().take(20).collect();
+                return WebError::new(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::InvalidInput,
+                    Text::new(
+                        format!("`{shown}` is not a language of Actionboard; choose Korean or English."),
+                        format!("`{shown}`은(는) Actionboard의 언어가 아닙니다. 한국어나 English를 고르세요."),
+                    ),
+                )
+                .html()
+                .into_response();
+            }
+        },
+    };
     let data_dir = auth.data_dir;
     let name = user.name.clone();
     let saved = tokio::task::spawn_blocking(move || {
-        UserStore::open_in(&data_dir)?.set_timezone(&name, zone)
+        let users = UserStore::open_in(&data_dir)?;
+        if let Some(language) = language {
+            users.set_language(&name, language)?;
+        }
+        users.set_timezone(&name, zone)
     })
     .await;
     match saved {

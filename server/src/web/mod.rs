@@ -6,6 +6,7 @@ pub mod api;
 pub mod api_doc;
 pub mod api_status;
 pub mod auth;
+pub mod deliveries;
 pub mod error;
 pub mod export;
 mod lang;
@@ -40,6 +41,7 @@ pub fn mutating_routes() -> Vec<String> {
         auth::SETTINGS_PATH.to_string(),
         "/pipeline/runs".to_string(),
         alert_actions::BULK_PATH.to_string(),
+        app::pages::deliveries::RESEND_PATH.to_string(),
     ];
     routes.extend(
         display::alert::ActionKind::ALL
@@ -156,6 +158,7 @@ pub fn site(
         .merge(auth_routes)
         .merge(run_routes)
         .merge(action_routes)
+        .merge(deliveries::router(data_dir.clone()))
         .merge(api_routes)
         .merge(link_routes)
         .leptos_routes_with_context(&options, routes, context.clone(), {
@@ -167,6 +170,7 @@ pub fn site(
         ))
         .with_state(options)
         .layer(axum::middleware::from_fn(api_status::serve))
+        .layer(axum::middleware::from_fn(deliveries::admin_only))
         .layer(axum::middleware::from_fn_with_state(
             pages,
             page_cache::serve,

@@ -275,6 +275,7 @@ pub async fn viewer(State(viewers): State<Viewers>, mut request: Request, next: 
             can_start_runs: u.role.can_start_runs(),
             csrf: u.csrf.clone(),
             timezone: u.timezone,
+            language: u.language,
         });
         zone = u.timezone.unwrap_or(zone);
     }

@@ -105,3 +105,68 @@ pub fn login_form(base: &str) -> (String, String) {
     let cookie = set_cookie.split(';').next().unwrap().to_string();
     (cookie, html[at..at + 64].to_string())
 }
+
+/// Status, headers and body of a GET with an optional `Cookie`.
+pub fn get(url: &str, cookie: Option<&str>) -> (u16, http::HeaderMap, String) {
+    let mut req = agent().get(url);
+    if let Some(c) = cookie {
+        req = req.header("Cookie", c);
+    }
+    let mut resp = req.call().unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.body_mut().read_to_string().unwrap())
+}
+
+/// Status, headers and body of a form POST with an optional `Cookie`.
+pub fn post(
+    url: &str,
+    cookie: Option<&str>,
+    fields: &[(&str, &str)],
+) -> (u16, http::HeaderMap, String) {
+    let mut req = agent().post(url);
+    if let Some(c) = cookie {
+        req = req.header("Cookie", c);
+    }
+    let mut resp = req.send_form(fields.iter().copied()).unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.body_mut().read_to_string().unwrap())
+}
+
+/// A user `name` with the password `"{name} password"`.
+pub fn add_user(data: &Path, name: &str, role: engine::state::users::Role) {
+    engine::state::users::UserStore::open_in(data)
+        .unwrap()
+        .set_user(name, &format!("{name} password"), role)
+        .unwrap();
+}
+
+/// Signs `name` in through the form; the `Cookie` header (English pages) of the new session.
+pub fn sign_in(base: &str, name: &str) -> String {
+    let password = format!("{name} password");
+    let (cookie, token) = login_form(base);
+    let (status, headers, _) = post(
+        &format!("{base}/auth/login"),
+        Some(&cookie),
+        &[
+            ("name", name),
+            ("password", &password),
+            ("next", "/"),
+            ("login_csrf", &token),
+        ],
+    );
+    assert_eq!(status, 303);
+    let set_cookie = headers["set-cookie"].to_str().unwrap();
+    format!("lang=en; {}", set_cookie.split(';').next().unwrap())
+}
+
+/// The value of the first `name="…"` hidden field in `html`.
+pub fn field(html: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in {html}"))
+        + marker.len();
+    html[at..].split('"').next().unwrap().to_string()
+}

@@ -84,6 +84,10 @@ pub fn store_filter(filter: &InboxFilter, me: Option<&str>) -> Option<engine::st
     Some(f)
 }
 
+/// A list's `page` parameter (the inbox's, the deliveries'): 1 when absent.
+#[cfg(feature = "ssr")]
+pub use inbox::page_number;
+
 #[cfg(feature = "ssr")]
 mod inbox {
     use display::alert::{Severity, Status};

@@ -36,7 +36,8 @@ pub use input::{
 };
 pub use merge::{evaluation_digest, MergeSummary};
 pub use outbox::{
-    Attempt, ChannelHealth, DeliveryStatus, Enqueued, OutboxMessage, Topic, GIVE_UP_AFTER_HOURS,
+    Attempt, ChannelHealth, DeliveryFilter, DeliveryRow, DeliveryStatus, Enqueued, OutboxMessage,
+    Retried, RetryWhen, Topic, GIVE_UP_AFTER_HOURS,
 };
 pub use page::{AlertGroup, AlertPage, FacetColumn, FacetCount, Keyset};
 pub use rows::{BadRecord, RawAlert};

@@ -15,78 +15,7 @@ use crate::base::time::timestamp_ms as ts;
 use crate::notify_config::{owners_of, Notify, Send, Subject};
 use crate::rules::Alert;
 
-/// Why a message is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Topic {
-    /// A new alert.
-    AlertOpened,
-    /// An alert that fired again after it was resolved or cleared, or that a person reopened.
-    AlertReopened,
-    /// A channel that keeps failing.
-    ChannelFailing,
-    /// An owner's daily digest.
-    Digest,
-    /// `actionboard notify test`.
-    Test,
-}
-
-impl Topic {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Topic::AlertOpened => "alert_opened",
-            Topic::AlertReopened => "alert_reopened",
-            Topic::ChannelFailing => "channel_failing",
-            Topic::Digest => "digest",
-            Topic::Test => "test",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Topic> {
-        Some(match s {
-            "alert_opened" => Topic::AlertOpened,
-            "alert_reopened" => Topic::AlertReopened,
-            "channel_failing" => Topic::ChannelFailing,
-            "digest" => Topic::Digest,
-            "test" => Topic::Test,
-            _ => return None,
-        })
-    }
-}
-
-/// Where a message is in its delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryStatus {
-    /// Waiting for its (next) attempt.
-    Pending,
-    Delivered,
-    /// Given up: a final answer (4xx other than 408/429), retries exhausted, channel disabled.
-    Failed,
-    /// Not sent: the alert was acknowledged, snoozed or dismissed before it went out, or the
-    /// channel is no longer configured.
-    Cancelled,
-}
-
-impl DeliveryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Delivered => "delivered",
-            DeliveryStatus::Failed => "failed",
-            DeliveryStatus::Cancelled => "cancelled",
-        }
-    }
-
-    fn parse(s: &str) -> DeliveryStatus {
-        match s {
-            "delivered" => DeliveryStatus::Delivered,
-            "failed" => DeliveryStatus::Failed,
-            "cancelled" => DeliveryStatus::Cancelled,
-            _ => DeliveryStatus::Pending,
-        }
-    }
-}
+pub use display::notify::{ChannelHealth, DeliveryRow, DeliveryStatus, Topic};
 
 /// One message of the outbox as the worker and the deliveries listing see it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -136,7 +65,7 @@ fn read_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxMessage> {
         recipient: r.get(8)?,
         lang: r.get(9)?,
         body: r.get(10)?,
-        status: DeliveryStatus::parse(&r.get::<_, String>(11)?),
+        status: DeliveryStatus::parse(&r.get::<_, String>(11)?).unwrap_or(DeliveryStatus::Pending),
         attempts: r.get(12)?,
         created_at: parse_ts(&r.get::<_, String>(13)?),
         next_attempt_at: parse_ts(&r.get::<_, String>(14)?),
@@ -345,16 +274,6 @@ pub enum Attempt {
 
 /// How long a message is tried for.
 pub const GIVE_UP_AFTER_HOURS: i64 = 24;
-
-/// A channel's health, as the deliveries listing shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ChannelHealth {
-    pub id: String,
-    pub failures: i64,
-    pub failing_since: Option<DateTime<Utc>>,
-    pub disabled_at: Option<DateTime<Utc>>,
-    pub disabled_reason: Option<String>,
-}
 
 impl AlertStore {
     fn write_tx(&mut self) -> Result<Transaction<'_>, StateError> {
@@ -696,16 +615,7 @@ impl AlertStore {
 
     /// The newest `limit` messages, newest first.
     pub fn deliveries(&self, limit: usize) -> Result<Vec<OutboxMessage>, StateError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM outbox ORDER BY id DESC LIMIT ?"
-            ))
-            .map_err(self.err())?;
-        let rows = stmt
-            .query_map(params![limit as i64], read_message)
-            .map_err(self.err())?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
+        self.deliveries_page(&DeliveryFilter::default(), 0, limit)
     }
 
     pub fn delivery(&self, id: i64) -> Result<Option<OutboxMessage>, StateError> {
@@ -719,26 +629,38 @@ impl AlertStore {
             .map_err(self.err())
     }
 
-    /// Counts of messages per status.
-    pub fn delivery_counts(&self) -> Result<HashMap<String, i64>, StateError> {
+    /// Messages per status (the worker's `new` rows counted as pending), in status order.
+    pub fn delivery_counts(&self) -> Result<Vec<(DeliveryStatus, usize)>, StateError> {
         let mut stmt = self
             .conn
             .prepare("SELECT status, count(*) FROM outbox GROUP BY status")
             .map_err(self.err())?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
             .map_err(self.err())?;
-        rows.collect::<Result<HashMap<_, _>, _>>()
-            .map_err(self.err())
+        let mut counts: Vec<(DeliveryStatus, usize)> =
+            DeliveryStatus::ALL.into_iter().map(|s| (s, 0)).collect();
+        for row in rows {
+            let (status, n) = row.map_err(self.err())?;
+            if let Some(s) = DeliveryStatus::parse(&status) {
+                if let Some(c) = counts.iter_mut().find(|c| c.0 == s) {
+                    c.1 += n as usize;
+                }
+            }
+        }
+        Ok(counts)
     }
 
     /// Sends message `id` again (a resend from the deliveries page or `notify retry`): due now,
-    /// with the same webhook-id. `None` when there is no such message; its status before.
+    /// with the same webhook-id. `when` says which messages it takes: `GivenUp` only failed or
+    /// cancelled ones, checked in the same statement, so two resends of one message (a double
+    /// click, two admins) put it back once. `None` when there is no such message.
     pub fn retry_delivery(
         &mut self,
         id: i64,
+        when: RetryWhen,
         now: DateTime<Utc>,
-    ) -> Result<Option<DeliveryStatus>, StateError> {
+    ) -> Result<Option<Retried>, StateError> {
         let err = self.err_owned();
         let tx = self.write_tx()?;
         let before: Option<String> = tx
@@ -750,15 +672,143 @@ impl AlertStore {
         let Some(before) = before else {
             return Ok(None);
         };
+        let statuses = match when {
+            RetryWhen::Always => "'new', 'pending', 'delivered', 'failed', 'cancelled'",
+            RetryWhen::GivenUp => "'failed', 'cancelled'",
+        };
         // A resend starts a new 24 hours of tries.
-        tx.execute(
-            "UPDATE outbox SET status = 'pending', next_attempt_at = ?1, created_at = ?1, \
-             lease_owner = NULL, lease_until = NULL WHERE id = ?2",
-            params![ts(now), id],
-        )
-        .map_err(&err)?;
+        let n = tx
+            .execute(
+                &format!(
+                    "UPDATE outbox SET status = 'pending', next_attempt_at = ?1, created_at = ?1, \
+                     lease_owner = NULL, lease_until = NULL WHERE id = ?2 AND status IN ({statuses})"
+                ),
+                params![ts(now), id],
+            )
+            .map_err(&err)?;
         tx.commit().map_err(&err)?;
-        Ok(Some(DeliveryStatus::parse(&before)))
+        Ok(Some(Retried {
+            before: DeliveryStatus::parse(&before).unwrap_or(DeliveryStatus::Pending),
+            resent: n > 0,
+        }))
+    }
+
+    /// A page of the messages `filter` selects, newest first: `limit` from the `offset`-th.
+    pub fn deliveries_page(
+        &self,
+        filter: &DeliveryFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StateError> {
+        let (clause, args) = filter.sql();
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM outbox {clause} ORDER BY id DESC LIMIT {} OFFSET {}",
+                limit as i64, offset as i64
+            ))
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args), read_message)
+            .map_err(self.err())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
+    }
+
+    /// How many messages `filter` selects.
+    pub fn count_deliveries(&self, filter: &DeliveryFilter) -> Result<usize, StateError> {
+        let (clause, args) = filter.sql();
+        self.conn
+            .query_row(
+                &format!("SELECT count(*) FROM outbox {clause}"),
+                rusqlite::params_from_iter(args),
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as usize)
+            .map_err(self.err())
+    }
+
+    /// Messages per channel, by channel name.
+    pub fn delivery_channel_counts(&self) -> Result<Vec<(String, usize)>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT channel, count(*) FROM outbox GROUP BY channel ORDER BY channel")
+            .map_err(self.err())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as usize)))
+            .map_err(self.err())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
+    }
+}
+
+/// Which messages [`AlertStore::retry_delivery`] sends again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryWhen {
+    /// Any message (`actionboard notify retry`: also a delivered one, to send it again).
+    Always,
+    /// Only a message given up or not sent (the deliveries page's button).
+    GivenUp,
+}
+
+/// What a resend did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retried {
+    /// The message's status before.
+    pub before: DeliveryStatus,
+    /// Whether it was put back to pending now (not: `RetryWhen::GivenUp` and it was not).
+    pub resent: bool,
+}
+
+/// Which messages a deliveries listing shows (every one by default).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryFilter {
+    pub status: Option<DeliveryStatus>,
+    pub channel: Option<String>,
+}
+
+impl DeliveryFilter {
+    /// The `WHERE` clause and its arguments.
+    fn sql(&self) -> (String, Vec<String>) {
+        let mut conds = Vec::new();
+        let mut args = Vec::new();
+        if let Some(status) = self.status {
+            if status == DeliveryStatus::Pending {
+                // Rows the worker has not promoted yet are pending too.
+                conds.push("status IN ('new', 'pending')");
+            } else {
+                conds.push("status = ?");
+                args.push(status.as_str().to_string());
+            }
+        }
+        if let Some(channel) = &self.channel {
+            conds.push("channel = ?");
+            args.push(channel.clone());
+        }
+        if conds.is_empty() {
+            (String::new(), args)
+        } else {
+            (format!("WHERE {}", conds.join(" AND ")), args)
+        }
+    }
+}
+
+impl OutboxMessage {
+    /// The message as the deliveries page shows it.
+    pub fn row(&self) -> DeliveryRow {
+        DeliveryRow {
+            id: self.id,
+            channel: self.channel.clone(),
+            topic: self.topic,
+            fingerprint: self.fingerprint.clone(),
+            recipient: self.recipient.clone(),
+            status: self.status,
+            attempts: self.attempts,
+            created_at: self.created_at,
+            next_attempt_at: (self.status == DeliveryStatus::Pending)
+                .then_some(self.next_attempt_at),
+            last_code: self.last_code,
+            last_reply: self.last_reply.clone(),
+            delivered_at: self.delivered_at,
+        }
     }
 }
 

@@ -1,0 +1,3 @@
+mod get_deliveries;
+
+pub use get_deliveries::*;
