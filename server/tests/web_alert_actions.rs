@@ -629,7 +629,8 @@ async fn bulk_actions_say_how_many_changed_and_why_each_refusal() {
         );
 
         let kim = sign_in(&base, "kim");
-        let (_, _, inbox) = get(&format!("{base}/alerts"), Some(&kim));
+        // One card per alert (asked for: grouping is the default), each box one alert.
+        let (_, _, inbox) = get(&format!("{base}/alerts?group=none"), Some(&kim));
         assert!(inbox.contains("data-testid=\"bulk\""));
         let csrf = field(&inbox, "csrf");
         let cards = picks(&inbox);
