@@ -348,7 +348,10 @@ async fn every_page_answers_200_under_a_megabyte_and_the_inbox_pages() {
             format!("{base}/alerts?status=all&group=entity&page=2"),
         ] {
             let (_, page2, _) = get_page(&url, "ko");
-            assert!(page2.contains(&format!("카드 {groups}개 중 51–100")), "{url}");
+            assert!(
+                page2.contains(&format!("카드 {groups}개 중 51–100")),
+                "{url}"
+            );
         }
     })
     .await

@@ -105,3 +105,34 @@ pub fn login_form(base: &str) -> (String, String) {
     let cookie = set_cookie.split(';').next().unwrap().to_string();
     (cookie, html[at..at + 64].to_string())
 }
+
+/// Signs `name` (password `"{name} password"`) in through the form; the `Cookie` header of the
+/// new session, English pages.
+pub fn sign_in(base: &str, name: &str) -> String {
+    let (cookie, token) = login_form(base);
+    let password = format!("{name} password");
+    let mut resp = agent()
+        .post(format!("{base}/auth/login"))
+        .header("Cookie", &cookie)
+        .send_form([
+            ("name", name),
+            ("password", password.as_str()),
+            ("next", "/"),
+            ("login_csrf", token.as_str()),
+        ])
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 303);
+    let _ = resp.body_mut().read_to_string();
+    let set_cookie = resp.headers()["set-cookie"].to_str().unwrap();
+    format!("lang=en; {}", set_cookie.split(';').next().unwrap())
+}
+
+/// The value of the first `name="…"` hidden field in `html`.
+pub fn field(html: &str, name: &str) -> String {
+    let marker = format!(r#"name="{name}" value=""#);
+    let at = html
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} field in {html}"))
+        + marker.len();
+    html[at..].split('"').next().unwrap().to_string()
+}
