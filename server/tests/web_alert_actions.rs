@@ -851,13 +851,38 @@ async fn the_selection_toolbar_acts_like_the_alert_page_on_picks_groups_and_all_
                 "{fp}"
             );
         }
-        // Again: each is skipped as already in that state, the first few named.
+        // A page made before that change (the same versions): each refused as changed
+        // meanwhile; at the current versions, each skipped as already in that state.
         let (_, _, body) = post(
             &url,
             Some(&kim),
             &[
                 ("csrf", &csrf),
                 ("pick", &group_box),
+                ("action", "acknowledge"),
+            ],
+        );
+        assert!(
+            body.contains(&format!(
+                "Acknowledge: 0 of {n} alerts changed; {n} refused."
+            )),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!("data-reason=\"conflict\" data-count=\"{n}\"")),
+            "{body}"
+        );
+        let current = members
+            .iter()
+            .map(|fp| format!("{}@{fp}", status_of(fp).version))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let (_, _, body) = post(
+            &url,
+            Some(&kim),
+            &[
+                ("csrf", &csrf),
+                ("pick", &current),
                 ("action", "acknowledge"),
             ],
         );

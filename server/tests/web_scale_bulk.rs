@@ -85,10 +85,12 @@ async fn acknowledging_all_matching_changes_each_alert_once() {
             .set_user("kim", "kim password", engine::state::users::Role::Analyst)
             .unwrap();
         let cookie = common::sign_in(&base, "kim");
-        let (_, _, inbox) = call(
+        let (_, _, inbox) = read(
             agent()
                 .get(format!("{base}/alerts"))
-                .header("cookie", &cookie),
+                .header("cookie", &cookie)
+                .call()
+                .unwrap(),
         );
         let csrf = common::field(&inbox, "csrf");
         assert!(

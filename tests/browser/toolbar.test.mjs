@@ -165,7 +165,7 @@ test('hydrated: the toolbar shows when something is selected, acts in place, and
   await page.getByTestId('bulk-all').check();
   assert.equal(await page.getByTestId('bulk-count').textContent(), `All ${active.length} matching alerts selected`);
   await bar.getByRole('button', { name: 'Acknowledge', exact: true }).click();
-  await page.getByTestId('bulk-summary').waitFor();
+  await page.getByTestId('bulk-summary').filter({ hasText: /^Acknowledge:/ }).waitFor();
   const changed = active.length - already.length;
   assert.equal(await page.getByTestId('bulk-summary').textContent(),
     `Acknowledge: ${changed} of ${active.length} alerts changed; ${already.length} refused.`);

@@ -297,9 +297,22 @@ mod in_place {
         };
         ev.prevent_default();
         let form = form.clone();
+        let pressed = ev
+            .dyn_ref::<web_sys::SubmitEvent>()
+            .and_then(|s| s.submitter())
+            .and_then(|b| Some((b.get_attribute("name")?, b.get_attribute("value")?)));
         leptos::task::spawn_local(async move {
             if let Err(e) = bulk_send(&form, &body).await {
                 leptos::logging::warn!("bulk action in place failed ({e:?}); posting the form");
+                // The plain post, with the button pressed (`submit()` sends none).
+                if let (Some((name, value)), Ok(input)) =
+                    (pressed, document().create_element("input"))
+                {
+                    let _ = input.set_attribute("type", "hidden");
+                    let _ = input.set_attribute("name", &name);
+                    let _ = input.set_attribute("value", &value);
+                    let _ = form.append_child(&input);
+                }
                 form.submit().ok();
             }
         });
@@ -320,6 +333,10 @@ mod in_place {
         let bar = doc.query_selector("[data-testid=\"bulk\"]")?;
         if let Some(bar) = &bar {
             bar.set_attribute("data-busy", "")?;
+        }
+        // The last action's result goes; this one's comes at the end.
+        if let Some(old) = doc.query_selector("[data-testid=\"bulk-outcome\"]")? {
+            old.set_inner_html("");
         }
         let headers = web_sys::Headers::new()?;
         headers.set("accept", "application/x-ndjson")?;
