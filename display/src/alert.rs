@@ -210,6 +210,91 @@ pub fn group_key(entity: &str, period: &str) -> String {
     format!("{entity}:{period}")
 }
 
+/// Why a bulk action left an alert as it was (its per-item result, grouped for people).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkSkip {
+    /// The alert is already where the action leads (acknowledging an acknowledged alert).
+    AlreadyThere,
+    /// Its status does not allow the action (snoozing a resolved alert).
+    NotAllowed,
+    /// It changed after the page was made (a version conflict).
+    Conflict,
+    /// It is gone.
+    Gone,
+    /// The input was refused for it (a snooze "until worse" on an alert without a value).
+    Invalid,
+    /// The alert state failed on it (the server log has the details).
+    Failed,
+}
+
+impl BulkSkip {
+    pub const ALL: [BulkSkip; 6] = [
+        BulkSkip::AlreadyThere,
+        BulkSkip::NotAllowed,
+        BulkSkip::Conflict,
+        BulkSkip::Gone,
+        BulkSkip::Invalid,
+        BulkSkip::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkSkip::AlreadyThere => "already_there",
+            BulkSkip::NotAllowed => "not_allowed",
+            BulkSkip::Conflict => "conflict",
+            BulkSkip::Gone => "gone",
+            BulkSkip::Invalid => "invalid",
+            BulkSkip::Failed => "failed",
+        }
+    }
+
+    /// Why, in words.
+    pub fn label(self) -> Text {
+        let (en, ko) = match self {
+            BulkSkip::AlreadyThere => ("already in that state", "이미 그 상태"),
+            BulkSkip::NotAllowed => ("not allowed in its status", "현재 상태에서 허용되지 않음"),
+            BulkSkip::Conflict => (
+                "changed by someone meanwhile (version conflict)",
+                "그 사이 다른 사람이 바꿈(버전 충돌)",
+            ),
+            BulkSkip::Gone => ("no longer exists", "더 이상 없음"),
+            BulkSkip::Invalid => ("the input does not fit it", "입력이 이 알림에 맞지 않음"),
+            BulkSkip::Failed => ("failed (see the server log)", "실패(서버 로그 참조)"),
+        };
+        Text::new(en, ko)
+    }
+}
+
+/// A bulk action's progress: "1,500 of 20,000 alerts done".
+pub fn bulk_progress(lang: crate::Lang, done: usize, total: usize) -> String {
+    let (done, total) = (
+        crate::grouped(done as f64, 0),
+        crate::grouped(total as f64, 0),
+    );
+    match lang {
+        crate::Lang::En => format!("{done} of {total} alerts done…"),
+        crate::Lang::Ko => format!("알림 {total}건 중 {done}건 처리함…"),
+    }
+}
+
+/// A bulk action's outcome in a line: "Acknowledge: 19,998 of 20,000 alerts changed; 2 skipped."
+pub fn bulk_summary(lang: crate::Lang, kind: ActionKind, changed: usize, total: usize) -> String {
+    let skipped = total - changed.min(total);
+    let (c, t, s) = (
+        crate::grouped(changed as f64, 0),
+        crate::grouped(total as f64, 0),
+        crate::grouped(skipped as f64, 0),
+    );
+    match lang {
+        crate::Lang::En => format!(
+            "{}: {c} of {t} alerts changed; {s} refused.",
+            kind.label().en
+        ),
+        crate::Lang::Ko => format!("{}: 알림 {t}건 중 {c}건 변경, {s}건 거부.", kind.label().ko),
+    }
+}
+
 /// Where an alert is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

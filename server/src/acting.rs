@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use display::alert::{ActionKind, DismissReason, SnoozePreset};
+use display::alert::{ActionKind, BulkSkip, DismissReason, SnoozePreset};
 use display::time::Zone;
 use display::Text;
 use engine::notify_config::Notify;
@@ -283,6 +283,68 @@ pub const BULK_BATCH: usize = 500;
 /// A bulk action's answer: per alert, what it became or why it was refused.
 pub type BulkResults = Vec<(String, Result<Acted, ActError>)>;
 
+/// What a bulk action reports while it works.
+#[derive(Debug)]
+pub enum BulkEvent {
+    /// How many alerts it is about to act on (counted by the database before the first).
+    Total(usize),
+    /// One alert done: what it became, or why it was left as it was.
+    Done(String, Result<Acted, ActError>),
+}
+
+/// Fingerprints kept per reason of skipping in a [`BulkSummary`].
+pub const FIRST_FEW: usize = 5;
+
+/// Alerts of one reason of skipping: how many, and the first few with their message.
+#[derive(Debug, Clone, Default)]
+pub struct Skipped {
+    pub count: usize,
+    pub first: Vec<(String, Text)>,
+}
+
+/// A bulk action's outcome without keeping every alert (memory stays flat however many it
+/// touched): how many changed, and per reason of skipping how many, with the first few.
+#[derive(Debug, Clone, Default)]
+pub struct BulkSummary {
+    pub changed: usize,
+    pub skipped: BTreeMap<BulkSkip, Skipped>,
+}
+
+impl BulkSummary {
+    /// Counts one alert's result of the action `kind`.
+    pub fn add(&mut self, kind: ActionKind, fingerprint: &str, result: &Result<Acted, ActError>) {
+        match result {
+            Ok(_) => self.changed += 1,
+            Err(e) => {
+                let skipped = self.skipped.entry(skip_of(kind, e)).or_default();
+                skipped.count += 1;
+                if skipped.first.len() < FIRST_FEW {
+                    skipped.first.push((fingerprint.to_string(), e.message()));
+                }
+            }
+        }
+    }
+
+    /// Alerts acted on, changed or not.
+    pub fn total(&self) -> usize {
+        self.changed + self.skipped.values().map(|s| s.count).sum::<usize>()
+    }
+}
+
+/// Why `kind` left an alert as it was, for people.
+pub fn skip_of(kind: ActionKind, e: &ActError) -> BulkSkip {
+    match e {
+        ActError::NotAllowed { status, .. } if kind.status_after(*status) == *status => {
+            BulkSkip::AlreadyThere
+        }
+        ActError::NotAllowed { .. } => BulkSkip::NotAllowed,
+        ActError::Conflict { .. } => BulkSkip::Conflict,
+        ActError::NoSuchAlert(_) => BulkSkip::Gone,
+        ActError::Invalid(_) => BulkSkip::Invalid,
+        ActError::State(_) => BulkSkip::Failed,
+    }
+}
+
 impl Acting {
     /// The service over `data_dir`, with the owners already read.
     pub fn new(data_dir: impl Into<PathBuf>, owners: Owners) -> Self {
@@ -370,7 +432,7 @@ impl Acting {
     }
 
     /// `kind` on every alert of `targets`, each changed on its own (one refusal stops none of
-    /// the others).
+    /// the others), every result kept: for a caller that answers per alert (the JSON API).
     pub fn act_bulk(
         &self,
         kind: ActionKind,
@@ -378,31 +440,53 @@ impl Acting {
         fields: &ActionFields,
         by: &str,
     ) -> Result<BulkResults, Refusal> {
+        let mut results = Vec::new();
+        self.act_bulk_each(kind, targets, fields, by, |event| {
+            if let BulkEvent::Done(fp, result) = event {
+                results.push((fp, result));
+            }
+        })?;
+        Ok(results)
+    }
+
+    /// `kind` on every alert of `targets`, each changed on its own, telling `on` how many there
+    /// are and then each result as it is done (so a caller can show progress and keep only a
+    /// [`BulkSummary`]). "All matching" reads [`BULK_BATCH`] alerts at a time, never all of them.
+    pub fn act_bulk_each(
+        &self,
+        kind: ActionKind,
+        targets: Targets,
+        fields: &ActionFields,
+        by: &str,
+        mut on: impl FnMut(BulkEvent),
+    ) -> Result<(), Refusal> {
         let act = self.prepare(kind, fields)?;
         let state = |e: StateError| Refusal::Act(ActError::State(e));
         let mut store = self.store().map_err(state)?;
         let now = chrono::Utc::now();
         match targets {
-            Targets::Picked(picked) => Ok(picked
-                .into_iter()
-                .map(|(fp, version)| {
+            Targets::Picked(picked) => {
+                on(BulkEvent::Total(picked.len()));
+                for (fp, version) in picked {
                     let result = store.act(&fp, &act, version, by, now);
-                    (fp, result)
-                })
-                .collect()),
+                    on(BulkEvent::Done(fp, result));
+                }
+                Ok(())
+            }
             Targets::Matching(filter) => {
                 let Some(filter) = app::api::alerts::store_filter(&filter.normalized(), Some(by))
                 else {
-                    return Ok(Vec::new());
+                    on(BulkEvent::Total(0));
+                    return Ok(());
                 };
                 let filter = AlertFilter {
                     as_of: Some(now),
                     ..filter
                 };
+                on(BulkEvent::Total(store.count(&filter).map_err(state)?));
                 // A batch at a time, each read after the last one's place in the inbox's order
                 // (an alert acted on may leave the filter; the ones after it stay where they
                 // were): memory holds a batch of alerts, and each matching alert is acted on once.
-                let mut results = Vec::new();
                 let mut after = None;
                 loop {
                     let batch = store
@@ -411,14 +495,14 @@ impl Acting {
                     for record in batch.records {
                         let fp = record.alert.fingerprint;
                         let result = store.act(&fp, &act, None, by, now);
-                        results.push((fp, result));
+                        on(BulkEvent::Done(fp, result));
                     }
                     match batch.next {
                         Some(next) => after = Some(next),
                         None => break,
                     }
                 }
-                Ok(results)
+                Ok(())
             }
         }
     }

@@ -12,7 +12,7 @@ use engine::state::users::{Role, UserStore};
 use engine::state::AlertFilter;
 use engine::state::AlertStore;
 
-use common::agent;
+use common::{agent, field, sign_in};
 
 struct TestServer {
     base: String,
@@ -77,35 +77,6 @@ fn add_user(data: &Path, name: &str, role: Role) {
         .unwrap()
         .set_user(name, &format!("{name} password"), role)
         .unwrap();
-}
-
-/// Signs in through the form; the `Cookie` header (English pages) of the new session.
-fn sign_in(base: &str, name: &str) -> String {
-    let password = format!("{name} password");
-    let (cookie, token) = common::login_form(base);
-    let (status, headers, _) = post(
-        &format!("{base}/auth/login"),
-        Some(&cookie),
-        &[
-            ("name", name),
-            ("password", &password),
-            ("next", "/"),
-            ("login_csrf", &token),
-        ],
-    );
-    assert_eq!(status, 303);
-    let set_cookie = headers["set-cookie"].to_str().unwrap();
-    format!("lang=en; {}", set_cookie.split(';').next().unwrap())
-}
-
-/// The value of the first `name="…"` hidden field in `html`.
-fn field(html: &str, name: &str) -> String {
-    let marker = format!(r#"name="{name}" value=""#);
-    let at = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no {name} field in {html}"))
-        + marker.len();
-    html[at..].split('"').next().unwrap().to_string()
 }
 
 fn encode(fp: &str) -> String {
@@ -629,7 +600,8 @@ async fn bulk_actions_say_how_many_changed_and_why_each_refusal() {
         );
 
         let kim = sign_in(&base, "kim");
-        let (_, _, inbox) = get(&format!("{base}/alerts"), Some(&kim));
+        // One card per alert (asked for: grouping is the default), each box one alert.
+        let (_, _, inbox) = get(&format!("{base}/alerts?group=none"), Some(&kim));
         assert!(inbox.contains("data-testid=\"bulk\""));
         let csrf = field(&inbox, "csrf");
         let cards = picks(&inbox);
@@ -715,7 +687,7 @@ async fn bulk_actions_say_how_many_changed_and_why_each_refusal() {
             body.contains("An alert that is resolved cannot be given “Snooze”"),
             "{body}"
         );
-        // Only the bulk actions, and something chosen.
+        // Only the bulk actions, each with its fields (a dismissal says why), and something chosen.
         let (status, _, _) = post(
             &url,
             Some(&kim),
@@ -725,10 +697,278 @@ async fn bulk_actions_say_how_many_changed_and_why_each_refusal() {
         let (status, _, body) = post(
             &url,
             Some(&kim),
+            &[("csrf", &csrf), ("action", "comment"), ("all", "1")],
+        );
+        assert_eq!(status, 400);
+        assert!(body.contains("Choose what to do"), "{body}");
+        let (status, _, body) = post(
+            &url,
+            Some(&kim),
             &[("csrf", &csrf), ("action", "acknowledge")],
         );
         assert_eq!(status, 400);
         assert!(body.contains("No alert was selected"), "{body}");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_selection_toolbar_acts_like_the_alert_page_on_picks_groups_and_all_matching() {
+    let srv = start().await;
+    let base = srv.base.clone();
+    let data = srv.data.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        add_user(&data, "kim", Role::Analyst);
+        add_user(&data, "vic", Role::Viewer);
+        let kim = sign_in(&base, "kim");
+        let (_, _, inbox) = get(&format!("{base}/alerts?group=none"), Some(&kim));
+        // One form around the list: the toolbar, then the cards' boxes.
+        let form = inbox
+            .find("<form id=\"bulk\"")
+            .expect("the form around the list");
+        let bar = inbox.find("data-testid=\"bulk\"").unwrap();
+        let list = inbox.find("data-testid=\"inbox\"").unwrap();
+        let end = form + inbox[form..].find("</form>").unwrap();
+        assert!(
+            form < bar && bar < list && list < end,
+            "toolbar and list in the form"
+        );
+        // The alert page's buttons and disclosures, its snooze presets and dismiss reasons.
+        for part in [
+            "name=\"action\" value=\"acknowledge\"",
+            "name=\"action\" value=\"resolve\"",
+            "data-testid=\"bulk-more-assign\"",
+            "data-testid=\"bulk-more-snooze\"",
+            "data-testid=\"bulk-more-dismiss\"",
+            "name=\"action\" value=\"dismiss\"",
+            "name=\"reason\"",
+        ] {
+            assert!(inbox[bar..list].contains(part), "{part}");
+        }
+        for preset in display::alert::SnoozePreset::ALL {
+            let button = format!("name=\"snooze\" value=\"{}\"", preset.as_str());
+            assert!(inbox[bar..list].contains(&button), "{button}");
+        }
+        let csrf = field(&inbox, "csrf");
+        let cards = picks(&inbox);
+        let url = format!("{base}/alerts/bulk");
+        let status_of = |fp: &str| {
+            AlertStore::open_in(&data)
+                .unwrap()
+                .get(fp)
+                .unwrap()
+                .unwrap()
+        };
+
+        // Dismiss… with its reason, on two picked alerts.
+        let chosen: Vec<String> = cards[..2]
+            .iter()
+            .map(|(v, fp)| format!("{v}@{fp}"))
+            .collect();
+        let (status, _, body) = post(
+            &url,
+            Some(&kim),
+            &[
+                ("csrf", &csrf),
+                ("pick", &chosen[0]),
+                ("pick", &chosen[1]),
+                ("reason", "duplicate"),
+                ("note", "seen twice"),
+                ("action", "dismiss"),
+            ],
+        );
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body.contains("Dismiss: 2 of 2 alerts changed; 0 refused."),
+            "{body}"
+        );
+        for (_, fp) in &cards[..2] {
+            let r = status_of(fp);
+            assert_eq!(r.status, engine::state::Status::Dismissed);
+            assert_eq!(
+                r.dismiss_reason,
+                Some(display::alert::DismissReason::Duplicate)
+            );
+        }
+        // A snooze preset is a button named `snooze`, as on the alert page: no `action` needed.
+        let (status, _, body) = post(
+            &url,
+            Some(&kim),
+            &[
+                ("csrf", &csrf),
+                ("pick", &format!("{}@{}", cards[2].0, cards[2].1)),
+                ("snooze", "4h"),
+            ],
+        );
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("Snooze: 1 of 1 alerts changed"), "{body}");
+        let snoozed = status_of(&cards[2].1);
+        assert_eq!(snoozed.status, engine::state::Status::Snoozed);
+        let wakes = snoozed.snoozed_until.expect("a time snooze");
+        let hours = (wakes - chrono::Utc::now()).num_minutes() as f64 / 60.0;
+        assert!((3.9..=4.0).contains(&hours), "{hours} h");
+
+        // A grouped card's box picks all its alerts; acting on it changes each of them.
+        let (_, _, grouped) = get(&format!("{base}/alerts"), Some(&kim));
+        let marker = r#"name="pick" form="bulk" value=""#;
+        let group_box = grouped
+            .match_indices(marker)
+            .map(|(at, _)| {
+                grouped[at + marker.len()..]
+                    .split('"')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .find(|v| v.split_whitespace().count() > 1)
+            .expect("a card with several alerts");
+        let members: Vec<String> = group_box
+            .split_whitespace()
+            .map(|one| one.split_once('@').unwrap().1.to_string())
+            .collect();
+        let (status, _, body) = post(
+            &url,
+            Some(&kim),
+            &[
+                ("csrf", &csrf),
+                ("pick", &group_box),
+                ("action", "acknowledge"),
+            ],
+        );
+        assert_eq!(status, 200, "{body}");
+        let n = members.len();
+        assert!(
+            body.contains(&format!(
+                "Acknowledge: {n} of {n} alerts changed; 0 refused."
+            )),
+            "{body}"
+        );
+        for fp in &members {
+            assert_eq!(
+                status_of(fp).status,
+                engine::state::Status::Acknowledged,
+                "{fp}"
+            );
+        }
+        // A page made before that change (the same versions): each refused as changed
+        // meanwhile; at the current versions, each skipped as already in that state.
+        let (_, _, body) = post(
+            &url,
+            Some(&kim),
+            &[
+                ("csrf", &csrf),
+                ("pick", &group_box),
+                ("action", "acknowledge"),
+            ],
+        );
+        assert!(
+            body.contains(&format!(
+                "Acknowledge: 0 of {n} alerts changed; {n} refused."
+            )),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!("data-reason=\"conflict\" data-count=\"{n}\"")),
+            "{body}"
+        );
+        let current = members
+            .iter()
+            .map(|fp| format!("{}@{fp}", status_of(fp).version))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let (_, _, body) = post(
+            &url,
+            Some(&kim),
+            &[
+                ("csrf", &csrf),
+                ("pick", &current),
+                ("action", "acknowledge"),
+            ],
+        );
+        assert!(
+            body.contains(&format!(
+                "Acknowledge: 0 of {n} alerts changed; {n} refused."
+            )),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!("data-reason=\"already_there\" data-count=\"{n}\"")),
+            "{body}"
+        );
+        assert!(body.contains("already in that state"), "{body}");
+        assert!(
+            body.contains(&format!("data-fingerprint=\"{}\"", members[0])),
+            "{body}"
+        );
+
+        // All matching, streamed as progress lines and a result when asked (the toolbar with
+        // JavaScript): every open alert acknowledged once.
+        let open = AlertFilter {
+            statuses: vec![engine::state::Status::Open],
+            ..AlertFilter::default()
+        };
+        let open_before = AlertStore::open_in(&data).unwrap().count(&open).unwrap();
+        assert!(open_before > 0);
+        let (status, headers, body) = post_with(
+            &url,
+            Some(&kim),
+            &[("accept", "application/x-ndjson")],
+            &[
+                ("csrf", &csrf),
+                ("all", "1"),
+                ("f_status", "open"),
+                ("action", "acknowledge"),
+            ],
+        );
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(headers["content-type"], "application/x-ndjson");
+        let lines: Vec<serde_json::Value> = body
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines[0]["total"].as_u64(), Some(open_before as u64));
+        assert_eq!(lines[0]["done"].as_u64(), Some(0));
+        let last = lines.last().unwrap();
+        assert_eq!(last["changed"].as_u64(), Some(open_before as u64), "{last}");
+        assert!(last["html"]
+            .as_str()
+            .unwrap()
+            .contains("data-testid=\"bulk-result\""));
+        assert_eq!(AlertStore::open_in(&data).unwrap().count(&open).unwrap(), 0);
+
+        // The role and the CSRF token, as on every mutating route; nothing changes.
+        let resolved = AlertFilter {
+            statuses: vec![engine::state::Status::Resolved],
+            ..AlertFilter::default()
+        };
+        let resolved_before = AlertStore::open_in(&data)
+            .unwrap()
+            .count(&resolved)
+            .unwrap();
+        let vic = sign_in(&base, "vic");
+        let (_, _, viewer_inbox) = get(&format!("{base}/alerts"), Some(&vic));
+        let vic_csrf = field(&viewer_inbox, "csrf");
+        let everything = [("all", "1"), ("f_status", "all"), ("action", "resolve")];
+        let (status, _, _) = post(
+            &url,
+            Some(&vic),
+            &[&[("csrf", vic_csrf.as_str())][..], &everything].concat(),
+        );
+        assert_eq!(status, 403);
+        let (status, _, _) = post(
+            &url,
+            Some(&kim),
+            &[&[("csrf", "forged")][..], &everything].concat(),
+        );
+        assert_eq!(status, 403);
+        assert_eq!(
+            AlertStore::open_in(&data)
+                .unwrap()
+                .count(&resolved)
+                .unwrap(),
+            resolved_before
+        );
     })
     .await
     .unwrap();

@@ -46,25 +46,6 @@ fn get(url: &str, cookie: Option<&str>) -> (u16, http::HeaderMap, Vec<u8>) {
     (status, headers, body)
 }
 
-fn sign_in(base: &str, name: &str) -> String {
-    let password = format!("{name} password");
-    let (cookie, token) = common::login_form(base);
-    let mut resp = agent()
-        .post(format!("{base}/auth/login"))
-        .header("Cookie", &cookie)
-        .send_form([
-            ("name", name),
-            ("password", password.as_str()),
-            ("next", "/"),
-            ("login_csrf", token.as_str()),
-        ])
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 303);
-    let _ = resp.body_mut().read_to_string();
-    let set_cookie = resp.headers()["set-cookie"].to_str().unwrap();
-    format!("lang=en; {}", set_cookie.split(';').next().unwrap())
-}
-
 /// The CSV's header and rows (a leading byte-order mark removed).
 fn parse_csv(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -286,7 +267,7 @@ async fn the_action_list_exports_as_the_inbox_shows_it() {
         // "Assigned to me": nobody's when anonymous; a viewer may export their own.
         let (_, _, anon_mine) = export("mine=1", None);
         assert!(parse_csv(&anon_mine).1.is_empty());
-        let vera = sign_in(&base, "vera");
+        let vera = common::sign_in(&base, "vera");
         let (status, headers, mine) = export("mine=1&lang=en", Some(&vera));
         assert_eq!(status, 200);
         assert_eq!(headers["cache-control"], "private, no-store");

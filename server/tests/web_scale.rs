@@ -242,8 +242,9 @@ async fn every_page_answers_200_under_a_megabyte_and_the_inbox_pages() {
         let rows = html.matches("<tr data-code=").count();
         assert_eq!(rows, engine::query::queries::OVERVIEW_TOP_ROWS);
 
-        // The inbox: 50 by default, where they are among all that match, and the next page.
-        let (_, html, _) = get_page(&format!("{base}/alerts?severity=high"), "en");
+        // The inbox, one card per alert (asked for: grouping is the default): 50 by default,
+        // where they are among all that match, and the next page.
+        let (_, html, _) = get_page(&format!("{base}/alerts?severity=high&group=none"), "en");
         let high = engine::state::AlertStore::open_in(&large.data)
             .unwrap()
             .count(&engine::state::AlertFilter {
@@ -258,14 +259,17 @@ async fn every_page_answers_200_under_a_megabyte_and_the_inbox_pages() {
             "the count line"
         );
         assert!(
-            html.contains("href=\"/alerts?severity=high&amp;page=2\""),
-            "a next link"
+            html.contains("href=\"/alerts?severity=high&amp;group=none&amp;page=2\""),
+            "a next link, still one card per alert"
         );
-        let (_, page2, _) = get_page(&format!("{base}/alerts?severity=high&page=2"), "ko");
+        let (_, page2, _) = get_page(
+            &format!("{base}/alerts?severity=high&group=none&page=2"),
+            "ko",
+        );
         assert!(page2.contains(&format!("조건에 맞는 알림 {high}건 중 51–100")));
         assert!(
-            page2.contains("href=\"/alerts?severity=high\""),
-            "a previous link to page 1"
+            page2.contains("href=\"/alerts?severity=high&amp;group=none\""),
+            "a previous link to page 1, still one card per alert"
         );
         // The pages follow one another: page 2's first alert is the 51st.
         let order: Vec<String> = engine::state::AlertStore::open_in(&large.data)
@@ -298,16 +302,20 @@ async fn every_page_answers_200_under_a_megabyte_and_the_inbox_pages() {
             groups < alerts && groups > 10_000,
             "{groups} groups of {alerts}"
         );
-        let (status, html, _) = get_page(&format!("{base}/alerts?status=all&group=entity"), "en");
+        // Grouping is the default; `group=entity` says it explicitly, to the same page.
+        let (status, html, _) = get_page(&format!("{base}/alerts?status=all"), "en");
+        let (_, explicit, _) = get_page(&format!("{base}/alerts?status=all&group=entity"), "en");
         assert_eq!(status, 200);
         assert!(html.len() < 1 << 20);
-        assert!(
-            html.contains(&format!(
-                "1–50 of {groups} cards ({alerts} matching alerts)"
-            )),
-            "the count line names cards and alerts"
-        );
-        assert!(html.contains("href=\"/alerts?status=all&amp;group=entity&amp;page=2\""));
+        for html in [&html, &explicit] {
+            assert!(
+                html.contains(&format!(
+                    "1–50 of {groups} cards ({alerts} matching alerts)"
+                )),
+                "the count line names cards and alerts"
+            );
+            assert!(html.contains("href=\"/alerts?status=all&amp;page=2\""));
+        }
         // A card: an `<li>` whose tag has the group's class and its top alert, a fall.
         let at = html
             .match_indices("<li ")
@@ -335,11 +343,16 @@ async fn every_page_answers_200_under_a_megabyte_and_the_inbox_pages() {
             members[0].trim_start_matches("gdp_fall:"),
             members[1].trim_start_matches("gdp_anomaly:")
         );
-        let (_, page2, _) = get_page(
-            &format!("{base}/alerts?status=all&group=entity&page=2"),
-            "ko",
-        );
-        assert!(page2.contains(&format!("카드 {groups}개 중 51–100")));
+        for url in [
+            format!("{base}/alerts?status=all&page=2"),
+            format!("{base}/alerts?status=all&group=entity&page=2"),
+        ] {
+            let (_, page2, _) = get_page(&url, "ko");
+            assert!(
+                page2.contains(&format!("카드 {groups}개 중 51–100")),
+                "{url}"
+            );
+        }
     })
     .await
     .unwrap();

@@ -122,21 +122,24 @@ test('hydrated: an analyst assigns and snoozes an alert, then bulk-acknowledges 
   const counts = new Map();
   for (const r of inbox) counts.set(r.alert.severity, (counts.get(r.alert.severity) ?? 0) + 1);
   const [severity] = [...counts].filter(([, n]) => n >= 2).sort((a, b) => a[1] - b[1])[0];
-  await page.goto(`${server.url}/alerts?severity=${severity}`);
+  // One card per alert (asked for): the count below is of alerts.
+  await page.goto(`${server.url}/alerts?severity=${severity}&group=none`);
   await hydrated(page);
   const shown = await page.locator('[data-testid="inbox"] > li').count();
   await screenshot(page, 'inbox-bulk-1280');
   assert.deepEqual(await seriousA11yViolations(page), []);
   const bulk = page.getByTestId('bulk');
-  // The selection keeps a live count.
+  // The selection keeps a live count; the toolbar shows only while something is selected.
   await page.locator('input[name="pick"]').first().check();
   await page.getByTestId('bulk-count').filter({ hasText: '1 alert selected' }).waitFor();
   await page.locator('input[name="pick"]').first().uncheck();
-  await page.getByTestId('bulk-count').filter({ hasText: '0 alerts selected' }).waitFor();
+  await bulk.waitFor({ state: 'hidden' });
+  assert.equal(await page.getByTestId('bulk-count').textContent(), '0 alerts selected');
+  await page.locator('input[name="pick"]').first().check();
   await page.getByTestId('bulk-all').check();
-  await bulk.getByLabel('Action').selectOption('acknowledge');
-  await bulk.getByRole('button', { name: 'Apply to the selected alerts' }).click();
-  await page.waitForLoadState('load');
+  await page.getByTestId('bulk-count').filter({ hasText: `All ${shown} matching alerts selected` }).waitFor();
+  await bulk.getByRole('button', { name: 'Acknowledge', exact: true }).click();
+  await page.getByTestId('bulk-summary').waitFor();
   const summary = await page.getByTestId('bulk-summary').textContent();
   const m = summary.match(/^Acknowledge: (\d+) of (\d+) alerts changed; (\d+) refused\.$/);
   assert.ok(m, summary);
@@ -173,7 +176,8 @@ test('hydrated: a change made from a stale page is refused inline with what chan
 
 test('hydrated: the inbox filters update the list in place, the URL follows, Back returns', async () => {
   const context = await newContext(browser, server.url);
-  const { page, errors } = await open(context, server.url, '/alerts');
+  // One card per alert, so the cards count the CLI's alerts.
+  const { page, errors } = await open(context, server.url, '/alerts?group=none');
   await hydrated(page);
   await page.evaluate(() => { window.__samePage = true; });
   const cards = page.locator('[data-testid="inbox"] > li');
@@ -183,6 +187,7 @@ test('hydrated: the inbox filters update the list in place, the URL follows, Bac
   await page.getByLabel('Severity').selectOption('high');
   await page.getByRole('button', { name: 'Apply', exact: true }).click();
   await page.waitForURL(/[?&]severity=high\b/);
+  assert.match(page.url(), /[?&]group=none\b/, 'the grouping choice stays in the URL');
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid="inbox"] > li').length === n, high);
   assert.match(await page.getByTestId('inbox-count').textContent(), new RegExp(`of ${high} matching alerts?`));
   assert.equal(await page.evaluate(() => window.__samePage), true, 'no page load');

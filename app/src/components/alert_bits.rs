@@ -76,3 +76,67 @@ pub fn FirstAction(record: AlertRecord) -> impl IntoView {
         }
     })
 }
+
+/// The snooze choices of an action form, the same on an alert's page and in the inbox's
+/// selection toolbar: a custom time in the reader's zone (tomorrow 9:00 unless changed; first in
+/// the form, so Enter in the time field snoozes until it), the one-click presets
+/// ([`display::alert::SnoozePreset`]) and, when `watchable` (the alerts have a value to watch),
+/// "until this much worse". Each is a submit button named `snooze`.
+#[component]
+pub fn SnoozeFields(watchable: bool) -> impl IntoView {
+    use display::alert::SnoozePreset;
+    let lang = use_lang();
+    let zone = crate::auth::reader_zone();
+    let now = chrono::Utc::now();
+    let default_until = SnoozePreset::TomorrowNine
+        .wakes_at(now, zone)
+        .map(|t| zone.input_value(&t))
+        .unwrap_or_default();
+    let presets = SnoozePreset::ALL
+        .into_iter()
+        .filter(|p| watchable || !p.needs_value())
+        .map(|p| {
+            let when = p.wakes_at(now, zone).map(|t| zone.minute(&t));
+            view! {
+                <button type="submit" name="snooze" value=p.as_str() title=when.clone()
+                    data-testid=format!("snooze-{}", p.as_str())>
+                    {p.label().get(lang).to_string()}
+                </button>
+            }
+        })
+        .collect_view();
+    let zone_name = format!("{} ({})", zone.name(), zone.abbreviation(&now));
+    view! {
+        <p class="snooze-custom">
+            <label for="snooze-until">{format!("{} {zone_name}", t(lang, "Snooze until a time of your choice, in", "원하는 시각까지 보류, 시간대"))}</label>
+            <input type="datetime-local" id="snooze-until" name="until" value=default_until/>
+            <button type="submit" name="snooze" value="until" data-testid="snooze-until">{t(lang, "Snooze until this time", "이 시각까지 보류")}</button>
+        </p>
+        <p class="snooze-presets" role="group" aria-label=t(lang, "Snooze in one click", "한 번에 보류")>{presets}</p>
+        {watchable.then(|| view! {
+            <p class="snooze-custom">
+                <label for="snooze-pct">{t(lang, "Snooze until the value is this many % worse", "값이 이 비율(%)만큼 악화될 때까지 보류")}</label>
+                <input type="number" id="snooze-pct" name="pct" min="0.1" max="1000" step="0.1" value="10"/>
+                <button type="submit" name="snooze" value="worse">{t(lang, "Snooze until this much worse", "이만큼 악화될 때까지 보류")}</button>
+            </p>
+        })}
+    }
+}
+
+/// The dismiss fields of an action form, the same on an alert's page and in the inbox's
+/// selection toolbar: the reason ([`display::alert::DismissReason`]) and an optional note.
+#[component]
+pub fn DismissFields() -> impl IntoView {
+    use display::alert::DismissReason;
+    let lang = use_lang();
+    view! {
+        <label for="dismiss-reason">{t(lang, "Reason", "이유")}</label>
+        <select id="dismiss-reason" name="reason">
+            {DismissReason::ALL.into_iter().map(|r| view! {
+                <option value=r.as_str()>{r.label().get(lang).to_string()}</option>
+            }).collect_view()}
+        </select>
+        <label for="dismiss-note">{t(lang, "Why, in words (optional)", "자세한 이유(선택)")}</label>
+        <input type="text" id="dismiss-note" name="note" maxlength="4096"/>
+    }
+}

@@ -54,6 +54,7 @@ mod in_place {
         on_submit.forget();
         let on_change = Closure::<dyn FnMut(web_sys::Event)>::new(|ev: web_sys::Event| {
             submit_on_change(&ev);
+            group_box(&ev);
             count_picks();
         });
         let _ = doc.add_event_listener_with_callback("change", on_change.as_ref().unchecked_ref());
@@ -208,23 +209,242 @@ mod in_place {
             .is_some_and(|l| l == "ko")
     }
 
-    /// "N selected" beside the bulk form's button.
+    /// A group card's box checks or unchecks every alert of the group with it.
+    fn group_box(ev: &web_sys::Event) {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        if input.name() != "pick" {
+            return;
+        }
+        let Ok(Some(card)) = input.closest(".alert-group") else {
+            return;
+        };
+        if input.closest(".alert-head").ok().flatten().is_none() {
+            return;
+        }
+        let checked = input.checked();
+        if let Ok(boxes) = card.query_selector_all(".group-signals input[name=\"pick\"]") {
+            for i in 0..boxes.length() {
+                if let Some(b) = boxes
+                    .get(i)
+                    .and_then(|n| n.dyn_into::<web_sys::HtmlInputElement>().ok())
+                {
+                    b.set_checked(checked);
+                }
+            }
+        }
+    }
+
+    /// The selection toolbar shows only while something is selected, with how many alerts (a
+    /// group card's box counts each of its alerts once), or "all N matching".
     fn count_picks() {
         let doc = document();
+        let Ok(Some(bar)) = doc.query_selector("[data-testid=\"bulk\"]") else {
+            return;
+        };
+        let mut picked = std::collections::HashSet::new();
+        if let Ok(boxes) = doc.query_selector_all("input[name=\"pick\"]:checked") {
+            for i in 0..boxes.length() {
+                if let Some(b) = boxes
+                    .get(i)
+                    .and_then(|n| n.dyn_into::<web_sys::HtmlInputElement>().ok())
+                {
+                    for one in b.value().split_whitespace() {
+                        if let Some((_, fp)) = one.split_once('@') {
+                            picked.insert(fp.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        let all = doc
+            .query_selector("[data-testid=\"bulk-all\"]")
+            .ok()
+            .flatten()
+            .and_then(|n| n.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .is_some_and(|b| b.checked());
+        let n = picked.len();
+        let busy = bar.get_attribute("data-busy").is_some();
+        if n == 0 && !all && !busy {
+            let _ = bar.set_attribute("hidden", "");
+        } else {
+            let _ = bar.remove_attribute("hidden");
+        }
         let Ok(Some(out)) = doc.query_selector("[data-testid=\"bulk-count\"]") else {
             return;
         };
-        let n = doc
-            .query_selector_all("input[name=\"pick\"]:checked")
-            .map(|l| l.length())
-            .unwrap_or(0);
-        out.set_text_content(Some(&if korean() {
-            format!("{n}건 선택됨")
-        } else if n == 1 {
-            "1 alert selected".to_string()
+        let matching = bar.get_attribute("data-matching").unwrap_or_default();
+        let text = match (korean(), all) {
+            (true, true) => format!("조건에 맞는 알림 {matching}건 전체 선택됨"),
+            (false, true) => format!("All {matching} matching alerts selected"),
+            (true, false) => format!("{n}건 선택됨"),
+            (false, false) if n == 1 => "1 alert selected".to_string(),
+            (false, false) => format!("{n} alerts selected"),
+        };
+        out.set_text_content(Some(&text));
+    }
+
+    /// The selection toolbar's action, sent in the background: its progress live in the
+    /// toolbar ("1,500 of 20,000 alerts done…", streamed by the server), then the inbox as it is
+    /// now with the result (changed, and per reason the alerts left as they were) above it.
+    fn bulk_in_place(ev: &web_sys::Event, form: &web_sys::HtmlFormElement) {
+        let Some(body) = posted(ev, form) else {
+            return;
+        };
+        ev.prevent_default();
+        let form = form.clone();
+        let pressed = ev
+            .dyn_ref::<web_sys::SubmitEvent>()
+            .and_then(|s| s.submitter())
+            .and_then(|b| Some((b.get_attribute("name")?, b.get_attribute("value")?)));
+        leptos::task::spawn_local(async move {
+            if let Err(e) = bulk_send(&form, &body).await {
+                leptos::logging::warn!("bulk action in place failed ({e:?}); posting the form");
+                // The plain post, with the button pressed (`submit()` sends none).
+                if let (Some((name, value)), Ok(input)) =
+                    (pressed, document().create_element("input"))
+                {
+                    let _ = input.set_attribute("type", "hidden");
+                    let _ = input.set_attribute("name", &name);
+                    let _ = input.set_attribute("value", &value);
+                    let _ = form.append_child(&input);
+                }
+                form.submit().ok();
+            }
+        });
+    }
+
+    fn set_text(selector: &str, text: &str) {
+        if let Ok(Some(el)) = document().query_selector(selector) {
+            el.set_text_content(Some(text));
+            let _ = el.remove_attribute("hidden");
+        }
+    }
+
+    async fn bulk_send(
+        form: &web_sys::HtmlFormElement,
+        body: &web_sys::UrlSearchParams,
+    ) -> Result<(), JsValue> {
+        let doc = document();
+        let bar = doc.query_selector("[data-testid=\"bulk\"]")?;
+        if let Some(bar) = &bar {
+            bar.set_attribute("data-busy", "")?;
+        }
+        // The last action's result goes; this one's comes at the end.
+        if let Some(old) = doc.query_selector("[data-testid=\"bulk-outcome\"]")? {
+            old.set_inner_html("");
+        }
+        let headers = web_sys::Headers::new()?;
+        headers.set("accept", "application/x-ndjson")?;
+        let init = web_sys::RequestInit::new();
+        init.set_method("POST");
+        init.set_body(body);
+        init.set_headers_headers(&headers);
+        let response: web_sys::Response =
+            // The attribute: `form.action` is the toolbar's buttons named `action`.
+            JsFuture::from(window().fetch_with_str_and_init(
+                &form.get_attribute("action").unwrap_or_default(),
+                &init,
+            ))
+                .await?
+                .dyn_into()?;
+        let mut result_html = None;
+        if !response.ok() {
+            // Refused before any alert: the refusal page's message.
+            let text = JsFuture::from(response.text()?)
+                .await?
+                .as_string()
+                .unwrap_or_default();
+            let parsed = web_sys::DomParser::new()?
+                .parse_from_string(&text, web_sys::SupportedType::TextHtml)?;
+            let message = parsed
+                .query_selector("[data-testid=\"refusal\"]")?
+                .map(|e| e.outer_html())
+                .unwrap_or_else(|| format!("HTTP {}", response.status()));
+            result_html = Some(message);
         } else {
-            format!("{n} alerts selected")
-        }));
+            let stream = response
+                .body()
+                .ok_or_else(|| JsValue::from_str("no body"))?;
+            let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().dyn_into()?;
+            let mut buffer: Vec<u8> = Vec::new();
+            // Bounded: the server ends the answer after its last line.
+            loop {
+                let chunk = JsFuture::from(reader.read()).await?;
+                let done = web_sys::js_sys::Reflect::get(&chunk, &JsValue::from_str("done"))?
+                    .as_bool()
+                    .unwrap_or(true);
+                if let Ok(value) =
+                    web_sys::js_sys::Reflect::get(&chunk, &JsValue::from_str("value"))
+                {
+                    if value.is_object() {
+                        buffer.extend(web_sys::js_sys::Uint8Array::new(&value).to_vec());
+                    }
+                }
+                while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
+                    let line: Vec<u8> = buffer.drain(..=end).collect();
+                    let Ok(line) = String::from_utf8(line) else {
+                        continue;
+                    };
+                    let Ok(value) = web_sys::js_sys::JSON::parse(line.trim()) else {
+                        continue;
+                    };
+                    let field = |name: &str| {
+                        web_sys::js_sys::Reflect::get(&value, &JsValue::from_str(name))
+                            .ok()
+                            .and_then(|v| v.as_string())
+                    };
+                    if let Some(html) = field("html") {
+                        result_html = Some(html);
+                    } else if let Some(text) = field("text") {
+                        set_text("[data-testid=\"bulk-progress\"]", &text);
+                    }
+                }
+                if done {
+                    break;
+                }
+            }
+        }
+        // The inbox as it is now, then the result above its list.
+        let url = window().location().href().unwrap_or_default();
+        load(&url, false).await?;
+        // Server-escaped HTML of the result: in its place above the list, or at the top when
+        // nothing is left to list.
+        if let Some(html) = result_html {
+            match document().query_selector("[data-testid=\"bulk-outcome\"]")? {
+                Some(slot) => slot.set_inner_html(&html),
+                None => {
+                    if let Some(main) = document().query_selector("main")? {
+                        main.insert_adjacent_html("afterbegin", &html)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What `form` posts when submitted by `ev`: its fields and the button pressed, which may
+    /// carry a value (useful / not useful, the toolbar's action, a snooze preset).
+    fn posted(
+        ev: &web_sys::Event,
+        form: &web_sys::HtmlFormElement,
+    ) -> Option<web_sys::UrlSearchParams> {
+        let data = web_sys::FormData::new_with_form(form).ok()?;
+        if let Some(button) = ev
+            .dyn_ref::<web_sys::SubmitEvent>()
+            .and_then(|s| s.submitter())
+        {
+            if let (Some(name), Some(value)) =
+                (button.get_attribute("name"), button.get_attribute("value"))
+            {
+                let _ = data.append_with_str(&name, &value);
+            }
+        }
+        web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data).ok()
     }
 
     fn on_submit(ev: web_sys::Event) {
@@ -238,24 +458,14 @@ mod in_place {
             filter_in_place(&ev, &form);
             return;
         }
+        if form.class_list().contains("bulk-form") {
+            bulk_in_place(&ev, &form);
+            return;
+        }
         if !form.class_list().contains("act-form") {
             return;
         }
-        let Ok(data) = web_sys::FormData::new_with_form(&form) else {
-            return;
-        };
-        // The button pressed may carry a value (useful / not useful).
-        if let Some(button) = ev
-            .dyn_ref::<web_sys::SubmitEvent>()
-            .and_then(|s| s.submitter())
-        {
-            if let (Some(name), Some(value)) =
-                (button.get_attribute("name"), button.get_attribute("value"))
-            {
-                let _ = data.append_with_str(&name, &value);
-            }
-        }
-        let Ok(body) = web_sys::UrlSearchParams::new_with_str_sequence_sequence(&data) else {
+        let Some(body) = posted(&ev, &form) else {
             return;
         };
         ev.prevent_default();

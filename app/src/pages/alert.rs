@@ -1,14 +1,14 @@
 //! One alert: why it fired, the evidence and where it came from, what to do, and its history.
 
-use display::alert::{
-    earlier_resolution, ActionKind, AlertRecord, DismissReason, SnoozePreset, Status,
-};
+use display::alert::{earlier_resolution, ActionKind, AlertRecord, Status};
 use display::evidence::Quantity;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::alerts::get_alert;
-use crate::components::alert_bits::{day, minute, SeverityBadge, StatusBadge};
+use crate::components::alert_bits::{
+    day, minute, DismissFields, SeverityBadge, SnoozeFields, StatusBadge,
+};
 use crate::components::chart::{ChartPoint, TrendChart};
 use crate::components::links::PublishedAt;
 use crate::components::links::{alert_href, decode};
@@ -355,7 +355,6 @@ fn ActForm(
 #[component]
 fn ActPanel(record: AlertRecord, csrf: String) -> impl IntoView {
     let lang = use_lang();
-    let zone = crate::auth::reader_zone();
     let status: Status = record.status;
     let fp = record.alert.fingerprint.clone();
     let version = record.version;
@@ -394,26 +393,6 @@ fn ActPanel(record: AlertRecord, csrf: String) -> impl IntoView {
         .iter()
         .map(|a| (a.owner.clone(), a.owner_label.get(lang).to_string()))
         .collect();
-    let now = chrono::Utc::now();
-    // The custom time, ready as it stands: tomorrow 9:00 on the reader's clock.
-    let default_until = SnoozePreset::TomorrowNine
-        .wakes_at(now, zone)
-        .map(|t| zone.input_value(&t))
-        .unwrap_or_default();
-    let presets = SnoozePreset::ALL
-        .into_iter()
-        .filter(|p| watchable || !p.needs_value())
-        .map(|p| {
-            let when = p.wakes_at(now, zone).map(|t| zone.minute(&t));
-            view! {
-                <button type="submit" name="snooze" value=p.as_str() title=when.clone()
-                    data-testid=format!("snooze-{}", p.as_str())>
-                    {p.label().get(lang).to_string()}
-                </button>
-            }
-        })
-        .collect_view();
-    let zone_name = format!("{} ({})", zone.name(), zone.abbreviation(&now));
     view! {
         <section class="panel act" aria-labelledby="act-title" data-testid="act">
             <h2 id="act-title">{t(lang, "Act on this alert", "이 알림에 조치")}</h2>
@@ -441,32 +420,11 @@ fn ActPanel(record: AlertRecord, csrf: String) -> impl IntoView {
                 <button type="submit">{label(ActionKind::Assign)}</button>
             }.into_any()).map(|f| f.into_any()))}
             {disclosure(ActionKind::Snooze, t(lang, "Snooze…", "보류…"), form(ActionKind::Snooze, view! {
-                // First in the form: Enter in the time field (the form's default button) snoozes
-                // until the time shown, tomorrow 9:00 unless changed.
-                <p class="snooze-custom">
-                    <label for="snooze-until">{format!("{} {zone_name}", t(lang, "Snooze until a time of your choice, in", "원하는 시각까지 보류, 시간대"))}</label>
-                    <input type="datetime-local" id="snooze-until" name="until" value=default_until/>
-                    <button type="submit" name="snooze" value="until" data-testid="snooze-until">{t(lang, "Snooze until this time", "이 시각까지 보류")}</button>
-                </p>
-                <p class="snooze-presets" role="group" aria-label=t(lang, "Snooze in one click", "한 번에 보류")>{presets}</p>
                 // Only an alert with a value to watch can wait until it gets worse.
-                {watchable.then(|| view! {
-                    <p class="snooze-custom">
-                        <label for="snooze-pct">{t(lang, "Snooze until the value is this many % worse", "값이 이 비율(%)만큼 악화될 때까지 보류")}</label>
-                        <input type="number" id="snooze-pct" name="pct" min="0.1" max="1000" step="0.1" value="10"/>
-                        <button type="submit" name="snooze" value="worse">{t(lang, "Snooze until this much worse", "이만큼 악화될 때까지 보류")}</button>
-                    </p>
-                })}
+                <SnoozeFields watchable/>
             }.into_any()).map(|f| f.into_any()))}
             {disclosure(ActionKind::Dismiss, t(lang, "Dismiss…", "무시…"), form(ActionKind::Dismiss, view! {
-                <label for="dismiss-reason">{t(lang, "Reason", "이유")}</label>
-                <select id="dismiss-reason" name="reason">
-                    {DismissReason::ALL.into_iter().map(|r| view! {
-                        <option value=r.as_str()>{r.label().get(lang).to_string()}</option>
-                    }).collect_view()}
-                </select>
-                <label for="dismiss-note">{t(lang, "Why, in words (optional)", "자세한 이유(선택)")}</label>
-                <input type="text" id="dismiss-note" name="note" maxlength="4096"/>
+                <DismissFields/>
                 <button type="submit">{label(ActionKind::Dismiss)}</button>
             }.into_any()).map(|f| f.into_any()))}
             <div class="act-comment">

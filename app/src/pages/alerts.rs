@@ -115,7 +115,7 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
         .map(|v| v.csrf.clone())
         .filter(|_| shown > 0);
     let can_pick = bulk_csrf.is_some();
-    let bulk = bulk_csrf.map(|csrf| view! { <BulkBar csrf filter=filter.clone() shown=matching/> });
+    let bulk = bulk_csrf.map(|csrf| view! { <SelectionBar csrf filter=filter.clone() matching/> });
     let export_filter = filter.clone();
     let filter_for_toggle = filter.clone();
     view! {
@@ -166,13 +166,13 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
             (Lang::Ko, _) => format!("조건에 맞는 알림 {matching}건 중 {}, 우선순위 순 (알림함 전체 {total}건)", span(first, last)),
         }}</p>
         <ExportMenu filter=export_filter/>
-        {bulk}
         <p class="muted group-toggle">{if grouped {
             view! { <a href=page_href(&filter_for_toggle, false, 1) data-testid="group-off">{t(lang, "One card per alert", "알림마다 카드 하나")}</a> }.into_any()
         } else {
             view! { <a href=page_href(&filter_for_toggle, true, 1) data-testid="group-on">{t(lang, "Group by country and period", "국가·기간별로 묶기")}</a> }.into_any()
         }}</p>
-        {if groups.is_empty() {
+        {
+        let list = if groups.is_empty() {
             view! {
                 <section class="panel">
                     <p>{t(lang, "No alert matches these filters.", "조건에 맞는 알림이 없습니다.")}</p>
@@ -270,7 +270,20 @@ fn InboxBody(inbox: Inbox) -> impl IntoView {
                     }).collect_view()}
                 </ol>
             }.into_any()
-        }}
+        };
+        // Who may act picks alerts in a plain form around the list: its check boxes and the
+        // toolbar's buttons post together, with or without JavaScript.
+        match bulk {
+            Some(bar) => view! {
+                <form id="bulk" method="post" action="/alerts/bulk" class="bulk-form">
+                    {bar}
+                    <div id="bulk-outcome" data-testid="bulk-outcome" aria-live="polite"></div>
+                    {list}
+                </form>
+            }.into_any(),
+            None => list,
+        }
+        }
         {pager}
     }
 }
@@ -404,10 +417,15 @@ fn WorkLine(
     }
 }
 
-/// One action on many alerts: the checked cards (each at the version shown), or all the alerts
-/// matching the current filter. A plain form (the cards' check boxes join it with `form="bulk"`).
+/// The selection toolbar: one action on the checked alerts (each at the version shown; a
+/// group card's box checks all its alerts), or on all the alerts matching the current filter.
+/// The same actions as an alert's page: Acknowledge and Resolve as buttons, Assign…, Snooze…
+/// and Dismiss… behind one disclosure each, with the same snooze presets and dismiss reasons.
+/// Part of the plain form around the list ([`InboxBody`]); with JavaScript it shows only while
+/// something is selected, with how many ([`crate::components::islands::InPlaceActions`]).
 #[component]
-fn BulkBar(csrf: String, filter: crate::model::alerts::InboxFilter, shown: usize) -> impl IntoView {
+fn SelectionBar(csrf: String, filter: InboxFilter, matching: usize) -> impl IntoView {
+    use crate::components::alert_bits::{DismissFields, SnoozeFields};
     use display::alert::ActionKind;
     let lang = use_lang();
     let hidden = [
@@ -421,48 +439,51 @@ fn BulkBar(csrf: String, filter: crate::model::alerts::InboxFilter, shown: usize
         ("f_overdue", filter.overdue),
         ("f_period", filter.period),
     ];
-    let actions = [
-        ActionKind::Acknowledge,
-        ActionKind::Assign,
-        ActionKind::Snooze,
-        ActionKind::Resolve,
-    ];
+    let label = move |k: ActionKind| k.label().get(lang).to_string();
+    let matching_text = display::grouped(matching as f64, 0);
     view! {
-        <form id="bulk" method="post" action="/alerts/bulk" class="panel bulk" data-testid="bulk"
-            aria-label=t(lang, "Act on several alerts", "여러 알림에 조치")>
+        <div class="panel bulk" data-testid="bulk" data-matching=matching_text.clone()
+            role="group" aria-label=t(lang, "Act on the selected alerts", "선택한 알림에 조치")>
             <input type="hidden" name="csrf" value=csrf/>
             {hidden.into_iter().map(|(name, value)| view! {
                 <input type="hidden" name=name value=value.unwrap_or_default()/>
             }).collect_view()}
-            <label>
-                <input type="checkbox" name="all" value="1" data-testid="bulk-all"/>
-                {match lang {
-                    Lang::En => format!(" All {shown} matching this filter (else the checked ones)"),
-                    Lang::Ko => format!(" 이 조건에 맞는 전체 {shown}건 (아니면 선택한 알림)"),
-                }}
-            </label>
-            <label for="bulk-action">{t(lang, "Action", "조치")}</label>
-            <select id="bulk-action" name="action">
-                {actions.into_iter().map(|k| view! {
-                    <option value=k.as_str()>{k.label().get(lang).to_string()}</option>
-                }).collect_view()}
-            </select>
-            <label for="bulk-owner">{t(lang, "Owner (assign)", "담당(지정 시)")}</label>
-            <input type="text" id="bulk-owner" name="owner" maxlength="100"/>
-            <label for="bulk-due">{t(lang, "Due (assign)", "기한(지정 시)")}</label>
-            <input type="date" id="bulk-due" name="due"/>
-            <label for="bulk-snooze">{t(lang, "Snooze", "보류")}</label>
-            <select id="bulk-snooze" name="snooze">
-                <option value="next_load">{t(lang, "until the next load", "다음 적재까지")}</option>
-                <option value="until">{format!("{} ({})", t(lang, "until the time below", "아래 시각까지"), crate::auth::reader_zone().name())}</option>
-                <option value="worse">{t(lang, "until X % worse", "X% 악화될 때까지")}</option>
-            </select>
-            <input type="datetime-local" name="until" aria-label=format!("{} ({})", t(lang, "Snooze until", "보류 종료 시각"), crate::auth::reader_zone().name())/>
-            <input type="number" name="pct" min="0.1" max="1000" step="0.1" value="10" aria-label=t(lang, "Percent worse", "악화 비율(%)")/>
-            <label for="bulk-note">{t(lang, "Note", "메모")}</label>
-            <input type="text" id="bulk-note" name="note" maxlength="4096"/>
-            <button type="submit">{t(lang, "Apply to the selected alerts", "선택한 알림에 적용")}</button>
-            <span class="muted" data-testid="bulk-count" aria-live="polite"></span>
-        </form>
+            // The form's default button (Enter in a field) is disabled: Enter never acts on many
+            // alerts; only a button pressed does.
+            <button type="submit" disabled hidden aria-hidden="true" tabindex="-1">{t(lang, "(Enter does nothing here)", "(여기서 Enter는 동작하지 않음)")}</button>
+            <p class="bulk-scope">
+                <span data-testid="bulk-count" aria-live="polite"></span>
+                <label>
+                    <input type="checkbox" name="all" value="1" data-testid="bulk-all"/>
+                    {match lang {
+                        Lang::En => format!(" All {matching_text} alerts matching this filter, not only the checked ones"),
+                        Lang::Ko => format!(" 선택한 알림만이 아니라 이 조건에 맞는 알림 {matching_text}건 전체"),
+                    }}
+                </label>
+            </p>
+            <p class="bulk-progress muted" data-testid="bulk-progress" role="status" hidden></p>
+            <div class="act-primary">
+                <button type="submit" name="action" value="acknowledge" class="primary" data-testid="bulk-acknowledge">{label(ActionKind::Acknowledge)}</button>
+                <button type="submit" name="action" value="resolve" class="primary" data-testid="bulk-resolve">{label(ActionKind::Resolve)}</button>
+            </div>
+            <details class="act-more" data-testid="bulk-more-assign">
+                <summary>{t(lang, "Assign…", "담당 지정…")}</summary>
+                <label for="bulk-owner">{t(lang, "Owner (a user or a desk of rules.yml)", "담당(사용자 또는 rules.yml의 부서)")}</label>
+                <input type="text" id="bulk-owner" name="owner" maxlength="100"/>
+                <label for="bulk-due">{t(lang, "Due date", "기한")}</label>
+                <input type="date" id="bulk-due" name="due"/>
+                <button type="submit" name="action" value="assign">{label(ActionKind::Assign)}</button>
+            </details>
+            <details class="act-more" data-testid="bulk-more-snooze">
+                <summary>{t(lang, "Snooze…", "보류…")}</summary>
+                // Alerts without a value to watch refuse "until worse" one by one, with the reason.
+                <SnoozeFields watchable=true/>
+            </details>
+            <details class="act-more" data-testid="bulk-more-dismiss">
+                <summary>{t(lang, "Dismiss…", "무시…")}</summary>
+                <DismissFields/>
+                <button type="submit" name="action" value="dismiss">{label(ActionKind::Dismiss)}</button>
+            </details>
+        </div>
     }
 }

@@ -18,7 +18,9 @@ use engine::state::ActError;
 use serde::Deserialize;
 
 use super::auth::{require, AuthError, CurrentUser};
-use crate::acting::{Acting, ActionFields, Refusal, Targets};
+use std::collections::BTreeMap;
+
+use crate::acting::{Acting, ActionFields, BulkEvent, BulkSummary, Refusal, Targets};
 use app::auth::ReaderZone;
 
 /// The path of an action's route.
@@ -30,12 +32,16 @@ pub fn path(kind: ActionKind) -> String {
 pub const BULK_PATH: &str = "/alerts/bulk";
 
 /// The actions the inbox offers on many alerts at once.
-pub const BULK_ACTIONS: [ActionKind; 4] = [
+pub const BULK_ACTIONS: [ActionKind; 5] = [
     ActionKind::Acknowledge,
     ActionKind::Assign,
     ActionKind::Snooze,
     ActionKind::Resolve,
+    ActionKind::Dismiss,
 ];
+
+/// A bulk action's progress is reported every this many alerts.
+const PROGRESS_EVERY: usize = 100;
 
 /// Who may act on alerts.
 fn may_act(role: Role) -> bool {
@@ -258,12 +264,23 @@ fn page(status: StatusCode, lang: Lang, message: &Text, since: &[Event], back: &
     (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
 }
 
-/// `POST /alerts/bulk`: `action` on the checked alerts (`pick` = `VERSION@FINGERPRINT`, or several
-/// of them space-separated for a grouped card; each
-/// checked against its version) or on all the alerts matching the inbox filter sent along
-/// (`all=1`, `f_status`, `f_severity`, … as in the inbox URL; acting on their current
-/// versions). Each alert is changed on its own: the answer says how many changed and, per
-/// alert, which were refused and why.
+/// What the bulk action's worker tells the answer while it works.
+enum Step {
+    Total(usize),
+    Progress(usize),
+    End(Result<BulkSummary, Refusal>),
+}
+
+/// `POST /alerts/bulk`: the toolbar's action (`action`, or `snooze` when a snooze button was
+/// pressed) on the checked alerts (`pick` = `VERSION@FINGERPRINT`, or several of them
+/// space-separated for a grouped card; each checked against its version) or on all the alerts
+/// matching the inbox filter sent along (`all=1`, `f_status`, `f_severity`, … as in the inbox
+/// URL; acting on their current versions), in batches through [`Acting::act_bulk_each`]. Each
+/// alert is changed on its own; the answer keeps a [`BulkSummary`] (how many changed, and per
+/// reason how many were left as they were, with the first few), never every alert. It is
+/// streamed: a page whose result comes at the end, or, asked with `Accept:
+/// application/x-ndjson` (the toolbar with JavaScript), a line per [`PROGRESS_EVERY`] alerts
+/// (`{"done", "total", "text"}`) and a last one with the result (`changed`, `skipped`, `html`).
 async fn bulk(
     State(state): State<Acting>,
     Extension(current): Extension<CurrentUser>,
@@ -284,7 +301,9 @@ async fn bulk(
         Err(e) => return refused_auth(e, lang),
     };
     let back = "/alerts";
-    let Some(kind) = first("action")
+    // A snooze button sends `snooze` (as on an alert's page) and no `action`.
+    let action = first("action").or_else(|| first("snooze").map(|_| "snooze".to_string()));
+    let Some(kind) = action
         .as_deref()
         .and_then(ActionKind::parse)
         .filter(|k| BULK_ACTIONS.contains(k))
@@ -293,8 +312,8 @@ async fn bulk(
             StatusCode::BAD_REQUEST,
             lang,
             &Text::new(
-                "Choose what to do with the selected alerts: acknowledge, assign, snooze or resolve.",
-                "선택한 알림에 할 일을 고르세요: 확인, 담당 지정, 보류, 해결.",
+                "Choose what to do with the selected alerts: acknowledge, assign, snooze, resolve or dismiss.",
+                "선택한 알림에 할 일을 고르세요: 확인, 담당 지정, 보류, 해결, 무시.",
             ),
             &[],
             back,
@@ -308,7 +327,7 @@ async fn bulk(
         snooze: first("snooze"),
         until: first("until"),
         pct: first("pct"),
-        reason: None,
+        reason: first("reason"),
         useful: None,
         zone: zone.map(|z| z.0.zone),
     };
@@ -334,29 +353,50 @@ async fn bulk(
     } else {
         Targets::Picked(picks)
     };
+    let ndjson = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/x-ndjson"));
     let name = user.name.clone();
-    let done =
-        tokio::task::spawn_blocking(move || state.act_bulk(kind, targets, &fields, &name)).await;
-    let results = match done {
-        Ok(Ok(results)) => results,
-        Ok(Err(Refusal::Field(message) | Refusal::UnknownAssignee(message))) => {
-            return page(StatusCode::BAD_REQUEST, lang, &message, &[], back)
-        }
-        Ok(Err(Refusal::Act(e))) => {
-            tracing::error!("bulk {}: {e}", kind.as_str());
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Step>(16);
+    let worker = tokio::task::spawn_blocking(move || {
+        let mut summary = BulkSummary::default();
+        let result = state.act_bulk_each(kind, targets, &fields, &name, |event| match event {
+            BulkEvent::Total(n) => {
+                // A reader gone away does not stop the action.
+                let _ = tx.blocking_send(Step::Total(n));
+            }
+            BulkEvent::Done(fp, result) => {
+                summary.add(kind, &fp, &result);
+                let done = summary.total();
+                if done % PROGRESS_EVERY == 0 {
+                    let _ = tx.blocking_send(Step::Progress(done));
+                }
+            }
+        });
+        tracing::info!(user = %name, action = kind.as_str(), changed = summary.changed, refused = summary.total() - summary.changed, "bulk alert action");
+        let _ = tx.blocking_send(Step::End(result.map(|()| summary)));
+    });
+    // The first word decides the status: a refusal before any alert, nothing selected, or work.
+    let total = match rx.recv().await {
+        Some(Step::Total(n)) if n > 0 => n,
+        Some(Step::Total(_)) | Some(Step::End(Ok(_))) => {
             return page(
-                StatusCode::INTERNAL_SERVER_ERROR,
+                StatusCode::BAD_REQUEST,
                 lang,
                 &Text::new(
-                    format!("The alert state could not be read: {e}"),
-                    format!("알림 상태를 읽지 못했습니다: {e}"),
+                    "No alert was selected: check some alerts, or “all matching this filter”.",
+                    "선택한 알림이 없습니다. 알림을 고르거나 '이 조건에 맞는 전체'를 선택하세요.",
                 ),
                 &[],
                 back,
             );
         }
-        Err(e) => {
-            tracing::error!("bulk action stopped: {e}");
+        Some(Step::End(Err(refusal))) => return bulk_refused(lang, kind, refusal, back),
+        Some(Step::Progress(_)) | None => {
+            if let Err(e) = worker.await {
+                tracing::error!("bulk action stopped: {e}");
+            }
             return page(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 lang,
@@ -369,78 +409,192 @@ async fn bulk(
             );
         }
     };
-    if results.is_empty() {
-        return page(
-            StatusCode::BAD_REQUEST,
-            lang,
-            &Text::new(
-                "No alert was selected: check some alerts, or “all matching this filter”.",
-                "선택한 알림이 없습니다. 알림을 고르거나 '이 조건에 맞는 전체'를 선택하세요.",
-            ),
-            &[],
-            back,
-        );
-    }
-    let changed = results.iter().filter(|(_, r)| r.is_ok()).count();
-    tracing::info!(user = %user.name, action = kind.as_str(), changed, refused = results.len() - changed, "bulk alert action");
-    bulk_page(lang, kind, changed, &results)
-}
-
-/// How many changed, and each refusal with its reason, in the reader's language.
-fn bulk_page(
-    lang: Lang,
-    kind: ActionKind,
-    changed: usize,
-    results: &[(String, Result<engine::state::Acted, ActError>)],
-) -> Response {
-    let refused: Vec<_> = results
-        .iter()
-        .filter_map(|(fp, r)| r.as_ref().err().map(|e| (fp, e)))
-        .collect();
-    let summary = match lang {
-        Lang::En => format!(
-            "{}: {changed} of {} alerts changed; {} refused.",
-            kind.label().en,
-            results.len(),
-            refused.len()
-        ),
-        Lang::Ko => format!(
-            "{}: 알림 {}건 중 {changed}건 변경, {}건 거부.",
-            kind.label().ko,
-            results.len(),
-            refused.len()
-        ),
+    // The rest streams: the answer starts now (no time limit cuts a long action short) and ends
+    // with the result.
+    let head = if ndjson {
+        progress_line(lang, 0, total)
+    } else {
+        format!(
+            "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>Actionboard</title>\
+             <link rel=\"stylesheet\" href=\"/pkg/actionboard.css\"></head><body><main>\
+             <p class=\"muted\" data-testid=\"bulk-working\">{}</p>",
+            lang.code(),
+            escape(&display::alert::bulk_progress(lang, 0, total)),
+        )
     };
-    let mut list = String::new();
-    if !refused.is_empty() {
-        list.push_str("<ul data-testid=\"refused\">");
-        for (fp, e) in refused {
-            list.push_str(&format!(
-                "<li data-fingerprint=\"{}\"><a href=\"{}\">{}</a>: {}</li>",
-                escape(fp),
-                escape(&app::components::links::alert_href(fp)),
-                escape(fp),
-                escape(e.message().get(lang))
-            ));
-        }
-        list.push_str("</ul>");
-    }
-    let back = match lang {
-        Lang::En => "Back to the inbox",
-        Lang::Ko => "알림함으로 돌아가기",
-    };
-    let body = format!(
-        "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>Actionboard</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/actionboard.css\"></head><body><main>\
-         <p role=\"status\" data-testid=\"bulk-summary\">{}</p>{list}\
-         <p><a href=\"/alerts\">{back}</a></p></main></body></html>",
-        lang.code(),
-        escape(&summary),
+    let body = futures_util::stream::unfold(
+        (Some(head), rx, false),
+        move |(head, mut rx, ended)| async move {
+            if let Some(head) = head {
+                return Some((Ok::<_, std::convert::Infallible>(head), (None, rx, ended)));
+            }
+            if ended {
+                return None;
+            }
+            loop {
+                match rx.recv().await {
+                    Some(Step::Progress(done)) if ndjson => {
+                        return Some((Ok(progress_line(lang, done, total)), (None, rx, false)))
+                    }
+                    Some(Step::Progress(_)) | Some(Step::Total(_)) => continue,
+                    Some(Step::End(result)) => {
+                        let text = bulk_end(lang, kind, result, ndjson);
+                        return Some((Ok(text), (None, rx, true)));
+                    }
+                    None => {
+                        let text = bulk_end(
+                            lang,
+                            kind,
+                            Err(Refusal::Field(Text::new(
+                                "The action stopped; the server log has the details.",
+                                "작업이 중단되었습니다. 서버 로그를 확인하세요.",
+                            ))),
+                            ndjson,
+                        );
+                        return Some((Ok(text), (None, rx, true)));
+                    }
+                }
+            }
+        },
     );
+    let content_type = if ndjson {
+        "application/x-ndjson"
+    } else {
+        "text/html; charset=utf-8"
+    };
     (
         StatusCode::OK,
-        [(header::CACHE_CONTROL, "no-store")],
-        Html(body),
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        axum::body::Body::from_stream(body),
     )
         .into_response()
+}
+
+/// A progress line of the streamed answer.
+fn progress_line(lang: Lang, done: usize, total: usize) -> String {
+    let mut line = serde_json::json!({
+        "done": done,
+        "total": total,
+        "text": display::alert::bulk_progress(lang, done, total),
+    })
+    .to_string();
+    line.push('\n');
+    line
+}
+
+/// A refusal of the whole bulk action (before any alert was touched) as a page.
+fn bulk_refused(lang: Lang, kind: ActionKind, refusal: Refusal, back: &str) -> Response {
+    match refusal {
+        Refusal::Field(message) | Refusal::UnknownAssignee(message) => {
+            page(StatusCode::BAD_REQUEST, lang, &message, &[], back)
+        }
+        Refusal::Act(e) => {
+            tracing::error!("bulk {}: {e}", kind.as_str());
+            page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                lang,
+                &Text::new(
+                    format!("The alert state could not be read: {e}"),
+                    format!("알림 상태를 읽지 못했습니다: {e}"),
+                ),
+                &[],
+                back,
+            )
+        }
+    }
+}
+
+/// The end of the streamed answer: the result (or why the action stopped midway).
+fn bulk_end(
+    lang: Lang,
+    kind: ActionKind,
+    result: Result<BulkSummary, Refusal>,
+    ndjson: bool,
+) -> String {
+    let html = match &result {
+        Ok(summary) => bulk_result(lang, kind, summary),
+        Err(refusal) => {
+            let message = match refusal {
+                Refusal::Field(m) | Refusal::UnknownAssignee(m) => m.clone(),
+                Refusal::Act(e) => {
+                    tracing::error!("bulk {} stopped: {e}", kind.as_str());
+                    e.message()
+                }
+            };
+            format!(
+                "<p role=\"alert\" data-testid=\"refusal\">{}</p>",
+                escape(message.get(lang))
+            )
+        }
+    };
+    if ndjson {
+        let mut line = match &result {
+            Ok(s) => serde_json::json!({
+                "changed": s.changed,
+                "total": s.total(),
+                "skipped": s.skipped.iter().map(|(k, v)| (k.as_str(), v.count)).collect::<BTreeMap<_, _>>(),
+                "html": html,
+            }),
+            Err(_) => serde_json::json!({ "error": true, "html": html }),
+        }
+        .to_string();
+        line.push('\n');
+        line
+    } else {
+        let back = match lang {
+            Lang::En => "Back to the inbox",
+            Lang::Ko => "알림함으로 돌아가기",
+        };
+        format!("{html}<p><a href=\"/alerts\">{back}</a></p></main></body></html>")
+    }
+}
+
+/// How many changed, and per reason how many were left as they were, with the first few of
+/// each (their message in the reader's language): the same with JavaScript or without.
+fn bulk_result(lang: Lang, kind: ActionKind, summary: &BulkSummary) -> String {
+    let total = summary.total();
+    let mut out = format!(
+        "<section class=\"panel bulk-result\" data-testid=\"bulk-result\" data-changed=\"{}\" data-total=\"{total}\">\
+         <p role=\"status\" data-testid=\"bulk-summary\">{}</p>",
+        summary.changed,
+        escape(&display::alert::bulk_summary(lang, kind, summary.changed, total)),
+    );
+    if !summary.skipped.is_empty() {
+        out.push_str("<ul data-testid=\"refused\">");
+        for (reason, skipped) in &summary.skipped {
+            out.push_str(&format!(
+                "<li data-reason=\"{}\" data-count=\"{}\">{} · {}<ul>",
+                reason.as_str(),
+                skipped.count,
+                display::grouped(skipped.count as f64, 0),
+                escape(reason.label().get(lang)),
+            ));
+            for (fp, message) in &skipped.first {
+                out.push_str(&format!(
+                    "<li data-fingerprint=\"{}\"><a href=\"{}\">{}</a>: {}</li>",
+                    escape(fp),
+                    escape(&app::components::links::alert_href(fp)),
+                    escape(fp),
+                    escape(message.get(lang))
+                ));
+            }
+            let more = skipped.count - skipped.first.len();
+            if more > 0 {
+                out.push_str(&format!(
+                    "<li class=\"muted\">{}</li>",
+                    match lang {
+                        Lang::En => format!("and {} more", display::grouped(more as f64, 0)),
+                        Lang::Ko => format!("외 {}건", display::grouped(more as f64, 0)),
+                    }
+                ));
+            }
+            out.push_str("</ul></li>");
+        }
+        out.push_str("</ul>");
+    }
+    out.push_str("</section>");
+    out
 }

@@ -8,9 +8,9 @@ use crate::model::alerts::{Inbox, InboxFilter};
 pub const INBOX_PAGE_SIZE: usize = 50;
 
 /// Whether the inbox groups the alerts of one entity and period into one card when the URL does
-/// not say (`group=entity` or `group=none`). Off until the browser tests that count one card per
-/// alert are updated for grouping.
-pub const GROUP_BY_DEFAULT: bool = false;
+/// not say (`group=entity` or `group=none`): on, so the signals of one country and period are one
+/// card; `group=none` shows one card per alert.
+pub const GROUP_BY_DEFAULT: bool = true;
 
 /// A page of the inbox for `filter` (`page` 1 is the first), by priority, with how many alerts
 /// each filter value would show: every count by the database, only the page's alerts read.

@@ -159,8 +159,8 @@ pub fn read_bulk(body: &[u8]) -> Result<(ActionKind, BulkTargets, ActionFields),
         .filter(|k| BULK_ACTIONS.contains(k))
         .ok_or_else(|| {
             Text::new(
-                "`action` must be acknowledge, assign, snooze or resolve.",
-                "`action`은 acknowledge, assign, snooze, resolve 중 하나여야 합니다.",
+                "`action` must be acknowledge, assign, snooze, resolve or dismiss.",
+                "`action`은 acknowledge, assign, snooze, resolve, dismiss 중 하나여야 합니다.",
             )
         })?;
     let mut targets = Map::new();

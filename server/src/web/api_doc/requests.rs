@@ -381,6 +381,6 @@ pub(super) fn bulk_body() -> Value {
     }
     one_of(
         items,
-        "One action (acknowledge, assign, snooze, resolve) with its fields, on `alerts` or on every alert matching `filter` (`all`)".into(),
+        "One action (acknowledge, assign, snooze, resolve, dismiss) with its fields, on `alerts` or on every alert matching `filter` (`all`)".into(),
     )
 }
