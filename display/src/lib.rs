@@ -14,6 +14,7 @@ pub mod names;
 pub mod notify;
 pub mod overview;
 pub mod pipeline;
+pub mod rule_health;
 pub mod schedule;
 pub mod time;
 

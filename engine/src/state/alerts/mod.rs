@@ -12,10 +12,12 @@
 //! [`filter`] and [`queries`] read, [`page`] reads a page at a time and counts, [`rows`] maps rows and writes events, [`merge`] folds an
 //! evaluation in, [`snooze`] wakes snoozed alerts, [`input`] checks what a person asks and
 //! [`act`] applies it through the transition table; [`health`] is the rules' track record;
-//! [`outbox`] holds the notifications written with alert events, for the delivery worker.
+//! [`outbox`] holds the notifications written with alert events, for the delivery worker, and
+//! [`deliveries`] what people see of them (the Deliveries page, resend, channel health).
 
 mod act;
 pub use act::LinkUse;
+mod deliveries;
 mod filter;
 mod health;
 mod input;
@@ -30,15 +32,15 @@ mod store;
 
 pub use display::alert::{ActionKind, AlertRecord, DismissReason, Event, SnoozeCondition, Status};
 
+pub use deliveries::{
+    ChannelHealth, DeliveryFilter, DeliveryRow, DeliveryStatus, Retried, RetryWhen,
+};
 pub use filter::AlertFilter;
 pub use input::{
     Act, ActError, Acted, InputError, SnoozeRequest, MAX_ASSIGNEE_CHARS, MAX_TEXT_BYTES,
 };
 pub use merge::{evaluation_digest, MergeSummary};
-pub use outbox::{
-    Attempt, ChannelHealth, DeliveryFilter, DeliveryRow, DeliveryStatus, Enqueued, OutboxMessage,
-    Retried, RetryWhen, Topic, GIVE_UP_AFTER_HOURS,
-};
+pub use outbox::{Attempt, Enqueued, OutboxMessage, Topic, GIVE_UP_AFTER_HOURS};
 pub use page::{AlertGroup, AlertPage, FacetColumn, FacetCount, Keyset};
 pub use rows::{BadRecord, RawAlert};
 pub use store::{AlertStore, StateError, StateWatch, STATE_FILE};
