@@ -114,7 +114,8 @@ async fn every_mutating_route_checks_the_session_the_role_and_the_csrf_token() {
         add_user(&data, "ada", Role::Admin);
         let viewer = sign_in(&base, "vic");
         let admin = sign_in(&base, "ada");
-        let (_, _, page) = get(&format!("{base}/alerts/{}", encode(&fp)), Some(&viewer));
+        let (status, _, page) = get(&format!("{base}/alerts/{}", encode(&fp)), Some(&viewer));
+        assert_eq!(status, 200, "the viewer's alert page: {page}");
         let viewer_csrf = field(&page, "csrf");
         let viewer_token = engine::state::tokens::TokenStore::open_in(&data)
             .unwrap()
