@@ -104,7 +104,7 @@ describe('crawl of a large generated source', () => {
     console.log(`crawl (large): ${results.length} pages, slowest ${slowest.url} ${slowest.ms} ms, largest ${largest.url} ${largest.bytes} bytes`);
   });
 
-  test('with JavaScript: the inbox pages, and its place survives a reload and a language switch', { timeout: 300_000 }, async () => {
+  test('with JavaScript: the inbox pages in place, and its place survives a reload and a language switch', { timeout: 300_000 }, async () => {
     const browser = await launchBrowser();
     try {
       const context = await newContext(browser, server.url, { lang: 'en' });
@@ -114,13 +114,16 @@ describe('crawl of a large generated source', () => {
       const cards = page.locator('[data-testid="inbox"] > li');
       assert.equal(await cards.count(), 50);
       const firstOnPage1 = await cards.first().getAttribute('data-fingerprint');
+      // The next page loads in place: the window (and this mark on it) stays.
+      await page.evaluate(() => { window.__sameDocument = true; });
       await page.locator('[data-testid="page-next"]').first().click();
       await page.waitForURL(/page=2/);
+      assert.equal(await page.evaluate(() => window.__sameDocument === true), true, 'the next page loaded in place');
       await page.locator('[data-testid="page-position"]').first().waitFor();
       assert.match(await page.locator('[data-testid="page-position"]').first().textContent(), /Page 2 of \d+/);
       const firstOnPage2 = await cards.first().getAttribute('data-fingerprint');
       assert.notEqual(firstOnPage2, firstOnPage1);
-      assert.match(await page.locator('[data-testid="inbox-count"]').textContent(), /^51–100 of \d+ matching alerts/);
+      assert.match(await page.locator('[data-testid="inbox-count"]').textContent(), /^51–100 of \d+ cards \(\d+ matching alerts\)/, "grouped by default: cards, and the alerts they hold");
       // A reload keeps the place.
       await page.reload();
       assert.equal(await cards.first().getAttribute('data-fingerprint'), firstOnPage2);

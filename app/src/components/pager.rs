@@ -1,5 +1,6 @@
 //! Previous and next pages of a list, and where this one is: plain links, so they work without
-//! JavaScript and the position stays in the URL (the inbox, the deliveries).
+//! JavaScript and the position stays in the URL (the inbox, the deliveries); with JavaScript the
+//! next page loads in place (`data-in-place`, as explore's pages), the URL following.
 
 use leptos::prelude::*;
 
@@ -22,13 +23,13 @@ pub fn pager(
         let first = (page > 2).then(|| href(1));
         view! {
             <nav class="pager" aria-label=label data-testid="pager">
-                {first.map(|href| view! { <a href=href data-testid="page-first">{t(lang, "« First", "« 처음")}</a> })}
-                {prev.map(|href| view! { <a href=href rel="prev" data-testid="page-prev">{t(lang, "‹ Previous", "‹ 이전")}</a> })}
+                {first.map(|href| view! { <a href=href data-testid="page-first" data-in-place="page-first">{t(lang, "« First", "« 처음")}</a> })}
+                {prev.map(|href| view! { <a href=href rel="prev" data-testid="page-prev" data-in-place="page-prev">{t(lang, "‹ Previous", "‹ 이전")}</a> })}
                 <span data-testid="page-position">{match lang {
                     Lang::En => format!("Page {page} of {pages}"),
                     Lang::Ko => format!("{pages}쪽 중 {page}쪽"),
                 }}</span>
-                {next.map(|href| view! { <a href=href rel="next" data-testid="page-next">{t(lang, "Next ›", "다음 ›")}</a> })}
+                {next.map(|href| view! { <a href=href rel="next" data-testid="page-next" data-in-place="page-next">{t(lang, "Next ›", "다음 ›")}</a> })}
             </nav>
         }
     })
