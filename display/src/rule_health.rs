@@ -55,6 +55,13 @@ pub struct RuleFiring {
 }
 
 impl RuleFiring {
+    /// Whether the rule has a history to replay (`/rules/{rule}`): a rule over a metric's
+    /// entities has; one that looks at runs (pipeline, rejects, staleness) looks at no entity
+    /// and has none.
+    pub fn replayable(&self) -> bool {
+        self.entities.is_some()
+    }
+
     /// The fired entities' share of the entities looked at, in %; `None` without entities.
     pub fn share_pct(&self) -> Option<f64> {
         match self.entities {

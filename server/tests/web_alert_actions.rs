@@ -1158,6 +1158,12 @@ async fn a_rule_is_replayed_over_history_from_its_health_page() {
         let (status, _, health) = get(&format!("{base}/rules"), Some("lang=en"));
         assert_eq!(status, 200);
         assert!(health.contains("href=\"/rules/gdp_fall\""), "{health}");
+        // A rule over runs, not a metric's history, is listed without a replay to offer.
+        assert!(health.contains("data-rule=\"pipeline_failed\""), "{health}");
+        assert!(
+            !health.contains("href=\"/rules/pipeline_failed\""),
+            "{health}"
+        );
         let (status, _, page) = get(&format!("{base}/rules/gdp_fall"), Some("lang=en"));
         assert_eq!(status, 200, "{page}");
         assert!(page.contains("data-testid=\"backtest\""));

@@ -99,8 +99,10 @@ pub fn RulesPage() -> impl IntoView {
                                             <td class="num">{hours(r.median_hours_to_resolve, lang)}</td>
                                             <td class="num">{format!("{share} ({})", r.noisy)}</td>
                                             <td>
-                                                <a href=format!("/rules/{}", crate::components::links::encode(&r.rule_id))>{t(lang, "Replay over history", "과거 데이터에 적용")}</a>
-                                                " · "<code>{format!("actionboard rules backtest {}", r.rule_id)}</code>
+                                                {r.last_evaluation.as_ref().is_none_or(|f| f.replayable()).then(|| view! {
+                                                    <a href=format!("/rules/{}", crate::components::links::encode(&r.rule_id))>{t(lang, "Replay over history", "과거 데이터에 적용")}</a>
+                                                    " · "<code>{format!("actionboard rules backtest {}", r.rule_id)}</code>
+                                                })}
                                             </td>
                                         </tr>
                                     }
