@@ -3,6 +3,7 @@
 //! scheduler's ticks.
 
 pub mod alerts;
+pub mod db;
 pub mod first_admin;
 mod sqlite;
 pub mod ticks;

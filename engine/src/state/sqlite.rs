@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+use crate::state::db::Conn;
+
 /// Why a state file (alerts, users) did not open: one type for every store.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -23,7 +25,7 @@ pub enum OpenError {
 
 /// Opens (creating it and its folder if needed) the SQLite file `path` in WAL mode, so the
 /// server reads while the CLI writes, and applies `schema` (idempotent `CREATE … IF NOT EXISTS`).
-pub(crate) fn open(path: &Path, schema: &str) -> Result<Connection, OpenError> {
+pub(crate) fn open(path: &Path, schema: &str) -> Result<Conn, OpenError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|source| OpenError::Folder {
             path: dir.to_path_buf(),
@@ -56,5 +58,5 @@ pub(crate) fn open(path: &Path, schema: &str) -> Result<Connection, OpenError> {
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(sqlite)?;
     conn.execute_batch(schema).map_err(sqlite)?;
-    Ok(conn)
+    Ok(Conn::sqlite(conn))
 }

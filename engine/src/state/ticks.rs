@@ -6,8 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::state::db::{params, Conn, OptionalExtension};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 pub use display::schedule::TickStatus;
 
@@ -42,7 +42,7 @@ pub enum Claim {
 
 pub struct TickStore {
     path: PathBuf,
-    conn: Connection,
+    conn: Conn,
 }
 
 const COLUMNS: &str = "job, scheduled_at, status, caught_up, claimed_at, lease_until, \
@@ -59,7 +59,7 @@ impl TickStore {
         })
     }
 
-    fn err(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
+    fn err(&self) -> impl Fn(crate::state::db::Error) -> StateError + '_ {
         move |source| StateError::Sqlite {
             path: self.path.clone(),
             source,
@@ -132,15 +132,8 @@ impl TickStore {
         lease_until: DateTime<Utc>,
         caught_up: bool,
     ) -> Result<Claim, StateError> {
-        let path = self.path.clone();
-        let err = move |source| StateError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
+        let err = self.err();
+        let tx = self.conn.begin_write().map_err(&err)?;
         let (at_text, now_text) = (timestamp(at), timestamp(now));
         let exists: bool = tx
             .query_row(
@@ -266,8 +259,8 @@ impl TickStore {
 }
 
 /// A row, or `None` when it cannot be read (a status or time another version wrote).
-fn read_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<TickRecord>> {
-    let time = |i: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+fn read_row(r: &crate::state::db::Row<'_>) -> crate::state::db::Result<Option<TickRecord>> {
+    let time = |i: usize| -> crate::state::db::Result<Option<DateTime<Utc>>> {
         Ok(r.get::<_, Option<String>>(i)?
             .as_deref()
             .and_then(parse_timestamp))

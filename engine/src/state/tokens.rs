@@ -8,7 +8,7 @@ use chrono::Utc;
 
 use crate::base::sha256_hex;
 use crate::base::time::timestamp;
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::state::db::{params, Conn, OptionalExtension};
 
 use crate::state::users::{valid_name, Role, UserError};
 
@@ -33,7 +33,7 @@ pub struct TokenInfo {
 
 pub struct TokenStore {
     path: PathBuf,
-    conn: Connection,
+    conn: Conn,
 }
 
 impl TokenStore {
@@ -43,7 +43,7 @@ impl TokenStore {
         Ok(TokenStore { path, conn })
     }
 
-    fn sql(&self, source: rusqlite::Error) -> UserError {
+    fn sql(&self, source: crate::state::db::Error) -> UserError {
         UserError::Sqlite {
             path: self.path.clone(),
             source,

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::base::sha256_hex;
 use crate::base::time::timestamp;
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::state::db::{params, Conn, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 const USERS_FILE: &str = "state/users.sqlite";
@@ -125,7 +125,7 @@ pub enum UserError {
     #[error("user store {path}: {source}")]
     Sqlite {
         path: PathBuf,
-        source: rusqlite::Error,
+        source: crate::state::db::Error,
     },
     #[error("creating {path}: {source}")]
     Io {
@@ -178,7 +178,7 @@ pub struct NewSession {
 
 pub struct UserStore {
     path: PathBuf,
-    conn: Connection,
+    conn: Conn,
 }
 
 fn random_bytes(n: usize) -> Result<Vec<u8>, UserError> {
@@ -236,7 +236,7 @@ impl UserStore {
         })
     }
 
-    fn sql_err(&self, source: rusqlite::Error) -> UserError {
+    fn sql_err(&self, source: crate::state::db::Error) -> UserError {
         UserError::Sqlite {
             path: self.path.clone(),
             source,
@@ -344,11 +344,7 @@ impl UserStore {
     /// successful sign-in then clears the count ([`UserStore::clear_failures`]).
     pub fn begin_attempt(&self, name: &str, now: DateTime<Utc>) -> Result<Attempt, UserError> {
         let window = chrono::Duration::minutes(FAILURE_WINDOW_MINUTES);
-        let tx = rusqlite::Transaction::new_unchecked(
-            &self.conn,
-            rusqlite::TransactionBehavior::Immediate,
-        )
-        .map_err(|e| self.sql_err(e))?;
+        let tx = self.conn.begin_write().map_err(|e| self.sql_err(e))?;
         let row: Option<(i64, String)> = tx
             .query_row(
                 "SELECT failures, window_start FROM sign_in_failures WHERE name = ?1",

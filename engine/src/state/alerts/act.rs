@@ -1,10 +1,10 @@
 //! Acting on one alert: the transition table, checked against the version the person saw, in one
 //! transaction.
 
+use crate::state::db::{params, Conn, OptionalExtension, Tx};
 use chrono::{DateTime, Utc};
 use display::alert::{Event, SnoozeCondition, Status};
 use display::evidence::Quantity;
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::input::{
     check_text, clean_note, with_note, Act, ActError, Acted, InputError, SnoozeRequest,
@@ -89,19 +89,11 @@ impl AlertStore {
     fn in_transaction<T>(
         &mut self,
         commit_refusals: bool,
-        work: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<Result<T, ActError>>,
+        work: impl FnOnce(&Tx<'_>) -> crate::state::db::Result<Result<T, ActError>>,
     ) -> Result<T, ActError> {
-        let path = self.path.clone();
-        let err = move |source| {
-            ActError::State(StateError::Sqlite {
-                path: path.clone(),
-                source,
-            })
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
+        let state_err = self.err();
+        let err = |source| ActError::State(state_err(source));
+        let tx = self.conn.begin_write().map_err(&err)?;
         let outcome = work(&tx).map_err(&err)?;
         if outcome.is_ok() || commit_refusals {
             tx.commit().map_err(&err)?;
@@ -130,15 +122,8 @@ impl AlertStore {
         {
             return Ok(0);
         }
-        let path = self.path.clone();
-        let err = move |source| StateError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
+        let err = self.err();
+        let tx = self.conn.begin_write().map_err(&err)?;
         let n = wake_expired_in(&tx, now, None).map_err(&err)?;
         tx.commit().map_err(&err)?;
         Ok(n)
@@ -151,10 +136,10 @@ impl AlertStore {
 }
 
 pub(super) fn events_since(
-    conn: &Connection,
+    conn: &Conn,
     fingerprint: &str,
     version: i64,
-) -> rusqlite::Result<Vec<Event>> {
+) -> crate::state::db::Result<Vec<Event>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {EVENT_COLUMNS} FROM alert_events WHERE fingerprint = ? AND version > ? ORDER BY id"
     ))?;
@@ -164,7 +149,7 @@ pub(super) fn events_since(
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn act_in(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     fingerprint: &str,
     action: &Act,
     expected_version: Option<i64>,
@@ -172,7 +157,7 @@ pub(super) fn act_in(
     via: Option<&str>,
     notify: &Notify,
     now: DateTime<Utc>,
-) -> rusqlite::Result<Result<Acted, ActError>> {
+) -> crate::state::db::Result<Result<Acted, ActError>> {
     wake_expired_in(tx, now, Some(fingerprint))?;
     let row: Option<(String, i64, String, String, String)> = tx
         .query_row(
@@ -208,10 +193,10 @@ pub(super) fn act_in(
     }
     let to = kind.status_after(from);
     let now_s = ts(now);
-    let invalid = |e: InputError| -> rusqlite::Result<Result<Acted, ActError>> {
+    let invalid = |e: InputError| -> crate::state::db::Result<Result<Acted, ActError>> {
         Ok(Err(ActError::Invalid(e)))
     };
-    let set_status = |extra: &str| -> rusqlite::Result<()> {
+    let set_status = |extra: &str| -> crate::state::db::Result<()> {
         let clear = if to == Status::Snoozed {
             String::new()
         } else {
@@ -421,15 +406,8 @@ impl AlertStore {
         note: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), StateError> {
-        let path = self.path.clone();
-        let err = move |source| StateError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
+        let err = self.err();
+        let tx = self.conn.begin_write().map_err(&err)?;
         let from: Option<String> = tx
             .query_row(
                 "SELECT status FROM alerts WHERE fingerprint = ?",

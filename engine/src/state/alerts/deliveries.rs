@@ -2,8 +2,8 @@
 //! outbox message as a row, filtered and paged; each channel's health; sending a message again;
 //! the `pipeline` alert a channel that keeps failing raises.
 
+use crate::state::db::{params, OptionalExtension};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension};
 
 use super::outbox::{read_message, Outbox, OutboxMessage, MESSAGE_COLUMNS};
 use super::rows::parse_ts;
@@ -23,7 +23,7 @@ impl AlertStore {
         since: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Vec<ChannelHealth>, StateError> {
-        let err = self.err_owned();
+        let err = self.err();
         let tx = self.write_tx()?;
         let rows = {
             let mut stmt = tx
@@ -56,7 +56,7 @@ impl AlertStore {
 
     /// Enables a channel a 410 disabled (its URL was fixed).
     pub fn enable_channel(&mut self, id: &str) -> Result<bool, StateError> {
-        let err = self.err_owned();
+        let err = self.err();
         let n = self
             .conn
             .execute(
@@ -116,7 +116,7 @@ impl AlertStore {
         when: RetryWhen,
         now: DateTime<Utc>,
     ) -> Result<Option<Retried>, StateError> {
-        let err = self.err_owned();
+        let err = self.err();
         let tx = self.write_tx()?;
         let before: Option<String> = tx
             .query_row("SELECT status FROM outbox WHERE id = ?", params![id], |r| {
@@ -164,7 +164,7 @@ impl AlertStore {
             ))
             .map_err(self.err())?;
         let rows = stmt
-            .query_map(rusqlite::params_from_iter(args), read_message)
+            .query_map(crate::state::db::params_from_iter(args), read_message)
             .map_err(self.err())?;
         rows.collect::<Result<Vec<_>, _>>().map_err(self.err())
     }
@@ -175,7 +175,7 @@ impl AlertStore {
         self.conn
             .query_row(
                 &format!("SELECT count(*) FROM outbox {clause}"),
-                rusqlite::params_from_iter(args),
+                crate::state::db::params_from_iter(args),
                 |r| r.get::<_, i64>(0),
             )
             .map(|n| n as usize)
@@ -329,7 +329,7 @@ impl AlertStore {
     ) -> Result<(), StateError> {
         use super::rows::event;
         use super::rows::{content_hash, insert_open, owners_column};
-        let err = self.err_owned();
+        let err = self.err();
         let notify = self.notify.clone();
         let alert = channel_alert(channel, why);
         let tx = self.write_tx()?;
@@ -388,7 +388,9 @@ impl AlertStore {
     }
 }
 
-pub(super) fn read_health(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChannelHealth> {
+pub(super) fn read_health(
+    r: &crate::state::db::Row<'_>,
+) -> crate::state::db::Result<ChannelHealth> {
     Ok(ChannelHealth {
         id: r.get(0)?,
         failures: r.get(1)?,

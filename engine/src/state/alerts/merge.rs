@@ -2,9 +2,9 @@
 
 use std::collections::HashSet;
 
+use crate::state::db::{params, OptionalExtension, Tx};
 use chrono::{DateTime, Utc};
 use display::alert::{SnoozeCondition, Status};
-use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
 use super::outbox::{Enqueued, Outbox, Topic};
@@ -79,11 +79,7 @@ impl AlertStore {
         eval: &Evaluation,
         now: DateTime<Utc>,
     ) -> Result<MergeSummary, StateError> {
-        let path = self.path.clone();
-        let err = move |source| StateError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let err = self.err();
         let digest = evaluation_digest(eval);
         if self.was_merged(&eval.run_id, &digest)? {
             return Ok(MergeSummary {
@@ -95,10 +91,7 @@ impl AlertStore {
         // Immediate: the write lock is taken (waiting up to the busy timeout) before anything is
         // read, so a person acting meanwhile never makes the merge fail as "busy", nor the other
         // way round.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
+        let tx = self.conn.begin_write().map_err(&err)?;
         // Another merge may have done it while this one waited for the lock.
         let done: bool = tx
             .query_row(
@@ -133,10 +126,10 @@ impl AlertStore {
 /// Each rule's firing in `eval`, replacing the previous evaluation's (an evaluation that carries
 /// none, as one built by hand, leaves them).
 fn write_rule_firing(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     eval: &Evaluation,
     now: DateTime<Utc>,
-) -> rusqlite::Result<()> {
+) -> crate::state::db::Result<()> {
     if eval.per_rule.is_empty() {
         return Ok(());
     }
@@ -157,11 +150,11 @@ fn write_rule_firing(
 }
 
 pub(super) fn merge_in(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     eval: &Evaluation,
     notify: &Notify,
     now: DateTime<Utc>,
-) -> rusqlite::Result<MergeSummary> {
+) -> crate::state::db::Result<MergeSummary> {
     let mut summary = MergeSummary {
         run_id: eval.run_id.clone(),
         ..MergeSummary::default()

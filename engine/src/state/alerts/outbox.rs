@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
+use crate::state::db::{params, OptionalExtension, Tx};
 use chrono::{DateTime, Duration, Utc};
 use display::alert::Status;
-use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 
 use super::rows::parse_ts;
@@ -52,7 +52,9 @@ pub(super) const MESSAGE_COLUMNS: &str =
     route, recipient, lang, body, status, attempts, created_at, next_attempt_at, \
     last_attempt_at, last_code, last_reply, delivered_at";
 
-pub(super) fn read_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxMessage> {
+pub(super) fn read_message(
+    r: &crate::state::db::Row<'_>,
+) -> crate::state::db::Result<OutboxMessage> {
     let topic: String = r.get(3)?;
     Ok(OutboxMessage {
         id: r.get(0)?,
@@ -86,11 +88,11 @@ fn msg_id(parts: &[&str]) -> String {
 
 /// How many immediate messages of `rule` were promoted on `channel` in the last hour.
 fn sent_last_hour(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     rule: &str,
     channel: &str,
     now: DateTime<Utc>,
-) -> rusqlite::Result<u32> {
+) -> crate::state::db::Result<u32> {
     tx.prepare_cached(
         "SELECT count(*) FROM outbox WHERE rule_id = ? AND channel = ? AND created_at > ? \
          AND status <> 'new' AND status <> 'cancelled'",
@@ -129,13 +131,13 @@ impl<'n> Outbox<'n> {
     /// acknowledged, dismissed) write nothing.
     pub(super) fn enqueue(
         &mut self,
-        tx: &Transaction<'_>,
+        tx: &Tx<'_>,
         alert: &Alert,
         status: Status,
         topic: Topic,
         version: i64,
         now: DateTime<Utc>,
-    ) -> rusqlite::Result<Enqueued> {
+    ) -> crate::state::db::Result<Enqueued> {
         let notify = self.notify;
         let mut done = Enqueued::default();
         if !notify.sends_immediately() || status != Status::Open {
@@ -180,7 +182,7 @@ type NewRow = (
 /// Promotes the `new` rows (written by alert events since the last promotion) to `pending`:
 /// each gets its message id, and a rule over its hourly limit on a channel has the rest of its
 /// messages cancelled (their alerts stay in the owners' digests).
-fn promote(tx: &Transaction<'_>, notify: &Notify, now: DateTime<Utc>) -> rusqlite::Result<()> {
+fn promote(tx: &Tx<'_>, notify: &Notify, now: DateTime<Utc>) -> crate::state::db::Result<()> {
     let cursor: i64 = tx
         .query_row("SELECT promoted FROM notify_cursor WHERE id = 1", [], |r| {
             r.get(0)
@@ -277,13 +279,6 @@ pub enum Attempt {
 pub const GIVE_UP_AFTER_HOURS: i64 = 24;
 
 impl AlertStore {
-    pub(super) fn write_tx(&mut self) -> Result<Transaction<'_>, StateError> {
-        let path = self.path.clone();
-        self.conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(move |source| StateError::Sqlite { path, source })
-    }
-
     /// Enqueues a message that no alert event causes (a test, a failing channel).
     pub fn enqueue(
         &mut self,
@@ -303,7 +298,7 @@ impl AlertStore {
         ]
         .join("\u{0}");
         self.enqueue_once(&key, channel, topic, recipient, lang, body, now)?;
-        let err = self.err_owned();
+        let err = self.err();
         self.conn
             .query_row(
                 &format!("SELECT {MESSAGE_COLUMNS} FROM outbox WHERE msg_id = ?"),
@@ -326,7 +321,7 @@ impl AlertStore {
         body: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StateError> {
-        let err = self.err_owned();
+        let err = self.err();
         let now_s = ts(now);
         let n = self
             .conn
@@ -365,14 +360,6 @@ impl AlertStore {
         rows.collect::<Result<_, _>>().map_err(self.err())
     }
 
-    pub(super) fn err_owned(&self) -> impl Fn(rusqlite::Error) -> StateError {
-        let path = self.path.clone();
-        move |source| StateError::Sqlite {
-            path: path.clone(),
-            source,
-        }
-    }
-
     /// Claims up to `limit` due messages for `owner` until `now + lease`: pending, due, not
     /// leased by anyone else, and the oldest unfinished message of their alert on their channel
     /// (messages of one alert go out in order). Another process draining at the same time
@@ -384,7 +371,7 @@ impl AlertStore {
         lease: std::time::Duration,
         limit: usize,
     ) -> Result<Vec<OutboxMessage>, StateError> {
-        let err = self.err_owned();
+        let err = self.err();
         let notify = self.notify.clone();
         let tx = self.write_tx()?;
         promote(&tx, &notify, now).map_err(&err)?;
@@ -425,7 +412,7 @@ impl AlertStore {
         now: DateTime<Utc>,
         lease: std::time::Duration,
     ) -> Result<Option<OutboxMessage>, StateError> {
-        let err = self.err_owned();
+        let err = self.err();
         let until = ts(now + Duration::from_std(lease).unwrap_or(Duration::seconds(60)));
         self.conn
             .query_row(
@@ -450,7 +437,7 @@ impl AlertStore {
         attempts: &[(i64, Option<String>, Attempt)],
         now: DateTime<Utc>,
     ) -> Result<(), StateError> {
-        let err = self.err_owned();
+        let err = self.err();
         let tx = self.write_tx()?;
         let now_s = ts(now);
         let give_up = |created: &str| parse_ts(created) + Duration::hours(GIVE_UP_AFTER_HOURS);

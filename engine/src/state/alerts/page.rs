@@ -3,9 +3,9 @@
 //! whatever was acted on meanwhile (acting never changes an alert's priority nor its
 //! fingerprint), and reading page N costs no more than reading page 1.
 
+use crate::state::db::{params, OptionalExtension};
 use display::alert::AlertRecord;
 use display::Text;
-use rusqlite::OptionalExtension;
 
 use super::filter::AlertFilter;
 use super::rows::{read_record, RECORD_COLUMNS};
@@ -74,7 +74,7 @@ impl AlertStore {
         let n: i64 = self
             .conn
             .prepare_cached(&format!("SELECT count(*) FROM alerts WHERE {condition}"))
-            .and_then(|mut s| s.query_row(rusqlite::params_from_iter(args), |r| r.get(0)))
+            .and_then(|mut s| s.query_row(crate::state::db::params_from_iter(args), |r| r.get(0)))
             .map_err(self.err())?;
         Ok(usize::try_from(n).unwrap_or(0))
     }
@@ -108,7 +108,7 @@ impl AlertStore {
         );
         let mut stmt = self.conn.prepare_cached(&sql).map_err(self.err())?;
         let rows = stmt
-            .query_map(rusqlite::params_from_iter(args), |r| {
+            .query_map(crate::state::db::params_from_iter(args), |r| {
                 let en: Option<String> = r.get(1)?;
                 let ko: Option<String> = r.get(2)?;
                 Ok(FacetCount {
@@ -126,7 +126,7 @@ impl AlertStore {
     fn count_owners(
         &self,
         condition: &str,
-        args: Vec<rusqlite::types::Value>,
+        args: Vec<crate::state::db::Value>,
     ) -> Result<Vec<FacetCount>, StateError> {
         let mut stmt = self
             .conn
@@ -135,7 +135,7 @@ impl AlertStore {
             ))
             .map_err(self.err())?;
         let lists = stmt
-            .query_map(rusqlite::params_from_iter(args), |r| {
+            .query_map(crate::state::db::params_from_iter(args), |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
             })
             .map_err(self.err())?
@@ -162,7 +162,7 @@ impl AlertStore {
         let mut out = Vec::with_capacity(counts.len());
         for (value, count) in counts {
             let found: Option<(Option<String>, Option<String>)> = label
-                .query_row([&value], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row(params![value], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()
                 .map_err(self.err())?;
             let label = found.and_then(|(en, ko)| en.zip(ko).map(|(en, ko)| Text { en, ko }));
@@ -193,7 +193,7 @@ impl AlertStore {
              ORDER BY priority DESC, fingerprint"
         );
         for n in [limit, offset] {
-            args.push(rusqlite::types::Value::Integer(
+            args.push(crate::state::db::Value::Integer(
                 i64::try_from(n).unwrap_or(i64::MAX),
             ));
         }
@@ -208,7 +208,7 @@ impl AlertStore {
             .prepare_cached(&format!(
                 "SELECT count(*) FROM (SELECT 1 FROM alerts WHERE {condition} GROUP BY entity, period)"
             ))
-            .and_then(|mut s| s.query_row(rusqlite::params_from_iter(args), |r| r.get(0)))
+            .and_then(|mut s| s.query_row(crate::state::db::params_from_iter(args), |r| r.get(0)))
             .map_err(self.err())?;
         Ok(usize::try_from(n).unwrap_or(0))
     }
@@ -228,7 +228,7 @@ impl AlertStore {
              ORDER BY max(priority) DESC, entity, period LIMIT ? OFFSET ?"
         );
         for n in [limit, offset] {
-            args.push(rusqlite::types::Value::Integer(
+            args.push(crate::state::db::Value::Integer(
                 i64::try_from(n).unwrap_or(i64::MAX),
             ));
         }
@@ -236,7 +236,7 @@ impl AlertStore {
             .conn
             .prepare_cached(&keys_sql)
             .map_err(self.err())?
-            .query_map(rusqlite::params_from_iter(args), |r| {
+            .query_map(crate::state::db::params_from_iter(args), |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .map_err(self.err())?
@@ -248,8 +248,8 @@ impl AlertStore {
         let (condition, mut args) = Self::where_sql(filter);
         let pairs = vec!["(?, ?)"; keys.len()].join(", ");
         for (entity, period) in &keys {
-            args.push(rusqlite::types::Value::Text(entity.clone()));
-            args.push(rusqlite::types::Value::Text(period.clone()));
+            args.push(crate::state::db::Value::Text(entity.clone()));
+            args.push(crate::state::db::Value::Text(period.clone()));
         }
         let records = self.read_records(
             &format!(
@@ -294,11 +294,11 @@ impl AlertStore {
     fn read_records(
         &self,
         sql: &str,
-        args: Vec<rusqlite::types::Value>,
+        args: Vec<crate::state::db::Value>,
     ) -> Result<Vec<AlertRecord>, StateError> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(self.err())?;
         let rows = stmt
-            .query_map(rusqlite::params_from_iter(args), read_record)
+            .query_map(crate::state::db::params_from_iter(args), read_record)
             .map_err(self.err())?;
         let mut records = Vec::new();
         for row in rows {
@@ -324,12 +324,12 @@ impl AlertStore {
         );
         if let Some(k) = after {
             sql.push_str(" AND (priority < ? OR (priority = ? AND fingerprint > ?))");
-            args.push(rusqlite::types::Value::Real(k.priority));
-            args.push(rusqlite::types::Value::Real(k.priority));
-            args.push(rusqlite::types::Value::Text(k.fingerprint.clone()));
+            args.push(crate::state::db::Value::Real(k.priority));
+            args.push(crate::state::db::Value::Real(k.priority));
+            args.push(crate::state::db::Value::Text(k.fingerprint.clone()));
         }
         sql.push_str(" ORDER BY priority DESC, fingerprint LIMIT ?");
-        args.push(rusqlite::types::Value::Integer(
+        args.push(crate::state::db::Value::Integer(
             i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX),
         ));
         let mut records = self.read_records(&sql, args)?;

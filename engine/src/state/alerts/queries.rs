@@ -1,7 +1,7 @@
 //! Reading alerts: lists, scans (decoded or raw), one alert, its history, counts by status.
 
+use crate::state::db::{params, OptionalExtension, ValueRef};
 use display::alert::{AlertRecord, Event, Status};
-use rusqlite::{params, OptionalExtension};
 
 use super::filter::AlertFilter;
 use super::rows::{
@@ -26,7 +26,7 @@ const NOT_OVERDUE_AT: &str = concat!(" AND NOT IFNULL(", overdue_sql!(), ", 0)")
 impl AlertStore {
     /// The condition of `filter` after `WHERE` (every part of it, `overdue` too, judged at
     /// `as_of` or now) and its arguments: what lists, pages and counts share.
-    pub(super) fn where_sql(filter: &AlertFilter) -> (String, Vec<rusqlite::types::Value>) {
+    pub(super) fn where_sql(filter: &AlertFilter) -> (String, Vec<crate::state::db::Value>) {
         let statuses: Vec<&str> = if filter.statuses.is_empty() {
             Status::ALL
                 .into_iter()
@@ -37,13 +37,13 @@ impl AlertStore {
             filter.statuses.iter().map(|s| s.as_str()).collect()
         };
         let mut sql = format!("status IN ({})", vec!["?"; statuses.len()].join(", "));
-        let mut args: Vec<rusqlite::types::Value> = statuses
+        let mut args: Vec<crate::state::db::Value> = statuses
             .iter()
-            .map(|s| rusqlite::types::Value::Text(s.to_string()))
+            .map(|s| crate::state::db::Value::Text(s.to_string()))
             .collect();
         let mut add = |clause: &str, value: String| {
             sql.push_str(clause);
-            args.push(rusqlite::types::Value::Text(value));
+            args.push(crate::state::db::Value::Text(value));
         };
         if let Some(s) = filter.severity {
             add(" AND severity = ?", s.as_str().to_string());
@@ -88,7 +88,7 @@ impl AlertStore {
     pub(super) fn list_sql(
         filter: &AlertFilter,
         columns: &str,
-    ) -> (String, Vec<rusqlite::types::Value>) {
+    ) -> (String, Vec<crate::state::db::Value>) {
         let (condition, args) = Self::where_sql(filter);
         (
             format!(
@@ -120,7 +120,7 @@ impl AlertStore {
         let (sql, args) = Self::list_sql(filter, RECORD_COLUMNS);
         let mut stmt = self.conn.prepare(&sql).map_err(self.err())?;
         let rows = stmt
-            .query_map(rusqlite::params_from_iter(args), read_record)
+            .query_map(crate::state::db::params_from_iter(args), read_record)
             .map_err(self.err())?;
         for row in rows {
             let record = row.map_err(self.err())?.map_err(|e| StateError::Corrupt {
@@ -146,47 +146,63 @@ impl AlertStore {
     ) -> Result<(), E> {
         let (sql, args) = Self::list_sql(filter, RAW_COLUMNS);
         let mut stmt = self.conn.prepare(&sql).map_err(self.err())?;
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(args))
-            .map_err(self.err())?;
         let corrupt = |message: String| StateError::Corrupt {
             path: self.path.clone(),
             message,
         };
-        while let Some(r) = rows.next().map_err(self.err())? {
-            let text = |i: usize| -> Result<Option<&str>, StateError> {
-                match r.get_ref(i).map_err(self.err())? {
-                    rusqlite::types::ValueRef::Null => Ok(None),
-                    rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t)
-                        .map(Some)
-                        .map_err(|e| corrupt(format!("column {i} is not UTF-8: {e}"))),
-                    other => Err(corrupt(format!(
-                        "column {i} is {:?}, not text",
-                        other.data_type()
-                    ))),
-                }
-            };
-            let required =
-                |i: usize| text(i)?.ok_or_else(|| corrupt(format!("column {i} is empty")));
-            let status = required(1)?;
-            let json = match r.get_ref(0).map_err(self.err())? {
-                rusqlite::types::ValueRef::Text(t) => t,
-                _ => return Err(corrupt("column 0 is not text".to_string()).into()),
-            };
-            let raw = RawAlert {
-                json,
-                status: Status::parse(status)
-                    .ok_or_else(|| corrupt(format!("unknown status `{status}`")))?,
-                assignee: text(2)?,
-                opened_at: parse_ts(required(3)?),
-                snoozed_until: text(4)?.map(parse_ts),
-                due_at: text(5)?.map(parse_ts),
-                last_comment: text(6)?,
-                figure_withdrawn: text(7)?.is_some(),
-            };
-            each(&raw)?;
+        // The rows' own errors and the caller's, apart, so each is reported as itself.
+        enum Stop<E> {
+            Db(crate::state::db::Error),
+            Each(E),
         }
-        Ok(())
+        impl<E> From<crate::state::db::Error> for Stop<E> {
+            fn from(e: crate::state::db::Error) -> Self {
+                Stop::Db(e)
+            }
+        }
+        impl<E: From<StateError>> From<StateError> for Stop<E> {
+            fn from(e: StateError) -> Self {
+                Stop::Each(E::from(e))
+            }
+        }
+        let scanned = stmt.for_each(
+            crate::state::db::params_from_iter(args),
+            |r| -> Result<(), Stop<E>> {
+                let text = |i: usize| -> Result<Option<&str>, StateError> {
+                    match r.value(i).map_err(self.err())? {
+                        ValueRef::Null => Ok(None),
+                        ValueRef::Text(t) => std::str::from_utf8(t)
+                            .map(Some)
+                            .map_err(|e| corrupt(format!("column {i} is not UTF-8: {e}"))),
+                        other => Err(corrupt(format!("column {i} is {other:?}, not text"))),
+                    }
+                };
+                let required =
+                    |i: usize| text(i)?.ok_or_else(|| corrupt(format!("column {i} is empty")));
+                let status = required(1)?;
+                let json = match r.value(0).map_err(self.err())? {
+                    ValueRef::Text(t) => t,
+                    _ => return Err(corrupt("column 0 is not text".to_string()).into()),
+                };
+                let raw = RawAlert {
+                    json,
+                    status: Status::parse(status)
+                        .ok_or_else(|| corrupt(format!("unknown status `{status}`")))?,
+                    assignee: text(2)?,
+                    opened_at: parse_ts(required(3)?),
+                    snoozed_until: text(4)?.map(parse_ts),
+                    due_at: text(5)?.map(parse_ts),
+                    last_comment: text(6)?,
+                    figure_withdrawn: text(7)?.is_some(),
+                };
+                each(&raw).map_err(Stop::Each)
+            },
+        );
+        match scanned {
+            Ok(()) => Ok(()),
+            Err(Stop::Db(e)) => Err(E::from(self.err()(e))),
+            Err(Stop::Each(e)) => Err(e),
+        }
     }
 
     /// The latest comment on an alert, if any.

@@ -1,8 +1,8 @@
 //! Rows of the state file as values (records, events, snoozes), and the event every change writes.
 
+use crate::state::db::{params, Tx};
 use chrono::{DateTime, Utc};
 use display::alert::{AlertRecord, DismissReason, Event, SnoozeCondition, Status};
-use rusqlite::{params, Transaction};
 
 use crate::base::time::timestamp_ms as ts;
 use crate::rules::Alert;
@@ -49,7 +49,7 @@ pub(super) const CLEAR_SNOOZE: &str =
     "snooze_kind = NULL, snoozed_until = NULL, snooze_pct = NULL, \
      snooze_baseline = NULL, snooze_lower_is_worse = NULL, snooze_run = NULL";
 
-pub(super) fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+pub(super) fn read_event(r: &crate::state::db::Row<'_>) -> crate::state::db::Result<Event> {
     Ok(Event {
         at: parse_ts(&r.get::<_, String>(0)?),
         actor: r.get(1)?,
@@ -70,10 +70,10 @@ pub(super) fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
 /// The snooze condition from the columns `snoozed_until` (at `until`) and `snooze_kind`,
 /// `snooze_pct`, `snooze_baseline`, `snooze_lower_is_worse`, `snooze_run` (from `first` on).
 pub(super) fn read_snooze(
-    r: &rusqlite::Row<'_>,
+    r: &crate::state::db::Row<'_>,
     until: usize,
     first: usize,
-) -> rusqlite::Result<Option<SnoozeCondition>> {
+) -> crate::state::db::Result<Option<SnoozeCondition>> {
     let kind: Option<String> = r.get(first)?;
     let until: Option<String> = r.get(until)?;
     Ok(match kind.as_deref() {
@@ -103,7 +103,7 @@ pub enum BadRecord {
 
 pub(super) type RecordRow = Result<AlertRecord, BadRecord>;
 
-pub(super) fn read_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> {
+pub(super) fn read_record(r: &crate::state::db::Row<'_>) -> crate::state::db::Result<RecordRow> {
     let json: String = r.get(0)?;
     let status: String = r.get(1)?;
     let alert: Alert = match serde_json::from_str(&json) {
@@ -140,7 +140,7 @@ pub(super) fn read_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<RecordRow> 
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn event(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     fingerprint: &str,
     at: DateTime<Utc>,
     actor: &str,
@@ -149,7 +149,7 @@ pub(super) fn event(
     to: Option<Status>,
     note: Option<&str>,
     run_id: Option<&str>,
-) -> rusqlite::Result<i64> {
+) -> crate::state::db::Result<i64> {
     event_via(
         tx,
         fingerprint,
@@ -168,7 +168,7 @@ pub(super) fn event(
 /// (`link`: a message's link).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn event_via(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     fingerprint: &str,
     at: DateTime<Utc>,
     actor: &str,
@@ -178,7 +178,7 @@ pub(super) fn event_via(
     note: Option<&str>,
     run_id: Option<&str>,
     via: Option<&str>,
-) -> rusqlite::Result<i64> {
+) -> crate::state::db::Result<i64> {
     // Every change is an event, and every event bumps the alert's version.
     // Cached statements: a merge writes an event for each of tens of thousands of alerts.
     let version: i64 = tx
@@ -224,7 +224,7 @@ pub(super) fn content_hash(alert: &Alert) -> String {
 /// evaluation is not firing, so no merge clears it).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn insert_open(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     alert: &Alert,
     owners: &str,
     json: &str,
@@ -232,7 +232,7 @@ pub(super) fn insert_open(
     run_id: &str,
     firing: bool,
     now_s: &str,
-) -> rusqlite::Result<()> {
+) -> crate::state::db::Result<()> {
     tx.prepare_cached(
         "INSERT INTO alerts (fingerprint, rule_id, kind, severity, priority, entity, region, period, \
          status, firing, data_issue, owners, alert_json, content_hash, first_seen_at, opened_at, \

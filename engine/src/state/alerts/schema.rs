@@ -1,7 +1,7 @@
 //! The tables, indexes and triggers of the state file, and the migration of files written before
 //! the latest columns.
 
-use rusqlite::{params, Connection, TransactionBehavior};
+use crate::state::db::{params, Conn};
 
 pub(super) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS alerts (
@@ -196,7 +196,7 @@ CREATE TRIGGER IF NOT EXISTS alert_events_never_deleted BEFORE DELETE ON alert_e
 BEGIN SELECT RAISE(ABORT, 'alert events are never deleted'); END;
 ";
 
-pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+pub(super) fn migrate(conn: &mut Conn) -> crate::state::db::Result<()> {
     let missing: Vec<&(&str, &str, &str)> = {
         let mut missing = Vec::new();
         for added in ADDED_COLUMNS {
@@ -213,7 +213,7 @@ pub(super) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         missing
     };
     if !missing.is_empty() {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = conn.begin_write()?;
         // The triggers of a newer file would refuse the backfill of old events.
         tx.execute_batch(
             "DROP TRIGGER IF EXISTS alert_events_never_updated; \

@@ -1,10 +1,10 @@
 //! Waking snoozed alerts: when their time has come, their figure is X % worse, or the next load
 //! came.
 
+use crate::state::db::{params, Conn, Tx};
 use chrono::{DateTime, Utc};
 use display::alert::{SnoozeCondition, Status};
 use display::evidence::Quantity;
-use rusqlite::{params, Connection, Transaction};
 
 use super::rows::{event, CLEAR_SNOOZE};
 use crate::base::time::timestamp_ms as ts;
@@ -76,12 +76,12 @@ pub(super) fn lower_is_worse(alert: &Alert) -> bool {
 
 /// Wakes a snoozed alert: back to open, the condition forgotten, an event saying why.
 pub(super) fn wake(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     fingerprint: &str,
     now: DateTime<Utc>,
     why: &str,
     run_id: Option<&str>,
-) -> rusqlite::Result<()> {
+) -> crate::state::db::Result<()> {
     tx.execute(
         &format!(
             "UPDATE alerts SET status = 'open', updated_at = ?, {CLEAR_SNOOZE} WHERE fingerprint = ?"
@@ -104,10 +104,10 @@ pub(super) fn wake(
 
 /// Wakes the alerts (or only `only`) snoozed until a time that has come by `now`.
 pub(super) fn wake_expired_in(
-    tx: &Transaction<'_>,
+    tx: &Tx<'_>,
     now: DateTime<Utc>,
     only: Option<&str>,
-) -> rusqlite::Result<usize> {
+) -> crate::state::db::Result<usize> {
     let due = expired_snoozes(tx, now, only)?;
     for (fingerprint, until) in &due {
         wake(
@@ -122,10 +122,10 @@ pub(super) fn wake_expired_in(
 }
 
 pub(super) fn expired_snoozes(
-    conn: &Connection,
+    conn: &Conn,
     now: DateTime<Utc>,
     only: Option<&str>,
-) -> rusqlite::Result<Vec<(String, String)>> {
+) -> crate::state::db::Result<Vec<(String, String)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT fingerprint, snoozed_until FROM alerts WHERE status = 'snoozed' \
          AND snoozed_until IS NOT NULL AND snoozed_until <= ?1 AND (?2 IS NULL OR fingerprint = ?2)",

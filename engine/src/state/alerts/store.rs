@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
-use rusqlite::Connection;
+use crate::state::db::Conn;
 
 use crate::notify_config::Notify;
 
@@ -16,7 +16,7 @@ pub enum StateError {
     #[error("alert state {path}: {source}")]
     Sqlite {
         path: PathBuf,
-        source: rusqlite::Error,
+        source: crate::state::db::Error,
     },
     #[error("alert state: {0}")]
     Open(#[from] crate::state::sqlite::OpenError),
@@ -34,7 +34,7 @@ pub const STATE_FILE: &str = "state/alerts.sqlite";
 /// time, does not move when readers open and close connections.
 pub struct StateWatch {
     pub(super) path: PathBuf,
-    pub(super) conn: std::sync::Mutex<Option<Connection>>,
+    pub(super) conn: std::sync::Mutex<Option<rusqlite::Connection>>,
 }
 
 impl StateWatch {
@@ -55,7 +55,7 @@ impl StateWatch {
             // log's index when no other connection is open.
             let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE
                 | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-            *conn = Connection::open_with_flags(&self.path, flags).ok();
+            *conn = rusqlite::Connection::open_with_flags(&self.path, flags).ok();
         }
         let version =
             conn.as_ref()?
@@ -76,7 +76,7 @@ impl StateWatch {
 
 pub struct AlertStore {
     pub(super) path: PathBuf,
-    pub(super) conn: Connection,
+    pub(super) conn: Conn,
     /// Where alert events are sent (notify.yml): their messages go into the outbox in the
     /// event's own transaction. None configured: nothing is enqueued.
     pub(super) notify: Arc<Notify>,
@@ -130,11 +130,16 @@ impl AlertStore {
     }
 
     /// The open connection, for the other tables of the state file (the scheduler's ticks).
-    pub(crate) fn into_connection(self) -> Connection {
+    pub(crate) fn into_connection(self) -> Conn {
         self.conn
     }
 
-    pub(super) fn err(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
+    /// The write transaction (one writer at a time; see [`Conn::begin_write`]).
+    pub(super) fn write_tx(&self) -> Result<crate::state::db::Tx<'_>, StateError> {
+        self.conn.begin_write().map_err(self.err())
+    }
+
+    pub(super) fn err(&self) -> impl Fn(crate::state::db::Error) -> StateError + '_ {
         move |source| StateError::Sqlite {
             path: self.path.clone(),
             source,
