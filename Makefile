@@ -24,6 +24,7 @@ setup-test:
 	@bash scripts/setup.sh --browser
 	@bash scripts/spark_setup.sh
 	@bash scripts/api_fuzz_setup.sh
+	@bash scripts/ha_setup.sh
 
 ## spark-setup: pyspark (PyPI) in .venv-spark/ and Java 17 (Debian) for `rules evaluate --engine spark`; not needed for make run
 .PHONY: spark-setup
