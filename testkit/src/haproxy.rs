@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::harness::{self, command_as, HarnessError};
@@ -199,45 +199,13 @@ backend servers
 }
 
 fn spawn_and_wait(bin: &Path, config: &Path, log: &Path, port: u16) -> Result<Child, HarnessError> {
-    let out = std::fs::File::create(log)
-        .map_err(HarnessError::io(format!("creating {}", log.display())))?;
-    let err = out
-        .try_clone()
-        .map_err(HarnessError::io("duplicating the log's handle"))?;
     let mut cmd = command_as(None, bin);
-    cmd.arg("-db")
-        .arg("-f")
-        .arg(config)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::from(err));
-    let mut child = cmd
-        .spawn()
-        .map_err(HarnessError::io(format!("starting {cmd:?}")))?;
-    let started = Instant::now();
-    while started.elapsed() < harness::START_TIMEOUT {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(HarnessError::Exited {
-                what: "HAProxy",
-                status: status.to_string(),
-                log: log.to_owned(),
-                tail: harness::tail(log),
-            });
-        }
-        if TcpStream::connect_timeout(&harness::loopback(port), Duration::from_millis(200)).is_ok()
-        {
-            return Ok(child);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    Err(HarnessError::NotReady {
-        what: "HAProxy",
-        waited: harness::START_TIMEOUT,
-        log: log.to_owned(),
-        tail: harness::tail(log),
-    })
+    cmd.arg("-db").arg("-f").arg(config);
+    let mut child = harness::spawn_logging(cmd, log)?;
+    harness::wait_until(&mut child, "HAProxy", log, || {
+        TcpStream::connect_timeout(&harness::loopback(port), Duration::from_millis(200)).is_ok()
+    })?;
+    Ok(child)
 }
 
 /// `haproxy` on PATH, else Debian's `/usr/sbin/haproxy` (not on a non-root user's PATH).

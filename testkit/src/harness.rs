@@ -9,8 +9,8 @@
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Set (to anything but `0` or empty) by `make test`: a missing PostgreSQL or HAProxy then fails
 /// the tests instead of skipping them, so CI cannot pass without running them.
@@ -146,6 +146,59 @@ pub(crate) fn run(mut cmd: Command) -> Result<String, HarnessError> {
             output: text.trim().to_owned(),
         })
     }
+}
+
+/// Starts `cmd` with no input and its output appended to `log`.
+pub(crate) fn spawn_logging(mut cmd: Command, log: &Path) -> Result<Child, HarnessError> {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(HarnessError::io(format!("opening {}", log.display())))?;
+    let err = out
+        .try_clone()
+        .map_err(HarnessError::io("duplicating the log's handle"))?;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err));
+    cmd.spawn()
+        .map_err(HarnessError::io(format!("starting {cmd:?}")))
+}
+
+/// Polls `ready` until it holds, at most [`START_TIMEOUT`]; fails as soon as `child` exits. On
+/// failure the child is stopped and the error names its `log` with its last lines.
+pub(crate) fn wait_until(
+    child: &mut Child,
+    what: &'static str,
+    log: &Path,
+    mut ready: impl FnMut() -> bool,
+) -> Result<(), HarnessError> {
+    let started = Instant::now();
+    let failure = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break HarnessError::Exited {
+                what,
+                status: status.to_string(),
+                log: log.to_owned(),
+                tail: tail(log),
+            };
+        }
+        if ready() {
+            return Ok(());
+        }
+        if started.elapsed() >= START_TIMEOUT {
+            break HarnessError::NotReady {
+                what,
+                waited: START_TIMEOUT,
+                log: log.to_owned(),
+                tail: tail(log),
+            };
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    Err(failure)
 }
 
 /// The last lines of a log file, for an error message.

@@ -10,8 +10,8 @@
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::path::PathBuf;
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::harness::{self, command_as, HarnessError};
@@ -168,66 +168,23 @@ impl TempPostgres {
 
     fn spawn_and_wait(&mut self) -> Result<(), HarnessError> {
         let log_path = self.log_path();
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(HarnessError::io(format!("opening {}", log_path.display())))?;
-        let log_err = log
-            .try_clone()
-            .map_err(HarnessError::io("duplicating the log's handle"))?;
         let mut cmd = self.tool("postgres");
         cmd.arg("-D")
             .arg(self.data())
             .arg("-p")
-            .arg(self.port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(log_err));
-        let child = cmd
-            .spawn()
-            .map_err(HarnessError::io(format!("starting {cmd:?}")))?;
-        self.server = Some(child);
-        let ready = self.wait_ready(&log_path);
-        if ready.is_err() {
-            if let Some(mut child) = self.server.take() {
-                let _ = child.kill();
-                let _ = child.wait();
-            }
-        }
-        ready
-    }
-
-    fn wait_ready(&mut self, log: &Path) -> Result<(), HarnessError> {
-        let started = Instant::now();
-        while started.elapsed() < harness::START_TIMEOUT {
-            if let Some(child) = self.server.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    return Err(HarnessError::Exited {
-                        what: "PostgreSQL",
-                        status: status.to_string(),
-                        log: log.to_owned(),
-                        tail: harness::tail(log),
-                    });
-                }
-            }
-            // pg_isready answers 0 only once the server accepts connections (not while it
-            // starts up or recovers), over TCP as the clients will connect.
+            .arg(self.port.to_string());
+        let mut child = harness::spawn_logging(cmd, &log_path)?;
+        // pg_isready answers 0 only once the server accepts connections (not while it starts
+        // up or recovers), over TCP as the clients will connect.
+        harness::wait_until(&mut child, "PostgreSQL", &log_path, || {
             let mut probe = std::process::Command::new(self.bin.join("pg_isready"));
             probe
                 .args(["-q", "-h", "127.0.0.1", "-t", "1", "-p"])
                 .arg(self.port.to_string());
-            if probe.status().is_ok_and(|s| s.success()) {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Err(HarnessError::NotReady {
-            what: "PostgreSQL",
-            waited: harness::START_TIMEOUT,
-            log: log.to_owned(),
-            tail: harness::tail(log),
-        })
+            probe.status().is_ok_and(|s| s.success())
+        })?;
+        self.server = Some(child);
+        Ok(())
     }
 
     fn create_database(&self) -> Result<(), HarnessError> {
