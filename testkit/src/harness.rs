@@ -7,6 +7,7 @@
 //! the child, so keep a server on the thread that started it (a `#[test]` or `#[tokio::test]`
 //! body is one thread).
 
+use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -82,7 +83,9 @@ fn skip_or_fail<T>(
     match started {
         Ok(server) => Ok(Some(server)),
         Err(e @ HarnessError::Missing { .. }) if !required => {
-            eprintln!(
+            // To the process's stderr, past the test harness's capture: a skip is seen.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIPPED: {e} (set {REQUIRE_ENV}=1 to make this a failure, as `make test` does)"
             );
             Ok(None)
