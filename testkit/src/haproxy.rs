@@ -177,7 +177,8 @@ defaults
     timeout connect 1s
     timeout client 60s
     timeout server 60s
-    timeout check 1s
+    # Longer than /readyz's own 2 s limit: a slow answer is a 503, not a silent timeout.
+    timeout check 3s
     # A request that could not reach its server is retried on another one; a request already
     # sent is never retried (it may have been acted on).
     retries 3
