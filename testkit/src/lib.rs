@@ -5,7 +5,10 @@
 use duckdb::Connection;
 
 pub mod alerts;
+pub mod haproxy;
+pub mod harness;
 pub mod messy;
+pub mod postgres;
 pub mod world;
 
 /// A small reproducible generator (xorshift64, shifts 13/7/17) for tests that want varied input

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod deliveries;
 pub mod error;
 pub mod export;
+pub mod health;
 mod lang;
 pub mod limits;
 pub mod links;
@@ -153,7 +154,10 @@ pub fn site(
         }
     };
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(health::router(
+            state.snapshots.clone(),
+            state.alert_version.clone(),
+        ))
         .route("/lang", get(lang::set_language))
         .merge(auth_routes)
         .merge(run_routes)
