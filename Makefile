@@ -71,8 +71,14 @@ build-debug:
 	bash scripts/build.sh dev
 
 # ACTIONBOARD_REQUIRE_HA: the PostgreSQL/HAProxy tests fail, not skip, without their binaries (scripts/ha_setup.sh).
+# The state's behaviour suite runs twice: on SQLite files (with everything else), then on a
+# throwaway PostgreSQL (ACTIONBOARD_TEST_STATE=postgres), the shared state of several servers.
+STATE_SUITE := --test alert_actions --test alert_pages --test alert_state --test notify_outbox --test schedule --test export
+
 rust-test:
 	ACTIONBOARD_REQUIRE_HA=1 cargo test --workspace
+	ACTIONBOARD_TEST_STATE=postgres cargo test -p engine $(STATE_SUITE)
+	ACTIONBOARD_TEST_STATE=postgres cargo test -p engine --lib state::
 
 ## api-fuzz: schemathesis (PyPI, in .venv-fuzz/) against a real server: no 5xx, no schema-valid request refused, no invalid one accepted
 api-fuzz: build-debug

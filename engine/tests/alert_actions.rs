@@ -3,6 +3,8 @@
 //! injected clock), stale versions refused with what changed, the audit trail, and a merge and
 //! people writing at the same time.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -84,8 +86,8 @@ fn t0() -> DateTime<Utc> {
 }
 
 /// A store with the one alert opened by run1 at t0 (value 100, down from 120).
-fn opened() -> (tempfile::TempDir, AlertStore) {
-    let dir = tempfile::tempdir().unwrap();
+fn opened() -> (common::StateDir, AlertStore) {
+    let dir = common::state_dir();
     let mut store = AlertStore::open_in(dir.path()).unwrap();
     store
         .merge(&eval("run1", vec![alert(100.0, 120.0)]), t0())
@@ -713,11 +715,11 @@ fn assign_dismiss_feedback_and_comments_are_kept() {
 #[test]
 fn events_are_never_edited_nor_deleted() {
     let (dir, _store) = opened();
-    let conn = rusqlite::Connection::open(dir.path().join("state/alerts.sqlite")).unwrap();
-    let edit = conn.execute("UPDATE alert_events SET note = 'forged'", []);
-    assert!(edit.unwrap_err().to_string().contains("never edited"));
-    let delete = conn.execute("DELETE FROM alert_events", []);
-    assert!(delete.unwrap_err().to_string().contains("never deleted"));
+    let mut conn = dir.raw();
+    let edit = conn.batch("UPDATE alert_events SET note = 'forged'");
+    assert!(edit.unwrap_err().contains("never edited"));
+    let delete = conn.batch("DELETE FROM alert_events");
+    assert!(delete.unwrap_err().contains("deleted"));
 }
 
 #[test]
@@ -828,7 +830,7 @@ fn people_and_a_merge_writing_at_once_never_fail_as_busy_and_lose_nothing() {
 
 #[test]
 fn rule_health_counts_raised_acknowledged_resolved_and_noisy_alerts() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let mut store = AlertStore::open_in(dir.path()).unwrap();
     let mut other = alert(50.0, 60.0);
     other.fingerprint = "fall:JPN:2025".into();

@@ -2,6 +2,8 @@
 //! once while alerts are acted on, and the database's counts (overdue included) agree with the
 //! filter as Rust applies it to every record.
 
+mod common;
+
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{Duration, Utc};
@@ -77,7 +79,7 @@ fn store_with(dir: &std::path::Path, n: usize) -> AlertStore {
 
 #[test]
 fn pages_visit_every_alert_once_while_alerts_are_acted_on() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let n = 1000;
     let mut store = store_with(dir.path(), n);
     let everything = AlertFilter::everything();
@@ -120,7 +122,7 @@ fn pages_visit_every_alert_once_while_alerts_are_acted_on() {
 
 #[test]
 fn the_databases_counts_agree_with_the_filter_on_every_record() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let mut store = store_with(dir.path(), 400);
     let now = Utc::now();
     // A due date set by a person (earlier and later than the actions'), and some closed alerts.

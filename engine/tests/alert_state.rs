@@ -1,6 +1,8 @@
 //! The alert state across loads, on a real SQLite file: open, keep, update, clear, resolve,
 //! reopen, and idempotent re-merges.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use chrono::{Duration, TimeZone, Utc};
@@ -77,7 +79,7 @@ fn kinds(store: &AlertStore, fingerprint: &str) -> Vec<String> {
 
 #[test]
 fn lifecycle_across_loads() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let mut store = AlertStore::open_in(dir.path()).unwrap();
     let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     // The same two alerts, as a load of `run` raises them.
@@ -186,7 +188,7 @@ fn lifecycle_across_loads() {
 
 #[test]
 fn the_state_survives_reopening_the_file_and_filters_work() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let now = Utc::now();
     {
         let mut store = AlertStore::open_in(dir.path()).unwrap();
@@ -265,9 +267,12 @@ fn the_state_survives_reopening_the_file_and_filters_work() {
 #[test]
 fn the_state_version_changes_with_every_commit_and_only_then() {
     use engine::state::StateWatch;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let watch = StateWatch::new(dir.path());
-    assert_eq!(watch.version(), None, "no state yet");
+    if dir.postgres_url.is_none() {
+        // A shared database has its (empty) state from the start; a folder has no file yet.
+        assert_eq!(watch.version(), None, "no state yet");
+    }
     let mut store = AlertStore::open_in(dir.path()).unwrap();
     let v0 = watch.version().unwrap();
     store
@@ -276,8 +281,10 @@ fn the_state_version_changes_with_every_commit_and_only_then() {
             Utc::now(),
         )
         .unwrap();
-    let v1 = watch.version().unwrap();
-    assert_ne!(v0, v1);
+    assert_ne!(v0, watch.version().unwrap(), "a commit changes it at once");
+    // A shared state's version also moves when the database's notification of that commit
+    // arrives (within moments); then it holds still.
+    let v1 = settled(&watch);
     // Readers opening and closing connections (which creates and removes the write-ahead log
     // when the last one closes) change nothing.
     for _ in 0..20 {
@@ -315,7 +322,7 @@ fn the_state_version_changes_with_every_commit_and_only_then() {
 fn a_withdrawn_figure_is_not_a_recovery() {
     use engine::rules::eval::WithdrawnFigure;
     use engine::state::Act;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let mut store = AlertStore::open_in(dir.path()).unwrap();
     let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let sourced = |entity: &str, auto_resolve: bool| {
@@ -419,4 +426,69 @@ fn a_withdrawn_figure_is_not_a_recovery() {
     let irn = get(&store, "gdp_fall:IRN:2025");
     assert_eq!(irn.figure_withdrawn_at, None);
     assert!(irn.firing);
+}
+
+/// The version once it holds still for 300 ms (at most 5 s).
+fn settled(watch: &engine::state::StateWatch) -> u64 {
+    let mut last = watch.version().unwrap();
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let now = watch.version().unwrap();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+    panic!("the state version never held still");
+}
+
+/// Another server's write (here a connection of the test's own, which this process does not
+/// count as its commit) reaches this process's readers within two seconds: on PostgreSQL
+/// through the database's notification, on SQLite at once.
+#[test]
+fn a_change_made_elsewhere_reaches_readers_within_two_seconds() {
+    let dir = common::state_dir();
+    let mut store = AlertStore::open_in(dir.path()).unwrap();
+    store
+        .merge(
+            &eval("run1", vec![alert("fall", "KOR", 1.0, false)]),
+            Utc::now(),
+        )
+        .unwrap();
+    drop(store);
+    let watch = engine::state::StateWatch::new(dir.path());
+    let before = settled(&watch);
+    dir.raw()
+        .batch("UPDATE alerts SET assignee = 'lee'")
+        .unwrap();
+    let started = std::time::Instant::now();
+    while watch.version() == Some(before) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "the change was not seen within 2 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// A NUL someone sent in a filter finds nothing, on every backend (PostgreSQL's text cannot
+/// hold one; the store must not fail over it).
+#[test]
+fn a_nul_in_a_filter_finds_nothing_and_fails_nothing() {
+    let dir = common::state_dir();
+    let mut store = AlertStore::open_in(dir.path()).unwrap();
+    store
+        .merge(
+            &eval("run1", vec![alert("fall", "KOR", 1.0, false)]),
+            Utc::now(),
+        )
+        .unwrap();
+    let mut filter = engine::state::AlertFilter::everything();
+    filter.rule_id = Some("fa\0ll".into());
+    assert!(store.list(&filter).unwrap().is_empty());
+    filter.rule_id = None;
+    filter.entity = Some("\0".into());
+    assert!(store.list(&filter).unwrap().is_empty());
+    assert!(store.get("fall:KOR\0").unwrap().is_none());
 }

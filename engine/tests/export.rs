@@ -3,6 +3,8 @@
 //! a byte-order mark, XLSX read back with calamine (cells, types, all three sheets), JSON and
 //! JSON Lines, filters.
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use calamine::{open_workbook, Data, Reader, Xlsx};
@@ -96,13 +98,13 @@ fn alert(
 
 /// Three alerts: Iran (two actions, Korean name, acknowledged, a formula as comment), Korea
 /// (one action, a negative number as comment), a data issue in Europe without actions.
-fn store() -> (tempfile::TempDir, AlertStore) {
+fn store() -> (common::StateDir, AlertStore) {
     store_with(Vec::new())
 }
 
 /// [`store`] with `extra` alerts in the same evaluation.
-fn store_with(extra: Vec<Alert>) -> (tempfile::TempDir, AlertStore) {
-    let dir = tempfile::tempdir().unwrap();
+fn store_with(extra: Vec<Alert>) -> (common::StateDir, AlertStore) {
+    let dir = common::state_dir();
     let mut store = AlertStore::open_in(dir.path()).unwrap();
     let eval = Evaluation {
         run_id: "run-1".into(),
@@ -574,7 +576,7 @@ fn file_names_and_log() {
         export::file_name(Format::Xlsx, at),
         "actionboard-actions-20261130-0930.xlsx"
     );
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let filters = BTreeMap::from([("region".to_string(), "Asia".to_string())]);
     let entry = export::LogEntry {
         at,
@@ -603,7 +605,7 @@ fn file_names_and_log() {
 /// CSV cell: quotes, commas and line breaks in text, a snoozed alert, an assignee with a due
 /// date, no source and no region, a fingerprint that needs percent-encoding, numbers that are
 /// not short decimals.
-fn locked_store() -> (tempfile::TempDir, AlertStore) {
+fn locked_store() -> (common::StateDir, AlertStore) {
     let mut odd = alert(
         "odd rule",
         "X Y/한",

@@ -3,6 +3,8 @@
 //! alerts that do not page, the per-rule rate limit, claims that two processes never share,
 //! messages of one alert in order, retries and their 24 hours.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -71,7 +73,7 @@ fn messages(store: &AlertStore) -> Vec<(String, String, Topic)> {
 
 #[test]
 fn new_alerts_are_enqueued_by_route_once_per_event_never_per_run() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let mut s = store(dir.path(), HIGH_ONLY);
     // 0 critical (apac_desk), 1 high, 2 medium, 3 low (apac_desk).
     let alerts: Vec<Alert> = (0..4).map(alert).collect();
@@ -121,29 +123,36 @@ fn new_alerts_are_enqueued_by_route_once_per_event_never_per_run() {
 
 #[test]
 fn the_message_and_the_event_commit_together() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let mut s = store(dir.path(), HIGH_ONLY);
     // The merge's last write fails: the whole transaction, outbox rows included, rolls back.
-    let conn =
-        rusqlite::Connection::open(dir.path().join(engine::state::alerts::STATE_FILE)).unwrap();
-    conn.execute_batch(
-        "CREATE TRIGGER fail_merge BEFORE INSERT ON evaluations BEGIN SELECT RAISE(ABORT, 'boom'); END;",
-    )
-    .unwrap();
+    let mut conn = dir.raw();
+    let fail = if conn.is_postgres() {
+        "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'boom'; END $$; \
+         CREATE TRIGGER fail_merge BEFORE INSERT ON evaluations FOR EACH ROW EXECUTE FUNCTION boom();"
+    } else {
+        "CREATE TRIGGER fail_merge BEFORE INSERT ON evaluations BEGIN SELECT RAISE(ABORT, 'boom'); END;"
+    };
+    conn.batch(fail).unwrap();
     assert!(s.merge(&eval("run1", vec![alert(0)]), t0()).is_err());
     assert!(
         s.deliveries(10).unwrap().is_empty(),
         "no message without its event"
     );
     assert!(s.get(&alert(0).fingerprint).unwrap().is_none());
-    conn.execute_batch("DROP TRIGGER fail_merge").unwrap();
+    let drop_trigger = if conn.is_postgres() {
+        "DROP TRIGGER fail_merge ON evaluations"
+    } else {
+        "DROP TRIGGER fail_merge"
+    };
+    conn.batch(drop_trigger).unwrap();
     s.merge(&eval("run1", vec![alert(0)]), t0()).unwrap();
     assert_eq!(s.deliveries(10).unwrap().len(), 2);
 }
 
 #[test]
 fn a_person_reopening_pages_and_other_actions_do_not() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let mut s = store(dir.path(), HIGH_ONLY);
     let a = alert(1);
     s.merge(&eval("run1", vec![a.clone()]), t0()).unwrap();
@@ -177,7 +186,7 @@ fn a_person_reopening_pages_and_other_actions_do_not() {
 
 #[test]
 fn the_rate_limit_holds_back_a_rule_that_floods() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let text = "defaults: { rate_limit_per_rule: 3 }\n".to_string() + HIGH_ONLY;
     let mut s = store(dir.path(), &text);
     // Critical and high of one rule: 10 of them, i = 0,1,4,5,8,9,…
@@ -213,7 +222,7 @@ fn the_rate_limit_holds_back_a_rule_that_floods() {
 
 #[test]
 fn claims_are_disjoint_ordered_per_alert_and_retried_until_24_hours() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let mut s = store(dir.path(), HIGH_ONLY);
     let a = alert(1);
     s.merge(&eval("run1", vec![a.clone(), alert(5)]), t0())
@@ -396,7 +405,7 @@ fn claims_are_disjoint_ordered_per_alert_and_retried_until_24_hours() {
 
 #[test]
 fn a_410_disables_the_channel_and_a_failing_channel_raises_one_pipeline_alert() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let mut s = store(dir.path(), HIGH_ONLY);
     s.merge(&eval("run1", vec![alert(1), alert(5)]), t0())
         .unwrap();
@@ -446,7 +455,7 @@ fn a_410_disables_the_channel_and_a_failing_channel_raises_one_pipeline_alert() 
 
 #[test]
 fn digests_group_each_owners_alerts_by_country_once_a_day_and_skip_owners_with_nothing() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let text = "channels:
   - { id: hook, kind: webhook, url: 'http://127.0.0.1:9/x', secret_env: TEST_HOOK_SECRET }
 routes:
@@ -576,7 +585,7 @@ routes:
 fn each_owner_reads_the_digest_in_their_own_zone_and_language_across_daylight_saving() {
     use display::time::Zone;
     use engine::state::users::{Role, UserStore};
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let text = "channels:
   - { id: hook, kind: webhook, url: 'http://127.0.0.1:9/x', secret_env: TEST_HOOK_SECRET }
 routes:

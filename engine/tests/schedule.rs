@@ -4,6 +4,8 @@
 //! starts no run, a missed tick follows `catch_up`, and daylight saving changes run each daily
 //! tick exactly once.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -109,13 +111,13 @@ fn gdp_rows(scale: f64) -> String {
 
 /// A workspace whose GDP source is read from `gdp` (a mirror path, or a URL with `fetch: live`).
 struct Workspace {
-    dir: tempfile::TempDir,
+    dir: common::StateDir,
     pipeline: Arc<RealPipeline>,
 }
 
 impl Workspace {
     fn new(gdp_url: Option<&str>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = common::state_dir();
         let mirror = dir.path().join("mirror");
         std::fs::create_dir_all(&mirror).unwrap();
         std::fs::write(mirror.join("regions.csv"), REGIONS).unwrap();
@@ -346,7 +348,7 @@ const DIGEST_EVERY_HOUR: &str =
 
 #[test]
 fn two_schedulers_on_one_state_file_never_both_run_a_tick() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let ws = Workspace::new(None);
     let start = seoul(2026, 12, 7, 0, 0);
     let clock = TestClock::at(start);
@@ -389,7 +391,7 @@ fn two_schedulers_on_one_state_file_never_both_run_a_tick() {
 
 #[test]
 fn a_tick_due_while_the_previous_one_runs_is_recorded_as_an_overlap() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let ws = Workspace::new(None);
     let clock = TestClock::at(seoul(2026, 12, 7, 0, 58));
     let digest = Arc::new(CountingDigest::default());
@@ -439,7 +441,7 @@ type Recorded = (DateTime<Utc>, TickStatus, bool);
 
 /// The digest calls, and the ticks recorded, when a server is down for three days.
 fn missed_tick(catch_up: &str) -> (Vec<DateTime<Utc>>, Vec<Recorded>) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let ws = Workspace::new(None);
     let yaml = format!(
         "jobs:\n  - id: daily\n    kind: digest\n    cron: \"0 8 * * *\"\n    catch_up: {catch_up}\n"
@@ -506,7 +508,7 @@ fn a_missed_tick_is_recorded_and_not_run_with_catch_up_skip() {
 /// ticks each job ran, by local date.
 fn walk_new_york(from: NaiveDate, days: i64) -> BTreeMap<(String, NaiveDate), Vec<String>> {
     let ny = chrono_tz::America::New_York;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = common::state_dir();
     let ws = Workspace::new(None);
     let yaml = "jobs:
   - id: at_0230

@@ -12,6 +12,8 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Child;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::harness::{self, command_as, HarnessError};
@@ -213,6 +215,33 @@ impl TempPostgres {
         harness::run(psql).map(drop)
     }
 
+    /// A new empty database owned by [`ROLE`], and its address: one per test, on one server.
+    pub fn fresh_database(&self) -> Result<String, HarnessError> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("t_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let mut psql = self.tool("psql");
+        psql.arg("-h")
+            .arg(self.sock())
+            .arg("-p")
+            .arg(self.port.to_string())
+            .args([
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-q",
+            ])
+            .arg("-c")
+            .arg(format!("CREATE DATABASE {name} OWNER {ROLE}"));
+        harness::run(psql)?;
+        Ok(format!(
+            "postgres://{ROLE}:{}@127.0.0.1:{}/{name}",
+            self.password, self.port
+        ))
+    }
+
     fn stop_server(&mut self) -> Result<(), HarnessError> {
         let Some(mut child) = self.server.take() else {
             return Ok(());
@@ -281,4 +310,67 @@ fn random_hex() -> String {
     let a = RandomState::new().hash_one(std::process::id());
     let b = RandomState::new().hash_one(a);
     format!("{a:016x}{b:016x}")
+}
+
+/// Which database the state's behaviour tests of this process run on:
+/// `ACTIONBOARD_TEST_STATE=postgres` (as `make test` sets for its second run of them) for one
+/// PostgreSQL server started for the whole process, each test on a [`TempPostgres::fresh_database`];
+/// unset, SQLite files. A server that cannot start fails the test that asked.
+pub fn state_test_server() -> Option<&'static TempPostgres> {
+    if std::env::var("ACTIONBOARD_TEST_STATE").as_deref() != Ok("postgres") {
+        return None;
+    }
+    static SERVER: OnceLock<Result<&'static TempPostgres, String>> = OnceLock::new();
+    let server = SERVER.get_or_init(|| {
+        remove_stopped_servers();
+        // Started on a thread that lives as long as the process: the server is bound to the
+        // thread that started it (it stops when that thread ends), and tests' threads end.
+        let (sent, started) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let server = TempPostgres::start().map(|pg| &*Box::leak(Box::new(pg)));
+            let failed = server.is_err();
+            let _ = sent.send(server.map_err(|e| e.to_string()));
+            if !failed {
+                loop {
+                    std::thread::park();
+                }
+            }
+        });
+        started
+            .recv()
+            .unwrap_or_else(|_| Err("the PostgreSQL starter thread ended".to_string()))
+    });
+    match server {
+        Ok(server) => Some(server),
+        Err(e) => panic!("ACTIONBOARD_TEST_STATE=postgres, but PostgreSQL did not start: {e}"),
+    }
+}
+
+/// The folders of earlier processes' [`state_test_server`]s whose server has stopped (the
+/// process ended without dropping it), so repeated test runs do not fill the disk.
+fn remove_stopped_servers() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        let is_ours = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with("actionboard-pg-"));
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(600)));
+        if !is_ours || !old {
+            continue;
+        }
+        let running = std::fs::read_to_string(dir.join("data/postmaster.pid"))
+            .ok()
+            .and_then(|pid| pid.lines().next().map(str::trim).map(str::to_owned))
+            .is_some_and(|pid| std::path::Path::new("/proc").join(pid).exists());
+        if !running {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
 }

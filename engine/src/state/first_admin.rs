@@ -100,7 +100,7 @@ mod tests {
     #[test]
     fn a_first_start_creates_admin_once_with_a_private_password_file_until_it_changes() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::state::shared::test_data_dir();
         let first = ensure_first_admin(dir.path(), None).unwrap().unwrap();
         let password = first.generated_password.clone().unwrap();
         assert_eq!(password.len(), 20);
@@ -126,14 +126,14 @@ mod tests {
             .unwrap();
         assert!(!file.exists());
         // Two starts make two different passwords.
-        let other = tempfile::tempdir().unwrap();
+        let other = crate::state::shared::test_data_dir();
         let second = ensure_first_admin(other.path(), None).unwrap().unwrap();
         assert_ne!(second.generated_password, Some(password));
     }
 
     #[test]
     fn the_environment_sets_the_first_password_and_no_file_is_written() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::state::shared::test_data_dir();
         let first = ensure_first_admin(dir.path(), Some("from the environment"))
             .unwrap()
             .unwrap();

@@ -5,11 +5,13 @@
 pub mod alerts;
 pub mod db;
 pub mod first_admin;
+pub mod shared;
 mod sqlite;
 pub mod ticks;
 pub mod tokens;
 pub mod users;
 
+pub use shared::{use_postgres, SharedStateError};
 pub use sqlite::OpenError;
 
 pub use alerts::{

@@ -74,7 +74,7 @@ impl TickStore {
     ) -> Result<DateTime<Utc>, StateError> {
         self.conn
             .execute(
-                "INSERT OR IGNORE INTO schedule_jobs (job, since) VALUES (?1, ?2)",
+                "INSERT INTO schedule_jobs (job, since) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                 params![job, timestamp(now)],
             )
             .map_err(self.err())?;
@@ -205,8 +205,8 @@ impl TickStore {
         let n = self
             .conn
             .execute(
-                "INSERT OR IGNORE INTO schedule_ticks (job, scheduled_at, status, claimed_at, \
-                 finished_at, detail) VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+                "INSERT INTO schedule_ticks (job, scheduled_at, status, claimed_at, \
+                 finished_at, detail) VALUES (?1, ?2, ?3, ?4, ?4, ?5) ON CONFLICT DO NOTHING",
                 params![job, timestamp(at), status.as_str(), timestamp(now), detail],
             )
             .map_err(self.err())?;
@@ -294,7 +294,7 @@ mod tests {
 
     #[test]
     fn a_tick_is_claimed_once_and_a_second_while_it_runs_is_an_overlap() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::state::shared::test_data_dir();
         let mut a = TickStore::open_in(dir.path()).unwrap();
         let mut b = TickStore::open_in(dir.path()).unwrap();
         let (at, now) = (t("2026-12-07T22:00:00Z"), t("2026-12-07T22:00:05Z"));
@@ -321,7 +321,7 @@ mod tests {
 
     #[test]
     fn a_running_tick_whose_lease_ran_out_is_closed_as_interrupted() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::state::shared::test_data_dir();
         let mut store = TickStore::open_in(dir.path()).unwrap();
         let at = t("2026-12-07T22:00:00Z");
         store

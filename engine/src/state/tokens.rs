@@ -38,6 +38,12 @@ pub struct TokenStore {
 
 impl TokenStore {
     pub fn open_in(data_dir: &Path) -> Result<Self, UserError> {
+        if let Some((path, conn)) = crate::state::shared::connect(data_dir) {
+            return match conn {
+                Ok(conn) => Ok(TokenStore { path, conn }),
+                Err(source) => Err(UserError::Sqlite { path, source }),
+            };
+        }
         let path = data_dir.join(FILE);
         let conn = crate::state::sqlite::open(&path, SCHEMA)?;
         Ok(TokenStore { path, conn })
@@ -130,7 +136,7 @@ mod tests {
 
     #[test]
     fn tokens_are_shown_once_kept_hashed_replaced_and_removed() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::state::shared::test_data_dir();
         let store = TokenStore::open_in(dir.path()).unwrap();
         let token = store.add("ci-bot", Role::Analyst).unwrap();
         assert!(token.starts_with("abt_") && token.len() == 68);

@@ -179,6 +179,8 @@ pub struct NewSession {
 pub struct UserStore {
     path: PathBuf,
     conn: Conn,
+    /// The folder of the state's own files (the first admin's initial password).
+    files: PathBuf,
 }
 
 fn random_bytes(n: usize) -> Result<Vec<u8>, UserError> {
@@ -207,6 +209,16 @@ pub fn valid_name(name: &str) -> bool {
 impl UserStore {
     /// The store of the data folder `data_dir` (created when first opened).
     pub fn open_in(data_dir: &Path) -> Result<Self, UserError> {
+        if let Some((path, conn)) = crate::state::shared::connect(data_dir) {
+            return match conn {
+                Ok(conn) => Ok(UserStore {
+                    path,
+                    conn,
+                    files: data_dir.join("state"),
+                }),
+                Err(source) => Err(UserError::Sqlite { path, source }),
+            };
+        }
         Self::open(&data_dir.join(USERS_FILE))
     }
 
@@ -233,6 +245,7 @@ impl UserStore {
         Ok(UserStore {
             path: path.to_path_buf(),
             conn,
+            files: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         })
     }
 
@@ -281,7 +294,7 @@ impl UserStore {
             self.conn
                 .execute("DELETE FROM sessions WHERE user_name = ?1", params![name])
                 .map_err(|e| self.sql_err(e))?;
-            forget_initial_password(&self.path, name);
+            forget_initial_password(&self.files, name);
         }
         Ok(!existed)
     }
@@ -292,7 +305,7 @@ impl UserStore {
             .conn
             .execute("DELETE FROM users WHERE name = ?1", params![name])
             .map_err(|e| self.sql_err(e))?;
-        forget_initial_password(&self.path, name);
+        forget_initial_password(&self.files, name);
         Ok(n > 0)
     }
 
@@ -386,8 +399,12 @@ impl UserStore {
                 )
                 .map_err(|e| self.sql_err(e))?;
                 tx.execute(
-                    "DELETE FROM sign_in_failures WHERE name IN (SELECT name FROM sign_in_failures
-                     ORDER BY failures >= ?2 DESC, window_start DESC LIMIT -1 OFFSET ?1)",
+                    &format!(
+                        "DELETE FROM sign_in_failures WHERE name IN (SELECT name FROM \
+                         sign_in_failures ORDER BY failures >= ?2 DESC, window_start DESC \
+                         {} OFFSET ?1)",
+                        tx.dialect().no_limit()
+                    ),
                     params![MAX_FAILURE_ROWS, MAX_FAILURES],
                 )
                 .map_err(|e| self.sql_err(e))?;
@@ -648,13 +665,10 @@ pub const FIRST_ADMIN: &str = "admin";
 pub const INITIAL_PASSWORD_FILE_NAME: &str = "initial-admin-password";
 
 /// Called when `name`'s password changes or `name` is removed: the first admin's initial
-/// password file, beside the users file `users_path`, is deleted (it no longer signs in).
-fn forget_initial_password(users_path: &Path, name: &str) {
-    if name != FIRST_ADMIN {
-        return;
-    }
-    if let Some(dir) = users_path.parent() {
-        let _ = std::fs::remove_file(dir.join(INITIAL_PASSWORD_FILE_NAME));
+/// password file in the state's folder `files` is deleted (it no longer signs in).
+fn forget_initial_password(files: &Path, name: &str) {
+    if name == FIRST_ADMIN {
+        let _ = std::fs::remove_file(files.join(INITIAL_PASSWORD_FILE_NAME));
     }
 }
 
@@ -663,7 +677,7 @@ mod tests {
     use super::*;
 
     fn store() -> (tempfile::TempDir, UserStore) {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::state::shared::test_data_dir();
         let store = UserStore::open_in(dir.path()).unwrap();
         (dir, store)
     }
@@ -674,11 +688,21 @@ mod tests {
         assert!(users
             .set_user("mina", "correct horse battery", Role::Admin)
             .unwrap());
-        let file = std::fs::read(dir.path().join(USERS_FILE)).unwrap();
-        assert!(
-            !String::from_utf8_lossy(&file).contains("correct horse battery"),
-            "the password is stored only hashed"
-        );
+        let stored: String = users
+            .conn
+            .query_row(
+                "SELECT password_hash FROM users WHERE name = 'mina'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(stored.starts_with("$argon2id$"), "{stored}");
+        if let Ok(file) = std::fs::read(dir.path().join(USERS_FILE)) {
+            assert!(
+                !String::from_utf8_lossy(&file).contains("correct horse battery"),
+                "the password is stored only hashed"
+            );
+        }
         assert!(users.sign_in("mina", "wrong password!").unwrap().is_none());
         assert!(users
             .sign_in("nobody", "correct horse battery")
@@ -773,7 +797,7 @@ mod tests {
 
     #[test]
     fn concurrent_attempts_never_exceed_the_limit() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::state::shared::test_data_dir();
         UserStore::open_in(dir.path()).unwrap();
         let now = Utc::now();
         let allowed: usize = std::thread::scope(|scope| {

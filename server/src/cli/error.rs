@@ -12,7 +12,7 @@ use engine::publish::RefreshError;
 use engine::rules::RulesError;
 use engine::snapshot::SnapshotError;
 use engine::state::users::UserError;
-use engine::state::StateError;
+use engine::state::{SharedStateError, StateError};
 
 /// The exit codes, by cause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,6 +194,18 @@ impl From<StateError> for CliError {
             StateError::NoSuchAlert(_) => Exit::NoInput,
             StateError::Corrupt { .. } => Exit::Data,
             _ => Exit::Internal,
+        };
+        CliError::new(exit, e.to_string())
+    }
+}
+
+impl From<SharedStateError> for CliError {
+    fn from(e: SharedStateError) -> Self {
+        let exit = match &e {
+            SharedStateError::Url(_) => Exit::Config,
+            // The database is down or refuses: another try may find it back.
+            SharedStateError::Connect { .. } | SharedStateError::Pool { .. } => Exit::Busy,
+            SharedStateError::Migrate { .. } | SharedStateError::Listen(_) => Exit::Internal,
         };
         CliError::new(exit, e.to_string())
     }

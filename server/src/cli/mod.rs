@@ -56,6 +56,16 @@ struct Cli {
         default_value = "data"
     )]
     data_dir: PathBuf,
+    /// Keep the alerts, people and sessions in this PostgreSQL database, shared by several
+    /// servers (postgres://user:password@host:port/database), instead of the data folder's
+    /// SQLite files. Best given in the environment, where the password stays out of `ps`.
+    #[arg(
+        long,
+        global = true,
+        env = "ACTIONBOARD_STATE_URL",
+        hide_env_values = true
+    )]
+    state_url: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -264,6 +274,13 @@ pub fn main() -> ExitCode {
     init_tracing();
     let cli = Cli::parse();
     let store = SnapshotStore::new(&cli.data_dir);
+    if let Some(url) = &cli.state_url {
+        if let Err(e) = engine::state::use_postgres(&cli.data_dir, url) {
+            let e = CliError::from(e);
+            eprintln!("error: {e}");
+            return ExitCode::from(e.exit as u8);
+        }
+    }
     let result = match cli
         .command
         .unwrap_or_else(|| Command::Serve(ServeArgs::default()))
@@ -562,7 +579,8 @@ fn serve(store: SnapshotStore, args: ServeArgs) -> Result<(), CliError> {
             Ok(None) => tracing::warn!("no snapshot published yet; run `actionboard etl run`"),
             Err(e) => tracing::warn!("{e}"),
         }
-        first_start(store.data_dir(), local)?;
+        // The state may be a database across the network: never on an async worker.
+        tokio::task::block_in_place(|| first_start(store.data_dir(), local))?;
         let mut web = crate::web::WebOptions::from_env()
             .map_err(|e| CliError::new(error::Exit::Config, e.to_string()))?;
         web.display = args.files.rule_files.display()?;

@@ -133,7 +133,7 @@ pub fn site(
         .with_state(launcher);
     // The server owns the alert state: it exists (empty) from the start, so its version is
     // stable from the first page on.
-    if let Err(e) = engine::state::AlertStore::open_in(&data_dir) {
+    if let Err(e) = tokio::task::block_in_place(|| engine::state::AlertStore::open_in(&data_dir)) {
         tracing::error!("the alert state cannot be opened: {e}");
     }
     let state = AppState::new(SnapshotReader::new(store.clone()))

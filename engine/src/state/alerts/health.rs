@@ -33,14 +33,15 @@ impl AlertStore {
         use std::collections::BTreeMap;
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT a.rule_id, json_extract(a.alert_json, '$.rule_name.en'), \
-                 json_extract(a.alert_json, '$.rule_name.ko'), a.status, a.useful, a.dismiss_reason, \
+            .prepare(&format!(
+                "SELECT a.rule_id, {}, {}, a.status, a.useful, a.dismiss_reason, \
                  a.first_seen_at, \
                  (SELECT min(at) FROM alert_events e WHERE e.fingerprint = a.fingerprint AND e.kind = 'acknowledged'), \
                  (SELECT min(at) FROM alert_events e WHERE e.fingerprint = a.fingerprint AND e.kind = 'resolved') \
                  FROM alerts a",
-            )
+                self.conn.dialect().json_text("a.alert_json", &["rule_name", "en"]),
+                self.conn.dialect().json_text("a.alert_json", &["rule_name", "ko"]),
+            ))
             .map_err(self.err())?;
         type Row = (
             String,

@@ -283,11 +283,12 @@ pub(super) fn merge_in(
     }
 
     // Alerts that fired before and not now.
-    let mut stmt = tx.prepare(
-        "SELECT fingerprint, status, json_extract(alert_json, '$.auto_resolve'), \
-         json_extract(alert_json, '$.evidence.source.source_id'), entity, period \
-         FROM alerts WHERE firing = 1",
-    )?;
+    let d = tx.dialect();
+    let mut stmt = tx.prepare(&format!(
+        "SELECT fingerprint, status, {}, {}, entity, period FROM alerts WHERE firing = 1",
+        d.json_true("alert_json", &["auto_resolve"]),
+        d.json_text("alert_json", &["evidence", "source", "source_id"]),
+    ))?;
     let stopped: Vec<(String, String, bool, bool)> = stmt
         .query_map([], |r| {
             let source: Option<String> = r.get(3)?;
@@ -302,7 +303,7 @@ pub(super) fn merge_in(
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
-                r.get::<_, Option<bool>>(2)?.unwrap_or(false),
+                r.get::<_, bool>(2)?,
                 withdrawn,
             ))
         })?

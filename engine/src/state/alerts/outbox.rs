@@ -326,8 +326,9 @@ impl AlertStore {
         let n = self
             .conn
             .execute(
-                "INSERT OR IGNORE INTO outbox (msg_id, channel, topic, recipient, lang, body, status, \
-                 created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+                "INSERT INTO outbox (msg_id, channel, topic, recipient, lang, body, status, \
+                 created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?) \
+                 ON CONFLICT DO NOTHING",
                 params![
                     msg_id(&[key]),
                     channel,
@@ -536,8 +537,9 @@ impl AlertStore {
                 Some(false) => {
                     tx.prepare_cached(
                         "INSERT INTO notify_channels (id, failures, failing_since) VALUES (?, 1, ?) \
-                         ON CONFLICT (id) DO UPDATE SET failures = failures + 1, \
-                         failing_since = COALESCE(failing_since, excluded.failing_since)",
+                         ON CONFLICT (id) DO UPDATE SET failures = notify_channels.failures + 1, \
+                         failing_since = COALESCE(notify_channels.failing_since, \
+                         excluded.failing_since)",
                     )
                     .map_err(&err)?
                     .execute(params![channel, now_s])

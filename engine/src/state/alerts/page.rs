@@ -70,7 +70,7 @@ pub struct AlertPage {
 impl AlertStore {
     /// How many alerts match `filter` (`overdue` too), counted by SQLite.
     pub fn count(&self, filter: &AlertFilter) -> Result<usize, StateError> {
-        let (condition, args) = Self::where_sql(filter);
+        let (condition, args) = self.where_sql(filter);
         let n: i64 = self
             .conn
             .prepare_cached(&format!("SELECT count(*) FROM alerts WHERE {condition}"))
@@ -88,19 +88,23 @@ impl AlertStore {
         filter: &AlertFilter,
         column: FacetColumn,
     ) -> Result<Vec<FacetCount>, StateError> {
-        let (condition, args) = Self::where_sql(filter);
+        let (condition, args) = self.where_sql(filter);
         if column == FacetColumn::Owner {
             return self.count_owners(&condition, args);
         }
         let value = column.sql();
+        let dialect = self.conn.dialect();
         let label = match column {
             FacetColumn::Rule => {
-                "(SELECT json_extract(b.alert_json, '$.rule_name.en') FROM alerts b \
-                 WHERE b.rule_id = g.v LIMIT 1), \
-                 (SELECT json_extract(b.alert_json, '$.rule_name.ko') FROM alerts b \
-                 WHERE b.rule_id = g.v LIMIT 1)"
+                let name = |lang| {
+                    format!(
+                        "(SELECT {} FROM alerts b WHERE b.rule_id = g.v LIMIT 1)",
+                        dialect.json_text("b.alert_json", &["rule_name", lang])
+                    )
+                };
+                format!("{}, {}", name("en"), name("ko"))
             }
-            _ => "NULL, NULL",
+            _ => "NULL, NULL".to_string(),
         };
         let sql = format!(
             "SELECT v, {label}, n FROM (SELECT CAST({value} AS TEXT) AS v, count(*) AS n \
@@ -151,13 +155,17 @@ impl AlertStore {
         }
         let mut label = self
             .conn
-            .prepare_cached(
-                "SELECT json_extract(a.value, '$.owner_label.en'), \
-                 json_extract(a.value, '$.owner_label.ko') \
-                 FROM alerts b, json_each(b.alert_json, '$.actions') AS a \
-                 WHERE instr(b.owners, ',' || ?1 || ',') > 0 \
-                 AND json_extract(a.value, '$.owner') = ?1 LIMIT 1",
-            )
+            .prepare_cached(&{
+                let d = self.conn.dialect();
+                format!(
+                    "SELECT {}, {} FROM alerts b, {} WHERE {} AND {} = ?1 LIMIT 1",
+                    d.json_text("a.value", &["owner_label", "en"]),
+                    d.json_text("a.value", &["owner_label", "ko"]),
+                    d.json_elements("b.alert_json", "actions", "a"),
+                    d.contains("b.owners", "',' || ?1 || ','"),
+                    d.json_text("a.value", &["owner"]),
+                )
+            })
             .map_err(self.err())?;
         let mut out = Vec::with_capacity(counts.len());
         for (value, count) in counts {
@@ -184,7 +192,7 @@ impl AlertStore {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<AlertRecord>, StateError> {
-        let (condition, mut args) = Self::where_sql(filter);
+        let (condition, mut args) = self.where_sql(filter);
         // The page's fingerprints from the index first; then only those alerts are read.
         let sql = format!(
             "SELECT {RECORD_COLUMNS} FROM alerts WHERE fingerprint IN \
@@ -202,11 +210,11 @@ impl AlertStore {
 
     /// How many groups (alerts of one entity and period) have an alert matching `filter`.
     pub fn count_groups(&self, filter: &AlertFilter) -> Result<usize, StateError> {
-        let (condition, args) = Self::where_sql(filter);
+        let (condition, args) = self.where_sql(filter);
         let n: i64 = self
             .conn
             .prepare_cached(&format!(
-                "SELECT count(*) FROM (SELECT 1 FROM alerts WHERE {condition} GROUP BY entity, period)"
+                "SELECT count(*) FROM (SELECT 1 FROM alerts WHERE {condition} GROUP BY entity, period) AS g"
             ))
             .and_then(|mut s| s.query_row(crate::state::db::params_from_iter(args), |r| r.get(0)))
             .map_err(self.err())?;
@@ -222,7 +230,7 @@ impl AlertStore {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<AlertGroup>, StateError> {
-        let (condition, mut args) = Self::where_sql(filter);
+        let (condition, mut args) = self.where_sql(filter);
         let keys_sql = format!(
             "SELECT entity, period FROM alerts WHERE {condition} GROUP BY entity, period \
              ORDER BY max(priority) DESC, entity, period LIMIT ? OFFSET ?"
@@ -245,7 +253,7 @@ impl AlertStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let (condition, mut args) = Self::where_sql(filter);
+        let (condition, mut args) = self.where_sql(filter);
         let pairs = vec!["(?, ?)"; keys.len()].join(", ");
         for (entity, period) in &keys {
             args.push(crate::state::db::Value::Text(entity.clone()));
@@ -318,9 +326,10 @@ impl AlertStore {
         after: Option<&Keyset>,
         limit: usize,
     ) -> Result<AlertPage, StateError> {
-        let (condition, mut args) = Self::where_sql(filter);
+        let (condition, mut args) = self.where_sql(filter);
         let mut sql = format!(
-            "SELECT {RECORD_COLUMNS} FROM alerts INDEXED BY alerts_by_priority WHERE {condition}"
+            "SELECT {RECORD_COLUMNS} FROM alerts {} WHERE {condition}",
+            self.conn.dialect().indexed_by("alerts_by_priority")
         );
         if let Some(k) = after {
             sql.push_str(" AND (priority < ? OR (priority = ? AND fingerprint > ?))");

@@ -1,6 +1,6 @@
 //! Reading alerts: lists, scans (decoded or raw), one alert, its history, counts by status.
 
-use crate::state::db::{params, OptionalExtension, ValueRef};
+use crate::state::db::{params, Dialect, OptionalExtension, ValueRef};
 use display::alert::{AlertRecord, Event, Status};
 
 use super::filter::AlertFilter;
@@ -12,21 +12,27 @@ use super::store::{AlertStore, StateError};
 /// [`AlertRecord::overdue`] in SQL, at the time bound as its argument: active and past its due
 /// date, the one a person set or else the earliest of its recommended actions' (opened +
 /// `due_days`), as [`AlertRecord::due`] gives it.
-macro_rules! overdue_sql {
-    () => {
-        "(status IN ('open', 'acknowledged', 'snoozed') AND \
-         julianday(COALESCE(due_at, (SELECT datetime(opened_at, '+' || \
-         min(CAST(json_extract(a.value, '$.due_days') AS INTEGER)) || ' days') \
-         FROM json_each(alert_json, '$.actions') a))) < julianday(?))"
-    };
+fn overdue_sql(d: Dialect) -> String {
+    let days = format!(
+        "min(CAST({} AS BIGINT))",
+        d.json_text("a.value", &["due_days"])
+    );
+    let due = format!(
+        "COALESCE(due_at, (SELECT {} FROM {}))",
+        d.plus_days("opened_at", &days),
+        d.json_elements("alert_json", "actions", "a")
+    );
+    format!(
+        "(status IN ('open', 'acknowledged', 'snoozed') AND {})",
+        d.before(&due, "?")
+    )
 }
-const OVERDUE_AT: &str = concat!(" AND ", overdue_sql!());
-const NOT_OVERDUE_AT: &str = concat!(" AND NOT IFNULL(", overdue_sql!(), ", 0)");
 
 impl AlertStore {
     /// The condition of `filter` after `WHERE` (every part of it, `overdue` too, judged at
     /// `as_of` or now) and its arguments: what lists, pages and counts share.
-    pub(super) fn where_sql(filter: &AlertFilter) -> (String, Vec<crate::state::db::Value>) {
+    pub(super) fn where_sql(&self, filter: &AlertFilter) -> (String, Vec<crate::state::db::Value>) {
+        let dialect = self.conn.dialect();
         let statuses: Vec<&str> = if filter.statuses.is_empty() {
             Status::ALL
                 .into_iter()
@@ -59,7 +65,10 @@ impl AlertStore {
         }
         if let Some(o) = &filter.owner {
             add(" AND (assignee = ?", o.clone());
-            add(" OR instr(owners, ',' || ? || ',') > 0)", o.clone());
+            add(
+                &format!(" OR {})", dialect.contains("owners", "',' || ? || ','")),
+                o.clone(),
+            );
         }
         if let Some(p) = &filter.period {
             add(" AND period = ?", p.clone());
@@ -69,10 +78,13 @@ impl AlertStore {
         }
         if let Some(o) = filter.overdue {
             let now = filter.as_of.unwrap_or_else(chrono::Utc::now);
-            add(
-                if o { OVERDUE_AT } else { NOT_OVERDUE_AT },
-                crate::base::time::timestamp_ms(now),
-            );
+            let overdue = overdue_sql(dialect);
+            let clause = if o {
+                format!(" AND {overdue}")
+            } else {
+                format!(" AND NOT COALESCE({overdue}, FALSE)")
+            };
+            add(&clause, crate::base::time::timestamp_ms(now));
         }
         if let Some(d) = filter.data_issue {
             sql.push_str(if d {
@@ -86,14 +98,16 @@ impl AlertStore {
 
     /// The query of [`AlertStore::scan`] (selecting `columns`), in the inbox's order.
     pub(super) fn list_sql(
+        &self,
         filter: &AlertFilter,
         columns: &str,
     ) -> (String, Vec<crate::state::db::Value>) {
-        let (condition, args) = Self::where_sql(filter);
+        let (condition, args) = self.where_sql(filter);
         (
             format!(
-                "SELECT {columns} FROM alerts INDEXED BY alerts_by_priority WHERE {condition} \
-                 ORDER BY priority DESC, fingerprint"
+                "SELECT {columns} FROM alerts {} WHERE {condition} \
+                 ORDER BY priority DESC, fingerprint",
+                self.conn.dialect().indexed_by("alerts_by_priority")
             ),
             args,
         )
@@ -117,7 +131,7 @@ impl AlertStore {
         filter: &AlertFilter,
         mut each: impl FnMut(AlertRecord) -> Result<(), E>,
     ) -> Result<(), E> {
-        let (sql, args) = Self::list_sql(filter, RECORD_COLUMNS);
+        let (sql, args) = self.list_sql(filter, RECORD_COLUMNS);
         let mut stmt = self.conn.prepare(&sql).map_err(self.err())?;
         let rows = stmt
             .query_map(crate::state::db::params_from_iter(args), read_record)
@@ -144,7 +158,7 @@ impl AlertStore {
         filter: &AlertFilter,
         mut each: impl FnMut(&RawAlert<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
-        let (sql, args) = Self::list_sql(filter, RAW_COLUMNS);
+        let (sql, args) = self.list_sql(filter, RAW_COLUMNS);
         let mut stmt = self.conn.prepare(&sql).map_err(self.err())?;
         let corrupt = |message: String| StateError::Corrupt {
             path: self.path.clone(),

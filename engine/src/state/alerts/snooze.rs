@@ -128,7 +128,7 @@ pub(super) fn expired_snoozes(
 ) -> crate::state::db::Result<Vec<(String, String)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT fingerprint, snoozed_until FROM alerts WHERE status = 'snoozed' \
-         AND snoozed_until IS NOT NULL AND snoozed_until <= ?1 AND (?2 IS NULL OR fingerprint = ?2)",
+         AND snoozed_until IS NOT NULL AND snoozed_until <= ?1 AND (CAST(?2 AS TEXT) IS NULL OR fingerprint = ?2)",
     )?;
     let rows = stmt.query_map(params![ts(now), only], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()

@@ -33,6 +33,7 @@ pub const STATE_FILE: &str = "state/alerts.sqlite";
 /// every transaction that changes an alert or its history), which, unlike the file's size and
 /// time, does not move when readers open and close connections.
 pub struct StateWatch {
+    data_dir: PathBuf,
     pub(super) path: PathBuf,
     pub(super) conn: std::sync::Mutex<Option<rusqlite::Connection>>,
 }
@@ -40,14 +41,18 @@ pub struct StateWatch {
 impl StateWatch {
     pub fn new(data_dir: &Path) -> Self {
         StateWatch {
+            data_dir: data_dir.to_path_buf(),
             path: data_dir.join(STATE_FILE),
             conn: std::sync::Mutex::new(None),
         }
     }
 
-    /// The current version: `None` while there is no state file (or it cannot be read). Two
-    /// equal answers mean no change was committed between them.
+    /// The current version: `None` while there is no state (or it cannot be read). Two equal
+    /// answers mean no change was committed between them.
     pub fn version(&self) -> Option<u64> {
+        if let Some(shared) = crate::state::shared::shared(&self.data_dir) {
+            return self.shared_version(&shared);
+        }
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         if conn.is_none() {
             // Opened without creating: the file appears with the first merge. Read-write (it
@@ -74,6 +79,17 @@ impl StateWatch {
     }
 }
 
+impl StateWatch {
+    /// A shared state's version: the one its listener last heard from the database (every
+    /// instance's commits), combined with this process's own commits, so that a change made
+    /// here shows at once (its notification follows). Never waits: readers call it on every
+    /// request, on async threads.
+    fn shared_version(&self, shared: &crate::state::shared::Shared) -> Option<u64> {
+        let heard = shared.version()?;
+        Some((heard << 32) ^ (crate::state::db::local_commits() & 0xFFFF_FFFF))
+    }
+}
+
 pub struct AlertStore {
     pub(super) path: PathBuf,
     pub(super) conn: Conn,
@@ -83,8 +99,19 @@ pub struct AlertStore {
 }
 
 impl AlertStore {
-    /// Opens (creating if needed) the state file of `data_dir`.
+    /// Opens (creating if needed) the state of `data_dir`: its file, or the database it shares
+    /// with other servers ([`crate::state::use_postgres`]).
     pub fn open_in(data_dir: &Path) -> Result<Self, StateError> {
+        if let Some((path, conn)) = crate::state::shared::connect(data_dir) {
+            return match conn {
+                Ok(conn) => Ok(AlertStore {
+                    path,
+                    conn,
+                    notify: Arc::default(),
+                }),
+                Err(source) => Err(StateError::Sqlite { path, source }),
+            };
+        }
         Self::open(&data_dir.join(STATE_FILE))
     }
 
@@ -103,7 +130,7 @@ impl AlertStore {
             })?;
         if !seeded {
             conn.execute(
-                "INSERT OR IGNORE INTO state_version (id, version) VALUES (1, 0)",
+                "INSERT INTO state_version (id, version) VALUES (1, 0) ON CONFLICT DO NOTHING",
                 [],
             )
             .map_err(|source| StateError::Sqlite {

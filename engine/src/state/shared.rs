@@ -1,0 +1,251 @@
+//! The state shared by several servers: a PostgreSQL database in place of the SQLite files of a
+//! data folder (`ACTIONBOARD_STATE_URL=postgres://…`). Said once at start for the data folder
+//! ([`use_postgres`]); from then on every store of that folder opens a pooled connection instead
+//! of its file, and runs the same statements.
+//!
+//! The schema is created by numbered migrations, applied once under an advisory lock, so
+//! instances that start together on an empty database do not race.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use super::db::{self, Conn, Pool};
+
+/// Why the shared state could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SharedStateError {
+    #[error(
+        "ACTIONBOARD_STATE_URL is not a PostgreSQL address ({0}): use postgres://user:password@host:port/database"
+    )]
+    Url(String),
+    #[error("the state database {at}: {source}")]
+    Connect { at: String, source: db::Error },
+    #[error("the state database {at}: {source}")]
+    Pool { at: String, source: r2d2::Error },
+    #[error("following the state database's changes: {0}")]
+    Listen(String),
+    #[error("the state database {at}: setting up its tables: {source}")]
+    Migrate { at: String, source: db::Error },
+}
+
+/// The database holding a data folder's state.
+pub(crate) struct Shared {
+    pub(crate) pool: Pool,
+    /// The address without its password, for messages.
+    pub(crate) at: String,
+    /// The state's version as last heard ([`UNKNOWN`] while the database cannot be reached),
+    /// kept by a thread that listens for the changes of every instance.
+    version: Arc<AtomicU64>,
+}
+
+/// No version heard (yet, or the database went away).
+const UNKNOWN: u64 = u64::MAX;
+
+/// How long the listener waits for a change before reading the version anyway (a notification
+/// lost with a connection, a database restored from a backup).
+const REREAD_EVERY: Duration = Duration::from_secs(1);
+
+impl Shared {
+    pub(crate) fn connect(&self) -> Result<Conn, db::Error> {
+        Conn::postgres(&self.pool)
+    }
+
+    /// The state's version as the listener last heard it, without waiting (readers call it on
+    /// every request): `None` while the database cannot be reached.
+    pub(crate) fn version(&self) -> Option<u64> {
+        Some(self.version.load(Ordering::Acquire)).filter(|v| *v != UNKNOWN)
+    }
+}
+
+/// Follows the state's version: `LISTEN`s for the triggers' notifications (every instance's
+/// commits) and reads the version on each, and at least every [`REREAD_EVERY`]; reconnects
+/// after a failure. Ends when the state is no longer shared (`version` dropped).
+fn listen(config: postgres::Config, at: String, version: Weak<AtomicU64>) {
+    loop {
+        let Some(shared) = version.upgrade() else {
+            return;
+        };
+        if let Err(e) = follow(&config, &shared, &version) {
+            shared.store(UNKNOWN, Ordering::Release);
+            tracing::warn!("the state database {at}: following its changes: {e}");
+        }
+        drop(shared);
+        std::thread::sleep(REREAD_EVERY);
+    }
+}
+
+fn follow(
+    config: &postgres::Config,
+    version: &AtomicU64,
+    alive: &Weak<AtomicU64>,
+) -> Result<(), postgres::Error> {
+    use postgres::fallible_iterator::FallibleIterator;
+    let mut client = config.connect(postgres::NoTls)?;
+    client.batch_execute("LISTEN actionboard_state")?;
+    while alive.strong_count() > 0 {
+        let v: i64 = client
+            .query_one("SELECT version FROM state_version WHERE id = 1", &[])?
+            .get(0);
+        version.store(u64::try_from(v).unwrap_or(0), Ordering::Release);
+        // Wait for a change (or the time to read anyway); the others already received come
+        // with it, so one read answers for all of them.
+        let _ = client.notifications().timeout_iter(REREAD_EVERY).next()?;
+        while client.notifications().iter().next()?.is_some() {}
+    }
+    Ok(())
+}
+
+/// Each data folder whose state is shared, and where.
+static SHARED: Mutex<Vec<(PathBuf, Arc<Shared>)>> = Mutex::new(Vec::new());
+
+fn key(data_dir: &Path) -> PathBuf {
+    std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf())
+}
+
+/// Keeps the state of `data_dir` in the PostgreSQL database at `url` from now on (in this
+/// process): connects, and creates or updates its tables.
+pub fn use_postgres(data_dir: &Path, url: &str) -> Result<(), SharedStateError> {
+    let at = without_password(url);
+    let config: postgres::Config = url
+        .parse()
+        .map_err(|e: postgres::Error| SharedStateError::Url(e.to_string()))?;
+    let pool = db::postgres_pool(config.clone()).map_err(|source| SharedStateError::Pool {
+        at: at.clone(),
+        source,
+    })?;
+    let version = Arc::new(AtomicU64::new(UNKNOWN));
+    let shared = Shared {
+        pool,
+        at: at.clone(),
+        version: version.clone(),
+    };
+    let conn = shared
+        .connect()
+        .map_err(|source| SharedStateError::Connect {
+            at: shared.at.clone(),
+            source,
+        })?;
+    migrate(&conn).map_err(|source| SharedStateError::Migrate {
+        at: shared.at.clone(),
+        source,
+    })?;
+    drop(conn);
+    let weak = Arc::downgrade(&version);
+    std::thread::Builder::new()
+        .name("state-listen".into())
+        .spawn(move || listen(config, at, weak))
+        .map_err(|e| SharedStateError::Listen(e.to_string()))?;
+    // Readers start with a version (or the reason there is none in the log).
+    let started = Instant::now();
+    while shared.version().is_none() && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let key = key(data_dir);
+    let mut all = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+    all.retain(|(dir, _)| *dir != key);
+    all.push((key, Arc::new(shared)));
+    Ok(())
+}
+
+/// Where the state of `data_dir` is shared, if it is.
+pub(crate) fn shared(data_dir: &Path) -> Option<Arc<Shared>> {
+    let all = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+    if all.is_empty() {
+        return None;
+    }
+    let key = key(data_dir);
+    all.iter()
+        .find(|(dir, _)| *dir == key)
+        .map(|(_, s)| s.clone())
+}
+
+/// A connection to the shared state of `data_dir`, if it is shared, with the address to name
+/// in messages (in place of a file's path).
+pub(crate) fn connect(data_dir: &Path) -> Option<(PathBuf, Result<Conn, db::Error>)> {
+    let shared = shared(data_dir)?;
+    Some((PathBuf::from(&shared.at), shared.connect()))
+}
+
+/// `url` with its password replaced by `***`.
+pub fn without_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The key of the session lock held while migrating.
+const MIGRATE_LOCK: i64 = 0x4163_7469_6f6e_0002;
+
+/// The schema's migrations, in order; each is applied once, in its own transaction.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("shared_schema_1.sql"))];
+
+fn migrate(conn: &Conn) -> Result<(), db::Error> {
+    conn.execute_batch(&format!("SELECT pg_advisory_lock({MIGRATE_LOCK})"))?;
+    let applied = apply_migrations(conn);
+    let unlocked = conn.execute_batch(&format!("SELECT pg_advisory_unlock({MIGRATE_LOCK})"));
+    applied.and(unlocked)
+}
+
+fn apply_migrations(conn: &Conn) -> Result<(), db::Error> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at TEXT NOT NULL)",
+    )?;
+    for (version, sql) in MIGRATIONS {
+        let done = conn
+            .prepare("SELECT 1 FROM schema_migrations WHERE version = ?")?
+            .exists(db::params![version])?;
+        if done {
+            continue;
+        }
+        let tx = conn.begin_write()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+            db::params![version, crate::base::time::timestamp(chrono::Utc::now())],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// A data folder for a unit test of the state; with `ACTIONBOARD_TEST_STATE=postgres` its state
+/// is in a fresh database of the test PostgreSQL (as `engine/tests/common` does for the suite).
+#[cfg(test)]
+pub(crate) fn test_data_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    if let Some(pg) = testkit::postgres::state_test_server() {
+        use_postgres(dir.path(), &pg.fresh_database().unwrap()).unwrap();
+    }
+    dir
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_left_out_of_messages() {
+        assert_eq!(
+            without_password("postgres://board:s3cret@db:5432/state"),
+            "postgres://board:***@db:5432/state"
+        );
+        assert_eq!(
+            without_password("postgres://db/state"),
+            "postgres://db/state"
+        );
+    }
+}
