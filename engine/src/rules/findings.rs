@@ -247,18 +247,10 @@ fn count_over_two_periods(
         a = side(to),
         b = side(from),
     );
-    let [both, a_alone_rows, b_alone_rows, a_alone, b_alone, a_rows, b_rows] =
-        conn.query_row(&query, [], |r| {
-            Ok([
-                r.get::<_, i64>(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ])
-        })?;
+    let counts: Vec<i64> = conn.query_row(&query, [], |r| (0..7).map(|i| r.get(i)).collect())?;
+    let [both, a_alone_rows, b_alone_rows, a_alone, b_alone, a_rows, b_rows] = counts[..] else {
+        return Ok(None);
+    };
     let one_row_each = both == a_rows - a_alone_rows && both == b_rows - b_alone_rows;
     Ok(one_row_each.then(|| usize::try_from(both + a_alone + b_alone).unwrap_or(0)))
 }
@@ -412,27 +404,6 @@ pub(crate) fn series_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::metrics::{Column, MetricDef};
-
-    fn gdp() -> Metrics {
-        Metrics {
-            path: "m.yml".into(),
-            metrics: vec![Metric {
-                id: "gdp".into(),
-                label: display::Text::new("GDP", "GDP"),
-                unit: "usd".into(),
-                format: display::Format::UsdBillions,
-                higher_is_better: true,
-                scope: Scope::Country,
-                def: MetricDef::Column {
-                    source: "wb_gdp".into(),
-                    column: Column::Value,
-                },
-            }],
-            completeness: Default::default(),
-        }
-    }
-
     /// `rows` are (code, year); the join answers only when every entity in both years has one
     /// row in each, and the count always equals DuckDB's `count(DISTINCT …)`.
     fn counts(rows: &[(&str, i32)]) -> (Option<usize>, usize, i64) {
@@ -449,7 +420,7 @@ mod tests {
             )
             .unwrap();
         }
-        let metrics = gdp();
+        let metrics = crate::rules::metrics::gdp_for_tests();
         let metric = &metrics.metrics[0];
         let joined = count_over_two_periods(&conn, &metrics, metric, 2024, 2025).unwrap();
         let counted = count_entities(&conn, &metrics, metric, Some((2024, 2025))).unwrap();
