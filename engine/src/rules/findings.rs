@@ -217,8 +217,8 @@ pub(crate) fn count_entities(
 }
 
 /// [`count_entities`] over periods `from` and `to = from + 1` with a join of the two instead of
-/// a `count(DISTINCT …)`: DuckDB joins a million entities in about half the time it takes to
-/// aggregate them. An entity in both periods is one row of the join when it has one row in
+/// a `count(DISTINCT …)`: joining a million entities costs DuckDB less than aggregating them
+/// (~15 % less CPU on a quiet machine, about half the time on two busy cores). An entity in both periods is one row of the join when it has one row in
 /// each, so the join's rows of both are the entities in both when every such entity has
 /// exactly one row in each period: the join's rows equal both periods' rows of those entities
 /// (each side's total minus its rows without a match). `None` when they do not (an entity with
