@@ -436,3 +436,99 @@ fn alerts_on_rejected_inputs_are_data_issues() {
         "a reject in another source does not count"
     );
 }
+
+/// Rejects are looked up for the firing rows only when the rule's source has any: the same data
+/// with no rejects, with rejects of another source only, and with rejects of its own source
+/// give the same alerts, names and regions, the last with its rejected inputs as data issues.
+#[test]
+fn rejects_are_looked_up_only_for_sources_that_have_them_with_the_same_alerts() {
+    let data = gdp(&[
+        ("AAA", 2024, 100.0),
+        ("AAA", 2025, 50.0),
+        ("CCC", 2024, 100.0),
+        ("CCC", 2025, 50.0),
+        ("NNN", 2024, 100.0),
+        ("NNN", 2025, 40.0),
+    ]);
+    let rule = "kind: change\nmetric: gdp\nfall_at_least: 10";
+    // One snapshot, its rejects added between evaluations.
+    let conn = snapshot(&data);
+    let alerts_with = |rejects: &str| {
+        if !rejects.is_empty() {
+            conn.execute_batch(&format!("INSERT INTO rejects VALUES {rejects};"))
+                .unwrap();
+        }
+        fire(&conn, rule)
+    };
+    let none = alerts_with("");
+    let other = alerts_with(
+        "('imf_weo_2024oct', 'x.json', 'AAA', 'value', 'x', 'type', 'not a number', 'AAA', 2025)",
+    );
+    let own = alerts_with(
+        "('wb_gdp', 'gdp.csv', 'line 12', 'code, year', 'CCC, 2024', 'unique', 'CCC 2024 appears again', 'CCC', 2024)",
+    );
+    assert_eq!(entities(&none), ["AAA", "CCC", "NNN"]);
+    let named = |alerts: &[Alert]| {
+        let mut named = alerts
+            .iter()
+            .map(|a| (a.entity.clone(), a.entity_name.clone(), a.region.clone()))
+            .collect::<Vec<_>>();
+        named.sort();
+        named
+    };
+    assert_eq!(
+        named(&none)[2],
+        ("NNN".into(), "Name of NNN".into(), Some("Europe".into()))
+    );
+    assert_eq!(named(&none)[0].2.as_deref(), Some("Asia"));
+    assert_eq!(format!("{none:?}"), format!("{other:?}"));
+    assert_eq!(named(&own), named(&none));
+    let by = |e: &str| own.iter().find(|a| a.entity == e).unwrap();
+    assert!(by("CCC").data_issue, "its compared year had a rejected row");
+    let reason = by("CCC").evidence.data_issue_reason.as_ref().unwrap();
+    assert!(
+        reason.en.contains("CCC 2024 appears again"),
+        "{}",
+        reason.en
+    );
+    assert!(!by("AAA").data_issue && !by("NNN").data_issue);
+    for a in none.iter().chain(&other) {
+        assert!(!a.data_issue && a.evidence.data_issue_reason.is_none());
+    }
+}
+
+/// The entities a rule looked at are counted exactly, also when an entity has two values in a
+/// period (then the two periods are not joined one to one and DuckDB counts them distinct).
+#[test]
+fn entities_looked_at_are_counted_exactly_with_or_without_repeated_rows() {
+    let unique = gdp(&[
+        ("AAA", 2024, 100.0),
+        ("AAA", 2025, 50.0),
+        ("BBB", 2024, 100.0),
+        ("CCC", 2025, 100.0),
+        ("DDD", 2023, 100.0),
+    ]);
+    let mut repeated = unique.clone();
+    repeated.extend(gdp(&[
+        ("AAA", 2025, 60.0),
+        ("BBB", 2024, 90.0),
+        ("CCC", 2025, 80.0),
+        ("EEE", 2024, 10.0),
+        ("EEE", 2024, 11.0),
+        ("EEE", 2025, 12.0),
+    ]));
+    for (rows, expected) in [(unique, 3), (repeated, 4)] {
+        let conn = snapshot(&rows);
+        let distinct: i64 = conn
+            .query_row(
+                "SELECT count(DISTINCT code) FROM observations WHERE source_id = 'wb_gdp' AND year BETWEEN 2024 AND 2025",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(distinct, expected);
+        let r = rules("kind: change\nmetric: gdp\nfall_at_least: 10");
+        let evaluation = rules::evaluate(&conn, &metrics(), &r, &facts()).unwrap();
+        assert_eq!(evaluation.per_rule[0].entities, Some(expected as usize));
+    }
+}

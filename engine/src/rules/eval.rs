@@ -14,7 +14,7 @@ use super::alert::{
 use super::config::{Rule, Rules};
 pub use super::facts::WithdrawnFigure;
 use super::facts::{read_snapshot, PipelineFacts, SnapshotFacts};
-use super::findings::{rule_periods, series_of};
+use super::findings::{count_entities, rule_periods, series_of, Span};
 use super::kinds::{Grouped, Partial, Reads, Render, System, SystemFinding};
 use super::metrics::{Metric, Metrics, Scope};
 use super::sql::{self, Periods};
@@ -259,30 +259,6 @@ pub fn evaluate_from(
         evaluated_periods,
         withdrawn: snapshot.withdrawn,
     })
-}
-
-/// The periods whose entities a rule looked at, first and last included; `None`: every period.
-type Span = Option<(i32, i32)>;
-
-/// The entities with a value of `metric` in `span`.
-fn count_entities(
-    conn: &Connection,
-    metrics: &Metrics,
-    metric: &Metric,
-    span: Span,
-) -> Result<usize, duckdb::Error> {
-    let query = match span {
-        Some((from, to)) => format!(
-            "SELECT count(DISTINCT entity) FROM ({}) WHERE period BETWEEN {from} AND {to}",
-            sql::metric_sql(metrics, metric, Some(from))
-        ),
-        None => format!(
-            "SELECT count(DISTINCT entity) FROM ({})",
-            sql::metric_sql(metrics, metric, None)
-        ),
-    };
-    conn.query_row(&query, [], |r| r.get::<_, i64>(0))
-        .map(|n| usize::try_from(n).unwrap_or(0))
 }
 
 /// The one notice of a rule that fired for more than its `max_fire_share` of the entities it

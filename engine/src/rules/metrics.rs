@@ -256,6 +256,27 @@ struct FromFile {
 fn yes() -> bool {
     true
 }
+/// One metric, `gdp`: the `value` column of `wb_gdp` by country, for unit tests.
+#[cfg(test)]
+pub(crate) fn gdp_for_tests() -> Metrics {
+    Metrics {
+        path: "m.yml".into(),
+        metrics: vec![Metric {
+            id: "gdp".into(),
+            label: display::Text::new("GDP", "GDP"),
+            unit: "usd".into(),
+            format: display::Format::UsdBillions,
+            higher_is_better: true,
+            scope: Scope::Country,
+            def: MetricDef::Column {
+                source: "wb_gdp".into(),
+                column: Column::Value,
+            },
+        }],
+        completeness: Default::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -250,7 +250,6 @@ pub const REJECT_RATES_SQL: &str = "SELECT p.source_id, coalesce(r.rejected, 0) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::metrics::{Column, Scope};
 
     fn default_set() -> (Metrics, super::super::Rules) {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -309,23 +308,8 @@ mod tests {
 
     #[test]
     fn column_sql_reads_only_the_needed_years() {
-        let m = Metric {
-            id: "gdp".into(),
-            label: display::Text::new("GDP", "GDP"),
-            unit: "usd".into(),
-            format: display::Format::UsdBillions,
-            higher_is_better: true,
-            scope: Scope::Country,
-            def: MetricDef::Column {
-                source: "wb_gdp".into(),
-                column: Column::Value,
-            },
-        };
-        let metrics = Metrics {
-            path: "m.yml".into(),
-            metrics: vec![m.clone()],
-            completeness: Default::default(),
-        };
+        let metrics = crate::rules::metrics::gdp_for_tests();
+        let m = metrics.metrics[0].clone();
         let sql = metric_sql(&metrics, &m, Some(2024));
         assert!(sql.contains("source_id = 'wb_gdp'"), "{sql}");
         assert!(sql.contains("year >= 2024"), "{sql}");
