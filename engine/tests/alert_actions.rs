@@ -930,3 +930,74 @@ fn a_message_link_acts_once_with_via_link_and_a_refusal_leaves_it_unused() {
         .unwrap();
     assert_eq!(store.history(FP).unwrap().pop().unwrap().via, None);
 }
+
+#[test]
+fn a_request_key_acts_once_and_gives_its_retry_the_first_answer() {
+    use engine::state::alerts::{Once, RequestKey};
+    use engine::state::Acted;
+    let (dir, mut store) = opened();
+    let ack = Act::Acknowledge { note: None };
+    let key = RequestKey {
+        key: "retry-1",
+        request: "acknowledge at 1",
+    };
+    let acked = Acted {
+        status: Status::Acknowledged,
+        version: 2,
+    };
+    assert_eq!(
+        store
+            .act_once(&key, FP, &ack, Some(1), "kim", t0())
+            .unwrap(),
+        Once::Acted(acked.clone())
+    );
+    // The retry, through another connection (as another server would): the first answer, and
+    // no second event.
+    let mut other = AlertStore::open_in(dir.path()).unwrap();
+    assert_eq!(
+        other
+            .act_once(&key, FP, &ack, Some(1), "kim", t0())
+            .unwrap(),
+        Once::Replayed(acked)
+    );
+    assert_eq!(store.history(FP).unwrap().len(), 2);
+    // The key with another request: refused, nothing done.
+    let comment = Act::Comment {
+        text: "on it".into(),
+    };
+    let reused = RequestKey {
+        key: "retry-1",
+        request: "comment at 2",
+    };
+    assert_eq!(
+        other
+            .act_once(&reused, FP, &comment, Some(2), "kim", t0())
+            .unwrap(),
+        Once::KeyReused
+    );
+    assert_eq!(store.history(FP).unwrap().len(), 2);
+    // Keys are each actor's own.
+    assert!(matches!(
+        other
+            .act_once(&reused, FP, &comment, Some(2), "lee", t0())
+            .unwrap(),
+        Once::Acted(Acted { version: 3, .. })
+    ));
+    // A refused request records nothing: its key acts once the request is right.
+    let late = RequestKey {
+        key: "retry-2",
+        request: "comment at 2",
+    };
+    assert!(matches!(
+        store.act_once(&late, FP, &comment, Some(2), "kim", t0()),
+        Err(ActError::Conflict { .. })
+    ));
+    let fixed = RequestKey {
+        key: "retry-2",
+        request: "comment at 3",
+    };
+    assert!(matches!(
+        store.act_once(&fixed, FP, &comment, Some(3), "kim", t0()),
+        Ok(Once::Acted(Acted { version: 4, .. }))
+    ));
+}

@@ -14,6 +14,7 @@ use display::alert::{ActionKind, BulkSkip, DismissReason, SnoozePreset};
 use display::time::Zone;
 use display::Text;
 use engine::notify_config::Notify;
+use engine::state::alerts::{Once, RequestKey};
 use engine::state::users::UserStore;
 use engine::state::{
     Act, ActError, Acted, AlertFilter, AlertStore, LinkUse, SnoozeRequest, StateError,
@@ -410,6 +411,24 @@ impl Acting {
         let mut store = self.store().map_err(|e| Refusal::Act(ActError::State(e)))?;
         store
             .act(fingerprint, &act, version, by, chrono::Utc::now())
+            .map_err(Refusal::Act)
+    }
+
+    /// [`Acting::act`] under the client's request key (`Idempotency-Key`): a retry of the same
+    /// request gets the first answer and acts no second time ([`AlertStore::act_once`]).
+    pub fn act_once(
+        &self,
+        kind: ActionKind,
+        fingerprint: &str,
+        fields: &ActionFields,
+        version: Option<i64>,
+        by: &str,
+        key: &RequestKey<'_>,
+    ) -> Result<Once, Refusal> {
+        let act = self.prepare(kind, fields)?;
+        let mut store = self.store().map_err(|e| Refusal::Act(ActError::State(e)))?;
+        store
+            .act_once(key, fingerprint, &act, version, by, chrono::Utc::now())
             .map_err(Refusal::Act)
     }
 

@@ -73,6 +73,18 @@ fn serve(data: &Path, state_url: &str) -> (Child, String) {
 
 /// Status and JSON of an API call.
 fn api(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    let (status, _, json) = api_with(method, url, token, &[], body);
+    (status, json)
+}
+
+/// Status, headers and JSON of an API call with more headers.
+fn api_with(
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<Value>,
+) -> (u16, http::HeaderMap, Value) {
     let agent = common::agent();
     let auth = token.map(|t| format!("Bearer {t}"));
     let mut resp = match (method, body) {
@@ -88,14 +100,19 @@ fn api(method: &str, url: &str, token: Option<&str>, body: Option<Value>) -> (u1
             if let Some(a) = &auth {
                 req = req.header("Authorization", a);
             }
+            for (name, value) in headers {
+                req = req.header(*name, *value);
+            }
             req.send(body.unwrap_or(Value::Null).to_string())
         }
     }
     .unwrap();
     let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
     let text = resp.body_mut().read_to_string().unwrap();
     (
         status,
+        headers,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
 }
@@ -188,6 +205,55 @@ fn two_servers_share_sessions_actions_and_conflicts_and_one_survives_the_other()
     assert_eq!(status, 409, "{conflict}");
     assert_eq!(conflict["error"]["code"], "conflict");
 
+    // A client that sent a comment through A, lost the answer and retries through B with the
+    // same Idempotency-Key gets the first answer, and the comment is there once.
+    let keyed = [("Idempotency-Key", "5b4c1f0e-retry")];
+    let comment = serde_json::json!({ "version": version + 1, "text": "checked the source" });
+    let (status, _, first) = api_with(
+        "POST",
+        &format!("{}/comment", one(&a_base)),
+        Some(&token),
+        &keyed,
+        Some(comment.clone()),
+    );
+    assert_eq!(status, 200, "{first}");
+    let (status, headers, again) = api_with(
+        "POST",
+        &format!("{}/comment", one(&b_base)),
+        Some(&token),
+        &keyed,
+        Some(comment),
+    );
+    assert_eq!((status, &again), (200, &first));
+    assert_eq!(headers["idempotent-replayed"], "true");
+    let (_, detail) = api("GET", &one(&b_base), None, None);
+    let comments = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "commented")
+        .count();
+    assert_eq!(comments, 1, "one comment for two deliveries of the request");
+    // The key with another body: refused.
+    let (status, _, reused) = api_with(
+        "POST",
+        &format!("{}/comment", one(&b_base)),
+        Some(&token),
+        &keyed,
+        Some(serde_json::json!({ "version": version + 2, "text": "something else" })),
+    );
+    assert_eq!(status, 422, "{reused}");
+    assert_eq!(reused["error"]["code"], "key_reused");
+    // A key that is not one: 400, nothing done.
+    let (status, _, bad) = api_with(
+        "POST",
+        &format!("{}/comment", one(&b_base)),
+        Some(&token),
+        &[("Idempotency-Key", "two words")],
+        Some(serde_json::json!({ "version": version + 2, "text": "x" })),
+    );
+    assert_eq!(status, 400, "{bad}");
+
     // Behind HAProxy, killing A leaves B answering every request (a request on its way to A
     // is retried on B).
     let Some(proxy) = or_skip(TempHaproxy::start(
@@ -216,7 +282,7 @@ fn two_servers_share_sessions_actions_and_conflicts_and_one_survives_the_other()
         "POST",
         &format!("{}/comment", one(&proxy.url())),
         Some(&token),
-        Some(serde_json::json!({ "version": version + 1, "text": "B took over" })),
+        Some(serde_json::json!({ "version": version + 2, "text": "B took over" })),
     );
     assert_eq!(status, 200, "{acted}");
     b.kill().unwrap();

@@ -4,7 +4,8 @@ Schemathesis' `positive_data_acceptance` is replaced by `fitting_requests_are_ac
 that fits the document must never be refused for its shape. Only the alert's state may refuse
 it, each with its own code: 400 `not_allowed` (a transition its status does not allow, a snooze
 time already past, a due date before it opened, no value to watch), 404 `not_found` or
-`unknown_assignee` (no such alert or person), 409 `conflict` (a newer version). A 400
+`unknown_assignee` (no such alert or person), 409 `conflict` (a newer version), and the
+`Idempotency-Key`'s own history: 422 `key_reused` (the key came with another request). A 400
 `invalid_input` — the server's word for "this does not fit the document" — fails the run.
 """
 import json
@@ -17,6 +18,7 @@ STATE_REFUSALS = {
     403: {"forbidden", "bad_csrf"},
     404: {"not_found", "unknown_assignee"},
     409: {"conflict"},
+    422: {"key_reused"},
 }
 
 

@@ -191,7 +191,10 @@ pub fn without_password(url: &str) -> String {
 const MIGRATE_LOCK: i64 = 0x4163_7469_6f6e_0002;
 
 /// The schema's migrations, in order; each is applied once, in its own transaction.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("shared_schema_1.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("shared_schema_1.sql")),
+    (2, include_str!("shared_schema_2.sql")),
+];
 
 fn migrate(conn: &Conn) -> Result<(), db::Error> {
     conn.execute_batch(&format!("SELECT pg_advisory_lock({MIGRATE_LOCK})"))?;

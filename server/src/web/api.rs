@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use display::alert::ActionKind;
 use display::Text;
+use engine::state::alerts::{Once, RequestKey};
 use engine::state::tokens::TokenStore;
 use engine::state::users::Role;
 use engine::state::ActError;
@@ -27,8 +28,8 @@ use serde_json::json;
 
 use super::api_doc::{
     action_path, read_action, read_bulk, ActedReply, BulkOutcome, BulkReply, ErrorCode, ErrorInfo,
-    BULK_PATH, DOCS_PATH, EXPORT_PATH, LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX, LIST_PATH, ONE_PATH,
-    OPENAPI_PATH,
+    BULK_PATH, DOCS_PATH, EXPORT_PATH, IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, LIST_LIMIT_DEFAULT,
+    LIST_LIMIT_MAX, LIST_PATH, ONE_PATH, OPENAPI_PATH,
 };
 use super::auth::{require, AuthError, CurrentUser};
 use super::error::{act_status, WebError};
@@ -331,20 +332,82 @@ async fn act(
         Ok(read) => read,
         Err(message) => return WebError::invalid(message).into_response(),
     };
+    let key = match request_key(&headers) {
+        Ok(key) => key,
+        Err(r) => return r,
+    };
+    // What the key stands for: this action on this alert with this body, nothing else.
+    let request = engine::base::sha256_hex(
+        &[
+            kind.as_str().as_bytes(),
+            b"\n",
+            fingerprint.as_bytes(),
+            b"\n",
+            &body[..],
+        ]
+        .concat(),
+    );
     let fp = fingerprint.clone();
     let acting = api.acting.clone();
-    let done =
-        tokio::task::spawn_blocking(move || acting.act(kind, &fp, &fields, Some(version), &name))
-            .await;
-    match done {
-        Ok(Ok(acted)) => Json(ActedReply {
-            fingerprint,
+    let done = tokio::task::spawn_blocking(move || match &key {
+        Some(key) => acting.act_once(
+            kind,
+            &fp,
+            &fields,
+            Some(version),
+            &name,
+            &RequestKey {
+                key,
+                request: &request,
+            },
+        ),
+        None => acting
+            .act(kind, &fp, &fields, Some(version), &name)
+            .map(Once::Acted),
+    })
+    .await;
+    let reply = |acted: engine::state::Acted| {
+        Json(ActedReply {
+            fingerprint: fingerprint.clone(),
             status: acted.status,
             version: acted.version,
         })
+    };
+    match done {
+        Ok(Ok(Once::Acted(acted))) => reply(acted).into_response(),
+        Ok(Ok(Once::Replayed(acted))) => {
+            ([(IDEMPOTENT_REPLAYED, "true")], reply(acted)).into_response()
+        }
+        Ok(Ok(Once::KeyReused)) => WebError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::KeyReused,
+            Text {
+                en: "this Idempotency-Key came with another request before: use a new key for a new request".into(),
+                ko: "이 Idempotency-Key는 이미 다른 요청에 쓰였습니다: 새 요청에는 새 키를 쓰세요".into(),
+            },
+        )
         .into_response(),
         Ok(Err(r)) => WebError::from(r).into_response(),
         Err(e) => WebError::internal("the action", e).into_response(),
+    }
+}
+
+/// The request's `Idempotency-Key`, if it sent one; a 400 when it is not 1–255 visible ASCII
+/// characters.
+fn request_key(headers: &HeaderMap) -> Result<Option<String>, Response> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok(key) if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(key.to_string()))
+        }
+        _ => Err(WebError::invalid(Text {
+            en: "the Idempotency-Key header is 1–255 visible ASCII characters (a UUID fits)".into(),
+            ko: "Idempotency-Key 헤더는 눈에 보이는 ASCII 문자 1–255개입니다 (UUID가 맞습니다)"
+                .into(),
+        })
+        .into_response()),
     }
 }
 

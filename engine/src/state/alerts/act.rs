@@ -18,6 +18,28 @@ use crate::base::time::timestamp_ms as ts;
 use crate::notify_config::Notify;
 use crate::rules::Alert;
 
+/// A client's key for one request (`Idempotency-Key`), kept per actor, with a digest of the
+/// request it was first sent with.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestKey<'a> {
+    pub key: &'a str,
+    pub request: &'a str,
+}
+
+/// How long a request key is remembered.
+pub const REQUEST_KEYS_KEPT_HOURS: i64 = 24;
+
+/// What [`AlertStore::act_once`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Once {
+    /// The action, now.
+    Acted(Acted),
+    /// The answer the key's first request got; nothing written.
+    Replayed(Acted),
+    /// The key came with another request before: nothing done.
+    KeyReused,
+}
+
 impl AlertStore {
     /// A person's action on one alert, in one `BEGIN IMMEDIATE` transaction: checked against
     /// `expected_version` (the version the form was made from; `None` acts on whatever is
@@ -45,6 +67,73 @@ impl AlertStore {
                 &notify,
                 now,
             )
+        })
+    }
+
+    /// [`AlertStore::act`] under a client's request key (`Idempotency-Key`): the first request
+    /// with `key` acts and records the key with its answer in the action's transaction; the
+    /// same request again (on any server, after any crash) gets that answer back
+    /// ([`Once::Replayed`]) and writes nothing; the key with another request is refused
+    /// ([`Once::KeyReused`]). A refused action records nothing: its retry is judged afresh.
+    pub fn act_once(
+        &mut self,
+        key: &RequestKey<'_>,
+        fingerprint: &str,
+        action: &Act,
+        expected_version: Option<i64>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Once, ActError> {
+        let notify = self.notify.clone();
+        self.in_transaction(true, |tx| {
+            let earlier: Option<(String, String, String, i64)> = tx
+                .query_row(
+                    "SELECT request, fingerprint, status, version FROM request_keys \
+                     WHERE actor = ? AND key = ?",
+                    params![actor, key.key],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()?;
+            if let Some((request, fp, status, version)) = earlier {
+                return Ok(Ok(match Status::parse(&status) {
+                    Some(status) if request == key.request && fp == fingerprint => {
+                        Once::Replayed(Acted { status, version })
+                    }
+                    _ => Once::KeyReused,
+                }));
+            }
+            let acted = act_in(
+                tx,
+                fingerprint,
+                action,
+                expected_version,
+                actor,
+                None,
+                &notify,
+                now,
+            )?;
+            let Ok(acted) = acted else {
+                return Ok(acted.map(Once::Acted));
+            };
+            // Keys are kept a day (clients retry within minutes): the table stays small.
+            tx.execute(
+                "DELETE FROM request_keys WHERE at < ?",
+                params![ts(now - chrono::Duration::hours(REQUEST_KEYS_KEPT_HOURS))],
+            )?;
+            tx.execute(
+                "INSERT INTO request_keys (actor, key, request, fingerprint, status, version, at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                params![
+                    actor,
+                    key.key,
+                    key.request,
+                    fingerprint,
+                    acted.status.as_str(),
+                    acted.version,
+                    ts(now)
+                ],
+            )?;
+            Ok(Ok(Once::Acted(acted)))
         })
     }
 

@@ -16,7 +16,7 @@
 //! [`deliveries`] what people see of them (the Deliveries page, resend, channel health).
 
 mod act;
-pub use act::LinkUse;
+pub use act::{LinkUse, Once, RequestKey, REQUEST_KEYS_KEPT_HOURS};
 mod deliveries;
 mod filter;
 mod health;

@@ -68,6 +68,19 @@ CREATE TABLE IF NOT EXISTS action_links_used (
     actor       TEXT NOT NULL,
     at          TEXT NOT NULL
 );
+-- Clients' request keys (`Idempotency-Key`): a row, written in the action's transaction, makes
+-- a retried request get its first answer instead of acting twice. Kept a day.
+CREATE TABLE IF NOT EXISTS request_keys (
+    actor       TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    request     TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    at          TEXT NOT NULL,
+    PRIMARY KEY (actor, key)
+);
+CREATE INDEX IF NOT EXISTS request_keys_by_age ON request_keys (at);
 -- An alert's last comment without walking its other events (exports ask it of every alert).
 CREATE INDEX IF NOT EXISTS events_comments ON alert_events (fingerprint, id)
     WHERE kind = 'commented';

@@ -27,6 +27,12 @@ pub const EXPORT_PATH: &str = app::pages::alerts::EXPORT_PATH;
 
 /// Alerts in one answer of the inbox (`limit`): by default, and at most. The export takes them
 /// all.
+/// The header a client names a request with, so a retry acts once (`AlertStore::act_once`).
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+/// What the key may be: 1–255 visible ASCII characters (a UUID fits).
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]{1,255}$";
+/// Said on an answer given again for a request key.
+pub const IDEMPOTENT_REPLAYED: &str = "Idempotent-Replayed";
 pub const LIST_LIMIT_DEFAULT: usize = 100;
 pub const LIST_LIMIT_MAX: usize = 1000;
 

@@ -91,6 +91,11 @@ pub fn operations() -> Vec<Operation> {
                 "The alert changed since `version`: nothing was changed",
                 "Conflict",
             ),
+            (
+                422,
+                "The `Idempotency-Key` came with another request before (`key_reused`): nothing was changed",
+                "Error",
+            ),
         ];
         if kind == ActionKind::Assign {
             responses[4] = (
@@ -139,6 +144,13 @@ pub(super) fn parameters(op: &Operation) -> Vec<Value> {
         parameters.push(json!({
             "name": "fingerprint", "in": "path", "required": true,
             "schema": { "type": "string", "minLength": 1 }, "description": "rule:entity:period"
+        }));
+    }
+    if op.changes && op.path != BULK_PATH {
+        parameters.push(json!({
+            "name": IDEMPOTENCY_KEY, "in": "header", "required": false,
+            "schema": { "type": "string", "pattern": IDEMPOTENCY_KEY_PATTERN },
+            "description": "a key of the client's choosing for this request: sent again with the same request (a retry, on any server), it gets the first answer and changes nothing more; kept a day"
         }));
     }
     if op.path == EXPORT_PATH {

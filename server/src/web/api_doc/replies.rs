@@ -26,6 +26,7 @@ pub enum ErrorCode {
     TooManyRows,
     TooLarge,
     TooSlow,
+    KeyReused,
     Internal,
 }
 
