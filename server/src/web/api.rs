@@ -334,7 +334,7 @@ async fn act(
     };
     let key = match request_key(&headers) {
         Ok(key) => key,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     // What the key stands for: this action on this alert with this body, nothing else.
     let request = engine::base::sha256_hex(
@@ -394,7 +394,7 @@ async fn act(
 
 /// The request's `Idempotency-Key`, if it sent one; a 400 when it is not 1–255 visible ASCII
 /// characters.
-fn request_key(headers: &HeaderMap) -> Result<Option<String>, Response> {
+fn request_key(headers: &HeaderMap) -> Result<Option<String>, WebError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
         return Ok(None);
     };
@@ -406,8 +406,7 @@ fn request_key(headers: &HeaderMap) -> Result<Option<String>, Response> {
             en: "the Idempotency-Key header is 1–255 visible ASCII characters (a UUID fits)".into(),
             ko: "Idempotency-Key 헤더는 눈에 보이는 ASCII 문자 1–255개입니다 (UUID가 맞습니다)"
                 .into(),
-        })
-        .into_response()),
+        })),
     }
 }
 
