@@ -80,3 +80,42 @@ fn each_cause_exits_with_its_own_code() {
     let o = actionboard(data.path(), &["etl", "prune", "--keep", "0"]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
 }
+
+/// A shared state that cannot be used: a wrong address is configuration (78), a database that
+/// does not answer is a try-later (75); the password never shows.
+#[test]
+fn a_shared_state_that_cannot_be_used_says_why_with_its_code() {
+    let data = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_actionboard"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["alerts", "list"])
+        .env("ACTIONBOARD_STATE_URL", "mysql://board:s3cret@db/state")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 78, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a PostgreSQL address"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("s3cret"), "{}", stderr(&o));
+    // Nothing listens on this port (bound, then closed).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let o = actionboard(
+        data.path(),
+        &[
+            "state",
+            "migrate",
+            "--to",
+            &format!("postgres://board:s3cret@127.0.0.1:{port}/state"),
+        ],
+    );
+    assert_eq!(code(&o), 75, "{}", stderr(&o));
+    assert!(!stderr(&o).contains("s3cret"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("board:***@"), "{}", stderr(&o));
+}

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod db;
 pub mod first_admin;
+pub mod migrate;
 pub mod shared;
 mod sqlite;
 pub mod ticks;

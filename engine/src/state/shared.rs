@@ -17,9 +17,9 @@ use super::db::{self, Conn, Pool};
 #[derive(Debug, thiserror::Error)]
 pub enum SharedStateError {
     #[error(
-        "ACTIONBOARD_STATE_URL is not a PostgreSQL address ({0}): use postgres://user:password@host:port/database"
+        "`{at}` is not a PostgreSQL address ({reason}): use postgres://user:password@host:port/database"
     )]
-    Url(String),
+    Url { at: String, reason: String },
     #[error("the state database {at}: {source}")]
     Connect { at: String, source: db::Error },
     #[error("the state database {at}: {source}")]
@@ -107,32 +107,9 @@ fn key(data_dir: &Path) -> PathBuf {
 /// Keeps the state of `data_dir` in the PostgreSQL database at `url` from now on (in this
 /// process): connects, and creates or updates its tables.
 pub fn use_postgres(data_dir: &Path, url: &str) -> Result<(), SharedStateError> {
-    let at = without_password(url);
-    let config: postgres::Config = url
-        .parse()
-        .map_err(|e: postgres::Error| SharedStateError::Url(e.to_string()))?;
-    let pool = db::postgres_pool(config.clone()).map_err(|source| SharedStateError::Pool {
-        at: at.clone(),
-        source,
-    })?;
-    let version = Arc::new(AtomicU64::new(UNKNOWN));
-    let shared = Shared {
-        pool,
-        at: at.clone(),
-        version: version.clone(),
-    };
-    let conn = shared
-        .connect()
-        .map_err(|source| SharedStateError::Connect {
-            at: shared.at.clone(),
-            source,
-        })?;
-    migrate(&conn).map_err(|source| SharedStateError::Migrate {
-        at: shared.at.clone(),
-        source,
-    })?;
-    drop(conn);
-    let weak = Arc::downgrade(&version);
+    let (shared, config) = open(url)?;
+    let weak = Arc::downgrade(&shared.version);
+    let at = shared.at.clone();
     std::thread::Builder::new()
         .name("state-listen".into())
         .spawn(move || listen(config, at, weak))
@@ -147,6 +124,50 @@ pub fn use_postgres(data_dir: &Path, url: &str) -> Result<(), SharedStateError> 
     all.retain(|(dir, _)| *dir != key);
     all.push((key, Arc::new(shared)));
     Ok(())
+}
+
+/// A connection to the database at `url`, its tables created or updated, for a one-off task
+/// (moving a folder's state into it); nothing is registered.
+pub(crate) fn connect_to(url: &str) -> Result<Conn, SharedStateError> {
+    let (shared, _) = open(url)?;
+    shared
+        .connect()
+        .map_err(|source| SharedStateError::Connect {
+            at: shared.at.clone(),
+            source,
+        })
+}
+
+/// Connects to the database at `url` and brings its tables up to date.
+fn open(url: &str) -> Result<(Shared, postgres::Config), SharedStateError> {
+    let at = without_password(url);
+    let config: postgres::Config =
+        url.parse()
+            .map_err(|e: postgres::Error| SharedStateError::Url {
+                at: at.clone(),
+                reason: e.to_string(),
+            })?;
+    let pool = db::postgres_pool(config.clone()).map_err(|source| SharedStateError::Pool {
+        at: at.clone(),
+        source,
+    })?;
+    let shared = Shared {
+        pool,
+        at,
+        version: Arc::new(AtomicU64::new(UNKNOWN)),
+    };
+    let conn = shared
+        .connect()
+        .map_err(|source| SharedStateError::Connect {
+            at: shared.at.clone(),
+            source,
+        })?;
+    migrate(&conn).map_err(|source| SharedStateError::Migrate {
+        at: shared.at.clone(),
+        source,
+    })?;
+    drop(conn);
+    Ok((shared, config))
 }
 
 /// Where the state of `data_dir` is shared, if it is.

@@ -44,9 +44,16 @@ impl TokenStore {
                 Err(source) => Err(UserError::Sqlite { path, source }),
             };
         }
-        let path = data_dir.join(FILE);
-        let conn = crate::state::sqlite::open(&path, SCHEMA)?;
-        Ok(TokenStore { path, conn })
+        Self::open(&data_dir.join(FILE))
+    }
+
+    /// The tokens of the SQLite users file at `path`.
+    pub fn open(path: &Path) -> Result<Self, UserError> {
+        let conn = crate::state::sqlite::open(path, SCHEMA)?;
+        Ok(TokenStore {
+            path: path.to_path_buf(),
+            conn,
+        })
     }
 
     fn sql(&self, source: crate::state::db::Error) -> UserError {

@@ -17,7 +17,7 @@ use crate::base::time::timestamp;
 use crate::state::db::{params, Conn, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-const USERS_FILE: &str = "state/users.sqlite";
+pub(crate) const USERS_FILE: &str = "state/users.sqlite";
 
 /// How long a session lasts without signing in again.
 pub const SESSION_DAYS: i64 = 7;
@@ -247,6 +247,11 @@ impl UserStore {
             conn,
             files: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         })
+    }
+
+    /// The open connection (moving the state elsewhere reads it whole).
+    pub(crate) fn conn(&self) -> &Conn {
+        &self.conn
     }
 
     fn sql_err(&self, source: crate::state::db::Error) -> UserError {

@@ -201,13 +201,19 @@ impl From<StateError> for CliError {
 
 impl From<SharedStateError> for CliError {
     fn from(e: SharedStateError) -> Self {
-        let exit = match &e {
-            SharedStateError::Url(_) => Exit::Config,
+        CliError::new(CliError::from_shared(&e), e.to_string())
+    }
+}
+
+impl CliError {
+    /// The exit code of a shared state that cannot be used.
+    pub fn from_shared(e: &SharedStateError) -> Exit {
+        match e {
+            SharedStateError::Url { .. } => Exit::Config,
             // The database is down or refuses: another try may find it back.
             SharedStateError::Connect { .. } | SharedStateError::Pool { .. } => Exit::Busy,
             SharedStateError::Migrate { .. } | SharedStateError::Listen(_) => Exit::Internal,
-        };
-        CliError::new(exit, e.to_string())
+        }
     }
 }
 

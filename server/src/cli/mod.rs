@@ -14,6 +14,7 @@ mod notify;
 mod rule_files;
 mod rules;
 mod schedule;
+mod state;
 mod tokens;
 mod users;
 
@@ -100,6 +101,9 @@ enum Command {
     /// The jobs of config/schedule.yml: their last and next ticks, and running the due ones.
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),
+    /// Where the state lives: move it from the data folder's files into PostgreSQL.
+    #[command(subcommand)]
+    State(state::StateCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -295,6 +299,7 @@ pub fn main() -> ExitCode {
         Command::Lake(cmd) => lake::lake(&cli.data_dir, cmd),
         Command::Notify(cmd) => notify::notify(&cli.data_dir, cmd),
         Command::Schedule(cmd) => schedule::schedule(&cli.data_dir, cmd),
+        Command::State(cmd) => state::state(&cli.data_dir, cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -156,6 +156,11 @@ impl AlertStore {
         &self.path
     }
 
+    /// The open connection (moving the state elsewhere reads it whole).
+    pub(crate) fn conn(&self) -> &Conn {
+        &self.conn
+    }
+
     /// The open connection, for the other tables of the state file (the scheduler's ticks).
     pub(crate) fn into_connection(self) -> Conn {
         self.conn
