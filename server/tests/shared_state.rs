@@ -288,3 +288,26 @@ fn two_servers_share_sessions_actions_and_conflicts_and_one_survives_the_other()
     b.kill().unwrap();
     b.wait().unwrap();
 }
+
+/// The documented HAProxy configuration (`deploy/haproxy.cfg`) is one HAProxy accepts.
+#[test]
+fn the_deploy_example_is_a_valid_haproxy_configuration() {
+    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/haproxy.cfg");
+    let checked = Command::new("haproxy")
+        .arg("-c")
+        .arg("-f")
+        .arg(&cfg)
+        .output();
+    match checked {
+        Ok(out) => assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => assert!(
+            !testkit::harness::required(),
+            "haproxy is required (ACTIONBOARD_REQUIRE_HA) but does not run: {e}"
+        ),
+    }
+}
