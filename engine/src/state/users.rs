@@ -5,6 +5,15 @@
 //! A session is a random 256-bit token in an HttpOnly cookie; the file keeps only its SHA-256,
 //! so a copy of the file signs nobody in. Each session has its own CSRF token, which every form
 //! that changes something must send back.
+//!
+//! Sessions are our own rows, not a session layer's (tower-sessions with its SQLite and
+//! PostgreSQL stores was weighed): they live in the state's own database (a file, or the
+//! PostgreSQL several servers share, through the same connection type), so one backup, one
+//! migration and one write lock cover them with the people they belong to; removing a person or
+//! changing a password ends their sessions in the same transaction; and a session carries what
+//! the pages need (role, CSRF token, time zone, language) in one indexed read. A session layer
+//! would add a second store with its own schema, expiry sweeper and serialisation for the same
+//! few columns.
 
 use std::path::{Path, PathBuf};
 
