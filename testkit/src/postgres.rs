@@ -144,7 +144,7 @@ impl TempPostgres {
              unix_socket_directories = '{}'\n\
              fsync = off\n\
              full_page_writes = off\n\
-             max_connections = 200\n\
+             max_connections = 400\n\
              shared_buffers = 32MB\n",
             self.sock().display()
         );

@@ -147,6 +147,17 @@ fn open(url: &str) -> Result<(Shared, postgres::Config), SharedStateError> {
                 at: at.clone(),
                 reason: e.to_string(),
             })?;
+    // One connection first, for the database's own words when it refuses (the pool would only
+    // say that it could not connect).
+    let probe = config
+        .clone()
+        .connect_timeout(Duration::from_secs(10))
+        .connect(postgres::NoTls)
+        .map_err(|e| SharedStateError::Connect {
+            at: at.clone(),
+            source: db::Error::from(e),
+        })?;
+    drop(probe);
     let pool = db::postgres_pool(config.clone()).map_err(|source| SharedStateError::Pool {
         at: at.clone(),
         source,
@@ -168,6 +179,17 @@ fn open(url: &str) -> Result<(Shared, postgres::Config), SharedStateError> {
     })?;
     drop(conn);
     Ok((shared, config))
+}
+
+/// Stops sharing the state of `data_dir` (in this process): its connections close and its
+/// listener ends; the folder's stores open its files again. For tests, which make a database
+/// per folder and would otherwise keep every one's connections open.
+pub fn stop_sharing(data_dir: &Path) {
+    let key = key(data_dir);
+    SHARED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .retain(|(dir, _)| *dir != key);
 }
 
 /// Where the state of `data_dir` is shared, if it is.

@@ -28,6 +28,14 @@ impl StateDir {
     }
 }
 
+impl Drop for StateDir {
+    fn drop(&mut self) {
+        if self.postgres_url.is_some() {
+            engine::state::shared::stop_sharing(self.dir.path());
+        }
+    }
+}
+
 /// A new data folder; its state on the backend under test.
 pub fn state_dir() -> StateDir {
     let dir = tempfile::tempdir().unwrap();
