@@ -76,10 +76,7 @@ impl TempPostgres {
 
     /// `postgres://actionboard:PASSWORD@127.0.0.1:PORT/actionboard`
     pub fn url(&self) -> String {
-        format!(
-            "postgres://{ROLE}:{}@127.0.0.1:{}/{DATABASE}",
-            self.password, self.port
-        )
+        self.url_of(DATABASE)
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -190,35 +187,24 @@ impl TempPostgres {
     }
 
     fn create_database(&self) -> Result<(), HarnessError> {
-        let mut psql = self.tool("psql");
-        psql.arg("-h")
-            .arg(self.sock())
-            .arg("-p")
-            .arg(self.port.to_string())
-            .args([
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-q",
-            ])
-            // Separate -c: CREATE DATABASE cannot run inside the one transaction of a multi-statement -c.
-            .arg("-c")
-            .arg(format!(
-                "CREATE ROLE {ROLE} LOGIN PASSWORD '{}'",
-                self.password
-            ))
-            .arg("-c")
-            .arg(format!("CREATE DATABASE {DATABASE} OWNER {ROLE}"));
-        harness::run(psql).map(drop)
+        self.as_superuser(&[
+            format!("CREATE ROLE {ROLE} LOGIN PASSWORD '{}'", self.password),
+            format!("CREATE DATABASE {DATABASE} OWNER {ROLE}"),
+        ])
     }
 
     /// A new empty database owned by [`ROLE`], and its address: one per test, on one server.
     pub fn fresh_database(&self) -> Result<String, HarnessError> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let name = format!("t_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        self.as_superuser(&[format!("CREATE DATABASE {name} OWNER {ROLE}")])?;
+        Ok(self.url_of(&name))
+    }
+
+    /// Runs `statements` through `psql` as the superuser, over the unix socket, stopping at the
+    /// first error. Each is its own `-c`: `CREATE DATABASE` cannot run inside the one transaction
+    /// of a multi-statement `-c`.
+    fn as_superuser(&self, statements: &[String]) -> Result<(), HarnessError> {
         let mut psql = self.tool("psql");
         psql.arg("-h")
             .arg(self.sock())
@@ -232,14 +218,19 @@ impl TempPostgres {
                 "-v",
                 "ON_ERROR_STOP=1",
                 "-q",
-            ])
-            .arg("-c")
-            .arg(format!("CREATE DATABASE {name} OWNER {ROLE}"));
-        harness::run(psql)?;
-        Ok(format!(
+            ]);
+        for statement in statements {
+            psql.arg("-c").arg(statement);
+        }
+        harness::run(psql).map(drop)
+    }
+
+    /// The address of the database `name` for [`ROLE`].
+    fn url_of(&self, name: &str) -> String {
+        format!(
             "postgres://{ROLE}:{}@127.0.0.1:{}/{name}",
             self.password, self.port
-        ))
+        )
     }
 
     fn stop_server(&mut self) -> Result<(), HarnessError> {
