@@ -15,7 +15,7 @@ export ACTIONBOARD_MIRROR
 # scripts/build.sh (and cargo-leptos, for make dev) find wasm-opt on PATH: npm's binaryen.
 HYDRATE_CLIPPY := cargo clippy -p app --lib --target wasm32-unknown-unknown --no-default-features --features hydrate
 
-.PHONY: setup setup-test setup-bench setup-dev run run-release build build-debug load test fmt-check lint rust-test browser-test api-fuzz dev bench first-run clean-data
+.PHONY: setup setup-test setup-bench setup-dev run run-release build build-debug load test fmt-check lint rust-test browser-test api-fuzz dev bench first-run clean-data ha
 
 setup:
 	@bash scripts/setup.sh
@@ -79,6 +79,15 @@ rust-test:
 	ACTIONBOARD_REQUIRE_HA=1 cargo test --workspace
 	ACTIONBOARD_TEST_STATE=postgres cargo test -p engine $(STATE_SUITE)
 	ACTIONBOARD_TEST_STATE=postgres cargo test -p engine --lib state::
+
+## ha: the long test of two servers on one PostgreSQL behind HAProxy (server/tests/ha_soak.rs):
+## 50 API clients and a 10-second job for 5 minutes, one server killed and restarted (make test
+## runs it short: 8 clients, 30 s)
+HA_CLIENTS ?= 50
+HA_SECONDS ?= 300
+ha: setup-test
+	ACTIONBOARD_REQUIRE_HA=1 ACTIONBOARD_HA_CLIENTS=$(HA_CLIENTS) ACTIONBOARD_HA_SECONDS=$(HA_SECONDS) \
+		cargo test -p server --test ha_soak --test shared_state -- --nocapture
 
 ## api-fuzz: schemathesis (PyPI, in .venv-fuzz/) against a real server: no 5xx, no schema-valid request refused, no invalid one accepted
 api-fuzz: build-debug

@@ -395,9 +395,10 @@ fn a_tick_due_while_the_previous_one_runs_is_recorded_as_an_overlap() {
     let ws = Workspace::new(None);
     let clock = TestClock::at(seoul(2026, 12, 7, 0, 58));
     let digest = Arc::new(CountingDigest::default());
-    let every_5 = "jobs:\n  - id: hourly\n    kind: digest\n    cron: \"*/5 * * * *\"\n";
+    // Every 20 seconds: the next tick comes well inside the running one's lease.
+    let every_20 = "jobs:\n  - id: hourly\n    kind: digest\n    cron: \"*/20 * * * * *\"\n";
     let scheduler = Scheduler::new(
-        schedule(every_5),
+        schedule(every_20),
         dir.path(),
         clock.clone(),
         ws.pipeline.clone(),
@@ -407,12 +408,13 @@ fn a_tick_due_while_the_previous_one_runs_is_recorded_as_an_overlap() {
     clock.set(seoul(2026, 12, 7, 1, 0));
     let first = scheduler.claim_due().unwrap();
     assert_eq!(first.len(), 1);
-    // 01:05 comes while the 01:00 tick still works.
-    clock.set(seoul(2026, 12, 7, 1, 5));
+    // 01:00:20 comes while the 01:00 tick still works.
+    let twenty = chrono::Duration::seconds(20);
+    clock.set(seoul(2026, 12, 7, 1, 0) + twenty);
     assert!(scheduler.claim_due().unwrap().is_empty());
     let store = TickStore::open_in(dir.path()).unwrap();
     let overlap = store
-        .get("hourly", seoul(2026, 12, 7, 1, 5))
+        .get("hourly", seoul(2026, 12, 7, 1, 0) + twenty)
         .unwrap()
         .unwrap();
     assert_eq!(overlap.status, TickStatus::Overlap);
@@ -432,7 +434,7 @@ fn a_tick_due_while_the_previous_one_runs_is_recorded_as_an_overlap() {
         "skipped: previous run still going"
     );
     // The next tick runs again.
-    clock.set(seoul(2026, 12, 7, 1, 10));
+    clock.set(seoul(2026, 12, 7, 1, 0) + twenty * 2);
     assert_eq!(scheduler.run_due().unwrap().len(), 1);
 }
 

@@ -6,6 +6,7 @@
 //!   - id: morning_pipeline
 //!     kind: pipeline            # pipeline | digest
 //!     cron: "0 7 * * *"         # minute hour day-of-month month day-of-week
+//!                               # (six fields: seconds first, "*/10 * * * * *")
 //!     zone: Asia/Seoul          # an IANA zone; default Asia/Seoul
 //!     catch_up: latest          # latest | skip; default latest
 //! ```
@@ -91,6 +92,8 @@ pub struct Job {
     /// The expression as written.
     pub cron_text: String,
     cron: croner::Cron,
+    /// The expression has a seconds field: its times are shown to the second.
+    seconds: bool,
     pub zone: Tz,
     pub catch_up: CatchUp,
 }
@@ -112,11 +115,15 @@ impl Job {
             .map(|at| at.with_timezone(&Utc))
     }
 
-    /// `t` in the job's zone, with the zone's abbreviation (`2026-12-08 07:00 KST`).
+    /// `t` in the job's zone, with the zone's abbreviation (`2026-12-08 07:00 KST`; to the
+    /// second for a job with a seconds field).
     pub fn local(&self, t: DateTime<Utc>) -> String {
-        t.with_timezone(&self.zone)
-            .format("%Y-%m-%d %H:%M %Z")
-            .to_string()
+        let format = if self.seconds {
+            "%Y-%m-%d %H:%M:%S %Z"
+        } else {
+            "%Y-%m-%d %H:%M %Z"
+        };
+        t.with_timezone(&self.zone).format(format).to_string()
     }
 }
 
@@ -170,14 +177,15 @@ impl Schedule {
                 return Err(at("id", "this id is used twice".into()));
             }
             let cron: croner::Cron = croner::parser::CronParser::builder()
-                .seconds(croner::parser::Seconds::Disallowed)
+                .seconds(croner::parser::Seconds::Optional)
+                .year(croner::parser::Year::Disallowed)
                 .build()
                 .parse(&j.cron)
                 .map_err(|e| {
                     at(
                         "cron",
                         format!(
-                            "`cron: {}` is not a cron expression ({e}); write five fields: minute hour day-of-month month day-of-week, e.g. \"0 7 * * *\" for 07:00 every day",
+                            "`cron: {}` is not a cron expression ({e}); write five fields: minute hour day-of-month month day-of-week, e.g. \"0 7 * * *\" for 07:00 every day (or six, seconds first: \"*/10 * * * * *\" every 10 seconds)",
                             j.cron
                         ),
                     )
@@ -197,6 +205,7 @@ impl Schedule {
                 id: j.id.clone(),
                 kind: j.kind,
                 cron_text: j.cron.clone(),
+                seconds: j.cron.split_whitespace().count() == 6,
                 cron,
                 zone,
                 catch_up: j.catch_up,
@@ -295,9 +304,18 @@ mod tests {
         let err =
             parse("jobs:\n  - id: p\n    kind: pipeline\n    cron: \"0 0 30 2 *\"\n").unwrap_err();
         assert!(err.contains("never matches"), "{err}");
-        // Seconds are not a field here: minute resolution.
-        assert!(
-            parse("jobs:\n  - id: p\n    kind: pipeline\n    cron: \"0 0 7 * * *\"\n").is_err()
+        // Six fields put seconds first; a seventh (a year) is not a field here.
+        let s =
+            parse("jobs:\n  - id: p\n    kind: digest\n    cron: \"*/10 * * * * *\"\n").unwrap();
+        let t = DateTime::parse_from_rfc3339("2026-12-07T12:00:03Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            s.jobs[0].next_after(t).unwrap().to_rfc3339(),
+            "2026-12-07T12:00:10+00:00"
         );
+        let err = parse("jobs:\n  - id: p\n    kind: pipeline\n    cron: \"0 0 7 * * * 2027\"\n")
+            .unwrap_err();
+        assert!(err.contains("six, seconds first"), "{err}");
     }
 }

@@ -38,11 +38,13 @@ use crate::state::StateError;
 /// system cron every few minutes is on time too).
 pub const GRACE: Duration = Duration::from_secs(15 * 60);
 
-/// How long a claimed tick stays `running` without its runner renewing it.
-pub const LEASE: Duration = Duration::from_secs(10 * 60);
+/// How long a claimed tick stays `running` without its runner renewing it: when the process
+/// running it dies, the job's next ticks are overlaps for at most this long, then run again.
+pub const LEASE: Duration = Duration::from_secs(60);
 
-/// How often a running tick's lease is renewed.
-const RENEW_EVERY: Duration = Duration::from_secs(60);
+/// How often a running tick's lease is renewed (well inside [`LEASE`], so a slow renewal or a
+/// busy database does not lose it).
+const RENEW_EVERY: Duration = Duration::from_secs(15);
 
 /// Ticks missed one after another are counted up to this many (for the message).
 const MAX_COUNTED: usize = 1000;
@@ -181,7 +183,7 @@ impl Scheduler {
     }
 
     fn lease_from(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        now + chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::minutes(10))
+        now + chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::minutes(1))
     }
 
     /// Claims the ticks due now (recording the missed and overlapping ones): the ones this

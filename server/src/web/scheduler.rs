@@ -1,8 +1,9 @@
 //! The server's scheduler: the jobs of `config/schedule.yml` run by a background task that
 //! `serve` starts. A `pipeline` tick runs through the dashboard's run button's path
 //! ([`RunLauncher`]: the same lock, run and post-run flow); a `digest` tick calls the digest hook
-//! ([`engine::schedule::DigestJob`], connected in [`build`]). The task polls every
-//! [`POLL`]; claiming and executing ticks (SQLite, DuckDB, the network) happen on blocking
+//! ([`engine::schedule::DigestJob`], connected in [`build`]). The task wakes at the next tick of
+//! any job, and at least every [`POLL`] (a clock that jumped, a tick another server recorded);
+//! claiming and executing ticks (SQLite, DuckDB, the network) happen on blocking
 //! threads, at most one running tick per job (a tick due meanwhile is recorded as an overlap).
 
 use std::sync::Arc;
@@ -14,8 +15,21 @@ use engine::schedule::{JobError, PipelineJob, Schedule, Scheduler, SystemClock};
 
 use super::runs::{LaunchError, RunLauncher};
 
-/// How often the scheduler looks for due ticks.
+/// The longest the scheduler sleeps between two looks for due ticks.
 pub const POLL: Duration = Duration::from_secs(20);
+
+/// How long to sleep from `now` before the next look: until the soonest next tick of `schedule`
+/// (a little after it, so the tick is due), at most [`POLL`].
+fn until_next_tick(schedule: &Schedule, now: chrono::DateTime<chrono::Utc>) -> Duration {
+    const PAST_THE_TICK: Duration = Duration::from_millis(20);
+    schedule
+        .jobs
+        .iter()
+        .filter_map(|job| job.next_after(now))
+        .min()
+        .and_then(|next| (next - now).to_std().ok())
+        .map_or(POLL, |wait| (wait + PAST_THE_TICK).min(POLL))
+}
 
 /// A scheduled pipeline run, as the run button starts one.
 pub struct LauncherJob(pub RunLauncher);
@@ -51,7 +65,7 @@ pub fn build(schedule: Schedule, launcher: RunLauncher) -> Scheduler {
 }
 
 /// Starts the background task: a pass at once (catching up ticks missed while the server was
-/// down), then one every [`POLL`]. Nothing is started without jobs.
+/// down), then one at each next tick (at least every [`POLL`]). Nothing is started without jobs.
 pub fn spawn(scheduler: Scheduler) {
     if scheduler.schedule().jobs.is_empty() {
         return;
@@ -61,10 +75,13 @@ pub fn spawn(scheduler: Scheduler) {
     }
     let scheduler = Arc::new(scheduler);
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(POLL);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut first = true;
         loop {
-            every.tick().await;
+            if !first {
+                let wait = until_next_tick(scheduler.schedule(), chrono::Utc::now());
+                tokio::time::sleep(wait).await;
+            }
+            first = false;
             let claiming = scheduler.clone();
             let due = match tokio::task::spawn_blocking(move || claiming.claim_due()).await {
                 Ok(Ok(due)) => due,
@@ -89,4 +106,32 @@ pub fn spawn(scheduler: Scheduler) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    #[test]
+    fn the_scheduler_wakes_at_the_next_tick_and_at_least_every_poll() {
+        let schedule = |text: &str| Schedule::parse(text, Path::new("schedule.yml")).unwrap();
+        let every_ten =
+            schedule("jobs:\n  - id: t\n    kind: digest\n    cron: \"*/10 * * * * *\"\n");
+        let wait = until_next_tick(&every_ten, at("2026-12-07T12:00:03Z"));
+        assert!(
+            wait > Duration::from_secs(7) && wait < Duration::from_millis(7100),
+            "{wait:?}"
+        );
+        let daily = schedule("jobs:\n  - id: d\n    kind: digest\n    cron: \"0 7 * * *\"\n");
+        assert_eq!(until_next_tick(&daily, at("2026-12-07T12:00:03Z")), POLL);
+        assert_eq!(
+            until_next_tick(&Schedule::default(), at("2026-12-07T12:00:03Z")),
+            POLL
+        );
+    }
 }
