@@ -578,27 +578,27 @@ fn file_names_and_log() {
     );
     let dir = common::state_dir();
     let filters = BTreeMap::from([("region".to_string(), "Asia".to_string())]);
-    let entry = export::LogEntry {
+    let record = export::ExportRecord {
         at,
-        by: "kim",
-        via: "cli",
-        format: Format::Csv,
-        filters: &filters,
+        by: "kim".into(),
+        via: "cli".into(),
+        format: Format::Csv.as_str().into(),
+        filters,
         rows: 4,
         alerts: 3,
         error: None,
     };
-    let path = export::log_export(dir.path(), &entry).unwrap();
-    export::log_export(dir.path(), &entry).unwrap();
-    let text = std::fs::read_to_string(path).unwrap();
-    let lines: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    assert_eq!(lines.len(), 2);
-    assert_eq!(lines[0]["by"], "kim");
-    assert_eq!(lines[0]["rows"], 4);
-    assert_eq!(lines[0]["filters"]["region"], "Asia");
+    export::log_export(dir.path(), &record).unwrap();
+    export::log_export(dir.path(), &record).unwrap();
+    let log = AlertStore::open_in(dir.path())
+        .unwrap()
+        .export_log(10)
+        .unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].by, "kim");
+    assert_eq!(log[0].rows, 4);
+    assert_eq!(log[0].filters["region"], "Asia");
+    assert_eq!(log[0], record);
 }
 
 /// The fixture of [`csv_bytes_are_locked`]: [`store`] and alerts that exercise every kind of

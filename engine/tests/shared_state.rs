@@ -93,6 +93,26 @@ fn a_folders_state_moves_into_postgres_whole() {
         .unwrap()
         .add("bot", Role::Analyst)
         .unwrap();
+    // An export log still in its file from before it moved into the state.
+    let exported = engine::state::ExportRecord {
+        // Kept to the millisecond.
+        at: chrono::DateTime::parse_from_rfc3339("2026-12-07T09:30:00.250Z")
+            .unwrap()
+            .to_utc(),
+        by: "kim".into(),
+        via: "web".into(),
+        format: "csv".into(),
+        filters: Default::default(),
+        rows: 31,
+        alerts: 30,
+        error: None,
+    };
+    let old_log = files.path().join(engine::state::alerts::LEGACY_EXPORT_LOG);
+    std::fs::write(
+        &old_log,
+        format!("{}\n", serde_json::to_string(&exported).unwrap()),
+    )
+    .unwrap();
     let before = store.list(&AlertFilter::everything()).unwrap();
     let history = store.history(&fp).unwrap();
     drop((store, users));
@@ -105,6 +125,7 @@ fn a_folders_state_moves_into_postgres_whole() {
         (rows("users"), rows("sessions"), rows("api_tokens")),
         (1, 1, 1)
     );
+    assert_eq!(rows("export_log"), 1);
 
     let shared = tempfile::tempdir().unwrap();
     engine::state::use_postgres(shared.path(), &pg.url()).unwrap();
@@ -118,6 +139,7 @@ fn a_folders_state_moves_into_postgres_whole() {
         .lookup(&token)
         .unwrap();
     assert_eq!(found.map(|t| t.0), Some("bot".to_string()));
+    assert_eq!(moved.export_log(10).unwrap(), vec![exported]);
     // New events get ids after the copied ones, and the history stays in order.
     moved
         .act(&fp, &Act::Resolve { note: None }, Some(3), "kim", now)
@@ -137,4 +159,39 @@ fn a_folders_state_moves_into_postgres_whole() {
         ),
         "{again:?}"
     );
+}
+
+/// Two servers with their own data folders and one shared state: a pipeline run on one holds
+/// the other off (the file lock alone would not: each has its own folder, or its own host), and
+/// the other is told who holds it; once released, the other runs.
+#[test]
+fn the_pipeline_lock_holds_across_folders_sharing_a_state() {
+    let Some(pg) = or_skip(TempPostgres::start()) else {
+        return;
+    };
+    let url = pg.fresh_database().unwrap();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    engine::state::use_postgres(a.path(), &url).unwrap();
+    engine::state::use_postgres(b.path(), &url).unwrap();
+    let held = engine::etl::pipeline::lock(a.path()).unwrap();
+    match engine::etl::pipeline::lock(b.path()) {
+        Err(engine::etl::PipelineError::Busy { holder, .. }) => assert!(
+            holder.contains(&format!(
+                "actionboard pipeline: process {}",
+                std::process::id()
+            )),
+            "{holder}"
+        ),
+        Err(other) => panic!("{other}"),
+        Ok(_) => panic!("two pipeline runs at once over one shared state"),
+    }
+    drop(held);
+    let taken = engine::etl::pipeline::lock(b.path()).unwrap();
+    drop(taken);
+    // A folder whose state is not shared keeps to its own file lock.
+    let alone = tempfile::tempdir().unwrap();
+    let _own = engine::etl::pipeline::lock(alone.path()).unwrap();
+    let _also = engine::etl::pipeline::lock(a.path()).unwrap();
+    engine::state::shared::stop_sharing(a.path());
+    engine::state::shared::stop_sharing(b.path());
 }

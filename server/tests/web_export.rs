@@ -351,10 +351,12 @@ async fn the_action_list_exports_as_the_inbox_shows_it() {
             .contains("csv"));
 
         // Every export was logged: who, when, filters, rows.
-        let log = std::fs::read_to_string(dir.join("state/exports.jsonl")).unwrap();
-        let entries: Vec<serde_json::Value> = log
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
+        let entries: Vec<serde_json::Value> = engine::state::AlertStore::open_in(&dir)
+            .unwrap()
+            .export_log(1000)
+            .unwrap()
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap())
             .collect();
         assert!(entries.iter().any(|e| e["by"] == "vera"
             && e["filters"]["mine"] == "1"
@@ -413,6 +415,36 @@ async fn the_action_list_exports_as_the_inbox_shows_it() {
             .unwrap();
         assert!(!bad.status.success());
         assert!(String::from_utf8_lossy(&bad.stderr).contains("csv, xlsx, json or ndjson"));
+
+        // The export log, as an administrator reads it: the CLI's export is the newest.
+        let log = |format: &str| {
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_actionboard"))
+                .args(["--data-dir"])
+                .arg(&dir)
+                .args(["state", "exports", "--limit", "2", "--format", format])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let newest: serde_json::Value = serde_json::from_str(&log("json")).unwrap();
+        let newest = newest["exports"].as_array().unwrap();
+        assert_eq!(newest.len(), 2);
+        assert_eq!(newest[0]["via"], "cli");
+        assert_eq!(newest[0]["format"], "ndjson");
+        assert_eq!(newest[0]["filters"]["severity"], "high");
+        assert_eq!(newest[0]["rows"], high_rows.len());
+        assert_eq!(newest[1]["by"], "kim");
+        let text = log("text");
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(
+            text.lines().next().unwrap().contains("severity=high"),
+            "{text}"
+        );
     })
     .await
     .unwrap();
@@ -496,7 +528,14 @@ async fn a_large_export_streams_and_stops_when_the_client_leaves() {
     let addr: std::net::SocketAddr = base.trim_start_matches("http://").parse().unwrap();
     let dir = data.path().to_path_buf();
     tokio::task::spawn_blocking(move || {
-        let log = dir.join("state/exports.jsonl");
+        let logged = || {
+            engine::state::AlertStore::open_in(&dir)
+                .unwrap()
+                .export_log(1)
+                .unwrap()
+                .into_iter()
+                .next()
+        };
         let mut stream = std::net::TcpStream::connect(addr).unwrap();
         let started = std::time::Instant::now();
         write!(
@@ -512,15 +551,13 @@ async fn a_large_export_streams_and_stops_when_the_client_leaves() {
         let ttfb = started.elapsed();
         // Not reading on: the producer fills the channel and the socket, then waits.
         std::thread::sleep(std::time::Duration::from_millis(500));
-        assert!(!log.exists(), "the export is not over while the client does not read");
+        assert!(logged().is_none(), "the export is not over while the client does not read");
         drop(stream);
         // Leaving stops it part-way; the log says so.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         let entry = loop {
-            if let Ok(text) = std::fs::read_to_string(&log) {
-                if let Some(line) = text.lines().next() {
-                    break serde_json::from_str::<serde_json::Value>(line).unwrap();
-                }
+            if let Some(entry) = logged() {
+                break serde_json::to_value(entry).unwrap();
             }
             assert!(std::time::Instant::now() < deadline, "the export did not stop");
             std::thread::sleep(std::time::Duration::from_millis(50));

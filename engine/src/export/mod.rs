@@ -16,7 +16,7 @@ mod xlsx;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use display::names::RegionCodes;
@@ -27,6 +27,7 @@ pub use cells::{neutralise, Cell};
 
 use crate::snapshot::SnapshotStore;
 use crate::state::alerts::Event;
+pub use crate::state::alerts::ExportRecord;
 use crate::state::AlertFilter;
 use crate::state::AlertRecord;
 use crate::state::AlertStore;
@@ -626,41 +627,12 @@ fn write_json(
     Ok(summary)
 }
 
-/// One line of the export log (`data/state/exports.jsonl`): who exported what, when.
-#[derive(Debug, Clone, Serialize)]
-pub struct LogEntry<'a> {
-    pub at: DateTime<Utc>,
-    pub by: &'a str,
-    /// `web`, `api` or `cli`.
-    pub via: &'a str,
-    pub format: Format,
-    pub filters: &'a BTreeMap<String, String>,
-    pub rows: u64,
-    pub alerts: u64,
-    /// Why it stopped, when it did not finish.
-    pub error: Option<String>,
-}
-
-pub const LOG_FILE: &str = "state/exports.jsonl";
-
-/// Appends `entry` to the export log of `data_dir` (one JSON line; created with mode 0600).
-pub fn log_export(data_dir: &Path, entry: &LogEntry<'_>) -> std::io::Result<PathBuf> {
-    let path = data_dir.join(LOG_FILE);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut line = serde_json::to_vec(entry).map_err(std::io::Error::from)?;
-    line.push(b'\n');
-    // One write of one line: concurrent exports never interleave their lines.
-    options.open(&path)?.write_all(&line)?;
-    Ok(path)
+/// Appends `record` to the export log in the state of `data_dir` (an old log file still in the
+/// folder is taken in first).
+pub fn log_export(data_dir: &Path, record: &ExportRecord) -> Result<(), StateError> {
+    let mut store = AlertStore::open_in(data_dir)?;
+    store.import_legacy_export_log(data_dir)?;
+    store.log_export(record)
 }
 
 /// A date as `YYYY-MM-DD`.

@@ -46,6 +46,7 @@ const ALERT_TABLES: &[&str] = &[
     "notify_channels",
     "schedule_ticks",
     "schedule_jobs",
+    "export_log",
 ];
 const USER_TABLES: &[&str] = &[
     "users",
@@ -55,14 +56,17 @@ const USER_TABLES: &[&str] = &[
     "api_tokens",
 ];
 /// Tables whose ids the database hands out: their counters continue after the copied ids.
-const IDENTITY_TABLES: &[&str] = &["alert_events", "outbox"];
+const IDENTITY_TABLES: &[&str] = &["alert_events", "outbox", "export_log"];
 
 /// Copies the state of `data_dir` (its SQLite files) into the empty PostgreSQL database at
-/// `url`; the rows copied per table. The files are left as they were.
+/// `url`; the rows copied per table. The files are left as they were (an export log still in
+/// its old file is first taken into the state file, as any use of the log would).
 pub fn to_postgres(data_dir: &Path, url: &str) -> Result<Vec<(&'static str, i64)>, MigrateError> {
     // Opening the files brings them to the current schema first.
     // The files themselves, even where this process shares the folder's state already.
-    let alerts = AlertStore::open(&data_dir.join(super::alerts::STATE_FILE))?;
+    let mut alerts = AlertStore::open(&data_dir.join(super::alerts::STATE_FILE))?;
+    // An export log still in its old file goes in with the rest.
+    alerts.import_legacy_export_log(data_dir)?;
     let users_file = data_dir.join(super::users::USERS_FILE);
     let users = super::users::UserStore::open(&users_file)?;
     super::tokens::TokenStore::open(&users_file)?;

@@ -17,6 +17,6 @@ pub use sqlite::OpenError;
 
 pub use alerts::{
     Act, ActError, Acted, ActionKind, AlertFilter, AlertGroup, AlertPage, AlertRecord, AlertStore,
-    DismissReason, FacetColumn, FacetCount, InputError, Keyset, LinkUse, MergeSummary, RawAlert,
-    SnoozeCondition, SnoozeRequest, StateError, StateWatch, Status,
+    DismissReason, ExportRecord, FacetColumn, FacetCount, InputError, Keyset, LinkUse,
+    MergeSummary, RawAlert, SnoozeCondition, SnoozeRequest, StateError, StateWatch, Status,
 };

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use super::db::{self, Conn, Pool};
+use crate::etl::pipeline::{HostsGuard, HostsLockError};
 
 /// Why the shared state could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,8 @@ pub enum SharedStateError {
 /// The database holding a data folder's state.
 pub(crate) struct Shared {
     pub(crate) pool: Pool,
+    /// For connections of their own (a lock held as long as a session lives).
+    config: postgres::Config,
     /// The address without its password, for messages.
     pub(crate) at: String,
     /// The state's version as last heard ([`UNKNOWN`] while the database cannot be reached),
@@ -123,7 +126,56 @@ pub fn use_postgres(data_dir: &Path, url: &str) -> Result<(), SharedStateError> 
     let mut all = SHARED.lock().unwrap_or_else(|p| p.into_inner());
     all.retain(|(dir, _)| *dir != key);
     all.push((key, Arc::new(shared)));
+    crate::etl::pipeline::lock_across_hosts_with(pipeline_lock);
     Ok(())
+}
+
+/// The advisory lock of pipeline runs: one at a time over every server sharing the database
+/// (below 2^31, so `pg_locks` shows it whole in `objid`).
+const PIPELINE_LOCK: i64 = 0x4142_5049;
+
+/// The pipeline lock of a shared state: a session advisory lock on a connection of its own,
+/// released when the guard drops it, or by the database when the process holding it dies.
+fn pipeline_lock(data_dir: &Path) -> Result<Option<HostsGuard>, HostsLockError> {
+    let Some(shared) = shared(data_dir) else {
+        return Ok(None);
+    };
+    let failed = |e: postgres::Error| HostsLockError::Failed(Box::new(e));
+    let mut client = shared
+        .config
+        .clone()
+        .connect_timeout(Duration::from_secs(10))
+        .connect(postgres::NoTls)
+        .map_err(failed)?;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let me = format!(
+        "actionboard pipeline: process {} on {}",
+        std::process::id(),
+        host.trim()
+    );
+    client
+        .execute("SELECT set_config('application_name', $1, false)", &[&me])
+        .map_err(failed)?;
+    let got: bool = client
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&PIPELINE_LOCK])
+        .map_err(failed)?
+        .get(0);
+    if got {
+        return Ok(Some(Box::new(client)));
+    }
+    let holder: Option<String> = client
+        .query_opt(
+            "SELECT a.application_name || ' since ' || to_char(a.backend_start AT TIME ZONE 'UTC', \
+             'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 \
+             AND l.objid = $1::bigint::oid AND l.objsubid = 1 LIMIT 1",
+            &[&PIPELINE_LOCK],
+        )
+        .map_err(failed)?
+        .map(|r| r.get(0));
+    Err(HostsLockError::Busy {
+        holder: holder.unwrap_or_else(|| "a process of another server".into()),
+    })
 }
 
 /// A connection to the database at `url`, its tables created or updated, for a one-off task
@@ -164,6 +216,7 @@ fn open(url: &str) -> Result<(Shared, postgres::Config), SharedStateError> {
     })?;
     let shared = Shared {
         pool,
+        config: config.clone(),
         at,
         version: Arc::new(AtomicU64::new(UNKNOWN)),
     };
@@ -237,6 +290,7 @@ const MIGRATE_LOCK: i64 = 0x4163_7469_6f6e_0002;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("shared_schema_1.sql")),
     (2, include_str!("shared_schema_2.sql")),
+    (3, include_str!("shared_schema_3.sql")),
 ];
 
 fn migrate(conn: &Conn) -> Result<(), db::Error> {

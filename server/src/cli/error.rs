@@ -116,7 +116,7 @@ impl From<SnapshotError> for CliError {
 impl From<PipelineError> for CliError {
     fn from(e: PipelineError) -> Self {
         let exit = match &e {
-            PipelineError::Busy { .. } => Exit::Busy,
+            PipelineError::Busy { .. } | PipelineError::LockAcrossHosts { .. } => Exit::Busy,
             PipelineError::NoGdpSource => Exit::Config,
             PipelineError::UnknownAcceptShrink(_) => Exit::Usage,
             PipelineError::Shrink { .. } => Exit::Data,

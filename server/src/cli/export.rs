@@ -1,7 +1,7 @@
 //! `actionboard export --format csv|xlsx|json|ndjson [inbox filters] [-o FILE]`: the action
 //! list, as the inbox's Export menu and `GET /api/v1/actions/export` give it, to a file or
 //! stdout. Rows are written as they are read (XLSX: built, then copied). Logged in
-//! `data/state/exports.jsonl` like every export.
+//! the export log like every export.
 
 use super::error::{CliError, Exit};
 use super::filter_args::FilterArgs;
@@ -168,17 +168,17 @@ pub fn export(data_dir: &Path, args: ExportArgs) -> Result<(), CliError> {
         }
     };
     let summary = result.as_ref().copied().unwrap_or_default();
-    let entry = export::LogEntry {
+    let record = export::ExportRecord {
         at: now,
-        by: &by,
-        via: "cli",
-        format,
-        filters: &about.filters,
+        by: by.clone(),
+        via: "cli".into(),
+        format: format.as_str().into(),
+        filters: about.filters.clone(),
         rows: summary.rows,
         alerts: summary.alerts,
         error: result.as_ref().err().map(|e| e.to_string()),
     };
-    if let Err(e) = export::log_export(data_dir, &entry) {
+    if let Err(e) = export::log_export(data_dir, &record) {
         eprintln!("warning: the export log could not be written: {e}");
     }
     let summary = result?;

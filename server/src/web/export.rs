@@ -8,7 +8,7 @@
 //! in a temporary file (in the writer's constant-memory mode) and then streamed the same way;
 //! above Excel's row limit it is refused before anything is sent. No DuckDB or SQLite call
 //! runs on an async worker thread. Every export is logged (who, when, filters, rows) in the
-//! server log and `data/state/exports.jsonl`.
+//! server log and the export log in the state.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -249,17 +249,17 @@ impl Job {
                 rows = summary.rows, "export stopped: {e}"
             ),
         }
-        let entry = export::LogEntry {
+        let record = export::ExportRecord {
             at: self.options.now,
-            by: &self.by,
-            via: "web",
-            format: self.options.format,
-            filters: &about.filters,
+            by: self.by.clone(),
+            via: "web".into(),
+            format: self.options.format.as_str().into(),
+            filters: about.filters.clone(),
             rows: summary.rows,
             alerts: summary.alerts,
             error,
         };
-        if let Err(e) = export::log_export(&self.data_dir, &entry) {
+        if let Err(e) = export::log_export(&self.data_dir, &record) {
             tracing::error!("writing the export log: {e}");
         }
     }

@@ -87,7 +87,9 @@ impl RunLauncher {
                     .completeness;
         }
         let lock = pipeline.lock().map_err(|e| match e {
-            PipelineError::Busy { .. } => LaunchError::Busy(e.to_string()),
+            PipelineError::Busy { .. } | PipelineError::LockAcrossHosts { .. } => {
+                LaunchError::Busy(e.to_string())
+            }
             other => LaunchError::Config(other.to_string()),
         })?;
         Ok(PreparedRun {

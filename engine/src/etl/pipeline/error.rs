@@ -55,6 +55,11 @@ pub enum PipelineError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The lock that holds across hosts (the shared state database's) could not be asked for.
+    #[error("the pipeline lock in the shared state database: {source}; try again when it answers")]
+    LockAcrossHosts {
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 pub(super) fn write_err(what: impl Into<String>) -> impl FnOnce(String) -> PipelineError {

@@ -27,7 +27,7 @@ mod output;
 pub use output::{OutputError, WriteCause};
 
 pub use error::PipelineError;
-pub use lock::{lock, PipelineLock};
+pub use lock::{lock, lock_across_hosts_with, HostsGuard, HostsLockError, PipelineLock};
 
 use error::write_err;
 use output::{write_parquet, write_rejects_csv};

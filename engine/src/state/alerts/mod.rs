@@ -13,11 +13,13 @@
 //! evaluation in, [`snooze`] wakes snoozed alerts, [`input`] checks what a person asks and
 //! [`act`] applies it through the transition table; [`health`] is the rules' track record;
 //! [`outbox`] holds the notifications written with alert events, for the delivery worker, and
-//! [`deliveries`] what people see of them (the Deliveries page, resend, channel health).
+//! [`deliveries`] what people see of them (the Deliveries page, resend, channel health);
+//! [`export_log`] records every export.
 
 mod act;
 pub use act::{LinkUse, Once, RequestKey, REQUEST_KEYS_KEPT_HOURS};
 mod deliveries;
+mod export_log;
 mod filter;
 mod health;
 mod input;
@@ -35,6 +37,7 @@ pub use display::alert::{ActionKind, AlertRecord, DismissReason, Event, SnoozeCo
 pub use deliveries::{
     ChannelHealth, DeliveryFilter, DeliveryRow, DeliveryStatus, Retried, RetryWhen,
 };
+pub use export_log::{ExportRecord, LEGACY_EXPORT_LOG};
 pub use filter::AlertFilter;
 pub use input::{
     Act, ActError, Acted, InputError, SnoozeRequest, MAX_ASSIGNEE_CHARS, MAX_TEXT_BYTES,

@@ -181,6 +181,18 @@ CREATE TABLE IF NOT EXISTS schedule_jobs (
     job   TEXT PRIMARY KEY,
     since TEXT NOT NULL
 );
+-- Every export: who, when, which filters, how many rows, why it stopped (state::alerts::export_log).
+CREATE TABLE IF NOT EXISTS export_log (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          TEXT NOT NULL,
+    by_user     TEXT NOT NULL,
+    via         TEXT NOT NULL,
+    format      TEXT NOT NULL,
+    filters     TEXT NOT NULL,
+    row_count   INTEGER NOT NULL,
+    alert_count INTEGER NOT NULL,
+    error       TEXT
+);
 ";
 
 /// Columns added after the first release of the state file: `(table, column, declaration)`.

@@ -24,6 +24,12 @@ pub enum StateError {
     Corrupt { path: PathBuf, message: String },
     #[error("no alert `{0}`")]
     NoSuchAlert(String),
+    /// A file of an older layout (the export log before it moved into the state).
+    #[error("{path}: {source}")]
+    LegacyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub const STATE_FILE: &str = "state/alerts.sqlite";
