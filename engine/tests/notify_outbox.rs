@@ -690,3 +690,56 @@ routes:
     assert_eq!(apac["data"]["as_of"], "2026-03-09 09:00 EDT");
     assert_eq!(apac["data"]["day"], "2026-03-09");
 }
+
+/// Claimers draining at the same moment (four threads, each its own connection, as four
+/// servers would): every message is claimed by exactly one of them, none twice.
+#[test]
+fn claimers_at_the_same_moment_take_each_message_once() {
+    const EVERY: &str = "defaults: { rate_limit_per_rule: 1000 }
+channels:
+  - { id: hook, kind: webhook, url: 'http://127.0.0.1:9/x', secret_env: TEST_HOOK_SECRET }
+routes:
+  - match: {}
+    send: immediately
+    to: [hook]
+";
+    let dir = common::state_dir();
+    let mut s = store(dir.path(), EVERY);
+    let n = 60;
+    s.merge(&eval("run1", (0..n).map(alert).collect()), t0())
+        .unwrap();
+    let now = t0() + Duration::minutes(1);
+    let lease = StdDuration::from_secs(60);
+    let barrier = std::sync::Barrier::new(4);
+    let claimed: Vec<Vec<i64>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let (dir, barrier) = (dir.path(), &barrier);
+                scope.spawn(move || {
+                    let mut mine = Vec::new();
+                    let mut claimer = store(dir, EVERY);
+                    barrier.wait();
+                    // Bounded: each round claims at least one message or ends.
+                    for _ in 0..n {
+                        let batch = claimer
+                            .claim_due(&format!("claimer{i}"), now, lease, 4)
+                            .unwrap();
+                        if batch.is_empty() {
+                            break;
+                        }
+                        mine.extend(batch.iter().map(|m| m.id));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut all: Vec<i64> = claimed.iter().flatten().copied().collect();
+    let total = all.len();
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all.len(), total, "a message was claimed twice: {claimed:?}");
+    assert_eq!(total, n, "{claimed:?}");
+    assert_eq!(s.deliveries(1000).unwrap().len(), n);
+}

@@ -364,7 +364,8 @@ impl AlertStore {
     /// Claims up to `limit` due messages for `owner` until `now + lease`: pending, due, not
     /// leased by anyone else, and the oldest unfinished message of their alert on their channel
     /// (messages of one alert go out in order). Another process draining at the same time
-    /// claims other rows, or none.
+    /// claims other rows, or none (on PostgreSQL `FOR UPDATE … SKIP LOCKED`: it passes over the
+    /// rows being claimed instead of waiting for them).
     pub fn claim_due(
         &mut self,
         owner: &str,
@@ -374,8 +375,13 @@ impl AlertStore {
     ) -> Result<Vec<OutboxMessage>, StateError> {
         let err = self.err();
         let notify = self.notify.clone();
+        // New rows get their ids and rate limits one writer at a time; the claim itself locks
+        // only the rows it takes.
         let tx = self.write_tx()?;
         promote(&tx, &notify, now).map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        let tx = self.conn.begin_claim().map_err(&err)?;
+        let skip_locked = tx.dialect().skip_locked("o");
         let now_s = ts(now);
         let until = ts(now + Duration::from_std(lease).unwrap_or(Duration::seconds(60)));
         let claimed = {
@@ -389,7 +395,7 @@ impl AlertStore {
                        AND (o.fingerprint IS NULL OR NOT EXISTS (SELECT 1 FROM outbox p \
                             WHERE p.fingerprint = o.fingerprint AND p.channel = o.channel \
                             AND p.status = 'pending' AND p.id < o.id)) \
-                       ORDER BY o.next_attempt_at, o.id LIMIT ?4) \
+                       ORDER BY o.next_attempt_at, o.id LIMIT ?4 {skip_locked}) \
                      RETURNING {MESSAGE_COLUMNS}"
                 ))
                 .map_err(&err)?;

@@ -132,6 +132,16 @@ impl Dialect {
         }
     }
 
+    /// After a `SELECT` of rows to claim: on PostgreSQL, lock the rows of `alias` and pass over
+    /// rows another transaction holds (each claimer takes other rows, none waits); SQLite has
+    /// no row locks (its transaction already holds the whole file).
+    pub fn skip_locked(self, alias: &str) -> String {
+        match self {
+            Dialect::Sqlite => String::new(),
+            Dialect::Postgres => format!("FOR UPDATE OF {alias} SKIP LOCKED"),
+        }
+    }
+
     /// An index hint after `FROM table` (SQLite's planner needs it for the inbox's order;
     /// PostgreSQL's chooses by itself).
     pub fn indexed_by(self, index: &str) -> String {
@@ -239,6 +249,21 @@ impl Conn {
                 "BEGIN; SELECT pg_advisory_xact_lock({})",
                 postgres::WRITE_LOCK
             ))?,
+        }
+        self.in_write.set(true);
+        Ok(Tx {
+            conn: self,
+            open: true,
+        })
+    }
+
+    /// Opens a transaction for claiming rows with [`Dialect::skip_locked`]: on PostgreSQL it
+    /// locks only the rows it selects, so claimers on every instance work side by side (not
+    /// behind the one writer); on SQLite it is the write transaction.
+    pub fn begin_claim(&self) -> Result<Tx<'_>> {
+        match &self.backend {
+            Backend::Sqlite(_) => return self.begin_write(),
+            Backend::Postgres(_) => self.execute_batch("BEGIN")?,
         }
         self.in_write.set(true);
         Ok(Tx {
