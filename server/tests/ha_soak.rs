@@ -14,7 +14,8 @@
 //! - each tick of the 10-second job has one row and was executed by one server at most;
 //! - every message of the outbox is delivered at least once, always with its one `webhook-id`,
 //!   and a message arrives twice only when the killed server had it in flight;
-//! - both servers started at once on an empty database apply each migration once, both ready.
+//! - both servers started at once on an empty database apply each migration once, both ready;
+//! - a run published into the shared folder is served by both within 60 s.
 
 mod common;
 
@@ -854,6 +855,43 @@ routes:
         executed.len()
     );
     engine::state::shared::stop_sharing(&site.data);
+
+    // A run published into the shared folder (by a command on any machine) is what every
+    // server serves within 60 s.
+    let before = engine::snapshot::SnapshotStore::new(&site.data)
+        .current()
+        .unwrap();
+    site.ok(&["etl", "run"], None);
+    let published = engine::snapshot::SnapshotStore::new(&site.data)
+        .current()
+        .unwrap()
+        .expect("a published run")
+        .to_string();
+    assert_ne!(before.map(|r| r.to_string()), Some(published.clone()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for server in [&a, &b] {
+        loop {
+            let served = match call(
+                "GET",
+                &format!("{}/readyz", server.base()),
+                &token,
+                None,
+                None,
+            ) {
+                Answer::Status(200, _, v) => v["run"].as_str().map(str::to_string),
+                _ => None,
+            };
+            if served.as_deref() == Some(published.as_str()) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server {} still serves {served:?}, not {published}",
+                server.name
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
 
     eprintln!(
         "{clients} clients for {seconds} s: {} actions answered 2xx ({replayed} replayed after a lost answer), {} conflicts, {} requests failed on the way (kill of {victim_name} at {:.1} s, back at {:.1} s); {} messages delivered, {} received twice; {} ticks, {ran} ran",
