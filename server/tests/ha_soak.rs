@@ -2,7 +2,10 @@
 //! every 10 seconds and the outbox delivers to a webhook receiver, while one server is killed
 //! with SIGKILL at a random moment and later started again. `make test` runs a short version
 //! (`ACTIONBOARD_HA_CLIENTS`, `ACTIONBOARD_HA_SECONDS`: 8 clients, 30 s); `make ha` the full one
-//! (50 clients, 300 s).
+//! (50 clients, 300 s). A second test kills the server that is in the middle of a scheduled
+//! pipeline run (its source answers slowly) and checks the tick is run by nobody else, the job
+//! goes on on the other server once the dead one's lease runs out, and the interrupted run is
+//! resumed, not redone.
 //!
 //! What must hold, read back from the state afterwards:
 //! - every action that got a 2xx is in the state with its audit row (its kind and version), every
@@ -50,6 +53,8 @@ fn setting(name: &str, default: u64) -> u64 {
 struct Site {
     _dir: tempfile::TempDir,
     data: PathBuf,
+    /// Where the sources' `mirror:` paths are read from.
+    mirror: PathBuf,
     config: PathBuf,
     logs: PathBuf,
     state_url: String,
@@ -63,7 +68,7 @@ impl Site {
             .env("ACTIONBOARD_STATE_URL", state_url)
             .env("ACTIONBOARD_CONFIG", self.config.join("sources.yml"))
             .env("ACTIONBOARD_SCHEDULE", self.config.join("schedule.yml"))
-            .env("ACTIONBOARD_MIRROR", common::mirror())
+            .env("ACTIONBOARD_MIRROR", &self.mirror)
             .env("ACTIONBOARD_ADMIN_PASSWORD", "the first admin's password")
             .env(SECRET_ENV, SECRET)
             .env("ACTIONBOARD_LOG", "warn,engine::schedule=info")
@@ -445,6 +450,7 @@ fn site(pg: &TempPostgres) -> Site {
     let site = Site {
         _dir: dir,
         data,
+        mirror: common::mirror(),
         config,
         logs,
         state_url: pg.fresh_database().unwrap(),
@@ -906,4 +912,273 @@ routes:
     );
     let _ = soak_end;
     drop(proxy);
+}
+
+/// A source served over HTTP that takes `DELAY` to answer each request and has grown by one
+/// older observation each time (so a scheduled check always finds it changed, and a run never
+/// sees it shrink or revise a figure); counts the requests being answered.
+#[derive(Clone)]
+struct SlowSource {
+    body: Arc<Vec<u8>>,
+    served: Arc<std::sync::atomic::AtomicUsize>,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+const DELAY: Duration = Duration::from_secs(4);
+
+/// Counts a request as in flight until it is answered or dropped (the client went away).
+struct InFlight(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+async fn slow_gdp(State(s): State<SlowSource>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use std::sync::atomic::Ordering;
+    s.in_flight.fetch_add(1, Ordering::SeqCst);
+    let _counted = InFlight(s.in_flight.clone());
+    tokio::time::sleep(DELAY).await;
+    let n = s.served.fetch_add(1, Ordering::SeqCst);
+    let mut body = s.body.as_ref().clone();
+    let world = testkit::world::LargeWorld::new(1);
+    for i in 0..=n as u32 {
+        let line = format!(
+            "{},{},{},1.0e11\n",
+            testkit::world::LargeWorld::name(1),
+            testkit::world::LargeWorld::code(1),
+            world.first_year - 1 - i
+        );
+        body.extend_from_slice(line.as_bytes());
+    }
+    (
+        [
+            ("etag", format!("\"v{n}\"")),
+            ("content-type", "text/csv".into()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[test]
+fn a_scheduled_run_whose_server_dies_mid_run_runs_once_and_the_job_goes_on() {
+    use display::schedule::TickStatus;
+    use engine::state::ticks::TickStore;
+    use std::sync::atomic::Ordering;
+    let Some(pg) = or_skip(TempPostgres::start()) else {
+        return;
+    };
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let (data, config, logs, world) = (
+        dir.path().join("data"),
+        dir.path().join("config"),
+        dir.path().join("logs"),
+        dir.path().join("world"),
+    );
+    for d in [&config, &logs] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let written = testkit::world::LargeWorld::new(120).write(&world).unwrap();
+    let source = SlowSource {
+        body: Arc::new(std::fs::read(&written.gdp).unwrap()),
+        served: Default::default(),
+        in_flight: Default::default(),
+    };
+    let app = axum::Router::new()
+        .route("/gdp.csv", axum::routing::get(slow_gdp))
+        .with_state(source.clone());
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}/gdp.csv", listener.local_addr().unwrap());
+    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    // The generated world's sources, its GDP read live from the slow source.
+    let sources = std::fs::read_to_string(&written.sources).unwrap().replace(
+        "    mirror: gdp.csv\n",
+        &format!("    mirror: gdp.csv\n    fetch: live\n    url: {url}\n"),
+    );
+    assert!(sources.contains(&url));
+    std::fs::write(config.join("sources.yml"), sources).unwrap();
+    let read = |name: &str| std::fs::read_to_string(common::config_dir().join(name)).unwrap();
+    let (metrics, rules) =
+        testkit::world::without_imf(&read("metrics.yml"), &read("rules.yml")).unwrap();
+    std::fs::write(config.join("metrics.yml"), metrics).unwrap();
+    std::fs::write(config.join("rules.yml"), rules).unwrap();
+    std::fs::copy(
+        common::config_dir().join("display.yml"),
+        config.join("display.yml"),
+    )
+    .unwrap();
+    let schedule_text =
+        format!("jobs:\n  - id: {JOB}\n    kind: pipeline\n    cron: \"*/10 * * * * *\"\n");
+    std::fs::write(config.join("schedule.yml"), &schedule_text).unwrap();
+    let schedule =
+        engine::schedule::Schedule::parse(&schedule_text, Path::new("schedule.yml")).unwrap();
+    let job = schedule.job(JOB).unwrap();
+    let site = Site {
+        _dir: dir,
+        data,
+        mirror: world,
+        config,
+        logs,
+        state_url: pg.fresh_database().unwrap(),
+    };
+    site.ok(&["etl", "run"], None);
+
+    let (pa, pb) = (free_port().unwrap(), free_port().unwrap());
+    let mut servers = [
+        Server::start(&site, &site.state_url, "a", pa),
+        Server::start(&site, &site.state_url, "b", pb),
+    ];
+    for s in servers.iter_mut() {
+        s.wait_ready(Duration::from_secs(60));
+    }
+    engine::state::use_postgres(&site.data, &site.state_url).unwrap();
+    let ticks = || {
+        let mut all = TickStore::open_in(&site.data)
+            .unwrap()
+            .recent(JOB, 10_000)
+            .unwrap();
+        all.sort_by_key(|t| t.scheduled_at);
+        all
+    };
+    let pid_of = |s: &Server| s.child.as_ref().map(Child::id).unwrap();
+    let runs_of = |pid: u32| format!("process {pid}");
+
+    // Wait for a tick that is running on one of them and inside its slow extract; kill that one.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let (killed_tick, victim) = loop {
+        let running = ticks()
+            .into_iter()
+            .find(|t| t.status == TickStatus::Running);
+        if let Some(t) = running.filter(|_| source.in_flight.load(Ordering::SeqCst) > 0) {
+            let runner = t.runner.clone().unwrap_or_default();
+            if let Some(i) = servers.iter().position(|s| {
+                runner.starts_with(&format!("{} ", runs_of(pid_of(s))))
+                    || runner == runs_of(pid_of(s))
+            }) {
+                break (t, i);
+            }
+        }
+        assert!(Instant::now() < deadline, "no tick ran: {:#?}", ticks());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let killed_pid = pid_of(&servers[victim]);
+    servers[victim].kill();
+    let survivor = &servers[1 - victim];
+    let survivor_pid = pid_of(survivor);
+
+    // The dead server's tick is closed as interrupted once its lease runs out; a later tick
+    // runs on the survivor.
+    let deadline = Instant::now() + engine::schedule::LEASE + Duration::from_secs(60);
+    let after = loop {
+        let all = ticks();
+        let closed = all
+            .iter()
+            .find(|t| t.scheduled_at == killed_tick.scheduled_at)
+            .filter(|t| t.status == TickStatus::Failed);
+        let later_ran = all
+            .iter()
+            .find(|t| t.scheduled_at > killed_tick.scheduled_at && t.status == TickStatus::Ran);
+        if closed.is_some() && later_ran.is_some() {
+            break all;
+        }
+        assert!(Instant::now() < deadline, "the job did not go on: {all:#?}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let closed = after
+        .iter()
+        .find(|t| t.scheduled_at == killed_tick.scheduled_at)
+        .unwrap();
+    assert!(
+        closed
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("interrupted"),
+        "{closed:?}"
+    );
+    assert!(
+        closed
+            .runner
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with(&runs_of(killed_pid)),
+        "{closed:?}"
+    );
+    // Every tick after the kill that ran, ran on the survivor.
+    for t in after
+        .iter()
+        .filter(|t| t.scheduled_at > killed_tick.scheduled_at)
+    {
+        if t.status == TickStatus::Ran {
+            assert!(
+                t.runner
+                    .as_deref()
+                    .unwrap_or_default()
+                    .starts_with(&runs_of(survivor_pid)),
+                "{t:?}"
+            );
+        }
+    }
+    // One row per tick, 10 s apart; each executed at most once (the logs of both servers).
+    for pair in after.windows(2) {
+        assert_eq!(
+            (pair[1].scheduled_at - pair[0].scheduled_at).num_seconds(),
+            10,
+            "{after:#?}"
+        );
+    }
+    let logs: String = ["a", "b"]
+        .iter()
+        .map(|name| std::fs::read_to_string(site.logs.join(format!("{name}.log"))).unwrap())
+        .collect();
+    for t in &after {
+        let done = logs
+            .lines()
+            .filter(|l| {
+                l.contains("scheduled tick done")
+                    && l.contains(&format!(" at={}", job.local(t.scheduled_at)))
+            })
+            .count();
+        let expected = usize::from(
+            !matches!(t.status, TickStatus::Overlap | TickStatus::Running)
+                && t.scheduled_at != killed_tick.scheduled_at,
+        );
+        assert_eq!(done, expected, "{t:?}: executed {done} times\n{logs}");
+    }
+    // The interrupted run was resumed by the next one, not left behind nor redone: every run in
+    // the folder is complete, and each ran tick has its own run.
+    let ran: Vec<&str> = after
+        .iter()
+        .filter(|t| t.status == TickStatus::Ran)
+        .filter_map(|t| t.run_id.as_deref())
+        .collect();
+    let distinct: BTreeSet<&str> = ran.iter().copied().collect();
+    assert_eq!(distinct.len(), ran.len(), "{after:#?}");
+    let runs = engine::base::RunDir::list(&site.data).unwrap();
+    for rd in &runs {
+        assert!(
+            rd.next_stage().is_none(),
+            "run {} was left unfinished",
+            rd.run
+        );
+    }
+    assert_eq!(
+        runs.len(),
+        1 + ran.len(),
+        "the first load and one run per ran tick: {after:#?}"
+    );
+    engine::state::shared::stop_sharing(&site.data);
+    eprintln!(
+        "killed {} (process {killed_pid}) in the tick of {}; {} ticks after it, {} ran on the survivor",
+        servers[victim].name,
+        job.local(killed_tick.scheduled_at),
+        after.iter().filter(|t| t.scheduled_at > killed_tick.scheduled_at).count(),
+        ran.len()
+    );
 }

@@ -2,6 +2,7 @@
 //! files, time as stored, SQL literals. It imports no other module of the engine.
 
 pub mod files;
+pub mod process;
 pub mod run;
 pub mod run_id;
 pub mod sql;

@@ -40,11 +40,11 @@ pub const GRACE: Duration = Duration::from_secs(15 * 60);
 
 /// How long a claimed tick stays `running` without its runner renewing it: when the process
 /// running it dies, the job's next ticks are overlaps for at most this long, then run again.
-pub const LEASE: Duration = Duration::from_secs(60);
+pub const LEASE: Duration = Duration::from_secs(30);
 
 /// How often a running tick's lease is renewed (well inside [`LEASE`], so a slow renewal or a
 /// busy database does not lose it).
-const RENEW_EVERY: Duration = Duration::from_secs(15);
+const RENEW_EVERY: Duration = Duration::from_secs(10);
 
 /// Ticks missed one after another are counted up to this many (for the message).
 const MAX_COUNTED: usize = 1000;
@@ -183,7 +183,7 @@ impl Scheduler {
     }
 
     fn lease_from(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        now + chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::minutes(1))
+        now + chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::seconds(30))
     }
 
     /// Claims the ticks due now (recording the missed and overlapping ones): the ones this

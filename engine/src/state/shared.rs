@@ -147,11 +147,9 @@ fn pipeline_lock(data_dir: &Path) -> Result<Option<HostsGuard>, HostsLockError> 
         .connect_timeout(Duration::from_secs(10))
         .connect(postgres::NoTls)
         .map_err(failed)?;
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let me = format!(
-        "actionboard pipeline: process {} on {}",
-        std::process::id(),
-        host.trim()
+        "actionboard pipeline: {}",
+        crate::base::process::this_process()
     );
     client
         .execute("SELECT set_config('application_name', $1, false)", &[&me])
@@ -291,6 +289,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("shared_schema_1.sql")),
     (2, include_str!("shared_schema_2.sql")),
     (3, include_str!("shared_schema_3.sql")),
+    (4, include_str!("shared_schema_4.sql")),
 ];
 
 fn migrate(conn: &Conn) -> Result<(), db::Error> {

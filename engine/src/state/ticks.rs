@@ -27,6 +27,9 @@ pub struct TickRecord {
     pub finished_at: Option<DateTime<Utc>>,
     pub run_id: Option<String>,
     pub detail: Option<String>,
+    /// The process that claimed it (`process 1234 on board-a`): with several servers, which one
+    /// runs or ran it.
+    pub runner: Option<String>,
 }
 
 /// What asking to run a tick gave.
@@ -46,7 +49,7 @@ pub struct TickStore {
 }
 
 const COLUMNS: &str = "job, scheduled_at, status, caught_up, claimed_at, lease_until, \
-                       finished_at, run_id, detail";
+                       finished_at, run_id, detail, runner";
 
 impl TickStore {
     /// Opens (creating if needed) the state file of `data_dir`.
@@ -176,7 +179,7 @@ impl TickStore {
         };
         tx.execute(
             "INSERT INTO schedule_ticks (job, scheduled_at, status, caught_up, claimed_at, \
-             lease_until, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             lease_until, finished_at, runner) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             params![
                 job,
                 at_text,
@@ -184,7 +187,8 @@ impl TickStore {
                 caught_up,
                 now_text,
                 lease,
-                finished
+                finished,
+                crate::base::process::this_process()
             ],
         )
         .map_err(&err)?;
@@ -281,6 +285,7 @@ fn read_row(r: &crate::state::db::Row<'_>) -> crate::state::db::Result<Option<Ti
         finished_at: time(6)?,
         run_id: r.get(7)?,
         detail: r.get(8)?,
+        runner: r.get(9)?,
     }))
 }
 

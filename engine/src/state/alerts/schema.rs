@@ -174,6 +174,7 @@ CREATE TABLE IF NOT EXISTS schedule_ticks (
     finished_at  TEXT,
     run_id       TEXT,
     detail       TEXT,
+    runner       TEXT,
     PRIMARY KEY (job, scheduled_at)
 );
 -- When a scheduler first saw each job: ticks before it were never due.
@@ -211,6 +212,7 @@ pub(super) const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("alerts", "figure_withdrawn_at", "TEXT"),
     ("alert_events", "version", "INTEGER"),
     ("alert_events", "via", "TEXT"),
+    ("schedule_ticks", "runner", "TEXT"),
 ];
 
 /// Events are never edited nor deleted: the database refuses it.
