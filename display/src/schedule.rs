@@ -70,6 +70,9 @@ pub struct TickView {
     pub run_id: Option<String>,
     /// What the job or the check said (an error, the sources that changed).
     pub detail: Option<String>,
+    /// The process that took it up (`process 1234 on board-a`): with several servers, which one.
+    #[serde(default)]
+    pub runner: Option<String>,
 }
 
 /// A scheduled job with its recent ticks (newest first) and the next one.
@@ -122,6 +125,14 @@ pub fn tick_text(lang: Lang, tick: &TickView) -> String {
         (TickStatus::Missed, Lang::En) => "missed while the server was down".to_string(),
         (TickStatus::Missed, Lang::Ko) => "서버가 꺼져 있는 동안 놓침".to_string(),
     };
+    // Where it runs or failed, for whoever runs several servers (a missed or skipped tick ran
+    // nowhere).
+    if let (Some(runner), TickStatus::Running | TickStatus::Failed) = (&tick.runner, tick.status) {
+        text.push_str(&match lang {
+            Lang::En => format!(" ({runner})"),
+            Lang::Ko => format!(" (실행한 곳: {runner})"),
+        });
+    }
     if tick.caught_up {
         text.push_str(match lang {
             Lang::En => " (caught up at start-up: missed while the server was down)",
@@ -173,6 +184,7 @@ mod tests {
             caught_up: false,
             run_id: None,
             detail: None,
+            runner: None,
         }
     }
 
@@ -202,6 +214,17 @@ mod tests {
             tick_text(Lang::En, &run),
             "ran at 07:00 KST: run 20261207T220000.000Z (caught up at start-up: missed while the server was down)"
         );
+        // A running or failed tick says where it ran; the others do not.
+        let mut running = tick(TickStatus::Running);
+        running.runner = Some("process 1234 on board-a".into());
+        assert_eq!(
+            tick_text(Lang::En, &running),
+            "running since 07:00 KST (process 1234 on board-a)"
+        );
+        assert!(tick_text(Lang::Ko, &running).ends_with("(실행한 곳: process 1234 on board-a)"));
+        let mut unchanged = running.clone();
+        unchanged.status = TickStatus::Unchanged;
+        assert!(!tick_text(Lang::En, &unchanged).contains("board-a"));
         for key in ["title", "job", "when", "last", "next", "none", "empty"] {
             for lang in Lang::ALL {
                 assert!(!label(lang, key).is_empty(), "{key}");

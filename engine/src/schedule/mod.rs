@@ -393,6 +393,7 @@ fn tick_view(job: &Job, t: &TickRecord) -> TickView {
         caught_up: t.caught_up,
         run_id: t.run_id.clone(),
         detail: t.detail.clone(),
+        runner: t.runner.clone(),
     }
 }
 
