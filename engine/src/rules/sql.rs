@@ -117,6 +117,26 @@ pub fn metric_sql_in(d: Dialect, metrics: &Metrics, metric: &Metric, from: Optio
     }
 }
 
+/// The metric's rows at period `y` (in DuckDB's dialect).
+pub(crate) fn period_rows(metrics: &Metrics, metric: &Metric, y: i32) -> String {
+    period_rows_in(Dialect::DuckDb, metrics, metric, y)
+}
+
+/// [`period_rows`] in `d`'s dialect.
+fn period_rows_in(d: Dialect, metrics: &Metrics, metric: &Metric, y: i32) -> String {
+    format!(
+        "SELECT * FROM ({}) WHERE period = {y}",
+        metric_sql_in(d, metrics, metric, Some(y))
+    )
+}
+
+/// The columns a two-period join adds to the later period's rows `c`, from the earlier
+/// period's `b` (`entity, value`): the previous period and value, NULL without a previous row
+/// (values are never NULL in a metric, so a NULL value means no previous row).
+pub(crate) fn previous_columns(before: i32) -> String {
+    format!("CASE WHEN b.value IS NOT NULL THEN {before} END AS prev_period, b.value AS prev_value")
+}
+
 /// The latest period of a metric that is an actual figure, not a projection.
 pub fn latest_period_sql(metrics: &Metrics, metric: &Metric) -> String {
     format!(
@@ -133,6 +153,10 @@ pub struct Query<'a> {
     pub metric: &'a Metric,
     pub guards: &'a Guards,
     pub periods: Periods,
+    /// Set when the query is written to count the entities of its two periods with its own join
+    /// (see [`super::entities::counted_rule_sql`]): [`Query::lagged`] then reads the join `j`
+    /// and marks that it did.
+    pub counting: Option<&'a std::cell::Cell<bool>>,
 }
 
 impl Query<'_> {
@@ -175,23 +199,26 @@ impl Query<'_> {
     /// `w`: each row with the entity's previous row. For one period, a join of that period with
     /// the one before reads two years and needs no window; over all periods (backtests), a window.
     /// A kind that only fires with a previous row (`needs_previous`) joins inner: DuckDB then
-    /// builds on the smaller side and drops unmatched rows at once.
+    /// builds on the smaller side and drops unmatched rows at once. When [`Query::counting`],
+    /// the join is the full join `j` the entities are counted with, and `w` its rows of the
+    /// period (with a previous row when `needs_previous`): the same rows.
     pub fn lagged(&self, back: i32, needs_previous: bool) -> String {
         match self.periods {
             Periods::At(p) if back == 1 => {
+                if let Some(counting) = self.counting {
+                    counting.set(true);
+                    let both = if needs_previous { " AND b_in" } else { "" };
+                    return format!(
+                        "w AS (SELECT entity, period, value, is_projection, source_id, share, prev_period, prev_value \
+                               FROM j WHERE c_in{both})"
+                    );
+                }
                 let join = if needs_previous { "JOIN" } else { "LEFT JOIN" };
-                let year = |y: i32| {
-                    format!(
-                        "SELECT * FROM ({}) WHERE period = {y}",
-                        self.series(Some(y))
-                    )
-                };
-                // The previous period is known: only the value crosses the join (values are never
-                // NULL in a metric, so a NULL value means no previous row).
+                let year = |y: i32| period_rows_in(self.d, self.metrics, self.metric, y);
+                // The previous period is known: only the value crosses the join.
                 format!(
-                    "w AS (SELECT c.*, CASE WHEN b.value IS NOT NULL THEN {prev} END AS prev_period, b.value AS prev_value \
-                           FROM ({cur}) c {join} (SELECT entity, value FROM ({before})) b USING (entity))",
-                    prev = p - 1,
+                    "w AS (SELECT c.*, {prev} FROM ({cur}) c {join} (SELECT entity, value FROM ({before})) b USING (entity))",
+                    prev = previous_columns(p - 1),
                     cur = year(p),
                     before = year(p - 1),
                 )
