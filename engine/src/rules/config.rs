@@ -78,18 +78,19 @@ impl Rule {
     /// its kind does not join them (its entities are then counted on their own).
     pub(crate) fn counted_sql(&self, metrics: &Metrics, period: i32) -> Option<String> {
         let metric = metrics.get(&self.metric)?;
-        let joined = std::cell::Cell::new(false);
-        let query = self.kind.get().sql(&Query {
+        let pair = std::cell::RefCell::new(None);
+        self.kind.get().sql(&Query {
             d: Dialect::DuckDb,
             metrics,
             metric,
             guards: &self.guards,
             periods: Periods::At(period),
-            counting: Some(&joined),
+            counting: Some(&pair),
         })?;
-        joined
-            .get()
-            .then(|| super::entities::counted_rule_sql(metrics, metric, period, &query))
+        let pair = pair.into_inner()?;
+        Some(super::entities::counted_rule_sql(
+            metrics, metric, period, &pair,
+        ))
     }
 }
 

@@ -3,14 +3,14 @@
 //!
 //! Over two periods (the usual case: a rule at the latest period compares it with the one
 //! before) the count comes from a full join of the two periods ([`TwoPeriods`]); a kind whose
-//! query joins those two periods itself takes the counts from its own join
-//! ([`counted_rule_sql`]), so the evaluation joins them once. Otherwise, and whenever the join
+//! query joins those two periods itself (written as a [`Pair`]) takes the counts from its own
+//! join ([`counted_rule_sql`]), so the evaluation joins them once. Otherwise, and whenever the join
 //! cannot count exactly, DuckDB counts the entities distinct ([`count_distinct`]).
 
 use duckdb::Connection;
 
 use super::metrics::{Metric, Metrics};
-use super::sql;
+use super::sql::{self, Pair};
 
 /// The periods whose entities a rule looked at, first and last included; `None`: every period.
 pub(crate) type Span = Option<(i32, i32)>;
@@ -25,7 +25,7 @@ pub(crate) fn count_entities(
     if let Some((_, to)) = span.filter(|(from, to)| *to == from + 1) {
         let query = format!(
             "WITH {} SELECT {} FROM {}",
-            join_cte(metrics, metric, to, ""),
+            join_cte(metrics, metric, to),
             TwoPeriods::columns(None),
             TwoPeriods::from_sql(metrics, metric, to),
         );
@@ -59,18 +59,12 @@ pub(crate) fn count_distinct(
 }
 
 /// `j`: the metric's rows at `period` (`c`) fully joined with its rows at the period before
-/// (`b`) on the entity, with `c_in`/`b_in` saying which sides a row has. A rule's two-period
-/// join ([`sql::Query::lagged`]) reads it as its `w` when its counts are taken with it.
-/// `materialized`: `" MATERIALIZED"` when both the rule and the counts read it (computed once).
-pub(crate) fn join_cte(
-    metrics: &Metrics,
-    metric: &Metric,
-    period: i32,
-    materialized: &str,
-) -> String {
+/// (`b`) on the entity, with `c_in`/`b_in` saying which sides a row has; its rows of `c` carry
+/// the previous row's columns as [`sql::Query::lagged`]'s `w` does.
+pub(crate) fn join_cte(metrics: &Metrics, metric: &Metric, period: i32) -> String {
     let rows = |y: i32| sql::period_rows(metrics, metric, y);
     format!(
-        "j AS{materialized} (SELECT c.*, c.period IS NOT NULL AS c_in, coalesce(b.b_in, false) AS b_in, \
+        "j AS (SELECT c.*, c.period IS NOT NULL AS c_in, coalesce(b.b_in, false) AS b_in, \
            b.entity AS b_entity, {prev} \
          FROM ({cur}) c FULL JOIN (SELECT entity, value, true AS b_in FROM ({before})) b ON c.entity = b.entity)",
         prev = sql::previous_columns(period - 1),
@@ -117,19 +111,29 @@ impl TwoPeriods {
             .join(", ")
     }
 
-    /// `n`, the counts of `j`, and `r`, each period's rows (a scan of the two periods: the join
-    /// alone cannot tell an entity with two rows in a period), to read [`TwoPeriods::columns`]
+    /// `n`, the counts of `j`, and `r`, each period's rows, to read [`TwoPeriods::columns`]
     /// from.
     pub(crate) fn from_sql(metrics: &Metrics, metric: &Metric, period: i32) -> String {
+        format!(
+            "(SELECT {} FROM j) n, {}",
+            Self::AGGREGATES,
+            Self::rows_sql(metrics, metric, period)
+        )
+    }
+
+    /// The counts of `j`'s rows (columns of `n`).
+    const AGGREGATES: &'static str = "count(*) FILTER (WHERE c_in AND b_in) AS in_both, \
+         count(*) FILTER (WHERE c_in AND NOT b_in AND entity IS NOT NULL) AS a_alone_rows, \
+         count(*) FILTER (WHERE b_in AND NOT c_in AND b_entity IS NOT NULL) AS b_alone_rows, \
+         coalesce(len(list_distinct(list(entity) FILTER (WHERE c_in AND NOT b_in AND entity IS NOT NULL))), 0) AS a_alone, \
+         coalesce(len(list_distinct(list(b_entity) FILTER (WHERE b_in AND NOT c_in AND b_entity IS NOT NULL))), 0) AS b_alone";
+
+    /// `r`: each period's rows (a scan of the two periods: the join alone cannot tell an entity
+    /// with two rows in a period).
+    fn rows_sql(metrics: &Metrics, metric: &Metric, period: i32) -> String {
         let before = period - 1;
         format!(
-            "(SELECT count(*) FILTER (WHERE c_in AND b_in) AS in_both, \
-               count(*) FILTER (WHERE c_in AND NOT b_in AND entity IS NOT NULL) AS a_alone_rows, \
-               count(*) FILTER (WHERE b_in AND NOT c_in AND b_entity IS NOT NULL) AS b_alone_rows, \
-               coalesce(len(list_distinct(list(entity) FILTER (WHERE c_in AND NOT b_in AND entity IS NOT NULL))), 0) AS a_alone, \
-               coalesce(len(list_distinct(list(b_entity) FILTER (WHERE b_in AND NOT c_in AND b_entity IS NOT NULL))), 0) AS b_alone \
-             FROM j) n, \
-             (SELECT count(*) FILTER (WHERE period = {period}) AS a_rows, count(*) FILTER (WHERE period = {before}) AS b_rows \
+            "(SELECT count(*) FILTER (WHERE period = {period}) AS a_rows, count(*) FILTER (WHERE period = {before}) AS b_rows \
               FROM ({rows}) WHERE period BETWEEN {before} AND {period} AND entity IS NOT NULL) r",
             rows = sql::metric_sql(metrics, metric, Some(before)),
         )
@@ -164,25 +168,36 @@ impl TwoPeriods {
     }
 }
 
-/// A rule's query at `period` with the counts of the two periods taken from its own join, when
-/// its kind joins them (`query`: the kind's SQL written over `j`, see [`sql::Query::lagged`]):
-/// one row per firing row with `fired` true and the [`TwoPeriods::columns`] after the
-/// [`sql::FINDING_COLUMNS`], or one row with `fired` NULL and the counts when nothing fires.
-/// The firing rows go through a list: DuckDB then knows they are few, and joins the names to
-/// them rather than them to the names (a hash table of every country: 0.25 s more on the
-/// benchmark's million).
+/// A rule's query at `period` with the counts of the two periods taken from its own join, for
+/// a kind written as a [`Pair`] over `w`: one pass over the full join `j` counts its rows and
+/// collects the firing rows (`w`'s rows are `j`'s rows of the period, with a previous row when
+/// the kind needs one). The result: one row per firing row with `fired` true and the
+/// [`TwoPeriods::columns`] after the [`sql::FINDING_COLUMNS`], or one row with `fired` NULL and
+/// the counts when nothing fires. The firing rows pass through a list: DuckDB then knows they
+/// are few, and joins the names to them rather than them to the names.
 pub(crate) fn counted_rule_sql(
     metrics: &Metrics,
     metric: &Metric,
     period: i32,
-    query: &str,
+    pair: &Pair,
 ) -> String {
+    let looked_at = match pair.needs_previous {
+        true => "c_in AND b_in",
+        false => "c_in",
+    };
+    let pre = format!("{looked_at} AND {}", pair.pre);
+    let [x1, x2, x3] = &pair.x;
     format!(
-        "WITH {join} SELECT unnest(coalesce(k.fired, [NULL]), recursive := true), {counts} FROM {from}, \
-         (SELECT list(x) AS fired FROM (SELECT *, true AS fired FROM ({query})) x) k",
-        join = join_cte(metrics, metric, period, " MATERIALIZED"),
+        "WITH {join} SELECT unnest(coalesce(n.fired, [NULL]), recursive := true), {counts} FROM \
+         (SELECT {aggregates}, list(struct_pack({columns}, fired := true)) FILTER (WHERE {pre} AND {fires}) AS fired \
+          FROM (SELECT *, CASE WHEN {pre} THEN {x1} END AS x1, CASE WHEN {pre} THEN {x2} END AS x2, \
+                CASE WHEN {pre} THEN {x3} END AS x3 FROM j)) n, {rows}",
+        join = join_cte(metrics, metric, period),
         counts = TwoPeriods::columns(None),
-        from = TwoPeriods::from_sql(metrics, metric, period),
+        aggregates = TwoPeriods::AGGREGATES,
+        columns = sql::FINDING_COLUMNS,
+        fires = pair.fires,
+        rows = TwoPeriods::rows_sql(metrics, metric, period),
     )
 }
 
@@ -210,7 +225,7 @@ mod tests {
         let metric = &metrics.metrics[0];
         let query = format!(
             "WITH {} SELECT {} FROM {}",
-            join_cte(&metrics, metric, 2025, ""),
+            join_cte(&metrics, metric, 2025),
             TwoPeriods::columns(None),
             TwoPeriods::from_sql(&metrics, metric, 2025),
         );
@@ -281,14 +296,16 @@ rules:
   - { id: moved, name: { en: n, ko: n }, title: { en: t, ko: t }, severity: high, kind: rank_change, metric: gdp_rank, moved_at_least: 1, actions: [ { do: { en: a, ko: a }, owner: desk, due_days: 7 } ] }
   - { id: top, name: { en: n, ko: n }, title: { en: t, ko: t }, severity: high, kind: rank_change, metric: gdp_rank, top: 2, actions: [ { do: { en: a, ko: a }, owner: desk, due_days: 7 } ] }
   - { id: region_fall, name: { en: n, ko: n }, title: { en: t, ko: t }, severity: high, kind: change, metric: top2, fall_at_least: 1, actions: [ { do: { en: a, ko: a }, owner: desk, due_days: 7 } ] }
+  - { id: never, name: { en: n, ko: n }, title: { en: t, ko: t }, severity: high, kind: threshold, metric: gdp, above: 1.0e12, actions: [ { do: { en: a, ko: a }, owner: desk, due_days: 7 } ] }
   - { id: world_above, name: { en: n, ko: n }, title: { en: t, ko: t }, severity: high, kind: threshold, metric: world, above: 1, actions: [ { do: { en: a, ko: a }, owner: desk, due_days: 7 } ] }
   - { id: anomaly, name: { en: n, ko: n }, title: { en: t, ko: t }, severity: high, kind: anomaly, metric: gdp, z_at_least: 1, window: 3, min_points: 3, actions: [ { do: { en: a, ko: a }, owner: desk, due_days: 7 } ] }
   - { id: absent, name: { en: n, ko: n }, title: { en: t, ko: t }, severity: high, kind: absence, metric: gdp, actions: [ { do: { en: a, ko: a }, owner: desk, due_days: 7 } ] }
 "#;
 
     /// The rules whose kinds join the two periods, by id.
-    const JOINING: [&str; 9] = [
+    const JOINING: [&str; 10] = [
         "fall",
+        "never",
         "rise",
         "above",
         "crossing",

@@ -154,9 +154,23 @@ pub struct Query<'a> {
     pub guards: &'a Guards,
     pub periods: Periods,
     /// Set when the query is written to count the entities of its two periods with its own join
-    /// (see [`super::entities::counted_rule_sql`]): [`Query::lagged`] then reads the join `j`
-    /// and marks that it did.
-    pub counting: Option<&'a std::cell::Cell<bool>>,
+    /// (see [`super::entities::counted_rule_sql`]): [`Query::pair`] then keeps the kind's parts
+    /// here for it, and writes nothing.
+    pub counting: Option<&'a std::cell::RefCell<Option<Pair>>>,
+}
+
+/// A kind's query over each row of the period with the entity's previous row (`w`, see
+/// [`Query::lagged`]), in parts: the rows it looks at (`pre`), its numbers `x1`–`x3` on them
+/// and the rows of those that fire (`fires`, which may name `x1`–`x3`). Written out by
+/// [`Query::pair`], or with the entities of the two periods counted alongside.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pair {
+    /// Only rows with a previous row are looked at (the join is inner).
+    pub needs_previous: bool,
+    /// A condition on `w`'s columns (guards and the period included).
+    pub pre: String,
+    pub x: [String; 3],
+    pub fires: String,
 }
 
 impl Query<'_> {
@@ -196,23 +210,31 @@ impl Query<'_> {
         self.guards.sql(self.d, self.metric, on_previous)
     }
 
+    /// A kind's query from its [`Pair`] of parts: the rows of `w` it looks at, with its numbers,
+    /// that fire. When [`Query::counting`] at one period, the parts are kept for
+    /// [`super::entities::counted_rule_sql`] instead, and the text is empty.
+    pub fn pair(&self, pair: Pair) -> String {
+        if let (Some(counting), Periods::At(_)) = (self.counting, self.periods) {
+            *counting.borrow_mut() = Some(pair);
+            return String::new();
+        }
+        let [x1, x2, x3] = &pair.x;
+        format!(
+            "WITH {lagged}, x AS (SELECT *, {x1} AS x1, {x2} AS x2, {x3} AS x3 FROM w WHERE {pre}) \
+             SELECT {FINDING_COLUMNS} FROM x WHERE {fires}",
+            lagged = self.lagged(1, pair.needs_previous),
+            pre = pair.pre,
+            fires = pair.fires,
+        )
+    }
+
     /// `w`: each row with the entity's previous row. For one period, a join of that period with
     /// the one before reads two years and needs no window; over all periods (backtests), a window.
     /// A kind that only fires with a previous row (`needs_previous`) joins inner: DuckDB then
-    /// builds on the smaller side and drops unmatched rows at once. When [`Query::counting`],
-    /// the join is the full join `j` the entities are counted with, and `w` its rows of the
-    /// period (with a previous row when `needs_previous`): the same rows.
+    /// builds on the smaller side and drops unmatched rows at once.
     pub fn lagged(&self, back: i32, needs_previous: bool) -> String {
         match self.periods {
             Periods::At(p) if back == 1 => {
-                if let Some(counting) = self.counting {
-                    counting.set(true);
-                    let both = if needs_previous { " AND b_in" } else { "" };
-                    return format!(
-                        "w AS (SELECT entity, period, value, is_projection, source_id, share, prev_period, prev_value \
-                               FROM j WHERE c_in{both})"
-                    );
-                }
                 let join = if needs_previous { "JOIN" } else { "LEFT JOIN" };
                 let year = |y: i32| period_rows_in(self.d, self.metrics, self.metric, y);
                 // The previous period is known: only the value crosses the join.
