@@ -69,7 +69,28 @@ impl Rule {
             metric,
             guards: &self.guards,
             periods,
+            counting: None,
         })
+    }
+
+    /// The rule's DuckDB query at `period` with the entities of that period and the one before
+    /// counted by its own join of the two ([`super::entities::counted_rule_sql`]); `None` when
+    /// its kind does not join them (its entities are then counted on their own).
+    pub(crate) fn counted_sql(&self, metrics: &Metrics, period: i32) -> Option<String> {
+        let metric = metrics.get(&self.metric)?;
+        let pair = std::cell::RefCell::new(None);
+        self.kind.get().sql(&Query {
+            d: Dialect::DuckDb,
+            metrics,
+            metric,
+            guards: &self.guards,
+            periods: Periods::At(period),
+            counting: Some(&pair),
+        })?;
+        let pair = pair.into_inner()?;
+        Some(super::entities::counted_rule_sql(
+            metrics, metric, period, &pair,
+        ))
     }
 }
 

@@ -12,9 +12,10 @@ use super::alert::{
     fingerprint, fire_share_fingerprint, priority, Action, Alert, Evidence, Point, Vars,
 };
 use super::config::{Rule, Rules};
+use super::entities::{count_distinct, count_entities, Span, TwoPeriods};
 pub use super::facts::WithdrawnFigure;
 use super::facts::{read_snapshot, PipelineFacts, SnapshotFacts};
-use super::findings::{count_entities, rule_periods, series_of, Span};
+use super::findings::{rule_findings_counted, rule_periods, series_of};
 use super::kinds::{Grouped, Partial, Reads, Render, System, SystemFinding};
 use super::metrics::{Metric, Metrics, Scope};
 use super::sql::{self, Periods};
@@ -184,7 +185,13 @@ pub fn evaluate_from(
                 }
                 let last = plan.iter().map(|(p, _)| *p).max().unwrap_or(complete);
                 // A change or an absence compares with the period before: its entities count.
-                span = Some(Some((complete - 1, last)));
+                let looked_at = Some((complete - 1, last));
+                span = Some(looked_at);
+                // One period and the one before, not counted yet: counted with the rule's own
+                // join of the two when its kind joins them (DuckDB's rows only).
+                let count_here = plan.len() == 1
+                    && matches!(source, RowSource::DuckDb)
+                    && !entity_counts.contains_key(&(metric.id.as_str(), looked_at));
                 for (period, grouped) in plan {
                     evaluated_periods
                         .entry(rule.id.clone())
@@ -196,9 +203,22 @@ pub fn evaluate_from(
                         )?);
                         continue;
                     }
-                    alerts.extend(evaluate_at(
-                        conn, metrics, rules, rule, metric, &snapshot, period, source,
-                    )?);
+                    let (raised, counts) = evaluate_at(
+                        conn, metrics, rules, rule, metric, &snapshot, period, source, count_here,
+                    )?;
+                    alerts.extend(raised);
+                    if let Some(counts) = counts {
+                        let n = match counts.entities() {
+                            Some(n) => n,
+                            None => count_distinct(conn, metrics, metric, looked_at).map_err(
+                                |source| RulesError::Query {
+                                    rule: rule.id.clone(),
+                                    source,
+                                },
+                            )?,
+                        };
+                        entity_counts.insert((metric.id.as_str(), looked_at), n);
+                    }
                 }
             }
         }
@@ -331,7 +351,8 @@ fn fire_share_notice(
     }
 }
 
-/// The alerts of a metric-based rule at one period.
+/// The alerts of a metric-based rule at one period; with `count`, and when its kind joins the
+/// period with the one before, the counts of their entities taken from that join.
 #[allow(clippy::too_many_arguments)]
 fn evaluate_at(
     conn: &Connection,
@@ -342,15 +363,26 @@ fn evaluate_at(
     snapshot: &SnapshotFacts,
     period: i32,
     source: &RowSource,
-) -> Result<Vec<Alert>, RulesError> {
-    let found = rule_findings_from(conn, metrics, rule, Periods::At(period), source)?;
+    count: bool,
+) -> Result<(Vec<Alert>, Option<TwoPeriods>), RulesError> {
+    let counted = match count {
+        true => rule_findings_counted(conn, metrics, rule, period)?,
+        false => None,
+    };
+    let (found, counts) = match counted {
+        Some((found, counts)) => (found, Some(counts)),
+        None => (
+            rule_findings_from(conn, metrics, rule, Periods::At(period), source)?,
+            None,
+        ),
+    };
     // The anomaly rule's input is the entity's history; other kinds' inputs are the
     // finding's own points. The UI draws longer charts from the snapshot (run id).
     let series = match rule.kind.get().history() {
         Some(periods) => series_of(conn, metrics, metric, &found, rule, periods)?,
         None => HashMap::new(),
     };
-    Ok(found
+    let alerts = found
         .par_iter()
         .map(|f| {
             render_finding(
@@ -367,7 +399,8 @@ fn evaluate_at(
                 None,
             )
         })
-        .collect())
+        .collect();
+    Ok((alerts, counts))
 }
 
 /// The entities that reported the period before a partial `period` and not yet `period`: one

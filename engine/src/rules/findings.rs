@@ -7,6 +7,7 @@ use duckdb::{params_from_iter, Connection};
 
 use super::alert::Point;
 use super::config::Rule;
+use super::entities::TwoPeriods;
 use super::kinds::Partial;
 use super::metrics::{Column, Metric, MetricDef, Metrics, Scope};
 use super::sql::{self, Finding, Periods};
@@ -91,21 +92,23 @@ pub fn latest_period(
 }
 
 /// Runs a rule's query; names, regions and rejected inputs are joined for the firing rows only.
-/// `source` is the metric's source, the one its rows are expected to carry.
+/// `source` is the metric's source, the one its rows are expected to carry. `counted`: the
+/// query is a [`counted_rule_sql`], whose counts come back too.
 fn findings(
     conn: &Connection,
     query: &str,
     scope: Scope,
     source: Option<&str>,
-) -> Result<Vec<Finding>, duckdb::Error> {
+    counted: bool,
+) -> Result<Found, duckdb::Error> {
     let with_rejects = sources_with_rejects(conn)?;
     // Two correlated look-ups per firing row find its rejected inputs. When no reject is of the
     // rule's source they find nothing, so the query runs without them; should a row still come
     // from a source with rejects (checked below), it runs again with them: same rows either way.
     let expect_none = source.is_some_and(|s| !with_rejects.iter().any(|r| r == s));
     if with_rejects.is_empty() || expect_none {
-        let found = run_findings(conn, query, None)?;
-        let clean = found.iter().all(|f| {
+        let found = run_findings(conn, query, None, counted)?;
+        let clean = found.0.iter().all(|f| {
             f.source_id
                 .as_ref()
                 .is_none_or(|s| !with_rejects.contains(s))
@@ -114,8 +117,11 @@ fn findings(
             return Ok(found);
         }
     }
-    run_findings(conn, query, Some(scope))
+    run_findings(conn, query, Some(scope), counted)
 }
+
+/// A rule's rows, and the counts of its two periods when its query took them.
+type Found = (Vec<Finding>, Option<TwoPeriods>);
 
 /// The sources that have rejected rows naming their entity (snapshots from before rejects
 /// carried the entity have no `code` column: no data issues known).
@@ -135,12 +141,14 @@ fn sources_with_rejects(conn: &Connection) -> Result<Vec<String>, duckdb::Error>
 }
 
 /// The rule's rows with names and regions, and with their rejected inputs looked up when
-/// `rejects` says over which entities (`None`: none looked up, none counted).
+/// `rejects` says over which entities (`None`: none looked up, none counted); with the counts
+/// of its two periods when `counted`.
 fn run_findings(
     conn: &Connection,
     query: &str,
     rejects: Option<Scope>,
-) -> Result<Vec<Finding>, duckdb::Error> {
+    counted: bool,
+) -> Result<Found, duckdb::Error> {
     let (rejected, reason) = match rejects {
         Some(scope) => {
             let entity_match = match scope {
@@ -157,14 +165,28 @@ fn run_findings(
         }
         None => ("0".to_string(), "NULL".to_string()),
     };
+    // A counted query's rows carry the counts after the finding's columns, and `fired`: NULL
+    // on the one row that only carries them (nothing fired).
+    let counts = if counted {
+        format!(", f.fired, {}", TwoPeriods::columns(Some("f")))
+    } else {
+        String::new()
+    };
     let wrapped = format!(
         "SELECT f.entity, c.name, c.region, f.period, f.value, f.prev_period, f.prev_value, f.x1, f.x2, f.x3, \
-         f.share, f.source_id, coalesce(f.is_projection, false), {rejected}, {reason} \
+         f.share, f.source_id, coalesce(f.is_projection, false), {rejected}, {reason}{counts} \
          FROM ({query}) f LEFT JOIN countries c ON c.code = f.entity"
     );
     let mut stmt = conn.prepare(&wrapped)?;
+    let mut two_periods = None;
     let rows = stmt.query_map([], |r| {
-        Ok(Finding {
+        if counted {
+            two_periods = Some(TwoPeriods::read(r, 16)?);
+            if r.get::<_, Option<bool>>(15)?.is_none() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(Finding {
             entity: r.get(0)?,
             name: r.get(1)?,
             region: r.get(2)?,
@@ -178,81 +200,16 @@ fn run_findings(
             is_projection: r.get(12)?,
             rejected_inputs: r.get(13)?,
             reject_reason: r.get(14)?,
-        })
+        }))
     })?;
     // Ordered here, not by DuckDB: a few thousand rows sort in microseconds, while an ORDER BY
     // costs a parallel sort's set-up (~15 ms on a 1M-entity snapshot).
-    let mut found = rows.collect::<Result<Vec<Finding>, _>>()?;
-    found.sort_by(|a, b| a.entity.cmp(&b.entity).then(a.period.cmp(&b.period)));
-    Ok(found)
-}
-
-/// The periods whose entities a rule looked at, first and last included; `None`: every period.
-pub(crate) type Span = Option<(i32, i32)>;
-
-/// The entities with a value of `metric` in `span`.
-pub(crate) fn count_entities(
-    conn: &Connection,
-    metrics: &Metrics,
-    metric: &Metric,
-    span: Span,
-) -> Result<usize, duckdb::Error> {
-    if let Some((from, to)) = span.filter(|(from, to)| *to == from + 1) {
-        if let Some(n) = count_over_two_periods(conn, metrics, metric, from, to)? {
-            return Ok(n);
-        }
+    let mut found = Vec::new();
+    for row in rows {
+        found.extend(row?);
     }
-    let query = match span {
-        Some((from, to)) => format!(
-            "SELECT count(DISTINCT entity) FROM ({}) WHERE period BETWEEN {from} AND {to}",
-            sql::metric_sql(metrics, metric, Some(from))
-        ),
-        None => format!(
-            "SELECT count(DISTINCT entity) FROM ({})",
-            sql::metric_sql(metrics, metric, None)
-        ),
-    };
-    conn.query_row(&query, [], |r| r.get::<_, i64>(0))
-        .map(|n| usize::try_from(n).unwrap_or(0))
-}
-
-/// [`count_entities`] over periods `from` and `to = from + 1` with a join of the two instead of
-/// a `count(DISTINCT …)`: joining a million entities costs DuckDB less than aggregating them
-/// (~15 % less CPU on a quiet machine, about half the time on two busy cores). An entity in both periods is one row of the join when it has one row in
-/// each, so the join's rows of both are the entities in both when every such entity has
-/// exactly one row in each period: the join's rows equal both periods' rows of those entities
-/// (each side's total minus its rows without a match). `None` when they do not (an entity with
-/// two values in a period): then only the aggregate counts exactly. Entities in one period only
-/// are counted distinct, on their few rows.
-fn count_over_two_periods(
-    conn: &Connection,
-    metrics: &Metrics,
-    metric: &Metric,
-    from: i32,
-    to: i32,
-) -> Result<Option<usize>, duckdb::Error> {
-    let rows = sql::metric_sql(metrics, metric, Some(from));
-    let side =
-        |p: i32| format!("SELECT entity FROM ({rows}) WHERE period = {p} AND entity IS NOT NULL");
-    let query = format!(
-        "SELECT j.in_both, j.a_alone_rows, j.b_alone_rows, j.a_alone, j.b_alone, n.a_rows, n.b_rows FROM \
-           (SELECT count(*) FILTER (WHERE a.entity IS NOT NULL AND b.entity IS NOT NULL) AS in_both, \
-                   count(*) FILTER (WHERE b.entity IS NULL) AS a_alone_rows, \
-                   count(*) FILTER (WHERE a.entity IS NULL) AS b_alone_rows, \
-                   count(DISTINCT a.entity) FILTER (WHERE b.entity IS NULL) AS a_alone, \
-                   count(DISTINCT b.entity) FILTER (WHERE a.entity IS NULL) AS b_alone \
-            FROM ({a}) a FULL JOIN ({b}) b ON a.entity = b.entity) j, \
-           (SELECT count(*) FILTER (WHERE period = {to}) AS a_rows, count(*) FILTER (WHERE period = {from}) AS b_rows \
-            FROM ({rows}) WHERE period BETWEEN {from} AND {to} AND entity IS NOT NULL) n",
-        a = side(to),
-        b = side(from),
-    );
-    let counts: Vec<i64> = conn.query_row(&query, [], |r| (0..7).map(|i| r.get(i)).collect())?;
-    let [both, a_alone_rows, b_alone_rows, a_alone, b_alone, a_rows, b_rows] = counts[..] else {
-        return Ok(None);
-    };
-    let one_row_each = both == a_rows - a_alone_rows && both == b_rows - b_alone_rows;
-    Ok(one_row_each.then(|| usize::try_from(both + a_alone + b_alone).unwrap_or(0)))
+    found.sort_by(|a, b| a.entity.cmp(&b.entity).then(a.period.cmp(&b.period)));
+    Ok((found, two_periods))
 }
 
 /// Where the firing rows of metric-based rules come from. Whatever the source, the rows go
@@ -338,13 +295,42 @@ pub fn rule_findings_from(
             None => return Ok(Vec::new()),
         },
     };
+    Ok(guarded_findings(conn, metrics, rule, &query, false)?.0)
+}
+
+/// [`rule_findings`] at `period` from DuckDB with the counts of the entities of `period` and
+/// the one before taken from the rule's own join of the two; `None` when its kind does not join
+/// them ([`Rule::counted_sql`]).
+pub(crate) fn rule_findings_counted(
+    conn: &Connection,
+    metrics: &Metrics,
+    rule: &Rule,
+    period: i32,
+) -> Result<Option<(Vec<Finding>, TwoPeriods)>, RulesError> {
+    let Some(query) = rule.counted_sql(metrics, period) else {
+        return Ok(None);
+    };
+    let (found, counts) = guarded_findings(conn, metrics, rule, &query, true)?;
+    Ok(counts.map(|c| (found, c)))
+}
+
+/// The rows of the rule's `query` with names, regions and rejects, after its region guard.
+fn guarded_findings(
+    conn: &Connection,
+    metrics: &Metrics,
+    rule: &Rule,
+    query: &str,
+    counted: bool,
+) -> Result<Found, RulesError> {
     let metric = metrics.get(&rule.metric);
     let scope = metric.map_or(Scope::Country, |m| m.scope);
     let expected_source = metric.and_then(|m| metrics.source_of(m));
-    let mut found =
-        findings(conn, &query, scope, expected_source).map_err(|source| RulesError::Query {
-            rule: rule.id.clone(),
-            source,
+    let (mut found, counts) =
+        findings(conn, query, scope, expected_source, counted).map_err(|source| {
+            RulesError::Query {
+                rule: rule.id.clone(),
+                source,
+            }
         })?;
     if !rule.guards.regions.is_empty() {
         found.retain(|f| {
@@ -354,7 +340,7 @@ pub fn rule_findings_from(
                 .is_some_and(|r| rule.guards.regions.contains(r))
         });
     }
-    Ok(found)
+    Ok((found, counts))
 }
 
 pub(crate) fn series_of(
@@ -399,67 +385,4 @@ pub(crate) fn series_of(
         }
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    /// `rows` are (code, year); the join answers only when every entity in both years has one
-    /// row in each, and the count always equals DuckDB's `count(DISTINCT …)`.
-    fn counts(rows: &[(&str, i32)]) -> (Option<usize>, usize, i64) {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(
-            "CREATE TABLE observations (code VARCHAR, year INTEGER, value DOUBLE, is_projection BOOLEAN,
-                 source_id VARCHAR, share_pct DOUBLE, is_aggregate BOOLEAN)",
-        )
-        .unwrap();
-        for (code, year) in rows {
-            conn.execute(
-                "INSERT INTO observations VALUES (?, ?, 1.0, false, 'wb_gdp', NULL, false)",
-                duckdb::params![code, year],
-            )
-            .unwrap();
-        }
-        let metrics = crate::rules::metrics::gdp_for_tests();
-        let metric = &metrics.metrics[0];
-        let joined = count_over_two_periods(&conn, &metrics, metric, 2024, 2025).unwrap();
-        let counted = count_entities(&conn, &metrics, metric, Some((2024, 2025))).unwrap();
-        let distinct = conn
-            .query_row(
-                "SELECT count(DISTINCT code) FROM observations WHERE year BETWEEN 2024 AND 2025",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        (joined, counted, distinct)
-    }
-
-    #[test]
-    fn two_periods_are_counted_by_a_join_only_when_it_is_one_to_one() {
-        let unique = [
-            ("A", 2024),
-            ("A", 2025),
-            ("B", 2024),
-            ("C", 2025),
-            ("D", 2023),
-        ];
-        assert_eq!(counts(&unique), (Some(3), 3, 3));
-        // Repeats of entities in one period only are counted distinct by the join too.
-        let alone = [
-            ("A", 2024),
-            ("A", 2025),
-            ("B", 2024),
-            ("B", 2024),
-            ("C", 2025),
-            ("C", 2025),
-        ];
-        assert_eq!(counts(&alone), (Some(3), 3, 3));
-        // An entity of both periods with two rows in one of them: the aggregate counts.
-        for repeated in [("A", 2024), ("A", 2025)] {
-            let mut rows = unique.to_vec();
-            rows.push(repeated);
-            assert_eq!(counts(&rows), (None, 3, 3));
-        }
-        assert_eq!(counts(&[]), (Some(0), 0, 0));
-    }
 }

@@ -7,6 +7,7 @@
 
 pub mod alert;
 pub mod config;
+pub mod entities;
 pub mod eval;
 pub mod facts;
 pub mod findings;

@@ -117,6 +117,26 @@ pub fn metric_sql_in(d: Dialect, metrics: &Metrics, metric: &Metric, from: Optio
     }
 }
 
+/// The metric's rows at period `y` (in DuckDB's dialect).
+pub(crate) fn period_rows(metrics: &Metrics, metric: &Metric, y: i32) -> String {
+    period_rows_in(Dialect::DuckDb, metrics, metric, y)
+}
+
+/// [`period_rows`] in `d`'s dialect.
+fn period_rows_in(d: Dialect, metrics: &Metrics, metric: &Metric, y: i32) -> String {
+    format!(
+        "SELECT * FROM ({}) WHERE period = {y}",
+        metric_sql_in(d, metrics, metric, Some(y))
+    )
+}
+
+/// The columns a two-period join adds to the later period's rows `c`, from the earlier
+/// period's `b` (`entity, value`): the previous period and value, NULL without a previous row
+/// (values are never NULL in a metric, so a NULL value means no previous row).
+pub(crate) fn previous_columns(before: i32) -> String {
+    format!("CASE WHEN b.value IS NOT NULL THEN {before} END AS prev_period, b.value AS prev_value")
+}
+
 /// The latest period of a metric that is an actual figure, not a projection.
 pub fn latest_period_sql(metrics: &Metrics, metric: &Metric) -> String {
     format!(
@@ -133,6 +153,24 @@ pub struct Query<'a> {
     pub metric: &'a Metric,
     pub guards: &'a Guards,
     pub periods: Periods,
+    /// Set when the query is written to count the entities of its two periods with its own join
+    /// (see [`super::entities::counted_rule_sql`]): [`Query::pair`] then keeps the kind's parts
+    /// here for it, and writes nothing.
+    pub counting: Option<&'a std::cell::RefCell<Option<Pair>>>,
+}
+
+/// A kind's query over each row of the period with the entity's previous row (`w`, see
+/// [`Query::lagged`]), in parts: the rows it looks at (`pre`), its numbers `x1`–`x3` on them
+/// and the rows of those that fire (`fires`, which may name `x1`–`x3`). Written out by
+/// [`Query::pair`], or with the entities of the two periods counted alongside.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pair {
+    /// Only rows with a previous row are looked at (the join is inner).
+    pub needs_previous: bool,
+    /// A condition on `w`'s columns (guards and the period included).
+    pub pre: String,
+    pub x: [String; 3],
+    pub fires: String,
 }
 
 impl Query<'_> {
@@ -172,6 +210,24 @@ impl Query<'_> {
         self.guards.sql(self.d, self.metric, on_previous)
     }
 
+    /// A kind's query from its [`Pair`] of parts: the rows of `w` it looks at, with its numbers,
+    /// that fire. When [`Query::counting`] at one period, the parts are kept for
+    /// [`super::entities::counted_rule_sql`] instead, and the text is empty.
+    pub fn pair(&self, pair: Pair) -> String {
+        if let (Some(counting), Periods::At(_)) = (self.counting, self.periods) {
+            *counting.borrow_mut() = Some(pair);
+            return String::new();
+        }
+        let [x1, x2, x3] = &pair.x;
+        format!(
+            "WITH {lagged}, x AS (SELECT *, {x1} AS x1, {x2} AS x2, {x3} AS x3 FROM w WHERE {pre}) \
+             SELECT {FINDING_COLUMNS} FROM x WHERE {fires}",
+            lagged = self.lagged(1, pair.needs_previous),
+            pre = pair.pre,
+            fires = pair.fires,
+        )
+    }
+
     /// `w`: each row with the entity's previous row. For one period, a join of that period with
     /// the one before reads two years and needs no window; over all periods (backtests), a window.
     /// A kind that only fires with a previous row (`needs_previous`) joins inner: DuckDB then
@@ -180,18 +236,11 @@ impl Query<'_> {
         match self.periods {
             Periods::At(p) if back == 1 => {
                 let join = if needs_previous { "JOIN" } else { "LEFT JOIN" };
-                let year = |y: i32| {
-                    format!(
-                        "SELECT * FROM ({}) WHERE period = {y}",
-                        self.series(Some(y))
-                    )
-                };
-                // The previous period is known: only the value crosses the join (values are never
-                // NULL in a metric, so a NULL value means no previous row).
+                let year = |y: i32| period_rows_in(self.d, self.metrics, self.metric, y);
+                // The previous period is known: only the value crosses the join.
                 format!(
-                    "w AS (SELECT c.*, CASE WHEN b.value IS NOT NULL THEN {prev} END AS prev_period, b.value AS prev_value \
-                           FROM ({cur}) c {join} (SELECT entity, value FROM ({before})) b USING (entity))",
-                    prev = p - 1,
+                    "w AS (SELECT c.*, {prev} FROM ({cur}) c {join} (SELECT entity, value FROM ({before})) b USING (entity))",
+                    prev = previous_columns(p - 1),
                     cur = year(p),
                     before = year(p - 1),
                 )

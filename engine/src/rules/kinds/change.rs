@@ -5,7 +5,7 @@ use display::Text;
 use serde::{Deserialize, Serialize};
 
 use super::{about_entity, positive, Build, ParamError, Partial, Render, RuleKind};
-use crate::rules::sql::{Finding, Query};
+use crate::rules::sql::{Finding, Pair, Query};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,17 +75,20 @@ impl RuleKind for Change {
 
     fn sql(&self, q: &Query<'_>) -> Option<String> {
         let (null, guards, at) = (q.null(), q.guards(false), q.at());
-        let cond = match self.direction {
+        let fires = match self.direction {
             Direction::Fall => format!("x1 <= -{}", q.num(self.percent)),
             Direction::Rise => format!("x1 >= {}", q.num(self.percent)),
         };
-        Some(format!(
-            "WITH {lagged}, c AS (SELECT *, (value - prev_value) / abs(prev_value) * 100 AS x1 FROM w \
-               WHERE prev_period = period - 1 AND prev_value <> 0{guards}{at}) \
-             SELECT entity, period, value, prev_period, prev_value, x1, {null} AS x2, {null} AS x3, share, source_id, is_projection \
-             FROM c WHERE {cond}",
-            lagged = q.lagged(1, true),
-        ))
+        Some(q.pair(Pair {
+            needs_previous: true,
+            pre: format!("prev_period = period - 1 AND prev_value <> 0{guards}{at}"),
+            x: [
+                "(value - prev_value) / abs(prev_value) * 100".into(),
+                null.into(),
+                null.into(),
+            ],
+            fires,
+        }))
     }
 
     fn partial(&self) -> Partial {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{about_entity, Build, ParamError, Render, RuleKind};
 use crate::rules::metrics::{Column, MetricDef, Scope};
-use crate::rules::sql::{Finding, Query};
+use crate::rules::sql::{Finding, Pair, Query};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,13 +97,15 @@ impl RuleKind for RankChange {
                 "(value <= {n} AND prev_value > {n}) OR (prev_value <= {n} AND value > {n})"
             ));
         }
-        Some(format!(
-            "WITH {lagged} SELECT entity, period, value, prev_period, prev_value, prev_value - value AS x1, \
-             {null} AS x2, {null} AS x3, share, source_id, is_projection FROM w \
-             WHERE prev_period = period - 1 AND ({conds}){guards}{at}",
-            lagged = q.lagged(1, true),
-            conds = conds.join(" OR "),
-        ))
+        Some(q.pair(Pair {
+            needs_previous: true,
+            pre: format!(
+                "prev_period = period - 1 AND ({}){guards}{at}",
+                conds.join(" OR ")
+            ),
+            x: ["prev_value - value".into(), null.into(), null.into()],
+            fires: "true".into(),
+        }))
     }
 
     fn render(&self, f: &Finding, r: &mut Render<'_>) {

@@ -5,7 +5,7 @@ use display::Text;
 use serde::{Deserialize, Serialize};
 
 use super::{about_entity, Build, ParamError, Partial, Render, RuleKind};
-use crate::rules::sql::{Finding, Query};
+use crate::rules::sql::{Finding, Pair, Query};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,11 +75,12 @@ impl RuleKind for Threshold {
         } else {
             String::new()
         };
-        Some(format!(
-            "WITH {lagged} SELECT entity, period, value, prev_period, prev_value, {null} AS x1, {null} AS x2, {null} AS x3, \
-             share, source_id, is_projection FROM w WHERE {hit}{crossing}{guards}{at}",
-            lagged = q.lagged(1, self.crossing),
-        ))
+        Some(q.pair(Pair {
+            needs_previous: self.crossing,
+            pre: format!("{hit}{crossing}{guards}{at}"),
+            x: [null.into(), null.into(), null.into()],
+            fires: "true".into(),
+        }))
     }
 
     fn partial(&self) -> Partial {
