@@ -21,16 +21,7 @@ fn servers_starting_together_apply_each_migration_once() {
             scope.spawn(move || engine::state::use_postgres(dir.path(), url).unwrap());
         }
     });
-    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    let applied: Vec<(i64, i64)> = client
-        .query(
-            "SELECT version, count(*) FROM schema_migrations GROUP BY version ORDER BY version",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let applied = testkit::postgres::applied_migrations(&url);
     assert!(applied.len() >= 2, "{applied:?}");
     assert!(applied.iter().all(|(_, n)| *n == 1), "{applied:?}");
     for dir in &dirs {

@@ -23,9 +23,8 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -80,27 +79,8 @@ impl Site {
     /// Runs a command to its end; its output (it must succeed).
     fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
         let mut cmd = self.command(&self.state_url);
-        cmd.args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        if let Some(text) = stdin {
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(text.as_bytes())
-                .unwrap();
-        }
-        let out = child.wait_with_output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(
-            out.status.success(),
-            "{args:?}: {text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        text
+        cmd.args(args);
+        common::run_ok(cmd, stdin)
     }
 }
 
@@ -220,12 +200,7 @@ impl Receiver {
         let app = axum::Router::new()
             .route("/{*path}", post(receive))
             .with_state(self.clone());
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
-        format!("http://{addr}")
+        common::serve_on(rt, app)
     }
 }
 
@@ -459,19 +434,6 @@ fn site(pg: &TempPostgres) -> Site {
     site
 }
 
-fn applied_migrations(url: &str) -> Vec<(i64, i64)> {
-    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    client
-        .query(
-            "SELECT version, count(*) FROM schema_migrations GROUP BY version ORDER BY version",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect()
-}
-
 #[test]
 fn two_servers_keep_every_answered_action_run_each_tick_once_and_deliver_every_message() {
     let Some(pg) = or_skip(TempPostgres::start()) else {
@@ -489,7 +451,7 @@ fn two_servers_keep_every_answered_action_run_each_tick_once_and_deliver_every_m
         let mut b = Server::start(&site, &empty, "first-b", pb);
         a.wait_ready(Duration::from_secs(60));
         b.wait_ready(Duration::from_secs(60));
-        let applied = applied_migrations(&empty);
+        let applied = testkit::postgres::applied_migrations(&empty);
         assert!(applied.len() >= 2, "{applied:?}");
         assert!(applied.iter().all(|(_, n)| *n == 1), "{applied:?}");
     }
@@ -991,11 +953,7 @@ fn a_scheduled_run_whose_server_dies_mid_run_runs_once_and_the_job_goes_on() {
     let app = axum::Router::new()
         .route("/gdp.csv", axum::routing::get(slow_gdp))
         .with_state(source.clone());
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let url = format!("http://{}/gdp.csv", listener.local_addr().unwrap());
-    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let url = format!("{}/gdp.csv", common::serve_on(&rt, app));
     // The generated world's sources, its GDP read live from the slow source.
     let sources = std::fs::read_to_string(&written.sources).unwrap().replace(
         "    mirror: gdp.csv\n",

@@ -5,6 +5,8 @@
 //! the server killed with SIGKILL while a committed message is being sent delivers it after
 //! the restart, once.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -83,12 +85,7 @@ impl Receiver {
         let app = axum::Router::new()
             .route("/{*path}", post(receive))
             .with_state(self.clone());
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
-        format!("http://{addr}")
+        common::serve_on(rt, app)
     }
 
     fn received(&self, path: &str) -> Vec<Received> {

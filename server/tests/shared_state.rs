@@ -25,30 +25,6 @@ fn actionboard(data: &Path, state_url: &str) -> Command {
     cmd
 }
 
-fn ok(mut cmd: Command, stdin: Option<&str>) -> String {
-    use std::io::Write;
-    cmd.stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
-
 /// A server of `data` on a free port, and its address once it says it serves.
 fn serve(data: &Path, state_url: &str) -> (Child, String) {
     let mut cmd = actionboard(data, state_url);
@@ -131,14 +107,14 @@ fn two_servers_share_sessions_actions_and_conflicts_and_one_survives_the_other()
     for dir in [&a_dir, &b_dir] {
         let mut load = actionboard(dir.path(), &url);
         load.args(["etl", "run", "--mirror"]).arg(common::mirror());
-        ok(load, None);
+        common::run_ok(load, None);
     }
     let mut add = actionboard(a_dir.path(), &url);
     add.args(["users", "add", "kim", "--role", "analyst"]);
-    ok(add, Some("kim password\n"));
+    common::run_ok(add, Some("kim password\n"));
     let mut token = actionboard(b_dir.path(), &url);
     token.args(["tokens", "add", "bot", "--role", "analyst"]);
-    let token = ok(token, None);
+    let token = common::run_ok(token, None);
     let token = token
         .split_whitespace()
         .find(|w| w.starts_with("abt_"))

@@ -365,3 +365,19 @@ fn remove_stopped_servers() {
         }
     }
 }
+
+/// Each migration recorded in the database at `url` with how many times it was applied (the
+/// shared state's `schema_migrations`), in order: servers starting together must apply each
+/// once.
+pub fn applied_migrations(url: &str) -> Vec<(i64, i64)> {
+    let mut client = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+    client
+        .query(
+            "SELECT version, count(*) FROM schema_migrations GROUP BY version ORDER BY version",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}

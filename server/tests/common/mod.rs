@@ -76,6 +76,44 @@ pub async fn serve(data_dir: &Path, web: server::web::WebOptions) -> String {
     format!("http://{addr}")
 }
 
+/// Runs `cmd` to its end, with `stdin` written to it; its standard output (it must succeed, else
+/// the test fails with both of its outputs).
+pub fn run_ok(mut cmd: std::process::Command, stdin: Option<&str>) -> String {
+    use std::io::Write;
+    use std::process::Stdio;
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+/// Serves `app` on 127.0.0.1 on a free port, on `rt` (a test's own receivers and sources); the
+/// base URL.
+pub fn serve_on(rt: &tokio::runtime::Runtime, app: axum::Router) -> String {
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
 /// A client that reports every status and follows no redirect: the tests look at both.
 pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
