@@ -168,6 +168,27 @@ fn snapshot_separates_countries_from_aggregates_and_records_provenance() {
         )),
         0
     );
+    // The load's summary counts the countries of each year and the year before as the rows do
+    // (what a rule comparing two years looked at), for every source and year, and for a year
+    // without data.
+    let mut years = conn
+        .prepare("SELECT DISTINCT source_id, year FROM observations UNION SELECT 'wb_gdp', 1800")
+        .unwrap();
+    let years: Vec<(String, i32)> = years
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(years.len() > 100, "{} source years", years.len());
+    for (source, year) in years {
+        let rows = count(&format!(
+            "SELECT count(DISTINCT code) FROM observations
+             WHERE source_id = '{source}' AND NOT is_aggregate AND year IN ({year}, {year} - 1)"
+        ));
+        let summarised =
+            engine::snapshot::coverage::countries_in_year_or_before(&conn, &source, year).unwrap();
+        assert_eq!(summarised, Some(rows as u64), "{source} {year}");
+    }
     // Every region and sub-region carries its UN M49 code (zero-padded), read from the CSV's
     // code columns and the overrides: Korean names are looked up by it.
     let codes = engine::query::queries::region_codes(&conn).unwrap();

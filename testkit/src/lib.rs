@@ -79,6 +79,15 @@ pub fn write(conn: &Connection, g: Generated) -> duckdb::Result<()> {
                   CAST(row_number() OVER (PARTITION BY y ORDER BY value DESC) AS INTEGER) AS rank,
                   NULL::DOUBLE AS share_pct, NULL::DOUBLE AS per_capita, 'wb_gdp' AS source_id
            FROM v;
+         -- The transform's summary of each year, as a load writes it. Every entity has every
+         -- year but the last one's gaps: a row after the first year has one the year before.
+         CREATE TABLE period_volumes AS
+           SELECT source_id, year, CAST(count(*) AS UBIGINT) AS rows,
+                  CAST(count(*) FILTER (WHERE NOT is_aggregate) AS UBIGINT) AS countries,
+                  CAST(count(*) FILTER (WHERE NOT is_aggregate AND NOT is_projection) AS UBIGINT) AS actual_countries,
+                  CAST(count(*) FILTER (WHERE NOT is_aggregate AND year > {first}) AS UBIGINT) AS countries_with_previous,
+                  coalesce(sum(value) FILTER (WHERE NOT is_aggregate), 0) AS country_total
+           FROM observations GROUP BY source_id, year;
          CREATE TABLE series_periods AS
            SELECT source_id, series, min(year) AS first_year, max(year) AS last_year,
                   max(year) FILTER (WHERE NOT is_projection) AS last_actual_year, count(*) AS rows
@@ -122,5 +131,19 @@ mod tests {
         );
         assert_eq!(count("SELECT count(*) FROM runs WHERE run_id = 'r''1'"), 1);
         assert_eq!(count("SELECT count(DISTINCT year) FROM observations"), 10);
+        // The summary's countries with a row the year before are the rows' own.
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM period_volumes p WHERE countries_with_previous <> (
+                   SELECT count(*) FROM observations a JOIN observations b
+                     ON b.code = a.code AND b.year = a.year - 1 AND b.source_id = a.source_id
+                   WHERE a.year = p.year AND a.source_id = p.source_id AND NOT a.is_aggregate)"
+            ),
+            0
+        );
+        assert_eq!(
+            count("SELECT sum(countries_with_previous) FROM period_volumes"),
+            20_000 - 2 - 2000
+        );
     }
 }

@@ -92,6 +92,21 @@ pub fn has_table(conn: &duckdb::Connection, name: &str) -> Result<bool, duckdb::
     )
 }
 
+/// Whether a table `table` that `conn` sees has a column `column`: tables loaded by older
+/// versions lack the newer columns.
+pub fn has_column(
+    conn: &duckdb::Connection,
+    table: &str,
+    column: &str,
+) -> Result<bool, duckdb::Error> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM information_schema.columns
+         WHERE table_name = ? AND column_name = ?",
+        [table, column],
+        |r| r.get(0),
+    )
+}
+
 /// [`has_table`] for the database attached to `conn` as `catalog`.
 pub fn has_table_in(
     conn: &duckdb::Connection,

@@ -175,13 +175,8 @@ pub fn world_series(conn: &Connection) -> Result<Vec<(i32, f64)>, QueryError> {
 /// A snapshot's region and sub-region names → UN M49 codes. Empty for snapshots loaded before
 /// the codes were kept (their regions then read as the data names them).
 pub fn region_codes(conn: &Connection) -> Result<RegionCodes, duckdb::Error> {
-    let kept: i64 = conn.query_row(
-        "SELECT count(*) FROM information_schema.columns
-         WHERE table_name = 'regions' AND column_name IN ('region_code', 'sub_region_code')",
-        [],
-        |r| r.get(0),
-    )?;
-    if kept < 2 {
+    let has = |column| crate::base::sql::has_column(conn, "regions", column);
+    if !(has("region_code")? && has("sub_region_code")?) {
         return Ok(RegionCodes::new());
     }
     let mut stmt = conn.prepare(

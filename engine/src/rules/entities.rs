@@ -2,14 +2,16 @@
 //! entities with a value of its metric over the periods it read, exactly.
 //!
 //! Over two periods (the usual case: a rule at the latest period compares it with the one
-//! before) the count comes from a full join of the two periods ([`TwoPeriods`]); a kind whose
+//! before) of a column every country row has (values, ranks), the load's summary of each
+//! period answers ([`count_from_summary`]). Otherwise over two periods the count comes from a
+//! full join of the two periods ([`TwoPeriods`]); a kind whose
 //! query joins those two periods itself (written as a [`Pair`]) takes the counts from its own
 //! join ([`counted_rule_sql`]), so the evaluation joins them once. Otherwise, and whenever the join
 //! cannot count exactly, DuckDB counts the entities distinct ([`count_distinct`]).
 
 use duckdb::Connection;
 
-use super::metrics::{Metric, Metrics};
+use super::metrics::{Column, Metric, MetricDef, Metrics};
 use super::sql::{self, Pair};
 
 /// The periods whose entities a rule looked at, first and last included; `None`: every period.
@@ -22,6 +24,9 @@ pub(crate) fn count_entities(
     metric: &Metric,
     span: Span,
 ) -> Result<usize, duckdb::Error> {
+    if let Some(n) = count_from_summary(conn, metric, span)? {
+        return Ok(n);
+    }
     if let Some((_, to)) = span.filter(|(from, to)| *to == from + 1) {
         let query = format!(
             "WITH {} SELECT {} FROM {}",
@@ -35,6 +40,29 @@ pub(crate) fn count_entities(
         }
     }
     count_distinct(conn, metrics, metric, span)
+}
+
+/// [`count_entities`] from the snapshot's summary of each period, without reading its rows,
+/// when it has one for the metric's rows over `span`: two consecutive periods of a source's
+/// values or ranks (every country row has both, so its rows are the period's countries).
+/// `None` otherwise, or in a snapshot loaded before the summary counted them.
+pub(crate) fn count_from_summary(
+    conn: &Connection,
+    metric: &Metric,
+    span: Span,
+) -> Result<Option<usize>, duckdb::Error> {
+    let Some((_, period)) = span.filter(|(from, to)| *to == from + 1) else {
+        return Ok(None);
+    };
+    let MetricDef::Column {
+        source,
+        column: Column::Value | Column::Rank,
+    } = &metric.def
+    else {
+        return Ok(None);
+    };
+    let n = crate::snapshot::coverage::countries_in_year_or_before(conn, source, period)?;
+    Ok(n.map(|n| usize::try_from(n).unwrap_or(usize::MAX)))
 }
 
 /// [`count_entities`] by DuckDB's `count(DISTINCT entity)`: exact whatever the rows.

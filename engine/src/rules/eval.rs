@@ -12,7 +12,7 @@ use super::alert::{
     fingerprint, fire_share_fingerprint, priority, Action, Alert, Evidence, Point, Vars,
 };
 use super::config::{Rule, Rules};
-use super::entities::{count_distinct, count_entities, Span, TwoPeriods};
+use super::entities::{count_distinct, count_entities, count_from_summary, Span, TwoPeriods};
 pub use super::facts::WithdrawnFigure;
 use super::facts::{read_snapshot, PipelineFacts, SnapshotFacts};
 use super::findings::{rule_findings_counted, rule_periods, series_of};
@@ -187,8 +187,22 @@ pub fn evaluate_from(
                 // A change or an absence compares with the period before: its entities count.
                 let looked_at = Some((complete - 1, last));
                 span = Some(looked_at);
-                // One period and the one before, not counted yet: counted with the rule's own
-                // join of the two when its kind joins them (DuckDB's rows only).
+                // Counted from the snapshot's summary when it can; else, one period and the one
+                // before are counted with the rule's own join of the two when its kind joins
+                // them (DuckDB's rows only).
+                let key = (metric.id.as_str(), looked_at);
+                if !entity_counts.contains_key(&key) {
+                    let summarised =
+                        count_from_summary(conn, metric, looked_at).map_err(|source| {
+                            RulesError::Query {
+                                rule: rule.id.clone(),
+                                source,
+                            }
+                        })?;
+                    if let Some(n) = summarised {
+                        entity_counts.insert(key, n);
+                    }
+                }
                 let count_here = plan.len() == 1
                     && matches!(source, RowSource::DuckDb)
                     && !entity_counts.contains_key(&(metric.id.as_str(), looked_at));

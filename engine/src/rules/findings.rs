@@ -126,12 +126,7 @@ type Found = (Vec<Finding>, Option<TwoPeriods>);
 /// The sources that have rejected rows naming their entity (snapshots from before rejects
 /// carried the entity have no `code` column: no data issues known).
 fn sources_with_rejects(conn: &Connection) -> Result<Vec<String>, duckdb::Error> {
-    let rejects_have_entity: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM information_schema.columns WHERE table_name = 'rejects' AND column_name = 'code'",
-        [],
-        |r| r.get(0),
-    )?;
-    if !rejects_have_entity {
+    if !crate::base::sql::has_column(conn, "rejects", "code")? {
         return Ok(Vec::new());
     }
     let mut stmt =

@@ -130,6 +130,29 @@ pub fn compute(
         .collect())
 }
 
+/// How many countries have a row of `source_id` in `year`, the year before, or both, from the
+/// transform's summary of each year: `None` in a snapshot loaded before the summary counted
+/// the countries with a row the year before too. Keys are unique, so that is this year's
+/// countries plus the year before's less those in both.
+pub fn countries_in_year_or_before(
+    conn: &Connection,
+    source_id: &str,
+    year: i32,
+) -> Result<Option<u64>, duckdb::Error> {
+    if !crate::base::sql::has_column(conn, "period_volumes", "countries_with_previous")? {
+        return Ok(None);
+    }
+    let n: i64 = conn.query_row(
+        "SELECT CAST(coalesce(sum(countries) FILTER (WHERE year = ?2), 0)
+                   + coalesce(sum(countries) FILTER (WHERE year = ?2 - 1), 0)
+                   - coalesce(sum(countries_with_previous) FILTER (WHERE year = ?2), 0) AS BIGINT)
+         FROM period_volumes WHERE source_id = ?1",
+        params![source_id, year],
+        |r| r.get(0),
+    )?;
+    Ok(Some(u64::try_from(n).unwrap_or(0)))
+}
+
 /// Writes the `period_coverage` table of a snapshot being loaded.
 pub fn write_table(conn: &Connection, thresholds: Completeness) -> Result<(), duckdb::Error> {
     let periods = compute(conn, thresholds)?;

@@ -264,6 +264,10 @@ fn write_tables(dir: &Path, run: &RunId, t: &Transformed) -> Result<Vec<OutputFi
         ("countries", count(|p| p.countries)),
         ("actual_countries", count(|p| p.actual_countries)),
         (
+            "countries_with_previous",
+            count(|p| p.countries_with_previous),
+        ),
+        (
             "country_total",
             Arc::new(Float64Array::from_iter_values(
                 periods.iter().map(|(_, p)| p.country_total),

@@ -248,6 +248,9 @@ pub struct PeriodVolume {
     pub countries: u64,
     /// Country rows that are actual figures, not projections.
     pub actual_countries: u64,
+    /// Country rows whose country has a row the year before too: with the two years'
+    /// `countries`, how many countries either year has (a rule comparing the two looks at them).
+    pub countries_with_previous: u64,
     /// The sum of the country rows' values.
     pub country_total: f64,
 }

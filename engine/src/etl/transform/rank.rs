@@ -80,9 +80,11 @@ pub(super) fn rank_and_summarise(s: &mut SourceObservations) {
             let rows = start..(start + RANK_BLOCK_ROWS).min(n);
             let mut periods = empty_periods();
             let mut countries = 0;
-            let mut previous_code = start.checked_sub(1).map(|p| {
+            // The row before in (code, year) order: keys are unique, so a country's row has
+            // one the year before exactly when that row is it.
+            let mut previous = start.checked_sub(1).map(|p| {
                 let (chunk, i) = this.at(p);
-                chunk.code[i]
+                (chunk.code[i], chunk.year[i])
             });
             // The block's country rows (year, key), read from the chunks once: the rows are
             // scattered over them when the source was unsorted.
@@ -102,10 +104,13 @@ pub(super) fn rank_and_summarise(s: &mut SourceObservations) {
                     period.country_total += chunk.value[i];
                     // A code is a country or an aggregate throughout, and its rows are
                     // together: a country starts where the code changes.
+                    let previous_code = previous.map(|(code, _)| code);
                     countries += u64::from(previous_code != Some(chunk.code[i]));
+                    period.countries_with_previous +=
+                        u64::from(previous == Some((chunk.code[i], chunk.year[i] - 1)));
                     country_rows.push((y as u32, descending_key(chunk.value[i])));
                 }
-                previous_code = Some(chunk.code[i]);
+                previous = Some((chunk.code[i], chunk.year[i]));
             }
             let mut keys: Vec<Vec<u64>> = periods
                 .iter()
@@ -159,6 +164,7 @@ pub(super) fn rank_and_summarise(s: &mut SourceObservations) {
             total.rows += part.rows;
             total.countries += part.countries;
             total.actual_countries += part.actual_countries;
+            total.countries_with_previous += part.countries_with_previous;
             total.country_total += part.country_total;
         }
         countries += block.countries;

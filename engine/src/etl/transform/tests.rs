@@ -396,6 +396,18 @@ fn derived_figures_over_many_blocks_match_a_plain_computation() {
         (y2000.rows, y2000.countries),
         (countries_2000 + 1, countries_2000)
     );
+    // Each year's countries with a row the year before too, over shuffled entities with gaps
+    // and across blocks.
+    for p in periods {
+        let expected = values
+            .keys()
+            .filter(|(code, year)| {
+                *year == p.year && values.contains_key(&(code.clone(), year - 1))
+            })
+            .count() as u64;
+        assert_eq!(p.countries_with_previous, expected, "{}", p.year);
+    }
+    assert!(periods.iter().any(|p| p.countries_with_previous > 0));
 }
 
 /// The CSV fast path (any chunk size) and the row path give the same columns and rejects.
