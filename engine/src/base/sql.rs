@@ -85,23 +85,28 @@ impl Dialect {
 /// `name`: snapshots loaded by older versions lack the newer summary tables.
 pub fn has_table(conn: &duckdb::Connection, name: &str) -> Result<bool, duckdb::Error> {
     conn.query_row(
-        "SELECT count(*) > 0 FROM information_schema.tables
-         WHERE table_name = ? AND table_catalog = current_database()",
+        &format!("{TABLES_AND_VIEWS} WHERE name = ? AND db = current_database()"),
         [name],
         |r| r.get(0),
     )
 }
 
-/// Whether a table `table` that `conn` sees has a column `column`: tables loaded by older
-/// versions lack the newer columns.
+/// The tables and views, from DuckDB's own catalog functions: `information_schema`'s views
+/// take about twice as long (~1.6 ms a question, asked about ten times by each rules
+/// evaluation).
+const TABLES_AND_VIEWS: &str = "SELECT count(*) > 0 FROM (
+     SELECT table_name AS name, database_name AS db FROM duckdb_tables()
+     UNION ALL SELECT view_name, database_name FROM duckdb_views() WHERE NOT internal)";
+
+/// Whether a table or view `table` that `conn` sees has a column `column`: tables loaded by
+/// older versions lack the newer columns.
 pub fn has_column(
     conn: &duckdb::Connection,
     table: &str,
     column: &str,
 ) -> Result<bool, duckdb::Error> {
     conn.query_row(
-        "SELECT count(*) > 0 FROM information_schema.columns
-         WHERE table_name = ? AND column_name = ?",
+        "SELECT count(*) > 0 FROM duckdb_columns() WHERE table_name = ? AND column_name = ?",
         [table, column],
         |r| r.get(0),
     )
@@ -114,9 +119,35 @@ pub fn has_table_in(
     name: &str,
 ) -> Result<bool, duckdb::Error> {
     conn.query_row(
-        "SELECT count(*) > 0 FROM information_schema.tables
-         WHERE table_name = ? AND table_catalog = ?",
+        &format!("{TABLES_AND_VIEWS} WHERE name = ? AND db = ?"),
         [name, catalog],
         |r| r.get(0),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_views_and_columns_are_found_in_the_right_database() {
+        let conn = duckdb::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (a INTEGER); CREATE VIEW v AS SELECT a AS b FROM t;
+             ATTACH ':memory:' AS other; CREATE TABLE other.u (c INTEGER);",
+        )
+        .unwrap();
+        for (name, here) in [("t", true), ("v", true), ("u", false), ("tables", false)] {
+            assert_eq!(has_table(&conn, name).unwrap(), here, "{name}");
+        }
+        assert!(has_table_in(&conn, "other", "u").unwrap());
+        assert!(!has_table_in(&conn, "other", "t").unwrap());
+        for (table, column, has) in [("t", "a", true), ("v", "b", true), ("t", "b", false)] {
+            assert_eq!(
+                has_column(&conn, table, column).unwrap(),
+                has,
+                "{table}.{column}"
+            );
+        }
+    }
 }
