@@ -28,12 +28,7 @@ pub enum QueryError {
 /// The expression for a source's published URL in `provenance`: its `url` column, or NULL in
 /// snapshots loaded before the column existed (they stay readable).
 pub fn provenance_url(conn: &Connection) -> Result<&'static str, duckdb::Error> {
-    let has: bool = conn.query_row(
-        "SELECT count(*) > 0 FROM duckdb_columns()
-         WHERE table_name = 'provenance' AND column_name = 'url'",
-        [],
-        |r| r.get(0),
-    )?;
+    let has = crate::base::sql::has_column(conn, "provenance", "url")?;
     Ok(if has { "url" } else { "CAST(NULL AS VARCHAR)" })
 }
 
