@@ -1,6 +1,7 @@
 //! Evaluating rules over a snapshot: each rule's SQL finds what fires, then every finding is
 //! rendered into an [`Alert`] (in parallel: findings are independent).
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use display::alert::RuleFiring;
@@ -190,8 +191,7 @@ pub fn evaluate_from(
                 // Counted from the snapshot's summary when it can; else, one period and the one
                 // before are counted with the rule's own join of the two when its kind joins
                 // them (DuckDB's rows only).
-                let key = (metric.id.as_str(), looked_at);
-                if !entity_counts.contains_key(&key) {
+                if let Entry::Vacant(slot) = entity_counts.entry((metric.id.as_str(), looked_at)) {
                     let summarised =
                         count_from_summary(conn, metric, looked_at).map_err(|source| {
                             RulesError::Query {
@@ -200,7 +200,7 @@ pub fn evaluate_from(
                             }
                         })?;
                     if let Some(n) = summarised {
-                        entity_counts.insert(key, n);
+                        slot.insert(n);
                     }
                 }
                 let count_here = plan.len() == 1
