@@ -265,7 +265,8 @@ fn run(args: &Args) -> Result<(), Error> {
     // Where the engine's time goes.
     let gdp = metrics.get("gdp").ok_or("no gdp metric")?;
     let t = Instant::now();
-    let latest = rules::eval::latest_period(&conn, &metrics, gdp)?.ok_or("no data")?;
+    let catalog = engine::base::sql::Catalog::read(&conn)?;
+    let latest = rules::eval::latest_period(&conn, &catalog, &metrics, gdp)?.ok_or("no data")?;
     let latest_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let found = rules::eval::rule_findings(

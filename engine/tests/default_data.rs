@@ -185,8 +185,10 @@ fn snapshot_separates_countries_from_aggregates_and_records_provenance() {
             "SELECT count(DISTINCT code) FROM observations
              WHERE source_id = '{source}' AND NOT is_aggregate AND year IN ({year}, {year} - 1)"
         ));
+        let catalog = engine::base::sql::Catalog::read(&conn).unwrap();
         let summarised =
-            engine::snapshot::coverage::countries_in_year_or_before(&conn, &source, year).unwrap();
+            engine::snapshot::coverage::countries_in_year_or_before(&conn, &catalog, &source, year)
+                .unwrap();
         assert_eq!(summarised, Some(rows as u64), "{source} {year}");
     }
     // Every region and sub-region carries its UN M49 code (zero-padded), read from the CSV's

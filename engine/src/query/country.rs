@@ -114,7 +114,7 @@ pub fn country(conn: &Connection, code: &str) -> Result<Option<CountryProfile>, 
     ids.sort_unstable();
     ids.dedup();
     let mut sources = Vec::new();
-    let url = crate::query::queries::provenance_url(conn)?;
+    let url = crate::query::queries::provenance_url(&crate::base::sql::Catalog::read(conn)?);
     for id in ids {
         let label = conn
             .query_row(

@@ -137,7 +137,7 @@ pub fn rejects(conn: &Connection) -> Result<Rejects, duckdb::Error> {
 
 /// The snapshot's sources, by id.
 pub fn provenance(conn: &Connection) -> Result<Vec<SourceProvenance>, duckdb::Error> {
-    let url = crate::query::queries::provenance_url(conn)?;
+    let url = crate::query::queries::provenance_url(&crate::base::sql::Catalog::read(conn)?);
     let mut stmt = conn.prepare(&format!(
         "SELECT source_id, coalesce(kind, ''), coalesce(title, ''), coalesce(publisher, ''),
                 coalesce(licence, ''), coalesce(edition, ''), coalesce(read_from, ''),

@@ -1,6 +1,7 @@
 //! Read queries over a snapshot. Each takes a connection so the caller decides the thread
 //! (the web server runs them on `spawn_blocking`).
 
+use crate::base::sql::Catalog;
 use duckdb::{params, Connection};
 
 /// GDP of 100 billion US dollars, the original exercise's threshold for a "large economy".
@@ -27,9 +28,12 @@ pub enum QueryError {
 
 /// The expression for a source's published URL in `provenance`: its `url` column, or NULL in
 /// snapshots loaded before the column existed (they stay readable).
-pub fn provenance_url(conn: &Connection) -> Result<&'static str, duckdb::Error> {
-    let has = crate::base::sql::has_column(conn, "provenance", "url")?;
-    Ok(if has { "url" } else { "CAST(NULL AS VARCHAR)" })
+pub fn provenance_url(catalog: &Catalog) -> &'static str {
+    if catalog.has_column("provenance", "url") {
+        "url"
+    } else {
+        "CAST(NULL AS VARCHAR)"
+    }
 }
 
 /// Years with GDP data for at least one country, newest first.
@@ -50,7 +54,7 @@ pub fn gdp_periods(
     years: &[i32],
 ) -> Result<(Option<i32>, Vec<crate::snapshot::coverage::PeriodCoverage>), QueryError> {
     let periods = match crate::snapshot::coverage::gdp_source(conn)? {
-        Some(source) => crate::snapshot::coverage::periods(conn, &source)?,
+        Some(source) => crate::snapshot::coverage::periods(conn, &Catalog::read(conn)?, &source)?,
         None => Vec::new(),
     };
     let default = periods
@@ -170,8 +174,13 @@ pub fn world_series(conn: &Connection) -> Result<Vec<(i32, f64)>, QueryError> {
 /// A snapshot's region and sub-region names → UN M49 codes. Empty for snapshots loaded before
 /// the codes were kept (their regions then read as the data names them).
 pub fn region_codes(conn: &Connection) -> Result<RegionCodes, duckdb::Error> {
-    let has = |column| crate::base::sql::has_column(conn, "regions", column);
-    if !(has("region_code")? && has("sub_region_code")?) {
+    region_codes_in(conn, &Catalog::read(conn)?)
+}
+
+/// [`region_codes`] with the snapshot's catalog read already.
+pub fn region_codes_in(conn: &Connection, catalog: &Catalog) -> Result<RegionCodes, duckdb::Error> {
+    let has = |column| catalog.has_column("regions", column);
+    if !(has("region_code") && has("sub_region_code")) {
         return Ok(RegionCodes::new());
     }
     let mut stmt = conn.prepare(

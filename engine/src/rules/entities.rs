@@ -11,6 +11,8 @@
 
 use duckdb::Connection;
 
+use crate::base::sql::Catalog;
+
 use super::metrics::{Column, Metric, MetricDef, Metrics};
 use super::sql::{self, Pair};
 
@@ -20,11 +22,12 @@ pub(crate) type Span = Option<(i32, i32)>;
 /// The entities with a value of `metric` in `span`.
 pub(crate) fn count_entities(
     conn: &Connection,
+    catalog: &Catalog,
     metrics: &Metrics,
     metric: &Metric,
     span: Span,
 ) -> Result<usize, duckdb::Error> {
-    if let Some(n) = count_from_summary(conn, metric, span)? {
+    if let Some(n) = count_from_summary(conn, catalog, metric, span)? {
         return Ok(n);
     }
     if let Some((_, to)) = span.filter(|(from, to)| *to == from + 1) {
@@ -48,6 +51,7 @@ pub(crate) fn count_entities(
 /// `None` otherwise, or in a snapshot loaded before the summary counted them.
 pub(crate) fn count_from_summary(
     conn: &Connection,
+    catalog: &Catalog,
     metric: &Metric,
     span: Span,
 ) -> Result<Option<usize>, duckdb::Error> {
@@ -61,7 +65,7 @@ pub(crate) fn count_from_summary(
     else {
         return Ok(None);
     };
-    let n = crate::snapshot::coverage::countries_in_year_or_before(conn, source, period)?;
+    let n = crate::snapshot::coverage::countries_in_year_or_before(conn, catalog, source, period)?;
     Ok(n.map(|n| usize::try_from(n).unwrap_or(usize::MAX)))
 }
 
@@ -261,7 +265,9 @@ mod tests {
             .query_row(&query, [], |r| TwoPeriods::read(r, 0))
             .unwrap()
             .entities();
-        let counted = count_entities(&conn, &metrics, metric, Some((2024, 2025))).unwrap();
+        let catalog = Catalog::read(&conn).unwrap();
+        let counted =
+            count_entities(&conn, &catalog, &metrics, metric, Some((2024, 2025))).unwrap();
         let distinct = conn
             .query_row(
                 "SELECT count(DISTINCT code) FROM observations WHERE year BETWEEN 2024 AND 2025",
@@ -435,7 +441,8 @@ rules:
                 // returns them.
                 assert_eq!(in_order(found), in_order(plain), "{name}: {}", rule.id);
                 let span = Some((2024, 2025));
-                let separate = count_entities(&conn, &metrics, metric, span).unwrap();
+                let catalog = Catalog::read(&conn).unwrap();
+                let separate = count_entities(&conn, &catalog, &metrics, metric, span).unwrap();
                 let distinct = count_distinct(&conn, &metrics, metric, span).unwrap();
                 assert_eq!(separate, distinct, "{name}: {}", rule.id);
                 // Rows repeated in both periods (never a region's or the world's) leave the

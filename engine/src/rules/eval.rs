@@ -149,12 +149,12 @@ pub fn evaluate_from(
                 let (complete, partial) = match latest.get(metric.id.as_str()) {
                     Some(p) => p.clone(),
                     None => {
-                        let p = rule_periods(conn, metrics, metric).map_err(|source| {
-                            RulesError::Query {
+                        let p = rule_periods(conn, &snapshot.catalog, metrics, metric).map_err(
+                            |source| RulesError::Query {
                                 rule: rule.id.clone(),
                                 source,
-                            }
-                        })?;
+                            },
+                        )?;
                         latest.insert(&metric.id, p.clone());
                         p
                     }
@@ -192,12 +192,10 @@ pub fn evaluate_from(
                 // before are counted with the rule's own join of the two when its kind joins
                 // them (DuckDB's rows only).
                 if let Entry::Vacant(slot) = entity_counts.entry((metric.id.as_str(), looked_at)) {
-                    let summarised =
-                        count_from_summary(conn, metric, looked_at).map_err(|source| {
-                            RulesError::Query {
-                                rule: rule.id.clone(),
-                                source,
-                            }
+                    let summarised = count_from_summary(conn, &snapshot.catalog, metric, looked_at)
+                        .map_err(|source| RulesError::Query {
+                            rule: rule.id.clone(),
+                            source,
                         })?;
                     if let Some(n) = summarised {
                         slot.insert(n);
@@ -241,12 +239,11 @@ pub fn evaluate_from(
             Some(span) => Some(match entity_counts.get(&(metric.id.as_str(), span)) {
                 Some(n) => *n,
                 None => {
-                    let n = count_entities(conn, metrics, metric, span).map_err(|source| {
-                        RulesError::Query {
+                    let n = count_entities(conn, &snapshot.catalog, metrics, metric, span)
+                        .map_err(|source| RulesError::Query {
                             rule: rule.id.clone(),
                             source,
-                        }
-                    })?;
+                        })?;
                     entity_counts.insert((metric.id.as_str(), span), n);
                     n
                 }
@@ -450,7 +447,7 @@ fn grouped_notice(
         .map(|f| f.name.clone().unwrap_or_else(|| f.entity.clone()))
         .collect();
     let source_id = metrics.source_of(metric).unwrap_or_default().to_string();
-    let coverage = crate::snapshot::coverage::periods(conn, &source_id)
+    let coverage = crate::snapshot::coverage::periods(conn, &snapshot.catalog, &source_id)
         .map_err(|source| RulesError::Query {
             rule: rule.id.clone(),
             source,

@@ -1,6 +1,7 @@
 //! What rules look at besides a metric's rows: the snapshot's run, sources and revisions, and the
 //! runs that failed after it.
 
+use crate::base::sql::Catalog;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
@@ -69,6 +70,8 @@ pub struct SnapshotFacts {
     pub region_codes: display::names::RegionCodes,
     /// Figures the previous run had and this one has not (the publisher withdrew them).
     pub withdrawn: BTreeSet<WithdrawnFigure>,
+    /// The snapshot's tables and columns, read once for every question the evaluation asks.
+    pub catalog: Catalog,
 }
 
 /// A figure the publisher withdrew: its source, entity and period, as alerts name them.
@@ -86,7 +89,8 @@ pub fn read_snapshot(conn: &Connection) -> Result<SnapshotFacts, duckdb::Error> 
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let loaded_at = parse_timestamp(&loaded_at).unwrap_or_else(Utc::now);
-    let url = crate::query::queries::provenance_url(conn)?;
+    let catalog = Catalog::read(conn)?;
+    let url = crate::query::queries::provenance_url(&catalog);
     let mut stmt = conn.prepare(&format!(
         "SELECT source_id, coalesce(title, ''), coalesce(publisher, ''), coalesce(edition, ''), \
          coalesce(licence, ''), coalesce(read_from, ''), \
@@ -111,7 +115,7 @@ pub fn read_snapshot(conn: &Connection) -> Result<SnapshotFacts, duckdb::Error> 
         })?
         .map(|s| s.map(|s| (s.source_id.clone(), s)))
         .collect::<Result<HashMap<_, _>, _>>()?;
-    let has_revisions = crate::base::sql::has_table(conn, "revisions")?;
+    let has_revisions = catalog.has_table("revisions");
     let revised_from = if has_revisions {
         conn.query_row("SELECT max(from_run) FROM revisions", [], |r| r.get(0))?
     } else {
@@ -139,6 +143,7 @@ pub fn read_snapshot(conn: &Connection) -> Result<SnapshotFacts, duckdb::Error> 
         revised_from,
         has_revisions,
         withdrawn,
-        region_codes: crate::query::queries::region_codes(conn)?,
+        region_codes: crate::query::queries::region_codes_in(conn, &catalog)?,
+        catalog,
     })
 }

@@ -1,6 +1,7 @@
 //! Finding what fires: a metric's periods, each rule's query (on DuckDB, or answered by another
 //! engine), and the rows it returns with names, regions and rejected inputs joined.
 
+use crate::base::sql::Catalog;
 use std::collections::HashMap;
 
 use duckdb::{params_from_iter, Connection};
@@ -42,10 +43,11 @@ pub fn fires_on_partial_periods(metric: &Metric, rule: &Rule) -> bool {
 /// period when completeness is unknown), and the partial periods after it, oldest first.
 pub fn rule_periods(
     conn: &Connection,
+    catalog: &Catalog,
     metrics: &Metrics,
     metric: &Metric,
 ) -> Result<(Option<i32>, Vec<i32>), duckdb::Error> {
-    let Some(latest) = latest_period(conn, metrics, metric)? else {
+    let Some(latest) = latest_period(conn, catalog, metrics, metric)? else {
         return Ok((None, Vec::new()));
     };
     let Some(source) = metrics.source_of(metric) else {
@@ -53,10 +55,10 @@ pub fn rule_periods(
     };
     // A snapshot loaded before completeness was recorded: every period is complete (the latest
     // too, when its total cannot be negative), so nothing is partial.
-    if crate::snapshot::coverage::surely_complete_without_table(conn, source, latest)? {
+    if crate::snapshot::coverage::surely_complete_without_table(conn, catalog, source, latest)? {
         return Ok((Some(latest), Vec::new()));
     }
-    let periods = crate::snapshot::coverage::periods(conn, source)?;
+    let periods = crate::snapshot::coverage::periods(conn, catalog, source)?;
     let Some(complete) = periods
         .iter()
         .filter(|p| p.complete && p.year <= latest)
@@ -77,10 +79,11 @@ pub fn rule_periods(
 /// snapshot's `series_periods` summary when it has one, else by scanning.
 pub fn latest_period(
     conn: &Connection,
+    catalog: &Catalog,
     metrics: &Metrics,
     metric: &Metric,
 ) -> Result<Option<i32>, duckdb::Error> {
-    let has_summary = crate::base::sql::has_table(conn, "series_periods")?;
+    let has_summary = catalog.has_table("series_periods");
     match metrics.source_of(metric) {
         Some(source) if has_summary => conn.query_row(
             "SELECT max(last_actual_year) FROM series_periods WHERE source_id = ?",

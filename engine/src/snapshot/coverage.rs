@@ -10,6 +10,8 @@
 
 use duckdb::{params, Connection};
 
+pub use crate::base::sql::Catalog;
+
 pub use crate::config::Completeness;
 pub use display::overview::Provisional;
 
@@ -92,8 +94,8 @@ pub fn classify(
 type PerYear = std::collections::BTreeMap<String, Vec<(i32, u64, f64)>>;
 
 /// From the transform's summary of each year when the snapshot has it, else by scanning.
-fn per_year_counts(conn: &Connection) -> Result<PerYear, duckdb::Error> {
-    let sql = if crate::base::sql::has_table(conn, "period_volumes")? {
+fn per_year_counts(conn: &Connection, catalog: &Catalog) -> Result<PerYear, duckdb::Error> {
+    let sql = if catalog.has_table("period_volumes") {
         "SELECT source_id, year, CAST(countries AS BIGINT), country_total FROM period_volumes
          WHERE countries > 0"
     } else {
@@ -122,9 +124,10 @@ fn per_year_counts(conn: &Connection) -> Result<PerYear, duckdb::Error> {
 /// Every source's periods, classified, from the snapshot's observations.
 pub fn compute(
     conn: &Connection,
+    catalog: &Catalog,
     thresholds: Completeness,
 ) -> Result<Vec<PeriodCoverage>, duckdb::Error> {
-    Ok(per_year_counts(conn)?
+    Ok(per_year_counts(conn, catalog)?
         .into_iter()
         .flat_map(|(source, per_year)| classify(&source, &per_year, thresholds))
         .collect())
@@ -136,10 +139,11 @@ pub fn compute(
 /// countries plus the year before's less those in both.
 pub fn countries_in_year_or_before(
     conn: &Connection,
+    catalog: &Catalog,
     source_id: &str,
     year: i32,
 ) -> Result<Option<u64>, duckdb::Error> {
-    if !crate::base::sql::has_column(conn, "period_volumes", "countries_with_previous")? {
+    if !catalog.has_column("period_volumes", "countries_with_previous") {
         return Ok(None);
     }
     let n: i64 = conn.query_row(
@@ -155,7 +159,7 @@ pub fn countries_in_year_or_before(
 
 /// Writes the `period_coverage` table of a snapshot being loaded.
 pub fn write_table(conn: &Connection, thresholds: Completeness) -> Result<(), duckdb::Error> {
-    let periods = compute(conn, thresholds)?;
+    let periods = compute(conn, &Catalog::read(conn)?, thresholds)?;
     conn.execute_batch(
         "CREATE TABLE period_coverage (source_id VARCHAR, year INTEGER, countries UBIGINT,
              total DOUBLE, reference_year INTEGER, reference_countries UBIGINT,
@@ -182,13 +186,17 @@ pub fn write_table(conn: &Connection, thresholds: Completeness) -> Result<(), du
 
 /// The periods of `source_id`, oldest first: from the snapshot's table; in a snapshot loaded
 /// before completeness was recorded, every period counts as complete.
-pub fn periods(conn: &Connection, source_id: &str) -> Result<Vec<PeriodCoverage>, duckdb::Error> {
-    if !crate::base::sql::has_table(conn, "period_coverage")? {
+pub fn periods(
+    conn: &Connection,
+    catalog: &Catalog,
+    source_id: &str,
+) -> Result<Vec<PeriodCoverage>, duckdb::Error> {
+    if !catalog.has_table("period_coverage") {
         let unknown = Completeness {
             min_countries_share: 0.0,
             min_total_share: 0.0,
         };
-        let mut all = compute(conn, unknown)?;
+        let mut all = compute(conn, catalog, unknown)?;
         all.retain(|p| p.source_id == source_id);
         return Ok(all);
     }
@@ -220,12 +228,11 @@ pub fn periods(conn: &Connection, source_id: &str) -> Result<Vec<PeriodCoverage>
 /// Reads one period instead of grouping every row of the snapshot.
 pub fn surely_complete_without_table(
     conn: &Connection,
+    catalog: &Catalog,
     source_id: &str,
     year: i32,
 ) -> Result<bool, duckdb::Error> {
-    if crate::base::sql::has_table(conn, "period_coverage")?
-        || crate::base::sql::has_table(conn, "period_volumes")?
-    {
+    if catalog.has_table("period_coverage") || catalog.has_table("period_volumes") {
         return Ok(false);
     }
     // A NaN or infinite value anywhere (or values so large that a total overflows) could make
@@ -259,7 +266,7 @@ pub fn surely_complete_without_table(
 
 /// The partial periods of `source_id` (never the first), oldest first.
 pub fn partial_years(conn: &Connection, source_id: &str) -> Result<Vec<i32>, duckdb::Error> {
-    Ok(periods(conn, source_id)?
+    Ok(periods(conn, &Catalog::read(conn)?, source_id)?
         .into_iter()
         .filter(|p| !p.complete)
         .map(|p| p.year)
@@ -268,7 +275,7 @@ pub fn partial_years(conn: &Connection, source_id: &str) -> Result<Vec<i32>, duc
 
 /// The newest complete period of `source_id`.
 pub fn latest_complete(conn: &Connection, source_id: &str) -> Result<Option<i32>, duckdb::Error> {
-    Ok(periods(conn, source_id)?
+    Ok(periods(conn, &Catalog::read(conn)?, source_id)?
         .into_iter()
         .filter(|p| p.complete)
         .map(|p| p.year)
@@ -347,24 +354,48 @@ mod tests {
         // A snapshot from before the transform summarised each year.
         conn.execute_batch("DROP TABLE period_volumes").unwrap();
         let full = |conn: &Connection, year: i32| {
-            periods(conn, "wb_gdp")
+            periods(conn, &Catalog::read(conn).unwrap(), "wb_gdp")
                 .unwrap()
                 .iter()
                 .any(|p| p.year == year && p.complete)
         };
         for year in [2020, 2025] {
-            assert!(surely_complete_without_table(&conn, "wb_gdp", year).unwrap());
+            assert!(surely_complete_without_table(
+                &conn,
+                &Catalog::read(&conn).unwrap(),
+                "wb_gdp",
+                year
+            )
+            .unwrap());
             assert!(full(&conn, year));
         }
         // No row that period (or another source): classify them all.
-        assert!(!surely_complete_without_table(&conn, "wb_gdp", 2026).unwrap());
-        assert!(!surely_complete_without_table(&conn, "other", 2025).unwrap());
+        assert!(!surely_complete_without_table(
+            &conn,
+            &Catalog::read(&conn).unwrap(),
+            "wb_gdp",
+            2026
+        )
+        .unwrap());
+        assert!(!surely_complete_without_table(
+            &conn,
+            &Catalog::read(&conn).unwrap(),
+            "other",
+            2025
+        )
+        .unwrap());
         // A negative total after a positive one is partial: the shortcut must not answer.
         conn.execute_batch(
             "UPDATE observations SET value = -1e15 WHERE year = 2025 AND code = 'E0000001'",
         )
         .unwrap();
-        assert!(!surely_complete_without_table(&conn, "wb_gdp", 2025).unwrap());
+        assert!(!surely_complete_without_table(
+            &conn,
+            &Catalog::read(&conn).unwrap(),
+            "wb_gdp",
+            2025
+        )
+        .unwrap());
         assert!(!full(&conn, 2025));
         // A NaN anywhere makes every later period partial.
         conn.execute_batch(
@@ -372,7 +403,13 @@ mod tests {
              UPDATE observations SET value = 'NaN'::DOUBLE WHERE year = 2020 AND code = 'E0000002'",
         )
         .unwrap();
-        assert!(!surely_complete_without_table(&conn, "wb_gdp", 2025).unwrap());
+        assert!(!surely_complete_without_table(
+            &conn,
+            &Catalog::read(&conn).unwrap(),
+            "wb_gdp",
+            2025
+        )
+        .unwrap());
         assert!(!full(&conn, 2025));
     }
 }

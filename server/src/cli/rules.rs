@@ -1,5 +1,6 @@
 //! `actionboard rules check|backtest|evaluate|health` and `actionboard alerts list`.
 
+use engine::base::sql::Catalog;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
@@ -242,8 +243,10 @@ pub fn rules(data_dir: &Path, cmd: RulesCommand) -> Result<(), CliError> {
             let periods = match period {
                 Some(p) => Periods::At(p),
                 None => match snapshots.open_current() {
-                    Ok((_, conn)) => latest_period(&conn, &set.metrics, metric)?
-                        .map_or(Periods::All, Periods::At),
+                    Ok((_, conn)) => {
+                        latest_period(&conn, &Catalog::read(&conn)?, &set.metrics, metric)?
+                            .map_or(Periods::All, Periods::At)
+                    }
                     Err(_) => Periods::All,
                 },
             };
@@ -413,6 +416,7 @@ fn check(snapshots: &SnapshotStore, files: &RuleFiles) -> Result<(), CliError> {
         return Ok(());
     };
     let mut problems = 0;
+    let catalog = Catalog::read(&conn)?;
     for rule in &set.rules.rules {
         let metric = set.metrics.get(&rule.metric).expect("validated");
         let line = rule.line.map(|l| format!("line {l}")).unwrap_or_default();
@@ -424,7 +428,7 @@ fn check(snapshots: &SnapshotStore, files: &RuleFiles) -> Result<(), CliError> {
             );
             continue;
         }
-        match latest_period(&conn, &set.metrics, metric) {
+        match latest_period(&conn, &catalog, &set.metrics, metric) {
             Ok(Some(period)) => {
                 match rules::eval::rule_findings(&conn, &set.metrics, rule, Periods::At(period)) {
                     Ok(found) => out!(
