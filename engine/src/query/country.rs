@@ -114,7 +114,8 @@ pub fn country(conn: &Connection, code: &str) -> Result<Option<CountryProfile>, 
     ids.sort_unstable();
     ids.dedup();
     let mut sources = Vec::new();
-    let url = crate::query::queries::provenance_url(&crate::base::sql::Catalog::read(conn)?);
+    let catalog = crate::base::sql::Catalog::read(conn)?;
+    let url = crate::query::queries::provenance_url(&catalog);
     for id in ids {
         let label = conn
             .query_row(
@@ -154,7 +155,7 @@ pub fn country(conn: &Connection, code: &str) -> Result<Option<CountryProfile>, 
         rank,
         projections,
         sources,
-        region_codes: crate::query::queries::region_codes(conn)?,
+        region_codes: crate::query::queries::region_codes_in(conn, &catalog)?,
     }))
 }
 

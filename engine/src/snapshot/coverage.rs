@@ -353,6 +353,10 @@ mod tests {
         .unwrap();
         // A snapshot from before the transform summarised each year.
         conn.execute_batch("DROP TABLE period_volumes").unwrap();
+        let shortcut = |conn: &Connection, source: &str, year: i32| {
+            surely_complete_without_table(conn, &Catalog::read(conn).unwrap(), source, year)
+                .unwrap()
+        };
         let full = |conn: &Connection, year: i32| {
             periods(conn, &Catalog::read(conn).unwrap(), "wb_gdp")
                 .unwrap()
@@ -360,42 +364,18 @@ mod tests {
                 .any(|p| p.year == year && p.complete)
         };
         for year in [2020, 2025] {
-            assert!(surely_complete_without_table(
-                &conn,
-                &Catalog::read(&conn).unwrap(),
-                "wb_gdp",
-                year
-            )
-            .unwrap());
+            assert!(shortcut(&conn, "wb_gdp", year));
             assert!(full(&conn, year));
         }
         // No row that period (or another source): classify them all.
-        assert!(!surely_complete_without_table(
-            &conn,
-            &Catalog::read(&conn).unwrap(),
-            "wb_gdp",
-            2026
-        )
-        .unwrap());
-        assert!(!surely_complete_without_table(
-            &conn,
-            &Catalog::read(&conn).unwrap(),
-            "other",
-            2025
-        )
-        .unwrap());
+        assert!(!shortcut(&conn, "wb_gdp", 2026));
+        assert!(!shortcut(&conn, "other", 2025));
         // A negative total after a positive one is partial: the shortcut must not answer.
         conn.execute_batch(
             "UPDATE observations SET value = -1e15 WHERE year = 2025 AND code = 'E0000001'",
         )
         .unwrap();
-        assert!(!surely_complete_without_table(
-            &conn,
-            &Catalog::read(&conn).unwrap(),
-            "wb_gdp",
-            2025
-        )
-        .unwrap());
+        assert!(!shortcut(&conn, "wb_gdp", 2025));
         assert!(!full(&conn, 2025));
         // A NaN anywhere makes every later period partial.
         conn.execute_batch(
@@ -403,13 +383,7 @@ mod tests {
              UPDATE observations SET value = 'NaN'::DOUBLE WHERE year = 2020 AND code = 'E0000002'",
         )
         .unwrap();
-        assert!(!surely_complete_without_table(
-            &conn,
-            &Catalog::read(&conn).unwrap(),
-            "wb_gdp",
-            2025
-        )
-        .unwrap());
+        assert!(!shortcut(&conn, "wb_gdp", 2025));
         assert!(!full(&conn, 2025));
     }
 }
