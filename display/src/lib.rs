@@ -100,26 +100,78 @@ pub fn grouped(value: f64, decimals: usize) -> String {
     if !value.is_finite() {
         return "—".to_string();
     }
-    let text = format!("{:.*}", decimals, value.abs());
-    let (int_part, frac_part) = match text.split_once('.') {
-        Some((i, f)) => (i, Some(f)),
-        None => (text.as_str(), None),
-    };
-    let mut out = String::with_capacity(text.len() + int_part.len() / 3 + 1);
-    if value < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+    // Every alert shows several numbers in two languages; formatting floats exactly (`{:.2}`)
+    // is most of that cost, so values rounded safely in integers skip it (same text: see
+    // `grouped_matches_exact_formatting`).
+    match rounded_units(value.abs(), decimals) {
+        Some(units) => grouped_units(value < 0.0, units, decimals),
+        None => grouped_text(value < 0.0, &format!("{:.*}", decimals, value.abs())),
+    }
+}
+
+/// `magnitude` × 10^`decimals` rounded to an integer, when that is surely what exact decimal
+/// formatting rounds it to: below 2⁴⁰ the product is off by less than 10⁻⁴, so only values
+/// within 10⁻³ of a half (where the rounding direction could differ) are left to `format!`.
+fn rounded_units(magnitude: f64, decimals: usize) -> Option<u64> {
+    const LIMIT: f64 = (1u64 << 40) as f64;
+    let scale = [1.0, 10.0, 100.0, 1_000.0].get(decimals)?;
+    let scaled = magnitude * scale;
+    if !(0.0..LIMIT).contains(&scaled) {
+        return None;
+    }
+    let whole = scaled.floor();
+    let fraction = scaled - whole;
+    if (fraction - 0.5).abs() < 1e-3 {
+        return None;
+    }
+    Some(whole as u64 + u64::from(fraction > 0.5))
+}
+
+/// `units` (the value × 10^`decimals`, rounded) as grouped text.
+fn grouped_units(negative: bool, units: u64, decimals: usize) -> String {
+    let mut digits = units.to_string();
+    if digits.len() <= decimals {
+        digits.insert_str(0, &"0".repeat(decimals + 1 - digits.len()));
+    }
+    let (int_part, frac_part) = digits.split_at(digits.len() - decimals);
+    let mut out = String::with_capacity(digits.len() + int_part.len() / 3 + 2);
+    if negative && units > 0 {
         out.push('-');
     }
-    for (i, digit) in int_part.chars().enumerate() {
-        if i > 0 && (int_part.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(digit);
+    push_thousands(&mut out, int_part);
+    if decimals > 0 {
+        out.push('.');
+        out.push_str(frac_part);
     }
+    out
+}
+
+/// The plain way: `text` is the magnitude formatted exactly (`format!("{:.N}")`).
+fn grouped_text(negative: bool, text: &str) -> String {
+    let (int_part, frac_part) = match text.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (text, None),
+    };
+    let mut out = String::with_capacity(text.len() + int_part.len() / 3 + 1);
+    if negative && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        out.push('-');
+    }
+    push_thousands(&mut out, int_part);
     if let Some(frac) = frac_part {
         out.push('.');
         out.push_str(frac);
     }
     out
+}
+
+/// Digits with `,` between thousands.
+fn push_thousands(out: &mut String, digits: &str) {
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
 }
 
 /// US dollars counted the Korean way, in 조 (10¹²) and 억 (10⁸): `1조 7,128억 달러`.
@@ -206,6 +258,41 @@ mod tests {
         assert_eq!(grouped(1000.0, 0), "1,000");
         assert_eq!(grouped(-0.001, 2), "0.00");
         assert_eq!(grouped(f64::NAN, 2), "—");
+    }
+
+    /// The integer path gives the text exact formatting gives, ties, large values and tiny
+    /// ones included.
+    #[test]
+    fn grouped_matches_exact_formatting() {
+        use proptest::prelude::*;
+        let exact = |v: f64, d: usize| grouped_text(v < 0.0, &format!("{:.*}", d, v.abs()));
+        for (v, d) in [
+            (0.125, 2),
+            (0.5, 0),
+            (1.5, 0),
+            (2.5, 0),
+            (0.25, 1),
+            (1_099_511_627_775.5, 0),
+            (1e15, 2),
+            (-0.004, 2),
+            (-0.006, 2),
+            (999.995, 2),
+            (1_712.785, 2),
+        ] {
+            assert_eq!(grouped(v, d), exact(v, d), "{v} with {d} decimals");
+        }
+        let value = prop_oneof![
+            any::<f64>().prop_filter("finite", |v| v.is_finite()),
+            (-1e13..1e13f64),
+            (-1e4..1e4f64),
+            // Halves and near-halves at every scale.
+            (-1_000_000i64..1_000_000, 0usize..4, -2i32..3).prop_map(|(n, d, nudge)| {
+                (n as f64 + 0.5) / 10f64.powi(d as i32) + f64::from(nudge) * f64::EPSILON
+            }),
+        ];
+        proptest!(ProptestConfig::with_cases(20_000), |(v in value, d in 0usize..4)| {
+            prop_assert_eq!(grouped(v, d), exact(v, d));
+        });
     }
 
     #[test]

@@ -27,9 +27,10 @@ pub fn priority(weight: f64, share_pct: Option<f64>) -> f64 {
 
 /// Template variables: each placeholder's text in both languages. A short list (a dozen
 /// placeholders at most) searched in order: cheaper to build for every alert than a map, and a
-/// text that reads the same in both languages is kept once.
+/// text that reads the same in both languages is kept once. Keys are compared by their
+/// [`key_tag`] first, so a search compares one word per entry.
 #[derive(Debug, Default, Clone)]
-pub struct Vars(Vec<(&'static str, Var)>);
+pub struct Vars(Vec<(u64, &'static str, Var)>);
 
 #[derive(Debug, Clone)]
 enum Var {
@@ -46,16 +47,31 @@ impl Var {
     }
 }
 
+/// A placeholder's first seven bytes and its length in one word: equal keys have equal tags,
+/// and keys of up to seven bytes (most of them) are equal exactly when their tags are.
+fn key_tag(key: &str) -> u64 {
+    let bytes = key.as_bytes();
+    let mut word = [0u8; 8];
+    let n = bytes.len().min(7);
+    word[..n].copy_from_slice(&bytes[..n]);
+    word[7] = bytes.len().min(255) as u8;
+    u64::from_le_bytes(word)
+}
+
 impl Vars {
     fn put(&mut self, key: &'static str, var: Var) {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => *v = var,
-            None => self.0.push((key, var)),
+        let tag = key_tag(key);
+        match self.0.iter_mut().find(|(t, k, _)| *t == tag && *k == key) {
+            Some((_, _, v)) => *v = var,
+            None => self.0.push((tag, key, var)),
         }
     }
 
-    fn get(&self, key: &str) -> Option<&Var> {
-        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    fn get(&self, tag: u64, key: &str) -> Option<&Var> {
+        self.0
+            .iter()
+            .find(|(t, k, _)| *t == tag && (key.len() <= 7 || *k == key))
+            .map(|(_, _, v)| v)
     }
 
     pub fn set(&mut self, key: &'static str, en: impl Into<String>, ko: impl Into<String>) {
@@ -84,32 +100,85 @@ impl Vars {
 
     /// Fills `{placeholders}`; one without a value (checked away by `rules check`) shows as `—`.
     pub fn fill(&self, template: &Text) -> Text {
+        self.fill_template(&TextTemplate::new(template))
+    }
+
+    /// [`Vars::fill`] with a template split once for many alerts.
+    pub fn fill_template(&self, template: &TextTemplate) -> Text {
         Text::new(
             self.fill_one(&template.en, Lang::En),
             self.fill_one(&template.ko, Lang::Ko),
         )
     }
 
-    fn fill_one(&self, template: &str, lang: Lang) -> String {
-        let mut out = String::with_capacity(template.len() + 32);
-        let mut rest = template;
-        while let Some(open) = rest.find('{') {
-            out.push_str(&rest[..open]);
-            let after = &rest[open + 1..];
-            match after.find('}') {
-                Some(close) => {
-                    let key = &after[..close];
-                    out.push_str(self.get(key).map_or("—", |v| v.get(lang)));
-                    rest = &after[close + 1..];
-                }
-                None => {
-                    out.push_str(&rest[open..]);
-                    rest = "";
+    fn fill_one(&self, template: &Template, lang: Lang) -> String {
+        let mut out = String::with_capacity(template.len + 32);
+        for part in &template.parts {
+            match part {
+                Part::Literal(text) => out.push_str(text),
+                Part::Key(tag, key) => {
+                    out.push_str(self.get(*tag, key).map_or("—", |v| v.get(lang)))
                 }
             }
         }
-        out.push_str(rest);
         out
+    }
+}
+
+/// A text with `{placeholders}` in both languages, split into literal parts and keys once: an
+/// evaluation fills the same few texts for thousands of alerts.
+#[derive(Debug, Clone)]
+pub struct TextTemplate {
+    en: Template,
+    ko: Template,
+}
+
+impl TextTemplate {
+    pub fn new(text: &Text) -> Self {
+        TextTemplate {
+            en: Template::parse(&text.en),
+            ko: Template::parse(&text.ko),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Template {
+    parts: Vec<Part>,
+    /// The length of the template text: about the length of the filled text.
+    len: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Literal(String),
+    Key(u64, String),
+}
+
+impl Template {
+    /// `{key}` is a placeholder; a `{` without its `}` is kept as written.
+    fn parse(template: &str) -> Self {
+        let mut parts = Vec::new();
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            let after = &rest[open + 1..];
+            let Some(close) = after.find('}') else {
+                break;
+            };
+            if open > 0 {
+                parts.push(Part::Literal(rest[..open].to_string()));
+            }
+            let key = &after[..close];
+            parts.push(Part::Key(key_tag(key), key.to_string()));
+            rest = &after[close + 1..];
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Literal(rest.to_string()));
+        }
+        Template {
+            parts,
+            len: template.len(),
+        }
     }
 }
 
@@ -142,6 +211,21 @@ mod tests {
         ));
         assert_eq!(t.en, "Korea: GDP −6.2 % YoY to 1,712.79 B USD —");
         assert_eq!(t.ko, "한국: GDP 전년 대비 −6.2%, 1조 7,128억 달러");
+    }
+
+    #[test]
+    fn keys_longer_than_a_tag_and_unclosed_braces() {
+        let mut vars = Vars::default();
+        vars.same("previous_period", "2024");
+        vars.same("previous_rank", "#3");
+        vars.same("period", "2025");
+        vars.same("period", "2026");
+        let t = vars.fill(&Text::new(
+            "{previous_period} {previous_rank} {period} {previous_x} {} {open",
+            "{period}{",
+        ));
+        assert_eq!(t.en, "2024 #3 2026 — — {open");
+        assert_eq!(t.ko, "2026{");
     }
 
     #[test]

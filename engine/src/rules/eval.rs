@@ -10,7 +10,8 @@ use duckdb::Connection;
 use rayon::prelude::*;
 
 use super::alert::{
-    fingerprint, fire_share_fingerprint, priority, Action, Alert, Evidence, Point, Vars,
+    fingerprint, fire_share_fingerprint, priority, Action, Alert, Evidence, Point, TextTemplate,
+    Vars,
 };
 use super::config::{Rule, Rules};
 use super::entities::{count_distinct, count_entities, count_from_summary, Span, TwoPeriods};
@@ -122,18 +123,9 @@ pub fn evaluate_from(
                 span = Some(None);
                 if snapshot.has_revisions {
                     let found = rule_findings_from(conn, metrics, rule, Periods::All, source)?;
-                    let render = |f: &Finding, batch: Option<&Batch>| {
-                        render_finding(
-                            rules,
-                            rule,
-                            metrics,
-                            metric,
-                            f,
-                            &snapshot,
-                            Vec::new(),
-                            batch,
-                        )
-                    };
+                    let renderer = Renderer::new(rules, rule, metrics, metric, &snapshot);
+                    let render =
+                        |f: &Finding, batch: Option<&Batch>| renderer.alert(f, Vec::new(), batch);
                     let rendered: Vec<Alert> = if kind.one_alert_per_entity() {
                         per_entity(&found)
                             .par_iter()
@@ -393,22 +385,15 @@ fn evaluate_at(
         Some(periods) => series_of(conn, metrics, metric, &found, rule, periods)?,
         None => HashMap::new(),
     };
+    let renderer = Renderer::new(rules, rule, metrics, metric, snapshot);
     let alerts = found
         .par_iter()
         .map(|f| {
-            render_finding(
-                rules,
-                rule,
-                metrics,
-                metric,
-                f,
-                snapshot,
-                series
-                    .get(&f.entity)
-                    .cloned()
-                    .unwrap_or_else(|| points_of(rule, f)),
-                None,
-            )
+            let points = series
+                .get(&f.entity)
+                .cloned()
+                .unwrap_or_else(|| points_of(rule, f));
+            renderer.alert(f, points, None)
         })
         .collect();
     Ok((alerts, counts))
@@ -633,90 +618,142 @@ fn entity_name(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn render_finding(
-    rules: &Rules,
-    rule: &Rule,
-    metrics: &Metrics,
-    metric: &Metric,
-    f: &Finding,
-    snapshot: &SnapshotFacts,
-    series: Vec<Point>,
-    batch: Option<&Batch>,
-) -> Alert {
-    let format = metric.format;
-    let (entity_name, region, name_text) = entity_name(metric.scope, f, &snapshot.region_codes);
-    let mut vars = Vars::default();
-    vars.set("name", name_text.en, name_text.ko);
-    vars.same("code", &f.entity);
-    match &region {
-        Some(r) => vars.set(
-            "region",
-            r,
-            display::names::region_in(&snapshot.region_codes, r, display::Lang::Ko),
-        ),
-        None => vars.same("region", "—"),
-    }
-    vars.same("period", f.period.to_string());
-    vars.same("period_next", (f.period + 1).to_string());
-    vars.set("metric", &metric.label.en, &metric.label.ko);
-    let mut values = BTreeMap::new();
-    let mut put = |k: &str, v: Option<f64>| {
-        if let Some(v) = v.filter(|v| v.is_finite()) {
-            values.insert(k.to_string(), v);
+/// A rule's texts split into parts once, for every alert it raises.
+struct RuleTexts {
+    title: TextTemplate,
+    explanation: TextTemplate,
+    actions: Vec<TextTemplate>,
+}
+
+impl RuleTexts {
+    fn of(rule: &Rule) -> Self {
+        RuleTexts {
+            title: TextTemplate::new(&rule.title),
+            explanation: TextTemplate::new(
+                rule.explain
+                    .as_ref()
+                    .unwrap_or(&rule.kind.get().explanation()),
+            ),
+            actions: rule
+                .actions
+                .iter()
+                .map(|a| TextTemplate::new(&a.text))
+                .collect(),
         }
-    };
-    put("value", f.value);
-    put("previous", f.prev_value);
-    put("share_pct", f.share);
-    if let Some(v) = f.value {
-        vars.value("value", format, v);
     }
-    if let Some(p) = f.prev_value {
-        vars.value("previous", format, p);
-    }
-    if let Some(p) = f.prev_period {
-        vars.same("previous_period", p.to_string());
-    }
-    let kind = rule.kind.get();
-    kind.render(
-        f,
-        &mut Render::new(
+}
+
+/// What putting a metric-based rule's findings into words needs, gathered once per rule.
+struct Renderer<'a> {
+    rules: &'a Rules,
+    rule: &'a Rule,
+    metrics: &'a Metrics,
+    metric: &'a Metric,
+    snapshot: &'a SnapshotFacts,
+    texts: RuleTexts,
+}
+
+impl<'a> Renderer<'a> {
+    fn new(
+        rules: &'a Rules,
+        rule: &'a Rule,
+        metrics: &'a Metrics,
+        metric: &'a Metric,
+        snapshot: &'a SnapshotFacts,
+    ) -> Self {
+        Renderer {
+            rules,
+            rule,
             metrics,
-            format,
-            snapshot.revised_from.as_deref(),
-            &mut vars,
-            &mut values,
-        ),
-    );
-    // A batch names every period it touched; its alert is the entity's, whatever the years.
-    let (period, fingerprint) = match batch {
-        Some(b) => {
-            vars.same("period", &b.periods);
-            for (p, pct) in &b.changes {
-                values.insert(format!("revised_pct_{p}"), *pct);
+            metric,
+            snapshot,
+            texts: RuleTexts::of(rule),
+        }
+    }
+
+    /// The alert of one finding; `batch`: the periods one change between runs touched.
+    fn alert(&self, f: &Finding, series: Vec<Point>, batch: Option<&Batch>) -> Alert {
+        let Renderer {
+            rules,
+            rule,
+            metrics,
+            metric,
+            snapshot,
+            ref texts,
+        } = *self;
+        let format = metric.format;
+        let (entity_name, region, name_text) = entity_name(metric.scope, f, &snapshot.region_codes);
+        let mut vars = Vars::default();
+        vars.set("name", name_text.en, name_text.ko);
+        vars.same("code", &f.entity);
+        match &region {
+            Some(r) => vars.set(
+                "region",
+                r,
+                display::names::region_in(&snapshot.region_codes, r, display::Lang::Ko),
+            ),
+            None => vars.same("region", "—"),
+        }
+        vars.same("period", f.period.to_string());
+        vars.same("period_next", (f.period + 1).to_string());
+        vars.set("metric", &metric.label.en, &metric.label.ko);
+        let mut values = BTreeMap::new();
+        let mut put = |k: &str, v: Option<f64>| {
+            if let Some(v) = v.filter(|v| v.is_finite()) {
+                values.insert(k.to_string(), v);
             }
-            (b.periods.clone(), format!("{}:{}", rule.id, f.entity))
+        };
+        put("value", f.value);
+        put("previous", f.prev_value);
+        put("share_pct", f.share);
+        if let Some(v) = f.value {
+            vars.value("value", format, v);
         }
-        None => {
-            let period = f.period.to_string();
-            let fingerprint = fingerprint(&rule.id, &f.entity, &period);
-            (period, fingerprint)
+        if let Some(p) = f.prev_value {
+            vars.value("previous", format, p);
         }
-    };
-    let title = vars.fill(&rule.title);
-    let explanation = vars.fill(rule.explain.as_ref().unwrap_or(&kind.explanation()));
-    let actions = actions(rules, rule, &vars, region.as_deref());
-    let source = f
-        .source_id
-        .as_ref()
-        .and_then(|s| snapshot.sources.get(s))
-        .cloned();
-    let share = match metric.scope {
-        Scope::Global => Some(100.0),
-        _ => f.share,
-    };
-    let data_issue_reason = (f.rejected_inputs > 0).then(|| {
+        if let Some(p) = f.prev_period {
+            vars.same("previous_period", p.to_string());
+        }
+        let kind = rule.kind.get();
+        kind.render(
+            f,
+            &mut Render::new(
+                metrics,
+                format,
+                snapshot.revised_from.as_deref(),
+                &mut vars,
+                &mut values,
+            ),
+        );
+        // A batch names every period it touched; its alert is the entity's, whatever the years.
+        let (period, fingerprint) = match batch {
+            Some(b) => {
+                vars.same("period", &b.periods);
+                for (p, pct) in &b.changes {
+                    values.insert(format!("revised_pct_{p}"), *pct);
+                }
+                (b.periods.clone(), format!("{}:{}", rule.id, f.entity))
+            }
+            None => {
+                let period = f.period.to_string();
+                let fingerprint = fingerprint(&rule.id, &f.entity, &period);
+                (period, fingerprint)
+            }
+        };
+        let title = vars.fill_template(&texts.title);
+        let explanation = vars.fill_template(&texts.explanation);
+        let actions = actions(rules, rule, &texts.actions, &vars, region.as_deref());
+        let source = f
+            .source_id
+            .as_ref()
+            .and_then(|s| snapshot.sources.get(s))
+            .cloned();
+        let share = match metric.scope {
+            Scope::Global => Some(100.0),
+            _ => f.share,
+        };
+        let data_issue_reason = (f.rejected_inputs > 0).then(|| {
         let source = f.source_id.as_deref().unwrap_or("?");
         let years = match f.prev_period {
             Some(p) if p != f.period => format!("{p}–{}", f.period),
@@ -734,42 +771,50 @@ fn render_finding(
             ),
         )
     });
-    Alert {
-        fingerprint,
-        rule_id: rule.id.clone(),
-        rule_name: rule.name.clone(),
-        kind: rule.kind.name().into(),
-        severity: rule.severity,
-        priority: priority(rules.weight(rule.severity), share),
-        scope: metric.scope,
-        entity: f.entity.clone(),
-        entity_name,
-        region,
-        period,
-        title,
-        explanation,
-        evidence: Evidence {
-            metric: metric.id.clone(),
-            metric_label: metric.label.clone(),
-            format,
-            values,
-            series,
-            source,
-            run_id: snapshot.run_id.clone(),
-            projection: f.is_projection,
-            data_issue_reason: data_issue_reason.clone(),
-        },
-        actions,
-        // A withdrawn value is a data issue by definition.
-        data_issue: data_issue_reason.is_some() || kind.data_issue(),
-        auto_resolve: rule.auto_resolve,
+        Alert {
+            fingerprint,
+            rule_id: rule.id.clone(),
+            rule_name: rule.name.clone(),
+            kind: rule.kind.name().into(),
+            severity: rule.severity,
+            priority: priority(rules.weight(rule.severity), share),
+            scope: metric.scope,
+            entity: f.entity.clone(),
+            entity_name,
+            region,
+            period,
+            title,
+            explanation,
+            evidence: Evidence {
+                metric: metric.id.clone(),
+                metric_label: metric.label.clone(),
+                format,
+                values,
+                series,
+                source,
+                run_id: snapshot.run_id.clone(),
+                projection: f.is_projection,
+                data_issue_reason: data_issue_reason.clone(),
+            },
+            actions,
+            // A withdrawn value is a data issue by definition.
+            data_issue: data_issue_reason.is_some() || kind.data_issue(),
+            auto_resolve: rule.auto_resolve,
+        }
     }
 }
 
-fn actions(rules: &Rules, rule: &Rule, vars: &Vars, region: Option<&str>) -> Vec<Action> {
+fn actions(
+    rules: &Rules,
+    rule: &Rule,
+    texts: &[TextTemplate],
+    vars: &Vars,
+    region: Option<&str>,
+) -> Vec<Action> {
     rule.actions
         .iter()
-        .map(|a| {
+        .zip(texts)
+        .map(|(a, text)| {
             let owner = rules.owner_key(&a.owner, region).to_string();
             let owner_label = rules
                 .owners
@@ -777,7 +822,7 @@ fn actions(rules: &Rules, rule: &Rule, vars: &Vars, region: Option<&str>) -> Vec
                 .cloned()
                 .unwrap_or_else(|| Text::new(owner.clone(), owner.clone()));
             Action {
-                text: vars.fill(&a.text),
+                text: vars.fill_template(text),
                 owner,
                 owner_label,
                 due_days: a.due_days,
@@ -789,6 +834,7 @@ fn actions(rules: &Rules, rule: &Rule, vars: &Vars, region: Option<&str>) -> Vec
 /// An alert about the data or the pipeline rather than an entity's figures.
 fn system_alert(rules: &Rules, rule: &Rule, snapshot: &SnapshotFacts, f: SystemFinding) -> Alert {
     let kind = rule.kind.get();
+    let texts = RuleTexts::of(rule);
     Alert {
         fingerprint: fingerprint(&rule.id, &f.entity, &f.period),
         rule_id: rule.id.clone(),
@@ -801,10 +847,8 @@ fn system_alert(rules: &Rules, rule: &Rule, snapshot: &SnapshotFacts, f: SystemF
         entity_name: f.entity_name,
         region: None,
         period: f.period,
-        title: f.vars.fill(&rule.title),
-        explanation: f
-            .vars
-            .fill(rule.explain.as_ref().unwrap_or(&kind.explanation())),
+        title: f.vars.fill_template(&texts.title),
+        explanation: f.vars.fill_template(&texts.explanation),
         evidence: Evidence {
             metric: rule.metric.clone(),
             metric_label: Text::new("", ""),
@@ -816,7 +860,7 @@ fn system_alert(rules: &Rules, rule: &Rule, snapshot: &SnapshotFacts, f: SystemF
             projection: false,
             data_issue_reason: None,
         },
-        actions: actions(rules, rule, &f.vars, None),
+        actions: actions(rules, rule, &texts.actions, &f.vars, None),
         data_issue: kind.data_issue(),
         auto_resolve: rule.auto_resolve,
     }
