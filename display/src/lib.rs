@@ -97,15 +97,23 @@ pub fn billions(usd: f64) -> String {
 
 /// `value` rounded to `decimals` places with `,` between thousands.
 pub fn grouped(value: f64, decimals: usize) -> String {
+    let mut out = String::with_capacity(24);
+    push_grouped(&mut out, value, decimals);
+    out
+}
+
+/// [`grouped`], written at the end of `out`: every alert shows several numbers in two
+/// languages, and each text is then built in one allocation.
+fn push_grouped(out: &mut String, value: f64, decimals: usize) {
     if !value.is_finite() {
-        return "—".to_string();
+        out.push('—');
+        return;
     }
-    // Every alert shows several numbers in two languages; formatting floats exactly (`{:.2}`)
-    // is most of that cost, so values rounded safely in integers skip it (same text: see
-    // `grouped_matches_exact_formatting`).
+    // Formatting floats exactly (`{:.2}`) is most of the cost of a number's text, so values
+    // rounded safely in integers skip it (same text: see `grouped_matches_exact_formatting`).
     match rounded_units(value.abs(), decimals) {
-        Some(units) => grouped_units(value < 0.0, units, decimals),
-        None => grouped_text(value < 0.0, &format!("{:.*}", decimals, value.abs())),
+        Some(units) => push_grouped_units(out, value < 0.0, units, decimals),
+        None => push_grouped_text(out, value < 0.0, &format!("{:.*}", decimals, value.abs())),
     }
 }
 
@@ -128,40 +136,41 @@ fn rounded_units(magnitude: f64, decimals: usize) -> Option<u64> {
 }
 
 /// `units` (the value × 10^`decimals`, rounded) as grouped text.
-fn grouped_units(negative: bool, units: u64, decimals: usize) -> String {
-    let mut digits = units.to_string();
-    if digits.len() <= decimals {
-        digits.insert_str(0, &"0".repeat(decimals + 1 - digits.len()));
-    }
-    let (int_part, frac_part) = digits.split_at(digits.len() - decimals);
-    let mut out = String::with_capacity(digits.len() + int_part.len() / 3 + 2);
+fn push_grouped_units(out: &mut String, negative: bool, mut units: u64, decimals: usize) {
     if negative && units > 0 {
         out.push('-');
     }
-    push_thousands(&mut out, int_part);
+    // The digits, at least one before the point, from the right end of a buffer.
+    let mut buf = [b'0'; 24];
+    let mut start = buf.len();
+    while units > 0 || buf.len() - start <= decimals {
+        start -= 1;
+        buf[start] = b'0' + (units % 10) as u8;
+        units /= 10;
+    }
+    let digits = std::str::from_utf8(&buf[start..]).unwrap_or("0");
+    let (int_part, frac_part) = digits.split_at(digits.len() - decimals);
+    push_thousands(out, int_part);
     if decimals > 0 {
         out.push('.');
         out.push_str(frac_part);
     }
-    out
 }
 
 /// The plain way: `text` is the magnitude formatted exactly (`format!("{:.N}")`).
-fn grouped_text(negative: bool, text: &str) -> String {
+fn push_grouped_text(out: &mut String, negative: bool, text: &str) {
     let (int_part, frac_part) = match text.split_once('.') {
         Some((i, f)) => (i, Some(f)),
         None => (text, None),
     };
-    let mut out = String::with_capacity(text.len() + int_part.len() / 3 + 1);
     if negative && text.chars().any(|c| c.is_ascii_digit() && c != '0') {
         out.push('-');
     }
-    push_thousands(&mut out, int_part);
+    push_thousands(out, int_part);
     if let Some(frac) = frac_part {
         out.push('.');
         out.push_str(frac);
     }
-    out
 }
 
 /// Digits with `,` between thousands.
@@ -175,19 +184,32 @@ fn push_thousands(out: &mut String, digits: &str) {
 }
 
 /// US dollars counted the Korean way, in 조 (10¹²) and 억 (10⁸): `1조 7,128억 달러`.
-fn usd_korean(usd: f64) -> String {
-    if !usd.is_finite() {
-        return "—".into();
-    }
+fn push_usd_korean(out: &mut String, usd: f64) {
     let eok = (usd.abs() / 1e8).round();
-    let sign = if usd < 0.0 && eok > 0.0 { "-" } else { "" };
+    if usd < 0.0 && eok > 0.0 {
+        out.push('-');
+    }
     let jo = (eok / 1e4).floor();
     let rest = eok - jo * 1e4;
     match (jo > 0.0, rest > 0.0) {
-        (true, true) => format!("{sign}{}조 {}억 달러", grouped(jo, 0), grouped(rest, 0)),
-        (true, false) => format!("{sign}{}조 달러", grouped(jo, 0)),
-        (false, _) if eok > 0.0 => format!("{sign}{}억 달러", grouped(eok, 0)),
-        _ => format!("{sign}{}달러", grouped(usd.abs(), 0)),
+        (true, true) => {
+            push_grouped(out, jo, 0);
+            out.push_str("조 ");
+            push_grouped(out, rest, 0);
+            out.push_str("억 달러");
+        }
+        (true, false) => {
+            push_grouped(out, jo, 0);
+            out.push_str("조 달러");
+        }
+        (false, _) if eok > 0.0 => {
+            push_grouped(out, eok, 0);
+            out.push_str("억 달러");
+        }
+        _ => {
+            push_grouped(out, usd.abs(), 0);
+            out.push_str("달러");
+        }
     }
 }
 
@@ -196,19 +218,31 @@ pub fn value(format: Format, value: f64, lang: Lang) -> String {
     if !value.is_finite() {
         return "—".into();
     }
-    match (format, lang) {
-        (Format::UsdBillions, Lang::En) => format!("{} B USD", billions(value)),
-        (Format::UsdBillions, Lang::Ko) => usd_korean(value),
-        (Format::Usd, Lang::En) => format!("{} USD", grouped(value, 0)),
-        (Format::Usd, Lang::Ko) => format!("{}달러", grouped(value, 0)),
-        (Format::Percent, Lang::En) => format!("{} %", grouped(value, 1)),
-        (Format::Percent, Lang::Ko) => format!("{}%", grouped(value, 1)),
-        (Format::Rank, Lang::En) => format!("#{}", grouped(value, 0)),
-        (Format::Rank, Lang::Ko) => format!("{}위", grouped(value, 0)),
-        (Format::Count, _) => grouped(value, 0),
-        (Format::Persons, Lang::En) => grouped(value, 0),
-        (Format::Persons, Lang::Ko) => format!("{}명", grouped(value, 0)),
-    }
+    let mut out = String::with_capacity(32);
+    // The number's decimals and the words around it.
+    let (prefix, decimals, suffix) = match (format, lang) {
+        (Format::UsdBillions, Lang::En) => {
+            push_grouped(&mut out, value / 1e9, 2);
+            out.push_str(" B USD");
+            return out;
+        }
+        (Format::UsdBillions, Lang::Ko) => {
+            push_usd_korean(&mut out, value);
+            return out;
+        }
+        (Format::Usd, Lang::En) => ("", 0, " USD"),
+        (Format::Usd, Lang::Ko) => ("", 0, "달러"),
+        (Format::Percent, Lang::En) => ("", 1, " %"),
+        (Format::Percent, Lang::Ko) => ("", 1, "%"),
+        (Format::Rank, Lang::En) => ("#", 0, ""),
+        (Format::Rank, Lang::Ko) => ("", 0, "위"),
+        (Format::Count, _) | (Format::Persons, Lang::En) => ("", 0, ""),
+        (Format::Persons, Lang::Ko) => ("", 0, "명"),
+    };
+    out.push_str(prefix);
+    push_grouped(&mut out, value, decimals);
+    out.push_str(suffix);
+    out
 }
 
 /// A signed change in percent: `+12.3 %`, `−6.2 %` (a true minus sign, as in print).
@@ -216,27 +250,31 @@ pub fn change_pct(pct: f64, lang: Lang) -> String {
     if !pct.is_finite() {
         return "—".into();
     }
-    let rounded = grouped(pct.abs(), 1);
-    let sign = if rounded.chars().all(|c| c == '0' || c == '.') {
+    let mut out = String::with_capacity(24);
+    push_grouped(&mut out, pct.abs(), 1);
+    let sign = if out.chars().all(|c| c == '0' || c == '.') {
         ""
     } else if pct < 0.0 {
         "−"
     } else {
         "+"
     };
-    match lang {
-        Lang::En => format!("{sign}{rounded} %"),
-        Lang::Ko => format!("{sign}{rounded}%"),
-    }
+    out.insert_str(0, sign);
+    out.push_str(match lang {
+        Lang::En => " %",
+        Lang::Ko => "%",
+    });
+    out
 }
 
 /// A fraction as a percentage with two decimals: `0.0123` → `1.23 %`.
 pub fn fraction_pct(fraction: f64, lang: Lang) -> String {
-    let pct = grouped(fraction * 100.0, 2);
-    match lang {
-        Lang::En => format!("{pct} %"),
-        Lang::Ko => format!("{pct}%"),
-    }
+    let mut out = grouped(fraction * 100.0, 2);
+    out.push_str(match lang {
+        Lang::En => " %",
+        Lang::Ko => "%",
+    });
+    out
 }
 
 #[cfg(test)]
@@ -265,7 +303,11 @@ mod tests {
     #[test]
     fn grouped_matches_exact_formatting() {
         use proptest::prelude::*;
-        let exact = |v: f64, d: usize| grouped_text(v < 0.0, &format!("{:.*}", d, v.abs()));
+        let exact = |v: f64, d: usize| {
+            let mut out = String::new();
+            push_grouped_text(&mut out, v < 0.0, &format!("{:.*}", d, v.abs()));
+            out
+        };
         for (v, d) in [
             (0.125, 2),
             (0.5, 0),

@@ -59,6 +59,11 @@ fn key_tag(key: &str) -> u64 {
 }
 
 impl Vars {
+    /// Room for `n` placeholders: an alert's vars are built once, without growing.
+    pub fn with_capacity(n: usize) -> Self {
+        Vars(Vec::with_capacity(n))
+    }
+
     fn put(&mut self, key: &'static str, var: Var) {
         let tag = key_tag(key);
         match self.0.iter_mut().find(|(t, k, _)| *t == tag && *k == key) {
@@ -112,16 +117,24 @@ impl Vars {
     }
 
     fn fill_one(&self, template: &Template, lang: Lang) -> String {
-        let mut out = String::with_capacity(template.len + 32);
+        // Measured first, so the text is written into one allocation of its size.
+        let len = template
+            .parts
+            .iter()
+            .map(|p| self.part_text(p, lang).len())
+            .sum();
+        let mut out = String::with_capacity(len);
         for part in &template.parts {
-            match part {
-                Part::Literal(text) => out.push_str(text),
-                Part::Key(tag, key) => {
-                    out.push_str(self.get(*tag, key).map_or("—", |v| v.get(lang)))
-                }
-            }
+            out.push_str(self.part_text(part, lang));
         }
         out
+    }
+
+    fn part_text<'a>(&'a self, part: &'a Part, lang: Lang) -> &'a str {
+        match part {
+            Part::Literal(text) => text,
+            Part::Key(tag, key) => self.get(*tag, key).map_or("—", |v| v.get(lang)),
+        }
     }
 }
 
@@ -145,8 +158,6 @@ impl TextTemplate {
 #[derive(Debug, Clone)]
 struct Template {
     parts: Vec<Part>,
-    /// The length of the template text: about the length of the filled text.
-    len: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -175,10 +186,7 @@ impl Template {
         if !rest.is_empty() {
             parts.push(Part::Literal(rest.to_string()));
         }
-        Template {
-            parts,
-            len: template.len(),
-        }
+        Template { parts }
     }
 }
 

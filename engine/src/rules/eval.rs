@@ -683,7 +683,7 @@ impl<'a> Renderer<'a> {
         } = *self;
         let format = metric.format;
         let (entity_name, region, name_text) = entity_name(metric.scope, f, &snapshot.region_codes);
-        let mut vars = Vars::default();
+        let mut vars = Vars::with_capacity(16);
         vars.set("name", name_text.en, name_text.ko);
         vars.same("code", &f.entity);
         match &region {
