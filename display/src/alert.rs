@@ -106,7 +106,8 @@ pub struct Evidence {
     pub values: BTreeMap<String, f64>,
     /// The entity's recent series of the metric, oldest first.
     pub series: Vec<Point>,
-    pub source: Option<SourceRef>,
+    /// Shared by every alert of the source (an evaluation raises thousands).
+    pub source: Option<std::sync::Arc<SourceRef>>,
     /// The snapshot (run) the alert was computed from.
     pub run_id: String,
     /// The figure is a forecast.

@@ -327,19 +327,22 @@ fn a_withdrawn_figure_is_not_a_recovery() {
     let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let sourced = |entity: &str, auto_resolve: bool| {
         let mut a = alert("gdp_fall", entity, 100.0, auto_resolve);
-        a.evidence.source = Some(display::alert::SourceRef {
-            source_id: "wb_gdp".into(),
-            title: "GDP".into(),
-            publisher: "World Bank".into(),
-            edition: "2026-07".into(),
-            licence: "CC BY 4.0".into(),
-            read_from: "mirror".into(),
-            location: String::new(),
-            url: None,
-            fallback_reason: None,
-            fetched_at: String::new(),
-            sha256: String::new(),
-        });
+        a.evidence.source = Some(
+            display::alert::SourceRef {
+                source_id: "wb_gdp".into(),
+                title: "GDP".into(),
+                publisher: "World Bank".into(),
+                edition: "2026-07".into(),
+                licence: "CC BY 4.0".into(),
+                read_from: "mirror".into(),
+                location: String::new(),
+                url: None,
+                fallback_reason: None,
+                fetched_at: String::new(),
+                sha256: String::new(),
+            }
+            .into(),
+        );
         a
     };
     let first = eval(

@@ -180,7 +180,7 @@ fn AlertBody(detail: AlertDetail) -> impl IntoView {
         </div>
         <section class="panel" aria-labelledby="source-title">
             <h2 id="source-title">{t(lang, "Where the figures come from", "수치의 출처")}</h2>
-            {match ev.source.clone() {
+            {match ev.source.as_deref().cloned() {
                 Some(s) => view! {
                     <dl class="provenance-list" data-testid="provenance">
                         <dt>{t(lang, "Source", "소스")}</dt><dd>{format!("{} ({})", s.title, s.source_id)}</dd>

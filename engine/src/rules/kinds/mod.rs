@@ -133,7 +133,7 @@ pub struct SystemFinding {
     pub period: String,
     pub vars: Vars,
     pub values: BTreeMap<String, f64>,
-    pub source: Option<SourceRef>,
+    pub source: Option<std::sync::Arc<SourceRef>>,
 }
 
 impl SystemFinding {
