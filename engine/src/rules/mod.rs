@@ -2,7 +2,7 @@
 //! with evidence, a priority and recommended actions.
 //!
 //! metrics.yml ([`metrics`]) and rules.yml ([`config`]) → SQL per rule over the snapshot (each
-//! kind in its module under [`kinds`]) → findings → alerts ([`eval`]); the
+//! kind in its module under [`kinds`]) → findings → alerts ([`eval`], in words by `render`); the
 //! alert state (lifecycle, history) is kept by [`crate::state::alert_state`].
 
 pub mod alert;
@@ -14,6 +14,7 @@ pub mod findings;
 pub mod guards;
 pub mod kinds;
 pub mod metrics;
+mod render;
 pub mod spark;
 pub mod sql;
 pub mod yaml;
