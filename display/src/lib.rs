@@ -92,7 +92,13 @@ pub enum Format {
 
 /// US dollars as billions with two decimals and thousands separators: `30769.7e9` → `30,769.70`.
 pub fn billions(usd: f64) -> String {
-    grouped(usd / 1e9, 2)
+    let mut out = String::with_capacity(24);
+    push_billions(&mut out, usd);
+    out
+}
+
+fn push_billions(out: &mut String, usd: f64) {
+    push_grouped(out, usd / 1e9, 2);
 }
 
 /// `value` rounded to `decimals` places with `,` between thousands.
@@ -222,7 +228,7 @@ pub fn value(format: Format, value: f64, lang: Lang) -> String {
     // The number's decimals and the words around it.
     let (prefix, decimals, suffix) = match (format, lang) {
         (Format::UsdBillions, Lang::En) => {
-            push_grouped(&mut out, value / 1e9, 2);
+            push_billions(&mut out, value);
             out.push_str(" B USD");
             return out;
         }

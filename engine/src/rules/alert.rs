@@ -169,24 +169,51 @@ enum Part {
 impl Template {
     /// `{key}` is a placeholder; a `{` without its `}` is kept as written.
     fn parse(template: &str) -> Self {
+        let split = split_placeholders(template);
         let mut parts = Vec::new();
-        let mut rest = template;
-        while let Some(open) = rest.find('{') {
-            let after = &rest[open + 1..];
-            let Some(close) = after.find('}') else {
-                break;
-            };
-            if open > 0 {
-                parts.push(Part::Literal(rest[..open].to_string()));
+        for (literal, key) in split.keyed {
+            if !literal.is_empty() {
+                parts.push(Part::Literal(literal.to_string()));
             }
-            let key = &after[..close];
             parts.push(Part::Key(key_tag(key), key.to_string()));
-            rest = &after[close + 1..];
         }
-        if !rest.is_empty() {
-            parts.push(Part::Literal(rest.to_string()));
+        if !split.rest.is_empty() {
+            parts.push(Part::Literal(split.rest.to_string()));
         }
         Template { parts }
+    }
+}
+
+/// A template's text split at its `{key}` placeholders: the one reading of placeholders, for
+/// filling alerts and for `rules check`.
+pub(crate) struct SplitTemplate<'a> {
+    /// Each literal text with the key that follows it, in order.
+    pub keyed: Vec<(&'a str, &'a str)>,
+    /// The text after the last placeholder.
+    pub rest: &'a str,
+    /// `rest` holds a `{` without its `}`.
+    pub unclosed: bool,
+}
+
+pub(crate) fn split_placeholders(template: &str) -> SplitTemplate<'_> {
+    let mut keyed = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            return SplitTemplate {
+                keyed,
+                rest,
+                unclosed: true,
+            };
+        };
+        keyed.push((&rest[..open], &after[..close]));
+        rest = &after[close + 1..];
+    }
+    SplitTemplate {
+        keyed,
+        rest,
+        unclosed: false,
     }
 }
 

@@ -57,21 +57,18 @@ pub enum TemplateError {
 
 /// Checks that every `{placeholder}` of `template` is one of `known`, and that braces pair up.
 pub fn check_template(template: &str, known: &[&str]) -> Result<(), TemplateError> {
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let close = after.find('}').ok_or_else(|| TemplateError::Unclosed {
+    let split = super::alert::split_placeholders(template);
+    if let Some((_, name)) = split.keyed.iter().find(|(_, name)| !known.contains(name)) {
+        return Err(TemplateError::Unknown {
             template: template.to_string(),
-        })?;
-        let name = &after[..close];
-        if !known.contains(&name) {
-            return Err(TemplateError::Unknown {
-                template: template.to_string(),
-                name: name.to_string(),
-                known: known.join(", "),
-            });
-        }
-        rest = &after[close + 1..];
+            name: name.to_string(),
+            known: known.join(", "),
+        });
+    }
+    if split.unclosed {
+        return Err(TemplateError::Unclosed {
+            template: template.to_string(),
+        });
     }
     Ok(())
 }
